@@ -1,0 +1,257 @@
+import { isMainThread } from 'node:worker_threads';
+import { DpdkError, invalidArgument } from './errors.js';
+import { native } from './native.js';
+import { checkBoolean, checkInteger, checkOptions, checkString, describe } from './validate.js';
+
+/** DPDK log levels, by name or as numbers 1 (emergency) to 8 (debug). */
+export type LogLevel = 'emergency' | 'alert' | 'critical' | 'error' | 'warning' | 'notice' | 'info' | 'debug';
+
+/**
+ * Typed EAL options: what DPDK users pass on the command line. Defaults differ from
+ * DPDK's in two ways, both so that nothing is left behind: `inMemory` and
+ * `singleFileSegments` are on, and telemetry is off.
+ */
+export interface EalOptions {
+  /** `--lcores`: a map such as `'0@0,1@1'`, or CPU ids for `-l` (lcore i runs on CPU i). */
+  lcores?: string | number[];
+  /** `-c`: a hexadecimal core mask such as `'0x3'` (instead of `lcores`). */
+  coremask?: string;
+  /** `--main-lcore`: the lcore of the thread that calls init (the Node main thread). */
+  mainLcore?: number;
+  /** `-m`: memory to preallocate, in MiB. */
+  memoryMb?: number;
+  /** `--socket-mem`: MiB per NUMA socket. */
+  socketMem?: number[];
+  /** `-n`: memory channels. */
+  memoryChannels?: number;
+  /** `--no-huge`: anonymous memory instead of hugepages (shared with vhost through memfd). */
+  noHuge?: boolean;
+  /** `--huge-dir`: the hugetlbfs mount to use. */
+  hugeDir?: string;
+  /** `--no-pci`: do not scan the PCI bus. Default true: virtual devices are the SDK's domain. */
+  noPci?: boolean;
+  /** `--file-prefix`: keeps the runtime files of several DPDK processes apart. */
+  filePrefix?: string;
+  /** `--in-memory`: no shared runtime files and no hugepage files. Default true. */
+  inMemory?: boolean;
+  /** `--single-file-segments`: needed for virtio-user on hugepages. Default true (ignored with `noHuge`). */
+  singleFileSegments?: boolean;
+  /** `--iova-mode`. */
+  iovaMode?: 'pa' | 'va';
+  /** `--vdev` devices to create at init, e.g. `'net_null0,size=64'`. */
+  vdevs?: string[];
+  /** `--log-level`: a global level, or levels per log type pattern (`{ 'pmd.net.vhost.*': 'debug' }`). */
+  logLevel?: LogLevel | number | Record<string, LogLevel | number>;
+  /** Echo DPDK's log to stderr (it is always captured for error messages). Default true. */
+  printLog?: boolean;
+  /** Keep DPDK telemetry (`--no-telemetry` when false). Default false. */
+  telemetry?: boolean;
+  /** More EAL arguments, appended as given. */
+  extraArgs?: string[];
+}
+
+const optionKeys = ['lcores', 'coremask', 'mainLcore', 'memoryMb', 'socketMem', 'memoryChannels', 'noHuge',
+  'hugeDir', 'noPci', 'filePrefix', 'inMemory', 'singleFileSegments', 'iovaMode', 'vdevs', 'logLevel',
+  'printLog', 'telemetry', 'extraArgs'] as const satisfies readonly (keyof EalOptions)[];
+
+const logLevels: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
+
+/** What EAL reports after init. */
+export interface EalInfo {
+  /** The lcore id of the thread that called init. */
+  mainLcore: number;
+  /** How many lcores EAL enabled. */
+  lcoreCount: number;
+  /** The IOVA mode EAL chose. */
+  iovaMode: 'pa' | 'va';
+  /** The EAL arguments used. */
+  args: string[];
+}
+
+/** An EAL lcore: an id, the CPUs it runs on, and whether an engine occupies it. */
+export interface LcoreInfo {
+  /** The lcore id. */
+  id: number;
+  /** `main` for the Node main thread's lcore, else `worker` (where engines run). */
+  role: 'main' | 'worker';
+  /** NUMA socket. */
+  socket: number;
+  /** CPUs the lcore's thread is pinned to. */
+  cpus: number[];
+  /** Whether an engine is running on it. */
+  busy: boolean;
+}
+
+// Arguments that make EAL print something and call exit(), which would end Node.
+const exitingArgs = new Set(['-h', '--help', '--version', '-v']);
+
+function logLevelArg(operation: string, name: string, level: unknown): string {
+  if (typeof level === 'number') return String(checkInteger(operation, name, level, 1, 8));
+  if (typeof level === 'string' && (logLevels as readonly string[]).includes(level)) return level;
+  return invalidArgument(operation, `${name} must be one of ${logLevels.join(', ')} or 1..8, got ${describe(level)}`);
+}
+
+/** Translates typed options into EAL arguments. Exported for tests and tools. */
+export function ealArgs(options: EalOptions): string[] {
+  const op = 'Eal.init';
+  checkOptions<EalOptions>(op, options, optionKeys);
+  const args: string[] = [];
+  if (options.lcores !== undefined && options.coremask !== undefined) {
+    invalidArgument(op, 'Give either lcores or coremask, not both');
+  }
+  if (typeof options.lcores === 'string') {
+    if (!/^[0-9@(),\-]+$/.test(options.lcores)) {
+      invalidArgument(op, `lcores must be an lcore map such as '0@0,1@1' or a list of CPU ids, got ${describe(options.lcores)}`);
+    }
+    args.push('--lcores', options.lcores);
+  } else if (options.lcores !== undefined) {
+    if (!Array.isArray(options.lcores) || options.lcores.length === 0) {
+      invalidArgument(op, `lcores must be an lcore map such as '0@0,1@1' or a non-empty list of CPU ids, got ${describe(options.lcores)}`);
+    }
+    args.push('-l', options.lcores.map((cpu, i) => checkInteger(op, `lcores[${i}]`, cpu, 0, 1023)).join(','));
+  }
+  if (options.coremask !== undefined) {
+    if (typeof options.coremask !== 'string' || !/^(0x)?[0-9a-fA-F]+$/.test(options.coremask)) {
+      invalidArgument(op, `coremask must be a hexadecimal mask such as '0x3', got ${describe(options.coremask)}`);
+    }
+    args.push('-c', options.coremask);
+  }
+  if (options.mainLcore !== undefined) args.push('--main-lcore', String(checkInteger(op, 'mainLcore', options.mainLcore, 0, 127)));
+  if (options.memoryMb !== undefined && options.socketMem !== undefined) {
+    invalidArgument(op, 'Give either memoryMb or socketMem, not both');
+  }
+  if (options.memoryMb !== undefined) args.push('-m', String(checkInteger(op, 'memoryMb', options.memoryMb, 1, 1 << 20)));
+  if (options.socketMem !== undefined) {
+    if (!Array.isArray(options.socketMem) || options.socketMem.length === 0) {
+      invalidArgument(op, `socketMem must be a list of MiB per socket, got ${describe(options.socketMem)}`);
+    }
+    args.push('--socket-mem', options.socketMem.map((mb, i) => checkInteger(op, `socketMem[${i}]`, mb, 0, 1 << 20)).join(','));
+  }
+  if (options.memoryChannels !== undefined) args.push('-n', String(checkInteger(op, 'memoryChannels', options.memoryChannels, 1, 32)));
+  const noHuge = options.noHuge === undefined ? false : checkBoolean(op, 'noHuge', options.noHuge);
+  if (noHuge) args.push('--no-huge');
+  if (options.hugeDir !== undefined) {
+    if (noHuge) invalidArgument(op, 'hugeDir cannot be used with noHuge');
+    args.push('--huge-dir', checkString(op, 'hugeDir', options.hugeDir));
+  }
+  if (options.noPci === undefined || checkBoolean(op, 'noPci', options.noPci)) args.push('--no-pci');
+  if (options.filePrefix !== undefined) {
+    const prefix = checkString(op, 'filePrefix', options.filePrefix);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
+      invalidArgument(op, `filePrefix must be 1 to 64 letters, digits, '.', '_' or '-', got ${describe(prefix)}`);
+    }
+    args.push('--file-prefix', prefix);
+  }
+  if (options.inMemory === undefined || checkBoolean(op, 'inMemory', options.inMemory)) args.push('--in-memory');
+  const singleFile = options.singleFileSegments === undefined || checkBoolean(op, 'singleFileSegments', options.singleFileSegments);
+  if (singleFile && !noHuge) args.push('--single-file-segments');
+  if (options.iovaMode !== undefined) {
+    if (options.iovaMode !== 'pa' && options.iovaMode !== 'va') {
+      invalidArgument(op, `iovaMode must be 'pa' or 'va', got ${describe(options.iovaMode)}`);
+    }
+    args.push('--iova-mode', options.iovaMode);
+  }
+  if (options.vdevs !== undefined) {
+    if (!Array.isArray(options.vdevs)) invalidArgument(op, `vdevs must be a list of device strings, got ${describe(options.vdevs)}`);
+    options.vdevs.forEach((vdev, i) => args.push('--vdev', checkString(op, `vdevs[${i}]`, vdev)));
+  }
+  if (options.logLevel !== undefined) {
+    const level = options.logLevel;
+    if (typeof level === 'object' && level !== null) {
+      for (const [pattern, value] of Object.entries(level)) {
+        args.push(`--log-level=${pattern}:${logLevelArg(op, `logLevel[${JSON.stringify(pattern)}]`, value)}`);
+      }
+    } else {
+      args.push(`--log-level=${logLevelArg(op, 'logLevel', level)}`);
+    }
+  }
+  if (options.printLog !== undefined) checkBoolean(op, 'printLog', options.printLog);
+  if (options.telemetry === undefined || !checkBoolean(op, 'telemetry', options.telemetry)) args.push('--no-telemetry');
+  if (options.extraArgs !== undefined) {
+    if (!Array.isArray(options.extraArgs)) invalidArgument(op, `extraArgs must be a list of strings, got ${describe(options.extraArgs)}`);
+    options.extraArgs.forEach((arg, i) => args.push(checkString(op, `extraArgs[${i}]`, arg)));
+  }
+  return args;
+}
+
+function checkRawArgs(args: unknown[]): string[] {
+  const op = 'Eal.init';
+  return args.map((arg, i) => {
+    if (typeof arg !== 'string') invalidArgument(op, `EAL argument ${i} must be a string, got ${describe(arg)}`);
+    if (arg === '--') invalidArgument(op, `EAL argument ${i} is '--': pass only EAL arguments, not the application's`);
+    if (exitingArgs.has(arg)) {
+      invalidArgument(op, `EAL argument ${describe(arg)} makes DPDK print and exit the process: it is not accepted`);
+    }
+    return arg;
+  });
+}
+
+function hint(error: unknown): never {
+  if (error instanceof DpdkError && /hugepage|huge page/i.test(error.message)) {
+    throw new DpdkError(`${error.message}. Reserve hugepages (echo 512 > /proc/sys/vm/nr_hugepages) ` +
+      'or pass noHuge: true', { code: error.code, errno: error.errno, operation: error.operation, cause: error });
+  }
+  throw error;
+}
+
+/**
+ * DPDK's Environment Abstraction Layer. Initialize it once per process, before any other
+ * DPDK object; clean it up (or let the process exit) at the end.
+ */
+export class Eal {
+  private constructor() {}
+
+  /**
+   * Initializes EAL with typed options or raw EAL arguments (without the program name).
+   * Throws `ERR_EAL_ALREADY_INITIALIZED` on a second call, `ERR_EAL_CLEANED_UP` after
+   * cleanup, and a `DpdkError` carrying what DPDK logged when EAL refuses.
+   * The calling thread keeps its CPU affinity.
+   */
+  static init(options: EalOptions | string[] = {}): EalInfo {
+    const args = Array.isArray(options) ? checkRawArgs(options) : ealArgs(options);
+    const printLog = Array.isArray(options) ? true : options.printLog ?? true;
+    native.setLogEcho(printLog);
+    let info;
+    try {
+      info = native.ealInit(args);
+    } catch (error) {
+      hint(error);
+    }
+    if (isMainThread) process.once('exit', () => native.ealCleanup());
+    return { ...info, args };
+  }
+
+  /**
+   * Stops engines, closes ports and mempools, and releases DPDK's memory. Safe to call
+   * twice; DPDK cannot be initialized again in this process afterwards.
+   */
+  static cleanup(): void {
+    native.ealCleanup();
+  }
+
+  /** Whether EAL is initialized and not cleaned up. */
+  static get initialized(): boolean {
+    return native.ealState() === 'running';
+  }
+
+  /** `uninitialized`, `running` or `cleaned-up`. */
+  static get state(): 'uninitialized' | 'running' | 'cleaned-up' {
+    return native.ealState();
+  }
+
+  /** The DPDK version the addon was built against and the one loaded at run time. */
+  static get version(): { build: string; runtime: string } {
+    const { build, runtime } = native.versions();
+    return { build, runtime };
+  }
+
+  /** The lcores EAL enabled. */
+  static lcores(): LcoreInfo[] {
+    return native.lcores();
+  }
+
+  /** The CPUs the calling thread may run on. */
+  static threadAffinity(): number[] {
+    return native.threadAffinity();
+  }
+}

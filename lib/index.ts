@@ -1,0 +1,9 @@
+export { DpdkError, type DpdkErrorDetails } from './errors.js';
+export { Eal, ealArgs, type EalOptions, type EalInfo, type LcoreInfo, type LogLevel } from './eal.js';
+export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';
+export { Batch, PacketHandle } from './batch.js';
+export { Port, type PortInfo, type PortConfig, type PortStats, type QueueStats, type LinkStatus } from './port.js';
+export {
+  VirtioUser, Vhost, RingPort, NullPort,
+  type VirtioUserOptions, type VhostOptions, type RingPortOptions, type NullPortOptions,
+} from './vdev.js';

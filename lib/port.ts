@@ -1,0 +1,322 @@
+import { EventEmitter } from 'node:events';
+import type { Batch } from './batch.js';
+import type { Mempool } from './mempool.js';
+import { native, type NativePort } from './native.js';
+import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
+import { invalidArgument } from './errors.js';
+
+/** What a port is. */
+export interface PortInfo {
+  /** The ethdev port id. */
+  id: number;
+  /** The device name, e.g. `net_vhost0`. */
+  name: string;
+  /** The driver, e.g. `net_vhost`. */
+  driver: string;
+  /** The port's MAC address. */
+  mac: string;
+  /** NUMA socket, -1 when unknown. */
+  socket: number;
+  /** Queue limits of the device. */
+  maxRxQueues: number;
+  /** Queue limits of the device. */
+  maxTxQueues: number;
+  /** Largest descriptor ring the device allows. */
+  rxDescriptorsMax: number;
+  /** Largest descriptor ring the device allows. */
+  txDescriptorsMax: number;
+  /** MTU limits. */
+  minMtu: number;
+  /** MTU limits. */
+  maxMtu: number;
+  /** Configured queues. */
+  rxQueues: number;
+  /** Configured queues. */
+  txQueues: number;
+  /** Whether the port is started. */
+  started: boolean;
+  /** Whether the SDK created the device at runtime (it is unplugged on close). */
+  hotplugged: boolean;
+}
+
+/** Options of {@link Port.configure}. */
+export interface PortConfig {
+  /** The pool rx queues take mbufs from. */
+  mempool: Mempool;
+  /** Rx queues. Default 1. */
+  rxQueues?: number;
+  /** Tx queues. Default 1. */
+  txQueues?: number;
+  /** Descriptors per rx queue (DPDK adjusts to the device's limits). Default 1024. */
+  rxDescriptors?: number;
+  /** Descriptors per tx queue. Default 1024. */
+  txDescriptors?: number;
+}
+
+/** Link status. */
+export interface LinkStatus {
+  /** Whether the link is up. */
+  up: boolean;
+  /** Speed in Mbit/s, 0 when unknown. */
+  speedMbps: number;
+  /** Full duplex. */
+  fullDuplex: boolean;
+  /** Autonegotiated. */
+  autoneg: boolean;
+}
+
+/** Per-queue counters. */
+export interface QueueStats {
+  /** Packets received on the queue. */
+  rxPackets: number;
+  /** Packets sent on the queue. */
+  txPackets: number;
+  /** Bytes received. */
+  rxBytes: number;
+  /** Bytes sent. */
+  txBytes: number;
+  /** Receive errors. */
+  rxErrors: number;
+}
+
+/** Basic port counters (rte_eth_stats). */
+export interface PortStats {
+  /** Packets received. */
+  rxPackets: number;
+  /** Packets sent. */
+  txPackets: number;
+  /** Bytes received. */
+  rxBytes: number;
+  /** Bytes sent. */
+  txBytes: number;
+  /** Packets the hardware dropped for lack of descriptors. */
+  rxMissed: number;
+  /** Receive errors. */
+  rxErrors: number;
+  /** Transmit errors. */
+  txErrors: number;
+  /** Receive failures for lack of mbufs. */
+  rxNoMbuf: number;
+  /** Per-queue counters, when the driver keeps them. */
+  queues: QueueStats[];
+}
+
+/** Events of a {@link Port}: `'link'` fires when the link goes up or down. */
+export interface Port {
+  /** Listens for link state changes. */
+  on(event: 'link', listener: (status: LinkStatus) => void): this;
+  /** Listens for the next link state change. */
+  once(event: 'link', listener: (status: LinkStatus) => void): this;
+  /** Stops listening. */
+  off(event: 'link', listener: (status: LinkStatus) => void): this;
+}
+
+const configKeys = ['mempool', 'rxQueues', 'txQueues', 'rxDescriptors', 'txDescriptors'] as const satisfies readonly (keyof PortConfig)[];
+
+// One Port object per port id and environment, so that events and state are not split.
+const openPorts = new Map<number, Port>();
+
+/**
+ * An Ethernet port (rte_ethdev). Get one from {@link Port.get}, or create a virtual one
+ * with `VirtioUser.create`, `Vhost.create`, `RingPort.create` or `NullPort.create`.
+ * Configure, start, burst, stop, close.
+ */
+export class Port extends EventEmitter {
+  /** @internal */
+  readonly native: NativePort;
+  /** The ethdev port id. */
+  readonly id: number;
+  /** The device name. */
+  readonly name: string;
+  #closed = false;
+
+  /** @internal */
+  constructor(handle: NativePort) {
+    super();
+    this.native = handle;
+    this.id = handle.id;
+    this.name = handle.info().name;
+    super.on('newListener', (event: string) => {
+      if (event === 'link' && this.listenerCount('link') === 0) {
+        this.native.watchLink(() => {
+          // An event queued before close() may arrive after it.
+          if (!this.#closed) this.emit('link', this.native.link());
+        });
+      }
+    });
+    super.on('removeListener', (event: string) => {
+      if (event === 'link' && this.listenerCount('link') === 0) this.native.watchLink(null);
+    });
+  }
+
+  /** Ids of every port DPDK knows. */
+  static ids(): number[] {
+    return native.Port.list();
+  }
+
+  /** What every port is. */
+  static list(): PortInfo[] {
+    return native.Port.list().map((id) => Port.get(id).info());
+  }
+
+  /** The port with this id or device name (e.g. one created by `Eal.init({ vdevs })`). */
+  static get(idOrName: number | string): Port {
+    let id: number;
+    if (typeof idOrName === 'string') {
+      const found = native.Port.list().find((candidate) => new native.Port(candidate).info().name === idOrName);
+      if (found === undefined) invalidArgument('Port.get', `No port named ${describe(idOrName)}`);
+      id = found;
+    } else {
+      id = checkInteger('Port.get', 'port id', idOrName, 0, 1023);
+    }
+    const existing = openPorts.get(id);
+    if (existing !== undefined && existing.#isCurrent()) return existing;
+    const port = new Port(new native.Port(id));
+    openPorts.set(id, port);
+    return port;
+  }
+
+  /** @internal Registers a port just created by hotplug. */
+  static adopt(id: number): Port {
+    const port = new Port(new native.Port(id));
+    openPorts.set(id, port);
+    return port;
+  }
+
+  #isCurrent(): boolean {
+    try {
+      this.native.info();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** What the port is and how it is configured. */
+  info(): PortInfo {
+    return this.native.info();
+  }
+
+  /**
+   * Sets up queues (rte_eth_dev_configure and queue setup). The port must be stopped.
+   * Returns the descriptor counts the device accepted.
+   */
+  configure(config: PortConfig): { rxDescriptors: number; txDescriptors: number } {
+    const op = 'Port.configure';
+    checkOptions<PortConfig>(op, config, configKeys);
+    if (config.mempool === undefined || typeof config.mempool !== 'object' || !('native' in config.mempool)) {
+      invalidArgument(op, `mempool must be a Mempool, got ${describe(config.mempool)}`);
+    }
+    const rxQueues = checkInteger(op, 'rxQueues', config.rxQueues ?? 1, 0, 1024);
+    const txQueues = checkInteger(op, 'txQueues', config.txQueues ?? 1, 0, 1024);
+    if (rxQueues === 0 && txQueues === 0) invalidArgument(op, 'a port needs at least one rx or tx queue');
+    const rxDescriptors = checkInteger(op, 'rxDescriptors', config.rxDescriptors ?? 1024, 1, 65535);
+    const txDescriptors = checkInteger(op, 'txDescriptors', config.txDescriptors ?? 1024, 1, 65535);
+    return this.native.configure(rxQueues, txQueues, rxDescriptors, txDescriptors, config.mempool.native);
+  }
+
+  /** Starts the port. */
+  start(): void {
+    this.native.start();
+  }
+
+  /** Stops the port. Throws `EBUSY` while an engine or lcore worker polls it. */
+  stop(): void {
+    this.native.stop();
+  }
+
+  /** Whether the port is started. */
+  get started(): boolean {
+    return this.native.started;
+  }
+
+  /**
+   * Stops and closes the port, unplugging it when the SDK created it. Its rx queues give
+   * their mbufs back to the mempool. Safe to call twice; any later use throws `ERR_CLOSED`.
+   */
+  close(): void {
+    this.removeAllListeners('link');
+    this.native.close();
+    this.#closed = true;
+    if (openPorts.get(this.id) === this) openPorts.delete(this.id);
+  }
+
+  /** Promiscuous mode. */
+  get promiscuous(): boolean {
+    return this.native.getPromiscuous();
+  }
+
+  set promiscuous(on: boolean) {
+    this.native.setPromiscuous(checkBoolean('Port.promiscuous', 'promiscuous', on));
+  }
+
+  /** The port's MAC address; assign to change it. */
+  get mac(): string {
+    return this.native.getMac();
+  }
+
+  set mac(mac: string) {
+    this.native.setMac(checkMac('Port.mac', 'mac', mac));
+  }
+
+  /** The MTU; assign to change it. */
+  get mtu(): number {
+    return this.native.getMtu();
+  }
+
+  set mtu(mtu: number) {
+    this.native.setMtu(checkInteger('Port.mtu', 'mtu', mtu, 68, 65535));
+  }
+
+  /** The link status now (does not wait). Listen to `'link'` for changes. */
+  link(): LinkStatus {
+    return this.native.link();
+  }
+
+  /** Basic counters. */
+  stats(): PortStats {
+    return this.native.stats() as unknown as PortStats;
+  }
+
+  /** Resets the basic counters. */
+  resetStats(): void {
+    this.native.resetStats();
+  }
+
+  /** Extended counters by name, as the driver reports them. */
+  xstats(): Record<string, number> {
+    return this.native.xstats();
+  }
+
+  /** Resets the extended counters. */
+  resetXstats(): void {
+    this.native.resetXstats();
+  }
+
+  /**
+   * Receives up to `batch.capacity` packets from rx queue `queue` into the empty `batch`;
+   * returns how many. One native call, no allocation.
+   */
+  rxBurst(queue: number, batch: Batch): number {
+    return this.native.rxBurst(queue, batch.native);
+  }
+
+  /**
+   * Sends the batch's packets on tx queue `queue` (freeing those marked dropped); returns
+   * how many were sent. Unsent packets stay in the batch, first: send them again or free
+   * them, they are never sent twice nor leaked.
+   */
+  txBurst(queue: number, batch: Batch): number {
+    return this.native.txBurst(queue, batch.native);
+  }
+
+  /** @internal Marks the port as polled by an lcore worker, so it is not stopped under it. */
+  acquire(): void {
+    this.native.acquire();
+  }
+
+  /** @internal */
+  release(): void {
+    this.native.release();
+  }
+}

@@ -1,0 +1,91 @@
+import { invalidArgument } from './errors.js';
+
+/** Describes a value for an error message: strings quoted, objects as JSON. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+/**
+ * Checks that `options` is a plain object whose keys are all in `allowed`; a misspelled
+ * key gets a suggestion ("did you mean ...").
+ */
+export function checkOptions<T extends object>(operation: string, options: unknown,
+  allowed: readonly (keyof T & string)[]): asserts options is Partial<T> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    invalidArgument(operation, `${operation} options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if ((allowed as readonly string[]).includes(key)) continue;
+    const closest = allowed.map((name) => ({ name, d: editDistance(key.toLowerCase(), name.toLowerCase()) }))
+      .sort((x, y) => x.d - y.d)[0];
+    const hint = closest !== undefined && closest.d <= Math.max(2, key.length / 3) ?
+      ` (did you mean "${closest.name}"?)` : ` (expected one of: ${allowed.join(', ')})`;
+    invalidArgument(operation, `Unknown option "${key}" for ${operation}${hint}`);
+  }
+}
+
+/** An integer in [min, max]; `name` is how the message calls it. */
+export function checkInteger(operation: string, name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalidArgument(operation, `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A boolean. */
+export function checkBoolean(operation: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') invalidArgument(operation, `${name} must be true or false, got ${describe(value)}`);
+  return value;
+}
+
+/** A string, non-empty unless `allowEmpty`. */
+export function checkString(operation: string, name: string, value: unknown, allowEmpty = false): string {
+  if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {
+    invalidArgument(operation, `${name} must be a non-empty string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+const macPattern = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** A MAC address written xx:xx:xx:xx:xx:xx. */
+export function checkMac(operation: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || !macPattern.test(value)) {
+    invalidArgument(operation, `${name} must be a MAC address like 00:00:00:00:00:01, got ${describe(value)}`);
+  }
+  return value.toLowerCase();
+}
+
+/** Unix socket paths are limited by sockaddr_un.sun_path: 107 bytes and a NUL. */
+export function checkSocketPath(operation: string, name: string, value: unknown): string {
+  const path = checkString(operation, name, value);
+  const bytes = Buffer.byteLength(path);
+  if (bytes > 107) {
+    invalidArgument(operation, `${name} is ${bytes} bytes long but a unix socket path can have at most 107: ${describe(path)}`);
+  }
+  if (/[,=\s]/.test(path)) {
+    invalidArgument(operation, `${name} cannot contain commas, '=' or spaces (DPDK devargs syntax): ${describe(path)}`);
+  }
+  return path;
+}

@@ -1,0 +1,70 @@
+#include "addon.h"
+
+#include "batch.h"
+#include "eal.h"
+#include "engine.h"
+#include "errors.h"
+#include "mempool.h"
+#include "port.h"
+
+namespace dpdkts {
+
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  DefineAddon(exports, {
+                           InstanceMethod("setErrorClass", &Addon::SetErrorClass),
+                           InstanceMethod("chunkBuffer", &Addon::ChunkBuffer),
+                       });
+  Eal::Init(env, exports);
+  mempoolClass = Napi::Persistent(Mempool::Init(env, exports));
+  portClass = Napi::Persistent(Port::Init(env, exports));
+  batchClass = Napi::Persistent(Batch::Init(env, exports));
+  engineClass = Napi::Persistent(Engine::Init(env, exports));
+  napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
+}
+
+Addon::~Addon() = default;
+
+void Addon::Cleanup(void* data) {
+  Addon* addon = static_cast<Addon*>(data);
+  if (addon->registeredLcore >= 0) Eal::UnregisterThread(addon);
+  if (addon->ownsEal) Eal::Shutdown();
+}
+
+Napi::Value Addon::SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) {
+    Throw(info.Env(), "EINVAL", "setErrorClass expects the DpdkError class", "setErrorClass");
+  }
+  errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::ChunkBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = ArgUint32(info, 0, "chunk id", "chunkBuffer");
+  ChunkInfo chunk;
+  if (!Mempool::LookupChunk(id, &chunk)) {
+    Throw(env, "ERR_CLOSED", "Mempool memory chunk " + std::to_string(id) + " was freed",
+          "chunkBuffer");
+  }
+  if (chunkBuffers.size() <= id) chunkBuffers.resize(id + 1);
+  if (chunkBuffers[id].IsEmpty()) {
+    // DPDK owns this memory; the view must never free it. Mempool::Free detaches it.
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, chunk.addr, chunk.len);
+    chunkBuffers[id] = Napi::Persistent(buffer);
+  }
+  return chunkBuffers[id].Value();
+}
+
+void Addon::DetachChunks(uint32_t first, uint32_t count) {
+  for (uint32_t id = first; id < first + count && id < chunkBuffers.size(); id++) {
+    if (chunkBuffers[id].IsEmpty()) continue;
+    Napi::ArrayBuffer buffer = chunkBuffers[id].Value();
+    if (!buffer.IsDetached()) buffer.Detach();
+    chunkBuffers[id].Reset();
+  }
+}
+
+}  // namespace dpdkts
+
+using dpdkts::Addon;
+NODE_API_ADDON(Addon)

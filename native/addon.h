@@ -1,0 +1,39 @@
+// Per-environment state of the addon (the main thread and each worker thread that loads
+// it get their own). Process-wide DPDK state lives in eal.cc, mempool.cc and port.cc.
+#pragma once
+
+#include <napi.h>
+
+#include <vector>
+
+namespace dpdkts {
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+  ~Addon();
+
+  // The DpdkError class of lib/errors.ts, used by MakeError.
+  Napi::FunctionReference errorClass;
+  Napi::FunctionReference mempoolClass;
+  Napi::FunctionReference portClass;
+  Napi::FunctionReference batchClass;
+  Napi::FunctionReference engineClass;
+
+  // ArrayBuffers over mempool memory chunks, by global chunk id, made on first use.
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> chunkBuffers;
+  // Detaches this environment's views of the given chunks, so JS can no longer reach them.
+  void DetachChunks(uint32_t first, uint32_t count);
+
+  // Whether this environment is the one that initialized EAL (it then cleans it up at exit).
+  bool ownsEal = false;
+  // The lcore id this environment's thread registered with rte_thread_register, or -1.
+  int registeredLcore = -1;
+
+ private:
+  Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
+  Napi::Value ChunkBuffer(const Napi::CallbackInfo& info);
+  static void Cleanup(void* addon);
+};
+
+}  // namespace dpdkts

@@ -1,0 +1,199 @@
+#include "batch.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "addon.h"
+#include "eal.h"
+#include "errors.h"
+#include "mempool.h"
+
+namespace dpdkts {
+
+namespace {
+constexpr uint32_t kMaxCapacity = 4096;
+
+size_t SharedSize(uint32_t capacity) {
+  return sizeof(BatchHeader) + capacity * (sizeof(uint32_t) + 2 * sizeof(uint16_t));
+}
+}  // namespace
+
+Napi::Function Batch::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "Batch",
+                                    {
+                                        InstanceMethod("free", &Batch::Free),
+                                        InstanceMethod("close", &Batch::Close),
+                                        InstanceAccessor("shared", &Batch::GetShared, nullptr),
+                                    });
+  exports.Set("Batch", ctor);
+  return ctor;
+}
+
+Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
+  Napi::Env env = info.Env();
+  uint32_t capacity = ArgUint32(info, 0, "capacity", "new Batch", kMaxCapacity);
+  if (capacity == 0) Throw(env, "EINVAL", "capacity must be from 1 to 4096, got 0", "new Batch");
+  mbufs_.assign(capacity, nullptr);
+  size_t size = SharedSize(capacity);
+  void* memory = std::calloc(1, size);
+  if (memory == nullptr) Throw(env, "ENOMEM", "Cannot allocate a batch", "new Batch");
+  // The ArrayBuffer owns the memory (freed when it is collected); this object keeps it
+  // alive with a strong reference, and detaches it on close so JS views turn empty.
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, memory, size, [](Napi::Env, void* data) { std::free(data); });
+  shared_ = Napi::Persistent(buffer);
+  char* base = static_cast<char*>(memory);
+  header_ = reinterpret_cast<BatchHeader*>(base);
+  offsets_ = reinterpret_cast<uint32_t*>(base + sizeof(BatchHeader));
+  lengths_ = reinterpret_cast<uint16_t*>(offsets_ + capacity);
+  chunks_ = lengths_ + capacity;
+  header_->capacity = capacity;
+}
+
+Batch::~Batch() {
+  header_ = nullptr;  // the shared buffer may already be collected
+  FreeAll();
+}
+
+Batch* Batch::FromValue(Napi::Env env, Napi::Value value, const char* operation) {
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(addon->batchClass.Value())) {
+    Throw(env, "EINVAL", "Expected a Batch", operation);
+  }
+  Batch* batch = Napi::ObjectWrap<Batch>::Unwrap(value.As<Napi::Object>());
+  if (batch->closed_) Throw(env, "ERR_CLOSED", "Batch is closed", operation);
+  return batch;
+}
+
+void Batch::Publish(uint32_t from, uint32_t to) {
+  for (uint32_t i = from; i < to; i++) {
+    rte_mbuf* m = mbufs_[i];
+    uint16_t chunk;
+    uint32_t offset;
+    if (Mempool::Locate(m, &chunk, &offset)) {
+      chunks_[i] = chunk;
+      offsets_[i] = offset;
+    } else {
+      chunks_[i] = kNoChunk;
+      offsets_[i] = 0;
+    }
+    lengths_[i] = m->data_len;
+  }
+}
+
+void Batch::SetCount(uint32_t count, bool expire) {
+  count_ = count;
+  if (header_ == nullptr) return;
+  header_->count = count;
+  if (expire) header_->generation++;
+}
+
+void Batch::Received(uint32_t n) {
+  uint32_t from = count_;
+  Publish(from, from + n);
+  SetCount(from + n, false);
+}
+
+uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* dropped) {
+  uint32_t count = count_;
+  for (uint32_t i = 0; i < count; i++) {
+    rte_mbuf* m = mbufs_[i];
+    uint32_t room = m->buf_len - m->data_off;
+    if (lengths_[i] > room) {
+      Throw(env, "EINVAL",
+            "packet " + std::to_string(i) + " has length " + std::to_string(lengths_[i]) +
+                " but its buffer holds at most " + std::to_string(room) + " bytes",
+            operation);
+    }
+  }
+  uint32_t kept = 0;
+  *dropped = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    rte_mbuf* m = mbufs_[i];
+    uint16_t length = lengths_[i];
+    if (length == 0) {
+      rte_pktmbuf_free(m);
+      (*dropped)++;
+      continue;
+    }
+    if (m->nb_segs == 1) {
+      m->pkt_len = length;
+    } else {
+      m->pkt_len = m->pkt_len - m->data_len + length;
+    }
+    m->data_len = length;
+    if (kept != i) {
+      mbufs_[kept] = m;
+      offsets_[kept] = offsets_[i];
+      lengths_[kept] = length;
+      chunks_[kept] = chunks_[i];
+    }
+    kept++;
+  }
+  SetCount(kept, *dropped > 0);
+  return kept;
+}
+
+void Batch::MoveDown(uint32_t from, uint32_t to, uint32_t n) {
+  std::memmove(&mbufs_[to], &mbufs_[from], n * sizeof(rte_mbuf*));
+  std::memmove(&offsets_[to], &offsets_[from], n * sizeof(uint32_t));
+  std::memmove(&lengths_[to], &lengths_[from], n * sizeof(uint16_t));
+  std::memmove(&chunks_[to], &chunks_[from], n * sizeof(uint16_t));
+}
+
+void Batch::Sent(uint32_t sent) {
+  uint32_t left = count_ - sent;
+  if (sent > 0 && left > 0) MoveDown(sent, 0, left);
+  SetCount(left, true);
+}
+
+uint32_t Batch::AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const uint8_t* bytes,
+                          size_t length, const char* operation) {
+  if (count > Room()) {
+    Throw(env, "EINVAL",
+          "count " + std::to_string(count) + " exceeds the batch's free room of " +
+              std::to_string(Room()) + " packets",
+          operation);
+  }
+  if (count == 0) return 0;
+  rte_mbuf** slots = &mbufs_[count_];
+  if (rte_pktmbuf_alloc_bulk(mp, slots, count) != 0) return 0;
+  for (uint32_t i = 0; i < count; i++) {
+    rte_mbuf* m = slots[i];
+    if (length > 0) std::memcpy(rte_pktmbuf_mtod(m, void*), bytes, length);
+    m->data_len = static_cast<uint16_t>(length);
+    m->pkt_len = static_cast<uint32_t>(length);
+  }
+  Received(count);
+  return count;
+}
+
+void Batch::FreeAll() {
+  // After Eal.cleanup the pools are gone, and with them every mbuf.
+  if (count_ > 0 && Eal::Running()) rte_pktmbuf_free_bulk(mbufs_.data(), count_);
+  SetCount(0, true);
+}
+
+Napi::Value Batch::Free(const Napi::CallbackInfo& info) {
+  FromValue(info.Env(), info.This(), "Batch.free");
+  FreeAll();
+  return info.Env().Undefined();
+}
+
+Napi::Value Batch::Close(const Napi::CallbackInfo& info) {
+  if (closed_) return info.Env().Undefined();
+  FreeAll();
+  closed_ = true;
+  Napi::ArrayBuffer buffer = shared_.Value();
+  header_ = nullptr;
+  if (!buffer.IsDetached()) buffer.Detach();
+  shared_.Reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value Batch::GetShared(const Napi::CallbackInfo& info) {
+  if (closed_) return info.Env().Null();
+  return shared_.Value();
+}
+
+}  // namespace dpdkts

@@ -1,0 +1,66 @@
+// A reusable burst of packets. JS reads and writes the packets' bytes in place through
+// views over mempool memory; this object keeps the mbuf pointers and, in one buffer shared
+// with JS, the per-packet chunk ids, offsets and lengths, so a burst costs one N-API call.
+#pragma once
+
+#include <napi.h>
+#include <rte_mbuf.h>
+
+#include <vector>
+
+namespace dpdkts {
+
+// The layout of the buffer shared with JS (lib/batch.ts mirrors it).
+struct BatchHeader {
+  uint32_t count;       // packets held, at indexes 0..count-1
+  uint32_t capacity;
+  uint32_t generation;  // bumped whenever packets leave the batch, to expire stale handles
+  uint32_t reserved;
+};
+
+class Batch : public Napi::ObjectWrap<Batch> {
+ public:
+  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  explicit Batch(const Napi::CallbackInfo& info);
+  ~Batch();
+
+  // Unwraps a JS value that must be an open Batch, or throws.
+  static Batch* FromValue(Napi::Env env, Napi::Value value, const char* operation);
+
+  uint32_t Count() const { return count_; }
+  uint32_t Room() const { return static_cast<uint32_t>(mbufs_.size()) - count_; }
+  rte_mbuf** Slots() { return mbufs_.data(); }
+
+  // After rx: records packets [count, count + n) and publishes their views.
+  void Received(uint32_t n);
+  // Before tx: frees packets marked dropped (length 0), writes JS's lengths back into the
+  // mbufs; throws EINVAL (nothing changed) if a length exceeds its buffer.
+  uint32_t PrepareTx(Napi::Env env, const char* operation, uint32_t* dropped);
+  // After tx: the first `sent` packets left; the rest move to the front.
+  void Sent(uint32_t sent);
+  uint32_t AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const uint8_t* bytes,
+                     size_t length, const char* operation);
+  void FreeAll();
+
+ private:
+  Napi::Value Free(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetShared(const Napi::CallbackInfo& info);
+
+  void Publish(uint32_t from, uint32_t to);
+  void MoveDown(uint32_t from, uint32_t to, uint32_t n);
+  void SetCount(uint32_t count, bool expire);
+
+  // The mbufs and their count live outside the shared buffer, so that freeing them never
+  // depends on the buffer still existing (GC may collect the two in either order).
+  std::vector<rte_mbuf*> mbufs_;
+  uint32_t count_ = 0;
+  BatchHeader* header_ = nullptr;
+  uint32_t* offsets_ = nullptr;
+  uint16_t* lengths_ = nullptr;
+  uint16_t* chunks_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> shared_;
+  bool closed_ = false;
+};
+
+}  // namespace dpdkts

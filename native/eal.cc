@@ -1,0 +1,215 @@
+#include "eal.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_version.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "addon.h"
+#include "engine.h"
+#include "errors.h"
+#include "log_capture.h"
+#include "mempool.h"
+#include "port.h"
+
+namespace dpdkts {
+
+namespace {
+
+enum EalState : int { kUninitialized = 0, kRunning = 1, kCleanedUp = 2 };
+std::atomic<int> g_state{kUninitialized};
+std::mutex g_shutdown_mutex;
+
+Napi::Array CpuList(Napi::Env env, const cpu_set_t& set) {
+  Napi::Array cpus = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (CPU_ISSET(cpu, &set)) cpus.Set(n++, cpu);
+  }
+  return cpus;
+}
+
+}  // namespace
+
+bool Eal::Running() { return g_state.load() == kRunning; }
+
+void Eal::Require(Napi::Env env, const char* operation) {
+  int state = g_state.load();
+  if (state == kRunning) return;
+  if (state == kUninitialized) {
+    Throw(env, "ERR_EAL_NOT_INITIALIZED", "EAL is not initialized: call Eal.init() first",
+          operation);
+  }
+  Throw(env, "ERR_EAL_CLEANED_UP",
+        "EAL was cleaned up: DPDK cannot be used again in this process", operation);
+}
+
+void Eal::Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("ealInit", Napi::Function::New(env, InitEal, "ealInit"));
+  exports.Set("ealCleanup", Napi::Function::New(env, Cleanup, "ealCleanup"));
+  exports.Set("ealState", Napi::Function::New(env, State, "ealState"));
+  exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
+  exports.Set("lcores", Napi::Function::New(env, Lcores, "lcores"));
+  exports.Set("registerThread", Napi::Function::New(env, RegisterThread, "registerThread"));
+  exports.Set("unregisterThread",
+              Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
+  exports.Set("setLogEcho", Napi::Function::New(env, SetLogEcho, "setLogEcho"));
+  exports.Set("threadAffinity", Napi::Function::New(env, ThreadAffinity, "threadAffinity"));
+}
+
+Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Eal.init";
+  int state = g_state.load();
+  if (state == kRunning) {
+    Throw(env, "ERR_EAL_ALREADY_INITIALIZED",
+          "EAL is already initialized: Eal.init() can be called once per process", op);
+  }
+  if (state == kCleanedUp) {
+    Throw(env, "ERR_EAL_CLEANED_UP",
+          "EAL was cleaned up: DPDK cannot be initialized again in this process", op);
+  }
+  if (!info[0].IsArray()) Throw(env, "EINVAL", "EAL arguments must be an array of strings", op);
+  Napi::Array array = info[0].As<Napi::Array>();
+  std::vector<std::string> args{"dpdk-ts"};
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value arg = array.Get(i);
+    if (!arg.IsString()) {
+      Throw(env, "EINVAL", "EAL argument " + std::to_string(i) + " must be a string", op);
+    }
+    args.push_back(arg.As<Napi::String>().Utf8Value());
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  LogCapture& log = LogCapture::Instance();
+  rte_openlog_stream(log.Stream());
+  size_t mark = log.Mark();
+
+  // rte_eal_init pins the calling thread to the main lcore; Node's main thread (and the
+  // threads it starts later, which inherit its mask) must keep the affinity it had.
+  cpu_set_t affinity;
+  bool haveAffinity = pthread_getaffinity_np(pthread_self(), sizeof(affinity), &affinity) == 0;
+  int ret = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
+  int initErrno = rte_errno;
+  if (haveAffinity) pthread_setaffinity_np(pthread_self(), sizeof(affinity), &affinity);
+  if (ret < 0) {
+    rte_errno = initErrno;
+    ThrowDpdk(env, -1, "EAL initialization failed", op, "", mark);
+  }
+  g_state.store(kRunning);
+  env.GetInstanceData<Addon>()->ownsEal = true;
+
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("mainLcore", rte_get_main_lcore());
+  result.Set("lcoreCount", rte_lcore_count());
+  result.Set("iovaMode", rte_eal_iova_mode() == RTE_IOVA_VA ? "va" : "pa");
+  return result;
+}
+
+void Eal::Shutdown() {
+  std::lock_guard<std::mutex> lock(g_shutdown_mutex);
+  if (g_state.load() != kRunning) return;
+  Engine::StopAll();
+  Port::CloseAll();
+  Mempool::FreeAll();
+  g_state.store(kCleanedUp);
+  rte_eal_cleanup();
+}
+
+Napi::Value Eal::Cleanup(const Napi::CallbackInfo& info) {
+  Shutdown();
+  return info.Env().Undefined();
+}
+
+Napi::Value Eal::State(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"uninitialized", "running", "cleaned-up"};
+  return Napi::String::New(info.Env(), names[g_state.load()]);
+}
+
+Napi::Value Eal::Versions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  char build[32];
+  snprintf(build, sizeof(build), "%s %d.%02d.%d", RTE_VER_PREFIX, RTE_VER_YEAR, RTE_VER_MONTH,
+           RTE_VER_MINOR);
+  result.Set("build", build);
+  result.Set("buildNumber", static_cast<double>(RTE_VERSION));
+  result.Set("runtime", rte_version());
+  return result;
+}
+
+Napi::Value Eal::Lcores(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Require(env, "Eal.lcores");
+  Napi::Array result = Napi::Array::New(env);
+  uint32_t n = 0;
+  unsigned int main = rte_get_main_lcore();
+  unsigned int lcore;
+  RTE_LCORE_FOREACH(lcore) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("id", lcore);
+    entry.Set("role", lcore == main ? "main" : "worker");
+    entry.Set("socket", rte_lcore_to_socket_id(lcore));
+    entry.Set("cpus", CpuList(env, rte_lcore_cpuset(lcore)));
+    entry.Set("busy", lcore != main && rte_eal_get_lcore_state(lcore) != WAIT);
+    result.Set(n++, entry);
+  }
+  return result;
+}
+
+Napi::Value Eal::RegisterThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "LcoreWorker.register";
+  Require(env, op);
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (addon->registeredLcore >= 0) return Napi::Number::New(env, addon->registeredLcore);
+  uint32_t cpu = ArgUint32(info, 0, "cpu", op, CPU_SETSIZE - 1);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (err != 0) {
+    throw MakeError(env, "Cannot pin the worker thread to CPU " + std::to_string(cpu) + ": " +
+                             strerror(err),
+                    ErrnoName(err), err, op, "cpu " + std::to_string(cpu));
+  }
+  size_t mark = LogCapture::Instance().Mark();
+  if (rte_thread_register() < 0) {
+    ThrowDpdk(env, -1, "Cannot register the worker thread with EAL", op, "", mark);
+  }
+  addon->registeredLcore = static_cast<int>(rte_lcore_id());
+  return Napi::Number::New(env, addon->registeredLcore);
+}
+
+void Eal::UnregisterThread(Addon* addon) {
+  if (addon->registeredLcore < 0) return;
+  if (Running()) rte_thread_unregister();
+  addon->registeredLcore = -1;
+}
+
+Napi::Value Eal::UnregisterThreadJs(const Napi::CallbackInfo& info) {
+  UnregisterThread(info.Env().GetInstanceData<Addon>());
+  return info.Env().Undefined();
+}
+
+Napi::Value Eal::SetLogEcho(const Napi::CallbackInfo& info) {
+  LogCapture::Instance().SetEcho(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Eal::ThreadAffinity(const Napi::CallbackInfo& info) {
+  cpu_set_t set;
+  pthread_getaffinity_np(pthread_self(), sizeof(set), &set);
+  return CpuList(info.Env(), set);
+}
+
+}  // namespace dpdkts

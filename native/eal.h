@@ -1,0 +1,36 @@
+// The Environment Abstraction Layer: rte_eal_init once per process, lcores, cleanup.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+namespace dpdkts {
+
+class Addon;
+
+class Eal {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+
+  // Throws ERR_EAL_NOT_INITIALIZED / ERR_EAL_CLEANED_UP unless EAL is running.
+  static void Require(Napi::Env env, const char* operation);
+  static bool Running();
+
+  // Stops engines, closes ports and pools, then rte_eal_cleanup. Safe to call twice.
+  static void Shutdown();
+  static void UnregisterThread(Addon* addon);
+
+ private:
+  static Napi::Value InitEal(const Napi::CallbackInfo& info);
+  static Napi::Value Cleanup(const Napi::CallbackInfo& info);
+  static Napi::Value State(const Napi::CallbackInfo& info);
+  static Napi::Value Versions(const Napi::CallbackInfo& info);
+  static Napi::Value Lcores(const Napi::CallbackInfo& info);
+  static Napi::Value RegisterThread(const Napi::CallbackInfo& info);
+  static Napi::Value UnregisterThreadJs(const Napi::CallbackInfo& info);
+  static Napi::Value SetLogEcho(const Napi::CallbackInfo& info);
+  static Napi::Value ThreadAffinity(const Napi::CallbackInfo& info);
+};
+
+}  // namespace dpdkts

@@ -1,0 +1,407 @@
+#include "engine.h"
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "errors.h"
+#include "eal.h"
+#include "mempool.h"
+#include "port.h"
+
+namespace dpdkts {
+
+namespace {
+
+std::mutex g_mutex;
+std::set<Engine*> g_running;
+
+constexpr uint32_t kTimestampMagic = 0x53544b50;  // "PKTS" little-endian
+constexpr uint16_t kMaxBurst = 512;
+
+int HistogramBucket(uint64_t cycles) {
+  if (cycles < 8) return static_cast<int>(cycles);
+  int power = 63 - __builtin_clzll(cycles);
+  int sub = static_cast<int>((cycles >> (power - 3)) & 7);
+  return (power - 2) * 8 + sub;
+}
+
+uint64_t BucketLowerBound(int bucket) {
+  if (bucket < 8) return bucket;
+  int power = bucket / 8 + 2;
+  int sub = bucket % 8;
+  return (1ULL << power) + (static_cast<uint64_t>(sub) << (power - 3));
+}
+
+void Add(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+EngineMode ParseMode(Napi::Env env, const std::string& mode) {
+  if (mode == "io") return EngineMode::kIo;
+  if (mode == "mac") return EngineMode::kMac;
+  if (mode == "macswap") return EngineMode::kMacSwap;
+  if (mode == "rxonly") return EngineMode::kRxOnly;
+  if (mode == "txonly") return EngineMode::kTxOnly;
+  if (mode == "l2fwd") return EngineMode::kL2fwd;
+  if (mode == "generator") return EngineMode::kGenerator;
+  Throw(env, "EINVAL",
+        "Unknown forward mode \"" + mode +
+            "\": expected io, mac, macswap, rxonly, txonly, l2fwd or generator",
+        "Engine.create");
+}
+
+uint16_t PortField(Napi::Env env, Napi::Object o, const char* key, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber() || v.As<Napi::Number>().Uint32Value() >= RTE_MAX_ETHPORTS) {
+    Throw(env, "EINVAL", std::string("stream.") + key + " must be a port id or queue index", op);
+  }
+  return static_cast<uint16_t>(v.As<Napi::Number>().Uint32Value());
+}
+
+}  // namespace
+
+Napi::Function Engine::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "Engine",
+                                    {
+                                        InstanceMethod("start", &Engine::Start),
+                                        InstanceMethod("stop", &Engine::Stop),
+                                        InstanceMethod("stats", &Engine::Stats),
+                                        InstanceMethod("resetStats", &Engine::ResetStats),
+                                        InstanceAccessor("running", &Engine::IsRunning, nullptr),
+                                    });
+  exports.Set("Engine", ctor);
+  return ctor;
+}
+
+// new Engine({ lcore, mode, burst, streams: [{ rxPort, rxQueue, txPort, txQueue,
+//   txDestination?, txLimit?, ratePps? }], mempool?, template?, timestampOffset? })
+// The TypeScript facade validates the options; this re-checks what could crash.
+Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+  Napi::Env env = info.Env();
+  const char* op = "Engine.create";
+  Eal::Require(env, op);
+  Napi::Object o = info[0].As<Napi::Object>();
+  mode_ = ParseMode(env, o.Get("mode").ToString().Utf8Value());
+  lcore_ = o.Get("lcore").ToNumber().Uint32Value();
+  if (lcore_ >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore_) || lcore_ == rte_get_main_lcore()) {
+    Throw(env, "EINVAL",
+          "lcore " + std::to_string(lcore_) +
+              " is not an EAL worker lcore: give Eal.init() lcores such as '0@0,1@1' and use a "
+              "worker one",
+          op);
+  }
+  uint32_t burst = o.Get("burst").ToNumber().Uint32Value();
+  if (burst == 0 || burst > kMaxBurst) {
+    Throw(env, "EINVAL", "burst must be from 1 to 512, got " + std::to_string(burst), op);
+  }
+  burst_ = static_cast<uint16_t>(burst);
+  Napi::Value pool = o.Get("mempool");
+  if (pool.IsObject()) pool_ = Napi::ObjectWrap<Mempool>::Unwrap(pool.As<Napi::Object>())->Get(env, op);
+  Napi::Value tpl = o.Get("template");
+  if (tpl.IsTypedArray()) {
+    Napi::Uint8Array bytes = tpl.As<Napi::Uint8Array>();
+    template_.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+  }
+  Napi::Value ts = o.Get("timestampOffset");
+  if (ts.IsNumber()) timestampOffset_ = ts.As<Napi::Number>().Int32Value();
+  bool generates = mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator;
+  if (generates && (pool_ == nullptr || template_.size() < RTE_ETHER_HDR_LEN)) {
+    Throw(env, "EINVAL", "txonly and generator modes need a mempool and a packet template", op);
+  }
+  if (timestampOffset_ >= 0 && generates &&
+      static_cast<size_t>(timestampOffset_) + 12 > template_.size()) {
+    Throw(env, "EINVAL", "timestampOffset leaves no room for the 12-byte timestamp", op);
+  }
+  Napi::Array streams = o.Get("streams").As<Napi::Array>();
+  for (uint32_t i = 0; i < streams.Length(); i++) {
+    Napi::Object so = streams.Get(i).As<Napi::Object>();
+    streams_.push_back(std::make_unique<Stream>());
+    Stream* s = streams_.back().get();
+    s->rxPort = PortField(env, so, "rxPort", op);
+    s->rxQueue = PortField(env, so, "rxQueue", op);
+    s->txPort = PortField(env, so, "txPort", op);
+    s->txQueue = PortField(env, so, "txQueue", op);
+    if (!rte_eth_dev_is_valid_port(s->rxPort) || !rte_eth_dev_is_valid_port(s->txPort)) {
+      Throw(env, "ENODEV", "stream " + std::to_string(i) + " names a port that does not exist", op);
+    }
+    rte_eth_macaddr_get(s->txPort, &s->txSource);
+    Napi::Value dst = so.Get("txDestination");
+    // testpmd's and l2fwd's default peer address for port N is 02:00:00:00:00:N.
+    char fallback[RTE_ETHER_ADDR_FMT_SIZE];
+    snprintf(fallback, sizeof(fallback), "02:00:00:00:00:%02x", s->txPort & 0xff);
+    std::string text = dst.IsString() ? dst.As<Napi::String>().Utf8Value() : fallback;
+    if (rte_ether_unformat_addr(text.c_str(), &s->txDestination) != 0) {
+      Throw(env, "EINVAL", "Invalid txDestination MAC \"" + text + "\"", op);
+    }
+    Napi::Value limit = so.Get("txLimit");
+    if (limit.IsNumber()) s->txLimit = static_cast<uint64_t>(limit.As<Napi::Number>().DoubleValue());
+    Napi::Value rate = so.Get("ratePps");
+    if (rate.IsNumber()) s->ratePps = rate.As<Napi::Number>().DoubleValue();
+  }
+  if (streams_.empty()) Throw(env, "EINVAL", "an engine needs at least one stream", op);
+}
+
+Engine::~Engine() { StopLoop(); }
+
+int Engine::Main(void* self) {
+  static_cast<Engine*>(self)->Run();
+  return 0;
+}
+
+void Engine::Forward(Stream& s, rte_mbuf** pkts) {
+  uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
+  if (n == 0) return;
+  Add(s.counters.rx, n);
+  switch (mode_) {
+    case EngineMode::kMacSwap:
+      for (uint16_t i = 0; i < n; i++) {
+        rte_ether_hdr* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
+        rte_ether_addr tmp = eth->dst_addr;
+        eth->dst_addr = eth->src_addr;
+        eth->src_addr = tmp;
+      }
+      break;
+    case EngineMode::kMac:
+    case EngineMode::kL2fwd:
+      for (uint16_t i = 0; i < n; i++) {
+        rte_ether_hdr* eth = rte_pktmbuf_mtod(pkts[i], rte_ether_hdr*);
+        eth->dst_addr = s.txDestination;
+        eth->src_addr = s.txSource;
+      }
+      break;
+    default:
+      break;
+  }
+  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
+  Add(s.counters.tx, sent);
+  if (sent < n) {
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    Add(s.counters.dropped, n - sent);
+  }
+}
+
+void Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) {
+  uint64_t sentSoFar = s.counters.tx.load(std::memory_order_relaxed) +
+                       s.counters.dropped.load(std::memory_order_relaxed);
+  uint64_t want = burst_;
+  if (s.txLimit > 0) {
+    if (sentSoFar >= s.txLimit) return;
+    want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
+  }
+  if (s.ratePps > 0) {
+    // Packets allowed by now at the configured rate, minus those already sent.
+    long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
+    if (allowed <= sentSoFar) return;
+    want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentSoFar) + 1);
+  }
+  uint16_t n = static_cast<uint16_t>(want);
+  if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) return;
+  uint16_t length = static_cast<uint16_t>(template_.size());
+  for (uint16_t i = 0; i < n; i++) {
+    char* data = rte_pktmbuf_mtod(pkts[i], char*);
+    std::memcpy(data, template_.data(), length);
+    if (timestampOffset_ >= 0) {
+      std::memcpy(data + timestampOffset_, &kTimestampMagic, 4);
+      std::memcpy(data + timestampOffset_ + 4, &now, 8);
+    }
+    pkts[i]->data_len = length;
+    pkts[i]->pkt_len = length;
+  }
+  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
+  Add(s.counters.tx, sent);
+  if (sent < n) {
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    Add(s.counters.dropped, n - sent);
+  }
+}
+
+void Engine::Drain(Stream& s, rte_mbuf** pkts, uint64_t now) {
+  uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
+  if (n == 0) return;
+  Add(s.counters.rx, n);
+  if (timestampOffset_ >= 0) {
+    for (uint16_t i = 0; i < n; i++) {
+      if (pkts[i]->data_len < timestampOffset_ + 12) continue;
+      const char* data = rte_pktmbuf_mtod(pkts[i], const char*) + timestampOffset_;
+      uint32_t magic;
+      uint64_t sentAt;
+      std::memcpy(&magic, data, 4);
+      std::memcpy(&sentAt, data + 4, 8);
+      if (magic != kTimestampMagic || sentAt > now) continue;
+      uint64_t cycles = now - sentAt;
+      StreamCounters& c = s.counters;
+      Add(c.latencySamples, 1);
+      Add(c.latencySumCycles, cycles);
+      if (cycles < c.latencyMinCycles.load(std::memory_order_relaxed)) c.latencyMinCycles.store(cycles, std::memory_order_relaxed);
+      if (cycles > c.latencyMaxCycles.load(std::memory_order_relaxed)) c.latencyMaxCycles.store(cycles, std::memory_order_relaxed);
+      Add(c.latencyHistogram[HistogramBucket(cycles)], 1);
+    }
+  }
+  rte_pktmbuf_free_bulk(pkts, n);
+}
+
+void Engine::Run() {
+  rte_mbuf* pkts[kMaxBurst];
+  uint64_t start = rte_rdtsc();
+  while (!stopRequested_.load(std::memory_order_relaxed)) {
+    bool pending = false;
+    for (auto& s : streams_) {
+      switch (mode_) {
+        case EngineMode::kRxOnly:
+          Drain(*s, pkts, rte_rdtsc());
+          pending = true;
+          break;
+        case EngineMode::kTxOnly:
+          Generate(*s, pkts, rte_rdtsc(), start);
+          break;
+        case EngineMode::kGenerator:
+          Generate(*s, pkts, rte_rdtsc(), start);
+          Drain(*s, pkts, rte_rdtsc());
+          pending = true;
+          break;
+        default:
+          Forward(*s, pkts);
+          pending = true;
+          break;
+      }
+      if (s->txLimit == 0) pending = true;
+      else if (s->counters.tx.load(std::memory_order_relaxed) + s->counters.dropped.load(std::memory_order_relaxed) < s->txLimit) pending = true;
+    }
+    if (!pending) break;  // txonly with every limit reached: nothing left to do
+  }
+  finished_.store(true);
+}
+
+Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Engine.start";
+  Eal::Require(env, op);
+  if (running_) return env.Undefined();
+  if (rte_eal_get_lcore_state(lcore_) != WAIT) {
+    Throw(env, "EBUSY", "lcore " + std::to_string(lcore_) + " is already running something", op);
+  }
+  for (auto& s : streams_) {
+    bool needsRx = mode_ != EngineMode::kTxOnly;
+    bool needsTx = mode_ != EngineMode::kRxOnly;
+    if ((needsRx && (!Port::Started(s->rxPort) || s->rxQueue >= Port::RxQueues(s->rxPort))) ||
+        (needsTx && (!Port::Started(s->txPort) || s->txQueue >= Port::TxQueues(s->txPort)))) {
+      Throw(env, "ERR_PORT_STOPPED",
+            "Engine stream " + Port::Describe(s->rxPort) + " -> " + Port::Describe(s->txPort) +
+                " needs started ports with those queues",
+            op);
+    }
+  }
+  for (auto& s : streams_) {
+    Port::Acquire(s->rxPort);
+    Port::Acquire(s->txPort);
+  }
+  stopRequested_ = false;
+  finished_ = false;
+  int ret = rte_eal_remote_launch(&Engine::Main, this, lcore_);
+  if (ret != 0) {
+    for (auto& s : streams_) {
+      Port::Release(s->rxPort);
+      Port::Release(s->txPort);
+    }
+    Throw(env, ErrnoName(-ret), "Cannot launch the engine on lcore " + std::to_string(lcore_), op);
+  }
+  running_ = true;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_running.insert(this);
+  return env.Undefined();
+}
+
+void Engine::StopLoop() {
+  if (!running_) return;
+  stopRequested_ = true;
+  rte_eal_wait_lcore(lcore_);
+  running_ = false;
+  for (auto& s : streams_) {
+    Port::Release(s->rxPort);
+    Port::Release(s->txPort);
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_running.erase(this);
+}
+
+void Engine::StopAll() {
+  std::set<Engine*> running;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    running = g_running;
+  }
+  for (Engine* engine : running) engine->StopLoop();
+}
+
+Napi::Value Engine::Stop(const Napi::CallbackInfo& info) {
+  StopLoop();
+  return info.Env().Undefined();
+}
+
+Napi::Value Engine::IsRunning(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), running_ && !finished_);
+}
+
+Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double nsPerCycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
+  Napi::Array result = Napi::Array::New(env, streams_.size());
+  for (size_t i = 0; i < streams_.size(); i++) {
+    const StreamCounters& c = streams_[i]->counters;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rxPort", streams_[i]->rxPort);
+    o.Set("txPort", streams_[i]->txPort);
+    o.Set("rx", static_cast<double>(c.rx.load(std::memory_order_relaxed)));
+    o.Set("tx", static_cast<double>(c.tx.load(std::memory_order_relaxed)));
+    o.Set("dropped", static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
+    uint64_t samples = c.latencySamples.load(std::memory_order_relaxed);
+    if (samples > 0) {
+      Napi::Object lat = Napi::Object::New(env);
+      lat.Set("samples", static_cast<double>(samples));
+      lat.Set("minNs", c.latencyMinCycles.load() * nsPerCycle);
+      lat.Set("maxNs", c.latencyMaxCycles.load() * nsPerCycle);
+      lat.Set("avgNs", static_cast<double>(c.latencySumCycles.load()) / samples * nsPerCycle);
+      Napi::Array buckets = Napi::Array::New(env);
+      uint32_t n = 0;
+      for (int b = 0; b < StreamCounters::kBuckets; b++) {
+        uint64_t count = c.latencyHistogram[b].load(std::memory_order_relaxed);
+        if (count == 0) continue;
+        Napi::Array pair = Napi::Array::New(env, 2);
+        pair.Set(0u, BucketLowerBound(b) * nsPerCycle);
+        pair.Set(1u, static_cast<double>(count));
+        buckets.Set(n++, pair);
+      }
+      lat.Set("histogram", buckets);
+      o.Set("latency", lat);
+    }
+    result.Set(i, o);
+  }
+  return result;
+}
+
+Napi::Value Engine::ResetStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (running_ && !finished_) {
+    Throw(env, "EBUSY", "Stop the engine before resetting its counters", "Engine.resetStats");
+  }
+  for (auto& s : streams_) {
+    StreamCounters& c = s->counters;
+    c.rx = 0;
+    c.tx = 0;
+    c.dropped = 0;
+    c.latencySamples = 0;
+    c.latencySumCycles = 0;
+    c.latencyMinCycles = UINT64_MAX;
+    c.latencyMaxCycles = 0;
+    for (auto& b : c.latencyHistogram) b = 0;
+  }
+  return env.Undefined();
+}
+
+}  // namespace dpdkts

@@ -1,0 +1,75 @@
+// Native forwarding engines: testpmd-style loops (io, mac, macswap, rxonly, txonly, l2fwd
+// and a generator mode) launched on EAL worker lcores, controlled and observed from JS.
+#pragma once
+
+#include <napi.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dpdkts {
+
+enum class EngineMode { kIo, kMac, kMacSwap, kRxOnly, kTxOnly, kL2fwd, kGenerator };
+
+// Counters one lcore writes and any thread reads (relaxed; each has a single writer).
+struct StreamCounters {
+  std::atomic<uint64_t> rx{0};
+  std::atomic<uint64_t> tx{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> latencySamples{0};
+  std::atomic<uint64_t> latencySumCycles{0};
+  std::atomic<uint64_t> latencyMinCycles{UINT64_MAX};
+  std::atomic<uint64_t> latencyMaxCycles{0};
+  // Log-linear histogram of latency in cycles: 8 sub-buckets per power of two.
+  static constexpr int kBuckets = 64 * 8;
+  std::atomic<uint64_t> latencyHistogram[kBuckets] = {};
+};
+
+struct Stream {
+  uint16_t rxPort, rxQueue, txPort, txQueue;
+  rte_ether_addr txSource;       // the tx port's MAC (mac, l2fwd)
+  rte_ether_addr txDestination;  // peer MAC (mac, l2fwd)
+  uint64_t txLimit = 0;          // packets to send (txonly, generator); 0: no limit
+  double ratePps = 0;            // 0: as fast as possible
+  StreamCounters counters;
+};
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  explicit Engine(const Napi::CallbackInfo& info);
+  ~Engine();
+
+  static void StopAll();
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value ResetStats(const Napi::CallbackInfo& info);
+  Napi::Value IsRunning(const Napi::CallbackInfo& info);
+
+  static int Main(void* self);
+  void Run();
+  void StopLoop();
+  void Forward(Stream& s, rte_mbuf** pkts);
+  void Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start);
+  void Drain(Stream& s, rte_mbuf** pkts, uint64_t now);
+
+  EngineMode mode_;
+  unsigned int lcore_;
+  uint16_t burst_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  rte_mempool* pool_ = nullptr;
+  std::vector<uint8_t> template_;
+  int32_t timestampOffset_ = -1;  // where txonly/generator write, and rx reads, timestamps
+  std::atomic<bool> stopRequested_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)
+};
+
+}  // namespace dpdkts

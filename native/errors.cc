@@ -1,0 +1,72 @@
+#include "errors.h"
+
+#include <rte_errno.h>
+
+#include <cstring>
+
+#include "addon.h"
+#include "log_capture.h"
+
+namespace dpdkts {
+
+std::string ErrnoName(int errnum) {
+  const char* name = strerrorname_np(errnum);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+Napi::Error MakeError(Napi::Env env, const std::string& message, const std::string& code,
+                      int errnum, const std::string& operation, const std::string& object) {
+  Napi::Object details = Napi::Object::New(env);
+  details.Set("code", code);
+  if (errnum > 0) details.Set("errno", errnum);
+  details.Set("operation", operation);
+  if (!object.empty()) details.Set("object", object);
+  Addon* addon = env.GetInstanceData<Addon>();
+  if (addon == nullptr || addon->errorClass.IsEmpty()) {
+    Napi::Error plain = Napi::Error::New(env, message);
+    plain.Set("code", code);
+    return plain;
+  }
+  Napi::Value error = addon->errorClass.New({Napi::String::New(env, message), details});
+  return Napi::Error(env, error);
+}
+
+void ThrowDpdk(Napi::Env env, int ret, const std::string& what, const std::string& operation,
+               const std::string& object, size_t logMark) {
+  int errnum = ret < -1 ? -ret : (rte_errno > 0 ? rte_errno : (ret < 0 ? -ret : EIO));
+  std::string message = what + ": " + rte_strerror(errnum);
+  std::string logged = LogCapture::Instance().Since(logMark);
+  if (!logged.empty()) message += " (DPDK said: " + logged + ")";
+  throw MakeError(env, message, ErrnoName(errnum), errnum, operation, object);
+}
+
+void Throw(Napi::Env env, const std::string& code, const std::string& message,
+           const std::string& operation, const std::string& object) {
+  throw MakeError(env, message, code, 0, operation, object);
+}
+
+uint32_t ArgUint32(const Napi::CallbackInfo& info, size_t index, const char* name,
+                   const char* operation, uint32_t max) {
+  Napi::Value value = info[index];
+  if (value.IsNumber()) {
+    double number = value.As<Napi::Number>().DoubleValue();
+    if (number >= 0 && number <= max && number == static_cast<double>(static_cast<uint64_t>(number))) {
+      return static_cast<uint32_t>(number);
+    }
+  }
+  Throw(info.Env(), "EINVAL",
+        std::string(name) + " must be an integer from 0 to " + std::to_string(max) + ", got " +
+            value.ToString().Utf8Value(),
+        operation);
+}
+
+std::string ArgString(const Napi::CallbackInfo& info, size_t index, const char* name,
+                      const char* operation) {
+  Napi::Value value = info[index];
+  if (!value.IsString()) {
+    Throw(info.Env(), "EINVAL", std::string(name) + " must be a string", operation);
+  }
+  return value.As<Napi::String>().Utf8Value();
+}
+
+}  // namespace dpdkts

@@ -1,0 +1,62 @@
+#include "log_capture.h"
+
+#include <unistd.h>
+
+namespace dpdkts {
+
+LogCapture& LogCapture::Instance() {
+  static LogCapture* instance = new LogCapture();  // never destroyed: DPDK may log at exit
+  return *instance;
+}
+
+FILE* LogCapture::Stream() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stream_ == nullptr) {
+    cookie_io_functions_t functions = {nullptr, &LogCapture::Write, nullptr, nullptr};
+    stream_ = fopencookie(this, "w", functions);
+    setvbuf(stream_, nullptr, _IOLBF, 0);
+  }
+  return stream_;
+}
+
+void LogCapture::SetEcho(bool echo) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  echo_ = echo;
+}
+
+ssize_t LogCapture::Write(void* cookie, const char* data, size_t size) {
+  LogCapture* self = static_cast<LogCapture*>(cookie);
+  std::lock_guard<std::mutex> lock(self->mutex_);
+  if (self->echo_) {
+    ssize_t ignored = write(STDERR_FILENO, data, size);
+    (void)ignored;
+  }
+  self->tail_.append(data, size);
+  if (self->tail_.size() > kCapacity) {
+    size_t excess = self->tail_.size() - kCapacity;
+    self->tail_.erase(0, excess);
+    self->dropped_ += excess;
+  }
+  return static_cast<ssize_t>(size);
+}
+
+size_t LogCapture::Mark() {
+  if (stream_ != nullptr) fflush(stream_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_ + tail_.size();
+}
+
+std::string LogCapture::Since(size_t mark) {
+  if (stream_ != nullptr) fflush(stream_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t start = mark > dropped_ ? mark - dropped_ : 0;
+  if (start >= tail_.size()) return "";
+  std::string text = tail_.substr(start);
+  for (char& c : text) {
+    if (c == '\n') c = ' ';
+  }
+  size_t end = text.find_last_not_of(' ');
+  return end == std::string::npos ? "" : text.substr(0, end + 1);
+}
+
+}  // namespace dpdkts

@@ -1,0 +1,54 @@
+// Packet buffer pools (rte_pktmbuf_pool_create) and their memory, which JS sees in place.
+#pragma once
+
+#include <napi.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <string>
+
+namespace dpdkts {
+
+// One contiguous range of a pool's memory, viewed from JS as one ArrayBuffer.
+struct ChunkInfo {
+  void* addr = nullptr;
+  size_t len = 0;
+};
+
+// Where a packet's first data byte lies: the chunk (global id) and the offset in it.
+static constexpr uint16_t kNoChunk = 0xffff;
+
+class Mempool : public Napi::ObjectWrap<Mempool> {
+ public:
+  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  explicit Mempool(const Napi::CallbackInfo& info);
+  ~Mempool();
+
+  static bool LookupChunk(uint32_t id, ChunkInfo* out);
+  // Maps a packet's data pointer to (chunk, offset); returns false when it lies outside
+  // every pool this addon created or looked up (an external buffer).
+  static bool Locate(const rte_mbuf* mbuf, uint16_t* chunk, uint32_t* offset);
+  static void FreeAll();
+
+  // Ports hold the pools of their rx queues; a pool in use cannot be freed.
+  static void AddUser(rte_mempool* mp);
+  static void RemoveUser(rte_mempool* mp);
+
+  rte_mempool* Get(Napi::Env env, const char* operation);
+  std::string Describe() const;
+
+ private:
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Chunks(const Napi::CallbackInfo& info);
+  Napi::Value Alloc(const Napi::CallbackInfo& info);
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetDataRoomSize(const Napi::CallbackInfo& info);
+
+  int record_ = -1;  // index in the process-wide pool table
+  bool owner_ = false;
+  std::string name_;
+};
+
+}  // namespace dpdkts

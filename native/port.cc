@@ -1,0 +1,596 @@
+#include "port.h"
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ether.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "batch.h"
+#include "eal.h"
+#include "errors.h"
+#include "log_capture.h"
+#include "mempool.h"
+
+namespace dpdkts {
+
+namespace {
+
+// What the SDK knows of each port id, process-wide (worker threads attach by id).
+struct PortRecord {
+  std::atomic<bool> started{false};
+  std::atomic<int> busy{0};
+  std::atomic<uint64_t> epoch{1};  // bumped when the port is closed
+  std::atomic<uint16_t> nbRx{0};
+  std::atomic<uint16_t> nbTx{0};
+  bool hotplugged = false;
+  std::string deviceName;
+  std::vector<rte_mempool*> rxPools;
+};
+PortRecord g_ports[RTE_MAX_ETHPORTS];
+std::mutex g_mutex;
+
+std::string Name(uint16_t id) {
+  char name[RTE_ETH_NAME_MAX_LEN] = "";
+  rte_eth_dev_get_name_by_port(id, name);
+  return name;
+}
+
+std::string MacToString(const rte_ether_addr& mac) {
+  char text[RTE_ETHER_ADDR_FMT_SIZE];
+  rte_ether_format_addr(text, sizeof(text), &mac);
+  return text;
+}
+
+void ReleasePools(PortRecord& record) {
+  for (rte_mempool* mp : record.rxPools) Mempool::RemoveUser(mp);
+  record.rxPools.clear();
+}
+
+// Stops, closes and (when created at runtime) unplugs a port. Called with g_mutex held.
+void Teardown(uint16_t id) {
+  PortRecord& record = g_ports[id];
+  if (!rte_eth_dev_is_valid_port(id)) return;
+  record.started = false;
+  rte_eth_dev_stop(id);
+  rte_eth_dev_close(id);
+  ReleasePools(record);
+  if (record.hotplugged) {
+    rte_eal_hotplug_remove("vdev", record.deviceName.c_str());
+    record.hotplugged = false;
+  }
+  record.nbRx = 0;
+  record.nbTx = 0;
+  record.epoch++;
+}
+
+}  // namespace
+
+std::string Port::Describe(uint16_t id) {
+  return "port " + std::to_string(id) + " (" + Name(id) + ")";
+}
+
+bool Port::Acquire(uint16_t id) {
+  if (id >= RTE_MAX_ETHPORTS || !g_ports[id].started) return false;
+  g_ports[id].busy++;
+  return true;
+}
+
+void Port::Release(uint16_t id) {
+  if (id < RTE_MAX_ETHPORTS) g_ports[id].busy--;
+}
+
+bool Port::Started(uint16_t id) { return id < RTE_MAX_ETHPORTS && g_ports[id].started; }
+uint16_t Port::RxQueues(uint16_t id) { return g_ports[id].nbRx; }
+uint16_t Port::TxQueues(uint16_t id) { return g_ports[id].nbTx; }
+
+void Port::CloseAll() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  uint16_t id;
+  RTE_ETH_FOREACH_DEV(id) { Teardown(id); }
+}
+
+Napi::Function Port::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(
+      env, "Port",
+      {
+          StaticMethod("probe", &Port::Probe),
+          StaticMethod("list", &Port::List),
+          InstanceMethod("info", &Port::Info),
+          InstanceMethod("configure", &Port::Configure),
+          InstanceMethod("start", &Port::Start),
+          InstanceMethod("stop", &Port::Stop),
+          InstanceMethod("close", &Port::Close),
+          InstanceMethod("getPromiscuous", &Port::GetPromiscuous),
+          InstanceMethod("setPromiscuous", &Port::SetPromiscuous),
+          InstanceMethod("getMac", &Port::GetMac),
+          InstanceMethod("setMac", &Port::SetMac),
+          InstanceMethod("getMtu", &Port::GetMtu),
+          InstanceMethod("setMtu", &Port::SetMtu),
+          InstanceMethod("link", &Port::Link),
+          InstanceMethod("stats", &Port::Stats),
+          InstanceMethod("resetStats", &Port::ResetStats),
+          InstanceMethod("xstats", &Port::Xstats),
+          InstanceMethod("resetXstats", &Port::ResetXstats),
+          InstanceMethod("rxBurst", &Port::RxBurst),
+          InstanceMethod("txBurst", &Port::TxBurst),
+          InstanceMethod("watchLink", &Port::WatchLink),
+          InstanceMethod("acquire", &Port::AcquireJs),
+          InstanceMethod("release", &Port::ReleaseJs),
+          InstanceAccessor("id", &Port::GetId, nullptr),
+          InstanceAccessor("started", &Port::IsStarted, nullptr),
+      });
+  exports.Set("Port", ctor);
+  return ctor;
+}
+
+// new Port(id): a handle on an existing port.
+Port::Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.get";
+  Eal::Require(env, op);
+  uint32_t id = ArgUint32(info, 0, "port id", op, RTE_MAX_ETHPORTS - 1);
+  if (!rte_eth_dev_is_valid_port(id)) {
+    Throw(env, "ENODEV", "No port with id " + std::to_string(id), op, "port " + std::to_string(id));
+  }
+  id_ = static_cast<uint16_t>(id);
+  name_ = Name(id_);
+  epoch_ = g_ports[id_].epoch;
+}
+
+Port::~Port() { StopWatchingLink(); }
+
+uint16_t Port::Checked(Napi::Env env, const char* operation) {
+  Eal::Require(env, operation);
+  if (g_ports[id_].epoch != epoch_ || !rte_eth_dev_is_valid_port(id_)) {
+    Throw(env, "ERR_CLOSED", "Port is closed", operation,
+          "port " + std::to_string(id_) + " (" + name_ + ")");
+  }
+  return id_;
+}
+
+// probe(devargs): hotplugs a virtual device (e.g. "net_vhost0,iface=/tmp/s") and returns
+// the id of the port it created.
+Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.probe";
+  Eal::Require(env, op);
+  std::string devargs = ArgString(info, 0, "devargs", op);
+  std::string name = devargs.substr(0, devargs.find(','));
+  std::lock_guard<std::mutex> lock(g_mutex);
+  uint16_t existing;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0) {
+    Throw(env, "EEXIST", "A device named \"" + name + "\" already exists (port " +
+                             std::to_string(existing) + ")",
+          op, name);
+  }
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_dev_probe(devargs.c_str());
+  if (ret < 0) ThrowDpdk(env, ret, "Cannot create device \"" + devargs + "\"", op, name, mark);
+  uint16_t id;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
+    rte_eal_hotplug_remove("vdev", name.c_str());
+    Throw(env, "ENODEV", "Device \"" + name + "\" was created but is not an ethernet port", op,
+          name);
+  }
+  g_ports[id].hotplugged = true;
+  g_ports[id].deviceName = name;
+  return Napi::Number::New(env, id);
+}
+
+Napi::Value Port::List(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Eal::Require(env, "Port.list");
+  Napi::Array ids = Napi::Array::New(env);
+  uint32_t n = 0;
+  uint16_t id;
+  RTE_ETH_FOREACH_DEV(id) { ids.Set(n++, id); }
+  return ids;
+}
+
+Napi::Value Port::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.info";
+  uint16_t id = Checked(env, op);
+  size_t mark = LogCapture::Instance().Mark();
+  rte_eth_dev_info dev;
+  int ret = rte_eth_dev_info_get(id, &dev);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot read device info", op, Describe(id), mark);
+  rte_ether_addr mac;
+  rte_eth_macaddr_get(id, &mac);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("id", id);
+  result.Set("name", name_);
+  result.Set("driver", dev.driver_name != nullptr ? dev.driver_name : "");
+  result.Set("mac", MacToString(mac));
+  result.Set("socket", rte_eth_dev_socket_id(id));
+  result.Set("maxRxQueues", dev.max_rx_queues);
+  result.Set("maxTxQueues", dev.max_tx_queues);
+  result.Set("rxDescriptorsMax", dev.rx_desc_lim.nb_max);
+  result.Set("txDescriptorsMax", dev.tx_desc_lim.nb_max);
+  result.Set("minMtu", dev.min_mtu);
+  result.Set("maxMtu", dev.max_mtu);
+  result.Set("rxQueues", g_ports[id].nbRx.load());
+  result.Set("txQueues", g_ports[id].nbTx.load());
+  result.Set("started", g_ports[id].started.load());
+  result.Set("hotplugged", g_ports[id].hotplugged);
+  return result;
+}
+
+// configure(rxQueues, txQueues, rxDescriptors, txDescriptors, mempool)
+Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.configure";
+  uint16_t id = Checked(env, op);
+  PortRecord& record = g_ports[id];
+  if (record.started) {
+    Throw(env, "EBUSY", "Port is started: stop it before configuring it", op, Describe(id));
+  }
+  uint16_t nbRx = static_cast<uint16_t>(ArgUint32(info, 0, "rxQueues", op, UINT16_MAX));
+  uint16_t nbTx = static_cast<uint16_t>(ArgUint32(info, 1, "txQueues", op, UINT16_MAX));
+  uint16_t nbRxd = static_cast<uint16_t>(ArgUint32(info, 2, "rxDescriptors", op, UINT16_MAX));
+  uint16_t nbTxd = static_cast<uint16_t>(ArgUint32(info, 3, "txDescriptors", op, UINT16_MAX));
+  if (!info[4].IsObject()) Throw(env, "EINVAL", "mempool must be a Mempool", op, Describe(id));
+  Mempool* pool = Napi::ObjectWrap<Mempool>::Unwrap(info[4].As<Napi::Object>());
+  rte_mempool* mp = pool->Get(env, op);
+
+  size_t mark = LogCapture::Instance().Mark();
+  rte_eth_dev_info dev;
+  int ret = rte_eth_dev_info_get(id, &dev);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot read device info", op, Describe(id), mark);
+  rte_eth_conf conf = {};
+  // Link state change interrupts, where the driver has them, feed Port 'link' events.
+  if (dev.dev_flags != nullptr && (*dev.dev_flags & RTE_ETH_DEV_INTR_LSC)) conf.intr_conf.lsc = 1;
+  ret = rte_eth_dev_configure(id, nbRx, nbTx, &conf);
+  if (ret != 0) {
+    ThrowDpdk(env, ret,
+              "Cannot configure " + std::to_string(nbRx) + " rx and " + std::to_string(nbTx) +
+                  " tx queues (device allows " + std::to_string(dev.max_rx_queues) + " and " +
+                  std::to_string(dev.max_tx_queues) + ")",
+              op, Describe(id), mark);
+  }
+  ret = rte_eth_dev_adjust_nb_rx_tx_desc(id, &nbRxd, &nbTxd);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot adjust descriptor counts", op, Describe(id), mark);
+  int socket = rte_eth_dev_socket_id(id);
+  ReleasePools(record);
+  for (uint16_t q = 0; q < nbRx; q++) {
+    ret = rte_eth_rx_queue_setup(id, q, nbRxd, socket, nullptr, mp);
+    if (ret != 0) {
+      ThrowDpdk(env, ret, "Cannot set up rx queue " + std::to_string(q), op, Describe(id), mark);
+    }
+    Mempool::AddUser(mp);
+    record.rxPools.push_back(mp);
+  }
+  for (uint16_t q = 0; q < nbTx; q++) {
+    ret = rte_eth_tx_queue_setup(id, q, nbTxd, socket, nullptr);
+    if (ret != 0) {
+      ThrowDpdk(env, ret, "Cannot set up tx queue " + std::to_string(q), op, Describe(id), mark);
+    }
+  }
+  record.nbRx = nbRx;
+  record.nbTx = nbTx;
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rxDescriptors", nbRxd);
+  result.Set("txDescriptors", nbTxd);
+  return result;
+}
+
+Napi::Value Port::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.start";
+  uint16_t id = Checked(env, op);
+  PortRecord& record = g_ports[id];
+  if (record.started) return env.Undefined();
+  if (record.nbRx == 0 && record.nbTx == 0) {
+    Throw(env, "EINVAL", "Port is not configured: call configure() before start()", op,
+          Describe(id));
+  }
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_dev_start(id);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot start port", op, Describe(id), mark);
+  record.started = true;
+  return env.Undefined();
+}
+
+Napi::Value Port::Stop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.stop";
+  uint16_t id = Checked(env, op);
+  PortRecord& record = g_ports[id];
+  if (!record.started) return env.Undefined();
+  if (record.busy > 0) {
+    Throw(env, "EBUSY",
+          "Port is polled by " + std::to_string(record.busy.load()) +
+              " running engine(s) or lcore worker(s): stop them first",
+          op, Describe(id));
+  }
+  size_t mark = LogCapture::Instance().Mark();
+  record.started = false;
+  int ret = rte_eth_dev_stop(id);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot stop port", op, Describe(id), mark);
+  return env.Undefined();
+}
+
+Napi::Value Port::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.close";
+  if (!Eal::Running() || g_ports[id_].epoch != epoch_) return env.Undefined();
+  if (g_ports[id_].busy > 0) {
+    Throw(env, "EBUSY",
+          "Port is polled by " + std::to_string(g_ports[id_].busy.load()) +
+              " running engine(s) or lcore worker(s): stop them first",
+          op, Describe(id_));
+  }
+  StopWatchingLink();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Teardown(id_);
+  return env.Undefined();
+}
+
+Napi::Value Port::GetPromiscuous(const Napi::CallbackInfo& info) {
+  uint16_t id = Checked(info.Env(), "Port.promiscuous");
+  return Napi::Boolean::New(info.Env(), rte_eth_promiscuous_get(id) == 1);
+}
+
+Napi::Value Port::SetPromiscuous(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.setPromiscuous";
+  uint16_t id = Checked(env, op);
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = info[0].ToBoolean() ? rte_eth_promiscuous_enable(id) : rte_eth_promiscuous_disable(id);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot change promiscuous mode", op, Describe(id), mark);
+  return env.Undefined();
+}
+
+Napi::Value Port::GetMac(const Napi::CallbackInfo& info) {
+  uint16_t id = Checked(info.Env(), "Port.mac");
+  rte_ether_addr mac;
+  rte_eth_macaddr_get(id, &mac);
+  return Napi::String::New(info.Env(), MacToString(mac));
+}
+
+Napi::Value Port::SetMac(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.setMac";
+  uint16_t id = Checked(env, op);
+  std::string text = ArgString(info, 0, "mac", op);
+  rte_ether_addr mac;
+  if (rte_ether_unformat_addr(text.c_str(), &mac) != 0) {
+    Throw(env, "EINVAL", "Invalid MAC address \"" + text + "\": expected xx:xx:xx:xx:xx:xx", op,
+          Describe(id));
+  }
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_dev_default_mac_addr_set(id, &mac);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot set MAC address " + text, op, Describe(id), mark);
+  return env.Undefined();
+}
+
+Napi::Value Port::GetMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint16_t id = Checked(env, "Port.mtu");
+  uint16_t mtu = 0;
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_dev_get_mtu(id, &mtu);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot read MTU", "Port.mtu", Describe(id), mark);
+  return Napi::Number::New(env, mtu);
+}
+
+Napi::Value Port::SetMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.setMtu";
+  uint16_t id = Checked(env, op);
+  uint32_t mtu = ArgUint32(info, 0, "mtu", op, UINT16_MAX);
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_dev_set_mtu(id, static_cast<uint16_t>(mtu));
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot set MTU " + std::to_string(mtu), op, Describe(id), mark);
+  return env.Undefined();
+}
+
+Napi::Value Port::Link(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.link";
+  uint16_t id = Checked(env, op);
+  rte_eth_link link = {};
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_link_get_nowait(id, &link);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot read link status", op, Describe(id), mark);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("up", link.link_status == RTE_ETH_LINK_UP);
+  result.Set("speedMbps", link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed);
+  result.Set("fullDuplex", link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX);
+  result.Set("autoneg", link.link_autoneg == RTE_ETH_LINK_AUTONEG);
+  return result;
+}
+
+Napi::Value Port::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.stats";
+  uint16_t id = Checked(env, op);
+  rte_eth_stats stats;
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_stats_get(id, &stats);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot read stats", op, Describe(id), mark);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rxPackets", static_cast<double>(stats.ipackets));
+  result.Set("txPackets", static_cast<double>(stats.opackets));
+  result.Set("rxBytes", static_cast<double>(stats.ibytes));
+  result.Set("txBytes", static_cast<double>(stats.obytes));
+  result.Set("rxMissed", static_cast<double>(stats.imissed));
+  result.Set("rxErrors", static_cast<double>(stats.ierrors));
+  result.Set("txErrors", static_cast<double>(stats.oerrors));
+  result.Set("rxNoMbuf", static_cast<double>(stats.rx_nombuf));
+  uint16_t queues = std::min<uint16_t>(std::max(g_ports[id].nbRx.load(), g_ports[id].nbTx.load()),
+                                       RTE_ETHDEV_QUEUE_STAT_CNTRS);
+  Napi::Array perQueue = Napi::Array::New(env, queues);
+  for (uint16_t q = 0; q < queues; q++) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("rxPackets", static_cast<double>(stats.q_ipackets[q]));
+    entry.Set("txPackets", static_cast<double>(stats.q_opackets[q]));
+    entry.Set("rxBytes", static_cast<double>(stats.q_ibytes[q]));
+    entry.Set("txBytes", static_cast<double>(stats.q_obytes[q]));
+    entry.Set("rxErrors", static_cast<double>(stats.q_errors[q]));
+    perQueue.Set(q, entry);
+  }
+  result.Set("queues", perQueue);
+  return result;
+}
+
+Napi::Value Port::ResetStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.resetStats";
+  uint16_t id = Checked(env, op);
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_stats_reset(id);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot reset stats", op, Describe(id), mark);
+  return env.Undefined();
+}
+
+Napi::Value Port::Xstats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.xstats";
+  uint16_t id = Checked(env, op);
+  size_t mark = LogCapture::Instance().Mark();
+  int count = rte_eth_xstats_get_names(id, nullptr, 0);
+  if (count < 0) ThrowDpdk(env, count, "Cannot read xstats names", op, Describe(id), mark);
+  std::vector<rte_eth_xstat_name> names(count);
+  std::vector<rte_eth_xstat> values(count);
+  rte_eth_xstats_get_names(id, names.data(), count);
+  int got = rte_eth_xstats_get(id, values.data(), count);
+  if (got < 0) ThrowDpdk(env, got, "Cannot read xstats", op, Describe(id), mark);
+  Napi::Object result = Napi::Object::New(env);
+  for (int i = 0; i < got && i < count; i++) {
+    result.Set(names[values[i].id].name, static_cast<double>(values[i].value));
+  }
+  return result;
+}
+
+Napi::Value Port::ResetXstats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.resetXstats";
+  uint16_t id = Checked(env, op);
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_xstats_reset(id);
+  if (ret != 0) ThrowDpdk(env, ret, "Cannot reset xstats", op, Describe(id), mark);
+  return env.Undefined();
+}
+
+namespace {
+// The burst hot path validates cheaply and builds error messages only when failing.
+[[noreturn]] void BurstError(Napi::Env env, const char* op, uint16_t id, bool started,
+                             uint32_t queue, uint16_t queues, const char* kind) {
+  if (!started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, Port::Describe(id));
+  Throw(env, "EINVAL",
+        std::string(kind) + " queue " + std::to_string(queue) + " does not exist: the port has " +
+            std::to_string(queues) + " " + kind + " queue(s)",
+        op, Port::Describe(id));
+}
+}  // namespace
+
+Napi::Value Port::RxBurst(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.rxBurst";
+  PortRecord& record = g_ports[id_];
+  uint32_t queue = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : UINT32_MAX;
+  if (!record.started || queue >= record.nbRx || record.epoch != epoch_) {
+    Checked(env, op);
+    BurstError(env, op, id_, record.started, queue, record.nbRx, "rx");
+  }
+  Batch* batch = Batch::FromValue(env, info[1], op);
+  if (batch->Count() != 0) {
+    Throw(env, "EBUSY",
+          "Batch still holds " + std::to_string(batch->Count()) +
+              " packet(s): send them or call batch.free() before receiving into it",
+          op, Describe(id_));
+  }
+  uint16_t n = rte_eth_rx_burst(id_, static_cast<uint16_t>(queue), batch->Slots(),
+                                static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX)));
+  if (n > 0) batch->Received(n);
+  return Napi::Number::New(env, n);
+}
+
+Napi::Value Port::TxBurst(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.txBurst";
+  PortRecord& record = g_ports[id_];
+  uint32_t queue = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : UINT32_MAX;
+  if (!record.started || queue >= record.nbTx || record.epoch != epoch_) {
+    Checked(env, op);
+    BurstError(env, op, id_, record.started, queue, record.nbTx, "tx");
+  }
+  Batch* batch = Batch::FromValue(env, info[1], op);
+  uint32_t dropped;
+  uint32_t count = batch->PrepareTx(env, op, &dropped);
+  uint16_t sent = count == 0 ? 0
+                             : rte_eth_tx_burst(id_, static_cast<uint16_t>(queue), batch->Slots(),
+                                                static_cast<uint16_t>(count));
+  batch->Sent(sent);
+  return Napi::Number::New(env, sent);
+}
+
+int Port::OnLinkEvent(uint16_t, rte_eth_event_type, void* arg, void*) {
+  // Runs on DPDK's interrupt thread: hand over to the JS thread, never call N-API here.
+  Napi::ThreadSafeFunction* listener = static_cast<Napi::ThreadSafeFunction*>(arg);
+  listener->NonBlockingCall([](Napi::Env env, Napi::Function callback) {
+    try {
+      callback.Call({});
+    } catch (const Napi::Error& error) {
+      // A throwing listener is the app's uncaught exception, as for any event listener.
+      napi_fatal_exception(env, error.Value());
+    }
+  });
+  return 0;
+}
+
+// watchLink(callback | null): calls back (no arguments) on each link state change.
+Napi::Value Port::WatchLink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "Port.watchLink";
+  uint16_t id = Checked(env, op);
+  StopWatchingLink();
+  if (!info[0].IsFunction()) return env.Undefined();
+  linkListener_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "dpdk-ts link", 0, 1);
+  linkListener_.Unref(env);  // link events alone do not keep Node running
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = rte_eth_dev_callback_register(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent, &linkListener_);
+  if (ret != 0) {
+    linkListener_.Release();
+    ThrowDpdk(env, ret, "Cannot watch link state", op, Describe(id), mark);
+  }
+  watching_ = true;
+  return env.Undefined();
+}
+
+void Port::StopWatchingLink() {
+  if (!watching_) return;
+  watching_ = false;
+  if (Eal::Running()) {
+    // -EAGAIN means the callback is running right now on the interrupt thread: retry.
+    while (rte_eth_dev_callback_unregister(id_, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent,
+                                           &linkListener_) == -EAGAIN) {
+    }
+  }
+  linkListener_.Release();
+}
+
+Napi::Value Port::AcquireJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint16_t id = Checked(env, "Port.acquire");
+  if (!Acquire(id)) Throw(env, "ERR_PORT_STOPPED", "Port is not started", "Port.acquire", Describe(id));
+  return env.Undefined();
+}
+
+Napi::Value Port::ReleaseJs(const Napi::CallbackInfo& info) {
+  Release(id_);
+  return info.Env().Undefined();
+}
+
+Napi::Value Port::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+
+Napi::Value Port::IsStarted(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), g_ports[id_].epoch == epoch_ && g_ports[id_].started);
+}
+
+}  // namespace dpdkts

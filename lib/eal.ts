@@ -32,7 +32,7 @@ export interface EalOptions {
   noPci?: boolean;
   /** `--file-prefix`: keeps the runtime files of several DPDK processes apart. */
   filePrefix?: string;
-  /** `--in-memory`: no shared runtime files and no hugepage files. Default true. */
+  /** `--in-memory`: no shared runtime files and no hugepage files. Default true, except with `noHuge`. */
   inMemory?: boolean;
   /** `--single-file-segments`: needed for virtio-user on hugepages. Default true (ignored with `noHuge`). */
   singleFileSegments?: boolean;
@@ -142,7 +142,9 @@ export function ealArgs(options: EalOptions): string[] {
     }
     args.push('--file-prefix', prefix);
   }
-  if (options.inMemory === undefined || checkBoolean(op, 'inMemory', options.inMemory)) args.push('--in-memory');
+  // EAL refuses --in-memory with --no-huge (which has no hugepage files anyway).
+  const inMemory = options.inMemory === undefined ? !noHuge : checkBoolean(op, 'inMemory', options.inMemory);
+  if (inMemory) args.push('--in-memory');
   const singleFile = options.singleFileSegments === undefined || checkBoolean(op, 'singleFileSegments', options.singleFileSegments);
   if (singleFile && !noHuge) args.push('--single-file-segments');
   if (options.iovaMode !== undefined) {

@@ -7,3 +7,9 @@ export {
   VirtioUser, Vhost, RingPort, NullPort,
   type VirtioUserOptions, type VhostOptions, type RingPortOptions, type NullPortOptions,
 } from './vdev.js';
+export {
+  Engine, forwardModes,
+  type ForwardMode, type EngineOptions, type EngineStream, type EngineStreamStats, type LatencyStats,
+} from './engine.js';
+export { LcoreWorker, LcoreContext, type LcoreWorkerOptions } from './lcore.js';
+export * from './packet.js';

@@ -1,7 +1,10 @@
 #include "eal.h"
 
+#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -35,6 +38,63 @@ Napi::Array CpuList(Napi::Env env, const cpu_set_t& set) {
   }
   return cpus;
 }
+
+// Redirects stdout and stderr into a memfd while EAL parses its arguments: getopt and
+// EAL's usage text write there directly, not through the log, and the reason for a
+// refusal must reach the DpdkError rather than the terminal.
+class StdioCapture {
+ public:
+  StdioCapture() {
+    fflush(stdout);
+    fflush(stderr);
+    fd_ = memfd_create("dpdk-ts-eal-stdio", 0);
+    if (fd_ < 0) return;
+    savedOut_ = dup(STDOUT_FILENO);
+    savedErr_ = dup(STDERR_FILENO);
+    dup2(fd_, STDOUT_FILENO);
+    dup2(fd_, STDERR_FILENO);
+  }
+  // Restores stdout and stderr; returns what was written meanwhile.
+  std::string Finish() {
+    if (fd_ < 0) return "";
+    fflush(stdout);
+    fflush(stderr);
+    dup2(savedOut_, STDOUT_FILENO);
+    dup2(savedErr_, STDERR_FILENO);
+    close(savedOut_);
+    close(savedErr_);
+    std::string text;
+    char buffer[4096];
+    ssize_t n;
+    lseek(fd_, 0, SEEK_SET);
+    while ((n = read(fd_, buffer, sizeof(buffer))) > 0) text.append(buffer, n);
+    close(fd_);
+    fd_ = -1;
+    return text;
+  }
+
+ private:
+  int fd_ = -1;
+  int savedOut_ = -1;
+  int savedErr_ = -1;
+};
+
+// The lines of `text` before EAL's usage text, joined with spaces.
+std::string BeforeUsage(const std::string& text) {
+  std::string result;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (line.rfind("Usage:", 0) == 0) break;
+    if (!line.empty()) result += (result.empty() ? "" : " ") + line;
+    start = end + 1;
+  }
+  return result;
+}
+
+int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
 
 }  // namespace
 
@@ -93,17 +153,33 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
   LogCapture& log = LogCapture::Instance();
   rte_openlog_stream(log.Stream());
   size_t mark = log.Mark();
+  bool echo = log.Echo();
+  log.SetEcho(false);
 
   // rte_eal_init pins the calling thread to the main lcore; Node's main thread (and the
   // threads it starts later, which inherit its mask) must keep the affinity it had.
   cpu_set_t affinity;
   bool haveAffinity = pthread_getaffinity_np(pthread_self(), sizeof(affinity), &affinity) == 0;
+  StdioCapture stdio;
   int ret = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
   int initErrno = rte_errno;
+  std::string printed = stdio.Finish();
+  log.SetEcho(echo);
   if (haveAffinity) pthread_setaffinity_np(pthread_self(), sizeof(affinity), &affinity);
   if (ret < 0) {
-    rte_errno = initErrno;
-    ThrowDpdk(env, -1, "EAL initialization failed", op, "", mark);
+    std::string reason = log.Since(mark);
+    std::string other = BeforeUsage(printed);
+    if (!other.empty()) reason += (reason.empty() ? "" : " ") + other;
+    int errnum = initErrno > 0 ? initErrno : EINVAL;
+    throw MakeError(env, std::string("EAL initialization failed: ") + rte_strerror(errnum) +
+                             (reason.empty() ? "" : " (DPDK said: " + reason + ")"),
+                    ErrnoName(errnum), errnum, op, "");
+  }
+  if (echo) {
+    std::string logged = log.Text(mark);
+    ssize_t ignored = write(STDERR_FILENO, logged.data(), logged.size());
+    ignored = write(STDERR_FILENO, printed.data(), printed.size());
+    (void)ignored;
   }
   g_state.store(kRunning);
   env.GetInstanceData<Addon>()->ownsEal = true;
@@ -122,7 +198,10 @@ void Eal::Shutdown() {
   Port::CloseAll();
   Mempool::FreeAll();
   g_state.store(kCleanedUp);
+  // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind; nothing else uses it.
+  std::string runtimeDir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  if (!runtimeDir.empty()) nftw(runtimeDir.c_str(), RemoveEntry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 Napi::Value Eal::Cleanup(const Napi::CallbackInfo& info) {

@@ -40,6 +40,18 @@ ssize_t LogCapture::Write(void* cookie, const char* data, size_t size) {
   return static_cast<ssize_t>(size);
 }
 
+bool LogCapture::Echo() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return echo_;
+}
+
+std::string LogCapture::Text(size_t mark) {
+  if (stream_ != nullptr) fflush(stream_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t start = mark > dropped_ ? mark - dropped_ : 0;
+  return start >= tail_.size() ? "" : tail_.substr(start);
+}
+
 size_t LogCapture::Mark() {
   if (stream_ != nullptr) fflush(stream_);
   std::lock_guard<std::mutex> lock(mutex_);
@@ -47,11 +59,7 @@ size_t LogCapture::Mark() {
 }
 
 std::string LogCapture::Since(size_t mark) {
-  if (stream_ != nullptr) fflush(stream_);
-  std::lock_guard<std::mutex> lock(mutex_);
-  size_t start = mark > dropped_ ? mark - dropped_ : 0;
-  if (start >= tail_.size()) return "";
-  std::string text = tail_.substr(start);
+  std::string text = Text(mark);
   for (char& c : text) {
     if (c == '\n') c = ' ';
   }

@@ -17,10 +17,13 @@ class LogCapture {
   // The FILE* to hand to rte_openlog_stream.
   FILE* Stream();
   void SetEcho(bool echo);
+  bool Echo();
 
   // A position in the log; Since(mark) returns the text logged after it, trimmed.
   size_t Mark();
   std::string Since(size_t mark);
+  // The raw text logged after `mark`, newlines kept.
+  std::string Text(size_t mark);
 
  private:
   static constexpr size_t kCapacity = 64 * 1024;

@@ -1,0 +1,209 @@
+import { invalidArgument } from './errors.js';
+import type { Mempool } from './mempool.js';
+import { native, type NativeEngine } from './native.js';
+import { Port } from './port.js';
+import { checkInteger, checkMac, checkOptions, describe } from './validate.js';
+
+/**
+ * The native forward modes: testpmd's `io` (forward as is), `mac` (set source to the tx
+ * port's MAC and destination to the peer's), `macswap`, `rxonly`, `txonly`; `l2fwd`
+ * (DPDK l2fwd's MAC rewrite: destination 02:00:00:00:00:<tx port>); and `generator`
+ * (txonly with rate and count, plus rx counting and latency, for a pktgen).
+ */
+export type ForwardMode = 'io' | 'mac' | 'macswap' | 'rxonly' | 'txonly' | 'l2fwd' | 'generator';
+
+/** The forward modes, in a list. */
+export const forwardModes: readonly ForwardMode[] = ['io', 'mac', 'macswap', 'rxonly', 'txonly', 'l2fwd', 'generator'];
+
+/** One rx -> tx path an engine polls. */
+export interface EngineStream {
+  /** Port to receive from (ignored by txonly). */
+  rxPort: Port;
+  /** Rx queue. Default 0. */
+  rxQueue?: number;
+  /** Port to send to (ignored by rxonly). */
+  txPort: Port;
+  /** Tx queue. Default 0. */
+  txQueue?: number;
+  /** Destination MAC for `mac` mode (the peer). Default 02:00:00:00:00:<tx port id>. */
+  txDestination?: string;
+  /** Packets to send, for `txonly` and `generator`; 0 or absent: no limit. */
+  txLimit?: number;
+  /** Packets per second to send, for `txonly` and `generator`; 0 or absent: full speed. */
+  ratePps?: number;
+}
+
+/** Options of {@link Engine.create}. */
+export interface EngineOptions {
+  /** The EAL worker lcore to run on (see `Eal.lcores()`). */
+  lcore: number;
+  /** What to do with packets. */
+  mode: ForwardMode;
+  /** Packets per burst, 1..512. Default 32. */
+  burst?: number;
+  /** The paths to poll, round robin. */
+  streams: EngineStream[];
+  /** Pool of the packets txonly and generator send. */
+  mempool?: Mempool;
+  /** The packet txonly and generator send (e.g. from `buildUdpPacket`). */
+  template?: Uint8Array;
+  /** Where a 12-byte timestamp is written in sent packets and read in received ones, for latency. */
+  timestampOffset?: number;
+}
+
+/** Latency measured from timestamps in the packets. */
+export interface LatencyStats {
+  /** Packets measured. */
+  samples: number;
+  /** Minimum, in nanoseconds. */
+  minNs: number;
+  /** Mean, in nanoseconds. */
+  avgNs: number;
+  /** Maximum, in nanoseconds. */
+  maxNs: number;
+  /** Percentiles (50, 90, 99, 99.9), in nanoseconds (histogram resolution: 1/8 of a power of two). */
+  percentilesNs: Record<'p50' | 'p90' | 'p99' | 'p999', number>;
+}
+
+/** Counters of one stream. */
+export interface EngineStreamStats {
+  /** Rx port id. */
+  rxPort: number;
+  /** Tx port id. */
+  txPort: number;
+  /** Packets received. */
+  rx: number;
+  /** Packets sent. */
+  tx: number;
+  /** Packets the tx queue refused (freed, not sent). */
+  dropped: number;
+  /** Latency, when timestamps were found. */
+  latency?: LatencyStats;
+}
+
+const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset'] as const satisfies readonly (keyof EngineOptions)[];
+const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps'] as const satisfies readonly (keyof EngineStream)[];
+
+function percentile(histogram: [number, number][], samples: number, q: number): number {
+  const target = samples * q;
+  let seen = 0;
+  for (const [lowerNs, count] of histogram) {
+    seen += count;
+    if (seen >= target) return lowerNs;
+  }
+  return histogram.length > 0 ? histogram[histogram.length - 1][0] : 0;
+}
+
+/**
+ * A native forwarding loop on an EAL worker lcore: C speed, controlled from TypeScript.
+ * Counters are readable while it runs.
+ */
+export class Engine {
+  readonly #native: NativeEngine;
+  /** The options it was created with. */
+  readonly mode: ForwardMode;
+  /** The lcore it runs on. */
+  readonly lcore: number;
+
+  private constructor(handle: NativeEngine, mode: ForwardMode, lcore: number) {
+    this.#native = handle;
+    this.mode = mode;
+    this.lcore = lcore;
+  }
+
+  /** Creates an engine (not started). */
+  static create(options: EngineOptions): Engine {
+    const op = 'Engine.create';
+    checkOptions<EngineOptions>(op, options, optionKeys);
+    if (!forwardModes.includes(options.mode)) {
+      invalidArgument(op, `mode must be one of ${forwardModes.join(', ')}, got ${describe(options.mode)}`);
+    }
+    const lcore = checkInteger(op, 'lcore', options.lcore, 0, 127);
+    const burst = checkInteger(op, 'burst', options.burst ?? 32, 1, 512);
+    if (!Array.isArray(options.streams) || options.streams.length === 0) {
+      invalidArgument(op, `streams must be a non-empty list, got ${describe(options.streams)}`);
+    }
+    const streams = options.streams.map((stream, i) => {
+      const name = `streams[${i}]`;
+      checkOptions<EngineStream>(`${op} ${name}`, stream, streamKeys);
+      if (!(stream.rxPort instanceof Port) || !(stream.txPort instanceof Port)) {
+        invalidArgument(op, `${name}.rxPort and ${name}.txPort must be Ports`);
+      }
+      return {
+        rxPort: stream.rxPort.id,
+        rxQueue: checkInteger(op, `${name}.rxQueue`, stream.rxQueue ?? 0, 0, 1023),
+        txPort: stream.txPort.id,
+        txQueue: checkInteger(op, `${name}.txQueue`, stream.txQueue ?? 0, 0, 1023),
+        txDestination: stream.txDestination === undefined ? undefined : checkMac(op, `${name}.txDestination`, stream.txDestination),
+        txLimit: checkInteger(op, `${name}.txLimit`, stream.txLimit ?? 0, 0, Number.MAX_SAFE_INTEGER),
+        ratePps: stream.ratePps === undefined ? 0 : checkRate(op, `${name}.ratePps`, stream.ratePps),
+      };
+    });
+    const generates = options.mode === 'txonly' || options.mode === 'generator';
+    if (generates && (options.mempool === undefined || !(options.template instanceof Uint8Array))) {
+      invalidArgument(op, `mode ${options.mode} needs a mempool and a packet template`);
+    }
+    if (options.template !== undefined && !(options.template instanceof Uint8Array)) {
+      invalidArgument(op, `template must be a Uint8Array, got ${describe(options.template)}`);
+    }
+    if (generates && options.template !== undefined && (options.template.length < 14 || options.template.length > options.mempool!.dataRoomSize - 128)) {
+      invalidArgument(op, `template must be 14 to ${options.mempool!.dataRoomSize - 128} bytes, got ${options.template.length}`);
+    }
+    const timestampOffset = options.timestampOffset === undefined ? undefined :
+      checkInteger(op, 'timestampOffset', options.timestampOffset, 0, 65535 - 12);
+    const handle = new native.Engine({
+      lcore, mode: options.mode, burst, streams, mempool: options.mempool?.native, template: options.template, timestampOffset,
+    });
+    return new Engine(handle, options.mode, lcore);
+  }
+
+  /** Launches the loop on its lcore. Ports must be started. */
+  start(): void {
+    this.#native.start();
+  }
+
+  /** Stops the loop and waits for its lcore. Safe to call twice. */
+  stop(): void {
+    this.#native.stop();
+  }
+
+  /** Whether the loop runs (txonly and generator stop by themselves when every limit is reached). */
+  get running(): boolean {
+    return this.#native.running;
+  }
+
+  /** Live counters per stream. */
+  stats(): EngineStreamStats[] {
+    return (this.#native.stats() as (Omit<EngineStreamStats, 'latency'> & {
+      latency?: Omit<LatencyStats, 'percentilesNs'> & { histogram: [number, number][] };
+    })[]).map((raw) => {
+      const { latency, ...counters } = raw;
+      if (latency === undefined) return counters;
+      const { histogram, ...summary } = latency;
+      return {
+        ...counters,
+        latency: {
+          ...summary,
+          percentilesNs: {
+            p50: percentile(histogram, summary.samples, 0.5),
+            p90: percentile(histogram, summary.samples, 0.9),
+            p99: percentile(histogram, summary.samples, 0.99),
+            p999: percentile(histogram, summary.samples, 0.999),
+          },
+        },
+      };
+    });
+  }
+
+  /** Zeroes the counters (the engine must be stopped). */
+  resetStats(): void {
+    this.#native.resetStats();
+  }
+}
+
+function checkRate(op: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    invalidArgument(op, `${name} must be a number of packets per second >= 0, got ${describe(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,183 @@
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { DpdkError, invalidArgument } from './errors.js';
+import { native } from './native.js';
+import { Port } from './port.js';
+import { checkInteger, checkOptions, describe } from './validate.js';
+
+/** Options of {@link LcoreWorker.start}. */
+export interface LcoreWorkerOptions {
+  /** The CPU to pin the worker thread to. */
+  cpu: number;
+  /** Ports the loop polls: they cannot be stopped or closed while the worker runs. */
+  ports?: Port[];
+  /** Names of the live counters the loop keeps. Default `['rx', 'tx', 'dropped']`. */
+  counters?: string[];
+  /** Anything structured-cloneable for the loop (see {@link LcoreContext.data}). */
+  data?: unknown;
+}
+
+interface LcoreWorkerData {
+  dpdkTsLcore: true;
+  cpu: number;
+  portIds: number[];
+  counterNames: string[];
+  control: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  data: unknown;
+}
+
+const optionKeys = ['cpu', 'ports', 'counters', 'data'] as const satisfies readonly (keyof LcoreWorkerOptions)[];
+
+/**
+ * A TypeScript forwarding loop on its own thread, registered with EAL as an lcore and
+ * pinned to a CPU. The loop's module calls {@link LcoreContext.attach} and polls until
+ * `running` turns false; the main thread reads its counters live and stops it.
+ */
+export class LcoreWorker {
+  readonly #worker: Worker;
+  readonly #control: Int32Array;
+  readonly #counters: Float64Array;
+  readonly #names: string[];
+  readonly #ports: Port[];
+  readonly #exited: Promise<number>;
+  /** The EAL lcore id the worker registered as. */
+  readonly lcore: number;
+
+  private constructor(worker: Worker, control: Int32Array, counters: Float64Array, names: string[], ports: Port[],
+    exited: Promise<number>, lcore: number) {
+    this.#worker = worker;
+    this.#control = control;
+    this.#counters = counters;
+    this.#names = names;
+    this.#ports = ports;
+    this.#exited = exited;
+    this.lcore = lcore;
+  }
+
+  /**
+   * Starts the loop module `file` on a pinned worker thread; resolves once it has attached
+   * (registered with EAL and pinned), rejects with its error if it fails before that.
+   */
+  static async start(file: string | URL, options: LcoreWorkerOptions): Promise<LcoreWorker> {
+    const op = 'LcoreWorker.start';
+    checkOptions<LcoreWorkerOptions>(op, options, optionKeys);
+    const cpu = checkInteger(op, 'cpu', options.cpu, 0, 1023);
+    const ports = options.ports ?? [];
+    if (!Array.isArray(ports) || ports.some((port) => !(port instanceof Port))) {
+      invalidArgument(op, `ports must be a list of Ports, got ${describe(options.ports)}`);
+    }
+    const names = options.counters ?? ['rx', 'tx', 'dropped'];
+    if (!Array.isArray(names) || names.some((name) => typeof name !== 'string') || new Set(names).size !== names.length) {
+      invalidArgument(op, `counters must be a list of distinct names, got ${describe(options.counters)}`);
+    }
+    const control = new SharedArrayBuffer(4);
+    const counters = new SharedArrayBuffer(8 * Math.max(1, names.length));
+    const data: LcoreWorkerData = {
+      dpdkTsLcore: true, cpu, portIds: ports.map((port) => port.id), counterNames: names, control, counters, data: options.data,
+    };
+    const acquired: Port[] = [];
+    try {
+      for (const port of ports) {
+        port.acquire();
+        acquired.push(port);
+      }
+    } catch (error) {
+      for (const port of acquired) port.release();
+      throw error;
+    }
+    const worker = new Worker(file, { workerData: data });
+    const exited = new Promise<number>((resolve) => worker.once('exit', (code) => {
+      for (const port of acquired) port.release();
+      resolve(code);
+    }));
+    const lcore = await new Promise<number>((resolve, reject) => {
+      worker.once('message', (message: { attached?: number }) => {
+        if (typeof message?.attached === 'number') resolve(message.attached);
+      });
+      worker.once('error', reject);
+      void exited.then((code) => reject(new DpdkError(`The lcore worker exited (code ${code}) before attaching: ` +
+        'its module must call LcoreContext.attach()', { code: 'ERR_LCORE_WORKER', operation: op })));
+    });
+    return new LcoreWorker(worker, new Int32Array(control), new Float64Array(counters), names, ports, exited, lcore);
+  }
+
+  /** The loop's counters now, by name (read while it runs). */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.#names.map((name, i) => [name, this.#counters[i]]));
+  }
+
+  /** The ports the loop polls. */
+  get ports(): readonly Port[] {
+    return this.#ports;
+  }
+
+  /**
+   * Asks the loop to end and waits for the thread to exit (`timeoutMs`, default 5000,
+   * after which it is terminated). Resolves with the thread's exit code. Safe to call twice.
+   */
+  async stop(timeoutMs = 5000): Promise<number> {
+    Atomics.store(this.#control, 0, 1);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    const result = await Promise.race([this.#exited, timeout]);
+    clearTimeout(timer);
+    if (result === undefined) await this.#worker.terminate();
+    return this.#exited;
+  }
+}
+
+/**
+ * What a loop module running in an {@link LcoreWorker} gets: its ports (attached in this
+ * thread), its data, the stop flag and its live counters.
+ */
+export class LcoreContext {
+  /** The EAL lcore id of this thread. */
+  readonly lcore: number;
+  /** The CPU this thread is pinned to. */
+  readonly cpu: number;
+  /** The ports given to `LcoreWorker.start`, in order. */
+  readonly ports: Port[];
+  /** The `data` given to `LcoreWorker.start`. */
+  readonly data: unknown;
+  /** Live counters, indexed as {@link counterIndex} says: add to them in the loop. */
+  readonly counters: Float64Array;
+  readonly #names: string[];
+  readonly #control: Int32Array;
+
+  private constructor(init: LcoreWorkerData, lcore: number) {
+    this.lcore = lcore;
+    this.cpu = init.cpu;
+    this.ports = init.portIds.map((id) => Port.get(id));
+    this.data = init.data;
+    this.counters = new Float64Array(init.counters);
+    this.#names = init.counterNames;
+    this.#control = new Int32Array(init.control);
+  }
+
+  /** Registers this worker thread with EAL, pins it and returns its context. */
+  static attach(): LcoreContext {
+    const init = workerData as LcoreWorkerData | undefined;
+    if (isMainThread || init?.dpdkTsLcore !== true) {
+      throw new DpdkError('LcoreContext.attach() must run in a thread started by LcoreWorker.start()',
+        { code: 'ERR_LCORE_WORKER', operation: 'LcoreContext.attach' });
+    }
+    const lcore = native.registerThread(init.cpu);
+    const context = new LcoreContext(init, lcore);
+    parentPort?.postMessage({ attached: lcore });
+    return context;
+  }
+
+  /** False once the main thread called `stop()`: end the loop then. */
+  get running(): boolean {
+    return Atomics.load(this.#control, 0) === 0;
+  }
+
+  /** The index of a counter in {@link counters}. */
+  counterIndex(name: string): number {
+    const index = this.#names.indexOf(name);
+    if (index < 0) invalidArgument('LcoreContext.counterIndex', `No counter named ${describe(name)}: the counters are ${this.#names.join(', ')}`);
+    return index;
+  }
+}

@@ -1,0 +1,217 @@
+import { invalidArgument } from './errors.js';
+import { checkInteger, checkMac, checkOptions, describe } from './validate.js';
+
+/** EtherType of IPv4. */
+export const ETHER_TYPE_IPV4 = 0x0800;
+/** EtherType of ARP. */
+export const ETHER_TYPE_ARP = 0x0806;
+/** EtherType of an 802.1Q VLAN tag. */
+export const ETHER_TYPE_VLAN = 0x8100;
+/** IP protocol number of UDP. */
+export const IP_PROTO_UDP = 17;
+/** IP protocol number of TCP. */
+export const IP_PROTO_TCP = 6;
+/** Bytes of an Ethernet header (no VLAN tag). */
+export const ETHER_HEADER_LENGTH = 14;
+/** Bytes of an IPv4 header without options. */
+export const IPV4_HEADER_LENGTH = 20;
+/** Bytes of a UDP header. */
+export const UDP_HEADER_LENGTH = 8;
+
+/** Parses `xx:xx:xx:xx:xx:xx` into 6 bytes. */
+export function parseMac(mac: string): Uint8Array {
+  checkMac('parseMac', 'mac', mac);
+  return Uint8Array.from(mac.split(':').map((part) => parseInt(part, 16)));
+}
+
+/** Formats the 6 bytes at `offset` as `xx:xx:xx:xx:xx:xx`. */
+export function formatMac(bytes: Uint8Array, offset = 0): string {
+  return Array.from(bytes.subarray(offset, offset + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Parses a dotted IPv4 address into its 32-bit value. */
+export function parseIpv4(address: string): number {
+  const parts = typeof address === 'string' ? address.split('.') : [];
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+    invalidArgument('parseIpv4', `expected a dotted IPv4 address such as 10.0.0.1, got ${describe(address)}`);
+  }
+  return parts.reduce((value, part) => value * 256 + Number(part), 0);
+}
+
+/** Formats a 32-bit IPv4 address. */
+export function formatIpv4(value: number): string {
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+}
+
+/** The Internet checksum (RFC 1071) of `length` bytes at `offset`, folded, complemented. */
+export function internetChecksum(bytes: Uint8Array, offset: number, length: number, initial = 0): number {
+  let sum = initial;
+  const end = offset + length;
+  let i = offset;
+  for (; i + 1 < end; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
+  if (i < end) sum += bytes[i] << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** Fields of an Ethernet header. */
+export interface EthernetHeader {
+  /** Destination MAC. */
+  dst: string;
+  /** Source MAC. */
+  src: string;
+  /** EtherType, e.g. {@link ETHER_TYPE_IPV4}. */
+  etherType: number;
+}
+
+/** Writes an Ethernet header at `offset`; returns the offset after it. */
+export function writeEthernet(bytes: Uint8Array, offset: number, header: EthernetHeader): number {
+  bytes.set(parseMac(header.dst), offset);
+  bytes.set(parseMac(header.src), offset + 6);
+  const etherType = checkInteger('writeEthernet', 'etherType', header.etherType, 0, 0xffff);
+  bytes[offset + 12] = etherType >> 8;
+  bytes[offset + 13] = etherType & 255;
+  return offset + ETHER_HEADER_LENGTH;
+}
+
+/** Reads the Ethernet header at `offset`. */
+export function readEthernet(bytes: Uint8Array, offset = 0): EthernetHeader {
+  return { dst: formatMac(bytes, offset), src: formatMac(bytes, offset + 6), etherType: (bytes[offset + 12] << 8) | bytes[offset + 13] };
+}
+
+/** Fields of an IPv4 header (no options). */
+export interface Ipv4Header {
+  /** Source address, dotted. */
+  src: string;
+  /** Destination address, dotted. */
+  dst: string;
+  /** Protocol, e.g. {@link IP_PROTO_UDP}. */
+  protocol: number;
+  /** Header plus payload, in bytes. */
+  totalLength: number;
+  /** Time to live. Default 64. */
+  ttl?: number;
+  /** Identification. Default 0. */
+  id?: number;
+  /** Type of service / DSCP+ECN. Default 0. */
+  tos?: number;
+}
+
+/** Writes an IPv4 header with its checksum at `offset`; returns the offset after it. */
+export function writeIpv4(bytes: Uint8Array, offset: number, header: Ipv4Header): number {
+  const op = 'writeIpv4';
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view.setUint8(offset, 0x45);
+  view.setUint8(offset + 1, checkInteger(op, 'tos', header.tos ?? 0, 0, 255));
+  view.setUint16(offset + 2, checkInteger(op, 'totalLength', header.totalLength, IPV4_HEADER_LENGTH, 0xffff));
+  view.setUint16(offset + 4, checkInteger(op, 'id', header.id ?? 0, 0, 0xffff));
+  view.setUint16(offset + 6, 0x4000);
+  view.setUint8(offset + 8, checkInteger(op, 'ttl', header.ttl ?? 64, 0, 255));
+  view.setUint8(offset + 9, checkInteger(op, 'protocol', header.protocol, 0, 255));
+  view.setUint16(offset + 10, 0);
+  view.setUint32(offset + 12, parseIpv4(header.src));
+  view.setUint32(offset + 16, parseIpv4(header.dst));
+  view.setUint16(offset + 10, internetChecksum(bytes, offset, IPV4_HEADER_LENGTH));
+  return offset + IPV4_HEADER_LENGTH;
+}
+
+/** Reads the IPv4 header at `offset` and whether its checksum is right. */
+export function readIpv4(bytes: Uint8Array, offset: number): Ipv4Header & { checksumOk: boolean; headerLength: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = (view.getUint8(offset) & 15) * 4;
+  return {
+    tos: view.getUint8(offset + 1),
+    totalLength: view.getUint16(offset + 2),
+    id: view.getUint16(offset + 4),
+    ttl: view.getUint8(offset + 8),
+    protocol: view.getUint8(offset + 9),
+    src: formatIpv4(view.getUint32(offset + 12)),
+    dst: formatIpv4(view.getUint32(offset + 16)),
+    headerLength,
+    checksumOk: internetChecksum(bytes, offset, headerLength) === 0,
+  };
+}
+
+/** Fields of a UDP header. */
+export interface UdpHeader {
+  /** Source port. */
+  srcPort: number;
+  /** Destination port. */
+  dstPort: number;
+  /** Header plus payload, in bytes. */
+  length: number;
+}
+
+/**
+ * Writes a UDP header at `udpOffset`, with the checksum over the IPv4 pseudo-header
+ * (whose header is at `ipOffset`) and the payload already in place.
+ */
+export function writeUdp(bytes: Uint8Array, ipOffset: number, udpOffset: number, header: UdpHeader): number {
+  const op = 'writeUdp';
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view.setUint16(udpOffset, checkInteger(op, 'srcPort', header.srcPort, 0, 0xffff));
+  view.setUint16(udpOffset + 2, checkInteger(op, 'dstPort', header.dstPort, 0, 0xffff));
+  view.setUint16(udpOffset + 4, checkInteger(op, 'length', header.length, UDP_HEADER_LENGTH, 0xffff));
+  view.setUint16(udpOffset + 6, 0);
+  view.setUint16(udpOffset + 6, udpChecksum(bytes, ipOffset, udpOffset, header.length));
+  return udpOffset + UDP_HEADER_LENGTH;
+}
+
+/** The UDP checksum of the datagram at `udpOffset` (0 is sent as 0xffff, as RFC 768 says). */
+export function udpChecksum(bytes: Uint8Array, ipOffset: number, udpOffset: number, length: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pseudo = 0;
+  for (let i = 12; i < 20; i += 2) pseudo += view.getUint16(ipOffset + i);
+  pseudo += IP_PROTO_UDP + length;
+  const checksum = internetChecksum(bytes, udpOffset, length, pseudo);
+  return checksum === 0 ? 0xffff : checksum;
+}
+
+/** Options of {@link buildUdpPacket}. */
+export interface UdpPacketOptions {
+  /** Destination MAC. */
+  dstMac: string;
+  /** Source MAC. */
+  srcMac: string;
+  /** Source IPv4 address. */
+  srcIp: string;
+  /** Destination IPv4 address. */
+  dstIp: string;
+  /** UDP source port. Default 1234. */
+  srcPort?: number;
+  /** UDP destination port. Default 5678. */
+  dstPort?: number;
+  /**
+   * Frame size on the wire in bytes, FCS included, 64..1518 (pktgen's convention): the
+   * packet built is 4 bytes shorter. Default 64.
+   */
+  frameSize?: number;
+  /** Payload bytes placed after the UDP header (the rest is zeros). */
+  payload?: Uint8Array;
+}
+
+const udpPacketKeys = ['dstMac', 'srcMac', 'srcIp', 'dstIp', 'srcPort', 'dstPort', 'frameSize', 'payload'] as const satisfies readonly (keyof UdpPacketOptions)[];
+
+/** Builds an Ethernet/IPv4/UDP packet with valid checksums. */
+export function buildUdpPacket(options: UdpPacketOptions): Uint8Array {
+  const op = 'buildUdpPacket';
+  checkOptions<UdpPacketOptions>(op, options, udpPacketKeys);
+  const frameSize = checkInteger(op, 'frameSize', options.frameSize ?? 64, 64, 1518);
+  const length = frameSize - 4;
+  const bytes = new Uint8Array(length);
+  const payloadRoom = length - ETHER_HEADER_LENGTH - IPV4_HEADER_LENGTH - UDP_HEADER_LENGTH;
+  if (options.payload !== undefined) {
+    if (!(options.payload instanceof Uint8Array) || options.payload.length > payloadRoom) {
+      invalidArgument(op, `payload must be a Uint8Array of at most ${payloadRoom} bytes for frameSize ${frameSize}`);
+    }
+    bytes.set(options.payload, ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH + UDP_HEADER_LENGTH);
+  }
+  const ipOffset = writeEthernet(bytes, 0, { dst: options.dstMac, src: options.srcMac, etherType: ETHER_TYPE_IPV4 });
+  const udpOffset = writeIpv4(bytes, ipOffset, {
+    src: options.srcIp, dst: options.dstIp, protocol: IP_PROTO_UDP, totalLength: length - ETHER_HEADER_LENGTH,
+  });
+  writeUdp(bytes, ipOffset, udpOffset, {
+    srcPort: options.srcPort ?? 1234, dstPort: options.dstPort ?? 5678, length: length - ETHER_HEADER_LENGTH - IPV4_HEADER_LENGTH,
+  });
+  return bytes;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what dpdk-ts needs on Debian 12, idempotently: Debian packages, npm
+# dependencies, the native build and hugepages. Used by `npm test`, `npm run lab`, CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libdpdk-dev dpdk dpdk-dev pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "dpdk-ts setup: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "dpdk-ts setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+addon=build/Release/dpdk_ts.node
+if [ ! -f "$addon" ] || [ -n "$(find native CMakeLists.txt -newer "$addon" 2>/dev/null | head -1)" ]; then
+  npm run --silent build:native
+fi
+
+# 512 x 2 MiB hugepages; DPDK's --in-memory mode needs no hugetlbfs mount, but tools
+# started without it (dpdk-testpmd, ovs-vswitchd) do.
+if [ "$(id -u)" = 0 ]; then
+  pages=$(cat /proc/sys/vm/nr_hugepages)
+  if [ "$pages" -lt 512 ]; then echo 512 > /proc/sys/vm/nr_hugepages || true; fi
+  if ! mountpoint -q /dev/hugepages; then
+    mkdir -p /dev/hugepages && mount -t hugetlbfs none /dev/hugepages || true
+  fi
+fi
+if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt 256 ]; then
+  echo "dpdk-ts setup: fewer than 256 hugepages reserved; DPDK tests will use --no-huge where they can" >&2
+fi

@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Eal, type EalOptions } from '../../lib/index.js';
+
+/** Free hugepages now (2 MiB each). */
+export function freeHugepages(): number {
+  const match = /HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  return match === null ? 0 : Number(match[1]);
+}
+
+/** A file prefix no other test run uses. */
+export function uniquePrefix(tag: string): string {
+  return `dts-${tag}-${process.pid}`;
+}
+
+/**
+ * Initializes EAL for a test file: pinned lcores (main on CPU 0, a worker on CPU 1 for
+ * engines), a unique file prefix, little memory, DPDK's log captured but not printed.
+ * Falls back to --no-huge when hugepages are short.
+ */
+export function initEal(tag: string, options: EalOptions = {}): void {
+  const noHuge = options.noHuge ?? freeHugepages() < 64;
+  Eal.init({ lcores: '0@0,1@1', memoryMb: 96, filePrefix: uniquePrefix(tag), printLog: false, noHuge, ...options });
+}
+
+/** A short-named temporary directory (unix socket paths must stay under 108 bytes). */
+export function socketDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dts-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Polls `fn` until it returns true or `timeoutMs` passes. */
+export async function until(fn: () => boolean, timeoutMs = 5000, stepMs = 10): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (fn()) return true;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return fn();
+}

@@ -167,7 +167,7 @@ export class Port extends EventEmitter {
       if (found === undefined) invalidArgument('Port.get', `No port named ${describe(idOrName)}`);
       id = found;
     } else {
-      id = checkInteger('Port.get', 'port id', idOrName, 0, 1023);
+      id = idOrName;
     }
     const existing = openPorts.get(id);
     if (existing !== undefined && existing.#isCurrent()) return existing;

@@ -37,8 +37,12 @@ export function checkOptions<T extends object>(operation: string, options: unkno
   }
   for (const key of Object.keys(options)) {
     if ((allowed as readonly string[]).includes(key)) continue;
-    const closest = allowed.map((name) => ({ name, d: editDistance(key.toLowerCase(), name.toLowerCase()) }))
-      .sort((x, y) => x.d - y.d)[0];
+    const lower = key.toLowerCase();
+    const closest = allowed.map((name) => {
+      const candidate = name.toLowerCase();
+      // A prefix ("cache" for "cacheSize") is as likely a slip as a typo.
+      return { name, d: candidate.startsWith(lower) ? 1 : editDistance(lower, candidate) };
+    }).sort((x, y) => x.d - y.d)[0];
     const hint = closest !== undefined && closest.d <= Math.max(2, key.length / 3) ?
       ` (did you mean "${closest.name}"?)` : ` (expected one of: ${allowed.join(', ')})`;
     invalidArgument(operation, `Unknown option "${key}" for ${operation}${hint}`);

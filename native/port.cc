@@ -42,7 +42,9 @@ std::string Name(uint16_t id) {
 std::string MacToString(const rte_ether_addr& mac) {
   char text[RTE_ETHER_ADDR_FMT_SIZE];
   rte_ether_format_addr(text, sizeof(text), &mac);
-  return text;
+  std::string result = text;
+  for (char& c : result) c = static_cast<char>(tolower(c));  // as ip(8) and OVS print them
+  return result;
 }
 
 void ReleasePools(PortRecord& record) {

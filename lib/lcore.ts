@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
 import { native } from './native.js';
@@ -14,6 +15,11 @@ export interface LcoreWorkerOptions {
   counters?: string[];
   /** Anything structured-cloneable for the loop (see {@link LcoreContext.data}). */
   data?: unknown;
+  /**
+   * Modules to require in the worker before the loop module. Default: for a `.ts` loop
+   * module, `tsx/cjs` when it is installed (Node 20 workers do not inherit `--import`).
+   */
+  preload?: string[];
 }
 
 interface LcoreWorkerData {
@@ -26,7 +32,22 @@ interface LcoreWorkerData {
   data: unknown;
 }
 
-const optionKeys = ['cpu', 'ports', 'counters', 'data'] as const satisfies readonly (keyof LcoreWorkerOptions)[];
+// Runs in the worker: loads the preload modules, then the loop module.
+const bootstrap = `const { workerData } = require('node:worker_threads');
+for (const name of workerData.preload) require(name);
+require(workerData.path);`;
+
+function defaultPreload(path: string): string[] {
+  if (!/\.[cm]?ts$/.test(path)) return [];
+  try {
+    require.resolve('tsx/cjs', { paths: [process.cwd(), __dirname] });
+    return ['tsx/cjs'];
+  } catch {
+    return [];
+  }
+}
+
+const optionKeys = ['cpu', 'ports', 'counters', 'data', 'preload'] as const satisfies readonly (keyof LcoreWorkerOptions)[];
 
 /**
  * A TypeScript forwarding loop on its own thread, registered with EAL as an lcore and
@@ -40,11 +61,12 @@ export class LcoreWorker {
   readonly #names: string[];
   readonly #ports: Port[];
   readonly #exited: Promise<number>;
+  readonly #failure: { error?: unknown };
   /** The EAL lcore id the worker registered as. */
   readonly lcore: number;
 
   private constructor(worker: Worker, control: Int32Array, counters: Float64Array, names: string[], ports: Port[],
-    exited: Promise<number>, lcore: number) {
+    exited: Promise<number>, lcore: number, failure: { error?: unknown }) {
     this.#worker = worker;
     this.#control = control;
     this.#counters = counters;
@@ -52,6 +74,7 @@ export class LcoreWorker {
     this.#ports = ports;
     this.#exited = exited;
     this.lcore = lcore;
+    this.#failure = failure;
   }
 
   /**
@@ -85,7 +108,13 @@ export class LcoreWorker {
       for (const port of acquired) port.release();
       throw error;
     }
-    const worker = new Worker(file, { workerData: data });
+    const path = file instanceof URL ? fileURLToPath(file) : file;
+    const preload = (options.preload ?? defaultPreload(path)).map((name) => require.resolve(name, { paths: [process.cwd(), __dirname] }));
+    const worker = new Worker(bootstrap, { eval: true, workerData: { ...data, preload, path } });
+    const failure: { error?: unknown } = {};
+    worker.on('error', (error) => {
+      failure.error ??= error;
+    });
     const exited = new Promise<number>((resolve) => worker.once('exit', (code) => {
       for (const port of acquired) port.release();
       resolve(code);
@@ -94,11 +123,10 @@ export class LcoreWorker {
       worker.once('message', (message: { attached?: number }) => {
         if (typeof message?.attached === 'number') resolve(message.attached);
       });
-      worker.once('error', reject);
-      void exited.then((code) => reject(new DpdkError(`The lcore worker exited (code ${code}) before attaching: ` +
-        'its module must call LcoreContext.attach()', { code: 'ERR_LCORE_WORKER', operation: op })));
+      void exited.then((code) => reject(failure.error ?? new DpdkError(`The lcore worker exited (code ${code}) before ` +
+        'attaching: its module must call LcoreContext.attach()', { code: 'ERR_LCORE_WORKER', operation: op })));
     });
-    return new LcoreWorker(worker, new Int32Array(control), new Float64Array(counters), names, ports, exited, lcore);
+    return new LcoreWorker(worker, new Int32Array(control), new Float64Array(counters), names, ports, exited, lcore, failure);
   }
 
   /** The loop's counters now, by name (read while it runs). */
@@ -113,7 +141,8 @@ export class LcoreWorker {
 
   /**
    * Asks the loop to end and waits for the thread to exit (`timeoutMs`, default 5000,
-   * after which it is terminated). Resolves with the thread's exit code. Safe to call twice.
+   * after which it is terminated). Resolves with the thread's exit code; rejects with the
+   * loop's error if it threw. Safe to call twice.
    */
   async stop(timeoutMs = 5000): Promise<number> {
     Atomics.store(this.#control, 0, 1);
@@ -124,7 +153,9 @@ export class LcoreWorker {
     const result = await Promise.race([this.#exited, timeout]);
     clearTimeout(timer);
     if (result === undefined) await this.#worker.terminate();
-    return this.#exited;
+    const code = await this.#exited;
+    if (this.#failure.error !== undefined) throw this.#failure.error;
+    return code;
   }
 }
 

@@ -1,0 +1,122 @@
+import t, { type Test } from 'tap';
+import { Batch, Engine, Mempool, RingPort, buildUdpPacket, readEthernet, type ForwardMode, type Port } from '../lib/index.js';
+import { initEal, until } from './helpers/dpdk.js';
+
+// Lcore 1 (CPU 1) runs the engines; the test thread feeds and drains ring ports.
+initEal('engine');
+const pool = Mempool.create({ name: 'engine-pool', size: 8191 });
+t.teardown(() => pool.close());
+
+const packet = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+
+function ringPort(): Port {
+  const port = RingPort.create();
+  port.configure({ mempool: pool, rxDescriptors: 1024, txDescriptors: 1024 });
+  port.start();
+  return port;
+}
+
+function drain(port: Port): Uint8Array[] {
+  const batch = new Batch(64);
+  const packets: Uint8Array[] = [];
+  while (port.rxBurst(0, batch) > 0) {
+    for (let i = 0; i < batch.count; i++) packets.push(batch.packet(i).copy());
+    batch.free();
+  }
+  batch.close();
+  return packets;
+}
+
+function feed(port: Port, count: number): void {
+  const batch = new Batch(count);
+  pool.alloc(batch, count, packet);
+  port.txBurst(0, batch);
+  batch.close();
+}
+
+async function forward(t: Test, mode: ForwardMode, check: (out: Uint8Array[], a: Port, b: Port) => void): Promise<void> {
+  const a = ringPort();
+  const b = ringPort();
+  feed(a, 500);
+  const engine = Engine.create({ lcore: 1, mode, streams: [{ rxPort: a, txPort: b }] });
+  engine.start();
+  t.ok(await until(() => engine.stats()[0].rx === 500), `${mode}: the engine received 500`);
+  t.throws(() => a.stop(), { code: 'EBUSY', message: /Port is polled by 1 running engine\(s\) or lcore worker\(s\): stop them first/ });
+  engine.stop();
+  engine.stop();
+  const stats = engine.stats()[0];
+  const out = drain(b);
+  if (mode === 'rxonly') {
+    t.match(stats, { rx: 500, tx: 0, dropped: 0 });
+    t.equal(out.length, 0);
+  } else {
+    t.match(stats, { rxPort: a.id, txPort: b.id, rx: 500, tx: 500, dropped: 0 });
+    t.equal(out.length, 500, `${mode}: 500 forwarded`);
+  }
+  check(out, a, b);
+  a.close();
+  b.close();
+  t.equal(pool.stats().inUse, 0, `${mode}: no mbuf leaked`);
+}
+
+t.test('io forwards as is', (t) => forward(t, 'io', (out) => t.same(out[0], packet)));
+t.test('macswap swaps the MACs', (t) => forward(t, 'macswap', (out) => {
+  t.match(readEthernet(out[499]), { dst: '00:00:00:00:00:01', src: '00:00:00:00:00:02' });
+}));
+t.test('mac sets the tx port MAC and the peer', (t) => forward(t, 'mac', (out, _a, b) => {
+  t.match(readEthernet(out[0]), { dst: `02:00:00:00:00:${b.id.toString(16).padStart(2, '0')}`, src: b.mac });
+}));
+t.test('l2fwd rewrites like DPDK l2fwd', (t) => forward(t, 'l2fwd', (out, _a, b) => {
+  t.match(readEthernet(out[0]), { dst: `02:00:00:00:00:${b.id.toString(16).padStart(2, '0')}`, src: b.mac });
+  t.same(out[0].subarray(12), packet.subarray(12), 'the rest of the packet is untouched');
+}));
+t.test('rxonly receives and frees', (t) => forward(t, 'rxonly', () => undefined));
+
+t.test('txonly sends exactly txLimit packets of the template, then stops', async (t) => {
+  const b = ringPort();
+  const engine = Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, template: packet, streams: [{ rxPort: b, txPort: b, txLimit: 300, ratePps: 1_000_000 }] });
+  engine.start();
+  t.ok(await until(() => !engine.running), 'stops by itself at the limit');
+  engine.stop();
+  t.match(engine.stats()[0], { tx: 300, dropped: 0 });
+  const out = drain(b);
+  t.equal(out.length, 300);
+  t.same(out[299], packet);
+  b.close();
+});
+
+t.test('generator measures latency from timestamps', async (t) => {
+  const loop = ringPort();
+  const engine = Engine.create({ lcore: 1, mode: 'generator', mempool: pool, template: packet, timestampOffset: 42, burst: 16,
+    streams: [{ rxPort: loop, txPort: loop, txLimit: 200, ratePps: 100_000 }] });
+  engine.start();
+  t.ok(await until(() => engine.stats()[0].rx === 200), 'everything sent came back');
+  engine.stop();
+  const stats = engine.stats()[0];
+  t.match(stats, { tx: 200, rx: 200, latency: { samples: 200 } });
+  const latency = stats.latency!;
+  t.ok(latency.minNs > 0 && latency.minNs <= latency.avgNs && latency.avgNs <= latency.maxNs, 'min <= avg <= max');
+  t.ok(latency.percentilesNs.p50 <= latency.percentilesNs.p99, 'percentiles are ordered');
+  engine.resetStats();
+  t.match(engine.stats()[0], { tx: 0, rx: 0 });
+  loop.close();
+});
+
+t.test('bad engine options', async (t) => {
+  const p = ringPort();
+  const stream = { rxPort: p, txPort: p };
+  t.throws(() => Engine.create({ lcore: 1, mode: 'fast' as ForwardMode, streams: [stream] }), { code: 'EINVAL', message: /mode must be one of io, mac, macswap, rxonly, txonly, l2fwd, generator, got "fast"/ });
+  t.throws(() => Engine.create({ lcore: 0, mode: 'io', streams: [stream] }), { code: 'EINVAL', message: /lcore 0 is not an EAL worker lcore/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [] }), { code: 'EINVAL', message: /streams must be a non-empty list/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', burst: 0, streams: [stream] }), { code: 'EINVAL', message: /burst must be an integer from 1 to 512, got 0/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', streams: [stream] }), { code: 'EINVAL', message: /mode txonly needs a mempool and a packet template/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueu: 1 } as never] }), { message: /did you mean "rxQueue"/ });
+  const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueue: 3 }] });
+  t.throws(() => engine.start(), { code: 'ERR_PORT_STOPPED', message: /needs started ports with those queues/ });
+  const first = Engine.create({ lcore: 1, mode: 'io', streams: [stream] });
+  first.start();
+  const second = Engine.create({ lcore: 1, mode: 'io', streams: [stream] });
+  t.throws(() => second.start(), { code: 'EBUSY', message: 'lcore 1 is already running something' });
+  first.stop();
+  p.close();
+});

@@ -1,0 +1,50 @@
+import t from 'tap';
+import { Batch, LcoreWorker, Mempool, RingPort, buildUdpPacket, readEthernet, type Port } from '../lib/index.js';
+import { initEal, until } from './helpers/dpdk.js';
+
+initEal('lcore');
+const pool = Mempool.create({ name: 'lcore-pool', size: 4095 });
+t.teardown(() => pool.close());
+const loop = new URL('./fixtures/macswap-loop.ts', `file://${__filename}`);
+const packet = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+
+function ringPort(): Port {
+  const port = RingPort.create();
+  port.configure({ mempool: pool, rxDescriptors: 1024, txDescriptors: 1024 });
+  port.start();
+  return port;
+}
+
+t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
+  const a = ringPort();
+  const b = ringPort();
+  const worker = await LcoreWorker.start(loop, { cpu: 1, ports: [a, b], counters: ['rx', 'tx', 'dropped', 'affinity'] });
+  t.ok(worker.lcore > 1, `registered as lcore ${worker.lcore}, beyond EAL's own`);
+  t.throws(() => a.stop(), { code: 'EBUSY', message: /polled by 1 running engine\(s\) or lcore worker\(s\)/ });
+  const batch = new Batch(200);
+  pool.alloc(batch, 200, packet);
+  t.equal(a.txBurst(0, batch), 200);
+  t.ok(await until(() => worker.counters().tx === 200), 'live counters while it runs');
+  t.equal(worker.counters().affinity, 0b10, 'the worker thread is pinned to CPU 1');
+  t.equal(await worker.stop(), 0, 'the loop ends when asked');
+  await worker.stop();
+  t.match(worker.counters(), { rx: 200, tx: 200, dropped: 0 });
+  t.equal(b.rxBurst(0, batch), 200);
+  t.match(readEthernet(batch.packet(199).copy()), { dst: '00:00:00:00:00:01', src: '00:00:00:00:00:02' });
+  batch.close();
+  a.stop();
+  a.close();
+  b.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
+t.test('worker errors', async (t) => {
+  const a = ringPort();
+  const failing = await LcoreWorker.start(loop, { cpu: 1, ports: [a], counters: ['rx'] });
+  await t.rejects(failing.stop(), { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'the loop\'s error reaches stop()');
+  await t.rejects(LcoreWorker.start(loop, { cpu: -1, ports: [a] }), { code: 'EINVAL', message: /cpu must be an integer from 0 to 1023, got -1/ });
+  await t.rejects(LcoreWorker.start(loop, { cpu: 1, port: [a] } as never), { code: 'EINVAL', message: /did you mean "ports"/ });
+  a.stop();
+  await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [a] }), { code: 'ERR_PORT_STOPPED' });
+  a.close();
+});

@@ -1,0 +1,511 @@
+/**
+ * testpmd, the dpdk-ts way: DPDK's test application's command line, interactive prompt
+ * and statistics, forwarding with the native Engine on EAL worker lcores or
+ * (`--engine ts`) with a TypeScript loop on an LcoreWorker.
+ *
+ *   node --import tsx examples/testpmd.ts --no-pci --vdev net_null0 --vdev net_null1 \
+ *     --lcores 0@0,1@1 -- -i --burst=64 --forward-mode=macswap --nb-cores=1
+ *
+ * Without `-i` it forwards from the start until SIGINT or SIGTERM.
+ */
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import {
+  DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, buildUdpPacket, type PortStats,
+} from '../lib/index.js';
+import { prepareEalArgs, splitCommandLine } from './eal-args.js';
+import type { TestpmdLoopData, TestpmdLoopStream, TsForwardMode } from './testpmd-loop.js';
+
+const forwardModes = ['io', 'mac', 'macswap', 'rxonly', 'txonly'] as const satisfies readonly TsForwardMode[];
+
+/** The application options, after `--`. */
+interface TestpmdOptions {
+  interactive: boolean;
+  autoStart: boolean;
+  burst: number;
+  rxDescriptors: number;
+  txDescriptors: number;
+  forwardMode: TsForwardMode;
+  /** Lcores to forward on (`--coremask`), or undefined for every worker lcore. */
+  forwardLcores: number[] | undefined;
+  nbCores: number;
+  statsPeriodSeconds: number;
+  totalMbufs: number | undefined;
+  engine: 'native' | 'ts';
+}
+
+const usage = `usage: testpmd.ts [EAL options] -- [options]
+  -i, --interactive          run the interactive prompt
+  -a, --auto-start           start forwarding at once (always so without -i)
+  --burst=N                  packets per burst, 1..512 (default 32)
+  --rxd=N, --txd=N           descriptors per rx / tx queue (default 1024)
+  --forward-mode=MODE        ${forwardModes.join(', ')} (default io)
+  --coremask=MASK            hexadecimal mask of the lcores to forward on (default: every worker lcore)
+  --nb-cores=N               how many of them to use (default 1)
+  --stats-period=N           print port statistics every N seconds (non-interactive)
+  --total-num-mbufs=N        mbufs in the packet pool
+  --engine=native|ts         forward in the native Engine (default) or a TypeScript loop
+  --disable-hw-vlan, --disable-link-check
+                             accepted for compatibility; nothing to do on dpdk-ts ports`;
+
+/** Reference testpmd options that do not apply to dpdk-ts's ports and are accepted as no-ops. */
+const ignoredOptions = new Set(['--disable-hw-vlan', '--disable-link-check']);
+
+class UsageError extends Error {}
+
+function integerOption(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  }
+  return Number(text);
+}
+
+function lcoresOfMask(name: string, mask: string): number[] {
+  if (!/^(0x)?[0-9a-fA-F]+$/.test(mask)) throw new UsageError(`${name} must be a hexadecimal mask such as 0xc0, got '${mask}'`);
+  const value = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
+  const lcores: number[] = [];
+  for (let bit = 0n; (1n << bit) <= value; bit++) if (value & (1n << bit)) lcores.push(Number(bit));
+  if (lcores.length === 0) throw new UsageError(`${name} names no lcore: ${mask}`);
+  return lcores;
+}
+
+function parseForwardMode(text: string): TsForwardMode {
+  const mode = forwardModes.find((candidate) => candidate === text);
+  if (mode === undefined) throw new UsageError(`unknown forward mode '${text}': expected one of ${forwardModes.join(', ')}`);
+  return mode;
+}
+
+/** Parses testpmd's options (`--name=value` or `--name value`). Throws UsageError on a bad one. */
+function parseOptions(args: string[]): TestpmdOptions | 'help' {
+  const options: TestpmdOptions = {
+    interactive: false, autoStart: false, burst: 32, rxDescriptors: 1024, txDescriptors: 1024, forwardMode: 'io',
+    forwardLcores: undefined, nbCores: 1, statsPeriodSeconds: 0, totalMbufs: undefined, engine: 'native',
+  };
+  const withValue = new Set(['--burst', '--rxd', '--txd', '--forward-mode', '--coremask', '--nb-cores', '--stats-period',
+    '--total-num-mbufs', '--engine']);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const equals = arg.indexOf('=');
+    const name = arg.startsWith('--') && equals > 0 ? arg.slice(0, equals) : arg;
+    let value = '';
+    if (withValue.has(name)) {
+      if (equals > 0) value = arg.slice(equals + 1);
+      else if (i + 1 < args.length) value = args[++i];
+      else throw new UsageError(`${name} needs a value`);
+    } else if (equals > 0 && arg.startsWith('--')) {
+      throw new UsageError(ignoredOptions.has(name) || ['--interactive', '--auto-start', '--help'].includes(name) ?
+        `${name} takes no value` : `unknown option '${name}' (see --help)`);
+    }
+    switch (name) {
+      case '-i': case '--interactive': options.interactive = true; break;
+      case '-a': case '--auto-start': options.autoStart = true; break;
+      case '-h': case '--help': return 'help';
+      case '--burst': options.burst = integerOption(name, value, 1, 512); break;
+      case '--rxd': options.rxDescriptors = integerOption(name, value, 1, 65535); break;
+      case '--txd': options.txDescriptors = integerOption(name, value, 1, 65535); break;
+      case '--forward-mode': options.forwardMode = parseForwardMode(value); break;
+      case '--coremask': options.forwardLcores = lcoresOfMask(name, value); break;
+      case '--nb-cores': options.nbCores = integerOption(name, value, 1, 128); break;
+      case '--stats-period': options.statsPeriodSeconds = integerOption(name, value, 0, 86400); break;
+      case '--total-num-mbufs': options.totalMbufs = integerOption(name, value, 1024, 2 ** 31 - 1); break;
+      case '--engine':
+        if (value !== 'native' && value !== 'ts') throw new UsageError(`--engine must be native or ts, got '${value}'`);
+        options.engine = value;
+        break;
+      default:
+        if (ignoredOptions.has(name)) break;
+        throw new UsageError(`unknown option '${arg}' (see --help)`);
+    }
+  }
+  return options;
+}
+
+/** One rx -> tx path, as testpmd's paired port topology makes them: 0 <-> 1, 2 <-> 3. */
+interface Stream {
+  rxPort: Port;
+  txPort: Port;
+  /** testpmd's default peer address of the tx port. */
+  peerMac: string;
+}
+
+/** A forwarding lcore and what runs on it while forwarding is started. */
+interface ForwardingLcore {
+  lcore: number;
+  cpu: number;
+  streams: Stream[];
+  engine: Engine | undefined;
+  worker: LcoreWorker | undefined;
+}
+
+const statsBorder = '########################';
+
+/** Counters of one port, as testpmd's NIC statistics show them. */
+function portStatsBlock(port: Port, stats: PortStats, rates: { rxPps: number; rxBps: number; txPps: number; txBps: number }): string {
+  const pad = (value: number, width: number): string => String(value).padEnd(width);
+  const right = (value: number): string => String(Math.round(value)).padStart(12);
+  return [
+    `\n  ${statsBorder} NIC statistics for port ${String(port.id).padEnd(2)} ${statsBorder}`,
+    `  RX-packets: ${pad(stats.rxPackets, 10)} RX-missed: ${pad(stats.rxMissed, 10)} RX-bytes:  ${stats.rxBytes}`,
+    `  RX-errors: ${stats.rxErrors}`,
+    `  RX-nombuf:  ${pad(stats.rxNoMbuf, 10)}`,
+    `  TX-packets: ${pad(stats.txPackets, 10)} TX-errors: ${pad(stats.txErrors, 10)} TX-bytes:  ${stats.txBytes}`,
+    '',
+    '  Throughput (since last show)',
+    `  Rx-pps: ${right(rates.rxPps)}          Rx-bps: ${right(rates.rxBps)}`,
+    `  Tx-pps: ${right(rates.txPps)}          Tx-bps: ${right(rates.txBps)}`,
+    `  ${statsBorder}############################${statsBorder}`,
+  ].join('\n');
+}
+
+/** The testpmd application: ports, pool, forwarding lcores, and the commands on them. */
+class Testpmd {
+  readonly #options: TestpmdOptions;
+  readonly #ports: Port[];
+  readonly #pool: Mempool;
+  readonly #lcores: ForwardingLcore[];
+  #mode: TsForwardMode;
+  #forwarding = false;
+  /** Port counters when forwarding started, for the forward statistics of `stop`. */
+  #startStats = new Map<number, PortStats>();
+  /** Port counters and time of the last `show port stats`, for its throughput. */
+  #lastShow = new Map<number, { stats: PortStats; at: bigint }>();
+
+  constructor(options: TestpmdOptions) {
+    this.#options = options;
+    this.#mode = options.forwardMode;
+    this.#ports = Port.ids().map((id) => Port.get(id));
+    if (this.#ports.length === 0) throw new UsageError('no ports: give EAL some, e.g. --vdev net_null0 --vdev net_null1');
+    this.#lcores = this.#forwardingLcores();
+    const mbufs = options.totalMbufs ??
+      Math.max(8191, this.#ports.length * (options.rxDescriptors + options.txDescriptors + options.burst + 256 * this.#lcores.length));
+    this.#pool = Mempool.create({ name: 'mb_pool_0', size: mbufs, cacheSize: 250 });
+    for (const port of this.#ports) {
+      console.log(`Configuring Port ${port.id} (${port.name}, socket ${port.info().socket})`);
+      port.configure({ mempool: this.#pool, rxDescriptors: options.rxDescriptors, txDescriptors: options.txDescriptors });
+      port.start();
+      port.promiscuous = true;
+      console.log(`Port ${port.id}: ${port.mac.toUpperCase()}`);
+    }
+  }
+
+  /** Picks the forwarding lcores (`--coremask`, `--nb-cores`) and spreads the streams over them. */
+  #forwardingLcores(): ForwardingLcore[] {
+    const workers = Eal.lcores().filter((lcore) => lcore.role === 'worker');
+    if (workers.length === 0) throw new UsageError('EAL has no worker lcore to forward on: give it two lcores or more, e.g. --lcores 0@0,1@1');
+    const wanted = this.#options.forwardLcores ?? workers.map((lcore) => lcore.id);
+    const chosen = wanted.map((id) => {
+      const lcore = workers.find((candidate) => candidate.id === id);
+      if (lcore === undefined) {
+        throw new UsageError(`--coremask names lcore ${id}, which is not an EAL worker lcore (the workers are ${workers.map((w) => w.id).join(', ')})`);
+      }
+      return lcore;
+    });
+    if (this.#options.nbCores > chosen.length) {
+      throw new UsageError(`--nb-cores=${this.#options.nbCores} but only ${chosen.length} forwarding lcore(s) are available (${chosen.map((l) => l.id).join(', ')})`);
+    }
+    const used = chosen.slice(0, this.#options.nbCores).map((lcore): ForwardingLcore => ({
+      lcore: lcore.id, cpu: lcore.cpus[0], streams: [], engine: undefined, worker: undefined,
+    }));
+    this.#ports.forEach((rxPort, i) => {
+      const txPort = this.#ports[i ^ 1] ?? rxPort;
+      const peerMac = `02:00:00:00:00:${txPort.id.toString(16).padStart(2, '0')}`;
+      used[i % used.length].streams.push({ rxPort, txPort, peerMac });
+    });
+    return used.filter((lcore) => lcore.streams.length > 0);
+  }
+
+  get forwarding(): boolean {
+    return this.#forwarding;
+  }
+
+  /** `start`: launches the forwarding loops. */
+  async start(): Promise<void> {
+    if (this.#forwarding) {
+      console.log('Packet forwarding already started');
+      return;
+    }
+    this.#startStats = new Map(this.#ports.map((port) => [port.id, port.stats()]));
+    const template = this.#mode === 'txonly' ? buildUdpPacket({
+      dstMac: '02:00:00:00:00:00', srcMac: this.#ports[0].mac, srcIp: '198.18.0.1', dstIp: '198.18.0.2',
+      srcPort: 9, dstPort: 9, frameSize: 68,
+    }) : undefined;
+    try {
+      for (const lcore of this.#lcores) {
+        if (this.#options.engine === 'native') {
+          lcore.engine = Engine.create({
+            lcore: lcore.lcore, mode: this.#mode, burst: this.#options.burst, mempool: this.#pool, template,
+            streams: lcore.streams.map((stream) => ({ rxPort: stream.rxPort, txPort: stream.txPort, txDestination: stream.peerMac })),
+          });
+          lcore.engine.start();
+        } else {
+          lcore.worker = await this.#startWorker(lcore, template);
+        }
+      }
+    } catch (error) {
+      await this.#stopLoops();
+      throw error;
+    }
+    this.#forwarding = true;
+    console.log(`${this.#mode} packet forwarding - ports=${this.#ports.length} - cores=${this.#lcores.length} - ` +
+      `streams=${this.#lcores.reduce((n, l) => n + l.streams.length, 0)} - engine=${this.#options.engine} - burst=${this.#options.burst}`);
+  }
+
+  async #startWorker(lcore: ForwardingLcore, template: Uint8Array | undefined): Promise<LcoreWorker> {
+    const ports = [...new Set(lcore.streams.flatMap((stream) => [stream.rxPort, stream.txPort]))];
+    const streams: TestpmdLoopStream[] = lcore.streams.map((stream) => ({
+      rx: ports.indexOf(stream.rxPort), tx: ports.indexOf(stream.txPort), peerMac: stream.peerMac,
+    }));
+    const data: TestpmdLoopData = {
+      mode: this.#mode, burst: this.#options.burst, streams,
+      mempool: template === undefined ? undefined : this.#pool.name, template,
+    };
+    return LcoreWorker.start(join(__dirname, 'testpmd-loop.ts'), {
+      cpu: lcore.cpu, ports, data, counters: streams.flatMap((_, i) => [`rx:${i}`, `tx:${i}`, `dropped:${i}`]),
+    });
+  }
+
+  async #stopLoops(): Promise<void> {
+    for (const lcore of this.#lcores) {
+      lcore.engine?.stop();
+      if (lcore.worker !== undefined) {
+        const code = await lcore.worker.stop();
+        if (code !== 0) console.error(`testpmd: the TypeScript loop on CPU ${lcore.cpu} exited with code ${code}`);
+      }
+    }
+  }
+
+  /** Packets the forwarding loops freed because a tx queue refused them, by tx port id. */
+  #droppedByTxPort(): Map<number, number> {
+    const dropped = new Map<number, number>();
+    for (const lcore of this.#lcores) {
+      const perStream = lcore.engine !== undefined ? lcore.engine.stats().map((stats) => stats.dropped) :
+        lcore.streams.map((_, i) => lcore.worker?.counters()[`dropped:${i}`] ?? 0);
+      lcore.streams.forEach((stream, i) => dropped.set(stream.txPort.id, (dropped.get(stream.txPort.id) ?? 0) + perStream[i]));
+    }
+    return dropped;
+  }
+
+  /** `stop`: stops the loops and prints testpmd's forward statistics since `start`. */
+  async stop(): Promise<void> {
+    if (!this.#forwarding) {
+      console.log('Packet forwarding not started');
+      return;
+    }
+    console.log('Telling cores to stop...\nWaiting for lcores to finish...');
+    await this.#stopLoops();
+    const dropped = this.#droppedByTxPort();
+    for (const lcore of this.#lcores) {
+      lcore.engine = undefined;
+      lcore.worker = undefined;
+    }
+    this.#forwarding = false;
+    const total = { rx: 0, rxDropped: 0, tx: 0, txDropped: 0 };
+    const line = (rx: number, rxDropped: number, tx: number, txDropped: number): string => [
+      `  RX-packets: ${String(rx).padEnd(14)} RX-dropped: ${String(rxDropped).padEnd(14)} RX-total: ${rx + rxDropped}`,
+      `  TX-packets: ${String(tx).padEnd(14)} TX-dropped: ${String(txDropped).padEnd(14)} TX-total: ${tx + txDropped}`,
+    ].join('\n');
+    for (const port of this.#ports) {
+      const now = port.stats();
+      const before = this.#startStats.get(port.id) as PortStats;
+      const rx = now.rxPackets - before.rxPackets;
+      const rxDropped = now.rxMissed - before.rxMissed;
+      const tx = now.txPackets - before.txPackets;
+      const txDropped = dropped.get(port.id) ?? 0;
+      total.rx += rx;
+      total.rxDropped += rxDropped;
+      total.tx += tx;
+      total.txDropped += txDropped;
+      console.log(`\n  ---------------------- Forward statistics for port ${String(port.id).padEnd(2)} ----------------------`);
+      console.log(line(rx, rxDropped, tx, txDropped));
+      console.log('  ----------------------------------------------------------------------------');
+    }
+    console.log('\n  +++++++++++++++ Accumulated forward statistics for all ports+++++++++++++++');
+    console.log(line(total.rx, total.rxDropped, total.tx, total.txDropped));
+    console.log('  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++\n\nDone.');
+  }
+
+  /** `set fwd <mode>`. */
+  setForwardMode(text: string): void {
+    if (this.#forwarding) {
+      console.log('Please stop forwarding first');
+      return;
+    }
+    this.#mode = parseForwardMode(text);
+    console.log(`Set ${this.#mode} packet forwarding mode`);
+  }
+
+  /** `show port stats all|<id>`, with the throughput since the last show. */
+  showPortStats(which: string): void {
+    const ports = which === 'all' ? this.#ports : this.#ports.filter((port) => String(port.id) === which);
+    if (ports.length === 0) {
+      console.log(`Invalid port ${which}: the ports are ${this.#ports.map((port) => port.id).join(', ')}`);
+      return;
+    }
+    for (const port of ports) {
+      const stats = port.stats();
+      const at = process.hrtime.bigint();
+      const last = this.#lastShow.get(port.id);
+      this.#lastShow.set(port.id, { stats, at });
+      const seconds = last === undefined ? 0 : Number(at - last.at) / 1e9;
+      const rate = (now: number, before: number | undefined): number => (seconds > 0 && before !== undefined ? (now - before) / seconds : 0);
+      console.log(portStatsBlock(port, stats, {
+        rxPps: rate(stats.rxPackets, last?.stats.rxPackets), rxBps: rate(stats.rxBytes * 8, last && last.stats.rxBytes * 8),
+        txPps: rate(stats.txPackets, last?.stats.txPackets), txBps: rate(stats.txBytes * 8, last && last.stats.txBytes * 8),
+      }));
+    }
+  }
+
+  /** `clear port stats all`. */
+  clearPortStats(): void {
+    for (const port of this.#ports) {
+      port.resetStats();
+      this.#lastShow.delete(port.id);
+      console.log(`\n  NIC statistics for port ${port.id} cleared`);
+    }
+    this.#startStats = new Map(this.#ports.map((port) => [port.id, port.stats()]));
+  }
+
+  /** The periodic statistics of `--stats-period`, as testpmd prints them. */
+  printPeriodicStats(): void {
+    if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[1;1H');
+    console.log('\nPort statistics ====================================');
+    this.showPortStats('all');
+  }
+
+  /** Stops forwarding if started, then stops and closes the ports and frees the pool. */
+  async close(): Promise<void> {
+    if (this.#forwarding) await this.stop();
+    for (const port of this.#ports) {
+      console.log(`Stopping port ${port.id}...`);
+      port.stop();
+    }
+    for (const port of this.#ports) {
+      console.log(`Closing port ${port.id}...`);
+      port.close();
+    }
+    this.#pool.close();
+  }
+}
+
+const commandHelp = `commands:
+  start                       start forwarding
+  stop                        stop forwarding and show the forward statistics
+  show port stats all|<id>    port counters and throughput since the last show
+  clear port stats all        zero the port counters
+  set fwd <mode>              ${forwardModes.join(', ')}
+  help                        this list
+  quit                        stop, close the ports and exit`;
+
+/** Runs one prompt command; resolves false on `quit`. */
+async function runCommand(app: Testpmd, line: string): Promise<boolean> {
+  const words = line.trim().split(/\s+/).filter((word) => word.length > 0);
+  const command = words.join(' ');
+  if (command === '') return true;
+  if (command === 'quit') return false;
+  if (command === 'start') await app.start();
+  else if (command === 'stop') await app.stop();
+  else if (command === 'help') console.log(commandHelp);
+  else if (words.length === 4 && command.startsWith('show port stats ')) app.showPortStats(words[3]);
+  else if (command === 'clear port stats all') app.clearPortStats();
+  else if (words.length === 3 && command.startsWith('set fwd ')) app.setForwardMode(words[2]);
+  else console.log(`Unknown command '${command}'; ${commandHelp}`);
+  return true;
+}
+
+/** The interactive prompt; resolves when the user quits, closes stdin or presses Ctrl-C. */
+function prompt(app: Testpmd): Promise<void> {
+  return new Promise((resolve) => {
+    const rl: Interface = createInterface({ input: process.stdin, output: process.stdout, prompt: 'testpmd> ' });
+    let queue = Promise.resolve(true);
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      rl.close();
+      void queue.then(() => resolve());
+    };
+    rl.on('line', (line) => {
+      queue = queue.then(async (more) => {
+        if (!more || done) return false;
+        try {
+          if (!(await runCommand(app, line))) {
+            finish();
+            return false;
+          }
+        } catch (error) {
+          console.log(error instanceof Error ? error.message : String(error));
+        }
+        rl.prompt();
+        return true;
+      });
+    });
+    rl.on('SIGINT', finish);
+    rl.on('close', finish);
+    process.once('SIGTERM', finish);
+    rl.prompt();
+  });
+}
+
+/** Without `-i`: forwards until SIGINT or SIGTERM. */
+function runUntilSignal(app: Testpmd, statsPeriodSeconds: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = statsPeriodSeconds > 0 ? setInterval(() => app.printPeriodicStats(), statsPeriodSeconds * 1000) : undefined;
+    // Keeps the process alive between statistics (the loops run on other threads).
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const finish = (): void => {
+      clearInterval(timer);
+      clearInterval(keepAlive);
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      console.log('\nSignal received, preparing to exit...');
+      resolve();
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    if (statsPeriodSeconds === 0) console.log('Forwarding until SIGINT or SIGTERM (Ctrl-C)...');
+  });
+}
+
+async function main(): Promise<number> {
+  const { eal, app } = splitCommandLine(process.argv.slice(2));
+  let options: TestpmdOptions | 'help';
+  try {
+    options = parseOptions(app);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`testpmd: ${error.message}\n${usage}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const prepared = prepareEalArgs(eal);
+  for (const note of prepared.notes) console.error(`testpmd: note: ${note}`);
+  try {
+    Eal.init(prepared.args);
+  } catch (error) {
+    console.error(`testpmd: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  let testpmd: Testpmd | undefined;
+  try {
+    testpmd = new Testpmd(options);
+    if (!options.interactive || options.autoStart) await testpmd.start();
+    if (options.interactive) await prompt(testpmd);
+    else await runUntilSignal(testpmd, options.statsPeriodSeconds);
+    return 0;
+  } catch (error) {
+    const message = error instanceof UsageError || error instanceof DpdkError ? error.message : String(error);
+    console.error(`testpmd: ${message}`);
+    return 1;
+  } finally {
+    await testpmd?.close();
+    Eal.cleanup();
+    console.log('Bye...');
+  }
+}
+
+void main().then((code) => {
+  process.exitCode = code;
+});

@@ -60,7 +60,6 @@ function parseOptions(argv: string[]): LoopbackOptions {
       case '--help':
         process.stdout.write(`${usage}\n`);
         process.exit(0);
-        break;
       default:
         fail(`unknown argument "${arg}"`);
     }

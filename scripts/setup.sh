@@ -28,6 +28,10 @@ if [ ! -f "$addon" ] || [ -n "$(find native CMakeLists.txt -newer "$addon" 2>/de
   npm run --silent build:native
 fi
 
+if [ ! -f dist/lib/index.js ] || [ -n "$(find lib bin examples -name '*.ts' -newer dist/lib/index.js 2>/dev/null | head -1)" ]; then
+  npm run --silent build:ts
+fi
+
 # 512 x 2 MiB hugepages; DPDK's --in-memory mode needs no hugetlbfs mount, but tools
 # started without it (dpdk-testpmd, ovs-vswitchd) do.
 if [ "$(id -u)" = 0 ]; then

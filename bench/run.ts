@@ -1,0 +1,414 @@
+/**
+ * Forwarding benchmark: DPDK's own dpdk-testpmd against dpdk-ts (examples/testpmd.ts with
+ * its TypeScript loop and with the native Engine) on the same topology, cores and
+ * command line, in one run.
+ *
+ *   1. Two net_null ports, one forwarding core: EAL lcores 0@0,1@1, forwarding on lcore 1.
+ *   2. virtio-user <-> vhost-user across two processes: a traffic source (dpdk-testpmd
+ *      flowgen on two virtio-user ports, CPU 0) feeds the forwarder under test (two
+ *      net_vhost ports, forwarding on CPU 1).
+ *   3. A burst-size sweep on topology 1.
+ *
+ * Every forwarder runs macswap on 64-byte packets and prints testpmd's periodic port
+ * statistics (`--stats-period 1`); the rate is the forwarder's transmitted packets per
+ * second between two statistics blocks `--seconds` apart, after `--warmup`.
+ *
+ *   node --import tsx bench/run.ts [--seconds 5] [--warmup 1] [--sweep-seconds 2] [--no-sweep]
+ *
+ * Writes bench/results/latest.json and bench/results/latest.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const testpmdBinary = '/usr/bin/dpdk-testpmd';
+const repoRoot = join(__dirname, '..');
+const resultsDir = join(__dirname, 'results');
+const sweepBursts = [1, 4, 8, 16, 32, 64, 128, 256];
+const mainBurst = 32;
+
+/** Benchmark settings from the command line. */
+interface BenchOptions {
+  /** Measurement window of topologies 1 and 2, in seconds. */
+  seconds: number;
+  /** Forwarding time before the window opens, in seconds. */
+  warmup: number;
+  /** Measurement window of each burst-sweep point, in seconds. */
+  sweepSeconds: number;
+  /** Whether to run the burst sweep. */
+  sweep: boolean;
+}
+
+const usage = 'usage: bench/run.ts [--seconds N (default 5)] [--warmup N (default 1)] [--sweep-seconds N (default 2)] [--no-sweep]';
+
+function parseOptions(args: string[]): BenchOptions {
+  const options: BenchOptions = { seconds: 5, warmup: 1, sweepSeconds: 2, sweep: true };
+  for (let i = 0; i < args.length; i++) {
+    const [name, attached] = args[i].split('=', 2);
+    if (name === '--no-sweep') {
+      options.sweep = false;
+      continue;
+    }
+    if (name === '-h' || name === '--help') {
+      console.log(usage);
+      process.exit(0);
+    }
+    const keys: Record<string, keyof BenchOptions> = { '--seconds': 'seconds', '--warmup': 'warmup', '--sweep-seconds': 'sweepSeconds' };
+    const key = keys[name];
+    if (key === undefined) throw new Error(`unknown option '${args[i]}'\n${usage}`);
+    const text = attached ?? args[++i];
+    const value = Number(text);
+    if (text === undefined || !Number.isInteger(value) || value < (key === 'warmup' ? 0 : 1) || value > 600) {
+      throw new Error(`${name} must be a whole number of seconds from ${key === 'warmup' ? 0 : 1} to 600, got ${text === undefined ? 'nothing' : `'${text}'`}`);
+    }
+    (options as unknown as Record<string, number>)[key] = value;
+  }
+  return options;
+}
+
+/** Which program forwards. */
+type ForwarderKind = 'testpmd' | 'dpdk-ts TS loop' | 'dpdk-ts native Engine';
+const forwarders: ForwarderKind[] = ['testpmd', 'dpdk-ts TS loop', 'dpdk-ts native Engine'];
+
+/** Cumulative port counters at the end of one statistics block, and when it arrived. */
+interface Snapshot {
+  atNs: bigint;
+  txPackets: number;
+  rxPackets: number;
+}
+
+/** A DPDK process the benchmark started, and the statistics blocks it printed. */
+class DpdkProcess {
+  readonly child: ChildProcess;
+  readonly prefix: string;
+  readonly snapshots: Snapshot[] = [];
+  readonly exited: Promise<number | null>;
+  #output: string[] = [];
+  #portCount: number;
+  #tx = new Map<number, number>();
+  #rx = new Map<number, number>();
+  #waiters: (() => void)[] = [];
+
+  constructor(command: string, args: string[], prefix: string, portCount: number) {
+    this.prefix = prefix;
+    this.#portCount = portCount;
+    // Its own process group, so that everything it started can be signalled at once.
+    this.child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(this);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+      running.delete(this);
+      for (const wake of this.#waiters) wake();
+      resolve(code);
+    }));
+    let port = -1;
+    const onLine = (line: string): void => {
+      this.#output.push(line);
+      if (this.#output.length > 200) this.#output.shift();
+      const header = /NIC statistics for port (\d+)/.exec(line);
+      if (header !== null) port = Number(header[1]);
+      const rx = /RX-packets:\s+(\d+)/.exec(line);
+      if (rx !== null && port >= 0) this.#rx.set(port, Number(rx[1]));
+      const tx = /TX-packets:\s+(\d+)/.exec(line);
+      if (tx !== null && port >= 0) this.#tx.set(port, Number(tx[1]));
+      if (/Tx-pps:/.test(line) && port === this.#portCount - 1 && this.#tx.size === this.#portCount) {
+        this.snapshots.push({
+          atNs: process.hrtime.bigint(),
+          txPackets: [...this.#tx.values()].reduce((a, b) => a + b, 0),
+          rxPackets: [...this.#rx.values()].reduce((a, b) => a + b, 0),
+        });
+        port = -1;
+        for (const wake of this.#waiters.splice(0)) wake();
+      }
+    };
+    createInterface({ input: this.child.stdout! }).on('line', onLine);
+    createInterface({ input: this.child.stderr! }).on('line', (line) => this.#output.push(line));
+  }
+
+  /** The last lines it printed, for error messages. */
+  tail(lines = 25): string {
+    return this.#output.slice(-lines).join('\n');
+  }
+
+  /** Resolves with the first snapshot taken at or after `notBeforeNs`; rejects if the process exits first. */
+  async snapshotAfter(notBeforeNs: bigint, timeoutMs: number): Promise<Snapshot> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.snapshots.find((snapshot) => snapshot.atNs >= notBeforeNs);
+      if (found !== undefined) return found;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`${this.describe()} exited (${this.child.exitCode ?? this.child.signalCode}) before printing statistics:\n${this.tail()}`);
+      }
+      if (Date.now() > deadline) throw new Error(`${this.describe()} printed no statistics in ${timeoutMs} ms:\n${this.tail()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 250);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  describe(): string {
+    return `${this.child.spawnfile} (--file-prefix ${this.prefix})`;
+  }
+
+  /** SIGINT (the programs stop, close their ports and clean up), then SIGKILL after `graceMs`. */
+  async stop(graceMs = 8000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    signalGroup(this.child, 'SIGINT');
+    const timer = setTimeout(() => signalGroup(this.child, 'SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+const running = new Set<DpdkProcess>();
+const prefixes: string[] = [];
+let socketDir: string | undefined;
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Removes what a killed DPDK process may leave: its runtime directory and hugepage files. */
+function removeLeftovers(): void {
+  for (const prefix of prefixes) {
+    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+    for (const file of hugepageFiles()) {
+      if (file.startsWith(`${prefix}map_`)) rmSync(join('/dev/hugepages', file), { force: true });
+    }
+  }
+  if (socketDir !== undefined) rmSync(socketDir, { recursive: true, force: true });
+}
+
+function hugepageFiles(): string[] {
+  try {
+    return readdirSync('/dev/hugepages');
+  } catch {
+    return [];
+  }
+}
+
+let nextPrefix = 0;
+function uniquePrefix(): string {
+  const prefix = `dts-bench-${process.pid}-${nextPrefix++}`;
+  prefixes.push(prefix);
+  return prefix;
+}
+
+/** EAL arguments shared by every process: no files left behind, no telemetry socket. */
+function commonEal(lcores: string, prefix: string): string[] {
+  return ['--lcores', lcores, '--no-pci', '--in-memory', '--single-file-segments', '--no-telemetry', '--file-prefix', prefix];
+}
+
+/** The testpmd application arguments both testpmd and examples/testpmd.ts take. */
+function forwarderApp(mode: string, burst: number): string[] {
+  return [`--forward-mode=${mode}`, `--burst=${burst}`, '--nb-cores=1', '--stats-period', '1', '--total-num-mbufs=8192',
+    '--rxd=1024', '--txd=1024', '--disable-link-check'];
+}
+
+/** Starts a forwarder (or the traffic source) with the same EAL and testpmd arguments, whichever program it is. */
+function startTestpmdLike(kind: ForwarderKind, eal: string[], app: string[], prefix: string, portCount: number): DpdkProcess {
+  if (kind === 'testpmd') {
+    // stdbuf: testpmd's stdout is block-buffered into a pipe; its statistics must arrive when printed.
+    return new DpdkProcess('stdbuf', ['-oL', testpmdBinary, ...eal, '--', ...app], prefix, portCount);
+  }
+  const engine = kind === 'dpdk-ts TS loop' ? 'ts' : 'native';
+  return new DpdkProcess(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples', 'testpmd.ts'), ...eal, '--', ...app,
+    `--engine=${engine}`], prefix, portCount);
+}
+
+/** Forwarded packets per second of `forwarder` over `seconds`, after `warmup`. */
+async function measure(forwarder: DpdkProcess, warmup: number, seconds: number): Promise<{ mpps: number; rxMpps: number }> {
+  const first = await forwarder.snapshotAfter(0n, 30000);
+  const start = await forwarder.snapshotAfter(first.atNs + BigInt(Math.round((warmup - 0.5) * 1e9)), (warmup + 5) * 1000);
+  const end = await forwarder.snapshotAfter(start.atNs + BigInt(Math.round((seconds - 0.5) * 1e9)), (seconds + 5) * 1000);
+  const elapsed = Number(end.atNs - start.atNs) / 1e9;
+  return { mpps: (end.txPackets - start.txPackets) / elapsed / 1e6, rxMpps: (end.rxPackets - start.rxPackets) / elapsed / 1e6 };
+}
+
+/** Topology 1: two net_null ports of 64-byte packets, forwarding on lcore 1 (CPU 1). */
+async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, seconds: number): Promise<number> {
+  const prefix = uniquePrefix();
+  const eal = [...commonEal('0@0,1@1', prefix), '--vdev', 'net_null0,size=64', '--vdev', 'net_null1,size=64'];
+  const forwarder = startTestpmdLike(kind, eal, forwarderApp('macswap', burst), prefix, 2);
+  try {
+    return (await measure(forwarder, warmup, seconds)).mpps;
+  } finally {
+    await forwarder.stop();
+  }
+}
+
+async function waitForFile(path: string, timeoutMs: number, process: DpdkProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (process.child.exitCode !== null) throw new Error(`${process.describe()} exited before creating ${path}:\n${process.tail()}`);
+    if (Date.now() > deadline) throw new Error(`${process.describe()} did not create ${path} in ${timeoutMs} ms:\n${process.tail()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Topology 2: the forwarder under test on two net_vhost ports (forwarding on CPU 1), fed
+ * by a dpdk-testpmd flowgen source on two virtio-user ports (CPU 0). flowgen is txonly
+ * that also receives and frees what comes back, so the forwarder's tx never stalls on a
+ * full virtio rx ring.
+ */
+async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): Promise<{ mpps: number; offeredMpps: number }> {
+  socketDir ??= mkdtempSync(join(tmpdir(), 'dts-bench-'));
+  const sockets = [join(socketDir, `${process.pid}-a.sock`), join(socketDir, `${process.pid}-b.sock`)];
+  const forwarderPrefix = uniquePrefix();
+  const forwarderEal = [...commonEal('0@0,1@1', forwarderPrefix),
+    ...sockets.flatMap((path, i) => ['--vdev', `net_vhost${i},iface=${path},queues=1`])];
+  const forwarder = startTestpmdLike(kind, forwarderEal, forwarderApp('macswap', mainBurst), forwarderPrefix, 2);
+  let source: DpdkProcess | undefined;
+  try {
+    for (const path of sockets) await waitForFile(path, 30000, forwarder);
+    const sourcePrefix = uniquePrefix();
+    const sourceEal = [...commonEal('0@0,1@0', sourcePrefix),
+      ...sockets.flatMap((path, i) => ['--vdev', `net_virtio_user${i},path=${path},queues=1`])];
+    source = startTestpmdLike('testpmd', sourceEal, forwarderApp('flowgen', mainBurst), sourcePrefix, 2);
+    await source.snapshotAfter(0n, 30000);
+    const result = await measure(forwarder, warmup, seconds);
+    return { mpps: result.mpps, offeredMpps: result.rxMpps };
+  } finally {
+    await source?.stop();
+    await forwarder.stop();
+  }
+}
+
+/** One measured forwarder. */
+interface Measurement {
+  forwarder: ForwarderKind;
+  mpps: number;
+  /** mpps / testpmd's mpps on the same topology. */
+  ratio: number;
+  /** Topology 2: packets per second the forwarder received from the source. */
+  receivedMpps?: number;
+}
+
+function withRatios(results: Omit<Measurement, 'ratio'>[]): Measurement[] {
+  const reference = results.find((result) => result.forwarder === 'testpmd')?.mpps ?? NaN;
+  return results.map((result) => ({ ...result, ratio: result.mpps / reference }));
+}
+
+const format = (mpps: number): string => mpps.toFixed(2);
+const percent = (ratio: number): string => `${(ratio * 100).toFixed(0)}%`;
+
+function markdown(report: BenchReport): string {
+  const lines = [
+    `# dpdk-ts forwarding benchmark (${report.date})`,
+    '',
+    `${report.machine.cpus} x ${report.machine.cpuModel}; load average ${report.machine.loadAverageBefore.join(', ')} before, ` +
+    `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap, one forwarding core on CPU 1, ` +
+    `${report.options.seconds} s windows after ${report.options.warmup} s warmup; Mpps = packets transmitted by the forwarder.`,
+    '',
+    '| Topology | Forwarder | Mpps | vs testpmd |',
+    '| --- | --- | ---: | ---: |',
+  ];
+  for (const topology of report.topologies) {
+    for (const result of topology.results) {
+      const received = result.receivedMpps === undefined ? '' : ` (received ${format(result.receivedMpps)})`;
+      lines.push(`| ${topology.name} | ${result.forwarder} | ${format(result.mpps)}${received} | ${percent(result.ratio)} |`);
+    }
+  }
+  if (report.sweep.length > 0) {
+    lines.push('', `Burst-size sweep on topology 1 (${report.options.sweepSeconds} s windows; burst ${mainBurst} from the table above):`, '',
+      '| Burst | testpmd Mpps | dpdk-ts TS loop Mpps (vs testpmd) | dpdk-ts native Engine Mpps (vs testpmd) |',
+      '| ---: | ---: | ---: | ---: |');
+    for (const point of report.sweep) {
+      const [reference, ts, native] = point.results;
+      lines.push(`| ${point.burst} | ${format(reference.mpps)} | ${format(ts.mpps)} (${percent(ts.ratio)}) | ` +
+        `${format(native.mpps)} (${percent(native.ratio)}) |`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** What bench/results/latest.json holds. */
+interface BenchReport {
+  date: string;
+  machine: { cpus: number; cpuModel: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
+  options: BenchOptions & { packetBytes: number; burst: number };
+  topologies: { name: string; results: Measurement[] }[];
+  sweep: { burst: number; results: Measurement[] }[];
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (!existsSync(testpmdBinary)) throw new Error(`${testpmdBinary} is missing: apt-get install dpdk`);
+  const rounded = (values: number[]): number[] => values.map((value) => Math.round(value * 100) / 100);
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAverageBefore: rounded(loadavg()), loadAverageAfter: [] },
+    options: { ...options, packetBytes: 64, burst: mainBurst },
+    topologies: [],
+    sweep: [],
+  };
+  const nullResults: Omit<Measurement, 'ratio'>[] = [];
+  for (const forwarder of forwarders) {
+    console.error(`bench: net_null, ${forwarder}...`);
+    nullResults.push({ forwarder, mpps: await runNullPorts(forwarder, mainBurst, options.warmup, options.seconds) });
+  }
+  report.topologies.push({ name: '1: 2 x net_null, 1 core', results: withRatios(nullResults) });
+
+  const vhostResults: Omit<Measurement, 'ratio'>[] = [];
+  for (const forwarder of forwarders) {
+    console.error(`bench: vhost-user <- virtio-user source, ${forwarder}...`);
+    const { mpps, offeredMpps } = await runVhost(forwarder, options.warmup, options.seconds);
+    vhostResults.push({ forwarder, mpps, receivedMpps: offeredMpps });
+  }
+  report.topologies.push({ name: '2: 2 x vhost-user <- testpmd source on CPU 0', results: withRatios(vhostResults) });
+
+  if (options.sweep) {
+    for (const burst of sweepBursts) {
+      const results: Omit<Measurement, 'ratio'>[] = [];
+      for (const forwarder of forwarders) {
+        if (burst === mainBurst) {
+          results.push({ forwarder, mpps: nullResults.find((result) => result.forwarder === forwarder)!.mpps });
+          continue;
+        }
+        console.error(`bench: net_null, burst ${burst}, ${forwarder}...`);
+        results.push({ forwarder, mpps: await runNullPorts(forwarder, burst, options.warmup, options.sweepSeconds) });
+      }
+      report.sweep.push({ burst, results: withRatios(results) });
+    }
+  }
+  report.machine.loadAverageAfter = rounded(loadavg());
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const table = markdown(report);
+  writeFileSync(join(resultsDir, 'latest.md'), table);
+  console.log(table);
+}
+
+/** Stops every process still running (SIGINT, then SIGKILL) and removes their files. */
+async function shutdown(): Promise<void> {
+  await Promise.all([...running].map((dpdk) => dpdk.stop(3000)));
+  removeLeftovers();
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping`);
+    void shutdown().then(() => process.exit(130));
+  });
+}
+process.on('exit', () => {
+  // Last resort when the benchmark dies: nothing it started may outlive it.
+  for (const dpdk of running) signalGroup(dpdk.child, 'SIGKILL');
+});
+
+main().then(shutdown, async (error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown();
+  process.exitCode = 1;
+});

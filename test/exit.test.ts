@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { socketDir, uniquePrefix } from './helpers/dpdk.js';
+
+const fixture = join(__dirname, 'fixtures', 'exit-without-close.ts');
+
+// A process that ends without closing its ports, pools, batches and a running engine
+// still stops the engine, closes the ports (the vhost socket goes away), releases DPDK's
+// memory and leaves no runtime files, whichever way it ends.
+for (const [mode, expectedCode] of [['natural', 0], ['natural-no-huge', 0], ['process-exit', 3], ['throw', 1]] as const) {
+  t.test(`exit without close: ${mode}`, async (t) => {
+    const dir = socketDir(t);
+    const prefix = uniquePrefix(`exit-${mode}`);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', fixture, mode, dir, prefix], { encoding: 'utf8', timeout: 30000 });
+    t.equal(result.stdout, 'ready\n');
+    t.equal(result.status, expectedCode, `exit code ${expectedCode}`);
+    t.equal(result.signal, null, 'no crash');
+    t.notMatch(result.stderr, /terminate called|Segmentation|Aborted|core dumped/);
+    if (mode === 'throw') t.match(result.stderr, /Error: boom/);
+    t.notOk(existsSync(join(dir, 'exit.sock')), 'the vhost port was closed (its socket removed)');
+    t.notOk(existsSync(`/var/run/dpdk/${prefix}`), 'no DPDK runtime files left');
+  });
+}

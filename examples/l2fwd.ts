@@ -78,6 +78,9 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
       return args[++i];
     };
     const option = arg.startsWith('--') ? arg.split('=', 1)[0] : arg.slice(0, 2);
+    if (['-P', '--mac-updating', '--no-mac-updating', '--json', '-h', '--help'].includes(option) && arg !== option) {
+      throw new UsageError(`${option} takes no value, got '${arg}'`);
+    }
     switch (option) {
       case '-p': {
         const mask = value('-p');

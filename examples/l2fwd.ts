@@ -307,7 +307,7 @@ class L2fwd {
     const lines = ['\nPort statistics ===================================='];
     const total: PortCounters = { sent: 0, received: 0, dropped: 0 };
     for (const [id, counters] of this.counters()) {
-      lines.push(`\nStatistics for port ${id} ------------------------------`,
+      lines.push(`Statistics for port ${id} ------------------------------`,
         `Packets sent: ${String(counters.sent).padStart(24)}`,
         `Packets received: ${String(counters.received).padStart(20)}`,
         `Packets dropped: ${String(counters.dropped).padStart(21)}`);
@@ -315,12 +315,12 @@ class L2fwd {
       total.received += counters.received;
       total.dropped += counters.dropped;
     }
-    lines.push('\nAggregate statistics ===============================',
-      `\nTotal packets sent: ${String(total.sent).padStart(18)}`,
-      `\nTotal packets received: ${String(total.received).padStart(14)}`,
-      `\nTotal packets dropped: ${String(total.dropped).padStart(15)}`,
-      '\n====================================================');
-    console.log(lines.join(''));
+    lines.push('Aggregate statistics ===============================',
+      `Total packets sent: ${String(total.sent).padStart(18)}`,
+      `Total packets received: ${String(total.received).padStart(14)}`,
+      `Total packets dropped: ${String(total.dropped).padStart(15)}`,
+      '====================================================');
+    console.log(lines.join('\n'));
   }
 
   /** The `--json` summary: counters per port and in total, and the rates over the run. */

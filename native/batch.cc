@@ -12,6 +12,8 @@ namespace dpdkts {
 
 namespace {
 constexpr uint32_t kMaxCapacity = 4096;
+// Tags Batch objects so that FromValue can check a value cheaply (instanceof is slow).
+constexpr napi_type_tag kBatchTag = {0x6470646b74736261ULL, 0x7463682d74616731ULL};
 
 size_t SharedSize(uint32_t capacity) {
   return sizeof(BatchHeader) + capacity * (sizeof(uint32_t) + 2 * sizeof(uint16_t));
@@ -48,6 +50,7 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   lengths_ = reinterpret_cast<uint16_t*>(offsets_ + capacity);
   chunks_ = lengths_ + capacity;
   header_->capacity = capacity;
+  info.This().As<Napi::Object>().TypeTag(&kBatchTag);
 }
 
 Batch::~Batch() {
@@ -56,8 +59,7 @@ Batch::~Batch() {
 }
 
 Batch* Batch::FromValue(Napi::Env env, Napi::Value value, const char* operation) {
-  Addon* addon = env.GetInstanceData<Addon>();
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(addon->batchClass.Value())) {
+  if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kBatchTag)) {
     Throw(env, "EINVAL", "Expected a Batch", operation);
   }
   Batch* batch = Napi::ObjectWrap<Batch>::Unwrap(value.As<Napi::Object>());
@@ -70,7 +72,7 @@ void Batch::Publish(uint32_t from, uint32_t to) {
     rte_mbuf* m = mbufs_[i];
     uint16_t chunk;
     uint32_t offset;
-    if (Mempool::Locate(m, &chunk, &offset)) {
+    if (Mempool::Locate(m, &chunkHint_, &chunk, &offset)) {
       chunks_[i] = chunk;
       offsets_[i] = offset;
     } else {
@@ -96,41 +98,44 @@ void Batch::Received(uint32_t n) {
 
 uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* dropped) {
   uint32_t count = count_;
-  for (uint32_t i = 0; i < count; i++) {
-    rte_mbuf* m = mbufs_[i];
-    uint32_t room = m->buf_len - m->data_off;
-    if (lengths_[i] > room) {
-      Throw(env, "EINVAL",
-            "packet " + std::to_string(i) + " has length " + std::to_string(lengths_[i]) +
-                " but its buffer holds at most " + std::to_string(room) + " bytes",
-            operation);
-    }
-  }
-  uint32_t kept = 0;
-  *dropped = 0;
+  uint32_t zeroLength = 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = mbufs_[i];
     uint16_t length = lengths_[i];
     if (length == 0) {
-      rte_pktmbuf_free(m);
-      (*dropped)++;
+      zeroLength++;
       continue;
     }
-    if (m->nb_segs == 1) {
-      m->pkt_len = length;
-    } else {
-      m->pkt_len = m->pkt_len - m->data_len + length;
+    uint32_t room = m->buf_len - m->data_off;
+    if (length > room) {
+      // Lengths already written back stay consistent with the shared array; nothing is
+      // sent or freed.
+      Throw(env, "EINVAL",
+            "packet " + std::to_string(i) + " has length " + std::to_string(length) +
+                " but its buffer holds at most " + std::to_string(room) + " bytes",
+            operation);
     }
+    m->pkt_len = m->pkt_len - m->data_len + length;
     m->data_len = length;
+  }
+  *dropped = zeroLength;
+  if (zeroLength == 0) return count;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    rte_mbuf* m = mbufs_[i];
+    if (lengths_[i] == 0) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
     if (kept != i) {
       mbufs_[kept] = m;
       offsets_[kept] = offsets_[i];
-      lengths_[kept] = length;
+      lengths_[kept] = lengths_[i];
       chunks_[kept] = chunks_[i];
     }
     kept++;
   }
-  SetCount(kept, *dropped > 0);
+  SetCount(kept, true);
   return kept;
 }
 

@@ -8,6 +8,8 @@
 
 #include <vector>
 
+#include "mempool.h"
+
 namespace dpdkts {
 
 // The layout of the buffer shared with JS (lib/batch.ts mirrors it).
@@ -55,6 +57,7 @@ class Batch : public Napi::ObjectWrap<Batch> {
   // depends on the buffer still existing (GC may collect the two in either order).
   std::vector<rte_mbuf*> mbufs_;
   uint32_t count_ = 0;
+  ChunkHint chunkHint_;
   BatchHeader* header_ = nullptr;
   uint32_t* offsets_ = nullptr;
   uint16_t* lengths_ = nullptr;

@@ -137,23 +137,24 @@ bool Mempool::LookupChunk(uint32_t id, ChunkInfo* out) {
   return out->addr != nullptr;
 }
 
-bool Mempool::Locate(const rte_mbuf* mbuf, uint16_t* chunk, uint32_t* offset) {
-  thread_local const rte_mempool* lastPool = nullptr;
-  thread_local int lastRecord = -1;
-  int record = lastRecord;
-  if (mbuf->pool != lastPool || record < 0) {
-    record = FindRecord(mbuf->pool);
-    if (record < 0) return false;
-    lastPool = mbuf->pool;
-    lastRecord = record;
-  }
-  const PoolRecord& pool = g_pools[record];
+bool Mempool::Locate(const rte_mbuf* mbuf, ChunkHint* hint, uint16_t* chunk, uint32_t* offset) {
   const char* data = rte_pktmbuf_mtod(mbuf, const char*);
+  if (static_cast<size_t>(data - hint->base) < hint->len) {
+    *chunk = hint->id;
+    *offset = static_cast<uint32_t>(data - hint->base);
+    return true;
+  }
+  int record = FindRecord(mbuf->pool);
+  if (record < 0) return false;
+  const PoolRecord& pool = g_pools[record];
   for (uint32_t i = 0; i < pool.chunkCount; i++) {
     const ChunkInfo& c = g_chunks[pool.firstChunk + i];
     const char* base = static_cast<const char*>(c.addr);
     if (data >= base && data < base + c.len) {
-      *chunk = static_cast<uint16_t>(pool.firstChunk + i);
+      hint->base = base;
+      hint->len = c.len;
+      hint->id = static_cast<uint16_t>(pool.firstChunk + i);
+      *chunk = hint->id;
       *offset = static_cast<uint32_t>(data - base);
       return true;
     }

@@ -16,6 +16,13 @@ struct ChunkInfo {
   size_t len = 0;
 };
 
+// The chunk a caller found last, checked first next time.
+struct ChunkHint {
+  const char* base = nullptr;
+  size_t len = 0;
+  uint16_t id = 0;
+};
+
 // Where a packet's first data byte lies: the chunk (global id) and the offset in it.
 static constexpr uint16_t kNoChunk = 0xffff;
 
@@ -27,8 +34,9 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
 
   static bool LookupChunk(uint32_t id, ChunkInfo* out);
   // Maps a packet's data pointer to (chunk, offset); returns false when it lies outside
-  // every pool this addon created or looked up (an external buffer).
-  static bool Locate(const rte_mbuf* mbuf, uint16_t* chunk, uint32_t* offset);
+  // every pool this addon created or looked up (an external buffer). `hint` remembers
+  // the last chunk found: consecutive packets almost always share it.
+  static bool Locate(const rte_mbuf* mbuf, ChunkHint* hint, uint16_t* chunk, uint32_t* offset);
   static void FreeAll();
 
   // Ports hold the pools of their rx queues; a pool in use cannot be freed.

@@ -193,6 +193,11 @@ export interface MonitorEvents {
   canceled: [];
   /** The monitor could not be restored after a reconnect. */
   error: [error: DpdkError];
+  /**
+   * The monitor was restored after a reconnect: with only the changes missed (`changes`,
+   * `monitor_cond_since` found the last transaction id) or with the whole contents (`full`).
+   */
+  resynced: [kind: 'changes' | 'full'];
 }
 
 /**
@@ -400,7 +405,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         operation: 'monitor',
       });
     }
-    const schema = await this.getSchema(db, options);
+    const { method: _method, ...callOptions } = options;
+    const schema = await this.getSchema(db, callOptions);
     checkMonitorRequests(schema, requests);
     const monitor = new Monitor(this, db, `monitor-${this.nextMonitorId++}`, new Replica(schema), copyRequests(requests), options.method ?? 'monitor_cond_since');
     this.monitors.set(monitor.id, monitor);
@@ -559,7 +565,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
       this.readyWaiters.add(finish);
       signal?.addEventListener('abort', finish, { once: true });
-      if (signal?.aborted === true) finish();
+      if (signal?.aborted === true || this.state === 'closed') finish();
     });
   }
 
@@ -718,9 +724,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         if (found && !first) monitor.replica.applyUpdate2(updates!);
         else monitor.replica.replace(updates!, 2, tables);
         monitor.replica.lastTxnId = lastTxnId;
+        if (!first) monitor.emit('resynced', found ? 'changes' : 'full');
       } else {
         monitor.replica.lastTxnId = undefined;
         monitor.replica.replace(result, conditional ? 2 : 1, tables);
+        if (!first) monitor.emit('resynced', 'full');
       }
       const queued = monitor.queued;
       monitor.queued = undefined;

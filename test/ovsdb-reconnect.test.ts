@@ -47,7 +47,7 @@ t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full
   ]);
 
   const resynced = new Promise((resolve) => monitor.once('resynced', resolve));
-  const reconnected = new Promise((resolve) => client.once('reconnected', resolve));
+  const reconnected = new Promise<void>((resolve) => client.once('reconnected', () => resolve()));
   const relocked = new Promise((resolve) => client.once('locked', resolve));
   await sandbox.startOvsdbServer();
   await reconnected;
@@ -105,7 +105,7 @@ t.test('without reconnect the client closes', async (t) => {
   const sandbox = await OvsSandbox.start();
   t.teardown(() => sandbox.stop());
   const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: false });
-  const closed = new Promise((resolve) => client.once('closed', resolve));
+  const closed = new Promise<void>((resolve) => client.once('closed', () => resolve()));
   await sandbox.killDaemon('ovsdb-server', 'SIGKILL');
   await closed;
   await t.rejects(client.listDbs(), { code: 'ERR_CLOSED' });

@@ -46,12 +46,25 @@ export interface OvsSandboxOptions {
 const live = new Set<OvsSandbox>();
 let exitHookInstalled = false;
 
+function killAll(): void {
+  for (const sandbox of live) sandbox.killNow();
+}
+
+/**
+ * Kills the daemons of live sandboxes when the process exits, also on SIGINT, SIGTERM and
+ * SIGHUP (which skip `exit` handlers): then the signal is raised again, for its default
+ * action, unless someone else handles it.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const sandbox of live) sandbox.killNow();
-  });
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
 }
 
 function isAlive(pid: number): boolean {

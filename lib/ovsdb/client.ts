@@ -191,8 +191,8 @@ const METHOD_ORDER: readonly MonitorMethod[] = ['monitor', 'monitor_cond', 'moni
 export interface MonitorEvents {
   /** The server canceled the monitor (e.g. the database was removed or converted); it is not restored. */
   canceled: [];
-  /** The monitor could not be restored after a reconnect. */
-  error: [error: DpdkError];
+  /** The monitor could not be restored after a reconnect; it is canceled. */
+  lost: [error: DpdkError];
   /**
    * The monitor was restored after a reconnect: with only the changes missed (`changes`,
    * `monitor_cond_since` found the last transaction id) or with the whole contents (`full`).
@@ -665,7 +665,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
           if (connection.isClosed) throw error;
           this.monitors.delete(monitor.id);
           monitor.canceled = true;
-          monitor.emit('error', error as DpdkError);
+          monitor.emit('lost', error as DpdkError);
         }
       }
       for (const name of this.locks.keys()) {

@@ -67,10 +67,16 @@ function installExitHook(): void {
   }
 }
 
+/**
+ * Whether process `pid` runs. A killed daemon stays a zombie until init reaps it (it was
+ * detached, so it is not our child), which can take seconds in a container: zombies count
+ * as gone.
+ */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }

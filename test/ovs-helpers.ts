@@ -18,3 +18,11 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Runs ovs-appctl against a daemon of the sandbox. */
+export async function appctl(sandbox: OvsSandbox, daemon: 'ovsdb-server' | 'ovs-vswitchd', ...args: string[]): Promise<string> {
+  const target = sandbox.controlSocket(daemon);
+  if (target === undefined) throw new Error(`${daemon} is not running`);
+  const { stdout } = await execFileAsync('ovs-appctl', ['-t', target, ...args], { env: sandbox.env });
+  return stdout;
+}

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { OvsSandbox } from '../lib/ovs/daemon';
 import { OvsdbClient } from '../lib/ovsdb/client';
-import { vsctl, waitFor } from './ovs-helpers';
+import { appctl, vsctl, waitFor } from './ovs-helpers';
 
 const execFileAsync = promisify(execFile);
 const DB = 'Open_vSwitch';
@@ -109,4 +109,34 @@ t.test('without reconnect the client closes', async (t) => {
   await sandbox.killDaemon('ovsdb-server', 'SIGKILL');
   await closed;
   await t.rejects(client.listDbs(), { code: 'ERR_CLOSED' });
+});
+
+t.test('fallback to plain monitor, server-forced reconnect, monitor_canceled', async (t) => {
+  const sandbox = await OvsSandbox.start();
+  t.teardown(() => sandbox.stop());
+  const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: { initialDelayMs: 50 } });
+  t.teardown(() => client.close());
+  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/disable-monitor-cond');
+  const monitor = await client.monitor(DB, { Bridge: { columns: ['name'] } });
+  t.equal(monitor.method, 'monitor', 'monitor_cond_since and monitor_cond refused: plain monitor');
+  await t.rejects(client.monitor(DB, { Bridge: { where: [['name', '==', 'x']] } }), {
+    code: 'ENOTSUP',
+    message: 'monitor: the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used',
+  });
+  await t.rejects(monitor.changeConditions({ Bridge: [] }), { code: 'ENOTSUP' });
+  await vsctl(sandbox, '--no-wait', 'add-br', 'plain');
+  await waitFor('the plain monitor update', () => bridgeNames(monitor).includes('plain'));
+
+  await client.setDbChangeAware(true);
+  const resynced = new Promise((resolve) => monitor.once('resynced', resolve));
+  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/reconnect');
+  t.equal(await resynced, 'full');
+  t.same(bridgeNames(monitor), ['plain']);
+
+  const canceled = new Promise<void>((resolve) => monitor.once('canceled', () => resolve()));
+  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/remove-db', DB);
+  await canceled;
+  t.ok(monitor.canceled);
+  t.ok(client.isConnected, 'a db-change-aware client stays connected');
+  t.same(await client.listDbs(), ['_Server']);
 });

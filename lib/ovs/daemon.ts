@@ -165,6 +165,17 @@ export class OvsSandbox {
     return join(this.runDir, `${bridge}.mgmt`);
   }
 
+  /**
+   * The unixctl socket of a running daemon (for `ovs-appctl -t`), or undefined when it
+   * does not run.
+   */
+  controlSocket(daemon: 'ovsdb-server' | 'ovs-vswitchd'): string | undefined {
+    const pid = this.pid(daemon);
+    if (pid === undefined) return undefined;
+    const program = daemon === 'ovs-vswitchd' && this.options.vswitchd === 'dpdk' ? 'ovs-vswitchd-dpdk' : daemon;
+    return join(this.runDir, `${program}.${pid}.ctl`);
+  }
+
   /** The log file of `daemon`. */
   logFile(daemon: 'ovsdb-server' | 'ovs-vswitchd'): string {
     return join(this.runDir, daemon === 'ovsdb-server' ? 'ovsdb.log' : 'vswitchd.log');

@@ -32,6 +32,13 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
     await vswitch.addBridge('br0', { datapathType: 'dummy', externalIds: { owner: 'test' } });
     await t.rejects(vswitch.addBridge('br0', { datapathType: 'dummy' }), { code: 'EEXIST', message: 'addBridge: bridge br0 already exists' });
     await vswitch.addBridge('br0', { datapathType: 'dummy', mayExist: true });
+    await vswitch.addPort('br0', 'taken', { type: 'internal' });
+    await t.rejects(vswitch.addBridge('taken'), {
+      code: 'EEXIST',
+      message: "addBridge: a port or interface named taken already exists on bridge br0; the bridge's own port needs that name",
+    });
+    await vswitch.deletePort('taken', { bridge: 'br0' });
+    await t.rejects(vswitch.deletePort('br0'), { code: 'EINVAL', message: "deletePort: port br0 is the bridge's own port; delete the bridge instead" });
     await vswitch.addPort('br0', 'p1', { type: 'internal', ofportRequest: 7, externalIds: { vm: 'one' } });
     await vswitch.addPort('br0', 'vhu0', { type: 'internal', ofportRequest: 9 });
     t.same(vswitch.listBridges(), ['br0']);

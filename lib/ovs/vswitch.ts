@@ -333,6 +333,13 @@ export class Vswitch {
       if (options.mayExist === true) return;
       throw new DpdkError(`${operation}: bridge ${name} already exists`, { code: 'EEXIST', operation, object: name });
     }
+    const portOwner = this.bridgeOfPort(name);
+    if (portOwner !== undefined || this.replica.find('Interface', (row) => row['name'] === name) !== undefined) {
+      throw new DpdkError(
+        `${operation}: a port or interface named ${name} already exists${portOwner === undefined ? '' : ` on bridge ${portOwner}`}; the bridge's own port needs that name`,
+        { code: 'EEXIST', operation, object: name },
+      );
+    }
     const root = this.rootRow(operation);
     const bridgeRow: { [column: string]: RowInput[string] } = {
       name,

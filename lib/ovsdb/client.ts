@@ -386,7 +386,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       throw serverError('transact', db, result, { operationIndex: failed, results }, `${what} failed: `);
     }
     if (results.length < operations.length || results.some((result) => result === null)) {
-      throw serverError('transact', db, 'a result is missing though no operation failed', { results });
+      throw this.protocolFailure('transact', `${results.length} results for ${operations.length} operations, and no error`);
     }
     return operations.map((operation, index) => decodeResult(schema, operation, results[index]!)) as TransactResults<Ops>;
   }
@@ -408,10 +408,17 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     const { method: _method, ...callOptions } = options;
     const schema = await this.getSchema(db, callOptions);
     checkMonitorRequests(schema, requests);
+    const deadline = Date.now() + (options.timeoutMs ?? this.defaultTimeoutMs);
+    await this.waitReady('monitor', deadline, options.signal);
     const monitor = new Monitor(this, db, `monitor-${this.nextMonitorId++}`, new Replica(schema), copyRequests(requests), options.method ?? 'monitor_cond_since');
     this.monitors.set(monitor.id, monitor);
     try {
-      await this.startMonitor(monitor, this.connection, { ...options, timeoutMs: options.timeoutMs ?? this.defaultTimeoutMs }, true);
+      await this.startMonitor(
+        monitor,
+        this.connection,
+        { ...callOptions, timeoutMs: Math.max(1, deadline - Date.now()) },
+        true,
+      );
     } catch (error) {
       this.monitors.delete(monitor.id);
       throw error;
@@ -481,6 +488,9 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   /** Sends an `echo` and resolves with what the server echoed. */
   async echo(payload: JsonValue[] = [], options: CallOptions = {}): Promise<JsonValue[]> {
+    if (!Array.isArray(payload)) {
+      throw new DpdkError(`echo: the payload must be an array of JSON values, got ${typeof payload}`, { code: 'EINVAL', operation: 'echo' });
+    }
     const result = await this.call('echo', payload, options);
     if (!Array.isArray(result)) throw this.protocolFailure('echo', 'the result is not an array');
     return result;
@@ -609,7 +619,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 
   private onDrop(error: DpdkError): void {
-    if (this.state === 'closed') return;
+    // While reconnecting, a failure of the new connection fails reconnect(), which retries.
+    if (this.state !== 'ready') return;
     this.emit('disconnected', error);
     if (this.options.reconnect === false) {
       this.close();
@@ -624,6 +635,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     this.reconnectTimer = setTimeout(() => {
       this.reconnect().then(
         () => {
+          if (this.state === 'closed') return;
           this.state = 'ready';
           for (const wake of this.readyWaiters) wake();
           this.emit('reconnected');

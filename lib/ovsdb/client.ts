@@ -636,6 +636,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       this.reconnect().then(
         () => {
           if (this.state === 'closed') return;
+          if (this.connection.isClosed) {
+            // Dropped again after the resync but before becoming ready: onDrop ignored it.
+            this.scheduleReconnect(delayMs, maxDelayMs);
+            return;
+          }
           this.state = 'ready';
           for (const wake of this.readyWaiters) wake();
           this.emit('reconnected');

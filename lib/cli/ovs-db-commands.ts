@@ -45,8 +45,11 @@ function usageError(verb: string, message: string): DpdkError {
 
 /** One `COLUMN=VALUE` or `COLUMN:KEY=VALUE` argument, split. */
 interface Setting {
+  /** The column name. */
   column: string;
+  /** The map key, for `COLUMN:KEY=VALUE`. */
   key: string | undefined;
+  /** The value text, not parsed yet. */
   value: string;
 }
 
@@ -194,10 +197,12 @@ export async function runDbCommand(
 
 async function runVerb(vswitch: Vswitch, verb: string, args: string[], out: (line: string) => void): Promise<void> {
   switch (verb) {
-    case 'show':
+    case 'show': {
       if (args.length > 0) throw usageError(verb, 'takes no arguments');
-      for (const line of vswitch.show().trimEnd().split('\n')) out(line);
+      const text = vswitch.show().trimEnd();
+      if (text !== '') for (const line of text.split('\n')) out(line);
       return;
+    }
     case 'init':
       if (args.length > 0) throw usageError(verb, 'takes no arguments');
       await vswitch.init();

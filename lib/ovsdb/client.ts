@@ -26,38 +26,57 @@ import { columnSchema, parseSchema, tableSchema, type DatabaseSchema, type Table
 
 /** `insert`: adds a row; `uuidName` lets later operations refer to it with `namedUuid()`. */
 export interface InsertOperation {
+  /** The operation. */
   op: 'insert';
+  /** The table to insert into. */
   table: string;
+  /** The column values; columns left out get their defaults. */
   row?: RowInput;
+  /** The name other operations of the transaction use for the new row (`uuid-name`). */
   uuidName?: string;
   /** The uuid the new row gets (an Open vSwitch extension of RFC 7047). */
   uuid?: string;
 }
 /** `select`: reads the rows matching `where`; all columns when `columns` is omitted. */
 export interface SelectOperation {
+  /** The operation. */
   op: 'select';
+  /** The table to read. */
   table: string;
+  /** The conditions rows must all meet; `[]` for every row. */
   where: readonly Condition[];
+  /** The columns to return. */
   columns?: readonly string[];
 }
 /** `update`: sets the columns of `row` in the rows matching `where`. */
 export interface UpdateOperation {
+  /** The operation. */
   op: 'update';
+  /** The table to change. */
   table: string;
+  /** The conditions rows must all meet; `[]` for every row. */
   where: readonly Condition[];
+  /** The columns to set and their new values. */
   row: RowInput;
 }
 /** `mutate`: applies `mutations` to the rows matching `where`. */
 export interface MutateOperation {
+  /** The operation. */
   op: 'mutate';
+  /** The table to change. */
   table: string;
+  /** The conditions rows must all meet; `[]` for every row. */
   where: readonly Condition[];
+  /** The mutations, applied in order. */
   mutations: readonly Mutation[];
 }
 /** `delete`: removes the rows matching `where`. */
 export interface DeleteOperation {
+  /** The operation. */
   op: 'delete';
+  /** The table to delete from. */
   table: string;
+  /** The conditions rows must all meet; `[]` for every row. */
   where: readonly Condition[];
 }
 /**
@@ -65,32 +84,45 @@ export interface DeleteOperation {
  * (`until: '=='`) or are not (`'!='`) exactly `rows`, for at most `timeout` ms (0: fail at once).
  */
 export interface WaitOperation {
+  /** The operation. */
   op: 'wait';
+  /** The table to watch. */
   table: string;
+  /** The conditions rows must all meet; `[]` for every row. */
   where: readonly Condition[];
-  /** Defaults to the columns named in `rows`. */
+  /** The columns compared; defaults to the columns named in `rows`. */
   columns?: readonly string[];
+  /** Wait until the rows are equal (`==`) or different (`!=`). */
   until: '==' | '!=';
+  /** The expected rows (only `columns`). */
   rows: readonly RowInput[];
+  /** Milliseconds to wait at most; omitted waits for ever, 0 fails at once. */
   timeout?: number;
 }
 /** `commit`: asks for a durable commit when `durable`. */
 export interface CommitOperation {
+  /** The operation. */
   op: 'commit';
+  /** Whether the commit must reach the disk before the reply. */
   durable: boolean;
 }
 /** `abort`: makes the transaction fail (its result is an error). */
 export interface AbortOperation {
+  /** The operation. */
   op: 'abort';
 }
 /** `comment`: logs `comment` with the transaction. */
 export interface CommentOperation {
+  /** The operation. */
   op: 'comment';
+  /** The text logged. */
   comment: string;
 }
 /** `assert`: fails the transaction unless this client holds `lock`. */
 export interface AssertOperation {
+  /** The operation. */
   op: 'assert';
+  /** The lock that must be held. */
   lock: string;
 }
 

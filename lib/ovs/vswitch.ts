@@ -235,6 +235,7 @@ export class Vswitch {
   /** Stops monitoring; closes the client when {@link connect} opened it. */
   close(): void {
     if (this.ownsClient) this.client.close();
+    // Best effort: the caller's client may be closed or reconnecting; the monitor is dropped either way.
     else void this.monitor.cancel().catch(() => undefined);
   }
 

@@ -84,14 +84,20 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
   });
 
   t.test('show prints what ovs-vsctl show prints', async (t) => {
-    await vsctl(sandbox, 'set', 'Port', 'p1', 'tag=10', '--', 'set', 'Interface', 'vhu0', 'options:key=value');
+    await vsctl(sandbox, 'set', 'Port', 'p1', 'tag=10', '--', 'set', 'Interface', 'vhu0', 'options:key=value', 'options:other="a b"');
+    await vsctl(sandbox, '--no-wait', 'set-manager', 'ptcp:0:127.0.0.1', '--', 'set', 'Open_vSwitch', '.', 'ovs_version=3.1.0');
+    await vsctl(sandbox, 'set-controller', 'br1', 'tcp:127.0.0.1:1', '--', 'set', 'Bridge', 'br1', 'fail_mode=secure', '--', 'set', 'Port', 'p1', 'trunks=1,2');
     let theirs = '';
     await waitFor('the same output', async () => {
       theirs = await vsctl(sandbox, 'show');
       return vswitch.show() === theirs;
     });
     t.equal(vswitch.show(), theirs);
-    t.match(theirs, /Port p1\n {12}tag: 10\n/);
+    t.match(theirs, /Port p1\n {12}tag: 10\n {12}trunks: \[1, 2\]\n/);
+    t.match(theirs, /Manager "ptcp:0:127.0.0.1"/);
+    t.match(theirs, /Controller "tcp:127.0.0.1:1"\n {8}fail_mode: secure/);
+    t.match(theirs, /options: {key=value, other="a b"}/);
+    t.match(theirs, /ovs_version: "3.1.0"\n$/);
   });
 
   t.test('ovs-vsctl-like verbs', async (t) => {

@@ -1,0 +1,308 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DpdkError } from '../errors';
+import { checkOptionKeys, checkTimeout } from '../ovsdb/connection';
+import { OvsdbClient } from '../ovsdb/client';
+
+const execFileAsync = promisify(execFile);
+
+/** Where Debian's `openvswitch-switch-dpdk` puts the DPDK-enabled ovs-vswitchd. */
+export const DPDK_VSWITCHD = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
+/** The Open_vSwitch database schema installed with Open vSwitch. */
+export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+/** Which ovs-vswitchd an {@link OvsSandbox} starts. */
+export type VswitchdKind = 'none' | 'dummy' | 'dpdk';
+
+/** Options of {@link OvsSandbox.start}. */
+export interface OvsSandboxOptions {
+  /**
+   * `none` (default): only ovsdb-server. `dummy`: `ovs-vswitchd --enable-dummy`, for
+   * bridges with `datapath_type=dummy` (no DPDK, no hugepages). `dpdk`: the DPDK
+   * ovs-vswitchd ({@link DPDK_VSWITCHD}), for `datapath_type=netdev` bridges.
+   */
+  vswitchd?: VswitchdKind;
+  /**
+   * `other_config` of the Open_vSwitch row, written before ovs-vswitchd starts. For
+   * `dpdk`, `dpdk-init=true` and `dpdk-extra=--no-pci` are the defaults, and a unique
+   * `--file-prefix` is always appended to `dpdk-extra` so sandboxes never share DPDK memory.
+   */
+  otherConfig?: Readonly<Record<string, string>>;
+  /** A clustered (single-server raft) database, whose transaction history lets `monitor_cond_since` resume. Default false. */
+  clustered?: boolean;
+  /** More `--remote` arguments for ovsdb-server, e.g. `ptcp:0:127.0.0.1` or `pssl:6640:127.0.0.1`. */
+  remotes?: readonly string[];
+  /** TLS files for `pssl:` remotes (ovsdb-server `--private-key --certificate --ca-cert`). */
+  tls?: { privateKeyFile: string; certificateFile: string; caCertFile: string };
+  /** The prefix of the private directory; keep it short (unix socket paths must stay under 108 bytes). Default `/tmp/ovs`. */
+  dirPrefix?: string;
+  /** Timeout of each daemon start and of the database setup, in milliseconds. Default 20000. */
+  timeoutMs?: number;
+}
+
+const live = new Set<OvsSandbox>();
+let exitHookInstalled = false;
+
+function killAll(): void {
+  for (const sandbox of live) sandbox.killNow();
+}
+
+/**
+ * Kills the daemons of live sandboxes when the process exits, also on SIGINT, SIGTERM and
+ * SIGHUP (which skip `exit` handlers): then the signal is raised again, for its default
+ * action, unless someone else handles it.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
+/**
+ * Whether process `pid` runs. A killed daemon stays a zombie until init reaps it (it was
+ * detached, so it is not our child), which can take seconds in a container: zombies count
+ * as gone.
+ */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A private Open vSwitch: ovsdb-server (and optionally ovs-vswitchd) running in a fresh
+ * directory, never touching a system OVS (OVS_RUNDIR, OVS_LOGDIR, OVS_DBDIR all point at
+ * it). {@link stop} kills what it started and removes the directory; a process `exit`
+ * hook does the same as a backstop.
+ */
+export class OvsSandbox {
+  /** The private directory (run, log and database directory). */
+  readonly runDir: string;
+  /** The database file. */
+  readonly dbPath: string;
+  /** The path of ovsdb-server's unix socket. */
+  readonly dbSocketPath: string;
+  /** The environment for OVS programs run against this sandbox (tests may run `ovs-vsctl` with it). */
+  readonly env: NodeJS.ProcessEnv;
+  private readonly options: OvsSandboxOptions;
+  private readonly timeoutMs: number;
+  private readonly filePrefix: string;
+  private stopped = false;
+
+  private constructor(options: OvsSandboxOptions) {
+    this.options = options;
+    this.timeoutMs = options.timeoutMs ?? 20_000;
+    this.runDir = mkdtempSync(options.dirPrefix ?? '/tmp/ovs');
+    this.dbPath = join(this.runDir, 'conf.db');
+    this.dbSocketPath = join(this.runDir, 'db.sock');
+    this.filePrefix = `ovs${randomBytes(4).toString('hex')}`;
+    this.env = { ...process.env, OVS_RUNDIR: this.runDir, OVS_LOGDIR: this.runDir, OVS_DBDIR: this.runDir };
+  }
+
+  /**
+   * Creates the directory and database, starts ovsdb-server, writes the Open_vSwitch row
+   * (like `ovs-vsctl --no-wait init`) and `otherConfig`, then starts ovs-vswitchd if asked.
+   * On failure everything started is stopped again.
+   * @throws DpdkError `EINVAL` for bad options, `ERR_OVS_DAEMON` when a daemon fails to start
+   * (with its stderr), `ETIMEDOUT`.
+   */
+  static async start(options: OvsSandboxOptions = {}): Promise<OvsSandbox> {
+    checkOptionKeys(options, ['vswitchd', 'otherConfig', 'clustered', 'remotes', 'tls', 'dirPrefix', 'timeoutMs'], 'OvsSandbox.start');
+    checkTimeout(options.timeoutMs, 'OvsSandbox.start');
+    if (options.vswitchd !== undefined && !['none', 'dummy', 'dpdk'].includes(options.vswitchd)) {
+      throw new DpdkError(`OvsSandbox.start: vswitchd must be "none", "dummy" or "dpdk", got ${JSON.stringify(options.vswitchd)}`, {
+        code: 'EINVAL',
+        operation: 'OvsSandbox.start',
+      });
+    }
+    if (options.tls !== undefined) checkOptionKeys(options.tls, ['privateKeyFile', 'certificateFile', 'caCertFile'], 'OvsSandbox.start tls');
+    for (const [key, value] of Object.entries(options.otherConfig ?? {})) {
+      if (typeof value !== 'string') {
+        throw new DpdkError(`OvsSandbox.start: otherConfig["${key}"] must be a string, got ${String(value)}`, { code: 'EINVAL', operation: 'OvsSandbox.start' });
+      }
+    }
+    const sandbox = new OvsSandbox(options);
+    live.add(sandbox);
+    installExitHook();
+    try {
+      if (options.clustered === true) {
+        await sandbox.run('ovsdb-tool', ['create-cluster', sandbox.dbPath, VSWITCH_SCHEMA, `unix:${join(sandbox.runDir, 'raft.sock')}`]);
+      } else {
+        await sandbox.run('ovsdb-tool', ['create', sandbox.dbPath, VSWITCH_SCHEMA]);
+      }
+      await sandbox.startOvsdbServer();
+      await sandbox.initDatabase();
+      if ((options.vswitchd ?? 'none') !== 'none') await sandbox.startVswitchd();
+      return sandbox;
+    } catch (error) {
+      await sandbox.stop();
+      throw error;
+    }
+  }
+
+  /** The target for {@link OvsdbClient.connect}: `unix:<runDir>/db.sock`. */
+  get dbTarget(): string {
+    return `unix:${this.dbSocketPath}`;
+  }
+
+  /** The OpenFlow management socket of `bridge` (`<runDir>/<bridge>.mgmt`), for `ovs-ofctl`. */
+  mgmtSocket(bridge: string): string {
+    return join(this.runDir, `${bridge}.mgmt`);
+  }
+
+  /**
+   * The unixctl socket of a running daemon (for `ovs-appctl -t`), or undefined when it
+   * does not run.
+   */
+  controlSocket(daemon: 'ovsdb-server' | 'ovs-vswitchd'): string | undefined {
+    const pid = this.pid(daemon);
+    if (pid === undefined) return undefined;
+    const program = daemon === 'ovs-vswitchd' && this.options.vswitchd === 'dpdk' ? 'ovs-vswitchd-dpdk' : daemon;
+    return join(this.runDir, `${program}.${pid}.ctl`);
+  }
+
+  /** The log file of `daemon`. */
+  logFile(daemon: 'ovsdb-server' | 'ovs-vswitchd'): string {
+    return join(this.runDir, daemon === 'ovsdb-server' ? 'ovsdb.log' : 'vswitchd.log');
+  }
+
+  /** The pid of a running daemon of this sandbox, from its pidfile, or undefined. */
+  pid(daemon: 'ovsdb-server' | 'ovs-vswitchd'): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.runDir, `${daemon}.pid`), 'utf8').trim());
+      return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Starts ovsdb-server on the sandbox database (again, after {@link killDaemon}). */
+  async startOvsdbServer(): Promise<void> {
+    const args = [
+      `--remote=punix:${this.dbSocketPath}`,
+      '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
+      ...(this.options.remotes ?? []).map((remote) => `--remote=${remote}`),
+    ];
+    const tls = this.options.tls;
+    if (tls !== undefined) {
+      args.push(`--private-key=${tls.privateKeyFile}`, `--certificate=${tls.certificateFile}`, `--ca-cert=${tls.caCertFile}`);
+    }
+    args.push(
+      `--pidfile=${join(this.runDir, 'ovsdb-server.pid')}`,
+      '--detach',
+      `--log-file=${this.logFile('ovsdb-server')}`,
+      '-vconsole:off',
+      this.dbPath,
+    );
+    await this.run('ovsdb-server', args);
+  }
+
+  /** Starts ovs-vswitchd of the kind given at start (again, after {@link killDaemon}). */
+  async startVswitchd(): Promise<void> {
+    const kind = this.options.vswitchd ?? 'none';
+    if (kind === 'none') {
+      throw new DpdkError('OvsSandbox.startVswitchd: the sandbox was started with vswitchd "none"', { code: 'EINVAL', operation: 'OvsSandbox.startVswitchd' });
+    }
+    const common = [
+      `unix:${this.dbSocketPath}`,
+      `--pidfile=${join(this.runDir, 'ovs-vswitchd.pid')}`,
+      '--detach',
+      `--log-file=${this.logFile('ovs-vswitchd')}`,
+      '-vconsole:off',
+    ];
+    if (kind === 'dummy') await this.run('ovs-vswitchd', ['--enable-dummy', '--disable-system', ...common]);
+    else await this.run(DPDK_VSWITCHD, common);
+  }
+
+  /**
+   * Kills a daemon of the sandbox (SIGTERM, or SIGKILL to simulate a crash) and waits
+   * until it is gone. Does nothing when it is not running.
+   */
+  async killDaemon(daemon: 'ovsdb-server' | 'ovs-vswitchd', signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const pid = this.pid(daemon);
+    if (pid === undefined) return;
+    process.kill(pid, signal);
+    const deadline = Date.now() + this.timeoutMs;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, 'SIGKILL');
+        await sleep(50);
+        break;
+      }
+      await sleep(20);
+    }
+  }
+
+  /** Stops the daemons it started, waits for them to exit and removes the directory. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.killDaemon('ovs-vswitchd');
+    await this.killDaemon('ovsdb-server');
+    rmSync(this.runDir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  /** @internal synchronous last resort at process exit: SIGKILL the daemons, remove the directory. */
+  killNow(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const daemon of ['ovs-vswitchd', 'ovsdb-server'] as const) {
+      const pid = this.pid(daemon);
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  private async initDatabase(): Promise<void> {
+    const client = await OvsdbClient.connect(this.dbTarget, { timeoutMs: this.timeoutMs, reconnect: false, probeIntervalMs: 0 });
+    try {
+      const otherConfig: Record<string, string> = { ...this.options.otherConfig };
+      if (this.options.vswitchd === 'dpdk') {
+        otherConfig['dpdk-init'] ??= 'true';
+        otherConfig['dpdk-extra'] = `${otherConfig['dpdk-extra'] ?? '--no-pci'} --file-prefix=${this.filePrefix}`;
+      }
+      const [existing] = await client.transact('Open_vSwitch', [{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] }]);
+      if (existing.rows.length === 0) {
+        await client.transact('Open_vSwitch', [{ op: 'insert', table: 'Open_vSwitch', row: { other_config: otherConfig } }]);
+      } else {
+        await client.transact('Open_vSwitch', [{ op: 'update', table: 'Open_vSwitch', where: [], row: { other_config: otherConfig } }]);
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  private async run(file: string, args: string[]): Promise<void> {
+    try {
+      await execFileAsync(file, args, { env: this.env, timeout: this.timeoutMs, killSignal: 'SIGKILL' });
+    } catch (error) {
+      const failure = error as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
+      const stderr = failure.stderr?.trim() ?? '';
+      throw new DpdkError(
+        `${file} failed to start${failure.killed === true ? ` within ${this.timeoutMs} ms` : ''}: ${stderr || failure.message}`,
+        {
+          code: failure.killed === true ? 'ETIMEDOUT' : failure.code === 'ENOENT' ? 'ENOENT' : 'ERR_OVS_DAEMON',
+          operation: 'OvsSandbox.start',
+          object: file,
+          cause: error,
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,766 @@
+import { DpdkError } from '../errors';
+import { checkOptionKeys, checkTimeout, type CallOptions } from '../ovsdb/connection';
+import { OvsdbClient, type Monitor, type Operation, type OvsdbClientOptions } from '../ovsdb/client';
+import { namedUuid, isUuid, type Atom, type Row, type RowInput, type Value } from '../ovsdb/data';
+import type { Replica } from '../ovsdb/replica';
+import { columnKind, columnSchema, tableSchema, type ColumnType } from '../ovsdb/schema';
+
+/** The database ovs-vswitchd is configured through. */
+export const VSWITCH_DB = 'Open_vSwitch';
+
+/** The `other_config` keys of the Open_vSwitch table that configure OVS-DPDK. */
+export type DpdkOtherConfigKey =
+  | 'dpdk-init'
+  | 'dpdk-lcore-mask'
+  | 'dpdk-socket-mem'
+  | 'pmd-cpu-mask'
+  | 'dpdk-extra'
+  | 'vhost-sock-dir';
+
+/** `other_config` of the Open_vSwitch table: the DPDK keys, and any other key OVS knows. */
+export type OvsOtherConfig = { [K in DpdkOtherConfigKey]?: string } & { [key: string]: string };
+
+/** Options of the {@link Vswitch} methods that change the configuration. */
+export interface ApplyOptions {
+  /**
+   * Do not wait for ovs-vswitchd to apply the change (like `ovs-vsctl --no-wait`), and so
+   * do not report interface errors. Default: the Vswitch's `noWait`.
+   */
+  noWait?: boolean;
+  /** Timeout of the transaction plus the wait for ovs-vswitchd, in milliseconds. Default: the Vswitch's. */
+  timeoutMs?: number;
+  /** Aborts the transaction or the wait. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Vswitch.open} and {@link Vswitch.connect}. */
+export interface VswitchOptions {
+  /** Default of {@link ApplyOptions.noWait}. Default false. */
+  noWait?: boolean;
+  /** Default timeout of each method, in milliseconds. Default 30000. */
+  timeoutMs?: number;
+}
+
+/** Options of {@link Vswitch.addBridge}. */
+export interface AddBridgeOptions extends ApplyOptions {
+  /** `datapath_type`: `netdev` for OVS-DPDK (userspace datapath), `system`, or `dummy` (tests). */
+  datapathType?: string;
+  /** Succeed without change when the bridge exists (`--may-exist`). */
+  mayExist?: boolean;
+  /** `fail_mode`: `standalone` or `secure`. */
+  failMode?: 'standalone' | 'secure';
+  /** `external_ids` of the bridge. */
+  externalIds?: Readonly<Record<string, string>>;
+  /** `other_config` of the bridge. */
+  otherConfig?: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link Vswitch.deleteBridge} and {@link Vswitch.deletePort}. */
+export interface DeleteOptions extends ApplyOptions {
+  /** Succeed without change when it does not exist (`--if-exists`). */
+  ifExists?: boolean;
+}
+
+/** Options of {@link Vswitch.addPort}. */
+export interface AddPortOptions extends ApplyOptions {
+  /**
+   * Interface `type`: `dpdkvhostuser` (OVS is the vhost-user server), `dpdkvhostuserclient`
+   * (OVS connects to `options['vhost-server-path']`), `dpdk` (a DPDK device, with
+   * `options['dpdk-devargs']`), `internal`, `patch` (with `options.peer`), ... Default `""` (system).
+   */
+  type?: string;
+  /** Interface `options`, e.g. `{ 'vhost-server-path': '/run/vm1.sock' }`, `{ peer: 'patch-b' }`. */
+  options?: Readonly<Record<string, string>>;
+  /** The OpenFlow port number to ask for (`ofport_request`), 1 to 65279. */
+  ofportRequest?: number;
+  /** `external_ids` of the interface. */
+  externalIds?: Readonly<Record<string, string>>;
+  /** `other_config` of the interface. */
+  otherConfig?: Readonly<Record<string, string>>;
+  /** Succeed without change when the port exists on this bridge (`--may-exist`). */
+  mayExist?: boolean;
+}
+
+/** What {@link Vswitch.interface} reports of an interface. */
+export interface InterfaceInfo {
+  /** Interface name. */
+  name: string;
+  /** Row uuid. */
+  uuid: string;
+  /** Interface type (`""` means system). */
+  type: string;
+  /** The OpenFlow port number; -1 when ovs-vswitchd could not add it; undefined until it has tried. */
+  ofport: number | undefined;
+  /** Why ovs-vswitchd could not configure it, if so. */
+  error: string | undefined;
+  /** `admin_state`: `up` or `down`, when known. */
+  adminState: string | undefined;
+  /** `link_state`: `up` or `down`, when known. */
+  linkState: string | undefined;
+  /** Interface options. */
+  options: Record<string, string>;
+  /** Counters (`rx_packets`, `tx_bytes`, ...), refreshed by ovs-vswitchd every few seconds. */
+  statistics: Record<string, number | bigint>;
+  /** Status by key (for vhost-user: `mode`, `status`, `socket`, ...). */
+  status: Record<string, string>;
+  /** For vhost-user interfaces: `server` or `client` (status `mode`). */
+  vhostMode: string | undefined;
+  /** For vhost-user interfaces: whether a virtio peer is connected (status `status` is `connected`). */
+  connected: boolean | undefined;
+  /** `external_ids`. */
+  externalIds: Record<string, string>;
+}
+
+const MONITORED_TABLES = ['Open_vSwitch', 'Bridge', 'Port', 'Interface', 'Controller', 'Manager'] as const;
+const NAME_PATTERN = /^[^\s/]{1,64}$/;
+
+/** Converts a string-keyed map column value to a plain object. */
+export function mapToRecord<V extends Atom>(value: Value | undefined): Record<string, V> {
+  const record: Record<string, V> = {};
+  if (value instanceof Map) for (const [key, item] of value) record[String(key)] = item as V;
+  return record;
+}
+
+function invalid(operation: string, message: string, object?: string): DpdkError {
+  return new DpdkError(`${operation}: ${message}`, { code: 'EINVAL', operation, ...(object === undefined ? {} : { object }) });
+}
+
+function checkName(operation: string, what: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw invalid(
+      operation,
+      `${what} name ${JSON.stringify(name) ?? String(name)} is not valid (expected 1 to 64 characters, no spaces or "/")`,
+    );
+  }
+}
+
+function checkStringRecord(operation: string, what: string, record: unknown): void {
+  if (record === undefined) return;
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    throw invalid(operation, `${what} must be an object of strings`);
+  }
+  for (const [key, value] of Object.entries(record)) {
+    if (typeof value !== 'string') throw invalid(operation, `${what}["${key}"] must be a string, got ${typeof value}`);
+  }
+}
+
+const HEX_MASK = /^(0x)?[0-9a-fA-F]+$/;
+
+/** Checks the values of the DPDK keys of `other_config`, so mistakes show before ovs-vswitchd logs them. */
+function checkOtherConfig(operation: string, values: Readonly<Record<string, string | null>>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (value === null) continue;
+    if (typeof value !== 'string') throw invalid(operation, `other_config["${key}"] must be a string or null (to remove it), got ${typeof value}`);
+    const bad = (expected: string): never => {
+      throw invalid(operation, `other_config["${key}"] = ${JSON.stringify(value)} is not valid: expected ${expected}`);
+    };
+    switch (key) {
+      case 'dpdk-init':
+        if (!['true', 'false', 'try'].includes(value)) bad('"true", "false" or "try"');
+        break;
+      case 'dpdk-lcore-mask':
+      case 'pmd-cpu-mask':
+        if (!HEX_MASK.test(value)) bad('a hexadecimal CPU mask such as "0x2"');
+        break;
+      case 'dpdk-socket-mem':
+        if (!/^\d+(,\d+)*$/.test(value)) bad('megabytes per NUMA node, comma-separated, such as "1024" or "1024,1024"');
+        break;
+      case 'vhost-sock-dir':
+        if (value.length === 0) bad('a directory');
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/**
+ * Typed `ovs-vsctl`-like configuration of Open vSwitch through its database, without
+ * running ovs-vsctl: bridges, ports, interfaces and `other_config`. Keeps a replica of
+ * the Open_vSwitch, Bridge, Port, Interface, Controller and Manager tables.
+ *
+ * Changes are applied and confirmed as ovs-vsctl does: the transaction bumps `next_cfg`,
+ * then the method waits until ovs-vswitchd reports `cur_cfg` reaching it, then reports
+ * interfaces it could not add (`ofport` -1 or `error`) as errors. Pass `noWait` where no
+ * ovs-vswitchd runs.
+ */
+export class Vswitch {
+  /** The client used; owned (closed by {@link close}) when created by {@link connect}. */
+  readonly client: OvsdbClient;
+  /** The replica of the Open vSwitch tables. */
+  readonly replica: Replica;
+  private readonly monitor: Monitor;
+  private readonly ownsClient: boolean;
+  private readonly noWait: boolean;
+  private readonly timeoutMs: number;
+
+  private constructor(client: OvsdbClient, monitor: Monitor, ownsClient: boolean, options: VswitchOptions) {
+    this.client = client;
+    this.monitor = monitor;
+    this.replica = monitor.replica;
+    this.ownsClient = ownsClient;
+    this.noWait = options.noWait ?? false;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** Opens helpers on an existing client (not closed by {@link close}). */
+  static async open(client: OvsdbClient, options: VswitchOptions = {}): Promise<Vswitch> {
+    return Vswitch.create(client, options, false);
+  }
+
+  private static async create(client: OvsdbClient, options: VswitchOptions, ownsClient: boolean): Promise<Vswitch> {
+    checkOptionKeys(options, ['noWait', 'timeoutMs'], 'Vswitch.open');
+    checkTimeout(options.timeoutMs, 'Vswitch.open');
+    const monitor = await client.monitor(
+      VSWITCH_DB,
+      Object.fromEntries(MONITORED_TABLES.map((table) => [table, {}])),
+      { timeoutMs: options.timeoutMs ?? 30_000 },
+    );
+    return new Vswitch(client, monitor, ownsClient, options);
+  }
+
+  /** Connects to the database at `target` (e.g. `unix:/run/openvswitch/db.sock`) and opens helpers on it. */
+  static async connect(target: string, options: VswitchOptions & { client?: OvsdbClientOptions } = {}): Promise<Vswitch> {
+    checkOptionKeys(options, ['noWait', 'timeoutMs', 'client'], 'Vswitch.connect');
+    const { client: clientOptions, ...vswitchOptions } = options;
+    const client = await OvsdbClient.connect(target, { timeoutMs: options.timeoutMs ?? 30_000, ...clientOptions });
+    try {
+      return await Vswitch.create(client, vswitchOptions, true);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
+  /** Stops monitoring; closes the client when {@link connect} opened it. */
+  close(): void {
+    if (this.ownsClient) this.client.close();
+    // Best effort: the caller's client may be closed or reconnecting; the monitor is dropped either way.
+    else void this.monitor.cancel().catch(() => undefined);
+  }
+
+  /** Makes sure the Open_vSwitch row exists (`ovs-vsctl init`). */
+  async init(options: ApplyOptions = {}): Promise<void> {
+    this.checkApplyOptions('init', options, []);
+    if (this.replica.rows('Open_vSwitch').length > 0) return;
+    await this.client.transact(
+      VSWITCH_DB,
+      [
+        { op: 'wait', table: 'Open_vSwitch', where: [], columns: ['_uuid'], until: '==', rows: [], timeout: 0 },
+        { op: 'insert', table: 'Open_vSwitch', row: {} },
+      ],
+      this.callOptions(options),
+    );
+    await this.waitForReplica('init', options, () => this.replica.rows('Open_vSwitch').length > 0);
+  }
+
+  /** `other_config` of the Open_vSwitch row. */
+  getOtherConfig(): OvsOtherConfig {
+    return mapToRecord<string>(this.rootRow('getOtherConfig')['other_config']);
+  }
+
+  /**
+   * Sets keys of `other_config` of the Open_vSwitch row (`null` removes a key); other keys
+   * stay. DPDK keys are checked (`dpdk-init` true/false/try, masks in hex, socket-mem).
+   * Note ovs-vswitchd reads most DPDK keys only when it starts.
+   */
+  async setOtherConfig(values: { [K in DpdkOtherConfigKey]?: string | null } & { [key: string]: string | null }, options: ApplyOptions = {}): Promise<void> {
+    this.checkApplyOptions('setOtherConfig', options, []);
+    if (typeof values !== 'object' || values === null) throw invalid('setOtherConfig', 'values must be an object');
+    checkOtherConfig('setOtherConfig', values);
+    const root = this.rootRow('setOtherConfig');
+    const set = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null));
+    await this.apply(
+      'setOtherConfig',
+      [
+        {
+          op: 'mutate',
+          table: 'Open_vSwitch',
+          where: [['_uuid', '==', root['_uuid']]],
+          mutations: [
+            ['other_config', 'delete', Object.keys(values)],
+            ['other_config', 'insert', set],
+          ],
+        },
+      ],
+      options,
+      [],
+    );
+  }
+
+  /** Names of the bridges, sorted. */
+  listBridges(): string[] {
+    return this.replica.rows('Bridge').map((row) => row['name'] as string).sort();
+  }
+
+  /** Names of the ports of `bridge`, sorted, without the bridge's own internal port. */
+  listPorts(bridge: string): string[] {
+    const row = this.bridgeRow('listPorts', bridge);
+    return this.portsOf(row).map((port) => port['name'] as string).filter((name) => name !== bridge).sort();
+  }
+
+  /** Names of the interfaces of the ports of `bridge`, sorted, without the bridge's own. */
+  listInterfaces(bridge: string): string[] {
+    const row = this.bridgeRow('listInterfaces', bridge);
+    return this.portsOf(row)
+      .flatMap((port) => this.interfacesOf(port))
+      .map((iface) => iface['name'] as string)
+      .filter((name) => name !== bridge)
+      .sort();
+  }
+
+  /** The bridge that has port `port`, or undefined. */
+  bridgeOfPort(port: string): string | undefined {
+    const portRow = this.replica.find('Port', (row) => row['name'] === port);
+    if (portRow === undefined) return undefined;
+    const bridge = this.replica.find('Bridge', (row) => (row['ports'] as string[]).includes(portRow['_uuid'] as string));
+    return bridge?.['name'] as string | undefined;
+  }
+
+  /**
+   * Adds bridge `name` with its internal port and interface (`ovs-vsctl add-br`).
+   * @throws DpdkError `EEXIST` when it exists (unless `mayExist`), `EINVAL`, and the errors of {@link apply}.
+   */
+  async addBridge(name: string, options: AddBridgeOptions = {}): Promise<void> {
+    const operation = 'addBridge';
+    this.checkApplyOptions(operation, options, ['datapathType', 'mayExist', 'failMode', 'externalIds', 'otherConfig']);
+    checkName(operation, 'bridge', name);
+    checkStringRecord(operation, 'externalIds', options.externalIds);
+    checkStringRecord(operation, 'otherConfig', options.otherConfig);
+    if (options.datapathType !== undefined && typeof options.datapathType !== 'string') {
+      throw invalid(operation, `datapathType must be a string such as "netdev", got ${typeof options.datapathType}`);
+    }
+    if (this.replica.find('Bridge', (row) => row['name'] === name) !== undefined) {
+      if (options.mayExist === true) return;
+      throw new DpdkError(`${operation}: bridge ${name} already exists`, { code: 'EEXIST', operation, object: name });
+    }
+    const portOwner = this.bridgeOfPort(name);
+    if (portOwner !== undefined || this.replica.find('Interface', (row) => row['name'] === name) !== undefined) {
+      throw new DpdkError(
+        `${operation}: a port or interface named ${name} already exists${portOwner === undefined ? '' : ` on bridge ${portOwner}`}; the bridge's own port needs that name`,
+        { code: 'EEXIST', operation, object: name },
+      );
+    }
+    const root = this.rootRow(operation);
+    const bridgeRow: { [column: string]: RowInput[string] } = {
+      name,
+      ports: [namedUuid('port')],
+      datapath_type: options.datapathType ?? '',
+      external_ids: options.externalIds ?? {},
+      other_config: options.otherConfig ?? {},
+    };
+    if (options.failMode !== undefined) bridgeRow['fail_mode'] = options.failMode;
+    await this.apply(
+      operation,
+      [
+        this.absent('Bridge', name),
+        this.absent('Port', name),
+        this.absent('Interface', name),
+        { op: 'insert', table: 'Interface', uuidName: 'iface', row: { name, type: 'internal' } },
+        { op: 'insert', table: 'Port', uuidName: 'port', row: { name, interfaces: [namedUuid('iface')] } },
+        { op: 'insert', table: 'Bridge', uuidName: 'bridge', row: bridgeRow },
+        { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root['_uuid']]], mutations: [['bridges', 'insert', [namedUuid('bridge')]]] },
+      ],
+      options,
+      [name],
+    );
+  }
+
+  /**
+   * Deletes bridge `name` with its ports and interfaces (`ovs-vsctl del-br`).
+   * @throws DpdkError `ENOENT` when it does not exist (unless `ifExists`).
+   */
+  async deleteBridge(name: string, options: DeleteOptions = {}): Promise<void> {
+    const operation = 'deleteBridge';
+    this.checkApplyOptions(operation, options, ['ifExists']);
+    checkName(operation, 'bridge', name);
+    const bridge = this.replica.find('Bridge', (row) => row['name'] === name);
+    if (bridge === undefined) {
+      if (options.ifExists === true) return;
+      throw new DpdkError(`${operation}: no bridge named ${name} (bridges: ${this.listBridges().join(', ') || 'none'})`, { code: 'ENOENT', operation, object: name });
+    }
+    const root = this.rootRow(operation);
+    await this.apply(
+      operation,
+      [{ op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root['_uuid']]], mutations: [['bridges', 'delete', [bridge['_uuid']]]] }],
+      options,
+      [],
+    );
+  }
+
+  /**
+   * Adds port `port` with one interface of the same name to `bridge` (`ovs-vsctl add-port`),
+   * then (unless `noWait`) reports it as an error when ovs-vswitchd could not add it; the
+   * port then stays configured, as with ovs-vsctl.
+   * @throws DpdkError `ENOENT` (no bridge), `EEXIST` (port exists, unless `mayExist` and on
+   * this bridge), `EINVAL`, `ERR_OVS_INTERFACE` (ovs-vswitchd's error), and those of {@link apply}.
+   */
+  async addPort(bridge: string, port: string, options: AddPortOptions = {}): Promise<void> {
+    const operation = 'addPort';
+    this.checkApplyOptions(operation, options, ['type', 'options', 'ofportRequest', 'externalIds', 'otherConfig', 'mayExist']);
+    checkName(operation, 'bridge', bridge);
+    checkName(operation, 'port', port);
+    checkStringRecord(operation, 'options', options.options);
+    checkStringRecord(operation, 'externalIds', options.externalIds);
+    checkStringRecord(operation, 'otherConfig', options.otherConfig);
+    if (options.type !== undefined && (typeof options.type !== 'string' || !/^[a-z0-9_-]*$/.test(options.type))) {
+      throw invalid(operation, `interface type ${JSON.stringify(options.type)} is not valid (expected lowercase letters, digits, "-", "_", such as "dpdkvhostuser")`);
+    }
+    if (options.ofportRequest !== undefined && (!Number.isInteger(options.ofportRequest) || options.ofportRequest < 1 || options.ofportRequest > 65279)) {
+      throw invalid(operation, `ofportRequest ${String(options.ofportRequest)} is out of range (expected an integer from 1 to 65279)`);
+    }
+    if (options.type === 'dpdkvhostuserclient' && options.options?.['vhost-server-path'] === undefined) {
+      throw invalid(operation, 'type dpdkvhostuserclient needs options["vhost-server-path"] (the socket the vhost-user server listens on)');
+    }
+    if (options.type === 'patch' && options.options?.['peer'] === undefined) {
+      throw invalid(operation, 'type patch needs options.peer (the name of the other patch interface)');
+    }
+    const bridgeRow = this.bridgeRow(operation, bridge);
+    const existingBridge = this.bridgeOfPort(port);
+    if (existingBridge !== undefined) {
+      if (options.mayExist === true && existingBridge === bridge) return;
+      throw new DpdkError(`${operation}: port ${port} already exists on bridge ${existingBridge}`, { code: 'EEXIST', operation, object: port });
+    }
+    const interfaceRow: { [column: string]: RowInput[string] } = {
+      name: port,
+      type: options.type ?? '',
+      options: options.options ?? {},
+      external_ids: options.externalIds ?? {},
+      other_config: options.otherConfig ?? {},
+    };
+    if (options.ofportRequest !== undefined) interfaceRow['ofport_request'] = options.ofportRequest;
+    await this.apply(
+      operation,
+      [
+        this.absent('Port', port),
+        this.absent('Interface', port),
+        { op: 'insert', table: 'Interface', uuidName: 'iface', row: interfaceRow },
+        { op: 'insert', table: 'Port', uuidName: 'port', row: { name: port, interfaces: [namedUuid('iface')] } },
+        { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', bridgeRow['_uuid']]], mutations: [['ports', 'insert', [namedUuid('port')]]] },
+      ],
+      options,
+      [port],
+    );
+  }
+
+  /**
+   * Deletes port `port` (`ovs-vsctl del-port`), from `bridge` when given (checked).
+   * @throws DpdkError `ENOENT` when it does not exist (unless `ifExists`), `EINVAL` when it is on another bridge.
+   */
+  async deletePort(port: string, options: DeleteOptions & { bridge?: string } = {}): Promise<void> {
+    const operation = 'deletePort';
+    this.checkApplyOptions(operation, options, ['ifExists', 'bridge']);
+    checkName(operation, 'port', port);
+    const owner = this.bridgeOfPort(port);
+    if (owner === undefined) {
+      if (options.ifExists === true) return;
+      throw new DpdkError(`${operation}: no port named ${port}`, { code: 'ENOENT', operation, object: port });
+    }
+    if (options.bridge !== undefined && options.bridge !== owner) {
+      throw invalid(operation, `port ${port} is on bridge ${owner}, not on ${options.bridge}`, port);
+    }
+    if (owner === port) throw invalid(operation, `port ${port} is the bridge's own port; delete the bridge instead`, port);
+    const bridgeRow = this.bridgeRow(operation, owner);
+    const portRow = this.replica.find('Port', (row) => row['name'] === port)!;
+    await this.apply(
+      operation,
+      [{ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', bridgeRow['_uuid']]], mutations: [['ports', 'delete', [portRow['_uuid']]]] }],
+      options,
+      [],
+    );
+  }
+
+  /**
+   * What is known of interface `name`: type, ofport, error, states, options, statistics, status.
+   * @throws DpdkError `ENOENT` when there is no such interface.
+   */
+  interface(name: string): InterfaceInfo {
+    const row = this.replica.find('Interface', (r) => r['name'] === name);
+    if (row === undefined) throw new DpdkError(`interface: no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
+    const status = mapToRecord<string>(row['status']);
+    const type = row['type'] as string;
+    const vhost = type.startsWith('dpdkvhostuser');
+    return {
+      name,
+      uuid: row['_uuid'] as string,
+      type,
+      ofport: (row['ofport'] as number | null) ?? undefined,
+      error: (row['error'] as string | null) ?? undefined,
+      adminState: (row['admin_state'] as string | null) ?? undefined,
+      linkState: (row['link_state'] as string | null) ?? undefined,
+      options: mapToRecord<string>(row['options']),
+      statistics: mapToRecord<number | bigint>(row['statistics']),
+      status,
+      vhostMode: vhost ? status['mode'] : undefined,
+      connected: vhost ? status['status'] === 'connected' : undefined,
+      externalIds: mapToRecord<string>(row['external_ids']),
+    };
+  }
+
+  /**
+   * The row of `table` named by `record`: a name (for tables with a `name` column), a
+   * uuid, or `.` for the single Open_vSwitch row. For generic `get`/`set`.
+   * @throws DpdkError `EINVAL` for a table not monitored here, `ENOENT` when no row matches.
+   */
+  record(table: string, record: string): Readonly<Row> {
+    const operation = 'record';
+    if (!(MONITORED_TABLES as readonly string[]).includes(table)) {
+      throw invalid(operation, `table ${JSON.stringify(table)} is not one of ${MONITORED_TABLES.join(', ')}`);
+    }
+    let row: Readonly<Row> | undefined;
+    if (table === 'Open_vSwitch' && record === '.') row = this.replica.rows(table)[0];
+    else if (isUuid(record)) row = this.replica.get(table, record.toLowerCase());
+    else {
+      const key = table === 'Controller' || table === 'Manager' ? 'target' : 'name';
+      row = this.replica.find(table, (r) => r[key] === record);
+    }
+    if (row === undefined) throw new DpdkError(`${operation}: no ${table} row ${JSON.stringify(record)}`, { code: 'ENOENT', operation, object: record });
+    return row;
+  }
+
+  /**
+   * Sets columns of a row (`ovs-vsctl set`): `values` replaces whole columns; `mapKeys`
+   * sets single keys of map columns (`column:key=value`), keeping other keys.
+   * Interfaces touched are checked after applying, as in {@link addPort}.
+   */
+  async setColumns(
+    table: string,
+    record: string,
+    values: RowInput,
+    mapKeys: { readonly [column: string]: Readonly<Record<string, Atom>> } = {},
+    options: ApplyOptions = {},
+  ): Promise<void> {
+    const operation = 'setColumns';
+    this.checkApplyOptions(operation, options, []);
+    const row = this.record(table, record);
+    const schema = tableSchema(this.replica.schema, table, operation);
+    const mutations: [string, 'delete' | 'insert', unknown][] = [];
+    for (const [column, pairs] of Object.entries(mapKeys)) {
+      if (columnKind(columnSchema(schema, column, operation).type) !== 'map') {
+        throw invalid(operation, `${table}.${column} is not a map column, so ${column}:KEY=VALUE does not apply`);
+      }
+      mutations.push([column, 'delete', Object.keys(pairs)], [column, 'insert', pairs]);
+    }
+    const operations: Operation[] = [];
+    if (Object.keys(values).length > 0) operations.push({ op: 'update', table, where: [['_uuid', '==', row['_uuid']]], row: values });
+    for (const mutation of mutations) {
+      operations.push({ op: 'mutate', table, where: [['_uuid', '==', row['_uuid']]], mutations: [mutation as [string, 'delete' | 'insert', unknown]] });
+    }
+    if (operations.length === 0) throw invalid(operation, 'nothing to set');
+    await this.apply(operation, operations, options, table === 'Interface' ? [row['name'] as string] : []);
+  }
+
+  /**
+   * What `ovs-vsctl show` prints: the Open_vSwitch uuid, managers, bridges with their
+   * controllers, ports and interfaces, and the OVS version.
+   */
+  show(): string {
+    const lines: string[] = [];
+    const root = this.replica.rows('Open_vSwitch')[0];
+    if (root === undefined) return '';
+    lines.push(root['_uuid'] as string);
+    const indent = (depth: number): string => ' '.repeat(4 * depth);
+    for (const uuid of sortedUuids(root['manager_options'])) {
+      const manager = this.replica.get('Manager', uuid);
+      if (manager === undefined) continue;
+      lines.push(`${indent(1)}Manager ${formatAtom(manager['target'] as string)}`);
+      if (manager['is_connected'] === true) lines.push(`${indent(2)}is_connected: true`);
+    }
+    for (const bridgeUuid of sortedUuids(root['bridges'])) {
+      const bridge = this.replica.get('Bridge', bridgeUuid);
+      if (bridge === undefined) continue;
+      lines.push(`${indent(1)}Bridge ${formatAtom(bridge['name'] as string)}`);
+      for (const controllerUuid of sortedUuids(bridge['controller'])) {
+        const controller = this.replica.get('Controller', controllerUuid);
+        if (controller === undefined) continue;
+        lines.push(`${indent(2)}Controller ${formatAtom(controller['target'] as string)}`);
+        if (controller['is_connected'] === true) lines.push(`${indent(3)}is_connected: true`);
+      }
+      this.showColumns(lines, 'Bridge', bridge, ['fail_mode', 'datapath_type'], indent(2));
+      for (const portUuid of sortedUuids(bridge['ports'])) {
+        const port = this.replica.get('Port', portUuid);
+        if (port === undefined) continue;
+        lines.push(`${indent(2)}Port ${formatAtom(port['name'] as string)}`);
+        this.showColumns(lines, 'Port', port, ['tag', 'trunks'], indent(3));
+        for (const ifaceUuid of sortedUuids(port['interfaces'])) {
+          const iface = this.replica.get('Interface', ifaceUuid);
+          if (iface === undefined) continue;
+          lines.push(`${indent(3)}Interface ${formatAtom(iface['name'] as string)}`);
+          this.showColumns(lines, 'Interface', iface, ['type', 'options', 'error'], indent(4));
+        }
+      }
+    }
+    const version = root['ovs_version'];
+    if (typeof version === 'string') lines.push(`${indent(1)}ovs_version: ${formatAtom(version)}`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  /**
+   * Runs `operations` and confirms them: adds the `next_cfg` bump, then (unless `noWait`)
+   * waits for ovs-vswitchd's `cur_cfg` to reach it and checks the interfaces named in
+   * `interfaces`. For changes the other methods do not cover.
+   * @throws DpdkError `ERR_OVSDB` (the transaction failed), `ETIMEDOUT` (ovs-vswitchd did not
+   * apply the change in time: is it running?), `ERR_OVS_INTERFACE` (an interface has
+   * `ofport` -1 or an `error`), and the errors of {@link OvsdbClient.transact}.
+   */
+  async apply(operation: string, operations: Operation[], options: ApplyOptions, interfaces: readonly string[]): Promise<void> {
+    const noWait = options.noWait ?? this.noWait;
+    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
+    const callOptions = this.callOptions(options);
+    if (noWait) {
+      await this.client.transact(VSWITCH_DB, operations, callOptions);
+      return;
+    }
+    const root = this.rootRow(operation);
+    const where = [['_uuid', '==', root['_uuid']]] as const;
+    const results = await this.client.transact(
+      VSWITCH_DB,
+      [
+        ...operations,
+        { op: 'mutate', table: 'Open_vSwitch', where, mutations: [['next_cfg', '+=', 1]] },
+        { op: 'select', table: 'Open_vSwitch', where, columns: ['next_cfg'] },
+      ],
+      callOptions,
+    );
+    const selected = results[results.length - 1] as { rows: Row[] };
+    const nextCfg = Number(selected.rows[0]?.['next_cfg']);
+    await this.waitForReplica(
+      operation,
+      { ...options, timeoutMs: Math.max(1, deadline - Date.now()) },
+      () => Number(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'] ?? 0) >= nextCfg,
+      () => `ovs-vswitchd did not apply the change (cur_cfg ${String(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'])} < next_cfg ${nextCfg}); is ovs-vswitchd running? (use noWait without one)`,
+    );
+    for (const name of interfaces) {
+      const iface = this.replica.find('Interface', (row) => row['name'] === name);
+      if (iface === undefined) continue;
+      const error = iface['error'];
+      if (typeof error === 'string' || iface['ofport'] === -1) {
+        throw new DpdkError(
+          `${operation}: ovs-vswitchd could not add interface ${name}: ${typeof error === 'string' ? error : 'ofport is -1'}`,
+          { code: 'ERR_OVS_INTERFACE', operation, object: name },
+        );
+      }
+    }
+  }
+
+  private showColumns(lines: string[], table: string, row: Readonly<Row>, columns: readonly string[], indent: string): void {
+    const schema = tableSchema(this.replica.schema, table, 'show');
+    for (const column of columns) {
+      const value = row[column];
+      const type = schema.columns.get(column)?.type;
+      if (value === undefined || type === undefined || isDefault(value)) continue;
+      lines.push(`${indent}${column}: ${formatValue(type, value)}`);
+    }
+  }
+
+  private checkApplyOptions(operation: string, options: ApplyOptions, extra: readonly string[]): void {
+    checkOptionKeys(options, ['noWait', 'timeoutMs', 'signal', ...extra], operation);
+    checkTimeout(options.timeoutMs, operation);
+  }
+
+  private callOptions(options: ApplyOptions): CallOptions {
+    return { timeoutMs: options.timeoutMs ?? this.timeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  }
+
+  /** A `wait` that fails the transaction when a row named `name` exists in `table`. */
+  private absent(table: string, name: string): Operation {
+    return { op: 'wait', table, where: [['name', '==', name]], columns: ['name'], until: '==', rows: [], timeout: 0 };
+  }
+
+  private rootRow(operation: string): Readonly<Row> {
+    const root = this.replica.rows('Open_vSwitch')[0];
+    if (root === undefined) {
+      throw new DpdkError(`${operation}: the database has no Open_vSwitch row yet; call init() first`, { code: 'ENOENT', operation, object: VSWITCH_DB });
+    }
+    return root;
+  }
+
+  private bridgeRow(operation: string, bridge: string): Readonly<Row> {
+    const row = this.replica.find('Bridge', (r) => r['name'] === bridge);
+    if (row === undefined) {
+      throw new DpdkError(`${operation}: no bridge named ${bridge} (bridges: ${this.listBridges().join(', ') || 'none'})`, { code: 'ENOENT', operation, object: bridge });
+    }
+    return row;
+  }
+
+  private portsOf(bridge: Readonly<Row>): Readonly<Row>[] {
+    return (bridge['ports'] as string[]).map((uuid) => this.replica.get('Port', uuid)).filter((row): row is Readonly<Row> => row !== undefined);
+  }
+
+  private interfacesOf(port: Readonly<Row>): Readonly<Row>[] {
+    return (port['interfaces'] as string[]).map((uuid) => this.replica.get('Interface', uuid)).filter((row): row is Readonly<Row> => row !== undefined);
+  }
+
+  private waitForReplica(operation: string, options: ApplyOptions, done: () => boolean, describeTimeout?: () => string): Promise<void> {
+    if (done()) return Promise.resolve();
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const finish = (error: DpdkError | undefined): void => {
+        clearTimeout(timer);
+        this.replica.off('change', onChange);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onChange = (): void => {
+        if (done()) finish(undefined);
+      };
+      const onAbort = (): void => finish(new DpdkError(`${operation} was aborted`, { code: 'ECANCELED', operation }));
+      const timer = setTimeout(
+        () =>
+          finish(
+            new DpdkError(`${operation}: ${describeTimeout?.() ?? 'the change did not show'} within ${timeoutMs} ms`, {
+              code: 'ETIMEDOUT',
+              operation,
+            }),
+          ),
+        timeoutMs,
+      );
+      this.replica.on('change', onChange);
+      if (options.signal?.aborted === true) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+function sortedUuids(value: Value | undefined): string[] {
+  if (Array.isArray(value)) return (value as string[]).slice().sort();
+  return typeof value === 'string' ? [value] : [];
+}
+
+function isDefault(value: Value): boolean {
+  if (value === null || value === '' || value === 0 || value === false) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return value instanceof Map && value.size === 0;
+}
+
+/** Whether ovs-vsctl prints `text` in quotes: unless it is an identifier-like word that is not a boolean or a uuid. */
+function needsQuotes(text: string): boolean {
+  return !/^[a-zA-Z_][a-zA-Z0-9_.-]*$/.test(text) || text === 'true' || text === 'false' || isUuid(text);
+}
+
+/** Formats an atom the way ovs-vsctl prints it. */
+export function formatAtom(atom: Atom): string {
+  if (typeof atom === 'string') return needsQuotes(atom) ? JSON.stringify(atom) : atom;
+  return String(atom);
+}
+
+/** Formats a column value the way ovs-vsctl prints it: sets in `[...]`, maps in `{key=value, ...}`. */
+export function formatValue(type: ColumnType, value: Value): string {
+  if (value instanceof Map) {
+    return `{${[...value.entries()]
+      .sort(([a], [b]) => compareAtoms(a, b))
+      .map(([key, item]) => `${formatAtom(key)}=${formatAtom(item)}`)
+      .join(', ')}}`;
+  }
+  if (Array.isArray(value)) return `[${value.slice().sort(compareAtoms).map(formatAtom).join(', ')}]`;
+  if (value === null) return type.max > 1 ? '[]' : '';
+  return formatAtom(value);
+}
+
+function compareAtoms(a: Atom, b: Atom): number {
+  if (typeof a === 'string' && typeof b === 'string') {
+    return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}

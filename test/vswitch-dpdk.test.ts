@@ -1,0 +1,44 @@
+// DPDK test: starts the DPDK ovs-vswitchd (openvswitch-switch-dpdk), which needs free
+// 2 MiB hugepages (128 MiB here). Skipped when they or the daemon are missing; this test
+// does not set hugepages up itself (the project's setup script does).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import t from 'tap';
+import { runDbCommand } from '../lib/cli/ovs-db-commands';
+import { DPDK_VSWITCHD, OvsSandbox } from '../lib/ovs/daemon';
+import { Vswitch } from '../lib/ovs/vswitch';
+import { vsctl } from './ovs-helpers';
+
+const freeHugepages = Number(/HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+const skip = !existsSync(DPDK_VSWITCHD)
+  ? `${DPDK_VSWITCHD} is missing (apt-get install openvswitch-switch-dpdk)`
+  : freeHugepages < 64
+    ? `only ${freeHugepages} free hugepages (needs 64): echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs none /dev/hugepages`
+    : false;
+
+t.test('DPDK ovs-vswitchd: netdev bridge with vhost-user ports', { skip }, async (t) => {
+  const sandbox = await OvsSandbox.start({
+    vswitchd: 'dpdk',
+    otherConfig: { 'dpdk-socket-mem': '128', 'dpdk-lcore-mask': '0x1', 'pmd-cpu-mask': '0x2' },
+    timeoutMs: 60_000,
+  });
+  t.teardown(() => sandbox.stop());
+  const vswitch = await Vswitch.connect(sandbox.dbTarget, { timeoutMs: 30_000 });
+  t.teardown(() => vswitch.close());
+  t.equal(vswitch.getOtherConfig()['dpdk-init'], 'true');
+  t.match(vswitch.getOtherConfig()['dpdk-extra'], /^--no-pci --file-prefix=ovs[0-9a-f]{8}$/, 'a private --file-prefix');
+
+  await vswitch.addBridge('ovs-br0', { datapathType: 'netdev' });
+  await vswitch.addPort('ovs-br0', 'vhost-user0', { type: 'dpdkvhostuser', ofportRequest: 1 });
+  await runDbCommand('add-port', ['ovs-br0', 'vhost-user1', '--', 'set', 'Interface', 'vhost-user1', 'type=dpdkvhostuser', 'ofport_request=2'], { db: sandbox.dbTarget }, () => undefined);
+  await vswitch.addPort('ovs-br0', 'vhost-client0', {
+    type: 'dpdkvhostuserclient',
+    options: { 'vhost-server-path': `${sandbox.runDir}/vm.sock` },
+    ofportRequest: 3,
+  });
+  t.match(vswitch.interface('vhost-user0'), { ofport: 1, vhostMode: 'server', connected: false, error: undefined });
+  t.match(vswitch.interface('vhost-user1'), { ofport: 2, vhostMode: 'server' });
+  t.match(vswitch.interface('vhost-client0'), { ofport: 3, vhostMode: 'client', connected: false });
+  t.ok(readdirSync(sandbox.runDir).includes('vhost-user0'), 'the vhost-user socket is in the run directory');
+  t.ok(existsSync(sandbox.mgmtSocket('ovs-br0')), 'the OpenFlow management socket exists');
+  t.equal(vswitch.show(), await vsctl(sandbox, 'show'));
+});

@@ -355,3 +355,27 @@ export function decodeOxmFields(buffer: Buffer, start: number, end: number): Mat
 export function splitMasked<T>(field: Masked<T>): { value: T; mask: T | undefined } {
   return isMaskedObject(field) ? { value: field.value as T, mask: field.mask as T } : { value: field, mask: undefined };
 }
+
+/** The OVS name (as in `ovs-fields(7)` and `set_field:...->NAME`) of each modelled field. */
+export const OVS_FIELD_NAMES: Readonly<Record<MatchFieldName, string>> = {
+  inPort: 'in_port',
+  ethDst: 'eth_dst',
+  ethSrc: 'eth_src',
+  ethType: 'eth_type',
+  vlanVid: 'vlan_vid',
+  vlanPcp: 'vlan_pcp',
+  ipDscp: 'ip_dscp',
+  ipProto: 'nw_proto',
+  ipv4Src: 'ip_src',
+  ipv4Dst: 'ip_dst',
+  tcpSrc: 'tcp_src',
+  tcpDst: 'tcp_dst',
+  udpSrc: 'udp_src',
+  udpDst: 'udp_dst',
+  icmpv4Type: 'icmp_type',
+  icmpv4Code: 'icmp_code',
+  arpOp: 'arp_op',
+  arpSpa: 'arp_spa',
+  arpTpa: 'arp_tpa',
+  metadata: 'metadata',
+};

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import t from 'tap';
 import { runFlowCommand } from '../lib/cli/ovs-flow-commands';
 import { OpenFlowClient } from '../lib/openflow/client';
@@ -187,6 +188,32 @@ t.test('the switch errors decode into readable ERR_OPENFLOW errors', async (t) =
   await client.barrier();
   t.equal((await client.flowStats({ match: { inPort: 1 } })).filter((flow) => flow.priority === 3).length, 1, 'accepted flow mods stay applied');
   await t.rejects(runFlowCommand('add-flow', ['in_port=1,actions=bogus:1'], { target }, () => undefined), { code: 'EINVAL', message: /unknown action "bogus:1"/ });
+});
+
+/** A TCP port that was free a moment ago (the kernel's pick for port 0). */
+async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+t.test('tcp:HOST:PORT targets reach a bridge listening with ptcp', async (t) => {
+  const port = await freeTcpPort();
+  await ovs.vsctl('set-controller', 'br0', `ptcp:${port}:127.0.0.1`);
+  t.teardown(() => ovs.vsctl('del-controller', 'br0'));
+  let client: OpenFlowClient | undefined;
+  for (let attempt = 0; attempt < 50 && !client; attempt++) {
+    client = await OpenFlowClient.connect(`tcp:127.0.0.1:${port}`, { timeoutMs: 1000 }).catch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return undefined;
+    });
+  }
+  t.ok(client, 'connected over TCP');
+  await client?.barrier();
+  t.equal((await client?.portDescriptions())?.length, 5);
+  await client?.close();
 });
 
 t.test('a bridge without OpenFlow13 in its protocols fails with ERR_OPENFLOW_VERSION', async (t) => {

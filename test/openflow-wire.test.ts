@@ -167,6 +167,24 @@ t.test('timeouts and AbortSignal end a call without hurting the connection', asy
   t.notOk(client.closed);
 });
 
+t.test('keepalive: echo requests while idle; an unanswered one closes the connection', async (t) => {
+  let answering = true;
+  const fake = await scriptedSwitch(t, (message, socket) => {
+    if (answering) {
+      socket.write(encodeMessage(message.type === OFPT.ECHO_REQUEST ? OFPT.ECHO_REPLY : OFPT.BARRIER_REPLY, message.xid, message.body));
+    }
+  });
+  const client = await OpenFlowClient.connect(fake.target, { keepaliveMs: 50, timeoutMs: 200 });
+  t.teardown(() => client.close());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.ok(fake.received.some((entry) => entry.message.type === OFPT.ECHO_REQUEST), 'the client sent echo requests');
+  t.notOk(client.closed);
+  answering = false;
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.ok(client.closed, 'closed after an unanswered echo');
+  await t.rejects(client.barrier(), { code: 'ERR_CLOSED', message: /did not answer a keepalive echo/ });
+});
+
 t.test('hostile switches: bad headers, truncation, endless replies, wrong versions', async (t) => {
   t.test('a header stating a length below 8 fails the connection with EPROTO', async (t) => {
     const fake = await scriptedSwitch(t, (_message, socket) => {

@@ -104,10 +104,8 @@ export async function runFlowCommand(verb: string, args: string[], options: Flow
   const call: CallOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
   switch (verb) {
     case 'add-flow':
-    case 'mod-flows':
-      checkArgs(verb, args, 1, 1);
-      break;
     case 'add-flows':
+    case 'mod-flows':
       checkArgs(verb, args, 1, 1);
       break;
     case 'del-flows':

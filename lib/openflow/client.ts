@@ -87,9 +87,15 @@ export interface OpenFlowClientOptions {
   signal?: AbortSignal;
   /** Largest reassembled multipart reply, in bytes (default 64 MiB): bounds memory against a hostile switch. */
   maxReplyBytes?: number;
+  /**
+   * When set, sends an echo request after this many ms without traffic from the switch
+   * and closes the connection (`ETIMEDOUT`) when the reply does not come within `timeoutMs`.
+   * Default: no keepalive (a request's own timeout already detects a dead switch).
+   */
+  keepaliveMs?: number;
 }
 
-const CLIENT_OPTION_KEYS = new Set(['timeoutMs', 'signal', 'maxReplyBytes']);
+const CLIENT_OPTION_KEYS = new Set(['timeoutMs', 'signal', 'maxReplyBytes', 'keepaliveMs']);
 const CALL_OPTION_KEYS = new Set(['timeoutMs', 'signal']);
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
@@ -141,6 +147,9 @@ export class OpenFlowClient {
   private nextXid = 1;
   private closedError: DpdkError | undefined;
   private switchFeatures: SwitchFeatures | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  /** Whether anything arrived from the switch since the last keepalive tick. */
+  private heardFromSwitch = false;
   private helloWaiter: { resolve(message: OpenFlowMessage): void; reject(error: DpdkError): void } | undefined;
 
   private constructor(target: string, socket: Socket, timeoutMs: number, maxReplyBytes: number) {
@@ -173,6 +182,10 @@ export class OpenFlowClient {
     }
     const parsed = parseTarget(target);
     const socket = parsed.kind === 'unix' ? createConnection({ path: parsed.path }) : createConnection({ host: parsed.host, port: parsed.port });
+    const keepaliveMs = options.keepaliveMs;
+    if (keepaliveMs !== undefined && (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0)) {
+      invalidArgument(operation, `keepaliveMs ${keepaliveMs} must be a positive number of milliseconds`);
+    }
     const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
     try {
       await client.withDeadline(operation, { timeoutMs, signal: options.signal }, () => client.handshake(), () => socket.destroy());
@@ -181,7 +194,27 @@ export class OpenFlowClient {
       socket.destroy();
       throw error;
     }
+    if (keepaliveMs !== undefined) {
+      client.startKeepalive(keepaliveMs);
+    }
     return client;
+  }
+
+  private startKeepalive(intervalMs: number): void {
+    this.keepaliveTimer = setInterval(() => {
+      if (this.heardFromSwitch) {
+        this.heardFromSwitch = false;
+        return;
+      }
+      this.echo().catch((error: DpdkError) => {
+        if (error.code === 'ETIMEDOUT') {
+          this.shutdown(new DpdkError(`${this.target} did not answer a keepalive echo within ${this.timeoutMs} ms`, { code: 'ETIMEDOUT', operation: 'keepalive', object: this.target }));
+          this.socket.destroy();
+        }
+      });
+    }, intervalMs);
+    // A keepalive alone must not keep the process running.
+    this.keepaliveTimer.unref();
   }
 
   /** The switch's FEATURES_REPLY, read while connecting. */
@@ -240,6 +273,7 @@ export class OpenFlowClient {
   }
 
   private onData(chunk: Buffer): void {
+    this.heardFromSwitch = true;
     let messages: OpenFlowMessage[];
     try {
       messages = this.decoder.push(chunk);
@@ -387,6 +421,7 @@ export class OpenFlowClient {
       return;
     }
     this.closedError = error;
+    clearInterval(this.keepaliveTimer);
     this.helloWaiter?.reject(error);
     this.helloWaiter = undefined;
     for (const pending of this.pending.values()) {

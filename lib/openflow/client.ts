@@ -180,12 +180,12 @@ export class OpenFlowClient {
     if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) {
       invalidArgument(operation, `maxReplyBytes ${maxReplyBytes} must be a positive integer`);
     }
-    const parsed = parseTarget(target);
-    const socket = parsed.kind === 'unix' ? createConnection({ path: parsed.path }) : createConnection({ host: parsed.host, port: parsed.port });
     const keepaliveMs = options.keepaliveMs;
     if (keepaliveMs !== undefined && (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0)) {
       invalidArgument(operation, `keepaliveMs ${keepaliveMs} must be a positive number of milliseconds`);
     }
+    const parsed = parseTarget(target);
+    const socket = parsed.kind === 'unix' ? createConnection({ path: parsed.path }) : createConnection({ host: parsed.host, port: parsed.port });
     const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
     try {
       await client.withDeadline(operation, { timeoutMs, signal: options.signal }, () => client.handshake(), () => socket.destroy());
@@ -446,13 +446,22 @@ export class OpenFlowClient {
    * Runs `work` under a timeout and an abort signal; on either, runs `cleanup` and
    * fails with `ETIMEDOUT` / `ECANCELED`.
    */
-  private async withDeadline<T>(operation: string, options: CallOptions, work: () => Promise<T>, cleanup: () => void): Promise<T> {
+  /**
+   * Validates call options before anything is sent: unknown keys and bad timeouts are
+   * `EINVAL`, an already-aborted signal `ECANCELED`. Returns the effective timeout.
+   */
+  private checkCall(operation: string, options: CallOptions): number {
     checkOptionKeys(operation, options, CALL_OPTION_KEYS);
     const timeoutMs = checkTimeout(operation, options.timeoutMs ?? this.timeoutMs);
-    const signal = options.signal;
-    if (signal?.aborted) {
-      throw new DpdkError(`${operation} on ${this.target} was aborted`, { code: 'ECANCELED', operation, object: this.target, cause: signal.reason });
+    if (options.signal?.aborted) {
+      throw new DpdkError(`${operation} on ${this.target} was aborted`, { code: 'ECANCELED', operation, object: this.target, cause: options.signal.reason });
     }
+    return timeoutMs;
+  }
+
+  private async withDeadline<T>(operation: string, options: CallOptions, work: () => Promise<T>, cleanup: () => void): Promise<T> {
+    const timeoutMs = this.checkCall(operation, options);
+    const signal = options.signal;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -476,11 +485,10 @@ export class OpenFlowClient {
     }
   }
 
-  /** Sends `message` (whose xid is `xid`) and resolves with the reply body or multipart bodies. */
+  /** Sends `message` and resolves with the body of the reply to its xid, or the bodies of every multipart part. */
   private request(operation: string, message: Buffer, replyType: number, options: CallOptions): Promise<Buffer[]> {
     this.checkOpen(operation);
-    checkOptionKeys(operation, options, CALL_OPTION_KEYS);
-    checkTimeout(operation, options.timeoutMs ?? this.timeoutMs);
+    this.checkCall(operation, options);
     const xid = message.readUInt32BE(4);
     const reply = new Promise<Buffer[]>((resolve, reject) => {
       this.pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
@@ -516,6 +524,7 @@ export class OpenFlowClient {
   async flowMods(flowMods: readonly FlowMod[], options: CallOptions = {}): Promise<void> {
     const operation = 'flowMods';
     this.checkOpen(operation);
+    this.checkCall(operation, options);
     const xids: number[] = [];
     const messages = flowMods.map((flowMod) => {
       const xid = this.reserveXid();

@@ -167,7 +167,7 @@ t.test('the switch errors decode into readable ERR_OPENFLOW errors', async (t) =
   const target = ovs.mgmt('br0');
   await t.rejects(runFlowCommand('add-flow', ['in_port=1,actions=output:70000'], { target }, () => undefined), {
     code: 'ERR_OPENFLOW',
-    message: /OFPET_BAD_ACTION OFPBAC_BAD_OUT_PORT/,
+    message: /rejected flow mod 1 of 1: OFPET_BAD_ACTION OFPBAC_BAD_OUT_PORT \(bad output port\)/,
   });
   await t.rejects(runFlowCommand('add-flow', ['table=255,actions=drop'], { target }, () => undefined), {
     code: 'ERR_OPENFLOW',

@@ -371,7 +371,8 @@ export class OpenFlowClient {
 
   /** An `ERR_OPENFLOW` error for the switch's refusal of `what`, carrying the decoded error as `openflowError`. */
   private openflowError(what: string, info: OpenFlowErrorInfo): DpdkError {
-    const error = new DpdkError(`${this.target} rejected ${what}: ${info.typeName} ${info.codeName}`, {
+    const explanation = info.description ? ` (${info.description})` : '';
+    const error = new DpdkError(`${this.target} rejected ${what}: ${info.typeName} ${info.codeName}${explanation}`, {
       code: 'ERR_OPENFLOW',
       operation: what,
       object: this.target,

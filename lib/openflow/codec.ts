@@ -585,7 +585,43 @@ export interface OpenFlowErrorInfo {
   experimenter?: number;
   /** Usually the first bytes of the offending request. */
   data: Buffer;
+  /** A short explanation of the common codes, e.g. "bad output port". */
+  description?: string;
 }
+
+/** Plain-words explanations of the errors a flow programmer meets most. */
+const ERROR_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  OFPHFC_INCOMPATIBLE: 'no common OpenFlow version',
+  OFPBRC_BAD_VERSION: 'the switch does not accept this OpenFlow version',
+  OFPBRC_BAD_TYPE: 'message type not supported',
+  OFPBRC_BAD_MULTIPART: 'multipart request type not supported',
+  OFPBRC_BAD_LEN: 'wrong request length',
+  OFPBRC_BAD_TABLE_ID: 'no such table',
+  OFPBRC_BAD_PORT: 'no such port',
+  OFPBAC_BAD_TYPE: 'unknown action type',
+  OFPBAC_BAD_LEN: 'wrong action length',
+  OFPBAC_BAD_OUT_PORT: 'bad output port',
+  OFPBAC_BAD_ARGUMENT: 'bad action argument',
+  OFPBAC_BAD_OUT_GROUP: 'no such group',
+  OFPBAC_MATCH_INCONSISTENT: 'the action does not fit the match (e.g. set a TCP port without matching tcp)',
+  OFPBAC_BAD_SET_TYPE: 'set_field of a field the switch cannot set',
+  OFPBAC_BAD_SET_ARGUMENT: 'bad set_field value (e.g. vlan_vid without the 0x1000 present bit)',
+  OFPBIC_UNKNOWN_INST: 'unknown instruction',
+  OFPBIC_UNSUP_INST: 'instruction not supported',
+  OFPBIC_BAD_TABLE_ID: 'goto_table to a table that does not exist or is not later in the pipeline',
+  OFPBMC_BAD_FIELD: 'match field not supported',
+  OFPBMC_BAD_VALUE: 'bad match value',
+  OFPBMC_BAD_MASK: 'bad match mask',
+  OFPBMC_BAD_PREREQ: 'match field prerequisites missing (e.g. nw_src without ip)',
+  OFPBMC_DUP_FIELD: 'match field given twice',
+  OFPFMFC_TABLE_FULL: 'flow table full',
+  OFPFMFC_BAD_TABLE_ID: 'no such table (or table 255 in an add)',
+  OFPFMFC_OVERLAP: 'check_overlap found an overlapping flow of the same priority',
+  OFPFMFC_EPERM: 'permission denied',
+  OFPFMFC_BAD_TIMEOUT: 'bad timeout',
+  OFPFMFC_BAD_COMMAND: 'unknown flow-mod command',
+  OFPFMFC_BAD_FLAGS: 'bad flow-mod flags',
+};
 
 const ERROR_TYPES: readonly (readonly [string, string, readonly string[]])[] = [
   ['OFPET_HELLO_FAILED', 'OFPHFC', ['INCOMPATIBLE', 'EPERM']],
@@ -628,11 +664,17 @@ export function decodeErrorMessage(body: Buffer): OpenFlowErrorInfo {
   }
   const known = ERROR_TYPES[type];
   const codeSuffix = known?.[2][code];
-  return {
+  const codeName = known && codeSuffix ? `${known[1]}_${codeSuffix}` : `code ${code}`;
+  const info: OpenFlowErrorInfo = {
     type,
     code,
     typeName: known ? known[0] : `error type ${type}`,
-    codeName: known && codeSuffix ? `${known[1]}_${codeSuffix}` : `code ${code}`,
+    codeName,
     data: Buffer.from(body.subarray(4)),
   };
+  const description = Object.hasOwn(ERROR_DESCRIPTIONS, codeName) ? ERROR_DESCRIPTIONS[codeName] : undefined;
+  if (description) {
+    info.description = description;
+  }
+  return info;
 }

@@ -18,7 +18,6 @@ function syntaxError(text: string, message: string): never {
 /** Shorthands for `dl_type` (and `nw_proto`) accepted in the match, as in `ovs-fields(7)`. */
 const PROTOCOL_SHORTHANDS: Readonly<Record<string, { ethType: number; ipProto?: number }>> = {
   ip: { ethType: 0x0800 },
-  ipv4: { ethType: 0x0800 },
   icmp: { ethType: 0x0800, ipProto: 1 },
   tcp: { ethType: 0x0800, ipProto: 6 },
   udp: { ethType: 0x0800, ipProto: 17 },

@@ -33,6 +33,20 @@ t.test('FrameDecoder: messages split across reads and several per read', async (
   t.throws(() => new FrameDecoder().push(Buffer.from([4, 0, 0, 7, 0, 0, 0, 0])), { code: 'EPROTO', message: /length 7/ });
 });
 
+t.test('FrameDecoder: a largest message dribbled byte by byte costs linear work', async (t) => {
+  const big = encodeMessage(OFPT.ECHO_REPLY, 9, Buffer.alloc(0xffff - 8, 1));
+  const decoder = new FrameDecoder();
+  const started = process.hrtime.bigint();
+  let decoded = 0;
+  for (let offset = 0; offset < big.length; offset++) {
+    decoded += decoder.push(big.subarray(offset, offset + 1)).length;
+  }
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  t.equal(decoded, 1);
+  t.equal(decoder.bufferedBytes, 0);
+  t.ok(elapsedMs < 2000, `65535 one-byte reads took ${elapsedMs.toFixed(0)} ms`);
+});
+
 t.test('HELLO version bitmaps', async (t) => {
   t.same(helloVersions({ version: 4, type: 0, xid: 1, body: encodeHello(1).subarray(8) }), [4]);
   t.same(helloVersions({ version: 1, type: 0, xid: 1, body: Buffer.alloc(0) }), [1]);

@@ -78,14 +78,18 @@ export function encodeMessage(type: number, xid: number, body: Buffer = Buffer.a
 /**
  * Splits a byte stream into OpenFlow messages: copes with messages split across reads
  * and several messages per read. Holds at most one partial message (< 64 KiB, the
- * largest length a header can state) between calls.
+ * largest length a header can state) between calls, and copies it only once complete,
+ * so a peer dribbling bytes costs linear, not quadratic, work.
  */
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly held: Buffer[] = [];
+  private heldBytes = 0;
+  /** Bytes needed before parsing can progress: a header, then the whole message. */
+  private neededBytes = OFP_HEADER_LENGTH;
 
   /** Bytes held back, waiting for the rest of a message. */
   get bufferedBytes(): number {
-    return this.pending.length;
+    return this.heldBytes;
   }
 
   /**
@@ -93,16 +97,24 @@ export class FrameDecoder {
    * Throws `EPROTO` when a header states a length below 8: the stream cannot be resynchronised.
    */
   push(chunk: Buffer): OpenFlowMessage[] {
-    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes < this.neededBytes) {
+      return [];
+    }
+    const data = this.held.length === 1 ? chunk : Buffer.concat(this.held, this.heldBytes);
+    this.held.length = 0;
+    this.heldBytes = 0;
+    this.neededBytes = OFP_HEADER_LENGTH;
     const messages: OpenFlowMessage[] = [];
     let offset = 0;
     while (data.length - offset >= OFP_HEADER_LENGTH) {
       const length = data.readUInt16BE(offset + 2);
       if (length < OFP_HEADER_LENGTH) {
-        this.pending = Buffer.alloc(0);
         protocolError('FrameDecoder.push', `OpenFlow header states length ${length}; the minimum is ${OFP_HEADER_LENGTH}`);
       }
       if (data.length - offset < length) {
+        this.neededBytes = length;
         break;
       }
       messages.push({
@@ -113,7 +125,11 @@ export class FrameDecoder {
       });
       offset += length;
     }
-    this.pending = Buffer.from(data.subarray(offset));
+    if (offset < data.length) {
+      const rest = Buffer.from(data.subarray(offset));
+      this.held.push(rest);
+      this.heldBytes = rest.length;
+    }
     return messages;
   }
 }

@@ -13,7 +13,7 @@ import {
 } from '../lib/openflow/codec';
 import { parseFlowFilter, parseFlowMod } from '../lib/openflow/flow-syntax';
 import { formatDuration, formatFlowStats, formatMatch } from '../lib/openflow/format';
-import { decodeMatch, encodeMatch, type Match } from '../lib/openflow/match';
+import { decodeMatch, encodeMatch, formatIpv6, parseIpv6, type Match } from '../lib/openflow/match';
 
 t.test('FrameDecoder: messages split across reads and several per read', async (t) => {
   const messages = [encodeMessage(OFPT.ECHO_REQUEST, 1, Buffer.from('abc')), encodeMessage(OFPT.BARRIER_REPLY, 2), encodeHello(3)];
@@ -179,6 +179,31 @@ t.test('errors decode into spec names', async (t) => {
   t.match(decodeErrorMessage(body(99, 1)), { typeName: 'error type 99', codeName: 'code 1' });
   t.match(decodeErrorMessage(Buffer.concat([body(0xffff, 7), Buffer.from([0, 0, 0x23, 0x20])])), { typeName: 'OFPET_EXPERIMENTER', experimenter: 0x2320 });
   t.throws(() => decodeErrorMessage(Buffer.alloc(2)), { code: 'EPROTO' });
+});
+
+t.test('IPv6 addresses parse and print as inet_ntop does', async (t) => {
+  const cases: [string, string][] = [
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+    ['fe80::1:2', 'fe80::1:2'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['1:0:3:4:5:6:7:8', '1:0:3:4:5:6:7:8'],
+  ];
+  for (const [input, output] of cases) {
+    t.equal(formatIpv6(parseIpv6(input)!), output, input);
+  }
+  for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', ':::', '1.2.3.4', 'fe80::1%eth0']) {
+    t.equal(parseIpv6(bad), undefined, bad);
+  }
+  t.same(parseFlowMod('ipv6,ipv6_src=2001:db8::/32,actions=drop', { command: 'add' }).match, {
+    ethType: 0x86dd,
+    ipv6Src: { value: '2001:db8::', mask: 'ffff:ffff:0:0:0:0:0:0' },
+  });
+  t.throws(() => parseFlowMod('ip,ipv6_src=::1,actions=drop', { command: 'add' }), { code: 'EINVAL', message: /ipv6_src needs the ipv6 protocol/ });
+  t.throws(() => parseFlowMod('tcp,icmp_type=8,actions=drop', { command: 'add' }), { code: 'EINVAL', message: /icmp_type=8 needs the icmp/ });
 });
 
 t.test('formatting follows ovs-ofctl', async (t) => {

@@ -24,6 +24,8 @@ const FLOWS = [
   'table=3,vlan_tci=0x1000/0x1000,nw_tos=4,ip,actions=',
   'table=4,dl_vlan_pcp=5,actions=pop_vlan,output:2',
   'priority=5,dl_type=0x86dd,actions=output:1',
+  'priority=6,tcp6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1:2/ffff:ffff::ffff,tp_dst=443,actions=set_field:2001:db8::7->ipv6_dst,output:2',
+  'priority=7,icmp6,icmp_type=135,ipv6_dst=::ffff:10.0.0.1,actions=output:3',
   'cookie=0xabc,ip,nw_dst=192.168.1.1,actions=output:4,output:1',
   'priority=9,eth_type=0x0800,ip_proto=6,tcp_dst=0x1000/0xf000,eth_src=02:00:00:00:00:01,actions=set_field:02:00:00:00:00:09->eth_dst,output:2',
 ];

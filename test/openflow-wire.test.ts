@@ -46,6 +46,8 @@ const OFCTL_CASES: { verb: string; command: FlowModCommand; flow?: string; stric
   { verb: 'add-flow', command: 'add', flow: 'table=4,dl_vlan_pcp=5,actions=pop_vlan,output:2' },
   { verb: 'add-flow', command: 'add', flow: 'priority=51,cookie=0xabc,ip,nw_dst=192.168.1.1,check_overlap,actions=output:4,output:1' },
   { verb: 'add-flow', command: 'add', flow: 'in_port=p2,ip,actions=output:p3' },
+  { verb: 'add-flow', command: 'add', flow: 'tcp6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1:2/ffff:ffff::ffff,tp_dst=443,actions=set_field:2001:db8::7->ipv6_dst,output:2' },
+  { verb: 'add-flow', command: 'add', flow: 'icmp6,icmp_type=135,icmp_code=0,actions=output:3' },
   { verb: 'mod-flows', command: 'modify', flow: 'in_port=2,actions=output:1' },
   { verb: 'mod-flows', command: 'modify_strict', flow: 'priority=5,in_port=2,actions=output:1', strict: true },
   { verb: 'del-flows', command: 'delete', flow: 'in_port=2' },

@@ -1,7 +1,7 @@
 import { invalidArgument } from '../errors';
 import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction, type SetFieldName } from './actions';
 import { FLOW_MOD_FLAG_BITS, OFPTT_ALL, type FlowMod, type FlowModCommand, type FlowModFlag, type FlowStatsRequest } from './codec';
-import { OFPVID_PRESENT, OVS_FIELD_NAMES, parseIpv4, parseMac, type Masked, type Match, type MatchFieldName } from './match';
+import { OFPVID_PRESENT, OVS_FIELD_NAMES, parseIpv4, parseIpv6, parseMac, type Masked, type Match, type MatchFieldName } from './match';
 
 /** Options of {@link parseFlowMod} and {@link parseFlowFilter}. */
 export interface FlowSyntaxOptions {
@@ -37,8 +37,8 @@ const IGNORED_STATS_KEYS = new Set(['duration', 'n_packets', 'n_bytes', 'idle_ag
 const MATCH_KEYS = [
   'in_port', 'dl_type', 'eth_type', 'dl_src', 'eth_src', 'dl_dst', 'eth_dst', 'dl_vlan', 'vlan_vid', 'dl_vlan_pcp',
   'vlan_pcp', 'vlan_tci', 'nw_src', 'ip_src', 'nw_dst', 'ip_dst', 'nw_proto', 'ip_proto', 'nw_tos', 'ip_dscp',
-  'tp_src', 'tp_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'icmp_type', 'icmp_code', 'arp_op', 'arp_spa',
-  'arp_tpa', 'metadata',
+  'ipv6_src', 'ipv6_dst', 'tp_src', 'tp_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'icmp_type', 'icmp_code',
+  'icmpv6_type', 'icmpv6_code', 'arp_op', 'arp_spa', 'arp_tpa', 'metadata',
 ];
 const FLOW_KEYS = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'out_port', 'out_group'];
 
@@ -187,6 +187,28 @@ function parseMaskedIpv4(flow: string, token: Token): Masked<string> {
   return { value: valueText!, mask: maskText };
 }
 
+function parseMaskedIpv6(flow: string, token: Token): Masked<string> {
+  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
+  const expected = `${token.text}: expected an IPv6 address, optionally /PREFIX (0..128) or /MASK`;
+  if (parseIpv6(valueText!) === undefined || extra !== undefined) {
+    return syntaxError(flow, expected);
+  }
+  if (maskText === undefined) {
+    return valueText!;
+  }
+  if (/^\d{1,3}$/.test(maskText) && Number(maskText) <= 128) {
+    const mask = Buffer.alloc(16);
+    for (let bit = 0; bit < Number(maskText); bit++) {
+      mask[bit >> 3] = mask[bit >> 3]! | (0x80 >> (bit & 7));
+    }
+    return { value: valueText!, mask: Array.from({ length: 8 }, (_, word) => mask.readUInt16BE(word * 2).toString(16)).join(':') };
+  }
+  if (parseIpv6(maskText) === undefined) {
+    return syntaxError(flow, expected);
+  }
+  return { value: valueText!, mask: maskText };
+}
+
 /** The match and flow-level settings of a flow string, before it becomes a flow mod or a filter. */
 interface ParsedFlow {
   match: Match;
@@ -320,6 +342,12 @@ function parseFlowText(flow: string, options: FlowSyntaxOptions): ParsedFlow {
       case 'arp_spa':
         set(token, 'arpSpa', parseMaskedIpv4(flow, token));
         break;
+      case 'ipv6_src':
+        set(token, 'ipv6Src', parseMaskedIpv6(flow, token));
+        break;
+      case 'ipv6_dst':
+        set(token, 'ipv6Dst', parseMaskedIpv6(flow, token));
+        break;
       case 'arp_tpa':
         set(token, 'arpTpa', parseMaskedIpv4(flow, token));
         break;
@@ -358,10 +386,14 @@ function parseFlowText(flow: string, options: FlowSyntaxOptions): ParsedFlow {
         set(token, 'udpDst', parseMaskedUint(flow, token, 0xffff));
         break;
       case 'icmp_type':
-        set(token, 'icmpv4Type', parsePlainUint(flow, token, 255));
-        break;
       case 'icmp_code':
-        set(token, 'icmpv4Code', parsePlainUint(flow, token, 255));
+        transport.push({ token, which: key === 'icmp_type' ? 'src' : 'dst' });
+        break;
+      case 'icmpv6_type':
+        set(token, 'icmpv6Type', parsePlainUint(flow, token, 255));
+        break;
+      case 'icmpv6_code':
+        set(token, 'icmpv6Code', parsePlainUint(flow, token, 255));
         break;
       case 'metadata': {
         const [valueText, maskText, extra] = requireValue(flow, token).split('/');
@@ -451,12 +483,17 @@ function applyLayer3(
     }
   }
   for (const { token, which } of layer3.transport) {
-    if (match.ipProto === 6) {
+    const icmpOnly = token.key.startsWith('icmp');
+    if (match.ipProto === 6 && !icmpOnly) {
       set(token, which === 'src' ? 'tcpSrc' : 'tcpDst', parseMaskedUint(flow, token, 0xffff));
-    } else if (match.ipProto === 17) {
+    } else if (match.ipProto === 17 && !icmpOnly) {
       set(token, which === 'src' ? 'udpSrc' : 'udpDst', parseMaskedUint(flow, token, 0xffff));
     } else if (match.ipProto === 1 && match.ethType === 0x0800) {
       set(token, which === 'src' ? 'icmpv4Type' : 'icmpv4Code', parsePlainUint(flow, token, 255));
+    } else if (match.ipProto === 58 && match.ethType === 0x86dd) {
+      set(token, which === 'src' ? 'icmpv6Type' : 'icmpv6Code', parsePlainUint(flow, token, 255));
+    } else if (icmpOnly) {
+      syntaxError(flow, `${token.text} needs the icmp (or icmp6) protocol: add icmp to the match`);
     } else {
       syntaxError(flow, `${token.text} needs a transport protocol: add tcp or udp (or nw_proto=6/17 with ip)`);
     }
@@ -468,6 +505,10 @@ function applyLayer3(
     ['udpDst', 'udp', match.ipProto === 17],
     ['icmpv4Type', 'icmp', match.ipProto === 1 && match.ethType === 0x0800],
     ['icmpv4Code', 'icmp', match.ipProto === 1 && match.ethType === 0x0800],
+    ['icmpv6Type', 'icmp6', match.ipProto === 58 && match.ethType === 0x86dd],
+    ['icmpv6Code', 'icmp6', match.ipProto === 58 && match.ethType === 0x86dd],
+    ['ipv6Src', 'ipv6', match.ethType === 0x86dd],
+    ['ipv6Dst', 'ipv6', match.ethType === 0x86dd],
     ['arpOp', 'arp', isArp],
     ['arpSpa', 'arp', isArp],
     ['arpTpa', 'arp', isArp],
@@ -504,6 +545,10 @@ const SET_FIELD_NAMES: Readonly<Record<string, SetFieldName>> = {
   udp_dst: 'udpDst',
   icmp_type: 'icmpv4Type',
   icmp_code: 'icmpv4Code',
+  ipv6_src: 'ipv6Src',
+  ipv6_dst: 'ipv6Dst',
+  icmpv6_type: 'icmpv6Type',
+  icmpv6_code: 'icmpv6Code',
   arp_op: 'arpOp',
   arp_spa: 'arpSpa',
   arp_tpa: 'arpTpa',
@@ -521,6 +566,9 @@ function setFieldValue(flow: string, action: string, field: SetFieldName, text: 
     case 'arpSpa':
     case 'arpTpa':
       return parseIpv4(text) ? text : fail('an IPv4 address');
+    case 'ipv6Src':
+    case 'ipv6Dst':
+      return parseIpv6(text) ? text : fail('an IPv6 address');
     case 'metadata':
       return parseUint64(text) ?? fail('a 64-bit integer');
     default: {

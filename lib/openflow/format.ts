@@ -1,6 +1,6 @@
 import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction } from './actions';
 import { OFP_DEFAULT_PRIORITY, type FlowStats, type PortDescription, type PortStats } from './codec';
-import { OVS_FIELD_NAMES, parseIpv4, splitMasked, type Match } from './match';
+import { formatIpv6, OVS_FIELD_NAMES, parseIpv4, parseIpv6, splitMasked, type Match } from './match';
 
 /** Options of the `ovs-ofctl`-style formatters. */
 export interface FormatOptions {
@@ -56,6 +56,24 @@ function formatIpMasked(value: string, mask: string | undefined): string {
     return `${value}/${32 - Math.log2(inverted + 1)}`;
   }
   return `${value}/${mask}`;
+}
+
+function formatIpv6Masked(value: string, mask: string | undefined): string {
+  if (mask === undefined) {
+    return value;
+  }
+  const bits = parseIpv6(mask)!;
+  let prefix = 0;
+  while (prefix < 128 && (bits[prefix >> 3]! & (0x80 >> (prefix & 7))) !== 0) {
+    prefix++;
+  }
+  let cidr = true;
+  for (let bit = prefix; bit < 128; bit++) {
+    if ((bits[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) {
+      cidr = false;
+    }
+  }
+  return `${value}/${cidr ? prefix : formatIpv6(bits)}`;
 }
 
 function masked<T>(field: T | { value: T; mask: T } | undefined, show: (value: T, mask: T | undefined) => string): string | undefined {
@@ -155,6 +173,12 @@ export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORIT
     if (match.arpOp !== undefined) {
       parts.push(`arp_op=${match.arpOp}`);
     }
+  } else if (ethType === 0x86dd) {
+    push(masked(match.ipv6Src, (value, mask) => `ipv6_src=${formatIpv6Masked(value, mask)}`));
+    push(masked(match.ipv6Dst, (value, mask) => `ipv6_dst=${formatIpv6Masked(value, mask)}`));
+    if (match.ipProto !== undefined && !protoShown) {
+      parts.push(`nw_proto=${match.ipProto}`);
+    }
   } else {
     push(masked(match.ipv4Src, (value, mask) => `nw_src=${formatIpMasked(value, mask)}`));
     push(masked(match.ipv4Dst, (value, mask) => `nw_dst=${formatIpMasked(value, mask)}`));
@@ -170,6 +194,12 @@ export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORIT
   }
   if (match.icmpv4Code !== undefined) {
     parts.push(`icmp_code=${match.icmpv4Code}`);
+  }
+  if (match.icmpv6Type !== undefined) {
+    parts.push(`icmp_type=${match.icmpv6Type}`);
+  }
+  if (match.icmpv6Code !== undefined) {
+    parts.push(`icmp_code=${match.icmpv6Code}`);
   }
   push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
   push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));

@@ -39,6 +39,10 @@ export interface Match {
   ipv4Src?: Masked<string>;
   /** `OXM_OF_IPV4_DST`: dotted-quad address. */
   ipv4Dst?: Masked<string>;
+  /** `OXM_OF_IPV6_SRC`: IPv6 address in any textual form (decoded in RFC 5952 form). */
+  ipv6Src?: Masked<string>;
+  /** `OXM_OF_IPV6_DST`: IPv6 address. */
+  ipv6Dst?: Masked<string>;
   /** `OXM_OF_TCP_SRC`. */
   tcpSrc?: Masked<number>;
   /** `OXM_OF_TCP_DST`. */
@@ -51,6 +55,10 @@ export interface Match {
   icmpv4Type?: number;
   /** `OXM_OF_ICMPV4_CODE`. */
   icmpv4Code?: number;
+  /** `OXM_OF_ICMPV6_TYPE`. */
+  icmpv6Type?: number;
+  /** `OXM_OF_ICMPV6_CODE`. */
+  icmpv6Code?: number;
   /** `OXM_OF_ARP_OP`. */
   arpOp?: number;
   /** `OXM_OF_ARP_SPA`: sender IPv4 address. */
@@ -84,7 +92,7 @@ export type MatchFieldName = Exclude<keyof Match, 'otherFields'>;
 const OFPXMC_OPENFLOW_BASIC = 0x8000;
 const OFPMT_OXM = 1;
 
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'mac' | 'ipv4';
+type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
 
 interface FieldSpec {
   readonly name: MatchFieldName;
@@ -109,6 +117,8 @@ const FIELD_SPECS: readonly FieldSpec[] = [
   { name: 'vlanPcp', oxmField: 7, kind: 'u8', maskable: false, max: 7 },
   { name: 'ipv4Src', oxmField: 11, kind: 'ipv4', maskable: true },
   { name: 'ipv4Dst', oxmField: 12, kind: 'ipv4', maskable: true },
+  { name: 'ipv6Src', oxmField: 26, kind: 'ipv6', maskable: true },
+  { name: 'ipv6Dst', oxmField: 27, kind: 'ipv6', maskable: true },
   { name: 'ipDscp', oxmField: 8, kind: 'u8', maskable: false, max: 63 },
   { name: 'ipProto', oxmField: 10, kind: 'u8', maskable: false },
   { name: 'tcpSrc', oxmField: 13, kind: 'u16', maskable: true },
@@ -117,6 +127,8 @@ const FIELD_SPECS: readonly FieldSpec[] = [
   { name: 'udpDst', oxmField: 16, kind: 'u16', maskable: true },
   { name: 'icmpv4Type', oxmField: 19, kind: 'u8', maskable: false },
   { name: 'icmpv4Code', oxmField: 20, kind: 'u8', maskable: false },
+  { name: 'icmpv6Type', oxmField: 29, kind: 'u8', maskable: false },
+  { name: 'icmpv6Code', oxmField: 30, kind: 'u8', maskable: false },
   { name: 'arpOp', oxmField: 21, kind: 'u16', maskable: false },
   { name: 'arpSpa', oxmField: 22, kind: 'ipv4', maskable: true },
   { name: 'arpTpa', oxmField: 23, kind: 'ipv4', maskable: true },
@@ -127,7 +139,7 @@ const SPEC_BY_OXM_FIELD = new Map(FIELD_SPECS.map((spec) => [spec.oxmField, spec
 const SPEC_BY_NAME = new Map(FIELD_SPECS.map((spec) => [spec.name, spec]));
 const KNOWN_KEYS = new Set<string>([...SPEC_BY_NAME.keys(), 'otherFields']);
 
-const KIND_WIDTH: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, mac: 6, ipv4: 4 };
+const KIND_WIDTH: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
 
 /** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes; undefined when malformed. */
 export function parseMac(text: string): Buffer | undefined {
@@ -157,6 +169,96 @@ export function formatIpv4(bytes: Uint8Array): string {
   return Array.from(bytes).join('.');
 }
 
+/**
+ * Parses an IPv6 address (with `::` compression and an optional trailing dotted quad)
+ * into 16 bytes; undefined when malformed.
+ */
+export function parseIpv6(text: string): Buffer | undefined {
+  let head = text;
+  let tail: number[] = [];
+  const quad = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (quad) {
+    const ipv4 = parseIpv4(quad[2]!);
+    if (!ipv4) {
+      return undefined;
+    }
+    head = quad[1]!.endsWith('::') ? quad[1]! : quad[1]!.slice(0, -1);
+    tail = [ipv4.readUInt16BE(0), ipv4.readUInt16BE(2)];
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) {
+    return undefined;
+  }
+  const toWords = (part: string): number[] | undefined => {
+    if (part === '') {
+      return [];
+    }
+    const words = part.split(':');
+    return words.every((word) => /^[0-9a-fA-F]{1,4}$/.test(word)) ? words.map((word) => parseInt(word, 16)) : undefined;
+  };
+  const left = toWords(halves[0]!);
+  const right = halves.length === 2 ? toWords(halves[1]!) : [];
+  if (!left || !right) {
+    return undefined;
+  }
+  const given = left.length + right.length + tail.length;
+  if (halves.length === 2 ? given > 7 : given !== 8) {
+    return undefined;
+  }
+  const words = [...left, ...new Array<number>(8 - given).fill(0), ...right, ...tail];
+  const bytes = Buffer.alloc(16);
+  words.forEach((word, index) => bytes.writeUInt16BE(word, index * 2));
+  return bytes;
+}
+
+/**
+ * Formats 16 bytes as an IPv6 address the way `inet_ntop` (and so `ovs-ofctl`) does:
+ * lower-case, the longest run of two or more zero words compressed to `::`, and
+ * IPv4-mapped or -compatible addresses ending in a dotted quad.
+ */
+export function formatIpv6(bytes: Uint8Array): string {
+  const buffer = Buffer.from(bytes);
+  const words = Array.from({ length: 8 }, (_, index) => buffer.readUInt16BE(index * 2));
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let start = 0; start < 8; ) {
+    if (words[start] !== 0) {
+      start++;
+      continue;
+    }
+    let end = start;
+    while (end < 8 && words[end] === 0) {
+      end++;
+    }
+    if (end - start > bestLength) {
+      bestStart = start;
+      bestLength = end - start;
+    }
+    start = end;
+  }
+  if (bestLength < 2) {
+    bestStart = -1;
+  }
+  const embedsIpv4 = bestStart === 0 && (bestLength === 6 || (bestLength === 7 && words[7] !== 1) || (bestLength === 5 && words[5] === 0xffff));
+  const lastWord = embedsIpv4 ? 6 : 8;
+  let text = '';
+  for (let index = 0; index < lastWord; index++) {
+    if (index === bestStart) {
+      text += '::';
+      index += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) {
+      text += ':';
+    }
+    text += words[index]!.toString(16);
+  }
+  if (embedsIpv4) {
+    text += `${text.endsWith(':') ? '' : ':'}${formatIpv4(buffer.subarray(12))}`;
+  }
+  return text;
+}
+
 function matchError(message: string): never {
   return invalidArgument('encodeMatch', message);
 }
@@ -172,6 +274,10 @@ function valueBytes(spec: FieldSpec, value: unknown, role: 'value' | 'mask'): Bu
     case 'ipv4': {
       const bytes = typeof value === 'string' ? parseIpv4(value) : undefined;
       return bytes ?? matchError(`${what} ${JSON.stringify(value)} is not an IPv4 address; expected a dotted quad such as 10.0.0.1`);
+    }
+    case 'ipv6': {
+      const bytes = typeof value === 'string' ? parseIpv6(value) : undefined;
+      return bytes ?? matchError(`${what} ${JSON.stringify(value)} is not an IPv6 address; expected e.g. 2001:db8::1`);
     }
     case 'u64': {
       if (typeof value !== 'bigint' || value < 0n || value > 0xffffffffffffffffn) {
@@ -282,6 +388,8 @@ function fieldValueFromBytes(spec: FieldSpec, bytes: Buffer): string | number | 
       return formatMac(bytes);
     case 'ipv4':
       return formatIpv4(bytes);
+    case 'ipv6':
+      return formatIpv6(bytes);
     case 'u64':
       return bytes.readBigUInt64BE(0);
     default:
@@ -368,12 +476,16 @@ export const OVS_FIELD_NAMES: Readonly<Record<MatchFieldName, string>> = {
   ipProto: 'nw_proto',
   ipv4Src: 'ip_src',
   ipv4Dst: 'ip_dst',
+  ipv6Src: 'ipv6_src',
+  ipv6Dst: 'ipv6_dst',
   tcpSrc: 'tcp_src',
   tcpDst: 'tcp_dst',
   udpSrc: 'udp_src',
   udpDst: 'udp_dst',
   icmpv4Type: 'icmp_type',
   icmpv4Code: 'icmp_code',
+  icmpv6Type: 'icmpv6_type',
+  icmpv6Code: 'icmpv6_code',
   arpOp: 'arp_op',
   arpSpa: 'arp_spa',
   arpTpa: 'arp_tpa',

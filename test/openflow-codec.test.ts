@@ -1,6 +1,7 @@
 import t from 'tap';
 import { runFlowCommand } from '../lib/cli/ovs-flow-commands';
 import { OFPP } from '../lib/openflow/actions';
+import { parseTarget } from '../lib/openflow/client';
 import {
   decodeErrorMessage,
   decodeFlowStatsEntries,
@@ -232,6 +233,16 @@ t.test('formatting follows ovs-ofctl', async (t) => {
   );
   t.equal(formatFlowStats(flow[0]!), 'cookie=0x0, duration=0s, table=1, n_packets=?, n_bytes=0, idle_timeout=10, send_flow_rem priority=5,in_port=4 actions=drop');
   t.equal(formatFlowStats(flow[0]!, { showStats: false }), 'table=1, idle_timeout=10, send_flow_rem priority=5,in_port=4 actions=drop');
+});
+
+t.test('targets: unix paths and tcp hosts', async (t) => {
+  t.same(parseTarget('unix:/run/openvswitch/br0.mgmt'), { kind: 'unix', path: '/run/openvswitch/br0.mgmt' });
+  t.same(parseTarget('/run/openvswitch/br0.mgmt'), { kind: 'unix', path: '/run/openvswitch/br0.mgmt' });
+  t.same(parseTarget('tcp:10.0.0.1:6633'), { kind: 'tcp', host: '10.0.0.1', port: 6633 });
+  t.same(parseTarget('tcp:switch.example'), { kind: 'tcp', host: 'switch.example', port: 6653 });
+  t.same(parseTarget('tcp:[::1]:6634'), { kind: 'tcp', host: '::1', port: 6634 });
+  t.throws(() => parseTarget('tcp:::1:6634'), { code: 'EINVAL', message: /IPv6 hosts in brackets/ });
+  t.throws(() => parseTarget('unix:'), { code: 'EINVAL', message: /empty socket path/ });
 });
 
 t.test('runFlowCommand validates before connecting', async (t) => {

@@ -308,6 +308,8 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
     await t.rejects(OpenFlowClient.connect(mute.target, { timeoutMs: 150 }), { code: 'ETIMEDOUT' });
     await t.rejects(OpenFlowClient.connect('unix:/tmp/no-such-dir-openflow/br0.mgmt'), { code: 'ENOENT' });
     await t.rejects(OpenFlowClient.connect('br0'), { code: 'EINVAL', message: /neither unix:PATH/ });
+    await t.rejects(OpenFlowClient.connect(42 as never), { code: 'EINVAL', message: /target must be a string/ });
+    await t.rejects(OpenFlowClient.connect(mute.target, { keepalive: 5 } as never), { code: 'EINVAL', message: /unknown option "keepalive"/ });
     await t.rejects(OpenFlowClient.connect('tcp:127.0.0.1:99999'), { code: 'EINVAL', message: /port 99999/ });
   });
 });

@@ -44,6 +44,9 @@ export const OPENFLOW_DEFAULT_PORT = 6653;
  */
 export function parseTarget(target: string): OpenFlowTarget {
   const operation = 'parseTarget';
+  if (typeof target !== 'string') {
+    invalidArgument(operation, `target must be a string such as unix:/var/run/openvswitch/br0.mgmt, got ${typeof target}`);
+  }
   if (target.startsWith('unix:')) {
     const path = target.slice(5);
     if (path === '') {

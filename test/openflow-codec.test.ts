@@ -137,7 +137,7 @@ t.test('flow syntax: the reference flow and the forms used in practice', async (
 });
 
 t.test('flow syntax errors name the token and what is accepted', async (t) => {
-  const bad: [string, 'add' | 'delete', RegExp][] = [
+  const bad: [string, 'add' | 'modify' | 'delete', RegExp][] = [
     ['foo=1,actions=drop', 'add', /unknown field "foo" in "foo=1"; expected one of in_port, dl_type/],
     ['in_port=1,actions=resubmit:2', 'add', /unknown action "resubmit:2"; expected output:PORT/],
     ['tp_dst=53,actions=drop', 'add', /tp_dst=53 needs a transport protocol: add tcp or udp/],
@@ -150,6 +150,7 @@ t.test('flow syntax errors name the token and what is accepted', async (t) => {
     ['in_port=1,actions=drop', 'delete', /deleting flows takes no actions/],
     ['cookie=1/0xff,actions=drop', 'add', /adding a flow takes a plain cookie=VALUE/],
     ['actions=drop,output:1', 'add', /"drop" must be the only action/],
+    ['cookie=7,actions=drop', 'modify', /cannot change the cookie of existing flows; give cookie=VALUE\/MASK/],
     ['actions=push_vlan:0x1234', 'add', /push_vlan:0x1234: expected TPID 0x8100 or 0x88a8/],
     ['actions=set_field:1->in_port', 'add', /expected set_field:VALUE->FIELD with FIELD one of eth_dst/],
     ['actions=mod_tp_dst:80', 'add', /mod_tp_dst:80 needs the match to name the transport protocol/],

@@ -49,6 +49,7 @@ const OFCTL_CASES: { verb: string; command: FlowModCommand; flow?: string; stric
   { verb: 'add-flow', command: 'add', flow: 'tcp6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1:2/ffff:ffff::ffff,tp_dst=443,actions=set_field:2001:db8::7->ipv6_dst,output:2' },
   { verb: 'add-flow', command: 'add', flow: 'icmp6,icmp_type=135,icmp_code=0,actions=output:3' },
   { verb: 'mod-flows', command: 'modify', flow: 'in_port=2,actions=output:1' },
+  { verb: 'mod-flows', command: 'modify', flow: 'cookie=0x7/0xff,table=1,actions=drop' },
   { verb: 'mod-flows', command: 'modify_strict', flow: 'priority=5,in_port=2,actions=output:1', strict: true },
   { verb: 'del-flows', command: 'delete', flow: 'in_port=2' },
   { verb: 'del-flows', command: 'delete', flow: 'table=1,tcp,out_port=3' },

@@ -168,6 +168,11 @@ t.test('flow mods reject bad fields before anything is sent', async (t) => {
   t.throws(() => encodeFlowMod(1, { command: 'replace' as never }), { code: 'EINVAL', message: /unknown flow-mod command "replace"/ });
   t.throws(() => encodeFlowMod(1, { command: 'add', idleTimeout: 70000 }), { code: 'EINVAL', message: /idle timeout 70000 is out of range/ });
   t.throws(() => encodeFlowMod(1, { command: 'add', flags: ['send_flow_removed' as never] }), { code: 'EINVAL', message: /unknown flow-mod flag "send_flow_removed"/ });
+  t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 1, maxLen: 5 } as never] }] }), {
+    code: 'EINVAL',
+    message: /unknown key "maxLen" in action output; expected port, maxLength/,
+  });
+  t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'goto_table', table: 1 } as never] }), { code: 'EINVAL', message: /unknown key "table" in instruction goto_table/ });
   t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: -1 }] }] }), {
     code: 'EINVAL',
     message: /output port -1 is out of range/,

@@ -91,7 +91,36 @@ function fixedAction(type: number, length: number): Buffer {
   return buffer;
 }
 
+/** The keys each action and instruction type takes, to reject misspelt ones. */
+const KEYS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
+  output: ['port', 'maxLength'],
+  group: ['groupId'],
+  push_vlan: ['ethertype'],
+  pop_vlan: [],
+  dec_nw_ttl: [],
+  set_field: ['field', 'value'],
+  meter: ['meterId'],
+  apply_actions: ['actions'],
+  clear_actions: [],
+  write_actions: ['actions'],
+  write_metadata: ['metadata', 'mask'],
+  goto_table: ['tableId'],
+};
+
+function checkKeys(what: string, item: { type: string }): void {
+  const allowed = KEYS_BY_TYPE[item.type];
+  if (!allowed) {
+    return;
+  }
+  for (const key of Object.keys(item)) {
+    if (key !== 'type' && !allowed.includes(key)) {
+      actionError(`unknown key "${key}" in ${what} ${item.type}; expected ${allowed.length > 0 ? allowed.join(', ') : 'none besides type'}`);
+    }
+  }
+}
+
 function encodeAction(action: Action): Buffer {
+  checkKeys('action', action);
   switch (action.type) {
     case 'output': {
       const buffer = fixedAction(OFPAT.OUTPUT, 16);
@@ -140,6 +169,7 @@ export function encodeActions(actions: readonly Action[]): Buffer {
 }
 
 function encodeInstruction(instruction: Instruction): Buffer {
+  checkKeys('instruction', instruction);
   switch (instruction.type) {
     case 'goto_table': {
       const buffer = fixedAction(OFPIT.GOTO_TABLE, 8);

@@ -222,6 +222,9 @@ t.test('formatting follows ovs-ofctl', async (t) => {
   t.equal(formatMatch({ vlanVid: 0x1005, vlanPcp: 2 }, 10), 'priority=10,dl_vlan=5,dl_vlan_pcp=2');
   t.equal(formatMatch({ ethType: 0x0800, ipProto: 99, ipv4Dst: { value: '10.1.0.0', mask: '255.255.0.255' } }), 'ip,nw_dst=10.1.0.0/255.255.0.255,nw_proto=99');
   t.equal(formatMatch({ inPort: 1 }, 32768, { portNames: new Map([[1, 'p1']]) }), 'in_port=p1');
+  t.equal(formatMatch({ ethType: 0x0800, ipv4Src: { value: '1.2.3.4', mask: '255.255.255.255' } }), 'ip,nw_src=1.2.3.4');
+  t.equal(formatMatch({ ethType: 0x86dd, ipv6Src: { value: '2001:DB8:0::1', mask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' } }), 'ipv6,ipv6_src=2001:db8::1');
+  t.equal(formatMatch({ ethType: 0x86dd, ipv6Dst: { value: 'fe80::', mask: 'ffff::ff' } }), 'ipv6,ipv6_dst=fe80::/ffff::ff');
   const flow = decodeFlowStatsEntries(
     Buffer.concat([
       (() => {

@@ -50,15 +50,18 @@ function formatIpMasked(value: string, mask: string | undefined): string {
   if (mask === undefined) {
     return value;
   }
-  const bits = ipv4ToNumber(mask);
-  const inverted = ~bits >>> 0;
+  const inverted = ~ipv4ToNumber(mask) >>> 0;
+  if (inverted === 0) {
+    return value;
+  }
   if ((inverted & (inverted + 1)) === 0) {
     return `${value}/${32 - Math.log2(inverted + 1)}`;
   }
   return `${value}/${mask}`;
 }
 
-function formatIpv6Masked(value: string, mask: string | undefined): string {
+function formatIpv6Masked(text: string, mask: string | undefined): string {
+  const value = formatIpv6(parseIpv6(text)!);
   if (mask === undefined) {
     return value;
   }
@@ -72,6 +75,9 @@ function formatIpv6Masked(value: string, mask: string | undefined): string {
     if ((bits[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) {
       cidr = false;
     }
+  }
+  if (prefix === 128) {
+    return value;
   }
   return `${value}/${cidr ? prefix : formatIpv6(bits)}`;
 }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import t from 'tap';
 import { runFlowCommand } from '../lib/cli/ovs-flow-commands';
-import { OpenFlowClient } from '../lib/openflow/client';
+import { OpenFlowClient, openflowErrorOf } from '../lib/openflow/client';
 import { parseFlowMod } from '../lib/openflow/flow-syntax';
 import { formatFlowStats } from '../lib/openflow/format';
 import { DpdkError } from '../lib/errors';
@@ -187,6 +187,8 @@ t.test('the switch errors decode into readable ERR_OPENFLOW errors', async (t) =
   t.type(error, DpdkError);
   t.match(error, { code: 'ERR_OPENFLOW', flowModIndex: 1, openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_PORT' } });
   t.match((error as Error).message, /flow mod 2 of 3/);
+  t.match(openflowErrorOf(error), { type: 2, code: 4, codeName: 'OFPBAC_BAD_OUT_PORT', description: 'bad output port' });
+  t.equal(openflowErrorOf(new Error('other')), undefined);
   await client.barrier();
   t.equal((await client.flowStats({ match: { inPort: 1 } })).filter((flow) => flow.priority === 3).length, 1, 'accepted flow mods stay applied');
   await t.rejects(runFlowCommand('add-flow', ['in_port=1,actions=bogus:1'], { target }, () => undefined), { code: 'EINVAL', message: /unknown action "bogus:1"/ });

@@ -74,6 +74,17 @@ export function parseTarget(target: string): OpenFlowTarget {
   return invalidArgument(operation, `target "${target}" is neither unix:PATH, a socket path, nor tcp:HOST[:PORT]`);
 }
 
+/**
+ * The switch's decoded OFPT_ERROR carried by an `ERR_OPENFLOW` {@link DpdkError}, or
+ * undefined for any other error.
+ */
+export function openflowErrorOf(error: unknown): OpenFlowErrorInfo | undefined {
+  if (error instanceof DpdkError && error.code === 'ERR_OPENFLOW' && 'openflowError' in error) {
+    return error.openflowError as OpenFlowErrorInfo;
+  }
+  return undefined;
+}
+
 /** Per-call options: every request can time out or be aborted. */
 export interface CallOptions {
   /** Milliseconds before the call fails with `ETIMEDOUT`; default: the client's `timeoutMs`. */

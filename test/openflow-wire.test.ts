@@ -303,6 +303,18 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
     await t.rejects(OpenFlowClient.connect(refusing.target), { code: 'ERR_OPENFLOW_VERSION', message: /OFPHFC_INCOMPATIBLE: We support version 0x01/ });
   });
 
+  t.test('a switch that speaks before its HELLO is a protocol error', async (t) => {
+    const rude = await startFakeSwitch((message, socket) => {
+      if (message.type === OFPT.HELLO) {
+        socket.write(encodeMessage(OFPT.BARRIER_REPLY, 1));
+        return true;
+      }
+      return false;
+    });
+    t.teardown(() => rude.close());
+    await t.rejects(OpenFlowClient.connect(rude.target), { code: 'EPROTO', message: /sent message type 21 before HELLO/ });
+  });
+
   t.test('a switch that never says HELLO times out; a missing socket fails cleanly', async (t) => {
     const mute = await startFakeSwitch(() => true);
     t.teardown(() => mute.close());

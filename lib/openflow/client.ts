@@ -309,16 +309,15 @@ export class OpenFlowClient {
   }
 
   private onMessage(message: OpenFlowMessage): void {
-    if (this.helloWaiter) {
-      const waiter = this.helloWaiter;
+    const waiter = this.helloWaiter;
+    if (waiter) {
+      // The switch's first message must be its HELLO (or an error refusing ours).
+      this.helloWaiter = undefined;
       if (message.type === OFPT.HELLO) {
-        this.helloWaiter = undefined;
         waiter.resolve(message);
       } else if (message.type === OFPT.ERROR) {
-        this.helloWaiter = undefined;
         waiter.reject(this.helloError(message));
       } else {
-        this.helloWaiter = undefined;
         waiter.reject(new DpdkError(`${this.target} sent message type ${message.type} before HELLO`, { code: 'EPROTO', operation: 'OpenFlowClient.connect', object: this.target }));
       }
       return;

@@ -14,12 +14,8 @@ export const OFPT = {
   ERROR: 1,
   ECHO_REQUEST: 2,
   ECHO_REPLY: 3,
-  EXPERIMENTER: 4,
   FEATURES_REQUEST: 5,
   FEATURES_REPLY: 6,
-  PACKET_IN: 10,
-  FLOW_REMOVED: 11,
-  PORT_STATUS: 12,
   FLOW_MOD: 14,
   MULTIPART_REQUEST: 18,
   MULTIPART_REPLY: 19,
@@ -28,7 +24,7 @@ export const OFPT = {
 } as const;
 
 /** OpenFlow 1.3 multipart types (`enum ofp_multipart_type`) used by this SDK. */
-export const OFPMP = { DESC: 0, FLOW: 1, AGGREGATE: 2, TABLE: 3, PORT_STATS: 4, PORT_DESC: 13 } as const;
+export const OFPMP = { FLOW: 1, PORT_STATS: 4, PORT_DESC: 13 } as const;
 
 /** `OFPMPF_REPLY_MORE`: more parts of this multipart reply follow. */
 export const OFPMPF_REPLY_MORE = 1;

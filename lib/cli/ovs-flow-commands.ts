@@ -1,0 +1,170 @@
+import { readFile } from 'node:fs/promises';
+import { DpdkError, invalidArgument } from '../errors';
+import { OFPP } from '../openflow/actions';
+import { OpenFlowClient, type CallOptions } from '../openflow/client';
+import type { FlowMod, FlowModCommand } from '../openflow/codec';
+import { parseFlowFilter, parseFlowMod } from '../openflow/flow-syntax';
+import { formatFlowStats, formatPortDescription, formatPortStats, sortPortDescriptions } from '../openflow/format';
+
+/** Options of {@link runFlowCommand}. */
+export interface FlowCommandOptions {
+  /** The bridge's OpenFlow socket: `unix:/path/br0.mgmt`, a bare path, or `tcp:HOST:PORT`. */
+  target: string;
+  /** `--strict`: `mod-flows`/`del-flows` affect only flows with exactly this match and priority. */
+  strict?: boolean;
+  /** Timeout of the connection and of each request, in ms (default 10000). */
+  timeoutMs?: number;
+}
+
+/** Usage of each verb; the arguments exclude the bridge, which `options.target` names. */
+export const FLOW_COMMAND_USAGE: Readonly<Record<string, string>> = {
+  'add-flow': 'add-flow FLOW',
+  'add-flows': 'add-flows FILE',
+  'mod-flows': 'mod-flows FLOW',
+  'del-flows': 'del-flows [FLOW]',
+  'dump-flows': 'dump-flows [FLOW]',
+  'dump-ports': 'dump-ports [PORT]',
+  'dump-ports-desc': 'dump-ports-desc',
+};
+
+const OPTION_KEYS = new Set(['target', 'strict', 'timeoutMs']);
+const STRICT_VERBS = new Set(['mod-flows', 'del-flows']);
+
+function usageError(verb: string, message: string): never {
+  return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${FLOW_COMMAND_USAGE[verb]}`);
+}
+
+function checkArgs(verb: string, args: readonly string[], min: number, max: number): void {
+  if (args.length < min || args.length > max) {
+    usageError(verb, `${verb} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+  }
+}
+
+async function portMapOf(client: OpenFlowClient, call: CallOptions): Promise<Map<string, number>> {
+  const ports = await client.portDescriptions(call);
+  return new Map(ports.map((port) => [port.name, port.portNo]));
+}
+
+/**
+ * Reads an `add-flows` file: one flow per line; blank lines and `#` comments are
+ * skipped. Errors name the file and line.
+ */
+async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<string, number>): Promise<FlowMod[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new DpdkError(`cannot read flow file ${path}: ${(error as Error).message}`, { code, operation: `ovs-flow ${verb}`, object: path, cause: error });
+  }
+  const flowMods: FlowMod[] = [];
+  text.split('\n').forEach((line, index) => {
+    const flow = line.trim();
+    if (flow === '' || flow.startsWith('#')) {
+      return;
+    }
+    try {
+      flowMods.push(parseFlowMod(flow, { command: 'add', portMap }));
+    } catch (error) {
+      throw new DpdkError(`${path}:${index + 1}: ${(error as Error).message}`, { code: 'EINVAL', operation: `ovs-flow ${verb}`, object: path, cause: error });
+    }
+  });
+  return flowMods;
+}
+
+/**
+ * Runs one `ovs-ofctl`-like verb against a bridge's OpenFlow socket, speaking
+ * OpenFlow 1.3, and writes its output lines (formatted like `ovs-ofctl -O OpenFlow13`,
+ * without the `OFPST_* reply` header line) to `out`.
+ *
+ * Verbs and their `args` (the bridge is `options.target`): `add-flow FLOW`,
+ * `add-flows FILE`, `mod-flows FLOW`, `del-flows [FLOW]`, `dump-flows [FLOW]`,
+ * `dump-ports [PORT]`, `dump-ports-desc`. Port names in flows are resolved through
+ * the bridge's port descriptions. Failures are `DpdkError`s (see {@link OpenFlowClient}).
+ */
+export async function runFlowCommand(verb: string, args: string[], options: FlowCommandOptions, out: (line: string) => void): Promise<void> {
+  const operation = `ovs-flow ${verb}`;
+  if (!Object.hasOwn(FLOW_COMMAND_USAGE, verb)) {
+    invalidArgument(operation, `unknown verb "${verb}"; expected one of ${Object.keys(FLOW_COMMAND_USAGE).join(', ')}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      invalidArgument(operation, `unknown option "${key}"; expected one of ${[...OPTION_KEYS].join(', ')}`);
+    }
+  }
+  if (typeof options.target !== 'string' || options.target === '') {
+    invalidArgument(operation, 'options.target must name the bridge socket, e.g. unix:/var/run/openvswitch/br0.mgmt');
+  }
+  if (options.strict && !STRICT_VERBS.has(verb)) {
+    usageError(verb, `--strict applies only to ${[...STRICT_VERBS].join(' and ')}`);
+  }
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
+    usageError(verb, 'args must be an array of strings');
+  }
+  const call: CallOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  switch (verb) {
+    case 'add-flow':
+    case 'add-flows':
+    case 'mod-flows':
+      checkArgs(verb, args, 1, 1);
+      break;
+    case 'del-flows':
+    case 'dump-flows':
+    case 'dump-ports':
+      checkArgs(verb, args, 0, 1);
+      break;
+    case 'dump-ports-desc':
+      checkArgs(verb, args, 0, 0);
+      break;
+  }
+  const client = await OpenFlowClient.connect(options.target, call);
+  try {
+    switch (verb) {
+      case 'add-flow':
+      case 'mod-flows':
+      case 'del-flows': {
+        const command: FlowModCommand =
+          verb === 'add-flow' ? 'add' : verb === 'mod-flows' ? (options.strict ? 'modify_strict' : 'modify') : options.strict ? 'delete_strict' : 'delete';
+        const portMap = args.length > 0 ? await portMapOf(client, call) : new Map<string, number>();
+        const flowMod = args.length > 0 ? parseFlowMod(args[0]!, { command, portMap }) : { command };
+        await client.flowMod(flowMod, call);
+        break;
+      }
+      case 'add-flows': {
+        const flowMods = await readFlowFile(verb, args[0]!, await portMapOf(client, call));
+        await client.flowMods(flowMods, call);
+        break;
+      }
+      case 'dump-flows': {
+        const request = args.length > 0 ? parseFlowFilter(args[0]!, { portMap: await portMapOf(client, call) }) : {};
+        for (const flow of await client.flowStats(request, call)) {
+          out(` ${formatFlowStats(flow)}`);
+        }
+        break;
+      }
+      case 'dump-ports': {
+        let portNo: number = OFPP.ANY;
+        if (args.length > 0) {
+          const portMap = await portMapOf(client, call);
+          const name = args[0]!;
+          const number = /^\d+$/.test(name) ? Number(name) : name.toUpperCase() === 'LOCAL' ? OFPP.LOCAL : portMap.get(name);
+          if (number === undefined || number > 0xffffffff) {
+            usageError(verb, `unknown port "${name}"; expected a port number, LOCAL, or one of ${[...portMap.keys()].join(', ')}`);
+          }
+          portNo = number;
+        }
+        for (const stats of await client.portStats(portNo, call)) {
+          formatPortStats(stats).forEach((line) => out(line));
+        }
+        break;
+      }
+      case 'dump-ports-desc':
+        for (const port of sortPortDescriptions(await client.portDescriptions(call))) {
+          formatPortDescription(port).forEach((line) => out(line));
+        }
+        break;
+    }
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,312 @@
+import { DpdkError, invalidArgument } from '../errors';
+import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match';
+
+/** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
+export const OFPP = {
+  /** Highest number of a physical or logical port. */
+  MAX: 0xffffff00,
+  /** Send the packet back out of its input port. */
+  IN_PORT: 0xfffffff8,
+  /** Submit the packet to the first flow table (packet-out only). */
+  TABLE: 0xfffffff9,
+  /** The switch's traditional, non-OpenFlow pipeline (OVS: the MAC-learning switch). */
+  NORMAL: 0xfffffffa,
+  /** Flood along the minimum spanning tree. */
+  FLOOD: 0xfffffffb,
+  /** All ports except the input port. */
+  ALL: 0xfffffffc,
+  /** Send to the controller. */
+  CONTROLLER: 0xfffffffd,
+  /** The local networking stack (the bridge's internal port). */
+  LOCAL: 0xfffffffe,
+  /** Wildcard port in requests (flow delete `out_port`, stats). */
+  ANY: 0xffffffff,
+} as const;
+
+/** The reserved port names `ovs-ofctl` uses, by number. */
+export const RESERVED_PORT_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(OFPP)
+    .filter(([name]) => name !== 'MAX')
+    .map(([name, number]) => [number, name]),
+);
+
+/** `OFPCML_NO_BUFFER`: send the whole packet to the controller, unbuffered. */
+export const OFPCML_NO_BUFFER = 0xffff;
+
+/** Fields `set_field` may write: every modelled match field except the read-only `inPort`. */
+export type SetFieldName = Exclude<MatchFieldName, 'inPort'>;
+
+/** An OpenFlow 1.3 action. */
+export type Action =
+  /** `OFPAT_OUTPUT`. `maxLength` is the bytes to send when `port` is CONTROLLER (default all: 0xffff). */
+  | { type: 'output'; port: number; maxLength?: number }
+  /** `OFPAT_GROUP`. */
+  | { type: 'group'; groupId: number }
+  /** `OFPAT_PUSH_VLAN` with the TPID, 0x8100 or 0x88a8. */
+  | { type: 'push_vlan'; ethertype: number }
+  /** `OFPAT_POP_VLAN`. */
+  | { type: 'pop_vlan' }
+  /** `OFPAT_DEC_NW_TTL`. */
+  | { type: 'dec_nw_ttl' }
+  /** `OFPAT_SET_FIELD`: the value is typed as in {@link Match} (MAC/IPv4 strings, numbers, bigint). */
+  | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
+  /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
+  | { type: 'unknown'; actionType: number; body: Buffer };
+
+/** An OpenFlow 1.3 instruction. */
+export type Instruction =
+  /** `OFPIT_METER`. */
+  | { type: 'meter'; meterId: number }
+  /** `OFPIT_APPLY_ACTIONS`: run the actions now. */
+  | { type: 'apply_actions'; actions: Action[] }
+  /** `OFPIT_CLEAR_ACTIONS`: empty the action set. */
+  | { type: 'clear_actions' }
+  /** `OFPIT_WRITE_ACTIONS`: merge the actions into the action set. */
+  | { type: 'write_actions'; actions: Action[] }
+  /** `OFPIT_WRITE_METADATA`: `metadata = (metadata & ~mask) | (value & mask)`. */
+  | { type: 'write_metadata'; metadata: bigint; mask: bigint }
+  /** `OFPIT_GOTO_TABLE`: continue in a later table. */
+  | { type: 'goto_table'; tableId: number }
+  /** An instruction this SDK does not model, as decoded from the switch. */
+  | { type: 'unknown'; instructionType: number; body: Buffer };
+
+const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25 } as const;
+const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6 } as const;
+
+function actionError(message: string): never {
+  return invalidArgument('encodeActions', message);
+}
+
+function checkUint(what: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    actionError(`${what} ${String(value)} is out of range; expected an integer 0..${max}`);
+  }
+  return value;
+}
+
+function fixedAction(type: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  buffer.writeUInt16BE(type, 0);
+  buffer.writeUInt16BE(length, 2);
+  return buffer;
+}
+
+/** The keys each action and instruction type takes, to reject misspelt ones. */
+const KEYS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
+  output: ['port', 'maxLength'],
+  group: ['groupId'],
+  push_vlan: ['ethertype'],
+  pop_vlan: [],
+  dec_nw_ttl: [],
+  set_field: ['field', 'value'],
+  meter: ['meterId'],
+  apply_actions: ['actions'],
+  clear_actions: [],
+  write_actions: ['actions'],
+  write_metadata: ['metadata', 'mask'],
+  goto_table: ['tableId'],
+};
+
+function checkKeys(what: string, item: { type: string }): void {
+  const allowed = KEYS_BY_TYPE[item.type];
+  if (!allowed) {
+    return;
+  }
+  for (const key of Object.keys(item)) {
+    if (key !== 'type' && !allowed.includes(key)) {
+      actionError(`unknown key "${key}" in ${what} ${item.type}; expected ${allowed.length > 0 ? allowed.join(', ') : 'none besides type'}`);
+    }
+  }
+}
+
+function encodeAction(action: Action): Buffer {
+  checkKeys('action', action);
+  switch (action.type) {
+    case 'output': {
+      const buffer = fixedAction(OFPAT.OUTPUT, 16);
+      buffer.writeUInt32BE(checkUint('output port', action.port, 0xffffffff), 4);
+      const defaultLength = action.port === OFPP.CONTROLLER ? OFPCML_NO_BUFFER : 0;
+      buffer.writeUInt16BE(checkUint('output max length', action.maxLength ?? defaultLength, 0xffff), 8);
+      return buffer;
+    }
+    case 'group': {
+      const buffer = fixedAction(OFPAT.GROUP, 8);
+      buffer.writeUInt32BE(checkUint('group id', action.groupId, 0xffffffff), 4);
+      return buffer;
+    }
+    case 'push_vlan': {
+      const buffer = fixedAction(OFPAT.PUSH_VLAN, 8);
+      buffer.writeUInt16BE(checkUint('push_vlan ethertype', action.ethertype, 0xffff), 4);
+      return buffer;
+    }
+    case 'pop_vlan':
+      return fixedAction(OFPAT.POP_VLAN, 8);
+    case 'dec_nw_ttl':
+      return fixedAction(OFPAT.DEC_NW_TTL, 8);
+    case 'set_field': {
+      if (action.field === ('inPort' as string)) {
+        actionError('set_field cannot write inPort: it is read-only');
+      }
+      const oxm = encodeOxmFields({ [action.field]: action.value } as Match);
+      const length = (4 + oxm.length + 7) & ~7;
+      const buffer = fixedAction(OFPAT.SET_FIELD, length);
+      oxm.copy(buffer, 4);
+      return buffer;
+    }
+    case 'unknown': {
+      const buffer = fixedAction(action.actionType, 4 + action.body.length);
+      action.body.copy(buffer, 4);
+      return buffer;
+    }
+    default:
+      return actionError(`unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`);
+  }
+}
+
+/** Encodes a list of actions (`ofp_action_header` TLVs). Throws `EINVAL` on a bad action. */
+export function encodeActions(actions: readonly Action[]): Buffer {
+  return Buffer.concat(actions.map(encodeAction));
+}
+
+function encodeInstruction(instruction: Instruction): Buffer {
+  checkKeys('instruction', instruction);
+  switch (instruction.type) {
+    case 'goto_table': {
+      const buffer = fixedAction(OFPIT.GOTO_TABLE, 8);
+      buffer.writeUInt8(checkUint('goto_table table id', instruction.tableId, 254), 4);
+      return buffer;
+    }
+    case 'meter': {
+      const buffer = fixedAction(OFPIT.METER, 8);
+      buffer.writeUInt32BE(checkUint('meter id', instruction.meterId, 0xffffffff), 4);
+      return buffer;
+    }
+    case 'write_metadata': {
+      const buffer = fixedAction(OFPIT.WRITE_METADATA, 24);
+      buffer.writeBigUInt64BE(BigInt.asUintN(64, instruction.metadata), 8);
+      buffer.writeBigUInt64BE(BigInt.asUintN(64, instruction.mask), 16);
+      return buffer;
+    }
+    case 'clear_actions':
+      return fixedAction(OFPIT.CLEAR_ACTIONS, 8);
+    case 'apply_actions':
+    case 'write_actions': {
+      const actions = encodeActions(instruction.actions);
+      const buffer = fixedAction(instruction.type === 'apply_actions' ? OFPIT.APPLY_ACTIONS : OFPIT.WRITE_ACTIONS, 8 + actions.length);
+      actions.copy(buffer, 8);
+      return buffer;
+    }
+    case 'unknown': {
+      const buffer = fixedAction(instruction.instructionType, 4 + instruction.body.length);
+      instruction.body.copy(buffer, 4);
+      return buffer;
+    }
+    default:
+      return actionError(`unknown instruction type ${JSON.stringify((instruction as { type: unknown }).type)}; expected apply_actions, write_actions, clear_actions, write_metadata, goto_table or meter`);
+  }
+}
+
+/** Encodes a list of instructions (`ofp_instruction` TLVs). Throws `EINVAL` on a bad one. */
+export function encodeInstructions(instructions: readonly Instruction[]): Buffer {
+  return Buffer.concat(instructions.map(encodeInstruction));
+}
+
+function protocolError(operation: string, message: string): never {
+  throw new DpdkError(message, { code: 'EPROTO', operation });
+}
+
+/** Decodes the actions in `buffer[start, end)`. Throws `EPROTO` on a malformed TLV. */
+export function decodeActions(buffer: Buffer, start: number, end: number): Action[] {
+  const actions: Action[] = [];
+  let position = start;
+  while (position < end) {
+    if (end - position < 8) {
+      protocolError('decodeActions', `action header truncated: ${end - position} bytes left, need 8`);
+    }
+    const type = buffer.readUInt16BE(position);
+    const length = buffer.readUInt16BE(position + 2);
+    if (length < 8 || length % 8 !== 0 || position + length > end) {
+      protocolError('decodeActions', `action type ${type} has bad length ${length} (${end - position} bytes left; must be a multiple of 8)`);
+    }
+    const body = buffer.subarray(position + 4, position + length);
+    actions.push(decodeAction(type, body));
+    position += length;
+  }
+  return actions;
+}
+
+function decodeAction(type: number, body: Buffer): Action {
+  switch (type) {
+    case OFPAT.OUTPUT:
+      if (body.length >= 12) {
+        return { type: 'output', port: body.readUInt32BE(0), maxLength: body.readUInt16BE(4) };
+      }
+      break;
+    case OFPAT.GROUP:
+      return { type: 'group', groupId: body.readUInt32BE(0) };
+    case OFPAT.PUSH_VLAN:
+      return { type: 'push_vlan', ethertype: body.readUInt16BE(0) };
+    case OFPAT.POP_VLAN:
+      return { type: 'pop_vlan' };
+    case OFPAT.DEC_NW_TTL:
+      return { type: 'dec_nw_ttl' };
+    case OFPAT.SET_FIELD: {
+      const oxmLength = 4 + body.readUInt8(3);
+      if (oxmLength <= body.length) {
+        const fields = decodeOxmFields(body, 0, oxmLength);
+        const entries = Object.entries(fields).filter(([key]) => key !== 'otherFields');
+        if (entries.length === 1 && typeof entries[0]![1] !== 'object') {
+          const [field, value] = entries[0]!;
+          return { type: 'set_field', field: field as SetFieldName, value: value as string | number | bigint };
+        }
+      }
+      break;
+    }
+  }
+  return { type: 'unknown', actionType: type, body: Buffer.from(body) };
+}
+
+/** Decodes the instructions in `buffer[start, end)`. Throws `EPROTO` on a malformed TLV. */
+export function decodeInstructions(buffer: Buffer, start: number, end: number): Instruction[] {
+  const instructions: Instruction[] = [];
+  let position = start;
+  while (position < end) {
+    if (end - position < 8) {
+      protocolError('decodeInstructions', `instruction header truncated: ${end - position} bytes left, need 8`);
+    }
+    const type = buffer.readUInt16BE(position);
+    const length = buffer.readUInt16BE(position + 2);
+    if (length < 8 || length % 8 !== 0 || position + length > end) {
+      protocolError('decodeInstructions', `instruction type ${type} has bad length ${length} (${end - position} bytes left; must be a multiple of 8)`);
+    }
+    const body = buffer.subarray(position + 4, position + length);
+    switch (type) {
+      case OFPIT.GOTO_TABLE:
+        instructions.push({ type: 'goto_table', tableId: body.readUInt8(0) });
+        break;
+      case OFPIT.METER:
+        instructions.push({ type: 'meter', meterId: body.readUInt32BE(0) });
+        break;
+      case OFPIT.CLEAR_ACTIONS:
+        instructions.push({ type: 'clear_actions' });
+        break;
+      case OFPIT.WRITE_METADATA:
+        if (length !== 24) {
+          protocolError('decodeInstructions', `write_metadata instruction has length ${length}, expected 24`);
+        }
+        instructions.push({ type: 'write_metadata', metadata: body.readBigUInt64BE(4), mask: body.readBigUInt64BE(12) });
+        break;
+      case OFPIT.APPLY_ACTIONS:
+      case OFPIT.WRITE_ACTIONS:
+        instructions.push({
+          type: type === OFPIT.APPLY_ACTIONS ? 'apply_actions' : 'write_actions',
+          actions: decodeActions(buffer, position + 8, position + length),
+        });
+        break;
+      default:
+        instructions.push({ type: 'unknown', instructionType: type, body: Buffer.from(body) });
+    }
+    position += length;
+  }
+  return instructions;
+}

@@ -1,0 +1,603 @@
+import { createConnection, type Socket } from 'node:net';
+import { DpdkError, errnoOf, invalidArgument } from '../errors';
+import { OFPP } from './actions';
+import {
+  decodeErrorMessage,
+  decodeFeaturesReply,
+  decodeFlowStatsEntries,
+  decodeMultipartReply,
+  decodePortDescEntries,
+  decodePortStatsEntries,
+  encodeFlowMod,
+  encodeFlowStatsRequestBody,
+  encodeHello,
+  encodeMessage,
+  encodeMultipartRequest,
+  encodePortStatsRequestBody,
+  FrameDecoder,
+  helloVersions,
+  OFP13_VERSION,
+  OFPET_HELLO_FAILED,
+  OFPMP,
+  OFPMPF_REPLY_MORE,
+  OFPT,
+  PROTOCOL_NAMES,
+  type FlowMod,
+  type FlowStats,
+  type FlowStatsRequest,
+  type OpenFlowErrorInfo,
+  type OpenFlowMessage,
+  type PortDescription,
+  type PortStats,
+  type SwitchFeatures,
+} from './codec';
+
+/** Where an OpenFlow switch listens. */
+export type OpenFlowTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/** The default OpenFlow TCP port (IANA). */
+export const OPENFLOW_DEFAULT_PORT = 6653;
+
+/**
+ * Parses `unix:/path/br0.mgmt`, a bare path (anything with a `/`), `tcp:HOST:PORT`,
+ * `tcp:HOST` (port 6653) or `tcp:[IPv6]:PORT`. Throws `EINVAL` otherwise.
+ */
+export function parseTarget(target: string): OpenFlowTarget {
+  const operation = 'parseTarget';
+  if (typeof target !== 'string') {
+    invalidArgument(operation, `target must be a string such as unix:/var/run/openvswitch/br0.mgmt, got ${typeof target}`);
+  }
+  if (target.startsWith('unix:')) {
+    const path = target.slice(5);
+    if (path === '') {
+      invalidArgument(operation, `target "${target}" has an empty socket path; expected unix:/path/to/bridge.mgmt`);
+    }
+    return { kind: 'unix', path };
+  }
+  if (target.startsWith('tcp:')) {
+    const rest = target.slice(4);
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+    const plain = /^([^:[\]]+)(?::(\d+))?$/.exec(rest);
+    const parts = bracketed ?? plain;
+    if (!parts) {
+      invalidArgument(operation, `target "${target}" is not tcp:HOST[:PORT] (IPv6 hosts in brackets)`);
+    }
+    const port = parts[2] === undefined ? OPENFLOW_DEFAULT_PORT : Number(parts[2]);
+    if (port < 1 || port > 65535) {
+      invalidArgument(operation, `target "${target}" has port ${port}; expected 1..65535`);
+    }
+    return { kind: 'tcp', host: parts[1]!, port };
+  }
+  if (target.includes('/')) {
+    return { kind: 'unix', path: target };
+  }
+  return invalidArgument(operation, `target "${target}" is neither unix:PATH, a socket path, nor tcp:HOST[:PORT]`);
+}
+
+/**
+ * The switch's decoded OFPT_ERROR carried by an `ERR_OPENFLOW` {@link DpdkError}, or
+ * undefined for any other error.
+ */
+export function openflowErrorOf(error: unknown): OpenFlowErrorInfo | undefined {
+  if (error instanceof DpdkError && error.code === 'ERR_OPENFLOW' && 'openflowError' in error) {
+    return error.openflowError as OpenFlowErrorInfo;
+  }
+  return undefined;
+}
+
+/** Per-call options: every request can time out or be aborted. */
+export interface CallOptions {
+  /** Milliseconds before the call fails with `ETIMEDOUT`; default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Aborting fails the call with `ECANCELED` (the request may still take effect on the switch). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link OpenFlowClient.connect}. */
+export interface OpenFlowClientOptions {
+  /** Default timeout of the connection and of every call, in ms (default 10000). */
+  timeoutMs?: number;
+  /** Aborts the connection attempt. */
+  signal?: AbortSignal;
+  /** Largest reassembled multipart reply, in bytes (default 64 MiB): bounds memory against a hostile switch. */
+  maxReplyBytes?: number;
+  /**
+   * When set, sends an echo request after this many ms without traffic from the switch
+   * and closes the connection (`ETIMEDOUT`) when the reply does not come within `timeoutMs`.
+   * Default: no keepalive (a request's own timeout already detects a dead switch).
+   */
+  keepaliveMs?: number;
+}
+
+const CLIENT_OPTION_KEYS = new Set(['timeoutMs', 'signal', 'maxReplyBytes', 'keepaliveMs']);
+const CALL_OPTION_KEYS = new Set(['timeoutMs', 'signal']);
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+
+function checkOptionKeys(operation: string, options: object, allowed: Set<string>): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key)) {
+      invalidArgument(operation, `unknown option "${key}"; expected one of ${[...allowed].join(', ')}`);
+    }
+  }
+}
+
+function checkTimeout(operation: string, timeoutMs: number): number {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    invalidArgument(operation, `timeoutMs ${timeoutMs} must be a positive number of milliseconds`);
+  }
+  return timeoutMs;
+}
+
+/** A request awaiting its reply. Multipart replies collect parts until the last one. */
+interface PendingReply {
+  readonly operation: string;
+  readonly replyType: number;
+  readonly parts: Buffer[];
+  partBytes: number;
+  resolve(parts: Buffer[]): void;
+  reject(error: DpdkError): void;
+}
+
+/**
+ * An OpenFlow 1.3 connection to a switch, e.g. OVS's `RUNDIR/BRIDGE.mgmt` socket.
+ * Replies are matched to requests by xid; the switch's echo requests are answered.
+ * Every failure is a `DpdkError`: `ERR_OPENFLOW` (the switch's OFPT_ERROR, type and
+ * code decoded), `ERR_OPENFLOW_VERSION`, `ETIMEDOUT`, `ECANCELED`, `ECONNRESET`,
+ * `EPROTO` (malformed input from the switch), `EINVAL`, `ERR_CLOSED`, `EMSGSIZE`.
+ * `ERR_OPENFLOW` errors carry the decoded error as `openflowError` ({@link OpenFlowErrorInfo});
+ * those of {@link OpenFlowClient.flowMods} also `flowModIndex`.
+ */
+export class OpenFlowClient {
+  /** The target as given to {@link OpenFlowClient.connect}. */
+  readonly target: string;
+  private readonly socket: Socket;
+  private readonly decoder = new FrameDecoder();
+  private readonly pending = new Map<number, PendingReply>();
+  /** Errors for requests that have no reply of their own (flow mods), by xid. */
+  private readonly errorSinks = new Map<number, (error: OpenFlowErrorInfo) => void>();
+  private readonly timeoutMs: number;
+  private readonly maxReplyBytes: number;
+  private nextXid = 1;
+  private closedError: DpdkError | undefined;
+  private switchFeatures: SwitchFeatures | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  /** Whether anything arrived from the switch since the last keepalive tick. */
+  private heardFromSwitch = false;
+  private helloWaiter: { resolve(message: OpenFlowMessage): void; reject(error: DpdkError): void } | undefined;
+
+  private constructor(target: string, socket: Socket, timeoutMs: number, maxReplyBytes: number) {
+    this.target = target;
+    this.socket = socket;
+    this.timeoutMs = timeoutMs;
+    this.maxReplyBytes = maxReplyBytes;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNRESET';
+      this.shutdown(new DpdkError(`connection to ${target} failed: ${error.message}`, { code, operation: 'OpenFlowClient', object: target, cause: error }));
+    });
+    socket.on('close', () => {
+      this.shutdown(new DpdkError(`connection to ${target} was closed by the switch`, { code: 'ECONNRESET', operation: 'OpenFlowClient', object: target }));
+    });
+  }
+
+  /**
+   * Connects, negotiates OpenFlow 1.3 (HELLO with a version bitmap) and reads the
+   * switch's features. Fails with `ERR_OPENFLOW_VERSION` when the switch does not offer
+   * OpenFlow 1.3 (for OVS: the bridge's `protocols` exclude `OpenFlow13`).
+   */
+  static async connect(target: string, options: OpenFlowClientOptions = {}): Promise<OpenFlowClient> {
+    const operation = 'OpenFlowClient.connect';
+    checkOptionKeys(operation, options, CLIENT_OPTION_KEYS);
+    const timeoutMs = checkTimeout(operation, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+    if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) {
+      invalidArgument(operation, `maxReplyBytes ${maxReplyBytes} must be a positive integer`);
+    }
+    const keepaliveMs = options.keepaliveMs;
+    if (keepaliveMs !== undefined && (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0)) {
+      invalidArgument(operation, `keepaliveMs ${keepaliveMs} must be a positive number of milliseconds`);
+    }
+    const parsed = parseTarget(target);
+    const socket = parsed.kind === 'unix' ? createConnection({ path: parsed.path }) : createConnection({ host: parsed.host, port: parsed.port });
+    const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
+    try {
+      await client.withDeadline(operation, { timeoutMs, signal: options.signal }, () => client.handshake(), () => socket.destroy());
+    } catch (error) {
+      client.shutdown(error as DpdkError);
+      socket.destroy();
+      throw error;
+    }
+    if (keepaliveMs !== undefined) {
+      client.startKeepalive(keepaliveMs);
+    }
+    return client;
+  }
+
+  private startKeepalive(intervalMs: number): void {
+    this.keepaliveTimer = setInterval(() => {
+      if (this.heardFromSwitch) {
+        this.heardFromSwitch = false;
+        return;
+      }
+      this.echo().catch((error: DpdkError) => {
+        if (error.code === 'ETIMEDOUT') {
+          this.shutdown(new DpdkError(`${this.target} did not answer a keepalive echo within ${this.timeoutMs} ms`, { code: 'ETIMEDOUT', operation: 'keepalive', object: this.target }));
+          this.socket.destroy();
+        }
+      });
+    }, intervalMs);
+    // A keepalive alone must not keep the process running.
+    this.keepaliveTimer.unref();
+  }
+
+  /** The switch's FEATURES_REPLY, read while connecting. */
+  get features(): SwitchFeatures {
+    return this.switchFeatures!;
+  }
+
+  /** True once the connection is closed, by {@link close} or by the switch. */
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  private async handshake(): Promise<void> {
+    const hello = new Promise<OpenFlowMessage>((resolve, reject) => {
+      this.helloWaiter = { resolve, reject };
+    });
+    // Awaited only after the connect: keep an early rejection from counting as unhandled.
+    hello.catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    }).catch((error: NodeJS.ErrnoException) => {
+      const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNREFUSED';
+      throw new DpdkError(`cannot connect to ${this.target}: ${error.message}`, { code, operation: 'OpenFlowClient.connect', object: this.target, cause: error });
+    });
+    this.socket.write(encodeHello(this.allocateXid()));
+    const switchHello = await hello;
+    const versions = helloVersions(switchHello);
+    if (!versions.includes(OFP13_VERSION)) {
+      throw this.versionError(versions);
+    }
+    const [reply] = await this.request('features', encodeMessage(OFPT.FEATURES_REQUEST, this.reserveXid()), OFPT.FEATURES_REPLY, {});
+    this.switchFeatures = decodeFeaturesReply(reply!);
+  }
+
+  private versionError(versions: readonly number[]): DpdkError {
+    const offered = versions.length === 0 ? 'no OpenFlow version' : versions.map((v) => PROTOCOL_NAMES[v] ?? `wire version ${v}`).join(', ');
+    return new DpdkError(
+      `${this.target} does not offer OpenFlow 1.3 (it offers ${offered}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
+      { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
+    );
+  }
+
+  private allocateXid(): number {
+    const xid = this.nextXid;
+    this.nextXid = this.nextXid >= 0xffffffff ? 1 : this.nextXid + 1;
+    return xid;
+  }
+
+  private reserveXid(): number {
+    let xid = this.allocateXid();
+    while (this.pending.has(xid) || this.errorSinks.has(xid)) {
+      xid = this.allocateXid();
+    }
+    return xid;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.heardFromSwitch = true;
+    let messages: OpenFlowMessage[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (error) {
+      this.failProtocol((error as Error).message);
+      return;
+    }
+    for (const message of messages) {
+      if (this.closedError) {
+        return;
+      }
+      this.onMessage(message);
+    }
+  }
+
+  private failProtocol(message: string): void {
+    this.shutdown(new DpdkError(`protocol error from ${this.target}: ${message}`, { code: 'EPROTO', operation: 'OpenFlowClient', object: this.target }));
+    this.socket.destroy();
+  }
+
+  private onMessage(message: OpenFlowMessage): void {
+    const waiter = this.helloWaiter;
+    if (waiter) {
+      // The switch's first message must be its HELLO (or an error refusing ours).
+      this.helloWaiter = undefined;
+      if (message.type === OFPT.HELLO) {
+        waiter.resolve(message);
+      } else if (message.type === OFPT.ERROR) {
+        waiter.reject(this.helloError(message));
+      } else {
+        waiter.reject(new DpdkError(`${this.target} sent message type ${message.type} before HELLO`, { code: 'EPROTO', operation: 'OpenFlowClient.connect', object: this.target }));
+      }
+      return;
+    }
+    if (message.version !== OFP13_VERSION) {
+      if (message.type === OFPT.ERROR) {
+        this.shutdown(this.helloError(message));
+        this.socket.destroy();
+        return;
+      }
+      this.failProtocol(`message type ${message.type} has version ${message.version}, but OpenFlow 1.3 (4) was negotiated`);
+      return;
+    }
+    switch (message.type) {
+      case OFPT.ECHO_REQUEST:
+        this.socket.write(encodeMessage(OFPT.ECHO_REPLY, message.xid, message.body));
+        return;
+      case OFPT.ERROR:
+        this.onError(message);
+        return;
+      default:
+        this.onReply(message);
+    }
+  }
+
+  private helloError(message: OpenFlowMessage): DpdkError {
+    let info: OpenFlowErrorInfo | undefined;
+    try {
+      info = decodeErrorMessage(message.body);
+    } catch {
+      info = undefined;
+    }
+    if (info && info.type === OFPET_HELLO_FAILED) {
+      const text = info.data.toString('latin1').replace(/[^\x20-\x7e]/g, '').trim();
+      return new DpdkError(
+        `${this.target} refused OpenFlow 1.3 (${info.codeName}${text ? `: ${text}` : ''}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
+        { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
+      );
+    }
+    return new DpdkError(`${this.target} sent an error during the handshake: ${info ? `${info.typeName} ${info.codeName}` : 'undecodable'}`, {
+      code: 'ERR_OPENFLOW',
+      operation: 'OpenFlowClient.connect',
+      object: this.target,
+    });
+  }
+
+  private onError(message: OpenFlowMessage): void {
+    let info: OpenFlowErrorInfo;
+    try {
+      info = decodeErrorMessage(message.body);
+    } catch (error) {
+      this.failProtocol((error as Error).message);
+      return;
+    }
+    const pending = this.pending.get(message.xid);
+    const sink = this.errorSinks.get(message.xid);
+    if (pending) {
+      this.pending.delete(message.xid);
+      pending.reject(this.openflowError(pending.operation, info));
+    } else if (sink) {
+      sink(info);
+    }
+  }
+
+  /** An `ERR_OPENFLOW` error for the switch's refusal of `what`, carrying the decoded error as `openflowError`. */
+  private openflowError(what: string, info: OpenFlowErrorInfo): DpdkError {
+    const explanation = info.description ? ` (${info.description})` : '';
+    const error = new DpdkError(`${this.target} rejected ${what}: ${info.typeName} ${info.codeName}${explanation}`, {
+      code: 'ERR_OPENFLOW',
+      operation: what,
+      object: this.target,
+    });
+    return Object.assign(error, { openflowError: info });
+  }
+
+  private onReply(message: OpenFlowMessage): void {
+    const pending = this.pending.get(message.xid);
+    if (!pending) {
+      return;
+    }
+    if (message.type !== pending.replyType) {
+      this.pending.delete(message.xid);
+      pending.reject(new DpdkError(`${this.target} answered ${pending.operation} with message type ${message.type}, expected ${pending.replyType}`, { code: 'EPROTO', operation: pending.operation, object: this.target }));
+      return;
+    }
+    if (message.type !== OFPT.MULTIPART_REPLY) {
+      this.pending.delete(message.xid);
+      pending.resolve([message.body]);
+      return;
+    }
+    let part;
+    try {
+      part = decodeMultipartReply(message.body);
+    } catch (error) {
+      this.pending.delete(message.xid);
+      pending.reject(error as DpdkError);
+      return;
+    }
+    pending.partBytes += part.body.length;
+    if (pending.partBytes > this.maxReplyBytes) {
+      this.pending.delete(message.xid);
+      pending.reject(new DpdkError(`${pending.operation} reply from ${this.target} exceeds maxReplyBytes (${this.maxReplyBytes})`, { code: 'EMSGSIZE', operation: pending.operation, object: this.target }));
+      return;
+    }
+    pending.parts.push(part.body);
+    if ((part.flags & OFPMPF_REPLY_MORE) === 0) {
+      this.pending.delete(message.xid);
+      pending.resolve(pending.parts);
+    }
+  }
+
+  /** Rejects everything outstanding with `error` and marks the client closed. */
+  private shutdown(error: DpdkError): void {
+    if (this.closedError) {
+      return;
+    }
+    this.closedError = error;
+    clearInterval(this.keepaliveTimer);
+    this.helloWaiter?.reject(error);
+    this.helloWaiter = undefined;
+    for (const pending of this.pending.values()) {
+      pending.reject(error);
+    }
+    this.pending.clear();
+    this.errorSinks.clear();
+  }
+
+  private checkOpen(operation: string): void {
+    if (this.closedError) {
+      throw new DpdkError(`${operation}: the connection to ${this.target} is closed (${this.closedError.message})`, {
+        code: 'ERR_CLOSED',
+        operation,
+        object: this.target,
+        cause: this.closedError,
+      });
+    }
+  }
+
+  /**
+   * Runs `work` under a timeout and an abort signal; on either, runs `cleanup` and
+   * fails with `ETIMEDOUT` / `ECANCELED`.
+   */
+  /**
+   * Validates call options before anything is sent: unknown keys and bad timeouts are
+   * `EINVAL`, an already-aborted signal `ECANCELED`. Returns the effective timeout.
+   */
+  private checkCall(operation: string, options: CallOptions): number {
+    checkOptionKeys(operation, options, CALL_OPTION_KEYS);
+    const timeoutMs = checkTimeout(operation, options.timeoutMs ?? this.timeoutMs);
+    if (options.signal?.aborted) {
+      throw new DpdkError(`${operation} on ${this.target} was aborted`, { code: 'ECANCELED', operation, object: this.target, cause: options.signal.reason });
+    }
+    return timeoutMs;
+  }
+
+  private async withDeadline<T>(operation: string, options: CallOptions, work: () => Promise<T>, cleanup: () => void): Promise<T> {
+    const timeoutMs = this.checkCall(operation, options);
+    const signal = options.signal;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        cleanup();
+        reject(new DpdkError(`${operation} on ${this.target} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT', operation, object: this.target }));
+      }, timeoutMs);
+      onAbort = () => {
+        cleanup();
+        reject(new DpdkError(`${operation} on ${this.target} was aborted`, { code: 'ECANCELED', operation, object: this.target, cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([work(), deadline]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  /** Sends `message` and resolves with the body of the reply to its xid, or the bodies of every multipart part. */
+  private request(operation: string, message: Buffer, replyType: number, options: CallOptions): Promise<Buffer[]> {
+    this.checkOpen(operation);
+    this.checkCall(operation, options);
+    const xid = message.readUInt32BE(4);
+    const reply = new Promise<Buffer[]>((resolve, reject) => {
+      this.pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
+    });
+    this.socket.write(message);
+    return this.withDeadline(operation, options, () => reply, () => this.pending.delete(xid));
+  }
+
+  /** Sends an echo request and resolves with the echoed payload: a liveness check. */
+  async echo(payload: Buffer = Buffer.alloc(0), options: CallOptions = {}): Promise<Buffer> {
+    const [body] = await this.request('echo', encodeMessage(OFPT.ECHO_REQUEST, this.reserveXid(), payload), OFPT.ECHO_REPLY, options);
+    return body!;
+  }
+
+  /** Sends a barrier request: resolves once the switch has processed every earlier message. */
+  async barrier(options: CallOptions = {}): Promise<void> {
+    await this.request('barrier', encodeMessage(OFPT.BARRIER_REQUEST, this.reserveXid()), OFPT.BARRIER_REPLY, options);
+  }
+
+  /**
+   * Sends one flow mod followed by a barrier, and resolves once the switch applied it;
+   * rejects with `ERR_OPENFLOW` when the switch refused it.
+   */
+  async flowMod(flowMod: FlowMod, options: CallOptions = {}): Promise<void> {
+    await this.flowMods([flowMod], options);
+  }
+
+  /**
+   * Sends flow mods in order, then one barrier. Rejects with the first `ERR_OPENFLOW`
+   * the switch returned (its message names the flow mod's index); flow mods the
+   * switch accepted stay applied. Invalid input is rejected (`EINVAL`) before anything is sent.
+   */
+  async flowMods(flowMods: readonly FlowMod[], options: CallOptions = {}): Promise<void> {
+    const operation = 'flowMods';
+    this.checkOpen(operation);
+    this.checkCall(operation, options);
+    const xids: number[] = [];
+    const messages = flowMods.map((flowMod) => {
+      const xid = this.reserveXid();
+      xids.push(xid);
+      return encodeFlowMod(xid, flowMod);
+    });
+    let firstError: DpdkError | undefined;
+    xids.forEach((xid, index) => {
+      this.errorSinks.set(xid, (info) => {
+        firstError ??= Object.assign(this.openflowError(`flow mod ${index + 1} of ${flowMods.length}`, info), { flowModIndex: index });
+      });
+    });
+    try {
+      for (const message of messages) {
+        this.socket.write(message);
+      }
+      await this.barrier(options);
+    } finally {
+      for (const xid of xids) {
+        this.errorSinks.delete(xid);
+      }
+    }
+    if (firstError) {
+      throw firstError;
+    }
+  }
+
+  private async multipart(operation: string, multipartType: number, requestBody: Buffer, options: CallOptions): Promise<Buffer[]> {
+    return this.request(operation, encodeMultipartRequest(this.reserveXid(), multipartType, requestBody), OFPT.MULTIPART_REPLY, options);
+  }
+
+  /** Reads flows (OFPMP_FLOW), reassembling multi-part replies. */
+  async flowStats(request: FlowStatsRequest = {}, options: CallOptions = {}): Promise<FlowStats[]> {
+    const parts = await this.multipart('flowStats', OFPMP.FLOW, encodeFlowStatsRequestBody(request), options);
+    return parts.flatMap(decodeFlowStatsEntries);
+  }
+
+  /** Reads port counters (OFPMP_PORT_STATS) of one port, or of all (default `OFPP.ANY`). */
+  async portStats(portNo: number = OFPP.ANY, options: CallOptions = {}): Promise<PortStats[]> {
+    const parts = await this.multipart('portStats', OFPMP.PORT_STATS, encodePortStatsRequestBody(portNo), options);
+    return parts.flatMap(decodePortStatsEntries);
+  }
+
+  /** Reads every port's description (OFPMP_PORT_DESC): numbers, names, addresses, state. */
+  async portDescriptions(options: CallOptions = {}): Promise<PortDescription[]> {
+    const parts = await this.multipart('portDescriptions', OFPMP.PORT_DESC, Buffer.alloc(0), options);
+    return parts.flatMap(decodePortDescEntries);
+  }
+
+  /** Closes the connection; outstanding and later calls fail with `ERR_CLOSED`. Idempotent. */
+  async close(): Promise<void> {
+    this.shutdown(new DpdkError(`the connection to ${this.target} was closed by the client`, { code: 'ERR_CLOSED', operation: 'close', object: this.target }));
+    if (this.socket.destroyed) {
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    });
+  }
+}

@@ -13,3 +13,4 @@ export {
 } from './engine.js';
 export { LcoreWorker, LcoreContext, type LcoreWorkerOptions } from './lcore.js';
 export * from './packet.js';
+export * from './ovs/index.js';

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// dpdk-ts-ovs: the ovs-vsctl and ovs-ofctl verbs the reference setup uses, over OVSDB and
+// OpenFlow, without either tool.
+import { DpdkError } from '../lib/errors';
+import { DB_COMMAND_USAGE, runDbCommand } from '../lib/cli/ovs-db-commands';
+import { FLOW_COMMAND_USAGE, runFlowCommand } from '../lib/cli/ovs-flow-commands';
+
+const dbVerbs = new Set(['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports']);
+
+const usage = `usage: dpdk-ts-ovs [OPTIONS] VERB [ARGS...]
+
+options:
+  --db TARGET       OVSDB server: unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT
+                    (default unix:RUNDIR/db.sock)
+  --rundir DIR      OVS run directory, where BRIDGE.mgmt sockets are
+                    (default $OVS_RUNDIR or /var/run/openvswitch)
+  --no-wait         do not wait for ovs-vswitchd to apply database changes
+  --strict          mod-flows/del-flows: match priority and fields exactly
+  --timeout MS      give up after MS milliseconds
+  -h, --help        this text
+
+database verbs (like ovs-vsctl):
+${DB_COMMAND_USAGE.map((line) => `  ${line}`).join('\n')}
+
+flow verbs (like ovs-ofctl; SWITCH is a bridge name, unix:PATH, a path or tcp:HOST:PORT):
+${Object.values(FLOW_COMMAND_USAGE).map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`).join('\n')}
+`;
+
+interface Options {
+  db?: string;
+  rundir: string;
+  noWait: boolean;
+  strict: boolean;
+  timeoutMs?: number;
+}
+
+function fail(message: string): never {
+  throw new DpdkError(message, { code: 'EINVAL', operation: 'dpdk-ts-ovs' });
+}
+
+function parse(argv: string[]): { options: Options; verb: string; args: string[] } {
+  const options: Options = { rundir: process.env.OVS_RUNDIR ?? '/var/run/openvswitch', noWait: false, strict: false };
+  let i = 0;
+  const value = (name: string): string => {
+    const next = argv[++i];
+    if (next === undefined) fail(`${name} needs a value`);
+    return next;
+  };
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const [name, inline] = argv[i].split(/=(.*)/s, 2);
+    const take = (): string => inline ?? value(name);
+    switch (name) {
+      case '--db': options.db = take(); break;
+      case '--rundir': options.rundir = take(); break;
+      case '--no-wait': options.noWait = true; break;
+      case '--strict': options.strict = true; break;
+      case '--timeout': {
+        const ms = Number(take());
+        if (!Number.isInteger(ms) || ms <= 0) fail(`--timeout must be a positive number of milliseconds, got ${JSON.stringify(argv[i])}`);
+        options.timeoutMs = ms;
+        break;
+      }
+      case '-h': case '--help': process.stdout.write(usage); process.exit(0);
+      default: fail(`unknown option ${JSON.stringify(name)} (see --help)`);
+    }
+  }
+  const verb = argv[i];
+  if (verb === undefined) fail('missing VERB (see --help)');
+  return { options, verb, args: argv.slice(i + 1) };
+}
+
+function switchTarget(name: string, rundir: string): string {
+  return name.includes(':') || name.includes('/') ? name : `unix:${rundir}/${name}.mgmt`;
+}
+
+async function main(): Promise<void> {
+  const { options, verb, args } = parse(process.argv.slice(2));
+  const out = (line: string): void => { process.stdout.write(`${line}\n`); };
+  if (dbVerbs.has(verb)) {
+    await runDbCommand(verb, args, { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs }, out);
+  } else if (verb in FLOW_COMMAND_USAGE) {
+    const [bridge, ...rest] = args;
+    if (bridge === undefined) fail(`${verb} needs a SWITCH (a bridge name, unix:PATH or tcp:HOST:PORT)`);
+    await runFlowCommand(verb, rest, { target: switchTarget(bridge, options.rundir), strict: options.strict || undefined, timeoutMs: options.timeoutMs }, out);
+  } else {
+    fail(`unknown verb ${JSON.stringify(verb)} (see --help)`);
+  }
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`dpdk-ts-ovs: ${message}\n`);
+  process.exitCode = error instanceof DpdkError && error.code === 'EINVAL' ? 2 : 1;
+});

@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { OvsSandbox } from '../lib/ovs/daemon';
+
+const run = promisify(execFile);
+const bin = join(__dirname, '..', 'bin', 'dpdk-ts-ovs.ts');
+
+// The reference setup's shell script, line by line, with dpdk-ts-ovs in place of
+// ovs-vsctl and ovs-ofctl; the real tools read back what it did.
+t.test('the reference setup, replaced line by line', async (t) => {
+  const sandbox = await OvsSandbox.start({ vswitchd: 'dummy' });
+  t.teardown(() => sandbox.stop());
+  const ovs = async (...args: string[]): Promise<string> =>
+    (await run(process.execPath, ['--import', 'tsx', bin, '--rundir', sandbox.runDir, ...args], { env: sandbox.env })).stdout;
+  const vsctl = async (...args: string[]): Promise<string> => (await run('ovs-vsctl', [`--db=unix:${sandbox.dbSocketPath}`, ...args], { env: sandbox.env })).stdout;
+
+  await ovs('add-br', 'ovs-br0', 'datapath_type=dummy');
+  for (let n = 0; n < 4; n++) {
+    await ovs('add-port', 'ovs-br0', `vhost-user${n}`, 'type=dummy', `ofport_request=${n + 1}`);
+  }
+  t.equal(await vsctl('list-ports', 'ovs-br0'), 'vhost-user0\nvhost-user1\nvhost-user2\nvhost-user3\n');
+  t.equal(await ovs('show'), await vsctl('show'), 'show prints what ovs-vsctl show prints');
+  t.equal((await ovs('get', 'Interface', 'vhost-user2', 'ofport')).trim(), '3');
+
+  for (const flow of ['in_port=2,dl_type=0x800,idle_timeout=0,action=output:3', 'in_port=3,dl_type=0x800,idle_timeout=0,action=output:2',
+    'in_port=1,dl_type=0x800,idle_timeout=0,action=output:4', 'in_port=4,dl_type=0x800,idle_timeout=0,action=output:1']) {
+    await ovs('add-flow', 'ovs-br0', flow);
+  }
+  const ofctl = (await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', `unix:${join(sandbox.runDir, 'ovs-br0.mgmt')}`], { env: sandbox.env })).stdout;
+  const strip = (text: string): string[] => text.split('\n').filter((line) => line.includes('cookie='))
+    .map((line) => line.replace(/duration=[\d.]+s, /, '')).sort();
+  t.same(strip(await ovs('dump-flows', 'ovs-br0')), strip(ofctl), 'dump-flows reads like ovs-ofctl');
+  t.match(ofctl, /ip,in_port=2 actions=output:3/);
+  await ovs('--strict', 'del-flows', 'ovs-br0', 'in_port=2,dl_type=0x800');
+  const left = strip(await ovs('dump-flows', 'ovs-br0'));
+  t.equal(left.length, 4, 'three reference flows and the bridge\'s default NORMAL flow remain');
+  t.notOk(left.some((line) => line.includes('in_port=2')), 'the strict delete removed in_port=2');
+  await ovs('del-port', 'ovs-br0', 'vhost-user3');
+  await ovs('del-br', 'ovs-br0');
+  t.equal(await vsctl('list-br'), '');
+});
+
+t.test('bad command lines', async (t) => {
+  const fails = async (args: string[], message: RegExp): Promise<void> => {
+    const error = await run(process.execPath, ['--import', 'tsx', bin, ...args]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    t.equal(error?.code, 2, args.join(' '));
+    t.match(error?.stderr, message);
+  };
+  await fails(['--bogus', 'show'], /unknown option "--bogus"/);
+  await fails(['frobnicate'], /unknown verb "frobnicate"/);
+  await fails(['add-flow'], /add-flow needs a SWITCH/);
+  await fails(['--timeout', 'soon', 'show'], /--timeout must be a positive number of milliseconds/);
+  const help = await run(process.execPath, ['--import', 'tsx', bin, '--help']);
+  t.match(help.stdout, /add-port \[--may-exist\] BR PORT/);
+  t.match(help.stdout, /add-flow SWITCH FLOW/);
+});

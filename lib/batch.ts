@@ -53,12 +53,15 @@ export class Batch {
   readonly chunks: Uint16Array;
   /** @internal */
   readonly native: NativeBatch;
+  /** @internal The id bursts name this batch by. */
+  readonly id: number;
   readonly #header: Uint32Array;
 
   /** Creates a batch of up to `capacity` packets (1..4096, default 32). */
   constructor(capacity = 32) {
     checkInteger('new Batch', 'capacity', capacity, 1, 4096);
     this.native = new native.Batch(capacity);
+    this.id = this.native.id;
     const shared = this.native.shared as ArrayBuffer;
     this.capacity = capacity;
     this.#header = new Uint32Array(shared, 0, headerWords);

@@ -11,6 +11,7 @@ export interface NativeMempool {
   alloc(batch: NativeBatch, count: number, template?: Uint8Array): number;
 }
 export interface NativeBatch {
+  readonly id: number;
   readonly shared: ArrayBuffer | null;
   free(): void;
   close(): void;
@@ -35,6 +36,7 @@ export interface NativePortInfo {
 export interface NativePort {
   readonly id: number;
   readonly started: boolean;
+  readonly epoch: number;
   info(): NativePortInfo;
   configure(rxQueues: number, txQueues: number, rxDescriptors: number, txDescriptors: number,
     mempool: NativeMempool): { rxDescriptors: number; txDescriptors: number };
@@ -52,8 +54,6 @@ export interface NativePort {
   resetStats(): void;
   xstats(): Record<string, number>;
   resetXstats(): void;
-  rxBurst(queue: number, batch: NativeBatch): number;
-  txBurst(queue: number, batch: NativeBatch): number;
   watchLink(callback: (() => void) | null): void;
   acquire(): void;
   release(): void;
@@ -83,6 +83,8 @@ export interface NativeAddon {
   };
   Batch: new (capacity: number) => NativeBatch;
   Port: { new (id: number): NativePort; probe(devargs: string): number; list(): number[] };
+  rxBurst(portId: number, epoch: number, queue: number, batchId: number): number;
+  txBurst(portId: number, epoch: number, queue: number, batchId: number): number;
   Engine: new (options: object) => NativeEngine;
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Batch } from './batch.js';
+import { Batch } from './batch.js';
 import type { Mempool } from './mempool.js';
 import { native, type NativePort } from './native.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
@@ -113,6 +113,8 @@ export interface Port {
 
 const configKeys = ['mempool', 'rxQueues', 'txQueues', 'rxDescriptors', 'txDescriptors'] as const satisfies readonly (keyof PortConfig)[];
 
+const { rxBurst, txBurst } = native;
+
 // One Port object per port id and environment, so that events and state are not split.
 const openPorts = new Map<number, Port>();
 
@@ -129,12 +131,15 @@ export class Port extends EventEmitter {
   /** The device name. */
   readonly name: string;
   #closed = false;
+  // Identifies this port's incarnation: a closed port's id may be reused by a new device.
+  readonly #epoch: number;
 
   /** @internal */
   constructor(handle: NativePort) {
     super();
     this.native = handle;
     this.id = handle.id;
+    this.#epoch = handle.epoch;
     this.name = handle.info().name;
     super.on('newListener', (event: string) => {
       if (event === 'link' && this.listenerCount('link') === 0) {
@@ -298,7 +303,8 @@ export class Port extends EventEmitter {
    * returns how many. One native call, no allocation.
    */
   rxBurst(queue: number, batch: Batch): number {
-    return this.native.rxBurst(queue, batch.native);
+    if (!(batch instanceof Batch)) invalidArgument('Port.rxBurst', 'Expected a Batch', this.name);
+    return rxBurst(this.id, this.#epoch, queue, batch.id);
   }
 
   /**
@@ -307,7 +313,8 @@ export class Port extends EventEmitter {
    * them, they are never sent twice nor leaked.
    */
   txBurst(queue: number, batch: Batch): number {
-    return this.native.txBurst(queue, batch.native);
+    if (!(batch instanceof Batch)) invalidArgument('Port.txBurst', 'Expected a Batch', this.name);
+    return txBurst(this.id, this.#epoch, queue, batch.id);
   }
 
   /** @internal Marks the port as polled by an lcore worker, so it is not stopped under it. */

@@ -25,6 +25,10 @@ class Addon : public Napi::Addon<Addon> {
   // Detaches this environment's views of the given chunks, so JS can no longer reach them.
   void DetachChunks(uint32_t first, uint32_t count);
 
+  // Open batches of this environment by id: bursts name a batch by its id, which is much
+  // cheaper to resolve than unwrapping an object.
+  std::vector<class Batch*> batches;
+
   // Whether this environment is the one that initialized EAL (it then cleans it up at exit).
   bool ownsEal = false;
   // The lcore id this environment's thread registered with rte_thread_register, or -1.

@@ -26,6 +26,7 @@ Napi::Function Batch::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod("free", &Batch::Free),
                                         InstanceMethod("close", &Batch::Close),
                                         InstanceAccessor("shared", &Batch::GetShared, nullptr),
+                                        InstanceAccessor("id", &Batch::GetId, nullptr),
                                     });
   exports.Set("Batch", ctor);
   return ctor;
@@ -51,11 +52,31 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   chunks_ = lengths_ + capacity;
   header_->capacity = capacity;
   info.This().As<Napi::Object>().TypeTag(&kBatchTag);
+  addon_ = env.GetInstanceData<Addon>();
+  std::vector<Batch*>& batches = addon_->batches;
+  id_ = 0;
+  while (id_ < batches.size() && batches[id_] != nullptr) id_++;
+  if (id_ == batches.size()) batches.push_back(nullptr);
+  batches[id_] = this;
 }
+
+void Batch::Unregister() {
+  if (addon_ != nullptr && id_ < addon_->batches.size() && addon_->batches[id_] == this) {
+    addon_->batches[id_] = nullptr;
+  }
+  addon_ = nullptr;
+}
+
+Batch* Batch::FromId(Addon* addon, uint32_t id) {
+  return id < addon->batches.size() ? addon->batches[id] : nullptr;
+}
+
+Napi::Value Batch::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
 
 Batch::~Batch() {
   header_ = nullptr;  // the shared buffer may already be collected
   FreeAll();
+  Unregister();
 }
 
 Batch* Batch::FromValue(Napi::Env env, Napi::Value value, const char* operation) {
@@ -189,6 +210,7 @@ Napi::Value Batch::Close(const Napi::CallbackInfo& info) {
   if (closed_) return info.Env().Undefined();
   FreeAll();
   closed_ = true;
+  Unregister();
   Napi::ArrayBuffer buffer = shared_.Value();
   header_ = nullptr;
   if (!buffer.IsDetached()) buffer.Detach();

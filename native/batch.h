@@ -8,6 +8,8 @@
 
 #include <vector>
 
+#include "addon.h"
+
 #include "mempool.h"
 
 namespace dpdkts {
@@ -28,6 +30,8 @@ class Batch : public Napi::ObjectWrap<Batch> {
 
   // Unwraps a JS value that must be an open Batch, or throws.
   static Batch* FromValue(Napi::Env env, Napi::Value value, const char* operation);
+  // The open batch with this id in this environment, or nullptr.
+  static Batch* FromId(Addon* addon, uint32_t id);
 
   uint32_t Count() const { return count_; }
   uint32_t Room() const { return static_cast<uint32_t>(mbufs_.size()) - count_; }
@@ -48,6 +52,8 @@ class Batch : public Napi::ObjectWrap<Batch> {
   Napi::Value Free(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetShared(const Napi::CallbackInfo& info);
+  Napi::Value GetId(const Napi::CallbackInfo& info);
+  void Unregister();
 
   void Publish(uint32_t from, uint32_t to);
   void MoveDown(uint32_t from, uint32_t to, uint32_t n);
@@ -64,6 +70,8 @@ class Batch : public Napi::ObjectWrap<Batch> {
   uint16_t* chunks_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> shared_;
   bool closed_ = false;
+  Addon* addon_;
+  uint32_t id_;
 };
 
 }  // namespace dpdkts

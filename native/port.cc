@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "addon.h"
 #include "batch.h"
 #include "eal.h"
 #include "errors.h"
@@ -69,6 +70,9 @@ void Teardown(uint16_t id) {
   record.epoch++;
 }
 
+napi_value RxBurst(napi_env env, napi_callback_info info);
+napi_value TxBurst(napi_env env, napi_callback_info info);
+
 }  // namespace
 
 std::string Port::Describe(uint16_t id) {
@@ -117,15 +121,19 @@ Napi::Function Port::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("resetStats", &Port::ResetStats),
           InstanceMethod("xstats", &Port::Xstats),
           InstanceMethod("resetXstats", &Port::ResetXstats),
-          InstanceMethod("rxBurst", &Port::RxBurst),
-          InstanceMethod("txBurst", &Port::TxBurst),
           InstanceMethod("watchLink", &Port::WatchLink),
           InstanceMethod("acquire", &Port::AcquireJs),
           InstanceMethod("release", &Port::ReleaseJs),
           InstanceAccessor("id", &Port::GetId, nullptr),
           InstanceAccessor("started", &Port::IsStarted, nullptr),
+          InstanceAccessor("epoch", &Port::GetEpoch, nullptr),
       });
   exports.Set("Port", ctor);
+  napi_value rx, tx;
+  napi_create_function(env, "rxBurst", NAPI_AUTO_LENGTH, RxBurst, nullptr, &rx);
+  napi_create_function(env, "txBurst", NAPI_AUTO_LENGTH, TxBurst, nullptr, &tx);
+  exports.Set("rxBurst", Napi::Value(env, rx));
+  exports.Set("txBurst", Napi::Value(env, tx));
   return ctor;
 }
 
@@ -479,58 +487,95 @@ Napi::Value Port::ResetXstats(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
 namespace {
-// The burst hot path validates cheaply and builds error messages only when failing.
-[[noreturn]] void BurstError(Napi::Env env, const char* op, uint16_t id, bool started,
-                             uint32_t queue, uint16_t queues, const char* kind) {
-  if (!started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, Port::Describe(id));
-  Throw(env, "EINVAL",
-        std::string(kind) + " queue " + std::to_string(queue) + " does not exist: the port has " +
-            std::to_string(queues) + " " + kind + " queue(s)",
-        op, Port::Describe(id));
-}
-}  // namespace
 
-Napi::Value Port::RxBurst(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// rxBurst(portId, epoch, queue, batchId) and txBurst(...): the hot path, as plain N-API
+// callbacks taking four numbers. Unwrapping objects costs more than the burst itself.
+struct BurstArgs {
+  uint16_t portId;
+  uint16_t queue;
+  Batch* batch;
+  PortRecord* record;
+};
+
+BurstArgs ReadBurstArgs(napi_env rawEnv, napi_callback_info info, const char* op, bool rx) {
+  Napi::Env env(rawEnv);
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(rawEnv, info, &argc, argv, nullptr, nullptr);
+  uint32_t portId = UINT32_MAX, queue = UINT32_MAX, batchId = UINT32_MAX;
+  double epoch = -1;
+  if (argc == 4) {
+    napi_get_value_uint32(rawEnv, argv[0], &portId);
+    napi_get_value_double(rawEnv, argv[1], &epoch);
+    napi_get_value_uint32(rawEnv, argv[2], &queue);
+    napi_get_value_uint32(rawEnv, argv[3], &batchId);
+  }
+  if (portId >= RTE_MAX_ETHPORTS) Throw(env, "EINVAL", "Invalid port handle", op);
+  PortRecord& record = g_ports[portId];
+  uint16_t queues = rx ? record.nbRx : record.nbTx;
+  if (!record.started || queue >= queues || static_cast<double>(record.epoch.load()) != epoch) {
+    Eal::Require(env, op);
+    if (static_cast<double>(record.epoch.load()) != epoch) {
+      Throw(env, "ERR_CLOSED", "Port is closed", op, Port::Describe(static_cast<uint16_t>(portId)));
+    }
+    if (!record.started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, Port::Describe(static_cast<uint16_t>(portId)));
+    const char* kind = rx ? "rx" : "tx";
+    Throw(env, "EINVAL",
+          std::string(kind) + " queue " + std::to_string(queue) + " does not exist: the port has " +
+              std::to_string(queues) + " " + kind + " queue(s)",
+          op, Port::Describe(static_cast<uint16_t>(portId)));
+  }
+  Batch* batch = Batch::FromId(env.GetInstanceData<Addon>(), batchId);
+  if (batch == nullptr) Throw(env, "ERR_CLOSED", "Batch is closed", op);
+  return {static_cast<uint16_t>(portId), static_cast<uint16_t>(queue), batch, &record};
+}
+
+napi_value Count(napi_env env, uint32_t n) {
+  napi_value result;
+  napi_create_uint32(env, n, &result);
+  return result;
+}
+
+napi_value RxBurst(napi_env env, napi_callback_info info) {
   const char* op = "Port.rxBurst";
-  PortRecord& record = g_ports[id_];
-  uint32_t queue = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : UINT32_MAX;
-  if (!record.started || queue >= record.nbRx || record.epoch != epoch_) {
-    Checked(env, op);
-    BurstError(env, op, id_, record.started, queue, record.nbRx, "rx");
+  try {
+    BurstArgs args = ReadBurstArgs(env, info, op, true);
+    Batch* batch = args.batch;
+    if (batch->Count() != 0) {
+      Throw(Napi::Env(env), "EBUSY",
+            "Batch still holds " + std::to_string(batch->Count()) +
+                " packet(s): send them or call batch.free() before receiving into it",
+            op, Port::Describe(args.portId));
+    }
+    uint16_t n = rte_eth_rx_burst(args.portId, args.queue, batch->Slots(),
+                                  static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX)));
+    if (n > 0) batch->Received(n);
+    return Count(env, n);
+  } catch (const Napi::Error& error) {
+    error.ThrowAsJavaScriptException();
+    return nullptr;
   }
-  Batch* batch = Batch::FromValue(env, info[1], op);
-  if (batch->Count() != 0) {
-    Throw(env, "EBUSY",
-          "Batch still holds " + std::to_string(batch->Count()) +
-              " packet(s): send them or call batch.free() before receiving into it",
-          op, Describe(id_));
-  }
-  uint16_t n = rte_eth_rx_burst(id_, static_cast<uint16_t>(queue), batch->Slots(),
-                                static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX)));
-  if (n > 0) batch->Received(n);
-  return Napi::Number::New(env, n);
 }
 
-Napi::Value Port::TxBurst(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value TxBurst(napi_env env, napi_callback_info info) {
   const char* op = "Port.txBurst";
-  PortRecord& record = g_ports[id_];
-  uint32_t queue = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : UINT32_MAX;
-  if (!record.started || queue >= record.nbTx || record.epoch != epoch_) {
-    Checked(env, op);
-    BurstError(env, op, id_, record.started, queue, record.nbTx, "tx");
+  try {
+    BurstArgs args = ReadBurstArgs(env, info, op, false);
+    Batch* batch = args.batch;
+    uint32_t dropped;
+    uint32_t count = batch->PrepareTx(Napi::Env(env), op, &dropped);
+    uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
+    batch->Sent(sent);
+    return Count(env, sent);
+  } catch (const Napi::Error& error) {
+    error.ThrowAsJavaScriptException();
+    return nullptr;
   }
-  Batch* batch = Batch::FromValue(env, info[1], op);
-  uint32_t dropped;
-  uint32_t count = batch->PrepareTx(env, op, &dropped);
-  uint16_t sent = count == 0 ? 0
-                             : rte_eth_tx_burst(id_, static_cast<uint16_t>(queue), batch->Slots(),
-                                                static_cast<uint16_t>(count));
-  batch->Sent(sent);
-  return Napi::Number::New(env, sent);
 }
+
+}  // namespace
 
 int Port::OnLinkEvent(uint16_t, rte_eth_event_type, void* arg, void*) {
   // Runs on DPDK's interrupt thread: hand over to the JS thread, never call N-API here.
@@ -587,6 +632,10 @@ Napi::Value Port::AcquireJs(const Napi::CallbackInfo& info) {
 Napi::Value Port::ReleaseJs(const Napi::CallbackInfo& info) {
   Release(id_);
   return info.Env().Undefined();
+}
+
+Napi::Value Port::GetEpoch(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(epoch_));
 }
 
 Napi::Value Port::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }

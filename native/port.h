@@ -44,13 +44,12 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Value ResetStats(const Napi::CallbackInfo& info);
   Napi::Value Xstats(const Napi::CallbackInfo& info);
   Napi::Value ResetXstats(const Napi::CallbackInfo& info);
-  Napi::Value RxBurst(const Napi::CallbackInfo& info);
-  Napi::Value TxBurst(const Napi::CallbackInfo& info);
   Napi::Value WatchLink(const Napi::CallbackInfo& info);
   Napi::Value AcquireJs(const Napi::CallbackInfo& info);
   Napi::Value ReleaseJs(const Napi::CallbackInfo& info);
   Napi::Value GetId(const Napi::CallbackInfo& info);
   Napi::Value IsStarted(const Napi::CallbackInfo& info);
+  Napi::Value GetEpoch(const Napi::CallbackInfo& info);
 
   uint16_t Checked(Napi::Env env, const char* operation);
   void StopWatchingLink();

@@ -60,6 +60,7 @@ t.test('burst errors', async (t) => {
   t.throws(() => port.rxBurst(1, batch), { code: 'EINVAL', message: 'rx queue 1 does not exist: the port has 1 rx queue(s)' });
   t.throws(() => port.txBurst(3, batch), { code: 'EINVAL', message: 'tx queue 3 does not exist: the port has 1 tx queue(s)' });
   t.throws(() => port.rxBurst(0, {} as Batch), { code: 'EINVAL', message: 'Expected a Batch' });
+  t.throws(() => port.txBurst(0, {} as Batch), { code: 'EINVAL', message: 'Expected a Batch' });
   t.throws(() => port.configure({ mempool: pool }), { code: 'EBUSY', message: /stop it before configuring it/ });
   t.throws(() => port.configure({ mempool: pool, rxQueue: 1 } as never), { message: /did you mean "rxQueues"/ });
   pool.alloc(batch, 2, packet);

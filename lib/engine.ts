@@ -31,6 +31,11 @@ export interface EngineStream {
   txLimit?: number;
   /** Packets per second to send, for `txonly` and `generator`; 0 or absent: full speed. */
   ratePps?: number;
+  /**
+   * Packets this stream sends in turn (e.g. one per flow), for `txonly` and `generator`;
+   * default: the engine's `template`.
+   */
+  templates?: Uint8Array[];
 }
 
 /** Options of {@link Engine.create}. */
@@ -82,7 +87,7 @@ export interface EngineStreamStats {
 }
 
 const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset'] as const satisfies readonly (keyof EngineOptions)[];
-const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps'] as const satisfies readonly (keyof EngineStream)[];
+const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates'] as const satisfies readonly (keyof EngineStream)[];
 
 function percentile(histogram: [number, number][], samples: number, q: number): number {
   const target = samples * q;
@@ -137,17 +142,14 @@ export class Engine {
         txDestination: stream.txDestination === undefined ? undefined : checkMac(op, `${name}.txDestination`, stream.txDestination),
         txLimit: checkInteger(op, `${name}.txLimit`, stream.txLimit ?? 0, 0, Number.MAX_SAFE_INTEGER),
         ratePps: stream.ratePps === undefined ? 0 : checkRate(op, `${name}.ratePps`, stream.ratePps),
+        templates: stream.templates === undefined ? undefined : checkTemplates(op, `${name}.templates`, stream.templates, options.mempool),
       };
     });
     const generates = options.mode === 'txonly' || options.mode === 'generator';
-    if (generates && (options.mempool === undefined || !(options.template instanceof Uint8Array))) {
-      invalidArgument(op, `mode ${options.mode} needs a mempool and a packet template`);
-    }
-    if (options.template !== undefined && !(options.template instanceof Uint8Array)) {
-      invalidArgument(op, `template must be a Uint8Array, got ${describe(options.template)}`);
-    }
-    if (generates && options.template !== undefined && (options.template.length < 14 || options.template.length > options.mempool!.dataRoomSize - 128)) {
-      invalidArgument(op, `template must be 14 to ${options.mempool!.dataRoomSize - 128} bytes, got ${options.template.length}`);
+    if (options.template !== undefined) checkTemplates(op, 'template', [options.template], options.mempool);
+    if (generates && (options.mempool === undefined ||
+      (options.template === undefined && options.streams.some((stream) => stream.templates === undefined)))) {
+      invalidArgument(op, `mode ${options.mode} needs a mempool and a packet template (template, or templates per stream)`);
     }
     const timestampOffset = options.timestampOffset === undefined ? undefined :
       checkInteger(op, 'timestampOffset', options.timestampOffset, 0, 65535 - 12);
@@ -199,6 +201,17 @@ export class Engine {
   resetStats(): void {
     this.#native.resetStats();
   }
+}
+
+function checkTemplates(op: string, name: string, templates: unknown, mempool: Mempool | undefined): Uint8Array[] {
+  const room = mempool === undefined ? 65535 : mempool.dataRoomSize - 128;
+  if (!Array.isArray(templates) || templates.length === 0) invalidArgument(op, `${name} must be a non-empty list of Uint8Arrays`);
+  templates.forEach((packet: unknown, i) => {
+    if (!(packet instanceof Uint8Array) || packet.length < 14 || packet.length > room) {
+      invalidArgument(op, `${name}[${i}] must be a Uint8Array of 14 to ${room} bytes, got ${packet instanceof Uint8Array ? `${packet.length} bytes` : describe(packet)}`);
+    }
+  });
+  return templates as Uint8Array[];
 }
 
 function checkRate(op: string, name: string, value: unknown): number {

@@ -111,13 +111,6 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   Napi::Value ts = o.Get("timestampOffset");
   if (ts.IsNumber()) timestampOffset_ = ts.As<Napi::Number>().Int32Value();
   bool generates = mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator;
-  if (generates && (pool_ == nullptr || template_.size() < RTE_ETHER_HDR_LEN)) {
-    Throw(env, "EINVAL", "txonly and generator modes need a mempool and a packet template", op);
-  }
-  if (timestampOffset_ >= 0 && generates &&
-      static_cast<size_t>(timestampOffset_) + 12 > template_.size()) {
-    Throw(env, "EINVAL", "timestampOffset leaves no room for the 12-byte timestamp", op);
-  }
   Napi::Array streams = o.Get("streams").As<Napi::Array>();
   for (uint32_t i = 0; i < streams.Length(); i++) {
     Napi::Object so = streams.Get(i).As<Napi::Object>();
@@ -143,6 +136,30 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     if (limit.IsNumber()) s->txLimit = static_cast<uint64_t>(limit.As<Napi::Number>().DoubleValue());
     Napi::Value rate = so.Get("ratePps");
     if (rate.IsNumber()) s->ratePps = rate.As<Napi::Number>().DoubleValue();
+    Napi::Value templates = so.Get("templates");
+    if (templates.IsArray()) {
+      Napi::Array list = templates.As<Napi::Array>();
+      for (uint32_t t = 0; t < list.Length(); t++) {
+        Napi::Value item = list.Get(t);
+        if (!item.IsTypedArray()) Throw(env, "EINVAL", "stream templates must be Uint8Arrays", op);
+        Napi::Uint8Array bytes = item.As<Napi::Uint8Array>();
+        s->templates.emplace_back(bytes.Data(), bytes.Data() + bytes.ByteLength());
+      }
+    }
+    if (s->templates.empty() && !template_.empty()) s->templates.push_back(template_);
+    if (!generates) continue;
+    if (pool_ == nullptr || s->templates.empty()) {
+      Throw(env, "EINVAL", "txonly and generator modes need a mempool and a packet template", op);
+    }
+    for (const std::vector<uint8_t>& packet : s->templates) {
+      if (packet.size() < RTE_ETHER_HDR_LEN ||
+          packet.size() > static_cast<size_t>(rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM)) {
+        Throw(env, "EINVAL", "a packet template must be from 14 bytes to the mempool's data room", op);
+      }
+      if (timestampOffset_ >= 0 && static_cast<size_t>(timestampOffset_) + 12 > packet.size()) {
+        Throw(env, "EINVAL", "timestampOffset leaves no room for the 12-byte timestamp", op);
+      }
+    }
   }
   if (streams_.empty()) Throw(env, "EINVAL", "an engine needs at least one stream", op);
 }
@@ -202,10 +219,12 @@ void Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) 
   }
   uint16_t n = static_cast<uint16_t>(want);
   if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) return;
-  uint16_t length = static_cast<uint16_t>(template_.size());
+  size_t kinds = s.templates.size();
   for (uint16_t i = 0; i < n; i++) {
+    const std::vector<uint8_t>& packet = s.templates[kinds == 1 ? 0 : (sentSoFar + i) % kinds];
+    uint16_t length = static_cast<uint16_t>(packet.size());
     char* data = rte_pktmbuf_mtod(pkts[i], char*);
-    std::memcpy(data, template_.data(), length);
+    std::memcpy(data, packet.data(), length);
     if (timestampOffset_ >= 0) {
       std::memcpy(data + timestampOffset_, &kTimestampMagic, 4);
       std::memcpy(data + timestampOffset_ + 4, &now, 8);

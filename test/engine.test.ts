@@ -85,6 +85,19 @@ t.test('txonly sends exactly txLimit packets of the template, then stops', async
   b.close();
 });
 
+t.test('txonly sends each stream\'s templates in turn', async (t) => {
+  const b = ringPort();
+  const flows = [1, 2, 3].map((srcPort) => buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort }));
+  const engine = Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, streams: [{ rxPort: b, txPort: b, txLimit: 9, templates: flows }] });
+  engine.start();
+  t.ok(await until(() => !engine.running));
+  engine.stop();
+  t.same(drain(b), [...flows, ...flows, ...flows]);
+  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, streams: [{ rxPort: b, txPort: b, templates: [new Uint8Array(4)] }] }),
+    { code: 'EINVAL', message: /streams\[0\].templates\[0\] must be a Uint8Array of 14 to 2048 bytes, got 4 bytes/ });
+  b.close();
+});
+
 t.test('generator measures latency from timestamps', async (t) => {
   const loop = ringPort();
   const engine = Engine.create({ lcore: 1, mode: 'generator', mempool: pool, template: packet, timestampOffset: 42, burst: 16,
@@ -109,7 +122,7 @@ t.test('bad engine options', async (t) => {
   t.throws(() => Engine.create({ lcore: 0, mode: 'io', streams: [stream] }), { code: 'EINVAL', message: /lcore 0 is not an EAL worker lcore/ });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [] }), { code: 'EINVAL', message: /streams must be a non-empty list/ });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', burst: 0, streams: [stream] }), { code: 'EINVAL', message: /burst must be an integer from 1 to 512, got 0/ });
-  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', streams: [stream] }), { code: 'EINVAL', message: /mode txonly needs a mempool and a packet template/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', streams: [stream] }), { code: 'EINVAL', message: /mode txonly needs a mempool and a packet template \(template, or templates per stream\)/ });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueu: 1 } as never] }), { message: /did you mean "rxQueue"/ });
   const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueue: 3 }] });
   t.throws(() => engine.start(), { code: 'ERR_PORT_STOPPED', message: /needs started ports with those queues/ });

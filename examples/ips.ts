@@ -1,0 +1,162 @@
+/**
+ * An IPS-like network function for service chains: forwards packets from one port to
+ * another, dropping those that match rules (`--mode inline`), or only counts matching
+ * packets from a mirror port (`--mode detect`, an IDS/WAF-like tap). The loop runs in
+ * TypeScript on a pinned lcore worker thread; see examples/ips-loop.ts.
+ *
+ *   node dist/examples/ips.js --no-pci \
+ *     --vdev 'net_virtio_user0,path=/var/run/openvswitch/nf-in,server=1' \
+ *     --vdev 'net_virtio_user1,path=/var/run/openvswitch/nf-out,server=1' \
+ *     -- --mode inline --rule 'udp,tp_dst=6666' --json
+ */
+import { join } from 'node:path';
+import { DpdkError, Eal, LcoreWorker, Mempool, Port, parseRule } from '../lib/index.js';
+import { prepareEalArgs, splitCommandLine } from './eal-args.js';
+import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
+
+const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
+         [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
+  --mode inline   forward --in to --out, dropping packets a rule matches (default)
+  --mode detect   count packets from --in that rules match, forward nothing
+  --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
+                  tp_src=PORT[-PORT], tp_dst=PORT[-PORT], comma-separated
+  --in, --out     port ids (default 0 and 1)
+  --cpu CPU       CPU of the forwarding thread (default: the last one this process may use)
+  --stats-period  print counters every SECONDS (default 1, 0 disables)
+  --json          print a JSON summary line at exit`;
+
+interface IpsOptions {
+  mode: 'inline' | 'detect';
+  rules: string[];
+  input: number;
+  output: number;
+  cpu?: number;
+  statsPeriodSeconds: number;
+  json: boolean;
+}
+
+class UsageError extends Error {}
+
+function integer(name: string, value: string | undefined, min: number, max: number): number {
+  const number = Number(value);
+  if (value === undefined || !Number.isInteger(number) || number < min || number > max) {
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+function parseOptions(args: string[]): IpsOptions | 'help' {
+  const options: IpsOptions = { mode: 'inline', rules: [], input: 0, output: 1, statsPeriodSeconds: 1, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    switch (arg) {
+      case '--mode': {
+        const mode = args[++i];
+        if (mode !== 'inline' && mode !== 'detect') throw new UsageError(`--mode must be inline or detect, got ${JSON.stringify(mode)}`);
+        options.mode = mode;
+        break;
+      }
+      case '--rule': {
+        const rule = args[++i];
+        if (rule === undefined) throw new UsageError('--rule needs a RULE');
+        try {
+          parseRule(rule);
+        } catch (error) {
+          throw new UsageError(error instanceof Error ? error.message : String(error));
+        }
+        options.rules.push(rule);
+        break;
+      }
+      case '--in': options.input = integer('--in', args[++i], 0, 31); break;
+      case '--out': options.output = integer('--out', args[++i], 0, 31); break;
+      case '--cpu': options.cpu = integer('--cpu', args[++i], 0, 1023); break;
+      case '--stats-period': options.statsPeriodSeconds = integer('--stats-period', args[++i], 0, 3600); break;
+      case '--json': options.json = true; break;
+      case '-h': case '--help': return 'help';
+      default: throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+    }
+  }
+  if (options.rules.length === 0) throw new UsageError('give at least one --rule');
+  if (options.mode === 'inline' && options.input === options.output) throw new UsageError('--in and --out must differ in inline mode');
+  return options;
+}
+
+function statsLine(mode: string, counters: Record<string, number>): string {
+  return mode === 'inline' ?
+    `ips: rx ${counters.rx} passed ${counters.passed} dropped ${counters.matched} tx-dropped ${counters.txDropped}` :
+    `ids: rx ${counters.rx} matched ${counters.matched}`;
+}
+
+async function main(): Promise<number> {
+  const { eal, app } = splitCommandLine(process.argv.slice(2));
+  let options: IpsOptions | 'help';
+  try {
+    options = parseOptions(app);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`ips: ${error.message}\n${usage}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const prepared = prepareEalArgs(eal);
+  for (const note of prepared.notes) console.error(`ips: note: ${note}`);
+  Eal.init(prepared.args);
+  const pool = Mempool.create({ name: 'ips', size: 8191 });
+  const ports: Port[] = [];
+  let worker: LcoreWorker | undefined;
+  try {
+    const ids = options.mode === 'inline' ? [options.input, options.output] : [options.input];
+    for (const id of ids) {
+      const port = Port.get(id);
+      port.configure({ mempool: pool, rxDescriptors: 1024, txDescriptors: 1024 });
+      port.start();
+      ports.push(port);
+    }
+    const cpu = options.cpu ?? Math.max(...Eal.threadAffinity());
+    const data: IpsLoopData = { mode: options.mode, rules: options.rules };
+    // The loop module next to this one: .ts when run from source, .js when built.
+    const loop = join(__dirname, `ips-loop${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
+    worker = await LcoreWorker.start(loop, { cpu, ports, data, counters: ipsCounterNames(options.rules.length) });
+    console.log(`ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`);
+    const running = worker;
+    await new Promise<void>((resolve) => {
+      const timer = options.statsPeriodSeconds > 0 ?
+        setInterval(() => console.log(statsLine(options.mode, running.counters())), options.statsPeriodSeconds * 1000) :
+        setInterval(() => undefined, 1 << 30);
+      const finish = (): void => {
+        clearInterval(timer);
+        resolve();
+      };
+      process.once('SIGINT', finish);
+      process.once('SIGTERM', finish);
+    });
+    return 0;
+  } catch (error) {
+    console.error(`ips: ${error instanceof DpdkError ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    if (worker !== undefined) {
+      await worker.stop();
+      const counters = worker.counters();
+      console.log(statsLine(options.mode, counters));
+      if (options.json) {
+        const perRule = Object.fromEntries(options.rules.map((rule, i) => [rule, counters[`rule${i}`]]));
+        console.log(JSON.stringify({ app: 'ips', mode: options.mode, rx: counters.rx, passed: counters.passed,
+          matched: counters.matched, txDropped: counters.txDropped, rules: perRule, ports: ports.map((port) => ({ id: port.id, ...port.stats() })) }));
+      }
+    }
+    for (const port of ports) port.close();
+    pool.close();
+    Eal.cleanup();
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (error: unknown) => {
+  console.error(`ips: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -12,7 +12,7 @@ import { access, chmod, copyFile, cp, mkdir, mkdtemp, readFile, realpath, rm, st
 import { constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { DpdkError, invalidArgument } from '../errors.js';
+import { DpdkError, invalidArgument } from '../errors';
 
 /**
  * The Linux capabilities a DPDK virtio-user app needs in a container, granted after

@@ -7,14 +7,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DpdkError, invalidArgument } from '../errors.js';
+import { DpdkError, invalidArgument } from '../errors';
 import {
   AppExit,
   CONTAINER_HUGEPAGE_DIR,
   CONTAINER_SOCKET_DIR,
   DockerEngine,
   RunningContainer,
-} from './docker.js';
+} from './docker';
 
 /** Directories as the app sees them, to build its argv from. */
 export interface AppPaths {

@@ -89,6 +89,43 @@ t.test('staging copies what is built and the Node binary, and lists Debian packa
   t.equal(readFileSync(join(context, 'deb-packages.txt'), 'utf8'), `${staged.debPackages.join('\n')}\n`);
 });
 
+t.test('host runner: taskset pinning, stdin, line streaming, exit code, kill', async (t) => {
+  const socketDir = await mkdtemp(join(tmpdir(), 'dpdk-ts-sock-'));
+  t.teardown(() => rm(socketDir, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const echo = await HostAppRunner.start({
+    name: 'echo',
+    program: { executable: 'sh' },
+    args: (paths) => ['-c', 'taskset -pc $$; read answer; echo "got $answer in $0"; exit 3', paths.socketDir],
+    cpus: '1',
+    socketDir,
+    interactive: true,
+    onLine: (line) => lines.push(line),
+  });
+  echo.write('yes\n');
+  t.same(await echo.wait(), { code: 3, signal: null });
+  t.match(lines[0], /current affinity list: 1$/);
+  t.equal(lines[1], `got yes in ${socketDir}`);
+
+  const sleeper = await HostAppRunner.start({ name: 'sleeper', program: { executable: 'sleep' }, args: ['60'], cpus: '0', socketDir });
+  t.throws(() => sleeper.write('x'), { code: 'EINVAL', message: /not started with interactive: true/ });
+  t.same(await sleeper.kill('SIGTERM', 5_000), { code: null, signal: 'SIGTERM' });
+  t.same(await sleeper.kill(), { code: null, signal: 'SIGTERM' }, 'kill after exit returns the same exit');
+
+  await t.rejects(
+    HostAppRunner.start({ name: 'x', program: { executable: 'true' }, cpus: '0', socketDir, detach: true } as never),
+    { code: 'EINVAL', message: /unknown option "detach"/ },
+  );
+  await t.rejects(HostAppRunner.start({ name: 'x', program: { binary: 'true' } as never, cpus: '0', socketDir }), {
+    code: 'EINVAL',
+    message: /program must be \{ example: "<name>" \} or \{ executable: "<program>" \}/,
+  });
+  await t.rejects(HostAppRunner.start({ name: 'x', program: { example: 'no-such-app' }, cpus: '0', socketDir }), {
+    code: 'ENOENT',
+    message: /dist\/examples\/no-such-app\.js does not exist/,
+  });
+});
+
 const isRoot = process.getuid?.() === 0;
 
 /** Makes 512 hugepages of 2 MiB available at /dev/hugepages (idempotent). */
@@ -209,6 +246,26 @@ t.test('testpmd in a container sends to testpmd on the host over vhost-user', { 
       t.same(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'the host app left no DPDK runtime files');
     });
   }
+
+  await t.test('container runner: stdin, line streaming, exit code, removal', async (t) => {
+    const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
+    t.teardown(() => rm(socketDir, { recursive: true, force: true }));
+    const lines: string[] = [];
+    const echo = await ContainerAppRunner.start(engine, testpmdImage, {
+      name: 'echo',
+      program: { executable: 'sh' },
+      args: (paths) => ['-c', 'read answer; echo "got $answer in $0"; grep Cpus_allowed_list /proc/self/status; exit 3', paths.socketDir],
+      cpus: '1',
+      socketDir,
+      interactive: true,
+      onLine: (line) => lines.push(line),
+    });
+    echo.write('yes\n');
+    echo.closeStdin();
+    t.same(await echo.wait(), { code: 3, signal: null });
+    t.same(lines, ['got yes in /var/run/dpdk-ts', 'Cpus_allowed_list:\t1']);
+    t.same(await engine.sessionContainers(), [], 'the exited container was removed');
+  });
 
   await t.test('an app image runs the staged Node binary', async (t) => {
     const appImage = await engine.buildImage({

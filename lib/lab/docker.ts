@@ -565,7 +565,9 @@ export class DockerEngine {
         `--pidfile=${join(runDir, 'dockerd.pid')}`,
         `--host=${host}`,
       ],
-      { stdio: ['ignore', logFd, logFd] },
+      // Its own process group: a Ctrl-C in the terminal must reach this process, which
+      // removes its containers first, not dockerd, which would leave them stopped behind.
+      { stdio: ['ignore', logFd, logFd], detached: true },
     );
     closeSync(logFd);
     const engine = new DockerEngine(host, daemon, stateDir, log);
@@ -581,6 +583,7 @@ export class DockerEngine {
       }
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 200));
     }
+    await engine.removeStaleContainers();
     return engine;
   }
 
@@ -758,6 +761,18 @@ export class DockerEngine {
   private async removeContainer(name: string): Promise<void> {
     await this.docker(['rm', '--force', '--volumes', name]).catch(() => undefined);
     this.containers.delete(name);
+  }
+
+  /**
+   * Removes lab containers of earlier sessions from a private engine: only a run that was
+   * killed before it could clean up leaves them, since the engine was not running.
+   */
+  private async removeStaleContainers(): Promise<void> {
+    const out = await this.docker(['ps', '--all', '--filter', `label=${LAB_CONTAINER_LABEL}`, '--format', '{{.Names}}']);
+    const names = out.split('\n').filter((line) => line !== '');
+    if (names.length === 0) return;
+    this.log(`removing ${names.length} container(s) left by an earlier lab run: ${names.join(', ')}`);
+    await this.docker(['rm', '--force', '--volumes', ...names]);
   }
 
   /** Names of the containers of this session that exist in the engine (running or not). */

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
@@ -267,28 +267,48 @@ t.test('testpmd in a container sends to testpmd on the host over vhost-user', { 
     t.same(await engine.sessionContainers(), [], 'the exited container was removed');
   });
 
-  await t.test('an app image runs the staged Node binary', async (t) => {
+  await t.test('an app image runs dist/examples/<app>.js with the staged Node, like the host runner', async (t) => {
+    // A package root with one example stands in for the built dpdk-ts, whose examples are
+    // written elsewhere; the real root's package.json and runtime npm packages go with it.
+    const root = await mkdtemp(join(tmpdir(), 'dpdk-ts-root-'));
+    const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
+    t.teardown(async () => {
+      await rm(root, { recursive: true, force: true });
+      await rm(socketDir, { recursive: true, force: true });
+    });
+    await cp(join(packageRoot, 'package.json'), join(root, 'package.json'));
+    for (const module of ['bindings', 'file-uri-to-path']) {
+      await cp(join(packageRoot, 'node_modules', module), join(root, 'node_modules', module), { recursive: true });
+    }
+    await mkdir(join(root, 'dist/examples'), { recursive: true });
+    await writeFile(
+      join(root, 'dist/examples/hello.js'),
+      "require('bindings'); console.log(process.version, require('../../package.json').name, process.argv.slice(2).join(' '));\n",
+    );
     const appImage = await engine.buildImage({
-      name: 'dpdk-ts-lab/app',
+      name: 'dpdk-ts-lab/app-test',
       dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
       baseImage,
-      stagePackageFrom: packageRoot,
+      stagePackageFrom: root,
     });
-    t.comment(`app image ${appImage}`);
-    const lines: string[] = [];
-    const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
-    t.teardown(() => rm(socketDir, { recursive: true, force: true }));
-    // The image holds what was staged; run Node itself to check that it works there.
-    const node = await ContainerAppRunner.start(engine, appImage, {
-      name: 'node',
-      program: { executable: '/usr/local/bin/node' },
-      args: ['-e', 'console.log(process.version, require("/opt/dpdk-ts/package.json").name)'],
-      cpus: '1',
-      socketDir,
-      onLine: (line) => lines.push(line),
+    const options = { name: 'hello', program: { example: 'hello' }, cpus: '1', socketDir } as const;
+    const inContainer: string[] = [];
+    const container = await ContainerAppRunner.start(engine, appImage, {
+      ...options,
+      args: (paths) => ['--socket-dir', paths.socketDir],
+      onLine: (line) => inContainer.push(line),
     });
-    t.same(await node.wait(), { code: 0, signal: null });
-    t.same(lines, [`${process.version} dpdk-ts`]);
+    t.same(await container.wait(), { code: 0, signal: null });
+    t.same(inContainer, [`${process.version} dpdk-ts --socket-dir /var/run/dpdk-ts`]);
+    t.same(container.argv, ['hello', '--socket-dir', '/var/run/dpdk-ts']);
+
+    const onHost: string[] = [];
+    const host = await HostAppRunner.start(
+      { ...options, args: (paths) => ['--socket-dir', paths.socketDir], onLine: (line) => onHost.push(line) },
+      root,
+    );
+    t.same(await host.wait(), { code: 0, signal: null });
+    t.same(onHost, [`${process.version} dpdk-ts --socket-dir ${socketDir}`]);
   });
 
   await engine.stop();

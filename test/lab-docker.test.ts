@@ -311,6 +311,22 @@ t.test('testpmd in a container sends to testpmd on the host over vhost-user', { 
     t.same(onHost, [`${process.version} dpdk-ts --socket-dir ${socketDir}`]);
   });
 
+  await t.test('an engine that answers is used, and left running on stop', async (t) => {
+    const savedHost = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = engine.host;
+    t.teardown(() => {
+      if (savedHost === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = savedHost;
+    });
+    const borrowed = await DockerEngine.ensure();
+    t.equal(borrowed.ownsDaemon, false);
+    t.equal(borrowed.host, engine.host);
+    await borrowed.stop();
+    await borrowed.stop();
+    t.ok(await engine.imageExists(baseImage), 'the engine still answers');
+  });
+
+  await engine.stop();
   await engine.stop();
   if (engine.ownsDaemon) {
     const pid = engine.daemonPid as number;

@@ -283,13 +283,15 @@ export async function ensureProgram(
     );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Wait for another apt or dpkg run to finish rather than fail at once on its lock.
+  const waitForLock = ['-o', 'DPkg::Lock::Timeout=300'];
   if (!aptUpdated) {
     log('apt-get update');
-    await execProgram(operation, 'apt-get', ['update', '-q'], { env, code: 'ERR_APT' });
+    await execProgram(operation, 'apt-get', [...waitForLock, 'update', '-q'], { env, code: 'ERR_APT' });
     aptUpdated = true;
   }
   log(`apt-get install ${packages.join(' ')} (for ${program})`);
-  await execProgram(operation, 'apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], {
+  await execProgram(operation, 'apt-get', [...waitForLock, 'install', '-y', '-q', '--no-install-recommends', ...packages], {
     env,
     code: 'ERR_APT',
   });
@@ -542,8 +544,9 @@ export class DockerEngine {
     const host = `unix://${socket}`;
     if (await engineAnswers(host)) {
       throw new DpdkError(
-        `${operation}: a dockerd started by another lab run already answers at ${host}; ` +
-          `wait for that run to end or give this one another runDir and stateDir`,
+        `${operation}: a dockerd started by another lab run already answers at ${host}; wait for that run ` +
+          `to end, give this one another runDir and stateDir, or, if that run is gone, stop its dockerd: ` +
+          `kill $(cat ${join(runDir, 'dockerd.pid')})`,
         { code: 'EBUSY', operation, object: host },
       );
     }

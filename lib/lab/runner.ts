@@ -132,8 +132,11 @@ function writeTo(operation: string, name: string, child: ChildProcess, interacti
 
 /** Runs an app in a container of `engine` from `image`, with the lab's minimal privileges. */
 export class ContainerAppRunner implements AppRunner {
+  /** See {@link AppRunner.name}. */
   readonly name: string;
+  /** See {@link AppRunner.paths}: the container paths of the mounts. */
   readonly paths: AppPaths = { socketDir: CONTAINER_SOCKET_DIR, hugepageDir: CONTAINER_HUGEPAGE_DIR };
+  /** See {@link AppRunner.argv}: the example name or executable first. */
   readonly argv: readonly string[];
   private readonly interactive: boolean;
 
@@ -171,18 +174,22 @@ export class ContainerAppRunner implements AppRunner {
     return new ContainerAppRunner(options, argv, container);
   }
 
+  /** See {@link AppRunner.write}. */
   write(text: string): void {
     writeTo('ContainerAppRunner.write', this.name, this.container.client, this.interactive, text);
   }
 
+  /** See {@link AppRunner.closeStdin}. */
   closeStdin(): void {
     this.container.client.stdin?.end();
   }
 
+  /** See {@link AppRunner.wait}. */
   wait(): Promise<AppExit> {
     return this.container.exited;
   }
 
+  /** See {@link AppRunner.kill}. */
   kill(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<AppExit> {
     return this.container.stop(signal, graceMs);
   }
@@ -194,8 +201,11 @@ let hostExitHookInstalled = false;
 
 /** Runs an app as a host process pinned to its CPUs with `taskset`. */
 export class HostAppRunner implements AppRunner {
+  /** See {@link AppRunner.name}. */
   readonly name: string;
+  /** See {@link AppRunner.paths}: the host paths given in the options. */
   readonly paths: AppPaths;
+  /** See {@link AppRunner.argv}: the program as run by taskset, first. */
   readonly argv: readonly string[];
   private readonly interactive: boolean;
   private readonly exited: Promise<AppExit>;
@@ -259,18 +269,22 @@ export class HostAppRunner implements AppRunner {
     return new HostAppRunner(options, paths, argv, child);
   }
 
+  /** See {@link AppRunner.write}. */
   write(text: string): void {
     writeTo('HostAppRunner.write', this.name, this.child, this.interactive, text);
   }
 
+  /** See {@link AppRunner.closeStdin}. */
   closeStdin(): void {
     this.child.stdin?.end();
   }
 
+  /** See {@link AppRunner.wait}. */
   wait(): Promise<AppExit> {
     return this.exited;
   }
 
+  /** See {@link AppRunner.kill}. */
   kill(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<AppExit> {
     this.stopping ??= (async () => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;

@@ -17,6 +17,10 @@ import { AppRunner, ContainerAppRunner, HostAppRunner, OutputStream } from '../l
 
 const packageRoot = resolve(__dirname, '..');
 
+// On a fresh machine the first run installs docker.io and debootstrap and builds the images
+// (about 5 minutes); later runs reuse the images and take about a minute and a half.
+t.setTimeout(15 * 60_000);
+
 t.test('container arguments: minimal capabilities, no network, pinning, label, volumes', async (t) => {
   const args = containerCreateArgs('dpdk-ts-abcd-tx', 'abcd', {
     name: 'tx',

@@ -557,9 +557,13 @@ export class DockerEngine {
     const logFile = join(runDir, 'dockerd.log');
     const logFd = openSync(logFile, 'w');
     log(`starting a private dockerd at ${host} (log ${logFile})`);
+    // setpriv (util-linux) has the kernel send dockerd SIGTERM when this process dies, even
+    // by SIGKILL, when no exit handler can run; dockerd then stops its containers itself.
     const daemon = spawn(
-      dockerd,
+      'setpriv',
       [
+        '--pdeathsig', 'SIGTERM',
+        dockerd,
         '--storage-driver=vfs',
         '--iptables=false',
         '--bridge=none',

@@ -725,6 +725,8 @@ export class DockerEngine {
       env: this.env(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // A failure of the client shows as its 'close' and the container's state, read there.
+    client.on('error', () => undefined);
     const exited = new Promise<AppExit>((resolveExit) => {
       client.once('close', () => {
         void this.exitOf(uniqueName).then(async (exit) => {

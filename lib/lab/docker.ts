@@ -13,6 +13,7 @@ import { constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DpdkError, invalidArgument } from '../errors';
+import { onProcessEnd } from './cleanup';
 
 /**
  * The Linux capabilities a DPDK virtio-user app needs in a container, granted after
@@ -450,28 +451,6 @@ export function containerCreateArgs(
   return args;
 }
 
-/** Engines and containers still to clean up when the process exits or is interrupted. */
-const liveEngines = new Set<DockerEngine>();
-let exitHooksInstalled = false;
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', () => {
-    for (const engine of liveEngines) engine.stopSync();
-  });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      for (const engine of liveEngines) engine.stopSync();
-      process.removeListener(signal, onSignal);
-      // Re-raise so the process ends as it would have without this hook, or so the
-      // listeners others installed (test runners, the lab CLI) still run.
-      process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
 /**
  * A Docker engine for the lab: the running one when it answers, else a private `dockerd`
  * this process started and will stop. Create with {@link DockerEngine.ensure}.
@@ -489,6 +468,7 @@ export class DockerEngine {
   private daemonExited: Promise<void> | undefined;
   private readonly containers = new Map<string, RunningContainer>();
   private stopped = false;
+  private readonly forgetBackstop: () => void;
 
   private constructor(host: string, daemon: ChildProcess | undefined, stateDir: string, log: (line: string) => void) {
     this.host = host;
@@ -503,8 +483,7 @@ export class DockerEngine {
         else daemon.once('exit', () => resolveExit());
       });
     }
-    installExitHooks();
-    liveEngines.add(this);
+    this.forgetBackstop = onProcessEnd(() => this.stopSync());
   }
 
   /** The pid of the private `dockerd`, or undefined when the engine is not ours. */
@@ -811,7 +790,7 @@ export class DockerEngine {
       if ((await Promise.race([this.daemonExited, timer])) === 'timeout') daemon.kill('SIGKILL');
       await this.daemonExited;
     }
-    liveEngines.delete(this);
+    this.forgetBackstop();
   }
 
   /**
@@ -821,7 +800,7 @@ export class DockerEngine {
   stopSync(): void {
     if (this.stopped) return;
     this.stopped = true;
-    liveEngines.delete(this);
+    this.forgetBackstop();
     try {
       const names = execFileSync('docker', ['ps', '--all', '--filter', `label=${LAB_CONTAINER_LABEL}=${this.sessionId}`, '--format', '{{.Names}}'], {
         env: this.env(),

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DpdkError, invalidArgument } from '../errors';
+import { onProcessEnd } from './cleanup';
 import {
   AppExit,
   CONTAINER_HUGEPAGE_DIR,
@@ -195,10 +196,6 @@ export class ContainerAppRunner implements AppRunner {
   }
 }
 
-/** Live host processes, killed when the process exits so none outlives the lab. */
-const liveHostApps = new Set<ChildProcess>();
-let hostExitHookInstalled = false;
-
 /** Runs an app as a host process pinned to its CPUs with `taskset`. */
 export class HostAppRunner implements AppRunner {
   /** See {@link AppRunner.name}. */
@@ -216,9 +213,11 @@ export class HostAppRunner implements AppRunner {
     this.paths = paths;
     this.argv = argv;
     this.interactive = options.interactive === true;
+    // SIGTERM lets a DPDK app release its memory; the process may end before it is done.
+    const forgetBackstop = onProcessEnd(() => child.kill('SIGTERM'));
     this.exited = new Promise((resolveExit) => {
       child.once('close', (code, signal) => {
-        liveHostApps.delete(child);
+        forgetBackstop();
         resolveExit({ code, signal });
       });
     });
@@ -258,13 +257,6 @@ export class HostAppRunner implements AppRunner {
         reject(new DpdkError(`${operation}: cannot start taskset for "${options.name}": ${cause.message}; install util-linux`, { code: 'ENOENT', operation, object: options.name, cause })),
       );
     });
-    if (!hostExitHookInstalled) {
-      hostExitHookInstalled = true;
-      process.on('exit', () => {
-        for (const live of liveHostApps) live.kill('SIGKILL');
-      });
-    }
-    liveHostApps.add(child);
     streamLines(child, options.onLine);
     return new HostAppRunner(options, paths, argv, child);
   }

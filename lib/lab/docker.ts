@@ -464,8 +464,8 @@ export class DockerEngine {
   readonly sessionId: string;
   private readonly log: (line: string) => void;
   private readonly stateDir: string;
-  private daemon: ChildProcess | undefined;
-  private daemonExited: Promise<void> | undefined;
+  private readonly daemon: ChildProcess | undefined;
+  private readonly daemonExited: Promise<void> | undefined;
   private readonly containers = new Map<string, RunningContainer>();
   private stopped = false;
   private readonly forgetBackstop: () => void;
@@ -556,6 +556,8 @@ export class DockerEngine {
       { stdio: ['ignore', logFd, logFd], detached: true },
     );
     closeSync(logFd);
+    // A failed start shows as the exit the loop below reports, with dockerd's log.
+    daemon.on('error', () => undefined);
     const engine = new DockerEngine(host, daemon, stateDir, log);
     const deadline = Date.now() + DOCKERD_START_TIMEOUT_MS;
     while (!(await engineAnswers(host))) {

@@ -1,0 +1,14 @@
+# A dpdk-ts network function: `docker run IMAGE <app> ARGS` runs
+# `node /opt/dpdk-ts/dist/examples/<app>.js ARGS`.
+# Built by lib/lab/docker.ts from a context staged by stageDpdkTs(): the host's built
+# dpdk-ts under opt/, its Node binary (Debian 12's nodejs is too old) and deb-packages.txt,
+# the Debian packages that Node, the addon and the DPDK driver plugins need.
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+COPY deb-packages.txt /tmp/deb-packages.txt
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive xargs -a /tmp/deb-packages.txt apt-get install -y -q --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/* /tmp/deb-packages.txt
+COPY usr/ /usr/
+COPY opt/ /opt/
+ENTRYPOINT ["/bin/sh", "-c", "exec /usr/local/bin/node \"/opt/dpdk-ts/dist/examples/$0.js\" \"$@\""]

@@ -89,14 +89,19 @@ export interface EngineStreamStats {
 const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset'] as const satisfies readonly (keyof EngineOptions)[];
 const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates'] as const satisfies readonly (keyof EngineStream)[];
 
-function percentile(histogram: [number, number][], samples: number, q: number): number {
+// Histogram buckets are known by their lower bounds; the true min and max bound the answer.
+function percentile(histogram: [number, number][], samples: number, q: number, minNs: number, maxNs: number): number {
   const target = samples * q;
   let seen = 0;
+  let value = maxNs;
   for (const [lowerNs, count] of histogram) {
     seen += count;
-    if (seen >= target) return lowerNs;
+    if (seen >= target) {
+      value = lowerNs;
+      break;
+    }
   }
-  return histogram.length > 0 ? histogram[histogram.length - 1][0] : 0;
+  return Math.min(maxNs, Math.max(minNs, value));
 }
 
 /**
@@ -169,7 +174,10 @@ export class Engine {
     this.#native.stop();
   }
 
-  /** Whether the loop runs (txonly and generator stop by themselves when every limit is reached). */
+  /**
+   * Whether the loop runs. A txonly engine ends by itself once every stream sent its
+   * `txLimit`; a generator keeps receiving (and counting) until stopped.
+   */
   get running(): boolean {
     return this.#native.running;
   }
@@ -187,10 +195,10 @@ export class Engine {
         latency: {
           ...summary,
           percentilesNs: {
-            p50: percentile(histogram, summary.samples, 0.5),
-            p90: percentile(histogram, summary.samples, 0.9),
-            p99: percentile(histogram, summary.samples, 0.99),
-            p999: percentile(histogram, summary.samples, 0.999),
+            p50: percentile(histogram, summary.samples, 0.5, summary.minNs, summary.maxNs),
+            p90: percentile(histogram, summary.samples, 0.9, summary.minNs, summary.maxNs),
+            p99: percentile(histogram, summary.samples, 0.99, summary.minNs, summary.maxNs),
+            p999: percentile(histogram, summary.samples, 0.999, summary.minNs, summary.maxNs),
           },
         },
       };

@@ -240,9 +240,11 @@ void Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) 
   }
 }
 
-void Engine::Drain(Stream& s, rte_mbuf** pkts, uint64_t now) {
+void Engine::Drain(Stream& s, rte_mbuf** pkts) {
   uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
   if (n == 0) return;
+  // Read the clock after the burst: packets another lcore sent meanwhile are not from the future.
+  uint64_t now = rte_rdtsc();
   Add(s.counters.rx, n);
   if (timestampOffset_ >= 0) {
     for (uint16_t i = 0; i < n; i++) {
@@ -268,31 +270,31 @@ void Engine::Drain(Stream& s, rte_mbuf** pkts, uint64_t now) {
 void Engine::Run() {
   rte_mbuf* pkts[kMaxBurst];
   uint64_t start = rte_rdtsc();
-  while (!stopRequested_.load(std::memory_order_relaxed)) {
-    bool pending = false;
+  bool pending = true;
+  while (pending && !stopRequested_.load(std::memory_order_relaxed)) {
+    // Only txonly ends by itself, once every stream has sent its limit.
+    pending = mode_ != EngineMode::kTxOnly;
     for (auto& s : streams_) {
       switch (mode_) {
         case EngineMode::kRxOnly:
-          Drain(*s, pkts, rte_rdtsc());
-          pending = true;
+          Drain(*s, pkts);
           break;
-        case EngineMode::kTxOnly:
+        case EngineMode::kTxOnly: {
           Generate(*s, pkts, rte_rdtsc(), start);
+          uint64_t done = s->counters.tx.load(std::memory_order_relaxed) +
+                          s->counters.dropped.load(std::memory_order_relaxed);
+          if (s->txLimit == 0 || done < s->txLimit) pending = true;
           break;
+        }
         case EngineMode::kGenerator:
           Generate(*s, pkts, rte_rdtsc(), start);
-          Drain(*s, pkts, rte_rdtsc());
-          pending = true;
+          Drain(*s, pkts);
           break;
         default:
           Forward(*s, pkts);
-          pending = true;
           break;
       }
-      if (s->txLimit == 0) pending = true;
-      else if (s->counters.tx.load(std::memory_order_relaxed) + s->counters.dropped.load(std::memory_order_relaxed) < s->txLimit) pending = true;
     }
-    if (!pending) break;  // txonly with every limit reached: nothing left to do
   }
   finished_.store(true);
 }

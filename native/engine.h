@@ -60,7 +60,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void StopLoop();
   void Forward(Stream& s, rte_mbuf** pkts);
   void Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start);
-  void Drain(Stream& s, rte_mbuf** pkts, uint64_t now);
+  void Drain(Stream& s, rte_mbuf** pkts);
 
   EngineMode mode_;
   unsigned int lcore_;

@@ -5,19 +5,22 @@
 //     --file-prefix pktgen --no-pci \
 //     --vdev 'net_virtio_user0,mac=00:00:00:00:00:05,path=/var/run/openvswitch/vhost-user0' \
 //     --vdev 'net_virtio_user1,mac=00:00:00:00:00:01,path=/var/run/openvswitch/vhost-user1' \
-//     --lcores 3@0,0@1,4@1 --socket-mem 256 \
 //     -- -T -P -m "0.0,4.1" --commands 'set all rate 10; set 0 count 100; set 1 count 200; str' --wait-done
 //
+// (without OVS, examples/vhost-loopback.ts serves the two sockets and crosses them over).
+//
 // EAL arguments (before `--`) go to Eal.init as given, except that:
-// - in a group of options that say the same thing, the last one wins, so that a reference
-//   command line can be adapted by appending: `-c`/`-l`/`--lcores` (which lcores; on a
-//   2-CPU machine `-c 0x19` names CPUs that do not exist, and `--lcores 3@0,0@1,4@1` keeps
-//   pktgen's lcore ids 3 (main), 0 and 4 on CPUs 0 and 1), and `-m`/`--socket-mem` (a
-//   one-socket machine cannot give `--socket-mem 1024,1024`);
 // - `--master-lcore` becomes `--main-lcore` (its DPDK 22.11 name);
-// - `--in-memory` and `--single-file-segments` are added unless `--no-huge` or already
-//   given, and `--no-telemetry` unless telemetry is asked for: nothing is left in
-//   /dev/hugepages or /var/run/dpdk, even after a crash.
+// - in a group of options that say the same thing, the last one wins, so that a reference
+//   command line can be overridden by appending: `-c`/`-l`/`--lcores` (e.g.
+//   `--lcores 3@0,0@1,4@1`: pktgen's lcore ids 3 (main), 0 and 4 on CPUs 0 and 1) and
+//   `-m`/`--socket-mem`;
+// - then, as for the other examples (examples/eal-args.ts): lcores of `-c`/`-l` that name
+//   CPUs this machine lacks run on the CPUs it has (`-c 0x19 --master-lcore 3` on 2 CPUs
+//   becomes `--lcores 0@1,3@0,4@1`), a `--socket-mem` it cannot honour (`1024,1024` on one
+//   NUMA node) is left out, and `--in-memory`, `--single-file-segments` (unless
+//   `--no-huge`) and `--no-telemetry` are added: nothing is left in /dev/hugepages or
+//   /var/run/dpdk, even after a crash. Every change is printed.
 //
 // Application arguments (after `--`): pktgen's `-T` (accepted; the display has no colour
 // theme), `-P` (promiscuous mode on every port), `-m MAP` (which lcore serves which port:
@@ -31,7 +34,8 @@
 //   --json PATH|-          write the final counters as JSON to PATH, or as a single line on
 //                          stdout (all other output then goes to stderr)
 //   --line-rate-mbps N     the line rate that `rate` is a percentage of (default 10000)
-// Without --wait-done, a prompt reads commands (`help` lists them) until `quit` or EOF.
+// Without --wait-done, a prompt reads commands (`help` lists them) after those, until
+// `quit` or EOF; on a terminal, the top lines show live per-port counters and rates.
 //
 // How it maps onto the SDK: each port is served by the native `generator` engine on an EAL
 // worker lcore (the one `-m` names, else worker i % workers for port i), whose stream for
@@ -44,15 +48,18 @@
 //
 // Limitations, from the engine: an engine sends one fixed packet template, so ports that
 // share an lcore send the first one's packet (a warning says so; give each port its own
-// lcore), and flows (a UDP source port varying per packet) are not offered. An engine's
+// lcore), and flows (a UDP source port varying per packet) are not offered. Engines on
+// lcores that share a CPU (0 and 4 above, on a 2-CPU machine) take turns, and the latency
+// they measure includes the scheduler's time slices (milliseconds). An engine's
 // settings are fixed when it is created, so `str` creates new engines: each run counts
-// from zero.
+// from zero, after discarding the packets left in the rx queues by the previous one.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import {
-  DpdkError, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Port, UDP_HEADER_LENGTH,
+  Batch, DpdkError, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Port, UDP_HEADER_LENGTH,
   buildUdpPacket, type LatencyStats,
 } from '../lib/index.js';
+import { prepareEalArgs, splitCommandLine, type PreparedEalArgs } from './eal-args.js';
 
 const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N]`;
@@ -76,6 +83,11 @@ const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, or all)
 /** Exit status of --wait-done when --timeout passed before the counts were reached. */
 const exitTimeout = 2;
 
+// Before a run, rx queues are drained until they stay empty this long: packets of the
+// previous run still in flight (in a switch, a forwarder) must not count in the new one.
+const settleMs = 20;
+const maxSettleMs = 1000;
+
 // Bytes on the wire beside the frame: preamble, start of frame delimiter, inter-frame gap.
 const wireOverheadBytes = 20;
 const timestampOffset = ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH + UDP_HEADER_LENGTH;
@@ -86,6 +98,12 @@ class UsageError extends Error {}
 
 function fail(message: string): never {
   throw new UsageError(message);
+}
+
+// EAL's own -h would print DPDK's help and end the process; this is pktgen.ts's.
+function printHelpAndExit(): never {
+  process.stdout.write(`${usage}\n\n${commandHelp}\n`);
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -107,14 +125,16 @@ interface EalOption {
   value?: string;
 }
 
-/** Turns pktgen's EAL arguments into the ones Eal.init gets; `notes` say what changed. */
-function prepareEalArgs(raw: string[]): { args: string[]; notes: string[] } {
+/**
+ * Applies pktgen's conventions to its EAL arguments (`--master-lcore`, the last of a group
+ * wins), before the adaptations all examples share; `notes` say what changed.
+ */
+function pktgenEalArgs(raw: string[]): PreparedEalArgs {
   const options: EalOption[] = [];
   for (let i = 0; i < raw.length; i++) {
     const arg = raw[i];
-    if (pktgenOptions.has(arg.split('=')[0]) || arg === '-h' || arg === '--help') {
-      fail(`${arg} is a pktgen.ts option: put it after '--'\n${usage}`);
-    }
+    if (arg === '-h' || arg === '--help') printHelpAndExit();
+    if (pktgenOptions.has(arg.split('=')[0])) fail(`${arg} is a pktgen.ts option: put it after '--'\n${usage}`);
     const attached = /^(--[^=]+)=(.*)$/.exec(arg) ?? /^(-[clmn])(.+)$/.exec(arg);
     if (attached !== null) {
       options.push({ name: attached[1], value: attached[2] });
@@ -140,16 +160,12 @@ function prepareEalArgs(raw: string[]): { args: string[]; notes: string[] } {
       notes.push(`--master-lcore ${option.value} is passed as --main-lcore ${option.value}`);
     }
   }
-  const has = (name: string): boolean => kept.some((option) => option.name === name);
-  const added: string[] = [];
-  if (!has('--no-huge')) {
-    if (!has('--in-memory')) added.push('--in-memory');
-    if (!has('--single-file-segments')) added.push('--single-file-segments');
-  }
-  if (!has('--telemetry') && !has('--no-telemetry')) added.push('--no-telemetry');
-  if (added.length > 0) notes.push(`added ${added.join(' ')}`);
   const args = kept.flatMap((option) => option.value === undefined ? [option.name] : [option.name, option.value]);
-  return { args: [...args, ...added], notes };
+  const shared = prepareEalArgs(args);
+  // The shared helper notes what it adapts but not the flags it adds.
+  const added = ['--in-memory', '--single-file-segments', '--no-telemetry'].filter((flag) => shared.args.includes(flag) && !args.includes(flag));
+  if (added.length > 0) notes.push(`added ${added.join(' ')}`);
+  return { args: shared.args, notes: [...notes, ...shared.notes] };
 }
 
 /** A port's lcore as `-m` gives it. */
@@ -238,8 +254,7 @@ function parseAppArgs(argv: string[]): AppOptions {
       }
       case '-h':
       case '--help':
-        process.stdout.write(`${usage}\n\n${commandHelp}\n`);
-        process.exit(0);
+        printHelpAndExit();
       default:
         fail(`unknown pktgen.ts argument "${arg}" (accepted: -T, -P, -m, -f, ${[...pktgenOptions].join(', ')})\n${usage}`);
     }
@@ -333,7 +348,7 @@ function parseSetting(words: string[], command: string): Setting {
       return { field: field === 'src' ? 'srcIp' : 'dstIp', ip: address };
     }
     default:
-      fail(`${command}: unknown setting ${field === undefined ? '(none)' : `"${field}"`}: expected rate, pps, count, size, src, dst, sport or dport`);
+      fail(`${command}: unknown setting "${field}": expected rate, pps, count, size, src, dst, sport or dport`);
   }
 }
 
@@ -343,9 +358,9 @@ function parseCommand(line: string): Command | null {
   if (text === '') return null;
   const words = text.split(/\s+/);
   const verb = words[0].toLowerCase();
-  const noArguments = (name: Command['verb']): Command => {
+  const noArguments = (name: 'str' | 'stp' | 'show' | 'clear' | 'help' | 'quit'): Command => {
     if (words.length > 1) fail(`"${text}": ${verb} takes no arguments`);
-    return { verb: name } as Command;
+    return { verb: name };
   };
   switch (verb) {
     case 'set':
@@ -407,11 +422,16 @@ interface PortReport {
   received: number;
   /** The port whose packets this port receives. */
   peer: number;
+  /** The port whose packet settings this port sends (another one when they share an lcore). */
+  packetOf: number;
   /** What the peer sent and this port did not receive (in flight while running). */
   missing: number;
+  /** Rates over the last second while running. */
   txPps: number;
   rxPps: number;
+  /** The configured send rate. */
   ratePps: number;
+  /** Latency of the packets received here, from their timestamps. */
   latency: LatencyStats | null;
 }
 
@@ -429,6 +449,9 @@ class Pktgen {
   readonly #lineRateMbps: number;
   readonly #notice: (text: string) => void;
   #groups: EngineGroup[] = [];
+  #packetOf: number[];
+  // The counts the current run's engines were created with (settings may change since).
+  #runCounts: number[];
   #running = false;
   #sample: RateSample | null = null;
   #pps: { tx: number[]; rx: number[] };
@@ -459,6 +482,8 @@ class Pktgen {
       srcIp: `192.168.${i}.1`, dstIp: `192.168.${this.peerOf(i)}.1`, srcPort: 1234, dstPort: 5678,
     }));
     this.#pps = { tx: this.ports.map(() => 0), rx: this.ports.map(() => 0) };
+    this.#packetOf = this.ports.map((_, i) => i);
+    this.#runCounts = this.settings.map((settings) => settings.count);
   }
 
   /** The port whose traffic port `i` receives: its partner in 0<->1, 2<->3, or itself. */
@@ -489,6 +514,11 @@ class Pktgen {
 
   get running(): boolean {
     return this.#running;
+  }
+
+  /** Whether a run was started (by str) since the program began. */
+  get started(): boolean {
+    return this.#groups.length > 0;
   }
 
   #ppsOf(settings: PortSettings, frameSize: number): number {
@@ -529,19 +559,48 @@ class Pktgen {
     return packet;
   }
 
+  // Frees what the rx queues hold (engines stopped); returns how many packets.
+  #drainRx(): number {
+    const batch = new Batch(64);
+    let drained = 0;
+    for (const port of this.ports) {
+      for (let n = port.rxBurst(0, batch); n > 0; n = port.rxBurst(0, batch)) {
+        drained += n;
+        batch.free();
+      }
+    }
+    batch.close();
+    return drained;
+  }
+
   /** `str`: a new run on every port with the current settings. */
-  start(): void {
+  async start(): Promise<void> {
     this.stop();
+    let stale = this.#drainRx();
+    const settleEnd = Date.now() + maxSettleMs;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      const more = this.#drainRx();
+      stale += more;
+      if (more === 0) break;
+      if (Date.now() > settleEnd) {
+        this.#notice(`str: packets keep arriving while stopped (${stale} discarded in ${maxSettleMs} ms): they will count in this run`);
+        break;
+      }
+    }
+    if (stale > 0) this.#notice(`str: discarded ${stale} packets left in the rx queues by the previous run`);
     const byLcore = new Map<number, number[]>();
     this.lcoreOf.forEach((lcore, port) => byLcore.set(lcore, [...(byLcore.get(lcore) ?? []), port]));
     const groups: EngineGroup[] = [];
     for (const [lcore, ports] of byLcore) {
       const owner = this.settings[ports[0]];
       const template = this.#template(owner);
-      const ignored = ports.slice(1).filter((port) => this.#template(this.settings[port]).some((byte, i) => byte !== template[i]) ||
-        this.settings[port].size !== owner.size);
-      if (ignored.length > 0) {
-        this.#notice(`ports ${ports.join(', ')} share lcore ${lcore}, whose engine sends one packet: port(s) ${ignored.join(', ')} ` +
+      const differing = ports.slice(1).filter((port) => {
+        const own = this.#template(this.settings[port]);
+        return own.length !== template.length || own.some((byte, i) => byte !== template[i]);
+      });
+      if (differing.length > 0) {
+        this.#notice(`ports ${ports.join(', ')} share lcore ${lcore}, whose engine sends one packet: port(s) ${differing.join(', ')} ` +
           `send port ${ports[0]}'s (${owner.size} bytes, ${owner.srcMac} -> ${owner.dstMac}); map each port to its own lcore (-m, --lcores) to send different packets`);
       }
       const engine = Engine.create({
@@ -552,11 +611,18 @@ class Pktgen {
         })),
       });
       groups.push({ lcore, ports, engine });
+      for (const port of ports) this.#packetOf[port] = ports[0];
     }
     this.#groups = groups;
-    for (const group of groups) group.engine.start();
+    this.#runCounts = this.settings.map((settings) => settings.count);
     this.#running = true;
-    this.#sample = null;
+    try {
+      for (const group of groups) group.engine.start();
+    } catch (error) {
+      this.stop();
+      throw error;
+    }
+    this.#sample = { atMs: Date.now(), sent: this.ports.map(() => 0), received: this.ports.map(() => 0) };
   }
 
   /** `stp`: stops every engine; their counters stay readable. */
@@ -573,13 +639,13 @@ class Pktgen {
   }
 
   /** Carries out a command other than delay, help and quit, which the caller handles. */
-  execute(command: Command, text: string): void {
+  async execute(command: Command, text: string): Promise<void> {
     switch (command.verb) {
       case 'set':
         for (const port of this.#portsOf(command.ports, `"${text}"`)) this.#apply(port, command.setting);
         if (this.#running) this.#notice(`"${text}" applies from the next str`);
         break;
-      case 'str': this.start(); break;
+      case 'str': await this.start(); break;
       case 'stp': this.stop(); break;
       case 'clear': this.clear(); break;
       default: throw new Error(`Pktgen.execute cannot handle ${command.verb}`);
@@ -612,26 +678,27 @@ class Pktgen {
     return this.ports.map((port, i) => {
       const settings = this.settings[i];
       const { sent, dropped, received, latency } = counters[i];
-      const limitReached = settings.count > 0 && sent + dropped >= settings.count;
+      const limitReached = this.#runCounts[i] > 0 && sent + dropped >= this.#runCounts[i];
       const peer = this.peerOf(i);
       return {
         port: i, name: port.name, mac: port.mac, lcore: this.lcoreOf[i], linkUp: port.link().up,
         state: this.#groups.length === 0 ? 'idle' : !this.#running ? 'stopped' : limitReached ? 'done' : 'sending',
-        sent, dropped, received, peer, missing: Math.max(0, counters[peer].sent - received),
-        txPps: this.#pps.tx[i], rxPps: this.#pps.rx[i], ratePps: Math.round(this.#ppsOf(settings, settings.size)), latency,
+        sent, dropped, received, peer, packetOf: this.#packetOf[i], missing: Math.max(0, counters[peer].sent - received),
+        txPps: this.#pps.tx[i], rxPps: this.#pps.rx[i], ratePps: Math.round(this.#ppsOf(settings, this.settings[this.#packetOf[i]].size)), latency,
       };
     });
   }
 
   /**
-   * Whether every port with a count has sent it (or had it refused) and every port whose
-   * peer has a count received all the peer sent. Null when no port has a count.
+   * Whether, in the current run, every port with a count has sent it (or had it refused)
+   * and every port whose peer has a count received all the peer sent. Null when no port
+   * has a count.
    */
   done(): boolean | null {
-    const limited = this.settings.map((settings) => settings.count > 0);
+    const limited = this.#runCounts.map((count) => count > 0);
     if (!limited.includes(true)) return null;
     const reports = this.reports();
-    return reports.every((report, i) => (!limited[i] || report.sent + report.dropped >= this.settings[i].count) &&
+    return reports.every((report, i) => (!limited[i] || report.sent + report.dropped >= this.#runCounts[i]) &&
       (!limited[report.peer] || report.received >= reports[report.peer].sent));
   }
 
@@ -668,6 +735,7 @@ function statsTable(app: Pktgen): string {
     ['Dst MAC', (_, s) => s.dstMac],
     ['Src IP:port', (_, s) => `${s.srcIp}:${s.srcPort}`],
     ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPort}`],
+    ['Sends', (r) => r.packetOf === r.port ? 'its own packet' : `port ${r.packetOf}'s packet (same lcore)`],
     ['Sent', (r) => String(r.sent)],
     ['Tx dropped', (r) => String(r.dropped)],
     ['Tx pps', (r) => String(r.txPps)],
@@ -698,8 +766,8 @@ function liveRows(app: Pktgen): string[] {
 
 /** The live line printed once a second when stdout is not a terminal. */
 function progressLine(app: Pktgen, elapsedS: number): string {
-  return `pktgen: ${elapsedS.toFixed(1)}s ` + app.reports().map((r) =>
-    `| port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) dropped ${r.dropped} `).join('');
+  return [`pktgen: ${elapsedS.toFixed(1)}s`, ...app.reports().map((r) =>
+    `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) dropped ${r.dropped}`)].join(' | ');
 }
 
 /**
@@ -738,9 +806,8 @@ class LiveScreen {
 // Main
 
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  const split = argv.indexOf('--');
-  const options = parseAppArgs(split < 0 ? [] : argv.slice(split + 1));
+  const { eal, app: appArgs } = splitCommandLine(process.argv.slice(2));
+  const options = parseAppArgs(appArgs);
   const commands = options.commands.flatMap(({ text, source }) => {
     try {
       const command = parseCommand(text);
@@ -755,12 +822,16 @@ async function main(): Promise<number> {
   const say = (text: string): void => void human.write(`${text}\n`);
   const notice = (text: string): void => void process.stderr.write(`pktgen: ${text}\n`);
 
-  const { args, notes } = prepareEalArgs(split < 0 ? argv : argv.slice(0, split));
+  const { args, notes } = pktgenEalArgs(eal);
   notes.forEach(notice);
   try {
     Eal.init(args);
   } catch (error) {
-    if (error instanceof DpdkError) fail(`EAL init with ${args.join(' ')} failed: ${error.message}`);
+    if (error instanceof DpdkError) {
+      const hint = /Main lcore is not enabled/.test(error.message) ?
+        ' (the lcores given do not include the main lcore: add --main-lcore with one of them)' : '';
+      fail(`EAL init with ${args.join(' ')} failed: ${error.message}${hint}`);
+    }
     throw error;
   }
   const app = new Pktgen(options, notice);
@@ -768,24 +839,36 @@ async function main(): Promise<number> {
   const finish = (complete: boolean | null): void => {
     app.stop();
     say(statsTable(app));
-    if (options.jsonPath !== undefined) {
-      const json = JSON.stringify({ complete, elapsedMs: Date.now() - startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() });
-      if (jsonToStdout) process.stdout.write(`${json}\n`);
-      else writeFileSync(options.jsonPath, `${json}\n`);
-    }
+    const json = JSON.stringify({ complete, elapsedMs: Date.now() - startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() });
     app.close();
+    if (options.jsonPath === undefined) return;
+    if (jsonToStdout) {
+      process.stdout.write(`${json}\n`);
+      return;
+    }
+    try {
+      writeFileSync(options.jsonPath, `${json}\n`);
+    } catch (error) {
+      fail(`--json ${options.jsonPath}: cannot write the report: ${(error as Error).message}`);
+    }
   };
+  app.ports.forEach((port, i) => notice(`port ${i}: ${port.name} ${port.mac} on lcore ${app.lcoreOf[i]}, receives from port ${app.peerOf(i)}`));
+
+  const interactive = !options.waitDone;
+  const screen = interactive && process.stdout.isTTY && process.stdin.isTTY ? new LiveScreen(process.stdout, () => liveRows(app)) : null;
+  if (screen !== null) {
+    screen.open();
+    process.stdout.on('resize', () => screen.open());
+  }
+  // A readline prompt on a terminal turns Ctrl-C into its own SIGINT event (handled below).
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      screen?.close();
       notice(`${signal}: stopping`);
       finish(app.done());
       process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
     });
   }
-  app.ports.forEach((port, i) => notice(`port ${i}: ${port.name} ${port.mac} on lcore ${app.lcoreOf[i]}, receives from port ${app.peerOf(i)}`));
-
-  const interactive = !options.waitDone;
-  const screen = interactive && process.stdout.isTTY && process.stdin.isTTY ? new LiveScreen(process.stdout, () => liveRows(app)) : null;
   const ticker = setInterval(() => {
     app.sampleRates();
     if (screen !== null) screen.redraw();
@@ -799,7 +882,7 @@ async function main(): Promise<number> {
       case 'help': say(commandHelp); return false;
       case 'show': say(statsTable(app)); return false;
       case 'delay': await new Promise((resolve) => setTimeout(resolve, command.ms)); return false;
-      default: app.execute(command, text); return false;
+      default: await app.execute(command, text); return false;
     }
   };
 
@@ -819,10 +902,12 @@ async function main(): Promise<number> {
   }
 
   if (options.waitDone) {
-    if (app.done() === null) {
+    const problem = !app.started ? 'the commands started no run: end them with str' :
+      app.done() === null ? 'the run has no port with a count, so it never ends' : null;
+    if (problem !== null) {
       clearInterval(ticker);
       app.close();
-      fail('--wait-done needs a port with a count: e.g. --commands "set 0 count 100; str"');
+      fail(`--wait-done: ${problem}, e.g. --commands "set 0 count 100; str"`);
     }
     const deadline = Date.now() + options.timeoutS * 1000;
     while (app.done() !== true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -833,8 +918,9 @@ async function main(): Promise<number> {
     return complete ? 0 : exitTimeout;
   }
 
-  screen?.open();
-  const prompt: Interface = createInterface({ input: process.stdin, output: process.stdout, prompt: 'pktgen> ', terminal: screen !== null });
+  const prompt: Interface = createInterface({ input: process.stdin, output: human, prompt: 'pktgen> ', terminal: screen !== null });
+  // Prompts only for a person at a terminal, not for commands piped in.
+  const showPrompt = process.stdin.isTTY ? (): void => prompt.prompt() : (): void => undefined;
   return new Promise<number>((resolve) => {
     let queue = Promise.resolve();
     let quitting = false;
@@ -857,12 +943,12 @@ async function main(): Promise<number> {
           if (!(error instanceof UsageError || error instanceof DpdkError)) throw error;
           say(`error: ${error.message}`);
         }
-        if (!quitting) prompt.prompt();
+        if (!quitting) showPrompt();
       });
     });
     prompt.on('close', () => void queue.then(quit));
     prompt.on('SIGINT', () => void queue.then(quit));
-    prompt.prompt();
+    showPrompt();
   });
 }
 

@@ -13,12 +13,15 @@
  * statistics (`--stats-period 1`); the rate is the forwarder's transmitted packets per
  * second between two statistics blocks `--seconds` apart, after `--warmup`.
  *
- *   node --import tsx bench/run.ts [--seconds 5] [--warmup 1] [--sweep-seconds 2] [--no-sweep]
+ * Topologies 1 and 2 run `--rounds` times, the three forwarders taking turns, and report
+ * the median and the range: other load on the machine then weighs on all three alike.
+ *
+ *   node --import tsx bench/run.ts [--seconds 3] [--warmup 1] [--rounds 3] [--sweep-seconds 2] [--no-sweep]
  *
  * Writes bench/results/latest.json and bench/results/latest.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,16 +38,19 @@ interface BenchOptions {
   seconds: number;
   /** Forwarding time before the window opens, in seconds. */
   warmup: number;
+  /** How many times topologies 1 and 2 are measured. */
+  rounds: number;
   /** Measurement window of each burst-sweep point, in seconds. */
   sweepSeconds: number;
   /** Whether to run the burst sweep. */
   sweep: boolean;
 }
 
-const usage = 'usage: bench/run.ts [--seconds N (default 5)] [--warmup N (default 1)] [--sweep-seconds N (default 2)] [--no-sweep]';
+const usage = 'usage: bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 3)] ' +
+  '[--sweep-seconds N (default 2)] [--no-sweep]';
 
 function parseOptions(args: string[]): BenchOptions {
-  const options: BenchOptions = { seconds: 5, warmup: 1, sweepSeconds: 2, sweep: true };
+  const options: BenchOptions = { seconds: 3, warmup: 1, rounds: 3, sweepSeconds: 2, sweep: true };
   for (let i = 0; i < args.length; i++) {
     const [name, attached] = args[i].split('=', 2);
     if (name === '--no-sweep') {
@@ -55,13 +61,17 @@ function parseOptions(args: string[]): BenchOptions {
       console.log(usage);
       process.exit(0);
     }
-    const keys: Record<string, keyof BenchOptions> = { '--seconds': 'seconds', '--warmup': 'warmup', '--sweep-seconds': 'sweepSeconds' };
+    const keys: Record<string, keyof BenchOptions> = {
+      '--seconds': 'seconds', '--warmup': 'warmup', '--rounds': 'rounds', '--sweep-seconds': 'sweepSeconds',
+    };
     const key = keys[name];
     if (key === undefined) throw new Error(`unknown option '${args[i]}'\n${usage}`);
     const text = attached ?? args[++i];
     const value = Number(text);
-    if (text === undefined || !Number.isInteger(value) || value < (key === 'warmup' ? 0 : 1) || value > 600) {
-      throw new Error(`${name} must be a whole number of seconds from ${key === 'warmup' ? 0 : 1} to 600, got ${text === undefined ? 'nothing' : `'${text}'`}`);
+    const min = key === 'warmup' ? 0 : 1;
+    const max = key === 'rounds' ? 20 : 600;
+    if (text === undefined || !Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${text === undefined ? 'nothing' : `'${text}'`}`);
     }
     (options as unknown as Record<string, number>)[key] = value;
   }
@@ -77,6 +87,23 @@ interface Snapshot {
   atNs: bigint;
   txPackets: number;
   rxPackets: number;
+  /** CPU time the process (all its threads) had used, in seconds. */
+  cpuSeconds: number;
+}
+
+/** Kernel clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const clockTicksPerSecond = 100;
+
+/** CPU time (user + system, all threads) process `pid` has used, in seconds. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+  } catch {
+    return NaN;
+  }
 }
 
 /** A DPDK process the benchmark started, and the statistics blocks it printed. */
@@ -117,6 +144,7 @@ class DpdkProcess {
           atNs: process.hrtime.bigint(),
           txPackets: [...this.#tx.values()].reduce((a, b) => a + b, 0),
           rxPackets: [...this.#rx.values()].reduce((a, b) => a + b, 0),
+          cpuSeconds: this.child.pid === undefined ? NaN : processCpuSeconds(this.child.pid),
         });
         port = -1;
         for (const wake of this.#waiters.splice(0)) wake();
@@ -226,22 +254,32 @@ function startTestpmdLike(kind: ForwarderKind, eal: string[], app: string[], pre
     `--engine=${engine}`], prefix, portCount);
 }
 
-/** Forwarded packets per second of `forwarder` over `seconds`, after `warmup`. */
-async function measure(forwarder: DpdkProcess, warmup: number, seconds: number): Promise<{ mpps: number; rxMpps: number }> {
+/**
+ * Forwarded packets per second of `forwarder` over `seconds`, after `warmup`: per second of
+ * wall time, and per second of CPU time the forwarder got (which other load on the machine
+ * does not skew, as long as the forwarder is the bottleneck).
+ */
+async function measure(forwarder: DpdkProcess, warmup: number, seconds: number): Promise<Sample> {
   const first = await forwarder.snapshotAfter(0n, 30000);
   const start = await forwarder.snapshotAfter(first.atNs + BigInt(Math.round((warmup - 0.5) * 1e9)), (warmup + 5) * 1000);
   const end = await forwarder.snapshotAfter(start.atNs + BigInt(Math.round((seconds - 0.5) * 1e9)), (seconds + 5) * 1000);
   const elapsed = Number(end.atNs - start.atNs) / 1e9;
-  return { mpps: (end.txPackets - start.txPackets) / elapsed / 1e6, rxMpps: (end.rxPackets - start.rxPackets) / elapsed / 1e6 };
+  const sent = end.txPackets - start.txPackets;
+  return {
+    mpps: sent / elapsed / 1e6,
+    mppsPerCpu: sent / (end.cpuSeconds - start.cpuSeconds) / 1e6,
+    receivedMpps: (end.rxPackets - start.rxPackets) / elapsed / 1e6,
+  };
 }
 
 /** Topology 1: two net_null ports of 64-byte packets, forwarding on lcore 1 (CPU 1). */
-async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, seconds: number): Promise<number> {
+async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, seconds: number): Promise<Sample> {
   const prefix = uniquePrefix();
   const eal = [...commonEal('0@0,1@1', prefix), '--vdev', 'net_null0,size=64', '--vdev', 'net_null1,size=64'];
   const forwarder = startTestpmdLike(kind, eal, forwarderApp('macswap', burst), prefix, 2);
   try {
-    return (await measure(forwarder, warmup, seconds)).mpps;
+    const { mpps, mppsPerCpu } = await measure(forwarder, warmup, seconds);
+    return { mpps, mppsPerCpu };
   } finally {
     await forwarder.stop();
   }
@@ -262,7 +300,7 @@ async function waitForFile(path: string, timeoutMs: number, process: DpdkProcess
  * that also receives and frees what comes back, so the forwarder's tx never stalls on a
  * full virtio rx ring.
  */
-async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): Promise<{ mpps: number; offeredMpps: number }> {
+async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): Promise<Sample> {
   socketDir ??= mkdtempSync(join(tmpdir(), 'dts-bench-'));
   const sockets = [join(socketDir, `${process.pid}-a.sock`), join(socketDir, `${process.pid}-b.sock`)];
   const forwarderPrefix = uniquePrefix();
@@ -277,27 +315,68 @@ async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): P
       ...sockets.flatMap((path, i) => ['--vdev', `net_virtio_user${i},path=${path},queues=1`])];
     source = startTestpmdLike('testpmd', sourceEal, forwarderApp('flowgen', mainBurst), sourcePrefix, 2);
     await source.snapshotAfter(0n, 30000);
-    const result = await measure(forwarder, warmup, seconds);
-    return { mpps: result.mpps, offeredMpps: result.rxMpps };
+    return await measure(forwarder, warmup, seconds);
   } finally {
     await source?.stop();
     await forwarder.stop();
   }
 }
 
-/** One measured forwarder. */
+/** One forwarder's rate on one topology. */
 interface Measurement {
   forwarder: ForwarderKind;
+  /** Median over the rounds, in Mpps. */
   mpps: number;
+  /** Every round's rate, in Mpps. */
+  samples: number[];
   /** mpps / testpmd's mpps on the same topology. */
   ratio: number;
-  /** Topology 2: packets per second the forwarder received from the source. */
+  /** Median packets per second of CPU time the forwarder process used, in Mpps. */
+  mppsPerCpu: number;
+  /** mppsPerCpu / testpmd's mppsPerCpu. */
+  ratioPerCpu: number;
+  /** Topology 2: median packets per second the forwarder received from the source, in Mpps. */
   receivedMpps?: number;
 }
 
-function withRatios(results: Omit<Measurement, 'ratio'>[]): Measurement[] {
-  const reference = results.find((result) => result.forwarder === 'testpmd')?.mpps ?? NaN;
-  return results.map((result) => ({ ...result, ratio: result.mpps / reference }));
+/** One round's rates of one forwarder, in Mpps. */
+interface Sample {
+  /** Packets sent per second. */
+  mpps: number;
+  /** Packets sent per second of CPU time the forwarder used. */
+  mppsPerCpu: number;
+  /** Packets received per second, where the source is another process. */
+  receivedMpps?: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Runs `rounds` rounds of every forwarder in turn; returns the medians and ratios to testpmd. */
+async function measureRounds(rounds: number, label: string, run: (kind: ForwarderKind) => Promise<Sample>): Promise<Measurement[]> {
+  const samples = new Map<ForwarderKind, Sample[]>(forwarders.map((kind) => [kind, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const kind of forwarders) {
+      console.error(`bench: ${label}, ${kind}, round ${round}/${rounds}...`);
+      samples.get(kind)!.push(await run(kind));
+    }
+  }
+  const medians = forwarders.map((kind) => {
+    const taken = samples.get(kind)!;
+    const received = taken.flatMap((sample) => (sample.receivedMpps === undefined ? [] : [sample.receivedMpps]));
+    return {
+      forwarder: kind, mpps: median(taken.map((sample) => sample.mpps)), samples: taken.map((sample) => sample.mpps),
+      mppsPerCpu: median(taken.map((sample) => sample.mppsPerCpu)),
+      receivedMpps: received.length > 0 ? median(received) : undefined,
+    };
+  });
+  const [reference] = medians;
+  return medians.map((result) => ({
+    ...result, ratio: result.mpps / reference.mpps, ratioPerCpu: result.mppsPerCpu / reference.mppsPerCpu,
+  }));
 }
 
 const format = (mpps: number): string => mpps.toFixed(2);
@@ -309,25 +388,29 @@ function markdown(report: BenchReport): string {
     '',
     `${report.machine.cpus} x ${report.machine.cpuModel}; load average ${report.machine.loadAverageBefore.join(', ')} before, ` +
     `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap, one forwarding core on CPU 1, ` +
-    `${report.options.seconds} s windows after ${report.options.warmup} s warmup; Mpps = packets transmitted by the forwarder.`,
+    `${report.options.seconds} s windows after ${report.options.warmup} s warmup, median of ${report.options.rounds} round(s) ` +
+    '(min-max in brackets). Mpps: packets the forwarder transmitted per second; per CPU: per second of CPU time the ' +
+    'forwarder process got, which load from other processes does not skew when the forwarder is the bottleneck.',
     '',
-    '| Topology | Forwarder | Mpps | vs testpmd |',
-    '| --- | --- | ---: | ---: |',
+    '| Topology | Forwarder | Mpps | vs testpmd | Mpps per CPU | vs testpmd |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const topology of report.topologies) {
     for (const result of topology.results) {
-      const received = result.receivedMpps === undefined ? '' : ` (received ${format(result.receivedMpps)})`;
-      lines.push(`| ${topology.name} | ${result.forwarder} | ${format(result.mpps)}${received} | ${percent(result.ratio)} |`);
+      const range = result.samples.length > 1 ? ` [${format(Math.min(...result.samples))}-${format(Math.max(...result.samples))}]` : '';
+      const received = result.receivedMpps === undefined ? '' : `, received ${format(result.receivedMpps)}`;
+      lines.push(`| ${topology.name} | ${result.forwarder} | ${format(result.mpps)}${range}${received} | ${percent(result.ratio)} | ` +
+        `${format(result.mppsPerCpu)} | ${percent(result.ratioPerCpu)} |`);
     }
   }
   if (report.sweep.length > 0) {
-    lines.push('', `Burst-size sweep on topology 1 (${report.options.sweepSeconds} s windows; burst ${mainBurst} from the table above):`, '',
-      '| Burst | testpmd Mpps | dpdk-ts TS loop Mpps (vs testpmd) | dpdk-ts native Engine Mpps (vs testpmd) |',
+    lines.push('', `Burst-size sweep on topology 1 (one round, ${report.options.sweepSeconds} s windows):`, '',
+      '| Burst | testpmd Mpps, per CPU | dpdk-ts TS loop Mpps, per CPU (vs testpmd) | dpdk-ts native Engine Mpps, per CPU (vs testpmd) |',
       '| ---: | ---: | ---: | ---: |');
+    const cell = (result: Measurement): string => `${format(result.mpps)}, ${format(result.mppsPerCpu)}`;
     for (const point of report.sweep) {
       const [reference, ts, native] = point.results;
-      lines.push(`| ${point.burst} | ${format(reference.mpps)} | ${format(ts.mpps)} (${percent(ts.ratio)}) | ` +
-        `${format(native.mpps)} (${percent(native.ratio)}) |`);
+      lines.push(`| ${point.burst} | ${cell(reference)} | ${cell(ts)} (${percent(ts.ratioPerCpu)}) | ${cell(native)} (${percent(native.ratioPerCpu)}) |`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -353,33 +436,18 @@ async function main(): Promise<void> {
     topologies: [],
     sweep: [],
   };
-  const nullResults: Omit<Measurement, 'ratio'>[] = [];
-  for (const forwarder of forwarders) {
-    console.error(`bench: net_null, ${forwarder}...`);
-    nullResults.push({ forwarder, mpps: await runNullPorts(forwarder, mainBurst, options.warmup, options.seconds) });
-  }
-  report.topologies.push({ name: '1: 2 x net_null, 1 core', results: withRatios(nullResults) });
-
-  const vhostResults: Omit<Measurement, 'ratio'>[] = [];
-  for (const forwarder of forwarders) {
-    console.error(`bench: vhost-user <- virtio-user source, ${forwarder}...`);
-    const { mpps, offeredMpps } = await runVhost(forwarder, options.warmup, options.seconds);
-    vhostResults.push({ forwarder, mpps, receivedMpps: offeredMpps });
-  }
-  report.topologies.push({ name: '2: 2 x vhost-user <- testpmd source on CPU 0', results: withRatios(vhostResults) });
-
+  report.topologies.push({
+    name: '1: 2 x net_null, 1 core',
+    results: await measureRounds(options.rounds, 'net_null', (kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds)),
+  });
+  report.topologies.push({
+    name: '2: 2 x vhost-user <- testpmd source on CPU 0',
+    results: await measureRounds(options.rounds, 'vhost-user', (kind) => runVhost(kind, options.warmup, options.seconds)),
+  });
   if (options.sweep) {
     for (const burst of sweepBursts) {
-      const results: Omit<Measurement, 'ratio'>[] = [];
-      for (const forwarder of forwarders) {
-        if (burst === mainBurst) {
-          results.push({ forwarder, mpps: nullResults.find((result) => result.forwarder === forwarder)!.mpps });
-          continue;
-        }
-        console.error(`bench: net_null, burst ${burst}, ${forwarder}...`);
-        results.push({ forwarder, mpps: await runNullPorts(forwarder, burst, options.warmup, options.sweepSeconds) });
-      }
-      report.sweep.push({ burst, results: withRatios(results) });
+      const results = await measureRounds(1, `net_null, burst ${burst}`, (kind) => runNullPorts(kind, burst, options.warmup, options.sweepSeconds));
+      report.sweep.push({ burst, results });
     }
   }
   report.machine.loadAverageAfter = rounded(loadavg());

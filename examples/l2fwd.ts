@@ -227,7 +227,13 @@ class L2fwd {
       process.stdout.write(`Initializing port ${port.id}... `);
       port.configure({ mempool: this.#pool, rxDescriptors, txDescriptors });
       port.start();
-      if (options.promiscuous) port.promiscuous = true;
+      if (options.promiscuous) {
+        try {
+          port.promiscuous = true;
+        } catch (error) {
+          throw new UsageError(`-P: cannot enable promiscuous mode on port ${port.id} (${port.name}): ${(error as Error).message}`);
+        }
+      }
       console.log(`done: \nPort ${port.id}, MAC address: ${port.mac.toUpperCase()}\n`);
     }
   }
@@ -271,13 +277,17 @@ class L2fwd {
     }
   }
 
-  /** Stops the loops; safe when some never started. */
+  /** Stops the loops (safe when some never started); a TypeScript loop that failed is reported. */
   async stop(): Promise<void> {
     for (const forwarding of this.#lcores) {
       forwarding.engine?.stop();
-      if (forwarding.worker !== undefined) {
+      if (forwarding.worker === undefined) continue;
+      const lcore = forwarding.lcore.id;
+      try {
         const code = await forwarding.worker.stop();
-        if (code !== 0) console.error(`l2fwd: the TypeScript loop of lcore ${forwarding.lcore.id} exited with code ${code}`);
+        if (code !== 0) console.error(`l2fwd: the TypeScript loop of lcore ${lcore} exited with code ${code}`);
+      } catch (error) {
+        console.error(`l2fwd: the TypeScript loop of lcore ${lcore} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
@@ -411,6 +421,9 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => {
+main().then((code) => {
   process.exitCode = code;
+}, (error: unknown) => {
+  console.error(`l2fwd: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
 });

@@ -32,6 +32,8 @@ interface TestpmdOptions {
   statsPeriodSeconds: number;
   totalMbufs: number | undefined;
   engine: 'native' | 'ts';
+  /** `--json`: print the last forward statistics as JSON at exit. */
+  json: boolean;
 }
 
 const usage = `usage: testpmd.ts [EAL options] -- [options]
@@ -45,6 +47,7 @@ const usage = `usage: testpmd.ts [EAL options] -- [options]
   --stats-period=N           print port statistics every N seconds (non-interactive)
   --total-num-mbufs=N        mbufs in the packet pool
   --engine=native|ts         forward in the native Engine (default) or a TypeScript loop
+  --json                     at exit, print the last forward statistics as one JSON line
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
 
@@ -79,7 +82,7 @@ function parseForwardMode(text: string): TsForwardMode {
 function parseOptions(args: string[]): TestpmdOptions | 'help' {
   const options: TestpmdOptions = {
     interactive: false, autoStart: false, burst: 32, rxDescriptors: 1024, txDescriptors: 1024, forwardMode: 'io',
-    forwardLcores: undefined, nbCores: 1, statsPeriodSeconds: 0, totalMbufs: undefined, engine: 'native',
+    forwardLcores: undefined, nbCores: 1, statsPeriodSeconds: 0, totalMbufs: undefined, engine: 'native', json: false,
   };
   const withValue = new Set(['--burst', '--rxd', '--txd', '--forward-mode', '--coremask', '--nb-cores', '--stats-period',
     '--total-num-mbufs', '--engine']);
@@ -93,12 +96,13 @@ function parseOptions(args: string[]): TestpmdOptions | 'help' {
       else if (i + 1 < args.length) value = args[++i];
       else throw new UsageError(`${name} needs a value`);
     } else if (equals > 0 && arg.startsWith('--')) {
-      throw new UsageError(ignoredOptions.has(name) || ['--interactive', '--auto-start', '--help'].includes(name) ?
+      throw new UsageError(ignoredOptions.has(name) || ['--interactive', '--auto-start', '--help', '--json'].includes(name) ?
         `${name} takes no value` : `unknown option '${name}' (see --help)`);
     }
     switch (name) {
       case '-i': case '--interactive': options.interactive = true; break;
       case '-a': case '--auto-start': options.autoStart = true; break;
+      case '--json': options.json = true; break;
       case '-h': case '--help': return 'help';
       case '--burst': options.burst = integerOption(name, value, 1, 512); break;
       case '--rxd': options.rxDescriptors = integerOption(name, value, 1, 65535); break;
@@ -137,6 +141,17 @@ interface ForwardingLcore {
   worker: LcoreWorker | undefined;
 }
 
+/**
+ * testpmd's txonly packet for a stream: 64 bytes of Ethernet/IPv4/UDP from 198.18.0.1:9 to
+ * 198.18.0.2:9, from the tx port's MAC to its peer's.
+ */
+function txonlyPacket(stream: Stream): Uint8Array {
+  return buildUdpPacket({
+    dstMac: stream.peerMac, srcMac: stream.txPort.mac, srcIp: '198.18.0.1', dstIp: '198.18.0.2', srcPort: 9, dstPort: 9,
+    frameSize: 68,
+  });
+}
+
 const statsBorder = '########################';
 
 /** Counters of one port, as testpmd's NIC statistics show them. */
@@ -159,6 +174,8 @@ function portStatsBlock(port: Port, stats: PortStats, rates: { rxPps: number; rx
 
 /** The testpmd application: ports, pool, forwarding lcores, and the commands on them. */
 class Testpmd {
+  /** Per port, the forward statistics `stop` printed last. */
+  lastForwardStats: { port: number; rx: number; rxDropped: number; tx: number; txDropped: number }[] = [];
   readonly #options: TestpmdOptions;
   readonly #ports: Port[];
   readonly #pool: Mempool;
@@ -183,7 +200,12 @@ class Testpmd {
       console.log(`Configuring Port ${port.id} (${port.name}, socket ${port.info().socket})`);
       port.configure({ mempool: this.#pool, rxDescriptors: options.rxDescriptors, txDescriptors: options.txDescriptors });
       port.start();
-      port.promiscuous = true;
+      try {
+        port.promiscuous = true;
+      } catch (error) {
+        // As testpmd does: some devices (virtio-user) have no promiscuous mode to enable.
+        console.log(`Error during enabling promiscuous mode for port ${port.id}: ${(error as Error).message} - ignore`);
+      }
       console.log(`Port ${port.id}: ${port.mac.toUpperCase()}`);
     }
   }
@@ -225,20 +247,20 @@ class Testpmd {
       return;
     }
     this.#startStats = new Map(this.#ports.map((port) => [port.id, port.stats()]));
-    const template = this.#mode === 'txonly' ? buildUdpPacket({
-      dstMac: '02:00:00:00:00:00', srcMac: this.#ports[0].mac, srcIp: '198.18.0.1', dstIp: '198.18.0.2',
-      srcPort: 9, dstPort: 9, frameSize: 68,
-    }) : undefined;
+    const txonly = this.#mode === 'txonly';
     try {
       for (const lcore of this.#lcores) {
         if (this.#options.engine === 'native') {
           lcore.engine = Engine.create({
-            lcore: lcore.lcore, mode: this.#mode, burst: this.#options.burst, mempool: this.#pool, template,
-            streams: lcore.streams.map((stream) => ({ rxPort: stream.rxPort, txPort: stream.txPort, txDestination: stream.peerMac })),
+            lcore: lcore.lcore, mode: this.#mode, burst: this.#options.burst, mempool: this.#pool,
+            streams: lcore.streams.map((stream) => ({
+              rxPort: stream.rxPort, txPort: stream.txPort, txDestination: stream.peerMac,
+              templates: txonly ? [txonlyPacket(stream)] : undefined,
+            })),
           });
           lcore.engine.start();
         } else {
-          lcore.worker = await this.#startWorker(lcore, template);
+          lcore.worker = await this.#startWorker(lcore, txonly ? txonlyPacket(lcore.streams[0]) : undefined);
         }
       }
     } catch (error) {
@@ -250,6 +272,7 @@ class Testpmd {
       `streams=${this.#lcores.reduce((n, l) => n + l.streams.length, 0)} - engine=${this.#options.engine} - burst=${this.#options.burst}`);
   }
 
+  /** Starts the TypeScript loop of `lcore`; `template` is txonly's packet (the loop sets its MACs per stream). */
   async #startWorker(lcore: ForwardingLcore, template: Uint8Array | undefined): Promise<LcoreWorker> {
     const ports = [...new Set(lcore.streams.flatMap((stream) => [stream.rxPort, stream.txPort]))];
     const streams: TestpmdLoopStream[] = lcore.streams.map((stream) => ({
@@ -264,12 +287,16 @@ class Testpmd {
     });
   }
 
+  /** Stops every loop; a TypeScript loop that failed is reported, and the others still stopped. */
   async #stopLoops(): Promise<void> {
     for (const lcore of this.#lcores) {
       lcore.engine?.stop();
-      if (lcore.worker !== undefined) {
+      if (lcore.worker === undefined) continue;
+      try {
         const code = await lcore.worker.stop();
         if (code !== 0) console.error(`testpmd: the TypeScript loop on CPU ${lcore.cpu} exited with code ${code}`);
+      } catch (error) {
+        console.error(`testpmd: the TypeScript loop on CPU ${lcore.cpu} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
@@ -304,6 +331,7 @@ class Testpmd {
       `  RX-packets: ${String(rx).padEnd(14)} RX-dropped: ${String(rxDropped).padEnd(14)} RX-total: ${rx + rxDropped}`,
       `  TX-packets: ${String(tx).padEnd(14)} TX-dropped: ${String(txDropped).padEnd(14)} TX-total: ${tx + txDropped}`,
     ].join('\n');
+    this.lastForwardStats = [];
     for (const port of this.#ports) {
       const now = port.stats();
       const before = this.#startStats.get(port.id) as PortStats;
@@ -311,6 +339,7 @@ class Testpmd {
       const rxDropped = now.rxMissed - before.rxMissed;
       const tx = now.txPackets - before.txPackets;
       const txDropped = dropped.get(port.id) ?? 0;
+      this.lastForwardStats.push({ port: port.id, rx, rxDropped, tx, txDropped });
       total.rx += rx;
       total.rxDropped += rxDropped;
       total.tx += tx;
@@ -501,11 +530,19 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await testpmd?.close();
+    if (options.json && testpmd !== undefined) {
+      const ports = testpmd.lastForwardStats;
+      console.log(JSON.stringify({ app: 'testpmd', forwardMode: options.forwardMode, engine: options.engine, ports,
+        forwarded: ports.reduce((sum, port) => sum + port.tx, 0) }));
+    }
     Eal.cleanup();
     console.log('Bye...');
   }
 }
 
-void main().then((code) => {
+main().then((code) => {
   process.exitCode = code;
+}, (error: unknown) => {
+  console.error(`testpmd: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
 });

@@ -61,12 +61,12 @@ export class LcoreWorker {
   readonly #names: string[];
   readonly #ports: Port[];
   readonly #exited: Promise<number>;
-  readonly #failure: { error?: unknown };
+  readonly #failure: { error?: unknown; reported?: boolean };
   /** The EAL lcore id the worker registered as. */
   readonly lcore: number;
 
   private constructor(worker: Worker, control: Int32Array, counters: Float64Array, names: string[], ports: Port[],
-    exited: Promise<number>, lcore: number, failure: { error?: unknown }) {
+    exited: Promise<number>, lcore: number, failure: { error?: unknown; reported?: boolean }) {
     this.#worker = worker;
     this.#control = control;
     this.#counters = counters;
@@ -111,7 +111,7 @@ export class LcoreWorker {
     const path = file instanceof URL ? fileURLToPath(file) : file;
     const preload = (options.preload ?? defaultPreload(path)).map((name) => require.resolve(name, { paths: [process.cwd(), __dirname] }));
     const worker = new Worker(bootstrap, { eval: true, workerData: { ...data, preload, path } });
-    const failure: { error?: unknown } = {};
+    const failure: { error?: unknown; reported?: boolean } = {};
     worker.on('error', (error) => {
       failure.error ??= error;
     });
@@ -140,9 +140,20 @@ export class LcoreWorker {
   }
 
   /**
+   * Settles when the thread ends, whether asked to or not: resolves with its exit code,
+   * or rejects with the loop's error if it threw. Watch it to notice a loop that died.
+   */
+  get exited(): Promise<number> {
+    return this.#exited.then((code) => {
+      if (this.#failure.error !== undefined) throw this.#failure.error;
+      return code;
+    });
+  }
+
+  /**
    * Asks the loop to end and waits for the thread to exit (`timeoutMs`, default 5000,
-   * after which it is terminated). Resolves with the thread's exit code; rejects with the
-   * loop's error if it threw. Safe to call twice.
+   * after which it is terminated). Resolves with the thread's exit code; the first call
+   * rejects with the loop's error if it threw. Safe to call twice.
    */
   async stop(timeoutMs = 5000): Promise<number> {
     Atomics.store(this.#control, 0, 1);
@@ -154,7 +165,11 @@ export class LcoreWorker {
     clearTimeout(timer);
     if (result === undefined) await this.#worker.terminate();
     const code = await this.#exited;
-    if (this.#failure.error !== undefined) throw this.#failure.error;
+    const error = this.#failure.error;
+    if (error !== undefined && !this.#failure.reported) {
+      this.#failure.reported = true;
+      throw error;
+    }
     return code;
   }
 }

@@ -201,7 +201,7 @@ void Batch::FreeAll() {
 }
 
 Napi::Value Batch::Free(const Napi::CallbackInfo& info) {
-  FromValue(info.Env(), info.This(), "Batch.free");
+  if (closed_) Throw(info.Env(), "ERR_CLOSED", "Batch is closed", "Batch.free");
   FreeAll();
   return info.Env().Undefined();
 }

@@ -57,8 +57,8 @@ void ReleasePools(PortRecord& record) {
 void Teardown(uint16_t id) {
   PortRecord& record = g_ports[id];
   if (!rte_eth_dev_is_valid_port(id)) return;
+  if (record.started) rte_eth_dev_stop(id);
   record.started = false;
-  rte_eth_dev_stop(id);
   rte_eth_dev_close(id);
   ReleasePools(record);
   if (record.hotplugged) {

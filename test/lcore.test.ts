@@ -41,7 +41,9 @@ t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
 t.test('worker errors', async (t) => {
   const a = ringPort();
   const failing = await LcoreWorker.start(loop, { cpu: 1, ports: [a], counters: ['rx'] });
+  await t.rejects(failing.exited, { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'exited rejects when the loop dies');
   await t.rejects(failing.stop(), { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'the loop\'s error reaches stop()');
+  t.equal(await failing.stop(), 1, 'reported once: a second stop resolves with the exit code');
   await t.rejects(LcoreWorker.start(loop, { cpu: -1, ports: [a] }), { code: 'EINVAL', message: /cpu must be an integer from 0 to 1023, got -1/ });
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, port: [a] } as never), { code: 'EINVAL', message: /did you mean "ports"/ });
   a.stop();

@@ -117,8 +117,7 @@ async function main(): Promise<number> {
     }
     const cpu = options.cpu ?? Math.max(...Eal.threadAffinity());
     const data: IpsLoopData = { mode: options.mode, rules: options.rules };
-    // The loop module next to this one: .ts when run from source, .js when built.
-    const loop = join(__dirname, `ips-loop${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
+    const loop = join(__dirname, 'ips-loop');
     worker = await LcoreWorker.start(loop, { cpu, ports, data, counters: ipsCounterNames(options.rules.length) });
     console.log(`ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`);
     const running = worker;

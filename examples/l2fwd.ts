@@ -269,7 +269,7 @@ class L2fwd {
         const ports = [...new Set(streams.flatMap((stream) => [stream.rxPort, stream.txPort]))];
         const loopStreams: L2fwdLoopStream[] = streams.map((stream) => ({ rx: ports.indexOf(stream.rxPort), tx: ports.indexOf(stream.txPort) }));
         const data: L2fwdLoopData = { streams: loopStreams, macUpdating: this.#options.macUpdating, burst };
-        forwarding.worker = await LcoreWorker.start(join(__dirname, 'l2fwd-loop.ts'), {
+        forwarding.worker = await LcoreWorker.start(join(__dirname, 'l2fwd-loop'), {
           cpu: lcore.cpus[0], ports, data, counters: loopStreams.flatMap((_, i) => [`rx:${i}`, `tx:${i}`, `dropped:${i}`]),
         });
       }

@@ -37,22 +37,27 @@
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until
 // `quit` or EOF; on a terminal, the top lines show live per-port counters and rates.
 //
-// How it maps onto the SDK: each port is served by the native `generator` engine on an EAL
-// worker lcore (the one `-m` names, else worker i % workers for port i), whose stream for
-// port i sends and receives on port i. Ports are paired 0<->1, 2<->3 (a port without a
-// partner is its own peer): the default destination MAC is the peer's MAC, so that a
-// MAC-learning switch delivers port 0's packets to port 1, and port i's `received` counts
-// what its peer sent. Every packet carries a 12-byte timestamp at the start of its UDP
-// payload (so the UDP checksum is 0, "none", which IPv4 allows), from which the receiving
-// port measures latency.
+// How it maps onto the SDK: each EAL worker lcore that serves ports (the one `-m` names for
+// a port, else worker i % workers for port i) runs one native `generator` engine, with one
+// stream per port it serves: the stream for port i sends port i's packet templates (its own
+// size, addresses, flows, count and rate) on port i and counts what port i receives, so
+// ports that share an lcore still send their own packets and keep their own counters. A
+// port's packets cycle through its flows (UDP source ports sport..sport+flows-1) times its
+// destination ports (`set PORTS dport 53,6666,80`), one template each, the source port
+// varying fastest: a count that is a multiple of flows x dports sends each combination
+// equally often. Ports are paired 0<->1, 2<->3 (a port without a partner is its own peer):
+// the default destination MAC is the peer's MAC, so that a MAC-learning switch delivers
+// port 0's packets to port 1, and port i's `received` counts what its peer sent. Every
+// packet carries a 12-byte timestamp at the start of its UDP payload (so the UDP checksum
+// is 0, "none", which IPv4 allows), from which the receiving port measures latency.
 //
-// Limitations, from the engine: an engine sends one fixed packet template, so ports that
-// share an lcore send the first one's packet (a warning says so; give each port its own
-// lcore), and flows (a UDP source port varying per packet) are not offered. Engines on
-// lcores that share a CPU (0 and 4 above, on a 2-CPU machine) take turns, and the latency
-// they measure includes the scheduler's time slices (milliseconds). An engine's
-// settings are fixed when it is created, so `str` creates new engines: each run counts
-// from zero, after discarding the packets left in the rx queues by the previous one.
+// Limitations: a port sends at most 1024 packet templates (flows x destination ports), each
+// built before the run, so fields vary only through those lists. Engines on lcores that
+// share a CPU (0 and 4 above, on a 2-CPU machine) take turns, and the latency they measure
+// includes the scheduler's time slices (milliseconds); ports that share an lcore share
+// its engine's time too. An engine's settings are fixed when it is created, so `str`
+// creates new engines: each run counts from zero, after discarding the packets left in the
+// rx queues by the previous one.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import {
@@ -64,6 +69,10 @@ import { prepareEalArgs, splitCommandLine, type PreparedEalArgs } from './eal-ar
 const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N]`;
 
+// Each flow and destination port combination is one packet template, built before a run
+// and held by the engine: this bounds their memory (1.5 MB a port at 1518 bytes).
+const maxTemplatesPerPort = 1024;
+
 const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, or all):
   set PORTS rate P          send at P percent of the line rate (0 < P <= 100)
   set PORTS pps N           send N packets per second (0: as fast as possible)
@@ -71,8 +80,14 @@ const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, or all)
   set PORTS size N          frame size in bytes, FCS included (64..1518)
   set PORTS src|dst mac X   Ethernet addresses (default: the port's and its peer's)
   set PORTS src|dst ip X    IPv4 addresses (a /prefix length is accepted and ignored)
-  set PORTS sport|dport N   UDP ports
+  set PORTS sport N         UDP source port (of the first flow)
+  set PORTS flows N         send N flows in turn: UDP source ports sport..sport+N-1
+                            (default 1; flows x dports is at most ${maxTemplatesPerPort})
+  set PORTS dport N[,N...]  UDP destination port(s): packets cycle through every
+                            combination of flow and destination port, source port fastest,
+                            so e.g. "dport 53,6666,80" and "count 300" send 100 to each
   str                       start every port (a new run: counters from zero)
+  start PORTS               a new run in which only PORTS send; the others only receive
   stp                       stop every port
   page stats | show         print the stats table
   clear | clr               zero the counters (ports stopped)
@@ -275,11 +290,14 @@ type Setting =
   | { field: 'size'; size: number }
   | { field: 'srcMac' | 'dstMac'; mac: string }
   | { field: 'srcIp' | 'dstIp'; ip: string }
-  | { field: 'srcPort' | 'dstPort'; udpPort: number };
+  | { field: 'srcPort'; udpPort: number }
+  | { field: 'dstPorts'; udpPorts: number[] }
+  | { field: 'flows'; flows: number };
 
 type Command =
   | { verb: 'set'; ports: PortList; setting: Setting }
   | { verb: 'str' | 'stp' | 'show' | 'clear' | 'help' | 'quit' }
+  | { verb: 'start'; ports: PortList }
   | { verb: 'delay'; ms: number };
 
 function parsePortList(text: string, command: string): PortList {
@@ -326,8 +344,23 @@ function parseSetting(words: string[], command: string): Setting {
     case 'size':
       return { field, size: parseInteger(single('a frame size'), 'size (bytes, FCS included)', 64, 1518, command) };
     case 'sport':
-    case 'dport':
-      return { field: field === 'sport' ? 'srcPort' : 'dstPort', udpPort: parseInteger(single('a UDP port'), field, 0, 65535, command) };
+      return { field: 'srcPort', udpPort: parseInteger(single('a UDP port'), 'sport', 0, 65535, command) };
+    case 'dport': {
+      const list = single('a UDP port or a list such as 53,6666,80');
+      const udpPorts = list.split(',').map((text) => parseInteger(text, 'each dport', 0, 65535, command));
+      if (udpPorts.length > maxTemplatesPerPort) {
+        fail(`${command}: dport lists ${udpPorts.length} ports; a port sends at most ${maxTemplatesPerPort} packet templates (flows x dports)`);
+      }
+      return { field: 'dstPorts', udpPorts };
+    }
+    case 'flows': {
+      const text = single('a number of flows');
+      if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > maxTemplatesPerPort) {
+        fail(`${command}: flows must be an integer from 1 to ${maxTemplatesPerPort} (each flow is a packet template, ` +
+          `and a port sends at most ${maxTemplatesPerPort}), got "${text}"`);
+      }
+      return { field: 'flows', flows: Number(text) };
+    }
     case 'src':
     case 'dst': {
       const [kind, value] = rest;
@@ -348,7 +381,7 @@ function parseSetting(words: string[], command: string): Setting {
       return { field: field === 'src' ? 'srcIp' : 'dstIp', ip: address };
     }
     default:
-      fail(`${command}: unknown setting "${field}": expected rate, pps, count, size, src, dst, sport or dport`);
+      fail(`${command}: unknown setting "${field}": expected rate, pps, count, size, src, dst, sport, dport or flows`);
   }
 }
 
@@ -367,6 +400,9 @@ function parseCommand(line: string): Command | null {
       if (words.length < 4) fail(`"${text}": expected "set PORTS SETTING VALUE", e.g. "set 0 count 100"`);
       return { verb: 'set', ports: parsePortList(words[1], `"${text}"`), setting: parseSetting(words.slice(2), `"${text}"`) };
     case 'str': return noArguments('str');
+    case 'start':
+      if (words.length !== 2) fail(`"${text}": expected "start PORTS", e.g. "start 0"`);
+      return { verb: 'start', ports: parsePortList(words[1], `"${text}"`) };
     case 'stp': return noArguments('stp');
     case 'show': return noArguments('show');
     case 'page':
@@ -395,8 +431,12 @@ interface PortSettings {
   dstMac: string;
   srcIp: string;
   dstIp: string;
+  /** UDP source port of the first flow; flow f uses srcPort + f. */
   srcPort: number;
-  dstPort: number;
+  /** Flows: UDP source ports srcPort .. srcPort + flows - 1, sent in turn. */
+  flows: number;
+  /** UDP destination ports, each combined with every flow. */
+  dstPorts: number[];
 }
 
 /** An engine and the ports it serves (one stream each, in this order). */
@@ -422,8 +462,10 @@ interface PortReport {
   received: number;
   /** The port whose packets this port receives. */
   peer: number;
-  /** The port whose packet settings this port sends (another one when they share an lcore). */
-  packetOf: number;
+  /** Flows: UDP source ports sent in turn. */
+  flows: number;
+  /** UDP destination ports, each combined with every flow. */
+  dports: number[];
   /** What the peer sent and this port did not receive (in flight while running). */
   missing: number;
   /** Rates over the last second while running. */
@@ -449,7 +491,6 @@ class Pktgen {
   readonly #lineRateMbps: number;
   readonly #notice: (text: string) => void;
   #groups: EngineGroup[] = [];
-  #packetOf: number[];
   // The counts the current run's engines were created with (settings may change since).
   #runCounts: number[];
   #running = false;
@@ -479,10 +520,9 @@ class Pktgen {
     this.settings = this.ports.map((port, i) => ({
       count: 0, size: 64, rate: { unit: 'percent', value: 100 },
       srcMac: port.mac, dstMac: this.ports[this.peerOf(i)].mac,
-      srcIp: `192.168.${i}.1`, dstIp: `192.168.${this.peerOf(i)}.1`, srcPort: 1234, dstPort: 5678,
+      srcIp: `192.168.${i}.1`, dstIp: `192.168.${this.peerOf(i)}.1`, srcPort: 1234, flows: 1, dstPorts: [5678],
     }));
     this.#pps = { tx: this.ports.map(() => 0), rx: this.ports.map(() => 0) };
-    this.#packetOf = this.ports.map((_, i) => i);
     this.#runCounts = this.settings.map((settings) => settings.count);
   }
 
@@ -521,9 +561,9 @@ class Pktgen {
     return this.#groups.length > 0;
   }
 
-  #ppsOf(settings: PortSettings, frameSize: number): number {
+  #ppsOf(settings: PortSettings): number {
     if (settings.rate.unit === 'pps') return settings.rate.value;
-    return settings.rate.value / 100 * this.#lineRateMbps * 1e6 / ((frameSize + wireOverheadBytes) * 8);
+    return settings.rate.value / 100 * this.#lineRateMbps * 1e6 / ((settings.size + wireOverheadBytes) * 8);
   }
 
   #portsOf(list: PortList, command: string): number[] {
@@ -534,8 +574,9 @@ class Pktgen {
     return list;
   }
 
-  #apply(port: number, setting: Setting): void {
-    const settings = this.settings[port];
+  /** Port `port`'s settings with `setting` applied; fails when its flows would not fit. */
+  #applied(port: number, setting: Setting, command: string): PortSettings {
+    const settings: PortSettings = { ...this.settings[port] };
     switch (setting.field) {
       case 'rate': settings.rate = { unit: 'percent', value: setting.percent }; break;
       case 'pps': settings.rate = { unit: 'pps', value: setting.pps }; break;
@@ -543,20 +584,36 @@ class Pktgen {
       case 'size': settings.size = setting.size; break;
       case 'srcMac': case 'dstMac': settings[setting.field] = setting.mac; break;
       case 'srcIp': case 'dstIp': settings[setting.field] = setting.ip; break;
-      case 'srcPort': case 'dstPort': settings[setting.field] = setting.udpPort; break;
+      case 'srcPort': settings.srcPort = setting.udpPort; break;
+      case 'dstPorts': settings.dstPorts = setting.udpPorts; break;
+      case 'flows': settings.flows = setting.flows; break;
     }
+    const lastSrcPort = settings.srcPort + settings.flows - 1;
+    if (lastSrcPort > 65535) {
+      fail(`${command}: port ${port}'s ${settings.flows} flows from sport ${settings.srcPort} would use source ports up to ${lastSrcPort}, ` +
+        'past 65535: lower sport or flows');
+    }
+    const templates = settings.flows * settings.dstPorts.length;
+    if (templates > maxTemplatesPerPort) {
+      fail(`${command}: port ${port}'s ${settings.flows} flows x ${settings.dstPorts.length} dports make ${templates} packet templates; ` +
+        `a port sends at most ${maxTemplatesPerPort}`);
+    }
+    return settings;
   }
 
-  #template(settings: PortSettings): Uint8Array {
-    const packet = buildUdpPacket({
-      dstMac: settings.dstMac, srcMac: settings.srcMac, srcIp: settings.srcIp, dstIp: settings.dstIp,
-      srcPort: settings.srcPort, dstPort: settings.dstPort, frameSize: settings.size,
-    });
-    // The engine writes a timestamp into every packet's payload after the checksum was
-    // computed; 0 says "no checksum", which IPv4 allows, rather than a wrong one.
-    packet[udpChecksumOffset] = 0;
-    packet[udpChecksumOffset + 1] = 0;
-    return packet;
+  /** The packets a port sends in turn: every flow for each destination port, source port fastest. */
+  #templates(settings: PortSettings): Uint8Array[] {
+    return settings.dstPorts.flatMap((dstPort) => Array.from({ length: settings.flows }, (_, flow) => {
+      const packet = buildUdpPacket({
+        dstMac: settings.dstMac, srcMac: settings.srcMac, srcIp: settings.srcIp, dstIp: settings.dstIp,
+        srcPort: settings.srcPort + flow, dstPort, frameSize: settings.size,
+      });
+      // The engine writes a timestamp into every packet's payload after the checksum was
+      // computed; 0 says "no checksum", which IPv4 allows, rather than a wrong one.
+      packet[udpChecksumOffset] = 0;
+      packet[udpChecksumOffset + 1] = 0;
+      return packet;
+    }));
   }
 
   // Frees what the rx queues hold (engines stopped); returns how many packets.
@@ -573,8 +630,8 @@ class Pktgen {
     return drained;
   }
 
-  /** `str`: a new run on every port with the current settings. */
-  async start(): Promise<void> {
+  /** `str` (every port) or `start PORTS`: a new run in which `sending` ports send, all receive. */
+  async start(sending: PortList = 'all'): Promise<void> {
     this.stop();
     let stale = this.#drainRx();
     const settleEnd = Date.now() + maxSettleMs;
@@ -593,28 +650,18 @@ class Pktgen {
     this.lcoreOf.forEach((lcore, port) => byLcore.set(lcore, [...(byLcore.get(lcore) ?? []), port]));
     const groups: EngineGroup[] = [];
     for (const [lcore, ports] of byLcore) {
-      const owner = this.settings[ports[0]];
-      const template = this.#template(owner);
-      const differing = ports.slice(1).filter((port) => {
-        const own = this.#template(this.settings[port]);
-        return own.length !== template.length || own.some((byte, i) => byte !== template[i]);
-      });
-      if (differing.length > 0) {
-        this.#notice(`ports ${ports.join(', ')} share lcore ${lcore}, whose engine sends one packet: port(s) ${differing.join(', ')} ` +
-          `send port ${ports[0]}'s (${owner.size} bytes, ${owner.srcMac} -> ${owner.dstMac}); map each port to its own lcore (-m, --lcores) to send different packets`);
-      }
       const engine = Engine.create({
-        lcore, mode: 'generator', mempool: this.#pool, template, timestampOffset,
+        lcore, mode: 'generator', mempool: this.#pool, timestampOffset,
         streams: ports.map((port) => ({
-          rxPort: this.ports[port], txPort: this.ports[port],
-          txLimit: this.settings[port].count, ratePps: this.#ppsOf(this.settings[port], owner.size),
+          rxPort: this.ports[port], txPort: this.ports[port], templates: this.#templates(this.settings[port]),
+          txLimit: this.settings[port].count, ratePps: this.#ppsOf(this.settings[port]),
+          send: sending === 'all' || sending.includes(port),
         })),
       });
       groups.push({ lcore, ports, engine });
-      for (const port of ports) this.#packetOf[port] = ports[0];
     }
     this.#groups = groups;
-    this.#runCounts = this.settings.map((settings) => settings.count);
+    this.#runCounts = this.settings.map((settings, port) => (sending === 'all' || sending.includes(port) ? settings.count : 0));
     this.#running = true;
     try {
       for (const group of groups) group.engine.start();
@@ -641,11 +688,16 @@ class Pktgen {
   /** Carries out a command other than delay, help and quit, which the caller handles. */
   async execute(command: Command, text: string): Promise<void> {
     switch (command.verb) {
-      case 'set':
-        for (const port of this.#portsOf(command.ports, `"${text}"`)) this.#apply(port, command.setting);
+      case 'set': {
+        // Every port's new settings are checked before any changes, so a failed set changes nothing.
+        const ports = this.#portsOf(command.ports, `"${text}"`);
+        const updated = ports.map((port) => this.#applied(port, command.setting, `"${text}"`));
+        ports.forEach((port, k) => { this.settings[port] = updated[k]; });
         if (this.#running) this.#notice(`"${text}" applies from the next str`);
         break;
+      }
       case 'str': await this.start(); break;
+      case 'start': await this.start(command.ports); break;
       case 'stp': this.stop(); break;
       case 'clear': this.clear(); break;
       default: throw new Error(`Pktgen.execute cannot handle ${command.verb}`);
@@ -683,8 +735,9 @@ class Pktgen {
       return {
         port: i, name: port.name, mac: port.mac, lcore: this.lcoreOf[i], linkUp: port.link().up,
         state: this.#groups.length === 0 ? 'idle' : !this.#running ? 'stopped' : limitReached ? 'done' : 'sending',
-        sent, dropped, received, peer, packetOf: this.#packetOf[i], missing: Math.max(0, counters[peer].sent - received),
-        txPps: this.#pps.tx[i], rxPps: this.#pps.rx[i], ratePps: Math.round(this.#ppsOf(settings, this.settings[this.#packetOf[i]].size)), latency,
+        sent, dropped, received, peer, flows: settings.flows, dports: [...settings.dstPorts],
+        missing: Math.max(0, counters[peer].sent - received),
+        txPps: this.#pps.tx[i], rxPps: this.#pps.rx[i], ratePps: Math.round(this.#ppsOf(settings)), latency,
       };
     });
   }
@@ -733,9 +786,10 @@ function statsTable(app: Pktgen): string {
     ['Rate', (r, s) => rateText(s, r)],
     ['Src MAC', (_, s) => s.srcMac],
     ['Dst MAC', (_, s) => s.dstMac],
-    ['Src IP:port', (_, s) => `${s.srcIp}:${s.srcPort}`],
-    ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPort}`],
-    ['Sends', (r) => r.packetOf === r.port ? 'its own packet' : `port ${r.packetOf}'s packet (same lcore)`],
+    ['Flows', (_, s) => s.dstPorts.length === 1 ? String(s.flows) :
+      `${s.flows * s.dstPorts.length} (${s.flows} sport x ${s.dstPorts.length} dport)`],
+    ['Src IP:port', (_, s) => `${s.srcIp}:${s.flows === 1 ? s.srcPort : `${s.srcPort}-${s.srcPort + s.flows - 1}`}`],
+    ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPorts.join(',')}`],
     ['Sent', (r) => String(r.sent)],
     ['Tx dropped', (r) => String(r.dropped)],
     ['Tx pps', (r) => String(r.txPps)],

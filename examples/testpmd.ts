@@ -282,7 +282,7 @@ class Testpmd {
       mode: this.#mode, burst: this.#options.burst, streams,
       mempool: template === undefined ? undefined : this.#pool.name, template,
     };
-    return LcoreWorker.start(join(__dirname, 'testpmd-loop.ts'), {
+    return LcoreWorker.start(join(__dirname, 'testpmd-loop'), {
       cpu: lcore.cpu, ports, data, counters: streams.flatMap((_, i) => [`rx:${i}`, `tx:${i}`, `dropped:${i}`]),
     });
   }

@@ -5,15 +5,21 @@
 // each port's traffic comes back on the other one.
 //
 //   node --import tsx examples/vhost-loopback.ts --iface /tmp/vhu0.sock --iface /tmp/vhu1.sock \
-//     [--lcores 0@0,1@1] [--mode io|mac|macswap|l2fwd] [--memory-mb 128] [--no-huge] [--file-prefix NAME]
+//     [--lcores 0@0,1@1] [--mode io|mac|macswap|l2fwd] [--count-dports] [--memory-mb 128] [--no-huge]
+//     [--file-prefix NAME]
 //
 // It prints `vhost-loopback: ready ...` once both sockets accept connections, the counters
 // when they change (at most once a second), and the final counters on SIGINT or SIGTERM,
 // then releases everything (no files are left in /dev/hugepages or /var/run/dpdk).
-import { Eal, Engine, Mempool, Vhost, type ForwardMode, type Port } from '../lib/index.js';
+//
+// --count-dports also counts the packets of each UDP destination port, per direction, and
+// prints them with the final counters (`udp dports: port 0 -> 1: 53 x100, 80 x100; ...`),
+// to check the mix a generator sent. The native engine does not look into packets, so then
+// the main thread forwards (io mode only): slower, for tests rather than throughput.
+import { Batch, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Vhost, type ForwardMode, type Port } from '../lib/index.js';
 
 const usage = `usage: vhost-loopback.ts --iface PATH --iface PATH [--lcores MAP] [--mode io|mac|macswap|l2fwd]
-                         [--memory-mb N] [--no-huge] [--file-prefix NAME]`;
+                         [--count-dports] [--memory-mb N] [--no-huge] [--file-prefix NAME]`;
 
 const loopModes: readonly ForwardMode[] = ['io', 'mac', 'macswap', 'l2fwd'];
 
@@ -21,6 +27,7 @@ interface LoopbackOptions {
   ifaces: string[];
   lcores: string;
   mode: ForwardMode;
+  countDports: boolean;
   memoryMb: number;
   noHuge: boolean;
   filePrefix: string;
@@ -32,7 +39,9 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): LoopbackOptions {
-  const options: LoopbackOptions = { ifaces: [], lcores: '0@0,1@1', mode: 'io', memoryMb: 128, noHuge: false, filePrefix: 'vhost-loopback' };
+  const options: LoopbackOptions = {
+    ifaces: [], lcores: '0@0,1@1', mode: 'io', countDports: false, memoryMb: 128, noHuge: false, filePrefix: 'vhost-loopback',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -44,6 +53,7 @@ function parseOptions(argv: string[]): LoopbackOptions {
       case '--lcores': options.lcores = value(); break;
       case '--file-prefix': options.filePrefix = value(); break;
       case '--no-huge': options.noHuge = true; break;
+      case '--count-dports': options.countDports = true; break;
       case '--mode': {
         const mode = value();
         if (!(loopModes as readonly string[]).includes(mode)) fail(`--mode must be one of ${loopModes.join(', ')}, got "${mode}"`);
@@ -65,7 +75,84 @@ function parseOptions(argv: string[]): LoopbackOptions {
     }
   }
   if (options.ifaces.length !== 2) fail(`give exactly two --iface socket paths, got ${options.ifaces.length}`);
+  if (options.countDports && options.mode !== 'io') {
+    fail(`--count-dports forwards in io mode only (on the main thread), got --mode ${options.mode}`);
+  }
   return options;
+}
+
+/** Counters of one direction, as the native engine reports them. */
+interface DirectionCounters {
+  rxPort: number;
+  txPort: number;
+  rx: number;
+  tx: number;
+  dropped: number;
+}
+
+/** A forwarding loop: the native engine, or the main thread's counting one. */
+interface Forwarder {
+  counters(): DirectionCounters[];
+  /** Packets per UDP destination port, per direction; null when not counted. */
+  dports(): Map<number, number>[] | null;
+  stop(): void;
+}
+
+function engineForwarder(lcore: number, mode: ForwardMode, first: Port, second: Port): Forwarder {
+  const engine = Engine.create({ lcore, mode, streams: [{ rxPort: first, txPort: second }, { rxPort: second, txPort: first }] });
+  engine.start();
+  return { counters: () => engine.stats(), dports: () => null, stop: () => engine.stop() };
+}
+
+const ipv4EtherType = 0x0800;
+const udpProtocol = 17;
+
+/** The UDP destination port of an IPv4 packet at `offset` of `view`; null for other packets. */
+function udpDestinationPort(view: DataView, offset: number, length: number): number | null {
+  const ip = offset + ETHER_HEADER_LENGTH;
+  if (length < ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH || view.getUint16(offset + 12) !== ipv4EtherType ||
+    view.getUint8(ip + 9) !== udpProtocol) {
+    return null;
+  }
+  const udp = ip + (view.getUint8(ip) & 0x0f) * 4;
+  return udp + 4 <= offset + length ? view.getUint16(udp + 2) : null;
+}
+
+function countingForwarder(first: Port, second: Port): Forwarder {
+  const directions = [[first, second], [second, first]].map(([from, to]) => ({
+    from, to, counters: { rxPort: from.id, txPort: to.id, rx: 0, tx: 0, dropped: 0 }, dports: new Map<number, number>(),
+  }));
+  const batch = new Batch(64);
+  let stopped = false;
+  const poll = (): void => {
+    if (stopped) return;
+    let received = 0;
+    for (const { from, to, counters, dports } of directions) {
+      const count = from.rxBurst(0, batch);
+      if (count === 0) continue;
+      received += count;
+      counters.rx += count;
+      for (let i = 0; i < count; i++) {
+        const dport = udpDestinationPort(batch.dataView(i), batch.offsets[i], batch.lengths[i]);
+        if (dport !== null) dports.set(dport, (dports.get(dport) ?? 0) + 1);
+      }
+      counters.tx += to.txBurst(0, batch);
+      counters.dropped += batch.count;
+      batch.free();
+    }
+    // Idle, it polls once a millisecond rather than spinning the main thread's CPU.
+    if (received > 0) setImmediate(poll);
+    else setTimeout(poll, 1);
+  };
+  poll();
+  return {
+    counters: () => directions.map((direction) => ({ ...direction.counters })),
+    dports: () => directions.map((direction) => new Map(direction.dports)),
+    stop: () => {
+      stopped = true;
+      batch.close();
+    },
+  };
 }
 
 function main(): void {
@@ -81,14 +168,17 @@ function main(): void {
     return port;
   });
   const [first, second] = ports;
-  const engine = Engine.create({
-    lcore: worker.id, mode: options.mode, streams: [{ rxPort: first, txPort: second }, { rxPort: second, txPort: first }],
-  });
-  engine.start();
-  process.stdout.write(`vhost-loopback: ready: ${options.ifaces[0]} <-> ${options.ifaces[1]} (mode ${options.mode}, lcore ${worker.id} on CPU ${worker.cpus.join(',')})\n`);
+  const forwarder = options.countDports ? countingForwarder(first, second) : engineForwarder(worker.id, options.mode, first, second);
+  const where = options.countDports ? 'the main thread, counting UDP destination ports' : `lcore ${worker.id} on CPU ${worker.cpus.join(',')}`;
+  process.stdout.write(`vhost-loopback: ready: ${options.ifaces[0]} <-> ${options.ifaces[1]} (mode ${options.mode}, ${where})\n`);
 
-  const describeCounters = (): string => engine.stats()
+  const describeCounters = (): string => forwarder.counters()
     .map((s) => `port ${s.rxPort} -> ${s.txPort}: rx ${s.rx} tx ${s.tx} dropped ${s.dropped}`).join('; ');
+  const describeDports = (perDirection: Map<number, number>[]): string => perDirection.map((dports, k) => {
+    const { rxPort, txPort } = forwarder.counters()[k];
+    const counts = [...dports].sort(([a], [b]) => a - b).map(([dport, count]) => `${dport} x${count}`);
+    return `port ${rxPort} -> ${txPort}: ${counts.length === 0 ? 'none' : counts.join(', ')}`;
+  }).join('; ');
   let printed = '';
   const reporter = setInterval(() => {
     const counters = describeCounters();
@@ -98,8 +188,10 @@ function main(): void {
 
   const shutdown = (signal: NodeJS.Signals): void => {
     clearInterval(reporter);
-    engine.stop();
+    forwarder.stop();
     process.stdout.write(`vhost-loopback: ${signal}: final: ${describeCounters()}\n`);
+    const dports = forwarder.dports();
+    if (dports !== null) process.stdout.write(`vhost-loopback: ${signal}: udp dports: ${describeDports(dports)}\n`);
     for (const port of ports) port.close();
     pool.close();
     Eal.cleanup();

@@ -2,7 +2,7 @@ import { invalidArgument } from './errors.js';
 import type { Mempool } from './mempool.js';
 import { native, type NativeEngine } from './native.js';
 import { Port } from './port.js';
-import { checkInteger, checkMac, checkOptions, describe } from './validate.js';
+import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
 
 /**
  * The native forward modes: testpmd's `io` (forward as is), `mac` (set source to the tx
@@ -31,6 +31,8 @@ export interface EngineStream {
   txLimit?: number;
   /** Packets per second to send, for `txonly` and `generator`; 0 or absent: full speed. */
   ratePps?: number;
+  /** For `generator`: false makes the stream receive only. Default true. */
+  send?: boolean;
   /**
    * Packets this stream sends in turn (e.g. one per flow), for `txonly` and `generator`;
    * default: the engine's `template`.
@@ -87,7 +89,7 @@ export interface EngineStreamStats {
 }
 
 const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset'] as const satisfies readonly (keyof EngineOptions)[];
-const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates'] as const satisfies readonly (keyof EngineStream)[];
+const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates', 'send'] as const satisfies readonly (keyof EngineStream)[];
 
 // Histogram buckets are known by their lower bounds; the true min and max bound the answer.
 function percentile(histogram: [number, number][], samples: number, q: number, minNs: number, maxNs: number): number {
@@ -147,6 +149,7 @@ export class Engine {
         txDestination: stream.txDestination === undefined ? undefined : checkMac(op, `${name}.txDestination`, stream.txDestination),
         txLimit: checkInteger(op, `${name}.txLimit`, stream.txLimit ?? 0, 0, Number.MAX_SAFE_INTEGER),
         ratePps: stream.ratePps === undefined ? 0 : checkRate(op, `${name}.ratePps`, stream.ratePps),
+        send: stream.send === undefined ? true : checkBoolean(op, `${name}.send`, stream.send),
         templates: stream.templates === undefined ? undefined : checkTemplates(op, `${name}.templates`, stream.templates, options.mempool),
       };
     });

@@ -37,6 +37,16 @@ const bootstrap = `const { workerData } = require('node:worker_threads');
 for (const name of workerData.preload) require(name);
 require(workerData.path);`;
 
+// A loop module may be named without its extension, so that the same code finds
+// `loop.ts` when run from source and `loop.js` once compiled.
+function resolveModule(op: string, path: string): string {
+  try {
+    return require.resolve(path);
+  } catch (error) {
+    throw new DpdkError(`Cannot find the loop module ${describe(path)}`, { code: 'ENOENT', operation: op, cause: error });
+  }
+}
+
 function defaultPreload(path: string): string[] {
   if (!/\.[cm]?ts$/.test(path)) return [];
   try {
@@ -78,7 +88,8 @@ export class LcoreWorker {
   }
 
   /**
-   * Starts the loop module `file` on a pinned worker thread; resolves once it has attached
+   * Starts the loop module `file` (a path, with or without its extension, or a file URL)
+   * on a pinned worker thread; resolves once it has attached
    * (registered with EAL and pinned), rejects with its error if it fails before that.
    */
   static async start(file: string | URL, options: LcoreWorkerOptions): Promise<LcoreWorker> {
@@ -108,7 +119,7 @@ export class LcoreWorker {
       for (const port of acquired) port.release();
       throw error;
     }
-    const path = file instanceof URL ? fileURLToPath(file) : file;
+    const path = resolveModule(op, file instanceof URL ? fileURLToPath(file) : file);
     const preload = (options.preload ?? defaultPreload(path)).map((name) => require.resolve(name, { paths: [process.cwd(), __dirname] }));
     const worker = new Worker(bootstrap, { eval: true, workerData: { ...data, preload, path } });
     const failure: { error?: unknown; reported?: boolean } = {};

@@ -136,6 +136,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     if (limit.IsNumber()) s->txLimit = static_cast<uint64_t>(limit.As<Napi::Number>().DoubleValue());
     Napi::Value rate = so.Get("ratePps");
     if (rate.IsNumber()) s->ratePps = rate.As<Napi::Number>().DoubleValue();
+    Napi::Value send = so.Get("send");
+    if (send.IsBoolean()) s->send = send.As<Napi::Boolean>().Value();
     Napi::Value templates = so.Get("templates");
     if (templates.IsArray()) {
       Napi::Array list = templates.As<Napi::Array>();
@@ -287,7 +289,7 @@ void Engine::Run() {
           break;
         }
         case EngineMode::kGenerator:
-          Generate(*s, pkts, rte_rdtsc(), start);
+          if (s->send) Generate(*s, pkts, rte_rdtsc(), start);
           Drain(*s, pkts);
           break;
         default:

@@ -173,10 +173,12 @@ class Lab {
         'dpdk-init': 'true',
         'dpdk-lcore-mask': '0x1',
         'pmd-cpu-mask': '0x1',
-        ...(this.options.noHuge ? {} : { 'dpdk-socket-mem': '256' }),
+        // OVS grows its memory on demand (mempools per port MTU) until the hugepages are
+        // gone; a limit leaves the apps theirs, and OVS retries with smaller mempools.
+        ...(this.options.noHuge ? {} : { 'dpdk-socket-mem': '256', 'dpdk-socket-limit': '384' }),
         'dpdk-extra': dpdkExtra,
-        'vhost-sock-dir': this.options.vhostMode === 'server' ? this.socketDir : undefined,
-      } as Record<string, string>,
+        ...(this.options.vhostMode === 'server' ? { 'vhost-sock-dir': this.socketDir } : {}),
+      },
     });
     this.#vswitch = await Vswitch.connect(this.#sandbox.dbTarget, { timeoutMs: 60000 });
     if (this.options.containers) {
@@ -224,18 +226,30 @@ class Lab {
         .map((flow) => ({ flow: `${formatMatch(flow.match, flow.priority)} actions=${formatInstructions(flow.instructions)}`, packets: Number(flow.packetCount) }));
       const ports = (await openflow.portStats()).filter((port) => port.portNo >= 1 && port.portNo <= names.length)
         .sort((a, b) => a.portNo - b.portNo)
-        .map((port) => ({ port: port.portNo, name: names[port.portNo - 1], rx: Number(port.rxPackets), tx: Number(port.txPackets), rxDropped: Number(port.rxDropped), txDropped: Number(port.txDropped) }));
+        .map((port) => ({
+          port: port.portNo, name: names[port.portNo - 1], rx: counter(port.rxPackets), tx: counter(port.txPackets),
+          rxDropped: counter(port.rxDropped), txDropped: counter(port.txDropped),
+        }));
       return { flows, ports };
     } finally {
       await openflow.close();
     }
   }
 
-  /** Waits until OVS reports these vhost-user interfaces connected to their virtio peers. */
-  async waitConnected(names: string[], timeoutMs = 30000): Promise<void> {
+  /**
+   * Waits until OVS reports these vhost-user interfaces connected to their virtio peers;
+   * fails at once, with its last lines, if one of `apps` exits meanwhile.
+   */
+  async waitConnected(names: string[], apps: StartedApp[], timeoutMs = 30000): Promise<void> {
     const vswitch = this.#vswitch as Vswitch;
     const deadline = Date.now() + timeoutMs;
+    const ended: StartedApp[] = [];
+    for (const app of apps) void app.runner.wait().then(() => ended.push(app));
     for (;;) {
+      if (ended.length > 0) {
+        const app = ended[0];
+        throw new DpdkError(`${app.runner.name} exited before OVS saw it connected:\n${app.lines.slice(-15).join('\n')}`, { code: 'ERR_LAB', operation: 'lab' });
+      }
       const states = await Promise.all(names.map((name) => vswitch.interface(name)));
       if (states.every((state) => state.connected === true)) return;
       if (Date.now() > deadline) {
@@ -293,6 +307,11 @@ class Lab {
   }
 }
 
+// OpenFlow reports a counter the switch does not keep (a vhost port without its peer) as all ones.
+function counter(value: bigint): number {
+  return value === 0xffffffffffffffffn ? 0 : Number(value);
+}
+
 function lastJson(lines: string[]): unknown {
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i].trim();
@@ -306,15 +325,19 @@ function lastJson(lines: string[]): unknown {
   return undefined;
 }
 
-/** Runs the generator with `commands` until they are done, and returns its JSON report. */
-async function generate(lab: Lab, name: string, commands: string, timeoutS: number): Promise<GeneratorRun> {
+/**
+ * Runs the generator with `commands` and returns its JSON report: until every count is
+ * reached (`timeoutS` given), or until the commands end with `quit`.
+ */
+async function generate(lab: Lab, name: string, commands: string, timeoutS?: number): Promise<GeneratorRun> {
+  // Two CPUs: the generator shares CPU 0 with the OVS PMD thread, the forwarder has CPU 1;
+  // each app's lcores fold onto the CPU it is pinned to (examples/eal-args.ts).
   const app = await lab.start(name, 'pktgen', '0', (paths) => [
     '-c', '0x19', '--master-lcore', '3', '-n', '1', ...lab.memoryArgs(), '--file-prefix', 'pktgen', '--no-pci',
     '--vdev', lab.vdev(paths, 0, 'vhost-user0', '00:00:00:00:00:05'),
     '--vdev', lab.vdev(paths, 1, 'vhost-user1', '00:00:00:00:00:01'),
-    // Two CPUs: the generator shares CPU 0 with the OVS PMD thread; the forwarder has CPU 1.
-    '--lcores', '3@0,0@0,4@0',
-    '--', '-T', '-P', '-m', '0.0,4.1', '--commands', commands, '--wait-done', '--timeout', String(timeoutS), '--json', '-',
+    '--', '-T', '-P', '-m', '0.0,4.1', '--commands', commands,
+    ...(timeoutS === undefined ? [] : ['--wait-done', '--timeout', String(timeoutS)]), '--json', '-',
   ]);
   const exit = await app.runner.wait();
   const report = lastJson(app.lines) as GeneratorRun | undefined;
@@ -354,7 +377,6 @@ async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<Experime
     '-c', '0xE0', '-n', '1', ...lab.memoryArgs(), '--file-prefix', 'testpmd', '--no-pci',
     '--vdev', lab.vdev(paths, 2, 'vhost-user2', '00:00:00:00:00:02'),
     '--vdev', lab.vdev(paths, 3, 'vhost-user3', '00:00:00:00:00:03'),
-    '--lcores', '5@1,6@1,7@1',
     '--',
     ...(name === '1' ?
       ['--burst=64', '--disable-hw-vlan', '--txd=2048', '--rxd=2048', '-a', '--coremask=0xc0', '--stats-period=0', '--json'] :
@@ -362,7 +384,7 @@ async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<Experime
       ['-p', '0x3', '-q', '2', '-T', '0', '--json']),
   ]);
   try {
-    await lab.waitConnected(['vhost-user2', 'vhost-user3']);
+    await lab.waitConnected(['vhost-user2', 'vhost-user3'], [forwarder]);
     log(`lab: ${result.name}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
     const before = await lab.ovsCounters(referencePorts);
     const generator = await generate(lab, 'pktgen', 'set all rate 10; set 0 count 100; set 1 count 200; str', 30);
@@ -373,14 +395,15 @@ async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<Experime
       { what: 'generator port 1 sent 200', ok: p1?.sent === 200 },
       { what: 'port 1 received exactly 100 (from port 0)', ok: p1?.received === 100 },
       { what: 'port 0 received exactly 200 (from port 1)', ok: p0?.received === 200 },
-      { what: 'OVS flows in_port=1 and 4 matched 100 each', ok: flowPackets(ovs, 1) === 100 && flowPackets(ovs, 4) === 100 },
-      { what: 'OVS flows in_port=2 and 3 matched 200 each', ok: flowPackets(ovs, 2) === 200 && flowPackets(ovs, 3) === 200 },
+      // Port 0's 100 packets enter OVS on 1 and come back from the forwarder on 3; port 1's 200 on 2, then 4.
+      { what: 'OVS flows in_port=1 and in_port=3 matched 100 each', ok: flowPackets(ovs, 1) === 100 && flowPackets(ovs, 3) === 100 },
+      { what: 'OVS flows in_port=2 and in_port=4 matched 200 each', ok: flowPackets(ovs, 2) === 200 && flowPackets(ovs, 4) === 200 },
     ];
     result.counted = { generator, ovs, checks };
 
     log(`lab: ${result.name}: full-rate run for ${lab.options.durationS} s`);
     const beforeFull = await lab.ovsCounters(referencePorts);
-    const full = await generate(lab, 'pktgen-full', `set all rate 100; str; delay ${lab.options.durationS * 1000}; stp`, lab.options.durationS + 30);
+    const full = await generate(lab, 'pktgen-full', `set all rate 100; str; delay ${lab.options.durationS * 1000}; stp; quit`);
     const ovsFull = subtract(await lab.ovsCounters(referencePorts), beforeFull);
     const received = full.ports.reduce((sum, port) => sum + port.received, 0);
     result.fullRate = { generator: full, ovs: ovsFull, seconds: lab.options.durationS, mpps: received / lab.options.durationS / 1e6 };
@@ -412,10 +435,13 @@ async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
   const ips = await nf('ips', 'inline', ['nf-in', 'nf-out'], 'ips');
   const ids = await nf('ids', 'detect', ['ids'], 'ids');
   try {
-    await lab.waitConnected(['nf-in', 'nf-out', 'ids']);
-    log(`lab: ${result.name}: port 0 sends 300 packets, UDP to ports 53, 6666 and 80 in turn; the IPS drops ${rule}`);
+    await lab.waitConnected(['nf-in', 'nf-out', 'ids'], [ips, ids]);
+    log(`lab: ${result.name}: port 0 sends 300 packets at 10 Kpps, UDP to ports 53, 6666 and 80 in turn; the IPS drops ${rule}`);
     const before = await lab.ovsCounters(ports);
-    const generator = await generate(lab, 'pktgen', 'set all rate 10; set 0 dport 53,6666,80; set 0 count 300; set 1 count 1; str', 30);
+    // Port 0 alone sends, at 10 Kpps: a burst of 300 would overflow the 256-descriptor
+    // virtio ring while the OVS PMD waits for its CPU. The run ends once the packets have
+    // had time to cross the chain.
+    const generator = await generate(lab, 'pktgen', 'set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300; start 0; delay 3000; stp; quit');
     const ovs = subtract(await lab.ovsCounters(ports), before);
     result.apps.ips = await lab.stop(ips);
     result.apps.ids = await lab.stop(ids);

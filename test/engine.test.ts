@@ -112,6 +112,13 @@ t.test('generator measures latency from timestamps', async (t) => {
   t.ok(latency.percentilesNs.p50 <= latency.percentilesNs.p99, 'percentiles are ordered');
   engine.resetStats();
   t.match(engine.stats()[0], { tx: 0, rx: 0 });
+  const listener = Engine.create({ lcore: 1, mode: 'generator', mempool: pool, template: packet,
+    streams: [{ rxPort: loop, txPort: loop, send: false }] });
+  feed(loop, 10);
+  listener.start();
+  t.ok(await until(() => listener.stats()[0].rx === 10), 'a receive-only stream counts what arrives');
+  listener.stop();
+  t.equal(listener.stats()[0].tx, 0, 'and sends nothing');
   loop.close();
 });
 

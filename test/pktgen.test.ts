@@ -107,11 +107,79 @@ t.test('pktgen reference run: port 0 sends 100, port 1 sends 200, each comes bac
   t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
 });
 
+interface PortJson {
+  port: number;
+  sent: number;
+  received: number;
+  flows: number;
+  dports: number[];
+}
+
+/**
+ * Runs vhost-loopback (counting UDP destination ports) and a pktgen with `lcoreArgs` and
+ * `appArgs` (after `--`) on its two sockets until pktgen's --wait-done ends; returns
+ * pktgen's JSON ports and the loopback's final lines, after checking both exit cleanly.
+ */
+async function labRun(t: Test, tag: string, lcoreArgs: string[], appArgs: string[]): Promise<{ ports: PortJson[]; pktgen: Child; loopback: Child }> {
+  const dir = socketDir(t);
+  const sockets = [join(dir, 'vhu0.sock'), join(dir, 'vhu1.sock')];
+  const loopPrefix = uniquePrefix(`${tag}loop`);
+  const pktgenPrefix = uniquePrefix(tag);
+  const noHuge = freeHugepages() < 160;
+  const loopback = start(t, 'examples/vhost-loopback.ts', [
+    '--iface', sockets[0], '--iface', sockets[1], '--lcores', '0@1,1@0', '--file-prefix', loopPrefix, '--memory-mb', '64',
+    '--count-dports', ...(noHuge ? ['--no-huge'] : []),
+  ]);
+  t.ok(await waitFor(loopback, /vhost-loopback: ready/, 15000), 'the vhost-user sockets are served');
+  const pktgen = start(t, 'examples/pktgen.ts', [
+    ...lcoreArgs, '-n', '1', '--file-prefix', pktgenPrefix, '--no-pci',
+    '--vdev', `net_virtio_user0,mac=00:00:00:00:00:05,path=${sockets[0]}`,
+    '--vdev', `net_virtio_user1,mac=00:00:00:00:00:01,path=${sockets[1]}`,
+    ...(noHuge ? ['--no-huge', '-m', '128'] : []),
+    '--', ...appArgs, '--wait-done', '--timeout', '20', '--json', '-',
+  ]);
+  t.equal(await exitWithin(pktgen, 40000), 0, 'pktgen exits 0: every count was reached');
+  loopback.process.kill('SIGTERM');
+  t.equal(await exitWithin(loopback, 10000), 0, 'the loopback exits cleanly on SIGTERM');
+  t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
+  const report = JSON.parse(pktgen.stdout.trim() || '{}') as { complete?: boolean; ports?: PortJson[] };
+  t.equal(report.complete, true, 'the JSON report says complete');
+  return { ports: report.ports ?? [], pktgen, loopback };
+}
+
+t.test('ports that share an lcore each send their own packets and keep their own counters', async (t) => {
+  const { ports, pktgen, loopback } = await labRun(t, 'pgshare', ['-l', '0,1', '--main-lcore', '0'], [
+    '-m', '1.[0-1]', '--commands', 'set all rate 10; set 0 count 100; set 1 count 200; set 0 flows 4; set 1 size 128; set 1 dport 7777; str',
+  ]);
+  t.match(pktgen.stderr, /port 0: net_virtio_user0 00:00:00:00:00:05 on lcore 1, receives from port 1/);
+  t.match(pktgen.stderr, /port 1: net_virtio_user1 00:00:00:00:00:01 on lcore 1, receives from port 0/);
+  t.notMatch(pktgen.stderr, /share lcore/, 'no warning about a shared packet');
+  t.match(pktgen.stderr, /Flows\s+4\s+1\n/, 'the table shows the flows');
+  t.match(pktgen.stderr, /Src IP:port\s+192\.168\.0\.1:1234-1237\s+192\.168\.1\.1:1234\n/, 'the table shows the source port range');
+  t.match(ports[0], { port: 0, sent: 100, received: 200, flows: 4, dports: [5678] });
+  t.match(ports[1], { port: 1, sent: 200, received: 100, flows: 1, dports: [7777] });
+  t.match(loopback.stdout, /final: port 0 -> 1: rx 100 tx 100 dropped 0; port 1 -> 0: rx 200 tx 200 dropped 0/,
+    'the loopback forwarded exactly what pktgen counted');
+  t.match(loopback.stdout, /udp dports: port 0 -> 1: 5678 x100; port 1 -> 0: 7777 x200/, 'each port sent its own packets');
+});
+
+t.test('a list of destination ports sends an exact mix', async (t) => {
+  // Port 1 sends without a count (for ever), slowly: --wait-done waits for port 0's 300 only.
+  const { ports, loopback } = await labRun(t, 'pgmix', ['-l', '0,1', '--main-lcore', '0'], [
+    '--commands', 'set all pps 10000; set 0 dport 53,6666,80; set 0 count 300; set 1 count 0; str',
+  ]);
+  t.match(ports[0], { port: 0, sent: 300, flows: 1, dports: [53, 6666, 80] });
+  t.match(ports[1], { port: 1, received: 300 });
+  t.match(loopback.stdout, /udp dports: port 0 -> 1: 53 x100, 80 x100, 6666 x100;/, '100 packets to each destination port');
+});
+
 t.test('bad arguments and commands fail before DPDK starts, saying what is wrong', async (t) => {
   const cases: [string[], RegExp][] = [
     [['--', '--commands', 'set 0 rate 200'], /--commands command 1: "set 0 rate 200": rate must be a percentage of the line rate above 0 and at most 100, got "200"/],
     [['--', '--commands', 'str; set all size 63'], /--commands command 2: "set all size 63": size \(bytes, FCS included\) must be an integer from 64 to 1518, got "63"/],
     [['--', '--commands', 'start'], /unknown command "start": expected set, str, stp, page stats, show, clear, delay, help or quit/],
+    [['--', '--commands', 'set 0 flows 2000'], /"set 0 flows 2000": flows must be an integer from 1 to 1024 \(each flow is a packet template, and a port sends at most 1024\), got "2000"/],
+    [['--', '--commands', 'set 0 dport 53,x'], /"set 0 dport 53,x": each dport must be an integer from 0 to 65535, got "x"/],
     [['--', '-m', '0:0'], /-m entry "0:0": expected LCORE.PORT such as 0.0, \[1:2\].0, \[1-2\].0 or 1.\[0-1\]/],
     [['--commands', 'str'], /--commands is a pktgen.ts option: put it after '--'/],
   ];

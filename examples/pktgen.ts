@@ -34,6 +34,8 @@
 //   --json PATH|-          write the final counters as JSON to PATH, or as a single line on
 //                          stdout (all other output then goes to stderr)
 //   --line-rate-mbps N     the line rate that `rate` is a percentage of (default 10000)
+//   --shared-cpu           the generator shares its CPU with another poller (an OVS PMD
+//                          thread): its engines yield the CPU when they move nothing
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until
 // `quit` or EOF; on a terminal, the top lines show live per-port counters and rates.
 //
@@ -67,7 +69,7 @@ import {
 import { prepareEalArgs, splitCommandLine, type PreparedEalArgs } from './eal-args.js';
 
 const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
-                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N]`;
+                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu]`;
 
 // Each flow and destination port combination is one packet template, built before a run
 // and held by the engine: this bounds their memory (1.5 MB a port at 1518 bytes).
@@ -124,7 +126,7 @@ function printHelpAndExit(): never {
 // ---------------------------------------------------------------------------------------
 // Command line
 
-const pktgenOptions = new Set(['--script', '--commands', '--wait-done', '--timeout', '--json', '--line-rate-mbps']);
+const pktgenOptions = new Set(['--script', '--commands', '--wait-done', '--timeout', '--json', '--line-rate-mbps', '--shared-cpu']);
 
 // EAL options that take a value as the next argument (the others are flags).
 const ealValueOptions = new Set(['-c', '-l', '--lcores', '-m', '--socket-mem', '--socket-limit', '-n', '-r', '--file-prefix',
@@ -221,10 +223,11 @@ interface AppOptions {
   timeoutS: number;
   jsonPath?: string;
   lineRateMbps: number;
+  sharedCpu: boolean;
 }
 
 function parseAppArgs(argv: string[]): AppOptions {
-  const options: AppOptions = { promiscuous: false, lcoreMap: [], commands: [], waitDone: false, timeoutS: 30, lineRateMbps: 10000 };
+  const options: AppOptions = { promiscuous: false, lcoreMap: [], commands: [], waitDone: false, timeoutS: 30, lineRateMbps: 10000, sharedCpu: false };
   let timeoutGiven = false;
   const readScript = (path: string, option: string): void => {
     let text: string;
@@ -251,6 +254,7 @@ function parseAppArgs(argv: string[]): AppOptions {
         value().split(';').forEach((text, n) => options.commands.push({ text, source: `--commands command ${n + 1}` }));
         break;
       case '--wait-done': options.waitDone = true; break;
+      case '--shared-cpu': options.sharedCpu = true; break;
       case '--timeout': {
         const text = value();
         options.timeoutS = Number(text);
@@ -497,9 +501,13 @@ class Pktgen {
   #sample: RateSample | null = null;
   #pps: { tx: number[]; rx: number[] };
 
+  /** `--shared-cpu`: engines yield the CPU when idle. */
+  readonly #sharedCpu: boolean;
+
   constructor(options: AppOptions, notice: (text: string) => void) {
     this.#notice = notice;
     this.#lineRateMbps = options.lineRateMbps;
+    this.#sharedCpu = options.sharedCpu;
     this.ports = Port.ids().map((id) => Port.get(id));
     if (this.ports.length === 0) {
       fail("no ports: give pktgen virtio-user ports, e.g. --vdev 'net_virtio_user0,mac=00:00:00:00:00:05,path=/var/run/openvswitch/vhost-user0'");
@@ -651,7 +659,7 @@ class Pktgen {
     const groups: EngineGroup[] = [];
     for (const [lcore, ports] of byLcore) {
       const engine = Engine.create({
-        lcore, mode: 'generator', mempool: this.#pool, timestampOffset,
+        lcore, mode: 'generator', mempool: this.#pool, timestampOffset, yieldWhenIdle: this.#sharedCpu,
         streams: ports.map((port) => ({
           rxPort: this.ports[port], txPort: this.ports[port], templates: this.#templates(this.settings[port]),
           txLimit: this.settings[port].count, ratePps: this.#ppsOf(this.settings[port]),

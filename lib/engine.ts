@@ -56,6 +56,12 @@ export interface EngineOptions {
   template?: Uint8Array;
   /** Where a 12-byte timestamp is written in sent packets and read in received ones, for latency. */
   timestampOffset?: number;
+  /**
+   * Call sched_yield() after a loop that moved no packet, so that another poller sharing
+   * the CPU (an OVS PMD thread, another app) runs at once instead of after the time slice.
+   * For machines with fewer CPUs than busy pollers. Default false.
+   */
+  yieldWhenIdle?: boolean;
 }
 
 /** Latency measured from timestamps in the packets. */
@@ -88,7 +94,7 @@ export interface EngineStreamStats {
   latency?: LatencyStats;
 }
 
-const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset'] as const satisfies readonly (keyof EngineOptions)[];
+const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset', 'yieldWhenIdle'] as const satisfies readonly (keyof EngineOptions)[];
 const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates', 'send'] as const satisfies readonly (keyof EngineStream)[];
 
 // Histogram buckets are known by their lower bounds; the true min and max bound the answer.
@@ -161,8 +167,9 @@ export class Engine {
     }
     const timestampOffset = options.timestampOffset === undefined ? undefined :
       checkInteger(op, 'timestampOffset', options.timestampOffset, 0, 65535 - 12);
+    const yieldWhenIdle = options.yieldWhenIdle === undefined ? false : checkBoolean(op, 'yieldWhenIdle', options.yieldWhenIdle);
     const handle = new native.Engine({
-      lcore, mode: options.mode, burst, streams, mempool: options.mempool?.native, template: options.template, timestampOffset,
+      lcore, mode: options.mode, burst, streams, mempool: options.mempool?.native, template: options.template, timestampOffset, yieldWhenIdle,
     });
     return new Engine(handle, options.mode, lcore);
   }

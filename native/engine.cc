@@ -5,6 +5,8 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include <sched.h>
+
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -108,6 +110,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     Napi::Uint8Array bytes = tpl.As<Napi::Uint8Array>();
     template_.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
   }
+  yieldWhenIdle_ = o.Get("yieldWhenIdle").ToBoolean().Value();
   Napi::Value ts = o.Get("timestampOffset");
   if (ts.IsNumber()) timestampOffset_ = ts.As<Napi::Number>().Int32Value();
   bool generates = mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator;
@@ -173,9 +176,9 @@ int Engine::Main(void* self) {
   return 0;
 }
 
-void Engine::Forward(Stream& s, rte_mbuf** pkts) {
+uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
   uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
-  if (n == 0) return;
+  if (n == 0) return 0;
   Add(s.counters.rx, n);
   switch (mode_) {
     case EngineMode::kMacSwap:
@@ -203,24 +206,25 @@ void Engine::Forward(Stream& s, rte_mbuf** pkts) {
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
     Add(s.counters.dropped, n - sent);
   }
+  return n;
 }
 
-void Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) {
+uint32_t Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) {
   uint64_t sentSoFar = s.counters.tx.load(std::memory_order_relaxed) +
                        s.counters.dropped.load(std::memory_order_relaxed);
   uint64_t want = burst_;
   if (s.txLimit > 0) {
-    if (sentSoFar >= s.txLimit) return;
+    if (sentSoFar >= s.txLimit) return 0;
     want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
   }
   if (s.ratePps > 0) {
     // Packets allowed by now at the configured rate, minus those already sent.
     long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
-    if (allowed <= sentSoFar) return;
+    if (allowed <= sentSoFar) return 0;
     want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentSoFar) + 1);
   }
   uint16_t n = static_cast<uint16_t>(want);
-  if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) return;
+  if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) return 0;
   size_t kinds = s.templates.size();
   for (uint16_t i = 0; i < n; i++) {
     const std::vector<uint8_t>& packet = s.templates[kinds == 1 ? 0 : (sentSoFar + i) % kinds];
@@ -240,11 +244,12 @@ void Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) 
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
     Add(s.counters.dropped, n - sent);
   }
+  return sent;
 }
 
-void Engine::Drain(Stream& s, rte_mbuf** pkts) {
+uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
   uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
-  if (n == 0) return;
+  if (n == 0) return 0;
   // Read the clock after the burst: packets another lcore sent meanwhile are not from the future.
   uint64_t now = rte_rdtsc();
   Add(s.counters.rx, n);
@@ -267,6 +272,7 @@ void Engine::Drain(Stream& s, rte_mbuf** pkts) {
     }
   }
   rte_pktmbuf_free_bulk(pkts, n);
+  return n;
 }
 
 void Engine::Run() {
@@ -276,27 +282,31 @@ void Engine::Run() {
   while (pending && !stopRequested_.load(std::memory_order_relaxed)) {
     // Only txonly ends by itself, once every stream has sent its limit.
     pending = mode_ != EngineMode::kTxOnly;
+    uint32_t progress = 0;
     for (auto& s : streams_) {
       switch (mode_) {
         case EngineMode::kRxOnly:
-          Drain(*s, pkts);
+          progress += Drain(*s, pkts);
           break;
         case EngineMode::kTxOnly: {
-          Generate(*s, pkts, rte_rdtsc(), start);
+          progress += Generate(*s, pkts, rte_rdtsc(), start);
           uint64_t done = s->counters.tx.load(std::memory_order_relaxed) +
                           s->counters.dropped.load(std::memory_order_relaxed);
           if (s->txLimit == 0 || done < s->txLimit) pending = true;
           break;
         }
         case EngineMode::kGenerator:
-          if (s->send) Generate(*s, pkts, rte_rdtsc(), start);
-          Drain(*s, pkts);
+          if (s->send) progress += Generate(*s, pkts, rte_rdtsc(), start);
+          progress += Drain(*s, pkts);
           break;
         default:
-          Forward(*s, pkts);
+          progress += Forward(*s, pkts);
           break;
       }
     }
+    // On a CPU shared with another poller (e.g. an OVS PMD thread), a loop that moved
+    // nothing hands the CPU over instead of spinning out its time slice.
+    if (progress == 0 && yieldWhenIdle_) sched_yield();
   }
   finished_.store(true);
 }

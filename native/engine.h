@@ -59,9 +59,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static int Main(void* self);
   void Run();
   void StopLoop();
-  void Forward(Stream& s, rte_mbuf** pkts);
-  void Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start);
-  void Drain(Stream& s, rte_mbuf** pkts);
+  // Each returns how many packets it moved (sent or received).
+  uint32_t Forward(Stream& s, rte_mbuf** pkts);
+  uint32_t Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start);
+  uint32_t Drain(Stream& s, rte_mbuf** pkts);
 
   EngineMode mode_;
   unsigned int lcore_;
@@ -69,7 +70,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::vector<std::unique_ptr<Stream>> streams_;
   rte_mempool* pool_ = nullptr;
   std::vector<uint8_t> template_;
-  int32_t timestampOffset_ = -1;  // where txonly/generator write, and rx reads, timestamps
+  int32_t timestampOffset_ = -1;
+  bool yieldWhenIdle_ = false;  // where txonly/generator write, and rx reads, timestamps
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)

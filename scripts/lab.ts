@@ -151,7 +151,6 @@ class Lab {
   #docker: DockerEngine | undefined;
   #image: string | undefined;
   #apps = new Set<StartedApp>();
-  #ovsPrefix = `ovslab${process.pid}`;
 
   constructor(options: LabOptions) {
     this.options = options;
@@ -164,7 +163,7 @@ class Lab {
       throw new DpdkError(`only ${freeHugepages()} free 2 MiB hugepages (384 needed): reserve them with ` +
         "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge", { code: 'ENOMEM', operation: 'lab' });
     }
-    const dpdkExtra = `--no-pci --file-prefix ${this.#ovsPrefix}${this.options.noHuge ? ' --no-huge -m 512' : ' --in-memory --single-file-segments'}`;
+    const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge -m 512' : ' --in-memory --single-file-segments'}`;
     log(`lab: starting OVS-DPDK (private run dir; PMD on CPU 0; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`);
     this.#sandbox = await OvsSandbox.start({
       vswitchd: 'dpdk',
@@ -336,7 +335,9 @@ async function generate(lab: Lab, name: string, commands: string, timeoutS?: num
     '-c', '0x19', '--master-lcore', '3', '-n', '1', ...lab.memoryArgs(), '--file-prefix', 'pktgen', '--no-pci',
     '--vdev', lab.vdev(paths, 0, 'vhost-user0', '00:00:00:00:00:05'),
     '--vdev', lab.vdev(paths, 1, 'vhost-user1', '00:00:00:00:00:01'),
-    '--', '-T', '-P', '-m', '0.0,4.1', '--commands', commands,
+    // -m 0.[0-1]: both ports on one generator lcore (the reference's 0.0,4.1 would put two
+    // busy lcores on the one CPU the generator has).
+    '--', '-T', '-P', '-m', '0.[0-1]', '--shared-cpu', '--commands', commands,
     ...(timeoutS === undefined ? [] : ['--wait-done', '--timeout', String(timeoutS)]), '--json', '-',
   ]);
   const exit = await app.runner.wait();

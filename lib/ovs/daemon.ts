@@ -255,6 +255,8 @@ export class OvsSandbox {
     await this.killDaemon('ovs-vswitchd');
     await this.killDaemon('ovsdb-server');
     rmSync(this.runDir, { recursive: true, force: true });
+    // ovs-vswitchd-dpdk leaves EAL's runtime directory behind.
+    rmSync(join('/var/run/dpdk', this.filePrefix), { recursive: true, force: true });
     live.delete(this);
   }
 

@@ -420,7 +420,7 @@ function parseCommand(line: string): Command | null {
     case 'delay':
       return { verb: 'delay', ms: parseInteger(words[1], 'delay (milliseconds)', 0, 3_600_000, `"${text}"`) };
     default:
-      fail(`"${text}": unknown command "${words[0]}": expected set, str, stp, page stats, show, clear, delay, help or quit`);
+      fail(`"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, help or quit`);
   }
 }
 

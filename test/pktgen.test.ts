@@ -177,7 +177,8 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
   const cases: [string[], RegExp][] = [
     [['--', '--commands', 'set 0 rate 200'], /--commands command 1: "set 0 rate 200": rate must be a percentage of the line rate above 0 and at most 100, got "200"/],
     [['--', '--commands', 'str; set all size 63'], /--commands command 2: "set all size 63": size \(bytes, FCS included\) must be an integer from 64 to 1518, got "63"/],
-    [['--', '--commands', 'start'], /unknown command "start": expected set, str, stp, page stats, show, clear, delay, help or quit/],
+    [['--', '--commands', 'begin'], /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, help or quit/],
+    [['--', '--commands', 'start'], /expected "start PORTS", e.g. "start 0"/],
     [['--', '--commands', 'set 0 flows 2000'], /"set 0 flows 2000": flows must be an integer from 1 to 1024 \(each flow is a packet template, and a port sends at most 1024\), got "2000"/],
     [['--', '--commands', 'set 0 dport 53,x'], /"set 0 dport 53,x": each dport must be an integer from 0 to 65535, got "x"/],
     [['--', '-m', '0:0'], /-m entry "0:0": expected LCORE.PORT such as 0.0, \[1:2\].0, \[1-2\].0 or 1.\[0-1\]/],

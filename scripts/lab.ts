@@ -163,7 +163,8 @@ class Lab {
       throw new DpdkError(`only ${freeHugepages()} free 2 MiB hugepages (384 needed): reserve them with ` +
         "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge", { code: 'ENOMEM', operation: 'lab' });
     }
-    const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge -m 512' : ' --in-memory --single-file-segments'}`;
+    // OVS adds --in-memory unless --legacy-mem is given, and EAL refuses --in-memory with --no-huge.
+    const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge --legacy-mem -m 1024' : ' --in-memory --single-file-segments'}`;
     log(`lab: starting OVS-DPDK (private run dir; PMD on CPU 0; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`);
     this.#sandbox = await OvsSandbox.start({
       vswitchd: 'dpdk',

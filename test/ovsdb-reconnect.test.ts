@@ -114,9 +114,11 @@ t.test('without reconnect the client closes', async (t) => {
 t.test('fallback to plain monitor, server-forced reconnect, monitor_canceled', async (t) => {
   const sandbox = await OvsSandbox.start();
   t.teardown(() => sandbox.stop());
+  // Before connecting: disable-monitor-cond also drops the connections the server has,
+  // which would race with the first request.
+  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/disable-monitor-cond');
   const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: { initialDelayMs: 50 } });
   t.teardown(() => client.close());
-  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/disable-monitor-cond');
   const monitor = await client.monitor(DB, { Bridge: { columns: ['name'] } });
   t.equal(monitor.method, 'monitor', 'monitor_cond_since and monitor_cond refused: plain monitor');
   await t.rejects(client.monitor(DB, { Bridge: { where: [['name', '==', 'x']] } }), {

@@ -1,5 +1,6 @@
 import bindings from 'bindings';
 import { DpdkError } from './errors.js';
+import type { PortInfo } from './port.js';
 
 /** Shapes of the native addon's exports (native/*.cc); only the SDK's facades use them. */
 export interface NativeMempool {
@@ -16,28 +17,11 @@ export interface NativeBatch {
   free(): void;
   close(): void;
 }
-export interface NativePortInfo {
-  id: number;
-  name: string;
-  driver: string;
-  mac: string;
-  socket: number;
-  maxRxQueues: number;
-  maxTxQueues: number;
-  rxDescriptorsMax: number;
-  txDescriptorsMax: number;
-  minMtu: number;
-  maxMtu: number;
-  rxQueues: number;
-  txQueues: number;
-  started: boolean;
-  hotplugged: boolean;
-}
 export interface NativePort {
   readonly id: number;
   readonly started: boolean;
   readonly epoch: number;
-  info(): NativePortInfo;
+  info(): PortInfo;
   configure(rxQueues: number, txQueues: number, rxDescriptors: number, txDescriptors: number,
     mempool: NativeMempool): { rxDescriptors: number; txDescriptors: number };
   start(): void;

@@ -176,6 +176,18 @@ int Engine::Main(void* self) {
   return 0;
 }
 
+// Sends n packets on the stream's tx queue; what the queue refuses is freed and counted as
+// dropped. Returns how many were sent.
+uint16_t Engine::Transmit(Stream& s, rte_mbuf** pkts, uint16_t n) {
+  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
+  Add(s.counters.tx, sent);
+  if (sent < n) {
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    Add(s.counters.dropped, n - sent);
+  }
+  return sent;
+}
+
 uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
   uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
   if (n == 0) return 0;
@@ -200,12 +212,7 @@ uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
     default:
       break;
   }
-  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
-  Add(s.counters.tx, sent);
-  if (sent < n) {
-    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-    Add(s.counters.dropped, n - sent);
-  }
+  Transmit(s, pkts, n);
   return n;
 }
 
@@ -238,13 +245,7 @@ uint32_t Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t sta
     pkts[i]->data_len = length;
     pkts[i]->pkt_len = length;
   }
-  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
-  Add(s.counters.tx, sent);
-  if (sent < n) {
-    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-    Add(s.counters.dropped, n - sent);
-  }
-  return sent;
+  return Transmit(s, pkts, n);
 }
 
 uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {

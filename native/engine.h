@@ -59,6 +59,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static int Main(void* self);
   void Run();
   void StopLoop();
+  uint16_t Transmit(Stream& s, rte_mbuf** pkts, uint16_t n);
   // Each returns how many packets it moved (sent or received).
   uint32_t Forward(Stream& s, rte_mbuf** pkts);
   uint32_t Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start);

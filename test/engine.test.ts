@@ -1,20 +1,14 @@
 import t, { type Test } from 'tap';
-import { Batch, Engine, Mempool, RingPort, buildUdpPacket, readEthernet, type ForwardMode, type Port } from '../lib/index.js';
-import { initEal, until } from './helpers/dpdk.js';
+import { Batch, Engine, Mempool, buildUdpPacket, readEthernet, type ForwardMode, type Port } from '../lib/index.js';
+import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';
 
 // Lcore 1 (CPU 1) runs the engines; the test thread feeds and drains ring ports.
 initEal('engine');
 const pool = Mempool.create({ name: 'engine-pool', size: 8191 });
 t.teardown(() => pool.close());
 
-const packet = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+const packet = testPacket;
 
-function ringPort(): Port {
-  const port = RingPort.create();
-  port.configure({ mempool: pool, rxDescriptors: 1024, txDescriptors: 1024 });
-  port.start();
-  return port;
-}
 
 function drain(port: Port): Uint8Array[] {
   const batch = new Batch(64);
@@ -35,8 +29,8 @@ function feed(port: Port, count: number): void {
 }
 
 async function forward(t: Test, mode: ForwardMode, check: (out: Uint8Array[], a: Port, b: Port) => void): Promise<void> {
-  const a = ringPort();
-  const b = ringPort();
+  const a = ringPort(pool);
+  const b = ringPort(pool);
   feed(a, 500);
   const engine = Engine.create({ lcore: 1, mode, streams: [{ rxPort: a, txPort: b }] });
   engine.start();
@@ -73,7 +67,7 @@ t.test('l2fwd rewrites like DPDK l2fwd', (t) => forward(t, 'l2fwd', (out, _a, b)
 t.test('rxonly receives and frees', (t) => forward(t, 'rxonly', () => undefined));
 
 t.test('txonly sends exactly txLimit packets of the template, then stops', async (t) => {
-  const b = ringPort();
+  const b = ringPort(pool);
   const engine = Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, template: packet, streams: [{ rxPort: b, txPort: b, txLimit: 300, ratePps: 1_000_000 }] });
   engine.start();
   t.ok(await until(() => !engine.running), 'stops by itself at the limit');
@@ -86,7 +80,7 @@ t.test('txonly sends exactly txLimit packets of the template, then stops', async
 });
 
 t.test('txonly sends each stream\'s templates in turn', async (t) => {
-  const b = ringPort();
+  const b = ringPort(pool);
   const flows = [1, 2, 3].map((srcPort) => buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort }));
   const engine = Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, streams: [{ rxPort: b, txPort: b, txLimit: 9, templates: flows }] });
   engine.start();
@@ -99,7 +93,7 @@ t.test('txonly sends each stream\'s templates in turn', async (t) => {
 });
 
 t.test('generator measures latency from timestamps', async (t) => {
-  const loop = ringPort();
+  const loop = ringPort(pool);
   const engine = Engine.create({ lcore: 1, mode: 'generator', mempool: pool, template: packet, timestampOffset: 42, burst: 16,
     streams: [{ rxPort: loop, txPort: loop, txLimit: 200, ratePps: 100_000 }] });
   engine.start();
@@ -123,7 +117,7 @@ t.test('generator measures latency from timestamps', async (t) => {
 });
 
 t.test('bad engine options', async (t) => {
-  const p = ringPort();
+  const p = ringPort(pool);
   const stream = { rxPort: p, txPort: p };
   t.throws(() => Engine.create({ lcore: 1, mode: 'fast' as ForwardMode, streams: [stream] }), { code: 'EINVAL', message: /mode must be one of io, mac, macswap, rxonly, txonly, l2fwd, generator, got "fast"/ });
   t.throws(() => Engine.create({ lcore: 0, mode: 'io', streams: [stream] }), { code: 'EINVAL', message: /lcore 0 is not an EAL worker lcore/ });

@@ -1,23 +1,17 @@
 import t from 'tap';
-import { Batch, LcoreWorker, Mempool, RingPort, buildUdpPacket, readEthernet, type Port } from '../lib/index.js';
-import { initEal, until } from './helpers/dpdk.js';
+import { Batch, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
+import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';
 
 initEal('lcore');
 const pool = Mempool.create({ name: 'lcore-pool', size: 4095 });
 t.teardown(() => pool.close());
 const loop = new URL('./fixtures/macswap-loop.ts', `file://${__filename}`);
-const packet = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+const packet = testPacket;
 
-function ringPort(): Port {
-  const port = RingPort.create();
-  port.configure({ mempool: pool, rxDescriptors: 1024, txDescriptors: 1024 });
-  port.start();
-  return port;
-}
 
 t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
-  const a = ringPort();
-  const b = ringPort();
+  const a = ringPort(pool);
+  const b = ringPort(pool);
   const worker = await LcoreWorker.start(loop, { cpu: 1, ports: [a, b], counters: ['rx', 'tx', 'dropped', 'affinity'] });
   t.ok(worker.lcore > 1, `registered as lcore ${worker.lcore}, beyond EAL's own`);
   t.throws(() => a.stop(), { code: 'EBUSY', message: /polled by 1 running engine\(s\) or lcore worker\(s\)/ });
@@ -39,7 +33,7 @@ t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
 });
 
 t.test('worker errors', async (t) => {
-  const a = ringPort();
+  const a = ringPort(pool);
   const failing = await LcoreWorker.start(loop, { cpu: 1, ports: [a], counters: ['rx'] });
   await t.rejects(failing.exited, { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'exited rejects when the loop dies');
   await t.rejects(failing.stop(), { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'the loop\'s error reaches stop()');

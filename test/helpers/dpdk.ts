@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Eal, type EalOptions } from '../../lib/index.js';
+import { Eal, RingPort, buildUdpPacket, type EalOptions, type Mempool, type Port } from '../../lib/index.js';
 
 /** Free hugepages now (2 MiB each). */
 export function freeHugepages(): number {
@@ -40,3 +40,14 @@ export async function until(fn: () => boolean, timeoutMs = 5000, stepMs = 10): P
   }
   return fn();
 }
+
+/** A started net_ring port (what is sent on it comes back) with rx queues fed from `pool`. */
+export function ringPort(pool: Mempool): Port {
+  const port = RingPort.create();
+  port.configure({ mempool: pool, rxDescriptors: 1024, txDescriptors: 1024 });
+  port.start();
+  return port;
+}
+
+/** A 60-byte UDP packet from 00:00:00:00:00:01 to 00:00:00:00:00:02. */
+export const testPacket = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });

@@ -1,7 +1,9 @@
 /**
  * The TypeScript forwarding loop of examples/testpmd.ts (`--engine ts`), run by an
  * LcoreWorker: testpmd's io, mac, macswap, rxonly and txonly modes over the streams it is
- * given, with one reusable Batch and no allocation per packet or burst.
+ * given, with reusable Batches and no allocation per packet or burst. The forwarding modes
+ * make one native call per burst: Port.txRxBurst sends what the last call received (after
+ * the rewrite) and receives the next burst.
  */
 import { Batch, LcoreContext, Mempool, parseMac, type Port } from '../lib/index.js';
 
@@ -54,6 +56,8 @@ interface Stream {
   droppedCounter: number;
   /** For txonly: the template with this stream's MACs. */
   packet: Uint8Array | undefined;
+  /** For the forwarding modes: what the stream received last, to rewrite and send next. */
+  batch: Batch;
 }
 
 const context = LcoreContext.attach();
@@ -72,7 +76,7 @@ const streams: Stream[] = data.streams.map((stream, i) => {
   return {
     rxPort: context.ports[stream.rx], txPort, source, destination, packet,
     rxCounter: context.counterIndex(`rx:${i}`), txCounter: context.counterIndex(`tx:${i}`),
-    droppedCounter: context.counterIndex(`dropped:${i}`),
+    droppedCounter: context.counterIndex(`dropped:${i}`), batch: new Batch(data.burst),
   };
 });
 const batch = new Batch(data.burst);
@@ -91,19 +95,26 @@ function send(stream: Stream): void {
   }
 }
 
-function forwardIo(stream: Stream): void {
-  const received = stream.rxPort.rxBurst(0, batch);
-  if (received === 0) return;
+/**
+ * One forwarding step: rewrites the packets the stream received last time, sends them and
+ * receives the next burst, in one native call; what the tx queue refused is counted as dropped.
+ */
+function forward(stream: Stream, rewrite: ((stream: Stream, count: number) => void) | undefined): void {
+  const pending = stream.batch.count;
+  if (pending > 0 && rewrite !== undefined) rewrite(stream, pending);
+  const received = stream.txPort.txRxBurst(0, stream.batch, stream.rxPort, 0);
+  if (pending > 0) {
+    const unsent = stream.batch.unsent;
+    counters[stream.txCounter] += pending - unsent;
+    counters[stream.droppedCounter] += unsent;
+  }
   counters[stream.rxCounter] += received;
-  send(stream);
 }
 
-function forwardMacSwap(stream: Stream): void {
-  const received = stream.rxPort.rxBurst(0, batch);
-  if (received === 0) return;
-  counters[stream.rxCounter] += received;
+function swapMacs(stream: Stream, count: number): void {
+  const { batch } = stream;
   const offsets = batch.offsets;
-  for (let i = 0; i < received; i++) {
+  for (let i = 0; i < count; i++) {
     const view = batch.dataView(i);
     const at = offsets[i];
     const dstHigh = view.getUint32(at, true);
@@ -113,16 +124,12 @@ function forwardMacSwap(stream: Stream): void {
     view.setUint32(at + 6, dstHigh, true);
     view.setUint16(at + 10, dstLow, true);
   }
-  send(stream);
 }
 
-function forwardMac(stream: Stream): void {
-  const received = stream.rxPort.rxBurst(0, batch);
-  if (received === 0) return;
-  counters[stream.rxCounter] += received;
+function setMacs(stream: Stream, count: number): void {
+  const { batch, source, destination } = stream;
   const offsets = batch.offsets;
-  const { source, destination } = stream;
-  for (let i = 0; i < received; i++) {
+  for (let i = 0; i < count; i++) {
     const view = batch.dataView(i);
     const at = offsets[i];
     view.setUint32(at, destination.high, true);
@@ -130,7 +137,6 @@ function forwardMac(stream: Stream): void {
     view.setUint32(at + 6, source.high, true);
     view.setUint16(at + 10, source.low, true);
   }
-  send(stream);
 }
 
 function receiveOnly(stream: Stream): void {
@@ -145,8 +151,24 @@ function transmitOnly(stream: Stream): void {
   send(stream);
 }
 
-const step = { io: forwardIo, mac: forwardMac, macswap: forwardMacSwap, rxonly: receiveOnly, txonly: transmitOnly }[data.mode];
+const step = {
+  io: (stream: Stream) => forward(stream, undefined),
+  mac: (stream: Stream) => forward(stream, setMacs),
+  macswap: (stream: Stream) => forward(stream, swapMacs),
+  rxonly: receiveOnly,
+  txonly: transmitOnly,
+}[data.mode];
 while (context.running) {
   for (let s = 0; s < streams.length; s++) step(streams[s]);
 }
 batch.close();
+for (const stream of streams) {
+  // Send what the last step received, so that every packet received is sent or dropped.
+  const pending = stream.batch.count;
+  if (pending > 0) {
+    const sent = stream.txPort.txBurst(0, stream.batch);
+    counters[stream.txCounter] += sent;
+    counters[stream.droppedCounter] += pending - sent;
+  }
+  stream.batch.close();
+}

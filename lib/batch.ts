@@ -76,6 +76,11 @@ export class Batch {
     return this.#header[0];
   }
 
+  /** How many packets the last {@link Port.txRxBurst} freed instead of sending. */
+  get unsent(): number {
+    return this.#header[3];
+  }
+
   /** Changes whenever packets leave the batch; handles taken before a change are stale. */
   get generation(): number {
     return this.#header[2];

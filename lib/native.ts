@@ -69,6 +69,7 @@ export interface NativeAddon {
   Port: { new (id: number): NativePort; probe(devargs: string): number; list(): number[] };
   rxBurst(portId: number, epoch: number, queue: number, batchId: number): number;
   txBurst(portId: number, epoch: number, queue: number, batchId: number): number;
+  txRxBurst(txPortId: number, txEpoch: number, txQueue: number, batchId: number, rxPortId: number, rxEpoch: number, rxQueue: number): number;
   Engine: new (options: object) => NativeEngine;
 }
 

@@ -113,7 +113,7 @@ export interface Port {
 
 const configKeys = ['mempool', 'rxQueues', 'txQueues', 'rxDescriptors', 'txDescriptors'] as const satisfies readonly (keyof PortConfig)[];
 
-const { rxBurst, txBurst } = native;
+const { rxBurst, txBurst, txRxBurst } = native;
 
 // One Port object per port id and environment, so that events and state are not split.
 const openPorts = new Map<number, Port>();
@@ -315,6 +315,18 @@ export class Port extends EventEmitter {
   txBurst(queue: number, batch: Batch): number {
     if (!(batch instanceof Batch)) invalidArgument('Port.txBurst', 'Expected a Batch', this.name);
     return txBurst(this.id, this.#epoch, queue, batch.id);
+  }
+
+  /**
+   * One forwarding step in one native call: sends the batch on this port's tx queue
+   * `txQueue`, frees what the queue refused (their number is then `batch.unsent`), and
+   * receives from `rxPort`'s rx queue `rxQueue` into the emptied batch. Returns how many
+   * packets were received. Half the calls of `txBurst` followed by `rxBurst`.
+   */
+  txRxBurst(txQueue: number, batch: Batch, rxPort: Port, rxQueue: number): number {
+    if (!(batch instanceof Batch)) invalidArgument('Port.txRxBurst', 'Expected a Batch', this.name);
+    if (!(rxPort instanceof Port)) invalidArgument('Port.txRxBurst', 'Expected a Port to receive from', this.name);
+    return txRxBurst(this.id, this.#epoch, txQueue, batch.id, rxPort.id, rxPort.#epoch, rxQueue);
   }
 
   /** @internal Marks the port as polled by an lcore worker, so it is not stopped under it. */

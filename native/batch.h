@@ -19,7 +19,7 @@ struct BatchHeader {
   uint32_t count;       // packets held, at indexes 0..count-1
   uint32_t capacity;
   uint32_t generation;  // bumped whenever packets leave the batch, to expire stale handles
-  uint32_t reserved;
+  uint32_t unsent;      // packets the last txRxBurst freed instead of sending
 };
 
 class Batch : public Napi::ObjectWrap<Batch> {
@@ -47,6 +47,9 @@ class Batch : public Napi::ObjectWrap<Batch> {
   uint32_t AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const uint8_t* bytes,
                      size_t length, const char* operation);
   void FreeAll();
+  void SetUnsent(uint32_t n) {
+    if (header_ != nullptr) header_->unsent = n;
+  }
 
  private:
   Napi::Value Free(const Napi::CallbackInfo& info);

@@ -72,6 +72,7 @@ void Teardown(uint16_t id) {
 
 napi_value RxBurst(napi_env env, napi_callback_info info);
 napi_value TxBurst(napi_env env, napi_callback_info info);
+napi_value TxRxBurst(napi_env env, napi_callback_info info);
 
 }  // namespace
 
@@ -134,6 +135,9 @@ Napi::Function Port::Init(Napi::Env env, Napi::Object exports) {
   napi_create_function(env, "txBurst", NAPI_AUTO_LENGTH, TxBurst, nullptr, &tx);
   exports.Set("rxBurst", Napi::Value(env, rx));
   exports.Set("txBurst", Napi::Value(env, tx));
+  napi_value txRx;
+  napi_create_function(env, "txRxBurst", NAPI_AUTO_LENGTH, TxRxBurst, nullptr, &txRx);
+  exports.Set("txRxBurst", Napi::Value(env, txRx));
   return ctor;
 }
 
@@ -496,40 +500,52 @@ struct BurstArgs {
   uint16_t portId;
   uint16_t queue;
   Batch* batch;
-  PortRecord* record;
 };
 
-BurstArgs ReadBurstArgs(napi_env rawEnv, napi_callback_info info, const char* op, bool rx) {
-  Napi::Env env(rawEnv);
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(rawEnv, info, &argc, argv, nullptr, nullptr);
-  uint32_t portId = UINT32_MAX, queue = UINT32_MAX, batchId = UINT32_MAX;
+// Checks that argv[at..at+2] (port id, epoch, queue) name a started port's existing queue.
+uint16_t CheckedQueue(Napi::Env env, napi_value* argv, size_t at, const char* op, bool rx, uint16_t* queueOut) {
+  uint32_t portId = UINT32_MAX, queue = UINT32_MAX;
   double epoch = -1;
-  if (argc == 4) {
-    napi_get_value_uint32(rawEnv, argv[0], &portId);
-    napi_get_value_double(rawEnv, argv[1], &epoch);
-    napi_get_value_uint32(rawEnv, argv[2], &queue);
-    napi_get_value_uint32(rawEnv, argv[3], &batchId);
-  }
+  napi_get_value_uint32(env, argv[at], &portId);
+  napi_get_value_double(env, argv[at + 1], &epoch);
+  napi_get_value_uint32(env, argv[at + 2], &queue);
   if (portId >= RTE_MAX_ETHPORTS) Throw(env, "EINVAL", "Invalid port handle", op);
   PortRecord& record = g_ports[portId];
   uint16_t queues = rx ? record.nbRx : record.nbTx;
   if (!record.started || queue >= queues || static_cast<double>(record.epoch.load()) != epoch) {
     Eal::Require(env, op);
-    if (static_cast<double>(record.epoch.load()) != epoch) {
-      Throw(env, "ERR_CLOSED", "Port is closed", op, Port::Describe(static_cast<uint16_t>(portId)));
-    }
-    if (!record.started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, Port::Describe(static_cast<uint16_t>(portId)));
+    std::string port = Port::Describe(static_cast<uint16_t>(portId));
+    if (static_cast<double>(record.epoch.load()) != epoch) Throw(env, "ERR_CLOSED", "Port is closed", op, port);
+    if (!record.started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, port);
     const char* kind = rx ? "rx" : "tx";
     Throw(env, "EINVAL",
           std::string(kind) + " queue " + std::to_string(queue) + " does not exist: the port has " +
               std::to_string(queues) + " " + kind + " queue(s)",
-          op, Port::Describe(static_cast<uint16_t>(portId)));
+          op, port);
   }
-  Batch* batch = Batch::FromId(env.GetInstanceData<Addon>(), batchId);
-  if (batch == nullptr) Throw(env, "ERR_CLOSED", "Batch is closed", op);
-  return {static_cast<uint16_t>(portId), static_cast<uint16_t>(queue), batch, &record};
+  *queueOut = static_cast<uint16_t>(queue);
+  return static_cast<uint16_t>(portId);
+}
+
+// Reads (port id, epoch, queue, batch id) and, for txRxBurst, (rx port id, epoch, queue).
+BurstArgs ReadBurstArgs(napi_env rawEnv, napi_callback_info info, const char* op, bool rx,
+                        BurstArgs* receive = nullptr) {
+  Napi::Env env(rawEnv);
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(rawEnv, info, &argc, argv, nullptr, nullptr);
+  if (argc < (receive == nullptr ? 4u : 7u)) Throw(env, "EINVAL", "Invalid burst arguments", op);
+  BurstArgs args;
+  args.portId = CheckedQueue(env, argv, 0, op, rx, &args.queue);
+  uint32_t batchId = UINT32_MAX;
+  napi_get_value_uint32(rawEnv, argv[3], &batchId);
+  args.batch = Batch::FromId(env.GetInstanceData<Addon>(), batchId);
+  if (args.batch == nullptr) Throw(env, "ERR_CLOSED", "Batch is closed", op);
+  if (receive != nullptr) {
+    receive->portId = CheckedQueue(env, argv, 4, op, true, &receive->queue);
+    receive->batch = args.batch;
+  }
+  return args;
 }
 
 napi_value Count(napi_env env, uint32_t n) {
@@ -569,6 +585,31 @@ napi_value TxBurst(napi_env env, napi_callback_info info) {
     uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
     batch->Sent(sent);
     return Count(env, sent);
+  } catch (const Napi::Error& error) {
+    error.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+// txRxBurst(txPort, epoch, txQueue, batch, rxPort, epoch, rxQueue): one forwarding step in
+// one call. Sends the batch, frees what the queue refused (the batch header's `unsent`),
+// then receives into the emptied batch; returns how many packets were received.
+napi_value TxRxBurst(napi_env env, napi_callback_info info) {
+  const char* op = "Port.txRxBurst";
+  try {
+    BurstArgs receive;
+    BurstArgs args = ReadBurstArgs(env, info, op, false, &receive);
+    Batch* batch = args.batch;
+    uint32_t dropped;
+    uint32_t count = batch->PrepareTx(Napi::Env(env), op, &dropped);
+    uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
+    batch->Sent(sent);
+    batch->SetUnsent(dropped + batch->Count());
+    batch->FreeAll();
+    uint16_t n = rte_eth_rx_burst(receive.portId, receive.queue, batch->Slots(),
+                                  static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX)));
+    if (n > 0) batch->Received(n);
+    return Count(env, n);
   } catch (const Napi::Error& error) {
     error.ThrowAsJavaScriptException();
     return nullptr;

@@ -115,6 +115,35 @@ t.test('unsent packets stay in the batch, dropped ones are freed, stale handles 
   t.equal(pool.stats().inUse, 0, 'every packet accounted for: no leak');
 });
 
+t.test('txRxBurst sends, frees what was refused, and receives in one call', async (t) => {
+  const a = RingPort.create();
+  const b = RingPort.create();
+  for (const port of [a, b]) {
+    port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+    port.start();
+  }
+  const batch = new Batch(32);
+  pool.alloc(batch, 32, packet);
+  const firstByte = batch.bytes(0)[batch.offsets[0]];
+  t.equal(a.txRxBurst(0, batch, a, 0), 32, 'what a sent, a received back (a ring loops)');
+  t.equal(batch.unsent, 0);
+  t.equal(batch.bytes(0)[batch.offsets[0]], firstByte);
+  let refused = 0;
+  for (let round = 0; round < 200 && refused === 0; round++) {
+    pool.alloc(batch, 32 - batch.count, packet);
+    t.equal(b.txRxBurst(0, batch, a, 0), 0, 'nothing to receive from a');
+    refused += batch.unsent;
+  }
+  t.ok(refused > 0, `b's full ring refused ${refused} packets, which were freed`);
+  t.throws(() => a.txRxBurst(0, batch, {} as Port, 0), { code: 'EINVAL', message: 'Expected a Port to receive from' });
+  t.throws(() => a.txRxBurst(0, batch, b, 5), { code: 'EINVAL', message: /rx queue 5 does not exist/ });
+  while (b.rxBurst(0, batch) > 0) batch.free();
+  batch.close();
+  a.close();
+  b.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
 t.test('port settings: promiscuous, MAC, MTU, link', async (t) => {
   const port = NullPort.create({ packetSize: 128 });
   port.configure({ mempool: pool });

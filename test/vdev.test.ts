@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Batch, Mempool, Vhost, VirtioUser, buildUdpPacket, type LinkStatus } from '../lib/index.js';
-import { initEal, socketDir, until } from './helpers/dpdk.js';
+import { Mempool, Vhost, VirtioUser } from '../lib/index.js';
+import { initEal, socketDir } from './helpers/dpdk.js';
+import { vhostVirtioPair } from './helpers/vhost-pair.js';
 
 initEal('vdev');
 const pool = Mempool.create({ name: 'vdev-pool', size: 8191 });
@@ -33,51 +33,4 @@ t.test('a virtio-user port with no vhost peer fails with the reason', async (t) 
     { code: 'ENOENT', operation: 'Port.probe', message: /Cannot create device "net_virtio_user\d+,path=.*nobody.sock": No such file or directory \(DPDK said: .*connect error/ });
 });
 
-t.test('vhost-user <-> virtio-user in one process: same bytes and counts, both ways, link events, no leak', async (t) => {
-  const dir = socketDir(t);
-  const sock = join(dir, 'v0.sock');
-  const baseline = pool.stats().inUse;
-  const vhost = Vhost.create({ iface: sock });
-  vhost.configure({ mempool: pool });
-  const links: LinkStatus[] = [];
-  vhost.on('link', (status) => links.push(status));
-  vhost.start();
-  t.ok(existsSync(sock), 'the vhost server socket exists');
-  const virtio = VirtioUser.create({ path: sock, mac: '00:00:00:00:00:05' });
-  t.equal(virtio.mac, '00:00:00:00:00:05');
-  virtio.configure({ mempool: pool, rxDescriptors: 256, txDescriptors: 256 });
-  virtio.start();
-  t.ok(await until(() => vhost.link().up), 'vhost link comes up');
-  t.ok(await until(() => links.some((l) => l.up)), 'a link-up event was emitted');
-
-  const batch = new Batch(32);
-  const sent: Uint8Array[] = [];
-  for (let i = 0; i < 100; i++) {
-    sent.push(buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:05', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: i, frameSize: 64 + i * 10 }));
-  }
-  const received: Uint8Array[] = [];
-  for (const [from, to] of [[virtio, vhost], [vhost, virtio]] as const) {
-    received.length = 0;
-    let next = 0;
-    const deadline = Date.now() + 5000;
-    while ((next < sent.length || received.length < sent.length) && Date.now() < deadline) {
-      if (next < sent.length) {
-        pool.alloc(batch, 1, sent[next]);
-        next += from.txBurst(0, batch);
-        batch.free();
-      }
-      to.rxBurst(0, batch);
-      for (let i = 0; i < batch.count; i++) received.push(batch.packet(i).copy());
-      batch.free();
-    }
-    t.equal(received.length, sent.length, `${from.name} -> ${to.name}: every packet arrived once`);
-    t.same(received, sent, `${from.name} -> ${to.name}: same bytes, same order`);
-  }
-  t.match(virtio.stats(), { txPackets: 100, rxPackets: 100 });
-  t.match(vhost.stats(), { txPackets: 100, rxPackets: 100 });
-  batch.close();
-  virtio.close();
-  t.ok(await until(() => links.some((l) => !l.up)), 'a link-down event after the virtio side left');
-  vhost.close();
-  t.equal(pool.stats().inUse, baseline, 'mempool in-use returns to its baseline');
-});
+t.test('vhost-user <-> virtio-user in one process: same bytes and counts, both ways, link events, no leak', (t) => vhostVirtioPair(t, pool));

@@ -145,7 +145,10 @@ interface StartedApp {
 /** Runs the experiments; owns every resource it starts and releases them in `close()`. */
 class Lab {
   readonly options: LabOptions;
-  readonly socketDir: string;
+  // Where the apps' virtio-user sockets are: the lab's own directory when the apps serve
+  // them (OVS dpdkvhostuserclient), OVS's run directory when OVS does (dpdkvhostuser:
+  // OVS accepts only a vhost-sock-dir relative to it).
+  readonly #ownSocketDir: string;
   #sandbox: OvsSandbox | undefined;
   #vswitch: Vswitch | undefined;
   #docker: DockerEngine | undefined;
@@ -154,7 +157,12 @@ class Lab {
 
   constructor(options: LabOptions) {
     this.options = options;
-    this.socketDir = mkdtempSync(join(tmpdir(), 'lab-'));
+    this.#ownSocketDir = mkdtempSync(join(tmpdir(), 'lab-'));
+  }
+
+  /** The host directory of the vhost-user sockets. */
+  get socketDir(): string {
+    return this.options.vhostMode === 'server' ? (this.#sandbox as OvsSandbox).runDir : this.#ownSocketDir;
   }
 
   /** Checks prerequisites, starts OVS-DPDK, and builds the images. */
@@ -177,7 +185,6 @@ class Lab {
         // gone; a limit leaves the apps theirs, and OVS retries with smaller mempools.
         ...(this.options.noHuge ? {} : { 'dpdk-socket-mem': '256', 'dpdk-socket-limit': '384' }),
         'dpdk-extra': dpdkExtra,
-        ...(this.options.vhostMode === 'server' ? { 'vhost-sock-dir': this.socketDir } : {}),
       },
     });
     this.#vswitch = await Vswitch.connect(this.#sandbox.dbTarget, { timeoutMs: 60000 });
@@ -303,7 +310,7 @@ class Lab {
     this.#vswitch?.close();
     await this.#sandbox?.stop().catch(() => undefined);
     await this.#docker?.stop().catch(() => undefined);
-    rmSync(this.socketDir, { recursive: true, force: true });
+    rmSync(this.#ownSocketDir, { recursive: true, force: true });
   }
 }
 

@@ -68,6 +68,7 @@ t.test('the lab with --no-containers', async (t) => {
   checkExact(t, await lab(t, ['--no-containers']), ['experiment 1', 'experiment 2', 'service chain']);
 });
 
-t.test('the lab with --no-huge', async (t) => {
-  checkExact(t, await lab(t, ['--no-containers', '--no-huge', '--experiment', '1', '--experiment', 'chain']), ['experiment 1', 'service chain']);
+t.test('the lab with --no-huge, and OVS serving the sockets (--vhost-mode server)', async (t) => {
+  checkExact(t, await lab(t, ['--no-containers', '--no-huge', '--vhost-mode', 'server', '--experiment', '1', '--experiment', 'chain']),
+    ['experiment 1', 'service chain']);
 });

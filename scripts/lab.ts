@@ -275,7 +275,7 @@ class Lab {
       onLine: (line) => {
         app.lines.push(line);
         if (app.lines.length > 400) app.lines.shift();
-        if (this.options.verbose || /^(pktgen: progress|progress)/.test(line)) log(`[${name}] ${line}`);
+        if (this.options.verbose || /^pktgen: [\d.]+s \|/.test(line)) log(`[${name}] ${line}`);
       },
     };
     app.runner = this.options.containers ?

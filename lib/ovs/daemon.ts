@@ -254,13 +254,17 @@ export class OvsSandbox {
     this.stopped = true;
     await this.killDaemon('ovs-vswitchd');
     await this.killDaemon('ovsdb-server');
-    rmSync(this.runDir, { recursive: true, force: true });
-    // ovs-vswitchd-dpdk leaves EAL's runtime directory behind.
-    rmSync(join('/var/run/dpdk', this.filePrefix), { recursive: true, force: true });
+    this.removeDirectories();
     live.delete(this);
   }
 
-  /** @internal synchronous last resort at process exit: SIGKILL the daemons, remove the directory. */
+  /** Removes the sandbox directory and EAL's runtime directory, which ovs-vswitchd-dpdk leaves behind. */
+  private removeDirectories(): void {
+    rmSync(this.runDir, { recursive: true, force: true });
+    rmSync(join('/var/run/dpdk', this.filePrefix), { recursive: true, force: true });
+  }
+
+  /** @internal synchronous last resort at process exit: SIGKILL the daemons, remove the directories. */
   killNow(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -268,7 +272,7 @@ export class OvsSandbox {
       const pid = this.pid(daemon);
       if (pid !== undefined) process.kill(pid, 'SIGKILL');
     }
-    rmSync(this.runDir, { recursive: true, force: true });
+    this.removeDirectories();
   }
 
   private async initDatabase(): Promise<void> {

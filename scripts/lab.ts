@@ -20,6 +20,8 @@ import { parseFlowMod } from '../lib/openflow/flow-syntax';
 import { formatMatch, formatInstructions } from '../lib/openflow/format';
 
 const packageRoot = resolve(__dirname, '..');
+// The apps' --file-prefix values: the reference setup's, and the service chain's.
+const appFilePrefixes = ['pktgen', 'testpmd', 'ips', 'ids'];
 const bridge = 'ovs-br0';
 
 const usage = `usage: npm run lab -- [options]
@@ -305,8 +307,13 @@ class Lab {
 
   /** Stops every app, OVS and the container engine; removes the socket directory. */
   async close(): Promise<void> {
-    for (const app of [...this.#apps]) await app.runner.kill('SIGKILL', 1000).catch(() => undefined);
+    // SIGTERM first: the apps then release DPDK themselves.
+    await Promise.all([...this.#apps].map((app) => app.runner.kill('SIGTERM', 5000).catch(() => undefined)));
     this.#apps.clear();
+    if (!this.options.containers) {
+      // An app killed before it could clean up leaves EAL's runtime directory on the host.
+      for (const prefix of appFilePrefixes) rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+    }
     this.#vswitch?.close();
     await this.#sandbox?.stop().catch(() => undefined);
     await this.#docker?.stop().catch(() => undefined);

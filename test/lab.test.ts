@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,4 +71,23 @@ t.test('the lab with --no-containers', async (t) => {
 t.test('the lab with --no-huge, and OVS serving the sockets (--vhost-mode server)', async (t) => {
   checkExact(t, await lab(t, ['--no-containers', '--no-huge', '--vhost-mode', 'server', '--experiment', '1', '--experiment', 'chain']),
     ['experiment 1', 'service chain']);
+});
+
+t.test('Ctrl-C in the middle of a run stops everything the lab started', async (t) => {
+  const before = new Set(leftovers());
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/lab.ts'), '--no-containers', '--experiment', '1',
+    '--duration', '60', '--json', join(tmpdir(), `lab-int-${process.pid}.json`)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const deadline = Date.now() + 120_000;
+  while (!/full-rate run for 60 s/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  child.kill('SIGINT');
+  t.equal(await exited, 130, 'exits with 130 after cleaning up');
+  t.match(output, /lab: interrupted: cleaning up/);
+  t.same(leftovers().filter((path) => !before.has(path)), [], 'no hugepage files or DPDK runtime dirs left behind');
+  const { stdout: processes } = await run('ps', ['-eo', 'args']);
+  t.notMatch(processes, /ovs-vswitchd-dpdk unix:\/tmp\/ovs|dist\/examples\/(pktgen|testpmd|l2fwd|ips)\.js/, 'no OVS daemon or app left running');
 });

@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { DpdkError, Eal, Mempool, ealArgs } from '../lib/index.js';
 import { uniquePrefix } from './helpers/dpdk.js';
@@ -49,6 +50,11 @@ t.test('lifecycle: use before init, failed init, init once, cleanup', async (t) 
   t.equal(info.mainLcore, 0);
   t.equal(info.lcoreCount, 2);
   t.same(Eal.threadAffinity(), before, 'the Node main thread keeps its CPU affinity');
+  const worker = new Worker(`const { workerData, parentPort } = require('node:worker_threads');
+    require('tsx/cjs');
+    parentPort.postMessage(require(workerData).native.threadAffinity());`, { eval: true, workerData: require.resolve('../lib/native.ts') });
+  t.same(await new Promise((resolve) => worker.once('message', resolve)), before, 'a thread Node starts later has it too');
+  await worker.terminate();
   t.same(Eal.lcores().map((l) => [l.id, l.role, l.cpus]), [[0, 'main', [0]], [1, 'worker', [1]]]);
   t.ok(Eal.initialized);
   t.throws(() => Eal.init({}), { code: 'ERR_EAL_ALREADY_INITIALIZED', message: /Eal.init\(\) can be called once per process/ });

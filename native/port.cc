@@ -166,6 +166,14 @@ uint16_t Port::Checked(Napi::Env env, const char* operation) {
   return id_;
 }
 
+template <typename Call>
+void Port::Run(Napi::Env env, const char* operation, const std::string& what, Call call) {
+  uint16_t id = Checked(env, operation);
+  size_t mark = LogCapture::Instance().Mark();
+  int ret = call(id);
+  if (ret != 0) ThrowDpdk(env, ret, what, operation, Describe(id), mark);
+}
+
 // probe(devargs): hotplugs a virtual device (e.g. "net_vhost0,iface=/tmp/s") and returns
 // the id of the port it created.
 Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
@@ -350,13 +358,11 @@ Napi::Value Port::GetPromiscuous(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Port::SetPromiscuous(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* op = "Port.setPromiscuous";
-  uint16_t id = Checked(env, op);
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = info[0].ToBoolean() ? rte_eth_promiscuous_enable(id) : rte_eth_promiscuous_disable(id);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot change promiscuous mode", op, Describe(id), mark);
-  return env.Undefined();
+  bool on = info[0].ToBoolean();
+  Run(info.Env(), "Port.setPromiscuous", "Cannot change promiscuous mode", [on](uint16_t id) {
+    return on ? rte_eth_promiscuous_enable(id) : rte_eth_promiscuous_disable(id);
+  });
+  return info.Env().Undefined();
 }
 
 Napi::Value Port::GetMac(const Napi::CallbackInfo& info) {
@@ -376,30 +382,22 @@ Napi::Value Port::SetMac(const Napi::CallbackInfo& info) {
     Throw(env, "EINVAL", "Invalid MAC address \"" + text + "\": expected xx:xx:xx:xx:xx:xx", op,
           Describe(id));
   }
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_dev_default_mac_addr_set(id, &mac);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot set MAC address " + text, op, Describe(id), mark);
+  Run(env, op, "Cannot set MAC address " + text, [&mac](uint16_t port) { return rte_eth_dev_default_mac_addr_set(port, &mac); });
   return env.Undefined();
 }
 
 Napi::Value Port::GetMtu(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint16_t id = Checked(env, "Port.mtu");
   uint16_t mtu = 0;
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_dev_get_mtu(id, &mtu);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot read MTU", "Port.mtu", Describe(id), mark);
-  return Napi::Number::New(env, mtu);
+  Run(info.Env(), "Port.mtu", "Cannot read MTU", [&mtu](uint16_t id) { return rte_eth_dev_get_mtu(id, &mtu); });
+  return Napi::Number::New(info.Env(), mtu);
 }
 
 Napi::Value Port::SetMtu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "Port.setMtu";
-  uint16_t id = Checked(env, op);
   uint32_t mtu = ArgUint32(info, 0, "mtu", op, UINT16_MAX);
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_dev_set_mtu(id, static_cast<uint16_t>(mtu));
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot set MTU " + std::to_string(mtu), op, Describe(id), mark);
+  Run(env, op, "Cannot set MTU " + std::to_string(mtu),
+      [mtu](uint16_t id) { return rte_eth_dev_set_mtu(id, static_cast<uint16_t>(mtu)); });
   return env.Undefined();
 }
 
@@ -453,13 +451,8 @@ Napi::Value Port::Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Port::ResetStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* op = "Port.resetStats";
-  uint16_t id = Checked(env, op);
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_stats_reset(id);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot reset stats", op, Describe(id), mark);
-  return env.Undefined();
+  Run(info.Env(), "Port.resetStats", "Cannot reset stats", rte_eth_stats_reset);
+  return info.Env().Undefined();
 }
 
 Napi::Value Port::Xstats(const Napi::CallbackInfo& info) {
@@ -482,13 +475,8 @@ Napi::Value Port::Xstats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Port::ResetXstats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* op = "Port.resetXstats";
-  uint16_t id = Checked(env, op);
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_xstats_reset(id);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot reset xstats", op, Describe(id), mark);
-  return env.Undefined();
+  Run(info.Env(), "Port.resetXstats", "Cannot reset xstats", rte_eth_xstats_reset);
+  return info.Env().Undefined();
 }
 
 

@@ -52,6 +52,10 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Value GetEpoch(const Napi::CallbackInfo& info);
 
   uint16_t Checked(Napi::Env env, const char* operation);
+  // Runs `call(portId)`, a DPDK call returning 0 or a negative errno, and throws a failure
+  // as a DpdkError carrying `what` and what DPDK logged meanwhile.
+  template <typename Call>
+  void Run(Napi::Env env, const char* operation, const std::string& what, Call call);
   void StopWatchingLink();
   static int OnLinkEvent(uint16_t portId, rte_eth_event_type type, void* arg, void* ret);
 

@@ -654,6 +654,8 @@ class Pktgen {
       }
     }
     if (stale > 0) this.#notice(`str: discarded ${stale} packets left in the rx queues by the previous run`);
+    // The last run's engines give way (and their hold on the pool) to the new run's.
+    for (const group of this.#groups) group.engine.close();
     const byLcore = new Map<number, number[]>();
     this.lcoreOf.forEach((lcore, port) => byLcore.set(lcore, [...(byLcore.get(lcore) ?? []), port]));
     const groups: EngineGroup[] = [];
@@ -764,7 +766,7 @@ class Pktgen {
   }
 
   close(): void {
-    this.stop();
+    for (const group of this.#groups) group.engine.close();
     for (const port of this.ports) port.close();
     this.#pool.close();
   }

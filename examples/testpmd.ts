@@ -322,6 +322,7 @@ class Testpmd {
     await this.#stopLoops();
     const dropped = this.#droppedByTxPort();
     for (const lcore of this.#lcores) {
+      lcore.engine?.close();
       lcore.engine = undefined;
       lcore.worker = undefined;
     }

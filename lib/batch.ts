@@ -19,6 +19,12 @@ function loadChunk(id: number): Uint8Array {
   return view;
 }
 
+/** @internal Called by Eal.cleanup: every chunk is gone. */
+export function forgetAllChunks(): void {
+  chunkViews.length = 0;
+  chunkDataViews.length = 0;
+}
+
 /** @internal Called by Mempool.close for the chunks it frees. */
 export function forgetChunks(ids: number[]): void {
   for (const id of ids) {
@@ -53,15 +59,15 @@ export class Batch {
   readonly chunks: Uint16Array;
   /** @internal */
   readonly native: NativeBatch;
-  /** @internal The id bursts name this batch by. */
-  readonly id: number;
+  readonly #id: number;
+  #closed = false;
   readonly #header: Uint32Array;
 
   /** Creates a batch of up to `capacity` packets (1..4096, default 32). */
   constructor(capacity = 32) {
     checkInteger('new Batch', 'capacity', capacity, 1, 4096);
     this.native = new native.Batch(capacity);
-    this.id = this.native.id;
+    this.#id = this.native.id;
     const shared = this.native.shared as ArrayBuffer;
     this.capacity = capacity;
     this.#header = new Uint32Array(shared, 0, headerWords);
@@ -69,6 +75,14 @@ export class Batch {
     this.offsets = new Uint32Array(shared, base, capacity);
     this.lengths = new Uint16Array(shared, base + 4 * capacity, capacity);
     this.chunks = new Uint16Array(shared, base + 6 * capacity, capacity);
+  }
+
+  /**
+   * @internal The id bursts name this batch by; -1 once closed, as the native id may then
+   * name a newer batch.
+   */
+  get id(): number {
+    return this.#closed ? -1 : this.#id;
   }
 
   /** Packets held now, at indexes `0 .. count - 1`. */
@@ -122,6 +136,7 @@ export class Batch {
   /** Frees the packets and the batch; the typed arrays become empty. Safe to call twice. */
   close(): void {
     this.native.close();
+    this.#closed = true;
   }
 }
 

@@ -1,5 +1,6 @@
 import { isMainThread } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
+import { forgetAllChunks } from './batch.js';
 import { native } from './native.js';
 import { checkBoolean, checkInteger, checkOptions, checkString, describe } from './validate.js';
 
@@ -82,8 +83,26 @@ export interface LcoreInfo {
   busy: boolean;
 }
 
-// Arguments that make EAL print something and call exit(), which would end Node.
-const exitingArgs = new Set(['-h', '--help', '--version', '-v']);
+// EAL's short options that take a value: in a cluster such as `-vh`, what follows one of
+// these is its value, not more options.
+const shortOptionsWithValue = new Set(['a', 'b', 'c', 'd', 'l', 'm', 'n', 'r', 's', 'S', 'w']);
+
+/**
+ * Whether EAL would print and call exit() on `arg`, which would end Node: `--help` and
+ * `--version` and the abbreviations getopt accepts for them, `-h` (also in a cluster
+ * like `-vh`) and `-v`.
+ */
+function exitsProcess(arg: string): boolean {
+  const long = /^--([a-z-]+)$/.exec(arg);
+  if (long !== null) return long[1].length >= 2 && ('help'.startsWith(long[1]) || 'version'.startsWith(long[1]));
+  if (arg === '-v') return true;
+  if (!/^-[a-zA-Z]/.test(arg)) return false;
+  for (const option of arg.slice(1)) {
+    if (option === 'h') return true;
+    if (shortOptionsWithValue.has(option)) return false;
+  }
+  return false;
+}
 
 function logLevelArg(operation: string, name: string, level: unknown): string {
   if (typeof level === 'number') return String(checkInteger(operation, name, level, 1, 8));
@@ -171,7 +190,12 @@ export function ealArgs(options: EalOptions): string[] {
   if (options.telemetry === undefined || !checkBoolean(op, 'telemetry', options.telemetry)) args.push('--no-telemetry');
   if (options.extraArgs !== undefined) {
     if (!Array.isArray(options.extraArgs)) invalidArgument(op, `extraArgs must be a list of strings, got ${describe(options.extraArgs)}`);
-    options.extraArgs.forEach((arg, i) => args.push(checkString(op, `extraArgs[${i}]`, arg)));
+    options.extraArgs.forEach((arg, i) => {
+      if (exitsProcess(checkString(op, `extraArgs[${i}]`, arg))) {
+        invalidArgument(op, `extraArgs[${i}] ${describe(arg)} makes DPDK print and exit the process: it is not accepted`);
+      }
+      args.push(arg);
+    });
   }
   return args;
 }
@@ -181,7 +205,7 @@ function checkRawArgs(args: unknown[]): string[] {
   return args.map((arg, i) => {
     if (typeof arg !== 'string') invalidArgument(op, `EAL argument ${i} must be a string, got ${describe(arg)}`);
     if (arg === '--') invalidArgument(op, `EAL argument ${i} is '--': pass only EAL arguments, not the application's`);
-    if (exitingArgs.has(arg)) {
+    if (exitsProcess(arg)) {
       invalidArgument(op, `EAL argument ${describe(arg)} makes DPDK print and exit the process: it is not accepted`);
     }
     return arg;
@@ -210,6 +234,10 @@ export class Eal {
    * The calling thread keeps its CPU affinity.
    */
   static init(options: EalOptions | string[] = {}): EalInfo {
+    if (!isMainThread) {
+      // EAL belongs to the process; the thread that initializes it cleans it up at its end.
+      throw new DpdkError('Eal.init() must be called on the main thread', { code: 'ERR_EAL_THREAD', operation: 'Eal.init' });
+    }
     const args = Array.isArray(options) ? checkRawArgs(options) : ealArgs(options);
     const printLog = Array.isArray(options) ? true : options.printLog ?? true;
     native.setLogEcho(printLog);
@@ -219,16 +247,18 @@ export class Eal {
     } catch (error) {
       hint(error);
     }
-    if (isMainThread) process.once('exit', () => native.ealCleanup());
+    process.once('exit', () => native.ealCleanup(true));
     return { ...info, args };
   }
 
   /**
    * Stops engines, closes ports and mempools, and releases DPDK's memory. Safe to call
-   * twice; DPDK cannot be initialized again in this process afterwards.
+   * twice; DPDK cannot be initialized again in this process afterwards. Throws `EBUSY`
+   * while LcoreWorker threads run.
    */
   static cleanup(): void {
-    native.ealCleanup();
+    native.ealCleanup(false);
+    forgetAllChunks();
   }
 
   /** Whether EAL is initialized and not cleaned up. */

@@ -1,5 +1,5 @@
 import { invalidArgument } from './errors.js';
-import type { Mempool } from './mempool.js';
+import { Mempool } from './mempool.js';
 import { native, type NativeEngine } from './native.js';
 import { Port } from './port.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
@@ -159,6 +159,9 @@ export class Engine {
         templates: stream.templates === undefined ? undefined : checkTemplates(op, `${name}.templates`, stream.templates, options.mempool),
       };
     });
+    if (options.mempool !== undefined && !(options.mempool instanceof Mempool)) {
+      invalidArgument(op, `mempool must be a Mempool, got ${describe(options.mempool)}`);
+    }
     const generates = options.mode === 'txonly' || options.mode === 'generator';
     if (options.template !== undefined) checkTemplates(op, 'template', [options.template], options.mempool);
     if (generates && (options.mempool === undefined ||
@@ -179,9 +182,17 @@ export class Engine {
     this.#native.start();
   }
 
-  /** Stops the loop and waits for its lcore. Safe to call twice. */
+  /** Stops the loop and waits for its lcore. Safe to call twice; `start()` runs it again. */
   stop(): void {
     this.#native.stop();
+  }
+
+  /**
+   * Stops the loop and lets go of the mempool (which the engine otherwise keeps from being
+   * freed). Safe to call twice; `start()` then throws `ERR_CLOSED`.
+   */
+  close(): void {
+    this.#native.close();
   }
 
   /**

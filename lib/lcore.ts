@@ -41,7 +41,7 @@ require(workerData.path);`;
 // `loop.ts` when run from source and `loop.js` once compiled.
 function resolveModule(op: string, path: string): string {
   try {
-    return require.resolve(path);
+    return require.resolve(path, { paths: [process.cwd(), __dirname] });
   } catch (error) {
     throw new DpdkError(`Cannot find the loop module ${describe(path)}`, { code: 'ENOENT', operation: op, cause: error });
   }
@@ -109,6 +109,9 @@ export class LcoreWorker {
     const data: LcoreWorkerData = {
       dpdkTsLcore: true, cpu, portIds: ports.map((port) => port.id), counterNames: names, control, counters, data: options.data,
     };
+    // Everything that can fail before the thread starts comes before the ports are marked.
+    const path = resolveModule(op, file instanceof URL ? fileURLToPath(file) : file);
+    const preload = (options.preload ?? defaultPreload(path)).map((name) => resolveModule(op, name));
     const acquired: Port[] = [];
     try {
       for (const port of ports) {
@@ -119,8 +122,6 @@ export class LcoreWorker {
       for (const port of acquired) port.release();
       throw error;
     }
-    const path = resolveModule(op, file instanceof URL ? fileURLToPath(file) : file);
-    const preload = (options.preload ?? defaultPreload(path)).map((name) => require.resolve(name, { paths: [process.cwd(), __dirname] }));
     const worker = new Worker(bootstrap, { eval: true, workerData: { ...data, preload, path } });
     const failure: { error?: unknown; reported?: boolean } = {};
     worker.on('error', (error) => {

@@ -46,6 +46,7 @@ export interface NativeEngine {
   readonly running: boolean;
   start(): void;
   stop(): void;
+  close(): void;
   stats(): unknown[];
   resetStats(): void;
 }
@@ -53,7 +54,7 @@ export interface NativeAddon {
   setErrorClass(ctor: typeof DpdkError): void;
   chunkBuffer(id: number): ArrayBuffer;
   ealInit(args: string[]): { mainLcore: number; lcoreCount: number; iovaMode: 'pa' | 'va' };
-  ealCleanup(): void;
+  ealCleanup(atExit: boolean): void;
   ealState(): 'uninitialized' | 'running' | 'cleaned-up';
   versions(): { build: string; buildNumber: number; runtime: string };
   lcores(): { id: number; role: 'main' | 'worker'; socket: number; cpus: number[]; busy: boolean }[];

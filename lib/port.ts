@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Batch } from './batch.js';
-import type { Mempool } from './mempool.js';
+import { Mempool } from './mempool.js';
 import { native, type NativePort } from './native.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
 import { invalidArgument } from './errors.js';
@@ -209,7 +209,7 @@ export class Port extends EventEmitter {
   configure(config: PortConfig): { rxDescriptors: number; txDescriptors: number } {
     const op = 'Port.configure';
     checkOptions<PortConfig>(op, config, configKeys);
-    if (config.mempool === undefined || typeof config.mempool !== 'object' || !('native' in config.mempool)) {
+    if (!(config.mempool instanceof Mempool)) {
       invalidArgument(op, `mempool must be a Mempool, got ${describe(config.mempool)}`);
     }
     const rxQueues = checkInteger(op, 'rxQueues', config.rxQueues ?? 1, 0, 1024);

@@ -22,12 +22,25 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
 }
 
-Addon::~Addon() = default;
+Addon::~Addon() { ReleaseChunks(); }
+
+void Addon::ReleaseChunks() {
+  for (uint32_t id = 0; id < chunkBuffers.size(); id++) {
+    if (chunkBuffers[id].IsEmpty()) continue;
+    chunkBuffers[id].Reset();
+    Mempool::HoldChunk(id, -1);
+  }
+}
+
+bool Addon::HoldsChunk(uint32_t id) const { return id < chunkBuffers.size() && !chunkBuffers[id].IsEmpty(); }
 
 void Addon::Cleanup(void* data) {
   Addon* addon = static_cast<Addon*>(data);
+  // The environment's views die with it (no JS runs anymore, and no handle can be made
+  // here to detach them): they just stop holding the chunks.
+  addon->ReleaseChunks();
   if (addon->registeredLcore >= 0) Eal::UnregisterThread(addon);
-  if (addon->ownsEal) Eal::Shutdown();
+  if (addon->ownsEal) Eal::Shutdown(true);
 }
 
 Napi::Value Addon::SetErrorClass(const Napi::CallbackInfo& info) {
@@ -51,6 +64,7 @@ Napi::Value Addon::ChunkBuffer(const Napi::CallbackInfo& info) {
     // DPDK owns this memory; the view must never free it. Mempool::Free detaches it.
     Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, chunk.addr, chunk.len);
     chunkBuffers[id] = Napi::Persistent(buffer);
+    Mempool::HoldChunk(id, +1);
   }
   return chunkBuffers[id].Value();
 }
@@ -61,6 +75,7 @@ void Addon::DetachChunks(uint32_t first, uint32_t count) {
     Napi::ArrayBuffer buffer = chunkBuffers[id].Value();
     if (!buffer.IsDetached()) buffer.Detach();
     chunkBuffers[id].Reset();
+    Mempool::HoldChunk(id, -1);
   }
 }
 

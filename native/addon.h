@@ -24,6 +24,9 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<Napi::Reference<Napi::ArrayBuffer>> chunkBuffers;
   // Detaches this environment's views of the given chunks, so JS can no longer reach them.
   void DetachChunks(uint32_t first, uint32_t count);
+  bool HoldsChunk(uint32_t id) const;
+  // Forgets this environment's views without touching them (at its teardown).
+  void ReleaseChunks();
 
   // Open batches of this environment by id: bursts name a batch by its id, which is much
   // cheaper to resolve than unwrapping an object.

@@ -28,6 +28,8 @@ namespace {
 
 enum EalState : int { kUninitialized = 0, kRunning = 1, kCleanedUp = 2 };
 std::atomic<int> g_state{kUninitialized};
+// Worker threads registered with rte_thread_register (LcoreWorker loops).
+std::atomic<int> g_registeredThreads{0};
 std::mutex g_shutdown_mutex;
 
 Napi::Array CpuList(Napi::Env env, const cpu_set_t& set) {
@@ -191,22 +193,36 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
   return result;
 }
 
-void Eal::Shutdown() {
+void Eal::Shutdown(bool atExit) {
   std::lock_guard<std::mutex> lock(g_shutdown_mutex);
   if (g_state.load() != kRunning) return;
   Engine::StopAll();
-  Port::CloseAll();
-  Mempool::FreeAll();
-  g_state.store(kCleanedUp);
   // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind; nothing else uses it.
   std::string runtimeDir = rte_eal_get_runtime_dir();
-  rte_eal_cleanup();
+  g_state.store(kCleanedUp);
+  // At exit, a worker thread may still be polling: its ports and memory stay as they are
+  // (the process is ending; in-memory mode leaves no files), rather than vanish under it.
+  if (!(atExit && g_registeredThreads.load() > 0)) {
+    Port::CloseAll();
+    Mempool::FreeAll();
+    rte_eal_cleanup();
+  }
   if (!runtimeDir.empty()) nftw(runtimeDir.c_str(), RemoveEntry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+// ealCleanup(atExit): atExit (the process 'exit' hook) never throws.
 Napi::Value Eal::Cleanup(const Napi::CallbackInfo& info) {
-  Shutdown();
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  bool atExit = info[0].ToBoolean();
+  if (!atExit && g_state.load() == kRunning && g_registeredThreads.load() > 0) {
+    Throw(env, "EBUSY",
+          std::to_string(g_registeredThreads.load()) +
+              " lcore worker thread(s) still run: stop them before Eal.cleanup()",
+          "Eal.cleanup");
+  }
+  env.GetInstanceData<Addon>()->DetachChunks(0, UINT32_MAX);
+  Shutdown(atExit);
+  return env.Undefined();
 }
 
 Napi::Value Eal::State(const Napi::CallbackInfo& info) {
@@ -266,6 +282,7 @@ Napi::Value Eal::RegisterThread(const Napi::CallbackInfo& info) {
     ThrowDpdk(env, -1, "Cannot register the worker thread with EAL", op, "", mark);
   }
   addon->registeredLcore = static_cast<int>(rte_lcore_id());
+  g_registeredThreads++;
   return Napi::Number::New(env, addon->registeredLcore);
 }
 
@@ -273,6 +290,7 @@ void Eal::UnregisterThread(Addon* addon) {
   if (addon->registeredLcore < 0) return;
   if (Running()) rte_thread_unregister();
   addon->registeredLcore = -1;
+  g_registeredThreads--;
 }
 
 Napi::Value Eal::UnregisterThreadJs(const Napi::CallbackInfo& info) {

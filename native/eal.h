@@ -18,7 +18,8 @@ class Eal {
   static bool Running();
 
   // Stops engines, closes ports and pools, then rte_eal_cleanup. Safe to call twice.
-  static void Shutdown();
+  // `atExit`: the process is ending; leave DPDK alone if worker threads still use it.
+  static void Shutdown(bool atExit);
   static void UnregisterThread(Addon* addon);
 
  private:

@@ -61,7 +61,8 @@ EngineMode ParseMode(Napi::Env env, const std::string& mode) {
 uint16_t PortField(Napi::Env env, Napi::Object o, const char* key, const char* op) {
   Napi::Value v = o.Get(key);
   if (!v.IsNumber() || v.As<Napi::Number>().Uint32Value() >= RTE_MAX_ETHPORTS) {
-    Throw(env, "EINVAL", std::string("stream.") + key + " must be a port id or queue index", op);
+    Throw(env, "EINVAL",
+          std::string("stream.") + key + " must be from 0 to " + std::to_string(RTE_MAX_ETHPORTS - 1), op);
   }
   return static_cast<uint16_t>(v.As<Napi::Number>().Uint32Value());
 }
@@ -73,6 +74,7 @@ Napi::Function Engine::Init(Napi::Env env, Napi::Object exports) {
                                     {
                                         InstanceMethod("start", &Engine::Start),
                                         InstanceMethod("stop", &Engine::Stop),
+                                        InstanceMethod("close", &Engine::Close),
                                         InstanceMethod("stats", &Engine::Stats),
                                         InstanceMethod("resetStats", &Engine::ResetStats),
                                         InstanceAccessor("running", &Engine::IsRunning, nullptr),
@@ -104,7 +106,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   }
   burst_ = static_cast<uint16_t>(burst);
   Napi::Value pool = o.Get("mempool");
-  if (pool.IsObject()) pool_ = Napi::ObjectWrap<Mempool>::Unwrap(pool.As<Napi::Object>())->Get(env, op);
+  if (pool.IsObject()) pool_ = Mempool::FromValue(env, pool, op)->Get(env, op);
   Napi::Value tpl = o.Get("template");
   if (tpl.IsTypedArray()) {
     Napi::Uint8Array bytes = tpl.As<Napi::Uint8Array>();
@@ -167,9 +169,28 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     }
   }
   if (streams_.empty()) Throw(env, "EINVAL", "an engine needs at least one stream", op);
+  // Last, once nothing can throw: a generating engine allocates from the pool whenever
+  // it runs, so the pool must outlive it. Other modes never touch it.
+  if (generates) {
+    Mempool::AddUser(pool_);
+  } else {
+    pool_ = nullptr;
+  }
 }
 
-Engine::~Engine() { StopLoop(); }
+Engine::~Engine() { Release(); }
+
+void Engine::Release() {
+  StopLoop();
+  if (pool_ != nullptr) Mempool::RemoveUser(pool_);
+  pool_ = nullptr;
+  closed_ = true;
+}
+
+Napi::Value Engine::Close(const Napi::CallbackInfo& info) {
+  Release();
+  return info.Env().Undefined();
+}
 
 int Engine::Main(void* self) {
   static_cast<Engine*>(self)->Run();
@@ -316,13 +337,27 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "Engine.start";
   Eal::Require(env, op);
+  if (closed_) Throw(env, "ERR_CLOSED", "Engine is closed", op);
   if (running_) return env.Undefined();
+  {
+    // An engine that ended by itself (txonly at its limits) still holds the lcore's slot:
+    // collect it; one that runs makes the lcore busy.
+    std::lock_guard<std::mutex> lock(g_mutex);
+    for (Engine* other : g_running) {
+      if (other->lcore_ == lcore_ && !other->finished_) {
+        Throw(env, "EBUSY", "lcore " + std::to_string(lcore_) + " is already running something", op);
+      }
+    }
+  }
+  for (Engine* other : Running()) {
+    if (other->lcore_ == lcore_) other->StopLoop();
+  }
   if (rte_eal_get_lcore_state(lcore_) != WAIT) {
     Throw(env, "EBUSY", "lcore " + std::to_string(lcore_) + " is already running something", op);
   }
+  bool needsRx = mode_ != EngineMode::kTxOnly;
+  bool needsTx = mode_ != EngineMode::kRxOnly;
   for (auto& s : streams_) {
-    bool needsRx = mode_ != EngineMode::kTxOnly;
-    bool needsTx = mode_ != EngineMode::kRxOnly;
     if ((needsRx && (!Port::Started(s->rxPort) || s->rxQueue >= Port::RxQueues(s->rxPort))) ||
         (needsTx && (!Port::Started(s->txPort) || s->txQueue >= Port::TxQueues(s->txPort)))) {
       Throw(env, "ERR_PORT_STOPPED",
@@ -332,17 +367,14 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
     }
   }
   for (auto& s : streams_) {
-    Port::Acquire(s->rxPort);
-    Port::Acquire(s->txPort);
+    if (needsRx && Port::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
+    if (needsTx && Port::Acquire(s->txPort)) acquired_.push_back(s->txPort);
   }
   stopRequested_ = false;
   finished_ = false;
   int ret = rte_eal_remote_launch(&Engine::Main, this, lcore_);
   if (ret != 0) {
-    for (auto& s : streams_) {
-      Port::Release(s->rxPort);
-      Port::Release(s->txPort);
-    }
+    ReleasePorts();
     Throw(env, ErrnoName(-ret), "Cannot launch the engine on lcore " + std::to_string(lcore_), op);
   }
   running_ = true;
@@ -351,25 +383,30 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+void Engine::ReleasePorts() {
+  for (uint16_t port : acquired_) Port::Release(port);
+  acquired_.clear();
+}
+
+std::vector<Engine*> Engine::Running() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return std::vector<Engine*>(g_running.begin(), g_running.end());
+}
+
 void Engine::StopLoop() {
   if (!running_) return;
   stopRequested_ = true;
   rte_eal_wait_lcore(lcore_);
   running_ = false;
-  for (auto& s : streams_) {
-    Port::Release(s->rxPort);
-    Port::Release(s->txPort);
-  }
+  ReleasePorts();
   std::lock_guard<std::mutex> lock(g_mutex);
   g_running.erase(this);
 }
 
 void Engine::StopAll() {
-  std::set<Engine*> running;
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    running = g_running;
-  }
+  std::vector<Engine*> running = Running();
+  // Ask every loop to end before waiting for any, so that no wait is on another's lcore.
+  for (Engine* engine : running) engine->stopRequested_ = true;
   for (Engine* engine : running) engine->StopLoop();
 }
 

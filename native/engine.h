@@ -52,11 +52,15 @@ class Engine : public Napi::ObjectWrap<Engine> {
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  void Release();
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value ResetStats(const Napi::CallbackInfo& info);
   Napi::Value IsRunning(const Napi::CallbackInfo& info);
 
   static int Main(void* self);
+  static std::vector<Engine*> Running();
+  void ReleasePorts();
   void Run();
   void StopLoop();
   uint16_t Transmit(Stream& s, rte_mbuf** pkts, uint16_t n);
@@ -76,6 +80,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)
+  std::vector<uint16_t> acquired_;     // ports this engine marked busy while it runs
+  bool closed_ = false;
 };
 
 }  // namespace dpdkts

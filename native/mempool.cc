@@ -28,6 +28,11 @@ PoolRecord g_pools[kMaxPools];
 std::atomic<int> g_poolCount{0};
 ChunkInfo g_chunks[kMaxChunks];
 std::atomic<uint32_t> g_chunkCount{0};
+// How many environments hold an ArrayBuffer over each chunk: a pool whose memory another
+// thread can still reach must not be freed.
+std::atomic<int> g_chunkHolders[kMaxChunks];
+// Tags Mempool objects, so that no other wrapped object is taken for one.
+constexpr napi_type_tag kMempoolTag = {0x6470646b74736d70ULL, 0x6f6f6c2d74616731ULL};
 std::mutex g_mutex;
 
 int FindRecord(const rte_mempool* mp) {
@@ -50,17 +55,21 @@ int Register(Napi::Env env, rte_mempool* mp, const char* op) {
   if (existing >= 0) return existing;
   std::vector<ChunkInfo> chunks;
   rte_mempool_mem_iter(mp, AddChunk, &chunks);
-  int index = g_poolCount.load();
+  // Records of freed pools are reused; chunk ids are not, as views of them may linger.
+  int index = 0;
+  int count = g_poolCount.load();
+  while (index < count && g_pools[index].mp.load() != nullptr) index++;
   uint32_t first = g_chunkCount.load();
   if (index >= kMaxPools || first + chunks.size() > kMaxChunks) {
-    Throw(env, "ENOSPC", "Too many mempools in this process (at most 64)", op);
+    Throw(env, "ENOSPC", "Too many mempools at once in this process (at most 64)", op);
   }
   for (size_t i = 0; i < chunks.size(); i++) g_chunks[first + i] = chunks[i];
   g_chunkCount.store(first + static_cast<uint32_t>(chunks.size()), std::memory_order_release);
   g_pools[index].firstChunk = first;
   g_pools[index].chunkCount = static_cast<uint32_t>(chunks.size());
+  g_pools[index].users = 0;
   g_pools[index].mp.store(mp, std::memory_order_release);
-  g_poolCount.store(index + 1, std::memory_order_release);
+  if (index == count) g_poolCount.store(index + 1, std::memory_order_release);
   return index;
 }
 
@@ -92,6 +101,7 @@ Napi::Function Mempool::Init(Napi::Env env, Napi::Object exports) {
 // new Mempool(name): attaches to an existing pool by name (e.g. from a worker thread).
 Mempool::Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(info) {
   Napi::Env env = info.Env();
+  info.This().As<Napi::Object>().TypeTag(&kMempoolTag);
   const char* op = info.Length() > 1 ? "Mempool.create" : "Mempool.lookup";
   Eal::Require(env, op);
   name_ = ArgString(info, 0, "name", op);
@@ -121,6 +131,17 @@ Mempool::Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(inf
 }
 
 Mempool::~Mempool() = default;
+
+Mempool* Mempool::FromValue(Napi::Env env, Napi::Value value, const char* operation) {
+  if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kMempoolTag)) {
+    Throw(env, "EINVAL", "Expected a Mempool", operation);
+  }
+  return Napi::ObjectWrap<Mempool>::Unwrap(value.As<Napi::Object>());
+}
+
+void Mempool::HoldChunk(uint32_t id, int delta) {
+  if (id < kMaxChunks) g_chunkHolders[id] += delta;
+}
 
 std::string Mempool::Describe() const { return "mempool \"" + name_ + "\""; }
 
@@ -196,7 +217,7 @@ Napi::Value Mempool::Close(const Napi::CallbackInfo& info) {
   if (users > 0) {
     Throw(env, "EBUSY",
           "Mempool \"" + name_ + "\" is used by " + std::to_string(users) +
-              " port queue(s): close those ports first",
+              " port queue(s) or engine(s): close those ports and engines first",
           op, Describe());
   }
   unsigned int inUse = rte_mempool_in_use_count(mp);
@@ -207,7 +228,16 @@ Napi::Value Mempool::Close(const Napi::CallbackInfo& info) {
           op, Describe());
   }
   PoolRecord& pool = g_pools[record_];
-  env.GetInstanceData<Addon>()->DetachChunks(pool.firstChunk, pool.chunkCount);
+  Addon* addon = env.GetInstanceData<Addon>();
+  for (uint32_t id = pool.firstChunk; id < pool.firstChunk + pool.chunkCount; id++) {
+    if (g_chunkHolders[id].load() > (addon->HoldsChunk(id) ? 1 : 0)) {
+      Throw(env, "EBUSY",
+            "Mempool \"" + name_ + "\" is still reachable from another thread (an lcore worker "
+            "holds views of its memory): stop that thread first",
+            op, Describe());
+    }
+  }
+  addon->DetachChunks(pool.firstChunk, pool.chunkCount);
   Unregister(record_);
   rte_mempool_free(mp);
   record_ = -1;

@@ -43,6 +43,11 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
   static void AddUser(rte_mempool* mp);
   static void RemoveUser(rte_mempool* mp);
 
+  // Unwraps a JS value that must be a Mempool, or throws EINVAL.
+  static Mempool* FromValue(Napi::Env env, Napi::Value value, const char* operation);
+  // Counts environments holding a view of chunk `id` (+1 when made, -1 when dropped).
+  static void HoldChunk(uint32_t id, int delta);
+
   rte_mempool* Get(Napi::Env env, const char* operation);
   std::string Describe() const;
 

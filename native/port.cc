@@ -59,6 +59,8 @@ void Teardown(uint16_t id) {
   if (!rte_eth_dev_is_valid_port(id)) return;
   if (record.started) rte_eth_dev_stop(id);
   record.started = false;
+  // Whichever Port objects watch the link, the interrupt thread must not call them anymore.
+  rte_eth_dev_callback_unregister(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent, reinterpret_cast<void*>(-1));
   rte_eth_dev_close(id);
   ReleasePools(record);
   if (record.hotplugged) {
@@ -255,9 +257,7 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   uint16_t nbTx = static_cast<uint16_t>(ArgUint32(info, 1, "txQueues", op, UINT16_MAX));
   uint16_t nbRxd = static_cast<uint16_t>(ArgUint32(info, 2, "rxDescriptors", op, UINT16_MAX));
   uint16_t nbTxd = static_cast<uint16_t>(ArgUint32(info, 3, "txDescriptors", op, UINT16_MAX));
-  if (!info[4].IsObject()) Throw(env, "EINVAL", "mempool must be a Mempool", op, Describe(id));
-  Mempool* pool = Napi::ObjectWrap<Mempool>::Unwrap(info[4].As<Napi::Object>());
-  rte_mempool* mp = pool->Get(env, op);
+  rte_mempool* mp = Mempool::FromValue(env, info[4], op)->Get(env, op);
 
   size_t mark = LogCapture::Instance().Mark();
   rte_eth_dev_info dev;
@@ -278,6 +278,9 @@ Napi::Value Port::Configure(const Napi::CallbackInfo& info) {
   if (ret != 0) ThrowDpdk(env, ret, "Cannot adjust descriptor counts", op, Describe(id), mark);
   int socket = rte_eth_dev_socket_id(id);
   ReleasePools(record);
+  // Until every queue is set up, bursts and engines must see none.
+  record.nbRx = 0;
+  record.nbTx = 0;
   for (uint16_t q = 0; q < nbRx; q++) {
     ret = rte_eth_rx_queue_setup(id, q, nbRxd, socket, nullptr, mp);
     if (ret != 0) {
@@ -332,7 +335,10 @@ Napi::Value Port::Stop(const Napi::CallbackInfo& info) {
   size_t mark = LogCapture::Instance().Mark();
   record.started = false;
   int ret = rte_eth_dev_stop(id);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot stop port", op, Describe(id), mark);
+  if (ret != 0) {
+    record.started = true;
+    ThrowDpdk(env, ret, "Cannot stop port", op, Describe(id), mark);
+  }
   return env.Undefined();
 }
 
@@ -624,9 +630,9 @@ int Port::OnLinkEvent(uint16_t, rte_eth_event_type, void* arg, void*) {
 Napi::Value Port::WatchLink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "Port.watchLink";
-  uint16_t id = Checked(env, op);
   StopWatchingLink();
   if (!info[0].IsFunction()) return env.Undefined();
+  uint16_t id = Checked(env, op);
   linkListener_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "dpdk-ts link", 0, 1);
   linkListener_.Unref(env);  // link events alone do not keep Node running
   size_t mark = LogCapture::Instance().Mark();

@@ -57,7 +57,11 @@ class Port : public Napi::ObjectWrap<Port> {
   template <typename Call>
   void Run(Napi::Env env, const char* operation, const std::string& what, Call call);
   void StopWatchingLink();
+
+ public:
   static int OnLinkEvent(uint16_t portId, rte_eth_event_type type, void* arg, void* ret);
+
+ private:
 
   uint16_t id_;
   std::string name_;

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { DpdkError, Eal, Mempool, ealArgs } from '../lib/index.js';
+import { Batch, DpdkError, Eal, Mempool, ealArgs } from '../lib/index.js';
 import { uniquePrefix } from './helpers/dpdk.js';
 
 t.test('typed options become EAL arguments', async (t) => {
@@ -31,6 +31,11 @@ t.test('bad options get precise errors', async (t) => {
   t.throws(() => Eal.init(['-h']), { code: 'EINVAL', message: /"-h" makes DPDK print and exit the process/ });
   t.throws(() => Eal.init(['--version']), { code: 'EINVAL', message: /"--version" makes DPDK print and exit/ });
   t.throws(() => Eal.init(['--no-pci', '--', '-p', '3']), { code: 'EINVAL', message: /is '--': pass only EAL arguments/ });
+  for (const arg of ['--he', '--vers', '-vh', '-v']) {
+    t.throws(() => Eal.init([arg]), { code: 'EINVAL', message: /makes DPDK print and exit the process/ }, arg);
+  }
+  t.throws(() => Eal.init({ extraArgs: ['--hel'] }), { code: 'EINVAL', message: /extraArgs\[0\] "--hel" makes DPDK print and exit/ });
+  t.same(ealArgs({ extraArgs: ['-l', '0-1', '-lh'] }).slice(-3), ['-l', '0-1', '-lh'], "'h' as an option's value is not -h");
 });
 
 t.test('lifecycle: use before init, failed init, init once, cleanup', async (t) => {
@@ -59,9 +64,17 @@ t.test('lifecycle: use before init, failed init, init once, cleanup', async (t) 
   t.ok(Eal.initialized);
   t.throws(() => Eal.init({}), { code: 'ERR_EAL_ALREADY_INITIALIZED', message: /Eal.init\(\) can be called once per process/ });
 
+  const pool = Mempool.create({ name: 'eal-views', size: 63, cacheSize: 0 });
+  const batch = new Batch(4);
+  pool.alloc(batch, 1, new Uint8Array(60));
+  const handle = batch.packet(0);
+  const view = batch.bytes(0);
+  t.ok(view.byteLength > 0);
   Eal.cleanup();
   Eal.cleanup();
   t.equal(Eal.state, 'cleaned-up');
+  t.equal(view.byteLength, 0, 'views of DPDK memory are detached by cleanup');
+  t.throws(() => handle.data, { code: 'ERR_CLOSED', message: /was freed/ }, 'and cannot be made again');
   t.throws(() => Mempool.create({ name: 'late', size: 63 }), { code: 'ERR_EAL_CLEANED_UP' });
   t.throws(() => Eal.init({}), { code: 'ERR_EAL_CLEANED_UP' });
 });

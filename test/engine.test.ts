@@ -76,6 +76,7 @@ t.test('txonly sends exactly txLimit packets of the template, then stops', async
   const out = drain(b);
   t.equal(out.length, 300);
   t.same(out[299], packet);
+  engine.close();
   b.close();
 });
 
@@ -87,9 +88,30 @@ t.test('txonly sends each stream\'s templates in turn', async (t) => {
   t.ok(await until(() => !engine.running));
   engine.stop();
   t.same(drain(b), [...flows, ...flows, ...flows]);
+  engine.close();
   t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, streams: [{ rxPort: b, txPort: b, templates: [new Uint8Array(4)] }] }),
     { code: 'EINVAL', message: /streams\[0\].templates\[0\] must be a Uint8Array of 14 to 2048 bytes, got 4 bytes/ });
   b.close();
+});
+
+t.test('an engine holds its mempool; a finished engine frees its lcore for the next', async (t) => {
+  const b = ringPort(pool);
+  const own = Mempool.create({ name: 'engine-own', size: 1023 });
+  const first = Engine.create({ lcore: 1, mode: 'txonly', mempool: own, template: packet, streams: [{ rxPort: b, txPort: b, txLimit: 10 }] });
+  t.throws(() => own.close(), { code: 'EBUSY', message: /used by 1 port queue\(s\) or engine\(s\)/ });
+  first.start();
+  t.ok(await until(() => !first.running), 'the first engine ends by itself');
+  const second = Engine.create({ lcore: 1, mode: 'rxonly', streams: [{ rxPort: b, txPort: b }] });
+  second.start();
+  first.stop();
+  t.ok(second.running, 'stopping the finished engine leaves the next one running');
+  second.stop();
+  t.equal(second.stats()[0].rx, 10);
+  b.close();
+  t.throws(() => own.close(), { code: 'EBUSY' }, 'still held by the stopped engine');
+  first.close();
+  first.close();
+  own.close();
 });
 
 t.test('generator measures latency from timestamps', async (t) => {
@@ -113,6 +135,9 @@ t.test('generator measures latency from timestamps', async (t) => {
   t.ok(await until(() => listener.stats()[0].rx === 10), 'a receive-only stream counts what arrives');
   listener.stop();
   t.equal(listener.stats()[0].tx, 0, 'and sends nothing');
+  engine.close();
+  listener.close();
+  t.throws(() => listener.start(), { code: 'ERR_CLOSED', message: 'Engine is closed' });
   loop.close();
 });
 

@@ -40,7 +40,7 @@ t.test('worker errors', async (t) => {
   t.equal(await failing.stop(), 1, 'reported once: a second stop resolves with the exit code');
   await t.rejects(LcoreWorker.start(loop, { cpu: -1, ports: [a] }), { code: 'EINVAL', message: /cpu must be an integer from 0 to 1023, got -1/ });
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, port: [a] } as never), { code: 'EINVAL', message: /did you mean "ports"/ });
-  await t.rejects(LcoreWorker.start('/nonexistent/loop', { cpu: 1 }), { code: 'ENOENT', message: 'Cannot find the loop module "/nonexistent/loop"' });
+  await t.rejects(LcoreWorker.start('/nonexistent/loop', { cpu: 1, ports: [a] }), { code: 'ENOENT', message: 'Cannot find the loop module "/nonexistent/loop"' });
   a.stop();
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [a] }), { code: 'ERR_PORT_STOPPED' });
   a.close();

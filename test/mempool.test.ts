@@ -38,7 +38,7 @@ t.test('a pool used by a port cannot be freed until the port closes', async (t) 
   const pool = Mempool.create({ name: 'mp-port', size: 2047 });
   const port = RingPort.create();
   port.configure({ mempool: pool, rxDescriptors: 256, txDescriptors: 256 });
-  t.throws(() => pool.close(), { code: 'EBUSY', message: /is used by 1 port queue\(s\): close those ports first/ });
+  t.throws(() => pool.close(), { code: 'EBUSY', message: /is used by 1 port queue\(s\) or engine\(s\): close those ports and engines first/ });
   port.close();
   pool.close();
 });

@@ -71,6 +71,12 @@ t.test('burst errors', async (t) => {
   batch.lengths[1] = 60;
   batch.close();
   t.throws(() => port.txBurst(0, batch), { code: 'ERR_CLOSED', message: 'Batch is closed' });
+  const newer = new Batch(8);
+  pool.alloc(newer, 3, packet);
+  t.throws(() => port.txBurst(0, batch), { code: 'ERR_CLOSED', message: 'Batch is closed' }, 'even when a newer batch took its native slot');
+  t.equal(newer.count, 3, 'the newer batch is untouched');
+  newer.close();
+  t.throws(() => port.configure({ mempool: port } as never), { code: 'EINVAL', message: /mempool must be a Mempool/ });
   t.equal(batch.lengths.length, 0, 'a closed batch has no views left');
   port.close();
   t.equal(pool.stats().inUse, 0);

@@ -144,8 +144,16 @@ export class Port extends EventEmitter {
     super.on('newListener', (event: string) => {
       if (event === 'link' && this.listenerCount('link') === 0) {
         this.native.watchLink(() => {
-          // An event queued before close() may arrive after it.
-          if (!this.#closed) this.emit('link', this.native.link());
+          if (this.#closed) return;
+          let status: LinkStatus;
+          try {
+            status = this.native.link();
+          } catch {
+            // An event queued before the port was closed (through another handle, or by
+            // Eal.cleanup) arrives after it: there is no link to report anymore.
+            return;
+          }
+          this.emit('link', status);
         });
       }
     });

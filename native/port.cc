@@ -566,6 +566,10 @@ napi_value RxBurst(napi_env env, napi_callback_info info) {
   } catch (const Napi::Error& error) {
     error.ThrowAsJavaScriptException();
     return nullptr;
+  } catch (const std::exception& error) {
+    // Nothing may escape a plain N-API callback: it would end the process.
+    napi_throw_error(env, "ENOMEM", error.what());
+    return nullptr;
   }
 }
 
@@ -581,6 +585,10 @@ napi_value TxBurst(napi_env env, napi_callback_info info) {
     return Count(env, sent);
   } catch (const Napi::Error& error) {
     error.ThrowAsJavaScriptException();
+    return nullptr;
+  } catch (const std::exception& error) {
+    // Nothing may escape a plain N-API callback: it would end the process.
+    napi_throw_error(env, "ENOMEM", error.what());
     return nullptr;
   }
 }
@@ -606,6 +614,10 @@ napi_value TxRxBurst(napi_env env, napi_callback_info info) {
     return Count(env, n);
   } catch (const Napi::Error& error) {
     error.ThrowAsJavaScriptException();
+    return nullptr;
+  } catch (const std::exception& error) {
+    // Nothing may escape a plain N-API callback: it would end the process.
+    napi_throw_error(env, "ENOMEM", error.what());
     return nullptr;
   }
 }

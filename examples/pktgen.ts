@@ -36,6 +36,9 @@
 //   --line-rate-mbps N     the line rate that `rate` is a percentage of (default 10000)
 //   --shared-cpu           the generator shares its CPU with another poller (an OVS PMD
 //                          thread): its engines yield the CPU when they move nothing
+//   --linger MS            after the final report (--wait-done, or quit in the commands),
+//                          keep the ports open MS milliseconds, so that a switch's counters
+//                          of them can still be read
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until
 // `quit` or EOF; on a terminal, the top lines show live per-port counters and rates.
 //
@@ -69,7 +72,7 @@ import {
 import { prepareEalArgs, splitCommandLine, type PreparedEalArgs } from './eal-args.js';
 
 const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
-                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu]`;
+                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]`;
 
 // Each flow and destination port combination is one packet template, built before a run
 // and held by the engine: this bounds their memory (1.5 MB a port at 1518 bytes).
@@ -126,7 +129,7 @@ function printHelpAndExit(): never {
 // ---------------------------------------------------------------------------------------
 // Command line
 
-const pktgenOptions = new Set(['--script', '--commands', '--wait-done', '--timeout', '--json', '--line-rate-mbps', '--shared-cpu']);
+const pktgenOptions = new Set(['--script', '--commands', '--wait-done', '--timeout', '--json', '--line-rate-mbps', '--shared-cpu', '--linger']);
 
 // EAL options that take a value as the next argument (the others are flags).
 const ealValueOptions = new Set(['-c', '-l', '--lcores', '-m', '--socket-mem', '--socket-limit', '-n', '-r', '--file-prefix',
@@ -224,10 +227,11 @@ interface AppOptions {
   jsonPath?: string;
   lineRateMbps: number;
   sharedCpu: boolean;
+  lingerMs: number;
 }
 
 function parseAppArgs(argv: string[]): AppOptions {
-  const options: AppOptions = { promiscuous: false, lcoreMap: [], commands: [], waitDone: false, timeoutS: 30, lineRateMbps: 10000, sharedCpu: false };
+  const options: AppOptions = { promiscuous: false, lcoreMap: [], commands: [], waitDone: false, timeoutS: 30, lineRateMbps: 10000, sharedCpu: false, lingerMs: 0 };
   let timeoutGiven = false;
   const readScript = (path: string, option: string): void => {
     let text: string;
@@ -263,6 +267,12 @@ function parseAppArgs(argv: string[]): AppOptions {
         break;
       }
       case '--json': options.jsonPath = value(); break;
+      case '--linger': {
+        const text = value();
+        options.lingerMs = Number(text);
+        if (!/^\d+$/.test(text) || options.lingerMs > 600000) fail(`--linger must be 0 to 600000 milliseconds, got "${text}"`);
+        break;
+      }
       case '--line-rate-mbps': {
         const text = value();
         options.lineRateMbps = Number(text);
@@ -900,11 +910,12 @@ async function main(): Promise<number> {
   }
   const app = new Pktgen(options, notice);
   const startedAt = Date.now();
-  const finish = (complete: boolean | null): void => {
+  // Stops, prints the table and writes the JSON report; closes the ports unless `keepOpen`.
+  const finish = (complete: boolean | null, keepOpen = false): void => {
     app.stop();
     say(statsTable(app));
     const json = JSON.stringify({ complete, elapsedMs: Date.now() - startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() });
-    app.close();
+    if (!keepOpen) app.close();
     if (options.jsonPath === undefined) return;
     if (jsonToStdout) {
       process.stdout.write(`${json}\n`);
@@ -954,7 +965,11 @@ async function main(): Promise<number> {
     try {
       if (await run(command, text)) {
         clearInterval(ticker);
-        finish(app.done());
+        finish(app.done(), options.lingerMs > 0);
+        if (options.lingerMs > 0) {
+          await new Promise((resolve) => setTimeout(resolve, options.lingerMs));
+          app.close();
+        }
         return 0;
       }
     } catch (error) {
@@ -977,7 +992,11 @@ async function main(): Promise<number> {
     while (app.done() !== true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     clearInterval(ticker);
     const complete = app.done() === true;
-    finish(complete);
+    finish(complete, options.lingerMs > 0);
+    if (options.lingerMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, options.lingerMs));
+      app.close();
+    }
     if (!complete) notice(`--timeout ${options.timeoutS}: the counts were not reached`);
     return complete ? 0 : exitTimeout;
   }

@@ -142,6 +142,8 @@ interface ExperimentResult {
 interface StartedApp {
   runner: AppRunner;
   lines: string[];
+  /** Resolves with the first JSON line the app prints. */
+  json: Promise<unknown>;
 }
 
 /** Runs the experiments; owns every resource it starts and releases them in `close()`. */
@@ -271,11 +273,16 @@ class Lab {
 
   /** Starts an app in a container or as a process, pinned to `cpus`. */
   async start(name: string, example: string, cpus: string, args: (paths: AppPaths) => string[], interactive = false): Promise<StartedApp> {
-    const app: StartedApp = { runner: undefined as unknown as AppRunner, lines: [] };
+    let jsonSeen: (value: unknown) => void = () => undefined;
+    const app: StartedApp = { runner: undefined as unknown as AppRunner, lines: [], json: new Promise((resolve) => { jsonSeen = resolve; }) };
     const options: AppRunnerOptions = {
       name, program: { example }, cpus, args, interactive, socketDir: this.socketDir,
       onLine: (line) => {
         app.lines.push(line);
+        if (line.startsWith('{')) {
+          const value = lastJson([line]);
+          if (value !== undefined) jsonSeen(value);
+        }
         if (app.lines.length > 400) app.lines.shift();
         if (this.options.verbose || /^pktgen: [\d.]+s \|/.test(line)) log(`[${name}] ${line}`);
       },
@@ -340,10 +347,12 @@ function lastJson(lines: string[]): unknown {
 }
 
 /**
- * Runs the generator with `commands` and returns its JSON report: until every count is
- * reached (`timeoutS` given), or until the commands end with `quit`.
+ * Runs the generator with `commands` and returns its JSON report and OVS's counters of
+ * `ports` read while the generator still holds its ports open (OVS forgets a vhost port's
+ * counters when its peer leaves): until every count is reached (`timeoutS` given), or
+ * until the commands end with `quit`.
  */
-async function generate(lab: Lab, name: string, commands: string, timeoutS?: number): Promise<GeneratorRun> {
+async function generate(lab: Lab, name: string, ports: string[], commands: string, timeoutS?: number): Promise<{ report: GeneratorRun; ovs: OvsCounters }> {
   // Two CPUs: the generator shares CPU 0 with the OVS PMD thread, the forwarder has CPU 1;
   // each app's lcores fold onto the CPU it is pinned to (examples/eal-args.ts).
   const app = await lab.start(name, 'pktgen', '0', (paths) => [
@@ -352,15 +361,27 @@ async function generate(lab: Lab, name: string, commands: string, timeoutS?: num
     '--vdev', lab.vdev(paths, 1, 'vhost-user1', '00:00:00:00:00:01'),
     // -m 0.[0-1]: both ports on one generator lcore (the reference's 0.0,4.1 would put two
     // busy lcores on the one CPU the generator has).
-    '--', '-T', '-P', '-m', '0.[0-1]', '--shared-cpu', '--commands', commands,
+    '--', '-T', '-P', '-m', '0.[0-1]', '--shared-cpu', '--linger', '6000', '--commands', commands,
     ...(timeoutS === undefined ? [] : ['--wait-done', '--timeout', String(timeoutS)]), '--json', '-',
   ]);
-  const exit = await app.runner.wait();
-  const report = lastJson(app.lines) as GeneratorRun | undefined;
+  const report = await Promise.race([app.json, app.runner.wait().then(() => undefined)]) as GeneratorRun | undefined;
   if (report === undefined) {
+    const exit = await app.runner.wait();
     throw new DpdkError(`the generator ended (code ${exit.code}) without a report:\n${app.lines.slice(-20).join('\n')}`, { code: 'ERR_LAB', operation: 'lab' });
   }
-  return report;
+  // OVS folds its datapath's counters into the OpenFlow rules every half second or so:
+  // give it a second, then read until two readings agree.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  let ovs = await lab.ovsCounters(ports);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const again = await lab.ovsCounters(ports);
+    const same = JSON.stringify(again) === JSON.stringify(ovs);
+    ovs = again;
+    if (same) break;
+  }
+  await app.runner.wait();
+  return { report, ovs };
 }
 
 const referenceFlows = [
@@ -379,6 +400,14 @@ function subtract(after: OvsCounters, before: OvsCounters): OvsCounters {
       return { ...port, rx: port.rx - (old?.rx ?? 0), tx: port.tx - (old?.tx ?? 0), rxDropped: port.rxDropped - (old?.rxDropped ?? 0), txDropped: port.txDropped - (old?.txDropped ?? 0) };
     }),
   };
+}
+
+/** Whether OVS's ports, in order, received and sent these [rx, tx] counts and dropped none. */
+function portsMatch(ovs: OvsCounters, expected: [number, number][]): boolean {
+  return expected.every(([rx, tx], i) => {
+    const port = ovs.ports[i];
+    return port !== undefined && port.rx === rx && port.tx === tx && port.rxDropped === 0 && port.txDropped === 0;
+  });
 }
 
 function flowPackets(ovs: OvsCounters, inPort: number): number {
@@ -403,8 +432,9 @@ async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<Experime
     await lab.waitConnected(['vhost-user2', 'vhost-user3'], [forwarder]);
     log(`lab: ${result.name}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
     const before = await lab.ovsCounters(referencePorts);
-    const generator = await generate(lab, 'pktgen', 'set all rate 10; set 0 count 100; set 1 count 200; str', 30);
-    const ovs = subtract(await lab.ovsCounters(referencePorts), before);
+    const counted = await generate(lab, 'pktgen', referencePorts, 'set all rate 10; set 0 count 100; set 1 count 200; str', 30);
+    const generator = counted.report;
+    const ovs = subtract(counted.ovs, before);
     const [p0, p1] = generator.ports;
     const checks = [
       { what: 'generator port 0 sent 100', ok: p0?.sent === 100 },
@@ -414,13 +444,15 @@ async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<Experime
       // Port 0's 100 packets enter OVS on 1 and come back from the forwarder on 3; port 1's 200 on 2, then 4.
       { what: 'OVS flows in_port=1 and in_port=3 matched 100 each', ok: flowPackets(ovs, 1) === 100 && flowPackets(ovs, 3) === 100 },
       { what: 'OVS flows in_port=2 and in_port=4 matched 200 each', ok: flowPackets(ovs, 2) === 200 && flowPackets(ovs, 4) === 200 },
+      { what: 'OVS ports: 1 and 3 took in 100 and sent 200, 2 and 4 took in 200 and sent 100, none dropped', ok: portsMatch(ovs, [[100, 200], [200, 100], [100, 200], [200, 100]]) },
     ];
     result.counted = { generator, ovs, checks };
 
     log(`lab: ${result.name}: full-rate run for ${lab.options.durationS} s`);
     const beforeFull = await lab.ovsCounters(referencePorts);
-    const full = await generate(lab, 'pktgen-full', `set all rate 100; str; delay ${lab.options.durationS * 1000}; stp; quit`);
-    const ovsFull = subtract(await lab.ovsCounters(referencePorts), beforeFull);
+    const fullRun = await generate(lab, 'pktgen-full', referencePorts, `set all rate 100; str; delay ${lab.options.durationS * 1000}; stp; quit`);
+    const full = fullRun.report;
+    const ovsFull = subtract(fullRun.ovs, beforeFull);
     const received = full.ports.reduce((sum, port) => sum + port.received, 0);
     result.fullRate = { generator: full, ovs: ovsFull, seconds: lab.options.durationS, mpps: received / lab.options.durationS / 1e6 };
     result.pass = checks.every((check) => check.ok);
@@ -457,8 +489,9 @@ async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
     // Port 0 alone sends, at 10 Kpps: a burst of 300 would overflow the 256-descriptor
     // virtio ring while the OVS PMD waits for its CPU. The run ends once the packets have
     // had time to cross the chain.
-    const generator = await generate(lab, 'pktgen', 'set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300; start 0; delay 3000; stp; quit');
-    const ovs = subtract(await lab.ovsCounters(ports), before);
+    const run = await generate(lab, 'pktgen', ports, 'set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300; start 0; delay 3000; stp; quit');
+    const generator = run.report;
+    const ovs = subtract(run.ovs, before);
     result.apps.ips = await lab.stop(ips);
     result.apps.ids = await lab.stop(ids);
     const inline = result.apps.ips as { rx?: number; passed?: number; matched?: number } | undefined;
@@ -470,6 +503,7 @@ async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
       { what: 'port 1 received the 200 passed packets', ok: p1?.received === 200 },
       { what: 'the detector got all 300 mirrored copies and matched 100', ok: detect?.rx === 300 && detect.matched === 100 },
       { what: 'OVS: in_port=1 matched 300, in_port=4 matched 200', ok: flowPackets(ovs, 1) === 300 && flowPackets(ovs, 4) === 200 },
+      { what: 'OVS ports: 300 in from port 0, 300 out to the IPS and 300 to the detector, 200 back and out to port 1', ok: portsMatch(ovs, [[300, 0], [0, 200], [0, 300], [200, 0], [0, 300]]) },
     ];
     result.counted = { generator, ovs, checks };
     result.pass = checks.every((check) => check.ok);

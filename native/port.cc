@@ -548,78 +548,73 @@ napi_value Count(napi_env env, uint32_t n) {
   return result;
 }
 
-napi_value RxBurst(napi_env env, napi_callback_info info) {
-  const char* op = "Port.rxBurst";
+// Runs a burst callback's body. Nothing may escape a plain N-API callback (it would end
+// the process): errors become JS exceptions.
+template <typename Body>
+napi_value Guarded(napi_env env, Body body) {
   try {
+    return body();
+  } catch (const Napi::Error& error) {
+    error.ThrowAsJavaScriptException();
+  } catch (const std::exception& error) {
+    napi_throw_error(env, "ENOMEM", error.what());
+  }
+  return nullptr;
+}
+
+// Sends the batch's packets (after freeing those marked dropped); the unsent stay in it.
+// Returns how many were sent; `dropped` gets how many were marked dropped.
+uint16_t Transmit(napi_env env, const char* op, const BurstArgs& args, uint32_t* dropped) {
+  Batch* batch = args.batch;
+  uint32_t count = batch->PrepareTx(Napi::Env(env), op, dropped);
+  uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
+  batch->Sent(sent);
+  return sent;
+}
+
+// Receives into the batch's free room; returns how many packets arrived.
+uint16_t Receive(const BurstArgs& args) {
+  Batch* batch = args.batch;
+  uint16_t room = static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX));
+  uint16_t n = rte_eth_rx_burst(args.portId, args.queue, batch->Slots(), room);
+  if (n > 0) batch->Received(n);
+  return n;
+}
+
+napi_value RxBurst(napi_env env, napi_callback_info info) {
+  return Guarded(env, [&]() {
+    const char* op = "Port.rxBurst";
     BurstArgs args = ReadBurstArgs(env, info, op, true);
-    Batch* batch = args.batch;
-    if (batch->Count() != 0) {
+    if (args.batch->Count() != 0) {
       Throw(Napi::Env(env), "EBUSY",
-            "Batch still holds " + std::to_string(batch->Count()) +
+            "Batch still holds " + std::to_string(args.batch->Count()) +
                 " packet(s): send them or call batch.free() before receiving into it",
             op, Port::Describe(args.portId));
     }
-    uint16_t n = rte_eth_rx_burst(args.portId, args.queue, batch->Slots(),
-                                  static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX)));
-    if (n > 0) batch->Received(n);
-    return Count(env, n);
-  } catch (const Napi::Error& error) {
-    error.ThrowAsJavaScriptException();
-    return nullptr;
-  } catch (const std::exception& error) {
-    // Nothing may escape a plain N-API callback: it would end the process.
-    napi_throw_error(env, "ENOMEM", error.what());
-    return nullptr;
-  }
+    return Count(env, Receive(args));
+  });
 }
 
 napi_value TxBurst(napi_env env, napi_callback_info info) {
-  const char* op = "Port.txBurst";
-  try {
-    BurstArgs args = ReadBurstArgs(env, info, op, false);
-    Batch* batch = args.batch;
+  return Guarded(env, [&]() {
     uint32_t dropped;
-    uint32_t count = batch->PrepareTx(Napi::Env(env), op, &dropped);
-    uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
-    batch->Sent(sent);
-    return Count(env, sent);
-  } catch (const Napi::Error& error) {
-    error.ThrowAsJavaScriptException();
-    return nullptr;
-  } catch (const std::exception& error) {
-    // Nothing may escape a plain N-API callback: it would end the process.
-    napi_throw_error(env, "ENOMEM", error.what());
-    return nullptr;
-  }
+    return Count(env, Transmit(env, "Port.txBurst", ReadBurstArgs(env, info, "Port.txBurst", false), &dropped));
+  });
 }
 
 // txRxBurst(txPort, epoch, txQueue, batch, rxPort, epoch, rxQueue): one forwarding step in
 // one call. Sends the batch, frees what the queue refused (the batch header's `unsent`),
 // then receives into the emptied batch; returns how many packets were received.
 napi_value TxRxBurst(napi_env env, napi_callback_info info) {
-  const char* op = "Port.txRxBurst";
-  try {
+  return Guarded(env, [&]() {
     BurstArgs receive;
-    BurstArgs args = ReadBurstArgs(env, info, op, false, &receive);
-    Batch* batch = args.batch;
+    BurstArgs send = ReadBurstArgs(env, info, "Port.txRxBurst", false, &receive);
     uint32_t dropped;
-    uint32_t count = batch->PrepareTx(Napi::Env(env), op, &dropped);
-    uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
-    batch->Sent(sent);
-    batch->SetUnsent(dropped + batch->Count());
-    batch->FreeAll();
-    uint16_t n = rte_eth_rx_burst(receive.portId, receive.queue, batch->Slots(),
-                                  static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX)));
-    if (n > 0) batch->Received(n);
-    return Count(env, n);
-  } catch (const Napi::Error& error) {
-    error.ThrowAsJavaScriptException();
-    return nullptr;
-  } catch (const std::exception& error) {
-    // Nothing may escape a plain N-API callback: it would end the process.
-    napi_throw_error(env, "ENOMEM", error.what());
-    return nullptr;
-  }
+    Transmit(env, "Port.txRxBurst", send, &dropped);
+    send.batch->SetUnsent(dropped + send.batch->Count());
+    send.batch->FreeAll();
+    return Count(env, Receive(receive));
+  });
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 /**
  * EAL command lines as DPDK's sample applications take them, adapted to dpdk-ts and to
- * the machine: shared by examples/l2fwd.ts and examples/testpmd.ts.
+ * the machine, and the start the examples share.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Eal } from '../lib/index.js';
@@ -157,4 +157,39 @@ export function prepareEalArgs(given: string[]): PreparedEalArgs {
   }
   if (!has('--telemetry') && !has('--no-telemetry')) args.push('--no-telemetry');
   return { args, notes };
+}
+
+/** A bad application argument: the example prints it with its usage and exits with 2. */
+export class UsageError extends Error {}
+
+/**
+ * How every example starts: splits the command line at `--`, parses the application's part
+ * (a UsageError prints the message and usage: exit code 2; 'help' prints the usage: 0),
+ * then initializes EAL with the prepared EAL arguments, printing what was adapted (a
+ * refusal: 1). Returns the options, or the exit code to end with.
+ */
+export function startApp<Options extends object>(name: string, usage: string,
+  parse: (args: string[]) => Options | 'help'): Options | number {
+  const { eal, app } = splitCommandLine(process.argv.slice(2));
+  let options: Options | 'help';
+  try {
+    options = parse(app);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${name}: ${error.message}\n${usage}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const prepared = prepareEalArgs(eal);
+  for (const note of prepared.notes) console.error(`${name}: note: ${note}`);
+  try {
+    Eal.init(prepared.args);
+  } catch (error) {
+    console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  return options;
 }

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { DpdkError, Eal, LcoreWorker, Mempool, Port, parseRule } from '../lib/index.js';
-import { prepareEalArgs, splitCommandLine } from './eal-args.js';
+import { UsageError, startApp } from './eal-args.js';
 import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
@@ -35,7 +35,6 @@ interface IpsOptions {
   json: boolean;
 }
 
-class UsageError extends Error {}
 
 function integer(name: string, value: string | undefined, min: number, max: number): number {
   const number = Number(value);
@@ -88,22 +87,8 @@ function statsLine(mode: string, counters: Record<string, number>): string {
 }
 
 async function main(): Promise<number> {
-  const { eal, app } = splitCommandLine(process.argv.slice(2));
-  let options: IpsOptions | 'help';
-  try {
-    options = parseOptions(app);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`ips: ${error.message}\n${usage}`);
-    return 2;
-  }
-  if (options === 'help') {
-    console.log(usage);
-    return 0;
-  }
-  const prepared = prepareEalArgs(eal);
-  for (const note of prepared.notes) console.error(`ips: note: ${note}`);
-  Eal.init(prepared.args);
+  const options = startApp<IpsOptions>('ips', usage, parseOptions);
+  if (typeof options === 'number') return options;
   const pool = Mempool.create({ name: 'ips', size: 8191 });
   const ports: Port[] = [];
   let worker: LcoreWorker | undefined;

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, type LcoreInfo } from '../lib/index.js';
-import { prepareEalArgs, splitCommandLine } from './eal-args.js';
+import { UsageError, startApp } from './eal-args.js';
 import type { L2fwdLoopData, L2fwdLoopStream } from './l2fwd-loop.js';
 
 /** l2fwd's constants. */
@@ -49,7 +49,6 @@ const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PER
   --engine ts|native         forward in a TypeScript loop on an LcoreWorker (default) or in the native Engine
   --json                     print a JSON summary line at exit`;
 
-class UsageError extends Error {}
 
 function parsePortmap(text: string): [number, number][] {
   const pairs: [number, number][] = [];
@@ -377,27 +376,8 @@ function runUntilSignal(app: L2fwd, periodSeconds: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const { eal, app } = splitCommandLine(process.argv.slice(2));
-  let options: L2fwdOptions | 'help';
-  try {
-    options = parseOptions(app);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`l2fwd: ${error.message}\n${usage}`);
-    return 2;
-  }
-  if (options === 'help') {
-    console.log(usage);
-    return 0;
-  }
-  const prepared = prepareEalArgs(eal);
-  for (const note of prepared.notes) console.error(`l2fwd: note: ${note}`);
-  try {
-    Eal.init(prepared.args);
-  } catch (error) {
-    console.error(`l2fwd: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
+  const options = startApp<L2fwdOptions>('l2fwd', usage, parseOptions);
+  if (typeof options === 'number') return options;
   console.log(`MAC updating ${options.macUpdating ? 'enabled' : 'disabled'}`);
   let l2fwd: L2fwd | undefined;
   try {

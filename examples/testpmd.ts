@@ -13,7 +13,7 @@ import { createInterface, type Interface } from 'node:readline';
 import {
   DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, buildUdpPacket, type PortStats,
 } from '../lib/index.js';
-import { prepareEalArgs, splitCommandLine } from './eal-args.js';
+import { UsageError, startApp } from './eal-args.js';
 import type { TestpmdLoopData, TestpmdLoopStream, TsForwardMode } from './testpmd-loop.js';
 
 const forwardModes = ['io', 'mac', 'macswap', 'rxonly', 'txonly'] as const satisfies readonly TsForwardMode[];
@@ -54,7 +54,6 @@ const usage = `usage: testpmd.ts [EAL options] -- [options]
 /** Reference testpmd options that do not apply to dpdk-ts's ports and are accepted as no-ops. */
 const ignoredOptions = new Set(['--disable-hw-vlan', '--disable-link-check']);
 
-class UsageError extends Error {}
 
 function integerOption(name: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
@@ -497,27 +496,8 @@ function runUntilSignal(app: Testpmd, statsPeriodSeconds: number): Promise<void>
 }
 
 async function main(): Promise<number> {
-  const { eal, app } = splitCommandLine(process.argv.slice(2));
-  let options: TestpmdOptions | 'help';
-  try {
-    options = parseOptions(app);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`testpmd: ${error.message}\n${usage}`);
-    return 2;
-  }
-  if (options === 'help') {
-    console.log(usage);
-    return 0;
-  }
-  const prepared = prepareEalArgs(eal);
-  for (const note of prepared.notes) console.error(`testpmd: note: ${note}`);
-  try {
-    Eal.init(prepared.args);
-  } catch (error) {
-    console.error(`testpmd: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
+  const options = startApp<TestpmdOptions>('testpmd', usage, parseOptions);
+  if (typeof options === 'number') return options;
   let testpmd: Testpmd | undefined;
   try {
     testpmd = new Testpmd(options);

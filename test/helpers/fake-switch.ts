@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { encodeHello, encodeMessage, FrameDecoder, OFPT, type OpenFlowMessage } from '../../lib/openflow/codec';
 
 /** What a fake switch does with each message a client sends; return true when handled. */
@@ -35,6 +35,27 @@ export function featuresReplyBody(): Buffer {
   body.writeBigUInt64BE(1n, 0);
   body.writeUInt8(254, 12);
   return body;
+}
+
+/** Listens on `path` (in `dir`) and returns the FakeSwitch handle that closes it all. */
+async function listen(server: Server, dir: string, path: string, sockets: Set<Socket>,
+  received: FakeSwitch['received']): Promise<FakeSwitch> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, resolve);
+  });
+  return {
+    target: `unix:${path}`,
+    path,
+    received,
+    async close() {
+      for (const socket of sockets) {
+        socket.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
@@ -90,22 +111,7 @@ export async function startFakeSwitch(handler: FakeSwitchHandler = () => false, 
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, resolve);
-  });
-  return {
-    target: `unix:${path}`,
-    path,
-    received,
-    async close() {
-      for (const socket of sockets) {
-        socket.destroy();
-      }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return listen(server, dir, path, sockets, received);
 }
 
 /**
@@ -138,20 +144,5 @@ export async function startRecordingProxy(upstreamPath: string): Promise<FakeSwi
     });
     upstream.on('data', (chunk) => client.write(chunk));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, resolve);
-  });
-  return {
-    target: `unix:${path}`,
-    path,
-    received,
-    async close() {
-      for (const socket of sockets) {
-        socket.destroy();
-      }
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return listen(server, dir, path, sockets, received);
 }

@@ -115,6 +115,11 @@ const configKeys = ['mempool', 'rxQueues', 'txQueues', 'rxDescriptors', 'txDescr
 
 const { rxBurst, txBurst, txRxBurst } = native;
 
+/** @internal Every port's id by device name. */
+export function portIdsByName(): Map<string, number> {
+  return new Map(native.Port.list().map((id) => [new native.Port(id).info().name, id]));
+}
+
 // One Port object per port id and environment, so that events and state are not split.
 const openPorts = new Map<number, Port>();
 
@@ -176,7 +181,7 @@ export class Port extends EventEmitter {
   static get(idOrName: number | string): Port {
     let id: number;
     if (typeof idOrName === 'string') {
-      const found = native.Port.list().find((candidate) => new native.Port(candidate).info().name === idOrName);
+      const found = portIdsByName().get(idOrName);
       if (found === undefined) invalidArgument('Port.get', `No port named ${describe(idOrName)}`);
       id = found;
     } else {

@@ -1,6 +1,6 @@
 import { invalidArgument } from './errors.js';
 import { native } from './native.js';
-import { Port } from './port.js';
+import { Port, portIdsByName } from './port.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, checkSocketPath, checkString, describe } from './validate.js';
 
 let nextSuffix = 0;
@@ -8,7 +8,7 @@ let nextSuffix = 0;
 function deviceName(op: string, driver: string, name: string | undefined): string {
   if (name === undefined) {
     // Hotplugged names must be unique in the process; pick the next free one.
-    const taken = new Set(native.Port.list().map((id) => new native.Port(id).info().name));
+    const taken = portIdsByName();
     let candidate: string;
     do candidate = `${driver}${nextSuffix++}`; while (taken.has(candidate));
     return candidate;

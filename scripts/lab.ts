@@ -386,6 +386,11 @@ async function generate(lab: Lab, name: string, ports: string[], commands: strin
   return { report, ovs };
 }
 
+// The generator's virtio-user ports exist once OVS has connected to them, but OVS enables
+// a vhost-user port's queues a moment later, and drops what it would send there before:
+// the counted runs give it a second before sending.
+const settle = 'delay 1000;';
+
 const referenceFlows = [
   'in_port=2,dl_type=0x800,idle_timeout=0,action=output:3',
   'in_port=3,dl_type=0x800,idle_timeout=0,action=output:2',
@@ -437,7 +442,7 @@ async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<Experime
     await lab.waitConnected(['vhost-user2', 'vhost-user3'], [forwarder]);
     log(`lab: ${result.name}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
     const before = await lab.ovsCounters(referencePorts);
-    const counted = await generate(lab, 'pktgen', referencePorts, 'set all rate 10; set 0 count 100; set 1 count 200; str', 30);
+    const counted = await generate(lab, 'pktgen', referencePorts, `set all rate 10; set 0 count 100; set 1 count 200; ${settle} str`, 30);
     const generator = counted.report;
     const ovs = subtract(counted.ovs, before);
     const [p0, p1] = generator.ports;
@@ -494,7 +499,7 @@ async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
     // Port 0 alone sends, at 10 Kpps: a burst of 300 would overflow the 256-descriptor
     // virtio ring while the OVS PMD waits for its CPU. The run ends once the packets have
     // had time to cross the chain.
-    const run = await generate(lab, 'pktgen', ports, 'set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300; start 0; delay 3000; stp; quit');
+    const run = await generate(lab, 'pktgen', ports, `set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300; ${settle} start 0; delay 3000; stp; quit`);
     const generator = run.report;
     const ovs = subtract(run.ovs, before);
     result.apps.ips = await lab.stop(ips);

@@ -113,24 +113,36 @@ function forward(stream: Stream, rewrite: ((stream: Stream, count: number) => vo
 
 function swapMacs(stream: Stream, count: number): void {
   const { batch } = stream;
-  const offsets = batch.offsets;
+  const { offsets, chunks } = batch;
+  // Packets of one pool almost always share a chunk: look its view up only when it changes.
+  let chunk = chunks[0];
+  let view = batch.dataView(0);
   for (let i = 0; i < count; i++) {
-    const view = batch.dataView(i);
+    if (chunks[i] !== chunk) {
+      chunk = chunks[i];
+      view = batch.dataView(i);
+    }
+    // The 12 address bytes as three little-endian words: [d0..d3] [d4 d5 s0 s1] [s2..s5].
     const at = offsets[i];
-    const dstHigh = view.getUint32(at, true);
-    const dstLow = view.getUint16(at + 4, true);
-    view.setUint32(at, view.getUint32(at + 6, true), true);
-    view.setUint16(at + 4, view.getUint16(at + 10, true), true);
-    view.setUint32(at + 6, dstHigh, true);
-    view.setUint16(at + 10, dstLow, true);
+    const first = view.getUint32(at, true);
+    const middle = view.getUint32(at + 4, true);
+    const last = view.getUint32(at + 8, true);
+    view.setUint32(at, (middle >>> 16) | (last << 16), true);
+    view.setUint32(at + 4, (last >>> 16) | (first << 16), true);
+    view.setUint32(at + 8, (first >>> 16) | (middle << 16), true);
   }
 }
 
 function setMacs(stream: Stream, count: number): void {
   const { batch, source, destination } = stream;
-  const offsets = batch.offsets;
+  const { offsets, chunks } = batch;
+  let chunk = chunks[0];
+  let view = batch.dataView(0);
   for (let i = 0; i < count; i++) {
-    const view = batch.dataView(i);
+    if (chunks[i] !== chunk) {
+      chunk = chunks[i];
+      view = batch.dataView(i);
+    }
     const at = offsets[i];
     view.setUint32(at, destination.high, true);
     view.setUint16(at + 4, destination.low, true);
@@ -158,8 +170,12 @@ const step = {
   rxonly: receiveOnly,
   txonly: transmitOnly,
 }[data.mode];
+// `running` is an atomic load: read it every few rounds, not every burst.
+const roundsPerCheck = 16;
 while (context.running) {
-  for (let s = 0; s < streams.length; s++) step(streams[s]);
+  for (let round = 0; round < roundsPerCheck; round++) {
+    for (let s = 0; s < streams.length; s++) step(streams[s]);
+  }
 }
 batch.close();
 for (const stream of streams) {

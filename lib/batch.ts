@@ -19,6 +19,11 @@ function loadChunk(id: number): Uint8Array {
   return view;
 }
 
+function loadChunkDataView(id: number): DataView {
+  loadChunk(id);
+  return chunkDataViews[id] as DataView;
+}
+
 /** @internal Called by Eal.cleanup: every chunk is gone. */
 export function forgetAllChunks(): void {
   chunkViews.length = 0;
@@ -78,6 +83,14 @@ export class Batch {
   }
 
   /**
+   * @internal Whether `value` is a Batch: a brand check, which bursts can afford where
+   * `instanceof` costs more than the rest of the argument checks.
+   */
+  static isBatch(value: unknown): value is Batch {
+    return typeof value === 'object' && value !== null && #id in value;
+  }
+
+  /**
    * @internal The id bursts name this batch by; -1 once closed, as the native id may then
    * name a newer batch.
    */
@@ -107,9 +120,7 @@ export class Batch {
 
   /** Like {@link bytes}, as a DataView, for reading and writing multi-byte fields. */
   dataView(i: number): DataView {
-    const id = this.chunks[i];
-    if (chunkDataViews[id] === undefined) loadChunk(id);
-    return chunkDataViews[id] as DataView;
+    return chunkDataViews[this.chunks[i]] ?? loadChunkDataView(this.chunks[i]);
   }
 
   /** Marks packet `i` to be freed instead of sent at the next {@link Port.txBurst}. */

@@ -37,6 +37,7 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   uint32_t capacity = ArgUint32(info, 0, "capacity", "new Batch", kMaxCapacity);
   if (capacity == 0) Throw(env, "EINVAL", "capacity must be from 1 to 4096, got 0", "new Batch");
   mbufs_.assign(capacity, nullptr);
+  published_.assign(capacity, 0);
   size_t size = SharedSize(capacity);
   void* memory = std::calloc(1, size);
   if (memory == nullptr) Throw(env, "ENOMEM", "Cannot allocate a batch", "new Batch");
@@ -89,23 +90,37 @@ Batch* Batch::FromValue(Napi::Env env, Napi::Value value, const char* operation)
 }
 
 void Batch::Publish(uint32_t from, uint32_t to) {
+  // Members in locals: the stores below may alias them as far as the compiler knows, and
+  // reloading them for every packet cost more than the rest of the loop.
+  rte_mbuf** mbufs = mbufs_.data();
+  uint32_t* offsets = offsets_;
+  uint16_t* lengths = lengths_;
+  uint16_t* chunks = chunks_;
+  uint16_t* published = published_.data();
+  ChunkHint hint = chunkHint_;
+  bool anyEmpty = false;
   for (uint32_t i = from; i < to; i++) {
-    rte_mbuf* m = mbufs_[i];
+    rte_mbuf* m = mbufs[i];
     uint16_t chunk;
     uint32_t offset;
-    if (Mempool::Locate(m, &chunkHint_, &chunk, &offset)) {
-      chunks_[i] = chunk;
-      offsets_[i] = offset;
-    } else {
-      chunks_[i] = kNoChunk;
-      offsets_[i] = 0;
+    if (!Mempool::Locate(m, &hint, &chunk, &offset)) {
+      chunk = kNoChunk;
+      offset = 0;
     }
-    lengths_[i] = m->data_len;
+    chunks[i] = chunk;
+    offsets[i] = offset;
+    uint16_t length = m->data_len;
+    lengths[i] = length;
+    published[i] = length;
+    anyEmpty |= length == 0;
   }
+  chunkHint_ = hint;
+  if (anyEmpty) mayHoldEmpty_ = true;
 }
 
 void Batch::SetCount(uint32_t count, bool expire) {
   count_ = count;
+  if (count == 0) mayHoldEmpty_ = false;
   if (header_ == nullptr) return;
   header_->count = count;
   if (expire) header_->generation++;
@@ -119,6 +134,9 @@ void Batch::Received(uint32_t n) {
 
 uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* dropped) {
   uint32_t count = count_;
+  *dropped = 0;
+  // The common case: JS resized and dropped nothing, the mbufs are already right.
+  if (!mayHoldEmpty_ && std::memcmp(lengths_, published_.data(), count * sizeof(uint16_t)) == 0) return count;
   uint32_t zeroLength = 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = mbufs_[i];
@@ -138,8 +156,10 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
     }
     m->pkt_len = m->pkt_len - m->data_len + length;
     m->data_len = length;
+    published_[i] = length;
   }
   *dropped = zeroLength;
+  mayHoldEmpty_ = false;
   if (zeroLength == 0) return count;
   uint32_t kept = 0;
   for (uint32_t i = 0; i < count; i++) {
@@ -152,6 +172,7 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
       mbufs_[kept] = m;
       offsets_[kept] = offsets_[i];
       lengths_[kept] = lengths_[i];
+      published_[kept] = published_[i];
       chunks_[kept] = chunks_[i];
     }
     kept++;
@@ -165,6 +186,7 @@ void Batch::MoveDown(uint32_t from, uint32_t to, uint32_t n) {
   std::memmove(&offsets_[to], &offsets_[from], n * sizeof(uint32_t));
   std::memmove(&lengths_[to], &lengths_[from], n * sizeof(uint16_t));
   std::memmove(&chunks_[to], &chunks_[from], n * sizeof(uint16_t));
+  std::memmove(&published_[to], &published_[from], n * sizeof(uint16_t));
 }
 
 void Batch::Sent(uint32_t sent) {

@@ -71,6 +71,10 @@ class Batch : public Napi::ObjectWrap<Batch> {
   uint32_t* offsets_ = nullptr;
   uint16_t* lengths_ = nullptr;
   uint16_t* chunks_ = nullptr;
+  // The lengths as the mbufs have them, to tell in one comparison whether JS changed any.
+  std::vector<uint16_t> published_;
+  // Set when a packet with length 0 (which means "drop" to PrepareTx) may be in the batch.
+  bool mayHoldEmpty_ = false;
   Napi::Reference<Napi::ArrayBuffer> shared_;
   bool closed_ = false;
   Addon* addon_;

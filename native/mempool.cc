@@ -1,5 +1,6 @@
 #include "mempool.h"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -48,13 +49,31 @@ void AddChunk(rte_mempool*, void* opaque, rte_mempool_memhdr* memhdr, unsigned) 
   chunks->push_back({memhdr->addr, memhdr->len});
 }
 
+// The pool's memory as few ranges as possible: in IOVA-as-PA mode DPDK populates a pool page
+// by page, but the pages are adjacent in virtual memory, and one range means packets of the
+// pool all lie in one chunk (one view for JS, no chunk search per packet).
+std::vector<ChunkInfo> ContiguousChunks(rte_mempool* mp) {
+  std::vector<ChunkInfo> pieces;
+  rte_mempool_mem_iter(mp, AddChunk, &pieces);
+  std::sort(pieces.begin(), pieces.end(),
+            [](const ChunkInfo& a, const ChunkInfo& b) { return a.addr < b.addr; });
+  std::vector<ChunkInfo> chunks;
+  for (const ChunkInfo& piece : pieces) {
+    if (!chunks.empty() && static_cast<char*>(chunks.back().addr) + chunks.back().len == piece.addr) {
+      chunks.back().len += piece.len;
+    } else {
+      chunks.push_back(piece);
+    }
+  }
+  return chunks;
+}
+
 // Registers a pool (created here or found by name) and its chunks; returns its record.
 int Register(Napi::Env env, rte_mempool* mp, const char* op) {
   std::lock_guard<std::mutex> lock(g_mutex);
   int existing = FindRecord(mp);
   if (existing >= 0) return existing;
-  std::vector<ChunkInfo> chunks;
-  rte_mempool_mem_iter(mp, AddChunk, &chunks);
+  std::vector<ChunkInfo> chunks = ContiguousChunks(mp);
   // Records of freed pools are reused; chunk ids are not, as views of them may linger.
   int index = 0;
   int count = g_poolCount.load();
@@ -158,14 +177,9 @@ bool Mempool::LookupChunk(uint32_t id, ChunkInfo* out) {
   return out->addr != nullptr;
 }
 
-bool Mempool::Locate(const rte_mbuf* mbuf, ChunkHint* hint, uint16_t* chunk, uint32_t* offset) {
-  const char* data = rte_pktmbuf_mtod(mbuf, const char*);
-  if (static_cast<size_t>(data - hint->base) < hint->len) {
-    *chunk = hint->id;
-    *offset = static_cast<uint32_t>(data - hint->base);
-    return true;
-  }
-  int record = FindRecord(mbuf->pool);
+bool Mempool::LocateSlow(const char* data, const rte_mempool* mp, ChunkHint* hint, uint16_t* chunk,
+                         uint32_t* offset) {
+  int record = FindRecord(mp);
   if (record < 0) return false;
   const PoolRecord& pool = g_pools[record];
   for (uint32_t i = 0; i < pool.chunkCount; i++) {

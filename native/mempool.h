@@ -36,7 +36,16 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
   // Maps a packet's data pointer to (chunk, offset); returns false when it lies outside
   // every pool this addon created or looked up (an external buffer). `hint` remembers
   // the last chunk found: consecutive packets almost always share it.
-  static bool Locate(const rte_mbuf* mbuf, ChunkHint* hint, uint16_t* chunk, uint32_t* offset);
+  static bool Locate(const rte_mbuf* mbuf, ChunkHint* hint, uint16_t* chunk, uint32_t* offset) {
+    const char* data = rte_pktmbuf_mtod(mbuf, const char*);
+    size_t at = reinterpret_cast<uintptr_t>(data) - reinterpret_cast<uintptr_t>(hint->base);
+    if (at < hint->len) {
+      *chunk = hint->id;
+      *offset = static_cast<uint32_t>(at);
+      return true;
+    }
+    return LocateSlow(data, mbuf->pool, hint, chunk, offset);
+  }
   static void FreeAll();
 
   // Ports hold the pools of their rx queues; a pool in use cannot be freed.
@@ -52,6 +61,10 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
   std::string Describe() const;
 
  private:
+  // Locate for a packet outside the hinted chunk: searches its pool's chunks.
+  static bool LocateSlow(const char* data, const rte_mempool* pool, ChunkHint* hint, uint16_t* chunk,
+                         uint32_t* offset);
+
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Chunks(const Napi::CallbackInfo& info);

@@ -22,6 +22,18 @@ t.test('create, stats, alloc, close', async (t) => {
   batch.close();
 });
 
+t.test('a pool spanning many hugepages is one chunk: packets share one view', async (t) => {
+  // 8191 mbufs of 2176 bytes take ~20 MB: ten 2 MB pages, which IOVA-as-PA mode populates
+  // page by page. The pages are adjacent in virtual memory, so JS sees them as one chunk.
+  const pool = Mempool.create({ name: 'mp-pages', size: 8191 });
+  const batch = new Batch(4096);
+  t.equal(pool.alloc(batch, 4096, new Uint8Array([7])), 4096);
+  t.equal(new Set(batch.chunks).size, 1, 'every packet lies in the same chunk');
+  t.equal(batch.bytes(4095)[batch.offsets[4095]], 7, 'and its view reaches the last one');
+  batch.close();
+  pool.close();
+});
+
 t.test('all-or-nothing alloc when the pool runs out', async (t) => {
   const pool = Mempool.create({ name: 'mp-small', size: 31, cacheSize: 0 });
   const batch = new Batch(64);

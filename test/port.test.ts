@@ -121,6 +121,31 @@ t.test('unsent packets stay in the batch, dropped ones are freed, stale handles 
   t.equal(pool.stats().inUse, 0, 'every packet accounted for: no leak');
 });
 
+t.test('lengths JS changes after a receive are sent; zero-length packets are dropped', async (t) => {
+  const port = RingPort.create();
+  port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+  port.start();
+  const batch = new Batch(8);
+  pool.alloc(batch, 4, packet);
+  t.equal(port.txRxBurst(0, batch, port, 0), 4);
+  t.same([...batch.lengths.subarray(0, 4)], [60, 60, 60, 60], 'received as sent');
+  batch.lengths[2] = 100;
+  t.equal(port.txRxBurst(0, batch, port, 0), 4);
+  t.same([...batch.lengths.subarray(0, 4)], [60, 60, 100, 60], 'the new length went out');
+  t.equal(port.txRxBurst(0, batch, port, 0), 4, 'and unchanged lengths go out as they are');
+  t.same([...batch.lengths.subarray(0, 4)], [60, 60, 100, 60]);
+  batch.free();
+
+  t.equal(pool.alloc(batch, 3, new Uint8Array(0)), 3, 'three empty packets');
+  t.same([...batch.lengths.subarray(0, 3)], [0, 0, 0]);
+  t.equal(port.txBurst(0, batch), 0, 'length 0 means dropped, even when JS did not set it');
+  t.equal(batch.count, 0);
+  t.equal(port.rxBurst(0, batch), 0, 'nothing reached the ring');
+  batch.close();
+  port.close();
+  t.equal(pool.stats().inUse, 0, 'the dropped packets were freed');
+});
+
 t.test('txRxBurst sends, frees what was refused, and receives in one call', async (t) => {
   const a = RingPort.create();
   const b = RingPort.create();

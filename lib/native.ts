@@ -20,7 +20,8 @@ export interface NativeBatch {
 export interface NativePort {
   readonly id: number;
   readonly started: boolean;
-  readonly epoch: number;
+  /** The port's queue handles less the queue: its epoch and id (native/port.cc has the layout). */
+  readonly queueBase: number;
   info(): PortInfo;
   configure(rxQueues: number, txQueues: number, rxDescriptors: number, txDescriptors: number,
     mempool: NativeMempool): { rxDescriptors: number; txDescriptors: number };
@@ -68,9 +69,9 @@ export interface NativeAddon {
   };
   Batch: new (capacity: number) => NativeBatch;
   Port: { new (id: number): NativePort; probe(devargs: string): number; list(): number[] };
-  rxBurst(portId: number, epoch: number, queue: number, batchId: number): number;
-  txBurst(portId: number, epoch: number, queue: number, batchId: number): number;
-  txRxBurst(txPortId: number, txEpoch: number, txQueue: number, batchId: number, rxPortId: number, rxEpoch: number, rxQueue: number): number;
+  rxBurst(queueHandle: number, batchId: number): number;
+  txBurst(queueHandle: number, batchId: number): number;
+  txRxBurst(txQueueHandle: number, batchId: number, rxQueueHandle: number): number;
   Engine: new (options: object) => NativeEngine;
 }
 

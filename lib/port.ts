@@ -138,15 +138,16 @@ export class Port extends EventEmitter {
   /** The device name. */
   readonly name: string;
   #closed = false;
-  // Identifies this port's incarnation: a closed port's id may be reused by a new device.
-  readonly #epoch: number;
+  // Bursts name a queue as queueBase + queue: one number for the port's incarnation (a closed
+  // port's id may be reused by a new device), its id and the queue.
+  readonly #queueBase: number;
 
   /** @internal */
   constructor(handle: NativePort) {
     super();
     this.native = handle;
     this.id = handle.id;
-    this.#epoch = handle.epoch;
+    this.#queueBase = handle.queueBase;
     this.name = handle.info().name;
     super.on('newListener', (event: string) => {
       if (event === 'link' && this.listenerCount('link') === 0) {
@@ -319,7 +320,8 @@ export class Port extends EventEmitter {
    */
   rxBurst(queue: number, batch: Batch): number {
     if (!isBatch(batch)) invalidArgument('Port.rxBurst', 'Expected a Batch', this.name);
-    return rxBurst(this.id, this.#epoch, queue, batch.id);
+    if ((queue & 0xffff) !== queue) this.#invalidQueue('Port.rxBurst', queue);
+    return rxBurst(this.#queueBase + queue, batch.id);
   }
 
   /**
@@ -329,7 +331,8 @@ export class Port extends EventEmitter {
    */
   txBurst(queue: number, batch: Batch): number {
     if (!isBatch(batch)) invalidArgument('Port.txBurst', 'Expected a Batch', this.name);
-    return txBurst(this.id, this.#epoch, queue, batch.id);
+    if ((queue & 0xffff) !== queue) this.#invalidQueue('Port.txBurst', queue);
+    return txBurst(this.#queueBase + queue, batch.id);
   }
 
   /**
@@ -341,12 +344,18 @@ export class Port extends EventEmitter {
   txRxBurst(txQueue: number, batch: Batch, rxPort: Port, rxQueue: number): number {
     if (!isBatch(batch)) invalidArgument('Port.txRxBurst', 'Expected a Batch', this.name);
     if (!Port.#isPort(rxPort)) invalidArgument('Port.txRxBurst', 'Expected a Port to receive from', this.name);
-    return txRxBurst(this.id, this.#epoch, txQueue, batch.id, rxPort.id, rxPort.#epoch, rxQueue);
+    if ((txQueue & 0xffff) !== txQueue) this.#invalidQueue('Port.txRxBurst', txQueue);
+    if ((rxQueue & 0xffff) !== rxQueue) rxPort.#invalidQueue('Port.txRxBurst', rxQueue);
+    return txRxBurst(this.#queueBase + txQueue, batch.id, rxPort.#queueBase + rxQueue);
   }
 
   /** Whether `value` is a Port: a brand check, cheaper than `instanceof` on the hot path. */
   static #isPort(value: unknown): value is Port {
-    return typeof value === 'object' && value !== null && #epoch in value;
+    return typeof value === 'object' && value !== null && #queueBase in value;
+  }
+
+  #invalidQueue(operation: string, queue: unknown): never {
+    invalidArgument(operation, `queue must be an integer from 0 to 65535, got ${describe(queue)}`, this.name);
   }
 
   /** @internal Marks the port as polled by an lcore worker, so it is not stopped under it. */

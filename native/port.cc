@@ -20,6 +20,14 @@ namespace dpdkts {
 
 namespace {
 
+// Bursts name a port's queue by one number, a queue handle: epoch << 26 | port id << 16 |
+// queue. One argument to convert instead of three, and exact in a double while the epoch
+// stays below 2^27 (lib/port.ts adds the queue to Port.queueBase).
+constexpr int kQueueBits = 16;
+constexpr int kPortBits = 10;
+constexpr uint64_t kEpochLimit = uint64_t{1} << (53 - kQueueBits - kPortBits);
+static_assert(RTE_MAX_ETHPORTS <= (1 << kPortBits), "port ids must fit a queue handle");
+
 // What the SDK knows of each port id, process-wide (worker threads attach by id).
 struct PortRecord {
   std::atomic<bool> started{false};
@@ -69,7 +77,9 @@ void Teardown(uint16_t id) {
   }
   record.nbRx = 0;
   record.nbTx = 0;
-  record.epoch++;
+  // Wraps after 2^27 closes of one port id, so that queue handles stay exact.
+  uint64_t next = record.epoch + 1;
+  record.epoch = next < kEpochLimit ? next : 1;
 }
 
 napi_value RxBurst(napi_env env, napi_callback_info info);
@@ -129,7 +139,7 @@ Napi::Function Port::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("release", &Port::ReleaseJs),
           InstanceAccessor("id", &Port::GetId, nullptr),
           InstanceAccessor("started", &Port::IsStarted, nullptr),
-          InstanceAccessor("epoch", &Port::GetEpoch, nullptr),
+          InstanceAccessor("queueBase", &Port::GetQueueBase, nullptr),
       });
   exports.Set("Port", ctor);
   napi_value rx, tx;
@@ -488,28 +498,30 @@ Napi::Value Port::ResetXstats(const Napi::CallbackInfo& info) {
 
 namespace {
 
-// rxBurst(portId, epoch, queue, batchId) and txBurst(...): the hot path, as plain N-API
-// callbacks taking four numbers. Unwrapping objects costs more than the burst itself.
+// rxBurst(queueHandle, batchId), txBurst(...) and txRxBurst(txQueueHandle, batchId,
+// rxQueueHandle): the hot path, as plain N-API callbacks taking numbers. Unwrapping objects
+// costs more than the burst itself.
 struct BurstArgs {
   uint16_t portId;
   uint16_t queue;
   Batch* batch;
 };
 
-// Checks that argv[at..at+2] (port id, epoch, queue) name a started port's existing queue.
-uint16_t CheckedQueue(Napi::Env env, napi_value* argv, size_t at, const char* op, bool rx, uint16_t* queueOut) {
-  uint32_t portId = UINT32_MAX, queue = UINT32_MAX;
-  double epoch = -1;
-  napi_get_value_uint32(env, argv[at], &portId);
-  napi_get_value_double(env, argv[at + 1], &epoch);
-  napi_get_value_uint32(env, argv[at + 2], &queue);
+// Checks that a queue handle names an existing queue of a started port; returns the port id.
+uint16_t CheckedQueue(Napi::Env env, napi_value handleValue, const char* op, bool rx, uint16_t* queueOut) {
+  int64_t handle = -1;
+  napi_get_value_int64(env, handleValue, &handle);
+  if (handle < 0) Throw(env, "EINVAL", "Invalid port handle", op);
+  uint64_t epoch = static_cast<uint64_t>(handle) >> (kQueueBits + kPortBits);
+  uint32_t portId = (static_cast<uint64_t>(handle) >> kQueueBits) & ((1u << kPortBits) - 1);
+  uint32_t queue = static_cast<uint64_t>(handle) & ((1u << kQueueBits) - 1);
   if (portId >= RTE_MAX_ETHPORTS) Throw(env, "EINVAL", "Invalid port handle", op);
   PortRecord& record = g_ports[portId];
   uint16_t queues = rx ? record.nbRx : record.nbTx;
-  if (!record.started || queue >= queues || static_cast<double>(record.epoch.load()) != epoch) {
+  if (!record.started || queue >= queues || record.epoch.load() != epoch) {
     Eal::Require(env, op);
     std::string port = Port::Describe(static_cast<uint16_t>(portId));
-    if (static_cast<double>(record.epoch.load()) != epoch) Throw(env, "ERR_CLOSED", "Port is closed", op, port);
+    if (record.epoch.load() != epoch) Throw(env, "ERR_CLOSED", "Port is closed", op, port);
     if (!record.started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, port);
     const char* kind = rx ? "rx" : "tx";
     Throw(env, "EINVAL",
@@ -521,22 +533,22 @@ uint16_t CheckedQueue(Napi::Env env, napi_value* argv, size_t at, const char* op
   return static_cast<uint16_t>(portId);
 }
 
-// Reads (port id, epoch, queue, batch id) and, for txRxBurst, (rx port id, epoch, queue).
+// Reads (queue handle, batch id) and, for txRxBurst, the rx queue handle.
 BurstArgs ReadBurstArgs(napi_env rawEnv, napi_callback_info info, const char* op, bool rx,
                         BurstArgs* receive = nullptr) {
   Napi::Env env(rawEnv);
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(rawEnv, info, &argc, argv, nullptr, nullptr);
-  if (argc < (receive == nullptr ? 4u : 7u)) Throw(env, "EINVAL", "Invalid burst arguments", op);
+  if (argc < (receive == nullptr ? 2u : 3u)) Throw(env, "EINVAL", "Invalid burst arguments", op);
   BurstArgs args;
-  args.portId = CheckedQueue(env, argv, 0, op, rx, &args.queue);
+  args.portId = CheckedQueue(env, argv[0], op, rx, &args.queue);
   uint32_t batchId = UINT32_MAX;
-  napi_get_value_uint32(rawEnv, argv[3], &batchId);
+  napi_get_value_uint32(rawEnv, argv[1], &batchId);
   args.batch = Batch::FromId(env.GetInstanceData<Addon>(), batchId);
   if (args.batch == nullptr) Throw(env, "ERR_CLOSED", "Batch is closed", op);
   if (receive != nullptr) {
-    receive->portId = CheckedQueue(env, argv, 4, op, true, &receive->queue);
+    receive->portId = CheckedQueue(env, argv[2], op, true, &receive->queue);
     receive->batch = args.batch;
   }
   return args;
@@ -602,9 +614,9 @@ napi_value TxBurst(napi_env env, napi_callback_info info) {
   });
 }
 
-// txRxBurst(txPort, epoch, txQueue, batch, rxPort, epoch, rxQueue): one forwarding step in
-// one call. Sends the batch, frees what the queue refused (the batch header's `unsent`),
-// then receives into the emptied batch; returns how many packets were received.
+// txRxBurst(txQueueHandle, batchId, rxQueueHandle): one forwarding step in one call. Sends
+// the batch, frees what the queue refused (the batch header's `unsent`), then receives into
+// the emptied batch; returns how many packets were received.
 napi_value TxRxBurst(napi_env env, napi_callback_info info) {
   return Guarded(env, [&]() {
     BurstArgs receive;
@@ -676,8 +688,9 @@ Napi::Value Port::ReleaseJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Port::GetEpoch(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(epoch_));
+Napi::Value Port::GetQueueBase(const Napi::CallbackInfo& info) {
+  uint64_t base = (epoch_ << (kQueueBits + kPortBits)) | (uint64_t{id_} << kQueueBits);
+  return Napi::Number::New(info.Env(), static_cast<double>(base));
 }
 
 Napi::Value Port::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }

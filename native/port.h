@@ -49,7 +49,7 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Value ReleaseJs(const Napi::CallbackInfo& info);
   Napi::Value GetId(const Napi::CallbackInfo& info);
   Napi::Value IsStarted(const Napi::CallbackInfo& info);
-  Napi::Value GetEpoch(const Napi::CallbackInfo& info);
+  Napi::Value GetQueueBase(const Napi::CallbackInfo& info);
 
   uint16_t Checked(Napi::Env env, const char* operation);
   // Runs `call(portId)`, a DPDK call returning 0 or a negative errno, and throws a failure

@@ -59,6 +59,12 @@ t.test('burst errors', async (t) => {
   port.start();
   t.throws(() => port.rxBurst(1, batch), { code: 'EINVAL', message: 'rx queue 1 does not exist: the port has 1 rx queue(s)' });
   t.throws(() => port.txBurst(3, batch), { code: 'EINVAL', message: 'tx queue 3 does not exist: the port has 1 tx queue(s)' });
+  for (const queue of [-1, 1.5, 65536, NaN, '0']) {
+    t.throws(() => port.rxBurst(queue as number, batch), { code: 'EINVAL', message: /^queue must be an integer from 0 to 65535, got / });
+    t.throws(() => port.txRxBurst(0, batch, port, queue as number), { code: 'EINVAL', message: /^queue must be an integer from 0 to 65535/ });
+  }
+  t.throws(() => port.txBurst(65536, batch), { code: 'EINVAL', message: 'queue must be an integer from 0 to 65535, got 65536' },
+    'a queue that would spill into the port id bits of the handle');
   t.throws(() => port.rxBurst(0, {} as Batch), { code: 'EINVAL', message: 'Expected a Batch' });
   t.throws(() => port.txBurst(0, {} as Batch), { code: 'EINVAL', message: 'Expected a Batch' });
   t.throws(() => port.configure({ mempool: pool }), { code: 'EBUSY', message: /stop it before configuring it/ });
@@ -119,6 +125,27 @@ t.test('unsent packets stay in the batch, dropped ones are freed, stale handles 
   batch.close();
   port.close();
   t.equal(pool.stats().inUse, 0, 'every packet accounted for: no leak');
+});
+
+t.test('bursts on a closed port throw, even when a new device took its id', async (t) => {
+  const old = RingPort.create();
+  old.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+  old.start();
+  const batch = new Batch(8);
+  old.close();
+  t.throws(() => old.rxBurst(0, batch), { code: 'ERR_CLOSED', message: 'Port is closed' });
+  const reused = RingPort.create();
+  t.equal(reused.id, old.id, 'the new ring port got the freed id');
+  reused.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+  reused.start();
+  pool.alloc(batch, 2, packet);
+  t.throws(() => old.txBurst(0, batch), { code: 'ERR_CLOSED', message: 'Port is closed' });
+  t.throws(() => reused.txRxBurst(0, batch, old, 0), { code: 'ERR_CLOSED', message: 'Port is closed' });
+  t.equal(batch.count, 2, 'nothing sent through the stale port');
+  t.equal(reused.txRxBurst(0, batch, reused, 0), 2, 'the new port works');
+  batch.close();
+  reused.close();
+  t.equal(pool.stats().inUse, 0);
 });
 
 t.test('lengths JS changes after a receive are sent; zero-length packets are dropped', async (t) => {

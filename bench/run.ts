@@ -3,13 +3,14 @@
  * its TypeScript loop and with the native Engine) on the same topology, cores and
  * command line, in one run.
  *
- *   1. Two net_null ports, one forwarding core: EAL lcores 0@0,1@1, forwarding on lcore 1.
+ *   1. Two net_null ports, one forwarding core: EAL lcores 0@0,1@1, forwarding on lcore 1;
+ *      also in io mode, which touches no packet: what the SDK's bursts cost on their own.
  *   2. virtio-user <-> vhost-user across two processes: a traffic source (dpdk-testpmd
  *      flowgen on two virtio-user ports, CPU 0) feeds the forwarder under test (two
  *      net_vhost ports, forwarding on CPU 1).
  *   3. A burst-size sweep on topology 1.
  *
- * Every forwarder runs macswap on 64-byte packets and prints testpmd's periodic port
+ * Every forwarder runs macswap (unless io is named) on 64-byte packets and prints testpmd's periodic port
  * statistics (`--stats-period 1`); the rate is the forwarder's transmitted packets per
  * second between two statistics blocks `--seconds` apart, after `--warmup`.
  *
@@ -274,10 +275,10 @@ async function measure(forwarder: DpdkProcess, warmup: number, seconds: number):
 }
 
 /** Topology 1: two net_null ports of 64-byte packets, forwarding on lcore 1 (CPU 1). */
-async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, seconds: number): Promise<Sample> {
+async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, seconds: number, mode = 'macswap'): Promise<Sample> {
   const prefix = uniquePrefix();
   const eal = [...commonEal('0@0,1@1', prefix), '--vdev', 'net_null0,size=64', '--vdev', 'net_null1,size=64'];
-  const forwarder = startTestpmdLike(kind, eal, forwarderApp('macswap', burst), prefix, 2);
+  const forwarder = startTestpmdLike(kind, eal, forwarderApp(mode, burst), prefix, 2);
   try {
     const { mpps, mppsPerCpu } = await measure(forwarder, warmup, seconds);
     return { mpps, mppsPerCpu };
@@ -394,7 +395,7 @@ function markdown(report: BenchReport): string {
     `# dpdk-ts forwarding benchmark (${report.date})`,
     '',
     `${report.machine.cpus} x ${report.machine.cpuModel}; load average ${report.machine.loadAverageBefore.join(', ')} before, ` +
-    `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap, one forwarding core on CPU 1, ` +
+    `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap unless io is named, one forwarding core on CPU 1, ` +
     `${report.options.seconds} s windows after ${report.options.warmup} s warmup, median of ${report.options.rounds} round(s) ` +
     '(min-max in brackets), and the best round. Mpps: packets the forwarder transmitted per second; per CPU: per second ' +
     'of CPU time the forwarder process got, which load from other processes does not skew when the forwarder is the ' +
@@ -448,6 +449,10 @@ async function main(): Promise<void> {
   report.topologies.push({
     name: '1: 2 x net_null, 1 core',
     results: await measureRounds(options.rounds, 'net_null', (kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds)),
+  });
+  report.topologies.push({
+    name: '1: 2 x net_null, 1 core, io',
+    results: await measureRounds(options.rounds, 'net_null io', (kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds, 'io')),
   });
   report.topologies.push({
     name: '2: 2 x vhost-user <- testpmd source on CPU 0',

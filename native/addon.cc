@@ -15,10 +15,10 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                            InstanceMethod("chunkBuffer", &Addon::ChunkBuffer),
                        });
   Eal::Init(env, exports);
-  mempoolClass = Napi::Persistent(Mempool::Init(env, exports));
-  portClass = Napi::Persistent(Port::Init(env, exports));
-  batchClass = Napi::Persistent(Batch::Init(env, exports));
-  engineClass = Napi::Persistent(Engine::Init(env, exports));
+  Mempool::Init(env, exports);
+  Port::Init(env, exports, this);
+  Batch::Init(env, exports);
+  Engine::Init(env, exports);
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
 }
 
@@ -39,7 +39,7 @@ void Addon::Cleanup(void* data) {
   // The environment's views die with it (no JS runs anymore, and no handle can be made
   // here to detach them): they just stop holding the chunks.
   addon->ReleaseChunks();
-  if (addon->registeredLcore >= 0) Eal::UnregisterThread(addon);
+  Eal::UnregisterThread(addon);
   if (addon->ownsEal) Eal::Shutdown(true);
 }
 

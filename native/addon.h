@@ -15,10 +15,6 @@ class Addon : public Napi::Addon<Addon> {
 
   // The DpdkError class of lib/errors.ts, used by MakeError.
   Napi::FunctionReference errorClass;
-  Napi::FunctionReference mempoolClass;
-  Napi::FunctionReference portClass;
-  Napi::FunctionReference batchClass;
-  Napi::FunctionReference engineClass;
 
   // ArrayBuffers over mempool memory chunks, by global chunk id, made on first use.
   std::vector<Napi::Reference<Napi::ArrayBuffer>> chunkBuffers;

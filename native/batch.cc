@@ -20,7 +20,7 @@ size_t SharedSize(uint32_t capacity) {
 }
 }  // namespace
 
-Napi::Function Batch::Init(Napi::Env env, Napi::Object exports) {
+void Batch::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "Batch",
                                     {
                                         InstanceMethod("free", &Batch::Free),
@@ -29,7 +29,6 @@ Napi::Function Batch::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceAccessor("id", &Batch::GetId, nullptr),
                                     });
   exports.Set("Batch", ctor);
-  return ctor;
 }
 
 Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
@@ -135,7 +134,7 @@ void Batch::Received(uint32_t n) {
 uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* dropped) {
   uint32_t count = count_;
   *dropped = 0;
-  // The common case: JS resized and dropped nothing, the mbufs are already right.
+  // The common case: JS changed no length, so the mbufs are already right and none is dropped.
   if (!mayHoldEmpty_ && std::memcmp(lengths_, published_.data(), count * sizeof(uint16_t)) == 0) return count;
   uint32_t zeroLength = 0;
   for (uint32_t i = 0; i < count; i++) {
@@ -216,9 +215,9 @@ uint32_t Batch::AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const 
   return count;
 }
 
-void Batch::FreeAll() {
+void Batch::FreeAll(uint32_t from) {
   // After Eal.cleanup the pools are gone, and with them every mbuf.
-  if (count_ > 0 && Eal::Running()) rte_pktmbuf_free_bulk(mbufs_.data(), count_);
+  if (count_ > from && Eal::Running()) rte_pktmbuf_free_bulk(mbufs_.data() + from, count_ - from);
   SetCount(0, true);
 }
 

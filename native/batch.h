@@ -24,7 +24,7 @@ struct BatchHeader {
 
 class Batch : public Napi::ObjectWrap<Batch> {
  public:
-  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  static void Init(Napi::Env env, Napi::Object exports);
   explicit Batch(const Napi::CallbackInfo& info);
   ~Batch();
 
@@ -46,7 +46,9 @@ class Batch : public Napi::ObjectWrap<Batch> {
   void Sent(uint32_t sent);
   uint32_t AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const uint8_t* bytes,
                      size_t length, const char* operation);
-  void FreeAll();
+  // Frees the packets from index `from` on (the first `from` left the batch some other way)
+  // and empties the batch.
+  void FreeAll(uint32_t from = 0);
   void SetUnsent(uint32_t n) {
     if (header_ != nullptr) header_->unsent = n;
   }

@@ -69,7 +69,7 @@ uint16_t PortField(Napi::Env env, Napi::Object o, const char* key, const char* o
 
 }  // namespace
 
-Napi::Function Engine::Init(Napi::Env env, Napi::Object exports) {
+void Engine::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "Engine",
                                     {
                                         InstanceMethod("start", &Engine::Start),
@@ -80,7 +80,6 @@ Napi::Function Engine::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceAccessor("running", &Engine::IsRunning, nullptr),
                                     });
   exports.Set("Engine", ctor);
-  return ctor;
 }
 
 // new Engine({ lcore, mode, burst, streams: [{ rxPort, rxQueue, txPort, txQueue,
@@ -107,10 +106,12 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   burst_ = static_cast<uint16_t>(burst);
   Napi::Value pool = o.Get("mempool");
   if (pool.IsObject()) pool_ = Mempool::FromValue(env, pool, op)->Get(env, op);
+  // The packet of every stream that has no templates of its own.
+  std::vector<uint8_t> sharedTemplate;
   Napi::Value tpl = o.Get("template");
   if (tpl.IsTypedArray()) {
     Napi::Uint8Array bytes = tpl.As<Napi::Uint8Array>();
-    template_.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+    sharedTemplate.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
   }
   yieldWhenIdle_ = o.Get("yieldWhenIdle").ToBoolean().Value();
   Napi::Value ts = o.Get("timestampOffset");
@@ -153,7 +154,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
         s->templates.emplace_back(bytes.Data(), bytes.Data() + bytes.ByteLength());
       }
     }
-    if (s->templates.empty() && !template_.empty()) s->templates.push_back(template_);
+    if (s->templates.empty() && !sharedTemplate.empty()) s->templates.push_back(sharedTemplate);
     if (!generates) continue;
     if (pool_ == nullptr || s->templates.empty()) {
       Throw(env, "EINVAL", "txonly and generator modes need a mempool and a packet template", op);

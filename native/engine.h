@@ -43,7 +43,7 @@ struct Stream {
 
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
-  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  static void Init(Napi::Env env, Napi::Object exports);
   explicit Engine(const Napi::CallbackInfo& info);
   ~Engine();
 
@@ -74,9 +74,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   uint16_t burst_;
   std::vector<std::unique_ptr<Stream>> streams_;
   rte_mempool* pool_ = nullptr;
-  std::vector<uint8_t> template_;
-  int32_t timestampOffset_ = -1;
-  bool yieldWhenIdle_ = false;  // where txonly/generator write, and rx reads, timestamps
+  int32_t timestampOffset_ = -1;  // where txonly/generator write, and rx reads, timestamps
+  bool yieldWhenIdle_ = false;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)

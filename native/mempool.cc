@@ -101,7 +101,7 @@ void Unregister(int record) {
 
 }  // namespace
 
-Napi::Function Mempool::Init(Napi::Env env, Napi::Object exports) {
+void Mempool::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(
       env, "Mempool",
       {
@@ -113,7 +113,6 @@ Napi::Function Mempool::Init(Napi::Env env, Napi::Object exports) {
           InstanceAccessor("dataRoomSize", &Mempool::GetDataRoomSize, nullptr),
       });
   exports.Set("Mempool", ctor);
-  return ctor;
 }
 
 // new Mempool(name, size, cacheSize, dataRoomSize, socket): creates a pool.
@@ -148,8 +147,6 @@ Mempool::Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(inf
     throw;
   }
 }
-
-Mempool::~Mempool() = default;
 
 Mempool* Mempool::FromValue(Napi::Env env, Napi::Value value, const char* operation) {
   if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kMempoolTag)) {

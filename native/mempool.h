@@ -23,14 +23,13 @@ struct ChunkHint {
   uint16_t id = 0;
 };
 
-// Where a packet's first data byte lies: the chunk (global id) and the offset in it.
+// The chunk id published for a packet outside every pool this addon knows (an external buffer).
 static constexpr uint16_t kNoChunk = 0xffff;
 
 class Mempool : public Napi::ObjectWrap<Mempool> {
  public:
-  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  static void Init(Napi::Env env, Napi::Object exports);
   explicit Mempool(const Napi::CallbackInfo& info);
-  ~Mempool();
 
   static bool LookupChunk(uint32_t id, ChunkInfo* out);
   // Maps a packet's data pointer to (chunk, offset); returns false when it lies outside

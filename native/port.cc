@@ -1,8 +1,6 @@
 #include "port.h"
 
-#include <rte_bus.h>
 #include <rte_dev.h>
-#include <rte_errno.h>
 #include <rte_ether.h>
 
 #include <atomic>
@@ -82,6 +80,16 @@ void Teardown(uint16_t id) {
   record.epoch = next < kEpochLimit ? next : 1;
 }
 
+// A port that engines or lcore workers poll cannot be stopped or closed under them.
+void ThrowIfPolled(Napi::Env env, const char* op, uint16_t id) {
+  int busy = g_ports[id].busy.load();
+  if (busy > 0) {
+    Throw(env, "EBUSY",
+          "Port is polled by " + std::to_string(busy) + " running engine(s) or lcore worker(s): stop them first",
+          op, Port::Describe(id));
+  }
+}
+
 napi_value RxBurst(napi_env env, napi_callback_info info);
 napi_value TxBurst(napi_env env, napi_callback_info info);
 napi_value TxRxBurst(napi_env env, napi_callback_info info);
@@ -112,7 +120,7 @@ void Port::CloseAll() {
   RTE_ETH_FOREACH_DEV(id) { Teardown(id); }
 }
 
-Napi::Function Port::Init(Napi::Env env, Napi::Object exports) {
+void Port::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
   Napi::Function ctor = DefineClass(
       env, "Port",
       {
@@ -143,14 +151,13 @@ Napi::Function Port::Init(Napi::Env env, Napi::Object exports) {
       });
   exports.Set("Port", ctor);
   napi_value rx, tx;
-  napi_create_function(env, "rxBurst", NAPI_AUTO_LENGTH, RxBurst, nullptr, &rx);
-  napi_create_function(env, "txBurst", NAPI_AUTO_LENGTH, TxBurst, nullptr, &tx);
+  napi_create_function(env, "rxBurst", NAPI_AUTO_LENGTH, RxBurst, addon, &rx);
+  napi_create_function(env, "txBurst", NAPI_AUTO_LENGTH, TxBurst, addon, &tx);
   exports.Set("rxBurst", Napi::Value(env, rx));
   exports.Set("txBurst", Napi::Value(env, tx));
   napi_value txRx;
-  napi_create_function(env, "txRxBurst", NAPI_AUTO_LENGTH, TxRxBurst, nullptr, &txRx);
+  napi_create_function(env, "txRxBurst", NAPI_AUTO_LENGTH, TxRxBurst, addon, &txRx);
   exports.Set("txRxBurst", Napi::Value(env, txRx));
-  return ctor;
 }
 
 // new Port(id): a handle on an existing port.
@@ -179,11 +186,12 @@ uint16_t Port::Checked(Napi::Env env, const char* operation) {
 }
 
 template <typename Call>
-void Port::Run(Napi::Env env, const char* operation, const std::string& what, Call call) {
+uint16_t Port::Run(Napi::Env env, const char* operation, const std::string& what, Call call) {
   uint16_t id = Checked(env, operation);
   size_t mark = LogCapture::Instance().Mark();
   int ret = call(id);
   if (ret != 0) ThrowDpdk(env, ret, what, operation, Describe(id), mark);
+  return id;
 }
 
 // probe(devargs): hotplugs a virtual device (e.g. "net_vhost0,iface=/tmp/s") and returns
@@ -227,12 +235,8 @@ Napi::Value Port::List(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* op = "Port.info";
-  uint16_t id = Checked(env, op);
-  size_t mark = LogCapture::Instance().Mark();
   rte_eth_dev_info dev;
-  int ret = rte_eth_dev_info_get(id, &dev);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot read device info", op, Describe(id), mark);
+  uint16_t id = Run(env, "Port.info", "Cannot read device info", [&dev](uint16_t id) { return rte_eth_dev_info_get(id, &dev); });
   rte_ether_addr mac;
   rte_eth_macaddr_get(id, &mac);
   Napi::Object result = Napi::Object::New(env);
@@ -336,12 +340,7 @@ Napi::Value Port::Stop(const Napi::CallbackInfo& info) {
   uint16_t id = Checked(env, op);
   PortRecord& record = g_ports[id];
   if (!record.started) return env.Undefined();
-  if (record.busy > 0) {
-    Throw(env, "EBUSY",
-          "Port is polled by " + std::to_string(record.busy.load()) +
-              " running engine(s) or lcore worker(s): stop them first",
-          op, Describe(id));
-  }
+  ThrowIfPolled(env, op, id);
   size_t mark = LogCapture::Instance().Mark();
   record.started = false;
   int ret = rte_eth_dev_stop(id);
@@ -356,12 +355,7 @@ Napi::Value Port::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "Port.close";
   if (!Eal::Running() || g_ports[id_].epoch != epoch_) return env.Undefined();
-  if (g_ports[id_].busy > 0) {
-    Throw(env, "EBUSY",
-          "Port is polled by " + std::to_string(g_ports[id_].busy.load()) +
-              " running engine(s) or lcore worker(s): stop them first",
-          op, Describe(id_));
-  }
+  ThrowIfPolled(env, op, id_);
   StopWatchingLink();
   std::lock_guard<std::mutex> lock(g_mutex);
   Teardown(id_);
@@ -419,12 +413,8 @@ Napi::Value Port::SetMtu(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Link(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* op = "Port.link";
-  uint16_t id = Checked(env, op);
   rte_eth_link link = {};
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_link_get_nowait(id, &link);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot read link status", op, Describe(id), mark);
+  Run(env, "Port.link", "Cannot read link status", [&link](uint16_t id) { return rte_eth_link_get_nowait(id, &link); });
   Napi::Object result = Napi::Object::New(env);
   result.Set("up", link.link_status == RTE_ETH_LINK_UP);
   result.Set("speedMbps", link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed);
@@ -435,12 +425,8 @@ Napi::Value Port::Link(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* op = "Port.stats";
-  uint16_t id = Checked(env, op);
   rte_eth_stats stats;
-  size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_stats_get(id, &stats);
-  if (ret != 0) ThrowDpdk(env, ret, "Cannot read stats", op, Describe(id), mark);
+  uint16_t id = Run(env, "Port.stats", "Cannot read stats", [&stats](uint16_t id) { return rte_eth_stats_get(id, &stats); });
   Napi::Object result = Napi::Object::New(env);
   result.Set("rxPackets", static_cast<double>(stats.ipackets));
   result.Set("txPackets", static_cast<double>(stats.opackets));
@@ -539,13 +525,14 @@ BurstArgs ReadBurstArgs(napi_env rawEnv, napi_callback_info info, const char* op
   Napi::Env env(rawEnv);
   size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(rawEnv, info, &argc, argv, nullptr, nullptr);
+  void* addon = nullptr;
+  napi_get_cb_info(rawEnv, info, &argc, argv, nullptr, &addon);
   if (argc < (receive == nullptr ? 2u : 3u)) Throw(env, "EINVAL", "Invalid burst arguments", op);
   BurstArgs args;
   args.portId = CheckedQueue(env, argv[0], op, rx, &args.queue);
   uint32_t batchId = UINT32_MAX;
   napi_get_value_uint32(rawEnv, argv[1], &batchId);
-  args.batch = Batch::FromId(env.GetInstanceData<Addon>(), batchId);
+  args.batch = Batch::FromId(static_cast<Addon*>(addon), batchId);
   if (args.batch == nullptr) Throw(env, "ERR_CLOSED", "Batch is closed", op);
   if (receive != nullptr) {
     receive->portId = CheckedQueue(env, argv[2], op, true, &receive->queue);
@@ -574,20 +561,19 @@ napi_value Guarded(napi_env env, Body body) {
   return nullptr;
 }
 
-// Sends the batch's packets (after freeing those marked dropped); the unsent stay in it.
-// Returns how many were sent; `dropped` gets how many were marked dropped.
+// Sends the batch's packets (after freeing those marked dropped); the queue took the first
+// `sent` of them, which the caller takes out of the batch. `dropped` gets how many were
+// marked dropped.
 uint16_t Transmit(napi_env env, const char* op, const BurstArgs& args, uint32_t* dropped) {
   Batch* batch = args.batch;
   uint32_t count = batch->PrepareTx(Napi::Env(env), op, dropped);
-  uint16_t sent = count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
-  batch->Sent(sent);
-  return sent;
+  return count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
 }
 
 // Receives into the batch's free room; returns how many packets arrived.
 uint16_t Receive(const BurstArgs& args) {
   Batch* batch = args.batch;
-  uint16_t room = static_cast<uint16_t>(std::min<uint32_t>(batch->Room(), UINT16_MAX));
+  uint16_t room = static_cast<uint16_t>(batch->Room());  // batches hold at most 4096
   uint16_t n = rte_eth_rx_burst(args.portId, args.queue, batch->Slots(), room);
   if (n > 0) batch->Received(n);
   return n;
@@ -610,7 +596,10 @@ napi_value RxBurst(napi_env env, napi_callback_info info) {
 napi_value TxBurst(napi_env env, napi_callback_info info) {
   return Guarded(env, [&]() {
     uint32_t dropped;
-    return Count(env, Transmit(env, "Port.txBurst", ReadBurstArgs(env, info, "Port.txBurst", false), &dropped));
+    BurstArgs args = ReadBurstArgs(env, info, "Port.txBurst", false);
+    uint16_t sent = Transmit(env, "Port.txBurst", args, &dropped);
+    args.batch->Sent(sent);  // the unsent stay in the batch, first
+    return Count(env, sent);
   });
 }
 
@@ -622,9 +611,9 @@ napi_value TxRxBurst(napi_env env, napi_callback_info info) {
     BurstArgs receive;
     BurstArgs send = ReadBurstArgs(env, info, "Port.txRxBurst", false, &receive);
     uint32_t dropped;
-    Transmit(env, "Port.txRxBurst", send, &dropped);
-    send.batch->SetUnsent(dropped + send.batch->Count());
-    send.batch->FreeAll();
+    uint16_t sent = Transmit(env, "Port.txRxBurst", send, &dropped);
+    send.batch->SetUnsent(dropped + send.batch->Count() - sent);
+    send.batch->FreeAll(sent);
     return Count(env, Receive(receive));
   });
 }

@@ -8,9 +8,12 @@
 
 namespace dpdkts {
 
+class Addon;
+
 class Port : public Napi::ObjectWrap<Port> {
  public:
-  static Napi::Function Init(Napi::Env env, Napi::Object exports);
+  // The burst callbacks get `addon` as their data: their batches are this environment's.
+  static void Init(Napi::Env env, Napi::Object exports, Addon* addon);
   explicit Port(const Napi::CallbackInfo& info);
   ~Port();
 
@@ -55,7 +58,7 @@ class Port : public Napi::ObjectWrap<Port> {
   // Runs `call(portId)`, a DPDK call returning 0 or a negative errno, and throws a failure
   // as a DpdkError carrying `what` and what DPDK logged meanwhile.
   template <typename Call>
-  void Run(Napi::Env env, const char* operation, const std::string& what, Call call);
+  uint16_t Run(Napi::Env env, const char* operation, const std::string& what, Call call);
   void StopWatchingLink();
 
  public:

@@ -40,9 +40,8 @@ interface MacWords {
   low: number;
 }
 
-function macWords(mac: string): MacWords {
-  const bytes = parseMac(mac);
-  const view = new DataView(bytes.buffer);
+function macWords(bytes: Uint8Array): MacWords {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
   return { high: view.getUint32(0, true), low: view.getUint16(4, true) };
 }
 
@@ -65,16 +64,16 @@ const data = context.data as TestpmdLoopData;
 const counters = context.counters;
 const streams: Stream[] = data.streams.map((stream, i) => {
   const txPort = context.ports[stream.tx];
-  const source = macWords(txPort.mac);
-  const destination = macWords(stream.peerMac);
+  const sourceBytes = parseMac(txPort.mac);
+  const destinationBytes = parseMac(stream.peerMac);
   let packet: Uint8Array | undefined;
   if (data.template !== undefined) {
     packet = Uint8Array.from(data.template);
-    packet.set(parseMac(stream.peerMac), 0);
-    packet.set(parseMac(txPort.mac), 6);
+    packet.set(destinationBytes, 0);
+    packet.set(sourceBytes, 6);
   }
   return {
-    rxPort: context.ports[stream.rx], txPort, source, destination, packet,
+    rxPort: context.ports[stream.rx], txPort, source: macWords(sourceBytes), destination: macWords(destinationBytes), packet,
     rxCounter: context.counterIndex(`rx:${i}`), txCounter: context.counterIndex(`tx:${i}`),
     droppedCounter: context.counterIndex(`dropped:${i}`), batch: new Batch(data.burst),
   };

@@ -125,18 +125,20 @@ export class Batch {
 
   /** Marks packet `i` to be freed instead of sent at the next {@link Port.txBurst}. */
   drop(i: number): void {
-    if (i < 0 || i >= this.count || !Number.isInteger(i)) {
-      invalidArgument('Batch.drop', `packet index must be from 0 to ${this.count - 1}, got ${i}`);
-    }
+    this.#checkIndex('Batch.drop', i);
     this.lengths[i] = 0;
   }
 
   /** A checked handle on packet `i`, for code off the hot path. */
   packet(i: number): PacketHandle {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
-      invalidArgument('Batch.packet', `packet index must be from 0 to ${this.count - 1}, got ${i}`);
-    }
+    this.#checkIndex('Batch.packet', i);
     return new PacketHandle(this, i, this.generation);
+  }
+
+  #checkIndex(operation: string, i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      invalidArgument(operation, `packet index must be from 0 to ${this.count - 1}, got ${i}`);
+    }
   }
 
   /** Frees every packet the batch holds (returns them to their mempools). */

@@ -211,15 +211,16 @@ export class Engine {
       const { latency, ...counters } = raw;
       if (latency === undefined) return counters;
       const { histogram, ...summary } = latency;
+      const at = (fraction: number): number => percentile(histogram, summary.samples, fraction, summary.minNs, summary.maxNs);
       return {
         ...counters,
         latency: {
           ...summary,
           percentilesNs: {
-            p50: percentile(histogram, summary.samples, 0.5, summary.minNs, summary.maxNs),
-            p90: percentile(histogram, summary.samples, 0.9, summary.minNs, summary.maxNs),
-            p99: percentile(histogram, summary.samples, 0.99, summary.minNs, summary.maxNs),
-            p999: percentile(histogram, summary.samples, 0.999, summary.minNs, summary.maxNs),
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            p999: at(0.999),
           },
         },
       };

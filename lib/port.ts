@@ -192,9 +192,7 @@ export class Port extends EventEmitter {
     }
     const existing = openPorts.get(id);
     if (existing !== undefined && existing.#isCurrent()) return existing;
-    const port = new Port(new native.Port(id));
-    openPorts.set(id, port);
-    return port;
+    return Port.adopt(id);
   }
 
   /** @internal Registers a port just created by hotplug. */

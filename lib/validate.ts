@@ -63,9 +63,9 @@ export function checkBoolean(operation: string, name: string, value: unknown): b
   return value;
 }
 
-/** A string, non-empty unless `allowEmpty`. */
-export function checkString(operation: string, name: string, value: unknown, allowEmpty = false): string {
-  if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {
+/** A non-empty string. */
+export function checkString(operation: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
     invalidArgument(operation, `${name} must be a non-empty string, got ${describe(value)}`);
   }
   return value;

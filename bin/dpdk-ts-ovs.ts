@@ -2,10 +2,8 @@
 // dpdk-ts-ovs: the ovs-vsctl and ovs-ofctl verbs the reference setup uses, over OVSDB and
 // OpenFlow, without either tool.
 import { DpdkError } from '../lib/errors';
-import { DB_COMMAND_USAGE, runDbCommand } from '../lib/cli/ovs-db-commands';
+import { DB_COMMAND_USAGE, DB_VERBS, runDbCommand } from '../lib/cli/ovs-db-commands';
 import { FLOW_COMMAND_USAGE, runFlowCommand } from '../lib/cli/ovs-flow-commands';
-
-const dbVerbs = new Set(['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports']);
 
 const usage = `usage: dpdk-ts-ovs [OPTIONS] VERB [ARGS...]
 
@@ -76,7 +74,7 @@ function switchTarget(name: string, rundir: string): string {
 async function main(): Promise<void> {
   const { options, verb, args } = parse(process.argv.slice(2));
   const out = (line: string): void => { process.stdout.write(`${line}\n`); };
-  if (dbVerbs.has(verb)) {
+  if (DB_VERBS.includes(verb)) {
     await runDbCommand(verb, args, { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs }, out);
   } else if (verb in FLOW_COMMAND_USAGE) {
     const [bridge, ...rest] = args;

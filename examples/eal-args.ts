@@ -40,8 +40,8 @@ function parseCpuList(list: string): number[] | undefined {
   return cpus;
 }
 
-/** Parses a hexadecimal core mask such as `0xE0` into lcore ids. */
-function parseCoremask(mask: string): number[] | undefined {
+/** Parses a hexadecimal core mask such as `0xE0` into lcore ids; undefined when it is not one. */
+export function parseCoremask(mask: string): number[] | undefined {
   if (!/^(0x)?[0-9a-fA-F]+$/.test(mask)) return undefined;
   const value = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
   const ids: number[] = [];

@@ -35,7 +35,6 @@ interface IpsOptions {
   json: boolean;
 }
 
-
 function integer(name: string, value: string | undefined, min: number, max: number): number {
   const number = Number(value);
   if (value === undefined || !Number.isInteger(number) || number < min || number > max) {

@@ -49,7 +49,6 @@ const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PER
   --engine ts|native         forward in a TypeScript loop on an LcoreWorker (default) or in the native Engine
   --json                     print a JSON summary line at exit`;
 
-
 function parsePortmap(text: string): [number, number][] {
   const pairs: [number, number][] = [];
   const pattern = /\(\s*(\d+)\s*,\s*(\d+)\s*\)/g;

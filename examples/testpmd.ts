@@ -13,7 +13,7 @@ import { createInterface, type Interface } from 'node:readline';
 import {
   DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, buildUdpPacket, type PortStats,
 } from '../lib/index.js';
-import { UsageError, startApp } from './eal-args.js';
+import { UsageError, parseCoremask, startApp } from './eal-args.js';
 import type { TestpmdLoopData, TestpmdLoopStream, TsForwardMode } from './testpmd-loop.js';
 
 const forwardModes = ['io', 'mac', 'macswap', 'rxonly', 'txonly'] as const satisfies readonly TsForwardMode[];
@@ -54,7 +54,6 @@ const usage = `usage: testpmd.ts [EAL options] -- [options]
 /** Reference testpmd options that do not apply to dpdk-ts's ports and are accepted as no-ops. */
 const ignoredOptions = new Set(['--disable-hw-vlan', '--disable-link-check']);
 
-
 function integerOption(name: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
     throw new UsageError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
@@ -63,10 +62,8 @@ function integerOption(name: string, text: string, min: number, max: number): nu
 }
 
 function lcoresOfMask(name: string, mask: string): number[] {
-  if (!/^(0x)?[0-9a-fA-F]+$/.test(mask)) throw new UsageError(`${name} must be a hexadecimal mask such as 0xc0, got '${mask}'`);
-  const value = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
-  const lcores: number[] = [];
-  for (let bit = 0n; (1n << bit) <= value; bit++) if (value & (1n << bit)) lcores.push(Number(bit));
+  const lcores = parseCoremask(mask);
+  if (lcores === undefined) throw new UsageError(`${name} must be a hexadecimal mask such as 0xc0, got '${mask}'`);
   if (lcores.length === 0) throw new UsageError(`${name} names no lcore: ${mask}`);
   return lcores;
 }

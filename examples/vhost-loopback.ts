@@ -16,7 +16,9 @@
 // prints them with the final counters (`udp dports: port 0 -> 1: 53 x100, 80 x100; ...`),
 // to check the mix a generator sent. The native engine does not look into packets, so then
 // the main thread forwards (io mode only): slower, for tests rather than throughput.
-import { Batch, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Vhost, type ForwardMode, type Port } from '../lib/index.js';
+import {
+  Batch, Eal, Engine, ETHER_HEADER_LENGTH, ETHER_TYPE_IPV4, IP_PROTO_UDP, IPV4_HEADER_LENGTH, Mempool, Vhost, type ForwardMode, type Port,
+} from '../lib/index.js';
 
 const usage = `usage: vhost-loopback.ts --iface PATH --iface PATH [--lcores MAP] [--mode io|mac|macswap|l2fwd]
                          [--count-dports] [--memory-mb N] [--no-huge] [--file-prefix NAME]`;
@@ -104,14 +106,11 @@ function engineForwarder(lcore: number, mode: ForwardMode, first: Port, second: 
   return { counters: () => engine.stats(), dports: () => null, stop: () => engine.stop() };
 }
 
-const ipv4EtherType = 0x0800;
-const udpProtocol = 17;
-
 /** The UDP destination port of an IPv4 packet at `offset` of `view`; null for other packets. */
 function udpDestinationPort(view: DataView, offset: number, length: number): number | null {
   const ip = offset + ETHER_HEADER_LENGTH;
-  if (length < ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH || view.getUint16(offset + 12) !== ipv4EtherType ||
-    view.getUint8(ip + 9) !== udpProtocol) {
+  if (length < ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH || view.getUint16(offset + 12) !== ETHER_TYPE_IPV4 ||
+    view.getUint8(ip + 9) !== IP_PROTO_UDP) {
     return null;
   }
   const udp = ip + (view.getUint8(ip) & 0x0f) * 4;

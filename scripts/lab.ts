@@ -173,8 +173,9 @@ class Lab {
 
   /** Checks prerequisites, starts OVS-DPDK, and builds the images. */
   async setUp(): Promise<void> {
-    if (!this.options.noHuge && freeHugepages() < 384) {
-      throw new DpdkError(`only ${freeHugepages()} free 2 MiB hugepages (384 needed): reserve them with ` +
+    const free = freeHugepages();
+    if (!this.options.noHuge && free < 384) {
+      throw new DpdkError(`only ${free} free 2 MiB hugepages (384 needed): reserve them with ` +
         "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge", { code: 'ENOMEM', operation: 'lab' });
     }
     // OVS adds --in-memory unless --legacy-mem is given, and EAL refuses --in-memory with --no-huge.

@@ -33,7 +33,8 @@ export const DB_COMMAND_USAGE: readonly string[] = [
   'list-ports BR                          print the ports of BR, one per line',
 ];
 
-const VERBS = ['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports'];
+/** The ovs-vsctl verbs {@link runDbCommand} runs. */
+export const DB_VERBS: readonly string[] = ['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports'];
 
 function usageError(verb: string, message: string): DpdkError {
   const usage = DB_COMMAND_USAGE.filter((line) => line.startsWith(`${verb} `)).join('; ');
@@ -177,8 +178,8 @@ export async function runDbCommand(
       throw new DpdkError(`runDbCommand: unknown option "${key}" (expected db, noWait, timeoutMs)`, { code: 'EINVAL', operation: 'runDbCommand' });
     }
   }
-  if (!VERBS.includes(verb)) {
-    throw new DpdkError(`unknown command ${JSON.stringify(verb)} (expected one of: ${VERBS.join(', ')})`, { code: 'EINVAL', operation: 'runDbCommand' });
+  if (!DB_VERBS.includes(verb)) {
+    throw new DpdkError(`unknown command ${JSON.stringify(verb)} (expected one of: ${DB_VERBS.join(', ')})`, { code: 'EINVAL', operation: 'runDbCommand' });
   }
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
     throw new DpdkError(`${verb}: args must be an array of strings`, { code: 'EINVAL', operation: verb });

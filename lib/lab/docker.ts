@@ -172,8 +172,10 @@ const DEFAULT_RUN_DIR = '/run/dpdk-ts-lab';
 const SYSTEM_SOCKET = '/var/run/docker.sock';
 const DOCKERD_START_TIMEOUT_MS = 60_000;
 const DOCKERD_STOP_TIMEOUT_MS = 20_000;
-const CONTAINER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const CPUSET_PATTERN = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+/** Names Docker accepts for containers. */
+export const CONTAINER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+/** A cpuset list such as `0-1,3`. */
+export const CPUSET_PATTERN = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** npm packages the staged dpdk-ts loads at run time (the rest of its dependencies build it). */
 const RUNTIME_NPM_PACKAGES = ['bindings'];

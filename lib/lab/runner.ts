@@ -12,7 +12,9 @@ import { onProcessEnd } from './cleanup';
 import {
   AppExit,
   CONTAINER_HUGEPAGE_DIR,
+  CONTAINER_NAME_PATTERN,
   CONTAINER_SOCKET_DIR,
+  CPUSET_PATTERN,
   DockerEngine,
   RunningContainer,
 } from './docker';
@@ -75,8 +77,6 @@ export interface AppRunner {
 }
 
 const RUNNER_OPTION_KEYS = ['name', 'program', 'args', 'cpus', 'env', 'interactive', 'onLine', 'socketDir', 'hugepageDir'];
-const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const CPUSET_PATTERN = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 function validateOptions(operation: string, options: AppRunnerOptions): void {
   for (const key of Object.keys(options)) {
@@ -84,8 +84,8 @@ function validateOptions(operation: string, options: AppRunnerOptions): void {
       invalidArgument(operation, `unknown option "${key}"; valid options are: ${RUNNER_OPTION_KEYS.join(', ')}`);
     }
   }
-  if (typeof options.name !== 'string' || !NAME_PATTERN.test(options.name)) {
-    invalidArgument(operation, `name must match ${NAME_PATTERN}, got ${JSON.stringify(options.name)}`);
+  if (typeof options.name !== 'string' || !CONTAINER_NAME_PATTERN.test(options.name)) {
+    invalidArgument(operation, `name must match ${CONTAINER_NAME_PATTERN}, got ${JSON.stringify(options.name)}`);
   }
   if (typeof options.cpus !== 'string' || !CPUSET_PATTERN.test(options.cpus)) {
     invalidArgument(operation, `cpus must be a cpuset such as "1", "0-1" or "0,2", got ${JSON.stringify(options.cpus)}`);
@@ -95,7 +95,7 @@ function validateOptions(operation: string, options: AppRunnerOptions): void {
   if (programKeys.length !== 1 || !['example', 'executable'].includes(programKeys[0]) || typeof program?.[programKeys[0]] !== 'string' || program[programKeys[0]] === '') {
     invalidArgument(operation, `program must be { example: "<name>" } or { executable: "<program>" }, got ${JSON.stringify(options.program)}`);
   }
-  if ('example' in options.program && !NAME_PATTERN.test(options.program.example)) {
+  if ('example' in options.program && !CONTAINER_NAME_PATTERN.test(options.program.example)) {
     invalidArgument(operation, `program.example must be the name of a file in dist/examples/ without .js, got ${JSON.stringify(options.program.example)}`);
   }
   for (const [what, path] of [['socketDir', options.socketDir], ['hugepageDir', options.hugepageDir ?? '/dev/hugepages']] as const) {

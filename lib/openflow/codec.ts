@@ -502,13 +502,9 @@ const PORT_STATS_LENGTH = 112;
 
 /** Decodes the `ofp_port_stats` entries of one OFPMP_PORT_STATS reply part. */
 export function decodePortStatsEntries(body: Buffer): PortStats[] {
-  if (body.length % PORT_STATS_LENGTH !== 0) {
-    protocolError('decodePortStats', `port stats reply body of ${body.length} bytes is not a multiple of ${PORT_STATS_LENGTH}`);
-  }
-  const stats: PortStats[] = [];
-  for (let position = 0; position < body.length; position += PORT_STATS_LENGTH) {
+  return decodeFixedEntries(body, PORT_STATS_LENGTH, 'decodePortStats', 'port stats', (position) => {
     const counter = (index: number): bigint => body.readBigUInt64BE(position + 8 + index * 8);
-    stats.push({
+    return {
       portNo: body.readUInt32BE(position),
       rxPackets: counter(0),
       txPackets: counter(1),
@@ -524,9 +520,18 @@ export function decodePortStatsEntries(body: Buffer): PortStats[] {
       collisions: counter(11),
       durationSec: body.readUInt32BE(position + 104),
       durationNsec: body.readUInt32BE(position + 108),
-    });
+    };
+  });
+}
+
+/** Decodes a reply body of `entryLength`-byte entries, one `decode(position)` each. */
+function decodeFixedEntries<T>(body: Buffer, entryLength: number, operation: string, what: string, decode: (position: number) => T): T[] {
+  if (body.length % entryLength !== 0) {
+    protocolError(operation, `${what} reply body of ${body.length} bytes is not a multiple of ${entryLength}`);
   }
-  return stats;
+  const entries: T[] = [];
+  for (let position = 0; position < body.length; position += entryLength) entries.push(decode(position));
+  return entries;
 }
 
 /** A port's description (`ofp_port`). */
@@ -559,14 +564,10 @@ const PORT_DESC_LENGTH = 64;
 
 /** Decodes the `ofp_port` entries of one OFPMP_PORT_DESC reply part. */
 export function decodePortDescEntries(body: Buffer): PortDescription[] {
-  if (body.length % PORT_DESC_LENGTH !== 0) {
-    protocolError('decodePortDesc', `port desc reply body of ${body.length} bytes is not a multiple of ${PORT_DESC_LENGTH}`);
-  }
-  const ports: PortDescription[] = [];
-  for (let position = 0; position < body.length; position += PORT_DESC_LENGTH) {
+  return decodeFixedEntries(body, PORT_DESC_LENGTH, 'decodePortDesc', 'port desc', (position) => {
     const nameBytes = body.subarray(position + 16, position + 32);
     const nameEnd = nameBytes.indexOf(0);
-    ports.push({
+    return {
       portNo: body.readUInt32BE(position),
       hwAddr: formatMac(body.subarray(position + 8, position + 14)),
       name: nameBytes.subarray(0, nameEnd === -1 ? 16 : nameEnd).toString('latin1'),
@@ -578,9 +579,8 @@ export function decodePortDescEntries(body: Buffer): PortDescription[] {
       peer: body.readUInt32BE(position + 52),
       currSpeed: body.readUInt32BE(position + 56),
       maxSpeed: body.readUInt32BE(position + 60),
-    });
-  }
-  return ports;
+    };
+  });
 }
 
 /** An OFPT_ERROR message, with its type and code decoded into spec names. */

@@ -314,19 +314,15 @@ export function formatFlowStats(flow: FlowStats, options: FormatFlowOptions = {}
   return `${line}actions=${formatInstructions(flow.instructions, options)}`;
 }
 
-function portCounter(value: bigint): string {
-  return value === UINT64_MAX ? '?' : value.toString();
-}
-
 /** Formats one port's counters as the (two or three) lines of `ovs-ofctl dump-ports`. */
 export function formatPortStats(stats: PortStats, options: FormatOptions = {}): string[] {
   const padding = stats.portNo < 10 ? ' ' : '';
   const lines = [
-    `  port ${padding}${formatPort(stats.portNo, options)}: rx pkts=${portCounter(stats.rxPackets)}, bytes=${portCounter(stats.rxBytes)}, ` +
-      `drop=${portCounter(stats.rxDropped)}, errs=${portCounter(stats.rxErrors)}, frame=${portCounter(stats.rxFrameErrors)}, ` +
-      `over=${portCounter(stats.rxOverErrors)}, crc=${portCounter(stats.rxCrcErrors)}`,
-    `           tx pkts=${portCounter(stats.txPackets)}, bytes=${portCounter(stats.txBytes)}, drop=${portCounter(stats.txDropped)}, ` +
-      `errs=${portCounter(stats.txErrors)}, coll=${portCounter(stats.collisions)}`,
+    `  port ${padding}${formatPort(stats.portNo, options)}: rx pkts=${counter(stats.rxPackets)}, bytes=${counter(stats.rxBytes)}, ` +
+      `drop=${counter(stats.rxDropped)}, errs=${counter(stats.rxErrors)}, frame=${counter(stats.rxFrameErrors)}, ` +
+      `over=${counter(stats.rxOverErrors)}, crc=${counter(stats.rxCrcErrors)}`,
+    `           tx pkts=${counter(stats.txPackets)}, bytes=${counter(stats.txBytes)}, drop=${counter(stats.txDropped)}, ` +
+      `errs=${counter(stats.txErrors)}, coll=${counter(stats.collisions)}`,
   ];
   if (stats.durationSec !== UINT32_MAX) {
     lines.push(`           duration=${formatDuration(stats.durationSec, stats.durationNsec)}`);

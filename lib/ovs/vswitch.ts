@@ -374,11 +374,8 @@ export class Vswitch {
     const operation = 'deleteBridge';
     this.checkApplyOptions(operation, options, ['ifExists']);
     checkName(operation, 'bridge', name);
-    const bridge = this.replica.find('Bridge', (row) => row['name'] === name);
-    if (bridge === undefined) {
-      if (options.ifExists === true) return;
-      throw new DpdkError(`${operation}: no bridge named ${name} (bridges: ${this.listBridges().join(', ') || 'none'})`, { code: 'ENOENT', operation, object: name });
-    }
+    if (options.ifExists === true && this.replica.find('Bridge', (row) => row['name'] === name) === undefined) return;
+    const bridge = this.bridgeRow(operation, name);
     const root = this.rootRow(operation);
     await this.apply(
       operation,

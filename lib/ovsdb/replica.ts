@@ -193,15 +193,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   ): RowChange | undefined {
     const old = rows.get(uuid);
     if (update['new'] === undefined || update['new'] === null) {
-      if (old === undefined) return undefined;
-      rows.delete(uuid);
-      return { table: table.name, uuid, kind: 'delete', old };
+      return remove(table, rows, uuid, old);
     }
-    const row: Row = { ...old, ...decodeRow(table, update['new']), _uuid: uuid };
-    rows.set(uuid, row);
-    return old === undefined
-      ? { table: table.name, uuid, kind: 'insert', new: row }
-      : { table: table.name, uuid, kind: 'modify', old, new: row };
+    return store(table, rows, uuid, old, { ...old, ...decodeRow(table, update['new']), _uuid: uuid });
   }
 
   private applyRow2(
@@ -213,16 +207,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const old = rows.get(uuid);
     const inserted = update['initial'] ?? update['insert'];
     if (inserted !== undefined) {
-      const row: Row = { ...decodeRow(table, inserted), _uuid: uuid };
-      rows.set(uuid, row);
-      return old === undefined
-        ? { table: table.name, uuid, kind: 'insert', new: row }
-        : { table: table.name, uuid, kind: 'modify', old, new: row };
+      return store(table, rows, uuid, old, { ...decodeRow(table, inserted), _uuid: uuid });
     }
     if ('delete' in update) {
-      if (old === undefined) return undefined;
-      rows.delete(uuid);
-      return { table: table.name, uuid, kind: 'delete', old };
+      return remove(table, rows, uuid, old);
     }
     const diff = update['modify'];
     if (!isObject(diff)) throw protocolError(`update of row ${table.name} ${uuid} has no initial/insert/modify/delete`);
@@ -232,7 +220,19 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const column = table.columns.get(name);
       if (column !== undefined) row[name] = applyColumnDiff(column, old[name], value, `${table.name}.${name}`);
     }
-    rows.set(uuid, row);
-    return { table: table.name, uuid, kind: 'modify', old, new: row };
+    return store(table, rows, uuid, old, row);
   }
+}
+
+/** Stores `row` in place of `old` (undefined when the row is new) and describes the change. */
+function store(table: TableSchema, rows: Map<string, Row>, uuid: string, old: Row | undefined, row: Row): RowChange {
+  rows.set(uuid, row);
+  return old === undefined ? { table: table.name, uuid, kind: 'insert', new: row } : { table: table.name, uuid, kind: 'modify', old, new: row };
+}
+
+/** Removes row `uuid` and describes the change; undefined when the replica did not have it. */
+function remove(table: TableSchema, rows: Map<string, Row>, uuid: string, old: Row | undefined): RowChange | undefined {
+  if (old === undefined) return undefined;
+  rows.delete(uuid);
+  return { table: table.name, uuid, kind: 'delete', old };
 }

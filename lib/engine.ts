@@ -141,6 +141,10 @@ export class Engine {
     if (!Array.isArray(options.streams) || options.streams.length === 0) {
       invalidArgument(op, `streams must be a non-empty list, got ${describe(options.streams)}`);
     }
+    // Before the templates, which are checked against the pool's data room.
+    if (options.mempool !== undefined && !(options.mempool instanceof Mempool)) {
+      invalidArgument(op, `mempool must be a Mempool, got ${describe(options.mempool)}`);
+    }
     const streams = options.streams.map((stream, i) => {
       const name = `streams[${i}]`;
       checkOptions<EngineStream>(`${op} ${name}`, stream, streamKeys);
@@ -159,9 +163,6 @@ export class Engine {
         templates: stream.templates === undefined ? undefined : checkTemplates(op, `${name}.templates`, stream.templates, options.mempool),
       };
     });
-    if (options.mempool !== undefined && !(options.mempool instanceof Mempool)) {
-      invalidArgument(op, `mempool must be a Mempool, got ${describe(options.mempool)}`);
-    }
     const generates = options.mode === 'txonly' || options.mode === 'generator';
     if (options.template !== undefined) checkTemplates(op, 'template', [options.template], options.mempool);
     if (generates && (options.mempool === undefined ||

@@ -148,6 +148,8 @@ t.test('bad engine options', async (t) => {
   t.throws(() => Engine.create({ lcore: 0, mode: 'io', streams: [stream] }), { code: 'EINVAL', message: /lcore 0 is not an EAL worker lcore/ });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [] }), { code: 'EINVAL', message: /streams must be a non-empty list/ });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', burst: 0, streams: [stream] }), { code: 'EINVAL', message: /burst must be an integer from 1 to 512, got 0/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', mempool: null as never, streams: [{ ...stream, templates: [packet] }] }),
+    { code: 'EINVAL', message: /mempool must be a Mempool, got null/ }, 'a bad mempool is named before templates are checked against it');
   t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', streams: [stream] }), { code: 'EINVAL', message: /mode txonly needs a mempool and a packet template \(template, or templates per stream\)/ });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueu: 1 } as never] }), { message: /did you mean "rxQueue"/ });
   const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueue: 3 }] });

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // dpdk-ts-ovs: the ovs-vsctl and ovs-ofctl verbs the reference setup uses, over OVSDB and
 // OpenFlow, without either tool.
-import { DpdkError } from '../lib/errors';
-import { DB_COMMAND_USAGE, DB_VERBS, runDbCommand } from '../lib/cli/ovs-db-commands';
-import { FLOW_COMMAND_USAGE, runFlowCommand } from '../lib/cli/ovs-flow-commands';
+import { DpdkError } from '../lib/errors.js';
+import { DB_COMMAND_USAGE, DB_VERBS, runDbCommand } from './ovs-db-commands.js';
+import { FLOW_COMMAND_USAGE, runFlowCommand } from './ovs-flow-commands.js';
 
 const usage = `usage: dpdk-ts-ovs [OPTIONS] VERB [ARGS...]
 

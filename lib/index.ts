@@ -14,4 +14,4 @@ export {
 export { LcoreWorker, LcoreContext, type LcoreWorkerOptions } from './lcore.js';
 export * from './packet.js';
 export * from './ovs/index.js';
-export { PacketFilter, parseRule, type PacketRule } from './rules.js';
+export { PacketFilter, parseRule, type PacketRule } from './packet-filter.js';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { OvsSandbox } from '../lib/ovs/daemon';
+import { OvsSandbox } from '../lib/ovs/sandbox.js';
 
 const run = promisify(execFile);
 const bin = join(__dirname, '..', 'bin', 'dpdk-ts-ovs.ts');

@@ -12,8 +12,8 @@ import {
   DPDK_CONTAINER_CAPABILITIES,
   imageSourcesList,
   stageDpdkTs,
-} from '../lib/lab/docker';
-import { AppRunner, ContainerAppRunner, HostAppRunner, OutputStream } from '../lib/lab/runner';
+} from '../tools/lab/docker.js';
+import { AppRunner, ContainerAppRunner, HostAppRunner, OutputStream } from '../tools/lab/runner.js';
 
 const packageRoot = resolve(__dirname, '..');
 

@@ -32,7 +32,7 @@ async function lab(t: Test, args: string[]): Promise<LabReport> {
   const json = join(tmpdir(), `lab-${process.pid}-${Date.now()}.json`);
   t.teardown(() => rmSync(json, { force: true }));
   const before = new Set(leftovers());
-  const result = await run(process.execPath, ['--import', 'tsx', join(root, 'scripts/lab.ts'), ...args, '--duration', '2', '--json', json],
+  const result = await run(process.execPath, ['--import', 'tsx', join(root, 'tools/lab/main.ts'), ...args, '--duration', '2', '--json', json],
     { cwd: root, timeout: 900_000, maxBuffer: 64 << 20 }).catch((error: { stdout: string; stderr: string; code: number }) => error);
   const report = JSON.parse(readFileSync(json, 'utf8')) as LabReport;
   if (!report.pass) t.comment(`${result.stdout}\n${result.stderr}`);
@@ -75,7 +75,7 @@ t.test('the lab with --no-huge, and OVS serving the sockets (--vhost-mode server
 
 t.test('Ctrl-C in the middle of a run stops everything the lab started', async (t) => {
   const before = new Set(leftovers());
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/lab.ts'), '--no-containers', '--experiment', '1',
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'tools/lab/main.ts'), '--no-containers', '--experiment', '1',
     '--duration', '60', '--json', join(tmpdir(), `lab-int-${process.pid}.json`)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });

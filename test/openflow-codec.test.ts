@@ -1,7 +1,7 @@
 import t from 'tap';
-import { runFlowCommand } from '../lib/cli/ovs-flow-commands';
-import { OFPP } from '../lib/openflow/actions';
-import { parseTarget } from '../lib/openflow/client';
+import { runFlowCommand } from '../bin/ovs-flow-commands.js';
+import { OFPP } from '../lib/ovs/openflow/actions.js';
+import { parseTarget } from '../lib/ovs/openflow/client.js';
 import {
   decodeErrorMessage,
   decodeFlowStatsEntries,
@@ -11,10 +11,10 @@ import {
   FrameDecoder,
   helloVersions,
   OFPT,
-} from '../lib/openflow/codec';
-import { parseFlowFilter, parseFlowMod } from '../lib/openflow/flow-syntax';
-import { formatDuration, formatFlowStats, formatMatch } from '../lib/openflow/format';
-import { decodeMatch, encodeMatch, formatIpv6, parseIpv6, type Match } from '../lib/openflow/match';
+} from '../lib/ovs/openflow/codec.js';
+import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
+import { formatDuration, formatFlowStats, formatMatch } from '../lib/ovs/openflow/format.js';
+import { decodeMatch, encodeMatch, formatIpv6, parseIpv6, type Match } from '../lib/ovs/openflow/match.js';
 
 t.test('FrameDecoder: messages split across reads and several per read', async (t) => {
   const messages = [encodeMessage(OFPT.ECHO_REQUEST, 1, Buffer.from('abc')), encodeMessage(OFPT.BARRIER_REPLY, 2), encodeHello(3)];

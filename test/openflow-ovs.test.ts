@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import t from 'tap';
-import { runFlowCommand } from '../lib/cli/ovs-flow-commands';
-import { OpenFlowClient, openflowErrorOf } from '../lib/openflow/client';
-import { parseFlowMod } from '../lib/openflow/flow-syntax';
-import { formatFlowStats } from '../lib/openflow/format';
-import { DpdkError } from '../lib/errors';
-import { startOvsDummy, type OvsDummy } from './helpers/ovs-dummy';
+import { runFlowCommand } from '../bin/ovs-flow-commands.js';
+import { OpenFlowClient, openflowErrorOf } from '../lib/ovs/openflow/client.js';
+import { parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
+import { formatFlowStats } from '../lib/ovs/openflow/format.js';
+import { DpdkError } from '../lib/errors.js';
+import { startOvsDummy, type OvsDummy } from './helpers/ovs-dummy.js';
 
 /** Flows in the syntax used in practice; each must read back from ovs-ofctl as we print it. */
 const FLOWS = [

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { OpenFlowClient } from '../lib/openflow/client';
+import { OpenFlowClient } from '../lib/ovs/openflow/client.js';
 import {
   encodeFlowMod,
   encodeHello,
@@ -14,12 +14,12 @@ import {
   OFPT,
   type FlowModCommand,
   type OpenFlowMessage,
-} from '../lib/openflow/codec';
-import { encodeInstructions } from '../lib/openflow/actions';
-import { encodeMatch } from '../lib/openflow/match';
-import { parseFlowFilter, parseFlowMod } from '../lib/openflow/flow-syntax';
-import { startFakeSwitch, startRecordingProxy, type FakeSwitch } from './helpers/fake-switch';
-import { startOvsDummy, type OvsDummy } from './helpers/ovs-dummy';
+} from '../lib/ovs/openflow/codec.js';
+import { encodeInstructions } from '../lib/ovs/openflow/actions.js';
+import { encodeMatch } from '../lib/ovs/openflow/match.js';
+import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
+import { startFakeSwitch, startRecordingProxy, type FakeSwitch } from './helpers/fake-switch.js';
+import { startOvsDummy, type OvsDummy } from './helpers/ovs-dummy.js';
 
 const run = promisify(execFile);
 

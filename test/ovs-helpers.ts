@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { OvsSandbox } from '../lib/ovs/daemon';
+import type { OvsSandbox } from '../lib/ovs/sandbox.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { OvsSandbox } from '../lib/ovs/daemon';
-import { OvsdbClient } from '../lib/ovsdb/client';
-import { namedUuid, isUuid } from '../lib/ovsdb/data';
-import type { RowChange } from '../lib/ovsdb/replica';
-import { vsctl, waitFor } from './ovs-helpers';
+import { OvsSandbox } from '../lib/ovs/sandbox.js';
+import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
+import { namedUuid, isUuid } from '../lib/ovs/ovsdb/data.js';
+import type { RowChange } from '../lib/ovs/ovsdb/replica.js';
+import { vsctl, waitFor } from './ovs-helpers.js';
 
 const DB = 'Open_vSwitch';
 

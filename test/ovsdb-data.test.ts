@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { VSWITCH_SCHEMA } from '../lib/ovs/daemon';
+import { VSWITCH_SCHEMA } from '../lib/ovs/sandbox.js';
 import {
   applyColumnDiff,
   decodeRow,
@@ -10,9 +10,9 @@ import {
   encodeValue,
   encodeWhere,
   namedUuid,
-} from '../lib/ovsdb/data';
-import { parseJson } from '../lib/ovsdb/json-stream';
-import { columnKind, columnSchema, parseSchema, tableSchema } from '../lib/ovsdb/schema';
+} from '../lib/ovs/ovsdb/data.js';
+import { parseJson } from '../lib/ovs/ovsdb/json-stream.js';
+import { columnKind, columnSchema, parseSchema, tableSchema } from '../lib/ovs/ovsdb/schema.js';
 
 const schema = parseSchema(parseJson(readFileSync(VSWITCH_SCHEMA, 'utf8')));
 const bridge = tableSchema(schema, 'Bridge', 'test');

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { OvsdbClient } from '../lib/ovsdb/client';
-import { DpdkError } from '../lib/errors';
-import { JsonStreamParser, type JsonValue } from '../lib/ovsdb/json-stream';
+import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
+import { DpdkError } from '../lib/errors.js';
+import { JsonStreamParser, type JsonValue } from '../lib/ovs/ovsdb/json-stream.js';
 
 type Handler = (message: { [key: string]: JsonValue }, socket: net.Socket) => void;
 

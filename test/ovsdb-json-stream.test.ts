@@ -1,5 +1,5 @@
 import t from 'tap';
-import { JsonStreamParser, parseJson, stringifyJson } from '../lib/ovsdb/json-stream';
+import { JsonStreamParser, parseJson, stringifyJson } from '../lib/ovs/ovsdb/json-stream.js';
 
 t.test('values back to back, split at every byte', async (t) => {
   const text = '{"id":1,"s":"a}b{c\\"]["}[1,2,{"x":"\\\\"}] {"u":"h\u00e9llo \u{1F600}"}\n{"n":null}';

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { OvsSandbox } from '../lib/ovs/daemon';
-import { OvsdbClient } from '../lib/ovsdb/client';
-import { appctl, vsctl, waitFor } from './ovs-helpers';
+import { OvsSandbox } from '../lib/ovs/sandbox.js';
+import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
+import { appctl, vsctl, waitFor } from './ovs-helpers.js';
 
 const execFileAsync = promisify(execFile);
 const DB = 'Open_vSwitch';

@@ -4,8 +4,8 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { OvsSandbox } from '../lib/ovs/daemon';
-import { OvsdbClient } from '../lib/ovsdb/client';
+import { OvsSandbox } from '../lib/ovs/sandbox.js';
+import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -3,10 +3,10 @@
 // does not set hugepages up itself (the project's setup script does).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import t from 'tap';
-import { runDbCommand } from '../lib/cli/ovs-db-commands';
-import { DPDK_VSWITCHD, OvsSandbox } from '../lib/ovs/daemon';
-import { Vswitch } from '../lib/ovs/vswitch';
-import { vsctl } from './ovs-helpers';
+import { runDbCommand } from '../bin/ovs-db-commands.js';
+import { DPDK_VSWITCHD, OvsSandbox } from '../lib/ovs/sandbox.js';
+import { Vswitch } from '../lib/ovs/vswitch.js';
+import { vsctl } from './ovs-helpers.js';
 
 const freeHugepages = Number(/HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
 const skip = !existsSync(DPDK_VSWITCHD)

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { runDbCommand } from '../lib/cli/ovs-db-commands';
-import { OvsSandbox } from '../lib/ovs/daemon';
-import { Vswitch } from '../lib/ovs/vswitch';
-import { vsctl, waitFor } from './ovs-helpers';
+import { runDbCommand } from '../bin/ovs-db-commands.js';
+import { OvsSandbox } from '../lib/ovs/sandbox.js';
+import { Vswitch } from '../lib/ovs/vswitch.js';
+import { vsctl, waitFor } from './ovs-helpers.js';
 
 t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
   const sandbox = await OvsSandbox.start({ vswitchd: 'dummy' });

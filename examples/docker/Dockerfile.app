@@ -1,6 +1,6 @@
 # A dpdk-ts network function: `docker run IMAGE <app> ARGS` runs
 # `node /opt/dpdk-ts/dist/examples/<app>.js ARGS`.
-# Built by lib/lab/docker.ts from a context staged by stageDpdkTs(): the host's built
+# Built by tools/lab/docker.ts from a context staged by stageDpdkTs(): the host's built
 # dpdk-ts under opt/, its Node binary (Debian 12's nodejs is too old) and deb-packages.txt,
 # the Debian packages that Node, the addon and the DPDK driver plugins need.
 ARG BASE_IMAGE

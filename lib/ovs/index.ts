@@ -4,11 +4,9 @@
  * `ovs-vsctl`-like helpers, and a private OVS for tests and labs.
  * @packageDocumentation
  */
-export * as ovsdb from '../ovsdb/index';
-export * as openflow from '../openflow/index';
-export { OvsdbClient, Monitor, Replica, namedUuid } from '../ovsdb/index';
-export { OpenFlowClient, parseFlowMod, parseFlowFilter, formatFlowStats, formatPortStats } from '../openflow/index';
-export * from './vswitch';
-export * from './daemon';
-export { runDbCommand, DB_COMMAND_USAGE, type DbCommandOptions } from '../cli/ovs-db-commands';
-export { runFlowCommand, FLOW_COMMAND_USAGE, type FlowCommandOptions } from '../cli/ovs-flow-commands';
+export * as ovsdb from './ovsdb/index.js';
+export * as openflow from './openflow/index.js';
+export { OvsdbClient, Monitor, Replica, namedUuid } from './ovsdb/index.js';
+export { OpenFlowClient, parseFlowMod, parseFlowFilter, formatFlowStats, formatPortStats } from './openflow/index.js';
+export * from './vswitch.js';
+export * from './sandbox.js';

@@ -1,9 +1,9 @@
-import { DpdkError } from '../errors';
-import { checkOptionKeys, checkTimeout, type CallOptions } from '../ovsdb/connection';
-import { OvsdbClient, type Monitor, type Operation, type OvsdbClientOptions } from '../ovsdb/client';
-import { namedUuid, isUuid, type Atom, type Row, type RowInput, type Value } from '../ovsdb/data';
-import type { Replica } from '../ovsdb/replica';
-import { columnKind, columnSchema, tableSchema, type ColumnType } from '../ovsdb/schema';
+import { DpdkError } from '../errors.js';
+import { checkOptionKeys, checkTimeout, type CallOptions } from './ovsdb/connection.js';
+import { OvsdbClient, type Monitor, type Operation, type OvsdbClientOptions } from './ovsdb/client.js';
+import { namedUuid, isUuid, type Atom, type Row, type RowInput, type Value } from './ovsdb/data.js';
+import type { Replica } from './ovsdb/replica.js';
+import { columnKind, columnSchema, tableSchema, type ColumnType } from './ovsdb/schema.js';
 
 /** The database ovs-vswitchd is configured through. */
 export const VSWITCH_DB = 'Open_vSwitch';

@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { encodeHello, encodeMessage, FrameDecoder, OFPT, type OpenFlowMessage } from '../../lib/openflow/codec';
+import { encodeHello, encodeMessage, FrameDecoder, OFPT, type OpenFlowMessage } from '../../lib/ovs/openflow/codec.js';
 
 /** What a fake switch does with each message a client sends; return true when handled. */
 export type FakeSwitchHandler = (message: OpenFlowMessage, socket: Socket) => boolean | void;

@@ -1,5 +1,5 @@
-import { DpdkError, invalidArgument } from '../errors';
-import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match';
+import { DpdkError, invalidArgument } from '../../errors.js';
+import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
 export const OFPP = {

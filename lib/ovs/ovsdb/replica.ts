@@ -1,8 +1,8 @@
 import { EventEmitter, on } from 'node:events';
-import { DpdkError } from '../errors';
-import { applyColumnDiff, decodeRow, type Row } from './data';
-import type { JsonValue } from './json-stream';
-import { tableSchema, type DatabaseSchema, type TableSchema } from './schema';
+import { DpdkError } from '../../errors.js';
+import { applyColumnDiff, decodeRow, type Row } from './data.js';
+import type { JsonValue } from './json-stream.js';
+import { tableSchema, type DatabaseSchema, type TableSchema } from './schema.js';
 
 /** One row change seen by a monitor. */
 export interface RowChange {

@@ -1,6 +1,6 @@
-import { DpdkError, invalidArgument } from '../errors';
-import { decodeInstructions, encodeInstructions, OFPP, type Instruction } from './actions';
-import { decodeMatch, encodeMatch, formatMac, type Match } from './match';
+import { DpdkError, invalidArgument } from '../../errors.js';
+import { decodeInstructions, encodeInstructions, OFPP, type Instruction } from './actions.js';
+import { decodeMatch, encodeMatch, formatMac, type Match } from './match.js';
 
 /** The wire version number of OpenFlow 1.3. */
 export const OFP13_VERSION = 4;

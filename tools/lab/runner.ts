@@ -7,8 +7,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DpdkError, invalidArgument } from '../errors';
-import { onProcessEnd } from './cleanup';
+import { DpdkError, invalidArgument } from '../../lib/errors.js';
+import { onProcessEnd } from './cleanup.js';
 import {
   AppExit,
   CONTAINER_HUGEPAGE_DIR,
@@ -17,7 +17,7 @@ import {
   CPUSET_PATTERN,
   DockerEngine,
   RunningContainer,
-} from './docker';
+} from './docker.js';
 
 /** Directories as the app sees them, to build its argv from. */
 export interface AppPaths {

@@ -18,9 +18,9 @@
  * the median, the range and the best round: other load on the machine then weighs on all
  * three alike.
  *
- *   node --import tsx bench/run.ts [--seconds 3] [--warmup 1] [--rounds 5] [--sweep-seconds 2] [--no-sweep]
+ *   node --import tsx tools/bench/run.ts [--seconds 3] [--warmup 1] [--rounds 5] [--sweep-seconds 2] [--no-sweep]
  *
- * Writes bench/results/latest.json and bench/results/latest.md.
+ * Writes tools/bench/results/latest.json and bench/results/latest.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const testpmdBinary = '/usr/bin/dpdk-testpmd';
-const repoRoot = join(__dirname, '..');
+const repoRoot = join(__dirname, '..', '..');
 const resultsDir = join(__dirname, 'results');
 const sweepBursts = [1, 4, 8, 16, 32, 64, 128, 256];
 const mainBurst = 32;
@@ -48,7 +48,7 @@ interface BenchOptions {
   sweep: boolean;
 }
 
-const usage = 'usage: bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 5)] ' +
+const usage = 'usage: tools/bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 5)] ' +
   '[--sweep-seconds N (default 2)] [--no-sweep]';
 
 function parseOptions(args: string[]): BenchOptions {

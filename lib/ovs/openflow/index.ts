@@ -3,9 +3,9 @@
  * wire codec, OXM matches, actions and instructions, the `ovs-ofctl` flow syntax and
  * `ovs-ofctl`-style dump formatting.
  */
-export * from './actions';
-export * from './client';
-export * from './codec';
-export * from './flow-syntax';
-export * from './format';
-export * from './match';
+export * from './actions.js';
+export * from './client.js';
+export * from './codec.js';
+export * from './flow-syntax.js';
+export * from './format.js';
+export * from './match.js';

@@ -1,6 +1,6 @@
-import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction } from './actions';
-import { OFP_DEFAULT_PRIORITY, type FlowStats, type PortDescription, type PortStats } from './codec';
-import { formatIpv6, OVS_FIELD_NAMES, parseIpv4, parseIpv6, splitMasked, type Match } from './match';
+import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction } from './actions.js';
+import { OFP_DEFAULT_PRIORITY, type FlowStats, type PortDescription, type PortStats } from './codec.js';
+import { formatIpv6, OVS_FIELD_NAMES, parseIpv4, parseIpv6, splitMasked, type Match } from './match.js';
 
 /** Options of the `ovs-ofctl`-style formatters. */
 export interface FormatOptions {

@@ -1,5 +1,5 @@
-import { DpdkError } from '../errors';
-import type { JsonValue } from './json-stream';
+import { DpdkError } from '../../errors.js';
+import type { JsonValue } from './json-stream.js';
 import {
   columnKind,
   columnSchema,
@@ -7,7 +7,7 @@ import {
   type ColumnSchema,
   type ColumnType,
   type TableSchema,
-} from './schema';
+} from './schema.js';
 
 /**
  * A reference, inside one transaction, to the row inserted by the `insert` operation

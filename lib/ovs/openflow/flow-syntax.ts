@@ -1,7 +1,7 @@
-import { invalidArgument } from '../errors';
-import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction, type SetFieldName } from './actions';
-import { FLOW_MOD_FLAG_BITS, OFPTT_ALL, type FlowMod, type FlowModCommand, type FlowModFlag, type FlowStatsRequest } from './codec';
-import { OFPVID_PRESENT, OVS_FIELD_NAMES, parseIpv4, parseIpv6, parseMac, type Masked, type Match, type MatchFieldName } from './match';
+import { invalidArgument } from '../../errors.js';
+import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction, type SetFieldName } from './actions.js';
+import { FLOW_MOD_FLAG_BITS, OFPTT_ALL, type FlowMod, type FlowModCommand, type FlowModFlag, type FlowStatsRequest } from './codec.js';
+import { OFPVID_PRESENT, OVS_FIELD_NAMES, parseIpv4, parseIpv6, parseMac, type Masked, type Match, type MatchFieldName } from './match.js';
 
 /** Options of {@link parseFlowMod} and {@link parseFlowFilter}. */
 export interface FlowSyntaxOptions {

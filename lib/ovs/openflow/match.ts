@@ -1,4 +1,4 @@
-import { DpdkError, invalidArgument } from '../errors';
+import { DpdkError, invalidArgument } from '../../errors.js';
 
 /**
  * A field value with an optional mask: a plain value matches exactly; `{ value, mask }`

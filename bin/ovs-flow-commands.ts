@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { DpdkError, invalidArgument } from '../errors';
-import { OFPP } from '../openflow/actions';
-import { OpenFlowClient, type CallOptions } from '../openflow/client';
-import type { FlowMod, FlowModCommand } from '../openflow/codec';
-import { parseFlowFilter, parseFlowMod } from '../openflow/flow-syntax';
-import { formatFlowStats, formatPortDescription, formatPortStats, sortPortDescriptions } from '../openflow/format';
+import { DpdkError, invalidArgument } from '../lib/errors.js';
+import { OFPP } from '../lib/ovs/openflow/actions.js';
+import { OpenFlowClient, type CallOptions } from '../lib/ovs/openflow/client.js';
+import type { FlowMod, FlowModCommand } from '../lib/ovs/openflow/codec.js';
+import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
+import { formatFlowStats, formatPortDescription, formatPortStats, sortPortDescriptions } from '../lib/ovs/openflow/format.js';
 
 /** Options of {@link runFlowCommand}. */
 export interface FlowCommandOptions {

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DpdkError } from '../errors';
-import { checkOptionKeys, checkTimeout } from '../ovsdb/connection';
-import { OvsdbClient } from '../ovsdb/client';
+import { DpdkError } from '../errors.js';
+import { checkOptionKeys, checkTimeout } from './ovsdb/connection.js';
+import { OvsdbClient } from './ovsdb/client.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,4 +1,4 @@
-import { DpdkError } from '../errors';
+import { DpdkError } from '../../errors.js';
 
 /**
  * A JSON value as exchanged with OVSDB. Integers outside the safe range of `number`

@@ -1,6 +1,6 @@
 import { createConnection, type Socket } from 'node:net';
-import { DpdkError, errnoOf, invalidArgument } from '../errors';
-import { OFPP } from './actions';
+import { DpdkError, errnoOf, invalidArgument } from '../../errors.js';
+import { OFPP } from './actions.js';
 import {
   decodeErrorMessage,
   decodeFeaturesReply,
@@ -30,7 +30,7 @@ import {
   type PortDescription,
   type PortStats,
   type SwitchFeatures,
-} from './codec';
+} from './codec.js';
 
 /** Where an OpenFlow switch listens. */
 export type OpenFlowTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };

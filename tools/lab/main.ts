@@ -10,16 +10,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DpdkError } from '../lib/errors';
-import { DockerEngine } from '../lib/lab/docker';
-import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from '../lib/lab/runner';
-import { OvsSandbox } from '../lib/ovs/daemon';
-import { Vswitch } from '../lib/ovs/vswitch';
-import { OpenFlowClient } from '../lib/openflow/client';
-import { parseFlowMod } from '../lib/openflow/flow-syntax';
-import { formatMatch, formatInstructions } from '../lib/openflow/format';
+import { DpdkError } from '../../lib/errors.js';
+import { DockerEngine } from './docker.js';
+import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from './runner.js';
+import { OvsSandbox } from '../../lib/ovs/sandbox.js';
+import { Vswitch } from '../../lib/ovs/vswitch.js';
+import { OpenFlowClient } from '../../lib/ovs/openflow/client.js';
+import { parseFlowMod } from '../../lib/ovs/openflow/flow-syntax.js';
+import { formatMatch, formatInstructions } from '../../lib/ovs/openflow/format.js';
 
-const packageRoot = resolve(__dirname, '..');
+const packageRoot = resolve(__dirname, '..', '..');
 // The apps' --file-prefix values: the reference setup's, and the service chain's.
 const appFilePrefixes = ['pktgen', 'testpmd', 'ips', 'ids'];
 const bridge = 'ovs-br0';

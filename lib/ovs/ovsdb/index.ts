@@ -4,9 +4,9 @@
  * and reconnection with resynchronization.
  * @packageDocumentation
  */
-export * from './client';
-export * from './connection';
-export * from './data';
-export * from './json-stream';
-export * from './replica';
-export * from './schema';
+export * from './client.js';
+export * from './connection.js';
+export * from './data.js';
+export * from './json-stream.js';
+export * from './replica.js';
+export * from './schema.js';

@@ -1,5 +1,5 @@
-import { DpdkError } from '../errors';
-import type { JsonValue } from './json-stream';
+import { DpdkError } from '../../errors.js';
+import type { JsonValue } from './json-stream.js';
 
 /** The OVSDB atomic types (RFC 7047 section 3.1). */
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';

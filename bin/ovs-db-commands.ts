@@ -1,7 +1,7 @@
-import { DpdkError } from '../errors';
-import { Vswitch, formatAtom, formatValue, type AddBridgeOptions, type AddPortOptions } from '../ovs/vswitch';
-import { isUuid, type Atom, type RowInput } from '../ovsdb/data';
-import { columnKind, columnSchema, tableSchema, type BaseType, type ColumnType } from '../ovsdb/schema';
+import { DpdkError } from '../lib/errors.js';
+import { Vswitch, formatAtom, formatValue, type AddBridgeOptions, type AddPortOptions } from '../lib/ovs/vswitch.js';
+import { isUuid, type Atom, type RowInput } from '../lib/ovs/ovsdb/data.js';
+import { columnKind, columnSchema, tableSchema, type BaseType, type ColumnType } from '../lib/ovs/ovsdb/schema.js';
 
 /** Options of {@link runDbCommand}. */
 export interface DbCommandOptions {

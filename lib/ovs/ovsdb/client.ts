@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { DpdkError } from '../errors';
+import { DpdkError } from '../../errors.js';
 import {
   checkOptionKeys,
   checkTimeout,
@@ -8,7 +8,7 @@ import {
   type CallOptions,
   type OvsdbErrorInfo,
   type TlsOptions,
-} from './connection';
+} from './connection.js';
 import {
   decodeRow,
   encodeMutations,
@@ -19,10 +19,10 @@ import {
   type Mutation,
   type Row,
   type RowInput,
-} from './data';
-import type { JsonValue } from './json-stream';
-import { Replica } from './replica';
-import { columnSchema, parseSchema, tableSchema, type DatabaseSchema, type TableSchema } from './schema';
+} from './data.js';
+import type { JsonValue } from './json-stream.js';
+import { Replica } from './replica.js';
+import { columnSchema, parseSchema, tableSchema, type DatabaseSchema, type TableSchema } from './schema.js';
 
 /** `insert`: adds a row; `uuidName` lets later operations refer to it with `namedUuid()`. */
 export interface InsertOperation {

@@ -12,8 +12,8 @@ import { access, chmod, copyFile, cp, mkdir, mkdtemp, readFile, realpath, rm, st
 import { constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { DpdkError, invalidArgument } from '../errors';
-import { onProcessEnd } from './cleanup';
+import { DpdkError, invalidArgument } from '../../lib/errors.js';
+import { onProcessEnd } from './cleanup.js';
 
 /**
  * The Linux capabilities a DPDK virtio-user app needs in a container, granted after

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { DpdkError } from '../errors';
-import { JsonStreamParser, stringifyJson, type JsonValue } from './json-stream';
+import { DpdkError } from '../../errors.js';
+import { JsonStreamParser, stringifyJson, type JsonValue } from './json-stream.js';
 
 /** TLS material for `ssl:` targets, as PEM contents (not file names). */
 export interface TlsOptions {

@@ -67,9 +67,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import {
   Batch, DpdkError, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Port, UDP_HEADER_LENGTH,
-  buildUdpPacket, type LatencyStats,
+  buildUdpPacket, prepareEalArgs, splitCommandLine, type LatencyStats, type PreparedEalArgs,
 } from '../lib/index.js';
-import { prepareEalArgs, splitCommandLine, type PreparedEalArgs } from './eal-args.js';
+import type { PktgenReport, PortReport } from './pktgen/report.js';
 
 const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]`;
@@ -458,37 +458,6 @@ interface EngineGroup {
   lcore: number;
   ports: number[];
   engine: Engine;
-}
-
-/** What the JSON output and the tables report for a port. */
-interface PortReport {
-  port: number;
-  name: string;
-  mac: string;
-  lcore: number;
-  linkUp: boolean;
-  state: 'idle' | 'sending' | 'done' | 'stopped';
-  /** Packets sent. */
-  sent: number;
-  /** Packets the tx queue refused (never sent). */
-  dropped: number;
-  /** Packets received on this port. */
-  received: number;
-  /** The port whose packets this port receives. */
-  peer: number;
-  /** Flows: UDP source ports sent in turn. */
-  flows: number;
-  /** UDP destination ports, each combined with every flow. */
-  dports: number[];
-  /** What the peer sent and this port did not receive (in flight while running). */
-  missing: number;
-  /** Rates over the last second while running. */
-  txPps: number;
-  rxPps: number;
-  /** The configured send rate. */
-  ratePps: number;
-  /** Latency of the packets received here, from their timestamps. */
-  latency: LatencyStats | null;
 }
 
 interface RateSample {
@@ -914,7 +883,8 @@ async function main(): Promise<number> {
   const finish = (complete: boolean | null, keepOpen = false): void => {
     app.stop();
     say(statsTable(app));
-    const json = JSON.stringify({ complete, elapsedMs: Date.now() - startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() });
+    const report: PktgenReport = { complete, elapsedMs: Date.now() - startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() };
+    const json = JSON.stringify(report);
     if (!keepOpen) app.close();
     if (options.jsonPath === undefined) return;
     if (jsonToStdout) {

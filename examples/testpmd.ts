@@ -11,9 +11,9 @@
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import {
-  DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, buildUdpPacket, type PortStats,
+  DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, buildUdpPacket, parseCoremask, type PortStats,
 } from '../lib/index.js';
-import { UsageError, parseCoremask, startApp } from './eal-args.js';
+import { UsageError, startApp } from './eal-args.js';
 import type { TestpmdLoopData, TestpmdLoopStream, TsForwardMode } from './testpmd-loop.js';
 
 const forwardModes = ['io', 'mac', 'macswap', 'rxonly', 'txonly'] as const satisfies readonly TsForwardMode[];

@@ -1,5 +1,10 @@
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
 export { Eal, ealArgs, type EalOptions, type EalInfo, type LcoreInfo, type LogLevel } from './eal.js';
+export {
+  splitCommandLine, prepareEalArgs, parseCoremask, parseCorelist,
+  type SplitCommandLine, type PreparedEalArgs,
+} from './eal-args.js';
+export { hugepages, freeHugepageMb, numaNodes, type HugepageInfo } from './host.js';
 export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';
 export { Batch, PacketHandle } from './batch.js';
 export { Port, type PortInfo, type PortConfig, type PortStats, type QueueStats, type LinkStatus } from './port.js';

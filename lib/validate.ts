@@ -1,3 +1,10 @@
+/**
+ * The one validation module of dpdk-ts: every public entry point, SDK or OVS, checks its
+ * arguments with these, so that every refusal is a `DpdkError` with code `EINVAL` and a
+ * message in one style: what is wrong, the value given, and what is expected
+ * (`burst must be an integer from 1 to 512, got 0`). The operation is not repeated in the
+ * message; it is `error.operation`.
+ */
 import { invalidArgument } from './errors.js';
 
 /** Describes a value for an error message: strings quoted, objects as JSON. */
@@ -28,10 +35,12 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Checks that `options` is a plain object whose keys are all in `allowed`; a misspelled
- * key gets a suggestion ("did you mean ...").
+ * key gets a suggestion ("did you mean ..."). Optional options objects are checked with
+ * `if (options !== undefined) checkOptions(...)`.
  */
 export function checkOptions<T extends object>(operation: string, options: unknown,
-  allowed: readonly (keyof T & string)[]): asserts options is Partial<T> {
+  allowed: readonly (keyof T & string)[] | ReadonlySet<keyof T & string>): asserts options is Partial<T> {
+  if (!Array.isArray(allowed)) allowed = [...(allowed as ReadonlySet<keyof T & string>)];
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     invalidArgument(operation, `${operation} options must be an object, got ${describe(options)}`);
   }
@@ -53,6 +62,31 @@ export function checkOptions<T extends object>(operation: string, options: unkno
 export function checkInteger(operation: string, name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     invalidArgument(operation, `${name} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A bigint in [min, max] (64-bit fields such as OpenFlow cookies). */
+export function checkBigInt(operation: string, name: string, value: unknown, min: bigint, max: bigint): bigint {
+  if (typeof value !== 'bigint' || value < min || value > max) {
+    invalidArgument(operation, `${name} must be a bigint from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A finite number greater than zero (a timeout or an interval in milliseconds). */
+export function checkPositive(operation: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    invalidArgument(operation, `${name} must be a positive number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** An optional `timeoutMs`: undefined, or a positive number of milliseconds. */
+export function checkTimeout(operation: string, value: unknown, name = 'timeoutMs'): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    invalidArgument(operation, `${name} must be a positive number of milliseconds, got ${describe(value)}`);
   }
   return value;
 }

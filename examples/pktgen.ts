@@ -182,10 +182,8 @@ function pktgenEalArgs(raw: string[]): PreparedEalArgs {
   }
   const args = kept.flatMap((option) => option.value === undefined ? [option.name] : [option.name, option.value]);
   const shared = prepareEalArgs(args);
-  // The shared helper notes what it adapts but not the flags it adds.
-  const added = ['--in-memory', '--single-file-segments', '--no-telemetry'].filter((flag) => shared.args.includes(flag) && !args.includes(flag));
-  if (added.length > 0) notes.push(`added ${added.join(' ')}`);
-  return { args: shared.args, notes: [...notes, ...shared.notes] };
+  if (shared.added.length > 0) notes.push(`added ${shared.added.join(' ')}`);
+  return { args: shared.args, notes: [...notes, ...shared.notes], added: shared.added };
 }
 
 /** A port's lcore as `-m` gives it. */

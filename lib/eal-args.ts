@@ -26,6 +26,8 @@ export interface PreparedEalArgs {
   args: string[];
   /** One line per change made to the arguments given, for the user to read. */
   notes: string[];
+  /** The SDK's default flags that were added (see {@link prepareEalArgs}). */
+  added: string[];
 }
 
 /** Parses a CPU list such as `0-2,5` (EAL's `-l` syntax) into lcore ids; undefined when it is not one. */
@@ -133,11 +135,16 @@ export function prepareEalArgs(given: string[]): PreparedEalArgs {
   let args = foldLcores([...given], notes);
   args = fitSocketMem(args, notes);
   const has = (name: string): boolean => args.some((arg) => arg === name || arg.startsWith(`${name}=`));
+  const added: string[] = [];
+  const add = (flag: string): void => {
+    args.push(flag);
+    added.push(flag);
+  };
   // Both are refused by EAL with --no-huge; a secondary process needs the shared runtime files.
   if (!has('--no-huge') && !has('--proc-type')) {
-    if (!has('--in-memory')) args.push('--in-memory');
-    if (!has('--single-file-segments')) args.push('--single-file-segments');
+    if (!has('--in-memory')) add('--in-memory');
+    if (!has('--single-file-segments')) add('--single-file-segments');
   }
-  if (!has('--telemetry') && !has('--no-telemetry')) args.push('--no-telemetry');
-  return { args, notes };
+  if (!has('--telemetry') && !has('--no-telemetry')) add('--no-telemetry');
+  return { args, notes, added };
 }

@@ -1,0 +1,32 @@
+// One lint configuration for all of dpdk-ts's TypeScript (lib, bin, examples, tools, test).
+// Formatting is prettier's job (.prettierrc.json); these rules catch defects and hold the
+// house style that CONTRIBUTING.md describes.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'build/', 'node_modules/', '.tap/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      // tsc's noUnusedLocals/noUnusedParameters already report these, with the same meaning.
+      '@typescript-eslint/no-unused-vars': 'off',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: ":matches(PropertyDefinition, MethodDefinition[kind!=\"constructor\"], TSParameterProperty)[accessibility=\"private\"]",
+          message: 'Use an ECMAScript #private member instead of the private keyword (CONTRIBUTING.md).',
+        },
+        {
+          selector: ':matches(ImportDeclaration, ExportNamedDeclaration, ExportAllDeclaration, ImportExpression)[source.value=/^\\.\\.?\\/(?!.*\\.(js|json|mjs|cjs)$)/]',
+          message: 'Relative imports end in .js (CONTRIBUTING.md).',
+        },
+      ],
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'prefer-const': 'error',
+      'no-var': 'error',
+    },
+  },
+);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import type { PktgenReport, PortReport } from '../examples/pktgen/report.js';
 import { freeHugepages, socketDir, uniquePrefix } from './helpers/dpdk.js';
 
 // examples/pktgen.ts against examples/vhost-loopback.ts, two processes as in the lab
@@ -91,7 +92,7 @@ t.test('pktgen reference run: port 0 sends 100, port 1 sends 200, each comes bac
 
   const lines = pktgen.stdout.trim().split('\n');
   t.equal(lines.length, 1, 'stdout holds the JSON line only');
-  const report = JSON.parse(lines[0]) as { complete: boolean; ports: Record<string, unknown>[] };
+  const report = JSON.parse(lines[0]) as PktgenReport;
   t.equal(report.complete, true);
   t.match(report.ports[0], { port: 0, name: 'net_virtio_user0', sent: 100, dropped: 0, received: 200, missing: 0, ratePps: 1488095 });
   t.match(report.ports[1], { port: 1, name: 'net_virtio_user1', sent: 200, dropped: 0, received: 100, missing: 0 });
@@ -107,20 +108,12 @@ t.test('pktgen reference run: port 0 sends 100, port 1 sends 200, each comes bac
   t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
 });
 
-interface PortJson {
-  port: number;
-  sent: number;
-  received: number;
-  flows: number;
-  dports: number[];
-}
-
 /**
  * Runs vhost-loopback (counting UDP destination ports) and a pktgen with `lcoreArgs` and
  * `appArgs` (after `--`) on its two sockets until pktgen's --wait-done ends; returns
  * pktgen's JSON ports and the loopback's final lines, after checking both exit cleanly.
  */
-async function labRun(t: Test, tag: string, lcoreArgs: string[], appArgs: string[]): Promise<{ ports: PortJson[]; pktgen: Child; loopback: Child }> {
+async function labRun(t: Test, tag: string, lcoreArgs: string[], appArgs: string[]): Promise<{ ports: PortReport[]; pktgen: Child; loopback: Child }> {
   const dir = socketDir(t);
   const sockets = [join(dir, 'vhu0.sock'), join(dir, 'vhu1.sock')];
   const loopPrefix = uniquePrefix(`${tag}loop`);
@@ -142,7 +135,7 @@ async function labRun(t: Test, tag: string, lcoreArgs: string[], appArgs: string
   loopback.process.kill('SIGTERM');
   t.equal(await exitWithin(loopback, 10000), 0, 'the loopback exits cleanly on SIGTERM');
   t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
-  const report = JSON.parse(pktgen.stdout.trim() || '{}') as { complete?: boolean; ports?: PortJson[] };
+  const report = JSON.parse(pktgen.stdout.trim() || '{}') as Partial<PktgenReport>;
   t.equal(report.complete, true, 'the JSON report says complete');
   return { ports: report.ports ?? [], pktgen, loopback };
 }

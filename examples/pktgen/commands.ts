@@ -1,0 +1,207 @@
+/**
+ * pktgen.ts's command language: the lines of `--commands`, `--script`/`-f` and the prompt
+ * (`set 0 rate 10`, `set all count 100`, `str`, `start 0`, `stp`, `quit`, ...) parsed into
+ * typed commands. A mistake is a UsageError saying what is wrong in the line.
+ */
+import { UsageError } from '../eal-args.js';
+
+/**
+ * The most packet templates a port sends (flows x destination ports). Each combination is
+ * one template, built before a run and held by the engine: this bounds their memory
+ * (1.5 MB a port at 1518 bytes).
+ */
+export const maxTemplatesPerPort = 1024;
+
+/** What `help` prints: the commands and what they do. */
+export const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, or all):
+  set PORTS rate P          send at P percent of the line rate (0 < P <= 100)
+  set PORTS pps N           send N packets per second (0: as fast as possible)
+  set PORTS count N         send N packets, then stop sending (0: forever)
+  set PORTS size N          frame size in bytes, FCS included (64..1518)
+  set PORTS src|dst mac X   Ethernet addresses (default: the port's and its peer's)
+  set PORTS src|dst ip X    IPv4 addresses (a /prefix length is accepted and ignored)
+  set PORTS sport N         UDP source port (of the first flow)
+  set PORTS flows N         send N flows in turn: UDP source ports sport..sport+N-1
+                            (default 1; flows x dports is at most ${maxTemplatesPerPort})
+  set PORTS dport N[,N...]  UDP destination port(s): packets cycle through every
+                            combination of flow and destination port, source port fastest,
+                            so e.g. "dport 53,6666,80" and "count 300" send 100 to each
+  str                       start every port (a new run: counters from zero)
+  start PORTS               a new run in which only PORTS send; the others only receive
+  stp                       stop every port
+  page stats | show         print the stats table
+  clear | clr               zero the counters (ports stopped)
+  delay MS                  wait MS milliseconds (for scripts)
+  help                      this list
+  quit                      stop, print the final table and exit`;
+
+/** The ports a command names: `all`, or port ids (`0`, `0,1`, `0-1`). */
+export type PortList = 'all' | number[];
+
+/** What `set PORTS ...` changes, with its value. */
+export type Setting =
+  | { field: 'rate'; percent: number }
+  | { field: 'pps'; pps: number }
+  | { field: 'count'; count: number }
+  | { field: 'size'; size: number }
+  | { field: 'srcMac' | 'dstMac'; mac: string }
+  | { field: 'srcIp' | 'dstIp'; ip: string }
+  | { field: 'srcPort'; udpPort: number }
+  | { field: 'dstPorts'; udpPorts: number[] }
+  | { field: 'flows'; flows: number };
+
+/** One command of the language (`page stats` is `show`, `clr` is `clear`, `exit` is `quit`). */
+export type Command =
+  | { verb: 'set'; ports: PortList; setting: Setting }
+  | { verb: 'str' | 'stp' | 'show' | 'clear' | 'help' | 'quit' }
+  | { verb: 'start'; ports: PortList }
+  | { verb: 'delay'; ms: number };
+
+function parsePortList(text: string, command: string): PortList {
+  if (text === 'all') return 'all';
+  const ports: number[] = [];
+  for (const part of text.split(',')) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (range === null) throw new UsageError(`${command}: "${text}" is not a port list: expected a port, a list such as 0,1 or 0-1, or all`);
+    const last = Number(range[2] ?? range[1]);
+    for (let port = Number(range[1]); port <= last; port++) ports.push(port);
+  }
+  return ports;
+}
+
+function parseInteger(text: string | undefined, what: string, min: number, max: number, command: string): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${command}: ${what} must be an integer from ${min} to ${max}, got ${text === undefined ? 'nothing' : `"${text}"`}`);
+  }
+  return Number(text);
+}
+
+function parseSetting(words: string[], command: string): Setting {
+  const [field, ...rest] = words;
+  const single = (what: string): string => {
+    if (rest.length !== 1) throw new UsageError(`${command}: set ${field} takes one value (${what}), got ${rest.length}`);
+    return rest[0];
+  };
+  switch (field) {
+    case 'rate': {
+      const text = single('a percentage');
+      const percent = Number(text);
+      if (!/^\d+(\.\d+)?$/.test(text) || percent <= 0 || percent > 100) {
+        throw new UsageError(`${command}: rate must be a percentage of the line rate above 0 and at most 100, got "${text}"`);
+      }
+      return { field, percent };
+    }
+    case 'pps': {
+      const text = single('packets per second');
+      if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`${command}: pps must be a number of packets per second >= 0, got "${text}"`);
+      return { field, pps: Number(text) };
+    }
+    case 'count':
+      return { field, count: parseInteger(single('a packet count'), 'count', 0, Number.MAX_SAFE_INTEGER, command) };
+    case 'size':
+      return { field, size: parseInteger(single('a frame size'), 'size (bytes, FCS included)', 64, 1518, command) };
+    case 'sport':
+      return { field: 'srcPort', udpPort: parseInteger(single('a UDP port'), 'sport', 0, 65535, command) };
+    case 'dport': {
+      const list = single('a UDP port or a list such as 53,6666,80');
+      const udpPorts = list.split(',').map((text) => parseInteger(text, 'each dport', 0, 65535, command));
+      if (udpPorts.length > maxTemplatesPerPort) {
+        throw new UsageError(`${command}: dport lists ${udpPorts.length} ports; a port sends at most ${maxTemplatesPerPort} packet templates (flows x dports)`);
+      }
+      return { field: 'dstPorts', udpPorts };
+    }
+    case 'flows': {
+      const text = single('a number of flows');
+      if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > maxTemplatesPerPort) {
+        throw new UsageError(`${command}: flows must be an integer from 1 to ${maxTemplatesPerPort} (each flow is a packet template, ` +
+          `and a port sends at most ${maxTemplatesPerPort}), got "${text}"`);
+      }
+      return { field: 'flows', flows: Number(text) };
+    }
+    case 'src':
+    case 'dst': {
+      const [kind, value] = rest;
+      if (rest.length !== 2 || (kind !== 'mac' && kind !== 'ip')) {
+        throw new UsageError(`${command}: expected "set PORTS ${field} mac XX:XX:XX:XX:XX:XX" or "set PORTS ${field} ip A.B.C.D"`);
+      }
+      if (kind === 'mac') {
+        if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) {
+          throw new UsageError(`${command}: ${field} mac must be a MAC address such as 00:00:00:00:00:01, got "${value}"`);
+        }
+        return { field: field === 'src' ? 'srcMac' : 'dstMac', mac: value.toLowerCase() };
+      }
+      const [address, prefix] = value.split('/');
+      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || address.split('.').some((byte) => Number(byte) > 255) ||
+        (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= 32))) {
+        throw new UsageError(`${command}: ${field} ip must be an IPv4 address such as 192.168.0.1 (optionally /24), got "${value}"`);
+      }
+      return { field: field === 'src' ? 'srcIp' : 'dstIp', ip: address };
+    }
+    default:
+      throw new UsageError(`${command}: unknown setting "${field}": expected rate, pps, count, size, src, dst, sport, dport or flows`);
+  }
+}
+
+/** Parses one command line; null for a blank line or a comment. Throws UsageError on a bad one. */
+export function parseCommand(line: string): Command | null {
+  const text = line.replace(/#.*/, '').trim();
+  if (text === '') return null;
+  const words = text.split(/\s+/);
+  const verb = words[0].toLowerCase();
+  const noArguments = (name: 'str' | 'stp' | 'show' | 'clear' | 'help' | 'quit'): Command => {
+    if (words.length > 1) throw new UsageError(`"${text}": ${verb} takes no arguments`);
+    return { verb: name };
+  };
+  switch (verb) {
+    case 'set':
+      if (words.length < 4) throw new UsageError(`"${text}": expected "set PORTS SETTING VALUE", e.g. "set 0 count 100"`);
+      return { verb: 'set', ports: parsePortList(words[1], `"${text}"`), setting: parseSetting(words.slice(2), `"${text}"`) };
+    case 'str': return noArguments('str');
+    case 'start':
+      if (words.length !== 2) throw new UsageError(`"${text}": expected "start PORTS", e.g. "start 0"`);
+      return { verb: 'start', ports: parsePortList(words[1], `"${text}"`) };
+    case 'stp': return noArguments('stp');
+    case 'show': return noArguments('show');
+    case 'page':
+      if (words.length !== 2 || words[1] !== 'stats') throw new UsageError(`"${text}": the only page is "page stats"`);
+      return { verb: 'show' };
+    case 'clear':
+    case 'clr': return noArguments('clear');
+    case 'help': return noArguments('help');
+    case 'quit':
+    case 'exit': return noArguments('quit');
+    case 'delay':
+      return { verb: 'delay', ms: parseInteger(words[1], 'delay (milliseconds)', 0, 3_600_000, `"${text}"`) };
+    default:
+      throw new UsageError(`"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, help or quit`);
+  }
+}
+
+/** A line of commands as given, and where it comes from (`FILE:LINE`, `--commands command N`). */
+export interface SourceLine {
+  text: string;
+  source: string;
+}
+
+/** A parsed command, with its text (trimmed) and where it comes from. */
+export interface ScriptCommand {
+  command: Command;
+  text: string;
+  source: string;
+}
+
+/**
+ * Parses the commands given on the command line, skipping blank lines and comments; a bad
+ * one is a UsageError that starts with where it comes from.
+ */
+export function parseScript(lines: SourceLine[]): ScriptCommand[] {
+  return lines.flatMap(({ text, source }) => {
+    try {
+      const command = parseCommand(text);
+      return command === null ? [] : [{ command, text: text.trim(), source }];
+    } catch (error) {
+      if (error instanceof UsageError) throw new UsageError(`${source}: ${error.message}`);
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * pktgen.ts's run once its ports are up: the commands of the command line in order, then
+ * either `--wait-done` (wait for the counts, exit 0 or 2) or the prompt (until `quit` or
+ * EOF), with the live view meanwhile, and at the end the final table and the JSON report.
+ */
+import { writeFileSync } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { DpdkError } from '../../lib/index.js';
+import { UsageError } from '../eal-args.js';
+import { commandHelp, parseCommand, type Command, type ScriptCommand } from './commands.js';
+import { LiveScreen, liveRows, notice, progressLine, statsTable } from './display.js';
+import type { Pktgen } from './generator.js';
+import type { AppOptions } from './options.js';
+import type { PktgenReport } from './report.js';
+
+/** Exit status of --wait-done when --timeout passed before the counts were reached. */
+export const exitTimeout = 2;
+
+/**
+ * One run of pktgen.ts on a started generator: {@link Session.run} carries out the
+ * commands, then waits or prompts, and reports. Signals stop it with the final report too.
+ */
+export class Session {
+  readonly #app: Pktgen;
+  readonly #options: AppOptions;
+  // With --json -, stdout holds the JSON line alone: what people read goes to stderr.
+  readonly #human: NodeJS.WriteStream;
+  readonly #startedAt = Date.now();
+  // The live view at the top of a terminal, for a person at the prompt.
+  readonly #screen: LiveScreen | null;
+  #ticker: NodeJS.Timeout | undefined;
+
+  /** A session of `app` with the options of the command line; nothing is shown yet. */
+  constructor(app: Pktgen, options: AppOptions) {
+    this.#app = app;
+    this.#options = options;
+    this.#human = options.jsonPath === '-' ? process.stderr : process.stdout;
+    const interactive = !options.waitDone;
+    this.#screen = interactive && process.stdout.isTTY && process.stdin.isTTY ? new LiveScreen(process.stdout, () => liveRows(app)) : null;
+  }
+
+  /**
+   * Runs `commands`, then (unless they quit) waits for the counts with --wait-done or reads
+   * commands at the prompt; resolves to the exit status. A failing command of the command
+   * line is a UsageError that says where it comes from.
+   */
+  async run(commands: ScriptCommand[]): Promise<number> {
+    const app = this.#app;
+    this.#open();
+    for (const { command, text, source } of commands) {
+      try {
+        if (await this.#execute(command, text)) {
+          clearInterval(this.#ticker);
+          await this.#finishAndLinger(app.done());
+          return 0;
+        }
+      } catch (error) {
+        clearInterval(this.#ticker);
+        app.close();
+        if (error instanceof UsageError || error instanceof DpdkError) throw new UsageError(`${source}: ${error.message}`);
+        throw error;
+      }
+    }
+    return this.#options.waitDone ? this.#waitDone() : this.#prompt();
+  }
+
+  #say(text: string): void {
+    this.#human.write(`${text}\n`);
+  }
+
+  // Shows the live view, stops with the final report on a signal, samples rates every second.
+  #open(): void {
+    const app = this.#app;
+    const screen = this.#screen;
+    if (screen !== null) {
+      screen.open();
+      process.stdout.on('resize', () => screen.open());
+    }
+    // A readline prompt on a terminal turns Ctrl-C into its own SIGINT event (handled below).
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        screen?.close();
+        notice(`${signal}: stopping`);
+        this.#finish(app.done());
+        process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+      });
+    }
+    this.#ticker = setInterval(() => {
+      app.sampleRates();
+      if (screen !== null) screen.redraw();
+      else if (app.running) this.#say(progressLine(app, (Date.now() - this.#startedAt) / 1000));
+    }, 1000);
+  }
+
+  // Runs one command; returns true for quit.
+  async #execute(command: Command, text: string): Promise<boolean> {
+    switch (command.verb) {
+      case 'quit': return true;
+      case 'help': this.#say(commandHelp); return false;
+      case 'show': this.#say(statsTable(this.#app)); return false;
+      case 'delay': await new Promise((resolve) => setTimeout(resolve, command.ms)); return false;
+      default: await this.#app.execute(command, text); return false;
+    }
+  }
+
+  // Stops, prints the table and writes the JSON report; closes the ports unless `keepOpen`.
+  #finish(complete: boolean | null, keepOpen = false): void {
+    const app = this.#app;
+    const options = this.#options;
+    app.stop();
+    this.#say(statsTable(app));
+    const report: PktgenReport = { complete, elapsedMs: Date.now() - this.#startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() };
+    const json = JSON.stringify(report);
+    if (!keepOpen) app.close();
+    if (options.jsonPath === undefined) return;
+    if (options.jsonPath === '-') {
+      process.stdout.write(`${json}\n`);
+      return;
+    }
+    try {
+      writeFileSync(options.jsonPath, `${json}\n`);
+    } catch (error) {
+      throw new UsageError(`--json ${options.jsonPath}: cannot write the report: ${(error as Error).message}`);
+    }
+  }
+
+  // The final report at the end of the commands or of --wait-done; --linger keeps the ports
+  // open a while after it, so that a switch's counters of them can still be read.
+  async #finishAndLinger(complete: boolean | null): Promise<void> {
+    const lingerMs = this.#options.lingerMs;
+    this.#finish(complete, lingerMs > 0);
+    if (lingerMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, lingerMs));
+      this.#app.close();
+    }
+  }
+
+  async #waitDone(): Promise<number> {
+    const app = this.#app;
+    const options = this.#options;
+    const problem = !app.started ? 'the commands started no run: end them with str' :
+      app.done() === null ? 'the run has no port with a count, so it never ends' : null;
+    if (problem !== null) {
+      clearInterval(this.#ticker);
+      app.close();
+      throw new UsageError(`--wait-done: ${problem}, e.g. --commands "set 0 count 100; str"`);
+    }
+    const deadline = Date.now() + options.timeoutS * 1000;
+    while (app.done() !== true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    clearInterval(this.#ticker);
+    const complete = app.done() === true;
+    await this.#finishAndLinger(complete);
+    if (!complete) notice(`--timeout ${options.timeoutS}: the counts were not reached`);
+    return complete ? 0 : exitTimeout;
+  }
+
+  #prompt(): Promise<number> {
+    const app = this.#app;
+    const screen = this.#screen;
+    const prompt: Interface = createInterface({ input: process.stdin, output: this.#human, prompt: 'pktgen> ', terminal: screen !== null });
+    // Prompts only for a person at a terminal, not for commands piped in.
+    const showPrompt = process.stdin.isTTY ? (): void => prompt.prompt() : (): void => undefined;
+    return new Promise<number>((resolve) => {
+      let queue = Promise.resolve();
+      let quitting = false;
+      const quit = (): void => {
+        if (quitting) return;
+        quitting = true;
+        clearInterval(this.#ticker);
+        screen?.close();
+        prompt.close();
+        this.#finish(app.done());
+        resolve(0);
+      };
+      prompt.on('line', (line) => {
+        queue = queue.then(async () => {
+          if (quitting) return;
+          try {
+            const command = parseCommand(line);
+            if (command !== null && await this.#execute(command, line.trim())) quit();
+          } catch (error) {
+            if (!(error instanceof UsageError || error instanceof DpdkError)) throw error;
+            this.#say(`error: ${error.message}`);
+          }
+          if (!quitting) showPrompt();
+        });
+      });
+      prompt.on('close', () => void queue.then(quit));
+      prompt.on('SIGINT', () => void queue.then(quit));
+      showPrompt();
+    });
+  }
+}

@@ -3,7 +3,7 @@
 // OpenFlow, without either tool.
 import { DpdkError } from '../lib/errors.js';
 import { DB_COMMAND_USAGE, DB_VERBS, runDbCommand } from './ovs-db-commands.js';
-import { FLOW_COMMAND_USAGE, runFlowCommand } from './ovs-flow-commands.js';
+import { flowCommandUsage, runFlowCommand } from './ovs-flow-commands.js';
 
 const usage = `usage: dpdk-ts-ovs [OPTIONS] VERB [ARGS...]
 
@@ -21,7 +21,7 @@ database verbs (like ovs-vsctl):
 ${DB_COMMAND_USAGE.map((line) => `  ${line}`).join('\n')}
 
 flow verbs (like ovs-ofctl; SWITCH is a bridge name, unix:PATH, a path or tcp:HOST:PORT):
-${Object.values(FLOW_COMMAND_USAGE).map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`).join('\n')}
+${Object.values(flowCommandUsage).map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`).join('\n')}
 `;
 
 interface Options {
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   const out = (line: string): void => { process.stdout.write(`${line}\n`); };
   if (DB_VERBS.includes(verb)) {
     await runDbCommand(verb, args, { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs }, out);
-  } else if (verb in FLOW_COMMAND_USAGE) {
+  } else if (verb in flowCommandUsage) {
     const [bridge, ...rest] = args;
     if (bridge === undefined) fail(`${verb} needs a SWITCH (a bridge name, unix:PATH or tcp:HOST:PORT)`);
     await runFlowCommand(verb, rest, { target: switchTarget(bridge, options.rundir), strict: options.strict || undefined, timeoutMs: options.timeoutMs }, out);

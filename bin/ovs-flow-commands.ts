@@ -1,10 +1,15 @@
+/**
+ * The `ovs-ofctl`-like verbs of the dpdk-ts-ovs CLI (`add-flow`, `dump-flows`,
+ * `dump-ports`, ...), run against a bridge's OpenFlow socket with {@link OpenFlowClient}.
+ */
 import { readFile } from 'node:fs/promises';
 import { DpdkError, invalidArgument } from '../lib/errors.js';
 import { OFPP } from '../lib/ovs/openflow/actions.js';
 import { OpenFlowClient, type CallOptions } from '../lib/ovs/openflow/client.js';
-import type { FlowMod, FlowModCommand } from '../lib/ovs/openflow/codec.js';
+import type { FlowMod, FlowModCommand } from '../lib/ovs/openflow/flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatFlowStats, formatPortDescription, formatPortStats, sortPortDescriptions } from '../lib/ovs/openflow/format.js';
+import { checkOptions } from '../lib/validate.js';
 
 /** Options of {@link runFlowCommand}. */
 export interface FlowCommandOptions {
@@ -17,7 +22,7 @@ export interface FlowCommandOptions {
 }
 
 /** Usage of each verb; the arguments exclude the bridge, which `options.target` names. */
-export const FLOW_COMMAND_USAGE: Readonly<Record<string, string>> = {
+export const flowCommandUsage: Readonly<Record<string, string>> = {
   'add-flow': 'add-flow FLOW',
   'add-flows': 'add-flows FILE',
   'mod-flows': 'mod-flows FLOW',
@@ -27,11 +32,11 @@ export const FLOW_COMMAND_USAGE: Readonly<Record<string, string>> = {
   'dump-ports-desc': 'dump-ports-desc',
 };
 
-const OPTION_KEYS = new Set(['target', 'strict', 'timeoutMs']);
-const STRICT_VERBS = new Set(['mod-flows', 'del-flows']);
+const optionKeys = ['target', 'strict', 'timeoutMs'] as const satisfies readonly (keyof FlowCommandOptions)[];
+const strictVerbs = new Set(['mod-flows', 'del-flows']);
 
 function usageError(verb: string, message: string): never {
-  return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${FLOW_COMMAND_USAGE[verb]}`);
+  return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${flowCommandUsage[verb]}`);
 }
 
 function checkArgs(verb: string, args: readonly string[], min: number, max: number): void {
@@ -84,19 +89,15 @@ async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<str
  */
 export async function runFlowCommand(verb: string, args: string[], options: FlowCommandOptions, out: (line: string) => void): Promise<void> {
   const operation = `ovs-flow ${verb}`;
-  if (!Object.hasOwn(FLOW_COMMAND_USAGE, verb)) {
-    invalidArgument(operation, `unknown verb "${verb}"; expected one of ${Object.keys(FLOW_COMMAND_USAGE).join(', ')}`);
+  if (!Object.hasOwn(flowCommandUsage, verb)) {
+    invalidArgument(operation, `unknown verb "${verb}"; expected one of ${Object.keys(flowCommandUsage).join(', ')}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) {
-      invalidArgument(operation, `unknown option "${key}"; expected one of ${[...OPTION_KEYS].join(', ')}`);
-    }
-  }
+  checkOptions<FlowCommandOptions>(operation, options, optionKeys);
   if (typeof options.target !== 'string' || options.target === '') {
     invalidArgument(operation, 'options.target must name the bridge socket, e.g. unix:/var/run/openvswitch/br0.mgmt');
   }
-  if (options.strict && !STRICT_VERBS.has(verb)) {
-    usageError(verb, `--strict applies only to ${[...STRICT_VERBS].join(' and ')}`);
+  if (options.strict && !strictVerbs.has(verb)) {
+    usageError(verb, `--strict applies only to ${[...strictVerbs].join(' and ')}`);
   }
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
     usageError(verb, 'args must be an array of strings');

@@ -1,5 +1,13 @@
+/**
+ * Ethernet, IPv4 and UDP headers: constants, readers and writers with checksums, and a
+ * builder of whole UDP test packets. The address parsers live in lib/address.ts and are
+ * re-exported here, so `dpdk-ts` offers them beside the headers that use them.
+ */
+import { formatIpv4, formatMac, parseIpv4, parseMac } from './address.js';
 import { invalidArgument } from './errors.js';
-import { checkInteger, checkMac, checkOptions, describe } from './validate.js';
+import { checkInteger, checkOptions } from './validate.js';
+
+export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from './address.js';
 
 /** EtherType of IPv4. */
 export const ETHER_TYPE_IPV4 = 0x0800;
@@ -17,31 +25,6 @@ export const ETHER_HEADER_LENGTH = 14;
 export const IPV4_HEADER_LENGTH = 20;
 /** Bytes of a UDP header. */
 export const UDP_HEADER_LENGTH = 8;
-
-/** Parses `xx:xx:xx:xx:xx:xx` into 6 bytes. */
-export function parseMac(mac: string): Uint8Array {
-  checkMac('parseMac', 'mac', mac);
-  return Uint8Array.from(mac.split(':').map((part) => parseInt(part, 16)));
-}
-
-/** Formats the 6 bytes at `offset` as `xx:xx:xx:xx:xx:xx`. */
-export function formatMac(bytes: Uint8Array, offset = 0): string {
-  return Array.from(bytes.subarray(offset, offset + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-/** Parses a dotted IPv4 address into its 32-bit value. */
-export function parseIpv4(address: string): number {
-  const parts = typeof address === 'string' ? address.split('.') : [];
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    invalidArgument('parseIpv4', `expected a dotted IPv4 address such as 10.0.0.1, got ${describe(address)}`);
-  }
-  return parts.reduce((value, part) => value * 256 + Number(part), 0);
-}
-
-/** Formats a 32-bit IPv4 address. */
-export function formatIpv4(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
-}
 
 /** The Internet checksum (RFC 1071) of `length` bytes at `offset`, folded, complemented. */
 export function internetChecksum(bytes: Uint8Array, offset: number, length: number, initial = 0): number {

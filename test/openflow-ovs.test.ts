@@ -1,3 +1,5 @@
+// The OpenFlow client and the flow CLI verbs against a real ovs-vswitchd (dummy datapath): flows
+// added, dumped and deleted, the switch's refusals decoded, version negotiation refused.
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import t from 'tap';
@@ -9,7 +11,7 @@ import { DpdkError } from '../lib/errors.js';
 import { startOvsDummy, type OvsDummy } from './helpers/ovs-dummy.js';
 
 /** Flows in the syntax used in practice; each must read back from ovs-ofctl as we print it. */
-const FLOWS = [
+const sampleFlows = [
   'in_port=2,dl_type=0x800,idle_timeout=0,action=output:3',
   'priority=100,cookie=0x12,in_port=1,dl_vlan=10,dl_vlan_pcp=3,dl_src=00:11:22:33:44:55/ff:ff:ff:00:00:00,dl_dst=aa:bb:cc:dd:ee:ff,' +
     'udp,nw_src=10.0.0.0/24,nw_dst=10.1.0.0/255.255.0.255,tp_dst=53,tp_src=0x10/0xf0,idle_timeout=30,hard_timeout=60,send_flow_rem,' +
@@ -30,13 +32,13 @@ const FLOWS = [
   'priority=9,eth_type=0x0800,ip_proto=6,tcp_dst=0x1000/0xf000,eth_src=02:00:00:00:00:01,actions=set_field:02:00:00:00:00:09->eth_dst,output:2',
 ];
 
-const REFERENCE_BY_NUMBER = [
+const referenceByNumber = [
   'in_port=2,dl_type=0x800,idle_timeout=0,action=output:3',
   'in_port=3,dl_type=0x800,idle_timeout=0,action=output:2',
   'in_port=1,dl_type=0x800,idle_timeout=0,action=output:4',
   'in_port=4,dl_type=0x800,idle_timeout=0,action=output:1',
 ];
-const REFERENCE_BY_NAME = REFERENCE_BY_NUMBER.map((flow) => flow.replace(/in_port=(\d)/, 'in_port=p$1').replace(/output:(\d)/, 'output:p$1'));
+const referenceByName = referenceByNumber.map((flow) => flow.replace(/in_port=(\d)/, 'in_port=p$1').replace(/output:(\d)/, 'output:p$1'));
 
 /** Dump lines without the header and with durations blanked, sorted: comparable across tools and runs. */
 function normalize(lines: string[]): string[] {
@@ -76,25 +78,25 @@ t.test('connects, negotiates OpenFlow 1.3, reads features, echo and barrier', as
 
 t.test('flows added by the client read back from ovs-ofctl exactly as the client prints them', async (t) => {
   await ovs.ofctl('del-flows', 'br0');
-  for (const flow of FLOWS) {
+  for (const flow of sampleFlows) {
     await runFlowCommand('add-flow', [flow], { target: ovs.mgmt('br0') }, () => undefined);
   }
   const ours = normalize(await dumpWithClient(ovs.mgmt('br0')));
   const theirs = normalize((await ovs.ofctl('dump-flows', 'br0')).split('\n'));
-  t.equal(ours.length, FLOWS.length);
+  t.equal(ours.length, sampleFlows.length);
   t.same(ours, theirs);
   t.ok(theirs.includes(' cookie=0x0, duration=X, table=0, n_packets=0, n_bytes=0, ip,in_port=2 actions=output:3'));
 });
 
 t.test('flows added by ovs-ofctl are seen by the client, identically to ours', async (t) => {
   await ovs.ofctl('del-flows', 'br1');
-  for (const flow of FLOWS) {
+  for (const flow of sampleFlows) {
     await ovs.ofctl('add-flow', 'br1', flow);
   }
   const client = await OpenFlowClient.connect(ovs.mgmt('br1'));
   t.teardown(() => client.close());
   const flows = await client.flowStats();
-  t.equal(flows.length, FLOWS.length);
+  t.equal(flows.length, sampleFlows.length);
   const fromOfctl = normalize(flows.map((flow) => ` ${formatFlowStats(flow)}`));
   t.same(fromOfctl, normalize(await dumpWithClient(ovs.mgmt('br0'))), 'same flows whoever added them');
   const reference = flows.find((flow) => flow.match.inPort === 2 && flow.tableId === 0);
@@ -105,7 +107,7 @@ t.test('flows added by ovs-ofctl are seen by the client, identically to ours', a
 t.test('the reference setup: four flows by port number and by port name', async (t) => {
   const target = ovs.mgmt('br0');
   await runFlowCommand('del-flows', [], { target }, () => undefined);
-  for (const flow of REFERENCE_BY_NUMBER) {
+  for (const flow of referenceByNumber) {
     await runFlowCommand('add-flow', [flow], { target }, () => undefined);
   }
   const byNumber = normalize(await dumpWithClient(target));
@@ -113,7 +115,7 @@ t.test('the reference setup: four flows by port number and by port name', async 
   t.same(byNumber, normalize((await ovs.ofctl('dump-flows', 'br0')).split('\n')));
   await runFlowCommand('del-flows', [], { target }, () => undefined);
   const file = `${ovs.runDir}/reference.flows`;
-  await writeFile(file, `# the reference setup, by port name\n${REFERENCE_BY_NAME.join('\n')}\n\n`);
+  await writeFile(file, `# the reference setup, by port name\n${referenceByName.join('\n')}\n\n`);
   await runFlowCommand('add-flows', [file], { target }, () => undefined);
   t.same(normalize(await dumpWithClient(target)), byNumber, 'names resolve to the same ports');
   const filtered = await dumpWithClient(target, 'dump-flows', ['in_port=p3']);

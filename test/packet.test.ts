@@ -1,3 +1,4 @@
+// Address parsing and formatting, the Internet checksum, and UDP packets built with valid headers.
 import t from 'tap';
 import {
   buildUdpPacket, formatIpv4, formatMac, internetChecksum, parseIpv4, parseMac, readEthernet, readIpv4, udpChecksum,

@@ -1,3 +1,5 @@
+// Test doubles for OpenFlow: a scripted fake switch on a unix socket, and a proxy that records
+// what a client (ours or ovs-ofctl) sends to a real switch.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { encodeHello, encodeMessage, FrameDecoder, OFPT, type OpenFlowMessage } from '../../lib/ovs/openflow/codec.js';

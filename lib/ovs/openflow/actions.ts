@@ -1,4 +1,9 @@
+/**
+ * OpenFlow 1.3 actions and instructions: their types, reserved port numbers, and their
+ * TLV encoding and decoding.
+ */
 import { DpdkError, invalidArgument } from '../../errors.js';
+import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
@@ -24,7 +29,7 @@ export const OFPP = {
 } as const;
 
 /** The reserved port names `ovs-ofctl` uses, by number. */
-export const RESERVED_PORT_NAMES: ReadonlyMap<number, string> = new Map(
+export const reservedPortNames: ReadonlyMap<number, string> = new Map(
   Object.entries(OFPP)
     .filter(([name]) => name !== 'MAX')
     .map(([name, number]) => [number, name]),
@@ -73,17 +78,6 @@ export type Instruction =
 const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25 } as const;
 const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6 } as const;
 
-function actionError(message: string): never {
-  return invalidArgument('encodeActions', message);
-}
-
-function checkUint(what: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    actionError(`${what} ${String(value)} is out of range; expected an integer 0..${max}`);
-  }
-  return value;
-}
-
 function fixedAction(type: number, length: number): Buffer {
   const buffer = Buffer.alloc(length);
   buffer.writeUInt16BE(type, 0);
@@ -92,51 +86,48 @@ function fixedAction(type: number, length: number): Buffer {
 }
 
 /** The keys each action and instruction type takes, to reject misspelt ones. */
-const KEYS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
-  output: ['port', 'maxLength'],
-  group: ['groupId'],
-  push_vlan: ['ethertype'],
-  pop_vlan: [],
-  dec_nw_ttl: [],
-  set_field: ['field', 'value'],
-  meter: ['meterId'],
-  apply_actions: ['actions'],
-  clear_actions: [],
-  write_actions: ['actions'],
-  write_metadata: ['metadata', 'mask'],
-  goto_table: ['tableId'],
+const keysByType: Readonly<Record<string, readonly string[]>> = {
+  output: ['type', 'port', 'maxLength'],
+  group: ['type', 'groupId'],
+  push_vlan: ['type', 'ethertype'],
+  pop_vlan: ['type'],
+  dec_nw_ttl: ['type'],
+  set_field: ['type', 'field', 'value'],
+  meter: ['type', 'meterId'],
+  apply_actions: ['type', 'actions'],
+  clear_actions: ['type'],
+  write_actions: ['type', 'actions'],
+  write_metadata: ['type', 'metadata', 'mask'],
+  goto_table: ['type', 'tableId'],
 };
 
-function checkKeys(what: string, item: { type: string }): void {
-  const allowed = KEYS_BY_TYPE[item.type];
-  if (!allowed) {
-    return;
-  }
-  for (const key of Object.keys(item)) {
-    if (key !== 'type' && !allowed.includes(key)) {
-      actionError(`unknown key "${key}" in ${what} ${item.type}; expected ${allowed.length > 0 ? allowed.join(', ') : 'none besides type'}`);
-    }
+/** Rejects a misspelt key of a modelled action or instruction (unknown types are refused later). */
+function checkKeys(operation: string, item: { type: string }): void {
+  const allowed = Object.hasOwn(keysByType, item.type) ? keysByType[item.type] : undefined;
+  if (allowed) {
+    checkOptions<Record<string, unknown>>(operation, item, allowed);
   }
 }
 
 function encodeAction(action: Action): Buffer {
-  checkKeys('action', action);
+  const operation = 'encodeActions';
+  checkKeys(operation, action);
   switch (action.type) {
     case 'output': {
       const buffer = fixedAction(OFPAT.OUTPUT, 16);
-      buffer.writeUInt32BE(checkUint('output port', action.port, 0xffffffff), 4);
+      buffer.writeUInt32BE(checkInteger(operation, 'output.port', action.port, 0, 0xffffffff), 4);
       const defaultLength = action.port === OFPP.CONTROLLER ? OFPCML_NO_BUFFER : 0;
-      buffer.writeUInt16BE(checkUint('output max length', action.maxLength ?? defaultLength, 0xffff), 8);
+      buffer.writeUInt16BE(checkInteger(operation, 'output.maxLength', action.maxLength ?? defaultLength, 0, 0xffff), 8);
       return buffer;
     }
     case 'group': {
       const buffer = fixedAction(OFPAT.GROUP, 8);
-      buffer.writeUInt32BE(checkUint('group id', action.groupId, 0xffffffff), 4);
+      buffer.writeUInt32BE(checkInteger(operation, 'group.groupId', action.groupId, 0, 0xffffffff), 4);
       return buffer;
     }
     case 'push_vlan': {
       const buffer = fixedAction(OFPAT.PUSH_VLAN, 8);
-      buffer.writeUInt16BE(checkUint('push_vlan ethertype', action.ethertype, 0xffff), 4);
+      buffer.writeUInt16BE(checkInteger(operation, 'push_vlan.ethertype', action.ethertype, 0, 0xffff), 4);
       return buffer;
     }
     case 'pop_vlan':
@@ -145,7 +136,7 @@ function encodeAction(action: Action): Buffer {
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
     case 'set_field': {
       if (action.field === ('inPort' as string)) {
-        actionError('set_field cannot write inPort: it is read-only');
+        invalidArgument(operation, 'set_field cannot write inPort: it is read-only');
       }
       const oxm = encodeOxmFields({ [action.field]: action.value } as Match);
       const length = (4 + oxm.length + 7) & ~7;
@@ -159,7 +150,7 @@ function encodeAction(action: Action): Buffer {
       return buffer;
     }
     default:
-      return actionError(`unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`);
+      return invalidArgument(operation, `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`);
   }
 }
 
@@ -169,16 +160,17 @@ export function encodeActions(actions: readonly Action[]): Buffer {
 }
 
 function encodeInstruction(instruction: Instruction): Buffer {
-  checkKeys('instruction', instruction);
+  const operation = 'encodeInstructions';
+  checkKeys(operation, instruction);
   switch (instruction.type) {
     case 'goto_table': {
       const buffer = fixedAction(OFPIT.GOTO_TABLE, 8);
-      buffer.writeUInt8(checkUint('goto_table table id', instruction.tableId, 254), 4);
+      buffer.writeUInt8(checkInteger(operation, 'goto_table.tableId', instruction.tableId, 0, 254), 4);
       return buffer;
     }
     case 'meter': {
       const buffer = fixedAction(OFPIT.METER, 8);
-      buffer.writeUInt32BE(checkUint('meter id', instruction.meterId, 0xffffffff), 4);
+      buffer.writeUInt32BE(checkInteger(operation, 'meter.meterId', instruction.meterId, 0, 0xffffffff), 4);
       return buffer;
     }
     case 'write_metadata': {
@@ -202,7 +194,7 @@ function encodeInstruction(instruction: Instruction): Buffer {
       return buffer;
     }
     default:
-      return actionError(`unknown instruction type ${JSON.stringify((instruction as { type: unknown }).type)}; expected apply_actions, write_actions, clear_actions, write_metadata, goto_table or meter`);
+      return invalidArgument(operation, `unknown instruction type ${JSON.stringify((instruction as { type: unknown }).type)}; expected apply_actions, write_actions, clear_actions, write_metadata, goto_table or meter`);
   }
 }
 

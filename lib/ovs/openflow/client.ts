@@ -1,42 +1,48 @@
+/**
+ * The OpenFlow 1.3 connection to a switch ({@link OpenFlowClient}): targets, the HELLO and
+ * FEATURES handshake, requests matched to replies by xid, timeouts, aborts and keepalives.
+ */
 import { createConnection, type Socket } from 'node:net';
 import { DpdkError, errnoOf, invalidArgument } from '../../errors.js';
+import { checkInteger, checkOptions, checkTimeout } from '../../validate.js';
 import { OFPP } from './actions.js';
 import {
   decodeErrorMessage,
   decodeFeaturesReply,
-  decodeFlowStatsEntries,
-  decodeMultipartReply,
-  decodePortDescEntries,
-  decodePortStatsEntries,
-  encodeFlowMod,
-  encodeFlowStatsRequestBody,
   encodeHello,
   encodeMessage,
-  encodeMultipartRequest,
-  encodePortStatsRequestBody,
   FrameDecoder,
   helloVersions,
   OFP13_VERSION,
   OFPET_HELLO_FAILED,
-  OFPMP,
-  OFPMPF_REPLY_MORE,
   OFPT,
-  PROTOCOL_NAMES,
-  type FlowMod,
-  type FlowStats,
-  type FlowStatsRequest,
+  protocolNames,
   type OpenFlowErrorInfo,
   type OpenFlowMessage,
-  type PortDescription,
-  type PortStats,
   type SwitchFeatures,
 } from './codec.js';
+import { encodeFlowMod, type FlowMod } from './flow-mod.js';
+import {
+  decodeFlowStatsEntries,
+  decodeMultipartReply,
+  decodePortDescEntries,
+  decodePortStatsEntries,
+  encodeFlowStatsRequestBody,
+  encodeMultipartRequest,
+  encodePortStatsRequestBody,
+  OFPMP,
+  OFPMPF_REPLY_MORE,
+  type FlowStats,
+  type FlowStatsRequest,
+  type PortDescription,
+  type PortStats,
+} from './multipart.js';
 
 /** Where an OpenFlow switch listens. */
 export type OpenFlowTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
-/** The default OpenFlow TCP port (IANA). */
-export const OPENFLOW_DEFAULT_PORT = 6653;
+/** `OFP_TCP_PORT`: the OpenFlow TCP port registered with IANA, used when a target names none. */
+export const OFP_TCP_PORT = 6653;
 
 /**
  * Parses `unix:/path/br0.mgmt`, a bare path (anything with a `/`), `tcp:HOST:PORT`,
@@ -62,7 +68,7 @@ export function parseTarget(target: string): OpenFlowTarget {
     if (!parts) {
       invalidArgument(operation, `target "${target}" is not tcp:HOST[:PORT] (IPv6 hosts in brackets)`);
     }
-    const port = parts[2] === undefined ? OPENFLOW_DEFAULT_PORT : Number(parts[2]);
+    const port = parts[2] === undefined ? OFP_TCP_PORT : Number(parts[2]);
     if (port < 1 || port > 65535) {
       invalidArgument(operation, `target "${target}" has port ${port}; expected 1..65535`);
     }
@@ -109,24 +115,20 @@ export interface OpenFlowClientOptions {
   keepaliveMs?: number;
 }
 
-const CLIENT_OPTION_KEYS = new Set(['timeoutMs', 'signal', 'maxReplyBytes', 'keepaliveMs']);
-const CALL_OPTION_KEYS = new Set(['timeoutMs', 'signal']);
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+const clientOptionKeys = ['timeoutMs', 'signal', 'maxReplyBytes', 'keepaliveMs'] as const satisfies readonly (keyof OpenFlowClientOptions)[];
+const callOptionKeys = ['timeoutMs', 'signal'] as const satisfies readonly (keyof CallOptions)[];
+const defaultTimeoutMs = 10_000;
+const defaultMaxReplyBytes = 64 * 1024 * 1024;
 
-function checkOptionKeys(operation: string, options: object, allowed: Set<string>): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.has(key)) {
-      invalidArgument(operation, `unknown option "${key}"; expected one of ${[...allowed].join(', ')}`);
-    }
-  }
+/** Call options once checked: the effective timeout, and the signal if any. */
+interface CheckedCall {
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
 }
 
-function checkTimeout(operation: string, timeoutMs: number): number {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    invalidArgument(operation, `timeoutMs ${timeoutMs} must be a positive number of milliseconds`);
-  }
-  return timeoutMs;
+/** The `ECANCELED` error of a call whose signal aborted it. */
+function abortedError(operation: string, target: string, signal: AbortSignal | undefined): DpdkError {
+  return new DpdkError(`${operation} on ${target} was aborted`, { code: 'ECANCELED', operation, object: target, cause: signal?.reason });
 }
 
 /** A request awaiting its reply. Multipart replies collect parts until the last one. */
@@ -151,33 +153,34 @@ interface PendingReply {
 export class OpenFlowClient {
   /** The target as given to {@link OpenFlowClient.connect}. */
   readonly target: string;
-  private readonly socket: Socket;
-  private readonly decoder = new FrameDecoder();
-  private readonly pending = new Map<number, PendingReply>();
+  readonly #socket: Socket;
+  readonly #decoder = new FrameDecoder();
+  readonly #pending = new Map<number, PendingReply>();
   /** Errors for requests that have no reply of their own (flow mods), by xid. */
-  private readonly errorSinks = new Map<number, (error: OpenFlowErrorInfo) => void>();
-  private readonly timeoutMs: number;
-  private readonly maxReplyBytes: number;
-  private nextXid = 1;
-  private closedError: DpdkError | undefined;
-  private switchFeatures: SwitchFeatures | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
+  readonly #errorSinks = new Map<number, (error: OpenFlowErrorInfo) => void>();
+  readonly #timeoutMs: number;
+  readonly #maxReplyBytes: number;
+  #nextXid = 1;
+  #closedError: DpdkError | undefined;
+  #switchFeatures: SwitchFeatures | undefined;
+  #keepaliveTimer: NodeJS.Timeout | undefined;
   /** Whether anything arrived from the switch since the last keepalive tick. */
-  private heardFromSwitch = false;
-  private helloWaiter: { resolve(message: OpenFlowMessage): void; reject(error: DpdkError): void } | undefined;
+  #heardFromSwitch = false;
+  #helloWaiter: { resolve(message: OpenFlowMessage): void; reject(error: DpdkError): void } | undefined;
 
+  // TypeScript's `private` here (a constructor cannot be #private): use connect().
   private constructor(target: string, socket: Socket, timeoutMs: number, maxReplyBytes: number) {
     this.target = target;
-    this.socket = socket;
-    this.timeoutMs = timeoutMs;
-    this.maxReplyBytes = maxReplyBytes;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.#socket = socket;
+    this.#timeoutMs = timeoutMs;
+    this.#maxReplyBytes = maxReplyBytes;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNRESET';
-      this.shutdown(new DpdkError(`connection to ${target} failed: ${error.message}`, { code, operation: 'OpenFlowClient', object: target, cause: error }));
+      this.#shutdown(new DpdkError(`connection to ${target} failed: ${error.message}`, { code, operation: 'OpenFlowClient', object: target, cause: error }));
     });
     socket.on('close', () => {
-      this.shutdown(new DpdkError(`connection to ${target} was closed by the switch`, { code: 'ECONNRESET', operation: 'OpenFlowClient', object: target }));
+      this.#shutdown(new DpdkError(`connection to ${target} was closed by the switch`, { code: 'ECONNRESET', operation: 'OpenFlowClient', object: target }));
     });
   }
 
@@ -188,135 +191,134 @@ export class OpenFlowClient {
    */
   static async connect(target: string, options: OpenFlowClientOptions = {}): Promise<OpenFlowClient> {
     const operation = 'OpenFlowClient.connect';
-    checkOptionKeys(operation, options, CLIENT_OPTION_KEYS);
-    const timeoutMs = checkTimeout(operation, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
-    if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) {
-      invalidArgument(operation, `maxReplyBytes ${maxReplyBytes} must be a positive integer`);
-    }
-    const keepaliveMs = options.keepaliveMs;
-    if (keepaliveMs !== undefined && (!Number.isFinite(keepaliveMs) || keepaliveMs <= 0)) {
-      invalidArgument(operation, `keepaliveMs ${keepaliveMs} must be a positive number of milliseconds`);
-    }
+    checkOptions<OpenFlowClientOptions>(operation, options, clientOptionKeys);
+    const timeoutMs = checkTimeout(operation, options.timeoutMs) ?? defaultTimeoutMs;
+    const maxReplyBytes = checkInteger(operation, 'maxReplyBytes', options.maxReplyBytes ?? defaultMaxReplyBytes, 1, Number.MAX_SAFE_INTEGER);
+    const keepaliveMs = checkTimeout(operation, options.keepaliveMs, 'keepaliveMs');
     const parsed = parseTarget(target);
+    if (options.signal?.aborted) {
+      throw abortedError(operation, target, options.signal);
+    }
     const socket = parsed.kind === 'unix' ? createConnection({ path: parsed.path }) : createConnection({ host: parsed.host, port: parsed.port });
     const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
     try {
-      await client.withDeadline(operation, { timeoutMs, signal: options.signal }, () => client.handshake(), () => socket.destroy());
+      await client.#withDeadline(operation, { timeoutMs, signal: options.signal }, () => client.#handshake(), () => socket.destroy());
     } catch (error) {
-      client.shutdown(error as DpdkError);
+      client.#shutdown(error as DpdkError);
       socket.destroy();
       throw error;
     }
     if (keepaliveMs !== undefined) {
-      client.startKeepalive(keepaliveMs);
+      client.#startKeepalive(keepaliveMs);
     }
     return client;
   }
 
-  private startKeepalive(intervalMs: number): void {
-    this.keepaliveTimer = setInterval(() => {
-      if (this.heardFromSwitch) {
-        this.heardFromSwitch = false;
+  #startKeepalive(intervalMs: number): void {
+    this.#keepaliveTimer = setInterval(() => {
+      if (this.#heardFromSwitch) {
+        this.#heardFromSwitch = false;
         return;
       }
       this.echo().catch((error: DpdkError) => {
         if (error.code === 'ETIMEDOUT') {
-          this.shutdown(new DpdkError(`${this.target} did not answer a keepalive echo within ${this.timeoutMs} ms`, { code: 'ETIMEDOUT', operation: 'keepalive', object: this.target }));
-          this.socket.destroy();
+          this.#shutdown(new DpdkError(`${this.target} did not answer a keepalive echo within ${this.#timeoutMs} ms`, { code: 'ETIMEDOUT', operation: 'keepalive', object: this.target }));
+          this.#socket.destroy();
         }
       });
     }, intervalMs);
     // A keepalive alone must not keep the process running.
-    this.keepaliveTimer.unref();
+    this.#keepaliveTimer.unref();
   }
 
   /** The switch's FEATURES_REPLY, read while connecting. */
   get features(): SwitchFeatures {
-    return this.switchFeatures!;
+    return this.#switchFeatures!;
   }
 
   /** True once the connection is closed, by {@link close} or by the switch. */
   get closed(): boolean {
-    return this.closedError !== undefined;
+    return this.#closedError !== undefined;
   }
 
-  private async handshake(): Promise<void> {
+  async #handshake(): Promise<void> {
     const hello = new Promise<OpenFlowMessage>((resolve, reject) => {
-      this.helloWaiter = { resolve, reject };
+      this.#helloWaiter = { resolve, reject };
     });
     // Awaited only after the connect: keep an early rejection from counting as unhandled.
     hello.catch(() => undefined);
     await new Promise<void>((resolve, reject) => {
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
+      this.#socket.once('connect', resolve);
+      this.#socket.once('error', reject);
     }).catch((error: NodeJS.ErrnoException) => {
       const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNREFUSED';
       throw new DpdkError(`cannot connect to ${this.target}: ${error.message}`, { code, operation: 'OpenFlowClient.connect', object: this.target, cause: error });
     });
-    this.socket.write(encodeHello(this.allocateXid()));
+    this.#socket.write(encodeHello(this.#allocateXid()));
     const switchHello = await hello;
     const versions = helloVersions(switchHello);
     if (!versions.includes(OFP13_VERSION)) {
-      throw this.versionError(versions);
+      throw this.#versionError(versions);
     }
-    const [reply] = await this.request('features', encodeMessage(OFPT.FEATURES_REQUEST, this.reserveXid()), OFPT.FEATURES_REPLY, {});
-    this.switchFeatures = decodeFeaturesReply(reply!);
+    this.#checkOpen('features');
+    const call = { timeoutMs: this.#timeoutMs, signal: undefined };
+    const [reply] = await this.#request('features', encodeMessage(OFPT.FEATURES_REQUEST, this.#reserveXid()), OFPT.FEATURES_REPLY, call);
+    this.#switchFeatures = decodeFeaturesReply(reply!);
   }
 
-  private versionError(versions: readonly number[]): DpdkError {
-    const offered = versions.length === 0 ? 'no OpenFlow version' : versions.map((v) => PROTOCOL_NAMES[v] ?? `wire version ${v}`).join(', ');
+  #versionError(versions: readonly number[]): DpdkError {
+    const offered = versions.length === 0 ? 'no OpenFlow version' : versions.map((v) => protocolNames[v] ?? `wire version ${v}`).join(', ');
     return new DpdkError(
       `${this.target} does not offer OpenFlow 1.3 (it offers ${offered}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
       { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
     );
   }
 
-  private allocateXid(): number {
-    const xid = this.nextXid;
-    this.nextXid = this.nextXid >= 0xffffffff ? 1 : this.nextXid + 1;
+  #allocateXid(): number {
+    const xid = this.#nextXid;
+    this.#nextXid = this.#nextXid >= 0xffffffff ? 1 : this.#nextXid + 1;
     return xid;
   }
 
-  private reserveXid(): number {
-    let xid = this.allocateXid();
-    while (this.pending.has(xid) || this.errorSinks.has(xid)) {
-      xid = this.allocateXid();
+  #reserveXid(): number {
+    let xid = this.#allocateXid();
+    while (this.#pending.has(xid) || this.#errorSinks.has(xid)) {
+      xid = this.#allocateXid();
     }
     return xid;
   }
 
-  private onData(chunk: Buffer): void {
-    this.heardFromSwitch = true;
+  #onData(chunk: Buffer): void {
+    this.#heardFromSwitch = true;
     let messages: OpenFlowMessage[];
     try {
-      messages = this.decoder.push(chunk);
+      messages = this.#decoder.push(chunk);
     } catch (error) {
-      this.failProtocol((error as Error).message);
+      this.#failProtocol((error as Error).message);
       return;
     }
     for (const message of messages) {
-      if (this.closedError) {
+      if (this.#closedError) {
         return;
       }
-      this.onMessage(message);
+      this.#onMessage(message);
     }
   }
 
-  private failProtocol(message: string): void {
-    this.shutdown(new DpdkError(`protocol error from ${this.target}: ${message}`, { code: 'EPROTO', operation: 'OpenFlowClient', object: this.target }));
-    this.socket.destroy();
+  #failProtocol(message: string): void {
+    this.#shutdown(new DpdkError(`protocol error from ${this.target}: ${message}`, { code: 'EPROTO', operation: 'OpenFlowClient', object: this.target }));
+    this.#socket.destroy();
   }
 
-  private onMessage(message: OpenFlowMessage): void {
-    const waiter = this.helloWaiter;
+  #onMessage(message: OpenFlowMessage): void {
+    const waiter = this.#helloWaiter;
     if (waiter) {
       // The switch's first message must be its HELLO (or an error refusing ours).
-      this.helloWaiter = undefined;
+      this.#helloWaiter = undefined;
       if (message.type === OFPT.HELLO) {
         waiter.resolve(message);
       } else if (message.type === OFPT.ERROR) {
-        waiter.reject(this.helloError(message));
+        waiter.reject(this.#helloError(message));
       } else {
         waiter.reject(new DpdkError(`${this.target} sent message type ${message.type} before HELLO`, { code: 'EPROTO', operation: 'OpenFlowClient.connect', object: this.target }));
       }
@@ -324,26 +326,26 @@ export class OpenFlowClient {
     }
     if (message.version !== OFP13_VERSION) {
       if (message.type === OFPT.ERROR) {
-        this.shutdown(this.helloError(message));
-        this.socket.destroy();
+        this.#shutdown(this.#helloError(message));
+        this.#socket.destroy();
         return;
       }
-      this.failProtocol(`message type ${message.type} has version ${message.version}, but OpenFlow 1.3 (4) was negotiated`);
+      this.#failProtocol(`message type ${message.type} has version ${message.version}, but OpenFlow 1.3 (4) was negotiated`);
       return;
     }
     switch (message.type) {
       case OFPT.ECHO_REQUEST:
-        this.socket.write(encodeMessage(OFPT.ECHO_REPLY, message.xid, message.body));
+        this.#socket.write(encodeMessage(OFPT.ECHO_REPLY, message.xid, message.body));
         return;
       case OFPT.ERROR:
-        this.onError(message);
+        this.#onError(message);
         return;
       default:
-        this.onReply(message);
+        this.#onReply(message);
     }
   }
 
-  private helloError(message: OpenFlowMessage): DpdkError {
+  #helloError(message: OpenFlowMessage): DpdkError {
     let info: OpenFlowErrorInfo | undefined;
     try {
       info = decodeErrorMessage(message.body);
@@ -364,26 +366,26 @@ export class OpenFlowClient {
     });
   }
 
-  private onError(message: OpenFlowMessage): void {
+  #onError(message: OpenFlowMessage): void {
     let info: OpenFlowErrorInfo;
     try {
       info = decodeErrorMessage(message.body);
     } catch (error) {
-      this.failProtocol((error as Error).message);
+      this.#failProtocol((error as Error).message);
       return;
     }
-    const pending = this.pending.get(message.xid);
-    const sink = this.errorSinks.get(message.xid);
+    const pending = this.#pending.get(message.xid);
+    const sink = this.#errorSinks.get(message.xid);
     if (pending) {
-      this.pending.delete(message.xid);
-      pending.reject(this.openflowError(pending.operation, info));
+      this.#pending.delete(message.xid);
+      pending.reject(this.#openflowError(pending.operation, info));
     } else if (sink) {
       sink(info);
     }
   }
 
   /** An `ERR_OPENFLOW` error for the switch's refusal of `what`, carrying the decoded error as `openflowError`. */
-  private openflowError(what: string, info: OpenFlowErrorInfo): DpdkError {
+  #openflowError(what: string, info: OpenFlowErrorInfo): DpdkError {
     const explanation = info.description ? ` (${info.description})` : '';
     const error = new DpdkError(`${this.target} rejected ${what}: ${info.typeName} ${info.codeName}${explanation}`, {
       code: 'ERR_OPENFLOW',
@@ -393,18 +395,18 @@ export class OpenFlowClient {
     return Object.assign(error, { openflowError: info });
   }
 
-  private onReply(message: OpenFlowMessage): void {
-    const pending = this.pending.get(message.xid);
+  #onReply(message: OpenFlowMessage): void {
+    const pending = this.#pending.get(message.xid);
     if (!pending) {
       return;
     }
     if (message.type !== pending.replyType) {
-      this.pending.delete(message.xid);
+      this.#pending.delete(message.xid);
       pending.reject(new DpdkError(`${this.target} answered ${pending.operation} with message type ${message.type}, expected ${pending.replyType}`, { code: 'EPROTO', operation: pending.operation, object: this.target }));
       return;
     }
     if (message.type !== OFPT.MULTIPART_REPLY) {
-      this.pending.delete(message.xid);
+      this.#pending.delete(message.xid);
       pending.resolve([message.body]);
       return;
     }
@@ -412,70 +414,71 @@ export class OpenFlowClient {
     try {
       part = decodeMultipartReply(message.body);
     } catch (error) {
-      this.pending.delete(message.xid);
+      this.#pending.delete(message.xid);
       pending.reject(error as DpdkError);
       return;
     }
     pending.partBytes += part.body.length;
-    if (pending.partBytes > this.maxReplyBytes) {
-      this.pending.delete(message.xid);
-      pending.reject(new DpdkError(`${pending.operation} reply from ${this.target} exceeds maxReplyBytes (${this.maxReplyBytes})`, { code: 'EMSGSIZE', operation: pending.operation, object: this.target }));
+    if (pending.partBytes > this.#maxReplyBytes) {
+      this.#pending.delete(message.xid);
+      pending.reject(new DpdkError(`${pending.operation} reply from ${this.target} exceeds maxReplyBytes (${this.#maxReplyBytes})`, { code: 'EMSGSIZE', operation: pending.operation, object: this.target }));
       return;
     }
     pending.parts.push(part.body);
     if ((part.flags & OFPMPF_REPLY_MORE) === 0) {
-      this.pending.delete(message.xid);
+      this.#pending.delete(message.xid);
       pending.resolve(pending.parts);
     }
   }
 
   /** Rejects everything outstanding with `error` and marks the client closed. */
-  private shutdown(error: DpdkError): void {
-    if (this.closedError) {
+  #shutdown(error: DpdkError): void {
+    if (this.#closedError) {
       return;
     }
-    this.closedError = error;
-    clearInterval(this.keepaliveTimer);
-    this.helloWaiter?.reject(error);
-    this.helloWaiter = undefined;
-    for (const pending of this.pending.values()) {
+    this.#closedError = error;
+    clearInterval(this.#keepaliveTimer);
+    this.#helloWaiter?.reject(error);
+    this.#helloWaiter = undefined;
+    for (const pending of this.#pending.values()) {
       pending.reject(error);
     }
-    this.pending.clear();
-    this.errorSinks.clear();
+    this.#pending.clear();
+    this.#errorSinks.clear();
   }
 
-  private checkOpen(operation: string): void {
-    if (this.closedError) {
-      throw new DpdkError(`${operation}: the connection to ${this.target} is closed (${this.closedError.message})`, {
+  #checkOpen(operation: string): void {
+    if (this.#closedError) {
+      throw new DpdkError(`the connection to ${this.target} is closed (${this.#closedError.message})`, {
         code: 'ERR_CLOSED',
         operation,
         object: this.target,
-        cause: this.closedError,
+        cause: this.#closedError,
       });
     }
+  }
+
+  /**
+   * Starts a public call: fails with `ERR_CLOSED` on a closed connection, and checks the
+   * call options once, before anything is sent: unknown keys and bad timeouts are
+   * `EINVAL`, an already-aborted signal `ECANCELED`.
+   */
+  #begin(operation: string, options: CallOptions): CheckedCall {
+    this.#checkOpen(operation);
+    checkOptions<CallOptions>(operation, options, callOptionKeys);
+    const timeoutMs = checkTimeout(operation, options.timeoutMs) ?? this.#timeoutMs;
+    if (options.signal?.aborted) {
+      throw abortedError(operation, this.target, options.signal);
+    }
+    return { timeoutMs, signal: options.signal };
   }
 
   /**
    * Runs `work` under a timeout and an abort signal; on either, runs `cleanup` and
    * fails with `ETIMEDOUT` / `ECANCELED`.
    */
-  /**
-   * Validates call options before anything is sent: unknown keys and bad timeouts are
-   * `EINVAL`, an already-aborted signal `ECANCELED`. Returns the effective timeout.
-   */
-  private checkCall(operation: string, options: CallOptions): number {
-    checkOptionKeys(operation, options, CALL_OPTION_KEYS);
-    const timeoutMs = checkTimeout(operation, options.timeoutMs ?? this.timeoutMs);
-    if (options.signal?.aborted) {
-      throw new DpdkError(`${operation} on ${this.target} was aborted`, { code: 'ECANCELED', operation, object: this.target, cause: options.signal.reason });
-    }
-    return timeoutMs;
-  }
-
-  private async withDeadline<T>(operation: string, options: CallOptions, work: () => Promise<T>, cleanup: () => void): Promise<T> {
-    const timeoutMs = this.checkCall(operation, options);
-    const signal = options.signal;
+  async #withDeadline<T>(operation: string, call: CheckedCall, work: () => Promise<T>, cleanup: () => void): Promise<T> {
+    const { timeoutMs, signal } = call;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -485,7 +488,7 @@ export class OpenFlowClient {
       }, timeoutMs);
       onAbort = () => {
         cleanup();
-        reject(new DpdkError(`${operation} on ${this.target} was aborted`, { code: 'ECANCELED', operation, object: this.target, cause: signal?.reason }));
+        reject(abortedError(operation, this.target, signal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -500,26 +503,29 @@ export class OpenFlowClient {
   }
 
   /** Sends `message` and resolves with the body of the reply to its xid, or the bodies of every multipart part. */
-  private request(operation: string, message: Buffer, replyType: number, options: CallOptions): Promise<Buffer[]> {
-    this.checkOpen(operation);
-    this.checkCall(operation, options);
+  #request(operation: string, message: Buffer, replyType: number, call: CheckedCall): Promise<Buffer[]> {
     const xid = message.readUInt32BE(4);
     const reply = new Promise<Buffer[]>((resolve, reject) => {
-      this.pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
+      this.#pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
     });
-    this.socket.write(message);
-    return this.withDeadline(operation, options, () => reply, () => this.pending.delete(xid));
+    this.#socket.write(message);
+    return this.#withDeadline(operation, call, () => reply, () => this.#pending.delete(xid));
   }
 
   /** Sends an echo request and resolves with the echoed payload: a liveness check. */
   async echo(payload: Buffer = Buffer.alloc(0), options: CallOptions = {}): Promise<Buffer> {
-    const [body] = await this.request('echo', encodeMessage(OFPT.ECHO_REQUEST, this.reserveXid(), payload), OFPT.ECHO_REPLY, options);
+    const call = this.#begin('echo', options);
+    const [body] = await this.#request('echo', encodeMessage(OFPT.ECHO_REQUEST, this.#reserveXid(), payload), OFPT.ECHO_REPLY, call);
     return body!;
   }
 
   /** Sends a barrier request: resolves once the switch has processed every earlier message. */
   async barrier(options: CallOptions = {}): Promise<void> {
-    await this.request('barrier', encodeMessage(OFPT.BARRIER_REQUEST, this.reserveXid()), OFPT.BARRIER_REPLY, options);
+    await this.#barrier(this.#begin('barrier', options));
+  }
+
+  #barrier(call: CheckedCall): Promise<Buffer[]> {
+    return this.#request('barrier', encodeMessage(OFPT.BARRIER_REQUEST, this.#reserveXid()), OFPT.BARRIER_REPLY, call);
   }
 
   /**
@@ -536,29 +542,27 @@ export class OpenFlowClient {
    * switch accepted stay applied. Invalid input is rejected (`EINVAL`) before anything is sent.
    */
   async flowMods(flowMods: readonly FlowMod[], options: CallOptions = {}): Promise<void> {
-    const operation = 'flowMods';
-    this.checkOpen(operation);
-    this.checkCall(operation, options);
+    const call = this.#begin('flowMods', options);
     const xids: number[] = [];
     const messages = flowMods.map((flowMod) => {
-      const xid = this.reserveXid();
+      const xid = this.#reserveXid();
       xids.push(xid);
       return encodeFlowMod(xid, flowMod);
     });
     let firstError: DpdkError | undefined;
     xids.forEach((xid, index) => {
-      this.errorSinks.set(xid, (info) => {
-        firstError ??= Object.assign(this.openflowError(`flow mod ${index + 1} of ${flowMods.length}`, info), { flowModIndex: index });
+      this.#errorSinks.set(xid, (info) => {
+        firstError ??= Object.assign(this.#openflowError(`flow mod ${index + 1} of ${flowMods.length}`, info), { flowModIndex: index });
       });
     });
     try {
       for (const message of messages) {
-        this.socket.write(message);
+        this.#socket.write(message);
       }
-      await this.barrier(options);
+      await this.#barrier(call);
     } finally {
       for (const xid of xids) {
-        this.errorSinks.delete(xid);
+        this.#errorSinks.delete(xid);
       }
     }
     if (firstError) {
@@ -566,38 +570,39 @@ export class OpenFlowClient {
     }
   }
 
-  private async multipart(operation: string, multipartType: number, requestBody: Buffer, options: CallOptions): Promise<Buffer[]> {
-    return this.request(operation, encodeMultipartRequest(this.reserveXid(), multipartType, requestBody), OFPT.MULTIPART_REPLY, options);
+  async #multipart(operation: string, multipartType: number, requestBody: Buffer, options: CallOptions): Promise<Buffer[]> {
+    const call = this.#begin(operation, options);
+    return this.#request(operation, encodeMultipartRequest(this.#reserveXid(), multipartType, requestBody), OFPT.MULTIPART_REPLY, call);
   }
 
   /** Reads flows (OFPMP_FLOW), reassembling multi-part replies. */
   async flowStats(request: FlowStatsRequest = {}, options: CallOptions = {}): Promise<FlowStats[]> {
-    const parts = await this.multipart('flowStats', OFPMP.FLOW, encodeFlowStatsRequestBody(request), options);
+    const parts = await this.#multipart('flowStats', OFPMP.FLOW, encodeFlowStatsRequestBody(request), options);
     return parts.flatMap(decodeFlowStatsEntries);
   }
 
   /** Reads port counters (OFPMP_PORT_STATS) of one port, or of all (default `OFPP.ANY`). */
   async portStats(portNo: number = OFPP.ANY, options: CallOptions = {}): Promise<PortStats[]> {
-    const parts = await this.multipart('portStats', OFPMP.PORT_STATS, encodePortStatsRequestBody(portNo), options);
+    const parts = await this.#multipart('portStats', OFPMP.PORT_STATS, encodePortStatsRequestBody(portNo), options);
     return parts.flatMap(decodePortStatsEntries);
   }
 
   /** Reads every port's description (OFPMP_PORT_DESC): numbers, names, addresses, state. */
   async portDescriptions(options: CallOptions = {}): Promise<PortDescription[]> {
-    const parts = await this.multipart('portDescriptions', OFPMP.PORT_DESC, Buffer.alloc(0), options);
+    const parts = await this.#multipart('portDescriptions', OFPMP.PORT_DESC, Buffer.alloc(0), options);
     return parts.flatMap(decodePortDescEntries);
   }
 
   /** Closes the connection; outstanding and later calls fail with `ERR_CLOSED`. Idempotent. */
   async close(): Promise<void> {
-    this.shutdown(new DpdkError(`the connection to ${this.target} was closed by the client`, { code: 'ERR_CLOSED', operation: 'close', object: this.target }));
-    if (this.socket.destroyed) {
+    this.#shutdown(new DpdkError(`the connection to ${this.target} was closed by the client`, { code: 'ERR_CLOSED', operation: 'close', object: this.target }));
+    if (this.#socket.destroyed) {
       return;
     }
     await new Promise<void>((resolve) => {
-      this.socket.once('close', () => resolve());
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      this.#socket.once('close', () => resolve());
+      this.#socket.end();
+      setTimeout(() => this.#socket.destroy(), 1000).unref();
     });
   }
 }

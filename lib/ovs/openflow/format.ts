@@ -1,6 +1,12 @@
-import { OFPP, RESERVED_PORT_NAMES, type Action, type Instruction } from './actions.js';
-import { OFP_DEFAULT_PRIORITY, type FlowStats, type PortDescription, type PortStats } from './codec.js';
-import { formatIpv6, OVS_FIELD_NAMES, parseIpv4, parseIpv6, splitMasked, type Match } from './match.js';
+/**
+ * `ovs-ofctl`-style text of matches, actions, instructions, flows, port counters and port
+ * descriptions, as `dump-flows`, `dump-ports` and `dump-ports-desc` print them.
+ */
+import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
+import { OFPP, reservedPortNames, type Action, type Instruction } from './actions.js';
+import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
+import { ovsFieldNames, splitMasked, type Match } from './match.js';
+import type { FlowStats, PortDescription, PortStats } from './multipart.js';
 
 /** Options of the `ovs-ofctl`-style formatters. */
 export interface FormatOptions {
@@ -14,12 +20,12 @@ export interface FormatFlowOptions extends FormatOptions {
   showStats?: boolean;
 }
 
-const UINT64_MAX = 0xffffffffffffffffn;
-const UINT32_MAX = 0xffffffff;
+const uint64Max = 0xffffffffffffffffn;
+const uint32Max = 0xffffffff;
 
 /** Formats a port as `ovs-ofctl` does: reserved names (LOCAL, CONTROLLER, ...), else the name or number. */
 export function formatPort(port: number, options: FormatOptions = {}): string {
-  return RESERVED_PORT_NAMES.get(port) ?? options.portNames?.get(port) ?? String(port);
+  return reservedPortNames.get(port) ?? options.portNames?.get(port) ?? String(port);
 }
 
 /** Formats a duration as `ovs-ofctl`: `12s`, `1.234s`, or as many decimals as exact. */
@@ -42,15 +48,11 @@ function alternateHex(value: bigint): string {
   return value === 0n ? '0' : hex(value);
 }
 
-function ipv4ToNumber(address: string): number {
-  return parseIpv4(address)!.readUInt32BE(0);
-}
-
 function formatIpMasked(value: string, mask: string | undefined): string {
   if (mask === undefined) {
     return value;
   }
-  const inverted = ~ipv4ToNumber(mask) >>> 0;
+  const inverted = ~tryParseIpv4(mask)! >>> 0;
   if (inverted === 0) {
     return value;
   }
@@ -61,11 +63,11 @@ function formatIpMasked(value: string, mask: string | undefined): string {
 }
 
 function formatIpv6Masked(text: string, mask: string | undefined): string {
-  const value = formatIpv6(parseIpv6(text)!);
+  const value = formatIpv6(tryParseIpv6(text)!);
   if (mask === undefined) {
     return value;
   }
-  const bits = parseIpv6(mask)!;
+  const bits = tryParseIpv6(mask)!;
   let prefix = 0;
   while (prefix < 128 && (bits[prefix >> 3]! & (0x80 >> (prefix & 7))) !== 0) {
     prefix++;
@@ -90,9 +92,9 @@ function masked<T>(field: T | { value: T; mask: T } | undefined, show: (value: T
   return show(value, mask);
 }
 
-const IPV4_SHORTHANDS: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
-const IPV6_SHORTHANDS: Readonly<Record<number, string>> = { 58: 'icmp6', 6: 'tcp6', 17: 'udp6', 132: 'sctp6' };
-const ETH_SHORTHANDS: Readonly<Record<number, string>> = { 0x0806: 'arp', 0x8035: 'rarp', 0x8847: 'mpls', 0x8848: 'mplsm' };
+const ipv4Shorthands: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const ipv6Shorthands: Readonly<Record<number, string>> = { 58: 'icmp6', 6: 'tcp6', 17: 'udp6', 132: 'sctp6' };
+const ethShorthands: Readonly<Record<number, string>> = { 0x0806: 'arp', 0x8035: 'rarp', 0x8847: 'mpls', 0x8848: 'mplsm' };
 
 /** 802.1Q TCI value and mask equivalent to the OXM `vlan_vid`/`vlan_pcp` of a match. */
 function vlanTci(match: Match): { value: number; mask: number } | undefined {
@@ -153,13 +155,13 @@ export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORIT
   let typeShown = false;
   let protoShown = false;
   if (ethType === 0x0800 || ethType === 0x86dd) {
-    const shorthands = ethType === 0x0800 ? IPV4_SHORTHANDS : IPV6_SHORTHANDS;
+    const shorthands = ethType === 0x0800 ? ipv4Shorthands : ipv6Shorthands;
     const protocol = match.ipProto === undefined ? undefined : shorthands[match.ipProto];
     parts.push(protocol ?? (ethType === 0x0800 ? 'ip' : 'ipv6'));
     typeShown = true;
     protoShown = protocol !== undefined;
-  } else if (ethType !== undefined && ETH_SHORTHANDS[ethType]) {
-    parts.push(ETH_SHORTHANDS[ethType]);
+  } else if (ethType !== undefined && ethShorthands[ethType]) {
+    parts.push(ethShorthands[ethType]);
     typeShown = true;
   }
   push(masked(match.metadata, (value, mask) => `metadata=${alternateHex(value)}${mask === undefined ? '' : `/${alternateHex(mask)}`}`));
@@ -237,7 +239,7 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
     case 'dec_nw_ttl':
       return 'dec_ttl';
     case 'set_field':
-      return `set_field:${formatSetFieldValue(action.value)}->${OVS_FIELD_NAMES[action.field]}`;
+      return `set_field:${formatSetFieldValue(action.value)}->${ovsFieldNames[action.field]}`;
     case 'unknown':
       return `unknown_action(type=${action.actionType},body=0x${action.body.toString('hex')})`;
   }
@@ -261,7 +263,7 @@ export function formatInstructions(instructions: readonly Instruction[], options
         parts.push(`write_actions(${instruction.actions.map((action) => formatAction(action, options)).join(',')})`);
         break;
       case 'write_metadata':
-        parts.push(`write_metadata:${alternateHex(instruction.metadata)}${instruction.mask === UINT64_MAX ? '' : `/${alternateHex(instruction.mask)}`}`);
+        parts.push(`write_metadata:${alternateHex(instruction.metadata)}${instruction.mask === uint64Max ? '' : `/${alternateHex(instruction.mask)}`}`);
         break;
       case 'goto_table':
         parts.push(`goto_table:${instruction.tableId}`);
@@ -275,7 +277,7 @@ export function formatInstructions(instructions: readonly Instruction[], options
 }
 
 function counter(value: bigint): string {
-  return value === UINT64_MAX ? '?' : value.toString();
+  return value === uint64Max ? '?' : value.toString();
 }
 
 /**
@@ -324,7 +326,7 @@ export function formatPortStats(stats: PortStats, options: FormatOptions = {}): 
     `           tx pkts=${counter(stats.txPackets)}, bytes=${counter(stats.txBytes)}, drop=${counter(stats.txDropped)}, ` +
       `errs=${counter(stats.txErrors)}, coll=${counter(stats.collisions)}`,
   ];
-  if (stats.durationSec !== UINT32_MAX) {
+  if (stats.durationSec !== uint32Max) {
     lines.push(`           duration=${formatDuration(stats.durationSec, stats.durationNsec)}`);
   }
   return lines;
@@ -344,9 +346,9 @@ function bitNames(bits: number, names: Readonly<Record<number, string>>): string
   return parts.join(' ');
 }
 
-const PORT_CONFIG_NAMES: Readonly<Record<number, string>> = { 1: 'PORT_DOWN', 4: 'NO_RECV', 32: 'NO_FWD', 64: 'NO_PACKET_IN' };
-const PORT_STATE_NAMES: Readonly<Record<number, string>> = { 1: 'LINK_DOWN', 2: 'BLOCKED', 4: 'LIVE' };
-const PORT_FEATURE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+const portConfigNames: Readonly<Record<number, string>> = { 1: 'PORT_DOWN', 4: 'NO_RECV', 32: 'NO_FWD', 64: 'NO_PACKET_IN' };
+const portStateNames: Readonly<Record<number, string>> = { 1: 'LINK_DOWN', 2: 'BLOCKED', 4: 'LIVE' };
+const portFeatureNames: Readonly<Record<number, string>> = Object.fromEntries(
   ['10MB-HD', '10MB-FD', '100MB-HD', '100MB-FD', '1GB-HD', '1GB-FD', '10GB-FD', '40GB-FD', '100GB-FD', '1TB-FD', 'OTHER', 'COPPER', 'FIBER', 'AUTO_NEG', 'AUTO_PAUSE', 'AUTO_PAUSE_ASYM'].map(
     (name, bit) => [1 << bit, name],
   ),
@@ -356,8 +358,8 @@ const PORT_FEATURE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
 export function formatPortDescription(port: PortDescription): string[] {
   const lines = [
     ` ${formatPort(port.portNo)}(${port.name}): addr:${port.hwAddr}`,
-    `     config:     ${bitNames(port.config, PORT_CONFIG_NAMES)}`,
-    `     state:      ${bitNames(port.state, PORT_STATE_NAMES)}`,
+    `     config:     ${bitNames(port.config, portConfigNames)}`,
+    `     state:      ${bitNames(port.state, portStateNames)}`,
   ];
   for (const [label, features] of [
     ['current:    ', port.curr],
@@ -366,7 +368,7 @@ export function formatPortDescription(port: PortDescription): string[] {
     ['peer:       ', port.peer],
   ] as const) {
     if (features !== 0) {
-      lines.push(`     ${label}${bitNames(features, PORT_FEATURE_NAMES)}`);
+      lines.push(`     ${label}${bitNames(features, portFeatureNames)}`);
     }
   }
   lines.push(`     speed: ${Math.floor(port.currSpeed / 1000)} Mbps now, ${Math.floor(port.maxSpeed / 1000)} Mbps max`);

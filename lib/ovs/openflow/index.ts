@@ -6,6 +6,9 @@
 export * from './actions.js';
 export * from './client.js';
 export * from './codec.js';
+export * from './flow-mod.js';
 export * from './flow-syntax.js';
 export * from './format.js';
 export * from './match.js';
+export * from './multipart.js';
+export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../address.js';

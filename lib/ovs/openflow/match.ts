@@ -1,4 +1,11 @@
+/**
+ * OpenFlow 1.3 matches: the {@link Match} type, and the OXM TLV encoding and decoding of
+ * `ofp_match` (masks normalised as OVS does, unmodelled fields kept verbatim).
+ */
+import { formatIpv4, formatIpv6, formatMac, tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import { DpdkError, invalidArgument } from '../../errors.js';
+import { checkBigInt, checkInteger, checkOptions, describe } from '../../validate.js';
+import { fieldMax, fieldSpecs, kindWidth, OFPXMC_OPENFLOW_BASIC, specByName, specByOxmField, type FieldSpec } from './oxm-fields.js';
 
 /**
  * A field value with an optional mask: a plain value matches exactly; `{ value, mask }`
@@ -89,211 +96,41 @@ export interface RawOxmField {
 /** The names of the modelled {@link Match} fields, in OVS's canonical encoding order. */
 export type MatchFieldName = Exclude<keyof Match, 'otherFields'>;
 
-const OFPXMC_OPENFLOW_BASIC = 0x8000;
 const OFPMT_OXM = 1;
 
-type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
+const knownKeys: readonly (keyof Match)[] = [...specByName.keys(), 'otherFields'];
+const uint64Max = 0xffffffffffffffffn;
 
-interface FieldSpec {
-  readonly name: MatchFieldName;
-  readonly oxmField: number;
-  readonly kind: FieldKind;
-  readonly maskable: boolean;
-  /** Largest value for integer fields narrower than their byte width. */
-  readonly max?: number;
-}
-
-/**
- * The modelled OXM fields, in the order `ovs-ofctl` puts them on the wire (so that our
- * encodings are byte-for-byte comparable): metadata-like port first, then L2, VLAN,
- * L3 and L4, ARP, and `metadata` last.
- */
-const FIELD_SPECS: readonly FieldSpec[] = [
-  { name: 'inPort', oxmField: 0, kind: 'u32', maskable: false },
-  { name: 'ethSrc', oxmField: 4, kind: 'mac', maskable: true },
-  { name: 'ethDst', oxmField: 3, kind: 'mac', maskable: true },
-  { name: 'ethType', oxmField: 5, kind: 'u16', maskable: false },
-  { name: 'vlanVid', oxmField: 6, kind: 'u16', maskable: true, max: 0x1fff },
-  { name: 'vlanPcp', oxmField: 7, kind: 'u8', maskable: false, max: 7 },
-  { name: 'ipv4Src', oxmField: 11, kind: 'ipv4', maskable: true },
-  { name: 'ipv4Dst', oxmField: 12, kind: 'ipv4', maskable: true },
-  { name: 'ipv6Src', oxmField: 26, kind: 'ipv6', maskable: true },
-  { name: 'ipv6Dst', oxmField: 27, kind: 'ipv6', maskable: true },
-  { name: 'ipDscp', oxmField: 8, kind: 'u8', maskable: false, max: 63 },
-  { name: 'ipProto', oxmField: 10, kind: 'u8', maskable: false },
-  { name: 'tcpSrc', oxmField: 13, kind: 'u16', maskable: true },
-  { name: 'tcpDst', oxmField: 14, kind: 'u16', maskable: true },
-  { name: 'udpSrc', oxmField: 15, kind: 'u16', maskable: true },
-  { name: 'udpDst', oxmField: 16, kind: 'u16', maskable: true },
-  { name: 'icmpv4Type', oxmField: 19, kind: 'u8', maskable: false },
-  { name: 'icmpv4Code', oxmField: 20, kind: 'u8', maskable: false },
-  { name: 'icmpv6Type', oxmField: 29, kind: 'u8', maskable: false },
-  { name: 'icmpv6Code', oxmField: 30, kind: 'u8', maskable: false },
-  { name: 'arpOp', oxmField: 21, kind: 'u16', maskable: false },
-  { name: 'arpSpa', oxmField: 22, kind: 'ipv4', maskable: true },
-  { name: 'arpTpa', oxmField: 23, kind: 'ipv4', maskable: true },
-  { name: 'metadata', oxmField: 2, kind: 'u64', maskable: true },
-];
-
-const SPEC_BY_OXM_FIELD = new Map(FIELD_SPECS.map((spec) => [spec.oxmField, spec]));
-const SPEC_BY_NAME = new Map(FIELD_SPECS.map((spec) => [spec.name, spec]));
-const KNOWN_KEYS = new Set<string>([...SPEC_BY_NAME.keys(), 'otherFields']);
-
-const KIND_WIDTH: Record<FieldKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
-
-/** Parses `aa:bb:cc:dd:ee:ff` (or `-` separated) into 6 bytes; undefined when malformed. */
-export function parseMac(text: string): Buffer | undefined {
-  const parts = text.split(/[:-]/);
-  if (parts.length !== 6 || !parts.every((part) => /^[0-9a-fA-F]{1,2}$/.test(part))) {
-    return undefined;
-  }
-  return Buffer.from(parts.map((part) => parseInt(part, 16)));
-}
-
-/** Formats 6 bytes as lower-case `aa:bb:cc:dd:ee:ff`. */
-export function formatMac(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join(':');
-}
-
-/** Parses a dotted-quad IPv4 address into 4 bytes; undefined when malformed. */
-export function parseIpv4(text: string): Buffer | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255)) {
-    return undefined;
-  }
-  return Buffer.from(parts.map(Number));
-}
-
-/** Formats 4 bytes as a dotted quad. */
-export function formatIpv4(bytes: Uint8Array): string {
-  return Array.from(bytes).join('.');
-}
-
-/**
- * Parses an IPv6 address (with `::` compression and an optional trailing dotted quad)
- * into 16 bytes; undefined when malformed.
- */
-export function parseIpv6(text: string): Buffer | undefined {
-  let head = text;
-  let tail: number[] = [];
-  const quad = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (quad) {
-    const ipv4 = parseIpv4(quad[2]!);
-    if (!ipv4) {
-      return undefined;
-    }
-    head = quad[1]!.endsWith('::') ? quad[1]! : quad[1]!.slice(0, -1);
-    tail = [ipv4.readUInt16BE(0), ipv4.readUInt16BE(2)];
-  }
-  const halves = head.split('::');
-  if (halves.length > 2) {
-    return undefined;
-  }
-  const toWords = (part: string): number[] | undefined => {
-    if (part === '') {
-      return [];
-    }
-    const words = part.split(':');
-    return words.every((word) => /^[0-9a-fA-F]{1,4}$/.test(word)) ? words.map((word) => parseInt(word, 16)) : undefined;
-  };
-  const left = toWords(halves[0]!);
-  const right = halves.length === 2 ? toWords(halves[1]!) : [];
-  if (!left || !right) {
-    return undefined;
-  }
-  const given = left.length + right.length + tail.length;
-  if (halves.length === 2 ? given > 7 : given !== 8) {
-    return undefined;
-  }
-  const words = [...left, ...new Array<number>(8 - given).fill(0), ...right, ...tail];
-  const bytes = Buffer.alloc(16);
-  words.forEach((word, index) => bytes.writeUInt16BE(word, index * 2));
-  return bytes;
-}
-
-/**
- * Formats 16 bytes as an IPv6 address the way `inet_ntop` (and so `ovs-ofctl`) does:
- * lower-case, the longest run of two or more zero words compressed to `::`, and
- * IPv4-mapped or -compatible addresses ending in a dotted quad.
- */
-export function formatIpv6(bytes: Uint8Array): string {
-  const buffer = Buffer.from(bytes);
-  const words = Array.from({ length: 8 }, (_, index) => buffer.readUInt16BE(index * 2));
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let start = 0; start < 8; ) {
-    if (words[start] !== 0) {
-      start++;
-      continue;
-    }
-    let end = start;
-    while (end < 8 && words[end] === 0) {
-      end++;
-    }
-    if (end - start > bestLength) {
-      bestStart = start;
-      bestLength = end - start;
-    }
-    start = end;
-  }
-  if (bestLength < 2) {
-    bestStart = -1;
-  }
-  const embedsIpv4 = bestStart === 0 && (bestLength === 6 || (bestLength === 7 && words[7] !== 1) || (bestLength === 5 && words[5] === 0xffff));
-  const lastWord = embedsIpv4 ? 6 : 8;
-  let text = '';
-  for (let index = 0; index < lastWord; index++) {
-    if (index === bestStart) {
-      text += '::';
-      index += bestLength - 1;
-      continue;
-    }
-    if (text !== '' && !text.endsWith(':')) {
-      text += ':';
-    }
-    text += words[index]!.toString(16);
-  }
-  if (embedsIpv4) {
-    text += `${text.endsWith(':') ? '' : ':'}${formatIpv4(buffer.subarray(12))}`;
-  }
-  return text;
-}
-
-function matchError(message: string): never {
-  return invalidArgument('encodeMatch', message);
-}
-
-function valueBytes(spec: FieldSpec, value: unknown, role: 'value' | 'mask'): Buffer {
-  const what = `match field ${spec.name} ${role}`;
-  const width = KIND_WIDTH[spec.kind];
+/** The wire bytes of one value or mask; `name` is how a refusal calls it (`vlanVid.mask`). */
+function valueBytes(spec: FieldSpec, value: unknown, name: string): Buffer {
+  const operation = 'encodeMatch';
+  const width = kindWidth[spec.kind];
   switch (spec.kind) {
     case 'mac': {
-      const bytes = typeof value === 'string' ? parseMac(value) : undefined;
-      return bytes ?? matchError(`${what} ${JSON.stringify(value)} is not a MAC address; expected aa:bb:cc:dd:ee:ff`);
+      const bytes = tryParseMac(value);
+      return bytes ? Buffer.from(bytes) : invalidArgument(operation, `${name} must be a MAC address like 00:00:00:00:00:01, got ${describe(value)}`);
     }
     case 'ipv4': {
-      const bytes = typeof value === 'string' ? parseIpv4(value) : undefined;
-      return bytes ?? matchError(`${what} ${JSON.stringify(value)} is not an IPv4 address; expected a dotted quad such as 10.0.0.1`);
+      const address = tryParseIpv4(value);
+      if (address === undefined) {
+        invalidArgument(operation, `${name} must be a dotted IPv4 address such as 10.0.0.1, got ${describe(value)}`);
+      }
+      const bytes = Buffer.alloc(4);
+      bytes.writeUInt32BE(address);
+      return bytes;
     }
     case 'ipv6': {
-      const bytes = typeof value === 'string' ? parseIpv6(value) : undefined;
-      return bytes ?? matchError(`${what} ${JSON.stringify(value)} is not an IPv6 address; expected e.g. 2001:db8::1`);
+      const bytes = tryParseIpv6(value);
+      return bytes ? Buffer.from(bytes) : invalidArgument(operation, `${name} must be an IPv6 address such as 2001:db8::1, got ${describe(value)}`);
     }
     case 'u64': {
-      if (typeof value !== 'bigint' || value < 0n || value > 0xffffffffffffffffn) {
-        return matchError(`${what} ${String(value)} is not a 64-bit unsigned bigint`);
-      }
       const bytes = Buffer.alloc(8);
-      bytes.writeBigUInt64BE(value);
+      bytes.writeBigUInt64BE(checkBigInt(operation, name, value, 0n, uint64Max));
       return bytes;
     }
     default: {
-      const max = spec.max ?? 2 ** (8 * width) - 1;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-        return matchError(`${what} ${String(value)} is out of range; expected an integer 0..${max}`);
-      }
       const bytes = Buffer.alloc(width);
-      bytes.writeUIntBE(value, 0, width);
+      bytes.writeUIntBE(checkInteger(operation, name, value, 0, fieldMax(spec.name)), 0, width);
       return bytes;
     }
   }
@@ -313,14 +150,14 @@ function encodeField(spec: FieldSpec, fieldValue: unknown): Buffer | undefined {
   let mask: Buffer | undefined;
   if (isMaskedObject(fieldValue)) {
     if (!spec.maskable) {
-      return matchError(`match field ${spec.name} cannot be masked; give a plain value`);
+      return invalidArgument('encodeMatch', `match field ${spec.name} cannot be masked; give a plain value`);
     }
-    value = valueBytes(spec, fieldValue.value, 'value');
-    mask = valueBytes(spec, fieldValue.mask, 'mask');
+    value = valueBytes(spec, fieldValue.value, `${spec.name}.value`);
+    mask = valueBytes(spec, fieldValue.mask, `${spec.name}.mask`);
     if (mask.every((byte) => byte === 0)) {
       return undefined;
     }
-    const fullMask = spec.max === undefined ? undefined : valueBytes(spec, spec.max, 'mask');
+    const fullMask = spec.max === undefined ? undefined : valueBytes(spec, spec.max, `${spec.name}.mask`);
     if (fullMask ? mask.equals(fullMask) : mask.every((byte) => byte === 0xff)) {
       mask = undefined;
     } else {
@@ -329,7 +166,7 @@ function encodeField(spec: FieldSpec, fieldValue: unknown): Buffer | undefined {
       }
     }
   } else {
-    value = valueBytes(spec, fieldValue, 'value');
+    value = valueBytes(spec, fieldValue, spec.name);
   }
   return rawOxm(OFPXMC_OPENFLOW_BASIC, spec.oxmField, value, mask);
 }
@@ -345,13 +182,9 @@ function rawOxm(oxmClass: number, field: number, value: Buffer, mask?: Buffer): 
 
 /** Encodes the OXM TLVs of a match (no `ofp_match` header), in OVS's order. */
 export function encodeOxmFields(match: Match): Buffer {
-  for (const key of Object.keys(match)) {
-    if (!KNOWN_KEYS.has(key)) {
-      matchError(`unknown match field "${key}"; expected one of ${[...KNOWN_KEYS].join(', ')}`);
-    }
-  }
+  checkOptions<Match>('encodeMatch', match, knownKeys);
   const tlvs: Buffer[] = [];
-  for (const spec of FIELD_SPECS) {
+  for (const spec of fieldSpecs) {
     const fieldValue = match[spec.name];
     if (fieldValue === undefined) {
       continue;
@@ -387,7 +220,7 @@ function fieldValueFromBytes(spec: FieldSpec, bytes: Buffer): string | number | 
     case 'mac':
       return formatMac(bytes);
     case 'ipv4':
-      return formatIpv4(bytes);
+      return formatIpv4(bytes.readUInt32BE(0));
     case 'ipv6':
       return formatIpv6(bytes);
     case 'u64':
@@ -440,8 +273,8 @@ export function decodeOxmFields(buffer: Buffer, start: number, end: number): Mat
     }
     const payload = buffer.subarray(position + 4, position + 4 + payloadLength);
     position += 4 + payloadLength;
-    const spec = oxmClass === OFPXMC_OPENFLOW_BASIC ? SPEC_BY_OXM_FIELD.get(field) : undefined;
-    const width = spec ? KIND_WIDTH[spec.kind] : 0;
+    const spec = oxmClass === OFPXMC_OPENFLOW_BASIC ? specByOxmField.get(field) : undefined;
+    const width = spec ? kindWidth[spec.kind] : 0;
     if (spec && payloadLength === (hasMask ? 2 * width : width)) {
       const value = fieldValueFromBytes(spec, payload.subarray(0, width));
       writable[spec.name] = hasMask
@@ -465,7 +298,7 @@ export function splitMasked<T>(field: Masked<T>): { value: T; mask: T | undefine
 }
 
 /** The OVS name (as in `ovs-fields(7)` and `set_field:...->NAME`) of each modelled field. */
-export const OVS_FIELD_NAMES: Readonly<Record<MatchFieldName, string>> = {
+export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   inPort: 'in_port',
   ethDst: 'eth_dst',
   ethSrc: 'eth_src',

@@ -1,0 +1,480 @@
+/**
+ * The part of an `ovs-ofctl` flow string before `actions=`: match fields (with the
+ * protocol shorthands and OVS's prerequisites), flow settings (`priority`, `cookie`,
+ * `table`, timeouts, `out_port`, `out_group`) and flow-mod flags.
+ */
+import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
+import { invalidArgument } from '../../errors.js';
+import { OFPTT_ALL } from './codec.js';
+import { flowModFlagBits, type FlowModFlag } from './flow-mod.js';
+import {
+  parseMaskedUint,
+  parseMaskedUint64,
+  parsePlainUint,
+  parsePort,
+  requireValue,
+  splitTopLevel,
+  syntaxError,
+  syntaxOperation,
+  toToken,
+  type FlowSyntaxOptions,
+  type Token,
+} from './flow-tokens.js';
+import { OFPVID_PRESENT, ovsFieldNames, type Masked, type Match, type MatchFieldName } from './match.js';
+import { fieldMax, specByName } from './oxm-fields.js';
+
+/** The match and flow-level settings of a flow string, before it becomes a flow mod or a filter. */
+export interface ParsedFlow {
+  match: Match;
+  priority?: number;
+  cookie?: bigint;
+  cookieMask?: bigint;
+  tableId?: number;
+  idleTimeout?: number;
+  hardTimeout?: number;
+  outPort?: number;
+  outGroup?: number;
+  flags: FlowModFlag[];
+  /** The text after `actions=`, undefined when the flow has none. */
+  actionsText: string | undefined;
+}
+
+/** Shorthands for `dl_type` (and `nw_proto`) accepted in the match, as in `ovs-fields(7)`. */
+const protocolShorthands: Readonly<Record<string, { ethType: number; ipProto?: number }>> = {
+  ip: { ethType: 0x0800 },
+  icmp: { ethType: 0x0800, ipProto: 1 },
+  tcp: { ethType: 0x0800, ipProto: 6 },
+  udp: { ethType: 0x0800, ipProto: 17 },
+  sctp: { ethType: 0x0800, ipProto: 132 },
+  ipv6: { ethType: 0x86dd },
+  icmp6: { ethType: 0x86dd, ipProto: 58 },
+  tcp6: { ethType: 0x86dd, ipProto: 6 },
+  udp6: { ethType: 0x86dd, ipProto: 17 },
+  sctp6: { ethType: 0x86dd, ipProto: 132 },
+  arp: { ethType: 0x0806 },
+  rarp: { ethType: 0x8035 },
+};
+
+/** Keys `ovs-ofctl` prints in dumps and ignores on input, so that a dump line can be fed back. */
+const ignoredStatsKeys = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
+
+const matchKeys = [
+  'in_port', 'dl_type', 'eth_type', 'dl_src', 'eth_src', 'dl_dst', 'eth_dst', 'dl_vlan', 'vlan_vid', 'dl_vlan_pcp',
+  'vlan_pcp', 'vlan_tci', 'nw_src', 'ip_src', 'nw_dst', 'ip_dst', 'nw_proto', 'ip_proto', 'nw_tos', 'ip_dscp',
+  'ipv6_src', 'ipv6_dst', 'tp_src', 'tp_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'icmp_type', 'icmp_code',
+  'icmpv6_type', 'icmpv6_code', 'arp_op', 'arp_spa', 'arp_tpa', 'metadata',
+];
+const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'out_port', 'out_group'];
+
+/**
+ * Match keys that set one field directly, whatever the protocol: integers (masked where
+ * the field is maskable) up to the field's largest value, and addresses.
+ */
+const directFields: Readonly<Record<string, MatchFieldName>> = {
+  dl_type: 'ethType',
+  eth_type: 'ethType',
+  dl_src: 'ethSrc',
+  eth_src: 'ethSrc',
+  dl_dst: 'ethDst',
+  eth_dst: 'ethDst',
+  vlan_vid: 'vlanVid',
+  dl_vlan_pcp: 'vlanPcp',
+  vlan_pcp: 'vlanPcp',
+  arp_spa: 'arpSpa',
+  arp_tpa: 'arpTpa',
+  arp_op: 'arpOp',
+  ipv6_src: 'ipv6Src',
+  ipv6_dst: 'ipv6Dst',
+  ip_dscp: 'ipDscp',
+  tcp_src: 'tcpSrc',
+  tcp_dst: 'tcpDst',
+  udp_src: 'udpSrc',
+  udp_dst: 'udpDst',
+  icmpv6_type: 'icmpv6Type',
+  icmpv6_code: 'icmpv6Code',
+};
+
+/** Fields that need a protocol in the match, with the shorthand that provides it. */
+const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean][] = [
+  ['tcpSrc', 'tcp', (match) => match.ipProto === 6],
+  ['tcpDst', 'tcp', (match) => match.ipProto === 6],
+  ['udpSrc', 'udp', (match) => match.ipProto === 17],
+  ['udpDst', 'udp', (match) => match.ipProto === 17],
+  ['icmpv4Type', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
+  ['icmpv4Code', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
+  ['icmpv6Type', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
+  ['icmpv6Code', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
+  ['ipv6Src', 'ipv6', (match) => match.ethType === 0x86dd],
+  ['ipv6Dst', 'ipv6', (match) => match.ethType === 0x86dd],
+  ['arpOp', 'arp', isArp],
+  ['arpSpa', 'arp', isArp],
+  ['arpTpa', 'arp', isArp],
+];
+
+function isArp(match: Match): boolean {
+  return match.ethType === 0x0806 || match.ethType === 0x8035;
+}
+
+function parseMaskedMac(flow: string, token: Token): Masked<string> {
+  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
+  const ok = tryParseMac(valueText) !== undefined && (maskText === undefined || tryParseMac(maskText) !== undefined) && extra === undefined;
+  if (!ok) {
+    return syntaxError(flow, `${token.text}: expected a MAC address aa:bb:cc:dd:ee:ff, optionally /MASK`);
+  }
+  const value = valueText!.toLowerCase();
+  return maskText === undefined ? value : { value, mask: maskText.toLowerCase() };
+}
+
+function parseMaskedIpv4(flow: string, token: Token): Masked<string> {
+  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
+  const expected = `${token.text}: expected an IPv4 address, optionally /PREFIX (0..32) or /MASK`;
+  if (tryParseIpv4(valueText) === undefined || extra !== undefined) {
+    return syntaxError(flow, expected);
+  }
+  if (maskText === undefined) {
+    return valueText!;
+  }
+  if (/^\d{1,2}$/.test(maskText) && Number(maskText) <= 32) {
+    const bits = Number(maskText);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return { value: valueText!, mask: [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.') };
+  }
+  if (tryParseIpv4(maskText) === undefined) {
+    return syntaxError(flow, expected);
+  }
+  return { value: valueText!, mask: maskText };
+}
+
+function parseMaskedIpv6(flow: string, token: Token): Masked<string> {
+  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
+  const expected = `${token.text}: expected an IPv6 address, optionally /PREFIX (0..128) or /MASK`;
+  if (tryParseIpv6(valueText) === undefined || extra !== undefined) {
+    return syntaxError(flow, expected);
+  }
+  if (maskText === undefined) {
+    return valueText!;
+  }
+  if (/^\d{1,3}$/.test(maskText) && Number(maskText) <= 128) {
+    const mask = Buffer.alloc(16);
+    for (let bit = 0; bit < Number(maskText); bit++) {
+      mask[bit >> 3] = mask[bit >> 3]! | (0x80 >> (bit & 7));
+    }
+    return { value: valueText!, mask: Array.from({ length: 8 }, (_, word) => mask.readUInt16BE(word * 2).toString(16)).join(':') };
+  }
+  if (tryParseIpv6(maskText) === undefined) {
+    return syntaxError(flow, expected);
+  }
+  return { value: valueText!, mask: maskText };
+}
+
+/** The value of a {@link directFields} key, read as its field's kind says. */
+function parseDirectField(flow: string, token: Token, field: MatchFieldName): Match[MatchFieldName] {
+  const spec = specByName.get(field)!;
+  switch (spec.kind) {
+    case 'mac':
+      return parseMaskedMac(flow, token);
+    case 'ipv4':
+      return parseMaskedIpv4(flow, token);
+    case 'ipv6':
+      return parseMaskedIpv6(flow, token);
+    default:
+      return spec.maskable ? parseMaskedUint(flow, token, fieldMax(field)) : parsePlainUint(flow, token, fieldMax(field));
+  }
+}
+
+/** Transport-port tokens, resolved once the protocol is known (they may precede `tcp`/`udp`). */
+interface PendingTransport {
+  token: Token;
+  which: 'src' | 'dst';
+}
+
+/**
+ * Builds a match token by token: refuses a field set twice to different values, and
+ * keeps the protocol-dependent tokens (`nw_src`, `nw_proto`, `tp_dst`, ...) until
+ * {@link MatchBuilder.finish}, since `ovs-ofctl` accepts them before the protocol.
+ */
+class MatchBuilder {
+  readonly #flow: string;
+  readonly #match: Match;
+  readonly #seen = new Set<MatchFieldName>();
+  readonly #transport: PendingTransport[] = [];
+  #nwSrc: Token | undefined;
+  #nwDst: Token | undefined;
+  #nwProto: number | undefined;
+
+  constructor(flow: string, match: Match) {
+    this.#flow = flow;
+    this.#match = match;
+  }
+
+  /** Sets `field`, refusing a different earlier value. */
+  set(token: Token, field: MatchFieldName, value: Match[MatchFieldName]): void {
+    if (this.#seen.has(field) && this.#match[field] !== value) {
+      syntaxError(this.#flow, `${token.text} conflicts with an earlier setting of ${ovsFieldNames[field]}`);
+    }
+    this.#seen.add(field);
+    (this.#match as Record<string, unknown>)[field] = value;
+  }
+
+  /** Reads a protocol shorthand (`tcp`, `arp`, ...); false when `token` is none. */
+  readShorthand(token: Token): boolean {
+    const shorthand = Object.hasOwn(protocolShorthands, token.key) ? protocolShorthands[token.key] : undefined;
+    if (!shorthand || token.value !== undefined) {
+      return false;
+    }
+    this.set(token, 'ethType', shorthand.ethType);
+    if (shorthand.ipProto !== undefined) {
+      this.#nwProto = shorthand.ipProto;
+    }
+    return true;
+  }
+
+  /** Reads a match field; false when `token` is not one. */
+  readField(token: Token, options: FlowSyntaxOptions): boolean {
+    const flow = this.#flow;
+    const key = token.key;
+    if (Object.hasOwn(directFields, key)) {
+      const field = directFields[key];
+      this.set(token, field, parseDirectField(flow, token, field));
+      return true;
+    }
+    switch (key) {
+      case 'in_port':
+        this.set(token, 'inPort', parsePort(flow, token.text, requireValue(flow, token), options));
+        return true;
+      case 'dl_vlan': {
+        const vid = parseUint16(flow, token);
+        if (vid > 0xfff && vid !== 0xffff) {
+          syntaxError(flow, `dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got ${token.value}`);
+        }
+        this.set(token, 'vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | vid);
+        return true;
+      }
+      case 'vlan_tci':
+        this.#readVlanTci(token, parseMaskedUint(flow, token, 0xffff));
+        return true;
+      case 'nw_src':
+      case 'ip_src':
+        this.#nwSrc = token;
+        return true;
+      case 'nw_dst':
+      case 'ip_dst':
+        this.#nwDst = token;
+        return true;
+      case 'nw_proto':
+      case 'ip_proto':
+        this.#nwProto = parsePlainUint(flow, token, fieldMax('ipProto'));
+        return true;
+      case 'nw_tos': {
+        const tos = parsePlainUint(flow, token, 255);
+        if (tos % 4 !== 0) {
+          syntaxError(flow, `${token.text}: the ECN bits must be 0; expected a multiple of 4 (DSCP << 2)`);
+        }
+        this.set(token, 'ipDscp', tos >> 2);
+        return true;
+      }
+      case 'tp_src':
+      case 'tp_dst':
+      case 'icmp_type':
+      case 'icmp_code':
+        this.#transport.push({ token, which: key === 'tp_src' || key === 'icmp_type' ? 'src' : 'dst' });
+        return true;
+      case 'metadata': {
+        const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit integer, optionally /MASK');
+        this.set(token, 'metadata', mask === undefined ? value : { value, mask });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Translates an 802.1Q TCI match (`vlan_tci=TCI[/MASK]`) into OXM `vlan_vid`/`vlan_pcp`. */
+  #readVlanTci(token: Token, tci: Masked<number>): void {
+    const flow = this.#flow;
+    const value = typeof tci === 'number' ? tci : tci.value;
+    const mask = typeof tci === 'number' ? 0xffff : tci.mask;
+    if (mask === 0) {
+      return;
+    }
+    if ((mask & OFPVID_PRESENT) === 0) {
+      syntaxError(flow, `${token.text}: OpenFlow 1.3 cannot match VLAN bits without the CFI bit (0x1000) in the mask`);
+    }
+    if ((value & OFPVID_PRESENT) === 0) {
+      if ((value & mask) !== 0) {
+        syntaxError(flow, `${token.text}: a TCI without the CFI bit (no VLAN tag) cannot have other bits set`);
+      }
+      this.set(token, 'vlanVid', 0);
+      return;
+    }
+    const vidMask = mask & 0x0fff;
+    this.set(token, 'vlanVid', vidMask === 0x0fff ? OFPVID_PRESENT | (value & 0x0fff) : { value: OFPVID_PRESENT | (value & vidMask), mask: OFPVID_PRESENT | vidMask });
+    const pcpMask = (mask >> 13) & 7;
+    if (pcpMask === 7) {
+      this.set(token, 'vlanPcp', (value >> 13) & 7);
+    } else if (pcpMask !== 0) {
+      syntaxError(flow, `${token.text}: OpenFlow 1.3 can match the VLAN PCP only as a whole (mask 0xe000 or 0)`);
+    }
+  }
+
+  /** Places the kept tokens on the fields their protocol implies and checks every prerequisite. */
+  finish(): void {
+    this.#placeAddresses();
+    this.#placeProtocol();
+    this.#placeTransport();
+    this.#checkPrerequisites();
+  }
+
+  /** `nw_src`/`nw_dst`: IPv4 addresses, or ARP's sender and target addresses. */
+  #placeAddresses(): void {
+    const match = this.#match;
+    for (const [token, ipField, arpField] of [
+      [this.#nwSrc, 'ipv4Src', 'arpSpa'],
+      [this.#nwDst, 'ipv4Dst', 'arpTpa'],
+    ] as const) {
+      if (!token) {
+        continue;
+      }
+      if (isArp(match)) {
+        this.set(token, arpField, parseMaskedIpv4(this.#flow, token));
+      } else if (match.ethType === 0x0800) {
+        this.set(token, ipField, parseMaskedIpv4(this.#flow, token));
+      } else {
+        syntaxError(this.#flow, `${token.text} needs an IPv4 or ARP match: add ip or arp (or dl_type=0x0800)`);
+      }
+    }
+  }
+
+  /** `nw_proto`: the IP protocol, or ARP's opcode. */
+  #placeProtocol(): void {
+    const match = this.#match;
+    const nwProto = this.#nwProto;
+    if (nwProto === undefined) {
+      return;
+    }
+    if (isArp(match)) {
+      this.set({ key: 'nw_proto', value: String(nwProto), text: `nw_proto=${nwProto}` }, 'arpOp', nwProto);
+    } else if (match.ethType === 0x0800 || match.ethType === 0x86dd) {
+      match.ipProto = nwProto;
+    } else {
+      syntaxError(this.#flow, `nw_proto=${nwProto} needs an IP match: add ip (or dl_type=0x0800)`);
+    }
+  }
+
+  /** `tp_src`/`tp_dst` as TCP or UDP ports, `icmp_type`/`icmp_code` (and `tp_*` with ICMP) as ICMP fields. */
+  #placeTransport(): void {
+    const match = this.#match;
+    const flow = this.#flow;
+    for (const { token, which } of this.#transport) {
+      const icmpOnly = token.key.startsWith('icmp');
+      if (match.ipProto === 6 && !icmpOnly) {
+        this.set(token, which === 'src' ? 'tcpSrc' : 'tcpDst', parseMaskedUint(flow, token, 0xffff));
+      } else if (match.ipProto === 17 && !icmpOnly) {
+        this.set(token, which === 'src' ? 'udpSrc' : 'udpDst', parseMaskedUint(flow, token, 0xffff));
+      } else if (match.ipProto === 1 && match.ethType === 0x0800) {
+        this.set(token, which === 'src' ? 'icmpv4Type' : 'icmpv4Code', parsePlainUint(flow, token, 255));
+      } else if (match.ipProto === 58 && match.ethType === 0x86dd) {
+        this.set(token, which === 'src' ? 'icmpv6Type' : 'icmpv6Code', parsePlainUint(flow, token, 255));
+      } else if (icmpOnly) {
+        syntaxError(flow, `${token.text} needs the icmp (or icmp6) protocol: add icmp to the match`);
+      } else {
+        syntaxError(flow, `${token.text} needs a transport protocol: add tcp or udp (or nw_proto=6/17 with ip)`);
+      }
+    }
+  }
+
+  /** Refuses fields whose protocol the match lacks; a PCP alone implies "any VLAN tag". */
+  #checkPrerequisites(): void {
+    const match = this.#match;
+    for (const [field, shorthand, satisfied] of prerequisites) {
+      if (match[field] !== undefined && !satisfied(match)) {
+        syntaxError(this.#flow, `${ovsFieldNames[field]} needs the ${shorthand} protocol: add ${shorthand} to the match`);
+      }
+    }
+    if (match.vlanPcp !== undefined && match.vlanVid === undefined) {
+      match.vlanVid = { value: OFPVID_PRESENT, mask: OFPVID_PRESENT };
+    }
+    if (match.ipDscp !== undefined && match.ethType !== 0x0800 && match.ethType !== 0x86dd) {
+      syntaxError(this.#flow, 'nw_tos/ip_dscp needs an IP match: add ip or ipv6 (or dl_type=0x0800)');
+    }
+  }
+}
+
+function parseUint16(flow: string, token: Token): number {
+  return parsePlainUint(flow, token, 0xffff);
+}
+
+/** Reads a flow setting (`priority`, `cookie`, ...) into `parsed`; false when `token` is none. */
+function readFlowSetting(flow: string, parsed: ParsedFlow, token: Token, options: FlowSyntaxOptions): boolean {
+  switch (token.key) {
+    case 'priority':
+      parsed.priority = parseUint16(flow, token);
+      return true;
+    case 'cookie': {
+      const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit integer (decimal or 0x hex), optionally /MASK (-1 for all bits)');
+      parsed.cookie = value;
+      parsed.cookieMask = mask;
+      return true;
+    }
+    case 'table':
+      parsed.tableId = requireValue(flow, token).toLowerCase() === 'all' ? OFPTT_ALL : parsePlainUint(flow, token, 255);
+      return true;
+    case 'idle_timeout':
+      parsed.idleTimeout = parseUint16(flow, token);
+      return true;
+    case 'hard_timeout':
+      parsed.hardTimeout = parseUint16(flow, token);
+      return true;
+    case 'out_port':
+      parsed.outPort = parsePort(flow, token.text, requireValue(flow, token), options);
+      return true;
+    case 'out_group':
+      parsed.outGroup = parsePlainUint(flow, token, 0xffffffff);
+      return true;
+  }
+  return false;
+}
+
+/** Reads a flow-mod flag (`send_flow_rem`, ...) into `parsed`; false when `token` is none. */
+function readFlag(parsed: ParsedFlow, token: Token): boolean {
+  if (!Object.hasOwn(flowModFlagBits, token.key) || token.value !== undefined) {
+    return false;
+  }
+  parsed.flags.push(token.key as FlowModFlag);
+  return true;
+}
+
+function unknownField(flow: string, token: Token): never {
+  return syntaxError(
+    flow,
+    `unknown field "${token.key}" in "${token.text}"; expected one of ${matchKeys.join(', ')}, ${flowKeys.join(', ')}, ` +
+      `the shorthands ${Object.keys(protocolShorthands).join(', ')}, the flags ${Object.keys(flowModFlagBits).join(', ')}, then actions=...`,
+  );
+}
+
+/**
+ * Parses a flow string up to `actions=`: its match (prerequisites checked), flow
+ * settings and flags, and the text of its actions, left for flow-actions.ts.
+ */
+export function parseFlowText(flow: string, options: FlowSyntaxOptions): ParsedFlow {
+  if (typeof flow !== 'string') {
+    invalidArgument(syntaxOperation, `flow must be a string, got ${typeof flow}`);
+  }
+  const actionsAt = /(^|[\s,])actions?\s*[=:]/.exec(flow);
+  const matchText = actionsAt ? flow.slice(0, actionsAt.index) : flow;
+  const actionsText = actionsAt ? flow.slice(actionsAt.index + actionsAt[0].length).trim() : undefined;
+  const parsed: ParsedFlow = { match: {}, flags: [], actionsText };
+  const builder = new MatchBuilder(flow, parsed.match);
+  for (const token of splitTopLevel(matchText).map(toToken)) {
+    const known =
+      builder.readShorthand(token) ||
+      readFlag(parsed, token) ||
+      ignoredStatsKeys.has(token.key) ||
+      readFlowSetting(flow, parsed, token, options) ||
+      builder.readField(token, options);
+    if (!known) {
+      unknownField(flow, token);
+    }
+  }
+  builder.finish();
+  return parsed;
+}

@@ -32,7 +32,9 @@ void Addon::ReleaseChunks() {
   }
 }
 
-bool Addon::HoldsChunk(uint32_t id) const { return id < chunkBuffers.size() && !chunkBuffers[id].IsEmpty(); }
+bool Addon::HoldsChunk(uint32_t id) const {
+  return id < chunkBuffers.size() && !chunkBuffers[id].IsEmpty();
+}
 
 void Addon::Cleanup(void* data) {
   Addon* addon = static_cast<Addon*>(data);

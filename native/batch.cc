@@ -42,8 +42,8 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   if (memory == nullptr) Throw(env, "ENOMEM", "Cannot allocate a batch", "new Batch");
   // The ArrayBuffer owns the memory (freed when it is collected); this object keeps it
   // alive with a strong reference, and detaches it on close so JS views turn empty.
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-      env, memory, size, [](Napi::Env, void* data) { std::free(data); });
+  Napi::ArrayBuffer buffer =
+      Napi::ArrayBuffer::New(env, memory, size, [](Napi::Env, void* data) { std::free(data); });
   shared_ = Napi::Persistent(buffer);
   char* base = static_cast<char*>(memory);
   header_ = reinterpret_cast<BatchHeader*>(base);
@@ -71,7 +71,9 @@ Batch* Batch::FromId(Addon* addon, uint32_t id) {
   return id < addon->batches.size() ? addon->batches[id] : nullptr;
 }
 
-Napi::Value Batch::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+Napi::Value Batch::GetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), id_);
+}
 
 Batch::~Batch() {
   header_ = nullptr;  // the shared buffer may already be collected
@@ -135,7 +137,8 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
   uint32_t count = count_;
   *dropped = 0;
   // The common case: JS changed no length, so the mbufs are already right and none is dropped.
-  if (!mayHoldEmpty_ && std::memcmp(lengths_, published_.data(), count * sizeof(uint16_t)) == 0) return count;
+  if (!mayHoldEmpty_ && std::memcmp(lengths_, published_.data(), count * sizeof(uint16_t)) == 0)
+    return count;
   uint32_t zeroLength = 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = mbufs_[i];

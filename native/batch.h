@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "addon.h"
-
 #include "mempool.h"
 
 namespace dpdkts {
 
 // The layout of the buffer shared with JS (lib/batch.ts mirrors it).
 struct BatchHeader {
-  uint32_t count;       // packets held, at indexes 0..count-1
+  uint32_t count;  // packets held, at indexes 0..count-1
   uint32_t capacity;
   uint32_t generation;  // bumped whenever packets leave the batch, to expire stale handles
   uint32_t unsent;      // packets the last txRxBurst freed instead of sending

@@ -2,14 +2,14 @@
 
 #include <ftw.h>
 #include <pthread.h>
-#include <sched.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_version.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -109,8 +109,8 @@ void Eal::Require(Napi::Env env, const char* operation) {
     Throw(env, "ERR_EAL_NOT_INITIALIZED", "EAL is not initialized: call Eal.init() first",
           operation);
   }
-  Throw(env, "ERR_EAL_CLEANED_UP",
-        "EAL was cleaned up: DPDK cannot be used again in this process", operation);
+  Throw(env, "ERR_EAL_CLEANED_UP", "EAL was cleaned up: DPDK cannot be used again in this process",
+        operation);
 }
 
 void Eal::Init(Napi::Env env, Napi::Object exports) {
@@ -120,8 +120,7 @@ void Eal::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("lcores", Napi::Function::New(env, Lcores, "lcores"));
   exports.Set("registerThread", Napi::Function::New(env, RegisterThread, "registerThread"));
-  exports.Set("unregisterThread",
-              Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
+  exports.Set("unregisterThread", Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
   exports.Set("setLogEcho", Napi::Function::New(env, SetLogEcho, "setLogEcho"));
   exports.Set("threadAffinity", Napi::Function::New(env, ThreadAffinity, "threadAffinity"));
 }
@@ -173,8 +172,9 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
     std::string other = BeforeUsage(printed);
     if (!other.empty()) reason += (reason.empty() ? "" : " ") + other;
     int errnum = initErrno > 0 ? initErrno : EINVAL;
-    throw MakeError(env, std::string("EAL initialization failed: ") + rte_strerror(errnum) +
-                             (reason.empty() ? "" : " (DPDK said: " + reason + ")"),
+    throw MakeError(env,
+                    std::string("EAL initialization failed: ") + rte_strerror(errnum) +
+                        (reason.empty() ? "" : " (DPDK said: " + reason + ")"),
                     ErrnoName(errnum), errnum, op, "");
   }
   if (echo) {
@@ -273,9 +273,9 @@ Napi::Value Eal::RegisterThread(const Napi::CallbackInfo& info) {
   CPU_SET(cpu, &set);
   int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   if (err != 0) {
-    throw MakeError(env, "Cannot pin the worker thread to CPU " + std::to_string(cpu) + ": " +
-                             strerror(err),
-                    ErrnoName(err), err, op, "cpu " + std::to_string(cpu));
+    throw MakeError(
+        env, "Cannot pin the worker thread to CPU " + std::to_string(cpu) + ": " + strerror(err),
+        ErrnoName(err), err, op, "cpu " + std::to_string(cpu));
   }
   size_t mark = LogCapture::Instance().Mark();
   if (rte_thread_register() < 0) {

@@ -50,7 +50,8 @@ uint32_t ArgUint32(const Napi::CallbackInfo& info, size_t index, const char* nam
   Napi::Value value = info[index];
   if (value.IsNumber()) {
     double number = value.As<Napi::Number>().DoubleValue();
-    if (number >= 0 && number <= max && number == static_cast<double>(static_cast<uint64_t>(number))) {
+    if (number >= 0 && number <= max &&
+        number == static_cast<double>(static_cast<uint64_t>(number))) {
       return static_cast<uint32_t>(number);
     }
   }

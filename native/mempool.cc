@@ -59,7 +59,8 @@ std::vector<ChunkInfo> ContiguousChunks(rte_mempool* mp) {
             [](const ChunkInfo& a, const ChunkInfo& b) { return a.addr < b.addr; });
   std::vector<ChunkInfo> chunks;
   for (const ChunkInfo& piece : pieces) {
-    if (!chunks.empty() && static_cast<char*>(chunks.back().addr) + chunks.back().len == piece.addr) {
+    if (!chunks.empty() &&
+        static_cast<char*>(chunks.back().addr) + chunks.back().len == piece.addr) {
       chunks.back().len += piece.len;
     } else {
       chunks.push_back(piece);
@@ -102,16 +103,16 @@ void Unregister(int record) {
 }  // namespace
 
 void Mempool::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(
-      env, "Mempool",
-      {
-          InstanceMethod("close", &Mempool::Close),
-          InstanceMethod("stats", &Mempool::Stats),
-          InstanceMethod("chunks", &Mempool::Chunks),
-          InstanceMethod("alloc", &Mempool::Alloc),
-          InstanceAccessor("name", &Mempool::GetName, nullptr),
-          InstanceAccessor("dataRoomSize", &Mempool::GetDataRoomSize, nullptr),
-      });
+  Napi::Function ctor =
+      DefineClass(env, "Mempool",
+                  {
+                      InstanceMethod("close", &Mempool::Close),
+                      InstanceMethod("stats", &Mempool::Stats),
+                      InstanceMethod("chunks", &Mempool::Chunks),
+                      InstanceMethod("alloc", &Mempool::Alloc),
+                      InstanceAccessor("name", &Mempool::GetName, nullptr),
+                      InstanceAccessor("dataRoomSize", &Mempool::GetDataRoomSize, nullptr),
+                  });
   exports.Set("Mempool", ctor);
 }
 
@@ -132,7 +133,8 @@ Mempool::Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(inf
     int socket = info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : SOCKET_ID_ANY;
     mp = rte_pktmbuf_pool_create(name_.c_str(), size, cacheSize, 0,
                                  static_cast<uint16_t>(dataRoomSize), socket);
-    if (mp == nullptr) ThrowDpdk(env, -1, "Cannot create mempool \"" + name_ + "\"", op, Describe(), mark);
+    if (mp == nullptr)
+      ThrowDpdk(env, -1, "Cannot create mempool \"" + name_ + "\"", op, Describe(), mark);
     owner_ = true;
   } else {
     mp = rte_mempool_lookup(name_.c_str());
@@ -243,8 +245,9 @@ Napi::Value Mempool::Close(const Napi::CallbackInfo& info) {
   for (uint32_t id = pool.firstChunk; id < pool.firstChunk + pool.chunkCount; id++) {
     if (g_chunkHolders[id].load() > (addon->HoldsChunk(id) ? 1 : 0)) {
       Throw(env, "EBUSY",
-            "Mempool \"" + name_ + "\" is still reachable from another thread (an lcore worker "
-            "holds views of its memory): stop that thread first",
+            "Mempool \"" + name_ +
+                "\" is still reachable from another thread (an lcore worker "
+                "holds views of its memory): stop that thread first",
             op, Describe());
     }
   }
@@ -305,7 +308,8 @@ Napi::Value Mempool::GetName(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Mempool::GetDataRoomSize(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), rte_pktmbuf_data_room_size(Get(info.Env(), "Mempool.dataRoomSize")));
+  return Napi::Number::New(info.Env(),
+                           rte_pktmbuf_data_room_size(Get(info.Env(), "Mempool.dataRoomSize")));
 }
 
 }  // namespace dpdkts

@@ -61,8 +61,8 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
 
  private:
   // Locate for a packet outside the hinted chunk: searches its pool's chunks.
-  static bool LocateSlow(const char* data, const rte_mempool* pool, ChunkHint* hint, uint16_t* chunk,
-                         uint32_t* offset);
+  static bool LocateSlow(const char* data, const rte_mempool* pool, ChunkHint* hint,
+                         uint16_t* chunk, uint32_t* offset);
 
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);

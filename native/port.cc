@@ -66,7 +66,8 @@ void Teardown(uint16_t id) {
   if (record.started) rte_eth_dev_stop(id);
   record.started = false;
   // Whichever Port objects watch the link, the interrupt thread must not call them anymore.
-  rte_eth_dev_callback_unregister(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent, reinterpret_cast<void*>(-1));
+  rte_eth_dev_callback_unregister(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent,
+                                  reinterpret_cast<void*>(-1));
   rte_eth_dev_close(id);
   ReleasePools(record);
   if (record.hotplugged) {
@@ -85,7 +86,8 @@ void ThrowIfPolled(Napi::Env env, const char* op, uint16_t id) {
   int busy = g_ports[id].busy.load();
   if (busy > 0) {
     Throw(env, "EBUSY",
-          "Port is polled by " + std::to_string(busy) + " running engine(s) or lcore worker(s): stop them first",
+          "Port is polled by " + std::to_string(busy) +
+              " running engine(s) or lcore worker(s): stop them first",
           op, Port::Describe(id));
   }
 }
@@ -121,34 +123,33 @@ void Port::CloseAll() {
 }
 
 void Port::Init(Napi::Env env, Napi::Object exports, Addon* addon) {
-  Napi::Function ctor = DefineClass(
-      env, "Port",
-      {
-          StaticMethod("probe", &Port::Probe),
-          StaticMethod("list", &Port::List),
-          InstanceMethod("info", &Port::Info),
-          InstanceMethod("configure", &Port::Configure),
-          InstanceMethod("start", &Port::Start),
-          InstanceMethod("stop", &Port::Stop),
-          InstanceMethod("close", &Port::Close),
-          InstanceMethod("getPromiscuous", &Port::GetPromiscuous),
-          InstanceMethod("setPromiscuous", &Port::SetPromiscuous),
-          InstanceMethod("getMac", &Port::GetMac),
-          InstanceMethod("setMac", &Port::SetMac),
-          InstanceMethod("getMtu", &Port::GetMtu),
-          InstanceMethod("setMtu", &Port::SetMtu),
-          InstanceMethod("link", &Port::Link),
-          InstanceMethod("stats", &Port::Stats),
-          InstanceMethod("resetStats", &Port::ResetStats),
-          InstanceMethod("xstats", &Port::Xstats),
-          InstanceMethod("resetXstats", &Port::ResetXstats),
-          InstanceMethod("watchLink", &Port::WatchLink),
-          InstanceMethod("acquire", &Port::AcquireJs),
-          InstanceMethod("release", &Port::ReleaseJs),
-          InstanceAccessor("id", &Port::GetId, nullptr),
-          InstanceAccessor("started", &Port::IsStarted, nullptr),
-          InstanceAccessor("queueBase", &Port::GetQueueBase, nullptr),
-      });
+  Napi::Function ctor = DefineClass(env, "Port",
+                                    {
+                                        StaticMethod("probe", &Port::Probe),
+                                        StaticMethod("list", &Port::List),
+                                        InstanceMethod("info", &Port::Info),
+                                        InstanceMethod("configure", &Port::Configure),
+                                        InstanceMethod("start", &Port::Start),
+                                        InstanceMethod("stop", &Port::Stop),
+                                        InstanceMethod("close", &Port::Close),
+                                        InstanceMethod("getPromiscuous", &Port::GetPromiscuous),
+                                        InstanceMethod("setPromiscuous", &Port::SetPromiscuous),
+                                        InstanceMethod("getMac", &Port::GetMac),
+                                        InstanceMethod("setMac", &Port::SetMac),
+                                        InstanceMethod("getMtu", &Port::GetMtu),
+                                        InstanceMethod("setMtu", &Port::SetMtu),
+                                        InstanceMethod("link", &Port::Link),
+                                        InstanceMethod("stats", &Port::Stats),
+                                        InstanceMethod("resetStats", &Port::ResetStats),
+                                        InstanceMethod("xstats", &Port::Xstats),
+                                        InstanceMethod("resetXstats", &Port::ResetXstats),
+                                        InstanceMethod("watchLink", &Port::WatchLink),
+                                        InstanceMethod("acquire", &Port::AcquireJs),
+                                        InstanceMethod("release", &Port::ReleaseJs),
+                                        InstanceAccessor("id", &Port::GetId, nullptr),
+                                        InstanceAccessor("started", &Port::IsStarted, nullptr),
+                                        InstanceAccessor("queueBase", &Port::GetQueueBase, nullptr),
+                                    });
   exports.Set("Port", ctor);
   napi_value rx, tx;
   napi_create_function(env, "rxBurst", NAPI_AUTO_LENGTH, RxBurst, addon, &rx);
@@ -205,8 +206,8 @@ Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(g_mutex);
   uint16_t existing;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0) {
-    Throw(env, "EEXIST", "A device named \"" + name + "\" already exists (port " +
-                             std::to_string(existing) + ")",
+    Throw(env, "EEXIST",
+          "A device named \"" + name + "\" already exists (port " + std::to_string(existing) + ")",
           op, name);
   }
   size_t mark = LogCapture::Instance().Mark();
@@ -236,7 +237,8 @@ Napi::Value Port::List(const Napi::CallbackInfo& info) {
 Napi::Value Port::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rte_eth_dev_info dev;
-  uint16_t id = Run(env, "Port.info", "Cannot read device info", [&dev](uint16_t id) { return rte_eth_dev_info_get(id, &dev); });
+  uint16_t id = Run(env, "Port.info", "Cannot read device info",
+                    [&dev](uint16_t id) { return rte_eth_dev_info_get(id, &dev); });
   rte_ether_addr mac;
   rte_eth_macaddr_get(id, &mac);
   Napi::Object result = Napi::Object::New(env);
@@ -392,13 +394,15 @@ Napi::Value Port::SetMac(const Napi::CallbackInfo& info) {
     Throw(env, "EINVAL", "Invalid MAC address \"" + text + "\": expected xx:xx:xx:xx:xx:xx", op,
           Describe(id));
   }
-  Run(env, op, "Cannot set MAC address " + text, [&mac](uint16_t port) { return rte_eth_dev_default_mac_addr_set(port, &mac); });
+  Run(env, op, "Cannot set MAC address " + text,
+      [&mac](uint16_t port) { return rte_eth_dev_default_mac_addr_set(port, &mac); });
   return env.Undefined();
 }
 
 Napi::Value Port::GetMtu(const Napi::CallbackInfo& info) {
   uint16_t mtu = 0;
-  Run(info.Env(), "Port.mtu", "Cannot read MTU", [&mtu](uint16_t id) { return rte_eth_dev_get_mtu(id, &mtu); });
+  Run(info.Env(), "Port.mtu", "Cannot read MTU",
+      [&mtu](uint16_t id) { return rte_eth_dev_get_mtu(id, &mtu); });
   return Napi::Number::New(info.Env(), mtu);
 }
 
@@ -414,7 +418,8 @@ Napi::Value Port::SetMtu(const Napi::CallbackInfo& info) {
 Napi::Value Port::Link(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rte_eth_link link = {};
-  Run(env, "Port.link", "Cannot read link status", [&link](uint16_t id) { return rte_eth_link_get_nowait(id, &link); });
+  Run(env, "Port.link", "Cannot read link status",
+      [&link](uint16_t id) { return rte_eth_link_get_nowait(id, &link); });
   Napi::Object result = Napi::Object::New(env);
   result.Set("up", link.link_status == RTE_ETH_LINK_UP);
   result.Set("speedMbps", link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed);
@@ -426,7 +431,8 @@ Napi::Value Port::Link(const Napi::CallbackInfo& info) {
 Napi::Value Port::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rte_eth_stats stats;
-  uint16_t id = Run(env, "Port.stats", "Cannot read stats", [&stats](uint16_t id) { return rte_eth_stats_get(id, &stats); });
+  uint16_t id = Run(env, "Port.stats", "Cannot read stats",
+                    [&stats](uint16_t id) { return rte_eth_stats_get(id, &stats); });
   Napi::Object result = Napi::Object::New(env);
   result.Set("rxPackets", static_cast<double>(stats.ipackets));
   result.Set("txPackets", static_cast<double>(stats.opackets));
@@ -481,7 +487,6 @@ Napi::Value Port::ResetXstats(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-
 namespace {
 
 // rxBurst(queueHandle, batchId), txBurst(...) and txRxBurst(txQueueHandle, batchId,
@@ -494,7 +499,8 @@ struct BurstArgs {
 };
 
 // Checks that a queue handle names an existing queue of a started port; returns the port id.
-uint16_t CheckedQueue(Napi::Env env, napi_value handleValue, const char* op, bool rx, uint16_t* queueOut) {
+uint16_t CheckedQueue(Napi::Env env, napi_value handleValue, const char* op, bool rx,
+                      uint16_t* queueOut) {
   int64_t handle = -1;
   napi_get_value_int64(env, handleValue, &handle);
   if (handle < 0) Throw(env, "EINVAL", "Invalid port handle", op);
@@ -567,7 +573,9 @@ napi_value Guarded(napi_env env, Body body) {
 uint16_t Transmit(napi_env env, const char* op, const BurstArgs& args, uint32_t* dropped) {
   Batch* batch = args.batch;
   uint32_t count = batch->PrepareTx(Napi::Env(env), op, dropped);
-  return count == 0 ? 0 : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(), static_cast<uint16_t>(count));
+  return count == 0 ? 0
+                    : rte_eth_tx_burst(args.portId, args.queue, batch->Slots(),
+                                       static_cast<uint16_t>(count));
 }
 
 // Receives into the batch's free room; returns how many packets arrived.
@@ -641,10 +649,12 @@ Napi::Value Port::WatchLink(const Napi::CallbackInfo& info) {
   StopWatchingLink();
   if (!info[0].IsFunction()) return env.Undefined();
   uint16_t id = Checked(env, op);
-  linkListener_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "dpdk-ts link", 0, 1);
+  linkListener_ =
+      Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "dpdk-ts link", 0, 1);
   linkListener_.Unref(env);  // link events alone do not keep Node running
   size_t mark = LogCapture::Instance().Mark();
-  int ret = rte_eth_dev_callback_register(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent, &linkListener_);
+  int ret =
+      rte_eth_dev_callback_register(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent, &linkListener_);
   if (ret != 0) {
     linkListener_.Release();
     ThrowDpdk(env, ret, "Cannot watch link state", op, Describe(id), mark);
@@ -668,7 +678,8 @@ void Port::StopWatchingLink() {
 Napi::Value Port::AcquireJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t id = Checked(env, "Port.acquire");
-  if (!Acquire(id)) Throw(env, "ERR_PORT_STOPPED", "Port is not started", "Port.acquire", Describe(id));
+  if (!Acquire(id))
+    Throw(env, "ERR_PORT_STOPPED", "Port is not started", "Port.acquire", Describe(id));
   return env.Undefined();
 }
 
@@ -682,7 +693,9 @@ Napi::Value Port::GetQueueBase(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(base));
 }
 
-Napi::Value Port::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+Napi::Value Port::GetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), id_);
+}
 
 Napi::Value Port::IsStarted(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), g_ports[id_].epoch == epoch_ && g_ports[id_].started);

@@ -65,7 +65,6 @@ class Port : public Napi::ObjectWrap<Port> {
   static int OnLinkEvent(uint16_t portId, rte_eth_event_type type, void* arg, void* ret);
 
  private:
-
   uint16_t id_;
   std::string name_;
   uint64_t epoch_;  // the record's epoch when this object attached: a reused id is not ours

@@ -1,6 +1,7 @@
 #include "addon.h"
 
 #include "batch.h"
+#include "burst.h"
 #include "eal.h"
 #include "engine.h"
 #include "errors.h"
@@ -16,7 +17,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                        });
   Eal::Init(env, exports);
   Mempool::Init(env, exports);
-  Port::Init(env, exports, this);
+  Port::Init(env, exports);
+  InitBursts(env, exports, this);
   Batch::Init(env, exports);
   Engine::Init(env, exports);
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);

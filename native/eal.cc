@@ -20,7 +20,7 @@
 #include "errors.h"
 #include "log_capture.h"
 #include "mempool.h"
-#include "port.h"
+#include "port_table.h"
 
 namespace dpdkts {
 
@@ -203,7 +203,7 @@ void Eal::Shutdown(bool atExit) {
   // At exit, a worker thread may still be polling: its ports and memory stay as they are
   // (the process is ending; in-memory mode leaves no files), rather than vanish under it.
   if (!(atExit && g_registeredThreads.load() > 0)) {
-    Port::CloseAll();
+    PortTable::CloseAll();
     Mempool::FreeAll();
     rte_eal_cleanup();
   }

@@ -13,7 +13,7 @@
 #include "eal.h"
 #include "errors.h"
 #include "mempool.h"
-#include "port.h"
+#include "port_table.h"
 
 namespace dpdkts {
 
@@ -366,17 +366,19 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   bool needsRx = mode_ != EngineMode::kTxOnly;
   bool needsTx = mode_ != EngineMode::kRxOnly;
   for (auto& s : streams_) {
-    if ((needsRx && (!Port::Started(s->rxPort) || s->rxQueue >= Port::RxQueues(s->rxPort))) ||
-        (needsTx && (!Port::Started(s->txPort) || s->txQueue >= Port::TxQueues(s->txPort)))) {
+    if ((needsRx &&
+         (!PortTable::Started(s->rxPort) || s->rxQueue >= PortTable::RxQueues(s->rxPort))) ||
+        (needsTx &&
+         (!PortTable::Started(s->txPort) || s->txQueue >= PortTable::TxQueues(s->txPort)))) {
       Throw(env, "ERR_PORT_STOPPED",
-            "Engine stream " + Port::Describe(s->rxPort) + " -> " + Port::Describe(s->txPort) +
-                " needs started ports with those queues",
+            "Engine stream " + PortTable::Describe(s->rxPort) + " -> " +
+                PortTable::Describe(s->txPort) + " needs started ports with those queues",
             op);
     }
   }
   for (auto& s : streams_) {
-    if (needsRx && Port::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
-    if (needsTx && Port::Acquire(s->txPort)) acquired_.push_back(s->txPort);
+    if (needsRx && PortTable::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
+    if (needsTx && PortTable::Acquire(s->txPort)) acquired_.push_back(s->txPort);
   }
   stopRequested_ = false;
   finished_ = false;
@@ -392,7 +394,7 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 }
 
 void Engine::ReleasePorts() {
-  for (uint16_t port : acquired_) Port::Release(port);
+  for (uint16_t port : acquired_) PortTable::Release(port);
   acquired_.clear();
 }
 

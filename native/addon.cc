@@ -1,3 +1,7 @@
+// The module's entry point (NODE_API_ADDON): builds each environment's exports from every
+// native object's Init, and the per-environment state of addon.h. An environment's views of
+// mempool memory are counted in mempool.cc, so that a pool another thread can still reach is
+// never freed; this file keeps those counts right as views are made, detached and dropped.
 #include "addon.h"
 
 #include "batch.h"
@@ -21,6 +25,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   InitBursts(env, exports, this);
   Batch::Init(env, exports);
   Engine::Init(env, exports);
+  // Runs when the environment ends (a worker thread exits, or the main thread at process
+  // exit), before instance data is deleted.
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
 }
 

@@ -1,3 +1,6 @@
+// Batch: the shared buffer's layout and lifetime, and the per-packet loops of the burst path
+// (publishing received packets, applying JS's lengths and drops before a send, compacting
+// after a partial send). The loops are written for the common case: nothing changed.
 #include "batch.h"
 
 #include <cstdlib>
@@ -11,6 +14,7 @@
 namespace dpdkts {
 
 namespace {
+// The bound lib/batch.ts checks too; well within the uint16_t counts DPDK's bursts take.
 constexpr uint32_t kMaxCapacity = 4096;
 // Tags Batch objects so that FromValue can check a value cheaply (instanceof is slow).
 constexpr napi_type_tag kBatchTag = {0x6470646b74736261ULL, 0x7463682d74616731ULL};
@@ -53,6 +57,7 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   header_->capacity = capacity;
   info.This().As<Napi::Object>().TypeTag(&kBatchTag);
   addon_ = env.GetInstanceData<Addon>();
+  // The lowest free id, so that the table bursts index stays as small as the open batches.
   std::vector<Batch*>& batches = addon_->batches;
   id_ = 0;
   while (id_ < batches.size() && batches[id_] != nullptr) id_++;
@@ -163,6 +168,7 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
   *dropped = zeroLength;
   mayHoldEmpty_ = false;
   if (zeroLength == 0) return count;
+  // Free the dropped packets and close the gaps, keeping the order JS sees.
   uint32_t kept = 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = mbufs_[i];
@@ -207,6 +213,7 @@ uint32_t Batch::AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const 
   }
   if (count == 0) return 0;
   rte_mbuf** slots = &mbufs_[count_];
+  // All or nothing: rte_pktmbuf_alloc_bulk takes no mbuf when it cannot take them all.
   if (rte_pktmbuf_alloc_bulk(mp, slots, count) != 0) return 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = slots[i];

@@ -1,6 +1,9 @@
 // A reusable burst of packets. JS reads and writes the packets' bytes in place through
 // views over mempool memory; this object keeps the mbuf pointers and, in one buffer shared
-// with JS, the per-packet chunk ids, offsets and lengths, so a burst costs one N-API call.
+// with JS, the per-packet chunk ids, offsets and lengths. The buffer is shared rather than
+// returned so that a burst costs one N-API call and allocates nothing: the addon writes the
+// new packets' places straight into typed arrays JS already holds (lib/batch.ts), and reads
+// back the lengths JS changed.
 #pragma once
 
 #include <napi.h>

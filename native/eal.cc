@@ -1,3 +1,6 @@
+// rte_eal_init and the end of DPDK's life in the process. EAL's failures reach JS as one
+// DpdkError carrying what DPDK said, whether it logged it or printed it (usage text goes to
+// stdout/stderr, hence the memfd capture below); the calling thread keeps its CPU affinity.
 #include "eal.h"
 
 #include <ftw.h>
@@ -220,6 +223,8 @@ Napi::Value Eal::Cleanup(const Napi::CallbackInfo& info) {
               " lcore worker thread(s) still run: stop them before Eal.cleanup()",
           "Eal.cleanup");
   }
+  // JS views over pool memory must go before the memory is unmapped: a later access would be a
+  // segfault, not an exception.
   env.GetInstanceData<Addon>()->DetachChunks(0, UINT32_MAX);
   Shutdown(atExit);
   return env.Undefined();

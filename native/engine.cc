@@ -1,3 +1,7 @@
+// Engines: packet loops in C++ on EAL worker lcores. Where a JS loop pays one N-API call per
+// burst and shares its thread with the event loop and the GC, an engine spins on a dedicated
+// core, as testpmd does, and JS only starts, stops and reads counters. The loop reads no JS
+// state: everything it needs is copied into the Engine and its Streams at creation.
 #include "engine.h"
 
 #include <rte_cycles.h>

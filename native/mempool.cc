@@ -1,3 +1,7 @@
+// The process-wide pool and chunk tables, and the Mempool object. Tables rather than per-object
+// state because worker threads attach to pools by name and the burst path maps packets to
+// chunks without a lock; a pool is freed only when no port queue, engine or other thread's
+// view still uses its memory.
 #include "mempool.h"
 
 #include <algorithm>
@@ -222,6 +226,7 @@ Napi::Value Mempool::Close(const Napi::CallbackInfo& info) {
   if (record_ < 0 || !Eal::Running()) return env.Undefined();
   rte_mempool* mp = g_pools[record_].mp.load();
   if (mp == nullptr) return env.Undefined();
+  // A pool found by name belongs to whoever created it: closing this handle only forgets it.
   if (!owner_) {
     record_ = -1;
     return env.Undefined();

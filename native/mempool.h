@@ -1,4 +1,6 @@
-// Packet buffer pools (rte_pktmbuf_pool_create) and their memory, which JS sees in place.
+// Packet buffer pools (rte_pktmbuf_pool_create) and their memory, which JS sees in place: each
+// contiguous range ("chunk") of a pool's memory is one ArrayBuffer, and a packet is named by
+// (chunk id, offset), which the burst path computes with one comparison in the common case.
 #pragma once
 
 #include <napi.h>

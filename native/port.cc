@@ -1,3 +1,6 @@
+// The Port object's methods. Each checks that the port it was made for still exists (a closed
+// port's id may be reused by a new port: the epoch tells them apart) and throws DPDK's
+// failures with what DPDK logged.
 #include "port.h"
 
 #include <rte_dev.h>
@@ -84,6 +87,7 @@ Port::Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info) {
 
 Port::~Port() { StopWatchingLink(); }
 
+// The port id, once EAL runs and this object's port is still the one with that id.
 uint16_t Port::Checked(Napi::Env env, const char* operation) {
   Eal::Require(env, operation);
   if (PortTable::Record(id_).epoch != epoch_ || !rte_eth_dev_is_valid_port(id_)) {
@@ -110,6 +114,7 @@ Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
   Eal::Require(env, op);
   std::string devargs = ArgString(info, 0, "devargs", op);
   std::string name = devargs.substr(0, devargs.find(','));
+  // Held from the name check to the record update, so two probes of one name cannot race.
   std::lock_guard<std::mutex> lock(PortTable::Mutex());
   uint16_t existing;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0) {
@@ -353,6 +358,7 @@ Napi::Value Port::Stats(const Napi::CallbackInfo& info) {
   result.Set("rxErrors", static_cast<double>(stats.ierrors));
   result.Set("txErrors", static_cast<double>(stats.oerrors));
   result.Set("rxNoMbuf", static_cast<double>(stats.rx_nombuf));
+  // DPDK counts per queue only for the first RTE_ETHDEV_QUEUE_STAT_CNTRS queues.
   uint16_t queues = std::min<uint16_t>(
       std::max(PortTable::Record(id).nbRx.load(), PortTable::Record(id).nbTx.load()),
       RTE_ETHDEV_QUEUE_STAT_CNTRS);

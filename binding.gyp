@@ -5,12 +5,14 @@
       "sources": [
         "native/addon.cc",
         "native/batch.cc",
+        "native/burst.cc",
         "native/eal.cc",
         "native/engine.cc",
         "native/errors.cc",
         "native/log_capture.cc",
         "native/mempool.cc",
-        "native/port.cc"
+        "native/port.cc",
+        "native/port_table.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -1,6 +1,11 @@
+// The module's entry point (NODE_API_ADDON): builds each environment's exports from every
+// native object's Init, and the per-environment state of addon.h. An environment's views of
+// mempool memory are counted in mempool.cc, so that a pool another thread can still reach is
+// never freed; this file keeps those counts right as views are made, detached and dropped.
 #include "addon.h"
 
 #include "batch.h"
+#include "burst.h"
 #include "eal.h"
 #include "engine.h"
 #include "errors.h"
@@ -16,9 +21,12 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                        });
   Eal::Init(env, exports);
   Mempool::Init(env, exports);
-  Port::Init(env, exports, this);
+  Port::Init(env, exports);
+  InitBursts(env, exports, this);
   Batch::Init(env, exports);
   Engine::Init(env, exports);
+  // Runs when the environment ends (a worker thread exits, or the main thread at process
+  // exit), before instance data is deleted.
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
 }
 
@@ -32,7 +40,9 @@ void Addon::ReleaseChunks() {
   }
 }
 
-bool Addon::HoldsChunk(uint32_t id) const { return id < chunkBuffers.size() && !chunkBuffers[id].IsEmpty(); }
+bool Addon::HoldsChunk(uint32_t id) const {
+  return id < chunkBuffers.size() && !chunkBuffers[id].IsEmpty();
+}
 
 void Addon::Cleanup(void* data) {
   Addon* addon = static_cast<Addon*>(data);

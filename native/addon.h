@@ -1,5 +1,8 @@
-// Per-environment state of the addon (the main thread and each worker thread that loads
-// it get their own). Process-wide DPDK state lives in eal.cc, mempool.cc and port.cc.
+// The module's per-environment state, as a Napi::Addon: the main thread and each worker
+// thread that loads the addon get their own instance (N-API instance data), because JS handles
+// (the DpdkError class, views over mempool memory, open batches) are valid in one environment
+// only. Process-wide DPDK state lives elsewhere: EAL in eal.cc, pools in mempool.cc, ports in
+// port_table.cc.
 #pragma once
 
 #include <napi.h>

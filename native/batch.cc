@@ -1,3 +1,6 @@
+// Batch: the shared buffer's layout and lifetime, and the per-packet loops of the burst path
+// (publishing received packets, applying JS's lengths and drops before a send, compacting
+// after a partial send). The loops are written for the common case: nothing changed.
 #include "batch.h"
 
 #include <cstdlib>
@@ -11,6 +14,7 @@
 namespace dpdkts {
 
 namespace {
+// The bound lib/batch.ts checks too; well within the uint16_t counts DPDK's bursts take.
 constexpr uint32_t kMaxCapacity = 4096;
 // Tags Batch objects so that FromValue can check a value cheaply (instanceof is slow).
 constexpr napi_type_tag kBatchTag = {0x6470646b74736261ULL, 0x7463682d74616731ULL};
@@ -42,8 +46,8 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   if (memory == nullptr) Throw(env, "ENOMEM", "Cannot allocate a batch", "new Batch");
   // The ArrayBuffer owns the memory (freed when it is collected); this object keeps it
   // alive with a strong reference, and detaches it on close so JS views turn empty.
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-      env, memory, size, [](Napi::Env, void* data) { std::free(data); });
+  Napi::ArrayBuffer buffer =
+      Napi::ArrayBuffer::New(env, memory, size, [](Napi::Env, void* data) { std::free(data); });
   shared_ = Napi::Persistent(buffer);
   char* base = static_cast<char*>(memory);
   header_ = reinterpret_cast<BatchHeader*>(base);
@@ -53,6 +57,7 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   header_->capacity = capacity;
   info.This().As<Napi::Object>().TypeTag(&kBatchTag);
   addon_ = env.GetInstanceData<Addon>();
+  // The lowest free id, so that the table bursts index stays as small as the open batches.
   std::vector<Batch*>& batches = addon_->batches;
   id_ = 0;
   while (id_ < batches.size() && batches[id_] != nullptr) id_++;
@@ -71,7 +76,9 @@ Batch* Batch::FromId(Addon* addon, uint32_t id) {
   return id < addon->batches.size() ? addon->batches[id] : nullptr;
 }
 
-Napi::Value Batch::GetId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+Napi::Value Batch::GetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), id_);
+}
 
 Batch::~Batch() {
   header_ = nullptr;  // the shared buffer may already be collected
@@ -135,7 +142,8 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
   uint32_t count = count_;
   *dropped = 0;
   // The common case: JS changed no length, so the mbufs are already right and none is dropped.
-  if (!mayHoldEmpty_ && std::memcmp(lengths_, published_.data(), count * sizeof(uint16_t)) == 0) return count;
+  if (!mayHoldEmpty_ && std::memcmp(lengths_, published_.data(), count * sizeof(uint16_t)) == 0)
+    return count;
   uint32_t zeroLength = 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = mbufs_[i];
@@ -160,6 +168,7 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
   *dropped = zeroLength;
   mayHoldEmpty_ = false;
   if (zeroLength == 0) return count;
+  // Free the dropped packets and close the gaps, keeping the order JS sees.
   uint32_t kept = 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = mbufs_[i];
@@ -204,6 +213,7 @@ uint32_t Batch::AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const 
   }
   if (count == 0) return 0;
   rte_mbuf** slots = &mbufs_[count_];
+  // All or nothing: rte_pktmbuf_alloc_bulk takes no mbuf when it cannot take them all.
   if (rte_pktmbuf_alloc_bulk(mp, slots, count) != 0) return 0;
   for (uint32_t i = 0; i < count; i++) {
     rte_mbuf* m = slots[i];

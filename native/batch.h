@@ -1,6 +1,9 @@
 // A reusable burst of packets. JS reads and writes the packets' bytes in place through
 // views over mempool memory; this object keeps the mbuf pointers and, in one buffer shared
-// with JS, the per-packet chunk ids, offsets and lengths, so a burst costs one N-API call.
+// with JS, the per-packet chunk ids, offsets and lengths. The buffer is shared rather than
+// returned so that a burst costs one N-API call and allocates nothing: the addon writes the
+// new packets' places straight into typed arrays JS already holds (lib/batch.ts), and reads
+// back the lengths JS changed.
 #pragma once
 
 #include <napi.h>
@@ -9,14 +12,13 @@
 #include <vector>
 
 #include "addon.h"
-
 #include "mempool.h"
 
 namespace dpdkts {
 
 // The layout of the buffer shared with JS (lib/batch.ts mirrors it).
 struct BatchHeader {
-  uint32_t count;       // packets held, at indexes 0..count-1
+  uint32_t count;  // packets held, at indexes 0..count-1
   uint32_t capacity;
   uint32_t generation;  // bumped whenever packets leave the batch, to expire stale handles
   uint32_t unsent;      // packets the last txRxBurst freed instead of sending

@@ -1,15 +1,18 @@
+// rte_eal_init and the end of DPDK's life in the process. EAL's failures reach JS as one
+// DpdkError carrying what DPDK said, whether it logged it or printed it (usage text goes to
+// stdout/stderr, hence the memfd capture below); the calling thread keeps its CPU affinity.
 #include "eal.h"
 
 #include <ftw.h>
 #include <pthread.h>
-#include <sched.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_version.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -20,7 +23,7 @@
 #include "errors.h"
 #include "log_capture.h"
 #include "mempool.h"
-#include "port.h"
+#include "port_table.h"
 
 namespace dpdkts {
 
@@ -109,8 +112,8 @@ void Eal::Require(Napi::Env env, const char* operation) {
     Throw(env, "ERR_EAL_NOT_INITIALIZED", "EAL is not initialized: call Eal.init() first",
           operation);
   }
-  Throw(env, "ERR_EAL_CLEANED_UP",
-        "EAL was cleaned up: DPDK cannot be used again in this process", operation);
+  Throw(env, "ERR_EAL_CLEANED_UP", "EAL was cleaned up: DPDK cannot be used again in this process",
+        operation);
 }
 
 void Eal::Init(Napi::Env env, Napi::Object exports) {
@@ -120,8 +123,7 @@ void Eal::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("lcores", Napi::Function::New(env, Lcores, "lcores"));
   exports.Set("registerThread", Napi::Function::New(env, RegisterThread, "registerThread"));
-  exports.Set("unregisterThread",
-              Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
+  exports.Set("unregisterThread", Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
   exports.Set("setLogEcho", Napi::Function::New(env, SetLogEcho, "setLogEcho"));
   exports.Set("threadAffinity", Napi::Function::New(env, ThreadAffinity, "threadAffinity"));
 }
@@ -173,8 +175,9 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
     std::string other = BeforeUsage(printed);
     if (!other.empty()) reason += (reason.empty() ? "" : " ") + other;
     int errnum = initErrno > 0 ? initErrno : EINVAL;
-    throw MakeError(env, std::string("EAL initialization failed: ") + rte_strerror(errnum) +
-                             (reason.empty() ? "" : " (DPDK said: " + reason + ")"),
+    throw MakeError(env,
+                    std::string("EAL initialization failed: ") + rte_strerror(errnum) +
+                        (reason.empty() ? "" : " (DPDK said: " + reason + ")"),
                     ErrnoName(errnum), errnum, op, "");
   }
   if (echo) {
@@ -203,7 +206,7 @@ void Eal::Shutdown(bool atExit) {
   // At exit, a worker thread may still be polling: its ports and memory stay as they are
   // (the process is ending; in-memory mode leaves no files), rather than vanish under it.
   if (!(atExit && g_registeredThreads.load() > 0)) {
-    Port::CloseAll();
+    PortTable::CloseAll();
     Mempool::FreeAll();
     rte_eal_cleanup();
   }
@@ -220,6 +223,8 @@ Napi::Value Eal::Cleanup(const Napi::CallbackInfo& info) {
               " lcore worker thread(s) still run: stop them before Eal.cleanup()",
           "Eal.cleanup");
   }
+  // JS views over pool memory must go before the memory is unmapped: a later access would be a
+  // segfault, not an exception.
   env.GetInstanceData<Addon>()->DetachChunks(0, UINT32_MAX);
   Shutdown(atExit);
   return env.Undefined();
@@ -273,9 +278,9 @@ Napi::Value Eal::RegisterThread(const Napi::CallbackInfo& info) {
   CPU_SET(cpu, &set);
   int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   if (err != 0) {
-    throw MakeError(env, "Cannot pin the worker thread to CPU " + std::to_string(cpu) + ": " +
-                             strerror(err),
-                    ErrnoName(err), err, op, "cpu " + std::to_string(cpu));
+    throw MakeError(
+        env, "Cannot pin the worker thread to CPU " + std::to_string(cpu) + ": " + strerror(err),
+        ErrnoName(err), err, op, "cpu " + std::to_string(cpu));
   }
   size_t mark = LogCapture::Instance().Mark();
   if (rte_thread_register() < 0) {

@@ -1,4 +1,8 @@
-// The Environment Abstraction Layer: rte_eal_init once per process, lcores, cleanup.
+// The Environment Abstraction Layer: rte_eal_init once per process (DPDK cannot be
+// initialized twice, nor again after rte_eal_cleanup: the state only moves forward), lcores,
+// the registration of worker threads, and shutdown. Shutdown happens once, from Eal.cleanup,
+// the process 'exit' hook or the owning environment's teardown, and leaves DPDK's memory in
+// place at exit while another thread may still poll it.
 #pragma once
 
 #include <napi.h>

@@ -1,20 +1,23 @@
+// Engines: packet loops in C++ on EAL worker lcores. Where a JS loop pays one N-API call per
+// burst and shares its thread with the event loop and the GC, an engine spins on a dedicated
+// core, as testpmd does, and JS only starts, stops and reads counters. The loop reads no JS
+// state: everything it needs is copied into the Engine and its Streams at creation.
 #include "engine.h"
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
-
 #include <sched.h>
 
 #include <cstring>
 #include <mutex>
 #include <set>
 
-#include "errors.h"
 #include "eal.h"
+#include "errors.h"
 #include "mempool.h"
-#include "port.h"
+#include "port_table.h"
 
 namespace dpdkts {
 
@@ -61,8 +64,10 @@ EngineMode ParseMode(Napi::Env env, const std::string& mode) {
 uint16_t PortField(Napi::Env env, Napi::Object o, const char* key, const char* op) {
   Napi::Value v = o.Get(key);
   if (!v.IsNumber() || v.As<Napi::Number>().Uint32Value() >= RTE_MAX_ETHPORTS) {
-    Throw(env, "EINVAL",
-          std::string("stream.") + key + " must be from 0 to " + std::to_string(RTE_MAX_ETHPORTS - 1), op);
+    Throw(
+        env, "EINVAL",
+        std::string("stream.") + key + " must be from 0 to " + std::to_string(RTE_MAX_ETHPORTS - 1),
+        op);
   }
   return static_cast<uint16_t>(v.As<Napi::Number>().Uint32Value());
 }
@@ -139,7 +144,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
       Throw(env, "EINVAL", "Invalid txDestination MAC \"" + text + "\"", op);
     }
     Napi::Value limit = so.Get("txLimit");
-    if (limit.IsNumber()) s->txLimit = static_cast<uint64_t>(limit.As<Napi::Number>().DoubleValue());
+    if (limit.IsNumber())
+      s->txLimit = static_cast<uint64_t>(limit.As<Napi::Number>().DoubleValue());
     Napi::Value rate = so.Get("ratePps");
     if (rate.IsNumber()) s->ratePps = rate.As<Napi::Number>().DoubleValue();
     Napi::Value send = so.Get("send");
@@ -161,8 +167,10 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     }
     for (const std::vector<uint8_t>& packet : s->templates) {
       if (packet.size() < RTE_ETHER_HDR_LEN ||
-          packet.size() > static_cast<size_t>(rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM)) {
-        Throw(env, "EINVAL", "a packet template must be from 14 bytes to the mempool's data room", op);
+          packet.size() >
+              static_cast<size_t>(rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM)) {
+        Throw(env, "EINVAL", "a packet template must be from 14 bytes to the mempool's data room",
+              op);
       }
       if (timestampOffset_ >= 0 && static_cast<size_t>(timestampOffset_) + 12 > packet.size()) {
         Throw(env, "EINVAL", "timestampOffset leaves no room for the 12-byte timestamp", op);
@@ -289,8 +297,10 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
       StreamCounters& c = s.counters;
       Add(c.latencySamples, 1);
       Add(c.latencySumCycles, cycles);
-      if (cycles < c.latencyMinCycles.load(std::memory_order_relaxed)) c.latencyMinCycles.store(cycles, std::memory_order_relaxed);
-      if (cycles > c.latencyMaxCycles.load(std::memory_order_relaxed)) c.latencyMaxCycles.store(cycles, std::memory_order_relaxed);
+      if (cycles < c.latencyMinCycles.load(std::memory_order_relaxed))
+        c.latencyMinCycles.store(cycles, std::memory_order_relaxed);
+      if (cycles > c.latencyMaxCycles.load(std::memory_order_relaxed))
+        c.latencyMaxCycles.store(cycles, std::memory_order_relaxed);
       Add(c.latencyHistogram[HistogramBucket(cycles)], 1);
     }
   }
@@ -346,7 +356,8 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(g_mutex);
     for (Engine* other : g_running) {
       if (other->lcore_ == lcore_ && !other->finished_) {
-        Throw(env, "EBUSY", "lcore " + std::to_string(lcore_) + " is already running something", op);
+        Throw(env, "EBUSY", "lcore " + std::to_string(lcore_) + " is already running something",
+              op);
       }
     }
   }
@@ -359,17 +370,19 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   bool needsRx = mode_ != EngineMode::kTxOnly;
   bool needsTx = mode_ != EngineMode::kRxOnly;
   for (auto& s : streams_) {
-    if ((needsRx && (!Port::Started(s->rxPort) || s->rxQueue >= Port::RxQueues(s->rxPort))) ||
-        (needsTx && (!Port::Started(s->txPort) || s->txQueue >= Port::TxQueues(s->txPort)))) {
+    if ((needsRx &&
+         (!PortTable::Started(s->rxPort) || s->rxQueue >= PortTable::RxQueues(s->rxPort))) ||
+        (needsTx &&
+         (!PortTable::Started(s->txPort) || s->txQueue >= PortTable::TxQueues(s->txPort)))) {
       Throw(env, "ERR_PORT_STOPPED",
-            "Engine stream " + Port::Describe(s->rxPort) + " -> " + Port::Describe(s->txPort) +
-                " needs started ports with those queues",
+            "Engine stream " + PortTable::Describe(s->rxPort) + " -> " +
+                PortTable::Describe(s->txPort) + " needs started ports with those queues",
             op);
     }
   }
   for (auto& s : streams_) {
-    if (needsRx && Port::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
-    if (needsTx && Port::Acquire(s->txPort)) acquired_.push_back(s->txPort);
+    if (needsRx && PortTable::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
+    if (needsTx && PortTable::Acquire(s->txPort)) acquired_.push_back(s->txPort);
   }
   stopRequested_ = false;
   finished_ = false;
@@ -385,7 +398,7 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 }
 
 void Engine::ReleasePorts() {
-  for (uint16_t port : acquired_) Port::Release(port);
+  for (uint16_t port : acquired_) PortTable::Release(port);
   acquired_.clear();
 }
 

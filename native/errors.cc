@@ -1,3 +1,6 @@
+// The one builder of DpdkErrors (MakeError) and the throw helpers over it. A failed DPDK call
+// returns an errno at best ("Invalid argument"); the reason is usually in what DPDK logged
+// just before, so ThrowDpdk appends the log captured since the call began (log_capture.h).
 #include "errors.h"
 
 #include <rte_errno.h>
@@ -9,6 +12,7 @@
 
 namespace dpdkts {
 
+// As Node names system errors in `error.code`; strerrorname_np is glibc's (2.32 and later).
 std::string ErrnoName(int errnum) {
   const char* name = strerrorname_np(errnum);
   return name != nullptr ? name : "EUNKNOWN";
@@ -22,6 +26,8 @@ Napi::Error MakeError(Napi::Env env, const std::string& message, const std::stri
   details.Set("operation", operation);
   if (!object.empty()) details.Set("object", object);
   Addon* addon = env.GetInstanceData<Addon>();
+  // Before lib/errors.ts has registered DpdkError (a bare require of the .node file), a plain
+  // Error with the same code.
   if (addon == nullptr || addon->errorClass.IsEmpty()) {
     Napi::Error plain = Napi::Error::New(env, message);
     plain.Set("code", code);
@@ -33,6 +39,8 @@ Napi::Error MakeError(Napi::Env env, const std::string& message, const std::stri
 
 void ThrowDpdk(Napi::Env env, int ret, const std::string& what, const std::string& operation,
                const std::string& object, size_t logMark) {
+  // DPDK reports failures two ways: a negative errno, or -1 (or NULL) with rte_errno set. -1
+  // is also -EPERM, so rte_errno wins when it is set; EIO when neither says anything.
   int errnum = ret < -1 ? -ret : (rte_errno > 0 ? rte_errno : (ret < 0 ? -ret : EIO));
   std::string message = what + ": " + rte_strerror(errnum);
   std::string logged = LogCapture::Instance().Since(logMark);
@@ -50,7 +58,9 @@ uint32_t ArgUint32(const Napi::CallbackInfo& info, size_t index, const char* nam
   Napi::Value value = info[index];
   if (value.IsNumber()) {
     double number = value.As<Napi::Number>().DoubleValue();
-    if (number >= 0 && number <= max && number == static_cast<double>(static_cast<uint64_t>(number))) {
+    // The round trip through an integer rejects fractions, NaN and infinities.
+    if (number >= 0 && number <= max &&
+        number == static_cast<double>(static_cast<uint64_t>(number))) {
       return static_cast<uint32_t>(number);
     }
   }

@@ -1,4 +1,6 @@
-// Shared helpers of the native layer: DpdkError construction and argument checks.
+// Shared helpers of the native layer: DpdkError construction and argument checks. Every
+// native failure becomes a DpdkError with a code, an operation and an object, so JS sees one
+// error type whether a check failed in lib/ or in the addon.
 #pragma once
 
 #include <napi.h>

@@ -1,3 +1,6 @@
+// DPDK logs to a FILE* (rte_openlog_stream). Handing it a fopencookie stream, rather than a
+// pipe or a file, brings every line back into this process synchronously, on the thread that
+// logged, with no reader thread: a failure's log is in the tail by the time the call returns.
 #include "log_capture.h"
 
 #include <unistd.h>
@@ -14,6 +17,7 @@ FILE* LogCapture::Stream() {
   if (stream_ == nullptr) {
     cookie_io_functions_t functions = {nullptr, &LogCapture::Write, nullptr, nullptr};
     stream_ = fopencookie(this, "w", functions);
+    // Line buffered: each log line reaches Write whole, and Mark() flushes any partial one.
     setvbuf(stream_, nullptr, _IOLBF, 0);
   }
   return stream_;
@@ -24,6 +28,7 @@ void LogCapture::SetEcho(bool echo) {
   echo_ = echo;
 }
 
+// Runs on whichever thread logged (the JS thread, DPDK's interrupt thread, an lcore).
 ssize_t LogCapture::Write(void* cookie, const char* data, size_t size) {
   LogCapture* self = static_cast<LogCapture*>(cookie);
   std::lock_guard<std::mutex> lock(self->mutex_);
@@ -32,6 +37,7 @@ ssize_t LogCapture::Write(void* cookie, const char* data, size_t size) {
     (void)ignored;
   }
   self->tail_.append(data, size);
+  // Marks are absolute positions (dropped_ + offset), so they survive trimming the front.
   if (self->tail_.size() > kCapacity) {
     size_t excess = self->tail_.size() - kCapacity;
     self->tail_.erase(0, excess);
@@ -58,6 +64,7 @@ size_t LogCapture::Mark() {
   return dropped_ + tail_.size();
 }
 
+// One line of text for an error message: newlines become spaces, trailing ones go.
 std::string LogCapture::Since(size_t mark) {
   std::string text = Text(mark);
   for (char& c : text) {

@@ -1,4 +1,5 @@
-// Captures what DPDK logs, so that failures can carry the reason DPDK gave.
+// Captures what DPDK logs, so that failures can carry the reason DPDK gave: DPDK reports most
+// failures as a bare errno and explains them only in its log.
 #pragma once
 
 #include <cstddef>

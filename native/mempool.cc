@@ -1,3 +1,7 @@
+// The process-wide pool and chunk tables, and the Mempool object. Tables rather than per-object
+// state because worker threads attach to pools by name and the burst path maps packets to
+// chunks without a lock; a pool is freed only when no port queue, engine or other thread's
+// view still uses its memory.
 #include "mempool.h"
 
 #include <algorithm>
@@ -59,7 +63,8 @@ std::vector<ChunkInfo> ContiguousChunks(rte_mempool* mp) {
             [](const ChunkInfo& a, const ChunkInfo& b) { return a.addr < b.addr; });
   std::vector<ChunkInfo> chunks;
   for (const ChunkInfo& piece : pieces) {
-    if (!chunks.empty() && static_cast<char*>(chunks.back().addr) + chunks.back().len == piece.addr) {
+    if (!chunks.empty() &&
+        static_cast<char*>(chunks.back().addr) + chunks.back().len == piece.addr) {
       chunks.back().len += piece.len;
     } else {
       chunks.push_back(piece);
@@ -102,16 +107,16 @@ void Unregister(int record) {
 }  // namespace
 
 void Mempool::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(
-      env, "Mempool",
-      {
-          InstanceMethod("close", &Mempool::Close),
-          InstanceMethod("stats", &Mempool::Stats),
-          InstanceMethod("chunks", &Mempool::Chunks),
-          InstanceMethod("alloc", &Mempool::Alloc),
-          InstanceAccessor("name", &Mempool::GetName, nullptr),
-          InstanceAccessor("dataRoomSize", &Mempool::GetDataRoomSize, nullptr),
-      });
+  Napi::Function ctor =
+      DefineClass(env, "Mempool",
+                  {
+                      InstanceMethod("close", &Mempool::Close),
+                      InstanceMethod("stats", &Mempool::Stats),
+                      InstanceMethod("chunks", &Mempool::Chunks),
+                      InstanceMethod("alloc", &Mempool::Alloc),
+                      InstanceAccessor("name", &Mempool::GetName, nullptr),
+                      InstanceAccessor("dataRoomSize", &Mempool::GetDataRoomSize, nullptr),
+                  });
   exports.Set("Mempool", ctor);
 }
 
@@ -132,7 +137,8 @@ Mempool::Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(inf
     int socket = info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : SOCKET_ID_ANY;
     mp = rte_pktmbuf_pool_create(name_.c_str(), size, cacheSize, 0,
                                  static_cast<uint16_t>(dataRoomSize), socket);
-    if (mp == nullptr) ThrowDpdk(env, -1, "Cannot create mempool \"" + name_ + "\"", op, Describe(), mark);
+    if (mp == nullptr)
+      ThrowDpdk(env, -1, "Cannot create mempool \"" + name_ + "\"", op, Describe(), mark);
     owner_ = true;
   } else {
     mp = rte_mempool_lookup(name_.c_str());
@@ -220,6 +226,7 @@ Napi::Value Mempool::Close(const Napi::CallbackInfo& info) {
   if (record_ < 0 || !Eal::Running()) return env.Undefined();
   rte_mempool* mp = g_pools[record_].mp.load();
   if (mp == nullptr) return env.Undefined();
+  // A pool found by name belongs to whoever created it: closing this handle only forgets it.
   if (!owner_) {
     record_ = -1;
     return env.Undefined();
@@ -243,8 +250,9 @@ Napi::Value Mempool::Close(const Napi::CallbackInfo& info) {
   for (uint32_t id = pool.firstChunk; id < pool.firstChunk + pool.chunkCount; id++) {
     if (g_chunkHolders[id].load() > (addon->HoldsChunk(id) ? 1 : 0)) {
       Throw(env, "EBUSY",
-            "Mempool \"" + name_ + "\" is still reachable from another thread (an lcore worker "
-            "holds views of its memory): stop that thread first",
+            "Mempool \"" + name_ +
+                "\" is still reachable from another thread (an lcore worker "
+                "holds views of its memory): stop that thread first",
             op, Describe());
     }
   }
@@ -305,7 +313,8 @@ Napi::Value Mempool::GetName(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Mempool::GetDataRoomSize(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), rte_pktmbuf_data_room_size(Get(info.Env(), "Mempool.dataRoomSize")));
+  return Napi::Number::New(info.Env(),
+                           rte_pktmbuf_data_room_size(Get(info.Env(), "Mempool.dataRoomSize")));
 }
 
 }  // namespace dpdkts

@@ -1,4 +1,6 @@
-// Packet buffer pools (rte_pktmbuf_pool_create) and their memory, which JS sees in place.
+// Packet buffer pools (rte_pktmbuf_pool_create) and their memory, which JS sees in place: each
+// contiguous range ("chunk") of a pool's memory is one ArrayBuffer, and a packet is named by
+// (chunk id, offset), which the burst path computes with one comparison in the common case.
 #pragma once
 
 #include <napi.h>
@@ -61,8 +63,8 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
 
  private:
   // Locate for a packet outside the hinted chunk: searches its pool's chunks.
-  static bool LocateSlow(const char* data, const rte_mempool* pool, ChunkHint* hint, uint16_t* chunk,
-                         uint32_t* offset);
+  static bool LocateSlow(const char* data, const rte_mempool* pool, ChunkHint* hint,
+                         uint16_t* chunk, uint32_t* offset);
 
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);

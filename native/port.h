@@ -1,4 +1,7 @@
-// Ethernet ports (rte_ethdev): configuration, start/stop, bursts, stats, hotplug of vdevs.
+// The JS Port object: one Ethernet port (rte_ethdev) as the SDK's Port class sees it:
+// configuration, start/stop, MAC/MTU/promiscuous, link state and its events, stats, and
+// hotplug of virtual devices. What is known of each port id process-wide lives in the port
+// table (port_table.h); the bursts are plain functions (burst.h), not methods of this object.
 #pragma once
 
 #include <napi.h>
@@ -8,24 +11,16 @@
 
 namespace dpdkts {
 
-class Addon;
-
 class Port : public Napi::ObjectWrap<Port> {
  public:
-  // The burst callbacks get `addon` as their data: their batches are this environment's.
-  static void Init(Napi::Env env, Napi::Object exports, Addon* addon);
+  static void Init(Napi::Env env, Napi::Object exports);
   explicit Port(const Napi::CallbackInfo& info);
   ~Port();
 
-  // Stops and closes every port, unplugging the ones created at runtime (EAL shutdown).
-  static void CloseAll();
-  // Engines and lcore workers mark the ports they poll, so they cannot be stopped under them.
-  static bool Acquire(uint16_t portId);
-  static void Release(uint16_t portId);
-  static bool Started(uint16_t portId);
-  static uint16_t RxQueues(uint16_t portId);
-  static uint16_t TxQueues(uint16_t portId);
-  static std::string Describe(uint16_t portId);
+  // DPDK's link state callback, on its interrupt thread; `arg` is the listener of the Port
+  // object that registered it. Public for PortTable::Teardown, which unregisters it for
+  // every listener of a port at once.
+  static int OnLinkEvent(uint16_t portId, rte_eth_event_type type, void* arg, void* ret);
 
  private:
   static Napi::Value Probe(const Napi::CallbackInfo& info);
@@ -60,11 +55,6 @@ class Port : public Napi::ObjectWrap<Port> {
   template <typename Call>
   uint16_t Run(Napi::Env env, const char* operation, const std::string& what, Call call);
   void StopWatchingLink();
-
- public:
-  static int OnLinkEvent(uint16_t portId, rte_eth_event_type type, void* arg, void* ret);
-
- private:
 
   uint16_t id_;
   std::string name_;

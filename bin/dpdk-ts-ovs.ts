@@ -2,7 +2,7 @@
 // dpdk-ts-ovs: the ovs-vsctl and ovs-ofctl verbs the reference setup uses, over OVSDB and
 // OpenFlow, without either tool.
 import { DpdkError } from '../lib/errors.js';
-import { DB_COMMAND_USAGE, DB_VERBS, runDbCommand } from './ovs-db-commands.js';
+import { dbCommandUsage, dbVerbs, runDbCommand } from './ovs-db-commands.js';
 import { flowCommandUsage, runFlowCommand } from './ovs-flow-commands.js';
 
 const usage = `usage: dpdk-ts-ovs [OPTIONS] VERB [ARGS...]
@@ -18,7 +18,7 @@ options:
   -h, --help        this text
 
 database verbs (like ovs-vsctl):
-${DB_COMMAND_USAGE.map((line) => `  ${line}`).join('\n')}
+${dbCommandUsage.map((line) => `  ${line}`).join('\n')}
 
 flow verbs (like ovs-ofctl; SWITCH is a bridge name, unix:PATH, a path or tcp:HOST:PORT):
 ${Object.values(flowCommandUsage).map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`).join('\n')}
@@ -32,8 +32,10 @@ interface Options {
   timeoutMs?: number;
 }
 
+const program = 'dpdk-ts-ovs';
+
 function fail(message: string): never {
-  throw new DpdkError(message, { code: 'EINVAL', operation: 'dpdk-ts-ovs' });
+  throw new DpdkError(message, { code: 'EINVAL', operation: program });
 }
 
 function parse(argv: string[]): { options: Options; verb: string; args: string[] } {
@@ -74,7 +76,7 @@ function switchTarget(name: string, rundir: string): string {
 async function main(): Promise<void> {
   const { options, verb, args } = parse(process.argv.slice(2));
   const out = (line: string): void => { process.stdout.write(`${line}\n`); };
-  if (DB_VERBS.includes(verb)) {
+  if (dbVerbs.includes(verb)) {
     await runDbCommand(verb, args, { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs }, out);
   } else if (verb in flowCommandUsage) {
     const [bridge, ...rest] = args;
@@ -87,6 +89,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`dpdk-ts-ovs: ${message}\n`);
+  // Messages do not repeat the operation; outside the command line's own errors, it says
+  // what failed (add-port, addPort, transact, connect, ...).
+  const failed = error instanceof DpdkError && error.operation !== program ? `${error.operation}: ` : '';
+  process.stderr.write(`${program}: ${failed}${message}\n`);
   process.exitCode = error instanceof DpdkError && error.code === 'EINVAL' ? 2 : 1;
 });

@@ -1,5 +1,11 @@
-import { DpdkError } from '../lib/errors.js';
-import { Vswitch, formatAtom, formatValue, type AddBridgeOptions, type AddPortOptions } from '../lib/ovs/vswitch.js';
+/**
+ * The database verbs of dpdk-ts-ovs, like ovs-vsctl's (show, add-br, add-port, set, get,
+ * ...): their usage, the parsing of their arguments, and {@link runDbCommand}, which runs one.
+ */
+import { DpdkError, invalidArgument } from '../lib/errors.js';
+import { checkOptions } from '../lib/validate.js';
+import { formatAtom, formatValue } from '../lib/ovs/vsctl-format.js';
+import { Vswitch, type AddBridgeOptions, type AddPortOptions } from '../lib/ovs/vswitch.js';
 import { isUuid, type Atom, type RowInput } from '../lib/ovs/ovsdb/data.js';
 import { columnKind, columnSchema, tableSchema, type BaseType, type ColumnType } from '../lib/ovs/ovsdb/schema.js';
 
@@ -19,7 +25,7 @@ export interface DbCommandOptions {
  * string (`"a b"`); a set is `[a,b]` (or `a,b`), a whole map `{k=v,k2=v2}`; commas and
  * `=` inside values are not supported in sets and maps.
  */
-export const DB_COMMAND_USAGE: readonly string[] = [
+export const dbCommandUsage: readonly string[] = [
   'show                                   print the configuration like ovs-vsctl show',
   'init                                   create the Open_vSwitch row if missing',
   'add-br [--may-exist] BR [SETTING]...   add a bridge; settings of the Bridge (datapath_type=netdev, fail_mode=, external_ids:K=V, other_config:K=V)',
@@ -34,11 +40,11 @@ export const DB_COMMAND_USAGE: readonly string[] = [
 ];
 
 /** The ovs-vsctl verbs {@link runDbCommand} runs. */
-export const DB_VERBS: readonly string[] = ['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports'];
+export const dbVerbs: readonly string[] = ['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports'];
 
 function usageError(verb: string, message: string): DpdkError {
-  const usage = DB_COMMAND_USAGE.filter((line) => line.startsWith(`${verb} `)).join('; ');
-  return new DpdkError(`${verb}: ${message}${usage === '' ? '' : ` (usage: ${usage.replace(/\s{2,}.*$/, '')})`}`, {
+  const usage = dbCommandUsage.filter((line) => line.startsWith(`${verb} `)).join('; ');
+  return new DpdkError(`${message}${usage === '' ? '' : ` (usage: ${usage.replace(/\s{2,}.*$/, '')})`}`, {
     code: 'EINVAL',
     operation: verb,
   });
@@ -159,7 +165,7 @@ function asStringRecord(verb: string, what: string, value: unknown): Record<stri
 
 /**
  * Runs one ovs-vsctl-like database verb against the database `options.db`, writing its
- * output with `out`, one line per call. Verbs and syntax: {@link DB_COMMAND_USAGE}.
+ * output with `out`, one line per call. Verbs and syntax: {@link dbCommandUsage}.
  * Changes are applied and confirmed (ovs-vswitchd's `cur_cfg`) unless `noWait`.
  * @throws DpdkError `EINVAL` (unknown verb, bad arguments, with the usage), `ENOENT`,
  * `EEXIST`, `ERR_OVS_INTERFACE`, `ETIMEDOUT`, `ERR_OVSDB`, and the connection errors.
@@ -170,20 +176,14 @@ export async function runDbCommand(
   options: DbCommandOptions,
   out: (line: string) => void,
 ): Promise<void> {
-  if (typeof options !== 'object' || options === null || typeof options.db !== 'string') {
-    throw new DpdkError('runDbCommand: options.db (the database target, e.g. unix:/run/openvswitch/db.sock) is required', { code: 'EINVAL', operation: 'runDbCommand' });
+  checkOptions<DbCommandOptions>('runDbCommand', options, ['db', 'noWait', 'timeoutMs']);
+  if (typeof options.db !== 'string') {
+    invalidArgument('runDbCommand', 'options.db (the database target, e.g. unix:/run/openvswitch/db.sock) is required');
   }
-  for (const key of Object.keys(options)) {
-    if (!['db', 'noWait', 'timeoutMs'].includes(key)) {
-      throw new DpdkError(`runDbCommand: unknown option "${key}" (expected db, noWait, timeoutMs)`, { code: 'EINVAL', operation: 'runDbCommand' });
-    }
+  if (!dbVerbs.includes(verb)) {
+    invalidArgument('runDbCommand', `unknown command ${JSON.stringify(verb)} (expected one of: ${dbVerbs.join(', ')})`);
   }
-  if (!DB_VERBS.includes(verb)) {
-    throw new DpdkError(`unknown command ${JSON.stringify(verb)} (expected one of: ${DB_VERBS.join(', ')})`, { code: 'EINVAL', operation: 'runDbCommand' });
-  }
-  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
-    throw new DpdkError(`${verb}: args must be an array of strings`, { code: 'EINVAL', operation: verb });
-  }
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) invalidArgument(verb, 'args must be an array of strings');
   const vswitch = await Vswitch.connect(options.db, {
     noWait: options.noWait ?? false,
     timeoutMs: options.timeoutMs ?? 30_000,
@@ -311,7 +311,7 @@ async function runVerb(vswitch: Vswitch, verb: string, args: string[], out: (lin
         if (!(value instanceof Map)) throw usageError(verb, `${table}.${name} is not a map column, so ${spec} does not apply`);
         const keyAtom = parseAtom(verb, column.type.key, key, `${table}.${name} key`);
         if (!value.has(keyAtom)) {
-          throw new DpdkError(`get: no key ${JSON.stringify(key)} in ${table}.${name} of ${record}`, { code: 'ENOENT', operation: verb, object: record });
+          throw new DpdkError(`no key ${JSON.stringify(key)} in ${table}.${name} of ${record}`, { code: 'ENOENT', operation: verb, object: record });
         }
         out(formatAtom(value.get(keyAtom)!));
       }

@@ -1,3 +1,5 @@
+// dpdk-ts-ovs, the CLI: the reference setup's ovs-vsctl and ovs-ofctl lines run with it
+// against a sandbox, and bad command lines.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

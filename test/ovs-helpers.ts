@@ -1,3 +1,4 @@
+// Helpers of the OVS tests: ovs-vsctl and ovs-appctl against a sandbox, and polling.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { OvsSandbox } from '../lib/ovs/sandbox.js';

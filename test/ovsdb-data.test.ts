@@ -1,6 +1,8 @@
+// OVSDB data against the real Open_vSwitch schema: schema parsing, value and row codecs,
+// conditions, mutations and update diffs.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { VSWITCH_SCHEMA } from '../lib/ovs/sandbox.js';
+import { vswitchSchema } from '../lib/ovs/sandbox.js';
 import {
   applyColumnDiff,
   decodeRow,
@@ -14,12 +16,12 @@ import {
 import { parseJson } from '../lib/ovs/ovsdb/json-stream.js';
 import { columnKind, columnSchema, parseSchema, tableSchema } from '../lib/ovs/ovsdb/schema.js';
 
-const schema = parseSchema(parseJson(readFileSync(VSWITCH_SCHEMA, 'utf8')));
+const schema = parseSchema(parseJson(readFileSync(vswitchSchema, 'utf8')));
 const bridge = tableSchema(schema, 'Bridge', 'test');
 const iface = tableSchema(schema, 'Interface', 'test');
 const ovs = tableSchema(schema, 'Open_vSwitch', 'test');
 const column = (table: typeof bridge, name: string) => columnSchema(table, name, 'test');
-const UUID = '6f5e2c3a-0000-4000-8000-000000000001';
+const uuid = '6f5e2c3a-0000-4000-8000-000000000001';
 
 t.test('schema', async (t) => {
   t.equal(schema.name, 'Open_vSwitch');
@@ -37,8 +39,8 @@ t.test('encoding values', async (t) => {
   t.equal(encodeValue(column(bridge, 'name').type, 'br0', 'op', 'Bridge.name'), 'br0');
   t.same(encodeValue(column(bridge, 'fail_mode').type, null, 'op', 'w'), ['set', []]);
   t.same(encodeValue(column(bridge, 'fail_mode').type, 'secure', 'op', 'w'), 'secure');
-  t.same(encodeValue(column(bridge, 'ports').type, [UUID, namedUuid('p')], 'op', 'w'), ['set', [['uuid', UUID], ['named-uuid', 'p']]]);
-  t.same(encodeValue(column(bridge, 'ports').type, new Set([UUID]), 'op', 'w'), ['set', [['uuid', UUID]]]);
+  t.same(encodeValue(column(bridge, 'ports').type, [uuid, namedUuid('p')], 'op', 'w'), ['set', [['uuid', uuid], ['named-uuid', 'p']]]);
+  t.same(encodeValue(column(bridge, 'ports').type, new Set([uuid]), 'op', 'w'), ['set', [['uuid', uuid]]]);
   t.same(encodeValue(column(bridge, 'other_config').type, { a: 'b' }, 'op', 'w'), ['map', [['a', 'b']]]);
   t.same(encodeValue(column(iface, 'statistics').type, new Map([['rx', 2n ** 63n - 1n]]), 'op', 'w'), ['map', [['rx', 2n ** 63n - 1n]]]);
   t.same(encodeValue(column(ovs, 'next_cfg').type, 2n ** 60n + 1n, 'op', 'w'), 2n ** 60n + 1n);
@@ -55,25 +57,25 @@ t.test('encoding values', async (t) => {
   t.throws(() => encodeValue(column(bridge, 'ports').type, 'nope', 'transact', 'Bridge.ports'), { message: 'Bridge.ports: expected an array (or Set) of uuid values, got "nope" (string)' });
   t.throws(() => encodeValue(column(bridge, 'ports').type, ['nope'], 'transact', 'Bridge.ports'), { message: 'Bridge.ports[0]: expected a UUID string or a namedUuid(), got "nope" (string)' });
   t.throws(() => namedUuid('1x'), { code: 'EINVAL', message: /^named-uuid: "1x" is not a valid name/ });
-  t.throws(() => encodeRow(bridge, { _uuid: UUID }, 'transact'), { message: 'Bridge._uuid: this column is maintained by the server and cannot be written' });
+  t.throws(() => encodeRow(bridge, { _uuid: uuid }, 'transact'), { message: 'Bridge._uuid: this column is maintained by the server and cannot be written' });
   t.throws(() => encodeRow(bridge, { nam: 'x' }, 'transact'), { message: /^no column "nam" in table "Bridge"/ });
 });
 
 t.test('decoding values and the one-element-set rule', async (t) => {
-  t.same(decodeValue(column(bridge, 'ports').type, ['uuid', UUID], 'w'), [UUID], 'one-element set sent as its atom');
+  t.same(decodeValue(column(bridge, 'ports').type, ['uuid', uuid], 'w'), [uuid], 'one-element set sent as its atom');
   t.same(decodeValue(column(bridge, 'ports').type, ['set', []], 'w'), []);
   t.equal(decodeValue(column(bridge, 'fail_mode').type, ['set', []], 'w'), null);
   t.equal(decodeValue(column(bridge, 'fail_mode').type, 'secure', 'w'), 'secure');
   t.same(decodeValue(column(iface, 'statistics').type, ['map', [['rx', 9007199254740993n]]], 'w'), new Map([['rx', 9007199254740993n]]));
   t.throws(() => decodeValue(column(bridge, 'name').type, 5, 'Bridge.name'), { code: 'EPROTO', message: 'Bridge.name: the server sent 5 for a string' });
-  const row = decodeRow(bridge, { name: 'br0', ports: ['set', [['uuid', UUID]]], unknown_future_column: 1 });
-  t.same(row, { name: 'br0', ports: [UUID] });
+  const row = decodeRow(bridge, { name: 'br0', ports: ['set', [['uuid', uuid]]], unknown_future_column: 1 });
+  t.same(row, { name: 'br0', ports: [uuid] });
 });
 
 t.test('update2 diffs', async (t) => {
   const ports = column(bridge, 'ports');
   const other = '6f5e2c3a-0000-4000-8000-000000000002';
-  t.same(applyColumnDiff(ports, [UUID], ['set', [['uuid', UUID], ['uuid', other]]], 'w'), [other], 'symmetric difference');
+  t.same(applyColumnDiff(ports, [uuid], ['set', [['uuid', uuid], ['uuid', other]]], 'w'), [other], 'symmetric difference');
   const config = column(bridge, 'other_config');
   const old = new Map([['a', '1'], ['b', '2']]);
   t.same(applyColumnDiff(config, old, ['map', [['a', '1'], ['b', '3'], ['c', '4']]], 'w'), new Map([['b', '3'], ['c', '4']]));
@@ -82,7 +84,7 @@ t.test('update2 diffs', async (t) => {
 });
 
 t.test('conditions and mutations', async (t) => {
-  t.same(encodeWhere(bridge, [['name', '==', 'br0'], ['ports', 'includes', UUID], true], 'op'), [['name', '==', 'br0'], ['ports', 'includes', ['uuid', UUID]], true]);
+  t.same(encodeWhere(bridge, [['name', '==', 'br0'], ['ports', 'includes', uuid], true], 'op'), [['name', '==', 'br0'], ['ports', 'includes', ['uuid', uuid]], true]);
   t.same(encodeMutations(bridge, [['other_config', 'delete', ['a']], ['other_config', 'insert', { a: 'b' }]], 'op'), [
     ['other_config', 'delete', ['set', ['a']]],
     ['other_config', 'insert', ['map', [['a', 'b']]]],

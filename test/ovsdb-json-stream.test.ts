@@ -1,3 +1,5 @@
+// JsonStreamParser, parseJson and stringifyJson: split messages, big integers, malformed
+// and oversized input.
 import t from 'tap';
 import { JsonStreamParser, parseJson, stringifyJson } from '../lib/ovs/ovsdb/json-stream.js';
 
@@ -49,7 +51,7 @@ t.test('malformed input and oversized messages poison the parser', async (t) => 
     message: 'message too large: more than 100 bytes (maxMessageBytes) without the end of a JSON value',
   });
   t.equal(small.bufferedBytes, 0, 'memory released');
-  t.throws(() => new JsonStreamParser({ maxMessageBytes: 1 }), { code: 'EINVAL', message: 'JsonStreamParser: maxMessageBytes must be an integer >= 2, got 1' });
-  t.throws(() => new JsonStreamParser({ maxBytes: 1 } as never), { code: 'EINVAL', message: 'JsonStreamParser: unknown option "maxBytes" (expected maxMessageBytes, object)' });
+  t.throws(() => new JsonStreamParser({ maxMessageBytes: 1 }), { code: 'EINVAL', message: 'maxMessageBytes must be an integer from 2 to 9007199254740991, got 1' });
+  t.throws(() => new JsonStreamParser({ maxBytes: 1 } as never), { code: 'EINVAL', message: 'Unknown option "maxBytes" for JsonStreamParser (expected one of: maxMessageBytes, object)' });
   t.throws(() => stringifyJson({ a: NaN }), { code: 'EINVAL', message: 'cannot send NaN at $.a: JSON has no such number' });
 });

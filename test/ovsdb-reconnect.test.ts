@@ -1,3 +1,5 @@
+// OvsdbClient reconnection: drops, daemon restarts and database changes, with monitors
+// resynchronized and locks taken again.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -6,7 +8,7 @@ import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
 import { appctl, vsctl, waitFor } from './ovs-helpers.js';
 
 const execFileAsync = promisify(execFile);
-const DB = 'Open_vSwitch';
+const db = 'Open_vSwitch';
 const bridgeNames = (client: { replica: { rows(table: string): { [k: string]: unknown }[] } }): string[] =>
   client.replica.rows('Bridge').map((row) => row['name'] as string).sort();
 
@@ -16,12 +18,12 @@ t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full
   const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: { initialDelayMs: 50, maxDelayMs: 200 }, probeIntervalMs: 1000 });
   t.teardown(() => client.close());
   await vsctl(sandbox, '--no-wait', 'add-br', 'keep', '--', 'add-br', 'gone');
-  const monitor = await client.monitor(DB, { Bridge: { columns: ['name', 'external_ids'] } });
+  const monitor = await client.monitor(db, { Bridge: { columns: ['name', 'external_ids'] } });
   t.same(bridgeNames(monitor), ['gone', 'keep']);
   t.equal(await client.lock('leader'), true);
 
   const inFlight = client
-    .transact(DB, [{ op: 'wait', table: 'Bridge', where: [['name', '==', 'never']], columns: ['name'], until: '!=', rows: [], timeout: 60_000 }])
+    .transact(db, [{ op: 'wait', table: 'Bridge', where: [['name', '==', 'never']], columns: ['name'], until: '!=', rows: [], timeout: 60_000 }])
     .catch((error: unknown) => error);
   const disconnected = new Promise((resolve) => client.once('disconnected', resolve));
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -29,18 +31,18 @@ t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full
   t.match(await disconnected, { code: 'ECONNRESET' });
   t.match(await inFlight, {
     code: 'ERR_OUTCOME_UNKNOWN',
-    message: /^transact: the connection dropped with the transaction in flight; it may or may not have been committed/,
+    message: /^the connection dropped with the transaction in flight; it may or may not have been committed/,
   });
   t.notOk(client.isConnected);
 
   // While the server is down, change the database file directly.
-  const { stdout } = await execFileAsync('ovsdb-tool', ['query', sandbox.dbPath, JSON.stringify([DB, { op: 'select', table: 'Bridge', where: [['name', '==', 'gone']], columns: ['_uuid'] }])]);
+  const { stdout } = await execFileAsync('ovsdb-tool', ['query', sandbox.dbPath, JSON.stringify([db, { op: 'select', table: 'Bridge', where: [['name', '==', 'gone']], columns: ['_uuid'] }])]);
   const goneUuid = (JSON.parse(stdout) as [{ rows: [{ _uuid: [string, string] }] }])[0].rows[0]._uuid[1];
   await execFileAsync('ovsdb-tool', [
     'transact',
     sandbox.dbPath,
     JSON.stringify([
-      DB,
+      db,
       { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'delete', ['set', [['uuid', goneUuid]]]]] },
       { op: 'update', table: 'Bridge', where: [['name', '==', 'keep']], row: { external_ids: ['map', [['offline', 'edit']]] } },
     ]),
@@ -68,7 +70,7 @@ t.test('clustered database: monitor_cond_since resumes from the last transaction
   const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: { initialDelayMs: 500, maxDelayMs: 1000 } });
   t.teardown(() => client.close());
   await vsctl(sandbox, '--no-wait', 'add-br', 'one');
-  const monitor = await client.monitor(DB, { Bridge: { columns: ['name'] } });
+  const monitor = await client.monitor(db, { Bridge: { columns: ['name'] } });
   t.equal(monitor.method, 'monitor_cond_since');
   await vsctl(sandbox, '--no-wait', 'add-br', 'two');
   await waitFor('bridge two', () => bridgeNames(monitor).includes('two'));
@@ -119,11 +121,11 @@ t.test('fallback to plain monitor, server-forced reconnect, monitor_canceled', a
   await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/disable-monitor-cond');
   const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: { initialDelayMs: 50 } });
   t.teardown(() => client.close());
-  const monitor = await client.monitor(DB, { Bridge: { columns: ['name'] } });
+  const monitor = await client.monitor(db, { Bridge: { columns: ['name'] } });
   t.equal(monitor.method, 'monitor', 'monitor_cond_since and monitor_cond refused: plain monitor');
-  await t.rejects(client.monitor(DB, { Bridge: { where: [['name', '==', 'x']] } }), {
+  await t.rejects(client.monitor(db, { Bridge: { where: [['name', '==', 'x']] } }), {
     code: 'ENOTSUP',
-    message: 'monitor: the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used',
+    message: 'the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used',
   });
   await t.rejects(monitor.changeConditions({ Bridge: [] }), { code: 'ENOTSUP' });
   await vsctl(sandbox, '--no-wait', 'add-br', 'plain');
@@ -136,7 +138,7 @@ t.test('fallback to plain monitor, server-forced reconnect, monitor_canceled', a
   t.same(bridgeNames(monitor), ['plain']);
 
   const canceled = new Promise<void>((resolve) => monitor.once('canceled', () => resolve()));
-  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/remove-db', DB);
+  await appctl(sandbox, 'ovsdb-server', 'ovsdb-server/remove-db', db);
   await canceled;
   t.ok(monitor.canceled);
   t.ok(client.isConnected, 'a db-change-aware client stays connected');

@@ -1,3 +1,4 @@
+// OvsdbClient over TLS (ssl: targets) against ovsdb-server with certificates made here.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
@@ -60,10 +61,10 @@ t.test('ssl: and tcp: targets', async (t) => {
   );
   await t.rejects(OvsdbClient.connect(`ssl:127.0.0.1:${sslPort}`), {
     code: 'EINVAL',
-    message: `connect: ssl:127.0.0.1:${sslPort} needs the tls option (key, cert, ca)`,
+    message: `ssl:127.0.0.1:${sslPort} needs the tls option (key, cert, ca)`,
   });
   await t.rejects(OvsdbClient.connect(`ssl:127.0.0.1:${sslPort}`, { tls: { key: '', cert: '', ca: '', verify: false } as never }), {
     code: 'EINVAL',
-    message: 'connect tls: unknown option "verify" (expected one of: key, cert, ca, checkServerName)',
+    message: 'Unknown option "verify" for connect tls (expected one of: key, cert, ca, checkServerName)',
   });
 });

@@ -4,13 +4,13 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import t from 'tap';
 import { runDbCommand } from '../bin/ovs-db-commands.js';
-import { DPDK_VSWITCHD, OvsSandbox } from '../lib/ovs/sandbox.js';
+import { dpdkVswitchd, OvsSandbox } from '../lib/ovs/sandbox.js';
 import { Vswitch } from '../lib/ovs/vswitch.js';
 import { vsctl } from './ovs-helpers.js';
 
 const freeHugepages = Number(/HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
-const skip = !existsSync(DPDK_VSWITCHD)
-  ? `${DPDK_VSWITCHD} is missing (apt-get install openvswitch-switch-dpdk)`
+const skip = !existsSync(dpdkVswitchd)
+  ? `${dpdkVswitchd} is missing (apt-get install openvswitch-switch-dpdk)`
   : freeHugepages < 64
     ? `only ${freeHugepages} free hugepages (needs 64): echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs none /dev/hugepages`
     : false;

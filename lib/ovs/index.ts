@@ -9,5 +9,6 @@ export * as openflow from './openflow/index.js';
 export { OvsdbClient, Monitor, Replica, namedUuid } from './ovsdb/index.js';
 export { OpenFlowClient, parseFlowMod, parseFlowFilter, formatFlowStats, formatPortStats } from './openflow/index.js';
 export * from './vswitch.js';
+export { formatAtom, formatValue } from './vsctl-format.js';
 export * from './sandbox.js';
 export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../address.js';

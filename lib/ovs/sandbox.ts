@@ -1,18 +1,22 @@
+/**
+ * {@link OvsSandbox}: a private Open vSwitch (ovsdb-server, and ovs-vswitchd with the dummy
+ * or the DPDK datapath) in its own directory, for tests and labs.
+ */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DpdkError } from '../errors.js';
-import { checkOptionKeys, checkTimeout } from './ovsdb/connection.js';
+import { DpdkError, invalidArgument } from '../errors.js';
+import { checkOptions, checkTimeout, describe } from '../validate.js';
 import { OvsdbClient } from './ovsdb/client.js';
 
 const execFileAsync = promisify(execFile);
 
 /** Where Debian's `openvswitch-switch-dpdk` puts the DPDK-enabled ovs-vswitchd. */
-export const DPDK_VSWITCHD = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
+export const dpdkVswitchd = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
 /** The Open_vSwitch database schema installed with Open vSwitch. */
-export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+export const vswitchSchema = '/usr/share/openvswitch/vswitch.ovsschema';
 
 /** Which ovs-vswitchd an {@link OvsSandbox} starts. */
 export type VswitchdKind = 'none' | 'dummy' | 'dpdk';
@@ -22,7 +26,7 @@ export interface OvsSandboxOptions {
   /**
    * `none` (default): only ovsdb-server. `dummy`: `ovs-vswitchd --enable-dummy`, for
    * bridges with `datapath_type=dummy` (no DPDK, no hugepages). `dpdk`: the DPDK
-   * ovs-vswitchd ({@link DPDK_VSWITCHD}), for `datapath_type=netdev` bridges.
+   * ovs-vswitchd ({@link dpdkVswitchd}), for `datapath_type=netdev` bridges.
    */
   vswitchd?: VswitchdKind;
   /**
@@ -42,6 +46,10 @@ export interface OvsSandboxOptions {
   /** Timeout of each daemon start and of the database setup, in milliseconds. Default 20000. */
   timeoutMs?: number;
 }
+
+const sandboxOptionKeys: readonly (keyof OvsSandboxOptions)[] = [
+  'vswitchd', 'otherConfig', 'clustered', 'remotes', 'tls', 'dirPrefix', 'timeoutMs',
+];
 
 const live = new Set<OvsSandbox>();
 let exitHookInstalled = false;
@@ -85,10 +93,10 @@ function isAlive(pid: number): boolean {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A private Open vSwitch: ovsdb-server (and optionally ovs-vswitchd) running in a fresh
- * directory, never touching a system OVS (OVS_RUNDIR, OVS_LOGDIR, OVS_DBDIR all point at
- * it). {@link stop} kills what it started and removes the directory; a process `exit`
- * hook does the same as a backstop.
+ * A sandbox: a private Open vSwitch, ovsdb-server (and optionally ovs-vswitchd) running in
+ * a fresh directory, never touching a system OVS (OVS_RUNDIR, OVS_LOGDIR, OVS_DBDIR all
+ * point at it). {@link stop} kills what it started and removes the directory; a process
+ * `exit` hook does the same as a backstop.
  */
 export class OvsSandbox {
   /** The private directory (run, log and database directory). */
@@ -99,18 +107,18 @@ export class OvsSandbox {
   readonly dbSocketPath: string;
   /** The environment for OVS programs run against this sandbox (tests may run `ovs-vsctl` with it). */
   readonly env: NodeJS.ProcessEnv;
-  private readonly options: OvsSandboxOptions;
-  private readonly timeoutMs: number;
-  private readonly filePrefix: string;
-  private stopped = false;
+  readonly #options: OvsSandboxOptions;
+  readonly #timeoutMs: number;
+  readonly #filePrefix: string;
+  #stopped = false;
 
   private constructor(options: OvsSandboxOptions) {
-    this.options = options;
-    this.timeoutMs = options.timeoutMs ?? 20_000;
+    this.#options = options;
+    this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.runDir = mkdtempSync(options.dirPrefix ?? '/tmp/ovs');
     this.dbPath = join(this.runDir, 'conf.db');
     this.dbSocketPath = join(this.runDir, 'db.sock');
-    this.filePrefix = `ovs${randomBytes(4).toString('hex')}`;
+    this.#filePrefix = `ovs${randomBytes(4).toString('hex')}`;
     this.env = { ...process.env, OVS_RUNDIR: this.runDir, OVS_LOGDIR: this.runDir, OVS_DBDIR: this.runDir };
   }
 
@@ -122,31 +130,27 @@ export class OvsSandbox {
    * (with its stderr), `ETIMEDOUT`.
    */
   static async start(options: OvsSandboxOptions = {}): Promise<OvsSandbox> {
-    checkOptionKeys(options, ['vswitchd', 'otherConfig', 'clustered', 'remotes', 'tls', 'dirPrefix', 'timeoutMs'], 'OvsSandbox.start');
-    checkTimeout(options.timeoutMs, 'OvsSandbox.start');
+    const operation = 'OvsSandbox.start';
+    checkOptions<OvsSandboxOptions>(operation, options, sandboxOptionKeys);
+    checkTimeout(operation, options.timeoutMs);
     if (options.vswitchd !== undefined && !['none', 'dummy', 'dpdk'].includes(options.vswitchd)) {
-      throw new DpdkError(`OvsSandbox.start: vswitchd must be "none", "dummy" or "dpdk", got ${JSON.stringify(options.vswitchd)}`, {
-        code: 'EINVAL',
-        operation: 'OvsSandbox.start',
-      });
+      invalidArgument(operation, `vswitchd must be "none", "dummy" or "dpdk", got ${describe(options.vswitchd)}`);
     }
-    if (options.tls !== undefined) checkOptionKeys(options.tls, ['privateKeyFile', 'certificateFile', 'caCertFile'], 'OvsSandbox.start tls');
+    if (options.tls !== undefined) checkOptions(`${operation} tls`, options.tls, ['privateKeyFile', 'certificateFile', 'caCertFile']);
     for (const [key, value] of Object.entries(options.otherConfig ?? {})) {
-      if (typeof value !== 'string') {
-        throw new DpdkError(`OvsSandbox.start: otherConfig["${key}"] must be a string, got ${String(value)}`, { code: 'EINVAL', operation: 'OvsSandbox.start' });
-      }
+      if (typeof value !== 'string') invalidArgument(operation, `otherConfig["${key}"] must be a string, got ${describe(value)}`);
     }
     const sandbox = new OvsSandbox(options);
     live.add(sandbox);
     installExitHook();
     try {
       if (options.clustered === true) {
-        await sandbox.run('ovsdb-tool', ['create-cluster', sandbox.dbPath, VSWITCH_SCHEMA, `unix:${join(sandbox.runDir, 'raft.sock')}`]);
+        await sandbox.#run('ovsdb-tool', ['create-cluster', sandbox.dbPath, vswitchSchema, `unix:${join(sandbox.runDir, 'raft.sock')}`]);
       } else {
-        await sandbox.run('ovsdb-tool', ['create', sandbox.dbPath, VSWITCH_SCHEMA]);
+        await sandbox.#run('ovsdb-tool', ['create', sandbox.dbPath, vswitchSchema]);
       }
       await sandbox.startOvsdbServer();
-      await sandbox.initDatabase();
+      await sandbox.#initDatabase();
       if ((options.vswitchd ?? 'none') !== 'none') await sandbox.startVswitchd();
       return sandbox;
     } catch (error) {
@@ -172,7 +176,7 @@ export class OvsSandbox {
   controlSocket(daemon: 'ovsdb-server' | 'ovs-vswitchd'): string | undefined {
     const pid = this.pid(daemon);
     if (pid === undefined) return undefined;
-    const program = daemon === 'ovs-vswitchd' && this.options.vswitchd === 'dpdk' ? 'ovs-vswitchd-dpdk' : daemon;
+    const program = daemon === 'ovs-vswitchd' && this.#options.vswitchd === 'dpdk' ? 'ovs-vswitchd-dpdk' : daemon;
     return join(this.runDir, `${program}.${pid}.ctl`);
   }
 
@@ -196,9 +200,9 @@ export class OvsSandbox {
     const args = [
       `--remote=punix:${this.dbSocketPath}`,
       '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
-      ...(this.options.remotes ?? []).map((remote) => `--remote=${remote}`),
+      ...(this.#options.remotes ?? []).map((remote) => `--remote=${remote}`),
     ];
-    const tls = this.options.tls;
+    const tls = this.#options.tls;
     if (tls !== undefined) {
       args.push(`--private-key=${tls.privateKeyFile}`, `--certificate=${tls.certificateFile}`, `--ca-cert=${tls.caCertFile}`);
     }
@@ -209,14 +213,14 @@ export class OvsSandbox {
       '-vconsole:off',
       this.dbPath,
     );
-    await this.run('ovsdb-server', args);
+    await this.#run('ovsdb-server', args);
   }
 
   /** Starts ovs-vswitchd of the kind given at start (again, after {@link killDaemon}). */
   async startVswitchd(): Promise<void> {
-    const kind = this.options.vswitchd ?? 'none';
+    const kind = this.#options.vswitchd ?? 'none';
     if (kind === 'none') {
-      throw new DpdkError('OvsSandbox.startVswitchd: the sandbox was started with vswitchd "none"', { code: 'EINVAL', operation: 'OvsSandbox.startVswitchd' });
+      invalidArgument('OvsSandbox.startVswitchd', 'the sandbox was started with vswitchd "none"');
     }
     const common = [
       `unix:${this.dbSocketPath}`,
@@ -225,8 +229,8 @@ export class OvsSandbox {
       `--log-file=${this.logFile('ovs-vswitchd')}`,
       '-vconsole:off',
     ];
-    if (kind === 'dummy') await this.run('ovs-vswitchd', ['--enable-dummy', '--disable-system', ...common]);
-    else await this.run(DPDK_VSWITCHD, common);
+    if (kind === 'dummy') await this.#run('ovs-vswitchd', ['--enable-dummy', '--disable-system', ...common]);
+    else await this.#run(dpdkVswitchd, common);
   }
 
   /**
@@ -237,7 +241,7 @@ export class OvsSandbox {
     const pid = this.pid(daemon);
     if (pid === undefined) return;
     process.kill(pid, signal);
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = Date.now() + this.#timeoutMs;
     while (isAlive(pid)) {
       if (Date.now() > deadline) {
         process.kill(pid, 'SIGKILL');
@@ -250,38 +254,38 @@ export class OvsSandbox {
 
   /** Stops the daemons it started, waits for them to exit and removes the directory. Safe to call twice. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.#stopped) return;
+    this.#stopped = true;
     await this.killDaemon('ovs-vswitchd');
     await this.killDaemon('ovsdb-server');
-    this.removeDirectories();
+    this.#removeDirectories();
     live.delete(this);
   }
 
   /** Removes the sandbox directory and EAL's runtime directory, which ovs-vswitchd-dpdk leaves behind. */
-  private removeDirectories(): void {
+  #removeDirectories(): void {
     rmSync(this.runDir, { recursive: true, force: true });
-    rmSync(join('/var/run/dpdk', this.filePrefix), { recursive: true, force: true });
+    rmSync(join('/var/run/dpdk', this.#filePrefix), { recursive: true, force: true });
   }
 
   /** @internal synchronous last resort at process exit: SIGKILL the daemons, remove the directories. */
   killNow(): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.#stopped) return;
+    this.#stopped = true;
     for (const daemon of ['ovs-vswitchd', 'ovsdb-server'] as const) {
       const pid = this.pid(daemon);
       if (pid !== undefined) process.kill(pid, 'SIGKILL');
     }
-    this.removeDirectories();
+    this.#removeDirectories();
   }
 
-  private async initDatabase(): Promise<void> {
-    const client = await OvsdbClient.connect(this.dbTarget, { timeoutMs: this.timeoutMs, reconnect: false, probeIntervalMs: 0 });
+  async #initDatabase(): Promise<void> {
+    const client = await OvsdbClient.connect(this.dbTarget, { timeoutMs: this.#timeoutMs, reconnect: false, probeIntervalMs: 0 });
     try {
-      const otherConfig: Record<string, string> = { ...this.options.otherConfig };
-      if (this.options.vswitchd === 'dpdk') {
+      const otherConfig: Record<string, string> = { ...this.#options.otherConfig };
+      if (this.#options.vswitchd === 'dpdk') {
         otherConfig['dpdk-init'] ??= 'true';
-        otherConfig['dpdk-extra'] = `${otherConfig['dpdk-extra'] ?? '--no-pci'} --file-prefix=${this.filePrefix}`;
+        otherConfig['dpdk-extra'] = `${otherConfig['dpdk-extra'] ?? '--no-pci'} --file-prefix=${this.#filePrefix}`;
       }
       const [existing] = await client.transact('Open_vSwitch', [{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] }]);
       if (existing.rows.length === 0) {
@@ -294,14 +298,14 @@ export class OvsSandbox {
     }
   }
 
-  private async run(file: string, args: string[]): Promise<void> {
+  async #run(file: string, args: string[]): Promise<void> {
     try {
-      await execFileAsync(file, args, { env: this.env, timeout: this.timeoutMs, killSignal: 'SIGKILL' });
+      await execFileAsync(file, args, { env: this.env, timeout: this.#timeoutMs, killSignal: 'SIGKILL' });
     } catch (error) {
       const failure = error as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
       const stderr = failure.stderr?.trim() ?? '';
       throw new DpdkError(
-        `${file} failed to start${failure.killed === true ? ` within ${this.timeoutMs} ms` : ''}: ${stderr || failure.message}`,
+        `${file} failed to start${failure.killed === true ? ` within ${this.#timeoutMs} ms` : ''}: ${stderr || failure.message}`,
         {
           code: failure.killed === true ? 'ETIMEDOUT' : failure.code === 'ENOENT' ? 'ENOENT' : 'ERR_OVS_DAEMON',
           operation: 'OvsSandbox.start',

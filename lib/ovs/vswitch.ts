@@ -1,12 +1,20 @@
-import { DpdkError } from '../errors.js';
-import { checkOptionKeys, checkTimeout, type CallOptions } from './ovsdb/connection.js';
-import { OvsdbClient, type Monitor, type Operation, type OvsdbClientOptions } from './ovsdb/client.js';
+/**
+ * {@link Vswitch}: typed `ovs-vsctl`-like configuration of Open vSwitch through its
+ * database (bridges, ports, interfaces, `other_config`), with the checks of its arguments.
+ */
+import { DpdkError, invalidArgument } from '../errors.js';
+import { checkInteger, checkOptions, checkTimeout, describe } from '../validate.js';
+import { OvsdbClient, type OvsdbClientOptions } from './ovsdb/client.js';
+import type { CallOptions } from './ovsdb/connection.js';
 import { namedUuid, isUuid, type Atom, type Row, type RowInput, type Value } from './ovsdb/data.js';
+import type { Monitor } from './ovsdb/monitor.js';
+import type { Operation } from './ovsdb/operations.js';
 import type { Replica } from './ovsdb/replica.js';
-import { columnKind, columnSchema, tableSchema, type ColumnType } from './ovsdb/schema.js';
+import { columnKind, columnSchema, tableSchema } from './ovsdb/schema.js';
+import { formatShow } from './vsctl-format.js';
 
 /** The database ovs-vswitchd is configured through. */
-export const VSWITCH_DB = 'Open_vSwitch';
+export const vswitchDb = 'Open_vSwitch';
 
 /** The `other_config` keys of the Open_vSwitch table that configure OVS-DPDK. */
 export type DpdkOtherConfigKey =
@@ -111,8 +119,8 @@ export interface InterfaceInfo {
   externalIds: Record<string, string>;
 }
 
-const MONITORED_TABLES = ['Open_vSwitch', 'Bridge', 'Port', 'Interface', 'Controller', 'Manager'] as const;
-const NAME_PATTERN = /^[^\s/]{1,64}$/;
+const monitoredTables = ['Open_vSwitch', 'Bridge', 'Port', 'Interface', 'Controller', 'Manager'] as const;
+const namePattern = /^[^\s/]{1,64}$/;
 
 /** Converts a string-keyed map column value to a plain object. */
 export function mapToRecord<V extends Atom>(value: Value | undefined): Record<string, V> {
@@ -121,46 +129,40 @@ export function mapToRecord<V extends Atom>(value: Value | undefined): Record<st
   return record;
 }
 
-function invalid(operation: string, message: string, object?: string): DpdkError {
-  return new DpdkError(`${operation}: ${message}`, { code: 'EINVAL', operation, ...(object === undefined ? {} : { object }) });
-}
-
+/** A bridge, port or interface name as ovs-vswitchd accepts it. */
 function checkName(operation: string, what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    throw invalid(
-      operation,
-      `${what} name ${JSON.stringify(name) ?? String(name)} is not valid (expected 1 to 64 characters, no spaces or "/")`,
-    );
+  if (typeof name !== 'string' || !namePattern.test(name)) {
+    invalidArgument(operation, `${what} name ${describe(name)} is not valid (expected 1 to 64 characters, no spaces or "/")`);
   }
 }
 
+/** An optional map column given as an object of strings (`externalIds`, `options`, ...). */
 function checkStringRecord(operation: string, what: string, record: unknown): void {
   if (record === undefined) return;
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    throw invalid(operation, `${what} must be an object of strings`);
+    invalidArgument(operation, `${what} must be an object of strings, got ${describe(record)}`);
   }
   for (const [key, value] of Object.entries(record)) {
-    if (typeof value !== 'string') throw invalid(operation, `${what}["${key}"] must be a string, got ${typeof value}`);
+    if (typeof value !== 'string') invalidArgument(operation, `${what}["${key}"] must be a string, got ${describe(value)}`);
   }
 }
 
-const HEX_MASK = /^(0x)?[0-9a-fA-F]+$/;
+const hexMask = /^(0x)?[0-9a-fA-F]+$/;
 
 /** Checks the values of the DPDK keys of `other_config`, so mistakes show before ovs-vswitchd logs them. */
 function checkOtherConfig(operation: string, values: Readonly<Record<string, string | null>>): void {
   for (const [key, value] of Object.entries(values)) {
     if (value === null) continue;
-    if (typeof value !== 'string') throw invalid(operation, `other_config["${key}"] must be a string or null (to remove it), got ${typeof value}`);
-    const bad = (expected: string): never => {
-      throw invalid(operation, `other_config["${key}"] = ${JSON.stringify(value)} is not valid: expected ${expected}`);
-    };
+    if (typeof value !== 'string') invalidArgument(operation, `other_config["${key}"] must be a string or null (to remove it), got ${describe(value)}`);
+    const bad = (expected: string): never =>
+      invalidArgument(operation, `other_config["${key}"] = ${JSON.stringify(value)} is not valid: expected ${expected}`);
     switch (key) {
       case 'dpdk-init':
         if (!['true', 'false', 'try'].includes(value)) bad('"true", "false" or "try"');
         break;
       case 'dpdk-lcore-mask':
       case 'pmd-cpu-mask':
-        if (!HEX_MASK.test(value)) bad('a hexadecimal CPU mask such as "0x2"');
+        if (!hexMask.test(value)) bad('a hexadecimal CPU mask such as "0x2"');
         break;
       case 'dpdk-socket-mem':
         if (!/^\d+(,\d+)*$/.test(value)) bad('megabytes per NUMA node, comma-separated, such as "1024" or "1024,1024"');
@@ -189,31 +191,31 @@ export class Vswitch {
   readonly client: OvsdbClient;
   /** The replica of the Open vSwitch tables. */
   readonly replica: Replica;
-  private readonly monitor: Monitor;
-  private readonly ownsClient: boolean;
-  private readonly noWait: boolean;
-  private readonly timeoutMs: number;
+  readonly #monitor: Monitor;
+  readonly #ownsClient: boolean;
+  readonly #noWait: boolean;
+  readonly #timeoutMs: number;
 
   private constructor(client: OvsdbClient, monitor: Monitor, ownsClient: boolean, options: VswitchOptions) {
     this.client = client;
-    this.monitor = monitor;
+    this.#monitor = monitor;
     this.replica = monitor.replica;
-    this.ownsClient = ownsClient;
-    this.noWait = options.noWait ?? false;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.#ownsClient = ownsClient;
+    this.#noWait = options.noWait ?? false;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   /** Opens helpers on an existing client (not closed by {@link close}). */
   static async open(client: OvsdbClient, options: VswitchOptions = {}): Promise<Vswitch> {
-    return Vswitch.create(client, options, false);
+    return Vswitch.#create(client, options, false);
   }
 
-  private static async create(client: OvsdbClient, options: VswitchOptions, ownsClient: boolean): Promise<Vswitch> {
-    checkOptionKeys(options, ['noWait', 'timeoutMs'], 'Vswitch.open');
-    checkTimeout(options.timeoutMs, 'Vswitch.open');
+  static async #create(client: OvsdbClient, options: VswitchOptions, ownsClient: boolean): Promise<Vswitch> {
+    checkOptions<VswitchOptions>('Vswitch.open', options, ['noWait', 'timeoutMs']);
+    checkTimeout('Vswitch.open', options.timeoutMs);
     const monitor = await client.monitor(
-      VSWITCH_DB,
-      Object.fromEntries(MONITORED_TABLES.map((table) => [table, {}])),
+      vswitchDb,
+      Object.fromEntries(monitoredTables.map((table) => [table, {}])),
       { timeoutMs: options.timeoutMs ?? 30_000 },
     );
     return new Vswitch(client, monitor, ownsClient, options);
@@ -221,11 +223,11 @@ export class Vswitch {
 
   /** Connects to the database at `target` (e.g. `unix:/run/openvswitch/db.sock`) and opens helpers on it. */
   static async connect(target: string, options: VswitchOptions & { client?: OvsdbClientOptions } = {}): Promise<Vswitch> {
-    checkOptionKeys(options, ['noWait', 'timeoutMs', 'client'], 'Vswitch.connect');
+    checkOptions<VswitchOptions & { client?: OvsdbClientOptions }>('Vswitch.connect', options, ['noWait', 'timeoutMs', 'client']);
     const { client: clientOptions, ...vswitchOptions } = options;
     const client = await OvsdbClient.connect(target, { timeoutMs: options.timeoutMs ?? 30_000, ...clientOptions });
     try {
-      return await Vswitch.create(client, vswitchOptions, true);
+      return await Vswitch.#create(client, vswitchOptions, true);
     } catch (error) {
       client.close();
       throw error;
@@ -234,29 +236,29 @@ export class Vswitch {
 
   /** Stops monitoring; closes the client when {@link connect} opened it. */
   close(): void {
-    if (this.ownsClient) this.client.close();
+    if (this.#ownsClient) this.client.close();
     // Best effort: the caller's client may be closed or reconnecting; the monitor is dropped either way.
-    else void this.monitor.cancel().catch(() => undefined);
+    else void this.#monitor.cancel().catch(() => undefined);
   }
 
   /** Makes sure the Open_vSwitch row exists (`ovs-vsctl init`). */
   async init(options: ApplyOptions = {}): Promise<void> {
-    this.checkApplyOptions('init', options, []);
+    this.#checkApplyOptions('init', options, []);
     if (this.replica.rows('Open_vSwitch').length > 0) return;
     await this.client.transact(
-      VSWITCH_DB,
+      vswitchDb,
       [
         { op: 'wait', table: 'Open_vSwitch', where: [], columns: ['_uuid'], until: '==', rows: [], timeout: 0 },
         { op: 'insert', table: 'Open_vSwitch', row: {} },
       ],
-      this.callOptions(options),
+      this.#callOptions(options),
     );
-    await this.waitForReplica('init', options, () => this.replica.rows('Open_vSwitch').length > 0);
+    await this.#waitForReplica('init', options, () => this.replica.rows('Open_vSwitch').length > 0);
   }
 
   /** `other_config` of the Open_vSwitch row. */
   getOtherConfig(): OvsOtherConfig {
-    return mapToRecord<string>(this.rootRow('getOtherConfig')['other_config']);
+    return mapToRecord<string>(this.#rootRow('getOtherConfig')['other_config']);
   }
 
   /**
@@ -265,10 +267,10 @@ export class Vswitch {
    * Note ovs-vswitchd reads most DPDK keys only when it starts.
    */
   async setOtherConfig(values: { [K in DpdkOtherConfigKey]?: string | null } & { [key: string]: string | null }, options: ApplyOptions = {}): Promise<void> {
-    this.checkApplyOptions('setOtherConfig', options, []);
-    if (typeof values !== 'object' || values === null) throw invalid('setOtherConfig', 'values must be an object');
+    this.#checkApplyOptions('setOtherConfig', options, []);
+    if (typeof values !== 'object' || values === null) invalidArgument('setOtherConfig', `values must be an object, got ${describe(values)}`);
     checkOtherConfig('setOtherConfig', values);
-    const root = this.rootRow('setOtherConfig');
+    const root = this.#rootRow('setOtherConfig');
     const set = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null));
     await this.apply(
       'setOtherConfig',
@@ -295,15 +297,15 @@ export class Vswitch {
 
   /** Names of the ports of `bridge`, sorted, without the bridge's own internal port. */
   listPorts(bridge: string): string[] {
-    const row = this.bridgeRow('listPorts', bridge);
-    return this.portsOf(row).map((port) => port['name'] as string).filter((name) => name !== bridge).sort();
+    const row = this.#bridgeRow('listPorts', bridge);
+    return this.#portsOf(row).map((port) => port['name'] as string).filter((name) => name !== bridge).sort();
   }
 
   /** Names of the interfaces of the ports of `bridge`, sorted, without the bridge's own. */
   listInterfaces(bridge: string): string[] {
-    const row = this.bridgeRow('listInterfaces', bridge);
-    return this.portsOf(row)
-      .flatMap((port) => this.interfacesOf(port))
+    const row = this.#bridgeRow('listInterfaces', bridge);
+    return this.#portsOf(row)
+      .flatMap((port) => this.#interfacesOf(port))
       .map((iface) => iface['name'] as string)
       .filter((name) => name !== bridge)
       .sort();
@@ -323,25 +325,25 @@ export class Vswitch {
    */
   async addBridge(name: string, options: AddBridgeOptions = {}): Promise<void> {
     const operation = 'addBridge';
-    this.checkApplyOptions(operation, options, ['datapathType', 'mayExist', 'failMode', 'externalIds', 'otherConfig']);
+    this.#checkApplyOptions(operation, options, ['datapathType', 'mayExist', 'failMode', 'externalIds', 'otherConfig']);
     checkName(operation, 'bridge', name);
     checkStringRecord(operation, 'externalIds', options.externalIds);
     checkStringRecord(operation, 'otherConfig', options.otherConfig);
     if (options.datapathType !== undefined && typeof options.datapathType !== 'string') {
-      throw invalid(operation, `datapathType must be a string such as "netdev", got ${typeof options.datapathType}`);
+      invalidArgument(operation, `datapathType must be a string such as "netdev", got ${describe(options.datapathType)}`);
     }
     if (this.replica.find('Bridge', (row) => row['name'] === name) !== undefined) {
       if (options.mayExist === true) return;
-      throw new DpdkError(`${operation}: bridge ${name} already exists`, { code: 'EEXIST', operation, object: name });
+      throw new DpdkError(`bridge ${name} already exists`, { code: 'EEXIST', operation, object: name });
     }
     const portOwner = this.bridgeOfPort(name);
     if (portOwner !== undefined || this.replica.find('Interface', (row) => row['name'] === name) !== undefined) {
       throw new DpdkError(
-        `${operation}: a port or interface named ${name} already exists${portOwner === undefined ? '' : ` on bridge ${portOwner}`}; the bridge's own port needs that name`,
+        `a port or interface named ${name} already exists${portOwner === undefined ? '' : ` on bridge ${portOwner}`}; the bridge's own port needs that name`,
         { code: 'EEXIST', operation, object: name },
       );
     }
-    const root = this.rootRow(operation);
+    const root = this.#rootRow(operation);
     const bridgeRow: { [column: string]: RowInput[string] } = {
       name,
       ports: [namedUuid('port')],
@@ -353,9 +355,9 @@ export class Vswitch {
     await this.apply(
       operation,
       [
-        this.absent('Bridge', name),
-        this.absent('Port', name),
-        this.absent('Interface', name),
+        this.#absent('Bridge', name),
+        this.#absent('Port', name),
+        this.#absent('Interface', name),
         { op: 'insert', table: 'Interface', uuidName: 'iface', row: { name, type: 'internal' } },
         { op: 'insert', table: 'Port', uuidName: 'port', row: { name, interfaces: [namedUuid('iface')] } },
         { op: 'insert', table: 'Bridge', uuidName: 'bridge', row: bridgeRow },
@@ -372,11 +374,11 @@ export class Vswitch {
    */
   async deleteBridge(name: string, options: DeleteOptions = {}): Promise<void> {
     const operation = 'deleteBridge';
-    this.checkApplyOptions(operation, options, ['ifExists']);
+    this.#checkApplyOptions(operation, options, ['ifExists']);
     checkName(operation, 'bridge', name);
     if (options.ifExists === true && this.replica.find('Bridge', (row) => row['name'] === name) === undefined) return;
-    const bridge = this.bridgeRow(operation, name);
-    const root = this.rootRow(operation);
+    const bridge = this.#bridgeRow(operation, name);
+    const root = this.#rootRow(operation);
     await this.apply(
       operation,
       [{ op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root['_uuid']]], mutations: [['bridges', 'delete', [bridge['_uuid']]]] }],
@@ -394,29 +396,27 @@ export class Vswitch {
    */
   async addPort(bridge: string, port: string, options: AddPortOptions = {}): Promise<void> {
     const operation = 'addPort';
-    this.checkApplyOptions(operation, options, ['type', 'options', 'ofportRequest', 'externalIds', 'otherConfig', 'mayExist']);
+    this.#checkApplyOptions(operation, options, ['type', 'options', 'ofportRequest', 'externalIds', 'otherConfig', 'mayExist']);
     checkName(operation, 'bridge', bridge);
     checkName(operation, 'port', port);
     checkStringRecord(operation, 'options', options.options);
     checkStringRecord(operation, 'externalIds', options.externalIds);
     checkStringRecord(operation, 'otherConfig', options.otherConfig);
     if (options.type !== undefined && (typeof options.type !== 'string' || !/^[a-z0-9_-]*$/.test(options.type))) {
-      throw invalid(operation, `interface type ${JSON.stringify(options.type)} is not valid (expected lowercase letters, digits, "-", "_", such as "dpdkvhostuser")`);
+      invalidArgument(operation, `interface type ${describe(options.type)} is not valid (expected lowercase letters, digits, "-", "_", such as "dpdkvhostuser")`);
     }
-    if (options.ofportRequest !== undefined && (!Number.isInteger(options.ofportRequest) || options.ofportRequest < 1 || options.ofportRequest > 65279)) {
-      throw invalid(operation, `ofportRequest ${String(options.ofportRequest)} is out of range (expected an integer from 1 to 65279)`);
-    }
+    if (options.ofportRequest !== undefined) checkInteger(operation, 'ofportRequest', options.ofportRequest, 1, 65279);
     if (options.type === 'dpdkvhostuserclient' && options.options?.['vhost-server-path'] === undefined) {
-      throw invalid(operation, 'type dpdkvhostuserclient needs options["vhost-server-path"] (the socket the vhost-user server listens on)');
+      invalidArgument(operation, 'type dpdkvhostuserclient needs options["vhost-server-path"] (the socket the vhost-user server listens on)');
     }
     if (options.type === 'patch' && options.options?.['peer'] === undefined) {
-      throw invalid(operation, 'type patch needs options.peer (the name of the other patch interface)');
+      invalidArgument(operation, 'type patch needs options.peer (the name of the other patch interface)');
     }
-    const bridgeRow = this.bridgeRow(operation, bridge);
+    const bridgeRow = this.#bridgeRow(operation, bridge);
     const existingBridge = this.bridgeOfPort(port);
     if (existingBridge !== undefined) {
       if (options.mayExist === true && existingBridge === bridge) return;
-      throw new DpdkError(`${operation}: port ${port} already exists on bridge ${existingBridge}`, { code: 'EEXIST', operation, object: port });
+      throw new DpdkError(`port ${port} already exists on bridge ${existingBridge}`, { code: 'EEXIST', operation, object: port });
     }
     const interfaceRow: { [column: string]: RowInput[string] } = {
       name: port,
@@ -429,8 +429,8 @@ export class Vswitch {
     await this.apply(
       operation,
       [
-        this.absent('Port', port),
-        this.absent('Interface', port),
+        this.#absent('Port', port),
+        this.#absent('Interface', port),
         { op: 'insert', table: 'Interface', uuidName: 'iface', row: interfaceRow },
         { op: 'insert', table: 'Port', uuidName: 'port', row: { name: port, interfaces: [namedUuid('iface')] } },
         { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', bridgeRow['_uuid']]], mutations: [['ports', 'insert', [namedUuid('port')]]] },
@@ -446,18 +446,18 @@ export class Vswitch {
    */
   async deletePort(port: string, options: DeleteOptions & { bridge?: string } = {}): Promise<void> {
     const operation = 'deletePort';
-    this.checkApplyOptions(operation, options, ['ifExists', 'bridge']);
+    this.#checkApplyOptions(operation, options, ['ifExists', 'bridge']);
     checkName(operation, 'port', port);
     const owner = this.bridgeOfPort(port);
     if (owner === undefined) {
       if (options.ifExists === true) return;
-      throw new DpdkError(`${operation}: no port named ${port}`, { code: 'ENOENT', operation, object: port });
+      throw new DpdkError(`no port named ${port}`, { code: 'ENOENT', operation, object: port });
     }
     if (options.bridge !== undefined && options.bridge !== owner) {
-      throw invalid(operation, `port ${port} is on bridge ${owner}, not on ${options.bridge}`, port);
+      invalidArgument(operation, `port ${port} is on bridge ${owner}, not on ${options.bridge}`, port);
     }
-    if (owner === port) throw invalid(operation, `port ${port} is the bridge's own port; delete the bridge instead`, port);
-    const bridgeRow = this.bridgeRow(operation, owner);
+    if (owner === port) invalidArgument(operation, `port ${port} is the bridge's own port; delete the bridge instead`, port);
+    const bridgeRow = this.#bridgeRow(operation, owner);
     const portRow = this.replica.find('Port', (row) => row['name'] === port)!;
     await this.apply(
       operation,
@@ -473,7 +473,7 @@ export class Vswitch {
    */
   interface(name: string): InterfaceInfo {
     const row = this.replica.find('Interface', (r) => r['name'] === name);
-    if (row === undefined) throw new DpdkError(`interface: no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
+    if (row === undefined) throw new DpdkError(`no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
     const status = mapToRecord<string>(row['status']);
     const type = row['type'] as string;
     const vhost = type.startsWith('dpdkvhostuser');
@@ -501,8 +501,8 @@ export class Vswitch {
    */
   record(table: string, record: string): Readonly<Row> {
     const operation = 'record';
-    if (!(MONITORED_TABLES as readonly string[]).includes(table)) {
-      throw invalid(operation, `table ${JSON.stringify(table)} is not one of ${MONITORED_TABLES.join(', ')}`);
+    if (!(monitoredTables as readonly string[]).includes(table)) {
+      invalidArgument(operation, `table ${describe(table)} is not one of ${monitoredTables.join(', ')}`);
     }
     let row: Readonly<Row> | undefined;
     if (table === 'Open_vSwitch' && record === '.') row = this.replica.rows(table)[0];
@@ -511,7 +511,7 @@ export class Vswitch {
       const key = table === 'Controller' || table === 'Manager' ? 'target' : 'name';
       row = this.replica.find(table, (r) => r[key] === record);
     }
-    if (row === undefined) throw new DpdkError(`${operation}: no ${table} row ${JSON.stringify(record)}`, { code: 'ENOENT', operation, object: record });
+    if (row === undefined) throw new DpdkError(`no ${table} row ${JSON.stringify(record)}`, { code: 'ENOENT', operation, object: record });
     return row;
   }
 
@@ -528,13 +528,13 @@ export class Vswitch {
     options: ApplyOptions = {},
   ): Promise<void> {
     const operation = 'setColumns';
-    this.checkApplyOptions(operation, options, []);
+    this.#checkApplyOptions(operation, options, []);
     const row = this.record(table, record);
     const schema = tableSchema(this.replica.schema, table, operation);
     const mutations: [string, 'delete' | 'insert', unknown][] = [];
     for (const [column, pairs] of Object.entries(mapKeys)) {
       if (columnKind(columnSchema(schema, column, operation).type) !== 'map') {
-        throw invalid(operation, `${table}.${column} is not a map column, so ${column}:KEY=VALUE does not apply`);
+        invalidArgument(operation, `${table}.${column} is not a map column, so ${column}:KEY=VALUE does not apply`);
       }
       mutations.push([column, 'delete', Object.keys(pairs)], [column, 'insert', pairs]);
     }
@@ -543,7 +543,7 @@ export class Vswitch {
     for (const mutation of mutations) {
       operations.push({ op: 'mutate', table, where: [['_uuid', '==', row['_uuid']]], mutations: [mutation as [string, 'delete' | 'insert', unknown]] });
     }
-    if (operations.length === 0) throw invalid(operation, 'nothing to set');
+    if (operations.length === 0) invalidArgument(operation, 'nothing to set');
     await this.apply(operation, operations, options, table === 'Interface' ? [row['name'] as string] : []);
   }
 
@@ -552,44 +552,7 @@ export class Vswitch {
    * controllers, ports and interfaces, and the OVS version.
    */
   show(): string {
-    const lines: string[] = [];
-    const root = this.replica.rows('Open_vSwitch')[0];
-    if (root === undefined) return '';
-    lines.push(root['_uuid'] as string);
-    const indent = (depth: number): string => ' '.repeat(4 * depth);
-    for (const uuid of sortedUuids(root['manager_options'])) {
-      const manager = this.replica.get('Manager', uuid);
-      if (manager === undefined) continue;
-      lines.push(`${indent(1)}Manager ${formatAtom(manager['target'] as string)}`);
-      if (manager['is_connected'] === true) lines.push(`${indent(2)}is_connected: true`);
-    }
-    for (const bridgeUuid of sortedUuids(root['bridges'])) {
-      const bridge = this.replica.get('Bridge', bridgeUuid);
-      if (bridge === undefined) continue;
-      lines.push(`${indent(1)}Bridge ${formatAtom(bridge['name'] as string)}`);
-      for (const controllerUuid of sortedUuids(bridge['controller'])) {
-        const controller = this.replica.get('Controller', controllerUuid);
-        if (controller === undefined) continue;
-        lines.push(`${indent(2)}Controller ${formatAtom(controller['target'] as string)}`);
-        if (controller['is_connected'] === true) lines.push(`${indent(3)}is_connected: true`);
-      }
-      this.showColumns(lines, 'Bridge', bridge, ['fail_mode', 'datapath_type'], indent(2));
-      for (const portUuid of sortedUuids(bridge['ports'])) {
-        const port = this.replica.get('Port', portUuid);
-        if (port === undefined) continue;
-        lines.push(`${indent(2)}Port ${formatAtom(port['name'] as string)}`);
-        this.showColumns(lines, 'Port', port, ['tag', 'trunks'], indent(3));
-        for (const ifaceUuid of sortedUuids(port['interfaces'])) {
-          const iface = this.replica.get('Interface', ifaceUuid);
-          if (iface === undefined) continue;
-          lines.push(`${indent(3)}Interface ${formatAtom(iface['name'] as string)}`);
-          this.showColumns(lines, 'Interface', iface, ['type', 'options', 'error'], indent(4));
-        }
-      }
-    }
-    const version = root['ovs_version'];
-    if (typeof version === 'string') lines.push(`${indent(1)}ovs_version: ${formatAtom(version)}`);
-    return `${lines.join('\n')}\n`;
+    return formatShow(this.replica);
   }
 
   /**
@@ -601,17 +564,17 @@ export class Vswitch {
    * `ofport` -1 or an `error`), and the errors of {@link OvsdbClient.transact}.
    */
   async apply(operation: string, operations: Operation[], options: ApplyOptions, interfaces: readonly string[]): Promise<void> {
-    const noWait = options.noWait ?? this.noWait;
-    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
-    const callOptions = this.callOptions(options);
+    const noWait = options.noWait ?? this.#noWait;
+    const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
+    const callOptions = this.#callOptions(options);
     if (noWait) {
-      await this.client.transact(VSWITCH_DB, operations, callOptions);
+      await this.client.transact(vswitchDb, operations, callOptions);
       return;
     }
-    const root = this.rootRow(operation);
+    const root = this.#rootRow(operation);
     const where = [['_uuid', '==', root['_uuid']]] as const;
     const results = await this.client.transact(
-      VSWITCH_DB,
+      vswitchDb,
       [
         ...operations,
         { op: 'mutate', table: 'Open_vSwitch', where, mutations: [['next_cfg', '+=', 1]] },
@@ -621,7 +584,7 @@ export class Vswitch {
     );
     const selected = results[results.length - 1] as { rows: Row[] };
     const nextCfg = Number(selected.rows[0]?.['next_cfg']);
-    await this.waitForReplica(
+    await this.#waitForReplica(
       operation,
       { ...options, timeoutMs: Math.max(1, deadline - Date.now()) },
       () => Number(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'] ?? 0) >= nextCfg,
@@ -633,64 +596,54 @@ export class Vswitch {
       const error = iface['error'];
       if (typeof error === 'string' || iface['ofport'] === -1) {
         throw new DpdkError(
-          `${operation}: ovs-vswitchd could not add interface ${name}: ${typeof error === 'string' ? error : 'ofport is -1'}`,
+          `ovs-vswitchd could not add interface ${name}: ${typeof error === 'string' ? error : 'ofport is -1'}`,
           { code: 'ERR_OVS_INTERFACE', operation, object: name },
         );
       }
     }
   }
 
-  private showColumns(lines: string[], table: string, row: Readonly<Row>, columns: readonly string[], indent: string): void {
-    const schema = tableSchema(this.replica.schema, table, 'show');
-    for (const column of columns) {
-      const value = row[column];
-      const type = schema.columns.get(column)?.type;
-      if (value === undefined || type === undefined || isDefault(value)) continue;
-      lines.push(`${indent}${column}: ${formatValue(type, value)}`);
-    }
+  #checkApplyOptions(operation: string, options: ApplyOptions, extra: readonly string[]): void {
+    checkOptions<{ [key: string]: unknown }>(operation, options, ['noWait', 'timeoutMs', 'signal', ...extra]);
+    checkTimeout(operation, options.timeoutMs);
   }
 
-  private checkApplyOptions(operation: string, options: ApplyOptions, extra: readonly string[]): void {
-    checkOptionKeys(options, ['noWait', 'timeoutMs', 'signal', ...extra], operation);
-    checkTimeout(options.timeoutMs, operation);
-  }
-
-  private callOptions(options: ApplyOptions): CallOptions {
-    return { timeoutMs: options.timeoutMs ?? this.timeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  #callOptions(options: ApplyOptions): CallOptions {
+    return { timeoutMs: options.timeoutMs ?? this.#timeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) };
   }
 
   /** A `wait` that fails the transaction when a row named `name` exists in `table`. */
-  private absent(table: string, name: string): Operation {
+  #absent(table: string, name: string): Operation {
     return { op: 'wait', table, where: [['name', '==', name]], columns: ['name'], until: '==', rows: [], timeout: 0 };
   }
 
-  private rootRow(operation: string): Readonly<Row> {
+  #rootRow(operation: string): Readonly<Row> {
     const root = this.replica.rows('Open_vSwitch')[0];
     if (root === undefined) {
-      throw new DpdkError(`${operation}: the database has no Open_vSwitch row yet; call init() first`, { code: 'ENOENT', operation, object: VSWITCH_DB });
+      throw new DpdkError(`the database has no Open_vSwitch row yet; call init() first`, { code: 'ENOENT', operation, object: vswitchDb });
     }
     return root;
   }
 
-  private bridgeRow(operation: string, bridge: string): Readonly<Row> {
+  #bridgeRow(operation: string, bridge: string): Readonly<Row> {
     const row = this.replica.find('Bridge', (r) => r['name'] === bridge);
     if (row === undefined) {
-      throw new DpdkError(`${operation}: no bridge named ${bridge} (bridges: ${this.listBridges().join(', ') || 'none'})`, { code: 'ENOENT', operation, object: bridge });
+      throw new DpdkError(`no bridge named ${bridge} (bridges: ${this.listBridges().join(', ') || 'none'})`, { code: 'ENOENT', operation, object: bridge });
     }
     return row;
   }
 
-  private portsOf(bridge: Readonly<Row>): Readonly<Row>[] {
+  #portsOf(bridge: Readonly<Row>): Readonly<Row>[] {
     return (bridge['ports'] as string[]).map((uuid) => this.replica.get('Port', uuid)).filter((row): row is Readonly<Row> => row !== undefined);
   }
 
-  private interfacesOf(port: Readonly<Row>): Readonly<Row>[] {
+  #interfacesOf(port: Readonly<Row>): Readonly<Row>[] {
     return (port['interfaces'] as string[]).map((uuid) => this.replica.get('Interface', uuid)).filter((row): row is Readonly<Row> => row !== undefined);
   }
 
-  private waitForReplica(operation: string, options: ApplyOptions, done: () => boolean, describeTimeout?: () => string): Promise<void> {
+  #waitForReplica(operation: string, options: ApplyOptions, done: () => boolean, describeTimeout?: () => string): Promise<void> {
     if (done()) return Promise.resolve();
-    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     return new Promise((resolve, reject) => {
       const finish = (error: DpdkError | undefined): void => {
         clearTimeout(timer);
@@ -706,7 +659,7 @@ export class Vswitch {
       const timer = setTimeout(
         () =>
           finish(
-            new DpdkError(`${operation}: ${describeTimeout?.() ?? 'the change did not show'} within ${timeoutMs} ms`, {
+            new DpdkError(`${describeTimeout?.() ?? 'the change did not show'} within ${timeoutMs} ms`, {
               code: 'ETIMEDOUT',
               operation,
             }),
@@ -718,46 +671,4 @@ export class Vswitch {
       else options.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
-}
-
-function sortedUuids(value: Value | undefined): string[] {
-  if (Array.isArray(value)) return (value as string[]).slice().sort();
-  return typeof value === 'string' ? [value] : [];
-}
-
-function isDefault(value: Value): boolean {
-  if (value === null || value === '' || value === 0 || value === false) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  return value instanceof Map && value.size === 0;
-}
-
-/** Whether ovs-vsctl prints `text` in quotes: unless it is an identifier-like word that is not a boolean or a uuid. */
-function needsQuotes(text: string): boolean {
-  return !/^[a-zA-Z_][a-zA-Z0-9_.-]*$/.test(text) || text === 'true' || text === 'false' || isUuid(text);
-}
-
-/** Formats an atom the way ovs-vsctl prints it. */
-export function formatAtom(atom: Atom): string {
-  if (typeof atom === 'string') return needsQuotes(atom) ? JSON.stringify(atom) : atom;
-  return String(atom);
-}
-
-/** Formats a column value the way ovs-vsctl prints it: sets in `[...]`, maps in `{key=value, ...}`. */
-export function formatValue(type: ColumnType, value: Value): string {
-  if (value instanceof Map) {
-    return `{${[...value.entries()]
-      .sort(([a], [b]) => compareAtoms(a, b))
-      .map(([key, item]) => `${formatAtom(key)}=${formatAtom(item)}`)
-      .join(', ')}}`;
-  }
-  if (Array.isArray(value)) return `[${value.slice().sort(compareAtoms).map(formatAtom).join(', ')}]`;
-  if (value === null) return type.max > 1 ? '[]' : '';
-  return formatAtom(value);
-}
-
-function compareAtoms(a: Atom, b: Atom): number {
-  if (typeof a === 'string' && typeof b === 'string') {
-    return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
 }

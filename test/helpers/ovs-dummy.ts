@@ -1,6 +1,9 @@
+// A private OVS with the dummy datapath, set up with the OVS tools themselves (not
+// OvsSandbox), for the OpenFlow tests.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { vswitchSchema } from '../../lib/ovs/sandbox.js';
 
 const run = promisify(execFile);
 
@@ -56,7 +59,7 @@ export async function startOvsDummy(): Promise<OvsDummy> {
     await rm(runDir, { recursive: true, force: true });
   };
   try {
-    await exec('ovsdb-tool', ['create', `${runDir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
+    await exec('ovsdb-tool', ['create', `${runDir}/conf.db`, vswitchSchema]);
     await exec('ovsdb-server', [
       `--remote=punix:${runDir}/db.sock`,
       `--pidfile=${runDir}/ovsdb-server.pid`,

@@ -1,8 +1,13 @@
+/**
+ * One JSON-RPC 1.0 connection to an OVSDB peer over unix, TCP or TLS: targets, call
+ * options, requests matched to replies, and the errors an OVSDB server returns.
+ */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { DpdkError } from '../../errors.js';
-import { JsonStreamParser, stringifyJson, type JsonValue } from './json-stream.js';
+import { DpdkError, invalidArgument } from '../../errors.js';
+import { checkOptions, checkTimeout } from '../../validate.js';
+import { isJsonObject, JsonStreamParser, stringifyJson, type JsonValue } from './json-stream.js';
 
 /** TLS material for `ssl:` targets, as PEM contents (not file names). */
 export interface TlsOptions {
@@ -44,43 +49,16 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Rejects unknown keys of an options object, naming the known ones. */
-export function checkOptionKeys(options: object | undefined, known: readonly string[], operation: string): void {
-  if (options === undefined) return;
-  if (typeof options !== 'object' || options === null) {
-    throw new DpdkError(`${operation}: options must be an object, got ${String(options)}`, { code: 'EINVAL', operation });
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new DpdkError(`${operation}: unknown option "${key}" (expected one of: ${known.join(', ')})`, {
-        code: 'EINVAL',
-        operation,
-      });
-    }
-  }
-}
-
-/** Checks a `timeoutMs` option: a positive finite number. */
-export function checkTimeout(timeoutMs: unknown, operation: string): void {
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))) {
-    throw new DpdkError(`${operation}: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`, {
-      code: 'EINVAL',
-      operation,
-    });
-  }
-}
+const connectionOptionKeys: readonly (keyof ConnectionOptions)[] = ['tls', 'timeoutMs', 'signal', 'maxMessageBytes'];
+const tlsOptionKeys: readonly (keyof TlsOptions)[] = ['key', 'cert', 'ca', 'checkServerName'];
 
 /**
  * Parses `unix:PATH`, `tcp:HOST:PORT` or `ssl:HOST:PORT` (IPv6 hosts in brackets).
  * @throws DpdkError `EINVAL` with what is expected.
  */
 export function parseTarget(target: string): Target {
-  const bad = (why: string): never => {
-    throw new DpdkError(
-      `bad OVSDB target ${JSON.stringify(target)}: ${why} (expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT)`,
-      { code: 'EINVAL', operation: 'connect', object: String(target) },
-    );
-  };
+  const bad = (why: string): never =>
+    invalidArgument('connect', `bad OVSDB target ${JSON.stringify(target)}: ${why} (expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT)`, String(target));
   if (typeof target !== 'string') return bad('not a string');
   if (target.startsWith('unix:')) {
     const path = target.slice(5);
@@ -116,7 +94,7 @@ export interface JsonRpcConnectionEvents {
 }
 
 /** How many ids of abandoned calls are remembered, so their late replies are not protocol errors. */
-const ABANDONED_IDS_KEPT = 4096;
+const abandonedIdsKept = 4096;
 
 /**
  * One JSON-RPC 1.0 connection to an OVSDB peer (RFC 7047 section 4): sends requests and
@@ -126,25 +104,25 @@ const ABANDONED_IDS_KEPT = 4096;
 export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** The target as given, e.g. `unix:/tmp/ovs/db.sock`. */
   readonly target: string;
-  private readonly socket: net.Socket;
-  private readonly parser: JsonStreamParser;
-  private readonly pending = new Map<number, PendingCall>();
-  private readonly abandonedIds = new Set<number>();
-  private nextId = 1;
-  private closed = false;
+  readonly #socket: net.Socket;
+  readonly #parser: JsonStreamParser;
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #abandonedIds = new Set<number>();
+  #nextId = 1;
+  #closed = false;
   /** `Date.now()` of the last bytes received. */
   lastReceiveMs = Date.now();
 
   private constructor(target: string, socket: net.Socket, maxMessageBytes: number | undefined) {
     super();
     this.target = target;
-    this.socket = socket;
-    this.parser = new JsonStreamParser(
+    this.#socket = socket;
+    this.#parser = new JsonStreamParser(
       maxMessageBytes === undefined ? { object: target } : { object: target, maxMessageBytes },
     );
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) =>
-      this.shutdown(
+      this.#shutdown(
         new DpdkError(`connection to ${target} failed: ${error.message}`, {
           code: error.code ?? 'ECONNRESET',
           operation: 'receive',
@@ -154,7 +132,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       ),
     );
     socket.on('close', () =>
-      this.shutdown(
+      this.#shutdown(
         new DpdkError(`connection to ${target} closed by the peer`, {
           code: 'ECONNRESET',
           operation: 'receive',
@@ -170,18 +148,12 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
    * socket error's code (`ENOENT`, `ECONNREFUSED`, ...).
    */
   static open(target: string, options: ConnectionOptions = {}): Promise<JsonRpcConnection> {
-    checkOptionKeys(options, ['tls', 'timeoutMs', 'signal', 'maxMessageBytes'], 'connect');
-    checkTimeout(options.timeoutMs, 'connect');
+    checkOptions<ConnectionOptions>('connect', options, connectionOptionKeys);
+    checkTimeout('connect', options.timeoutMs);
     const parsed = parseTarget(target);
     if (parsed.kind === 'ssl') {
-      if (options.tls === undefined) {
-        throw new DpdkError(`connect: ${target} needs the tls option (key, cert, ca)`, {
-          code: 'EINVAL',
-          operation: 'connect',
-          object: target,
-        });
-      }
-      checkOptionKeys(options.tls, ['key', 'cert', 'ca', 'checkServerName'], 'connect tls');
+      if (options.tls === undefined) invalidArgument('connect', `${target} needs the tls option (key, cert, ca)`, target);
+      checkOptions<TlsOptions>('connect tls', options.tls, tlsOptionKeys);
     }
     return new Promise((resolve, reject) => {
       let socket: net.Socket;
@@ -244,12 +216,12 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   /** Whether the connection is closed. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.#closed;
   }
 
   /** Calls still waiting for their reply. */
   get pendingCalls(): number {
-    return this.pending.size;
+    return this.#pending.size;
   }
 
   /**
@@ -259,16 +231,16 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
    * the code of the connection failure (`ECONNRESET`, `EPROTO`, ...).
    */
   request(method: string, params: JsonValue[], options: CallOptions = {}): Promise<JsonValue> {
-    if (this.closed) {
+    if (this.#closed) {
       return Promise.reject(
-        new DpdkError(`${method}: the connection to ${this.target} is closed`, {
+        new DpdkError(`the connection to ${this.target} is closed`, {
           code: 'ERR_CLOSED',
           operation: method,
           object: this.target,
         }),
       );
     }
-    const id = this.nextId++;
+    const id = this.#nextId++;
     let text: string;
     try {
       text = stringifyJson({ method, params, id });
@@ -277,10 +249,10 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     }
     return new Promise<JsonValue>((resolve, reject) => {
       const abandon = (error: DpdkError): void => {
-        if (!this.pending.has(id)) return;
-        this.pending.delete(id);
+        if (!this.#pending.has(id)) return;
+        this.#pending.delete(id);
         cleanup();
-        this.rememberAbandoned(id);
+        this.#rememberAbandoned(id);
         this.emit('abandoned', id, method);
         reject(error);
       };
@@ -292,7 +264,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
           : setTimeout(
               () =>
                 abandon(
-                  new DpdkError(`${method}: no reply from ${this.target} within ${options.timeoutMs} ms`, {
+                  new DpdkError(`no reply from ${this.target} within ${options.timeoutMs} ms`, {
                     code: 'ETIMEDOUT',
                     operation: method,
                     object: this.target,
@@ -310,8 +282,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
         return;
       }
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, { method, resolve, reject, cleanup });
-      this.socket.write(text);
+      this.#pending.set(id, { method, resolve, reject, cleanup });
+      this.#socket.write(text);
     });
   }
 
@@ -320,19 +292,19 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
    * @throws DpdkError `ERR_CLOSED` when the connection is closed.
    */
   notify(method: string, params: JsonValue[]): void {
-    if (this.closed) {
-      throw new DpdkError(`${method}: the connection to ${this.target} is closed`, {
+    if (this.#closed) {
+      throw new DpdkError(`the connection to ${this.target} is closed`, {
         code: 'ERR_CLOSED',
         operation: method,
         object: this.target,
       });
     }
-    this.socket.write(stringifyJson({ method, params, id: null }));
+    this.#socket.write(stringifyJson({ method, params, id: null }));
   }
 
   /** Closes the connection; pending calls fail with `ERR_CLOSED`. Safe to call twice. */
   close(): void {
-    this.shutdown(
+    this.#shutdown(
       new DpdkError(`the connection to ${this.target} was closed`, {
         code: 'ERR_CLOSED',
         operation: 'close',
@@ -344,17 +316,17 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   /** Drops the connection with `error`, as if the peer had failed: for inactivity probes. */
   fail(error: DpdkError): void {
-    this.shutdown(error);
+    this.#shutdown(error);
   }
 
-  private shutdown(error: DpdkError, reportError = true): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.destroy();
-    for (const call of this.pending.values()) {
+  #shutdown(error: DpdkError, reportError = true): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    for (const call of this.#pending.values()) {
       call.cleanup();
       call.reject(
-        new DpdkError(`${call.method}: ${error.message}`, {
+        new DpdkError(error.message, {
           code: error.code,
           operation: call.method,
           object: this.target,
@@ -362,33 +334,33 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
         }),
       );
     }
-    this.pending.clear();
+    this.#pending.clear();
     this.emit('close', reportError ? error : undefined);
   }
 
-  private rememberAbandoned(id: number): void {
-    this.abandonedIds.add(id);
-    if (this.abandonedIds.size > ABANDONED_IDS_KEPT) {
-      this.abandonedIds.delete(this.abandonedIds.values().next().value!);
+  #rememberAbandoned(id: number): void {
+    this.#abandonedIds.add(id);
+    if (this.#abandonedIds.size > abandonedIdsKept) {
+      this.#abandonedIds.delete(this.#abandonedIds.values().next().value!);
     }
   }
 
-  private onData(chunk: Buffer): void {
+  #onData(chunk: Buffer): void {
     this.lastReceiveMs = Date.now();
     let messages: JsonValue[];
     try {
-      messages = this.parser.push(chunk);
+      messages = this.#parser.push(chunk);
     } catch (error) {
-      this.shutdown(error as DpdkError);
+      this.#shutdown(error as DpdkError);
       return;
     }
     for (const message of messages) {
-      if (this.closed) return;
-      this.dispatch(message);
+      if (this.#closed) return;
+      this.#dispatch(message);
     }
   }
 
-  private protocolError(message: string): void {
+  #protocolError(message: string): void {
     this.emit(
       'protocolError',
       new DpdkError(`protocol error from ${this.target}: ${message}`, {
@@ -399,9 +371,9 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     );
   }
 
-  private dispatch(message: JsonValue): void {
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      this.protocolError('a message that is not a JSON object');
+  #dispatch(message: JsonValue): void {
+    if (!isJsonObject(message)) {
+      this.#protocolError('a message that is not a JSON object');
       return;
     }
     const method = message['method'];
@@ -413,23 +385,23 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
         return;
       }
       if (method === 'echo') {
-        this.socket.write(stringifyJson({ result: params, error: null, id }));
+        this.#socket.write(stringifyJson({ result: params, error: null, id }));
         return;
       }
-      this.socket.write(stringifyJson({ result: null, error: `unknown method ${method}`, id }));
+      this.#socket.write(stringifyJson({ result: null, error: `unknown method ${method}`, id }));
       return;
     }
     if (typeof id !== 'number') {
-      this.protocolError(`a reply with id ${describeId(id)} that no request has`);
+      this.#protocolError(`a reply with id ${describeId(id)} that no request has`);
       return;
     }
-    const call = this.pending.get(id);
+    const call = this.#pending.get(id);
     if (call === undefined) {
-      if (this.abandonedIds.delete(id)) return;
-      this.protocolError(`a reply with id ${id} that no request has`);
+      if (this.#abandonedIds.delete(id)) return;
+      this.#protocolError(`a reply with id ${id} that no request has`);
       return;
     }
-    this.pending.delete(id);
+    this.#pending.delete(id);
     call.cleanup();
     const error = message['error'];
     if (error === null || error === undefined) {
@@ -458,7 +430,10 @@ export interface OvsdbErrorInfo {
   results?: JsonValue[];
 }
 
-/** Builds the `ERR_OVSDB` error for a server error value (a string or `{error, details}`). */
+/**
+ * Builds the `ERR_OVSDB` error for a server error value (a string or `{error, details}`);
+ * `prefix` says what failed (`operation 1 (abort) failed: `) when the operation alone does not.
+ */
 export function serverError(
   operation: string,
   object: string,
@@ -468,14 +443,14 @@ export function serverError(
 ): DpdkError {
   const info: OvsdbErrorInfo = { error: 'unknown error', ...extra };
   if (typeof error === 'string') info.error = error;
-  else if (typeof error === 'object' && error !== null && !Array.isArray(error)) {
+  else if (isJsonObject(error)) {
     if (typeof error['error'] === 'string') info.error = error['error'];
     if (typeof error['details'] === 'string') info.details = error['details'];
   } else {
     info.error = typeof error === 'bigint' ? error.toString() : JSON.stringify(error);
   }
   const details = info.details === undefined ? '' : ` (${info.details})`;
-  return new DpdkError(`${operation}: ${prefix}server error "${info.error}"${details}`, {
+  return new DpdkError(`${prefix}server error "${info.error}"${details}`, {
     code: 'ERR_OVSDB',
     operation,
     object,

@@ -1,5 +1,9 @@
+/**
+ * OVSDB data in TypeScript form: atoms, values, rows, conditions and mutations, and their
+ * codecs to and from JSON, checked against the column types of the schema.
+ */
 import { DpdkError } from '../../errors.js';
-import type { JsonValue } from './json-stream.js';
+import { isJsonObject, type JsonValue } from './json-stream.js';
 import {
   columnKind,
   columnSchema,
@@ -19,7 +23,7 @@ export class NamedUuid {
 
   /** @throws DpdkError `EINVAL` when `name` is not an OVSDB id (`[_a-zA-Z][_a-zA-Z0-9]*`). */
   constructor(name: string) {
-    if (typeof name !== 'string' || !ID_PATTERN.test(name)) {
+    if (typeof name !== 'string' || !idPattern.test(name)) {
       throw new DpdkError(
         `named-uuid: ${JSON.stringify(name)} is not a valid name (expected letters, digits and "_", not starting with a digit)`,
         { code: 'EINVAL', operation: 'namedUuid' },
@@ -60,12 +64,12 @@ export type Row = { [column: string]: Value };
 /** A row as given to the client, e.g. for `insert` and `update`. */
 export type RowInput = { readonly [column: string]: ValueInput };
 
-const ID_PATTERN = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
-const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const idPattern = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
+const uuidPattern = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** Whether `value` is a UUID in canonical text form. */
 export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID_PATTERN.test(value);
+  return typeof value === 'string' && uuidPattern.test(value);
 }
 
 function describe(value: unknown): string {
@@ -188,15 +192,7 @@ function toElements(value: unknown): unknown[] | undefined {
 
 function toPairs(value: unknown): [unknown, unknown][] | undefined {
   if (value instanceof Map) return [...value.entries()];
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Set) &&
-    !(value instanceof NamedUuid)
-  ) {
-    return Object.entries(value);
-  }
+  if (isJsonObject(value) && !(value instanceof Set) && !(value instanceof NamedUuid)) return Object.entries(value);
   return undefined;
 }
 
@@ -308,10 +304,6 @@ export function decodeValue(type: ColumnType, json: JsonValue, where: string): V
   return atoms[0]!;
 }
 
-function isJsonObject(json: JsonValue): json is { [key: string]: JsonValue } {
-  return typeof json === 'object' && json !== null && !Array.isArray(json);
-}
-
 /**
  * Decodes a row sent by the server. Columns not in the schema are skipped: a server
  * may know a newer schema than the one fetched.
@@ -338,7 +330,7 @@ export function decodeRow(table: TableSchema, json: JsonValue): Row {
  * @throws DpdkError `EINVAL` for an unknown column, a read-only column or a bad value.
  */
 export function encodeRow(table: TableSchema, row: RowInput, operation: string): { [column: string]: JsonValue } {
-  if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+  if (!isJsonObject(row)) {
     throw invalid(operation, table.name, `expected a row object, got ${describe(row)}`);
   }
   const json: { [column: string]: JsonValue } = {};
@@ -397,8 +389,8 @@ export type Mutator = '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete';
  */
 export type Mutation = readonly [column: string, mutator: Mutator, value: unknown];
 
-const CONDITION_FUNCTIONS: readonly string[] = ['<', '<=', '==', '!=', '>=', '>', 'includes', 'excludes'];
-const MUTATORS: readonly string[] = ['+=', '-=', '*=', '/=', '%=', 'insert', 'delete'];
+const conditionFunctions: readonly string[] = ['<', '<=', '==', '!=', '>=', '>', 'includes', 'excludes'];
+const mutators: readonly string[] = ['+=', '-=', '*=', '/=', '%=', 'insert', 'delete'];
 
 /**
  * Encodes a `where` clause against the table schema.
@@ -415,8 +407,8 @@ export function encodeWhere(table: TableSchema, where: readonly Condition[], ope
     }
     const [name, fn, value] = condition;
     const column = columnSchema(table, name, operation);
-    if (!CONDITION_FUNCTIONS.includes(fn)) {
-      throw invalid(operation, `${table.name} where[${index}]`, `unknown function ${JSON.stringify(fn)} (expected one of ${CONDITION_FUNCTIONS.join(' ')})`);
+    if (!conditionFunctions.includes(fn)) {
+      throw invalid(operation, `${table.name} where[${index}]`, `unknown function ${JSON.stringify(fn)} (expected one of ${conditionFunctions.join(' ')})`);
     }
     const ordered = fn === '<' || fn === '<=' || fn === '>' || fn === '>=';
     if (ordered && (columnKind(column.type) !== 'scalar' || (column.type.key.type !== 'integer' && column.type.key.type !== 'real'))) {
@@ -448,8 +440,8 @@ export function encodeMutations(table: TableSchema, mutations: readonly Mutation
     const [name, mutator, value] = mutation;
     const column = columnSchema(table, name, operation);
     const where = `${table.name}.${name}`;
-    if (!MUTATORS.includes(mutator)) {
-      throw invalid(operation, `${table.name} mutations[${index}]`, `unknown mutator ${JSON.stringify(mutator)} (expected one of ${MUTATORS.join(' ')})`);
+    if (!mutators.includes(mutator)) {
+      throw invalid(operation, `${table.name} mutations[${index}]`, `unknown mutator ${JSON.stringify(mutator)} (expected one of ${mutators.join(' ')})`);
     }
     if (mutator !== 'insert' && mutator !== 'delete') {
       return [name, mutator, encodeAtom(column.type.key, value, operation, where)];

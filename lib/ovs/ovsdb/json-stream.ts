@@ -1,4 +1,10 @@
+/**
+ * JSON for OVSDB: the JSON value type (with `bigint` for 64-bit integers), the splitter of
+ * a byte stream of back-to-back JSON-RPC messages, and a parser and serializer that keep
+ * 64-bit integers exact.
+ */
 import { DpdkError } from '../../errors.js';
+import { checkInteger, checkOptions } from '../../validate.js';
 
 /**
  * A JSON value as exchanged with OVSDB. Integers outside the safe range of `number`
@@ -13,6 +19,11 @@ export type JsonValue =
   | JsonValue[]
   | { [key: string]: JsonValue };
 
+/** Whether `value` is a JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Options of {@link JsonStreamParser}. */
 export interface JsonStreamParserOptions {
   /** The largest value accepted, in bytes of its UTF-8 text. Default 64 MiB. */
@@ -21,7 +32,10 @@ export interface JsonStreamParserOptions {
   object?: string;
 }
 
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const defaultMaxMessageBytes = 64 * 1024 * 1024;
+const parserOptionKeys: readonly (keyof JsonStreamParserOptions)[] = ['maxMessageBytes', 'object'];
+
+// The bytes of JSON's structure (RFC 8259).
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
@@ -40,42 +54,28 @@ const BACKSLASH = 0x5c;
  * cannot be resynchronized, so every later {@link push} throws the same error.
  */
 export class JsonStreamParser {
-  private readonly maxMessageBytes: number;
-  private readonly object: string | undefined;
+  readonly #maxMessageBytes: number;
+  readonly #object: string | undefined;
   /** Bytes of the value being scanned, not yet complete. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
   /** Length of the run of digits being scanned outside strings, to spot big integers. */
-  private digitRun = 0;
-  private sawLongInteger = false;
-  private failure: DpdkError | undefined;
+  #digitRun = 0;
+  #sawLongInteger = false;
+  #failure: DpdkError | undefined;
 
   constructor(options: JsonStreamParserOptions = {}) {
-    for (const key of Object.keys(options)) {
-      if (key !== 'maxMessageBytes' && key !== 'object') {
-        throw new DpdkError(`JsonStreamParser: unknown option "${key}" (expected maxMessageBytes, object)`, {
-          code: 'EINVAL',
-          operation: 'JsonStreamParser',
-        });
-      }
-    }
-    const max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (!Number.isSafeInteger(max) || max < 2) {
-      throw new DpdkError(`JsonStreamParser: maxMessageBytes must be an integer >= 2, got ${String(max)}`, {
-        code: 'EINVAL',
-        operation: 'JsonStreamParser',
-      });
-    }
-    this.maxMessageBytes = max;
-    this.object = options.object;
+    checkOptions<JsonStreamParserOptions>('JsonStreamParser', options, parserOptionKeys);
+    this.#maxMessageBytes = checkInteger('JsonStreamParser', 'maxMessageBytes', options.maxMessageBytes ?? defaultMaxMessageBytes, 2, Number.MAX_SAFE_INTEGER);
+    this.#object = options.object;
   }
 
   /** Bytes held for a value not yet complete; bounded by `maxMessageBytes`. */
   get bufferedBytes(): number {
-    return this.pendingBytes;
+    return this.#pendingBytes;
   }
 
   /**
@@ -83,83 +83,83 @@ export class JsonStreamParser {
    * @throws DpdkError `EPROTO` for malformed JSON, `EMSGSIZE` for a value over the limit.
    */
   push(chunk: Buffer): JsonValue[] {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.#failure !== undefined) throw this.#failure;
     const values: JsonValue[] = [];
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (byte === BACKSLASH) this.escaped = true;
-        else if (byte === QUOTE) this.inString = false;
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (byte === BACKSLASH) this.#escaped = true;
+        else if (byte === QUOTE) this.#inString = false;
         continue;
       }
-      if (this.depth === 0) {
+      if (this.#depth === 0) {
         if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) {
           start = i + 1;
           continue;
         }
         if (byte !== OPEN_BRACE && byte !== OPEN_BRACKET) {
-          this.fail(
+          this.#fail(
             `malformed JSON stream: expected "{" or "[" to start a message, got ${describeByte(byte)}`,
             'EPROTO',
           );
         }
       }
       if (byte >= 0x30 && byte <= 0x39) {
-        if (++this.digitRun > 15) this.sawLongInteger = true;
+        if (++this.#digitRun > 15) this.#sawLongInteger = true;
         continue;
       }
-      this.digitRun = 0;
-      if (byte === QUOTE) this.inString = true;
-      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) this.depth++;
+      this.#digitRun = 0;
+      if (byte === QUOTE) this.#inString = true;
+      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) this.#depth++;
       else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-        this.depth--;
-        if (this.depth === 0) {
+        this.#depth--;
+        if (this.#depth === 0) {
           const end = i + 1;
-          this.checkSize(end - start);
-          this.pending.push(chunk.subarray(start, end));
-          values.push(this.completeValue());
+          this.#checkSize(end - start);
+          this.#pending.push(chunk.subarray(start, end));
+          values.push(this.#completeValue());
           start = end;
         }
       }
     }
-    if (start < chunk.length && (this.depth > 0 || this.inString)) {
-      this.checkSize(chunk.length - start);
-      this.pending.push(chunk.subarray(start));
-      this.pendingBytes += chunk.length - start;
+    if (start < chunk.length && (this.#depth > 0 || this.#inString)) {
+      this.#checkSize(chunk.length - start);
+      this.#pending.push(chunk.subarray(start));
+      this.#pendingBytes += chunk.length - start;
     }
     return values;
   }
 
-  private checkSize(more: number): void {
-    if (this.pendingBytes + more > this.maxMessageBytes) {
-      this.fail(
-        `message too large: more than ${this.maxMessageBytes} bytes (maxMessageBytes) without the end of a JSON value`,
+  #checkSize(more: number): void {
+    if (this.#pendingBytes + more > this.#maxMessageBytes) {
+      this.#fail(
+        `message too large: more than ${this.#maxMessageBytes} bytes (maxMessageBytes) without the end of a JSON value`,
         'EMSGSIZE',
       );
     }
   }
 
-  private completeValue(): JsonValue {
-    const text = (this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending)).toString('utf8');
-    const bigIntegers = this.sawLongInteger;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.digitRun = 0;
-    this.sawLongInteger = false;
+  #completeValue(): JsonValue {
+    const text = (this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending)).toString('utf8');
+    const bigIntegers = this.#sawLongInteger;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#digitRun = 0;
+    this.#sawLongInteger = false;
     try {
       return bigIntegers ? parseJson(text) : (JSON.parse(text) as JsonValue);
     } catch (error) {
-      return this.fail(`malformed JSON message: ${(error as Error).message}`, 'EPROTO', error);
+      return this.#fail(`malformed JSON message: ${(error as Error).message}`, 'EPROTO', error);
     }
   }
 
-  private fail(message: string, code: string, cause?: unknown): never {
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.failure = new DpdkError(message, { code, operation: 'receive', object: this.object, cause });
-    throw this.failure;
+  #fail(message: string, code: string, cause?: unknown): never {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#failure = new DpdkError(message, { code, operation: 'receive', object: this.#object, cause });
+    throw this.#failure;
   }
 }
 

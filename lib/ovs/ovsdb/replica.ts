@@ -1,7 +1,11 @@
+/**
+ * {@link Replica}: the local copy of monitored tables, with the appliers of the monitor
+ * updates (`update`, `update2`, `update3`) and the changes they make.
+ */
 import { EventEmitter, on } from 'node:events';
 import { DpdkError } from '../../errors.js';
 import { applyColumnDiff, decodeRow, type Row } from './data.js';
-import type { JsonValue } from './json-stream.js';
+import { isJsonObject, type JsonValue } from './json-stream.js';
 import { tableSchema, type DatabaseSchema, type TableSchema } from './schema.js';
 
 /** One row change seen by a monitor. */
@@ -25,10 +29,6 @@ export interface ReplicaEvents {
 }
 
 type Tables = Map<string, Map<string, Row>>;
-
-function isObject(json: JsonValue | undefined): json is { [key: string]: JsonValue } {
-  return typeof json === 'object' && json !== null && !Array.isArray(json);
-}
 
 function protocolError(message: string): DpdkError {
   return new DpdkError(`bad monitor update: ${message}`, { code: 'EPROTO', operation: 'monitor' });
@@ -64,7 +64,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    * resynchronize after a reconnect; undefined until a server sends one.
    */
   lastTxnId: string | undefined;
-  private tables: Tables = new Map();
+  #tables: Tables = new Map();
 
   /** @param schema the database schema, from {@link OvsdbClient.getSchema}. */
   constructor(schema: DatabaseSchema) {
@@ -75,7 +75,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** The rows of `table` by uuid (empty when the table is not monitored). */
   table(name: string): ReadonlyMap<string, Readonly<Row>> {
     tableSchema(this.schema, name, 'Replica.table');
-    return this.tables.get(name) ?? new Map();
+    return this.#tables.get(name) ?? new Map();
   }
 
   /** The rows of `table`, in no particular order. */
@@ -107,7 +107,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Makes sure the monitored tables exist, even when they hold no row yet. */
   track(tables: Iterable<string>): void {
-    for (const name of tables) if (!this.tables.has(name)) this.tables.set(name, new Map());
+    for (const name of tables) if (!this.#tables.has(name)) this.#tables.set(name, new Map());
   }
 
   /**
@@ -115,7 +115,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    * changes. @throws DpdkError `EPROTO` on a malformed update.
    */
   applyUpdate(json: JsonValue): RowChange[] {
-    return this.emitChanges(this.applyTo(this.tables, json, 1));
+    return this.#emitChanges(this.#applyTo(this.#tables, json, 1));
   }
 
   /**
@@ -124,7 +124,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    * @throws DpdkError `EPROTO` on a malformed update.
    */
   applyUpdate2(json: JsonValue): RowChange[] {
-    return this.emitChanges(this.applyTo(this.tables, json, 2));
+    return this.#emitChanges(this.#applyTo(this.#tables, json, 2));
   }
 
   /**
@@ -134,11 +134,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   replace(json: JsonValue, version: 1 | 2, tables: Iterable<string>): RowChange[] {
     const fresh: Tables = new Map();
-    for (const name of [...tables, ...this.tables.keys()]) fresh.set(name, new Map());
-    this.applyTo(fresh, json, version);
+    for (const name of [...tables, ...this.#tables.keys()]) fresh.set(name, new Map());
+    this.#applyTo(fresh, json, version);
     const changes: RowChange[] = [];
     for (const [name, rows] of fresh) {
-      const oldRows = this.tables.get(name) ?? new Map<string, Row>();
+      const oldRows = this.#tables.get(name) ?? new Map<string, Row>();
       for (const [uuid, row] of rows) {
         const old = oldRows.get(uuid);
         if (old === undefined) changes.push({ table: name, uuid, kind: 'insert', new: row });
@@ -149,43 +149,43 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         if (!rows.has(uuid)) changes.push({ table: name, uuid, kind: 'delete', old });
       }
     }
-    this.tables = fresh;
-    return this.emitChanges(changes);
+    this.#tables = fresh;
+    return this.#emitChanges(changes);
   }
 
   /** Forgets every row (without events): for a monitor that is canceled. */
   clear(): void {
-    this.tables = new Map();
+    this.#tables = new Map();
   }
 
-  private emitChanges(changes: RowChange[]): RowChange[] {
+  #emitChanges(changes: RowChange[]): RowChange[] {
     if (changes.length > 0) this.emit('change', changes);
     return changes;
   }
 
-  private applyTo(tables: Tables, json: JsonValue, version: 1 | 2): RowChange[] {
-    if (!isObject(json)) throw protocolError('table-updates is not an object');
+  #applyTo(tables: Tables, json: JsonValue, version: 1 | 2): RowChange[] {
+    if (!isJsonObject(json)) throw protocolError('table-updates is not an object');
     const changes: RowChange[] = [];
     for (const [name, rowUpdates] of Object.entries(json)) {
       const table = this.schema.tables.get(name);
       if (table === undefined) throw protocolError(`unknown table "${name}"`);
-      if (!isObject(rowUpdates)) throw protocolError(`updates of table ${name} are not an object`);
+      if (!isJsonObject(rowUpdates)) throw protocolError(`updates of table ${name} are not an object`);
       let rows = tables.get(name);
       if (rows === undefined) {
         rows = new Map();
         tables.set(name, rows);
       }
       for (const [uuid, update] of Object.entries(rowUpdates)) {
-        if (!isObject(update)) throw protocolError(`update of row ${name} ${uuid} is not an object`);
+        if (!isJsonObject(update)) throw protocolError(`update of row ${name} ${uuid} is not an object`);
         const change =
-          version === 1 ? this.applyRow1(table, rows, uuid, update) : this.applyRow2(table, rows, uuid, update);
+          version === 1 ? this.#applyRow1(table, rows, uuid, update) : this.#applyRow2(table, rows, uuid, update);
         if (change !== undefined) changes.push(change);
       }
     }
     return changes;
   }
 
-  private applyRow1(
+  #applyRow1(
     table: TableSchema,
     rows: Map<string, Row>,
     uuid: string,
@@ -198,7 +198,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return store(table, rows, uuid, old, { ...old, ...decodeRow(table, update['new']), _uuid: uuid });
   }
 
-  private applyRow2(
+  #applyRow2(
     table: TableSchema,
     rows: Map<string, Row>,
     uuid: string,
@@ -213,7 +213,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       return remove(table, rows, uuid, old);
     }
     const diff = update['modify'];
-    if (!isObject(diff)) throw protocolError(`update of row ${table.name} ${uuid} has no initial/insert/modify/delete`);
+    if (!isJsonObject(diff)) throw protocolError(`update of row ${table.name} ${uuid} has no initial/insert/modify/delete`);
     if (old === undefined) throw protocolError(`"modify" of row ${table.name} ${uuid}, which is not in the replica`);
     const row: Row = { ...old };
     for (const [name, value] of Object.entries(diff)) {

@@ -1,5 +1,9 @@
+/**
+ * OVSDB schemas (RFC 7047 section 3.2): their TypeScript types, the parser of what
+ * `get_schema` returns, and the lookups of tables and columns that name what exists.
+ */
 import { DpdkError } from '../../errors.js';
-import type { JsonValue } from './json-stream.js';
+import { isJsonObject, type JsonValue } from './json-stream.js';
 
 /** The OVSDB atomic types (RFC 7047 section 3.1). */
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
@@ -86,24 +90,20 @@ export interface DatabaseSchema {
   readonly json: JsonValue;
 }
 
-const ATOMIC_TYPES: readonly string[] = ['integer', 'real', 'boolean', 'string', 'uuid'];
+const atomicTypes: readonly string[] = ['integer', 'real', 'boolean', 'string', 'uuid'];
 
-const UUID_BASE: BaseType = { type: 'uuid' };
+const uuidBase: BaseType = { type: 'uuid' };
 
 function schemaError(message: string): DpdkError {
   return new DpdkError(`invalid OVSDB schema: ${message}`, { code: 'EPROTO', operation: 'get_schema' });
 }
 
-function isObject(value: unknown): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof value !== 'bigint';
-}
-
 function parseBaseType(json: JsonValue, where: string): BaseType {
   if (typeof json === 'string') {
-    if (!ATOMIC_TYPES.includes(json)) throw schemaError(`${where}: unknown atomic type "${json}"`);
+    if (!atomicTypes.includes(json)) throw schemaError(`${where}: unknown atomic type "${json}"`);
     return { type: json as AtomicType };
   }
-  if (!isObject(json) || typeof json['type'] !== 'string' || !ATOMIC_TYPES.includes(json['type'])) {
+  if (!isJsonObject(json) || typeof json['type'] !== 'string' || !atomicTypes.includes(json['type'])) {
     throw schemaError(`${where}: expected an atomic type or {"type": ...}`);
   }
   const base: { -readonly [K in keyof BaseType]: BaseType[K] } = { type: json['type'] as AtomicType };
@@ -134,7 +134,7 @@ function parseBaseType(json: JsonValue, where: string): BaseType {
 
 function parseColumnType(json: JsonValue, where: string): ColumnType {
   if (typeof json === 'string') return { key: parseBaseType(json, where), min: 1, max: 1 };
-  if (!isObject(json) || json['key'] === undefined) throw schemaError(`${where}: expected a type`);
+  if (!isJsonObject(json) || json['key'] === undefined) throw schemaError(`${where}: expected a type`);
   const min = json['min'] ?? 1;
   const maxJson = json['max'] ?? 1;
   const max = maxJson === 'unlimited' ? Infinity : maxJson;
@@ -150,24 +150,24 @@ function parseColumnType(json: JsonValue, where: string): ColumnType {
  * @throws DpdkError `EPROTO` when the schema is malformed.
  */
 export function parseSchema(json: JsonValue): DatabaseSchema {
-  if (!isObject(json) || typeof json['name'] !== 'string' || !isObject(json['tables'])) {
+  if (!isJsonObject(json) || typeof json['name'] !== 'string' || !isJsonObject(json['tables'])) {
     throw schemaError('expected an object with "name" and "tables"');
   }
   const tables = new Map<string, TableSchema>();
   for (const [tableName, tableJson] of Object.entries(json['tables'])) {
-    if (!isObject(tableJson) || !isObject(tableJson['columns'])) {
+    if (!isJsonObject(tableJson) || !isJsonObject(tableJson['columns'])) {
       throw schemaError(`table "${tableName}" has no "columns" object`);
     }
     const columns = new Map<string, ColumnSchema>();
-    columns.set('_uuid', { name: '_uuid', type: { key: UUID_BASE, min: 1, max: 1 }, ephemeral: false, mutable: false });
+    columns.set('_uuid', { name: '_uuid', type: { key: uuidBase, min: 1, max: 1 }, ephemeral: false, mutable: false });
     columns.set('_version', {
       name: '_version',
-      type: { key: UUID_BASE, min: 1, max: 1 },
+      type: { key: uuidBase, min: 1, max: 1 },
       ephemeral: false,
       mutable: false,
     });
     for (const [columnName, columnJson] of Object.entries(tableJson['columns'])) {
-      if (!isObject(columnJson)) throw schemaError(`column "${tableName}.${columnName}" is not an object`);
+      if (!isJsonObject(columnJson)) throw schemaError(`column "${tableName}.${columnName}" is not an object`);
       columns.set(columnName, {
         name: columnName,
         type: parseColumnType(columnJson['type'] ?? null, `${tableName}.${columnName}`),

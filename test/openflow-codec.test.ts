@@ -3,7 +3,7 @@
 import t from 'tap';
 import { runFlowCommand } from '../bin/ovs-flow-commands.js';
 import { OFPP } from '../lib/ovs/openflow/actions.js';
-import { parseTarget } from '../lib/ovs/openflow/client.js';
+import { parseTarget } from '../lib/ovs/openflow/target.js';
 import { formatIpv6, parseIpv6 } from '../lib/address.js';
 import { decodeErrorMessage, encodeHello, encodeMessage, FrameDecoder, helloVersions, OFPT } from '../lib/ovs/openflow/codec.js';
 import { encodeFlowMod } from '../lib/ovs/openflow/flow-mod.js';

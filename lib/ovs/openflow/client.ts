@@ -3,7 +3,7 @@
  * FEATURES handshake, requests matched to replies by xid, timeouts, aborts and keepalives.
  */
 import { createConnection, type Socket } from 'node:net';
-import { DpdkError, errnoOf, invalidArgument } from '../../errors.js';
+import { DpdkError, errnoOf } from '../../errors.js';
 import { checkInteger, checkOptions, checkTimeout } from '../../validate.js';
 import { OFPP } from './actions.js';
 import {
@@ -37,48 +37,7 @@ import {
   type PortDescription,
   type PortStats,
 } from './multipart.js';
-
-/** Where an OpenFlow switch listens. */
-export type OpenFlowTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
-
-/** `OFP_TCP_PORT`: the OpenFlow TCP port registered with IANA, used when a target names none. */
-export const OFP_TCP_PORT = 6653;
-
-/**
- * Parses `unix:/path/br0.mgmt`, a bare path (anything with a `/`), `tcp:HOST:PORT`,
- * `tcp:HOST` (port 6653) or `tcp:[IPv6]:PORT`. Throws `EINVAL` otherwise.
- */
-export function parseTarget(target: string): OpenFlowTarget {
-  const operation = 'parseTarget';
-  if (typeof target !== 'string') {
-    invalidArgument(operation, `target must be a string such as unix:/var/run/openvswitch/br0.mgmt, got ${typeof target}`);
-  }
-  if (target.startsWith('unix:')) {
-    const path = target.slice(5);
-    if (path === '') {
-      invalidArgument(operation, `target "${target}" has an empty socket path; expected unix:/path/to/bridge.mgmt`);
-    }
-    return { kind: 'unix', path };
-  }
-  if (target.startsWith('tcp:')) {
-    const rest = target.slice(4);
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-    const plain = /^([^:[\]]+)(?::(\d+))?$/.exec(rest);
-    const parts = bracketed ?? plain;
-    if (!parts) {
-      invalidArgument(operation, `target "${target}" is not tcp:HOST[:PORT] (IPv6 hosts in brackets)`);
-    }
-    const port = parts[2] === undefined ? OFP_TCP_PORT : Number(parts[2]);
-    if (port < 1 || port > 65535) {
-      invalidArgument(operation, `target "${target}" has port ${port}; expected 1..65535`);
-    }
-    return { kind: 'tcp', host: parts[1]!, port };
-  }
-  if (target.includes('/')) {
-    return { kind: 'unix', path: target };
-  }
-  return invalidArgument(operation, `target "${target}" is neither unix:PATH, a socket path, nor tcp:HOST[:PORT]`);
-}
+import { parseTarget } from './target.js';
 
 /**
  * The switch's decoded OFPT_ERROR carried by an `ERR_OPENFLOW` {@link DpdkError}, or

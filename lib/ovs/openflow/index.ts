@@ -11,4 +11,5 @@ export * from './flow-syntax.js';
 export * from './format.js';
 export * from './match.js';
 export * from './multipart.js';
+export * from './target.js';
 export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../address.js';

@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DpdkError } from '../../lib/errors.js';
-import { DockerEngine } from './docker.js';
+import { DockerEngine } from './docker-engine.js';
+import { buildBaseImage, buildImage } from './images.js';
 import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from './runner.js';
 import { OvsSandbox } from '../../lib/ovs/sandbox.js';
 import { Vswitch } from '../../lib/ovs/vswitch.js';
@@ -198,8 +199,8 @@ class Lab {
     if (this.options.containers) {
       log('lab: preparing the container engine and images (no registry: debootstrap, then docker build)');
       this.#docker = await DockerEngine.ensure({ log: (line: string) => log(`lab: ${line}`) });
-      const base = await this.#docker.buildBaseImage();
-      this.#image = await this.#docker.buildImage({
+      const base = await buildBaseImage(this.#docker);
+      this.#image = await buildImage(this.#docker, {
         name: 'dpdk-ts-app', dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'), baseImage: base, stagePackageFrom: packageRoot,
       });
     }

@@ -12,12 +12,14 @@ import { countersSince, flowPackets, portsMatch, type OvsCounters } from './ovs-
 
 /** A check of an experiment; `ok` is null when it could not be made (see `what`). */
 export interface Check {
+  /** What is checked, as the summary prints it. */
   what: string;
   ok: boolean | null;
 }
 
 /** One experiment's results. */
 export interface ExperimentResult {
+  /** `experiment 1: ...`, `experiment 2: ...` or `service chain: ...`. */
   name: string;
   /** The counted run: the generator's report, what OVS counted, and the checks on them. */
   counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
@@ -25,7 +27,9 @@ export interface ExperimentResult {
   fullRate?: { generator: PktgenReport; ovs: OvsCounters; mpps: number; seconds: number };
   /** The last JSON line of each app other than the generator, by name. */
   apps: Record<string, unknown>;
+  /** True when no check failed. */
   pass: boolean;
+  /** Why the experiment could not be run to the end. */
   error?: string;
 }
 

@@ -38,7 +38,9 @@ export function log(line: string): void {
 
 /** An app started for an experiment, with its output kept for the summary and for failures. */
 export interface StartedApp {
+  /** Where it runs. */
   runner: AppRunner;
+  /** Its last 400 lines of output. */
   lines: string[];
   /** Resolves with the first JSON line the app prints. */
   json: Promise<unknown>;
@@ -210,7 +212,8 @@ export class Lab {
     if (app.reference !== undefined && !this.#noted.has(app.example)) {
       this.#noted.add(app.example);
       // The virtio-user devices are left out: they only repeat the topology.
-      const shown = app.args(started.runner.paths).filter((arg, i, argv) => arg !== '--vdev' && argv[i - 1] !== '--vdev');
+      const shown = app.args(started.runner.paths).filter((arg, i, argv) => arg !== '--vdev' && argv[i - 1] !== '--vdev')
+        .map((arg) => (/[\s;"'()[\]]/.test(arg) ? `'${arg}'` : arg));
       log(`lab: note: ${app.example} runs on CPU ${app.cpu} with ${shown.join(' ')}`);
       log(`lab: note: (the reference setup's command line, for a machine with more CPUs and NUMA sockets: ${app.reference})`);
     }

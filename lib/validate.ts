@@ -127,3 +127,13 @@ export function checkSocketPath(operation: string, name: string, value: unknown)
   }
   return path;
 }
+
+// --- added by h-lab
+
+/** An absolute path (this is Linux: one that starts with '/'). */
+export function checkAbsolutePath(operation: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    invalidArgument(operation, `${name} must be an absolute path, got ${describe(value)}`);
+  }
+  return value;
+}

@@ -5,14 +5,11 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import {
-  containerCreateArgs,
-  debianMirrors,
-  DockerEngine,
-  DPDK_CONTAINER_CAPABILITIES,
-  imageSourcesList,
-  stageDpdkTs,
-} from '../tools/lab/docker.js';
+import { containerCreateArgs, dpdkContainerCapabilities } from '../tools/lab/container-args.js';
+import { debianMirrors, imageSourcesList } from '../tools/lab/debian-mirrors.js';
+import { DockerEngine } from '../tools/lab/docker-engine.js';
+import { buildBaseImage, buildImage } from '../tools/lab/images.js';
+import { stageDpdkTs } from '../tools/lab/staging.js';
 import { AppRunner, ContainerAppRunner, HostAppRunner, OutputStream } from '../tools/lab/runner.js';
 
 const packageRoot = resolve(__dirname, '..');
@@ -41,19 +38,19 @@ t.test('container arguments: minimal capabilities, no network, pinning, label, v
     '--volume', '/dev/hugepages:/dev/hugepages', '--volume', '/tmp/socks:/var/run/dpdk-ts:ro',
     '--env', 'A=1', '--entrypoint', 'dpdk-testpmd', 'dpdk-ts-lab/testpmd', '--no-pci',
   ]);
-  t.same(DPDK_CONTAINER_CAPABILITIES, ['SYS_NICE']);
+  t.same(dpdkContainerCapabilities, ['SYS_NICE']);
   t.notOk(args.includes('--privileged'));
 
   const base = { name: 'tx', image: 'i', cpus: '1' };
   const rejects = (options: object, pattern: RegExp): void => {
     t.throws(() => containerCreateArgs('n', 's', options as never), { name: 'DpdkError', code: 'EINVAL', message: pattern });
   };
-  rejects({ ...base, privileged: true }, /unknown option "privileged"/);
+  rejects({ ...base, privileged: true }, /Unknown option "privileged"/);
   rejects({ ...base, cpus: 'all' }, /cpus must be a cpuset/);
   rejects({ ...base, name: '../x' }, /name must match/);
   rejects({ ...base, volumes: [{ host: 'rel', container: '/x' }] }, /volumes\[0\]\.host must be an absolute path/);
   rejects({ ...base, volumes: [{ host: '/a:b', container: '/x' }] }, /must not contain ":"/);
-  rejects({ ...base, volumes: [{ host: '/a', container: '/x', mode: 'rw' }] }, /unknown option "mode"/);
+  rejects({ ...base, volumes: [{ host: '/a', container: '/x', mode: 'rw' }] }, /Unknown option "mode"/);
   rejects({ ...base, env: { 'A-B': 'x' } }, /env name "A-B"/);
 });
 
@@ -85,7 +82,7 @@ t.test('staging copies what is built and the Node binary, and lists Debian packa
   t.ok(staged.staged.includes('node_modules/bindings'));
   t.ok(staged.staged.includes('node_modules/file-uri-to-path'));
   t.ok(existsSync(join(context, 'usr/local/bin/node')));
-  for (const path of ['dist', 'build/Release/dpdk_ts.node']) {
+  for (const path of ['dist/lib', 'dist/examples', 'build/Release/dpdk_ts.node']) {
     t.equal(staged.staged.includes(path) || staged.missing.includes(path), true, `${path} is staged or reported missing`);
   }
   t.ok(staged.debPackages.includes('libc6'));
@@ -118,7 +115,7 @@ t.test('host runner: taskset pinning, stdin, line streaming, exit code, kill', a
 
   await t.rejects(
     HostAppRunner.start({ name: 'x', program: { executable: 'true' }, cpus: '0', socketDir, detach: true } as never),
-    { code: 'EINVAL', message: /unknown option "detach"/ },
+    { code: 'EINVAL', message: /Unknown option "detach"/ },
   );
   await t.rejects(HostAppRunner.start({ name: 'x', program: { binary: 'true' } as never, cpus: '0', socketDir }), {
     code: 'EINVAL',
@@ -167,8 +164,8 @@ t.test('testpmd in a container sends to testpmd on the host over vhost-user', { 
   ensureHugepages();
   const engine = await DockerEngine.ensure({ log: (line) => t.comment(line) });
   t.teardown(() => engine.stop());
-  const baseImage = await engine.buildBaseImage();
-  const testpmdImage = await engine.buildImage({
+  const baseImage = await buildBaseImage(engine);
+  const testpmdImage = await buildImage(engine, {
     name: 'dpdk-ts-lab/testpmd',
     dockerfile: join(packageRoot, 'examples/docker/Dockerfile.testpmd'),
     baseImage,
@@ -289,7 +286,7 @@ t.test('testpmd in a container sends to testpmd on the host over vhost-user', { 
       join(root, 'dist/examples/hello.js'),
       "require('bindings'); console.log(process.version, require('../../package.json').name, process.argv.slice(2).join(' '));\n",
     );
-    const appImage = await engine.buildImage({
+    const appImage = await buildImage(engine, {
       name: 'dpdk-ts-lab/app-test',
       dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
       baseImage,

@@ -1,8 +1,10 @@
 # A dpdk-ts network function: `docker run IMAGE <app> ARGS` runs
 # `node /opt/dpdk-ts/dist/examples/<app>.js ARGS`.
-# Built by tools/lab/docker.ts from a context staged by stageDpdkTs(): the host's built
-# dpdk-ts under opt/, its Node binary (Debian 12's nodejs is too old) and deb-packages.txt,
-# the Debian packages that Node, the addon and the DPDK driver plugins need.
+# Built by buildImage() (tools/lab/images.ts) from a context staged by stageDpdkTs()
+# (tools/lab/staging.ts): the host's built dpdk-ts under opt/ (package.json, the compiled
+# dist/lib and dist/examples, the addon, the run-time npm packages), its Node binary
+# (Debian 12's nodejs is too old) and deb-packages.txt, the Debian packages that Node, the
+# addon and the DPDK driver plugins need.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
 COPY deb-packages.txt /tmp/deb-packages.txt

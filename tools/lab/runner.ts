@@ -1,23 +1,18 @@
 /**
- * One way to start a lab app, two places to run it: in a container (see `docker.ts`) or as
- * a plain host process pinned with `taskset` (`npm run lab --no-containers`). The app gets
- * the same argv both ways; only the paths it is given differ, through {@link AppPaths}.
+ * One way to start a lab app, two places to run it: in a container (see
+ * `docker-engine.ts`) or as a plain host process pinned with `taskset` (`npm run lab
+ * --no-containers`). The app gets the same argv both ways; only the paths it is given
+ * differ, through {@link AppPaths}.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DpdkError, invalidArgument } from '../../lib/errors.js';
+import { checkAbsolutePath, checkOptions, describe } from '../../lib/validate.js';
 import { onProcessEnd } from './cleanup.js';
-import {
-  AppExit,
-  CONTAINER_HUGEPAGE_DIR,
-  CONTAINER_NAME_PATTERN,
-  CONTAINER_SOCKET_DIR,
-  CPUSET_PATTERN,
-  DockerEngine,
-  RunningContainer,
-} from './docker.js';
+import { checkContainerName, checkCpuset, containerHugepageDir, containerNamePattern, containerSocketDir } from './container-args.js';
+import type { AppExit, DockerEngine, RunningContainer } from './docker-engine.js';
 
 /** Directories as the app sees them, to build its argv from. */
 export interface AppPaths {
@@ -76,37 +71,28 @@ export interface AppRunner {
   kill(signal?: NodeJS.Signals, graceMs?: number): Promise<AppExit>;
 }
 
-const RUNNER_OPTION_KEYS = ['name', 'program', 'args', 'cpus', 'env', 'interactive', 'onLine', 'socketDir', 'hugepageDir'];
+const runnerOptionKeys: readonly (keyof AppRunnerOptions)[] = ['name', 'program', 'args', 'cpus', 'env', 'interactive', 'onLine', 'socketDir', 'hugepageDir'];
 
-function validateOptions(operation: string, options: AppRunnerOptions): void {
-  for (const key of Object.keys(options)) {
-    if (!RUNNER_OPTION_KEYS.includes(key)) {
-      invalidArgument(operation, `unknown option "${key}"; valid options are: ${RUNNER_OPTION_KEYS.join(', ')}`);
-    }
-  }
-  if (typeof options.name !== 'string' || !CONTAINER_NAME_PATTERN.test(options.name)) {
-    invalidArgument(operation, `name must match ${CONTAINER_NAME_PATTERN}, got ${JSON.stringify(options.name)}`);
-  }
-  if (typeof options.cpus !== 'string' || !CPUSET_PATTERN.test(options.cpus)) {
-    invalidArgument(operation, `cpus must be a cpuset such as "1", "0-1" or "0,2", got ${JSON.stringify(options.cpus)}`);
-  }
+function checkRunnerOptions(operation: string, options: AppRunnerOptions): void {
+  checkOptions(operation, options, runnerOptionKeys);
+  checkContainerName(operation, 'name', options.name);
+  checkCpuset(operation, 'cpus', options.cpus);
   const program = options.program as Record<string, unknown> | undefined;
   const programKeys = program === undefined || program === null ? [] : Object.keys(program);
   if (programKeys.length !== 1 || !['example', 'executable'].includes(programKeys[0]) || typeof program?.[programKeys[0]] !== 'string' || program[programKeys[0]] === '') {
-    invalidArgument(operation, `program must be { example: "<name>" } or { executable: "<program>" }, got ${JSON.stringify(options.program)}`);
+    invalidArgument(operation, `program must be { example: "<name>" } or { executable: "<program>" }, got ${describe(options.program)}`);
   }
-  if ('example' in options.program && !CONTAINER_NAME_PATTERN.test(options.program.example)) {
-    invalidArgument(operation, `program.example must be the name of a file in dist/examples/ without .js, got ${JSON.stringify(options.program.example)}`);
+  if ('example' in options.program && !containerNamePattern.test(options.program.example)) {
+    invalidArgument(operation, `program.example must be the name of a file in dist/examples/ without .js, got ${describe(options.program.example)}`);
   }
-  for (const [what, path] of [['socketDir', options.socketDir], ['hugepageDir', options.hugepageDir ?? '/dev/hugepages']] as const) {
-    if (typeof path !== 'string' || !isAbsolute(path)) invalidArgument(operation, `${what} must be an absolute host path, got ${JSON.stringify(path)}`);
-  }
+  checkAbsolutePath(operation, 'socketDir', options.socketDir);
+  if (options.hugepageDir !== undefined) checkAbsolutePath(operation, 'hugepageDir', options.hugepageDir);
 }
 
 function appArgs(options: AppRunnerOptions, paths: AppPaths): string[] {
   const args = typeof options.args === 'function' ? options.args(paths) : (options.args ?? []);
   for (const [index, arg] of args.entries()) {
-    if (typeof arg !== 'string') invalidArgument('AppRunner', `args[${index}] must be a string, got ${typeof arg}`);
+    if (typeof arg !== 'string') invalidArgument('AppRunner', `args[${index}] must be a string, got ${describe(arg)}`);
   }
   return [...args];
 }
@@ -136,15 +122,17 @@ export class ContainerAppRunner implements AppRunner {
   /** See {@link AppRunner.name}. */
   readonly name: string;
   /** See {@link AppRunner.paths}: the container paths of the mounts. */
-  readonly paths: AppPaths = { socketDir: CONTAINER_SOCKET_DIR, hugepageDir: CONTAINER_HUGEPAGE_DIR };
+  readonly paths: AppPaths = { socketDir: containerSocketDir, hugepageDir: containerHugepageDir };
   /** See {@link AppRunner.argv}: the example name or executable first. */
   readonly argv: readonly string[];
-  private readonly interactive: boolean;
+  readonly #interactive: boolean;
+  readonly #container: RunningContainer;
 
-  private constructor(options: AppRunnerOptions, argv: string[], private readonly container: RunningContainer) {
+  private constructor(options: AppRunnerOptions, argv: string[], container: RunningContainer) {
     this.name = options.name;
     this.argv = argv;
-    this.interactive = options.interactive === true;
+    this.#interactive = options.interactive === true;
+    this.#container = container;
   }
 
   /**
@@ -154,8 +142,8 @@ export class ContainerAppRunner implements AppRunner {
    */
   static async start(engine: DockerEngine, image: string, options: AppRunnerOptions): Promise<ContainerAppRunner> {
     const operation = 'ContainerAppRunner.start';
-    validateOptions(operation, options);
-    const paths: AppPaths = { socketDir: CONTAINER_SOCKET_DIR, hugepageDir: CONTAINER_HUGEPAGE_DIR };
+    checkRunnerOptions(operation, options);
+    const paths: AppPaths = { socketDir: containerSocketDir, hugepageDir: containerHugepageDir };
     const args = appArgs(options, paths);
     const program = options.program;
     const container = await engine.runContainer({
@@ -163,8 +151,8 @@ export class ContainerAppRunner implements AppRunner {
       image,
       cpus: options.cpus,
       volumes: [
-        { host: options.hugepageDir ?? '/dev/hugepages', container: CONTAINER_HUGEPAGE_DIR },
-        { host: options.socketDir, container: CONTAINER_SOCKET_DIR },
+        { host: options.hugepageDir ?? '/dev/hugepages', container: containerHugepageDir },
+        { host: options.socketDir, container: containerSocketDir },
       ],
       ...('executable' in program ? { entrypoint: program.executable, args } : { args: [program.example, ...args] }),
       env: options.env ?? {},
@@ -177,22 +165,22 @@ export class ContainerAppRunner implements AppRunner {
 
   /** See {@link AppRunner.write}. */
   write(text: string): void {
-    writeTo('ContainerAppRunner.write', this.name, this.container.client, this.interactive, text);
+    writeTo('ContainerAppRunner.write', this.name, this.#container.client, this.#interactive, text);
   }
 
   /** See {@link AppRunner.closeStdin}. */
   closeStdin(): void {
-    this.container.client.stdin?.end();
+    this.#container.client.stdin?.end();
   }
 
   /** See {@link AppRunner.wait}. */
   wait(): Promise<AppExit> {
-    return this.container.exited;
+    return this.#container.exited;
   }
 
   /** See {@link AppRunner.kill}. */
   kill(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<AppExit> {
-    return this.container.stop(signal, graceMs);
+    return this.#container.stop(signal, graceMs);
   }
 }
 
@@ -204,18 +192,20 @@ export class HostAppRunner implements AppRunner {
   readonly paths: AppPaths;
   /** See {@link AppRunner.argv}: the program as run by taskset, first. */
   readonly argv: readonly string[];
-  private readonly interactive: boolean;
-  private readonly exited: Promise<AppExit>;
-  private stopping: Promise<AppExit> | undefined;
+  readonly #interactive: boolean;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<AppExit>;
+  #stopping: Promise<AppExit> | undefined;
 
-  private constructor(options: AppRunnerOptions, paths: AppPaths, argv: string[], private readonly child: ChildProcess) {
+  private constructor(options: AppRunnerOptions, paths: AppPaths, argv: string[], child: ChildProcess) {
     this.name = options.name;
     this.paths = paths;
     this.argv = argv;
-    this.interactive = options.interactive === true;
+    this.#interactive = options.interactive === true;
+    this.#child = child;
     // SIGTERM lets a DPDK app release its memory; the process may end before it is done.
     const forgetBackstop = onProcessEnd(() => child.kill('SIGTERM'));
-    this.exited = new Promise((resolveExit) => {
+    this.#exited = new Promise((resolveExit) => {
       child.once('close', (code, signal) => {
         forgetBackstop();
         resolveExit({ code, signal });
@@ -229,7 +219,7 @@ export class HostAppRunner implements AppRunner {
    */
   static async start(options: AppRunnerOptions, packageRoot: string = process.cwd()): Promise<HostAppRunner> {
     const operation = 'HostAppRunner.start';
-    validateOptions(operation, options);
+    checkRunnerOptions(operation, options);
     const paths: AppPaths = { socketDir: options.socketDir, hugepageDir: options.hugepageDir ?? '/dev/hugepages' };
     const args = appArgs(options, paths);
     const program = options.program;
@@ -239,7 +229,7 @@ export class HostAppRunner implements AppRunner {
     } else {
       const script = join(packageRoot, 'dist/examples', `${program.example}.js`);
       if (!existsSync(script)) {
-        throw new DpdkError(`${operation}: example ${script} does not exist; build it with npm run build:ts`, {
+        throw new DpdkError(`example ${script} does not exist; build it with npm run build:ts`, {
           code: 'ENOENT',
           operation,
           object: program.example,
@@ -254,7 +244,7 @@ export class HostAppRunner implements AppRunner {
     await new Promise<void>((resolveSpawn, reject) => {
       child.once('spawn', resolveSpawn);
       child.once('error', (cause) =>
-        reject(new DpdkError(`${operation}: cannot start taskset for "${options.name}": ${cause.message}; install util-linux`, { code: 'ENOENT', operation, object: options.name, cause })),
+        reject(new DpdkError(`cannot start taskset for "${options.name}": ${cause.message}; install util-linux`, { code: 'ENOENT', operation, object: options.name, cause })),
       );
     });
     streamLines(child, options.onLine);
@@ -263,28 +253,28 @@ export class HostAppRunner implements AppRunner {
 
   /** See {@link AppRunner.write}. */
   write(text: string): void {
-    writeTo('HostAppRunner.write', this.name, this.child, this.interactive, text);
+    writeTo('HostAppRunner.write', this.name, this.#child, this.#interactive, text);
   }
 
   /** See {@link AppRunner.closeStdin}. */
   closeStdin(): void {
-    this.child.stdin?.end();
+    this.#child.stdin?.end();
   }
 
   /** See {@link AppRunner.wait}. */
   wait(): Promise<AppExit> {
-    return this.exited;
+    return this.#exited;
   }
 
   /** See {@link AppRunner.kill}. */
   kill(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<AppExit> {
-    this.stopping ??= (async () => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
-      this.child.kill(signal);
+    this.#stopping ??= (async () => {
+      if (this.#child.exitCode !== null || this.#child.signalCode !== null) return this.#exited;
+      this.#child.kill(signal);
       const timer = new Promise<'timeout'>((resolveTimer) => setTimeout(() => resolveTimer('timeout'), graceMs).unref());
-      if ((await Promise.race([this.exited, timer])) === 'timeout') this.child.kill('SIGKILL');
-      return this.exited;
+      if ((await Promise.race([this.#exited, timer])) === 'timeout') this.#child.kill('SIGKILL');
+      return this.#exited;
     })();
-    return this.stopping;
+    return this.#stopping;
   }
 }

@@ -1,0 +1,258 @@
+/**
+ * The lab's resources and their lifecycle: a private OVS-DPDK configured through the
+ * SDK's OVSDB and OpenFlow clients (bridge, vhost-user ports, flows, counters), the
+ * container engine and images, and the apps, started in containers or as processes and
+ * stopped again. {@link Lab.close} releases everything, on success, failure and Ctrl-C.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DpdkError } from '../../lib/errors.js';
+import { freeHugepageMb } from '../../lib/host.js';
+import { OpenFlowClient } from '../../lib/ovs/openflow/client.js';
+import { parseFlowMod } from '../../lib/ovs/openflow/flow-syntax.js';
+import { OvsSandbox } from '../../lib/ovs/sandbox.js';
+import { Vswitch } from '../../lib/ovs/vswitch.js';
+import type { AppEalSettings, VirtioPort } from './app-args.js';
+import { cpuMask, planCpus, type CpuPlan } from './cpu-plan.js';
+import { DockerEngine } from './docker-engine.js';
+import { buildBaseImage, buildImage } from './images.js';
+import type { LabOptions } from './options.js';
+import { readOvsCounters, type OvsCounters } from './ovs-counters.js';
+import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from './runner.js';
+
+const packageRoot = resolve(__dirname, '..', '..');
+/** The apps' --file-prefix values: the reference setup's, and the service chain's. */
+const appFilePrefixes = ['pktgen', 'testpmd', 'ips', 'ids'];
+const bridge = 'ovs-br0';
+/**
+ * Hugepage memory the lab needs free: OVS takes 256 to 384 MiB (`dpdk-socket-mem`,
+ * `dpdk-socket-limit`), the two apps of an experiment the rest as they need it.
+ */
+const neededHugepageMb = 768;
+
+/** Prints a line of the lab's progress. */
+export function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** An app started for an experiment, with its output kept for the summary and for failures. */
+export interface StartedApp {
+  /** Where it runs. */
+  runner: AppRunner;
+  /** Its last 400 lines of output. */
+  lines: string[];
+  /** Resolves with the first JSON line the app prints. */
+  json: Promise<unknown>;
+}
+
+/** What {@link Lab.start} starts. */
+export interface LabApp {
+  /** Unique among the running apps; `[name]` prefixes its lines. */
+  name: string;
+  /** The example to run (`dist/examples/<example>.js`). */
+  example: string;
+  /** The CPU to pin it to. */
+  cpu: number;
+  /** Its command line, from the paths it sees. */
+  args: (paths: AppPaths) => string[];
+  /** The reference setup's command line of this app, shown once beside the one it runs with. */
+  reference?: string;
+}
+
+/** Runs the experiments; owns every resource it starts and releases them in `close()`. */
+export class Lab {
+  /** The command line's options. */
+  readonly options: LabOptions;
+  /** Which CPU OVS and each app run on. */
+  readonly cpus: CpuPlan;
+  // Where the apps' virtio-user sockets are: the lab's own directory when the apps serve
+  // them (OVS dpdkvhostuserclient), OVS's run directory when OVS does (dpdkvhostuser:
+  // OVS accepts only a vhost-sock-dir relative to it).
+  readonly #ownSocketDir: string;
+  #sandbox: OvsSandbox | undefined;
+  #vswitch: Vswitch | undefined;
+  #docker: DockerEngine | undefined;
+  #image: string | undefined;
+  #apps = new Set<StartedApp>();
+  /** Apps whose command line was shown beside the reference's. */
+  #noted = new Set<string>();
+
+  constructor(options: LabOptions, cpus: CpuPlan = planCpus()) {
+    this.options = options;
+    this.cpus = cpus;
+    this.#ownSocketDir = mkdtempSync(join(tmpdir(), 'lab-'));
+  }
+
+  /** The host directory of the vhost-user sockets. */
+  get socketDir(): string {
+    return this.options.vhostMode === 'server' ? (this.#sandbox as OvsSandbox).runDir : this.#ownSocketDir;
+  }
+
+  /** Checks prerequisites, starts OVS-DPDK, and builds the images. */
+  async setUp(): Promise<void> {
+    const freeMb = freeHugepageMb();
+    if (!this.options.noHuge && freeMb < neededHugepageMb) {
+      throw new DpdkError(`only ${freeMb} MiB of hugepages are free, the lab needs ${neededHugepageMb} MiB: reserve them with ` +
+        "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge", { code: 'ENOMEM', operation: 'lab' });
+    }
+    // OVS adds --in-memory unless --legacy-mem is given, and EAL refuses --in-memory with --no-huge.
+    const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge --legacy-mem -m 1024' : ' --in-memory --single-file-segments'}`;
+    log(`lab: starting OVS-DPDK (private run dir; PMD on CPU ${this.cpus.ovs}; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`);
+    this.#sandbox = await OvsSandbox.start({
+      vswitchd: 'dpdk',
+      timeoutMs: 60000,
+      otherConfig: {
+        'dpdk-init': 'true',
+        'dpdk-lcore-mask': cpuMask(this.cpus.ovs),
+        'pmd-cpu-mask': cpuMask(this.cpus.ovs),
+        // OVS grows its memory on demand (mempools per port MTU) until the hugepages are
+        // gone; a limit leaves the apps theirs, and OVS retries with smaller mempools.
+        ...(this.options.noHuge ? {} : { 'dpdk-socket-mem': '256', 'dpdk-socket-limit': '384' }),
+        'dpdk-extra': dpdkExtra,
+      },
+    });
+    this.#vswitch = await Vswitch.connect(this.#sandbox.dbTarget, { timeoutMs: 60000 });
+    if (this.options.containers) {
+      log('lab: preparing the container engine and images (no registry: debootstrap, then docker build)');
+      this.#docker = await DockerEngine.ensure({ log: (line: string) => log(`lab: ${line}`) });
+      const base = await buildBaseImage(this.#docker);
+      this.#image = await buildImage(this.#docker, {
+        name: 'dpdk-ts-app', dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'), baseImage: base, stagePackageFrom: packageRoot,
+      });
+    }
+  }
+
+  /** The bridge with `ports` (names, OpenFlow numbers from 1) and `flows`, made anew. */
+  async topology(ports: string[], flows: string[]): Promise<void> {
+    const vswitch = this.#vswitch as Vswitch;
+    await vswitch.deleteBridge(bridge, { ifExists: true });
+    await vswitch.addBridge(bridge, { datapathType: 'netdev' });
+    const type = this.options.vhostMode === 'client' ? 'dpdkvhostuserclient' : 'dpdkvhostuser';
+    for (const [i, name] of ports.entries()) {
+      await vswitch.addPort(bridge, name, {
+        type,
+        ofportRequest: i + 1,
+        options: type === 'dpdkvhostuserclient' ? { 'vhost-server-path': join(this.socketDir, name) } : {},
+      });
+    }
+    const openflow = await this.#openflow();
+    try {
+      const portMap = new Map(ports.map((name, i) => [name, i + 1]));
+      await openflow.flowMods([parseFlowMod('', { command: 'delete' }), ...flows.map((flow) => parseFlowMod(flow, { command: 'add', portMap }))]);
+    } finally {
+      await openflow.close();
+    }
+    log(`lab: ${bridge}: ${ports.map((name, i) => `${name}=${i + 1}`).join(' ')} (${type}); flows: ${flows.join(' ; ')}`);
+  }
+
+  async #openflow(): Promise<OpenFlowClient> {
+    return OpenFlowClient.connect(`unix:${(this.#sandbox as OvsSandbox).mgmtSocket(bridge)}`, { timeoutMs: 10000 });
+  }
+
+  /** OVS's flow counters and the counters of ports `names` (OpenFlow numbers from 1) now. */
+  async ovsCounters(names: string[]): Promise<OvsCounters> {
+    const openflow = await this.#openflow();
+    try {
+      return await readOvsCounters(openflow, names);
+    } finally {
+      await openflow.close();
+    }
+  }
+
+  /**
+   * Waits until OVS reports these vhost-user interfaces connected to their virtio peers;
+   * fails at once, with its last lines, if one of `apps` exits meanwhile.
+   */
+  async waitConnected(names: string[], apps: StartedApp[], timeoutMs = 30000): Promise<void> {
+    const vswitch = this.#vswitch as Vswitch;
+    const deadline = Date.now() + timeoutMs;
+    const ended: StartedApp[] = [];
+    for (const app of apps) void app.runner.wait().then(() => ended.push(app));
+    for (;;) {
+      if (ended.length > 0) {
+        const app = ended[0];
+        throw new DpdkError(`${app.runner.name} exited before OVS saw it connected:\n${app.lines.slice(-15).join('\n')}`, { code: 'ERR_LAB', operation: 'lab' });
+      }
+      const states = await Promise.all(names.map((name) => vswitch.interface(name)));
+      if (states.every((state) => state.connected === true)) return;
+      if (Date.now() > deadline) {
+        const waiting = names.filter((_, i) => states[i].connected !== true);
+        throw new DpdkError(`OVS did not see ${waiting.join(', ')} connected within ${timeoutMs / 1000} s`, { code: 'ETIMEDOUT', operation: 'lab' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** The EAL settings of an app pinned to `cpu` with these ports, as it sees its paths. */
+  appEal(paths: AppPaths, cpu: number, filePrefix: string, ports: VirtioPort[]): AppEalSettings {
+    return { cpu, filePrefix, noHuge: this.options.noHuge, ports, vhostMode: this.options.vhostMode, socketDir: paths.socketDir };
+  }
+
+  /** Starts an app in a container or as a process, pinned to its CPU. */
+  async start(app: LabApp): Promise<StartedApp> {
+    let jsonSeen: (value: unknown) => void = () => undefined;
+    const started: StartedApp = { runner: undefined as unknown as AppRunner, lines: [], json: new Promise((resolve) => { jsonSeen = resolve; }) };
+    const options: AppRunnerOptions = {
+      name: app.name, program: { example: app.example }, cpus: String(app.cpu), args: app.args, socketDir: this.socketDir,
+      onLine: (line) => {
+        started.lines.push(line);
+        if (line.startsWith('{')) {
+          const value = lastJson([line]);
+          if (value !== undefined) jsonSeen(value);
+        }
+        if (started.lines.length > 400) started.lines.shift();
+        if (this.options.verbose || /^pktgen: [\d.]+s \|/.test(line)) log(`[${app.name}] ${line}`);
+      },
+    };
+    started.runner = this.options.containers ?
+      await ContainerAppRunner.start(this.#docker as DockerEngine, this.#image as string, options) :
+      await HostAppRunner.start(options, packageRoot);
+    this.#apps.add(started);
+    if (app.reference !== undefined && !this.#noted.has(app.example)) {
+      this.#noted.add(app.example);
+      // The virtio-user devices are left out: they only repeat the topology.
+      const shown = app.args(started.runner.paths).filter((arg, i, argv) => arg !== '--vdev' && argv[i - 1] !== '--vdev')
+        .map((arg) => (/[\s;"'()[\]]/.test(arg) ? `'${arg}'` : arg));
+      log(`lab: note: ${app.example} runs on CPU ${app.cpu} with ${shown.join(' ')}`);
+      log(`lab: note: (the reference setup's command line, for a machine with more CPUs and NUMA sockets: ${app.reference})`);
+    }
+    return started;
+  }
+
+  /** Stops an app (SIGTERM, then SIGKILL after 10 s) and returns its last JSON line, if any. */
+  async stop(app: StartedApp): Promise<unknown> {
+    await app.runner.kill('SIGTERM', 10000);
+    this.#apps.delete(app);
+    return lastJson(app.lines);
+  }
+
+  /** Stops every app, OVS and the container engine; removes the socket directory. */
+  async close(): Promise<void> {
+    // SIGTERM first: the apps then release DPDK themselves.
+    await Promise.all([...this.#apps].map((app) => app.runner.kill('SIGTERM', 5000).catch(() => undefined)));
+    this.#apps.clear();
+    if (!this.options.containers) {
+      // An app killed before it could clean up leaves EAL's runtime directory on the host.
+      for (const prefix of appFilePrefixes) rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+    }
+    this.#vswitch?.close();
+    await this.#sandbox?.stop().catch(() => undefined);
+    await this.#docker?.stop().catch(() => undefined);
+    rmSync(this.#ownSocketDir, { recursive: true, force: true });
+  }
+}
+
+/** The last line of `lines` that parses as JSON. */
+function lastJson(lines: string[]): unknown {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
+    if (!line.startsWith('{')) continue;
+    try {
+      return JSON.parse(line);
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}

@@ -1,8 +1,8 @@
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
-export { Eal, ealArgs, type EalOptions, type EalInfo, type LcoreInfo, type LogLevel } from './eal.js';
+export { Eal, ealArgs, defaultEalFlags, type DefaultEalFlags, type EalOptions, type EalInfo, type LcoreInfo, type LogLevel } from './eal.js';
 export {
   splitCommandLine, prepareEalArgs, parseCoremask, parseCorelist,
-  type SplitCommandLine, type PreparedEalArgs,
+  type SplitCommandLine, type PreparedEalArgs, type MachineFacts,
 } from './eal-args.js';
 export { hugepages, freeHugepageMb, numaNodes, type HugepageInfo } from './host.js';
 export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';

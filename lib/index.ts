@@ -24,5 +24,6 @@ export {
   type ForwarderPortTotals, type ForwarderFailure, type ForwarderLoopStream,
 } from './forwarder.js';
 export * from './packet.js';
+export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';
 export * from './ovs/index.js';
 export { PacketFilter, parseRule, type PacketRule } from './packet-filter.js';

@@ -1,3 +1,4 @@
+/** Packet headers as bytes: protocol constants, MAC and IPv4 address text, Ethernet/IPv4/UDP read and write, checksums, test packets. */
 import { invalidArgument } from './errors.js';
 import { checkInteger, checkMac, checkOptions, describe } from './validate.js';
 

@@ -1,3 +1,4 @@
+/** Ethernet ports (rte_ethdev): configure, start, bursts, link, statistics, stop, close. */
 import { EventEmitter } from 'node:events';
 import { Batch } from './batch.js';
 import { Mempool } from './mempool.js';

@@ -1,11 +1,11 @@
 /**
- * The forwarding loop of examples/ips.ts, on a pinned lcore worker thread: receive on the
+ * The forwarding loop of examples/ips.ts, started by a Forwarder on a pinned worker thread: receive on the
  * input port, match each packet against the rules in place, then either forward the
  * packets no rule matched and free the others (inline), or count and free them all
  * (detect-only).
  */
 import { isMainThread } from 'node:worker_threads';
-import { Batch, LcoreContext, PacketFilter } from '../lib/index.js';
+import { Batch, ForwarderLoop, PacketFilter } from '../lib/index.js';
 
 /** What examples/ips.ts hands the loop. */
 export interface IpsLoopData {
@@ -15,22 +15,26 @@ export interface IpsLoopData {
   rules: string[];
 }
 
-/** Counter names, in order: the totals, then one per rule. */
+/**
+ * The loop's counters besides its stream's (whose rx, tx and dropped are the packets
+ * received, passed and refused by the output's tx queue): packets matched, then per rule.
+ */
 export function ipsCounterNames(ruleCount: number): string[] {
-  return ['rx', 'passed', 'matched', 'txDropped', ...Array.from({ length: ruleCount }, (_, i) => `rule${i}`)];
+  return ['matched', ...Array.from({ length: ruleCount }, (_, i) => `rule${i}`)];
 }
 
 function run(): void {
-  const context = LcoreContext.attach();
-  const { mode, rules } = context.data as IpsLoopData;
-  const [input, output] = context.ports;
+  const loop = ForwarderLoop.attach();
+  const { mode, rules } = loop.data as IpsLoopData;
+  // One stream: the input, and the output (the input itself in detect mode, which sends nothing).
+  const [{ rxPort: input, rxQueue, txPort: output, txQueue, rxCounter: rx, txCounter: passed, droppedCounter: txDropped }] = loop.streams;
   const filter = new PacketFilter(rules);
-  const counters = context.counters;
-  const [rx, passed, matched, txDropped] = ['rx', 'passed', 'matched', 'txDropped'].map((name) => context.counterIndex(name));
-  const firstRule = context.counterIndex('rule0');
-  const batch = new Batch(32);
-  while (context.running) {
-    const n = input.rxBurst(0, batch);
+  const counters = loop.counters;
+  const matched = loop.counterIndex('matched');
+  const firstRule = loop.counterIndex('rule0');
+  const batch = new Batch(loop.burst);
+  while (loop.running) {
+    const n = input.rxBurst(rxQueue, batch);
     if (n === 0) continue;
     counters[rx] += n;
     for (let i = 0; i < n; i++) {
@@ -44,7 +48,7 @@ function run(): void {
       batch.free();
       continue;
     }
-    const sent = output.txBurst(0, batch);
+    const sent = output.txBurst(txQueue, batch);
     counters[passed] += sent;
     if (batch.count > 0) {
       counters[txDropped] += batch.count;

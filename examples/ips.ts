@@ -10,8 +10,8 @@
  *     -- --mode inline --rule 'udp,tp_dst=6666' --json
  */
 import { join } from 'node:path';
-import { DpdkError, Eal, LcoreWorker, Mempool, Port, parseRule } from '../lib/index.js';
-import { UsageError, startApp } from './eal-args.js';
+import { DpdkError, Eal, Forwarder, Mempool, Port, parseRule } from '../lib/index.js';
+import { UsageError, startApp } from './app.js';
 import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
@@ -79,7 +79,25 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
   return options;
 }
 
-function statsLine(mode: string, counters: Record<string, number>): string {
+/** The IPS's counters: its stream's, named for what they mean here, and the loop's own. */
+interface IpsCounters {
+  rx: number;
+  passed: number;
+  matched: number;
+  txDropped: number;
+  /** Packets per rule, by index. */
+  rules: number[];
+}
+
+function ipsCounters(forwarder: Forwarder, ruleCount: number): IpsCounters {
+  const counters = forwarder.counters();
+  return {
+    rx: counters['rx:0'], passed: counters['tx:0'], matched: counters.matched, txDropped: counters['dropped:0'],
+    rules: Array.from({ length: ruleCount }, (_, i) => counters[`rule${i}`]),
+  };
+}
+
+function statsLine(mode: string, counters: IpsCounters): string {
   return mode === 'inline' ?
     `ips: rx ${counters.rx} passed ${counters.passed} dropped ${counters.matched} tx-dropped ${counters.txDropped}` :
     `ids: rx ${counters.rx} matched ${counters.matched}`;
@@ -90,7 +108,7 @@ async function main(): Promise<number> {
   if (typeof options === 'number') return options;
   const pool = Mempool.create({ name: 'ips', size: 8191 });
   const ports: Port[] = [];
-  let worker: LcoreWorker | undefined;
+  let forwarder: Forwarder | undefined;
   try {
     const ids = options.mode === 'inline' ? [options.input, options.output] : [options.input];
     for (const id of ids) {
@@ -102,12 +120,14 @@ async function main(): Promise<number> {
     const cpu = options.cpu ?? Math.max(...Eal.threadAffinity());
     const data: IpsLoopData = { mode: options.mode, rules: options.rules };
     const loop = join(__dirname, 'ips-loop');
-    worker = await LcoreWorker.start(loop, { cpu, ports, data, counters: ipsCounterNames(options.rules.length) });
+    forwarder = await Forwarder.start({
+      loop, cpu, streams: [{ rxPort: ports[0], txPort: ports[ports.length - 1] }], data, counters: ipsCounterNames(options.rules.length),
+    });
     console.log(`ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`);
-    const running = worker;
+    const running = forwarder;
     await new Promise<void>((resolve) => {
       const timer = options.statsPeriodSeconds > 0 ?
-        setInterval(() => console.log(statsLine(options.mode, running.counters())), options.statsPeriodSeconds * 1000) :
+        setInterval(() => console.log(statsLine(options.mode, ipsCounters(running, options.rules.length))), options.statsPeriodSeconds * 1000) :
         setInterval(() => undefined, 1 << 30);
       const finish = (): void => {
         clearInterval(timer);
@@ -121,12 +141,13 @@ async function main(): Promise<number> {
     console.error(`ips: ${error instanceof DpdkError ? error.message : String(error)}`);
     return 1;
   } finally {
-    if (worker !== undefined) {
-      await worker.stop();
-      const counters = worker.counters();
+    if (forwarder !== undefined) {
+      await forwarder.stop();
+      const counters = ipsCounters(forwarder, options.rules.length);
+      await forwarder.close();
       console.log(statsLine(options.mode, counters));
       if (options.json) {
-        const perRule = Object.fromEntries(options.rules.map((rule, i) => [rule, counters[`rule${i}`]]));
+        const perRule = Object.fromEntries(options.rules.map((rule, i) => [rule, counters.rules[i]]));
         console.log(JSON.stringify({ app: 'ips', mode: options.mode, rx: counters.rx, passed: counters.passed,
           matched: counters.matched, txDropped: counters.txDropped, rules: perRule, ports: ports.map((port) => ({ id: port.id, ...port.stats() })) }));
       }

@@ -14,9 +14,9 @@
  * CPUs it has, and a `--socket-mem` that cannot be honoured is left out (both with a note).
  */
 import { join } from 'node:path';
-import { DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, type LcoreInfo } from '../lib/index.js';
-import { UsageError, startApp } from './eal-args.js';
-import type { L2fwdLoopData, L2fwdLoopStream } from './l2fwd-loop.js';
+import { DpdkError, Eal, Forwarder, Mempool, Port, type LcoreInfo } from '../lib/index.js';
+import { UsageError, startApp } from './app.js';
+import type { L2fwdLoopData } from './l2fwd-loop.js';
 
 /** l2fwd's constants. */
 const burst = 32;
@@ -126,12 +126,11 @@ interface Stream {
   txPort: Port;
 }
 
-/** A worker lcore and the rx ports l2fwd gave it. */
+/** A worker lcore, the rx ports l2fwd gave it, and its forwarder once started. */
 interface ForwardingLcore {
   lcore: LcoreInfo;
   streams: Stream[];
-  engine: Engine | undefined;
-  worker: LcoreWorker | undefined;
+  forwarder: Forwarder | undefined;
 }
 
 /** Packets counted per port, as l2fwd's statistics show them. */
@@ -181,7 +180,7 @@ function assignLcores(ports: Port[], destination: Map<number, number>, portsPerL
         throw new UsageError(`Not enough cores: ${ports.length} port(s) at ${portsPerLcore} per lcore need ` +
           `${Math.ceil(ports.length / portsPerLcore)} worker lcore(s), EAL has ${workers.length} (raise -q or give EAL more lcores)`);
       }
-      current = { lcore, streams: [], engine: undefined, worker: undefined };
+      current = { lcore, streams: [], forwarder: undefined };
       assigned.push(current);
     }
     current.streams.push({ rxPort, txPort: Port.get(destination.get(rxPort.id) as number) });
@@ -257,56 +256,34 @@ class L2fwd {
     this.#startedAt = process.hrtime.bigint();
     for (const forwarding of this.#lcores) {
       const { lcore, streams } = forwarding;
-      if (this.#options.engine === 'native') {
-        forwarding.engine = Engine.create({
-          lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst,
-          streams: streams.map((stream) => ({ rxPort: stream.rxPort, txPort: stream.txPort })),
-        });
-        forwarding.engine.start();
-      } else {
-        const ports = [...new Set(streams.flatMap((stream) => [stream.rxPort, stream.txPort]))];
-        const loopStreams: L2fwdLoopStream[] = streams.map((stream) => ({ rx: ports.indexOf(stream.rxPort), tx: ports.indexOf(stream.txPort) }));
-        const data: L2fwdLoopData = { streams: loopStreams, macUpdating: this.#options.macUpdating, burst };
-        forwarding.worker = await LcoreWorker.start(join(__dirname, 'l2fwd-loop'), {
-          cpu: lcore.cpus[0], ports, data, counters: loopStreams.flatMap((_, i) => [`rx:${i}`, `tx:${i}`, `dropped:${i}`]),
-        });
-      }
+      const data: L2fwdLoopData = { macUpdating: this.#options.macUpdating };
+      forwarding.forwarder = await Forwarder.start(this.#options.engine === 'native' ?
+        { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams } :
+        { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data });
       console.log(`entering main loop on lcore ${lcore.id} (${this.#options.engine === 'native' ? 'native Engine' : `TypeScript loop on CPU ${lcore.cpus[0]}`})`);
     }
   }
 
+  /** The forwarders started so far. */
+  #forwarders(): Forwarder[] {
+    return this.#lcores.flatMap((forwarding) => forwarding.forwarder ?? []);
+  }
+
   /** Stops the loops (safe when some never started); a TypeScript loop that failed is reported. */
   async stop(): Promise<void> {
-    for (const forwarding of this.#lcores) {
-      forwarding.engine?.stop();
-      if (forwarding.worker === undefined) continue;
-      const lcore = forwarding.lcore.id;
-      try {
-        const code = await forwarding.worker.stop();
-        if (code !== 0) console.error(`l2fwd: the TypeScript loop of lcore ${lcore} exited with code ${code}`);
-      } catch (error) {
-        console.error(`l2fwd: the TypeScript loop of lcore ${lcore} failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
+    for (const { forwarder, error } of await Forwarder.stopAll(this.#forwarders())) {
+      const lcore = this.#lcores.find((forwarding) => forwarding.forwarder === forwarder)?.lcore.id;
+      console.error(`l2fwd: the TypeScript loop of lcore ${lcore} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
   /** Sent, received and dropped packets per port id, from the loops' live counters. */
   counters(): Map<number, PortCounters> {
-    const perPort = new Map<number, PortCounters>(this.#ports.map((port) => [port.id, { sent: 0, received: 0, dropped: 0 }]));
-    for (const { streams, engine, worker } of this.#lcores) {
-      const streamStats = engine !== undefined ? engine.stats() :
-        streams.map((_, i) => {
-          const values = worker?.counters() ?? {};
-          return { rx: values[`rx:${i}`] ?? 0, tx: values[`tx:${i}`] ?? 0, dropped: values[`dropped:${i}`] ?? 0 };
-        });
-      streams.forEach((stream, i) => {
-        (perPort.get(stream.rxPort.id) as PortCounters).received += streamStats[i].rx;
-        const tx = perPort.get(stream.txPort.id) as PortCounters;
-        tx.sent += streamStats[i].tx;
-        tx.dropped += streamStats[i].dropped;
-      });
-    }
-    return perPort;
+    const totals = Forwarder.portTotals(this.#forwarders());
+    return new Map(this.#ports.map((port) => {
+      const counted = totals.get(port.id);
+      return [port.id, { sent: counted?.tx ?? 0, received: counted?.rx ?? 0, dropped: counted?.dropped ?? 0 }];
+    }));
   }
 
   /** l2fwd's periodic statistics. */
@@ -345,8 +322,9 @@ class L2fwd {
     };
   }
 
-  /** Stops and closes the ports and frees the pool. */
-  close(): void {
+  /** Closes the forwarders, stops and closes the ports and frees the pool. */
+  async close(): Promise<void> {
+    for (const forwarder of this.#forwarders()) await forwarder.close();
     for (const port of this.#ports) {
       process.stdout.write(`Closing port ${port.id}...`);
       port.stop();
@@ -393,7 +371,7 @@ async function main(): Promise<number> {
       await l2fwd.stop();
       l2fwd.printStats();
       if (options.json) console.log(JSON.stringify(l2fwd.summary()));
-      l2fwd.close();
+      await l2fwd.close();
     }
     Eal.cleanup();
     console.log('Bye...');

@@ -48,7 +48,7 @@
 // pktgen/session.ts (the commands, --wait-done or the prompt, the final report) and
 // pktgen/report.ts (the JSON report's types).
 import { DpdkError, Eal, splitCommandLine } from '../lib/index.js';
-import { UsageError } from './eal-args.js';
+import { UsageError } from './app.js';
 import { parseScript } from './pktgen/commands.js';
 import { notice } from './pktgen/display.js';
 import { Pktgen } from './pktgen/generator.js';

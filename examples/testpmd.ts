@@ -11,10 +11,10 @@
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import {
-  DpdkError, Eal, Engine, LcoreWorker, Mempool, Port, buildUdpPacket, parseCoremask, type PortStats,
+  DpdkError, Eal, Forwarder, Mempool, Port, buildUdpPacket, parseCoremask, type EngineStream, type ForwarderPortTotals, type PortStats,
 } from '../lib/index.js';
-import { UsageError, startApp } from './eal-args.js';
-import type { TestpmdLoopData, TestpmdLoopStream, TsForwardMode } from './testpmd-loop.js';
+import { UsageError, startApp } from './app.js';
+import type { TestpmdLoopData, TsForwardMode } from './testpmd-loop.js';
 
 const forwardModes = ['io', 'mac', 'macswap', 'rxonly', 'txonly'] as const satisfies readonly TsForwardMode[];
 
@@ -128,13 +128,12 @@ interface Stream {
   peerMac: string;
 }
 
-/** A forwarding lcore and what runs on it while forwarding is started. */
+/** A forwarding lcore and its forwarder while forwarding is started. */
 interface ForwardingLcore {
   lcore: number;
   cpu: number;
   streams: Stream[];
-  engine: Engine | undefined;
-  worker: LcoreWorker | undefined;
+  forwarder: Forwarder | undefined;
 }
 
 /**
@@ -222,7 +221,7 @@ class Testpmd {
       throw new UsageError(`--nb-cores=${this.#options.nbCores} but only ${chosen.length} forwarding lcore(s) are available (${chosen.map((l) => l.id).join(', ')})`);
     }
     const used = chosen.slice(0, this.#options.nbCores).map((lcore): ForwardingLcore => ({
-      lcore: lcore.id, cpu: lcore.cpus[0], streams: [], engine: undefined, worker: undefined,
+      lcore: lcore.id, cpu: lcore.cpus[0], streams: [], forwarder: undefined,
     }));
     this.#ports.forEach((rxPort, i) => {
       const txPort = this.#ports[i ^ 1] ?? rxPort;
@@ -244,23 +243,20 @@ class Testpmd {
     }
     this.#startStats = new Map(this.#ports.map((port) => [port.id, port.stats()]));
     const txonly = this.#mode === 'txonly';
+    const { burst } = this.#options;
     try {
       for (const lcore of this.#lcores) {
-        if (this.#options.engine === 'native') {
-          lcore.engine = Engine.create({
-            lcore: lcore.lcore, mode: this.#mode, burst: this.#options.burst, mempool: this.#pool,
-            streams: lcore.streams.map((stream) => ({
-              rxPort: stream.rxPort, txPort: stream.txPort, txDestination: stream.peerMac,
-              templates: txonly ? [txonlyPacket(stream)] : undefined,
-            })),
-          });
-          lcore.engine.start();
-        } else {
-          lcore.worker = await this.#startWorker(lcore, txonly ? txonlyPacket(lcore.streams[0]) : undefined);
-        }
+        const streams: EngineStream[] = lcore.streams.map((stream) => ({
+          rxPort: stream.rxPort, txPort: stream.txPort, txDestination: stream.peerMac,
+          templates: txonly ? [txonlyPacket(stream)] : undefined,
+        }));
+        const data: TestpmdLoopData = { mode: this.#mode };
+        lcore.forwarder = await Forwarder.start(this.#options.engine === 'native' ?
+          { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams } :
+          { loop: join(__dirname, 'testpmd-loop'), cpu: lcore.cpu, burst, mempool: txonly ? this.#pool : undefined, streams, data });
       }
     } catch (error) {
-      await this.#stopLoops();
+      await this.#stopForwarders();
       throw error;
     }
     this.#forwarding = true;
@@ -268,44 +264,22 @@ class Testpmd {
       `streams=${this.#lcores.reduce((n, l) => n + l.streams.length, 0)} - engine=${this.#options.engine} - burst=${this.#options.burst}`);
   }
 
-  /** Starts the TypeScript loop of `lcore`; `template` is txonly's packet (the loop sets its MACs per stream). */
-  async #startWorker(lcore: ForwardingLcore, template: Uint8Array | undefined): Promise<LcoreWorker> {
-    const ports = [...new Set(lcore.streams.flatMap((stream) => [stream.rxPort, stream.txPort]))];
-    const streams: TestpmdLoopStream[] = lcore.streams.map((stream) => ({
-      rx: ports.indexOf(stream.rxPort), tx: ports.indexOf(stream.txPort), peerMac: stream.peerMac,
-    }));
-    const data: TestpmdLoopData = {
-      mode: this.#mode, burst: this.#options.burst, streams,
-      mempool: template === undefined ? undefined : this.#pool.name, template,
-    };
-    return LcoreWorker.start(join(__dirname, 'testpmd-loop'), {
-      cpu: lcore.cpu, ports, data, counters: streams.flatMap((_, i) => [`rx:${i}`, `tx:${i}`, `dropped:${i}`]),
-    });
-  }
-
-  /** Stops every loop; a TypeScript loop that failed is reported, and the others still stopped. */
-  async #stopLoops(): Promise<void> {
-    for (const lcore of this.#lcores) {
-      lcore.engine?.stop();
-      if (lcore.worker === undefined) continue;
-      try {
-        const code = await lcore.worker.stop();
-        if (code !== 0) console.error(`testpmd: the TypeScript loop on CPU ${lcore.cpu} exited with code ${code}`);
-      } catch (error) {
-        console.error(`testpmd: the TypeScript loop on CPU ${lcore.cpu} failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
+  /**
+   * Stops and closes every forwarder; a TypeScript loop that failed is reported, and the
+   * others still stopped. Resolves with their counters by port.
+   */
+  async #stopForwarders(): Promise<Map<number, ForwarderPortTotals>> {
+    const running = this.#lcores.flatMap((lcore) => lcore.forwarder ?? []);
+    for (const { forwarder, error } of await Forwarder.stopAll(running)) {
+      const cpu = this.#lcores.find((lcore) => lcore.forwarder === forwarder)?.cpu;
+      console.error(`testpmd: the TypeScript loop on CPU ${cpu} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
-  }
-
-  /** Packets the forwarding loops freed because a tx queue refused them, by tx port id. */
-  #droppedByTxPort(): Map<number, number> {
-    const dropped = new Map<number, number>();
+    const totals = Forwarder.portTotals(running);
     for (const lcore of this.#lcores) {
-      const perStream = lcore.engine !== undefined ? lcore.engine.stats().map((stats) => stats.dropped) :
-        lcore.streams.map((_, i) => lcore.worker?.counters()[`dropped:${i}`] ?? 0);
-      lcore.streams.forEach((stream, i) => dropped.set(stream.txPort.id, (dropped.get(stream.txPort.id) ?? 0) + perStream[i]));
+      await lcore.forwarder?.close();
+      lcore.forwarder = undefined;
     }
-    return dropped;
+    return totals;
   }
 
   /** `stop`: stops the loops and prints testpmd's forward statistics since `start`. */
@@ -315,13 +289,7 @@ class Testpmd {
       return;
     }
     console.log('Telling cores to stop...\nWaiting for lcores to finish...');
-    await this.#stopLoops();
-    const dropped = this.#droppedByTxPort();
-    for (const lcore of this.#lcores) {
-      lcore.engine?.close();
-      lcore.engine = undefined;
-      lcore.worker = undefined;
-    }
+    const totals = await this.#stopForwarders();
     this.#forwarding = false;
     const total = { rx: 0, rxDropped: 0, tx: 0, txDropped: 0 };
     const line = (rx: number, rxDropped: number, tx: number, txDropped: number): string => [
@@ -335,7 +303,8 @@ class Testpmd {
       const rx = now.rxPackets - before.rxPackets;
       const rxDropped = now.rxMissed - before.rxMissed;
       const tx = now.txPackets - before.txPackets;
-      const txDropped = dropped.get(port.id) ?? 0;
+      // Packets the forwarding loops freed because the port's tx queue refused them.
+      const txDropped = totals.get(port.id)?.dropped ?? 0;
       this.lastForwardStats.push({ port: port.id, rx, rxDropped, tx, txDropped });
       total.rx += rx;
       total.rxDropped += rxDropped;

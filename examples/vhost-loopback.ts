@@ -17,7 +17,7 @@
 // to check the mix a generator sent. The native engine does not look into packets, so then
 // the main thread forwards (io mode only): slower, for tests rather than throughput.
 import {
-  Batch, Eal, Engine, ETHER_HEADER_LENGTH, ETHER_TYPE_IPV4, IP_PROTO_UDP, IPV4_HEADER_LENGTH, Mempool, Vhost, type ForwardMode, type Port,
+  Batch, Eal, Forwarder, ETHER_HEADER_LENGTH, ETHER_TYPE_IPV4, IP_PROTO_UDP, IPV4_HEADER_LENGTH, Mempool, Vhost, type ForwardMode, type Port,
 } from '../lib/index.js';
 
 const usage = `usage: vhost-loopback.ts --iface PATH --iface PATH [--lcores MAP] [--mode io|mac|macswap|l2fwd]
@@ -35,7 +35,7 @@ interface LoopbackOptions {
   filePrefix: string;
 }
 
-function fail(message: string): never {
+function exitWithUsage(message: string): never {
   process.stderr.write(`vhost-loopback: ${message}\n${usage}\n`);
   process.exit(1);
 }
@@ -47,7 +47,7 @@ function parseOptions(argv: string[]): LoopbackOptions {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
-      if (i + 1 >= argv.length) fail(`${arg} needs a value`);
+      if (i + 1 >= argv.length) exitWithUsage(`${arg} needs a value`);
       return argv[++i];
     };
     switch (arg) {
@@ -58,13 +58,13 @@ function parseOptions(argv: string[]): LoopbackOptions {
       case '--count-dports': options.countDports = true; break;
       case '--mode': {
         const mode = value();
-        if (!(loopModes as readonly string[]).includes(mode)) fail(`--mode must be one of ${loopModes.join(', ')}, got "${mode}"`);
+        if (!(loopModes as readonly string[]).includes(mode)) exitWithUsage(`--mode must be one of ${loopModes.join(', ')}, got "${mode}"`);
         options.mode = mode as ForwardMode;
         break;
       }
       case '--memory-mb': {
         const text = value();
-        if (!/^\d+$/.test(text) || Number(text) < 16) fail(`--memory-mb must be an integer of at least 16, got "${text}"`);
+        if (!/^\d+$/.test(text) || Number(text) < 16) exitWithUsage(`--memory-mb must be an integer of at least 16, got "${text}"`);
         options.memoryMb = Number(text);
         break;
       }
@@ -73,12 +73,12 @@ function parseOptions(argv: string[]): LoopbackOptions {
         process.stdout.write(`${usage}\n`);
         process.exit(0);
       default:
-        fail(`unknown argument "${arg}"`);
+        exitWithUsage(`unknown argument "${arg}"`);
     }
   }
-  if (options.ifaces.length !== 2) fail(`give exactly two --iface socket paths, got ${options.ifaces.length}`);
+  if (options.ifaces.length !== 2) exitWithUsage(`give exactly two --iface socket paths, got ${options.ifaces.length}`);
   if (options.countDports && options.mode !== 'io') {
-    fail(`--count-dports forwards in io mode only (on the main thread), got --mode ${options.mode}`);
+    exitWithUsage(`--count-dports forwards in io mode only (on the main thread), got --mode ${options.mode}`);
   }
   return options;
 }
@@ -92,18 +92,17 @@ interface DirectionCounters {
   dropped: number;
 }
 
-/** A forwarding loop: the native engine, or the main thread's counting one. */
-interface Forwarder {
+/** The cross-connection: a native Forwarder, or the main thread's counting loop. */
+interface Crossover {
   counters(): DirectionCounters[];
   /** Packets per UDP destination port, per direction; null when not counted. */
   dports(): Map<number, number>[] | null;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
-function engineForwarder(lcore: number, mode: ForwardMode, first: Port, second: Port): Forwarder {
-  const engine = Engine.create({ lcore, mode, streams: [{ rxPort: first, txPort: second }, { rxPort: second, txPort: first }] });
-  engine.start();
-  return { counters: () => engine.stats(), dports: () => null, stop: () => engine.stop() };
+async function nativeCrossover(lcore: number, mode: ForwardMode, first: Port, second: Port): Promise<Crossover> {
+  const forwarder = await Forwarder.start({ lcore, mode, streams: [{ rxPort: first, txPort: second }, { rxPort: second, txPort: first }] });
+  return { counters: () => forwarder.stats(), dports: () => null, stop: () => forwarder.stop() };
 }
 
 /** The UDP destination port of an IPv4 packet at `offset` of `view`; null for other packets. */
@@ -117,7 +116,7 @@ function udpDestinationPort(view: DataView, offset: number, length: number): num
   return udp + 4 <= offset + length ? view.getUint16(udp + 2) : null;
 }
 
-function countingForwarder(first: Port, second: Port): Forwarder {
+function countingCrossover(first: Port, second: Port): Crossover {
   const directions = [[first, second], [second, first]].map(([from, to]) => ({
     from, to, counters: { rxPort: from.id, txPort: to.id, rx: 0, tx: 0, dropped: 0 }, dports: new Map<number, number>(),
   }));
@@ -147,18 +146,18 @@ function countingForwarder(first: Port, second: Port): Forwarder {
   return {
     counters: () => directions.map((direction) => ({ ...direction.counters })),
     dports: () => directions.map((direction) => new Map(direction.dports)),
-    stop: () => {
+    stop: async () => {
       stopped = true;
       batch.close();
     },
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   Eal.init({ lcores: options.lcores, memoryMb: options.memoryMb, noHuge: options.noHuge, filePrefix: options.filePrefix });
   const worker = Eal.lcores().find((lcore) => lcore.role === 'worker');
-  if (worker === undefined) fail(`--lcores ${options.lcores} has no worker lcore for the engine: give two, e.g. 0@0,1@1`);
+  if (worker === undefined) exitWithUsage(`--lcores ${options.lcores} has no worker lcore for the engine: give two, e.g. 0@0,1@1`);
   const pool = Mempool.create({ name: 'vhost-loopback', size: 8191 });
   const ports: Port[] = options.ifaces.map((iface) => {
     const port = Vhost.create({ iface });
@@ -167,14 +166,14 @@ function main(): void {
     return port;
   });
   const [first, second] = ports;
-  const forwarder = options.countDports ? countingForwarder(first, second) : engineForwarder(worker.id, options.mode, first, second);
+  const crossover = options.countDports ? countingCrossover(first, second) : await nativeCrossover(worker.id, options.mode, first, second);
   const where = options.countDports ? 'the main thread, counting UDP destination ports' : `lcore ${worker.id} on CPU ${worker.cpus.join(',')}`;
   process.stdout.write(`vhost-loopback: ready: ${options.ifaces[0]} <-> ${options.ifaces[1]} (mode ${options.mode}, ${where})\n`);
 
-  const describeCounters = (): string => forwarder.counters()
+  const describeCounters = (): string => crossover.counters()
     .map((s) => `port ${s.rxPort} -> ${s.txPort}: rx ${s.rx} tx ${s.tx} dropped ${s.dropped}`).join('; ');
   const describeDports = (perDirection: Map<number, number>[]): string => perDirection.map((dports, k) => {
-    const { rxPort, txPort } = forwarder.counters()[k];
+    const { rxPort, txPort } = crossover.counters()[k];
     const counts = [...dports].sort(([a], [b]) => a - b).map(([dport, count]) => `${dport} x${count}`);
     return `port ${rxPort} -> ${txPort}: ${counts.length === 0 ? 'none' : counts.join(', ')}`;
   }).join('; ');
@@ -185,18 +184,18 @@ function main(): void {
     printed = counters;
   }, 1000);
 
-  const shutdown = (signal: NodeJS.Signals): void => {
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     clearInterval(reporter);
-    forwarder.stop();
+    await crossover.stop();
     process.stdout.write(`vhost-loopback: ${signal}: final: ${describeCounters()}\n`);
-    const dports = forwarder.dports();
+    const dports = crossover.dports();
     if (dports !== null) process.stdout.write(`vhost-loopback: ${signal}: udp dports: ${describeDports(dports)}\n`);
     for (const port of ports) port.close();
     pool.close();
     Eal.cleanup();
     process.exit(0);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, shutdown);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, (received) => void shutdown(received));
 }
 
-main();
+void main();

@@ -1,3 +1,4 @@
+/** Batches of packets (mbufs) as TypeScript sees them: one native array of packet handles, views of their bytes, and the mempool chunk registry behind those views. */
 import { DpdkError, invalidArgument } from './errors.js';
 import { native, type NativeBatch } from './native.js';
 import { checkInteger } from './validate.js';

@@ -3,6 +3,7 @@
  * the machine they run on: the SDK's defaults added, core and memory options that name
  * resources the machine lacks folded onto what it has.
  */
+import { defaultEalFlags } from './eal.js';
 import { freeHugepageMb, numaNodes } from './host.js';
 import { native } from './native.js';
 
@@ -28,6 +29,20 @@ export interface PreparedEalArgs {
   notes: string[];
   /** The SDK's default flags that were added (see {@link prepareEalArgs}). */
   added: string[];
+}
+
+/**
+ * The facts about the machine that {@link prepareEalArgs} adapts a command line to. Each
+ * one left out is read from the machine when needed; tests and tools that prepare a
+ * command line for another machine give them.
+ */
+export interface MachineFacts {
+  /** The CPUs this process may run on. Default: `Eal.threadAffinity()` of the calling thread. */
+  cpus?: number[];
+  /** The NUMA node ids. Default: `numaNodes()`. */
+  numaNodes?: number[];
+  /** MiB of free hugepage memory. Default: `freeHugepageMb()`. */
+  freeHugepageMb?: number;
 }
 
 /** Parses a CPU list such as `0-2,5` (EAL's `-l` syntax) into lcore ids; undefined when it is not one. */
@@ -81,14 +96,14 @@ function findOption(args: string[], names: string[]): OptionAt | undefined {
  * stay, the main lcore goes to the first allowed CPU and the workers round-robin over the
  * others, as an `--lcores` map.
  */
-function foldLcores(args: string[], notes: string[]): string[] {
+function foldLcores(args: string[], notes: string[], machine: MachineFacts): string[] {
   const coremask = findOption(args, ['-c']);
   const corelist = findOption(args, ['-l']);
   const given = coremask ?? corelist;
   if (given === undefined) return args;
   const lcores = coremask !== undefined ? parseCoremask(coremask.value) : parseCorelist(given.value);
   if (lcores === undefined || lcores.length === 0) return args;
-  const allowed = native.threadAffinity();
+  const allowed = machine.cpus ?? native.threadAffinity();
   if (lcores.every((cpu) => allowed.includes(cpu))) return args;
   const mainOption = findOption(args, ['--main-lcore']);
   const mainLcore = mainOption === undefined ? lcores[0] : Number(mainOption.value);
@@ -107,14 +122,14 @@ function foldLcores(args: string[], notes: string[]): string[] {
  * lacks (EAL refuses it) or asking for more hugepage memory than is free (another DPDK
  * process on the machine would then get none). EAL then allocates memory as needed.
  */
-function fitSocketMem(args: string[], notes: string[]): string[] {
+function fitSocketMem(args: string[], notes: string[], machine: MachineFacts): string[] {
   const option = findOption(args, ['--socket-mem']);
   if (option === undefined) return args;
   const perSocket = option.value.split(',').map(Number);
-  const nodes = numaNodes();
+  const nodes = machine.numaNodes ?? numaNodes();
   const missing = perSocket.flatMap((mb, socket) => (mb > 0 && !nodes.includes(socket) ? [socket] : []));
   const total = perSocket.reduce((sum, mb) => sum + (Number.isFinite(mb) ? mb : 0), 0);
-  const free = freeHugepageMb();
+  const free = machine.freeHugepageMb ?? freeHugepageMb();
   let reason: string | undefined;
   if (missing.length > 0) reason = `names NUMA socket(s) ${missing.join(',')} but this machine has ${nodes.join(',')}`;
   else if (total > free) reason = `asks for ${total} MiB but only ${free} MiB of hugepages are free`;
@@ -125,26 +140,28 @@ function fitSocketMem(args: string[], notes: string[]): string[] {
 
 /**
  * Prepares a sample application's EAL arguments for `Eal.init(string[])`: adds what the
- * SDK's typed options default to (`--in-memory`, `--single-file-segments`,
- * `--no-telemetry`, so that no runtime or hugepage file is left behind and virtio-user can
- * share memory with vhost) unless the arguments say otherwise, and adapts core and memory
- * options that name resources the machine lacks.
+ * SDK's typed options default to (see `defaultEalFlags`: `--in-memory`,
+ * `--single-file-segments`, `--no-telemetry`, so that no runtime or hugepage file is left
+ * behind and virtio-user can share memory with vhost) unless the arguments say otherwise
+ * (`--no-huge`, `--proc-type`, `--telemetry`), and adapts core and memory options that name
+ * resources the machine lacks: lcores of `-c`/`-l` on CPUs it does not have run as an
+ * `--lcores` map on the CPUs it has (the main lcore on the first), and a `--socket-mem`
+ * naming missing NUMA sockets or more memory than is free is left out. `machine` gives the
+ * facts to adapt to instead of reading them from this machine.
  */
-export function prepareEalArgs(given: string[]): PreparedEalArgs {
+export function prepareEalArgs(given: string[], machine: MachineFacts = {}): PreparedEalArgs {
   const notes: string[] = [];
-  let args = foldLcores([...given], notes);
-  args = fitSocketMem(args, notes);
+  let args = foldLcores([...given], notes, machine);
+  args = fitSocketMem(args, notes, machine);
   const has = (name: string): boolean => args.some((arg) => arg === name || arg.startsWith(`${name}=`));
-  const added: string[] = [];
-  const add = (flag: string): void => {
-    args.push(flag);
-    added.push(flag);
-  };
-  // Both are refused by EAL with --no-huge; a secondary process needs the shared runtime files.
-  if (!has('--no-huge') && !has('--proc-type')) {
-    if (!has('--in-memory')) add('--in-memory');
-    if (!has('--single-file-segments')) add('--single-file-segments');
-  }
-  if (!has('--telemetry') && !has('--no-telemetry')) add('--no-telemetry');
-  return { args, notes, added };
+  // A secondary process needs the primary's runtime files: no --in-memory, no segment choice.
+  const secondary = has('--proc-type');
+  const defaults = defaultEalFlags({
+    noHuge: has('--no-huge'),
+    inMemory: secondary ? false : undefined,
+    singleFileSegments: secondary ? false : undefined,
+    telemetry: has('--telemetry') ? true : undefined,
+  });
+  const added = [...defaults.memory, ...defaults.telemetry].filter((flag) => !has(flag));
+  return { args: [...args, ...added], notes, added };
 }

@@ -1,3 +1,4 @@
+/** DPDK's Environment Abstraction Layer: typed EAL options, their translation to EAL arguments, init and cleanup. */
 import { isMainThread } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
 import { forgetAllChunks } from './batch.js';
@@ -110,6 +111,30 @@ function logLevelArg(operation: string, name: string, level: unknown): string {
   return invalidArgument(operation, `${name} must be one of ${logLevels.join(', ')} or 1..8, got ${describe(level)}`);
 }
 
+/** The flags {@link defaultEalFlags} adds, in two groups that go to different places of a command line. */
+export interface DefaultEalFlags {
+  /** `--in-memory` and `--single-file-segments`, where they apply. */
+  memory: string[];
+  /** `--no-telemetry`, unless telemetry is wanted. */
+  telemetry: string[];
+}
+
+/**
+ * The one definition of where the SDK's EAL defaults differ from DPDK's, for typed options
+ * (`ealArgs`) and command lines (`prepareEalArgs`) alike: `--in-memory` and
+ * `--single-file-segments`, so that no runtime or hugepage file is left behind and
+ * virtio-user can share hugepage memory with vhost, and `--no-telemetry`. An undefined
+ * setting takes the default: `inMemory` on unless `noHuge` (EAL refuses it with
+ * `--no-huge`, which leaves no hugepage files anyway), `singleFileSegments` on (never with
+ * `noHuge`), telemetry off.
+ */
+export function defaultEalFlags(settings: { noHuge: boolean; inMemory?: boolean; singleFileSegments?: boolean; telemetry?: boolean }): DefaultEalFlags {
+  const memory: string[] = [];
+  if (settings.inMemory ?? !settings.noHuge) memory.push('--in-memory');
+  if ((settings.singleFileSegments ?? true) && !settings.noHuge) memory.push('--single-file-segments');
+  return { memory, telemetry: settings.telemetry === true ? [] : ['--no-telemetry'] };
+}
+
 /** Translates typed options into EAL arguments. Exported for tests and tools. */
 export function ealArgs(options: EalOptions): string[] {
   const op = 'Eal.init';
@@ -161,11 +186,14 @@ export function ealArgs(options: EalOptions): string[] {
     }
     args.push('--file-prefix', prefix);
   }
-  // EAL refuses --in-memory with --no-huge (which has no hugepage files anyway).
-  const inMemory = options.inMemory === undefined ? !noHuge : checkBoolean(op, 'inMemory', options.inMemory);
-  if (inMemory) args.push('--in-memory');
-  const singleFile = options.singleFileSegments === undefined || checkBoolean(op, 'singleFileSegments', options.singleFileSegments);
-  if (singleFile && !noHuge) args.push('--single-file-segments');
+  const defaults = defaultEalFlags({
+    noHuge,
+    inMemory: options.inMemory === undefined ? undefined : checkBoolean(op, 'inMemory', options.inMemory),
+    singleFileSegments: options.singleFileSegments === undefined ? undefined :
+      checkBoolean(op, 'singleFileSegments', options.singleFileSegments),
+    telemetry: options.telemetry === undefined ? undefined : checkBoolean(op, 'telemetry', options.telemetry),
+  });
+  args.push(...defaults.memory);
   if (options.iovaMode !== undefined) {
     if (options.iovaMode !== 'pa' && options.iovaMode !== 'va') {
       invalidArgument(op, `iovaMode must be 'pa' or 'va', got ${describe(options.iovaMode)}`);
@@ -187,7 +215,7 @@ export function ealArgs(options: EalOptions): string[] {
     }
   }
   if (options.printLog !== undefined) checkBoolean(op, 'printLog', options.printLog);
-  if (options.telemetry === undefined || !checkBoolean(op, 'telemetry', options.telemetry)) args.push('--no-telemetry');
+  args.push(...defaults.telemetry);
   if (options.extraArgs !== undefined) {
     if (!Array.isArray(options.extraArgs)) invalidArgument(op, `extraArgs must be a list of strings, got ${describe(options.extraArgs)}`);
     options.extraArgs.forEach((arg, i) => {

@@ -1,3 +1,4 @@
+/** The native forwarding engine: testpmd-style forward modes and a generator, run in C on an EAL worker lcore. */
 import { invalidArgument } from './errors.js';
 import { Mempool } from './mempool.js';
 import { native, type NativeEngine } from './native.js';

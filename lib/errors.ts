@@ -1,3 +1,4 @@
+/** DpdkError, the one error type of dpdk-ts, and the helpers that make one. */
 import { constants } from 'node:os';
 
 /** What a {@link DpdkError} concerns, beside its message. */

@@ -1,3 +1,4 @@
+/** TypeScript loops on their own EAL-registered, pinned threads: LcoreWorker (main thread) and LcoreContext (the loop's thread). */
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';

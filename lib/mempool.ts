@@ -1,3 +1,4 @@
+/** Mempools: the packet buffer pools ports receive into and loops allocate from. */
 import { Batch, forgetChunks } from './batch.js';
 import { invalidArgument } from './errors.js';
 import { native, type NativeMempool } from './native.js';

@@ -1,6 +1,40 @@
+/** The native addon (native/*.cc): the shapes of its exports and its loading, once per thread. */
 import bindings from 'bindings';
 import { DpdkError } from './errors.js';
-import type { PortInfo } from './port.js';
+
+/** What a port is (`Port.info()`; declared here, where the native port returns it). */
+export interface PortInfo {
+  /** The ethdev port id. */
+  id: number;
+  /** The device name, e.g. `net_vhost0`. */
+  name: string;
+  /** The driver, e.g. `net_vhost`. */
+  driver: string;
+  /** The port's MAC address. */
+  mac: string;
+  /** NUMA socket, -1 when unknown. */
+  socket: number;
+  /** Queue limits of the device. */
+  maxRxQueues: number;
+  /** Queue limits of the device. */
+  maxTxQueues: number;
+  /** Largest descriptor ring the device allows. */
+  rxDescriptorsMax: number;
+  /** Largest descriptor ring the device allows. */
+  txDescriptorsMax: number;
+  /** MTU limits. */
+  minMtu: number;
+  /** MTU limits. */
+  maxMtu: number;
+  /** Configured queues. */
+  rxQueues: number;
+  /** Configured queues. */
+  txQueues: number;
+  /** Whether the port is started. */
+  started: boolean;
+  /** Whether the SDK created the device at runtime (it is unplugged on close). */
+  hotplugged: boolean;
+}
 
 /** Shapes of the native addon's exports (native/*.cc); only the SDK's facades use them. */
 export interface NativeMempool {

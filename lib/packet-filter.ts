@@ -1,3 +1,4 @@
+/** PacketFilter: ovs-ofctl-style match rules (protocol, addresses, ports) evaluated on packets in place. */
 import { invalidArgument } from './errors.js';
 import { ETHER_TYPE_IPV4, ETHER_TYPE_VLAN, IP_PROTO_TCP, IP_PROTO_UDP, parseIpv4 } from './packet.js';
 import { describe } from './validate.js';

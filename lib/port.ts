@@ -1,43 +1,12 @@
+/** Ethernet ports (rte_ethdev): configure, start, bursts, link, statistics, stop, close. */
 import { EventEmitter } from 'node:events';
 import { Batch } from './batch.js';
 import { Mempool } from './mempool.js';
-import { native, type NativePort } from './native.js';
+import { native, type NativePort, type PortInfo } from './native.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
 import { invalidArgument } from './errors.js';
 
-/** What a port is. */
-export interface PortInfo {
-  /** The ethdev port id. */
-  id: number;
-  /** The device name, e.g. `net_vhost0`. */
-  name: string;
-  /** The driver, e.g. `net_vhost`. */
-  driver: string;
-  /** The port's MAC address. */
-  mac: string;
-  /** NUMA socket, -1 when unknown. */
-  socket: number;
-  /** Queue limits of the device. */
-  maxRxQueues: number;
-  /** Queue limits of the device. */
-  maxTxQueues: number;
-  /** Largest descriptor ring the device allows. */
-  rxDescriptorsMax: number;
-  /** Largest descriptor ring the device allows. */
-  txDescriptorsMax: number;
-  /** MTU limits. */
-  minMtu: number;
-  /** MTU limits. */
-  maxMtu: number;
-  /** Configured queues. */
-  rxQueues: number;
-  /** Configured queues. */
-  txQueues: number;
-  /** Whether the port is started. */
-  started: boolean;
-  /** Whether the SDK created the device at runtime (it is unplugged on close). */
-  hotplugged: boolean;
-}
+export type { PortInfo } from './native.js';
 
 /** Options of {@link Port.configure}. */
 export interface PortConfig {

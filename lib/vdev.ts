@@ -1,3 +1,4 @@
+/** Virtual devices created at run time: virtio-user, vhost-user, ring and null ports. */
 import { invalidArgument } from './errors.js';
 import { native } from './native.js';
 import { Port, portIdsByName } from './port.js';

@@ -1,3 +1,4 @@
+// Eal: typed options to arguments, refused options and arguments, the init/cleanup lifecycle.
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { Batch, DpdkError, Eal, Mempool, ealArgs } from '../lib/index.js';

@@ -1,3 +1,4 @@
+// Engine: each native forward mode on ring ports, the generator, and bad options.
 import t, { type Test } from 'tap';
 import { Batch, Engine, Mempool, buildUdpPacket, readEthernet, type ForwardMode, type Port } from '../lib/index.js';
 import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';

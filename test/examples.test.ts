@@ -1,3 +1,4 @@
+// examples/testpmd.ts end to end, both engines, in the forwarding modes.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';

@@ -1,3 +1,4 @@
+// examples/ips.ts end to end, fed through virtio-user from this process.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// LcoreWorker: a TypeScript loop on a pinned, EAL-registered thread, and its errors.
 import t from 'tap';
 import { Batch, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
 import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';

@@ -1,14 +1,15 @@
 // DPDK test: starts the DPDK ovs-vswitchd (openvswitch-switch-dpdk), which needs free
 // 2 MiB hugepages (128 MiB here). Skipped when they or the daemon are missing; this test
 // does not set hugepages up itself (the project's setup script does).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import t from 'tap';
 import { runDbCommand } from '../bin/ovs-db-commands.js';
+import { hugepages } from '../lib/host.js';
 import { dpdkVswitchd, OvsSandbox } from '../lib/ovs/sandbox.js';
 import { Vswitch } from '../lib/ovs/vswitch.js';
 import { vsctl } from './ovs-helpers.js';
 
-const freeHugepages = Number(/HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+const freeHugepages = hugepages().free;
 const skip = !existsSync(dpdkVswitchd)
   ? `${dpdkVswitchd} is missing (apt-get install openvswitch-switch-dpdk)`
   : freeHugepages < 64

@@ -3,7 +3,7 @@
  * (`set 0 rate 10`, `set all count 100`, `str`, `start 0`, `stp`, `quit`, ...) parsed into
  * typed commands. A mistake is a UsageError saying what is wrong in the line.
  */
-import { UsageError } from '../eal-args.js';
+import { UsageError } from '../app.js';
 
 /**
  * The most packet templates a port sends (flows x destination ports). Each combination is

@@ -28,7 +28,7 @@ import {
   Batch, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Port, UDP_HEADER_LENGTH,
   buildUdpPacket, type LatencyStats,
 } from '../../lib/index.js';
-import { UsageError } from '../eal-args.js';
+import { UsageError } from '../app.js';
 import { maxTemplatesPerPort, type Command, type PortList, type Setting } from './commands.js';
 import type { AppOptions, LcoreMapping } from './options.js';
 import type { PortReport } from './report.js';

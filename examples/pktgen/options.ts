@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { prepareEalArgs, type PreparedEalArgs } from '../../lib/index.js';
-import { UsageError } from '../eal-args.js';
+import { UsageError } from '../app.js';
 import { commandHelp, type SourceLine } from './commands.js';
 
 /** The usage line, printed with `-h` and with a mistake in the options. */

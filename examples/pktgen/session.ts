@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { DpdkError } from '../../lib/index.js';
-import { UsageError } from '../eal-args.js';
+import { UsageError } from '../app.js';
 import { commandHelp, parseCommand, type Command, type ScriptCommand } from './commands.js';
 import { LiveScreen, liveRows, notice, progressLine, statsTable } from './display.js';
 import type { Pktgen } from './generator.js';

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+/** What the DPDK tests share: EAL init for a test file, unique prefixes, socket dirs, polling, ring ports, a test packet. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Eal, RingPort, buildUdpPacket, type EalOptions, type Mempool, type Port } from '../../lib/index.js';
+import { Eal, RingPort, buildUdpPacket, hugepages, type EalOptions, type Mempool, type Port } from '../../lib/index.js';
 
-/** Free hugepages now (2 MiB each). */
+/** Free hugepages now (of the default size, 2 MiB here). */
 export function freeHugepages(): number {
-  const match = /HugePages_Free:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
-  return match === null ? 0 : Number(match[1]);
+  return hugepages().free;
 }
 
 /** A file prefix no other test run uses. */

@@ -1,3 +1,4 @@
+/** The interop scenario shared by the hugepage and no-hugepage tests: this process's virtio-user against dpdk-testpmd's vhost. */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';

@@ -1,3 +1,4 @@
+/** dpdk-testpmd as a child process for interop tests, and reading its forward statistics. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { until } from './dpdk.js';

@@ -1,3 +1,4 @@
+/** The vhost-user <-> virtio-user scenario in one process, shared by the hugepage and no-hugepage tests. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';

@@ -7,7 +7,7 @@
  * chain (examples/ips.ts inline, a detect-only copy by mirroring). Ends with a table per
  * experiment and the same as JSON; PASS only when every packet is accounted for.
  */
-import { UsageError } from '../../examples/eal-args.js';
+import { UsageError } from '../../examples/app.js';
 import { chainExperiment, forwardingExperiment, type ExperimentResult } from './experiments.js';
 import { Lab, log } from './lab.js';
 import { parseLabOptions, usage, type LabOptions } from './options.js';

@@ -1,5 +1,5 @@
 /** The lab's command line (`npm run lab -- [options]`) and the options it gives. */
-import { UsageError } from '../../examples/eal-args.js';
+import { UsageError } from '../../examples/app.js';
 
 /** Text of `--help`, also printed after a usage error. */
 export const usage = `usage: npm run lab -- [options]

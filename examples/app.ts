@@ -1,7 +1,11 @@
-/** The start the examples share: command line split at `--`, usage errors, EAL init. */
+/**
+ * What the command-line programs share: the examples' start (command line split at `--`,
+ * application options parsed, EAL initialized with the prepared arguments) and UsageError,
+ * the one error for a bad command-line argument.
+ */
 import { Eal, prepareEalArgs, splitCommandLine } from '../lib/index.js';
 
-/** A bad application argument: the example prints it with its usage and exits with 2. */
+/** A bad command-line argument: the program prints it with its usage and exits with 2. */
 export class UsageError extends Error {}
 
 /**

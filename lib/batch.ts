@@ -67,7 +67,8 @@ export class Batch {
   readonly native: NativeBatch;
   readonly #id: number;
   #closed = false;
-  readonly #header: Uint32Array;
+  // Replaced by zeros at close (the shared buffer is detached then): a closed batch holds nothing.
+  #header: Uint32Array;
 
   /** Creates a batch of up to `capacity` packets (1..4096, default 32). */
   constructor(capacity = 32) {
@@ -137,6 +138,7 @@ export class Batch {
   }
 
   #checkIndex(operation: string, i: number): void {
+    if (this.#closed) throw new DpdkError('Batch is closed', { code: 'ERR_CLOSED', operation });
     if (!Number.isInteger(i) || i < 0 || i >= this.count) {
       invalidArgument(operation, `packet index must be from 0 to ${this.count - 1}, got ${i}`);
     }
@@ -151,6 +153,7 @@ export class Batch {
   close(): void {
     this.native.close();
     this.#closed = true;
+    this.#header = new Uint32Array(headerWords);
   }
 }
 

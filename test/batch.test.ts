@@ -176,4 +176,12 @@ t.test('a closed batch throws ERR_CLOSED "Batch is closed" wherever it is used',
   t.throws(() => port.rxBurst(0, batch), { ...closed, operation: 'Port.rxBurst' });
   t.throws(() => port.txBurst(0, batch), { ...closed, operation: 'Port.txBurst' });
   t.throws(() => port.txRxBurst(0, batch, port, 0), { ...closed, operation: 'Port.txRxBurst' });
+  t.throws(() => batch.drop(0), { ...closed, operation: 'Batch.drop' });
+  t.throws(() => batch.packet(0), { ...closed, operation: 'Batch.packet' });
+});
+
+t.test('a closed batch holds no packets', async (t) => {
+  const batch = new Batch(8);
+  batch.close();
+  t.same([batch.count, batch.unsent, batch.generation], [0, 0, 0]);
 });

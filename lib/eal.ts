@@ -144,7 +144,7 @@ export function ealArgs(options: EalOptions): string[] {
     invalidArgument(op, 'Give either lcores or coremask, not both');
   }
   if (typeof options.lcores === 'string') {
-    if (!/^[0-9@(),\-]+$/.test(options.lcores)) {
+    if (!/^[0-9@(),-]+$/.test(options.lcores)) {
       invalidArgument(op, `lcores must be an lcore map such as '0@0,1@1' or a list of CPU ids, got ${describe(options.lcores)}`);
     }
     args.push('--lcores', options.lcores);

@@ -8,7 +8,7 @@ export {
 export { hugepages, freeHugepageMb, numaNodes, type HugepageInfo } from './host.js';
 export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';
 export { Batch, PacketHandle } from './batch.js';
-export { Port, type PortInfo, type PortConfig, type PortStats, type QueueStats, type LinkStatus } from './port.js';
+export { Port, type PortInfo, type PortConfig, type PortStats, type QueueStats, type LinkStatus, type PortEvents } from './port.js';
 export {
   VirtioUser, Vhost, RingPort, NullPort,
   type VirtioUserOptions, type VhostOptions, type RingPortOptions, type NullPortOptions,

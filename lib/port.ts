@@ -70,14 +70,10 @@ export interface PortStats {
   queues: QueueStats[];
 }
 
-/** Events of a {@link Port}: `'link'` fires when the link goes up or down. */
-export interface Port {
-  /** Listens for link state changes. */
-  on(event: 'link', listener: (status: LinkStatus) => void): this;
-  /** Listens for the next link state change. */
-  once(event: 'link', listener: (status: LinkStatus) => void): this;
-  /** Stops listening. */
-  off(event: 'link', listener: (status: LinkStatus) => void): this;
+/** Events of a {@link Port}. */
+export interface PortEvents {
+  /** The link went up or down. */
+  link: [status: LinkStatus];
 }
 
 const configKeys = ['mempool', 'rxQueues', 'txQueues', 'rxDescriptors', 'txDescriptors'] as const satisfies readonly (keyof PortConfig)[];
@@ -99,7 +95,7 @@ const openPorts = new Map<number, Port>();
  * with `VirtioUser.create`, `Vhost.create`, `RingPort.create` or `NullPort.create`.
  * Configure, start, burst, stop, close.
  */
-export class Port extends EventEmitter {
+export class Port extends EventEmitter<PortEvents> {
   /** @internal */
   readonly native: NativePort;
   /** The ethdev port id. */
@@ -118,7 +114,9 @@ export class Port extends EventEmitter {
     this.id = handle.id;
     this.#queueBase = handle.queueBase;
     this.name = handle.info().name;
-    super.on('newListener', (event: string) => {
+    // Node's own events are not in PortEvents: watch link listeners through the untyped emitter.
+    const emitter = this as EventEmitter;
+    emitter.on('newListener', (event: string) => {
       if (event === 'link' && this.listenerCount('link') === 0) {
         this.native.watchLink(() => {
           if (this.#closed) return;
@@ -134,7 +132,7 @@ export class Port extends EventEmitter {
         });
       }
     });
-    super.on('removeListener', (event: string) => {
+    emitter.on('removeListener', (event: string) => {
       if (event === 'link' && this.listenerCount('link') === 0) this.native.watchLink(null);
     });
   }

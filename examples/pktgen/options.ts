@@ -100,7 +100,7 @@ function parseLcoreMap(text: string): LcoreMapping[] {
     const match = /^(\d+|\[([^\]]+)\])\.(\d+|\[(\d+)(?:-(\d+))?\])$/.exec(entry);
     if (match === null) throw new UsageError(`-m entry "${entry}": expected LCORE.PORT such as 0.0, [1:2].0, [1-2].0 or 1.[0-1]`);
     // The engine receives and sends on one lcore: of several lcores, the first serves the port.
-    const lcores = (match[2] ?? match[1]).split(/[:\-]/).map((part) => parseLcoreNumber(part, entry));
+    const lcores = (match[2] ?? match[1]).split(/[:-]/).map((part) => parseLcoreNumber(part, entry));
     const firstPort = Number(match[4] ?? match[3]);
     const lastPort = match[5] === undefined ? firstPort : Number(match[5]);
     if (lastPort < firstPort) throw new UsageError(`-m entry "${entry}": port range ${firstPort}-${lastPort} is empty`);

@@ -16,11 +16,13 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: ":matches(PropertyDefinition, MethodDefinition[kind!=\"constructor\"], TSParameterProperty)[accessibility=\"private\"]",
+          selector:
+            ':matches(PropertyDefinition, MethodDefinition[kind!="constructor"], TSParameterProperty)[accessibility="private"]',
           message: 'Use an ECMAScript #private member instead of the private keyword (CONTRIBUTING.md).',
         },
         {
-          selector: ':matches(ImportDeclaration, ExportNamedDeclaration, ExportAllDeclaration, ImportExpression)[source.value=/^\\.\\.?\\/(?!.*\\.(js|json|mjs|cjs)$)/]',
+          selector:
+            ':matches(ImportDeclaration, ExportNamedDeclaration, ExportAllDeclaration, ImportExpression)[source.value=/^\\.\\.?\\/(?!.*\\.(js|json|mjs|cjs)$)/]',
           message: 'Relative imports end in .js (CONTRIBUTING.md).',
         },
       ],

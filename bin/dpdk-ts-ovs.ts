@@ -21,7 +21,9 @@ database verbs (like ovs-vsctl):
 ${dbCommandUsage.map((line) => `  ${line}`).join('\n')}
 
 flow verbs (like ovs-ofctl; SWITCH is a bridge name, unix:PATH, a path or tcp:HOST:PORT):
-${Object.values(flowCommandUsage).map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`).join('\n')}
+${Object.values(flowCommandUsage)
+  .map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`)
+  .join('\n')}
 `;
 
 interface Options {
@@ -50,18 +52,31 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
     const [name, inline] = argv[i].split(/=(.*)/s, 2);
     const take = (): string => inline ?? value(name);
     switch (name) {
-      case '--db': options.db = take(); break;
-      case '--rundir': options.rundir = take(); break;
-      case '--no-wait': options.noWait = true; break;
-      case '--strict': options.strict = true; break;
+      case '--db':
+        options.db = take();
+        break;
+      case '--rundir':
+        options.rundir = take();
+        break;
+      case '--no-wait':
+        options.noWait = true;
+        break;
+      case '--strict':
+        options.strict = true;
+        break;
       case '--timeout': {
         const ms = Number(take());
-        if (!Number.isInteger(ms) || ms <= 0) fail(`--timeout must be a positive number of milliseconds, got ${JSON.stringify(argv[i])}`);
+        if (!Number.isInteger(ms) || ms <= 0)
+          fail(`--timeout must be a positive number of milliseconds, got ${JSON.stringify(argv[i])}`);
         options.timeoutMs = ms;
         break;
       }
-      case '-h': case '--help': process.stdout.write(usage); process.exit(0);
-      default: fail(`unknown option ${JSON.stringify(name)} (see --help)`);
+      case '-h':
+      case '--help':
+        process.stdout.write(usage);
+        process.exit(0);
+      default:
+        fail(`unknown option ${JSON.stringify(name)} (see --help)`);
     }
   }
   const verb = argv[i];
@@ -75,13 +90,29 @@ function switchTarget(name: string, rundir: string): string {
 
 async function main(): Promise<void> {
   const { options, verb, args } = parse(process.argv.slice(2));
-  const out = (line: string): void => { process.stdout.write(`${line}\n`); };
+  const out = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
   if (dbVerbs.includes(verb)) {
-    await runDbCommand(verb, args, { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs }, out);
+    await runDbCommand(
+      verb,
+      args,
+      { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs },
+      out,
+    );
   } else if (verb in flowCommandUsage) {
     const [bridge, ...rest] = args;
     if (bridge === undefined) fail(`${verb} needs a SWITCH (a bridge name, unix:PATH or tcp:HOST:PORT)`);
-    await runFlowCommand(verb, rest, { target: switchTarget(bridge, options.rundir), strict: options.strict || undefined, timeoutMs: options.timeoutMs }, out);
+    await runFlowCommand(
+      verb,
+      rest,
+      {
+        target: switchTarget(bridge, options.rundir),
+        strict: options.strict || undefined,
+        timeoutMs: options.timeoutMs,
+      },
+      out,
+    );
   } else {
     fail(`unknown verb ${JSON.stringify(verb)} (see --help)`);
   }

@@ -40,7 +40,18 @@ export const dbCommandUsage: readonly string[] = [
 ];
 
 /** The ovs-vsctl verbs {@link runDbCommand} runs. */
-export const dbVerbs: readonly string[] = ['show', 'init', 'add-br', 'del-br', 'add-port', 'del-port', 'set', 'get', 'list-br', 'list-ports'];
+export const dbVerbs: readonly string[] = [
+  'show',
+  'init',
+  'add-br',
+  'del-br',
+  'add-port',
+  'del-port',
+  'set',
+  'get',
+  'list-br',
+  'list-ports',
+];
 
 function usageError(verb: string, message: string): DpdkError {
   const usage = dbCommandUsage.filter((line) => line.startsWith(`${verb} `)).join('; ');
@@ -101,7 +112,10 @@ function parseAtom(verb: string, base: BaseType, text: string, where: string): A
 
 function splitList(text: string, open: string, close: string): string[] {
   const inner = text.startsWith(open) && text.endsWith(close) ? text.slice(1, -1) : text;
-  return inner.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
+  return inner
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
 }
 
 function parseColumnValue(verb: string, type: ColumnType, text: string, where: string): RowInput[string] {
@@ -111,7 +125,10 @@ function parseColumnValue(verb: string, type: ColumnType, text: string, where: s
     for (const pair of splitList(text, '{', '}')) {
       const equals = pair.indexOf('=');
       if (equals < 0) throw usageError(verb, `${where}: map entry ${JSON.stringify(pair)} is not KEY=VALUE`);
-      map.set(parseAtom(verb, type.key, pair.slice(0, equals), `${where} key`), parseAtom(verb, type.value!, pair.slice(equals + 1), where));
+      map.set(
+        parseAtom(verb, type.key, pair.slice(0, equals), `${where} key`),
+        parseAtom(verb, type.value!, pair.slice(equals + 1), where),
+      );
     }
     return map;
   }
@@ -138,7 +155,8 @@ function parseSettings(
       values[setting.column] = parseColumnValue(verb, column.type, setting.value, where);
       continue;
     }
-    if (columnKind(column.type) !== 'map') throw usageError(verb, `${where} is not a map column, so ${setting.column}:KEY=VALUE does not apply`);
+    if (columnKind(column.type) !== 'map')
+      throw usageError(verb, `${where} is not a map column, so ${setting.column}:KEY=VALUE does not apply`);
     const keys = (mapKeys[setting.column] ??= {});
     keys[setting.key] = parseAtom(verb, column.type.value!, setting.value, `${where}:${setting.key}`);
   }
@@ -150,7 +168,8 @@ function takeFlags(args: string[], allowed: readonly string[], verb: string): { 
   const rest = [...args];
   while (rest.length > 0 && rest[0]!.startsWith('--') && rest[0] !== '--') {
     const flag = rest.shift()!;
-    if (!allowed.includes(flag)) throw usageError(verb, `unknown flag ${flag}${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`);
+    if (!allowed.includes(flag))
+      throw usageError(verb, `unknown flag ${flag}${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`);
     flags.add(flag);
   }
   return { rest, flags };
@@ -183,7 +202,8 @@ export async function runDbCommand(
   if (!dbVerbs.includes(verb)) {
     invalidArgument('runDbCommand', `unknown command ${JSON.stringify(verb)} (expected one of: ${dbVerbs.join(', ')})`);
   }
-  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) invalidArgument(verb, 'args must be an array of strings');
+  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string'))
+    invalidArgument(verb, 'args must be an array of strings');
   const vswitch = await Vswitch.connect(options.db, {
     noWait: options.noWait ?? false,
     timeoutMs: options.timeoutMs ?? 30_000,
@@ -227,13 +247,21 @@ async function runVerb(vswitch: Vswitch, verb: string, args: string[], out: (lin
         else if (column === 'fail_mode') bridgeOptions.failMode = value as 'standalone' | 'secure';
         else if (column === 'external_ids') bridgeOptions.externalIds = asStringRecord(verb, column, value);
         else if (column === 'other_config') bridgeOptions.otherConfig = asStringRecord(verb, column, value);
-        else throw usageError(verb, `Bridge column ${column} cannot be set here; use set Bridge ${bridge} ${column}=...`);
+        else
+          throw usageError(verb, `Bridge column ${column} cannot be set here; use set Bridge ${bridge} ${column}=...`);
       }
       for (const [column, pairs] of Object.entries(mapKeys)) {
-        const merged = { ...(column === 'external_ids' ? bridgeOptions.externalIds : bridgeOptions.otherConfig), ...pairs } as Record<string, string>;
+        const merged = {
+          ...(column === 'external_ids' ? bridgeOptions.externalIds : bridgeOptions.otherConfig),
+          ...pairs,
+        } as Record<string, string>;
         if (column === 'external_ids') bridgeOptions.externalIds = merged;
         else if (column === 'other_config') bridgeOptions.otherConfig = merged;
-        else throw usageError(verb, `Bridge column ${column} cannot be set here; use set Bridge ${bridge} ${column}:KEY=...`);
+        else
+          throw usageError(
+            verb,
+            `Bridge column ${column} cannot be set here; use set Bridge ${bridge} ${column}:KEY=...`,
+          );
       }
       await vswitch.addBridge(bridge, bridgeOptions);
       return;
@@ -264,12 +292,20 @@ async function runVerb(vswitch: Vswitch, verb: string, args: string[], out: (lin
         if (column === 'type') portOptions.type = value as string;
         else if (column === 'ofport_request') {
           if (value !== null) portOptions.ofportRequest = Number(value);
-        } else if (column === 'options' || column === 'external_ids' || column === 'other_config') records[column] = asStringRecord(verb, column, value);
-        else throw usageError(verb, `Interface column ${column} cannot be set here; use set Interface ${port} ${column}=...`);
+        } else if (column === 'options' || column === 'external_ids' || column === 'other_config')
+          records[column] = asStringRecord(verb, column, value);
+        else
+          throw usageError(
+            verb,
+            `Interface column ${column} cannot be set here; use set Interface ${port} ${column}=...`,
+          );
       }
       for (const [column, pairs] of Object.entries(mapKeys)) {
         if (column !== 'options' && column !== 'external_ids' && column !== 'other_config') {
-          throw usageError(verb, `Interface column ${column} cannot be set here; use set Interface ${port} ${column}:KEY=...`);
+          throw usageError(
+            verb,
+            `Interface column ${column} cannot be set here; use set Interface ${port} ${column}:KEY=...`,
+          );
         }
         records[column] = { ...records[column], ...(pairs as Record<string, string>) };
       }
@@ -281,21 +317,27 @@ async function runVerb(vswitch: Vswitch, verb: string, args: string[], out: (lin
     }
     case 'del-port': {
       const { rest, flags } = takeFlags(args, ['--if-exists'], verb);
-      if (rest.length !== 1 && rest.length !== 2) throw usageError(verb, `expected [BR] PORT, got ${rest.length} arguments`);
+      if (rest.length !== 1 && rest.length !== 2)
+        throw usageError(verb, `expected [BR] PORT, got ${rest.length} arguments`);
       const port = rest[rest.length - 1]!;
-      await vswitch.deletePort(port, { ifExists: flags.has('--if-exists'), ...(rest.length === 2 ? { bridge: rest[0]! } : {}) });
+      await vswitch.deletePort(port, {
+        ifExists: flags.has('--if-exists'),
+        ...(rest.length === 2 ? { bridge: rest[0]! } : {}),
+      });
       return;
     }
     case 'set': {
       const [table, record, ...settings] = args;
-      if (table === undefined || record === undefined || settings.length === 0) throw usageError(verb, 'expected TABLE RECORD SETTING...');
+      if (table === undefined || record === undefined || settings.length === 0)
+        throw usageError(verb, 'expected TABLE RECORD SETTING...');
       const { values, mapKeys } = parseSettings(verb, vswitch, table, settings);
       await vswitch.setColumns(table, record, values, mapKeys);
       return;
     }
     case 'get': {
       const [table, record, ...columns] = args;
-      if (table === undefined || record === undefined || columns.length === 0) throw usageError(verb, 'expected TABLE RECORD COLUMN[:KEY]...');
+      if (table === undefined || record === undefined || columns.length === 0)
+        throw usageError(verb, 'expected TABLE RECORD COLUMN[:KEY]...');
       const row = vswitch.record(table, record);
       const schema = tableSchema(vswitch.replica.schema, table, verb);
       for (const spec of columns) {
@@ -308,10 +350,15 @@ async function runVerb(vswitch: Vswitch, verb: string, args: string[], out: (lin
           continue;
         }
         const key = spec.slice(colon + 1);
-        if (!(value instanceof Map)) throw usageError(verb, `${table}.${name} is not a map column, so ${spec} does not apply`);
+        if (!(value instanceof Map))
+          throw usageError(verb, `${table}.${name} is not a map column, so ${spec} does not apply`);
         const keyAtom = parseAtom(verb, column.type.key, key, `${table}.${name} key`);
         if (!value.has(keyAtom)) {
-          throw new DpdkError(`no key ${JSON.stringify(key)} in ${table}.${name} of ${record}`, { code: 'ENOENT', operation: verb, object: record });
+          throw new DpdkError(`no key ${JSON.stringify(key)} in ${table}.${name} of ${record}`, {
+            code: 'ENOENT',
+            operation: verb,
+            object: record,
+          });
         }
         out(formatAtom(value.get(keyAtom)!));
       }

@@ -8,7 +8,12 @@ import { OFPP } from '../lib/ovs/openflow/actions.js';
 import { OpenFlowClient, type CallOptions } from '../lib/ovs/openflow/client.js';
 import type { FlowMod, FlowModCommand } from '../lib/ovs/openflow/flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
-import { formatFlowStats, formatPortDescription, formatPortStats, sortPortDescriptions } from '../lib/ovs/openflow/format.js';
+import {
+  formatFlowStats,
+  formatPortDescription,
+  formatPortStats,
+  sortPortDescriptions,
+} from '../lib/ovs/openflow/format.js';
 import { checkOptions } from '../lib/validate.js';
 
 /** Options of {@link runFlowCommand}. */
@@ -41,7 +46,10 @@ function usageError(verb: string, message: string): never {
 
 function checkArgs(verb: string, args: readonly string[], min: number, max: number): void {
   if (args.length < min || args.length > max) {
-    usageError(verb, `${verb} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+    usageError(
+      verb,
+      `${verb} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${args.length}`,
+    );
   }
 }
 
@@ -60,7 +68,12 @@ async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<str
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new DpdkError(`cannot read flow file ${path}: ${(error as Error).message}`, { code, operation: `ovs-flow ${verb}`, object: path, cause: error });
+    throw new DpdkError(`cannot read flow file ${path}: ${(error as Error).message}`, {
+      code,
+      operation: `ovs-flow ${verb}`,
+      object: path,
+      cause: error,
+    });
   }
   const flowMods: FlowMod[] = [];
   text.split('\n').forEach((line, index) => {
@@ -71,7 +84,12 @@ async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<str
     try {
       flowMods.push(parseFlowMod(flow, { command: 'add', portMap }));
     } catch (error) {
-      throw new DpdkError(`${path}:${index + 1}: ${(error as Error).message}`, { code: 'EINVAL', operation: `ovs-flow ${verb}`, object: path, cause: error });
+      throw new DpdkError(`${path}:${index + 1}: ${(error as Error).message}`, {
+        code: 'EINVAL',
+        operation: `ovs-flow ${verb}`,
+        object: path,
+        cause: error,
+      });
     }
   });
   return flowMods;
@@ -87,7 +105,12 @@ async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<str
  * `dump-ports [PORT]`, `dump-ports-desc`. Port names in flows are resolved through
  * the bridge's port descriptions. Failures are `DpdkError`s (see {@link OpenFlowClient}).
  */
-export async function runFlowCommand(verb: string, args: string[], options: FlowCommandOptions, out: (line: string) => void): Promise<void> {
+export async function runFlowCommand(
+  verb: string,
+  args: string[],
+  options: FlowCommandOptions,
+  out: (line: string) => void,
+): Promise<void> {
   const operation = `ovs-flow ${verb}`;
   if (!Object.hasOwn(flowCommandUsage, verb)) {
     invalidArgument(operation, `unknown verb "${verb}"; expected one of ${Object.keys(flowCommandUsage).join(', ')}`);
@@ -125,7 +148,15 @@ export async function runFlowCommand(verb: string, args: string[], options: Flow
       case 'mod-flows':
       case 'del-flows': {
         const command: FlowModCommand =
-          verb === 'add-flow' ? 'add' : verb === 'mod-flows' ? (options.strict ? 'modify_strict' : 'modify') : options.strict ? 'delete_strict' : 'delete';
+          verb === 'add-flow'
+            ? 'add'
+            : verb === 'mod-flows'
+              ? options.strict
+                ? 'modify_strict'
+                : 'modify'
+              : options.strict
+                ? 'delete_strict'
+                : 'delete';
         const portMap = args.length > 0 ? await portMapOf(client, call) : new Map<string, number>();
         const flowMod = args.length > 0 ? parseFlowMod(args[0]!, { command, portMap }) : { command };
         await client.flowMod(flowMod, call);
@@ -148,9 +179,16 @@ export async function runFlowCommand(verb: string, args: string[], options: Flow
         if (args.length > 0) {
           const portMap = await portMapOf(client, call);
           const name = args[0]!;
-          const number = /^\d+$/.test(name) ? Number(name) : name.toUpperCase() === 'LOCAL' ? OFPP.LOCAL : portMap.get(name);
+          const number = /^\d+$/.test(name)
+            ? Number(name)
+            : name.toUpperCase() === 'LOCAL'
+              ? OFPP.LOCAL
+              : portMap.get(name);
           if (number === undefined || number > 0xffffffff) {
-            usageError(verb, `unknown port "${name}"; expected a port number, LOCAL, or one of ${[...portMap.keys()].join(', ')}`);
+            usageError(
+              verb,
+              `unknown port "${name}"; expected a port number, LOCAL, or one of ${[...portMap.keys()].join(', ')}`,
+            );
           }
           portNo = number;
         }

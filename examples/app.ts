@@ -14,8 +14,11 @@ export class UsageError extends Error {}
  * then initializes EAL with the prepared EAL arguments, printing what was adapted (a
  * refusal: 1). Returns the options, or the exit code to end with.
  */
-export function startApp<Options extends object>(name: string, usage: string,
-  parse: (args: string[]) => Options | 'help'): Options | number {
+export function startApp<Options extends object>(
+  name: string,
+  usage: string,
+  parse: (args: string[]) => Options | 'help',
+): Options | number {
   const { eal, app } = splitCommandLine(process.argv.slice(2));
   let options: Options | 'help';
   try {

@@ -27,7 +27,9 @@ function run(): void {
   const loop = ForwarderLoop.attach();
   const { mode, rules } = loop.data as IpsLoopData;
   // One stream: the input, and the output (the input itself in detect mode, which sends nothing).
-  const [{ rxPort: input, rxQueue, txPort: output, txQueue, rxCounter: rx, txCounter: passed, droppedCounter: txDropped }] = loop.streams;
+  const [
+    { rxPort: input, rxQueue, txPort: output, txQueue, rxCounter: rx, txCounter: passed, droppedCounter: txDropped },
+  ] = loop.streams;
   const filter = new PacketFilter(rules);
   const counters = loop.counters;
   const matched = loop.counterIndex('matched');

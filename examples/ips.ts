@@ -50,7 +50,8 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
     switch (arg) {
       case '--mode': {
         const mode = args[++i];
-        if (mode !== 'inline' && mode !== 'detect') throw new UsageError(`--mode must be inline or detect, got ${JSON.stringify(mode)}`);
+        if (mode !== 'inline' && mode !== 'detect')
+          throw new UsageError(`--mode must be inline or detect, got ${JSON.stringify(mode)}`);
         options.mode = mode;
         break;
       }
@@ -65,17 +66,31 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
         options.rules.push(rule);
         break;
       }
-      case '--in': options.input = integer('--in', args[++i], 0, 31); break;
-      case '--out': options.output = integer('--out', args[++i], 0, 31); break;
-      case '--cpu': options.cpu = integer('--cpu', args[++i], 0, 1023); break;
-      case '--stats-period': options.statsPeriodSeconds = integer('--stats-period', args[++i], 0, 3600); break;
-      case '--json': options.json = true; break;
-      case '-h': case '--help': return 'help';
-      default: throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+      case '--in':
+        options.input = integer('--in', args[++i], 0, 31);
+        break;
+      case '--out':
+        options.output = integer('--out', args[++i], 0, 31);
+        break;
+      case '--cpu':
+        options.cpu = integer('--cpu', args[++i], 0, 1023);
+        break;
+      case '--stats-period':
+        options.statsPeriodSeconds = integer('--stats-period', args[++i], 0, 3600);
+        break;
+      case '--json':
+        options.json = true;
+        break;
+      case '-h':
+      case '--help':
+        return 'help';
+      default:
+        throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
   if (options.rules.length === 0) throw new UsageError('give at least one --rule');
-  if (options.mode === 'inline' && options.input === options.output) throw new UsageError('--in and --out must differ in inline mode');
+  if (options.mode === 'inline' && options.input === options.output)
+    throw new UsageError('--in and --out must differ in inline mode');
   return options;
 }
 
@@ -92,15 +107,18 @@ interface IpsCounters {
 function ipsCounters(forwarder: Forwarder, ruleCount: number): IpsCounters {
   const counters = forwarder.counters();
   return {
-    rx: counters['rx:0'], passed: counters['tx:0'], matched: counters.matched, txDropped: counters['dropped:0'],
+    rx: counters['rx:0'],
+    passed: counters['tx:0'],
+    matched: counters.matched,
+    txDropped: counters['dropped:0'],
     rules: Array.from({ length: ruleCount }, (_, i) => counters[`rule${i}`]),
   };
 }
 
 function statsLine(mode: string, counters: IpsCounters): string {
-  return mode === 'inline' ?
-    `ips: rx ${counters.rx} passed ${counters.passed} dropped ${counters.matched} tx-dropped ${counters.txDropped}` :
-    `ids: rx ${counters.rx} matched ${counters.matched}`;
+  return mode === 'inline'
+    ? `ips: rx ${counters.rx} passed ${counters.passed} dropped ${counters.matched} tx-dropped ${counters.txDropped}`
+    : `ids: rx ${counters.rx} matched ${counters.matched}`;
 }
 
 async function main(): Promise<number> {
@@ -121,14 +139,24 @@ async function main(): Promise<number> {
     const data: IpsLoopData = { mode: options.mode, rules: options.rules };
     const loop = join(__dirname, 'ips-loop');
     forwarder = await Forwarder.start({
-      loop, cpu, streams: [{ rxPort: ports[0], txPort: ports[ports.length - 1] }], data, counters: ipsCounterNames(options.rules.length),
+      loop,
+      cpu,
+      streams: [{ rxPort: ports[0], txPort: ports[ports.length - 1] }],
+      data,
+      counters: ipsCounterNames(options.rules.length),
     });
-    console.log(`ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`);
+    console.log(
+      `ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`,
+    );
     const running = forwarder;
     await new Promise<void>((resolve) => {
-      const timer = options.statsPeriodSeconds > 0 ?
-        setInterval(() => console.log(statsLine(options.mode, ipsCounters(running, options.rules.length))), options.statsPeriodSeconds * 1000) :
-        setInterval(() => undefined, 1 << 30);
+      const timer =
+        options.statsPeriodSeconds > 0
+          ? setInterval(
+              () => console.log(statsLine(options.mode, ipsCounters(running, options.rules.length))),
+              options.statsPeriodSeconds * 1000,
+            )
+          : setInterval(() => undefined, 1 << 30);
       const finish = (): void => {
         clearInterval(timer);
         resolve();
@@ -148,8 +176,18 @@ async function main(): Promise<number> {
       console.log(statsLine(options.mode, counters));
       if (options.json) {
         const perRule = Object.fromEntries(options.rules.map((rule, i) => [rule, counters.rules[i]]));
-        console.log(JSON.stringify({ app: 'ips', mode: options.mode, rx: counters.rx, passed: counters.passed,
-          matched: counters.matched, txDropped: counters.txDropped, rules: perRule, ports: ports.map((port) => ({ id: port.id, ...port.stats() })) }));
+        console.log(
+          JSON.stringify({
+            app: 'ips',
+            mode: options.mode,
+            rx: counters.rx,
+            passed: counters.passed,
+            matched: counters.matched,
+            txDropped: counters.txDropped,
+            rules: perRule,
+            ports: ports.map((port) => ({ id: port.id, ...port.stats() })),
+          }),
+        );
       }
     }
     for (const port of ports) port.close();
@@ -158,9 +196,12 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (error: unknown) => {
-  console.error(`ips: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`ips: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -55,15 +55,22 @@ function parsePortmap(text: string): [number, number][] {
   if (!/^(\s*\(\s*\d+\s*,\s*\d+\s*\)\s*,?)+$/.test(text)) {
     throw new UsageError(`--portmap must be pairs such as "(0,1),(2,3)", got '${text}'`);
   }
-  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) pairs.push([Number(match[1]), Number(match[2])]);
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text))
+    pairs.push([Number(match[1]), Number(match[2])]);
   return pairs;
 }
 
 /** Parses l2fwd's options. Throws UsageError on a bad one. */
 function parseOptions(args: string[]): L2fwdOptions | 'help' {
   const options: L2fwdOptions = {
-    portmask: 0, promiscuous: false, portsPerLcore: 1, statsPeriodSeconds: 10, macUpdating: true, portmap: undefined,
-    engine: 'ts', json: false,
+    portmask: 0,
+    promiscuous: false,
+    portsPerLcore: 1,
+    statsPeriodSeconds: 10,
+    macUpdating: true,
+    portmap: undefined,
+    engine: 'ts',
+    json: false,
   };
   let portmaskGiven = false;
   for (let i = 0; i < args.length; i++) {
@@ -89,31 +96,47 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
         portmaskGiven = true;
         break;
       }
-      case '-P': options.promiscuous = true; break;
+      case '-P':
+        options.promiscuous = true;
+        break;
       case '-q': {
         const count = value('-q');
-        if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > 16) throw new UsageError(`-q must be from 1 to 16, got '${count}'`);
+        if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > 16)
+          throw new UsageError(`-q must be from 1 to 16, got '${count}'`);
         options.portsPerLcore = Number(count);
         break;
       }
       case '-T': {
         const period = value('-T');
-        if (!/^\d+$/.test(period) || Number(period) > 86400) throw new UsageError(`-T must be from 0 to 86400 seconds, got '${period}'`);
+        if (!/^\d+$/.test(period) || Number(period) > 86400)
+          throw new UsageError(`-T must be from 0 to 86400 seconds, got '${period}'`);
         options.statsPeriodSeconds = Number(period);
         break;
       }
-      case '--mac-updating': options.macUpdating = true; break;
-      case '--no-mac-updating': options.macUpdating = false; break;
-      case '--portmap': options.portmap = parsePortmap(value('--portmap')); break;
+      case '--mac-updating':
+        options.macUpdating = true;
+        break;
+      case '--no-mac-updating':
+        options.macUpdating = false;
+        break;
+      case '--portmap':
+        options.portmap = parsePortmap(value('--portmap'));
+        break;
       case '--engine': {
         const engine = value('--engine');
-        if (engine !== 'ts' && engine !== 'native') throw new UsageError(`--engine must be ts or native, got '${engine}'`);
+        if (engine !== 'ts' && engine !== 'native')
+          throw new UsageError(`--engine must be ts or native, got '${engine}'`);
         options.engine = engine;
         break;
       }
-      case '--json': options.json = true; break;
-      case '-h': case '--help': return 'help';
-      default: throw new UsageError(`unknown option '${arg}'`);
+      case '--json':
+        options.json = true;
+        break;
+      case '-h':
+      case '--help':
+        return 'help';
+      default:
+        throw new UsageError(`unknown option '${arg}'`);
     }
   }
   if (!portmaskGiven) throw new UsageError('-p PORTMASK is required');
@@ -153,7 +176,8 @@ function destinations(enabled: number[], portmap: [number, number][] | undefined
       if (!destination.has(tx)) destination.set(tx, rx);
     }
     const unmapped = enabled.filter((port) => !destination.has(port));
-    if (unmapped.length > 0) throw new UsageError(`--portmap leaves enabled port(s) ${unmapped.join(', ')} without a peer`);
+    if (unmapped.length > 0)
+      throw new UsageError(`--portmap leaves enabled port(s) ${unmapped.join(', ')} without a peer`);
     return destination;
   }
   for (let i = 0; i + 1 < enabled.length; i += 2) {
@@ -177,8 +201,10 @@ function assignLcores(ports: Port[], destination: Map<number, number>, portsPerL
     if (current === undefined || current.streams.length === portsPerLcore) {
       const lcore = workers[assigned.length];
       if (lcore === undefined) {
-        throw new UsageError(`Not enough cores: ${ports.length} port(s) at ${portsPerLcore} per lcore need ` +
-          `${Math.ceil(ports.length / portsPerLcore)} worker lcore(s), EAL has ${workers.length} (raise -q or give EAL more lcores)`);
+        throw new UsageError(
+          `Not enough cores: ${ports.length} port(s) at ${portsPerLcore} per lcore need ` +
+            `${Math.ceil(ports.length / portsPerLcore)} worker lcore(s), EAL has ${workers.length} (raise -q or give EAL more lcores)`,
+        );
       }
       current = { lcore, streams: [], forwarder: undefined };
       assigned.push(current);
@@ -189,8 +215,10 @@ function assignLcores(ports: Port[], destination: Map<number, number>, portsPerL
   for (const { lcore } of assigned) byCpu.set(lcore.cpus[0], [...(byCpu.get(lcore.cpus[0]) ?? []), lcore.id]);
   for (const [cpu, lcores] of byCpu) {
     if (lcores.length > 1) {
-      console.error(`l2fwd: warning: lcores ${lcores.join(', ')} all poll on CPU ${cpu} and will share it; ` +
-        `raise -q to poll more ports from one lcore`);
+      console.error(
+        `l2fwd: warning: lcores ${lcores.join(', ')} all poll on CPU ${cpu} and will share it; ` +
+          `raise -q to poll more ports from one lcore`,
+      );
     }
   }
   return assigned;
@@ -207,18 +235,28 @@ class L2fwd {
   constructor(options: L2fwdOptions) {
     this.#options = options;
     const available = Port.ids();
-    if (available.length === 0) throw new UsageError('No Ethernet ports - bye (give EAL some, e.g. --vdev net_virtio_user0,path=...)');
+    if (available.length === 0)
+      throw new UsageError('No Ethernet ports - bye (give EAL some, e.g. --vdev net_virtio_user0,path=...)');
     const possible = available.reduce((mask, id) => mask | (1 << id), 0);
     if ((options.portmask & ~possible) !== 0) {
-      throw new UsageError(`Invalid portmask 0x${options.portmask.toString(16)}; possible (0x${possible.toString(16)})`);
+      throw new UsageError(
+        `Invalid portmask 0x${options.portmask.toString(16)}; possible (0x${possible.toString(16)})`,
+      );
     }
     this.#ports = available.filter((id) => (options.portmask & (1 << id)) !== 0).map((id) => Port.get(id));
-    const destination = destinations(this.#ports.map((port) => port.id), options.portmap);
+    const destination = destinations(
+      this.#ports.map((port) => port.id),
+      options.portmap,
+    );
     this.#lcores = assignLcores(this.#ports, destination, options.portsPerLcore);
     for (const { lcore, streams } of this.#lcores) {
-      for (const stream of streams) console.log(`Lcore ${lcore.id}: RX port ${stream.rxPort.id} TX port ${stream.txPort.id}`);
+      for (const stream of streams)
+        console.log(`Lcore ${lcore.id}: RX port ${stream.rxPort.id} TX port ${stream.txPort.id}`);
     }
-    const mbufs = Math.max(8192, this.#ports.length * (rxDescriptors + txDescriptors + burst + this.#lcores.length * mempoolCacheSize));
+    const mbufs = Math.max(
+      8192,
+      this.#ports.length * (rxDescriptors + txDescriptors + burst + this.#lcores.length * mempoolCacheSize),
+    );
     this.#pool = Mempool.create({ name: 'mbuf_pool', size: mbufs, cacheSize: mempoolCacheSize });
     for (const port of this.#ports) {
       process.stdout.write(`Initializing port ${port.id}... `);
@@ -228,7 +266,9 @@ class L2fwd {
         try {
           port.promiscuous = true;
         } catch (error) {
-          throw new UsageError(`-P: cannot enable promiscuous mode on port ${port.id} (${port.name}): ${(error as Error).message}`);
+          throw new UsageError(
+            `-P: cannot enable promiscuous mode on port ${port.id} (${port.name}): ${(error as Error).message}`,
+          );
         }
       }
       console.log(`done: \nPort ${port.id}, MAC address: ${port.mac.toUpperCase()}\n`);
@@ -246,8 +286,12 @@ class L2fwd {
     console.log('done');
     for (const port of this.#ports) {
       const link = port.link();
-      console.log(link.up ? `Port ${port.id} Link up at ${link.speedMbps === 0 ? 'Unknown' : `${link.speedMbps} Mbps`} ` +
-        `${link.fullDuplex ? 'FDX' : 'HDX'}` : `Port ${port.id} Link down`);
+      console.log(
+        link.up
+          ? `Port ${port.id} Link up at ${link.speedMbps === 0 ? 'Unknown' : `${link.speedMbps} Mbps`} ` +
+              `${link.fullDuplex ? 'FDX' : 'HDX'}`
+          : `Port ${port.id} Link down`,
+      );
     }
   }
 
@@ -257,10 +301,14 @@ class L2fwd {
     for (const forwarding of this.#lcores) {
       const { lcore, streams } = forwarding;
       const data: L2fwdLoopData = { macUpdating: this.#options.macUpdating };
-      forwarding.forwarder = await Forwarder.start(this.#options.engine === 'native' ?
-        { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams } :
-        { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data });
-      console.log(`entering main loop on lcore ${lcore.id} (${this.#options.engine === 'native' ? 'native Engine' : `TypeScript loop on CPU ${lcore.cpus[0]}`})`);
+      forwarding.forwarder = await Forwarder.start(
+        this.#options.engine === 'native'
+          ? { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams }
+          : { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data },
+      );
+      console.log(
+        `entering main loop on lcore ${lcore.id} (${this.#options.engine === 'native' ? 'native Engine' : `TypeScript loop on CPU ${lcore.cpus[0]}`})`,
+      );
     }
   }
 
@@ -273,17 +321,21 @@ class L2fwd {
   async stop(): Promise<void> {
     for (const { forwarder, error } of await Forwarder.stopAll(this.#forwarders())) {
       const lcore = this.#lcores.find((forwarding) => forwarding.forwarder === forwarder)?.lcore.id;
-      console.error(`l2fwd: the TypeScript loop of lcore ${lcore} failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `l2fwd: the TypeScript loop of lcore ${lcore} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
   /** Sent, received and dropped packets per port id, from the loops' live counters. */
   counters(): Map<number, PortCounters> {
     const totals = Forwarder.portTotals(this.#forwarders());
-    return new Map(this.#ports.map((port) => {
-      const counted = totals.get(port.id);
-      return [port.id, { sent: counted?.tx ?? 0, received: counted?.rx ?? 0, dropped: counted?.dropped ?? 0 }];
-    }));
+    return new Map(
+      this.#ports.map((port) => {
+        const counted = totals.get(port.id);
+        return [port.id, { sent: counted?.tx ?? 0, received: counted?.rx ?? 0, dropped: counted?.dropped ?? 0 }];
+      }),
+    );
   }
 
   /** l2fwd's periodic statistics. */
@@ -292,19 +344,23 @@ class L2fwd {
     const lines = ['\nPort statistics ===================================='];
     const total: PortCounters = { sent: 0, received: 0, dropped: 0 };
     for (const [id, counters] of this.counters()) {
-      lines.push(`Statistics for port ${id} ------------------------------`,
+      lines.push(
+        `Statistics for port ${id} ------------------------------`,
         `Packets sent: ${String(counters.sent).padStart(24)}`,
         `Packets received: ${String(counters.received).padStart(20)}`,
-        `Packets dropped: ${String(counters.dropped).padStart(21)}`);
+        `Packets dropped: ${String(counters.dropped).padStart(21)}`,
+      );
       total.sent += counters.sent;
       total.received += counters.received;
       total.dropped += counters.dropped;
     }
-    lines.push('Aggregate statistics ===============================',
+    lines.push(
+      'Aggregate statistics ===============================',
       `Total packets sent: ${String(total.sent).padStart(18)}`,
       `Total packets received: ${String(total.received).padStart(14)}`,
       `Total packets dropped: ${String(total.dropped).padStart(15)}`,
-      '====================================================');
+      '====================================================',
+    );
     console.log(lines.join('\n'));
   }
 
@@ -312,13 +368,28 @@ class L2fwd {
   summary(): object {
     const seconds = Number(process.hrtime.bigint() - this.#startedAt) / 1e9;
     const perPort = this.counters();
-    const ports = this.#ports.map((port) => ({ port: port.id, name: port.name, ...(perPort.get(port.id) as PortCounters) }));
-    const total = ports.reduce((sum, port) => ({
-      sent: sum.sent + port.sent, received: sum.received + port.received, dropped: sum.dropped + port.dropped,
-    }), { sent: 0, received: 0, dropped: 0 });
+    const ports = this.#ports.map((port) => ({
+      port: port.id,
+      name: port.name,
+      ...(perPort.get(port.id) as PortCounters),
+    }));
+    const total = ports.reduce(
+      (sum, port) => ({
+        sent: sum.sent + port.sent,
+        received: sum.received + port.received,
+        dropped: sum.dropped + port.dropped,
+      }),
+      { sent: 0, received: 0, dropped: 0 },
+    );
     return {
-      app: 'l2fwd', engine: this.#options.engine, macUpdating: this.#options.macUpdating, seconds: Number(seconds.toFixed(3)),
-      ports, total, rxPps: Math.round(total.received / seconds), txPps: Math.round(total.sent / seconds),
+      app: 'l2fwd',
+      engine: this.#options.engine,
+      macUpdating: this.#options.macUpdating,
+      seconds: Number(seconds.toFixed(3)),
+      ports,
+      total,
+      rxPps: Math.round(total.received / seconds),
+      txPps: Math.round(total.sent / seconds),
     };
   }
 
@@ -364,7 +435,9 @@ async function main(): Promise<number> {
     await runUntilSignal(l2fwd, options.statsPeriodSeconds);
     return 0;
   } catch (error) {
-    console.error(`l2fwd: ${error instanceof UsageError || error instanceof DpdkError ? error.message : String(error)}`);
+    console.error(
+      `l2fwd: ${error instanceof UsageError || error instanceof DpdkError ? error.message : String(error)}`,
+    );
     return 1;
   } finally {
     if (l2fwd !== undefined) {
@@ -378,9 +451,12 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (error: unknown) => {
-  console.error(`l2fwd: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`l2fwd: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

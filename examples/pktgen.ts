@@ -62,8 +62,9 @@ function initEal(args: string[]): void {
     Eal.init(args);
   } catch (error) {
     if (error instanceof DpdkError) {
-      const hint = /Main lcore is not enabled/.test(error.message) ?
-        ' (the lcores given do not include the main lcore: add --main-lcore with one of them)' : '';
+      const hint = /Main lcore is not enabled/.test(error.message)
+        ? ' (the lcores given do not include the main lcore: add --main-lcore with one of them)'
+        : '';
       throw new UsageError(`EAL init with ${args.join(' ')} failed: ${error.message}${hint}`);
     }
     throw error;
@@ -82,13 +83,20 @@ async function main(): Promise<number> {
   initEal(args);
   const app = new Pktgen(options, notice);
   const session = new Session(app, options);
-  app.ports.forEach((port, i) => notice(`port ${i}: ${port.name} ${port.mac} on lcore ${app.lcoreOf[i]}, receives from port ${app.peerOf(i)}`));
+  app.ports.forEach((port, i) =>
+    notice(`port ${i}: ${port.name} ${port.mac} on lcore ${app.lcoreOf[i]}, receives from port ${app.peerOf(i)}`),
+  );
 
   // Run the commands, then wait for the counts or prompt; the session reports at the end.
   return session.run(commands);
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  process.stderr.write(`pktgen: ${error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `pktgen: ${error instanceof UsageError ? error.message : error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

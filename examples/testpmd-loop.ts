@@ -5,7 +5,16 @@
  * make one native call per burst: Port.txRxBurst sends what the last call received (after
  * the rewrite) and receives the next burst.
  */
-import { Batch, ForwarderLoop, macRewrite, setMacs, swapMacs, type ForwarderLoopStream, type MacRewrite, type Mempool } from '../lib/index.js';
+import {
+  Batch,
+  ForwarderLoop,
+  macRewrite,
+  setMacs,
+  swapMacs,
+  type ForwarderLoopStream,
+  type MacRewrite,
+  type Mempool,
+} from '../lib/index.js';
 
 /** The forward modes the TypeScript loop implements. */
 export type TsForwardMode = 'io' | 'mac' | 'macswap' | 'rxonly' | 'txonly';

@@ -11,7 +11,16 @@
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import {
-  DpdkError, Eal, Forwarder, Mempool, Port, buildUdpPacket, parseCoremask, type EngineStream, type ForwarderPortTotals, type PortStats,
+  DpdkError,
+  Eal,
+  Forwarder,
+  Mempool,
+  Port,
+  buildUdpPacket,
+  parseCoremask,
+  type EngineStream,
+  type ForwarderPortTotals,
+  type PortStats,
 } from '../lib/index.js';
 import { UsageError, startApp } from './app.js';
 import type { TestpmdLoopData, TsForwardMode } from './testpmd-loop.js';
@@ -70,18 +79,38 @@ function lcoresOfMask(name: string, mask: string): number[] {
 
 function parseForwardMode(text: string): TsForwardMode {
   const mode = forwardModes.find((candidate) => candidate === text);
-  if (mode === undefined) throw new UsageError(`unknown forward mode '${text}': expected one of ${forwardModes.join(', ')}`);
+  if (mode === undefined)
+    throw new UsageError(`unknown forward mode '${text}': expected one of ${forwardModes.join(', ')}`);
   return mode;
 }
 
 /** Parses testpmd's options (`--name=value` or `--name value`). Throws UsageError on a bad one. */
 function parseOptions(args: string[]): TestpmdOptions | 'help' {
   const options: TestpmdOptions = {
-    interactive: false, autoStart: false, burst: 32, rxDescriptors: 1024, txDescriptors: 1024, forwardMode: 'io',
-    forwardLcores: undefined, nbCores: 1, statsPeriodSeconds: 0, totalMbufs: undefined, engine: 'native', json: false,
+    interactive: false,
+    autoStart: false,
+    burst: 32,
+    rxDescriptors: 1024,
+    txDescriptors: 1024,
+    forwardMode: 'io',
+    forwardLcores: undefined,
+    nbCores: 1,
+    statsPeriodSeconds: 0,
+    totalMbufs: undefined,
+    engine: 'native',
+    json: false,
   };
-  const withValue = new Set(['--burst', '--rxd', '--txd', '--forward-mode', '--coremask', '--nb-cores', '--stats-period',
-    '--total-num-mbufs', '--engine']);
+  const withValue = new Set([
+    '--burst',
+    '--rxd',
+    '--txd',
+    '--forward-mode',
+    '--coremask',
+    '--nb-cores',
+    '--stats-period',
+    '--total-num-mbufs',
+    '--engine',
+  ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const equals = arg.indexOf('=');
@@ -92,22 +121,51 @@ function parseOptions(args: string[]): TestpmdOptions | 'help' {
       else if (i + 1 < args.length) value = args[++i];
       else throw new UsageError(`${name} needs a value`);
     } else if (equals > 0 && arg.startsWith('--')) {
-      throw new UsageError(ignoredOptions.has(name) || ['--interactive', '--auto-start', '--help', '--json'].includes(name) ?
-        `${name} takes no value` : `unknown option '${name}' (see --help)`);
+      throw new UsageError(
+        ignoredOptions.has(name) || ['--interactive', '--auto-start', '--help', '--json'].includes(name)
+          ? `${name} takes no value`
+          : `unknown option '${name}' (see --help)`,
+      );
     }
     switch (name) {
-      case '-i': case '--interactive': options.interactive = true; break;
-      case '-a': case '--auto-start': options.autoStart = true; break;
-      case '--json': options.json = true; break;
-      case '-h': case '--help': return 'help';
-      case '--burst': options.burst = integerOption(name, value, 1, 512); break;
-      case '--rxd': options.rxDescriptors = integerOption(name, value, 1, 65535); break;
-      case '--txd': options.txDescriptors = integerOption(name, value, 1, 65535); break;
-      case '--forward-mode': options.forwardMode = parseForwardMode(value); break;
-      case '--coremask': options.forwardLcores = lcoresOfMask(name, value); break;
-      case '--nb-cores': options.nbCores = integerOption(name, value, 1, 128); break;
-      case '--stats-period': options.statsPeriodSeconds = integerOption(name, value, 0, 86400); break;
-      case '--total-num-mbufs': options.totalMbufs = integerOption(name, value, 1024, 2 ** 31 - 1); break;
+      case '-i':
+      case '--interactive':
+        options.interactive = true;
+        break;
+      case '-a':
+      case '--auto-start':
+        options.autoStart = true;
+        break;
+      case '--json':
+        options.json = true;
+        break;
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--burst':
+        options.burst = integerOption(name, value, 1, 512);
+        break;
+      case '--rxd':
+        options.rxDescriptors = integerOption(name, value, 1, 65535);
+        break;
+      case '--txd':
+        options.txDescriptors = integerOption(name, value, 1, 65535);
+        break;
+      case '--forward-mode':
+        options.forwardMode = parseForwardMode(value);
+        break;
+      case '--coremask':
+        options.forwardLcores = lcoresOfMask(name, value);
+        break;
+      case '--nb-cores':
+        options.nbCores = integerOption(name, value, 1, 128);
+        break;
+      case '--stats-period':
+        options.statsPeriodSeconds = integerOption(name, value, 0, 86400);
+        break;
+      case '--total-num-mbufs':
+        options.totalMbufs = integerOption(name, value, 1024, 2 ** 31 - 1);
+        break;
       case '--engine':
         if (value !== 'native' && value !== 'ts') throw new UsageError(`--engine must be native or ts, got '${value}'`);
         options.engine = value;
@@ -142,7 +200,12 @@ interface ForwardingLcore {
  */
 function txonlyPacket(stream: Stream): Uint8Array {
   return buildUdpPacket({
-    dstMac: stream.peerMac, srcMac: stream.txPort.mac, srcIp: '198.18.0.1', dstIp: '198.18.0.2', srcPort: 9, dstPort: 9,
+    dstMac: stream.peerMac,
+    srcMac: stream.txPort.mac,
+    srcIp: '198.18.0.1',
+    dstIp: '198.18.0.2',
+    srcPort: 9,
+    dstPort: 9,
     frameSize: 68,
   });
 }
@@ -150,7 +213,11 @@ function txonlyPacket(stream: Stream): Uint8Array {
 const statsBorder = '########################';
 
 /** Counters of one port, as testpmd's NIC statistics show them. */
-function portStatsBlock(port: Port, stats: PortStats, rates: { rxPps: number; rxBps: number; txPps: number; txBps: number }): string {
+function portStatsBlock(
+  port: Port,
+  stats: PortStats,
+  rates: { rxPps: number; rxBps: number; txPps: number; txBps: number },
+): string {
   const pad = (value: number, width: number): string => String(value).padEnd(width);
   const right = (value: number): string => String(Math.round(value)).padStart(12);
   return [
@@ -186,14 +253,24 @@ class Testpmd {
     this.#options = options;
     this.#mode = options.forwardMode;
     this.#ports = Port.ids().map((id) => Port.get(id));
-    if (this.#ports.length === 0) throw new UsageError('no ports: give EAL some, e.g. --vdev net_null0 --vdev net_null1');
+    if (this.#ports.length === 0)
+      throw new UsageError('no ports: give EAL some, e.g. --vdev net_null0 --vdev net_null1');
     this.#lcores = this.#forwardingLcores();
-    const mbufs = options.totalMbufs ??
-      Math.max(8191, this.#ports.length * (options.rxDescriptors + options.txDescriptors + options.burst + 256 * this.#lcores.length));
+    const mbufs =
+      options.totalMbufs ??
+      Math.max(
+        8191,
+        this.#ports.length *
+          (options.rxDescriptors + options.txDescriptors + options.burst + 256 * this.#lcores.length),
+      );
     this.#pool = Mempool.create({ name: 'mb_pool_0', size: mbufs, cacheSize: 250 });
     for (const port of this.#ports) {
       console.log(`Configuring Port ${port.id} (${port.name}, socket ${port.info().socket})`);
-      port.configure({ mempool: this.#pool, rxDescriptors: options.rxDescriptors, txDescriptors: options.txDescriptors });
+      port.configure({
+        mempool: this.#pool,
+        rxDescriptors: options.rxDescriptors,
+        txDescriptors: options.txDescriptors,
+      });
       port.start();
       try {
         port.promiscuous = true;
@@ -208,20 +285,28 @@ class Testpmd {
   /** Picks the forwarding lcores (`--coremask`, `--nb-cores`) and spreads the streams over them. */
   #forwardingLcores(): ForwardingLcore[] {
     const workers = Eal.lcores().filter((lcore) => lcore.role === 'worker');
-    if (workers.length === 0) throw new UsageError('EAL has no worker lcore to forward on: give it two lcores or more, e.g. --lcores 0@0,1@1');
+    if (workers.length === 0)
+      throw new UsageError('EAL has no worker lcore to forward on: give it two lcores or more, e.g. --lcores 0@0,1@1');
     const wanted = this.#options.forwardLcores ?? workers.map((lcore) => lcore.id);
     const chosen = wanted.map((id) => {
       const lcore = workers.find((candidate) => candidate.id === id);
       if (lcore === undefined) {
-        throw new UsageError(`--coremask names lcore ${id}, which is not an EAL worker lcore (the workers are ${workers.map((w) => w.id).join(', ')})`);
+        throw new UsageError(
+          `--coremask names lcore ${id}, which is not an EAL worker lcore (the workers are ${workers.map((w) => w.id).join(', ')})`,
+        );
       }
       return lcore;
     });
     if (this.#options.nbCores > chosen.length) {
-      throw new UsageError(`--nb-cores=${this.#options.nbCores} but only ${chosen.length} forwarding lcore(s) are available (${chosen.map((l) => l.id).join(', ')})`);
+      throw new UsageError(
+        `--nb-cores=${this.#options.nbCores} but only ${chosen.length} forwarding lcore(s) are available (${chosen.map((l) => l.id).join(', ')})`,
+      );
     }
     const used = chosen.slice(0, this.#options.nbCores).map((lcore): ForwardingLcore => ({
-      lcore: lcore.id, cpu: lcore.cpus[0], streams: [], forwarder: undefined,
+      lcore: lcore.id,
+      cpu: lcore.cpus[0],
+      streams: [],
+      forwarder: undefined,
     }));
     this.#ports.forEach((rxPort, i) => {
       const txPort = this.#ports[i ^ 1] ?? rxPort;
@@ -247,21 +332,34 @@ class Testpmd {
     try {
       for (const lcore of this.#lcores) {
         const streams: EngineStream[] = lcore.streams.map((stream) => ({
-          rxPort: stream.rxPort, txPort: stream.txPort, txDestination: stream.peerMac,
+          rxPort: stream.rxPort,
+          txPort: stream.txPort,
+          txDestination: stream.peerMac,
           templates: txonly ? [txonlyPacket(stream)] : undefined,
         }));
         const data: TestpmdLoopData = { mode: this.#mode };
-        lcore.forwarder = await Forwarder.start(this.#options.engine === 'native' ?
-          { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams } :
-          { loop: join(__dirname, 'testpmd-loop'), cpu: lcore.cpu, burst, mempool: txonly ? this.#pool : undefined, streams, data });
+        lcore.forwarder = await Forwarder.start(
+          this.#options.engine === 'native'
+            ? { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams }
+            : {
+                loop: join(__dirname, 'testpmd-loop'),
+                cpu: lcore.cpu,
+                burst,
+                mempool: txonly ? this.#pool : undefined,
+                streams,
+                data,
+              },
+        );
       }
     } catch (error) {
       await this.#stopForwarders();
       throw error;
     }
     this.#forwarding = true;
-    console.log(`${this.#mode} packet forwarding - ports=${this.#ports.length} - cores=${this.#lcores.length} - ` +
-      `streams=${this.#lcores.reduce((n, l) => n + l.streams.length, 0)} - engine=${this.#options.engine} - burst=${this.#options.burst}`);
+    console.log(
+      `${this.#mode} packet forwarding - ports=${this.#ports.length} - cores=${this.#lcores.length} - ` +
+        `streams=${this.#lcores.reduce((n, l) => n + l.streams.length, 0)} - engine=${this.#options.engine} - burst=${this.#options.burst}`,
+    );
   }
 
   /**
@@ -272,7 +370,9 @@ class Testpmd {
     const running = this.#lcores.flatMap((lcore) => lcore.forwarder ?? []);
     for (const { forwarder, error } of await Forwarder.stopAll(running)) {
       const cpu = this.#lcores.find((lcore) => lcore.forwarder === forwarder)?.cpu;
-      console.error(`testpmd: the TypeScript loop on CPU ${cpu} failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `testpmd: the TypeScript loop on CPU ${cpu} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const totals = Forwarder.portTotals(running);
     for (const lcore of this.#lcores) {
@@ -292,10 +392,11 @@ class Testpmd {
     const totals = await this.#stopForwarders();
     this.#forwarding = false;
     const total = { rx: 0, rxDropped: 0, tx: 0, txDropped: 0 };
-    const line = (rx: number, rxDropped: number, tx: number, txDropped: number): string => [
-      `  RX-packets: ${String(rx).padEnd(14)} RX-dropped: ${String(rxDropped).padEnd(14)} RX-total: ${rx + rxDropped}`,
-      `  TX-packets: ${String(tx).padEnd(14)} TX-dropped: ${String(txDropped).padEnd(14)} TX-total: ${tx + txDropped}`,
-    ].join('\n');
+    const line = (rx: number, rxDropped: number, tx: number, txDropped: number): string =>
+      [
+        `  RX-packets: ${String(rx).padEnd(14)} RX-dropped: ${String(rxDropped).padEnd(14)} RX-total: ${rx + rxDropped}`,
+        `  TX-packets: ${String(tx).padEnd(14)} TX-dropped: ${String(txDropped).padEnd(14)} TX-total: ${tx + txDropped}`,
+      ].join('\n');
     this.lastForwardStats = [];
     for (const port of this.#ports) {
       const now = port.stats();
@@ -310,7 +411,9 @@ class Testpmd {
       total.rxDropped += rxDropped;
       total.tx += tx;
       total.txDropped += txDropped;
-      console.log(`\n  ---------------------- Forward statistics for port ${String(port.id).padEnd(2)} ----------------------`);
+      console.log(
+        `\n  ---------------------- Forward statistics for port ${String(port.id).padEnd(2)} ----------------------`,
+      );
       console.log(line(rx, rxDropped, tx, txDropped));
       console.log('  ----------------------------------------------------------------------------');
     }
@@ -342,11 +445,16 @@ class Testpmd {
       const last = this.#lastShow.get(port.id);
       this.#lastShow.set(port.id, { stats, at });
       const seconds = last === undefined ? 0 : Number(at - last.at) / 1e9;
-      const rate = (now: number, before: number | undefined): number => (seconds > 0 && before !== undefined ? (now - before) / seconds : 0);
-      console.log(portStatsBlock(port, stats, {
-        rxPps: rate(stats.rxPackets, last?.stats.rxPackets), rxBps: rate(stats.rxBytes * 8, last && last.stats.rxBytes * 8),
-        txPps: rate(stats.txPackets, last?.stats.txPackets), txBps: rate(stats.txBytes * 8, last && last.stats.txBytes * 8),
-      }));
+      const rate = (now: number, before: number | undefined): number =>
+        seconds > 0 && before !== undefined ? (now - before) / seconds : 0;
+      console.log(
+        portStatsBlock(port, stats, {
+          rxPps: rate(stats.rxPackets, last?.stats.rxPackets),
+          rxBps: rate(stats.rxBytes * 8, last && last.stats.rxBytes * 8),
+          txPps: rate(stats.txPackets, last?.stats.txPackets),
+          txBps: rate(stats.txBytes * 8, last && last.stats.txBytes * 8),
+        }),
+      );
     }
   }
 
@@ -393,7 +501,10 @@ const commandHelp = `commands:
 
 /** Runs one prompt command; resolves false on `quit`. */
 async function runCommand(app: Testpmd, line: string): Promise<boolean> {
-  const words = line.trim().split(/\s+/).filter((word) => word.length > 0);
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word.length > 0);
   const command = words.join(' ');
   if (command === '') return true;
   if (command === 'quit') return false;
@@ -444,7 +555,8 @@ function prompt(app: Testpmd): Promise<void> {
 /** Without `-i`: forwards until SIGINT or SIGTERM. */
 function runUntilSignal(app: Testpmd, statsPeriodSeconds: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = statsPeriodSeconds > 0 ? setInterval(() => app.printPeriodicStats(), statsPeriodSeconds * 1000) : undefined;
+    const timer =
+      statsPeriodSeconds > 0 ? setInterval(() => app.printPeriodicStats(), statsPeriodSeconds * 1000) : undefined;
     // Keeps the process alive between statistics (the loops run on other threads).
     const keepAlive = setInterval(() => undefined, 1 << 30);
     const finish = (): void => {
@@ -479,17 +591,27 @@ async function main(): Promise<number> {
     await testpmd?.close();
     if (options.json && testpmd !== undefined) {
       const ports = testpmd.lastForwardStats;
-      console.log(JSON.stringify({ app: 'testpmd', forwardMode: options.forwardMode, engine: options.engine, ports,
-        forwarded: ports.reduce((sum, port) => sum + port.tx, 0) }));
+      console.log(
+        JSON.stringify({
+          app: 'testpmd',
+          forwardMode: options.forwardMode,
+          engine: options.engine,
+          ports,
+          forwarded: ports.reduce((sum, port) => sum + port.tx, 0),
+        }),
+      );
     }
     Eal.cleanup();
     console.log('Bye...');
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (error: unknown) => {
-  console.error(`testpmd: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`testpmd: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

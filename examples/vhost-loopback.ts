@@ -17,7 +17,17 @@
 // to check the mix a generator sent. The native engine does not look into packets, so then
 // the main thread forwards (io mode only): slower, for tests rather than throughput.
 import {
-  Batch, Eal, Forwarder, ETHER_HEADER_LENGTH, ETHER_TYPE_IPV4, IP_PROTO_UDP, IPV4_HEADER_LENGTH, Mempool, Vhost, type ForwardMode, type Port,
+  Batch,
+  Eal,
+  Forwarder,
+  ETHER_HEADER_LENGTH,
+  ETHER_TYPE_IPV4,
+  IP_PROTO_UDP,
+  IPV4_HEADER_LENGTH,
+  Mempool,
+  Vhost,
+  type ForwardMode,
+  type Port,
 } from '../lib/index.js';
 
 const usage = `usage: vhost-loopback.ts --iface PATH --iface PATH [--lcores MAP] [--mode io|mac|macswap|l2fwd]
@@ -42,7 +52,13 @@ function exitWithUsage(message: string): never {
 
 function parseOptions(argv: string[]): LoopbackOptions {
   const options: LoopbackOptions = {
-    ifaces: [], lcores: '0@0,1@1', mode: 'io', countDports: false, memoryMb: 128, noHuge: false, filePrefix: 'vhost-loopback',
+    ifaces: [],
+    lcores: '0@0,1@1',
+    mode: 'io',
+    countDports: false,
+    memoryMb: 128,
+    noHuge: false,
+    filePrefix: 'vhost-loopback',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -51,20 +67,32 @@ function parseOptions(argv: string[]): LoopbackOptions {
       return argv[++i];
     };
     switch (arg) {
-      case '--iface': options.ifaces.push(value()); break;
-      case '--lcores': options.lcores = value(); break;
-      case '--file-prefix': options.filePrefix = value(); break;
-      case '--no-huge': options.noHuge = true; break;
-      case '--count-dports': options.countDports = true; break;
+      case '--iface':
+        options.ifaces.push(value());
+        break;
+      case '--lcores':
+        options.lcores = value();
+        break;
+      case '--file-prefix':
+        options.filePrefix = value();
+        break;
+      case '--no-huge':
+        options.noHuge = true;
+        break;
+      case '--count-dports':
+        options.countDports = true;
+        break;
       case '--mode': {
         const mode = value();
-        if (!(loopModes as readonly string[]).includes(mode)) exitWithUsage(`--mode must be one of ${loopModes.join(', ')}, got "${mode}"`);
+        if (!(loopModes as readonly string[]).includes(mode))
+          exitWithUsage(`--mode must be one of ${loopModes.join(', ')}, got "${mode}"`);
         options.mode = mode as ForwardMode;
         break;
       }
       case '--memory-mb': {
         const text = value();
-        if (!/^\d+$/.test(text) || Number(text) < 16) exitWithUsage(`--memory-mb must be an integer of at least 16, got "${text}"`);
+        if (!/^\d+$/.test(text) || Number(text) < 16)
+          exitWithUsage(`--memory-mb must be an integer of at least 16, got "${text}"`);
         options.memoryMb = Number(text);
         break;
       }
@@ -101,15 +129,25 @@ interface Crossover {
 }
 
 async function nativeCrossover(lcore: number, mode: ForwardMode, first: Port, second: Port): Promise<Crossover> {
-  const forwarder = await Forwarder.start({ lcore, mode, streams: [{ rxPort: first, txPort: second }, { rxPort: second, txPort: first }] });
+  const forwarder = await Forwarder.start({
+    lcore,
+    mode,
+    streams: [
+      { rxPort: first, txPort: second },
+      { rxPort: second, txPort: first },
+    ],
+  });
   return { counters: () => forwarder.stats(), dports: () => null, stop: () => forwarder.stop() };
 }
 
 /** The UDP destination port of an IPv4 packet at `offset` of `view`; null for other packets. */
 function udpDestinationPort(view: DataView, offset: number, length: number): number | null {
   const ip = offset + ETHER_HEADER_LENGTH;
-  if (length < ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH || view.getUint16(offset + 12) !== ETHER_TYPE_IPV4 ||
-    view.getUint8(ip + 9) !== IP_PROTO_UDP) {
+  if (
+    length < ETHER_HEADER_LENGTH + IPV4_HEADER_LENGTH ||
+    view.getUint16(offset + 12) !== ETHER_TYPE_IPV4 ||
+    view.getUint8(ip + 9) !== IP_PROTO_UDP
+  ) {
     return null;
   }
   const udp = ip + (view.getUint8(ip) & 0x0f) * 4;
@@ -117,8 +155,14 @@ function udpDestinationPort(view: DataView, offset: number, length: number): num
 }
 
 function countingCrossover(first: Port, second: Port): Crossover {
-  const directions = [[first, second], [second, first]].map(([from, to]) => ({
-    from, to, counters: { rxPort: from.id, txPort: to.id, rx: 0, tx: 0, dropped: 0 }, dports: new Map<number, number>(),
+  const directions = [
+    [first, second],
+    [second, first],
+  ].map(([from, to]) => ({
+    from,
+    to,
+    counters: { rxPort: from.id, txPort: to.id, rx: 0, tx: 0, dropped: 0 },
+    dports: new Map<number, number>(),
   }));
   const batch = new Batch(64);
   let stopped = false;
@@ -155,9 +199,15 @@ function countingCrossover(first: Port, second: Port): Crossover {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  Eal.init({ lcores: options.lcores, memoryMb: options.memoryMb, noHuge: options.noHuge, filePrefix: options.filePrefix });
+  Eal.init({
+    lcores: options.lcores,
+    memoryMb: options.memoryMb,
+    noHuge: options.noHuge,
+    filePrefix: options.filePrefix,
+  });
   const worker = Eal.lcores().find((lcore) => lcore.role === 'worker');
-  if (worker === undefined) exitWithUsage(`--lcores ${options.lcores} has no worker lcore for the engine: give two, e.g. 0@0,1@1`);
+  if (worker === undefined)
+    exitWithUsage(`--lcores ${options.lcores} has no worker lcore for the engine: give two, e.g. 0@0,1@1`);
   const pool = Mempool.create({ name: 'vhost-loopback', size: 8191 });
   const ports: Port[] = options.ifaces.map((iface) => {
     const port = Vhost.create({ iface });
@@ -166,17 +216,29 @@ async function main(): Promise<void> {
     return port;
   });
   const [first, second] = ports;
-  const crossover = options.countDports ? countingCrossover(first, second) : await nativeCrossover(worker.id, options.mode, first, second);
-  const where = options.countDports ? 'the main thread, counting UDP destination ports' : `lcore ${worker.id} on CPU ${worker.cpus.join(',')}`;
-  process.stdout.write(`vhost-loopback: ready: ${options.ifaces[0]} <-> ${options.ifaces[1]} (mode ${options.mode}, ${where})\n`);
+  const crossover = options.countDports
+    ? countingCrossover(first, second)
+    : await nativeCrossover(worker.id, options.mode, first, second);
+  const where = options.countDports
+    ? 'the main thread, counting UDP destination ports'
+    : `lcore ${worker.id} on CPU ${worker.cpus.join(',')}`;
+  process.stdout.write(
+    `vhost-loopback: ready: ${options.ifaces[0]} <-> ${options.ifaces[1]} (mode ${options.mode}, ${where})\n`,
+  );
 
-  const describeCounters = (): string => crossover.counters()
-    .map((s) => `port ${s.rxPort} -> ${s.txPort}: rx ${s.rx} tx ${s.tx} dropped ${s.dropped}`).join('; ');
-  const describeDports = (perDirection: Map<number, number>[]): string => perDirection.map((dports, k) => {
-    const { rxPort, txPort } = crossover.counters()[k];
-    const counts = [...dports].sort(([a], [b]) => a - b).map(([dport, count]) => `${dport} x${count}`);
-    return `port ${rxPort} -> ${txPort}: ${counts.length === 0 ? 'none' : counts.join(', ')}`;
-  }).join('; ');
+  const describeCounters = (): string =>
+    crossover
+      .counters()
+      .map((s) => `port ${s.rxPort} -> ${s.txPort}: rx ${s.rx} tx ${s.tx} dropped ${s.dropped}`)
+      .join('; ');
+  const describeDports = (perDirection: Map<number, number>[]): string =>
+    perDirection
+      .map((dports, k) => {
+        const { rxPort, txPort } = crossover.counters()[k];
+        const counts = [...dports].sort(([a], [b]) => a - b).map(([dport, count]) => `${dport} x${count}`);
+        return `port ${rxPort} -> ${txPort}: ${counts.length === 0 ? 'none' : counts.join(', ')}`;
+      })
+      .join('; ');
   let printed = '';
   const reporter = setInterval(() => {
     const counters = describeCounters();
@@ -195,7 +257,8 @@ async function main(): Promise<void> {
     Eal.cleanup();
     process.exit(0);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, (received) => void shutdown(received));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(signal, (received) => void shutdown(received));
 }
 
 void main();

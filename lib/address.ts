@@ -22,7 +22,10 @@ export function tryParseMac(text: unknown): Uint8Array | undefined {
 
 /** Parses a MAC address `aa:bb:cc:dd:ee:ff` into 6 bytes (a fresh array). Throws `EINVAL` when malformed. */
 export function parseMac(text: string): Uint8Array {
-  return tryParseMac(text) ?? invalidArgument('parseMac', `mac must be a MAC address like 00:00:00:00:00:01, got ${describe(text)}`);
+  return (
+    tryParseMac(text) ??
+    invalidArgument('parseMac', `mac must be a MAC address like 00:00:00:00:00:01, got ${describe(text)}`)
+  );
 }
 
 /** Formats the 6 bytes at `offset` as lower-case `aa:bb:cc:dd:ee:ff`. */
@@ -41,7 +44,10 @@ export function tryParseIpv4(text: unknown): number | undefined {
 
 /** Parses a dotted-quad IPv4 address into its 32-bit value. Throws `EINVAL` when malformed. */
 export function parseIpv4(text: string): number {
-  return tryParseIpv4(text) ?? invalidArgument('parseIpv4', `expected a dotted IPv4 address such as 10.0.0.1, got ${describe(text)}`);
+  return (
+    tryParseIpv4(text) ??
+    invalidArgument('parseIpv4', `expected a dotted IPv4 address such as 10.0.0.1, got ${describe(text)}`)
+  );
 }
 
 /** Formats a 32-bit IPv4 address as a dotted quad. */
@@ -101,7 +107,10 @@ export function tryParseIpv6(text: unknown): Uint8Array | undefined {
 
 /** Parses an IPv6 address into 16 bytes (a fresh array). Throws `EINVAL` when malformed. */
 export function parseIpv6(text: string): Uint8Array {
-  return tryParseIpv6(text) ?? invalidArgument('parseIpv6', `expected an IPv6 address such as 2001:db8::1, got ${describe(text)}`);
+  return (
+    tryParseIpv6(text) ??
+    invalidArgument('parseIpv6', `expected an IPv6 address such as 2001:db8::1, got ${describe(text)}`)
+  );
 }
 
 /**
@@ -110,10 +119,13 @@ export function parseIpv6(text: string): Uint8Array {
  * `::`, and IPv4-mapped or -compatible addresses ending in a dotted quad.
  */
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
-  const words = Array.from({ length: 8 }, (_, index) => (bytes[offset + index * 2]! << 8) | bytes[offset + index * 2 + 1]!);
+  const words = Array.from(
+    { length: 8 },
+    (_, index) => (bytes[offset + index * 2]! << 8) | bytes[offset + index * 2 + 1]!,
+  );
   let bestStart = -1;
   let bestLength = 0;
-  for (let start = 0; start < 8; ) {
+  for (let start = 0; start < 8;) {
     if (words[start] !== 0) {
       start++;
       continue;
@@ -131,7 +143,9 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   if (bestLength < 2) {
     bestStart = -1;
   }
-  const embedsIpv4 = bestStart === 0 && (bestLength === 6 || (bestLength === 7 && words[7] !== 1) || (bestLength === 5 && words[5] === 0xffff));
+  const embedsIpv4 =
+    bestStart === 0 &&
+    (bestLength === 6 || (bestLength === 7 && words[7] !== 1) || (bestLength === 5 && words[5] === 0xffff));
   const lastWord = embedsIpv4 ? 6 : 8;
   let text = '';
   for (let index = 0; index < lastWord; index++) {

@@ -11,8 +11,10 @@ const noChunk = 0xffff;
 
 function loadChunk(id: number): Uint8Array {
   if (id === noChunk) {
-    throw new DpdkError('This packet lies in memory the SDK cannot map (an external buffer)',
-      { code: 'ENOTSUP', operation: 'Batch.bytes' });
+    throw new DpdkError('This packet lies in memory the SDK cannot map (an external buffer)', {
+      code: 'ENOTSUP',
+      operation: 'Batch.bytes',
+    });
   }
   const view = new Uint8Array(native.chunkBuffer(id));
   chunkViews[id] = view;
@@ -176,8 +178,10 @@ export class PacketHandle {
 
   #check(operation: string): void {
     if (this.#batch.generation !== this.#generation || this.#index >= this.#batch.count) {
-      throw new DpdkError('Packet handle is stale: the packet was sent or freed',
-        { code: 'ERR_STALE_PACKET', operation });
+      throw new DpdkError('Packet handle is stale: the packet was sent or freed', {
+        code: 'ERR_STALE_PACKET',
+        operation,
+      });
     }
   }
 

@@ -63,7 +63,7 @@ export function parseCoremask(mask: string): number[] | undefined {
   if (!/^(0x)?[0-9a-fA-F]+$/.test(mask)) return undefined;
   const value = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
   const ids: number[] = [];
-  for (let bit = 0; (1n << BigInt(bit)) <= value; bit++) {
+  for (let bit = 0; 1n << BigInt(bit) <= value; bit++) {
     if (value & (1n << BigInt(bit))) ids.push(bit);
   }
   return ids;
@@ -81,7 +81,8 @@ function findOption(args: string[], names: string[]): OptionAt | undefined {
   for (let i = 0; i < args.length; i++) {
     for (const name of names) {
       if (args[i] === name && i + 1 < args.length) return { index: i, span: 2, value: args[i + 1] };
-      if (name.startsWith('--') && args[i].startsWith(`${name}=`)) return { index: i, span: 1, value: args[i].slice(name.length + 1) };
+      if (name.startsWith('--') && args[i].startsWith(`${name}=`))
+        return { index: i, span: 1, value: args[i].slice(name.length + 1) };
       if (!name.startsWith('--') && args[i].startsWith(name) && args[i].length > name.length) {
         return { index: i, span: 1, value: args[i].slice(name.length) };
       }
@@ -110,10 +111,14 @@ function foldLcores(args: string[], notes: string[], machine: MachineFacts): str
   const mainCpu = allowed[0];
   const workerCpus = allowed.length > 1 ? allowed.slice(1) : allowed;
   let next = 0;
-  const map = lcores.map((lcore) => `${lcore}@${lcore === mainLcore ? mainCpu : workerCpus[next++ % workerCpus.length]}`).join(',');
+  const map = lcores
+    .map((lcore) => `${lcore}@${lcore === mainLcore ? mainCpu : workerCpus[next++ % workerCpus.length]}`)
+    .join(',');
   const flag = coremask !== undefined ? '-c' : '-l';
-  notes.push(`EAL lcores ${lcores.join(',')} (${flag} ${given.value}) name CPUs this machine lacks (it has ${allowed.join(',')}): ` +
-    `running them as --lcores ${map}`);
+  notes.push(
+    `EAL lcores ${lcores.join(',')} (${flag} ${given.value}) name CPUs this machine lacks (it has ${allowed.join(',')}): ` +
+      `running them as --lcores ${map}`,
+  );
   return [...args.slice(0, given.index), '--lcores', map, ...args.slice(given.index + given.span)];
 }
 

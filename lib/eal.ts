@@ -52,11 +52,37 @@ export interface EalOptions {
   extraArgs?: string[];
 }
 
-const optionKeys = ['lcores', 'coremask', 'mainLcore', 'memoryMb', 'socketMem', 'memoryChannels', 'noHuge',
-  'hugeDir', 'noPci', 'filePrefix', 'inMemory', 'singleFileSegments', 'iovaMode', 'vdevs', 'logLevel',
-  'printLog', 'telemetry', 'extraArgs'] as const satisfies readonly (keyof EalOptions)[];
+const optionKeys = [
+  'lcores',
+  'coremask',
+  'mainLcore',
+  'memoryMb',
+  'socketMem',
+  'memoryChannels',
+  'noHuge',
+  'hugeDir',
+  'noPci',
+  'filePrefix',
+  'inMemory',
+  'singleFileSegments',
+  'iovaMode',
+  'vdevs',
+  'logLevel',
+  'printLog',
+  'telemetry',
+  'extraArgs',
+] as const satisfies readonly (keyof EalOptions)[];
 
-const logLevels: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
+const logLevels: readonly LogLevel[] = [
+  'emergency',
+  'alert',
+  'critical',
+  'error',
+  'warning',
+  'notice',
+  'info',
+  'debug',
+];
 
 /** What EAL reports after init. */
 export interface EalInfo {
@@ -128,7 +154,12 @@ export interface DefaultEalFlags {
  * `--no-huge`, which leaves no hugepage files anyway), `singleFileSegments` on (never with
  * `noHuge`), telemetry off.
  */
-export function defaultEalFlags(settings: { noHuge: boolean; inMemory?: boolean; singleFileSegments?: boolean; telemetry?: boolean }): DefaultEalFlags {
+export function defaultEalFlags(settings: {
+  noHuge: boolean;
+  inMemory?: boolean;
+  singleFileSegments?: boolean;
+  telemetry?: boolean;
+}): DefaultEalFlags {
   const memory: string[] = [];
   if (settings.inMemory ?? !settings.noHuge) memory.push('--in-memory');
   if ((settings.singleFileSegments ?? true) && !settings.noHuge) memory.push('--single-file-segments');
@@ -145,12 +176,18 @@ export function ealArgs(options: EalOptions): string[] {
   }
   if (typeof options.lcores === 'string') {
     if (!/^[0-9@(),-]+$/.test(options.lcores)) {
-      invalidArgument(op, `lcores must be an lcore map such as '0@0,1@1' or a list of CPU ids, got ${describe(options.lcores)}`);
+      invalidArgument(
+        op,
+        `lcores must be an lcore map such as '0@0,1@1' or a list of CPU ids, got ${describe(options.lcores)}`,
+      );
     }
     args.push('--lcores', options.lcores);
   } else if (options.lcores !== undefined) {
     if (!Array.isArray(options.lcores) || options.lcores.length === 0) {
-      invalidArgument(op, `lcores must be an lcore map such as '0@0,1@1' or a non-empty list of CPU ids, got ${describe(options.lcores)}`);
+      invalidArgument(
+        op,
+        `lcores must be an lcore map such as '0@0,1@1' or a non-empty list of CPU ids, got ${describe(options.lcores)}`,
+      );
     }
     args.push('-l', options.lcores.map((cpu, i) => checkInteger(op, `lcores[${i}]`, cpu, 0, 1023)).join(','));
   }
@@ -160,18 +197,24 @@ export function ealArgs(options: EalOptions): string[] {
     }
     args.push('-c', options.coremask);
   }
-  if (options.mainLcore !== undefined) args.push('--main-lcore', String(checkInteger(op, 'mainLcore', options.mainLcore, 0, 127)));
+  if (options.mainLcore !== undefined)
+    args.push('--main-lcore', String(checkInteger(op, 'mainLcore', options.mainLcore, 0, 127)));
   if (options.memoryMb !== undefined && options.socketMem !== undefined) {
     invalidArgument(op, 'Give either memoryMb or socketMem, not both');
   }
-  if (options.memoryMb !== undefined) args.push('-m', String(checkInteger(op, 'memoryMb', options.memoryMb, 1, 1 << 20)));
+  if (options.memoryMb !== undefined)
+    args.push('-m', String(checkInteger(op, 'memoryMb', options.memoryMb, 1, 1 << 20)));
   if (options.socketMem !== undefined) {
     if (!Array.isArray(options.socketMem) || options.socketMem.length === 0) {
       invalidArgument(op, `socketMem must be a list of MiB per socket, got ${describe(options.socketMem)}`);
     }
-    args.push('--socket-mem', options.socketMem.map((mb, i) => checkInteger(op, `socketMem[${i}]`, mb, 0, 1 << 20)).join(','));
+    args.push(
+      '--socket-mem',
+      options.socketMem.map((mb, i) => checkInteger(op, `socketMem[${i}]`, mb, 0, 1 << 20)).join(','),
+    );
   }
-  if (options.memoryChannels !== undefined) args.push('-n', String(checkInteger(op, 'memoryChannels', options.memoryChannels, 1, 32)));
+  if (options.memoryChannels !== undefined)
+    args.push('-n', String(checkInteger(op, 'memoryChannels', options.memoryChannels, 1, 32)));
   const noHuge = options.noHuge === undefined ? false : checkBoolean(op, 'noHuge', options.noHuge);
   if (noHuge) args.push('--no-huge');
   if (options.hugeDir !== undefined) {
@@ -189,8 +232,10 @@ export function ealArgs(options: EalOptions): string[] {
   const defaults = defaultEalFlags({
     noHuge,
     inMemory: options.inMemory === undefined ? undefined : checkBoolean(op, 'inMemory', options.inMemory),
-    singleFileSegments: options.singleFileSegments === undefined ? undefined :
-      checkBoolean(op, 'singleFileSegments', options.singleFileSegments),
+    singleFileSegments:
+      options.singleFileSegments === undefined
+        ? undefined
+        : checkBoolean(op, 'singleFileSegments', options.singleFileSegments),
     telemetry: options.telemetry === undefined ? undefined : checkBoolean(op, 'telemetry', options.telemetry),
   });
   args.push(...defaults.memory);
@@ -201,7 +246,8 @@ export function ealArgs(options: EalOptions): string[] {
     args.push('--iova-mode', options.iovaMode);
   }
   if (options.vdevs !== undefined) {
-    if (!Array.isArray(options.vdevs)) invalidArgument(op, `vdevs must be a list of device strings, got ${describe(options.vdevs)}`);
+    if (!Array.isArray(options.vdevs))
+      invalidArgument(op, `vdevs must be a list of device strings, got ${describe(options.vdevs)}`);
     options.vdevs.forEach((vdev, i) => args.push('--vdev', checkString(op, `vdevs[${i}]`, vdev)));
   }
   if (options.logLevel !== undefined) {
@@ -217,10 +263,14 @@ export function ealArgs(options: EalOptions): string[] {
   if (options.printLog !== undefined) checkBoolean(op, 'printLog', options.printLog);
   args.push(...defaults.telemetry);
   if (options.extraArgs !== undefined) {
-    if (!Array.isArray(options.extraArgs)) invalidArgument(op, `extraArgs must be a list of strings, got ${describe(options.extraArgs)}`);
+    if (!Array.isArray(options.extraArgs))
+      invalidArgument(op, `extraArgs must be a list of strings, got ${describe(options.extraArgs)}`);
     options.extraArgs.forEach((arg, i) => {
       if (exitsProcess(checkString(op, `extraArgs[${i}]`, arg))) {
-        invalidArgument(op, `extraArgs[${i}] ${describe(arg)} makes DPDK print and exit the process: it is not accepted`);
+        invalidArgument(
+          op,
+          `extraArgs[${i}] ${describe(arg)} makes DPDK print and exit the process: it is not accepted`,
+        );
       }
       args.push(arg);
     });
@@ -242,8 +292,10 @@ function checkRawArgs(args: unknown[]): string[] {
 
 function hint(error: unknown): never {
   if (error instanceof DpdkError && /hugepage|huge page/i.test(error.message)) {
-    throw new DpdkError(`${error.message}. Reserve hugepages (echo 512 > /proc/sys/vm/nr_hugepages) ` +
-      'or pass noHuge: true', { code: error.code, errno: error.errno, operation: error.operation, cause: error });
+    throw new DpdkError(
+      `${error.message}. Reserve hugepages (echo 512 > /proc/sys/vm/nr_hugepages) ` + 'or pass noHuge: true',
+      { code: error.code, errno: error.errno, operation: error.operation, cause: error },
+    );
   }
   throw error;
 }
@@ -264,10 +316,13 @@ export class Eal {
   static init(options: EalOptions | string[] = {}): EalInfo {
     if (!isMainThread) {
       // EAL belongs to the process; the thread that initializes it cleans it up at its end.
-      throw new DpdkError('Eal.init() must be called on the main thread', { code: 'ERR_EAL_THREAD', operation: 'Eal.init' });
+      throw new DpdkError('Eal.init() must be called on the main thread', {
+        code: 'ERR_EAL_THREAD',
+        operation: 'Eal.init',
+      });
     }
     const args = Array.isArray(options) ? checkRawArgs(options) : ealArgs(options);
-    const printLog = Array.isArray(options) ? true : options.printLog ?? true;
+    const printLog = Array.isArray(options) ? true : (options.printLog ?? true);
     native.setLogEcho(printLog);
     let info;
     try {

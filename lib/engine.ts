@@ -95,8 +95,27 @@ export interface EngineStreamStats {
   latency?: LatencyStats;
 }
 
-const optionKeys = ['lcore', 'mode', 'burst', 'streams', 'mempool', 'template', 'timestampOffset', 'yieldWhenIdle'] as const satisfies readonly (keyof EngineOptions)[];
-const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates', 'send'] as const satisfies readonly (keyof EngineStream)[];
+const optionKeys = [
+  'lcore',
+  'mode',
+  'burst',
+  'streams',
+  'mempool',
+  'template',
+  'timestampOffset',
+  'yieldWhenIdle',
+] as const satisfies readonly (keyof EngineOptions)[];
+const streamKeys = [
+  'rxPort',
+  'rxQueue',
+  'txPort',
+  'txQueue',
+  'txDestination',
+  'txLimit',
+  'ratePps',
+  'templates',
+  'send',
+] as const satisfies readonly (keyof EngineStream)[];
 
 // Histogram buckets are known by their lower bounds; the true min and max bound the answer.
 function percentile(histogram: [number, number][], samples: number, q: number, minNs: number, maxNs: number): number {
@@ -157,24 +176,44 @@ export class Engine {
         rxQueue: checkInteger(op, `${name}.rxQueue`, stream.rxQueue ?? 0, 0, 1023),
         txPort: stream.txPort.id,
         txQueue: checkInteger(op, `${name}.txQueue`, stream.txQueue ?? 0, 0, 1023),
-        txDestination: stream.txDestination === undefined ? undefined : checkMac(op, `${name}.txDestination`, stream.txDestination),
+        txDestination:
+          stream.txDestination === undefined ? undefined : checkMac(op, `${name}.txDestination`, stream.txDestination),
         txLimit: checkInteger(op, `${name}.txLimit`, stream.txLimit ?? 0, 0, Number.MAX_SAFE_INTEGER),
         ratePps: stream.ratePps === undefined ? 0 : checkRate(op, `${name}.ratePps`, stream.ratePps),
         send: stream.send === undefined ? true : checkBoolean(op, `${name}.send`, stream.send),
-        templates: stream.templates === undefined ? undefined : checkTemplates(op, `${name}.templates`, stream.templates, options.mempool),
+        templates:
+          stream.templates === undefined
+            ? undefined
+            : checkTemplates(op, `${name}.templates`, stream.templates, options.mempool),
       };
     });
     const generates = options.mode === 'txonly' || options.mode === 'generator';
     if (options.template !== undefined) checkTemplates(op, 'template', [options.template], options.mempool);
-    if (generates && (options.mempool === undefined ||
-      (options.template === undefined && options.streams.some((stream) => stream.templates === undefined)))) {
-      invalidArgument(op, `mode ${options.mode} needs a mempool and a packet template (template, or templates per stream)`);
+    if (
+      generates &&
+      (options.mempool === undefined ||
+        (options.template === undefined && options.streams.some((stream) => stream.templates === undefined)))
+    ) {
+      invalidArgument(
+        op,
+        `mode ${options.mode} needs a mempool and a packet template (template, or templates per stream)`,
+      );
     }
-    const timestampOffset = options.timestampOffset === undefined ? undefined :
-      checkInteger(op, 'timestampOffset', options.timestampOffset, 0, 65535 - 12);
-    const yieldWhenIdle = options.yieldWhenIdle === undefined ? false : checkBoolean(op, 'yieldWhenIdle', options.yieldWhenIdle);
+    const timestampOffset =
+      options.timestampOffset === undefined
+        ? undefined
+        : checkInteger(op, 'timestampOffset', options.timestampOffset, 0, 65535 - 12);
+    const yieldWhenIdle =
+      options.yieldWhenIdle === undefined ? false : checkBoolean(op, 'yieldWhenIdle', options.yieldWhenIdle);
     const handle = new native.Engine({
-      lcore, mode: options.mode, burst, streams, mempool: options.mempool?.native, template: options.template, timestampOffset, yieldWhenIdle,
+      lcore,
+      mode: options.mode,
+      burst,
+      streams,
+      mempool: options.mempool?.native,
+      template: options.template,
+      timestampOffset,
+      yieldWhenIdle,
     });
     return new Engine(handle, options.mode, lcore);
   }
@@ -207,13 +246,16 @@ export class Engine {
 
   /** Live counters per stream. */
   stats(): EngineStreamStats[] {
-    return (this.#native.stats() as (Omit<EngineStreamStats, 'latency'> & {
-      latency?: Omit<LatencyStats, 'percentilesNs'> & { histogram: [number, number][] };
-    })[]).map((raw) => {
+    return (
+      this.#native.stats() as (Omit<EngineStreamStats, 'latency'> & {
+        latency?: Omit<LatencyStats, 'percentilesNs'> & { histogram: [number, number][] };
+      })[]
+    ).map((raw) => {
       const { latency, ...counters } = raw;
       if (latency === undefined) return counters;
       const { histogram, ...summary } = latency;
-      const at = (fraction: number): number => percentile(histogram, summary.samples, fraction, summary.minNs, summary.maxNs);
+      const at = (fraction: number): number =>
+        percentile(histogram, summary.samples, fraction, summary.minNs, summary.maxNs);
       return {
         ...counters,
         latency: {
@@ -237,10 +279,14 @@ export class Engine {
 
 function checkTemplates(op: string, name: string, templates: unknown, mempool: Mempool | undefined): Uint8Array[] {
   const room = mempool === undefined ? 65535 : mempool.dataRoomSize - 128;
-  if (!Array.isArray(templates) || templates.length === 0) invalidArgument(op, `${name} must be a non-empty list of Uint8Arrays`);
+  if (!Array.isArray(templates) || templates.length === 0)
+    invalidArgument(op, `${name} must be a non-empty list of Uint8Arrays`);
   templates.forEach((packet: unknown, i) => {
     if (!(packet instanceof Uint8Array) || packet.length < 14 || packet.length > room) {
-      invalidArgument(op, `${name}[${i}] must be a Uint8Array of 14 to ${room} bytes, got ${packet instanceof Uint8Array ? `${packet.length} bytes` : describe(packet)}`);
+      invalidArgument(
+        op,
+        `${name}[${i}] must be a Uint8Array of 14 to ${room} bytes, got ${packet instanceof Uint8Array ? `${packet.length} bytes` : describe(packet)}`,
+      );
     }
   });
   return templates as Uint8Array[];

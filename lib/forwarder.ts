@@ -89,10 +89,38 @@ interface ForwarderLoopInit {
   data: unknown;
 }
 
-const commonKeys = ['streams', 'burst', 'mempool', 'template'] as const satisfies readonly (keyof ForwarderCommonOptions)[];
-const nativeKeys = [...commonKeys, 'lcore', 'mode', 'timestampOffset', 'yieldWhenIdle'] as const satisfies readonly (keyof NativeForwarderOptions)[];
-const loopKeys = [...commonKeys, 'loop', 'cpu', 'data', 'counters', 'preload'] as const satisfies readonly (keyof LoopForwarderOptions)[];
-const streamKeys = ['rxPort', 'rxQueue', 'txPort', 'txQueue', 'txDestination', 'txLimit', 'ratePps', 'templates', 'send'] as const satisfies readonly (keyof EngineStream)[];
+const commonKeys = [
+  'streams',
+  'burst',
+  'mempool',
+  'template',
+] as const satisfies readonly (keyof ForwarderCommonOptions)[];
+const nativeKeys = [
+  ...commonKeys,
+  'lcore',
+  'mode',
+  'timestampOffset',
+  'yieldWhenIdle',
+] as const satisfies readonly (keyof NativeForwarderOptions)[];
+const loopKeys = [
+  ...commonKeys,
+  'loop',
+  'cpu',
+  'data',
+  'counters',
+  'preload',
+] as const satisfies readonly (keyof LoopForwarderOptions)[];
+const streamKeys = [
+  'rxPort',
+  'rxQueue',
+  'txPort',
+  'txQueue',
+  'txDestination',
+  'txLimit',
+  'ratePps',
+  'templates',
+  'send',
+] as const satisfies readonly (keyof EngineStream)[];
 
 /** The names of stream `index`'s counters in a loop: received, sent, refused by the tx queue. */
 function streamCounterNames(index: number): [string, string, string] {
@@ -105,7 +133,8 @@ function closedError(operation: string): DpdkError {
 
 /** Checks a loop forwarder's streams and turns them into what its thread receives, and the ports it polls. */
 function loopStreams(op: string, streams: unknown): { ports: Port[]; init: LoopStreamInit[] } {
-  if (!Array.isArray(streams) || streams.length === 0) invalidArgument(op, `streams must be a non-empty list, got ${describe(streams)}`);
+  if (!Array.isArray(streams) || streams.length === 0)
+    invalidArgument(op, `streams must be a non-empty list, got ${describe(streams)}`);
   const ports: Port[] = [];
   const indexOf = (port: Port): number => {
     if (!ports.includes(port)) ports.push(port);
@@ -115,7 +144,8 @@ function loopStreams(op: string, streams: unknown): { ports: Port[]; init: LoopS
     const name = `streams[${i}]`;
     checkOptions<EngineStream>(`${op} ${name}`, stream, streamKeys);
     const { rxPort, txPort, ...rest } = stream;
-    if (!(rxPort instanceof Port) || !(txPort instanceof Port)) invalidArgument(op, `${name}.rxPort and ${name}.txPort must be Ports`);
+    if (!(rxPort instanceof Port) || !(txPort instanceof Port))
+      invalidArgument(op, `${name}.rxPort and ${name}.txPort must be Ports`);
     return {
       ...rest,
       rx: indexOf(rxPort),
@@ -175,10 +205,18 @@ export class Forwarder {
     if (!Array.isArray(extra)) invalidArgument(op, `counters must be a list of names, got ${describe(extra)}`);
     const { ports, init } = loopStreams(op, options.streams);
     const data: ForwarderLoopInit = {
-      dpdkTsForwarder: true, streams: init, burst, mempool: options.mempool?.name, template: options.template, data: options.data,
+      dpdkTsForwarder: true,
+      streams: init,
+      burst,
+      mempool: options.mempool?.name,
+      template: options.template,
+      data: options.data,
     };
     const worker = await LcoreWorker.start(options.loop, {
-      cpu: options.cpu, ports, data, counters: [...init.flatMap((_, i) => streamCounterNames(i)), ...extra],
+      cpu: options.cpu,
+      ports,
+      data,
+      counters: [...init.flatMap((_, i) => streamCounterNames(i)), ...extra],
       ...(options.preload === undefined ? {} : { preload: options.preload }),
     });
     return new Forwarder(undefined, worker, options.streams);
@@ -202,10 +240,16 @@ export class Forwarder {
   counters(): Record<string, number> {
     if (this.#closed) throw closedError('Forwarder.counters');
     if (this.#worker !== undefined) return this.#worker.counters();
-    return Object.fromEntries(this.stats().flatMap((stats, i) => {
-      const [rx, tx, dropped] = streamCounterNames(i);
-      return [[rx, stats.rx], [tx, stats.tx], [dropped, stats.dropped]];
-    }));
+    return Object.fromEntries(
+      this.stats().flatMap((stats, i) => {
+        const [rx, tx, dropped] = streamCounterNames(i);
+        return [
+          [rx, stats.rx],
+          [tx, stats.tx],
+          [dropped, stats.dropped],
+        ];
+      }),
+    );
   }
 
   /**
@@ -225,7 +269,10 @@ export class Forwarder {
     if (this.#worker === undefined) return;
     const code = await this.#worker.stop();
     if (code !== 0) {
-      throw new DpdkError(`The loop's thread exited with code ${code}`, { code: 'ERR_LCORE_WORKER', operation: 'Forwarder.stop' });
+      throw new DpdkError(`The loop's thread exited with code ${code}`, {
+        code: 'ERR_LCORE_WORKER',
+        operation: 'Forwarder.stop',
+      });
     }
   }
 
@@ -268,7 +315,7 @@ export class Forwarder {
     const totals = new Map<number, ForwarderPortTotals>();
     const of = (port: number): ForwarderPortTotals => {
       let entry = totals.get(port);
-      if (entry === undefined) totals.set(port, entry = { rx: 0, tx: 0, dropped: 0 });
+      if (entry === undefined) totals.set(port, (entry = { rx: 0, tx: 0, dropped: 0 }));
       return entry;
     };
     for (const forwarder of forwarders) {
@@ -332,8 +379,16 @@ export class ForwarderLoop {
     this.data = init.data;
     this.streams = init.streams.map(({ rx, tx, ...stream }, i) => {
       const [rxCounter, txCounter, droppedCounter] = streamCounterNames(i).map((name) => context.counterIndex(name));
-      return { ...stream, rxPort: context.ports[rx], txPort: context.ports[tx], rxQueue: stream.rxQueue ?? 0,
-        txQueue: stream.txQueue ?? 0, rxCounter, txCounter, droppedCounter };
+      return {
+        ...stream,
+        rxPort: context.ports[rx],
+        txPort: context.ports[tx],
+        rxQueue: stream.rxQueue ?? 0,
+        txQueue: stream.txQueue ?? 0,
+        rxCounter,
+        txCounter,
+        droppedCounter,
+      };
     });
   }
 
@@ -342,8 +397,10 @@ export class ForwarderLoop {
     const context = LcoreContext.attach();
     const init = context.data as ForwarderLoopInit | undefined;
     if (init?.dpdkTsForwarder !== true) {
-      throw new DpdkError('ForwarderLoop.attach() must run in a loop module started by Forwarder.start()',
-        { code: 'ERR_LCORE_WORKER', operation: 'ForwarderLoop.attach' });
+      throw new DpdkError('ForwarderLoop.attach() must run in a loop module started by Forwarder.start()', {
+        code: 'ERR_LCORE_WORKER',
+        operation: 'ForwarderLoop.attach',
+      });
     }
     return new ForwarderLoop(context, init);
   }

@@ -23,7 +23,8 @@ export function hugepages(): HugepageInfo {
   } catch {
     // Not Linux: no hugepages.
   }
-  const field = (name: string, fallback: number): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(meminfo)?.[1] ?? fallback);
+  const field = (name: string, fallback: number): number =>
+    Number(new RegExp(`${name}:\\s+(\\d+)`).exec(meminfo)?.[1] ?? fallback);
   return { total: field('HugePages_Total', 0), free: field('HugePages_Free', 0), pageKb: field('Hugepagesize', 2048) };
 }
 

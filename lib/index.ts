@@ -1,27 +1,66 @@
 /** The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, OVS. */
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
-export { Eal, ealArgs, defaultEalFlags, type DefaultEalFlags, type EalOptions, type EalInfo, type LcoreInfo, type LogLevel } from './eal.js';
 export {
-  splitCommandLine, prepareEalArgs, parseCoremask, parseCorelist,
-  type SplitCommandLine, type PreparedEalArgs, type MachineFacts,
+  Eal,
+  ealArgs,
+  defaultEalFlags,
+  type DefaultEalFlags,
+  type EalOptions,
+  type EalInfo,
+  type LcoreInfo,
+  type LogLevel,
+} from './eal.js';
+export {
+  splitCommandLine,
+  prepareEalArgs,
+  parseCoremask,
+  parseCorelist,
+  type SplitCommandLine,
+  type PreparedEalArgs,
+  type MachineFacts,
 } from './eal-args.js';
 export { hugepages, freeHugepageMb, numaNodes, type HugepageInfo } from './host.js';
 export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';
 export { Batch, PacketHandle } from './batch.js';
-export { Port, type PortInfo, type PortConfig, type PortStats, type QueueStats, type LinkStatus, type PortEvents } from './port.js';
 export {
-  VirtioUser, Vhost, RingPort, NullPort,
-  type VirtioUserOptions, type VhostOptions, type RingPortOptions, type NullPortOptions,
+  Port,
+  type PortInfo,
+  type PortConfig,
+  type PortStats,
+  type QueueStats,
+  type LinkStatus,
+  type PortEvents,
+} from './port.js';
+export {
+  VirtioUser,
+  Vhost,
+  RingPort,
+  NullPort,
+  type VirtioUserOptions,
+  type VhostOptions,
+  type RingPortOptions,
+  type NullPortOptions,
 } from './vdev.js';
 export {
-  Engine, forwardModes,
-  type ForwardMode, type EngineOptions, type EngineStream, type EngineStreamStats, type LatencyStats,
+  Engine,
+  forwardModes,
+  type ForwardMode,
+  type EngineOptions,
+  type EngineStream,
+  type EngineStreamStats,
+  type LatencyStats,
 } from './engine.js';
 export { LcoreWorker, LcoreContext, type LcoreWorkerOptions } from './lcore.js';
 export {
-  Forwarder, ForwarderLoop,
-  type ForwarderOptions, type ForwarderCommonOptions, type NativeForwarderOptions, type LoopForwarderOptions,
-  type ForwarderPortTotals, type ForwarderFailure, type ForwarderLoopStream,
+  Forwarder,
+  ForwarderLoop,
+  type ForwarderOptions,
+  type ForwarderCommonOptions,
+  type NativeForwarderOptions,
+  type LoopForwarderOptions,
+  type ForwarderPortTotals,
+  type ForwarderFailure,
+  type ForwarderLoopStream,
 } from './forwarder.js';
 export * from './packet.js';
 export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';

@@ -44,7 +44,11 @@ function resolveModule(op: string, path: string): string {
   try {
     return require.resolve(path, { paths: [process.cwd(), __dirname] });
   } catch (error) {
-    throw new DpdkError(`Cannot find the loop module ${describe(path)}`, { code: 'ENOENT', operation: op, cause: error });
+    throw new DpdkError(`Cannot find the loop module ${describe(path)}`, {
+      code: 'ENOENT',
+      operation: op,
+      cause: error,
+    });
   }
 }
 
@@ -58,7 +62,13 @@ function defaultPreload(path: string): string[] {
   }
 }
 
-const optionKeys = ['cpu', 'ports', 'counters', 'data', 'preload'] as const satisfies readonly (keyof LcoreWorkerOptions)[];
+const optionKeys = [
+  'cpu',
+  'ports',
+  'counters',
+  'data',
+  'preload',
+] as const satisfies readonly (keyof LcoreWorkerOptions)[];
 
 /**
  * A TypeScript forwarding loop on its own thread, registered with EAL as an lcore and
@@ -76,8 +86,16 @@ export class LcoreWorker {
   /** The EAL lcore id the worker registered as. */
   readonly lcore: number;
 
-  private constructor(worker: Worker, control: Int32Array, counters: Float64Array, names: string[], ports: Port[],
-    exited: Promise<number>, lcore: number, failure: { error?: unknown; reported?: boolean }) {
+  private constructor(
+    worker: Worker,
+    control: Int32Array,
+    counters: Float64Array,
+    names: string[],
+    ports: Port[],
+    exited: Promise<number>,
+    lcore: number,
+    failure: { error?: unknown; reported?: boolean },
+  ) {
     this.#worker = worker;
     this.#control = control;
     this.#counters = counters;
@@ -102,13 +120,23 @@ export class LcoreWorker {
       invalidArgument(op, `ports must be a list of Ports, got ${describe(options.ports)}`);
     }
     const names = options.counters ?? ['rx', 'tx', 'dropped'];
-    if (!Array.isArray(names) || names.some((name) => typeof name !== 'string') || new Set(names).size !== names.length) {
+    if (
+      !Array.isArray(names) ||
+      names.some((name) => typeof name !== 'string') ||
+      new Set(names).size !== names.length
+    ) {
       invalidArgument(op, `counters must be a list of distinct names, got ${describe(options.counters)}`);
     }
     const control = new SharedArrayBuffer(4);
     const counters = new SharedArrayBuffer(8 * Math.max(1, names.length));
     const data: LcoreWorkerData = {
-      dpdkTsLcore: true, cpu, portIds: ports.map((port) => port.id), counterNames: names, control, counters, data: options.data,
+      dpdkTsLcore: true,
+      cpu,
+      portIds: ports.map((port) => port.id),
+      counterNames: names,
+      control,
+      counters,
+      data: options.data,
     };
     // Everything that can fail before the thread starts comes before the ports are marked.
     const path = resolveModule(op, file instanceof URL ? fileURLToPath(file) : file);
@@ -128,18 +156,37 @@ export class LcoreWorker {
     worker.on('error', (error) => {
       failure.error ??= error;
     });
-    const exited = new Promise<number>((resolve) => worker.once('exit', (code) => {
-      for (const port of acquired) port.release();
-      resolve(code);
-    }));
+    const exited = new Promise<number>((resolve) =>
+      worker.once('exit', (code) => {
+        for (const port of acquired) port.release();
+        resolve(code);
+      }),
+    );
     const lcore = await new Promise<number>((resolve, reject) => {
       worker.once('message', (message: { attached?: number }) => {
         if (typeof message?.attached === 'number') resolve(message.attached);
       });
-      void exited.then((code) => reject(failure.error ?? new DpdkError(`The lcore worker exited (code ${code}) before ` +
-        'attaching: its module must call LcoreContext.attach()', { code: 'ERR_LCORE_WORKER', operation: op })));
+      void exited.then((code) =>
+        reject(
+          failure.error ??
+            new DpdkError(
+              `The lcore worker exited (code ${code}) before ` +
+                'attaching: its module must call LcoreContext.attach()',
+              { code: 'ERR_LCORE_WORKER', operation: op },
+            ),
+        ),
+      );
     });
-    return new LcoreWorker(worker, new Int32Array(control), new Float64Array(counters), names, ports, exited, lcore, failure);
+    return new LcoreWorker(
+      worker,
+      new Int32Array(control),
+      new Float64Array(counters),
+      names,
+      ports,
+      exited,
+      lcore,
+      failure,
+    );
   }
 
   /** The loop's counters now, by name (read while it runs). */
@@ -219,8 +266,10 @@ export class LcoreContext {
   static attach(): LcoreContext {
     const init = workerData as LcoreWorkerData | undefined;
     if (isMainThread || init?.dpdkTsLcore !== true) {
-      throw new DpdkError('LcoreContext.attach() must run in a thread started by LcoreWorker.start()',
-        { code: 'ERR_LCORE_WORKER', operation: 'LcoreContext.attach' });
+      throw new DpdkError('LcoreContext.attach() must run in a thread started by LcoreWorker.start()', {
+        code: 'ERR_LCORE_WORKER',
+        operation: 'LcoreContext.attach',
+      });
     }
     const lcore = native.registerThread(init.cpu);
     const context = new LcoreContext(init, lcore);
@@ -236,7 +285,11 @@ export class LcoreContext {
   /** The index of a counter in {@link counters}. */
   counterIndex(name: string): number {
     const index = this.#names.indexOf(name);
-    if (index < 0) invalidArgument('LcoreContext.counterIndex', `No counter named ${describe(name)}: the counters are ${this.#names.join(', ')}`);
+    if (index < 0)
+      invalidArgument(
+        'LcoreContext.counterIndex',
+        `No counter named ${describe(name)}: the counters are ${this.#names.join(', ')}`,
+      );
     return index;
   }
 }

@@ -28,7 +28,13 @@ export interface MempoolStats {
   inUse: number;
 }
 
-const optionKeys = ['name', 'size', 'cacheSize', 'dataRoomSize', 'socket'] as const satisfies readonly (keyof MempoolOptions)[];
+const optionKeys = [
+  'name',
+  'size',
+  'cacheSize',
+  'dataRoomSize',
+  'socket',
+] as const satisfies readonly (keyof MempoolOptions)[];
 
 /** A pool of packet buffers (mbufs) in DPDK memory. */
 export class Mempool {
@@ -44,11 +50,15 @@ export class Mempool {
     const op = 'Mempool.create';
     checkOptions<MempoolOptions>(op, options, optionKeys);
     const name = checkString(op, 'name', options.name);
-    if (name.length > 25) invalidArgument(op, `name must be at most 25 characters, got ${describe(name)} (${name.length})`);
+    if (name.length > 25)
+      invalidArgument(op, `name must be at most 25 characters, got ${describe(name)} (${name.length})`);
     const size = checkInteger(op, 'size', options.size, 1, 2 ** 31 - 1);
     const cacheSize = checkInteger(op, 'cacheSize', options.cacheSize ?? Math.min(256, Math.floor(size / 1.5)), 0, 512);
     if (cacheSize > size / 1.5) {
-      invalidArgument(op, `cacheSize ${cacheSize} is too large for size ${size}: it must be at most size / 1.5 (${Math.floor(size / 1.5)})`);
+      invalidArgument(
+        op,
+        `cacheSize ${cacheSize} is too large for size ${size}: it must be at most size / 1.5 (${Math.floor(size / 1.5)})`,
+      );
     }
     const dataRoomSize = checkInteger(op, 'dataRoomSize', options.dataRoomSize ?? 2176, 128, 65535);
     const socket = checkInteger(op, 'socket', options.socket ?? -1, -1, 63);

@@ -57,8 +57,13 @@ export interface NativePort {
   /** The port's queue handles less the queue: its epoch and id (native/port.cc has the layout). */
   readonly queueBase: number;
   info(): PortInfo;
-  configure(rxQueues: number, txQueues: number, rxDescriptors: number, txDescriptors: number,
-    mempool: NativeMempool): { rxDescriptors: number; txDescriptors: number };
+  configure(
+    rxQueues: number,
+    txQueues: number,
+    rxDescriptors: number,
+    txDescriptors: number,
+    mempool: NativeMempool,
+  ): { rxDescriptors: number; txDescriptors: number };
   start(): void;
   stop(): void;
   close(): void;
@@ -119,8 +124,10 @@ function explainLoadFailure(error: Error): string {
     return 'the DPDK runtime libraries are missing: install DPDK 22.11 (`apt-get install dpdk` on Debian 12)';
   }
   if (/version `DPDK_\d+' not found|undefined symbol: rte_/.test(text)) {
-    return 'the DPDK libraries found at run time do not match the ones the addon was built with: ' +
-      'rebuild with `npm run build:native`';
+    return (
+      'the DPDK libraries found at run time do not match the ones the addon was built with: ' +
+      'rebuild with `npm run build:native`'
+    );
   }
   return 'see the cause';
 }
@@ -135,16 +142,26 @@ function load(): NativeAddon {
       addon = bindings({ bindings: 'dpdk_ts.node', module_root: `${__dirname}/../..` }) as NativeAddon;
     } catch {
       const error = firstError as Error;
-      throw new DpdkError(`Cannot load the dpdk-ts native addon: ${explainLoadFailure(error)} (${error.message.split('\n')[0]})`,
-        { code: 'ERR_ADDON_LOAD', operation: 'load', cause: error });
+      throw new DpdkError(
+        `Cannot load the dpdk-ts native addon: ${explainLoadFailure(error)} (${error.message.split('\n')[0]})`,
+        { code: 'ERR_ADDON_LOAD', operation: 'load', cause: error },
+      );
     }
   }
   addon.setErrorClass(DpdkError);
   const { build, runtime } = addon.versions();
-  const release = (v: string): string => v.replace(/^DPDK /, '').split('.').slice(0, 2).join('.');
+  const release = (v: string): string =>
+    v
+      .replace(/^DPDK /, '')
+      .split('.')
+      .slice(0, 2)
+      .join('.');
   if (release(build) !== release(runtime)) {
-    throw new DpdkError(`dpdk-ts was built against ${build} but the DPDK libraries loaded are ${runtime}: ` +
-      'rebuild with `npm run build:native`', { code: 'ERR_DPDK_VERSION', operation: 'load' });
+    throw new DpdkError(
+      `dpdk-ts was built against ${build} but the DPDK libraries loaded are ${runtime}: ` +
+        'rebuild with `npm run build:native`',
+      { code: 'ERR_DPDK_VERSION', operation: 'load' },
+    );
   }
   return addon;
 }

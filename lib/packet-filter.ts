@@ -26,7 +26,10 @@ function network(rule: string, field: string, value: string): { address: number;
   const [address, prefixText] = value.split('/');
   const prefix = prefixText === undefined ? 32 : Number(prefixText);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
-    invalidArgument('parseRule', `${field} in ${describe(rule)} must be ADDRESS or ADDRESS/PREFIX (0..32), got ${describe(value)}`);
+    invalidArgument(
+      'parseRule',
+      `${field} in ${describe(rule)} must be ADDRESS or ADDRESS/PREFIX (0..32), got ${describe(value)}`,
+    );
   }
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   return { address: (parseIpv4(address) & mask) >>> 0, mask };
@@ -37,7 +40,10 @@ function portRange(rule: string, field: string, value: string): [number, number]
   const low = match === null ? NaN : Number(match[1]);
   const high = match === null ? NaN : Number(match[2] ?? match[1]);
   if (!(low >= 0 && high <= 65535 && low <= high)) {
-    invalidArgument('parseRule', `${field} in ${describe(rule)} must be a port or a range LOW-HIGH within 0..65535, got ${describe(value)}`);
+    invalidArgument(
+      'parseRule',
+      `${field} in ${describe(rule)} must be a port or a range LOW-HIGH within 0..65535, got ${describe(value)}`,
+    );
   }
   return [low, high];
 }
@@ -47,24 +53,47 @@ function portRange(rule: string, field: string, value: string): [number, number]
  * `tp_src=PORT[-PORT]`, `tp_dst=PORT[-PORT]` (ports need `udp` or `tcp`).
  */
 export function parseRule(text: string): PacketRule {
-  if (typeof text !== 'string' || text.trim() === '') invalidArgument('parseRule', `a rule must be a non-empty string, got ${describe(text)}`);
+  if (typeof text !== 'string' || text.trim() === '')
+    invalidArgument('parseRule', `a rule must be a non-empty string, got ${describe(text)}`);
   const rule: PacketRule = { text };
   for (const token of text.split(',').map((part) => part.trim())) {
     const [field, value] = token.split('=', 2);
     switch (field) {
-      case 'ip': break;
-      case 'udp': rule.protocol = IP_PROTO_UDP; break;
-      case 'tcp': rule.protocol = IP_PROTO_TCP; break;
-      case 'icmp': rule.protocol = IP_PROTO_ICMP; break;
-      case 'nw_src': rule.source = network(text, field, value ?? ''); break;
-      case 'nw_dst': rule.destination = network(text, field, value ?? ''); break;
-      case 'tp_src': rule.sourcePorts = portRange(text, field, value ?? ''); break;
-      case 'tp_dst': rule.destinationPorts = portRange(text, field, value ?? ''); break;
+      case 'ip':
+        break;
+      case 'udp':
+        rule.protocol = IP_PROTO_UDP;
+        break;
+      case 'tcp':
+        rule.protocol = IP_PROTO_TCP;
+        break;
+      case 'icmp':
+        rule.protocol = IP_PROTO_ICMP;
+        break;
+      case 'nw_src':
+        rule.source = network(text, field, value ?? '');
+        break;
+      case 'nw_dst':
+        rule.destination = network(text, field, value ?? '');
+        break;
+      case 'tp_src':
+        rule.sourcePorts = portRange(text, field, value ?? '');
+        break;
+      case 'tp_dst':
+        rule.destinationPorts = portRange(text, field, value ?? '');
+        break;
       default:
-        invalidArgument('parseRule', `unknown field ${describe(token)} in rule ${describe(text)}: expected ip, udp, tcp, icmp, nw_src=, nw_dst=, tp_src= or tp_dst=`);
+        invalidArgument(
+          'parseRule',
+          `unknown field ${describe(token)} in rule ${describe(text)}: expected ip, udp, tcp, icmp, nw_src=, nw_dst=, tp_src= or tp_dst=`,
+        );
     }
   }
-  if ((rule.sourcePorts !== undefined || rule.destinationPorts !== undefined) && rule.protocol !== IP_PROTO_UDP && rule.protocol !== IP_PROTO_TCP) {
+  if (
+    (rule.sourcePorts !== undefined || rule.destinationPorts !== undefined) &&
+    rule.protocol !== IP_PROTO_UDP &&
+    rule.protocol !== IP_PROTO_TCP
+  ) {
     invalidArgument('parseRule', `rule ${describe(text)} matches ports, so it needs udp or tcp`);
   }
   return rule;
@@ -107,10 +136,16 @@ export class PacketFilter {
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i];
       if (rule.protocol !== undefined && rule.protocol !== protocol) continue;
-      if (rule.source !== undefined && ((source & rule.source.mask) >>> 0) !== rule.source.address) continue;
-      if (rule.destination !== undefined && ((destination & rule.destination.mask) >>> 0) !== rule.destination.address) continue;
-      if (rule.sourcePorts !== undefined && !(sourcePort >= rule.sourcePorts[0] && sourcePort <= rule.sourcePorts[1])) continue;
-      if (rule.destinationPorts !== undefined && !(destinationPort >= rule.destinationPorts[0] && destinationPort <= rule.destinationPorts[1])) continue;
+      if (rule.source !== undefined && (source & rule.source.mask) >>> 0 !== rule.source.address) continue;
+      if (rule.destination !== undefined && (destination & rule.destination.mask) >>> 0 !== rule.destination.address)
+        continue;
+      if (rule.sourcePorts !== undefined && !(sourcePort >= rule.sourcePorts[0] && sourcePort <= rule.sourcePorts[1]))
+        continue;
+      if (
+        rule.destinationPorts !== undefined &&
+        !(destinationPort >= rule.destinationPorts[0] && destinationPort <= rule.destinationPorts[1])
+      )
+        continue;
       return i;
     }
     return -1;

@@ -59,7 +59,11 @@ export function writeEthernet(bytes: Uint8Array, offset: number, header: Etherne
 
 /** Reads the Ethernet header at `offset`. */
 export function readEthernet(bytes: Uint8Array, offset = 0): EthernetHeader {
-  return { dst: formatMac(bytes, offset), src: formatMac(bytes, offset + 6), etherType: (bytes[offset + 12] << 8) | bytes[offset + 13] };
+  return {
+    dst: formatMac(bytes, offset),
+    src: formatMac(bytes, offset + 6),
+    etherType: (bytes[offset + 12] << 8) | bytes[offset + 13],
+  };
 }
 
 /** Fields of an IPv4 header (no options). */
@@ -99,7 +103,10 @@ export function writeIpv4(bytes: Uint8Array, offset: number, header: Ipv4Header)
 }
 
 /** Reads the IPv4 header at `offset` and whether its checksum is right. */
-export function readIpv4(bytes: Uint8Array, offset: number): Ipv4Header & { checksumOk: boolean; headerLength: number } {
+export function readIpv4(
+  bytes: Uint8Array,
+  offset: number,
+): Ipv4Header & { checksumOk: boolean; headerLength: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = (view.getUint8(offset) & 15) * 4;
   return {
@@ -173,7 +180,16 @@ export interface UdpPacketOptions {
   payload?: Uint8Array;
 }
 
-const udpPacketKeys = ['dstMac', 'srcMac', 'srcIp', 'dstIp', 'srcPort', 'dstPort', 'frameSize', 'payload'] as const satisfies readonly (keyof UdpPacketOptions)[];
+const udpPacketKeys = [
+  'dstMac',
+  'srcMac',
+  'srcIp',
+  'dstIp',
+  'srcPort',
+  'dstPort',
+  'frameSize',
+  'payload',
+] as const satisfies readonly (keyof UdpPacketOptions)[];
 
 /** Builds an Ethernet/IPv4/UDP packet with valid checksums. */
 export function buildUdpPacket(options: UdpPacketOptions): Uint8Array {
@@ -191,10 +207,15 @@ export function buildUdpPacket(options: UdpPacketOptions): Uint8Array {
   }
   const ipOffset = writeEthernet(bytes, 0, { dst: options.dstMac, src: options.srcMac, etherType: ETHER_TYPE_IPV4 });
   const udpOffset = writeIpv4(bytes, ipOffset, {
-    src: options.srcIp, dst: options.dstIp, protocol: IP_PROTO_UDP, totalLength: length - ETHER_HEADER_LENGTH,
+    src: options.srcIp,
+    dst: options.dstIp,
+    protocol: IP_PROTO_UDP,
+    totalLength: length - ETHER_HEADER_LENGTH,
   });
   writeUdp(bytes, ipOffset, udpOffset, {
-    srcPort: options.srcPort ?? 1234, dstPort: options.dstPort ?? 5678, length: length - ETHER_HEADER_LENGTH - IPV4_HEADER_LENGTH,
+    srcPort: options.srcPort ?? 1234,
+    dstPort: options.dstPort ?? 5678,
+    length: length - ETHER_HEADER_LENGTH - IPV4_HEADER_LENGTH,
   });
   return bytes;
 }

@@ -76,7 +76,13 @@ export interface PortEvents {
   link: [status: LinkStatus];
 }
 
-const configKeys = ['mempool', 'rxQueues', 'txQueues', 'rxDescriptors', 'txDescriptors'] as const satisfies readonly (keyof PortConfig)[];
+const configKeys = [
+  'mempool',
+  'rxQueues',
+  'txQueues',
+  'rxDescriptors',
+  'txDescriptors',
+] as const satisfies readonly (keyof PortConfig)[];
 
 const { rxBurst, txBurst, txRxBurst } = native;
 // Read once: under a CommonJS loader such as tsx, every `Batch.x` goes through an export getter.

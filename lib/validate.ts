@@ -38,8 +38,11 @@ function editDistance(a: string, b: string): number {
  * key gets a suggestion ("did you mean ..."). Optional options objects are checked with
  * `if (options !== undefined) checkOptions(...)`.
  */
-export function checkOptions<T extends object>(operation: string, options: unknown,
-  allowed: readonly (keyof T & string)[] | ReadonlySet<keyof T & string>): asserts options is Partial<T> {
+export function checkOptions<T extends object>(
+  operation: string,
+  options: unknown,
+  allowed: readonly (keyof T & string)[] | ReadonlySet<keyof T & string>,
+): asserts options is Partial<T> {
   if (!Array.isArray(allowed)) allowed = [...(allowed as ReadonlySet<keyof T & string>)];
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     invalidArgument(operation, `${operation} options must be an object, got ${describe(options)}`);
@@ -47,13 +50,17 @@ export function checkOptions<T extends object>(operation: string, options: unkno
   for (const key of Object.keys(options)) {
     if ((allowed as readonly string[]).includes(key)) continue;
     const lower = key.toLowerCase();
-    const closest = allowed.map((name) => {
-      const candidate = name.toLowerCase();
-      // A prefix ("cache" for "cacheSize") is as likely a slip as a typo.
-      return { name, d: candidate.startsWith(lower) ? 1 : editDistance(lower, candidate) };
-    }).sort((x, y) => x.d - y.d)[0];
-    const hint = closest !== undefined && closest.d <= Math.max(2, key.length / 3) ?
-      ` (did you mean "${closest.name}"?)` : ` (expected one of: ${allowed.join(', ')})`;
+    const closest = allowed
+      .map((name) => {
+        const candidate = name.toLowerCase();
+        // A prefix ("cache" for "cacheSize") is as likely a slip as a typo.
+        return { name, d: candidate.startsWith(lower) ? 1 : editDistance(lower, candidate) };
+      })
+      .sort((x, y) => x.d - y.d)[0];
+    const hint =
+      closest !== undefined && closest.d <= Math.max(2, key.length / 3)
+        ? ` (did you mean "${closest.name}"?)`
+        : ` (expected one of: ${allowed.join(', ')})`;
     invalidArgument(operation, `Unknown option "${key}" for ${operation}${hint}`);
   }
 }
@@ -120,7 +127,10 @@ export function checkSocketPath(operation: string, name: string, value: unknown)
   const path = checkString(operation, name, value);
   const bytes = Buffer.byteLength(path);
   if (bytes > 107) {
-    invalidArgument(operation, `${name} is ${bytes} bytes long but a unix socket path can have at most 107: ${describe(path)}`);
+    invalidArgument(
+      operation,
+      `${name} is ${bytes} bytes long but a unix socket path can have at most 107: ${describe(path)}`,
+    );
   }
   if (/[,=\s]/.test(path)) {
     invalidArgument(operation, `${name} cannot contain commas, '=' or spaces (DPDK devargs syntax): ${describe(path)}`);

@@ -2,7 +2,15 @@
 import { invalidArgument } from './errors.js';
 import { native } from './native.js';
 import { Port, portIdsByName } from './port.js';
-import { checkBoolean, checkInteger, checkMac, checkOptions, checkSocketPath, checkString, describe } from './validate.js';
+import {
+  checkBoolean,
+  checkInteger,
+  checkMac,
+  checkOptions,
+  checkSocketPath,
+  checkString,
+  describe,
+} from './validate.js';
 
 let nextSuffix = 0;
 
@@ -11,12 +19,16 @@ function deviceName(op: string, driver: string, name: string | undefined): strin
     // Hotplugged names must be unique in the process; pick the next free one.
     const taken = portIdsByName();
     let candidate: string;
-    do candidate = `${driver}${nextSuffix++}`; while (taken.has(candidate));
+    do candidate = `${driver}${nextSuffix++}`;
+    while (taken.has(candidate));
     return candidate;
   }
   checkString(op, 'name', name);
   if (!name.startsWith(driver) || !/^[A-Za-z0-9_]+$/.test(name) || name.length > 63) {
-    invalidArgument(op, `name must start with "${driver}" and use letters, digits and '_' (at most 63), got ${describe(name)}`);
+    invalidArgument(
+      op,
+      `name must start with "${driver}" and use letters, digits and '_' (at most 63), got ${describe(name)}`,
+    );
   }
   return name;
 }
@@ -53,8 +65,18 @@ export interface VirtioUserOptions {
   name?: string;
 }
 
-const virtioKeys = ['path', 'mac', 'queues', 'queueSize', 'server', 'packedRing', 'mergeableRxBuffers', 'inOrder',
-  'speedMbps', 'name'] as const satisfies readonly (keyof VirtioUserOptions)[];
+const virtioKeys = [
+  'path',
+  'mac',
+  'queues',
+  'queueSize',
+  'server',
+  'packedRing',
+  'mergeableRxBuffers',
+  'inOrder',
+  'speedMbps',
+  'name',
+] as const satisfies readonly (keyof VirtioUserOptions)[];
 
 /** A virtio-user port: how a container's DPDK app reaches a vhost-user switch port. */
 export class VirtioUser {
@@ -64,21 +86,27 @@ export class VirtioUser {
   static devargs(options: VirtioUserOptions): string {
     const op = 'VirtioUser.create';
     checkOptions<VirtioUserOptions>(op, options, virtioKeys);
-    const parts = [deviceName(op, 'net_virtio_user', options.name), `path=${checkSocketPath(op, 'path', options.path)}`];
+    const parts = [
+      deviceName(op, 'net_virtio_user', options.name),
+      `path=${checkSocketPath(op, 'path', options.path)}`,
+    ];
     if (options.mac !== undefined) parts.push(`mac=${checkMac(op, 'mac', options.mac)}`);
     if (options.queues !== undefined) parts.push(`queues=${checkInteger(op, 'queues', options.queues, 1, 8)}`);
     if (options.queueSize !== undefined) {
       const size = checkInteger(op, 'queueSize', options.queueSize, 64, 32768);
-      if ((size & (size - 1)) !== 0) invalidArgument(op, `queueSize must be a power of two from 64 to 32768, got ${size}`);
+      if ((size & (size - 1)) !== 0)
+        invalidArgument(op, `queueSize must be a power of two from 64 to 32768, got ${size}`);
       parts.push(`queue_size=${size}`);
     }
     if (options.server !== undefined) parts.push(`server=${flag(checkBoolean(op, 'server', options.server))}`);
-    if (options.packedRing !== undefined) parts.push(`packed_vq=${flag(checkBoolean(op, 'packedRing', options.packedRing))}`);
+    if (options.packedRing !== undefined)
+      parts.push(`packed_vq=${flag(checkBoolean(op, 'packedRing', options.packedRing))}`);
     if (options.mergeableRxBuffers !== undefined) {
       parts.push(`mrg_rxbuf=${flag(checkBoolean(op, 'mergeableRxBuffers', options.mergeableRxBuffers))}`);
     }
     if (options.inOrder !== undefined) parts.push(`in_order=${flag(checkBoolean(op, 'inOrder', options.inOrder))}`);
-    if (options.speedMbps !== undefined) parts.push(`speed=${checkInteger(op, 'speedMbps', options.speedMbps, 1, 400000)}`);
+    if (options.speedMbps !== undefined)
+      parts.push(`speed=${checkInteger(op, 'speedMbps', options.speedMbps, 1, 400000)}`);
     return parts.join(',');
   }
 
@@ -110,8 +138,17 @@ export interface VhostOptions {
   name?: string;
 }
 
-const vhostKeys = ['iface', 'queues', 'client', 'iommuSupport', 'postcopySupport', 'tso', 'linearBuffer',
-  'externalBuffer', 'name'] as const satisfies readonly (keyof VhostOptions)[];
+const vhostKeys = [
+  'iface',
+  'queues',
+  'client',
+  'iommuSupport',
+  'postcopySupport',
+  'tso',
+  'linearBuffer',
+  'externalBuffer',
+  'name',
+] as const satisfies readonly (keyof VhostOptions)[];
 
 /** A vhost-user port: the switch side of a virtio-user link (what OVS-DPDK is). */
 export class Vhost {
@@ -123,8 +160,14 @@ export class Vhost {
     checkOptions<VhostOptions>(op, options, vhostKeys);
     const parts = [deviceName(op, 'net_vhost', options.name), `iface=${checkSocketPath(op, 'iface', options.iface)}`];
     if (options.queues !== undefined) parts.push(`queues=${checkInteger(op, 'queues', options.queues, 1, 8)}`);
-    const flags: [keyof VhostOptions, string][] = [['client', 'client'], ['iommuSupport', 'iommu-support'],
-      ['postcopySupport', 'postcopy-support'], ['tso', 'tso'], ['linearBuffer', 'linear-buffer'], ['externalBuffer', 'ext-buffer']];
+    const flags: [keyof VhostOptions, string][] = [
+      ['client', 'client'],
+      ['iommuSupport', 'iommu-support'],
+      ['postcopySupport', 'postcopy-support'],
+      ['tso', 'tso'],
+      ['linearBuffer', 'linear-buffer'],
+      ['externalBuffer', 'ext-buffer'],
+    ];
     for (const [key, arg] of flags) {
       if (options[key] !== undefined) parts.push(`${arg}=${flag(checkBoolean(op, key, options[key]))}`);
     }
@@ -180,7 +223,8 @@ export class NullPort {
     const op = 'NullPort.create';
     checkOptions<NullPortOptions>(op, options, nullKeys);
     const parts = [deviceName(op, 'net_null', options.name)];
-    if (options.packetSize !== undefined) parts.push(`size=${checkInteger(op, 'packetSize', options.packetSize, 14, 9000)}`);
+    if (options.packetSize !== undefined)
+      parts.push(`size=${checkInteger(op, 'packetSize', options.packetSize, 14, 9000)}`);
     if (options.copy !== undefined) parts.push(`copy=${flag(checkBoolean(op, 'copy', options.copy))}`);
     if (options.noRx !== undefined) parts.push(`no-rx=${flag(checkBoolean(op, 'noRx', options.noRx))}`);
     return probe(parts.join(','));

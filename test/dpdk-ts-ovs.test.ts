@@ -15,8 +15,10 @@ t.test('the reference setup, replaced line by line', async (t) => {
   const sandbox = await OvsSandbox.start({ vswitchd: 'dummy' });
   t.teardown(() => sandbox.stop());
   const ovs = async (...args: string[]): Promise<string> =>
-    (await run(process.execPath, ['--import', 'tsx', bin, '--rundir', sandbox.runDir, ...args], { env: sandbox.env })).stdout;
-  const vsctl = async (...args: string[]): Promise<string> => (await run('ovs-vsctl', [`--db=unix:${sandbox.dbSocketPath}`, ...args], { env: sandbox.env })).stdout;
+    (await run(process.execPath, ['--import', 'tsx', bin, '--rundir', sandbox.runDir, ...args], { env: sandbox.env }))
+      .stdout;
+  const vsctl = async (...args: string[]): Promise<string> =>
+    (await run('ovs-vsctl', [`--db=unix:${sandbox.dbSocketPath}`, ...args], { env: sandbox.env })).stdout;
 
   await ovs('add-br', 'ovs-br0', 'datapath_type=dummy');
   for (let n = 0; n < 4; n++) {
@@ -26,19 +28,34 @@ t.test('the reference setup, replaced line by line', async (t) => {
   t.equal(await ovs('show'), await vsctl('show'), 'show prints what ovs-vsctl show prints');
   t.equal((await ovs('get', 'Interface', 'vhost-user2', 'ofport')).trim(), '3');
 
-  for (const flow of ['in_port=2,dl_type=0x800,idle_timeout=0,action=output:3', 'in_port=3,dl_type=0x800,idle_timeout=0,action=output:2',
-    'in_port=1,dl_type=0x800,idle_timeout=0,action=output:4', 'in_port=4,dl_type=0x800,idle_timeout=0,action=output:1']) {
+  for (const flow of [
+    'in_port=2,dl_type=0x800,idle_timeout=0,action=output:3',
+    'in_port=3,dl_type=0x800,idle_timeout=0,action=output:2',
+    'in_port=1,dl_type=0x800,idle_timeout=0,action=output:4',
+    'in_port=4,dl_type=0x800,idle_timeout=0,action=output:1',
+  ]) {
     await ovs('add-flow', 'ovs-br0', flow);
   }
-  const ofctl = (await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', `unix:${join(sandbox.runDir, 'ovs-br0.mgmt')}`], { env: sandbox.env })).stdout;
-  const strip = (text: string): string[] => text.split('\n').filter((line) => line.includes('cookie='))
-    .map((line) => line.replace(/duration=[\d.]+s, /, '')).sort();
+  const ofctl = (
+    await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', `unix:${join(sandbox.runDir, 'ovs-br0.mgmt')}`], {
+      env: sandbox.env,
+    })
+  ).stdout;
+  const strip = (text: string): string[] =>
+    text
+      .split('\n')
+      .filter((line) => line.includes('cookie='))
+      .map((line) => line.replace(/duration=[\d.]+s, /, ''))
+      .sort();
   t.same(strip(await ovs('dump-flows', 'ovs-br0')), strip(ofctl), 'dump-flows reads like ovs-ofctl');
   t.match(ofctl, /ip,in_port=2 actions=output:3/);
   await ovs('--strict', 'del-flows', 'ovs-br0', 'in_port=2,dl_type=0x800');
   const left = strip(await ovs('dump-flows', 'ovs-br0'));
-  t.equal(left.length, 4, 'three reference flows and the bridge\'s default NORMAL flow remain');
-  t.notOk(left.some((line) => line.includes('in_port=2')), 'the strict delete removed in_port=2');
+  t.equal(left.length, 4, "three reference flows and the bridge's default NORMAL flow remain");
+  t.notOk(
+    left.some((line) => line.includes('in_port=2')),
+    'the strict delete removed in_port=2',
+  );
   await ovs('del-port', 'ovs-br0', 'vhost-user3');
   await ovs('del-br', 'ovs-br0');
   t.equal(await vsctl('list-br'), '');
@@ -46,7 +63,10 @@ t.test('the reference setup, replaced line by line', async (t) => {
 
 t.test('bad command lines', async (t) => {
   const fails = async (args: string[], message: RegExp): Promise<void> => {
-    const error = await run(process.execPath, ['--import', 'tsx', bin, ...args]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const error = await run(process.execPath, ['--import', 'tsx', bin, ...args]).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     t.equal(error?.code, 2, args.join(' '));
     t.match(error?.stderr, message);
   };

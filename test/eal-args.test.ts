@@ -8,7 +8,10 @@ const defaults = ['--in-memory', '--single-file-segments', '--no-telemetry'];
 const smallVm: MachineFacts = { cpus: [0, 1], numaNodes: [0], freeHugepageMb: 1024 };
 
 t.test('splitCommandLine splits at the first --', async (t) => {
-  t.same(splitCommandLine(['-l', '0-1', '--', '-p', '0x3', '--', 'x']), { eal: ['-l', '0-1'], app: ['-p', '0x3', '--', 'x'] });
+  t.same(splitCommandLine(['-l', '0-1', '--', '-p', '0x3', '--', 'x']), {
+    eal: ['-l', '0-1'],
+    app: ['-p', '0x3', '--', 'x'],
+  });
 });
 
 t.test('splitCommandLine without -- gives every argument to EAL', async (t) => {
@@ -31,13 +34,16 @@ t.test('parseCorelist reads CPU lists and ranges', async (t) => {
 });
 
 t.test('parseCorelist refuses what is not a list', async (t) => {
-  for (const bad of ['', '1-', 'a', '1,,2', '0x3', '1-2-3']) t.equal(parseCorelist(bad), undefined, JSON.stringify(bad));
+  for (const bad of ['', '1-', 'a', '1,,2', '0x3', '1-2-3'])
+    t.equal(parseCorelist(bad), undefined, JSON.stringify(bad));
 });
 
 t.test('-c 0xE0 on 2 CPUs runs the lcores as an --lcores map, main lcore on the first CPU', async (t) => {
   const prepared = prepareEalArgs(['-c', '0xE0', '-n', '4'], smallVm);
   t.same(prepared.args, ['--lcores', '5@0,6@1,7@1', '-n', '4', ...defaults]);
-  t.same(prepared.notes, ['EAL lcores 5,6,7 (-c 0xE0) name CPUs this machine lacks (it has 0,1): running them as --lcores 5@0,6@1,7@1']);
+  t.same(prepared.notes, [
+    'EAL lcores 5,6,7 (-c 0xE0) name CPUs this machine lacks (it has 0,1): running them as --lcores 5@0,6@1,7@1',
+  ]);
 });
 
 t.test('-l 4-6 on 2 CPUs is folded the same way, with --main-lcore honoured', async (t) => {
@@ -55,13 +61,17 @@ t.test('lcores on CPUs the machine has are left as given', async (t) => {
 t.test('--socket-mem naming a missing NUMA socket is left out with a note', async (t) => {
   const prepared = prepareEalArgs(['--socket-mem', '512,512', '--no-pci'], smallVm);
   t.same(prepared.args, ['--no-pci', ...defaults]);
-  t.same(prepared.notes, ['--socket-mem 512,512 names NUMA socket(s) 1 but this machine has 0: left out, EAL allocates memory as needed']);
+  t.same(prepared.notes, [
+    '--socket-mem 512,512 names NUMA socket(s) 1 but this machine has 0: left out, EAL allocates memory as needed',
+  ]);
 });
 
 t.test('--socket-mem asking for more than the free hugepages is left out with a note', async (t) => {
   const prepared = prepareEalArgs(['--socket-mem=2048'], smallVm);
   t.same(prepared.args, defaults);
-  t.same(prepared.notes, ['--socket-mem 2048 asks for 2048 MiB but only 1024 MiB of hugepages are free: left out, EAL allocates memory as needed']);
+  t.same(prepared.notes, [
+    '--socket-mem 2048 asks for 2048 MiB but only 1024 MiB of hugepages are free: left out, EAL allocates memory as needed',
+  ]);
 });
 
 t.test('--socket-mem that fits is kept', async (t) => {
@@ -83,7 +93,11 @@ t.test('defaults already given are not added again', async (t) => {
 });
 
 t.test('--no-huge gets neither --in-memory nor --single-file-segments', async (t) => {
-  t.same(prepareEalArgs(['--no-huge'], smallVm), { args: ['--no-huge', '--no-telemetry'], notes: [], added: ['--no-telemetry'] });
+  t.same(prepareEalArgs(['--no-huge'], smallVm), {
+    args: ['--no-huge', '--no-telemetry'],
+    notes: [],
+    added: ['--no-telemetry'],
+  });
 });
 
 t.test('--proc-type gets neither --in-memory nor --single-file-segments', async (t) => {

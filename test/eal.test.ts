@@ -6,13 +6,48 @@ import { uniquePrefix } from './helpers/dpdk.js';
 
 t.test('typed options become EAL arguments', async (t) => {
   t.same(ealArgs({}), ['--no-pci', '--in-memory', '--single-file-segments', '--no-telemetry']);
-  t.same(ealArgs({
-    lcores: '0@0,1@1', mainLcore: 0, memoryMb: 256, filePrefix: 'pg', iovaMode: 'va', noPci: false, inMemory: false,
-    vdevs: ['net_null0'], logLevel: { 'pmd.net.*': 'debug' }, telemetry: true, extraArgs: ['--huge-worker-stack'],
-  }), ['--lcores', '0@0,1@1', '--main-lcore', '0', '-m', '256', '--file-prefix', 'pg', '--single-file-segments',
-    '--iova-mode', 'va', '--vdev', 'net_null0', '--log-level=pmd.net.*:debug', '--huge-worker-stack']);
-  t.same(ealArgs({ lcores: [0, 1], noHuge: true, socketMem: [512, 0], logLevel: 'error' }),
-    ['-l', '0,1', '--socket-mem', '512,0', '--no-huge', '--no-pci', '--log-level=error', '--no-telemetry']);
+  t.same(
+    ealArgs({
+      lcores: '0@0,1@1',
+      mainLcore: 0,
+      memoryMb: 256,
+      filePrefix: 'pg',
+      iovaMode: 'va',
+      noPci: false,
+      inMemory: false,
+      vdevs: ['net_null0'],
+      logLevel: { 'pmd.net.*': 'debug' },
+      telemetry: true,
+      extraArgs: ['--huge-worker-stack'],
+    }),
+    [
+      '--lcores',
+      '0@0,1@1',
+      '--main-lcore',
+      '0',
+      '-m',
+      '256',
+      '--file-prefix',
+      'pg',
+      '--single-file-segments',
+      '--iova-mode',
+      'va',
+      '--vdev',
+      'net_null0',
+      '--log-level=pmd.net.*:debug',
+      '--huge-worker-stack',
+    ],
+  );
+  t.same(ealArgs({ lcores: [0, 1], noHuge: true, socketMem: [512, 0], logLevel: 'error' }), [
+    '-l',
+    '0,1',
+    '--socket-mem',
+    '512,0',
+    '--no-huge',
+    '--no-pci',
+    '--log-level=error',
+    '--no-telemetry',
+  ]);
 });
 
 t.test('bad options get precise errors', async (t) => {
@@ -31,39 +66,77 @@ t.test('bad options get precise errors', async (t) => {
   }
   t.throws(() => Eal.init(['-h']), { code: 'EINVAL', message: /"-h" makes DPDK print and exit the process/ });
   t.throws(() => Eal.init(['--version']), { code: 'EINVAL', message: /"--version" makes DPDK print and exit/ });
-  t.throws(() => Eal.init(['--no-pci', '--', '-p', '3']), { code: 'EINVAL', message: /is '--': pass only EAL arguments/ });
+  t.throws(() => Eal.init(['--no-pci', '--', '-p', '3']), {
+    code: 'EINVAL',
+    message: /is '--': pass only EAL arguments/,
+  });
   for (const arg of ['--he', '--vers', '-vh', '-v']) {
     t.throws(() => Eal.init([arg]), { code: 'EINVAL', message: /makes DPDK print and exit the process/ }, arg);
   }
-  t.throws(() => Eal.init({ extraArgs: ['--hel'] }), { code: 'EINVAL', message: /extraArgs\[0\] "--hel" makes DPDK print and exit/ });
-  t.same(ealArgs({ extraArgs: ['-l', '0-1', '-lh'] }).slice(-3), ['-l', '0-1', '-lh'], "'h' as an option's value is not -h");
+  t.throws(() => Eal.init({ extraArgs: ['--hel'] }), {
+    code: 'EINVAL',
+    message: /extraArgs\[0\] "--hel" makes DPDK print and exit/,
+  });
+  t.same(
+    ealArgs({ extraArgs: ['-l', '0-1', '-lh'] }).slice(-3),
+    ['-l', '0-1', '-lh'],
+    "'h' as an option's value is not -h",
+  );
 });
 
 t.test('lifecycle: use before init, failed init, init once, cleanup', async (t) => {
   t.equal(Eal.state, 'uninitialized');
   t.match(Eal.version, { build: /^DPDK 22\.11/, runtime: /^DPDK 22\.11/ });
-  t.throws(() => Mempool.create({ name: 'early', size: 63 }),
-    { code: 'ERR_EAL_NOT_INITIALIZED', message: 'EAL is not initialized: call Eal.init() first', operation: 'Mempool.create' });
+  t.throws(() => Mempool.create({ name: 'early', size: 63 }), {
+    code: 'ERR_EAL_NOT_INITIALIZED',
+    message: 'EAL is not initialized: call Eal.init() first',
+    operation: 'Mempool.create',
+  });
 
   const failed = t.throws(() => Eal.init(['--no-pci', '--definitely-not-an-option'])) as unknown as DpdkError;
   t.type(failed, DpdkError);
   t.equal(failed.code, 'EINVAL');
-  t.match(failed.message, /EAL initialization failed: Invalid argument \(DPDK said: .*unrecognized option '--definitely-not-an-option'/);
+  t.match(
+    failed.message,
+    /EAL initialization failed: Invalid argument \(DPDK said: .*unrecognized option '--definitely-not-an-option'/,
+  );
   t.equal(Eal.state, 'uninitialized', 'a refused init leaves EAL uninitialized');
 
   const before = Eal.threadAffinity();
-  const info = Eal.init({ lcores: '0@0,1@1', memoryMb: 64, filePrefix: uniquePrefix('eal'), printLog: false, noHuge: true });
+  const info = Eal.init({
+    lcores: '0@0,1@1',
+    memoryMb: 64,
+    filePrefix: uniquePrefix('eal'),
+    printLog: false,
+    noHuge: true,
+  });
   t.equal(info.mainLcore, 0);
   t.equal(info.lcoreCount, 2);
   t.same(Eal.threadAffinity(), before, 'the Node main thread keeps its CPU affinity');
-  const worker = new Worker(`const { workerData, parentPort } = require('node:worker_threads');
+  const worker = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
     require('tsx/cjs');
-    parentPort.postMessage(require(workerData).native.threadAffinity());`, { eval: true, workerData: require.resolve('../lib/native.ts') });
-  t.same(await new Promise((resolve) => worker.once('message', resolve)), before, 'a thread Node starts later has it too');
+    parentPort.postMessage(require(workerData).native.threadAffinity());`,
+    { eval: true, workerData: require.resolve('../lib/native.ts') },
+  );
+  t.same(
+    await new Promise((resolve) => worker.once('message', resolve)),
+    before,
+    'a thread Node starts later has it too',
+  );
   await worker.terminate();
-  t.same(Eal.lcores().map((l) => [l.id, l.role, l.cpus]), [[0, 'main', [0]], [1, 'worker', [1]]]);
+  t.same(
+    Eal.lcores().map((l) => [l.id, l.role, l.cpus]),
+    [
+      [0, 'main', [0]],
+      [1, 'worker', [1]],
+    ],
+  );
   t.ok(Eal.initialized);
-  t.throws(() => Eal.init({}), { code: 'ERR_EAL_ALREADY_INITIALIZED', message: /Eal.init\(\) can be called once per process/ });
+  t.throws(() => Eal.init({}), {
+    code: 'ERR_EAL_ALREADY_INITIALIZED',
+    message: /Eal.init\(\) can be called once per process/,
+  });
 
   const pool = Mempool.create({ name: 'eal-views', size: 63, cacheSize: 0 });
   const batch = new Batch(4);

@@ -10,7 +10,6 @@ t.teardown(() => pool.close());
 
 const packet = testPacket;
 
-
 function drain(port: Port): Uint8Array[] {
   const batch = new Batch(64);
   const packets: Uint8Array[] = [];
@@ -29,14 +28,21 @@ function feed(port: Port, count: number): void {
   batch.close();
 }
 
-async function forward(t: Test, mode: ForwardMode, check: (out: Uint8Array[], a: Port, b: Port) => void): Promise<void> {
+async function forward(
+  t: Test,
+  mode: ForwardMode,
+  check: (out: Uint8Array[], a: Port, b: Port) => void,
+): Promise<void> {
   const a = ringPort(pool);
   const b = ringPort(pool);
   feed(a, 500);
   const engine = Engine.create({ lcore: 1, mode, streams: [{ rxPort: a, txPort: b }] });
   engine.start();
   t.ok(await until(() => engine.stats()[0].rx === 500), `${mode}: the engine received 500`);
-  t.throws(() => a.stop(), { code: 'EBUSY', message: /Port is polled by 1 running engine\(s\) or lcore worker\(s\): stop them first/ });
+  t.throws(() => a.stop(), {
+    code: 'EBUSY',
+    message: /Port is polled by 1 running engine\(s\) or lcore worker\(s\): stop them first/,
+  });
   engine.stop();
   engine.stop();
   const stats = engine.stats()[0];
@@ -55,21 +61,33 @@ async function forward(t: Test, mode: ForwardMode, check: (out: Uint8Array[], a:
 }
 
 t.test('io forwards as is', (t) => forward(t, 'io', (out) => t.same(out[0], packet)));
-t.test('macswap swaps the MACs', (t) => forward(t, 'macswap', (out) => {
-  t.match(readEthernet(out[499]), { dst: '00:00:00:00:00:01', src: '00:00:00:00:00:02' });
-}));
-t.test('mac sets the tx port MAC and the peer', (t) => forward(t, 'mac', (out, _a, b) => {
-  t.match(readEthernet(out[0]), { dst: `02:00:00:00:00:${b.id.toString(16).padStart(2, '0')}`, src: b.mac });
-}));
-t.test('l2fwd rewrites like DPDK l2fwd', (t) => forward(t, 'l2fwd', (out, _a, b) => {
-  t.match(readEthernet(out[0]), { dst: `02:00:00:00:00:${b.id.toString(16).padStart(2, '0')}`, src: b.mac });
-  t.same(out[0].subarray(12), packet.subarray(12), 'the rest of the packet is untouched');
-}));
+t.test('macswap swaps the MACs', (t) =>
+  forward(t, 'macswap', (out) => {
+    t.match(readEthernet(out[499]), { dst: '00:00:00:00:00:01', src: '00:00:00:00:00:02' });
+  }),
+);
+t.test('mac sets the tx port MAC and the peer', (t) =>
+  forward(t, 'mac', (out, _a, b) => {
+    t.match(readEthernet(out[0]), { dst: `02:00:00:00:00:${b.id.toString(16).padStart(2, '0')}`, src: b.mac });
+  }),
+);
+t.test('l2fwd rewrites like DPDK l2fwd', (t) =>
+  forward(t, 'l2fwd', (out, _a, b) => {
+    t.match(readEthernet(out[0]), { dst: `02:00:00:00:00:${b.id.toString(16).padStart(2, '0')}`, src: b.mac });
+    t.same(out[0].subarray(12), packet.subarray(12), 'the rest of the packet is untouched');
+  }),
+);
 t.test('rxonly receives and frees', (t) => forward(t, 'rxonly', () => undefined));
 
 t.test('txonly sends exactly txLimit packets of the template, then stops', async (t) => {
   const b = ringPort(pool);
-  const engine = Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, template: packet, streams: [{ rxPort: b, txPort: b, txLimit: 300, ratePps: 1_000_000 }] });
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'txonly',
+    mempool: pool,
+    template: packet,
+    streams: [{ rxPort: b, txPort: b, txLimit: 300, ratePps: 1_000_000 }],
+  });
   engine.start();
   t.ok(await until(() => !engine.running), 'stops by itself at the limit');
   engine.stop();
@@ -81,24 +99,51 @@ t.test('txonly sends exactly txLimit packets of the template, then stops', async
   b.close();
 });
 
-t.test('txonly sends each stream\'s templates in turn', async (t) => {
+t.test("txonly sends each stream's templates in turn", async (t) => {
   const b = ringPort(pool);
-  const flows = [1, 2, 3].map((srcPort) => buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort }));
-  const engine = Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, streams: [{ rxPort: b, txPort: b, txLimit: 9, templates: flows }] });
+  const flows = [1, 2, 3].map((srcPort) =>
+    buildUdpPacket({
+      dstMac: '00:00:00:00:00:02',
+      srcMac: '00:00:00:00:00:01',
+      srcIp: '10.0.0.1',
+      dstIp: '10.0.0.2',
+      srcPort,
+    }),
+  );
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'txonly',
+    mempool: pool,
+    streams: [{ rxPort: b, txPort: b, txLimit: 9, templates: flows }],
+  });
   engine.start();
   t.ok(await until(() => !engine.running));
   engine.stop();
   t.same(drain(b), [...flows, ...flows, ...flows]);
   engine.close();
-  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', mempool: pool, streams: [{ rxPort: b, txPort: b, templates: [new Uint8Array(4)] }] }),
-    { code: 'EINVAL', message: /streams\[0\].templates\[0\] must be a Uint8Array of 14 to 2048 bytes, got 4 bytes/ });
+  t.throws(
+    () =>
+      Engine.create({
+        lcore: 1,
+        mode: 'txonly',
+        mempool: pool,
+        streams: [{ rxPort: b, txPort: b, templates: [new Uint8Array(4)] }],
+      }),
+    { code: 'EINVAL', message: /streams\[0\].templates\[0\] must be a Uint8Array of 14 to 2048 bytes, got 4 bytes/ },
+  );
   b.close();
 });
 
 t.test('an engine holds its mempool; a finished engine frees its lcore for the next', async (t) => {
   const b = ringPort(pool);
   const own = Mempool.create({ name: 'engine-own', size: 1023 });
-  const first = Engine.create({ lcore: 1, mode: 'txonly', mempool: own, template: packet, streams: [{ rxPort: b, txPort: b, txLimit: 10 }] });
+  const first = Engine.create({
+    lcore: 1,
+    mode: 'txonly',
+    mempool: own,
+    template: packet,
+    streams: [{ rxPort: b, txPort: b, txLimit: 10 }],
+  });
   t.throws(() => own.close(), { code: 'EBUSY', message: /used by 1 port queue\(s\) or engine\(s\)/ });
   first.start();
   t.ok(await until(() => !first.running), 'the first engine ends by itself');
@@ -117,8 +162,15 @@ t.test('an engine holds its mempool; a finished engine frees its lcore for the n
 
 t.test('generator measures latency from timestamps', async (t) => {
   const loop = ringPort(pool);
-  const engine = Engine.create({ lcore: 1, mode: 'generator', mempool: pool, template: packet, timestampOffset: 42, burst: 16,
-    streams: [{ rxPort: loop, txPort: loop, txLimit: 200, ratePps: 100_000 }] });
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'generator',
+    mempool: pool,
+    template: packet,
+    timestampOffset: 42,
+    burst: 16,
+    streams: [{ rxPort: loop, txPort: loop, txLimit: 200, ratePps: 100_000 }],
+  });
   engine.start();
   t.ok(await until(() => engine.stats()[0].rx === 200), 'everything sent came back');
   engine.stop();
@@ -129,8 +181,13 @@ t.test('generator measures latency from timestamps', async (t) => {
   t.ok(latency.percentilesNs.p50 <= latency.percentilesNs.p99, 'percentiles are ordered');
   engine.resetStats();
   t.match(engine.stats()[0], { tx: 0, rx: 0 });
-  const listener = Engine.create({ lcore: 1, mode: 'generator', mempool: pool, template: packet,
-    streams: [{ rxPort: loop, txPort: loop, send: false }] });
+  const listener = Engine.create({
+    lcore: 1,
+    mode: 'generator',
+    mempool: pool,
+    template: packet,
+    streams: [{ rxPort: loop, txPort: loop, send: false }],
+  });
   feed(loop, 10);
   listener.start();
   t.ok(await until(() => listener.stats()[0].rx === 10), 'a receive-only stream counts what arrives');
@@ -145,14 +202,40 @@ t.test('generator measures latency from timestamps', async (t) => {
 t.test('bad engine options', async (t) => {
   const p = ringPort(pool);
   const stream = { rxPort: p, txPort: p };
-  t.throws(() => Engine.create({ lcore: 1, mode: 'fast' as ForwardMode, streams: [stream] }), { code: 'EINVAL', message: /mode must be one of io, mac, macswap, rxonly, txonly, l2fwd, generator, got "fast"/ });
-  t.throws(() => Engine.create({ lcore: 0, mode: 'io', streams: [stream] }), { code: 'EINVAL', message: /lcore 0 is not an EAL worker lcore/ });
-  t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [] }), { code: 'EINVAL', message: /streams must be a non-empty list/ });
-  t.throws(() => Engine.create({ lcore: 1, mode: 'io', burst: 0, streams: [stream] }), { code: 'EINVAL', message: /burst must be an integer from 1 to 512, got 0/ });
-  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', mempool: null as never, streams: [{ ...stream, templates: [packet] }] }),
-    { code: 'EINVAL', message: /mempool must be a Mempool, got null/ }, 'a bad mempool is named before templates are checked against it');
-  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', streams: [stream] }), { code: 'EINVAL', message: /mode txonly needs a mempool and a packet template \(template, or templates per stream\)/ });
-  t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueu: 1 } as never] }), { message: /did you mean "rxQueue"/ });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'fast' as ForwardMode, streams: [stream] }), {
+    code: 'EINVAL',
+    message: /mode must be one of io, mac, macswap, rxonly, txonly, l2fwd, generator, got "fast"/,
+  });
+  t.throws(() => Engine.create({ lcore: 0, mode: 'io', streams: [stream] }), {
+    code: 'EINVAL',
+    message: /lcore 0 is not an EAL worker lcore/,
+  });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [] }), {
+    code: 'EINVAL',
+    message: /streams must be a non-empty list/,
+  });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', burst: 0, streams: [stream] }), {
+    code: 'EINVAL',
+    message: /burst must be an integer from 1 to 512, got 0/,
+  });
+  t.throws(
+    () =>
+      Engine.create({
+        lcore: 1,
+        mode: 'txonly',
+        mempool: null as never,
+        streams: [{ ...stream, templates: [packet] }],
+      }),
+    { code: 'EINVAL', message: /mempool must be a Mempool, got null/ },
+    'a bad mempool is named before templates are checked against it',
+  );
+  t.throws(() => Engine.create({ lcore: 1, mode: 'txonly', streams: [stream] }), {
+    code: 'EINVAL',
+    message: /mode txonly needs a mempool and a packet template \(template, or templates per stream\)/,
+  });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueu: 1 } as never] }), {
+    message: /did you mean "rxQueue"/,
+  });
   const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ ...stream, rxQueue: 3 }] });
   t.throws(() => engine.start(), { code: 'ERR_PORT_STOPPED', message: /needs started ports with those queues/ });
   const first = Engine.create({ lcore: 1, mode: 'io', streams: [stream] });

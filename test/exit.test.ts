@@ -9,11 +9,19 @@ const fixture = join(__dirname, 'fixtures', 'exit-without-close.ts');
 // A process that ends without closing its ports, pools, batches and a running engine
 // still stops the engine, closes the ports (the vhost socket goes away), releases DPDK's
 // memory and leaves no runtime files, whichever way it ends.
-for (const [mode, expectedCode] of [['natural', 0], ['natural-no-huge', 0], ['process-exit', 3], ['throw', 1]] as const) {
+for (const [mode, expectedCode] of [
+  ['natural', 0],
+  ['natural-no-huge', 0],
+  ['process-exit', 3],
+  ['throw', 1],
+] as const) {
   t.test(`exit without close: ${mode}`, async (t) => {
     const dir = socketDir(t);
     const prefix = uniquePrefix(`exit-${mode}`);
-    const result = spawnSync(process.execPath, ['--import', 'tsx', fixture, mode, dir, prefix], { encoding: 'utf8', timeout: 30000 });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', fixture, mode, dir, prefix], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
     t.equal(result.stdout, 'ready\n');
     t.equal(result.status, expectedCode, `exit code ${expectedCode}`);
     t.equal(result.signal, null, 'no crash');

@@ -50,9 +50,17 @@ for (const [backend, options] of Object.entries(backends)) {
     const [a, b, c, d] = ringPorts(4);
     feed(a, 300);
     feed(c, 200);
-    const forwarder = await Forwarder.start(options([{ rxPort: a, txPort: b }, { rxPort: c, txPort: d }]));
+    const forwarder = await Forwarder.start(
+      options([
+        { rxPort: a, txPort: b },
+        { rxPort: c, txPort: d },
+      ]),
+    );
     t.equal(forwarder.backend, backend);
-    t.ok(await until(() => forwarder.stats().reduce((sum, stream) => sum + stream.tx, 0) === 500), 'every packet forwarded');
+    t.ok(
+      await until(() => forwarder.stats().reduce((sum, stream) => sum + stream.tx, 0) === 500),
+      'every packet forwarded',
+    );
     await forwarder.stop();
     t.match(forwarder.stats(), [
       { rxPort: a.id, txPort: b.id, rx: 300, tx: 300, dropped: 0 },
@@ -97,7 +105,11 @@ for (const [backend, options] of Object.entries(backends)) {
     const forwarder = await Forwarder.start(options([{ rxPort: a, txPort: b }]));
     await forwarder.close();
     await forwarder.close();
-    t.throws(() => forwarder.stats(), { code: 'ERR_CLOSED', message: 'Forwarder is closed', operation: 'Forwarder.stats' });
+    t.throws(() => forwarder.stats(), {
+      code: 'ERR_CLOSED',
+      message: 'Forwarder is closed',
+      operation: 'Forwarder.stats',
+    });
     t.throws(() => forwarder.counters(), { code: 'ERR_CLOSED', message: 'Forwarder is closed' });
     await t.rejects(forwarder.stop(), { code: 'ERR_CLOSED', message: 'Forwarder is closed' });
     closePorts(t, a, b);
@@ -112,11 +124,14 @@ t.test('portTotals sums the streams of several forwarders by port', async (t) =>
   const second = await Forwarder.start(backends.loop([{ rxPort: c, txPort: b }]));
   t.ok(await until(() => first.stats()[0].tx === 100 && second.stats()[0].tx === 50), 'both forwarded');
   t.same(await Forwarder.stopAll([first, second]), [], 'both stopped cleanly');
-  t.same(Forwarder.portTotals([first, second]), new Map([
-    [a.id, { rx: 100, tx: 0, dropped: 0 }],
-    [b.id, { rx: 0, tx: 150, dropped: 0 }],
-    [c.id, { rx: 50, tx: 0, dropped: 0 }],
-  ]));
+  t.same(
+    Forwarder.portTotals([first, second]),
+    new Map([
+      [a.id, { rx: 100, tx: 0, dropped: 0 }],
+      [b.id, { rx: 0, tx: 150, dropped: 0 }],
+      [c.id, { rx: 50, tx: 0, dropped: 0 }],
+    ]),
+  );
   await first.close();
   await second.close();
   drain(b);
@@ -126,7 +141,13 @@ t.test('portTotals sums the streams of several forwarders by port', async (t) =>
 t.test('a loop keeps the extra counters it is given', async (t) => {
   const [a, b] = ringPorts(2);
   feed(a, 64);
-  const forwarder = await Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a, txPort: b }], data: 'count-bursts', counters: ['bursts'] });
+  const forwarder = await Forwarder.start({
+    loop,
+    cpu: 1,
+    streams: [{ rxPort: a, txPort: b }],
+    data: 'count-bursts',
+    counters: ['bursts'],
+  });
   t.ok(await until(() => forwarder.counters()['tx:0'] === 64), 'forwarded');
   t.ok(forwarder.counters().bursts >= 1, 'bursts counted');
   await forwarder.close();
@@ -155,12 +176,21 @@ t.test('a loop whose thread exits with a non-zero code: stop rejects with ERR_LC
 
 t.test('bad options get precise errors', async (t) => {
   const [a, b] = ringPorts(2);
-  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a, txPort: b }], count: 1 } as never),
-    { code: 'EINVAL', message: /Unknown option "count" for Forwarder.start \(did you mean "counters"\?\)/ });
-  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a.id, txPort: b }] } as never),
-    { code: 'EINVAL', message: 'streams[0].rxPort and streams[0].txPort must be Ports' });
-  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [] }), { code: 'EINVAL', message: 'streams must be a non-empty list, got []' });
-  await t.rejects(Forwarder.start({ lcore: 1, mode: 'io', streams: [{ rxPort: a, txPort: b }], cpu: 1 } as never),
-    { code: 'EINVAL', message: /Unknown option "cpu" for Forwarder.start/ });
+  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a, txPort: b }], count: 1 } as never), {
+    code: 'EINVAL',
+    message: /Unknown option "count" for Forwarder.start \(did you mean "counters"\?\)/,
+  });
+  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a.id, txPort: b }] } as never), {
+    code: 'EINVAL',
+    message: 'streams[0].rxPort and streams[0].txPort must be Ports',
+  });
+  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [] }), {
+    code: 'EINVAL',
+    message: 'streams must be a non-empty list, got []',
+  });
+  await t.rejects(Forwarder.start({ lcore: 1, mode: 'io', streams: [{ rxPort: a, txPort: b }], cpu: 1 } as never), {
+    code: 'EINVAL',
+    message: /Unknown option "cpu" for Forwarder.start/,
+  });
   closePorts(t, a, b);
 });

@@ -11,16 +11,52 @@ import { socketDir, uniquePrefix, until } from './helpers/dpdk.js';
 t.test('the IPS example drops what its rule matches and forwards the rest', async (t) => {
   const dir = socketDir(t);
   const [inSock, outSock] = [join(dir, 'in.sock'), join(dir, 'out.sock')];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'examples', 'ips.ts'),
-    '--lcores', '0@0', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', uniquePrefix('ips-nf'),
-    '--vdev', `net_vhost0,iface=${inSock}`, '--vdev', `net_vhost1,iface=${outSock}`,
-    '--', '--mode', 'inline', '--rule', 'udp,tp_dst=6666', '--cpu', '0', '--stats-period', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(__dirname, '..', 'examples', 'ips.ts'),
+      '--lcores',
+      '0@0',
+      '--no-huge',
+      '-m',
+      '256',
+      '--no-pci',
+      '--file-prefix',
+      uniquePrefix('ips-nf'),
+      '--vdev',
+      `net_vhost0,iface=${inSock}`,
+      '--vdev',
+      `net_vhost1,iface=${outSock}`,
+      '--',
+      '--mode',
+      'inline',
+      '--rule',
+      'udp,tp_dst=6666',
+      '--cpu',
+      '0',
+      '--stats-period',
+      '0',
+      '--json',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => { child.kill('SIGKILL'); });
-  t.ok(await until(() => /ips: inline on ports 0 -> 1/.test(output) && existsSync(inSock) && existsSync(outSock), 20000), 'the IPS started');
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  t.ok(
+    await until(() => /ips: inline on ports 0 -> 1/.test(output) && existsSync(inSock) && existsSync(outSock), 20000),
+    'the IPS started',
+  );
 
   Eal.init({ lcores: '1@1', noHuge: true, memoryMb: 128, filePrefix: uniquePrefix('ips-feed'), printLog: false });
   const pool = Mempool.create({ name: 'feed', size: 2047 });
@@ -31,7 +67,15 @@ t.test('the IPS example drops what its rule matches and forwards the rest', asyn
     port.start();
   }
   t.ok(await until(() => source.link().up && sink.link().up), 'links up');
-  const flows = [53, 6666, 80].map((dstPort) => buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2', dstPort }));
+  const flows = [53, 6666, 80].map((dstPort) =>
+    buildUdpPacket({
+      dstMac: '00:00:00:00:00:02',
+      srcMac: '00:00:00:00:00:01',
+      srcIp: '10.0.0.1',
+      dstIp: '10.0.0.2',
+      dstPort,
+    }),
+  );
   const txBatch = new Batch(30);
   const rxBatch = new Batch(32);
   const received = new Map<number, number>();
@@ -62,5 +106,12 @@ t.test('the IPS example drops what its rule matches and forwards the rest', asyn
   child.kill('SIGTERM');
   t.equal(await exited, 0);
   const summary = JSON.parse(output.split('\n').find((line) => line.startsWith('{"app":"ips"')) ?? 'null');
-  t.match(summary, { mode: 'inline', rx: 300, passed: 200, matched: 100, txDropped: 0, rules: { 'udp,tp_dst=6666': 100 } });
+  t.match(summary, {
+    mode: 'inline',
+    rx: 300,
+    passed: 200,
+    matched: 100,
+    txDropped: 0,
+    rules: { 'udp,tp_dst=6666': 100 },
+  });
 });

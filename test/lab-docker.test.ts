@@ -33,17 +33,42 @@ t.test('container arguments: minimal capabilities, no network, pinning, label, v
     interactive: true,
   });
   t.same(args, [
-    'create', '--name', 'dpdk-ts-abcd-tx', '--label', 'dpdk-ts.lab.session=abcd', '--network', 'none', '--init',
-    '--cap-drop', 'ALL', '--cap-add', 'SYS_NICE', '--cpuset-cpus', '1', '--interactive',
-    '--volume', '/dev/hugepages:/dev/hugepages', '--volume', '/tmp/socks:/var/run/dpdk-ts:ro',
-    '--env', 'A=1', '--entrypoint', 'dpdk-testpmd', 'dpdk-ts-lab/testpmd', '--no-pci',
+    'create',
+    '--name',
+    'dpdk-ts-abcd-tx',
+    '--label',
+    'dpdk-ts.lab.session=abcd',
+    '--network',
+    'none',
+    '--init',
+    '--cap-drop',
+    'ALL',
+    '--cap-add',
+    'SYS_NICE',
+    '--cpuset-cpus',
+    '1',
+    '--interactive',
+    '--volume',
+    '/dev/hugepages:/dev/hugepages',
+    '--volume',
+    '/tmp/socks:/var/run/dpdk-ts:ro',
+    '--env',
+    'A=1',
+    '--entrypoint',
+    'dpdk-testpmd',
+    'dpdk-ts-lab/testpmd',
+    '--no-pci',
   ]);
   t.same(dpdkContainerCapabilities, ['SYS_NICE']);
   t.notOk(args.includes('--privileged'));
 
   const base = { name: 'tx', image: 'i', cpus: '1' };
   const rejects = (options: object, pattern: RegExp): void => {
-    t.throws(() => containerCreateArgs('n', 's', options as never), { name: 'DpdkError', code: 'EINVAL', message: pattern });
+    t.throws(() => containerCreateArgs('n', 's', options as never), {
+      name: 'DpdkError',
+      code: 'EINVAL',
+      message: pattern,
+    });
   };
   rejects({ ...base, privileged: true }, /Unknown option "privileged"/);
   rejects({ ...base, cpus: 'all' }, /cpus must be a cpuset/);
@@ -59,19 +84,30 @@ t.test('Debian mirrors are read from apt sources, one-line and deb822', async (t
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const list = join(dir, 'sources.list');
   const sources = join(dir, 'debian.sources');
-  writeFileSync(list, '# comment\ndeb [arch=amd64] http://mirror.example/debian/ bookworm main\ndeb-src http://x/debian bookworm main\n');
+  writeFileSync(
+    list,
+    '# comment\ndeb [arch=amd64] http://mirror.example/debian/ bookworm main\ndeb-src http://x/debian bookworm main\n',
+  );
   writeFileSync(
     sources,
     'Types: deb\nURIs: http://deb.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n' +
       'Types: deb\nURIs: http://deb.example/debian-security\nSuites: bookworm-security\nComponents: main\n',
   );
   const mirrors = debianMirrors('bookworm', [list, sources]);
-  t.same(mirrors, { main: 'http://mirror.example/debian', updates: 'http://deb.example/debian', security: 'http://deb.example/debian-security' });
+  t.same(mirrors, {
+    main: 'http://mirror.example/debian',
+    updates: 'http://deb.example/debian',
+    security: 'http://deb.example/debian-security',
+  });
   t.equal(
     imageSourcesList('bookworm', mirrors),
     'deb http://mirror.example/debian bookworm main\ndeb http://deb.example/debian bookworm-updates main\ndeb http://deb.example/debian-security bookworm-security main\n',
   );
-  t.throws(() => debianMirrors('trixie', [list]), { name: 'DpdkError', code: 'ENOENT', message: /no apt source for Debian "trixie"/ });
+  t.throws(() => debianMirrors('trixie', [list]), {
+    name: 'DpdkError',
+    code: 'ENOENT',
+    message: /no apt source for Debian "trixie"/,
+  });
 });
 
 t.test('staging copies what is built and the Node binary, and lists Debian packages', async (t) => {
@@ -83,7 +119,11 @@ t.test('staging copies what is built and the Node binary, and lists Debian packa
   t.ok(staged.staged.includes('node_modules/file-uri-to-path'));
   t.ok(existsSync(join(context, 'usr/local/bin/node')));
   for (const path of ['dist/lib', 'dist/examples', 'build/Release/dpdk_ts.node']) {
-    t.equal(staged.staged.includes(path) || staged.missing.includes(path), true, `${path} is staged or reported missing`);
+    t.equal(
+      staged.staged.includes(path) || staged.missing.includes(path),
+      true,
+      `${path} is staged or reported missing`,
+    );
   }
   t.ok(staged.debPackages.includes('libc6'));
   t.ok(staged.debPackages.includes('librte-net-virtio23'));
@@ -108,7 +148,13 @@ t.test('host runner: taskset pinning, stdin, line streaming, exit code, kill', a
   t.match(lines[0], /current affinity list: 1$/);
   t.equal(lines[1], `got yes in ${socketDir}`);
 
-  const sleeper = await HostAppRunner.start({ name: 'sleeper', program: { executable: 'sleep' }, args: ['60'], cpus: '0', socketDir });
+  const sleeper = await HostAppRunner.start({
+    name: 'sleeper',
+    program: { executable: 'sleep' },
+    args: ['60'],
+    cpus: '0',
+    socketDir,
+  });
   t.throws(() => sleeper.write('x'), { code: 'EINVAL', message: /not started with interactive: true/ });
   t.same(await sleeper.kill('SIGTERM', 5_000), { code: null, signal: 'SIGTERM' });
   t.same(await sleeper.kill(), { code: null, signal: 'SIGTERM' }, 'kill after exit returns the same exit');
@@ -160,177 +206,216 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs: number
   }
 }
 
-t.test('testpmd in a container sends to testpmd on the host over vhost-user', { skip: isRoot ? false : 'needs root (dockerd, hugepages)' }, async (t) => {
-  ensureHugepages();
-  const engine = await DockerEngine.ensure({ log: (line) => t.comment(line) });
-  t.teardown(() => engine.stop());
-  const baseImage = await buildBaseImage(engine);
-  const testpmdImage = await buildImage(engine, {
-    name: 'dpdk-ts-lab/testpmd',
-    dockerfile: join(packageRoot, 'examples/docker/Dockerfile.testpmd'),
-    baseImage,
-  });
+t.test(
+  'testpmd in a container sends to testpmd on the host over vhost-user',
+  { skip: isRoot ? false : 'needs root (dockerd, hugepages)' },
+  async (t) => {
+    ensureHugepages();
+    const engine = await DockerEngine.ensure({ log: (line) => t.comment(line) });
+    t.teardown(() => engine.stop());
+    const baseImage = await buildBaseImage(engine);
+    const testpmdImage = await buildImage(engine, {
+      name: 'dpdk-ts-lab/testpmd',
+      dockerfile: join(packageRoot, 'examples/docker/Dockerfile.testpmd'),
+      baseImage,
+    });
 
-  const variants: { name: string; memory: string[] }[] = [
-    { name: 'hugepages', memory: ['--in-memory'] },
-    // Without hugepages the virtio-user side shares its memory through memfd; the pools must
-    // fit in -m. --no-huge implies --legacy-mem, which rules out --in-memory: --no-shconf
-    // keeps the runtime files away instead.
-    { name: 'no-huge', memory: ['--no-huge', '-m', '512', '--no-shconf'] },
-  ];
-  for (const variant of variants) {
-    await t.test(`${variant.name}: packets arrive and nothing is left behind`, async (t) => {
-      const id = randomBytes(3).toString('hex');
-      const hostPrefix = `lab-rx-${id}`;
-      const containerPrefix = `lab-tx-${id}`;
+    const variants: { name: string; memory: string[] }[] = [
+      { name: 'hugepages', memory: ['--in-memory'] },
+      // Without hugepages the virtio-user side shares its memory through memfd; the pools must
+      // fit in -m. --no-huge implies --legacy-mem, which rules out --in-memory: --no-shconf
+      // keeps the runtime files away instead.
+      { name: 'no-huge', memory: ['--no-huge', '-m', '512', '--no-shconf'] },
+    ];
+    for (const variant of variants) {
+      await t.test(`${variant.name}: packets arrive and nothing is left behind`, async (t) => {
+        const id = randomBytes(3).toString('hex');
+        const hostPrefix = `lab-rx-${id}`;
+        const containerPrefix = `lab-tx-${id}`;
+        const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
+        // EAL creates its runtime directory even without shared files and leaves it behind.
+        const runtimeDir = `/var/run/dpdk/${hostPrefix}`;
+        const runners: AppRunner[] = [];
+        t.teardown(async () => {
+          for (const runner of runners) await runner.kill('SIGKILL', 2_000);
+          await rm(socketDir, { recursive: true, force: true });
+          await rm(runtimeDir, { recursive: true, force: true });
+        });
+        const output: Record<'rx' | 'tx', string[]> = { rx: [], tx: [] };
+        const collect = (app: 'rx' | 'tx') => (line: string, stream: OutputStream) => {
+          output[app].push(line);
+          if (stream === 'stderr' && !line.includes('VHOST_CONFIG')) t.comment(`${app}: ${line}`);
+        };
+        const pool = ['--total-num-mbufs', '16384'];
+
+        const rx = await HostAppRunner.start({
+          name: 'rx',
+          program: { executable: 'stdbuf' },
+          args: (paths) => [
+            '-oL',
+            'dpdk-testpmd',
+            '--no-pci',
+            '--file-prefix',
+            hostPrefix,
+            ...variant.memory,
+            '--lcores',
+            '0@0,1@0',
+            '--vdev',
+            `net_vhost0,iface=${paths.socketDir}/vhost0.sock`,
+            '--',
+            '--forward-mode=rxonly',
+            '--stats-period',
+            '1',
+            '--nb-cores',
+            '1',
+            ...pool,
+          ],
+          cpus: '0',
+          socketDir,
+          onLine: collect('rx'),
+        });
+        runners.push(rx);
+        await waitFor('the vhost-user socket', () => existsSync(join(socketDir, 'vhost0.sock')), 20_000);
+
+        const tx = await ContainerAppRunner.start(engine, testpmdImage, {
+          name: `tx-${variant.name}`,
+          program: { executable: 'stdbuf' },
+          args: (paths) => [
+            '-oL',
+            'dpdk-testpmd',
+            '--no-pci',
+            '--file-prefix',
+            containerPrefix,
+            ...variant.memory,
+            '--single-file-segments',
+            '--lcores',
+            '0@1,1@1',
+            '--vdev',
+            `net_virtio_user0,path=${paths.socketDir}/vhost0.sock`,
+            '--',
+            '--forward-mode=txonly',
+            '--stats-period',
+            '1',
+            '--nb-cores',
+            '1',
+            ...pool,
+          ],
+          cpus: '1',
+          socketDir,
+          onLine: collect('tx'),
+        });
+        runners.push(tx);
+        t.same(tx.paths, { socketDir: '/var/run/dpdk-ts', hugepageDir: '/dev/hugepages' });
+
+        await waitFor('packets on the host side', () => maxCounter(output.rx, 'RX-packets') > 0, 90_000);
+        await new Promise((resolveDelay) => setTimeout(resolveDelay, 3_000));
+        const txExit = await tx.kill('SIGINT', 10_000);
+        const rxExit = await rx.kill('SIGINT', 10_000);
+        const received = maxCounter(output.rx, 'RX-packets');
+        const sent = maxCounter(output.tx, 'TX-packets');
+        t.comment(`${variant.name}: container sent ${sent}, host received ${received} packets`);
+        t.ok(received > 100_000, `the host received ${received} packets`);
+        t.ok(sent >= received, `the container sent ${sent} >= ${received} packets`);
+        t.equal(txExit.code, 0, 'the container app exited cleanly on SIGINT');
+        t.equal(rxExit.code, 0, 'the host app exited cleanly on SIGINT');
+
+        t.same(await engine.sessionContainers(), [], 'no container of this session remains');
+        const leftovers = readdirSync('/dev/hugepages').filter(
+          (file) => file.startsWith(hostPrefix) || file.startsWith(containerPrefix),
+        );
+        t.same(leftovers, [], 'no hugepage files of these prefixes remain');
+        t.same(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'the host app left no DPDK runtime files');
+      });
+    }
+
+    await t.test('container runner: stdin, line streaming, exit code, removal', async (t) => {
       const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
-      // EAL creates its runtime directory even without shared files and leaves it behind.
-      const runtimeDir = `/var/run/dpdk/${hostPrefix}`;
-      const runners: AppRunner[] = [];
-      t.teardown(async () => {
-        for (const runner of runners) await runner.kill('SIGKILL', 2_000);
-        await rm(socketDir, { recursive: true, force: true });
-        await rm(runtimeDir, { recursive: true, force: true });
-      });
-      const output: Record<'rx' | 'tx', string[]> = { rx: [], tx: [] };
-      const collect = (app: 'rx' | 'tx') => (line: string, stream: OutputStream) => {
-        output[app].push(line);
-        if (stream === 'stderr' && !line.includes('VHOST_CONFIG')) t.comment(`${app}: ${line}`);
-      };
-      const pool = ['--total-num-mbufs', '16384'];
-
-      const rx = await HostAppRunner.start({
-        name: 'rx',
-        program: { executable: 'stdbuf' },
+      t.teardown(() => rm(socketDir, { recursive: true, force: true }));
+      const lines: string[] = [];
+      const echo = await ContainerAppRunner.start(engine, testpmdImage, {
+        name: 'echo',
+        program: { executable: 'sh' },
         args: (paths) => [
-          '-oL', 'dpdk-testpmd', '--no-pci', '--file-prefix', hostPrefix, ...variant.memory, '--lcores', '0@0,1@0',
-          '--vdev', `net_vhost0,iface=${paths.socketDir}/vhost0.sock`,
-          '--', '--forward-mode=rxonly', '--stats-period', '1', '--nb-cores', '1', ...pool,
-        ],
-        cpus: '0',
-        socketDir,
-        onLine: collect('rx'),
-      });
-      runners.push(rx);
-      await waitFor('the vhost-user socket', () => existsSync(join(socketDir, 'vhost0.sock')), 20_000);
-
-      const tx = await ContainerAppRunner.start(engine, testpmdImage, {
-        name: `tx-${variant.name}`,
-        program: { executable: 'stdbuf' },
-        args: (paths) => [
-          '-oL', 'dpdk-testpmd', '--no-pci', '--file-prefix', containerPrefix, ...variant.memory, '--single-file-segments',
-          '--lcores', '0@1,1@1', '--vdev', `net_virtio_user0,path=${paths.socketDir}/vhost0.sock`,
-          '--', '--forward-mode=txonly', '--stats-period', '1', '--nb-cores', '1', ...pool,
+          '-c',
+          'read answer; echo "got $answer in $0"; grep Cpus_allowed_list /proc/self/status; exit 3',
+          paths.socketDir,
         ],
         cpus: '1',
         socketDir,
-        onLine: collect('tx'),
+        interactive: true,
+        onLine: (line) => lines.push(line),
       });
-      runners.push(tx);
-      t.same(tx.paths, { socketDir: '/var/run/dpdk-ts', hugepageDir: '/dev/hugepages' });
-
-      await waitFor('packets on the host side', () => maxCounter(output.rx, 'RX-packets') > 0, 90_000);
-      await new Promise((resolveDelay) => setTimeout(resolveDelay, 3_000));
-      const txExit = await tx.kill('SIGINT', 10_000);
-      const rxExit = await rx.kill('SIGINT', 10_000);
-      const received = maxCounter(output.rx, 'RX-packets');
-      const sent = maxCounter(output.tx, 'TX-packets');
-      t.comment(`${variant.name}: container sent ${sent}, host received ${received} packets`);
-      t.ok(received > 100_000, `the host received ${received} packets`);
-      t.ok(sent >= received, `the container sent ${sent} >= ${received} packets`);
-      t.equal(txExit.code, 0, 'the container app exited cleanly on SIGINT');
-      t.equal(rxExit.code, 0, 'the host app exited cleanly on SIGINT');
-
-      t.same(await engine.sessionContainers(), [], 'no container of this session remains');
-      const leftovers = readdirSync('/dev/hugepages').filter((file) => file.startsWith(hostPrefix) || file.startsWith(containerPrefix));
-      t.same(leftovers, [], 'no hugepage files of these prefixes remain');
-      t.same(existsSync(runtimeDir) ? readdirSync(runtimeDir) : [], [], 'the host app left no DPDK runtime files');
+      echo.write('yes\n');
+      echo.closeStdin();
+      t.same(await echo.wait(), { code: 3, signal: null });
+      t.same(lines, ['got yes in /var/run/dpdk-ts', 'Cpus_allowed_list:\t1']);
+      t.same(await engine.sessionContainers(), [], 'the exited container was removed');
     });
-  }
 
-  await t.test('container runner: stdin, line streaming, exit code, removal', async (t) => {
-    const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
-    t.teardown(() => rm(socketDir, { recursive: true, force: true }));
-    const lines: string[] = [];
-    const echo = await ContainerAppRunner.start(engine, testpmdImage, {
-      name: 'echo',
-      program: { executable: 'sh' },
-      args: (paths) => ['-c', 'read answer; echo "got $answer in $0"; grep Cpus_allowed_list /proc/self/status; exit 3', paths.socketDir],
-      cpus: '1',
-      socketDir,
-      interactive: true,
-      onLine: (line) => lines.push(line),
-    });
-    echo.write('yes\n');
-    echo.closeStdin();
-    t.same(await echo.wait(), { code: 3, signal: null });
-    t.same(lines, ['got yes in /var/run/dpdk-ts', 'Cpus_allowed_list:\t1']);
-    t.same(await engine.sessionContainers(), [], 'the exited container was removed');
-  });
+    await t.test('an app image runs dist/examples/<app>.js with the staged Node, like the host runner', async (t) => {
+      // A package root with one example stands in for the built dpdk-ts, whose examples are
+      // written elsewhere; the real root's package.json and runtime npm packages go with it.
+      const root = await mkdtemp(join(tmpdir(), 'dpdk-ts-root-'));
+      const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
+      t.teardown(async () => {
+        await rm(root, { recursive: true, force: true });
+        await rm(socketDir, { recursive: true, force: true });
+      });
+      await cp(join(packageRoot, 'package.json'), join(root, 'package.json'));
+      for (const module of ['bindings', 'file-uri-to-path']) {
+        await cp(join(packageRoot, 'node_modules', module), join(root, 'node_modules', module), { recursive: true });
+      }
+      await mkdir(join(root, 'dist/examples'), { recursive: true });
+      await writeFile(
+        join(root, 'dist/examples/hello.js'),
+        "require('bindings'); console.log(process.version, require('../../package.json').name, process.argv.slice(2).join(' '));\n",
+      );
+      const appImage = await buildImage(engine, {
+        name: 'dpdk-ts-lab/app-test',
+        dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
+        baseImage,
+        stagePackageFrom: root,
+      });
+      const options = { name: 'hello', program: { example: 'hello' }, cpus: '1', socketDir } as const;
+      const inContainer: string[] = [];
+      const container = await ContainerAppRunner.start(engine, appImage, {
+        ...options,
+        args: (paths) => ['--socket-dir', paths.socketDir],
+        onLine: (line) => inContainer.push(line),
+      });
+      t.same(await container.wait(), { code: 0, signal: null });
+      t.same(inContainer, [`${process.version} dpdk-ts --socket-dir /var/run/dpdk-ts`]);
+      t.same(container.argv, ['hello', '--socket-dir', '/var/run/dpdk-ts']);
 
-  await t.test('an app image runs dist/examples/<app>.js with the staged Node, like the host runner', async (t) => {
-    // A package root with one example stands in for the built dpdk-ts, whose examples are
-    // written elsewhere; the real root's package.json and runtime npm packages go with it.
-    const root = await mkdtemp(join(tmpdir(), 'dpdk-ts-root-'));
-    const socketDir = await mkdtemp('/tmp/dpdk-ts-lab-sock-');
-    t.teardown(async () => {
-      await rm(root, { recursive: true, force: true });
-      await rm(socketDir, { recursive: true, force: true });
+      const onHost: string[] = [];
+      const host = await HostAppRunner.start(
+        { ...options, args: (paths) => ['--socket-dir', paths.socketDir], onLine: (line) => onHost.push(line) },
+        root,
+      );
+      t.same(await host.wait(), { code: 0, signal: null });
+      t.same(onHost, [`${process.version} dpdk-ts --socket-dir ${socketDir}`]);
     });
-    await cp(join(packageRoot, 'package.json'), join(root, 'package.json'));
-    for (const module of ['bindings', 'file-uri-to-path']) {
-      await cp(join(packageRoot, 'node_modules', module), join(root, 'node_modules', module), { recursive: true });
+
+    await t.test('an engine that answers is used, and left running on stop', async (t) => {
+      const savedHost = process.env.DOCKER_HOST;
+      process.env.DOCKER_HOST = engine.host;
+      t.teardown(() => {
+        if (savedHost === undefined) delete process.env.DOCKER_HOST;
+        else process.env.DOCKER_HOST = savedHost;
+      });
+      const borrowed = await DockerEngine.ensure();
+      t.equal(borrowed.ownsDaemon, false);
+      t.equal(borrowed.host, engine.host);
+      await borrowed.stop();
+      await borrowed.stop();
+      t.ok(await engine.imageExists(baseImage), 'the engine still answers');
+    });
+
+    await engine.stop();
+    await engine.stop();
+    if (engine.ownsDaemon) {
+      const pid = engine.daemonPid as number;
+      t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the private dockerd is gone');
     }
-    await mkdir(join(root, 'dist/examples'), { recursive: true });
-    await writeFile(
-      join(root, 'dist/examples/hello.js'),
-      "require('bindings'); console.log(process.version, require('../../package.json').name, process.argv.slice(2).join(' '));\n",
-    );
-    const appImage = await buildImage(engine, {
-      name: 'dpdk-ts-lab/app-test',
-      dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
-      baseImage,
-      stagePackageFrom: root,
-    });
-    const options = { name: 'hello', program: { example: 'hello' }, cpus: '1', socketDir } as const;
-    const inContainer: string[] = [];
-    const container = await ContainerAppRunner.start(engine, appImage, {
-      ...options,
-      args: (paths) => ['--socket-dir', paths.socketDir],
-      onLine: (line) => inContainer.push(line),
-    });
-    t.same(await container.wait(), { code: 0, signal: null });
-    t.same(inContainer, [`${process.version} dpdk-ts --socket-dir /var/run/dpdk-ts`]);
-    t.same(container.argv, ['hello', '--socket-dir', '/var/run/dpdk-ts']);
-
-    const onHost: string[] = [];
-    const host = await HostAppRunner.start(
-      { ...options, args: (paths) => ['--socket-dir', paths.socketDir], onLine: (line) => onHost.push(line) },
-      root,
-    );
-    t.same(await host.wait(), { code: 0, signal: null });
-    t.same(onHost, [`${process.version} dpdk-ts --socket-dir ${socketDir}`]);
-  });
-
-  await t.test('an engine that answers is used, and left running on stop', async (t) => {
-    const savedHost = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = engine.host;
-    t.teardown(() => {
-      if (savedHost === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = savedHost;
-    });
-    const borrowed = await DockerEngine.ensure();
-    t.equal(borrowed.ownsDaemon, false);
-    t.equal(borrowed.host, engine.host);
-    await borrowed.stop();
-    await borrowed.stop();
-    t.ok(await engine.imageExists(baseImage), 'the engine still answers');
-  });
-
-  await engine.stop();
-  await engine.stop();
-  if (engine.ownsDaemon) {
-    const pid = engine.daemonPid as number;
-    t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the private dockerd is gone');
-  }
-});
+  },
+);

@@ -9,11 +9,14 @@ t.teardown(() => pool.close());
 const loop = new URL('./fixtures/macswap-loop.ts', `file://${__filename}`);
 const packet = testPacket;
 
-
 t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
   const a = ringPort(pool);
   const b = ringPort(pool);
-  const worker = await LcoreWorker.start(loop, { cpu: 1, ports: [a, b], counters: ['rx', 'tx', 'dropped', 'affinity'] });
+  const worker = await LcoreWorker.start(loop, {
+    cpu: 1,
+    ports: [a, b],
+    counters: ['rx', 'tx', 'dropped', 'affinity'],
+  });
   t.ok(worker.lcore > 1, `registered as lcore ${worker.lcore}, beyond EAL's own`);
   t.throws(() => a.stop(), { code: 'EBUSY', message: /polled by 1 running engine\(s\) or lcore worker\(s\)/ });
   const batch = new Batch(200);
@@ -36,12 +39,29 @@ t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
 t.test('worker errors', async (t) => {
   const a = ringPort(pool);
   const failing = await LcoreWorker.start(loop, { cpu: 1, ports: [a], counters: ['rx'] });
-  await t.rejects(failing.exited, { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'exited rejects when the loop dies');
-  await t.rejects(failing.stop(), { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' }, 'the loop\'s error reaches stop()');
+  await t.rejects(
+    failing.exited,
+    { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' },
+    'exited rejects when the loop dies',
+  );
+  await t.rejects(
+    failing.stop(),
+    { code: 'EINVAL', message: 'No counter named "tx": the counters are rx' },
+    "the loop's error reaches stop()",
+  );
   t.equal(await failing.stop(), 1, 'reported once: a second stop resolves with the exit code');
-  await t.rejects(LcoreWorker.start(loop, { cpu: -1, ports: [a] }), { code: 'EINVAL', message: /cpu must be an integer from 0 to 1023, got -1/ });
-  await t.rejects(LcoreWorker.start(loop, { cpu: 1, port: [a] } as never), { code: 'EINVAL', message: /did you mean "ports"/ });
-  await t.rejects(LcoreWorker.start('/nonexistent/loop', { cpu: 1, ports: [a] }), { code: 'ENOENT', message: 'Cannot find the loop module "/nonexistent/loop"' });
+  await t.rejects(LcoreWorker.start(loop, { cpu: -1, ports: [a] }), {
+    code: 'EINVAL',
+    message: /cpu must be an integer from 0 to 1023, got -1/,
+  });
+  await t.rejects(LcoreWorker.start(loop, { cpu: 1, port: [a] } as never), {
+    code: 'EINVAL',
+    message: /did you mean "ports"/,
+  });
+  await t.rejects(LcoreWorker.start('/nonexistent/loop', { cpu: 1, ports: [a] }), {
+    code: 'ENOENT',
+    message: 'Cannot find the loop module "/nonexistent/loop"',
+  });
   a.stop();
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [a] }), { code: 'ERR_PORT_STOPPED' });
   a.close();

@@ -23,7 +23,11 @@ t.test('setMacs writes destination and source into the first count packets', asy
   setMacs(batch, 2, macRewrite('02:00:00:00:00:0a', 'aa:bb:cc:dd:ee:ff'));
   t.match(readEthernet(batch.packet(0).copy()), { dst: '02:00:00:00:00:0a', src: 'aa:bb:cc:dd:ee:ff' });
   t.match(readEthernet(batch.packet(1).copy()), { dst: '02:00:00:00:00:0a', src: 'aa:bb:cc:dd:ee:ff' });
-  t.match(readEthernet(batch.packet(2).copy()), { dst: '00:00:00:00:00:02', src: '00:00:00:00:00:01' }, 'the others untouched');
+  t.match(
+    readEthernet(batch.packet(2).copy()),
+    { dst: '00:00:00:00:00:02', src: '00:00:00:00:00:01' },
+    'the others untouched',
+  );
   t.same(batch.packet(0).copy().subarray(12), testPacket.subarray(12), 'the rest of the packet untouched');
 });
 

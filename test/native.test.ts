@@ -19,7 +19,9 @@ t.test('a missing native build gets an actionable DpdkError', async (t) => {
   const probe = `try { require('./lib/index.ts'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`;
   const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', probe], { cwd: dir });
   t.match(JSON.parse(stdout), {
-    name: 'DpdkError', code: 'ERR_ADDON_LOAD',
-    message: /^Cannot load the dpdk-ts native addon: the native addon is not built: run `npm run build:native` \(needs libdpdk-dev, cmake and g\+\+\)/,
+    name: 'DpdkError',
+    code: 'ERR_ADDON_LOAD',
+    message:
+      /^Cannot load the dpdk-ts native addon: the native addon is not built: run `npm run build:native` \(needs libdpdk-dev, cmake and g\+\+\)/,
   });
 });

@@ -5,7 +5,14 @@ import { runFlowCommand } from '../bin/ovs-flow-commands.js';
 import { OFPP } from '../lib/ovs/openflow/actions.js';
 import { parseTarget } from '../lib/ovs/openflow/target.js';
 import { formatIpv6, parseIpv6 } from '../lib/address.js';
-import { decodeErrorMessage, encodeHello, encodeMessage, FrameDecoder, helloVersions, OFPT } from '../lib/ovs/openflow/codec.js';
+import {
+  decodeErrorMessage,
+  encodeHello,
+  encodeMessage,
+  FrameDecoder,
+  helloVersions,
+  OFPT,
+} from '../lib/ovs/openflow/codec.js';
 import { encodeFlowMod } from '../lib/ovs/openflow/flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatDuration, formatFlowStats, formatMatch } from '../lib/ovs/openflow/format.js';
@@ -13,7 +20,11 @@ import { decodeMatch, encodeMatch, type Match } from '../lib/ovs/openflow/match.
 import { decodeFlowStatsEntries } from '../lib/ovs/openflow/multipart.js';
 
 t.test('FrameDecoder: messages split across reads and several per read', async (t) => {
-  const messages = [encodeMessage(OFPT.ECHO_REQUEST, 1, Buffer.from('abc')), encodeMessage(OFPT.BARRIER_REPLY, 2), encodeHello(3)];
+  const messages = [
+    encodeMessage(OFPT.ECHO_REQUEST, 1, Buffer.from('abc')),
+    encodeMessage(OFPT.BARRIER_REPLY, 2),
+    encodeHello(3),
+  ];
   const stream = Buffer.concat(messages);
   for (const step of [1, 3, 8, 9, stream.length]) {
     const decoder = new FrameDecoder();
@@ -27,7 +38,10 @@ t.test('FrameDecoder: messages split across reads and several per read', async (
   const decoder = new FrameDecoder();
   t.same(decoder.push(stream.subarray(0, 13)).length, 1);
   t.equal(decoder.bufferedBytes, 2, 'holds back only the partial message');
-  t.throws(() => new FrameDecoder().push(Buffer.from([4, 0, 0, 7, 0, 0, 0, 0])), { code: 'EPROTO', message: /length 7/ });
+  t.throws(() => new FrameDecoder().push(Buffer.from([4, 0, 0, 7, 0, 0, 0, 0])), {
+    code: 'EPROTO',
+    message: /length 7/,
+  });
 });
 
 t.test('FrameDecoder: a largest message dribbled byte by byte costs linear work', async (t) => {
@@ -78,11 +92,26 @@ t.test('matches: masks normalised like OVS, decode inverts encode', async (t) =>
     metadata: { value: 5n, mask: 0xffn },
   });
   t.equal(encodeMatch(match).length % 8, 0, 'padded to 8 bytes');
-  t.throws(() => encodeMatch({ inPort: 1, bogus: 2 } as Match), { code: 'EINVAL', message: /Unknown option "bogus" for encodeMatch/ });
-  t.throws(() => encodeMatch({ vlanPcp: 9 }), { code: 'EINVAL', message: /vlanPcp must be an integer from 0 to 7, got 9/ });
-  t.throws(() => encodeMatch({ ethDst: 'not-a-mac' }), { code: 'EINVAL', message: /ethDst must be a MAC address like 00:00:00:00:00:01, got "not-a-mac"/ });
-  t.throws(() => encodeMatch({ ethType: { value: 1, mask: 1 } as never }), { code: 'EINVAL', message: /ethType cannot be masked/ });
-  t.throws(() => decodeMatch(Buffer.from([0, 1, 0, 12, 0x80, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0]), 0), { code: 'EPROTO', message: /overruns/ });
+  t.throws(() => encodeMatch({ inPort: 1, bogus: 2 } as Match), {
+    code: 'EINVAL',
+    message: /Unknown option "bogus" for encodeMatch/,
+  });
+  t.throws(() => encodeMatch({ vlanPcp: 9 }), {
+    code: 'EINVAL',
+    message: /vlanPcp must be an integer from 0 to 7, got 9/,
+  });
+  t.throws(() => encodeMatch({ ethDst: 'not-a-mac' }), {
+    code: 'EINVAL',
+    message: /ethDst must be a MAC address like 00:00:00:00:00:01, got "not-a-mac"/,
+  });
+  t.throws(() => encodeMatch({ ethType: { value: 1, mask: 1 } as never }), {
+    code: 'EINVAL',
+    message: /ethType cannot be masked/,
+  });
+  t.throws(() => decodeMatch(Buffer.from([0, 1, 0, 12, 0x80, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0]), 0), {
+    code: 'EPROTO',
+    message: /overruns/,
+  });
 });
 
 t.test('flow syntax: the reference flow and the forms used in practice', async (t) => {
@@ -93,12 +122,27 @@ t.test('flow syntax: the reference flow and the forms used in practice', async (
     instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 3 }] }],
     idleTimeout: 0,
   });
-  t.same(parseFlowMod('in_port=2 dl_type=0x800 actions=output:3', { command: 'add' }).match, reference.match, 'white space separates too');
-  const udp = parseFlowMod('tp_dst=53,udp,nw_src=10.0.0.0/24,priority=7,cookie=0x10,table=2,actions=normal', { command: 'add' });
-  t.same(udp.match, { ethType: 0x0800, ipProto: 17, ipv4Src: { value: '10.0.0.0', mask: '255.255.255.0' }, udpDst: 53 });
+  t.same(
+    parseFlowMod('in_port=2 dl_type=0x800 actions=output:3', { command: 'add' }).match,
+    reference.match,
+    'white space separates too',
+  );
+  const udp = parseFlowMod('tp_dst=53,udp,nw_src=10.0.0.0/24,priority=7,cookie=0x10,table=2,actions=normal', {
+    command: 'add',
+  });
+  t.same(udp.match, {
+    ethType: 0x0800,
+    ipProto: 17,
+    ipv4Src: { value: '10.0.0.0', mask: '255.255.255.0' },
+    udpDst: 53,
+  });
   t.same([udp.priority, udp.cookie, udp.tableId], [7, 0x10n, 2]);
   t.same(udp.instructions, [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }]);
-  t.same(parseFlowMod('arp,nw_dst=10.0.0.1,actions=drop', { command: 'add' }), { command: 'add', match: { ethType: 0x0806, arpTpa: '10.0.0.1' }, instructions: [] });
+  t.same(parseFlowMod('arp,nw_dst=10.0.0.1,actions=drop', { command: 'add' }), {
+    command: 'add',
+    match: { ethType: 0x0806, arpTpa: '10.0.0.1' },
+    instructions: [],
+  });
   const named = parseFlowMod('in_port=uplink,actions=output:down,output:LOCAL', {
     command: 'add',
     portMap: new Map([
@@ -107,8 +151,19 @@ t.test('flow syntax: the reference flow and the forms used in practice', async (
     ]),
   });
   t.same(named.match, { inPort: 7 });
-  t.same(named.instructions, [{ type: 'apply_actions', actions: [{ type: 'output', port: 8 }, { type: 'output', port: OFPP.LOCAL }] }]);
-  const vlan = parseFlowMod('dl_vlan=10,actions=strip_vlan,push_vlan:0x8100,mod_vlan_vid:20,set_field:00:00:00:00:00:02->eth_dst,3', { command: 'add' });
+  t.same(named.instructions, [
+    {
+      type: 'apply_actions',
+      actions: [
+        { type: 'output', port: 8 },
+        { type: 'output', port: OFPP.LOCAL },
+      ],
+    },
+  ]);
+  const vlan = parseFlowMod(
+    'dl_vlan=10,actions=strip_vlan,push_vlan:0x8100,mod_vlan_vid:20,set_field:00:00:00:00:00:02->eth_dst,3',
+    { command: 'add' },
+  );
   t.same(vlan.match, { vlanVid: 0x1000 | 10 });
   t.same(vlan.instructions, [
     {
@@ -123,10 +178,22 @@ t.test('flow syntax: the reference flow and the forms used in practice', async (
     },
   ]);
   t.same(parseFlowMod('in_port=2', { command: 'delete_strict' }), { command: 'delete_strict', match: { inPort: 2 } });
-  t.same(parseFlowMod('cookie=0x5', { command: 'delete' }).cookieMask, 0xffffffffffffffffn, 'a plain cookie on delete matches exactly');
-  t.same(parseFlowFilter('table=1,cookie=0x5/0xff,out_port=3'), { match: {}, tableId: 1, outPort: 3, cookie: 5n, cookieMask: 0xffn });
   t.same(
-    parseFlowMod(' cookie=0x0, duration=1.5s, table=0, n_packets=0, n_bytes=0, ip,in_port=2 actions=output:3', { command: 'add' }).match,
+    parseFlowMod('cookie=0x5', { command: 'delete' }).cookieMask,
+    0xffffffffffffffffn,
+    'a plain cookie on delete matches exactly',
+  );
+  t.same(parseFlowFilter('table=1,cookie=0x5/0xff,out_port=3'), {
+    match: {},
+    tableId: 1,
+    outPort: 3,
+    cookie: 5n,
+    cookieMask: 0xffn,
+  });
+  t.same(
+    parseFlowMod(' cookie=0x0, duration=1.5s, table=0, n_packets=0, n_bytes=0, ip,in_port=2 actions=output:3', {
+      command: 'add',
+    }).match,
     { ethType: 0x0800, inPort: 2 },
     'a dump-flows line can be fed back',
   );
@@ -138,10 +205,18 @@ t.test('flow syntax errors name the token and what is accepted', async (t) => {
     ['in_port=1,actions=resubmit:2', 'add', /unknown action "resubmit:2"; expected output:PORT/],
     ['tp_dst=53,actions=drop', 'add', /tp_dst=53 needs a transport protocol: add tcp or udp/],
     ['nw_src=10.0.0.1,actions=drop', 'add', /nw_src=10\.0\.0\.1 needs an IPv4 or ARP match/],
-    ['ip,nw_src=10.0.0.0/33,actions=drop', 'add', /nw_src=10\.0\.0\.0\/33: expected an IPv4 address, optionally \/PREFIX/],
+    [
+      'ip,nw_src=10.0.0.0/33,actions=drop',
+      'add',
+      /nw_src=10\.0\.0\.0\/33: expected an IPv4 address, optionally \/PREFIX/,
+    ],
     ['dl_dst=00:11:22,actions=drop', 'add', /dl_dst=00:11:22: expected a MAC address/],
     ['priority=70000,actions=drop', 'add', /priority must be an integer from 0 to 65535, got 70000/],
-    ['in_port=eth9,actions=drop', 'add', /unknown port "eth9" in in_port=eth9; expected a port number, a reserved port \(IN_PORT/],
+    [
+      'in_port=eth9,actions=drop',
+      'add',
+      /unknown port "eth9" in in_port=eth9; expected a port number, a reserved port \(IN_PORT/,
+    ],
     ['in_port=1', 'add', /missing actions: end the flow with actions=/],
     ['in_port=1,actions=drop', 'delete', /deleting flows takes no actions/],
     ['cookie=1/0xff,actions=drop', 'add', /adding a flow takes a plain cookie=VALUE/],
@@ -150,29 +225,65 @@ t.test('flow syntax errors name the token and what is accepted', async (t) => {
     ['actions=push_vlan:0x1234', 'add', /push_vlan:0x1234: expected TPID 0x8100 or 0x88a8/],
     ['actions=set_field:1->in_port', 'add', /expected set_field:VALUE->FIELD with FIELD one of eth_dst/],
     ['actions=mod_tp_dst:80', 'add', /mod_tp_dst:80 needs the match to name the transport protocol/],
-    ['dl_vlan=5000,actions=drop', 'add', /dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got 5000/],
+    [
+      'dl_vlan=5000,actions=drop',
+      'add',
+      /dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got 5000/,
+    ],
     ['in_port=1,in_port=2,actions=drop', 'add', /in_port=2 conflicts with an earlier setting of in_port/],
   ];
   for (const [flow, command, message] of bad) {
     t.throws(() => parseFlowMod(flow, { command }), { code: 'EINVAL', message }, flow);
   }
-  t.throws(() => parseFlowMod('actions=drop', { command: 'add', strict: true } as never), { code: 'EINVAL', message: /Unknown option "strict" for parseFlowMod/ });
+  t.throws(() => parseFlowMod('actions=drop', { command: 'add', strict: true } as never), {
+    code: 'EINVAL',
+    message: /Unknown option "strict" for parseFlowMod/,
+  });
 });
 
 t.test('flow mods reject bad fields before anything is sent', async (t) => {
-  t.throws(() => encodeFlowMod(1, { command: 'add', priorty: 5 } as never), { code: 'EINVAL', message: /Unknown option "priorty" for encodeFlowMod \(did you mean "priority"\?\)/ });
-  t.throws(() => encodeFlowMod(1, { command: 'replace' as never }), { code: 'EINVAL', message: /unknown flow-mod command "replace"/ });
-  t.throws(() => encodeFlowMod(1, { command: 'add', idleTimeout: 70000 }), { code: 'EINVAL', message: /idleTimeout must be an integer from 0 to 65535, got 70000/ });
-  t.throws(() => encodeFlowMod(1, { command: 'add', flags: ['send_flow_removed' as never] }), { code: 'EINVAL', message: /unknown flow-mod flag "send_flow_removed"/ });
-  t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 1, maxLen: 5 } as never] }] }), {
+  t.throws(() => encodeFlowMod(1, { command: 'add', priorty: 5 } as never), {
     code: 'EINVAL',
-    message: /Unknown option "maxLen" for encodeActions \(did you mean "maxLength"\?\)/,
+    message: /Unknown option "priorty" for encodeFlowMod \(did you mean "priority"\?\)/,
   });
-  t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'goto_table', table: 1 } as never] }), { code: 'EINVAL', message: /Unknown option "table" for encodeInstructions \(did you mean "tableId"\?\)/ });
-  t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: -1 }] }] }), {
+  t.throws(() => encodeFlowMod(1, { command: 'replace' as never }), {
     code: 'EINVAL',
-    message: /output.port must be an integer from 0 to 4294967295, got -1/,
+    message: /unknown flow-mod command "replace"/,
   });
+  t.throws(() => encodeFlowMod(1, { command: 'add', idleTimeout: 70000 }), {
+    code: 'EINVAL',
+    message: /idleTimeout must be an integer from 0 to 65535, got 70000/,
+  });
+  t.throws(() => encodeFlowMod(1, { command: 'add', flags: ['send_flow_removed' as never] }), {
+    code: 'EINVAL',
+    message: /unknown flow-mod flag "send_flow_removed"/,
+  });
+  t.throws(
+    () =>
+      encodeFlowMod(1, {
+        command: 'add',
+        instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 1, maxLen: 5 } as never] }],
+      }),
+    {
+      code: 'EINVAL',
+      message: /Unknown option "maxLen" for encodeActions \(did you mean "maxLength"\?\)/,
+    },
+  );
+  t.throws(() => encodeFlowMod(1, { command: 'add', instructions: [{ type: 'goto_table', table: 1 } as never] }), {
+    code: 'EINVAL',
+    message: /Unknown option "table" for encodeInstructions \(did you mean "tableId"\?\)/,
+  });
+  t.throws(
+    () =>
+      encodeFlowMod(1, {
+        command: 'add',
+        instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: -1 }] }],
+      }),
+    {
+      code: 'EINVAL',
+      message: /output.port must be an integer from 0 to 4294967295, got -1/,
+    },
+  );
 });
 
 t.test('errors decode into spec names', async (t) => {
@@ -180,7 +291,10 @@ t.test('errors decode into spec names', async (t) => {
   t.match(decodeErrorMessage(body(2, 4)), { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_PORT' });
   t.match(decodeErrorMessage(body(5, 2)), { typeName: 'OFPET_FLOW_MOD_FAILED', codeName: 'OFPFMFC_BAD_TABLE_ID' });
   t.match(decodeErrorMessage(body(99, 1)), { typeName: 'error type 99', codeName: 'code 1' });
-  t.match(decodeErrorMessage(Buffer.concat([body(0xffff, 7), Buffer.from([0, 0, 0x23, 0x20])])), { typeName: 'OFPET_EXPERIMENTER', experimenter: 0x2320 });
+  t.match(decodeErrorMessage(Buffer.concat([body(0xffff, 7), Buffer.from([0, 0, 0x23, 0x20])])), {
+    typeName: 'OFPET_EXPERIMENTER',
+    experimenter: 0x2320,
+  });
   t.throws(() => decodeErrorMessage(Buffer.alloc(2)), { code: 'EPROTO' });
 });
 
@@ -205,8 +319,14 @@ t.test('IPv6 addresses parse and print as inet_ntop does', async (t) => {
     ethType: 0x86dd,
     ipv6Src: { value: '2001:db8::', mask: 'ffff:ffff:0:0:0:0:0:0' },
   });
-  t.throws(() => parseFlowMod('ip,ipv6_src=::1,actions=drop', { command: 'add' }), { code: 'EINVAL', message: /ipv6_src needs the ipv6 protocol/ });
-  t.throws(() => parseFlowMod('tcp,icmp_type=8,actions=drop', { command: 'add' }), { code: 'EINVAL', message: /icmp_type=8 needs the icmp/ });
+  t.throws(() => parseFlowMod('ip,ipv6_src=::1,actions=drop', { command: 'add' }), {
+    code: 'EINVAL',
+    message: /ipv6_src needs the ipv6 protocol/,
+  });
+  t.throws(() => parseFlowMod('tcp,icmp_type=8,actions=drop', { command: 'add' }), {
+    code: 'EINVAL',
+    message: /icmp_type=8 needs the icmp/,
+  });
 });
 
 t.test('formatting follows ovs-ofctl', async (t) => {
@@ -216,11 +336,26 @@ t.test('formatting follows ovs-ofctl', async (t) => {
   t.equal(formatMatch({ vlanVid: 0 }), 'vlan_tci=0x0000/0x1fff');
   t.equal(formatMatch({ vlanVid: { value: 0x1000, mask: 0x1000 } }), 'vlan_tci=0x1000/0x1000');
   t.equal(formatMatch({ vlanVid: 0x1005, vlanPcp: 2 }, 10), 'priority=10,dl_vlan=5,dl_vlan_pcp=2');
-  t.equal(formatMatch({ ethType: 0x0800, ipProto: 99, ipv4Dst: { value: '10.1.0.0', mask: '255.255.0.255' } }), 'ip,nw_dst=10.1.0.0/255.255.0.255,nw_proto=99');
+  t.equal(
+    formatMatch({ ethType: 0x0800, ipProto: 99, ipv4Dst: { value: '10.1.0.0', mask: '255.255.0.255' } }),
+    'ip,nw_dst=10.1.0.0/255.255.0.255,nw_proto=99',
+  );
   t.equal(formatMatch({ inPort: 1 }, 32768, { portNames: new Map([[1, 'p1']]) }), 'in_port=p1');
-  t.equal(formatMatch({ ethType: 0x0800, ipv4Src: { value: '1.2.3.4', mask: '255.255.255.255' } }), 'ip,nw_src=1.2.3.4');
-  t.equal(formatMatch({ ethType: 0x86dd, ipv6Src: { value: '2001:DB8:0::1', mask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' } }), 'ipv6,ipv6_src=2001:db8::1');
-  t.equal(formatMatch({ ethType: 0x86dd, ipv6Dst: { value: 'fe80::', mask: 'ffff::ff' } }), 'ipv6,ipv6_dst=fe80::/ffff::ff');
+  t.equal(
+    formatMatch({ ethType: 0x0800, ipv4Src: { value: '1.2.3.4', mask: '255.255.255.255' } }),
+    'ip,nw_src=1.2.3.4',
+  );
+  t.equal(
+    formatMatch({
+      ethType: 0x86dd,
+      ipv6Src: { value: '2001:DB8:0::1', mask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' },
+    }),
+    'ipv6,ipv6_src=2001:db8::1',
+  );
+  t.equal(
+    formatMatch({ ethType: 0x86dd, ipv6Dst: { value: 'fe80::', mask: 'ffff::ff' } }),
+    'ipv6,ipv6_dst=fe80::/ffff::ff',
+  );
   const flow = decodeFlowStatsEntries(
     Buffer.concat([
       (() => {
@@ -236,8 +371,14 @@ t.test('formatting follows ovs-ofctl', async (t) => {
       encodeMatch({ inPort: 4 }),
     ]),
   );
-  t.equal(formatFlowStats(flow[0]!), 'cookie=0x0, duration=0s, table=1, n_packets=?, n_bytes=0, idle_timeout=10, send_flow_rem priority=5,in_port=4 actions=drop');
-  t.equal(formatFlowStats(flow[0]!, { showStats: false }), 'table=1, idle_timeout=10, send_flow_rem priority=5,in_port=4 actions=drop');
+  t.equal(
+    formatFlowStats(flow[0]!),
+    'cookie=0x0, duration=0s, table=1, n_packets=?, n_bytes=0, idle_timeout=10, send_flow_rem priority=5,in_port=4 actions=drop',
+  );
+  t.equal(
+    formatFlowStats(flow[0]!, { showStats: false }),
+    'table=1, idle_timeout=10, send_flow_rem priority=5,in_port=4 actions=drop',
+  );
 });
 
 t.test('targets: unix paths and tcp hosts', async (t) => {
@@ -252,9 +393,24 @@ t.test('targets: unix paths and tcp hosts', async (t) => {
 
 t.test('runFlowCommand validates before connecting', async (t) => {
   const options = { target: 'unix:/tmp/no-such-openflow.sock' };
-  await t.rejects(runFlowCommand('dump-flow', [], options, () => undefined), { code: 'EINVAL', message: /unknown verb "dump-flow"; expected one of add-flow/ });
-  await t.rejects(runFlowCommand('add-flow', [], options, () => undefined), { code: 'EINVAL', message: /add-flow takes 1 argument, got 0; usage: add-flow FLOW/ });
-  await t.rejects(runFlowCommand('dump-flows', [], { ...options, strict: true }, () => undefined), { code: 'EINVAL', message: /--strict applies only to mod-flows and del-flows/ });
-  await t.rejects(runFlowCommand('dump-flows', [], { ...options, verbose: true } as never, () => undefined), { code: 'EINVAL', message: /Unknown option "verbose" for ovs-flow dump-flows/ });
-  await t.rejects(runFlowCommand('dump-flows', [], options, () => undefined), { code: 'ENOENT' });
+  await t.rejects(
+    runFlowCommand('dump-flow', [], options, () => undefined),
+    { code: 'EINVAL', message: /unknown verb "dump-flow"; expected one of add-flow/ },
+  );
+  await t.rejects(
+    runFlowCommand('add-flow', [], options, () => undefined),
+    { code: 'EINVAL', message: /add-flow takes 1 argument, got 0; usage: add-flow FLOW/ },
+  );
+  await t.rejects(
+    runFlowCommand('dump-flows', [], { ...options, strict: true }, () => undefined),
+    { code: 'EINVAL', message: /--strict applies only to mod-flows and del-flows/ },
+  );
+  await t.rejects(
+    runFlowCommand('dump-flows', [], { ...options, verbose: true } as never, () => undefined),
+    { code: 'EINVAL', message: /Unknown option "verbose" for ovs-flow dump-flows/ },
+  );
+  await t.rejects(
+    runFlowCommand('dump-flows', [], options, () => undefined),
+    { code: 'ENOENT' },
+  );
 });

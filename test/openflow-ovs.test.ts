@@ -38,7 +38,9 @@ const referenceByNumber = [
   'in_port=1,dl_type=0x800,idle_timeout=0,action=output:4',
   'in_port=4,dl_type=0x800,idle_timeout=0,action=output:1',
 ];
-const referenceByName = referenceByNumber.map((flow) => flow.replace(/in_port=(\d)/, 'in_port=p$1').replace(/output:(\d)/, 'output:p$1'));
+const referenceByName = referenceByNumber.map((flow) =>
+  flow.replace(/in_port=(\d)/, 'in_port=p$1').replace(/output:(\d)/, 'output:p$1'),
+);
 
 /** Dump lines without the header and with durations blanked, sorted: comparable across tools and runs. */
 function normalize(lines: string[]): string[] {
@@ -126,18 +128,39 @@ t.test('the reference setup: four flows by port number and by port name', async 
 t.test('mod-flows and del-flows, strict and not', async (t) => {
   const target = ovs.mgmt('br0');
   await runFlowCommand('del-flows', [], { target }, () => undefined);
-  for (const flow of ['priority=10,in_port=2,actions=drop', 'priority=20,in_port=2,ip,actions=drop', 'priority=10,in_port=3,actions=drop']) {
+  for (const flow of [
+    'priority=10,in_port=2,actions=drop',
+    'priority=20,in_port=2,ip,actions=drop',
+    'priority=10,in_port=3,actions=drop',
+  ]) {
     await runFlowCommand('add-flow', [flow], { target }, () => undefined);
   }
-  await runFlowCommand('mod-flows', ['priority=10,in_port=2,actions=output:4'], { target, strict: true }, () => undefined);
+  await runFlowCommand(
+    'mod-flows',
+    ['priority=10,in_port=2,actions=output:4'],
+    { target, strict: true },
+    () => undefined,
+  );
   let flows = normalize(await dumpWithClient(target)).map((line) => line.replace(/^.*n_bytes=0, /, ''));
-  t.same(flows, ['priority=10,in_port=2 actions=output:4', 'priority=10,in_port=3 actions=drop', 'priority=20,ip,in_port=2 actions=drop']);
+  t.same(flows, [
+    'priority=10,in_port=2 actions=output:4',
+    'priority=10,in_port=3 actions=drop',
+    'priority=20,ip,in_port=2 actions=drop',
+  ]);
   await runFlowCommand('mod-flows', ['in_port=2,actions=output:1'], { target }, () => undefined);
   flows = normalize(await dumpWithClient(target)).map((line) => line.replace(/^.*n_bytes=0, /, ''));
-  t.same(flows, ['priority=10,in_port=2 actions=output:1', 'priority=10,in_port=3 actions=drop', 'priority=20,ip,in_port=2 actions=output:1']);
+  t.same(flows, [
+    'priority=10,in_port=2 actions=output:1',
+    'priority=10,in_port=3 actions=drop',
+    'priority=20,ip,in_port=2 actions=output:1',
+  ]);
   await runFlowCommand('del-flows', ['priority=10,in_port=2'], { target, strict: true }, () => undefined);
   flows = normalize(await dumpWithClient(target)).map((line) => line.replace(/^.*n_bytes=0, /, ''));
-  t.same(flows, ['priority=10,in_port=3 actions=drop', 'priority=20,ip,in_port=2 actions=output:1'], 'strict delete removes only the exact flow');
+  t.same(
+    flows,
+    ['priority=10,in_port=3 actions=drop', 'priority=20,ip,in_port=2 actions=output:1'],
+    'strict delete removes only the exact flow',
+  );
   await runFlowCommand('del-flows', ['in_port=2'], { target }, () => undefined);
   flows = normalize(await dumpWithClient(target)).map((line) => line.replace(/^.*n_bytes=0, /, ''));
   t.same(flows, ['priority=10,in_port=3 actions=drop'], 'non-strict delete removes every flow the match covers');
@@ -151,10 +174,15 @@ t.test('mod-flows and del-flows, strict and not', async (t) => {
 t.test('port stats and port descriptions print as ovs-ofctl prints them', async (t) => {
   const target = ovs.mgmt('br0');
   const desc = await dumpWithClient(target, 'dump-ports-desc');
-  t.same(desc, (await ovs.ofctl('dump-ports-desc', 'br0')).split('\n').filter((line) => line !== '' && !line.startsWith('OFPST_')));
+  t.same(
+    desc,
+    (await ovs.ofctl('dump-ports-desc', 'br0')).split('\n').filter((line) => line !== '' && !line.startsWith('OFPST_')),
+  );
   t.match(desc[0], /^ 1\(p1\): addr:/);
   const ports = await dumpWithClient(target, 'dump-ports');
-  const theirs = (await ovs.ofctl('dump-ports', 'br0')).split('\n').filter((line) => line !== '' && !line.startsWith('OFPST_'));
+  const theirs = (await ovs.ofctl('dump-ports', 'br0'))
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('OFPST_'));
   const blank = (lines: string[]): string[] => lines.map((line) => line.replace(/duration=[\d.]+s/, 'duration=X'));
   t.same(blank(ports), blank(theirs));
   t.equal(ports.length, 15, 'five ports, three lines each');
@@ -169,31 +197,56 @@ t.test('port stats and port descriptions print as ovs-ofctl prints them', async 
 
 t.test('the switch errors decode into readable ERR_OPENFLOW errors', async (t) => {
   const target = ovs.mgmt('br0');
-  await t.rejects(runFlowCommand('add-flow', ['in_port=1,actions=output:70000'], { target }, () => undefined), {
-    code: 'ERR_OPENFLOW',
-    message: /rejected flow mod 1 of 1: OFPET_BAD_ACTION OFPBAC_BAD_OUT_PORT \(bad output port\)/,
-  });
-  await t.rejects(runFlowCommand('add-flow', ['table=255,actions=drop'], { target }, () => undefined), {
-    code: 'ERR_OPENFLOW',
-    message: /OFPFMFC_BAD_TABLE_ID/,
-  });
-  await t.rejects(runFlowCommand('add-flow', ['table=254,actions=goto_table:3'], { target }, () => undefined), {
-    code: 'ERR_OPENFLOW',
-    message: /OFPBIC_BAD_TABLE_ID/,
-  });
+  await t.rejects(
+    runFlowCommand('add-flow', ['in_port=1,actions=output:70000'], { target }, () => undefined),
+    {
+      code: 'ERR_OPENFLOW',
+      message: /rejected flow mod 1 of 1: OFPET_BAD_ACTION OFPBAC_BAD_OUT_PORT \(bad output port\)/,
+    },
+  );
+  await t.rejects(
+    runFlowCommand('add-flow', ['table=255,actions=drop'], { target }, () => undefined),
+    {
+      code: 'ERR_OPENFLOW',
+      message: /OFPFMFC_BAD_TABLE_ID/,
+    },
+  );
+  await t.rejects(
+    runFlowCommand('add-flow', ['table=254,actions=goto_table:3'], { target }, () => undefined),
+    {
+      code: 'ERR_OPENFLOW',
+      message: /OFPBIC_BAD_TABLE_ID/,
+    },
+  );
   const client = await OpenFlowClient.connect(target);
   t.teardown(() => client.close());
   const good = parseFlowMod('priority=3,in_port=1,actions=drop', { command: 'add' });
   const bad = parseFlowMod('in_port=1,actions=output:70000', { command: 'add' });
   const error = await client.flowMods([good, bad, good]).catch((caught: unknown) => caught);
   t.type(error, DpdkError);
-  t.match(error, { code: 'ERR_OPENFLOW', flowModIndex: 1, openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_PORT' } });
+  t.match(error, {
+    code: 'ERR_OPENFLOW',
+    flowModIndex: 1,
+    openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_PORT' },
+  });
   t.match((error as Error).message, /flow mod 2 of 3/);
-  t.match(openflowErrorOf(error), { type: 2, code: 4, codeName: 'OFPBAC_BAD_OUT_PORT', description: 'bad output port' });
+  t.match(openflowErrorOf(error), {
+    type: 2,
+    code: 4,
+    codeName: 'OFPBAC_BAD_OUT_PORT',
+    description: 'bad output port',
+  });
   t.equal(openflowErrorOf(new Error('other')), undefined);
   await client.barrier();
-  t.equal((await client.flowStats({ match: { inPort: 1 } })).filter((flow) => flow.priority === 3).length, 1, 'accepted flow mods stay applied');
-  await t.rejects(runFlowCommand('add-flow', ['in_port=1,actions=bogus:1'], { target }, () => undefined), { code: 'EINVAL', message: /unknown action "bogus:1"/ });
+  t.equal(
+    (await client.flowStats({ match: { inPort: 1 } })).filter((flow) => flow.priority === 3).length,
+    1,
+    'accepted flow mods stay applied',
+  );
+  await t.rejects(
+    runFlowCommand('add-flow', ['in_port=1,actions=bogus:1'], { target }, () => undefined),
+    { code: 'EINVAL', message: /unknown action "bogus:1"/ },
+  );
 });
 
 /** A TCP port that was free a moment ago (the kernel's pick for port 0). */
@@ -225,7 +278,10 @@ t.test('tcp:HOST:PORT targets reach a bridge listening with ptcp', async (t) => 
 t.test('a bridge without OpenFlow13 in its protocols fails with ERR_OPENFLOW_VERSION', async (t) => {
   await ovs.addBridge('br10', { protocols: 'OpenFlow10', ports: 1, portPrefix: 'r' });
   await t.rejects(OpenFlowClient.connect(ovs.mgmt('br10')), { code: 'ERR_OPENFLOW_VERSION', message: /OpenFlow13/ });
-  await t.rejects(runFlowCommand('dump-flows', [], { target: ovs.mgmt('br10') }, () => undefined), { code: 'ERR_OPENFLOW_VERSION' });
+  await t.rejects(
+    runFlowCommand('dump-flows', [], { target: ovs.mgmt('br10') }, () => undefined),
+    { code: 'ERR_OPENFLOW_VERSION' },
+  );
 });
 
 t.test('flow stats of 2000 flows arrive in several parts and are reassembled', async (t) => {
@@ -234,7 +290,9 @@ t.test('flow stats of 2000 flows arrive in several parts and are reassembled', a
   const file = `${ovs.runDir}/many.flows`;
   const lines: string[] = [];
   for (let i = 0; i < 2000; i++) {
-    lines.push(`priority=${1000 + i},cookie=${i},ip,nw_src=10.${i >> 8}.${i & 255}.0/24,in_port=q1,actions=mod_dl_dst:00:00:00:00:00:02,output:q2`);
+    lines.push(
+      `priority=${1000 + i},cookie=${i},ip,nw_src=10.${i >> 8}.${i & 255}.0/24,in_port=q1,actions=mod_dl_dst:00:00:00:00:00:02,output:q2`,
+    );
   }
   await writeFile(file, lines.join('\n'));
   await runFlowCommand('add-flows', [file], { target }, () => undefined);
@@ -243,7 +301,9 @@ t.test('flow stats of 2000 flows arrive in several parts and are reassembled', a
   const flows = await client.flowStats();
   t.equal(flows.length, 2000, 'a reply far above 64 KiB, so several parts');
   t.same(new Set(flows.map((flow) => flow.cookie)).size, 2000);
-  const ofctlCount = (await ovs.ofctl('dump-flows', 'br1')).split('\n').filter((line) => line.startsWith(' cookie=')).length;
+  const ofctlCount = (await ovs.ofctl('dump-flows', 'br1'))
+    .split('\n')
+    .filter((line) => line.startsWith(' cookie=')).length;
   t.equal(ofctlCount, 2000);
   await t.rejects(
     OpenFlowClient.connect(target, { maxReplyBytes: 10_000 }).then(async (small) => {

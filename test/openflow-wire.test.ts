@@ -7,7 +7,12 @@ import t, { type Test } from 'tap';
 import { OpenFlowClient } from '../lib/ovs/openflow/client.js';
 import { encodeHello, encodeMessage, OFPT, type OpenFlowMessage } from '../lib/ovs/openflow/codec.js';
 import { encodeFlowMod, type FlowModCommand } from '../lib/ovs/openflow/flow-mod.js';
-import { encodeFlowStatsRequestBody, encodeMultipartRequest, OFPMP, OFPMPF_REPLY_MORE } from '../lib/ovs/openflow/multipart.js';
+import {
+  encodeFlowStatsRequestBody,
+  encodeMultipartRequest,
+  OFPMP,
+  OFPMPF_REPLY_MORE,
+} from '../lib/ovs/openflow/multipart.js';
 import { encodeInstructions } from '../lib/ovs/openflow/actions.js';
 import { encodeMatch } from '../lib/ovs/openflow/match.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
@@ -31,15 +36,35 @@ const ofctlCases: { verb: string; command: FlowModCommand; flow?: string; strict
   },
   { verb: 'add-flow', command: 'add', flow: 'table=1,tcp,tp_dst=80,actions=normal' },
   { verb: 'add-flow', command: 'add', flow: 'table=1,arp,arp_op=1,nw_src=1.1.1.1,actions=drop' },
-  { verb: 'add-flow', command: 'add', flow: 'table=2,priority=6,nw_proto=17,ip,actions=write_actions(output:2),goto_table:3' },
+  {
+    verb: 'add-flow',
+    command: 'add',
+    flow: 'table=2,priority=6,nw_proto=17,ip,actions=write_actions(output:2),goto_table:3',
+  },
   { verb: 'add-flow', command: 'add', flow: 'table=2,priority=7,dl_vlan=0xffff,actions=flood,all' },
-  { verb: 'add-flow', command: 'add', flow: 'table=3,tcp,actions=mod_nw_src:1.2.3.4,set_field:5.6.7.8->ip_dst,mod_tp_src:80,set_field:81->tcp_dst,mod_nw_tos:8,dec_ttl' },
-  { verb: 'add-flow', command: 'add', flow: 'table=3,icmp,icmp_type=8,icmp_code=0,metadata=0x5,actions=set_field:0x2->metadata,clear_actions,write_metadata:0x1/0xff,goto_table:4' },
+  {
+    verb: 'add-flow',
+    command: 'add',
+    flow: 'table=3,tcp,actions=mod_nw_src:1.2.3.4,set_field:5.6.7.8->ip_dst,mod_tp_src:80,set_field:81->tcp_dst,mod_nw_tos:8,dec_ttl',
+  },
+  {
+    verb: 'add-flow',
+    command: 'add',
+    flow: 'table=3,icmp,icmp_type=8,icmp_code=0,metadata=0x5,actions=set_field:0x2->metadata,clear_actions,write_metadata:0x1/0xff,goto_table:4',
+  },
   { verb: 'add-flow', command: 'add', flow: 'table=3,vlan_tci=0x1000/0x1000,nw_tos=4,ip,actions=' },
   { verb: 'add-flow', command: 'add', flow: 'table=4,dl_vlan_pcp=5,actions=pop_vlan,output:2' },
-  { verb: 'add-flow', command: 'add', flow: 'priority=51,cookie=0xabc,ip,nw_dst=192.168.1.1,check_overlap,actions=output:4,output:1' },
+  {
+    verb: 'add-flow',
+    command: 'add',
+    flow: 'priority=51,cookie=0xabc,ip,nw_dst=192.168.1.1,check_overlap,actions=output:4,output:1',
+  },
   { verb: 'add-flow', command: 'add', flow: 'in_port=p2,ip,actions=output:p3' },
-  { verb: 'add-flow', command: 'add', flow: 'tcp6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1:2/ffff:ffff::ffff,tp_dst=443,actions=set_field:2001:db8::7->ipv6_dst,output:2' },
+  {
+    verb: 'add-flow',
+    command: 'add',
+    flow: 'tcp6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1:2/ffff:ffff::ffff,tp_dst=443,actions=set_field:2001:db8::7->ipv6_dst,output:2',
+  },
   { verb: 'add-flow', command: 'add', flow: 'icmp6,icmp_type=135,icmp_code=0,actions=output:3' },
   { verb: 'mod-flows', command: 'modify', flow: 'in_port=2,actions=output:1' },
   { verb: 'mod-flows', command: 'modify', flow: 'cookie=0x7/0xff,table=1,actions=drop' },
@@ -71,26 +96,61 @@ t.test('our FLOW_MOD and flow stats encodings are byte-identical to ovs-ofctl -O
   const portMap = new Map([1, 2, 3, 4].map((i) => [`p${i}`, i]));
   for (const testCase of ofctlCases) {
     proxy.received.length = 0;
-    const args = ['-O', 'OpenFlow13', ...(testCase.strict ? ['--strict'] : []), testCase.verb, proxy.target, ...(testCase.flow ? [testCase.flow] : [])];
+    const args = [
+      '-O',
+      'OpenFlow13',
+      ...(testCase.strict ? ['--strict'] : []),
+      testCase.verb,
+      proxy.target,
+      ...(testCase.flow ? [testCase.flow] : []),
+    ];
     await run('ovs-ofctl', args, { timeout: 10_000 });
     const flowMods = proxy.received.filter((entry) => entry.message.type === OFPT.FLOW_MOD);
     t.equal(flowMods.length, 1, `ovs-ofctl sent one flow mod for ${testCase.verb} ${testCase.flow ?? ''}`);
-    const ours = encodeFlowMod(0, testCase.flow ? parseFlowMod(testCase.flow, { command: testCase.command, portMap }) : { command: testCase.command });
-    t.same(withoutXid(ours).toString('hex'), withoutXid(flowMods[0]!.raw).toString('hex'), `${testCase.verb} ${testCase.strict ? '--strict ' : ''}${testCase.flow ?? '(all)'}`);
+    const ours = encodeFlowMod(
+      0,
+      testCase.flow
+        ? parseFlowMod(testCase.flow, { command: testCase.command, portMap })
+        : { command: testCase.command },
+    );
+    t.same(
+      withoutXid(ours).toString('hex'),
+      withoutXid(flowMods[0]!.raw).toString('hex'),
+      `${testCase.verb} ${testCase.strict ? '--strict ' : ''}${testCase.flow ?? '(all)'}`,
+    );
   }
   for (const filter of ['', 'in_port=2,tcp', 'table=1,cookie=0x5/0xff,out_port=3']) {
     proxy.received.length = 0;
-    await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', proxy.target, ...(filter ? [filter] : [])], { timeout: 10_000 });
-    const request = proxy.received.find((entry) => entry.message.type === OFPT.MULTIPART_REQUEST && entry.message.body.readUInt16BE(0) === OFPMP.FLOW);
-    const ours = encodeMultipartRequest(0, OFPMP.FLOW, encodeFlowStatsRequestBody(filter ? parseFlowFilter(filter) : {}));
-    t.same(withoutXid(ours).toString('hex'), withoutXid(request!.raw).toString('hex'), `dump-flows ${filter || '(all)'}`);
+    await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', proxy.target, ...(filter ? [filter] : [])], {
+      timeout: 10_000,
+    });
+    const request = proxy.received.find(
+      (entry) => entry.message.type === OFPT.MULTIPART_REQUEST && entry.message.body.readUInt16BE(0) === OFPMP.FLOW,
+    );
+    const ours = encodeMultipartRequest(
+      0,
+      OFPMP.FLOW,
+      encodeFlowStatsRequestBody(filter ? parseFlowFilter(filter) : {}),
+    );
+    t.same(
+      withoutXid(ours).toString('hex'),
+      withoutXid(request!.raw).toString('hex'),
+      `dump-flows ${filter || '(all)'}`,
+    );
   }
 });
 
 /** A fake switch that runs `onRequest` for multipart, barrier and echo requests instead of answering. */
-async function scriptedSwitch(t: Test, onRequest: (message: OpenFlowMessage, socket: Socket) => void): Promise<FakeSwitch> {
+async function scriptedSwitch(
+  t: Test,
+  onRequest: (message: OpenFlowMessage, socket: Socket) => void,
+): Promise<FakeSwitch> {
   const fake = await startFakeSwitch((message, socket) => {
-    if (message.type === OFPT.MULTIPART_REQUEST || message.type === OFPT.BARRIER_REQUEST || message.type === OFPT.ECHO_REQUEST) {
+    if (
+      message.type === OFPT.MULTIPART_REQUEST ||
+      message.type === OFPT.BARRIER_REQUEST ||
+      message.type === OFPT.ECHO_REQUEST
+    ) {
       onRequest(message, socket);
       return true;
     }
@@ -123,7 +183,14 @@ t.test('multipart replies are reassembled across parts, and split/merged reads a
       socket.write(encodeMessage(OFPT.BARRIER_REPLY, message.xid));
       return;
     }
-    const parts = [1, 2, 3].map((part) => multipartReply(message.xid, OFPMP.FLOW, part < 3 ? OFPMPF_REPLY_MORE : 0, Buffer.concat([flowStatsEntry(part * 10), flowStatsEntry(part * 10 + 1)])));
+    const parts = [1, 2, 3].map((part) =>
+      multipartReply(
+        message.xid,
+        OFPMP.FLOW,
+        part < 3 ? OFPMPF_REPLY_MORE : 0,
+        Buffer.concat([flowStatsEntry(part * 10), flowStatsEntry(part * 10 + 1)]),
+      ),
+    );
     const stream = Buffer.concat([encodeMessage(OFPT.ECHO_REQUEST, 77, Buffer.from('are you there')), ...parts]);
     // Dribble the stream out in odd-sized pieces: headers and bodies split across reads.
     for (let offset = 0; offset < stream.length; offset += 7) {
@@ -133,7 +200,10 @@ t.test('multipart replies are reassembled across parts, and split/merged reads a
   const client = await OpenFlowClient.connect(fake.target);
   t.teardown(() => client.close());
   const flows = await client.flowStats();
-  t.same(flows.map((flow) => flow.priority), [10, 11, 20, 21, 30, 31]);
+  t.same(
+    flows.map((flow) => flow.priority),
+    [10, 11, 20, 21, 30, 31],
+  );
   t.same(flows[0]!.instructions, [{ type: 'apply_actions', actions: [{ type: 'output', port: 2, maxLength: 0 }] }]);
   await client.barrier();
   const echoReply = fake.received.find((entry) => entry.message.type === OFPT.ECHO_REPLY);
@@ -150,14 +220,23 @@ t.test('timeouts and AbortSignal end a call without hurting the connection', asy
   });
   const client = await OpenFlowClient.connect(fake.target, { timeoutMs: 2000 });
   t.teardown(() => client.close());
-  await t.rejects(client.barrier({ timeoutMs: 100 }), { code: 'ETIMEDOUT', message: /barrier .* timed out after 100 ms/ });
+  await t.rejects(client.barrier({ timeoutMs: 100 }), {
+    code: 'ETIMEDOUT',
+    message: /barrier .* timed out after 100 ms/,
+  });
   const controller = new AbortController();
   const aborted = client.barrier({ signal: controller.signal });
   controller.abort();
   await t.rejects(aborted, { code: 'ECANCELED' });
   await t.rejects(client.barrier({ signal: AbortSignal.abort() }), { code: 'ECANCELED' });
-  await t.rejects(client.barrier({ timeoutMs: -1 }), { code: 'EINVAL', message: /timeoutMs must be a positive number of milliseconds, got -1/ });
-  await t.rejects(client.barrier({ timeout: 5 } as never), { code: 'EINVAL', message: /Unknown option "timeout" for barrier/ });
+  await t.rejects(client.barrier({ timeoutMs: -1 }), {
+    code: 'EINVAL',
+    message: /timeoutMs must be a positive number of milliseconds, got -1/,
+  });
+  await t.rejects(client.barrier({ timeout: 5 } as never), {
+    code: 'EINVAL',
+    message: /Unknown option "timeout" for barrier/,
+  });
   silent = false;
   await client.barrier();
   t.notOk(client.closed);
@@ -167,13 +246,22 @@ t.test('keepalive: echo requests while idle; an unanswered one closes the connec
   let answering = true;
   const fake = await scriptedSwitch(t, (message, socket) => {
     if (answering) {
-      socket.write(encodeMessage(message.type === OFPT.ECHO_REQUEST ? OFPT.ECHO_REPLY : OFPT.BARRIER_REPLY, message.xid, message.body));
+      socket.write(
+        encodeMessage(
+          message.type === OFPT.ECHO_REQUEST ? OFPT.ECHO_REPLY : OFPT.BARRIER_REPLY,
+          message.xid,
+          message.body,
+        ),
+      );
     }
   });
   const client = await OpenFlowClient.connect(fake.target, { keepaliveMs: 50, timeoutMs: 200 });
   t.teardown(() => client.close());
   await new Promise((resolve) => setTimeout(resolve, 300));
-  t.ok(fake.received.some((entry) => entry.message.type === OFPT.ECHO_REQUEST), 'the client sent echo requests');
+  t.ok(
+    fake.received.some((entry) => entry.message.type === OFPT.ECHO_REQUEST),
+    'the client sent echo requests',
+  );
   t.notOk(client.closed);
   answering = false;
   await new Promise((resolve) => setTimeout(resolve, 600));
@@ -270,7 +358,10 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
       return false;
     });
     t.teardown(() => onlyOf10.close());
-    await t.rejects(OpenFlowClient.connect(onlyOf10.target), { code: 'ERR_OPENFLOW_VERSION', message: /offers OpenFlow10/ });
+    await t.rejects(OpenFlowClient.connect(onlyOf10.target), {
+      code: 'ERR_OPENFLOW_VERSION',
+      message: /offers OpenFlow10/,
+    });
 
     const bitmapWithout13 = encodeHello(1);
     bitmapWithout13.writeUInt32BE((1 << 1) | (1 << 5), 12);
@@ -282,9 +373,15 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
       return false;
     });
     t.teardown(() => of14.close());
-    await t.rejects(OpenFlowClient.connect(of14.target), { code: 'ERR_OPENFLOW_VERSION', message: /OpenFlow10, OpenFlow14/ });
+    await t.rejects(OpenFlowClient.connect(of14.target), {
+      code: 'ERR_OPENFLOW_VERSION',
+      message: /OpenFlow10, OpenFlow14/,
+    });
 
-    const helloFailed = Buffer.concat([Buffer.from([0, 0, 0, 0]), Buffer.from('We support version 0x01, you support version 0x04')]);
+    const helloFailed = Buffer.concat([
+      Buffer.from([0, 0, 0, 0]),
+      Buffer.from('We support version 0x01, you support version 0x04'),
+    ]);
     const refusing = await startFakeSwitch((message, socket) => {
       if (message.type === OFPT.HELLO) {
         socket.end(encodeMessage(OFPT.ERROR, message.xid, helloFailed, 1));
@@ -293,7 +390,10 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
       return false;
     });
     t.teardown(() => refusing.close());
-    await t.rejects(OpenFlowClient.connect(refusing.target), { code: 'ERR_OPENFLOW_VERSION', message: /OFPHFC_INCOMPATIBLE: We support version 0x01/ });
+    await t.rejects(OpenFlowClient.connect(refusing.target), {
+      code: 'ERR_OPENFLOW_VERSION',
+      message: /OFPHFC_INCOMPATIBLE: We support version 0x01/,
+    });
   });
 
   t.test('a switch that speaks before its HELLO is a protocol error', async (t) => {
@@ -305,7 +405,10 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
       return false;
     });
     t.teardown(() => rude.close());
-    await t.rejects(OpenFlowClient.connect(rude.target), { code: 'EPROTO', message: /sent message type 21 before HELLO/ });
+    await t.rejects(OpenFlowClient.connect(rude.target), {
+      code: 'EPROTO',
+      message: /sent message type 21 before HELLO/,
+    });
   });
 
   t.test('a switch that never says HELLO times out; a missing socket fails cleanly', async (t) => {
@@ -315,7 +418,10 @@ t.test('hostile switches: bad headers, truncation, endless replies, wrong versio
     await t.rejects(OpenFlowClient.connect('unix:/tmp/no-such-dir-openflow/br0.mgmt'), { code: 'ENOENT' });
     await t.rejects(OpenFlowClient.connect('br0'), { code: 'EINVAL', message: /neither unix:PATH/ });
     await t.rejects(OpenFlowClient.connect(42 as never), { code: 'EINVAL', message: /target must be a string/ });
-    await t.rejects(OpenFlowClient.connect(mute.target, { keepalive: 5 } as never), { code: 'EINVAL', message: /Unknown option "keepalive" for OpenFlowClient.connect/ });
+    await t.rejects(OpenFlowClient.connect(mute.target, { keepalive: 5 } as never), {
+      code: 'EINVAL',
+      message: /Unknown option "keepalive" for OpenFlowClient.connect/,
+    });
     await t.rejects(OpenFlowClient.connect('tcp:127.0.0.1:99999'), { code: 'EINVAL', message: /port 99999/ });
   });
 });

@@ -7,7 +7,9 @@ const execFileAsync = promisify(execFile);
 
 /** Runs ovs-vsctl against the sandbox (tests only: to check the client against the reference tool). */
 export async function vsctl(sandbox: OvsSandbox, ...args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('ovs-vsctl', [`--db=${sandbox.dbTarget}`, '--timeout=10', ...args], { env: sandbox.env });
+  const { stdout } = await execFileAsync('ovs-vsctl', [`--db=${sandbox.dbTarget}`, '--timeout=10', ...args], {
+    env: sandbox.env,
+  });
   return stdout;
 }
 
@@ -21,7 +23,11 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 }
 
 /** Runs ovs-appctl against a daemon of the sandbox. */
-export async function appctl(sandbox: OvsSandbox, daemon: 'ovsdb-server' | 'ovs-vswitchd', ...args: string[]): Promise<string> {
+export async function appctl(
+  sandbox: OvsSandbox,
+  daemon: 'ovsdb-server' | 'ovs-vswitchd',
+  ...args: string[]
+): Promise<string> {
   const target = sandbox.controlSocket(daemon);
   if (target === undefined) throw new Error(`${daemon} is not running`);
   const { stdout } = await execFileAsync('ovs-appctl', ['-t', target, ...args], { env: sandbox.env });

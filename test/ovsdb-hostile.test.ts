@@ -11,7 +11,11 @@ import { JsonStreamParser, type JsonValue } from '../lib/ovs/ovsdb/json-stream.j
 type Handler = (message: { [key: string]: JsonValue }, socket: net.Socket) => void;
 
 /** A fake OVSDB server on a unix socket: `handler` answers each request as the test wants. */
-async function fakeServer(t: { teardown(fn: () => unknown): void }, handler: Handler, onConnect?: (socket: net.Socket) => void): Promise<{ target: string; received: JsonValue[] }> {
+async function fakeServer(
+  t: { teardown(fn: () => unknown): void },
+  handler: Handler,
+  onConnect?: (socket: net.Socket) => void,
+): Promise<{ target: string; received: JsonValue[] }> {
   const dir = mkdtempSync('/tmp/ovsfake');
   const path = join(dir, 'db.sock');
   const received: JsonValue[] = [];
@@ -65,7 +69,8 @@ t.test('unknown ids and non-object messages are protocol errors; the connection 
 t.test('server errors, bad results, echo and unknown requests from the server', async (t) => {
   const { target, received } = await fakeServer(t, (message, socket) => {
     const id = message['id']!;
-    if (message['method'] === 'get_schema') reply(socket, id, null, { error: 'unknown database', details: 'no database named X' });
+    if (message['method'] === 'get_schema')
+      reply(socket, id, null, { error: 'unknown database', details: 'no database named X' });
     if (message['method'] === 'list_dbs') reply(socket, id, 'not a list');
     if (message['method'] === 'get_server_id') {
       socket.write(JSON.stringify({ method: 'echo', params: ['from server', 1], id: 'e1' }));
@@ -80,11 +85,21 @@ t.test('server errors, bad results, echo and unknown requests from the server', 
     message: 'server error "unknown database" (no database named X)',
     cause: { error: 'unknown database', details: 'no database named X' },
   });
-  await t.rejects(client.listDbs(), { code: 'EPROTO', message: /^bad reply from unix:.*: the result is not an array of strings$/ });
+  await t.rejects(client.listDbs(), {
+    code: 'EPROTO',
+    message: /^bad reply from unix:.*: the result is not an array of strings$/,
+  });
   await client.getServerId();
   await new Promise((resolve) => setTimeout(resolve, 50));
-  t.same(received.filter((m) => (m as { id?: unknown }).id === 'e1'), [{ result: ['from server', 1], error: null, id: 'e1' }], 'echo answered');
-  t.same(received.filter((m) => (m as { id?: unknown }).id === 'f1'), [{ result: null, error: 'unknown method frobnicate', id: 'f1' }]);
+  t.same(
+    received.filter((m) => (m as { id?: unknown }).id === 'e1'),
+    [{ result: ['from server', 1], error: null, id: 'e1' }],
+    'echo answered',
+  );
+  t.same(
+    received.filter((m) => (m as { id?: unknown }).id === 'f1'),
+    [{ result: null, error: 'unknown method frobnicate', id: 'f1' }],
+  );
 });
 
 t.test('broken JSON closes the connection with EPROTO', async (t) => {
@@ -115,9 +130,16 @@ t.test('a huge message is refused with EMSGSIZE, memory stays bounded', async (t
     };
     pump();
   });
-  const client = await OvsdbClient.connect(target, { reconnect: false, probeIntervalMs: 0, maxMessageBytes: 8 * 1024 * 1024 });
+  const client = await OvsdbClient.connect(target, {
+    reconnect: false,
+    probeIntervalMs: 0,
+    maxMessageBytes: 8 * 1024 * 1024,
+  });
   const before = process.memoryUsage().arrayBuffers;
-  await t.rejects(client.listDbs(), { code: 'EMSGSIZE', message: /^message too large: more than 8388608 bytes \(maxMessageBytes\)/ });
+  await t.rejects(client.listDbs(), {
+    code: 'EMSGSIZE',
+    message: /^message too large: more than 8388608 bytes \(maxMessageBytes\)/,
+  });
   stop = true;
   const grown = process.memoryUsage().arrayBuffers - before;
   t.ok(grown < 64 * 1024 * 1024, `array buffers grew by ${Math.round(grown / 1048576)} MiB`);
@@ -128,7 +150,10 @@ t.test('an unanswered inactivity probe drops the connection with ETIMEDOUT', asy
   const { target, received } = await fakeServer(t, () => undefined);
   const client = await OvsdbClient.connect(target, { reconnect: false, probeIntervalMs: 200 });
   const disconnected = await new Promise((resolve) => client.once('disconnected', resolve));
-  t.match(disconnected, { code: 'ETIMEDOUT', message: /^no reply to the inactivity probe from unix:.* within 200 ms$/ });
+  t.match(disconnected, {
+    code: 'ETIMEDOUT',
+    message: /^no reply to the inactivity probe from unix:.* within 200 ms$/,
+  });
   t.match(received, [{ method: 'echo', params: ['probe'] }]);
 });
 
@@ -140,8 +165,17 @@ t.test('malformed schema and malformed updates', async (t) => {
     } else if (message['method'] === 'get_schema') {
       reply(socket, id, { name: 'X', tables: { T: { columns: { c: { type: 'string' } } } } });
     } else if (message['method'] === 'monitor_cond_since') {
-      reply(socket, id, [false, '00000000-0000-0000-0000-000000000000', { T: { 'aaaaaaaa-0000-4000-8000-000000000000': { initial: { c: 'one' } } } }]);
-      const update = (rows: JsonValue): string => JSON.stringify({ method: 'update3', params: ['monitor-1', 'bbbbbbbb-0000-4000-8000-000000000000', rows], id: null });
+      reply(socket, id, [
+        false,
+        '00000000-0000-0000-0000-000000000000',
+        { T: { 'aaaaaaaa-0000-4000-8000-000000000000': { initial: { c: 'one' } } } },
+      ]);
+      const update = (rows: JsonValue): string =>
+        JSON.stringify({
+          method: 'update3',
+          params: ['monitor-1', 'bbbbbbbb-0000-4000-8000-000000000000', rows],
+          id: null,
+        });
       socket.write(update({ T: { 'cccccccc-0000-4000-8000-000000000000': { modify: { c: 'x' } } } }));
       socket.write(update({ T: { 'aaaaaaaa-0000-4000-8000-000000000000': { modify: { c: 5 } } } }));
       socket.write(update({ Nope: {} }));
@@ -151,7 +185,10 @@ t.test('malformed schema and malformed updates', async (t) => {
   });
   const client = await OvsdbClient.connect(target, { reconnect: false, probeIntervalMs: 0 });
   t.teardown(() => client.close());
-  await t.rejects(client.getSchema('Bad'), { code: 'EPROTO', message: 'invalid OVSDB schema: T.c: unknown atomic type "float"' });
+  await t.rejects(client.getSchema('Bad'), {
+    code: 'EPROTO',
+    message: 'invalid OVSDB schema: T.c: unknown atomic type "float"',
+  });
   const errors: DpdkError[] = [];
   client.on('protocolError', (error) => errors.push(error));
   const monitor = await client.monitor('X', { T: {} });
@@ -163,5 +200,9 @@ t.test('malformed schema and malformed updates', async (t) => {
     { code: 'EPROTO', message: 'T.c: the server sent 5 for a string' },
     { code: 'EPROTO', message: 'bad monitor update: unknown table "Nope"' },
   ]);
-  t.same(monitor.replica.rows('T'), [{ c: 'two', _uuid: 'aaaaaaaa-0000-4000-8000-000000000000' }], 'valid updates still apply');
+  t.same(
+    monitor.replica.rows('T'),
+    [{ c: 'two', _uuid: 'aaaaaaaa-0000-4000-8000-000000000000' }],
+    'valid updates still apply',
+  );
 });

@@ -10,12 +10,18 @@ import { appctl, vsctl, waitFor } from './ovs-helpers.js';
 const execFileAsync = promisify(execFile);
 const db = 'Open_vSwitch';
 const bridgeNames = (client: { replica: { rows(table: string): { [k: string]: unknown }[] } }): string[] =>
-  client.replica.rows('Bridge').map((row) => row['name'] as string).sort();
+  client.replica
+    .rows('Bridge')
+    .map((row) => row['name'] as string)
+    .sort();
 
 t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full resync)', async (t) => {
   const sandbox = await OvsSandbox.start();
   t.teardown(() => sandbox.stop());
-  const client = await OvsdbClient.connect(sandbox.dbTarget, { reconnect: { initialDelayMs: 50, maxDelayMs: 200 }, probeIntervalMs: 1000 });
+  const client = await OvsdbClient.connect(sandbox.dbTarget, {
+    reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    probeIntervalMs: 1000,
+  });
   t.teardown(() => client.close());
   await vsctl(sandbox, '--no-wait', 'add-br', 'keep', '--', 'add-br', 'gone');
   const monitor = await client.monitor(db, { Bridge: { columns: ['name', 'external_ids'] } });
@@ -23,7 +29,17 @@ t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full
   t.equal(await client.lock('leader'), true);
 
   const inFlight = client
-    .transact(db, [{ op: 'wait', table: 'Bridge', where: [['name', '==', 'never']], columns: ['name'], until: '!=', rows: [], timeout: 60_000 }])
+    .transact(db, [
+      {
+        op: 'wait',
+        table: 'Bridge',
+        where: [['name', '==', 'never']],
+        columns: ['name'],
+        until: '!=',
+        rows: [],
+        timeout: 60_000,
+      },
+    ])
     .catch((error: unknown) => error);
   const disconnected = new Promise((resolve) => client.once('disconnected', resolve));
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -36,15 +52,29 @@ t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full
   t.notOk(client.isConnected);
 
   // While the server is down, change the database file directly.
-  const { stdout } = await execFileAsync('ovsdb-tool', ['query', sandbox.dbPath, JSON.stringify([db, { op: 'select', table: 'Bridge', where: [['name', '==', 'gone']], columns: ['_uuid'] }])]);
+  const { stdout } = await execFileAsync('ovsdb-tool', [
+    'query',
+    sandbox.dbPath,
+    JSON.stringify([db, { op: 'select', table: 'Bridge', where: [['name', '==', 'gone']], columns: ['_uuid'] }]),
+  ]);
   const goneUuid = (JSON.parse(stdout) as [{ rows: [{ _uuid: [string, string] }] }])[0].rows[0]._uuid[1];
   await execFileAsync('ovsdb-tool', [
     'transact',
     sandbox.dbPath,
     JSON.stringify([
       db,
-      { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'delete', ['set', [['uuid', goneUuid]]]]] },
-      { op: 'update', table: 'Bridge', where: [['name', '==', 'keep']], row: { external_ids: ['map', [['offline', 'edit']]] } },
+      {
+        op: 'mutate',
+        table: 'Open_vSwitch',
+        where: [],
+        mutations: [['bridges', 'delete', ['set', [['uuid', goneUuid]]]]],
+      },
+      {
+        op: 'update',
+        table: 'Bridge',
+        where: [['name', '==', 'keep']],
+        row: { external_ids: ['map', [['offline', 'edit']]] },
+      },
     ]),
   ]);
 
@@ -57,7 +87,10 @@ t.test('ovsdb-server killed and restarted mid-monitor (standalone database: full
   t.equal(await relocked, 'leader', 'locks are taken again');
   t.ok(client.holdsLock('leader'));
   t.same(bridgeNames(monitor), ['keep']);
-  t.same(monitor.replica.find('Bridge', (row) => row['name'] === 'keep')?.['external_ids'], new Map([['offline', 'edit']]));
+  t.same(
+    monitor.replica.find('Bridge', (row) => row['name'] === 'keep')?.['external_ids'],
+    new Map([['offline', 'edit']]),
+  );
 
   await vsctl(sandbox, '--no-wait', 'add-br', 'after');
   await waitFor('updates after the reconnect', () => bridgeNames(monitor).includes('after'));
@@ -74,10 +107,15 @@ t.test('clustered database: monitor_cond_since resumes from the last transaction
   t.equal(monitor.method, 'monitor_cond_since');
   await vsctl(sandbox, '--no-wait', 'add-br', 'two');
   await waitFor('bridge two', () => bridgeNames(monitor).includes('two'));
-  t.ok(monitor.replica.lastTxnId !== undefined && monitor.replica.lastTxnId !== '00000000-0000-0000-0000-000000000000', 'update3 carries the transaction id');
+  t.ok(
+    monitor.replica.lastTxnId !== undefined && monitor.replica.lastTxnId !== '00000000-0000-0000-0000-000000000000',
+    'update3 carries the transaction id',
+  );
 
   const changes: string[] = [];
-  monitor.replica.on('change', (batch) => changes.push(...batch.map((change) => `${change.kind} ${String((change.new ?? change.old)?.['name'])}`)));
+  monitor.replica.on('change', (batch) =>
+    changes.push(...batch.map((change) => `${change.kind} ${String((change.new ?? change.old)?.['name'])}`)),
+  );
   const resynced = new Promise((resolve) => monitor.once('resynced', resolve));
   client.dropConnection();
   await vsctl(sandbox, '--no-wait', 'add-br', 'three');

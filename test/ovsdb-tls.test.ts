@@ -21,10 +21,49 @@ async function freePort(): Promise<number> {
 /** Makes a CA and a certificate signed by it for `name`, with openssl. */
 async function makeCertificates(dir: string, ca: string, names: readonly string[]): Promise<void> {
   const openssl = (...args: string[]) => execFileAsync('openssl', args, { cwd: dir });
-  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=${ca}`);
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${ca}.key`,
+    '-out',
+    `${ca}.pem`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${ca}`,
+  );
   for (const name of names) {
-    await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2');
+    await openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    );
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+    );
   }
 }
 
@@ -37,7 +76,11 @@ t.test('ssl: and tcp: targets', async (t) => {
   const tcpPort = await freePort();
   const sandbox = await OvsSandbox.start({
     remotes: [`pssl:${sslPort}:127.0.0.1`, `ptcp:${tcpPort}:127.0.0.1`],
-    tls: { privateKeyFile: join(dir, 'server.key'), certificateFile: join(dir, 'server.pem'), caCertFile: join(dir, 'ca.pem') },
+    tls: {
+      privateKeyFile: join(dir, 'server.key'),
+      certificateFile: join(dir, 'server.pem'),
+      caCertFile: join(dir, 'ca.pem'),
+    },
   });
   t.teardown(() => sandbox.stop());
   const read = (name: string) => readFileSync(join(dir, name));
@@ -47,7 +90,9 @@ t.test('ssl: and tcp: targets', async (t) => {
   });
   t.teardown(() => client.close());
   t.same((await client.listDbs()).sort(), ['Open_vSwitch', '_Server']);
-  const [result] = await client.transact('Open_vSwitch', [{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] }]);
+  const [result] = await client.transact('Open_vSwitch', [
+    { op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] },
+  ]);
   t.equal(result.rows.length, 1);
 
   const tcp = await OvsdbClient.connect(`tcp:127.0.0.1:${tcpPort}`);
@@ -55,7 +100,9 @@ t.test('ssl: and tcp: targets', async (t) => {
   t.same(await tcp.echo(['tcp']), ['tcp']);
 
   await t.rejects(
-    OvsdbClient.connect(`ssl:127.0.0.1:${sslPort}`, { tls: { key: read('intruder.key'), cert: read('intruder.pem'), ca: read('otherca.pem') } }),
+    OvsdbClient.connect(`ssl:127.0.0.1:${sslPort}`, {
+      tls: { key: read('intruder.key'), cert: read('intruder.pem'), ca: read('otherca.pem') },
+    }),
     { name: 'DpdkError', operation: 'connect', message: new RegExp(`^cannot connect to ssl:127.0.0.1:${sslPort}: `) },
     'a server certificate from another CA is refused',
   );
@@ -63,8 +110,11 @@ t.test('ssl: and tcp: targets', async (t) => {
     code: 'EINVAL',
     message: `ssl:127.0.0.1:${sslPort} needs the tls option (key, cert, ca)`,
   });
-  await t.rejects(OvsdbClient.connect(`ssl:127.0.0.1:${sslPort}`, { tls: { key: '', cert: '', ca: '', verify: false } as never }), {
-    code: 'EINVAL',
-    message: 'Unknown option "verify" for connect tls (expected one of: key, cert, ca, checkServerName)',
-  });
+  await t.rejects(
+    OvsdbClient.connect(`ssl:127.0.0.1:${sslPort}`, { tls: { key: '', cert: '', ca: '', verify: false } as never }),
+    {
+      code: 'EINVAL',
+      message: 'Unknown option "verify" for connect tls (expected one of: key, cert, ca, checkServerName)',
+    },
+  );
 });

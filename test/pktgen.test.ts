@@ -19,13 +19,22 @@ interface Child {
 }
 
 function start(t: Test, script: string, args: string[]): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const result: Child = {
-    process: child, stdout: '', stderr: '',
+    process: child,
+    stdout: '',
+    stderr: '',
     exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
   };
-  child.stdout!.on('data', (chunk: Buffer) => { result.stdout += chunk.toString(); });
-  child.stderr!.on('data', (chunk: Buffer) => { result.stderr += chunk.toString(); });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    result.stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    result.stderr += chunk.toString();
+  });
   t.teardown(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -46,7 +55,9 @@ async function waitFor(child: Child, pattern: RegExp, timeoutMs: number): Promis
 
 async function exitWithin(child: Child, timeoutMs: number): Promise<number | null | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
   const result = await Promise.race([child.exited, timeout]);
   clearTimeout(timer);
   return result;
@@ -71,40 +82,97 @@ t.test('pktgen reference run: port 0 sends 100, port 1 sends 200, each comes bac
   // Two processes of little memory each; without enough hugepages both use anonymous memory.
   const noHuge = freeHugepages() < 160;
   const loopback = start(t, 'examples/vhost-loopback.ts', [
-    '--iface', sockets[0], '--iface', sockets[1], '--lcores', '0@1,1@0', '--file-prefix', loopPrefix, '--memory-mb', '64',
+    '--iface',
+    sockets[0],
+    '--iface',
+    sockets[1],
+    '--lcores',
+    '0@1,1@0',
+    '--file-prefix',
+    loopPrefix,
+    '--memory-mb',
+    '64',
     ...(noHuge ? ['--no-huge'] : []),
   ]);
   t.ok(await waitFor(loopback, /vhost-loopback: ready/, 15000), 'the vhost-user sockets are served');
 
   const pktgen = start(t, 'examples/pktgen.ts', [
-    '-c', '0x19', '--master-lcore', '3', '-n', '1', '--socket-mem', '1024,1024', '--file-prefix', pktgenPrefix, '--no-pci',
-    '--vdev', `net_virtio_user0,mac=00:00:00:00:00:05,path=${sockets[0]}`,
-    '--vdev', `net_virtio_user1,mac=00:00:00:00:00:01,path=${sockets[1]}`,
+    '-c',
+    '0x19',
+    '--master-lcore',
+    '3',
+    '-n',
+    '1',
+    '--socket-mem',
+    '1024,1024',
+    '--file-prefix',
+    pktgenPrefix,
+    '--no-pci',
+    '--vdev',
+    `net_virtio_user0,mac=00:00:00:00:00:05,path=${sockets[0]}`,
+    '--vdev',
+    `net_virtio_user1,mac=00:00:00:00:00:01,path=${sockets[1]}`,
     ...(noHuge ? ['--no-huge', '-m', '128'] : []),
-    '--', '-T', '-P', '-m', '0.0,4.1',
-    '--commands', 'set all rate 10; set 0 count 100; set 1 count 200; str', '--wait-done', '--timeout', '20', '--json', '-',
+    '--',
+    '-T',
+    '-P',
+    '-m',
+    '0.0,4.1',
+    '--commands',
+    'set all rate 10; set 0 count 100; set 1 count 200; str',
+    '--wait-done',
+    '--timeout',
+    '20',
+    '--json',
+    '-',
   ]);
   t.equal(await exitWithin(pktgen, 40000), 0, 'pktgen exits 0: every count was reached');
   t.match(pktgen.stderr, /--master-lcore 3 is passed as --main-lcore 3/);
-  t.match(pktgen.stderr, /port 0: net_virtio_user0 00:00:00:00:00:05 on lcore 0, receives from port 1/, '-m 0.0 puts port 0 on lcore 0');
-  t.match(pktgen.stderr, /port 1: net_virtio_user1 00:00:00:00:00:01 on lcore 4, receives from port 0/, '-m 4.1 puts port 1 on lcore 4');
-  t.match(pktgen.stderr, /Received\s+200 \(from port 1\)\s+100 \(from port 0\)/, 'the final table is printed (on stderr with --json -)');
+  t.match(
+    pktgen.stderr,
+    /port 0: net_virtio_user0 00:00:00:00:00:05 on lcore 0, receives from port 1/,
+    '-m 0.0 puts port 0 on lcore 0',
+  );
+  t.match(
+    pktgen.stderr,
+    /port 1: net_virtio_user1 00:00:00:00:00:01 on lcore 4, receives from port 0/,
+    '-m 4.1 puts port 1 on lcore 4',
+  );
+  t.match(
+    pktgen.stderr,
+    /Received\s+200 \(from port 1\)\s+100 \(from port 0\)/,
+    'the final table is printed (on stderr with --json -)',
+  );
 
   const lines = pktgen.stdout.trim().split('\n');
   t.equal(lines.length, 1, 'stdout holds the JSON line only');
   const report = JSON.parse(lines[0]) as PktgenReport;
   t.equal(report.complete, true);
-  t.match(report.ports[0], { port: 0, name: 'net_virtio_user0', sent: 100, dropped: 0, received: 200, missing: 0, ratePps: 1488095 });
+  t.match(report.ports[0], {
+    port: 0,
+    name: 'net_virtio_user0',
+    sent: 100,
+    dropped: 0,
+    received: 200,
+    missing: 0,
+    ratePps: 1488095,
+  });
   t.match(report.ports[1], { port: 1, name: 'net_virtio_user1', sent: 200, dropped: 0, received: 100, missing: 0 });
   for (const port of report.ports) {
-    t.match(port.latency, { samples: Number, minNs: Number, avgNs: Number, maxNs: Number, percentilesNs: { p50: Number, p99: Number } },
-      `port ${port.port} measured latency`);
+    t.match(
+      port.latency,
+      { samples: Number, minNs: Number, avgNs: Number, maxNs: Number, percentilesNs: { p50: Number, p99: Number } },
+      `port ${port.port} measured latency`,
+    );
   }
 
   loopback.process.kill('SIGTERM');
   t.equal(await exitWithin(loopback, 10000), 0, 'the loopback exits cleanly on SIGTERM');
-  t.match(loopback.stdout, /final: port 0 -> 1: rx 100 tx 100 dropped 0; port 1 -> 0: rx 200 tx 200 dropped 0/,
-    'the loopback forwarded exactly what pktgen counted');
+  t.match(
+    loopback.stdout,
+    /final: port 0 -> 1: rx 100 tx 100 dropped 0; port 1 -> 0: rx 200 tx 200 dropped 0/,
+    'the loopback forwarded exactly what pktgen counted',
+  );
   t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
 });
 
@@ -113,23 +181,51 @@ t.test('pktgen reference run: port 0 sends 100, port 1 sends 200, each comes bac
  * `appArgs` (after `--`) on its two sockets until pktgen's --wait-done ends; returns
  * pktgen's JSON ports and the loopback's final lines, after checking both exit cleanly.
  */
-async function labRun(t: Test, tag: string, lcoreArgs: string[], appArgs: string[]): Promise<{ ports: PortReport[]; pktgen: Child; loopback: Child }> {
+async function labRun(
+  t: Test,
+  tag: string,
+  lcoreArgs: string[],
+  appArgs: string[],
+): Promise<{ ports: PortReport[]; pktgen: Child; loopback: Child }> {
   const dir = socketDir(t);
   const sockets = [join(dir, 'vhu0.sock'), join(dir, 'vhu1.sock')];
   const loopPrefix = uniquePrefix(`${tag}loop`);
   const pktgenPrefix = uniquePrefix(tag);
   const noHuge = freeHugepages() < 160;
   const loopback = start(t, 'examples/vhost-loopback.ts', [
-    '--iface', sockets[0], '--iface', sockets[1], '--lcores', '0@1,1@0', '--file-prefix', loopPrefix, '--memory-mb', '64',
-    '--count-dports', ...(noHuge ? ['--no-huge'] : []),
+    '--iface',
+    sockets[0],
+    '--iface',
+    sockets[1],
+    '--lcores',
+    '0@1,1@0',
+    '--file-prefix',
+    loopPrefix,
+    '--memory-mb',
+    '64',
+    '--count-dports',
+    ...(noHuge ? ['--no-huge'] : []),
   ]);
   t.ok(await waitFor(loopback, /vhost-loopback: ready/, 15000), 'the vhost-user sockets are served');
   const pktgen = start(t, 'examples/pktgen.ts', [
-    ...lcoreArgs, '-n', '1', '--file-prefix', pktgenPrefix, '--no-pci',
-    '--vdev', `net_virtio_user0,mac=00:00:00:00:00:05,path=${sockets[0]}`,
-    '--vdev', `net_virtio_user1,mac=00:00:00:00:00:01,path=${sockets[1]}`,
+    ...lcoreArgs,
+    '-n',
+    '1',
+    '--file-prefix',
+    pktgenPrefix,
+    '--no-pci',
+    '--vdev',
+    `net_virtio_user0,mac=00:00:00:00:00:05,path=${sockets[0]}`,
+    '--vdev',
+    `net_virtio_user1,mac=00:00:00:00:00:01,path=${sockets[1]}`,
     ...(noHuge ? ['--no-huge', '-m', '128'] : []),
-    '--', ...appArgs, '--wait-done', '--timeout', '20', '--json', '-',
+    '--',
+    ...appArgs,
+    '--wait-done',
+    '--timeout',
+    '20',
+    '--json',
+    '-',
   ]);
   t.equal(await exitWithin(pktgen, 40000), 0, 'pktgen exits 0: every count was reached');
   loopback.process.kill('SIGTERM');
@@ -141,45 +237,88 @@ async function labRun(t: Test, tag: string, lcoreArgs: string[], appArgs: string
 }
 
 t.test('ports that share an lcore each send their own packets and keep their own counters', async (t) => {
-  const { ports, pktgen, loopback } = await labRun(t, 'pgshare', ['-l', '0,1', '--main-lcore', '0'], [
-    '-m', '1.[0-1]', '--commands', 'set all rate 10; set 0 count 100; set 1 count 200; set 0 flows 4; set 1 size 128; set 1 dport 7777; str',
-  ]);
+  const { ports, pktgen, loopback } = await labRun(
+    t,
+    'pgshare',
+    ['-l', '0,1', '--main-lcore', '0'],
+    [
+      '-m',
+      '1.[0-1]',
+      '--commands',
+      'set all rate 10; set 0 count 100; set 1 count 200; set 0 flows 4; set 1 size 128; set 1 dport 7777; str',
+    ],
+  );
   t.match(pktgen.stderr, /port 0: net_virtio_user0 00:00:00:00:00:05 on lcore 1, receives from port 1/);
   t.match(pktgen.stderr, /port 1: net_virtio_user1 00:00:00:00:00:01 on lcore 1, receives from port 0/);
   t.notMatch(pktgen.stderr, /share lcore/, 'no warning about a shared packet');
   t.match(pktgen.stderr, /Flows\s+4\s+1\n/, 'the table shows the flows');
-  t.match(pktgen.stderr, /Src IP:port\s+192\.168\.0\.1:1234-1237\s+192\.168\.1\.1:1234\n/, 'the table shows the source port range');
+  t.match(
+    pktgen.stderr,
+    /Src IP:port\s+192\.168\.0\.1:1234-1237\s+192\.168\.1\.1:1234\n/,
+    'the table shows the source port range',
+  );
   t.match(ports[0], { port: 0, sent: 100, received: 200, flows: 4, dports: [5678] });
   t.match(ports[1], { port: 1, sent: 200, received: 100, flows: 1, dports: [7777] });
-  t.match(loopback.stdout, /final: port 0 -> 1: rx 100 tx 100 dropped 0; port 1 -> 0: rx 200 tx 200 dropped 0/,
-    'the loopback forwarded exactly what pktgen counted');
-  t.match(loopback.stdout, /udp dports: port 0 -> 1: 5678 x100; port 1 -> 0: 7777 x200/, 'each port sent its own packets');
+  t.match(
+    loopback.stdout,
+    /final: port 0 -> 1: rx 100 tx 100 dropped 0; port 1 -> 0: rx 200 tx 200 dropped 0/,
+    'the loopback forwarded exactly what pktgen counted',
+  );
+  t.match(
+    loopback.stdout,
+    /udp dports: port 0 -> 1: 5678 x100; port 1 -> 0: 7777 x200/,
+    'each port sent its own packets',
+  );
 });
 
 t.test('a list of destination ports sends an exact mix', async (t) => {
   // Port 1 sends without a count (for ever), slowly: --wait-done waits for port 0's 300 only.
-  const { ports, loopback } = await labRun(t, 'pgmix', ['-l', '0,1', '--main-lcore', '0'], [
-    '--commands', 'set all pps 10000; set 0 dport 53,6666,80; set 0 count 300; set 1 count 0; str',
-  ]);
+  const { ports, loopback } = await labRun(
+    t,
+    'pgmix',
+    ['-l', '0,1', '--main-lcore', '0'],
+    ['--commands', 'set all pps 10000; set 0 dport 53,6666,80; set 0 count 300; set 1 count 0; str'],
+  );
   t.match(ports[0], { port: 0, sent: 300, flows: 1, dports: [53, 6666, 80] });
   t.match(ports[1], { port: 1, received: 300 });
-  t.match(loopback.stdout, /udp dports: port 0 -> 1: 53 x100, 80 x100, 6666 x100;/, '100 packets to each destination port');
+  t.match(
+    loopback.stdout,
+    /udp dports: port 0 -> 1: 53 x100, 80 x100, 6666 x100;/,
+    '100 packets to each destination port',
+  );
 });
 
 t.test('bad arguments and commands fail before DPDK starts, saying what is wrong', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['--', '--commands', 'set 0 rate 200'], /--commands command 1: "set 0 rate 200": rate must be a percentage of the line rate above 0 and at most 100, got "200"/],
-    [['--', '--commands', 'str; set all size 63'], /--commands command 2: "set all size 63": size \(bytes, FCS included\) must be an integer from 64 to 1518, got "63"/],
-    [['--', '--commands', 'begin'], /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, help or quit/],
+    [
+      ['--', '--commands', 'set 0 rate 200'],
+      /--commands command 1: "set 0 rate 200": rate must be a percentage of the line rate above 0 and at most 100, got "200"/,
+    ],
+    [
+      ['--', '--commands', 'str; set all size 63'],
+      /--commands command 2: "set all size 63": size \(bytes, FCS included\) must be an integer from 64 to 1518, got "63"/,
+    ],
+    [
+      ['--', '--commands', 'begin'],
+      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, help or quit/,
+    ],
     [['--', '--commands', 'start'], /expected "start PORTS", e.g. "start 0"/],
-    [['--', '--commands', 'set 0 flows 2000'], /"set 0 flows 2000": flows must be an integer from 1 to 1024 \(each flow is a packet template, and a port sends at most 1024\), got "2000"/],
-    [['--', '--commands', 'set 0 dport 53,x'], /"set 0 dport 53,x": each dport must be an integer from 0 to 65535, got "x"/],
+    [
+      ['--', '--commands', 'set 0 flows 2000'],
+      /"set 0 flows 2000": flows must be an integer from 1 to 1024 \(each flow is a packet template, and a port sends at most 1024\), got "2000"/,
+    ],
+    [
+      ['--', '--commands', 'set 0 dport 53,x'],
+      /"set 0 dport 53,x": each dport must be an integer from 0 to 65535, got "x"/,
+    ],
     [['--', '-m', '0:0'], /-m entry "0:0": expected LCORE.PORT such as 0.0, \[1:2\].0, \[1-2\].0 or 1.\[0-1\]/],
     [['--commands', 'str'], /--commands is a pktgen.ts option: put it after '--'/],
   ];
-  await Promise.all(cases.map(async ([args, message]) => {
-    const pktgen = start(t, 'examples/pktgen.ts', args);
-    t.equal(await exitWithin(pktgen, 20000), 1, `${args.join(' ')}: exit status 1`);
-    t.match(pktgen.stderr, message, `${args.join(' ')}: the message says what is wrong`);
-  }));
+  await Promise.all(
+    cases.map(async ([args, message]) => {
+      const pktgen = start(t, 'examples/pktgen.ts', args);
+      t.equal(await exitWithin(pktgen, 20000), 1, `${args.join(' ')}: exit status 1`);
+      t.match(pktgen.stderr, message, `${args.join(' ')}: the message says what is wrong`);
+    }),
+  );
 });

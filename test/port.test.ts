@@ -6,12 +6,20 @@ initEal('port', { vdevs: ['net_null9,size=64'] });
 const pool = Mempool.create({ name: 'port-pool', size: 4095 });
 t.teardown(() => pool.close());
 
-const packet = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+const packet = buildUdpPacket({
+  dstMac: '00:00:00:00:00:02',
+  srcMac: '00:00:00:00:00:01',
+  srcIp: '10.0.0.1',
+  dstIp: '10.0.0.2',
+});
 
 t.test('Port.list and Port.get find ports created at init', async (t) => {
   const port = Port.get('net_null9');
   t.equal(Port.get(port.id), port, 'one Port object per id');
-  t.match(Port.list().find((info) => info.name === 'net_null9'), { driver: 'net_null', hotplugged: false, started: false });
+  t.match(
+    Port.list().find((info) => info.name === 'net_null9'),
+    { driver: 'net_null', hotplugged: false, started: false },
+  );
   t.throws(() => Port.get('net_nothing'), { code: 'EINVAL', message: 'No port named "net_nothing"' });
   t.throws(() => Port.get(999), { code: 'EINVAL', message: /port id must be an integer from 0 to 31, got 999/ });
   t.throws(() => Port.get(20), { code: 'ENODEV', message: 'No port with id 20' });
@@ -20,7 +28,10 @@ t.test('Port.list and Port.get find ports created at init', async (t) => {
 t.test('a ring port returns what it sends, byte for byte', async (t) => {
   const port = RingPort.create();
   t.match(port.info(), { driver: 'net_ring', hotplugged: true });
-  t.same(port.configure({ mempool: pool, rxDescriptors: 512, txDescriptors: 512 }), { rxDescriptors: 512, txDescriptors: 512 });
+  t.same(port.configure({ mempool: pool, rxDescriptors: 512, txDescriptors: 512 }), {
+    rxDescriptors: 512,
+    txDescriptors: 512,
+  });
   port.start();
   t.ok(port.started);
   const batch = new Batch(32);
@@ -57,14 +68,29 @@ t.test('burst errors', async (t) => {
   port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
   t.throws(() => port.rxBurst(0, batch), { code: 'ERR_PORT_STOPPED', message: 'Port is not started' });
   port.start();
-  t.throws(() => port.rxBurst(1, batch), { code: 'EINVAL', message: 'rx queue 1 does not exist: the port has 1 rx queue(s)' });
-  t.throws(() => port.txBurst(3, batch), { code: 'EINVAL', message: 'tx queue 3 does not exist: the port has 1 tx queue(s)' });
+  t.throws(() => port.rxBurst(1, batch), {
+    code: 'EINVAL',
+    message: 'rx queue 1 does not exist: the port has 1 rx queue(s)',
+  });
+  t.throws(() => port.txBurst(3, batch), {
+    code: 'EINVAL',
+    message: 'tx queue 3 does not exist: the port has 1 tx queue(s)',
+  });
   for (const queue of [-1, 1.5, 65536, NaN, '0']) {
-    t.throws(() => port.rxBurst(queue as number, batch), { code: 'EINVAL', message: /^queue must be an integer from 0 to 65535, got / });
-    t.throws(() => port.txRxBurst(0, batch, port, queue as number), { code: 'EINVAL', message: /^queue must be an integer from 0 to 65535/ });
+    t.throws(() => port.rxBurst(queue as number, batch), {
+      code: 'EINVAL',
+      message: /^queue must be an integer from 0 to 65535, got /,
+    });
+    t.throws(() => port.txRxBurst(0, batch, port, queue as number), {
+      code: 'EINVAL',
+      message: /^queue must be an integer from 0 to 65535/,
+    });
   }
-  t.throws(() => port.txBurst(65536, batch), { code: 'EINVAL', message: 'queue must be an integer from 0 to 65535, got 65536' },
-    'a queue that would spill into the port id bits of the handle');
+  t.throws(
+    () => port.txBurst(65536, batch),
+    { code: 'EINVAL', message: 'queue must be an integer from 0 to 65535, got 65536' },
+    'a queue that would spill into the port id bits of the handle',
+  );
   t.throws(() => port.rxBurst(0, {} as Batch), { code: 'EINVAL', message: 'Expected a Batch' });
   t.throws(() => port.txBurst(0, {} as Batch), { code: 'EINVAL', message: 'Expected a Batch' });
   t.throws(() => port.configure({ mempool: pool }), { code: 'EBUSY', message: /stop it before configuring it/ });
@@ -72,14 +98,21 @@ t.test('burst errors', async (t) => {
   pool.alloc(batch, 2, packet);
   t.throws(() => port.rxBurst(0, batch), { code: 'EBUSY', message: /Batch still holds 2 packet\(s\)/ });
   batch.lengths[1] = 5000;
-  t.throws(() => port.txBurst(0, batch), { code: 'EINVAL', message: /packet 1 has length 5000 but its buffer holds at most 2048 bytes/ });
+  t.throws(() => port.txBurst(0, batch), {
+    code: 'EINVAL',
+    message: /packet 1 has length 5000 but its buffer holds at most 2048 bytes/,
+  });
   t.equal(batch.count, 2, 'nothing sent or lost after a refused tx');
   batch.lengths[1] = 60;
   batch.close();
   t.throws(() => port.txBurst(0, batch), { code: 'ERR_CLOSED', message: 'Batch is closed' });
   const newer = new Batch(8);
   pool.alloc(newer, 3, packet);
-  t.throws(() => port.txBurst(0, batch), { code: 'ERR_CLOSED', message: 'Batch is closed' }, 'even when a newer batch took its native slot');
+  t.throws(
+    () => port.txBurst(0, batch),
+    { code: 'ERR_CLOSED', message: 'Batch is closed' },
+    'even when a newer batch took its native slot',
+  );
   t.equal(newer.count, 3, 'the newer batch is untouched');
   newer.close();
   t.throws(() => port.configure({ mempool: port } as never), { code: 'EINVAL', message: /mempool must be a Mempool/ });
@@ -105,7 +138,10 @@ t.test('unsent packets stay in the batch, dropped ones are freed, stale handles 
   const handle = batch.packet(0);
   t.equal(handle.length, 60);
   batch.free();
-  t.throws(() => handle.data, { code: 'ERR_STALE_PACKET', message: 'Packet handle is stale: the packet was sent or freed' });
+  t.throws(() => handle.data, {
+    code: 'ERR_STALE_PACKET',
+    message: 'Packet handle is stale: the packet was sent or freed',
+  });
   t.throws(() => handle.length, { code: 'ERR_STALE_PACKET' });
 
   let received = 0;
@@ -210,9 +246,19 @@ t.test('port settings: promiscuous, MAC, MTU, link', async (t) => {
   t.equal(port.promiscuous, true);
   port.mac = '02:00:00:00:00:aa';
   t.equal(port.mac, '02:00:00:00:00:aa');
-  t.throws(() => { port.mac = '02:00:00:00:00'; }, { code: 'EINVAL', message: /mac must be a MAC address like 00:00:00:00:00:01, got "02:00:00:00:00"/ });
+  t.throws(
+    () => {
+      port.mac = '02:00:00:00:00';
+    },
+    { code: 'EINVAL', message: /mac must be a MAC address like 00:00:00:00:00:01, got "02:00:00:00:00"/ },
+  );
   t.type(port.mtu, 'number');
-  t.throws(() => { port.mtu = 10; }, { code: 'EINVAL', message: /mtu must be an integer from 68 to 65535, got 10/ });
+  t.throws(
+    () => {
+      port.mtu = 10;
+    },
+    { code: 'EINVAL', message: /mtu must be an integer from 68 to 65535, got 10/ },
+  );
   t.match(port.link(), { up: true });
   const batch = new Batch(32);
   t.equal(port.rxBurst(0, batch), 32);

@@ -30,7 +30,12 @@ t.test('DPDK ovs-vswitchd: netdev bridge with vhost-user ports', { skip }, async
 
   await vswitch.addBridge('ovs-br0', { datapathType: 'netdev' });
   await vswitch.addPort('ovs-br0', 'vhost-user0', { type: 'dpdkvhostuser', ofportRequest: 1 });
-  await runDbCommand('add-port', ['ovs-br0', 'vhost-user1', '--', 'set', 'Interface', 'vhost-user1', 'type=dpdkvhostuser', 'ofport_request=2'], { db: sandbox.dbTarget }, () => undefined);
+  await runDbCommand(
+    'add-port',
+    ['ovs-br0', 'vhost-user1', '--', 'set', 'Interface', 'vhost-user1', 'type=dpdkvhostuser', 'ofport_request=2'],
+    { db: sandbox.dbTarget },
+    () => undefined,
+  );
   await vswitch.addPort('ovs-br0', 'vhost-client0', {
     type: 'dpdkvhostuserclient',
     options: { 'vhost-server-path': `${sandbox.runDir}/vm.sock` },

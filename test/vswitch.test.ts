@@ -14,8 +14,18 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
 
   t.test('init and other_config', async (t) => {
     await vswitch.init();
-    await vswitch.setOtherConfig({ 'dpdk-init': 'false', 'pmd-cpu-mask': '0x2', 'vhost-sock-dir': 'vhost', 'dpdk-extra': '--no-pci' });
-    t.match(vswitch.getOtherConfig(), { 'dpdk-init': 'false', 'pmd-cpu-mask': '0x2', 'vhost-sock-dir': 'vhost', 'dpdk-extra': '--no-pci' });
+    await vswitch.setOtherConfig({
+      'dpdk-init': 'false',
+      'pmd-cpu-mask': '0x2',
+      'vhost-sock-dir': 'vhost',
+      'dpdk-extra': '--no-pci',
+    });
+    t.match(vswitch.getOtherConfig(), {
+      'dpdk-init': 'false',
+      'pmd-cpu-mask': '0x2',
+      'vhost-sock-dir': 'vhost',
+      'dpdk-extra': '--no-pci',
+    });
     t.equal((await vsctl(sandbox, 'get', 'Open_vSwitch', '.', 'other_config:pmd-cpu-mask')).trim(), '"0x2"');
     await vswitch.setOtherConfig({ 'dpdk-extra': null, 'pmd-cpu-mask': '0x1' });
     t.notOk('dpdk-extra' in vswitch.getOtherConfig());
@@ -24,15 +34,24 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
       code: 'EINVAL',
       message: 'other_config["dpdk-init"] = "yes" is not valid: expected "true", "false" or "try"',
     });
-    await t.rejects(vswitch.setOtherConfig({ 'dpdk-lcore-mask': 'cores 1-2' }), { code: 'EINVAL', message: /expected a hexadecimal CPU mask such as "0x2"$/ });
-    await t.rejects(vswitch.setOtherConfig({ 'dpdk-socket-mem': '1G' }), { code: 'EINVAL', message: /expected megabytes per NUMA node/ });
+    await t.rejects(vswitch.setOtherConfig({ 'dpdk-lcore-mask': 'cores 1-2' }), {
+      code: 'EINVAL',
+      message: /expected a hexadecimal CPU mask such as "0x2"$/,
+    });
+    await t.rejects(vswitch.setOtherConfig({ 'dpdk-socket-mem': '1G' }), {
+      code: 'EINVAL',
+      message: /expected megabytes per NUMA node/,
+    });
     await vsctl(sandbox, '--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:dpdk-lcore-mask=0x4');
     await waitFor('ovs-vsctl change', () => vswitch.getOtherConfig()['dpdk-lcore-mask'] === '0x4');
   });
 
   t.test('bridges and ports, applied and confirmed', async (t) => {
     await vswitch.addBridge('br0', { datapathType: 'dummy', externalIds: { owner: 'test' } });
-    await t.rejects(vswitch.addBridge('br0', { datapathType: 'dummy' }), { code: 'EEXIST', message: 'bridge br0 already exists' });
+    await t.rejects(vswitch.addBridge('br0', { datapathType: 'dummy' }), {
+      code: 'EEXIST',
+      message: 'bridge br0 already exists',
+    });
     await vswitch.addBridge('br0', { datapathType: 'dummy', mayExist: true });
     await vswitch.addPort('br0', 'taken', { type: 'internal' });
     await t.rejects(vswitch.addBridge('taken'), {
@@ -40,24 +59,50 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
       message: "a port or interface named taken already exists on bridge br0; the bridge's own port needs that name",
     });
     await vswitch.deletePort('taken', { bridge: 'br0' });
-    await t.rejects(vswitch.deletePort('br0'), { code: 'EINVAL', message: "port br0 is the bridge's own port; delete the bridge instead" });
+    await t.rejects(vswitch.deletePort('br0'), {
+      code: 'EINVAL',
+      message: "port br0 is the bridge's own port; delete the bridge instead",
+    });
     await vswitch.addPort('br0', 'p1', { type: 'internal', ofportRequest: 7, externalIds: { vm: 'one' } });
     await vswitch.addPort('br0', 'vhu0', { type: 'internal', ofportRequest: 9 });
     t.same(vswitch.listBridges(), ['br0']);
     t.same(vswitch.listPorts('br0'), ['p1', 'vhu0']);
     t.same(vswitch.listInterfaces('br0'), ['p1', 'vhu0']);
     t.equal((await vsctl(sandbox, 'list-ports', 'br0')).trim(), 'p1\nvhu0');
-    t.equal((await vsctl(sandbox, 'get', 'Interface', 'p1', 'ofport')).trim(), '7', 'ofport_request honored, confirmed before returning');
+    t.equal(
+      (await vsctl(sandbox, 'get', 'Interface', 'p1', 'ofport')).trim(),
+      '7',
+      'ofport_request honored, confirmed before returning',
+    );
     const p1 = vswitch.interface('p1');
-    t.match(p1, { name: 'p1', type: 'internal', ofport: 7, error: undefined, externalIds: { vm: 'one' }, vhostMode: undefined });
+    t.match(p1, {
+      name: 'p1',
+      type: 'internal',
+      ofport: 7,
+      error: undefined,
+      externalIds: { vm: 'one' },
+      vhostMode: undefined,
+    });
     t.equal(typeof p1.statistics['rx_packets'], 'number');
     t.equal((await vsctl(sandbox, 'get', 'Bridge', 'br0', 'datapath_type')).trim(), 'dummy');
     await t.rejects(vswitch.addPort('br0', 'p1'), { code: 'EEXIST', message: 'port p1 already exists on bridge br0' });
     await t.rejects(vswitch.addPort('nobr', 'p9'), { code: 'ENOENT', message: 'no bridge named nobr (bridges: br0)' });
-    await t.rejects(vswitch.addPort('br0', 'p9', { ofportRequest: 0 }), { code: 'EINVAL', message: 'ofportRequest must be an integer from 1 to 65279, got 0' });
-    await t.rejects(vswitch.addPort('br0', 'p9', { type: 'dpdkvhostuserclient' }), { code: 'EINVAL', message: /needs options\["vhost-server-path"\]/ });
-    await t.rejects(vswitch.addPort('br0', 'p9', { typ: 'internal' } as never), { code: 'EINVAL', message: /^Unknown option "typ" for addPort/ });
-    await t.rejects(vswitch.addPort('br0', 'bad port'), { code: 'EINVAL', message: /^port name "bad port" is not valid/ });
+    await t.rejects(vswitch.addPort('br0', 'p9', { ofportRequest: 0 }), {
+      code: 'EINVAL',
+      message: 'ofportRequest must be an integer from 1 to 65279, got 0',
+    });
+    await t.rejects(vswitch.addPort('br0', 'p9', { type: 'dpdkvhostuserclient' }), {
+      code: 'EINVAL',
+      message: /needs options\["vhost-server-path"\]/,
+    });
+    await t.rejects(vswitch.addPort('br0', 'p9', { typ: 'internal' } as never), {
+      code: 'EINVAL',
+      message: /^Unknown option "typ" for addPort/,
+    });
+    await t.rejects(vswitch.addPort('br0', 'bad port'), {
+      code: 'EINVAL',
+      message: /^port name "bad port" is not valid/,
+    });
   });
 
   t.test('a bad interface type is reported as an error', async (t) => {
@@ -77,7 +122,8 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
     t.equal((await vsctl(sandbox, 'list-ports', 'br0')).trim(), 'nw\np1\nvhu0');
     await t.rejects(vswitch.deletePort('nw', { timeoutMs: 300 }), {
       code: 'ETIMEDOUT',
-      message: /^ovs-vswitchd did not apply the change \(cur_cfg \d+ < next_cfg \d+\); is ovs-vswitchd running\? \(use noWait without one\) within \d+ ms$/,
+      message:
+        /^ovs-vswitchd did not apply the change \(cur_cfg \d+ < next_cfg \d+\); is ovs-vswitchd running\? \(use noWait without one\) within \d+ ms$/,
     });
     await sandbox.startVswitchd();
     await vswitch.deletePort('nw', { ifExists: true });
@@ -86,9 +132,46 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
   });
 
   t.test('show prints what ovs-vsctl show prints', async (t) => {
-    await vsctl(sandbox, 'set', 'Port', 'p1', 'tag=10', '--', 'set', 'Interface', 'vhu0', 'options:key=value', 'options:other="a b"');
-    await vsctl(sandbox, '--no-wait', 'set-manager', 'ptcp:0:127.0.0.1', '--', 'set', 'Open_vSwitch', '.', 'ovs_version=3.1.0');
-    await vsctl(sandbox, 'set-controller', 'br1', 'tcp:127.0.0.1:1', '--', 'set', 'Bridge', 'br1', 'fail_mode=secure', '--', 'set', 'Port', 'p1', 'trunks=1,2');
+    await vsctl(
+      sandbox,
+      'set',
+      'Port',
+      'p1',
+      'tag=10',
+      '--',
+      'set',
+      'Interface',
+      'vhu0',
+      'options:key=value',
+      'options:other="a b"',
+    );
+    await vsctl(
+      sandbox,
+      '--no-wait',
+      'set-manager',
+      'ptcp:0:127.0.0.1',
+      '--',
+      'set',
+      'Open_vSwitch',
+      '.',
+      'ovs_version=3.1.0',
+    );
+    await vsctl(
+      sandbox,
+      'set-controller',
+      'br1',
+      'tcp:127.0.0.1:1',
+      '--',
+      'set',
+      'Bridge',
+      'br1',
+      'fail_mode=secure',
+      '--',
+      'set',
+      'Port',
+      'p1',
+      'trunks=1,2',
+    );
     let theirs = '';
     await waitFor('the same output', async () => {
       theirs = await vsctl(sandbox, 'show');
@@ -127,15 +210,30 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
     await run('del-br', 'cli0');
     await run('del-br', '--if-exists', 'cli0');
     t.equal((await vsctl(sandbox, 'list-br')).trim(), 'br0\nbr1');
-    await t.rejects(run('add-prt', 'x'), { code: 'EINVAL', message: /^unknown command "add-prt" \(expected one of: show, init, add-br/ });
-    await t.rejects(run('add-port', 'br0'), { code: 'EINVAL', message: /^missing the bridge or the port name \(usage: add-port \[--may-exist\] BR PORT/ });
-    await t.rejects(run('set', 'Interface', 'p1', 'ofport_request=abc'), { code: 'EINVAL', message: /^Interface.ofport_request: "abc" is not an integer/ });
-    await t.rejects(run('set', 'Interface', 'p1', 'nosuch=1'), { code: 'EINVAL', message: /^no column "nosuch" in table "Interface"/ });
+    await t.rejects(run('add-prt', 'x'), {
+      code: 'EINVAL',
+      message: /^unknown command "add-prt" \(expected one of: show, init, add-br/,
+    });
+    await t.rejects(run('add-port', 'br0'), {
+      code: 'EINVAL',
+      message: /^missing the bridge or the port name \(usage: add-port \[--may-exist\] BR PORT/,
+    });
+    await t.rejects(run('set', 'Interface', 'p1', 'ofport_request=abc'), {
+      code: 'EINVAL',
+      message: /^Interface.ofport_request: "abc" is not an integer/,
+    });
+    await t.rejects(run('set', 'Interface', 'p1', 'nosuch=1'), {
+      code: 'EINVAL',
+      message: /^no column "nosuch" in table "Interface"/,
+    });
     await t.rejects(run('del-br', 'nobr'), { code: 'ENOENT', message: /^no bridge named nobr/ });
     await t.rejects(run('add-port', 'br0', 'b1', 'type=nosuchtype'), { code: 'ERR_OVS_INTERFACE' });
-    await t.rejects(runDbCommand('show', [], { db: sandbox.dbTarget, wait: true } as never, () => undefined), {
-      code: 'EINVAL',
-      message: 'Unknown option "wait" for runDbCommand (did you mean "noWait"?)',
-    });
+    await t.rejects(
+      runDbCommand('show', [], { db: sandbox.dbTarget, wait: true } as never, () => undefined),
+      {
+        code: 'EINVAL',
+        message: 'Unknown option "wait" for runDbCommand (did you mean "noWait"?)',
+      },
+    );
   });
 });

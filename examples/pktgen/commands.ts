@@ -62,7 +62,10 @@ function parsePortList(text: string, command: string): PortList {
   const ports: number[] = [];
   for (const part of text.split(',')) {
     const range = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (range === null) throw new UsageError(`${command}: "${text}" is not a port list: expected a port, a list such as 0,1 or 0-1, or all`);
+    if (range === null)
+      throw new UsageError(
+        `${command}: "${text}" is not a port list: expected a port, a list such as 0,1 or 0-1, or all`,
+      );
     const last = Number(range[2] ?? range[1]);
     for (let port = Number(range[1]); port <= last; port++) ports.push(port);
   }
@@ -71,7 +74,9 @@ function parsePortList(text: string, command: string): PortList {
 
 function parseInteger(text: string | undefined, what: string, min: number, max: number, command: string): number {
   if (text === undefined || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new UsageError(`${command}: ${what} must be an integer from ${min} to ${max}, got ${text === undefined ? 'nothing' : `"${text}"`}`);
+    throw new UsageError(
+      `${command}: ${what} must be an integer from ${min} to ${max}, got ${text === undefined ? 'nothing' : `"${text}"`}`,
+    );
   }
   return Number(text);
 }
@@ -79,7 +84,8 @@ function parseInteger(text: string | undefined, what: string, min: number, max: 
 function parseSetting(words: string[], command: string): Setting {
   const [field, ...rest] = words;
   const single = (what: string): string => {
-    if (rest.length !== 1) throw new UsageError(`${command}: set ${field} takes one value (${what}), got ${rest.length}`);
+    if (rest.length !== 1)
+      throw new UsageError(`${command}: set ${field} takes one value (${what}), got ${rest.length}`);
     return rest[0];
   };
   switch (field) {
@@ -87,13 +93,16 @@ function parseSetting(words: string[], command: string): Setting {
       const text = single('a percentage');
       const percent = Number(text);
       if (!/^\d+(\.\d+)?$/.test(text) || percent <= 0 || percent > 100) {
-        throw new UsageError(`${command}: rate must be a percentage of the line rate above 0 and at most 100, got "${text}"`);
+        throw new UsageError(
+          `${command}: rate must be a percentage of the line rate above 0 and at most 100, got "${text}"`,
+        );
       }
       return { field, percent };
     }
     case 'pps': {
       const text = single('packets per second');
-      if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`${command}: pps must be a number of packets per second >= 0, got "${text}"`);
+      if (!/^\d+(\.\d+)?$/.test(text))
+        throw new UsageError(`${command}: pps must be a number of packets per second >= 0, got "${text}"`);
       return { field, pps: Number(text) };
     }
     case 'count':
@@ -106,15 +115,19 @@ function parseSetting(words: string[], command: string): Setting {
       const list = single('a UDP port or a list such as 53,6666,80');
       const udpPorts = list.split(',').map((text) => parseInteger(text, 'each dport', 0, 65535, command));
       if (udpPorts.length > maxTemplatesPerPort) {
-        throw new UsageError(`${command}: dport lists ${udpPorts.length} ports; a port sends at most ${maxTemplatesPerPort} packet templates (flows x dports)`);
+        throw new UsageError(
+          `${command}: dport lists ${udpPorts.length} ports; a port sends at most ${maxTemplatesPerPort} packet templates (flows x dports)`,
+        );
       }
       return { field: 'dstPorts', udpPorts };
     }
     case 'flows': {
       const text = single('a number of flows');
       if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > maxTemplatesPerPort) {
-        throw new UsageError(`${command}: flows must be an integer from 1 to ${maxTemplatesPerPort} (each flow is a packet template, ` +
-          `and a port sends at most ${maxTemplatesPerPort}), got "${text}"`);
+        throw new UsageError(
+          `${command}: flows must be an integer from 1 to ${maxTemplatesPerPort} (each flow is a packet template, ` +
+            `and a port sends at most ${maxTemplatesPerPort}), got "${text}"`,
+        );
       }
       return { field: 'flows', flows: Number(text) };
     }
@@ -122,23 +135,34 @@ function parseSetting(words: string[], command: string): Setting {
     case 'dst': {
       const [kind, value] = rest;
       if (rest.length !== 2 || (kind !== 'mac' && kind !== 'ip')) {
-        throw new UsageError(`${command}: expected "set PORTS ${field} mac XX:XX:XX:XX:XX:XX" or "set PORTS ${field} ip A.B.C.D"`);
+        throw new UsageError(
+          `${command}: expected "set PORTS ${field} mac XX:XX:XX:XX:XX:XX" or "set PORTS ${field} ip A.B.C.D"`,
+        );
       }
       if (kind === 'mac') {
         if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(value)) {
-          throw new UsageError(`${command}: ${field} mac must be a MAC address such as 00:00:00:00:00:01, got "${value}"`);
+          throw new UsageError(
+            `${command}: ${field} mac must be a MAC address such as 00:00:00:00:00:01, got "${value}"`,
+          );
         }
         return { field: field === 'src' ? 'srcMac' : 'dstMac', mac: value.toLowerCase() };
       }
       const [address, prefix] = value.split('/');
-      if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || address.split('.').some((byte) => Number(byte) > 255) ||
-        (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= 32))) {
-        throw new UsageError(`${command}: ${field} ip must be an IPv4 address such as 192.168.0.1 (optionally /24), got "${value}"`);
+      if (
+        !/^\d{1,3}(\.\d{1,3}){3}$/.test(address) ||
+        address.split('.').some((byte) => Number(byte) > 255) ||
+        (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= 32))
+      ) {
+        throw new UsageError(
+          `${command}: ${field} ip must be an IPv4 address such as 192.168.0.1 (optionally /24), got "${value}"`,
+        );
       }
       return { field: field === 'src' ? 'srcIp' : 'dstIp', ip: address };
     }
     default:
-      throw new UsageError(`${command}: unknown setting "${field}": expected rate, pps, count, size, src, dst, sport, dport or flows`);
+      throw new UsageError(
+        `${command}: unknown setting "${field}": expected rate, pps, count, size, src, dst, sport, dport or flows`,
+      );
   }
 }
 
@@ -154,26 +178,39 @@ export function parseCommand(line: string): Command | null {
   };
   switch (verb) {
     case 'set':
-      if (words.length < 4) throw new UsageError(`"${text}": expected "set PORTS SETTING VALUE", e.g. "set 0 count 100"`);
-      return { verb: 'set', ports: parsePortList(words[1], `"${text}"`), setting: parseSetting(words.slice(2), `"${text}"`) };
-    case 'str': return noArguments('str');
+      if (words.length < 4)
+        throw new UsageError(`"${text}": expected "set PORTS SETTING VALUE", e.g. "set 0 count 100"`);
+      return {
+        verb: 'set',
+        ports: parsePortList(words[1], `"${text}"`),
+        setting: parseSetting(words.slice(2), `"${text}"`),
+      };
+    case 'str':
+      return noArguments('str');
     case 'start':
       if (words.length !== 2) throw new UsageError(`"${text}": expected "start PORTS", e.g. "start 0"`);
       return { verb: 'start', ports: parsePortList(words[1], `"${text}"`) };
-    case 'stp': return noArguments('stp');
-    case 'show': return noArguments('show');
+    case 'stp':
+      return noArguments('stp');
+    case 'show':
+      return noArguments('show');
     case 'page':
       if (words.length !== 2 || words[1] !== 'stats') throw new UsageError(`"${text}": the only page is "page stats"`);
       return { verb: 'show' };
     case 'clear':
-    case 'clr': return noArguments('clear');
-    case 'help': return noArguments('help');
+    case 'clr':
+      return noArguments('clear');
+    case 'help':
+      return noArguments('help');
     case 'quit':
-    case 'exit': return noArguments('quit');
+    case 'exit':
+      return noArguments('quit');
     case 'delay':
       return { verb: 'delay', ms: parseInteger(words[1], 'delay (milliseconds)', 0, 3_600_000, `"${text}"`) };
     default:
-      throw new UsageError(`"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, help or quit`);
+      throw new UsageError(
+        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, help or quit`,
+      );
   }
 }
 

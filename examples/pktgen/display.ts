@@ -16,8 +16,11 @@ function microseconds(ns: number): string {
 }
 
 function rateText(settings: PortSettings, report: PortReport): string {
-  return settings.rate.unit === 'percent' ? `${settings.rate.value}% = ${report.ratePps} pps` :
-    settings.rate.value === 0 ? 'unlimited' : `${report.ratePps} pps`;
+  return settings.rate.unit === 'percent'
+    ? `${settings.rate.value}% = ${report.ratePps} pps`
+    : settings.rate.value === 0
+      ? 'unlimited'
+      : `${report.ratePps} pps`;
 }
 
 /** The full table: one column per port, like pktgen's main page. */
@@ -27,13 +30,18 @@ export function statsTable(app: Pktgen): string {
     ['Name', (r) => r.name],
     ['Link / state', (r) => `${r.linkUp ? 'up' : 'down'} / ${r.state}`],
     ['Lcore', (r) => String(r.lcore)],
-    ['Count', (_, s) => s.count === 0 ? 'forever' : String(s.count)],
+    ['Count', (_, s) => (s.count === 0 ? 'forever' : String(s.count))],
     ['Size (bytes)', (_, s) => String(s.size)],
     ['Rate', (r, s) => rateText(s, r)],
     ['Src MAC', (_, s) => s.srcMac],
     ['Dst MAC', (_, s) => s.dstMac],
-    ['Flows', (_, s) => s.dstPorts.length === 1 ? String(s.flows) :
-      `${s.flows * s.dstPorts.length} (${s.flows} sport x ${s.dstPorts.length} dport)`],
+    [
+      'Flows',
+      (_, s) =>
+        s.dstPorts.length === 1
+          ? String(s.flows)
+          : `${s.flows * s.dstPorts.length} (${s.flows} sport x ${s.dstPorts.length} dport)`,
+    ],
     ['Src IP:port', (_, s) => `${s.srcIp}:${s.flows === 1 ? s.srcPort : `${s.srcPort}-${s.srcPort + s.flows - 1}`}`],
     ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPorts.join(',')}`],
     ['Sent', (r) => String(r.sent)],
@@ -42,32 +50,70 @@ export function statsTable(app: Pktgen): string {
     ['Received', (r) => `${r.received} (from port ${r.peer})`],
     ['Missing', (r) => String(r.missing)],
     ['Rx pps', (r) => String(r.rxPps)],
-    ['Latency min/avg/max us', (r) => r.latency === null ? '-' :
-      `${microseconds(r.latency.minNs)}/${microseconds(r.latency.avgNs)}/${microseconds(r.latency.maxNs)}`],
-    ['Latency p50/p99 us', (r) => r.latency === null ? '-' :
-      `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}`],
+    [
+      'Latency min/avg/max us',
+      (r) =>
+        r.latency === null
+          ? '-'
+          : `${microseconds(r.latency.minNs)}/${microseconds(r.latency.avgNs)}/${microseconds(r.latency.maxNs)}`,
+    ],
+    [
+      'Latency p50/p99 us',
+      (r) =>
+        r.latency === null
+          ? '-'
+          : `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}`,
+    ],
   ];
   const cells = rows.map(([label, cell]) => [label, ...reports.map((r) => cell(r, app.settings[r.port]))]);
   const header = ['', ...reports.map((r) => `Port ${r.port}`)];
   const widths = header.map((_, column) => Math.max(...[header, ...cells].map((row) => row[column].length)));
-  return [header, ...cells].map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n');
+  return [header, ...cells]
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** One line per port (under a header line), for the live view. */
 export function liveRows(app: Pktgen): string[] {
-  const format = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(5) : cell.padStart(11))).join(' ');
+  const format = (cells: string[]): string =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(5) : cell.padStart(11))).join(' ');
   return [
     format(['Port', 'State', 'Sent', 'Tx pps', 'Received', 'Rx pps', 'Dropped', 'Missing', 'Lat avg us', 'Lat p99 us']),
-    ...app.reports().map((r) => format([String(r.port), r.state, String(r.sent), String(r.txPps), String(r.received),
-      String(r.rxPps), String(r.dropped), String(r.missing), r.latency === null ? '-' : microseconds(r.latency.avgNs),
-      r.latency === null ? '-' : microseconds(r.latency.percentilesNs.p99)])),
+    ...app
+      .reports()
+      .map((r) =>
+        format([
+          String(r.port),
+          r.state,
+          String(r.sent),
+          String(r.txPps),
+          String(r.received),
+          String(r.rxPps),
+          String(r.dropped),
+          String(r.missing),
+          r.latency === null ? '-' : microseconds(r.latency.avgNs),
+          r.latency === null ? '-' : microseconds(r.latency.percentilesNs.p99),
+        ]),
+      ),
   ];
 }
 
 /** The live line printed once a second when stdout is not a terminal. */
 export function progressLine(app: Pktgen, elapsedS: number): string {
-  return [`pktgen: ${elapsedS.toFixed(1)}s`, ...app.reports().map((r) =>
-    `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) dropped ${r.dropped}`)].join(' | ');
+  return [
+    `pktgen: ${elapsedS.toFixed(1)}s`,
+    ...app
+      .reports()
+      .map(
+        (r) =>
+          `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) dropped ${r.dropped}`,
+      ),
+  ].join(' | ');
 }
 
 /**
@@ -97,7 +143,9 @@ export class LiveScreen {
   redraw(): void {
     const columns = this.#out.columns;
     const lines = this.#lines().map((line) => line.slice(0, columns));
-    this.#out.write(`\x1b7${lines.map((line, i) => `\x1b[${i + 1};1H${line}\x1b[K`).join('')}\x1b[${this.#height};1H${'-'.repeat(Math.min(columns, 80))}\x1b8`);
+    this.#out.write(
+      `\x1b7${lines.map((line, i) => `\x1b[${i + 1};1H${line}\x1b[K`).join('')}\x1b[${this.#height};1H${'-'.repeat(Math.min(columns, 80))}\x1b8`,
+    );
   }
 
   /** Gives the whole terminal back to scrolling, the cursor at its bottom. */

@@ -25,8 +25,16 @@
  * packets left in the rx queues by the previous one.
  */
 import {
-  Batch, Eal, Engine, ETHER_HEADER_LENGTH, IPV4_HEADER_LENGTH, Mempool, Port, UDP_HEADER_LENGTH,
-  buildUdpPacket, type LatencyStats,
+  Batch,
+  Eal,
+  Engine,
+  ETHER_HEADER_LENGTH,
+  IPV4_HEADER_LENGTH,
+  Mempool,
+  Port,
+  UDP_HEADER_LENGTH,
+  buildUdpPacket,
+  type LatencyStats,
 } from '../../lib/index.js';
 import { UsageError } from '../app.js';
 import { maxTemplatesPerPort, type Command, type PortList, type Setting } from './commands.js';
@@ -108,7 +116,9 @@ export class Pktgen {
     this.#sharedCpu = options.sharedCpu;
     this.ports = Port.ids().map((id) => Port.get(id));
     if (this.ports.length === 0) {
-      throw new UsageError("no ports: give pktgen virtio-user ports, e.g. --vdev 'net_virtio_user0,mac=00:00:00:00:00:05,path=/var/run/openvswitch/vhost-user0'");
+      throw new UsageError(
+        "no ports: give pktgen virtio-user ports, e.g. --vdev 'net_virtio_user0,mac=00:00:00:00:00:05,path=/var/run/openvswitch/vhost-user0'",
+      );
     }
     this.lcoreOf = this.#assignLcores(options.lcoreMap);
     this.#pool = Mempool.create({ name: 'pktgen', size: 8191 });
@@ -124,9 +134,16 @@ export class Pktgen {
       }
     }
     this.settings = this.ports.map((port, i) => ({
-      count: 0, size: 64, rate: { unit: 'percent', value: 100 },
-      srcMac: port.mac, dstMac: this.ports[this.peerOf(i)].mac,
-      srcIp: `192.168.${i}.1`, dstIp: `192.168.${this.peerOf(i)}.1`, srcPort: 1234, flows: 1, dstPorts: [5678],
+      count: 0,
+      size: 64,
+      rate: { unit: 'percent', value: 100 },
+      srcMac: port.mac,
+      dstMac: this.ports[this.peerOf(i)].mac,
+      srcIp: `192.168.${i}.1`,
+      dstIp: `192.168.${this.peerOf(i)}.1`,
+      srcPort: 1234,
+      flows: 1,
+      dstPorts: [5678],
     }));
     this.#pps = { tx: this.ports.map(() => 0), rx: this.ports.map(() => 0) };
     this.#runCounts = this.settings.map((settings) => settings.count);
@@ -142,18 +159,24 @@ export class Pktgen {
     const lcores = Eal.lcores();
     const workers = lcores.filter((lcore) => lcore.role === 'worker').map((lcore) => lcore.id);
     if (workers.length === 0) {
-      throw new UsageError(`EAL enabled no worker lcore (only lcore ${lcores.map((l) => l.id).join(', ')}): the engines need one, e.g. --lcores 0@0,1@1`);
+      throw new UsageError(
+        `EAL enabled no worker lcore (only lcore ${lcores.map((l) => l.id).join(', ')}): the engines need one, e.g. --lcores 0@0,1@1`,
+      );
     }
     for (const mapping of lcoreMap) {
       if (mapping.port >= this.ports.length) {
-        throw new UsageError(`-m entry "${mapping.entry}" names port ${mapping.port}, but there are ${this.ports.length} ports (0..${this.ports.length - 1})`);
+        throw new UsageError(
+          `-m entry "${mapping.entry}" names port ${mapping.port}, but there are ${this.ports.length} ports (0..${this.ports.length - 1})`,
+        );
       }
     }
     return this.ports.map((_, i) => {
       const fallback = workers[i % workers.length];
       const mapping = lcoreMap.filter((m) => m.port === i).pop();
       if (mapping === undefined || workers.includes(mapping.lcore)) return mapping?.lcore ?? fallback;
-      this.#notice(`-m "${mapping.entry}": lcore ${mapping.lcore} is not an EAL worker lcore (workers: ${workers.join(', ')}): port ${i} runs on lcore ${fallback}`);
+      this.#notice(
+        `-m "${mapping.entry}": lcore ${mapping.lcore} is not an EAL worker lcore (workers: ${workers.join(', ')}): port ${i} runs on lcore ${fallback}`,
+      );
       return fallback;
     });
   }
@@ -170,13 +193,14 @@ export class Pktgen {
 
   #ppsOf(settings: PortSettings): number {
     if (settings.rate.unit === 'pps') return settings.rate.value;
-    return settings.rate.value / 100 * this.#lineRateMbps * 1e6 / ((settings.size + wireOverheadBytes) * 8);
+    return ((settings.rate.value / 100) * this.#lineRateMbps * 1e6) / ((settings.size + wireOverheadBytes) * 8);
   }
 
   #portsOf(list: PortList, command: string): number[] {
     if (list === 'all') return this.ports.map((_, i) => i);
     for (const port of list) {
-      if (port >= this.ports.length) throw new UsageError(`${command}: port ${port} does not exist: ports are 0..${this.ports.length - 1}`);
+      if (port >= this.ports.length)
+        throw new UsageError(`${command}: port ${port} does not exist: ports are 0..${this.ports.length - 1}`);
     }
     return list;
   }
@@ -185,42 +209,73 @@ export class Pktgen {
   #applied(port: number, setting: Setting, command: string): PortSettings {
     const settings: PortSettings = { ...this.settings[port] };
     switch (setting.field) {
-      case 'rate': settings.rate = { unit: 'percent', value: setting.percent }; break;
-      case 'pps': settings.rate = { unit: 'pps', value: setting.pps }; break;
-      case 'count': settings.count = setting.count; break;
-      case 'size': settings.size = setting.size; break;
-      case 'srcMac': case 'dstMac': settings[setting.field] = setting.mac; break;
-      case 'srcIp': case 'dstIp': settings[setting.field] = setting.ip; break;
-      case 'srcPort': settings.srcPort = setting.udpPort; break;
-      case 'dstPorts': settings.dstPorts = setting.udpPorts; break;
-      case 'flows': settings.flows = setting.flows; break;
+      case 'rate':
+        settings.rate = { unit: 'percent', value: setting.percent };
+        break;
+      case 'pps':
+        settings.rate = { unit: 'pps', value: setting.pps };
+        break;
+      case 'count':
+        settings.count = setting.count;
+        break;
+      case 'size':
+        settings.size = setting.size;
+        break;
+      case 'srcMac':
+      case 'dstMac':
+        settings[setting.field] = setting.mac;
+        break;
+      case 'srcIp':
+      case 'dstIp':
+        settings[setting.field] = setting.ip;
+        break;
+      case 'srcPort':
+        settings.srcPort = setting.udpPort;
+        break;
+      case 'dstPorts':
+        settings.dstPorts = setting.udpPorts;
+        break;
+      case 'flows':
+        settings.flows = setting.flows;
+        break;
     }
     const lastSrcPort = settings.srcPort + settings.flows - 1;
     if (lastSrcPort > 65535) {
-      throw new UsageError(`${command}: port ${port}'s ${settings.flows} flows from sport ${settings.srcPort} would use source ports up to ${lastSrcPort}, ` +
-        'past 65535: lower sport or flows');
+      throw new UsageError(
+        `${command}: port ${port}'s ${settings.flows} flows from sport ${settings.srcPort} would use source ports up to ${lastSrcPort}, ` +
+          'past 65535: lower sport or flows',
+      );
     }
     const templates = settings.flows * settings.dstPorts.length;
     if (templates > maxTemplatesPerPort) {
-      throw new UsageError(`${command}: port ${port}'s ${settings.flows} flows x ${settings.dstPorts.length} dports make ${templates} packet templates; ` +
-        `a port sends at most ${maxTemplatesPerPort}`);
+      throw new UsageError(
+        `${command}: port ${port}'s ${settings.flows} flows x ${settings.dstPorts.length} dports make ${templates} packet templates; ` +
+          `a port sends at most ${maxTemplatesPerPort}`,
+      );
     }
     return settings;
   }
 
   /** The packets a port sends in turn: every flow for each destination port, source port fastest. */
   #templates(settings: PortSettings): Uint8Array[] {
-    return settings.dstPorts.flatMap((dstPort) => Array.from({ length: settings.flows }, (_, flow) => {
-      const packet = buildUdpPacket({
-        dstMac: settings.dstMac, srcMac: settings.srcMac, srcIp: settings.srcIp, dstIp: settings.dstIp,
-        srcPort: settings.srcPort + flow, dstPort, frameSize: settings.size,
-      });
-      // The engine writes a timestamp into every packet's payload after the checksum was
-      // computed; 0 says "no checksum", which IPv4 allows, rather than a wrong one.
-      packet[udpChecksumOffset] = 0;
-      packet[udpChecksumOffset + 1] = 0;
-      return packet;
-    }));
+    return settings.dstPorts.flatMap((dstPort) =>
+      Array.from({ length: settings.flows }, (_, flow) => {
+        const packet = buildUdpPacket({
+          dstMac: settings.dstMac,
+          srcMac: settings.srcMac,
+          srcIp: settings.srcIp,
+          dstIp: settings.dstIp,
+          srcPort: settings.srcPort + flow,
+          dstPort,
+          frameSize: settings.size,
+        });
+        // The engine writes a timestamp into every packet's payload after the checksum was
+        // computed; 0 says "no checksum", which IPv4 allows, rather than a wrong one.
+        packet[udpChecksumOffset] = 0;
+        packet[udpChecksumOffset + 1] = 0;
+        return packet;
+      }),
+    );
   }
 
   // Frees what the rx queues hold (engines stopped); returns how many packets.
@@ -248,7 +303,9 @@ export class Pktgen {
       stale += more;
       if (more === 0) break;
       if (Date.now() > settleEnd) {
-        this.#notice(`str: packets keep arriving while stopped (${stale} discarded in ${maxSettleMs} ms): they will count in this run`);
+        this.#notice(
+          `str: packets keep arriving while stopped (${stale} discarded in ${maxSettleMs} ms): they will count in this run`,
+        );
         break;
       }
     }
@@ -260,17 +317,26 @@ export class Pktgen {
     const groups: EngineGroup[] = [];
     for (const [lcore, ports] of byLcore) {
       const engine = Engine.create({
-        lcore, mode: 'generator', mempool: this.#pool, timestampOffset, yieldWhenIdle: this.#sharedCpu,
+        lcore,
+        mode: 'generator',
+        mempool: this.#pool,
+        timestampOffset,
+        yieldWhenIdle: this.#sharedCpu,
         streams: ports.map((port) => ({
-          rxPort: this.ports[port], txPort: this.ports[port], templates: this.#templates(this.settings[port]),
-          txLimit: this.settings[port].count, ratePps: this.#ppsOf(this.settings[port]),
+          rxPort: this.ports[port],
+          txPort: this.ports[port],
+          templates: this.#templates(this.settings[port]),
+          txLimit: this.settings[port].count,
+          ratePps: this.#ppsOf(this.settings[port]),
           send: sending === 'all' || sending.includes(port),
         })),
       });
       groups.push({ lcore, ports, engine });
     }
     this.#groups = groups;
-    this.#runCounts = this.settings.map((settings, port) => (sending === 'all' || sending.includes(port) ? settings.count : 0));
+    this.#runCounts = this.settings.map((settings, port) =>
+      sending === 'all' || sending.includes(port) ? settings.count : 0,
+    );
     this.#running = true;
     try {
       for (const group of groups) group.engine.start();
@@ -290,7 +356,10 @@ export class Pktgen {
 
   /** `clear`: zeroes the counters; the ports must be stopped. */
   clear(): void {
-    if (this.#running) throw new UsageError('clear: the ports are running; stop them first with stp (engine counters can only be reset while stopped)');
+    if (this.#running)
+      throw new UsageError(
+        'clear: the ports are running; stop them first with stp (engine counters can only be reset while stopped)',
+      );
     for (const group of this.#groups) group.engine.resetStats();
     this.#sample = null;
   }
@@ -302,15 +371,26 @@ export class Pktgen {
         // Every port's new settings are checked before any changes, so a failed set changes nothing.
         const ports = this.#portsOf(command.ports, `"${text}"`);
         const updated = ports.map((port) => this.#applied(port, command.setting, `"${text}"`));
-        ports.forEach((port, k) => { this.settings[port] = updated[k]; });
+        ports.forEach((port, k) => {
+          this.settings[port] = updated[k];
+        });
         if (this.#running) this.#notice(`"${text}" applies from the next str`);
         break;
       }
-      case 'str': await this.start(); break;
-      case 'start': await this.start(command.ports); break;
-      case 'stp': this.stop(); break;
-      case 'clear': this.clear(); break;
-      default: throw new Error(`Pktgen.execute cannot handle ${command.verb}`);
+      case 'str':
+        await this.start();
+        break;
+      case 'start':
+        await this.start(command.ports);
+        break;
+      case 'stp':
+        this.stop();
+        break;
+      case 'clear':
+        this.clear();
+        break;
+      default:
+        throw new Error(`Pktgen.execute cannot handle ${command.verb}`);
     }
   }
 
@@ -318,7 +398,11 @@ export class Pktgen {
   sampleRates(): void {
     const reports = this.reports();
     const now = Date.now();
-    const sample: RateSample = { atMs: now, sent: reports.map((r) => r.sent), received: reports.map((r) => r.received) };
+    const sample: RateSample = {
+      atMs: now,
+      sent: reports.map((r) => r.sent),
+      received: reports.map((r) => r.received),
+    };
     const previous = this.#sample;
     if (previous !== null && this.#running && now > previous.atMs) {
       const seconds = (now - previous.atMs) / 1000;
@@ -335,7 +419,12 @@ export class Pktgen {
     const counters = this.ports.map(() => ({ sent: 0, dropped: 0, received: 0, latency: null as LatencyStats | null }));
     for (const group of this.#groups) {
       group.engine.stats().forEach((stream, k) => {
-        counters[group.ports[k]] = { sent: stream.tx, dropped: stream.dropped, received: stream.rx, latency: stream.latency ?? null };
+        counters[group.ports[k]] = {
+          sent: stream.tx,
+          dropped: stream.dropped,
+          received: stream.rx,
+          latency: stream.latency ?? null,
+        };
       });
     }
     return this.ports.map((port, i) => {
@@ -344,11 +433,23 @@ export class Pktgen {
       const limitReached = this.#runCounts[i] > 0 && sent + dropped >= this.#runCounts[i];
       const peer = this.peerOf(i);
       return {
-        port: i, name: port.name, mac: port.mac, lcore: this.lcoreOf[i], linkUp: port.link().up,
+        port: i,
+        name: port.name,
+        mac: port.mac,
+        lcore: this.lcoreOf[i],
+        linkUp: port.link().up,
         state: this.#groups.length === 0 ? 'idle' : !this.#running ? 'stopped' : limitReached ? 'done' : 'sending',
-        sent, dropped, received, peer, flows: settings.flows, dports: [...settings.dstPorts],
+        sent,
+        dropped,
+        received,
+        peer,
+        flows: settings.flows,
+        dports: [...settings.dstPorts],
         missing: Math.max(0, counters[peer].sent - received),
-        txPps: this.#pps.tx[i], rxPps: this.#pps.rx[i], ratePps: Math.round(this.#ppsOf(settings)), latency,
+        txPps: this.#pps.tx[i],
+        rxPps: this.#pps.rx[i],
+        ratePps: Math.round(this.#ppsOf(settings)),
+        latency,
       };
     });
   }
@@ -362,8 +463,11 @@ export class Pktgen {
     const limited = this.#runCounts.map((count) => count > 0);
     if (!limited.includes(true)) return null;
     const reports = this.reports();
-    return reports.every((report, i) => (!limited[i] || report.sent + report.dropped >= this.#runCounts[i]) &&
-      (!limited[report.peer] || report.received >= reports[report.peer].sent));
+    return reports.every(
+      (report, i) =>
+        (!limited[i] || report.sent + report.dropped >= this.#runCounts[i]) &&
+        (!limited[report.peer] || report.received >= reports[report.peer].sent),
+    );
   }
 
   /** Closes the engines, the ports and the mempool. */

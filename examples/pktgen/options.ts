@@ -20,13 +20,53 @@ function printHelpAndExit(): never {
 }
 
 // pktgen.ts's long options (after `--`): given before it, they are a mistake, not EAL's.
-const pktgenOptions = new Set(['--script', '--commands', '--wait-done', '--timeout', '--json', '--line-rate-mbps', '--shared-cpu', '--linger']);
+const pktgenOptions = new Set([
+  '--script',
+  '--commands',
+  '--wait-done',
+  '--timeout',
+  '--json',
+  '--line-rate-mbps',
+  '--shared-cpu',
+  '--linger',
+]);
 
 // EAL options that take a value as the next argument (the others are flags).
-const ealValueOptions = new Set(['-c', '-l', '--lcores', '-m', '--socket-mem', '--socket-limit', '-n', '-r', '--file-prefix',
-  '--vdev', '-a', '-b', '--allow', '--block', '--proc-type', '--huge-dir', '--iova-mode', '--log-level', '--main-lcore',
-  '--master-lcore', '--base-virtaddr', '--mbuf-pool-ops-name', '-d', '-S', '-s', '--service-corelist', '--vfio-intr',
-  '--vfio-vf-token', '--trace', '--trace-dir', '--trace-bufsz', '--trace-mode', '--force-max-simd-bitwidth']);
+const ealValueOptions = new Set([
+  '-c',
+  '-l',
+  '--lcores',
+  '-m',
+  '--socket-mem',
+  '--socket-limit',
+  '-n',
+  '-r',
+  '--file-prefix',
+  '--vdev',
+  '-a',
+  '-b',
+  '--allow',
+  '--block',
+  '--proc-type',
+  '--huge-dir',
+  '--iova-mode',
+  '--log-level',
+  '--main-lcore',
+  '--master-lcore',
+  '--base-virtaddr',
+  '--mbuf-pool-ops-name',
+  '-d',
+  '-S',
+  '-s',
+  '--service-corelist',
+  '--vfio-intr',
+  '--vfio-vf-token',
+  '--trace',
+  '--trace-dir',
+  '--trace-bufsz',
+  '--trace-mode',
+  '--force-max-simd-bitwidth',
+]);
 
 const coreOptions = new Set(['-c', '-l', '--lcores']);
 const memoryOptions = new Set(['-m', '--socket-mem']);
@@ -46,7 +86,8 @@ export function pktgenEalArgs(raw: string[]): PreparedEalArgs {
   for (let i = 0; i < raw.length; i++) {
     const arg = raw[i];
     if (arg === '-h' || arg === '--help') printHelpAndExit();
-    if (pktgenOptions.has(arg.split('=')[0])) throw new UsageError(`${arg} is a pktgen.ts option: put it after '--'\n${usage}`);
+    if (pktgenOptions.has(arg.split('=')[0]))
+      throw new UsageError(`${arg} is a pktgen.ts option: put it after '--'\n${usage}`);
     const attached = /^(--[^=]+)=(.*)$/.exec(arg) ?? /^(-[clmn])(.+)$/.exec(arg);
     if (attached !== null) {
       options.push({ name: attached[1], value: attached[2] });
@@ -72,7 +113,7 @@ export function pktgenEalArgs(raw: string[]): PreparedEalArgs {
       notes.push(`--master-lcore ${option.value} is passed as --main-lcore ${option.value}`);
     }
   }
-  const args = kept.flatMap((option) => option.value === undefined ? [option.name] : [option.name, option.value]);
+  const args = kept.flatMap((option) => (option.value === undefined ? [option.name] : [option.name, option.value]));
   const shared = prepareEalArgs(args);
   if (shared.added.length > 0) notes.push(`added ${shared.added.join(' ')}`);
   return { args: shared.args, notes: [...notes, ...shared.notes], added: shared.added };
@@ -87,18 +128,23 @@ export interface LcoreMapping {
 }
 
 function parseLcoreNumber(text: string, entry: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 127) throw new UsageError(`-m entry "${entry}": lcore "${text}" must be an integer from 0 to 127`);
+  if (!/^\d+$/.test(text) || Number(text) > 127)
+    throw new UsageError(`-m entry "${entry}": lcore "${text}" must be an integer from 0 to 127`);
   return Number(text);
 }
 
 /** Parses pktgen's `-m` port map: `L.P`, `[R:T].P` (rx and tx lcores), `[A-B].P`, `L.[A-B]`. */
 function parseLcoreMap(text: string): LcoreMapping[] {
-  const entries = text.split(/,(?![^[]*\])/).map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  const entries = text
+    .split(/,(?![^[]*\])/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
   if (entries.length === 0) throw new UsageError(`-m needs a port map such as "0.0,4.1", got "${text}"`);
   const mappings: LcoreMapping[] = [];
   for (const entry of entries) {
     const match = /^(\d+|\[([^\]]+)\])\.(\d+|\[(\d+)(?:-(\d+))?\])$/.exec(entry);
-    if (match === null) throw new UsageError(`-m entry "${entry}": expected LCORE.PORT such as 0.0, [1:2].0, [1-2].0 or 1.[0-1]`);
+    if (match === null)
+      throw new UsageError(`-m entry "${entry}": expected LCORE.PORT such as 0.0, [1:2].0, [1-2].0 or 1.[0-1]`);
     // The engine receives and sends on one lcore: of several lcores, the first serves the port.
     const lcores = (match[2] ?? match[1]).split(/[:-]/).map((part) => parseLcoreNumber(part, entry));
     const firstPort = Number(match[4] ?? match[3]);
@@ -125,7 +171,16 @@ export interface AppOptions {
 
 /** Parses the application's arguments (after `--`); `-h` prints the help and exits. */
 export function parseAppArgs(argv: string[]): AppOptions {
-  const options: AppOptions = { promiscuous: false, lcoreMap: [], commands: [], waitDone: false, timeoutS: 30, lineRateMbps: 10000, sharedCpu: false, lingerMs: 0 };
+  const options: AppOptions = {
+    promiscuous: false,
+    lcoreMap: [],
+    commands: [],
+    waitDone: false,
+    timeoutS: 30,
+    lineRateMbps: 10000,
+    sharedCpu: false,
+    lingerMs: 0,
+  };
   let timeoutGiven = false;
   const readScript = (path: string, option: string): void => {
     let text: string;
@@ -143,28 +198,45 @@ export function parseAppArgs(argv: string[]): AppOptions {
       return argv[++i];
     };
     switch (arg) {
-      case '-T': break;
-      case '-P': options.promiscuous = true; break;
-      case '-m': options.lcoreMap.push(...parseLcoreMap(value())); break;
-      case '-f':
-      case '--script': readScript(value(), arg); break;
-      case '--commands':
-        value().split(';').forEach((text, n) => options.commands.push({ text, source: `--commands command ${n + 1}` }));
+      case '-T':
         break;
-      case '--wait-done': options.waitDone = true; break;
-      case '--shared-cpu': options.sharedCpu = true; break;
+      case '-P':
+        options.promiscuous = true;
+        break;
+      case '-m':
+        options.lcoreMap.push(...parseLcoreMap(value()));
+        break;
+      case '-f':
+      case '--script':
+        readScript(value(), arg);
+        break;
+      case '--commands':
+        value()
+          .split(';')
+          .forEach((text, n) => options.commands.push({ text, source: `--commands command ${n + 1}` }));
+        break;
+      case '--wait-done':
+        options.waitDone = true;
+        break;
+      case '--shared-cpu':
+        options.sharedCpu = true;
+        break;
       case '--timeout': {
         const text = value();
         options.timeoutS = Number(text);
-        if (!/^\d+(\.\d+)?$/.test(text) || options.timeoutS <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, got "${text}"`);
+        if (!/^\d+(\.\d+)?$/.test(text) || options.timeoutS <= 0)
+          throw new UsageError(`--timeout must be a number of seconds above 0, got "${text}"`);
         timeoutGiven = true;
         break;
       }
-      case '--json': options.jsonPath = value(); break;
+      case '--json':
+        options.jsonPath = value();
+        break;
       case '--linger': {
         const text = value();
         options.lingerMs = Number(text);
-        if (!/^\d+$/.test(text) || options.lingerMs > 600000) throw new UsageError(`--linger must be 0 to 600000 milliseconds, got "${text}"`);
+        if (!/^\d+$/.test(text) || options.lingerMs > 600000)
+          throw new UsageError(`--linger must be 0 to 600000 milliseconds, got "${text}"`);
         break;
       }
       case '--line-rate-mbps': {
@@ -179,7 +251,9 @@ export function parseAppArgs(argv: string[]): AppOptions {
       case '--help':
         printHelpAndExit();
       default:
-        throw new UsageError(`unknown pktgen.ts argument "${arg}" (accepted: -T, -P, -m, -f, ${[...pktgenOptions].join(', ')})\n${usage}`);
+        throw new UsageError(
+          `unknown pktgen.ts argument "${arg}" (accepted: -T, -P, -m, -f, ${[...pktgenOptions].join(', ')})\n${usage}`,
+        );
     }
   }
   if (timeoutGiven && !options.waitDone) throw new UsageError('--timeout only applies with --wait-done');

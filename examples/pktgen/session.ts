@@ -36,7 +36,10 @@ export class Session {
     this.#options = options;
     this.#human = options.jsonPath === '-' ? process.stderr : process.stdout;
     const interactive = !options.waitDone;
-    this.#screen = interactive && process.stdout.isTTY && process.stdin.isTTY ? new LiveScreen(process.stdout, () => liveRows(app)) : null;
+    this.#screen =
+      interactive && process.stdout.isTTY && process.stdin.isTTY
+        ? new LiveScreen(process.stdout, () => liveRows(app))
+        : null;
   }
 
   /**
@@ -57,7 +60,8 @@ export class Session {
       } catch (error) {
         clearInterval(this.#ticker);
         app.close();
-        if (error instanceof UsageError || error instanceof DpdkError) throw new UsageError(`${source}: ${error.message}`);
+        if (error instanceof UsageError || error instanceof DpdkError)
+          throw new UsageError(`${source}: ${error.message}`);
         throw error;
       }
     }
@@ -95,11 +99,20 @@ export class Session {
   // Runs one command; returns true for quit.
   async #execute(command: Command, text: string): Promise<boolean> {
     switch (command.verb) {
-      case 'quit': return true;
-      case 'help': this.#say(commandHelp); return false;
-      case 'show': this.#say(statsTable(this.#app)); return false;
-      case 'delay': await new Promise((resolve) => setTimeout(resolve, command.ms)); return false;
-      default: await this.#app.execute(command, text); return false;
+      case 'quit':
+        return true;
+      case 'help':
+        this.#say(commandHelp);
+        return false;
+      case 'show':
+        this.#say(statsTable(this.#app));
+        return false;
+      case 'delay':
+        await new Promise((resolve) => setTimeout(resolve, command.ms));
+        return false;
+      default:
+        await this.#app.execute(command, text);
+        return false;
     }
   }
 
@@ -109,7 +122,12 @@ export class Session {
     const options = this.#options;
     app.stop();
     this.#say(statsTable(app));
-    const report: PktgenReport = { complete, elapsedMs: Date.now() - this.#startedAt, lineRateMbps: options.lineRateMbps, ports: app.reports() };
+    const report: PktgenReport = {
+      complete,
+      elapsedMs: Date.now() - this.#startedAt,
+      lineRateMbps: options.lineRateMbps,
+      ports: app.reports(),
+    };
     const json = JSON.stringify(report);
     if (!keepOpen) app.close();
     if (options.jsonPath === undefined) return;
@@ -138,8 +156,11 @@ export class Session {
   async #waitDone(): Promise<number> {
     const app = this.#app;
     const options = this.#options;
-    const problem = !app.started ? 'the commands started no run: end them with str' :
-      app.done() === null ? 'the run has no port with a count, so it never ends' : null;
+    const problem = !app.started
+      ? 'the commands started no run: end them with str'
+      : app.done() === null
+        ? 'the run has no port with a count, so it never ends'
+        : null;
     if (problem !== null) {
       clearInterval(this.#ticker);
       app.close();
@@ -157,7 +178,12 @@ export class Session {
   #prompt(): Promise<number> {
     const app = this.#app;
     const screen = this.#screen;
-    const prompt: Interface = createInterface({ input: process.stdin, output: this.#human, prompt: 'pktgen> ', terminal: screen !== null });
+    const prompt: Interface = createInterface({
+      input: process.stdin,
+      output: this.#human,
+      prompt: 'pktgen> ',
+      terminal: screen !== null,
+    });
     // Prompts only for a person at a terminal, not for commands piped in.
     const showPrompt = process.stdin.isTTY ? (): void => prompt.prompt() : (): void => undefined;
     return new Promise<number>((resolve) => {
@@ -177,7 +203,7 @@ export class Session {
           if (quitting) return;
           try {
             const command = parseCommand(line);
-            if (command !== null && await this.#execute(command, line.trim())) quit();
+            if (command !== null && (await this.#execute(command, line.trim()))) quit();
           } catch (error) {
             if (!(error instanceof UsageError || error instanceof DpdkError)) throw error;
             this.#say(`error: ${error.message}`);

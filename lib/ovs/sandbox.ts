@@ -48,7 +48,13 @@ export interface OvsSandboxOptions {
 }
 
 const sandboxOptionKeys: readonly (keyof OvsSandboxOptions)[] = [
-  'vswitchd', 'otherConfig', 'clustered', 'remotes', 'tls', 'dirPrefix', 'timeoutMs',
+  'vswitchd',
+  'otherConfig',
+  'clustered',
+  'remotes',
+  'tls',
+  'dirPrefix',
+  'timeoutMs',
 ];
 
 const live = new Set<OvsSandbox>();
@@ -136,16 +142,23 @@ export class OvsSandbox {
     if (options.vswitchd !== undefined && !['none', 'dummy', 'dpdk'].includes(options.vswitchd)) {
       invalidArgument(operation, `vswitchd must be "none", "dummy" or "dpdk", got ${describe(options.vswitchd)}`);
     }
-    if (options.tls !== undefined) checkOptions(`${operation} tls`, options.tls, ['privateKeyFile', 'certificateFile', 'caCertFile']);
+    if (options.tls !== undefined)
+      checkOptions(`${operation} tls`, options.tls, ['privateKeyFile', 'certificateFile', 'caCertFile']);
     for (const [key, value] of Object.entries(options.otherConfig ?? {})) {
-      if (typeof value !== 'string') invalidArgument(operation, `otherConfig["${key}"] must be a string, got ${describe(value)}`);
+      if (typeof value !== 'string')
+        invalidArgument(operation, `otherConfig["${key}"] must be a string, got ${describe(value)}`);
     }
     const sandbox = new OvsSandbox(options);
     live.add(sandbox);
     installExitHook();
     try {
       if (options.clustered === true) {
-        await sandbox.#run('ovsdb-tool', ['create-cluster', sandbox.dbPath, vswitchSchema, `unix:${join(sandbox.runDir, 'raft.sock')}`]);
+        await sandbox.#run('ovsdb-tool', [
+          'create-cluster',
+          sandbox.dbPath,
+          vswitchSchema,
+          `unix:${join(sandbox.runDir, 'raft.sock')}`,
+        ]);
       } else {
         await sandbox.#run('ovsdb-tool', ['create', sandbox.dbPath, vswitchSchema]);
       }
@@ -204,7 +217,11 @@ export class OvsSandbox {
     ];
     const tls = this.#options.tls;
     if (tls !== undefined) {
-      args.push(`--private-key=${tls.privateKeyFile}`, `--certificate=${tls.certificateFile}`, `--ca-cert=${tls.caCertFile}`);
+      args.push(
+        `--private-key=${tls.privateKeyFile}`,
+        `--certificate=${tls.certificateFile}`,
+        `--ca-cert=${tls.caCertFile}`,
+      );
     }
     args.push(
       `--pidfile=${join(this.runDir, 'ovsdb-server.pid')}`,
@@ -280,18 +297,28 @@ export class OvsSandbox {
   }
 
   async #initDatabase(): Promise<void> {
-    const client = await OvsdbClient.connect(this.dbTarget, { timeoutMs: this.#timeoutMs, reconnect: false, probeIntervalMs: 0 });
+    const client = await OvsdbClient.connect(this.dbTarget, {
+      timeoutMs: this.#timeoutMs,
+      reconnect: false,
+      probeIntervalMs: 0,
+    });
     try {
       const otherConfig: Record<string, string> = { ...this.#options.otherConfig };
       if (this.#options.vswitchd === 'dpdk') {
         otherConfig['dpdk-init'] ??= 'true';
         otherConfig['dpdk-extra'] = `${otherConfig['dpdk-extra'] ?? '--no-pci'} --file-prefix=${this.#filePrefix}`;
       }
-      const [existing] = await client.transact('Open_vSwitch', [{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] }]);
+      const [existing] = await client.transact('Open_vSwitch', [
+        { op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] },
+      ]);
       if (existing.rows.length === 0) {
-        await client.transact('Open_vSwitch', [{ op: 'insert', table: 'Open_vSwitch', row: { other_config: otherConfig } }]);
+        await client.transact('Open_vSwitch', [
+          { op: 'insert', table: 'Open_vSwitch', row: { other_config: otherConfig } },
+        ]);
       } else {
-        await client.transact('Open_vSwitch', [{ op: 'update', table: 'Open_vSwitch', where: [], row: { other_config: otherConfig } }]);
+        await client.transact('Open_vSwitch', [
+          { op: 'update', table: 'Open_vSwitch', where: [], row: { other_config: otherConfig } },
+        ]);
       }
     } finally {
       client.close();

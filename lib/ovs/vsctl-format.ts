@@ -53,7 +53,14 @@ export function formatShow(replica: Replica): string {
 }
 
 /** Adds the `column: value` lines of `row` that ovs-vsctl show prints, those not at their default. */
-function showColumns(lines: string[], replica: Replica, table: string, row: Readonly<Row>, columns: readonly string[], indent: string): void {
+function showColumns(
+  lines: string[],
+  replica: Replica,
+  table: string,
+  row: Readonly<Row>,
+  columns: readonly string[],
+  indent: string,
+): void {
   const schema = tableSchema(replica.schema, table, 'show');
   for (const column of columns) {
     const value = row[column];

@@ -11,12 +11,7 @@ export const vswitchDb = 'Open_vSwitch';
 
 /** The `other_config` keys of the Open_vSwitch table that configure OVS-DPDK. */
 export type DpdkOtherConfigKey =
-  | 'dpdk-init'
-  | 'dpdk-lcore-mask'
-  | 'dpdk-socket-mem'
-  | 'pmd-cpu-mask'
-  | 'dpdk-extra'
-  | 'vhost-sock-dir';
+  'dpdk-init' | 'dpdk-lcore-mask' | 'dpdk-socket-mem' | 'pmd-cpu-mask' | 'dpdk-extra' | 'vhost-sock-dir';
 
 /** `other_config` of the Open_vSwitch table: the DPDK keys, and any other key OVS knows. */
 export type OvsOtherConfig = { [K in DpdkOtherConfigKey]?: string } & { [key: string]: string };
@@ -124,7 +119,10 @@ export function mapToRecord<V extends Atom>(value: Value | undefined): Record<st
 /** A bridge, port or interface name as ovs-vswitchd accepts it. */
 export function checkName(operation: string, what: string, name: unknown): asserts name is string {
   if (typeof name !== 'string' || !namePattern.test(name)) {
-    invalidArgument(operation, `${what} name ${describe(name)} is not valid (expected 1 to 64 characters, no spaces or "/")`);
+    invalidArgument(
+      operation,
+      `${what} name ${describe(name)} is not valid (expected 1 to 64 characters, no spaces or "/")`,
+    );
   }
 }
 
@@ -135,7 +133,8 @@ export function checkStringRecord(operation: string, what: string, record: unkno
     invalidArgument(operation, `${what} must be an object of strings, got ${describe(record)}`);
   }
   for (const [key, value] of Object.entries(record)) {
-    if (typeof value !== 'string') invalidArgument(operation, `${what}["${key}"] must be a string, got ${describe(value)}`);
+    if (typeof value !== 'string')
+      invalidArgument(operation, `${what}["${key}"] must be a string, got ${describe(value)}`);
   }
 }
 
@@ -145,9 +144,16 @@ const hexMask = /^(0x)?[0-9a-fA-F]+$/;
 export function checkOtherConfig(operation: string, values: Readonly<Record<string, string | null>>): void {
   for (const [key, value] of Object.entries(values)) {
     if (value === null) continue;
-    if (typeof value !== 'string') invalidArgument(operation, `other_config["${key}"] must be a string or null (to remove it), got ${describe(value)}`);
+    if (typeof value !== 'string')
+      invalidArgument(
+        operation,
+        `other_config["${key}"] must be a string or null (to remove it), got ${describe(value)}`,
+      );
     const bad = (expected: string): never =>
-      invalidArgument(operation, `other_config["${key}"] = ${JSON.stringify(value)} is not valid: expected ${expected}`);
+      invalidArgument(
+        operation,
+        `other_config["${key}"] = ${JSON.stringify(value)} is not valid: expected ${expected}`,
+      );
     switch (key) {
       case 'dpdk-init':
         if (!['true', 'false', 'try'].includes(value)) bad('"true", "false" or "try"');

@@ -13,15 +13,32 @@ import type { Replica } from './ovsdb/replica.js';
 import { columnKind, columnSchema, tableSchema } from './ovsdb/schema.js';
 import { formatShow } from './vsctl-format.js';
 import {
-  checkName, checkOtherConfig, checkStringRecord, mapToRecord, vswitchDb,
-  type AddBridgeOptions, type AddPortOptions, type ApplyOptions, type DeleteOptions, type DpdkOtherConfigKey,
-  type InterfaceInfo, type OvsOtherConfig, type VswitchOptions,
+  checkName,
+  checkOtherConfig,
+  checkStringRecord,
+  mapToRecord,
+  vswitchDb,
+  type AddBridgeOptions,
+  type AddPortOptions,
+  type ApplyOptions,
+  type DeleteOptions,
+  type DpdkOtherConfigKey,
+  type InterfaceInfo,
+  type OvsOtherConfig,
+  type VswitchOptions,
 } from './vswitch-options.js';
 
 export {
-  mapToRecord, vswitchDb,
-  type AddBridgeOptions, type AddPortOptions, type ApplyOptions, type DeleteOptions, type DpdkOtherConfigKey,
-  type InterfaceInfo, type OvsOtherConfig, type VswitchOptions,
+  mapToRecord,
+  vswitchDb,
+  type AddBridgeOptions,
+  type AddPortOptions,
+  type ApplyOptions,
+  type DeleteOptions,
+  type DpdkOtherConfigKey,
+  type InterfaceInfo,
+  type OvsOtherConfig,
+  type VswitchOptions,
 };
 
 const monitoredTables = ['Open_vSwitch', 'Bridge', 'Port', 'Interface', 'Controller', 'Manager'] as const;
@@ -62,17 +79,22 @@ export class Vswitch {
   static async #create(client: OvsdbClient, options: VswitchOptions, ownsClient: boolean): Promise<Vswitch> {
     checkOptions<VswitchOptions>('Vswitch.open', options, ['noWait', 'timeoutMs']);
     checkTimeout('Vswitch.open', options.timeoutMs);
-    const monitor = await client.monitor(
-      vswitchDb,
-      Object.fromEntries(monitoredTables.map((table) => [table, {}])),
-      { timeoutMs: options.timeoutMs ?? 30_000 },
-    );
+    const monitor = await client.monitor(vswitchDb, Object.fromEntries(monitoredTables.map((table) => [table, {}])), {
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
     return new Vswitch(client, monitor, ownsClient, options);
   }
 
   /** Connects to the database at `target` (e.g. `unix:/run/openvswitch/db.sock`) and opens helpers on it. */
-  static async connect(target: string, options: VswitchOptions & { client?: OvsdbClientOptions } = {}): Promise<Vswitch> {
-    checkOptions<VswitchOptions & { client?: OvsdbClientOptions }>('Vswitch.connect', options, ['noWait', 'timeoutMs', 'client']);
+  static async connect(
+    target: string,
+    options: VswitchOptions & { client?: OvsdbClientOptions } = {},
+  ): Promise<Vswitch> {
+    checkOptions<VswitchOptions & { client?: OvsdbClientOptions }>('Vswitch.connect', options, [
+      'noWait',
+      'timeoutMs',
+      'client',
+    ]);
     const { client: clientOptions, ...vswitchOptions } = options;
     const client = await OvsdbClient.connect(target, { timeoutMs: options.timeoutMs ?? 30_000, ...clientOptions });
     try {
@@ -115,12 +137,18 @@ export class Vswitch {
    * stay. DPDK keys are checked (`dpdk-init` true/false/try, masks in hex, socket-mem).
    * Note ovs-vswitchd reads most DPDK keys only when it starts.
    */
-  async setOtherConfig(values: { [K in DpdkOtherConfigKey]?: string | null } & { [key: string]: string | null }, options: ApplyOptions = {}): Promise<void> {
+  async setOtherConfig(
+    values: { [K in DpdkOtherConfigKey]?: string | null } & { [key: string]: string | null },
+    options: ApplyOptions = {},
+  ): Promise<void> {
     this.#checkApplyOptions('setOtherConfig', options, []);
-    if (typeof values !== 'object' || values === null) invalidArgument('setOtherConfig', `values must be an object, got ${describe(values)}`);
+    if (typeof values !== 'object' || values === null)
+      invalidArgument('setOtherConfig', `values must be an object, got ${describe(values)}`);
     checkOtherConfig('setOtherConfig', values);
     const root = this.#rootRow('setOtherConfig');
-    const set = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null));
+    const set = Object.fromEntries(
+      Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null),
+    );
     await this.apply(
       'setOtherConfig',
       [
@@ -141,13 +169,19 @@ export class Vswitch {
 
   /** Names of the bridges, sorted. */
   listBridges(): string[] {
-    return this.replica.rows('Bridge').map((row) => row['name'] as string).sort();
+    return this.replica
+      .rows('Bridge')
+      .map((row) => row['name'] as string)
+      .sort();
   }
 
   /** Names of the ports of `bridge`, sorted, without the bridge's own internal port. */
   listPorts(bridge: string): string[] {
     const row = this.#bridgeRow('listPorts', bridge);
-    return this.#portsOf(row).map((port) => port['name'] as string).filter((name) => name !== bridge).sort();
+    return this.#portsOf(row)
+      .map((port) => port['name'] as string)
+      .filter((name) => name !== bridge)
+      .sort();
   }
 
   /** Names of the interfaces of the ports of `bridge`, sorted, without the bridge's own. */
@@ -164,7 +198,9 @@ export class Vswitch {
   bridgeOfPort(port: string): string | undefined {
     const portRow = this.replica.find('Port', (row) => row['name'] === port);
     if (portRow === undefined) return undefined;
-    const bridge = this.replica.find('Bridge', (row) => (row['ports'] as string[]).includes(portRow['_uuid'] as string));
+    const bridge = this.replica.find('Bridge', (row) =>
+      (row['ports'] as string[]).includes(portRow['_uuid'] as string),
+    );
     return bridge?.['name'] as string | undefined;
   }
 
@@ -179,7 +215,10 @@ export class Vswitch {
     checkStringRecord(operation, 'externalIds', options.externalIds);
     checkStringRecord(operation, 'otherConfig', options.otherConfig);
     if (options.datapathType !== undefined && typeof options.datapathType !== 'string') {
-      invalidArgument(operation, `datapathType must be a string such as "netdev", got ${describe(options.datapathType)}`);
+      invalidArgument(
+        operation,
+        `datapathType must be a string such as "netdev", got ${describe(options.datapathType)}`,
+      );
     }
     if (this.replica.find('Bridge', (row) => row['name'] === name) !== undefined) {
       if (options.mayExist === true) return;
@@ -210,7 +249,12 @@ export class Vswitch {
         { op: 'insert', table: 'Interface', uuidName: 'iface', row: { name, type: 'internal' } },
         { op: 'insert', table: 'Port', uuidName: 'port', row: { name, interfaces: [namedUuid('iface')] } },
         { op: 'insert', table: 'Bridge', uuidName: 'bridge', row: bridgeRow },
-        { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root['_uuid']]], mutations: [['bridges', 'insert', [namedUuid('bridge')]]] },
+        {
+          op: 'mutate',
+          table: 'Open_vSwitch',
+          where: [['_uuid', '==', root['_uuid']]],
+          mutations: [['bridges', 'insert', [namedUuid('bridge')]]],
+        },
       ],
       options,
       [name],
@@ -230,7 +274,14 @@ export class Vswitch {
     const root = this.#rootRow(operation);
     await this.apply(
       operation,
-      [{ op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root['_uuid']]], mutations: [['bridges', 'delete', [bridge['_uuid']]]] }],
+      [
+        {
+          op: 'mutate',
+          table: 'Open_vSwitch',
+          where: [['_uuid', '==', root['_uuid']]],
+          mutations: [['bridges', 'delete', [bridge['_uuid']]]],
+        },
+      ],
       options,
       [],
     );
@@ -245,18 +296,31 @@ export class Vswitch {
    */
   async addPort(bridge: string, port: string, options: AddPortOptions = {}): Promise<void> {
     const operation = 'addPort';
-    this.#checkApplyOptions(operation, options, ['type', 'options', 'ofportRequest', 'externalIds', 'otherConfig', 'mayExist']);
+    this.#checkApplyOptions(operation, options, [
+      'type',
+      'options',
+      'ofportRequest',
+      'externalIds',
+      'otherConfig',
+      'mayExist',
+    ]);
     checkName(operation, 'bridge', bridge);
     checkName(operation, 'port', port);
     checkStringRecord(operation, 'options', options.options);
     checkStringRecord(operation, 'externalIds', options.externalIds);
     checkStringRecord(operation, 'otherConfig', options.otherConfig);
     if (options.type !== undefined && (typeof options.type !== 'string' || !/^[a-z0-9_-]*$/.test(options.type))) {
-      invalidArgument(operation, `interface type ${describe(options.type)} is not valid (expected lowercase letters, digits, "-", "_", such as "dpdkvhostuser")`);
+      invalidArgument(
+        operation,
+        `interface type ${describe(options.type)} is not valid (expected lowercase letters, digits, "-", "_", such as "dpdkvhostuser")`,
+      );
     }
     if (options.ofportRequest !== undefined) checkInteger(operation, 'ofportRequest', options.ofportRequest, 1, 65279);
     if (options.type === 'dpdkvhostuserclient' && options.options?.['vhost-server-path'] === undefined) {
-      invalidArgument(operation, 'type dpdkvhostuserclient needs options["vhost-server-path"] (the socket the vhost-user server listens on)');
+      invalidArgument(
+        operation,
+        'type dpdkvhostuserclient needs options["vhost-server-path"] (the socket the vhost-user server listens on)',
+      );
     }
     if (options.type === 'patch' && options.options?.['peer'] === undefined) {
       invalidArgument(operation, 'type patch needs options.peer (the name of the other patch interface)');
@@ -265,7 +329,11 @@ export class Vswitch {
     const existingBridge = this.bridgeOfPort(port);
     if (existingBridge !== undefined) {
       if (options.mayExist === true && existingBridge === bridge) return;
-      throw new DpdkError(`port ${port} already exists on bridge ${existingBridge}`, { code: 'EEXIST', operation, object: port });
+      throw new DpdkError(`port ${port} already exists on bridge ${existingBridge}`, {
+        code: 'EEXIST',
+        operation,
+        object: port,
+      });
     }
     const interfaceRow: { [column: string]: RowInput[string] } = {
       name: port,
@@ -282,7 +350,12 @@ export class Vswitch {
         this.#absent('Interface', port),
         { op: 'insert', table: 'Interface', uuidName: 'iface', row: interfaceRow },
         { op: 'insert', table: 'Port', uuidName: 'port', row: { name: port, interfaces: [namedUuid('iface')] } },
-        { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', bridgeRow['_uuid']]], mutations: [['ports', 'insert', [namedUuid('port')]]] },
+        {
+          op: 'mutate',
+          table: 'Bridge',
+          where: [['_uuid', '==', bridgeRow['_uuid']]],
+          mutations: [['ports', 'insert', [namedUuid('port')]]],
+        },
       ],
       options,
       [port],
@@ -305,12 +378,20 @@ export class Vswitch {
     if (options.bridge !== undefined && options.bridge !== owner) {
       invalidArgument(operation, `port ${port} is on bridge ${owner}, not on ${options.bridge}`, port);
     }
-    if (owner === port) invalidArgument(operation, `port ${port} is the bridge's own port; delete the bridge instead`, port);
+    if (owner === port)
+      invalidArgument(operation, `port ${port} is the bridge's own port; delete the bridge instead`, port);
     const bridgeRow = this.#bridgeRow(operation, owner);
     const portRow = this.replica.find('Port', (row) => row['name'] === port)!;
     await this.apply(
       operation,
-      [{ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', bridgeRow['_uuid']]], mutations: [['ports', 'delete', [portRow['_uuid']]]] }],
+      [
+        {
+          op: 'mutate',
+          table: 'Bridge',
+          where: [['_uuid', '==', bridgeRow['_uuid']]],
+          mutations: [['ports', 'delete', [portRow['_uuid']]]],
+        },
+      ],
       options,
       [],
     );
@@ -322,7 +403,8 @@ export class Vswitch {
    */
   interface(name: string): InterfaceInfo {
     const row = this.replica.find('Interface', (r) => r['name'] === name);
-    if (row === undefined) throw new DpdkError(`no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
+    if (row === undefined)
+      throw new DpdkError(`no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
     const status = mapToRecord<string>(row['status']);
     const type = row['type'] as string;
     const vhost = type.startsWith('dpdkvhostuser');
@@ -360,7 +442,8 @@ export class Vswitch {
       const key = table === 'Controller' || table === 'Manager' ? 'target' : 'name';
       row = this.replica.find(table, (r) => r[key] === record);
     }
-    if (row === undefined) throw new DpdkError(`no ${table} row ${JSON.stringify(record)}`, { code: 'ENOENT', operation, object: record });
+    if (row === undefined)
+      throw new DpdkError(`no ${table} row ${JSON.stringify(record)}`, { code: 'ENOENT', operation, object: record });
     return row;
   }
 
@@ -388,9 +471,15 @@ export class Vswitch {
       mutations.push([column, 'delete', Object.keys(pairs)], [column, 'insert', pairs]);
     }
     const operations: Operation[] = [];
-    if (Object.keys(values).length > 0) operations.push({ op: 'update', table, where: [['_uuid', '==', row['_uuid']]], row: values });
+    if (Object.keys(values).length > 0)
+      operations.push({ op: 'update', table, where: [['_uuid', '==', row['_uuid']]], row: values });
     for (const mutation of mutations) {
-      operations.push({ op: 'mutate', table, where: [['_uuid', '==', row['_uuid']]], mutations: [mutation as [string, 'delete' | 'insert', unknown]] });
+      operations.push({
+        op: 'mutate',
+        table,
+        where: [['_uuid', '==', row['_uuid']]],
+        mutations: [mutation as [string, 'delete' | 'insert', unknown]],
+      });
     }
     if (operations.length === 0) invalidArgument(operation, 'nothing to set');
     await this.apply(operation, operations, options, table === 'Interface' ? [row['name'] as string] : []);
@@ -412,7 +501,12 @@ export class Vswitch {
    * apply the change in time: is it running?), `ERR_OVS_INTERFACE` (an interface has
    * `ofport` -1 or an `error`), and the errors of {@link OvsdbClient.transact}.
    */
-  async apply(operation: string, operations: Operation[], options: ApplyOptions, interfaces: readonly string[]): Promise<void> {
+  async apply(
+    operation: string,
+    operations: Operation[],
+    options: ApplyOptions,
+    interfaces: readonly string[],
+  ): Promise<void> {
     const noWait = options.noWait ?? this.#noWait;
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
     const callOptions = this.#callOptions(options);
@@ -437,7 +531,8 @@ export class Vswitch {
       operation,
       { ...options, timeoutMs: Math.max(1, deadline - Date.now()) },
       () => Number(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'] ?? 0) >= nextCfg,
-      () => `ovs-vswitchd did not apply the change (cur_cfg ${String(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'])} < next_cfg ${nextCfg}); is ovs-vswitchd running? (use noWait without one)`,
+      () =>
+        `ovs-vswitchd did not apply the change (cur_cfg ${String(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'])} < next_cfg ${nextCfg}); is ovs-vswitchd running? (use noWait without one)`,
     );
     for (const name of interfaces) {
       const iface = this.replica.find('Interface', (row) => row['name'] === name);
@@ -458,7 +553,10 @@ export class Vswitch {
   }
 
   #callOptions(options: ApplyOptions): CallOptions {
-    return { timeoutMs: options.timeoutMs ?? this.#timeoutMs, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+    return {
+      timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
   }
 
   /** A `wait` that fails the transaction when a row named `name` exists in `table`. */
@@ -469,7 +567,11 @@ export class Vswitch {
   #rootRow(operation: string): Readonly<Row> {
     const root = this.replica.rows('Open_vSwitch')[0];
     if (root === undefined) {
-      throw new DpdkError(`the database has no Open_vSwitch row yet; call init() first`, { code: 'ENOENT', operation, object: vswitchDb });
+      throw new DpdkError(`the database has no Open_vSwitch row yet; call init() first`, {
+        code: 'ENOENT',
+        operation,
+        object: vswitchDb,
+      });
     }
     return root;
   }
@@ -477,20 +579,33 @@ export class Vswitch {
   #bridgeRow(operation: string, bridge: string): Readonly<Row> {
     const row = this.replica.find('Bridge', (r) => r['name'] === bridge);
     if (row === undefined) {
-      throw new DpdkError(`no bridge named ${bridge} (bridges: ${this.listBridges().join(', ') || 'none'})`, { code: 'ENOENT', operation, object: bridge });
+      throw new DpdkError(`no bridge named ${bridge} (bridges: ${this.listBridges().join(', ') || 'none'})`, {
+        code: 'ENOENT',
+        operation,
+        object: bridge,
+      });
     }
     return row;
   }
 
   #portsOf(bridge: Readonly<Row>): Readonly<Row>[] {
-    return (bridge['ports'] as string[]).map((uuid) => this.replica.get('Port', uuid)).filter((row): row is Readonly<Row> => row !== undefined);
+    return (bridge['ports'] as string[])
+      .map((uuid) => this.replica.get('Port', uuid))
+      .filter((row): row is Readonly<Row> => row !== undefined);
   }
 
   #interfacesOf(port: Readonly<Row>): Readonly<Row>[] {
-    return (port['interfaces'] as string[]).map((uuid) => this.replica.get('Interface', uuid)).filter((row): row is Readonly<Row> => row !== undefined);
+    return (port['interfaces'] as string[])
+      .map((uuid) => this.replica.get('Interface', uuid))
+      .filter((row): row is Readonly<Row> => row !== undefined);
   }
 
-  #waitForReplica(operation: string, options: ApplyOptions, done: () => boolean, describeTimeout?: () => string): Promise<void> {
+  #waitForReplica(
+    operation: string,
+    options: ApplyOptions,
+    done: () => boolean,
+    describeTimeout?: () => string,
+  ): Promise<void> {
     if (done()) return Promise.resolve();
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     return new Promise((resolve, reject) => {

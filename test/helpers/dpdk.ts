@@ -50,4 +50,9 @@ export function ringPort(pool: Mempool): Port {
 }
 
 /** A 60-byte UDP packet from 00:00:00:00:00:01 to 00:00:00:00:00:02. */
-export const testPacket = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:01', srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+export const testPacket = buildUdpPacket({
+  dstMac: '00:00:00:00:00:02',
+  srcMac: '00:00:00:00:00:01',
+  srcIp: '10.0.0.1',
+  dstIp: '10.0.0.2',
+});

@@ -40,8 +40,13 @@ export function featuresReplyBody(): Buffer {
 }
 
 /** Listens on `path` (in `dir`) and returns the FakeSwitch handle that closes it all. */
-async function listen(server: Server, dir: string, path: string, sockets: Set<Socket>,
-  received: FakeSwitch['received']): Promise<FakeSwitch> {
+async function listen(
+  server: Server,
+  dir: string,
+  path: string,
+  sockets: Set<Socket>,
+  received: FakeSwitch['received'],
+): Promise<FakeSwitch> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, resolve);
@@ -67,7 +72,10 @@ async function listen(server: Server, dir: string, path: string, sockets: Set<So
  * with one table, as `ovs-ofctl` rejects an empty one) as a switch would.
  * `greet: false` leaves the HELLO to the handler too.
  */
-export async function startFakeSwitch(handler: FakeSwitchHandler = () => false, options: { greet?: boolean } = {}): Promise<FakeSwitch> {
+export async function startFakeSwitch(
+  handler: FakeSwitchHandler = () => false,
+  options: { greet?: boolean } = {},
+): Promise<FakeSwitch> {
   const dir = await mkdtemp('/tmp/offake');
   const path = `${dir}/switch.sock`;
   const received: FakeSwitch['received'] = [];

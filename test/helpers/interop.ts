@@ -18,15 +18,32 @@ export async function virtioAgainstTestpmd(t: Test, noHuge: boolean): Promise<vo
   const testpmdPrefix = uniquePrefix(noHuge ? 'tpmd-nh' : 'tpmd');
   const memory = noHuge ? ['--no-huge', '-m', '256'] : ['--in-memory', '-m', '256'];
   const testpmd = await startTestpmd(
-    ['--lcores', '0@0,1@0', '--no-pci', '--file-prefix', testpmdPrefix, ...memory, '--no-telemetry',
-      '--vdev', `net_vhost0,iface=${sock}`],
-    ['--forward-mode=macswap', '--nb-cores=1', '--total-num-mbufs=4096', '--rxd=256', '--txd=256'], sock);
+    [
+      '--lcores',
+      '0@0,1@0',
+      '--no-pci',
+      '--file-prefix',
+      testpmdPrefix,
+      ...memory,
+      '--no-telemetry',
+      '--vdev',
+      `net_vhost0,iface=${sock}`,
+    ],
+    ['--forward-mode=macswap', '--nb-cores=1', '--total-num-mbufs=4096', '--rxd=256', '--txd=256'],
+    sock,
+  );
   t.teardown(async () => {
     await testpmd.quit();
     rmSync(`/var/run/dpdk/${testpmdPrefix}`, { recursive: true, force: true });
   });
 
-  Eal.init({ lcores: '1@1', memoryMb: 128, filePrefix: uniquePrefix(noHuge ? 'interop-nh' : 'interop'), noHuge, printLog: false });
+  Eal.init({
+    lcores: '1@1',
+    memoryMb: 128,
+    filePrefix: uniquePrefix(noHuge ? 'interop-nh' : 'interop'),
+    noHuge,
+    printLog: false,
+  });
   const pool = Mempool.create({ name: 'interop', size: 2047 });
   const port = VirtioUser.create({ path: sock, mac: '00:00:00:00:00:05' });
   port.configure({ mempool: pool, rxDescriptors: 256, txDescriptors: 256 });
@@ -35,7 +52,13 @@ export async function virtioAgainstTestpmd(t: Test, noHuge: boolean): Promise<vo
 
   const total = 1000;
   const batch = new Batch(32);
-  const template = buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:05', srcIp: '10.0.0.5', dstIp: '10.0.0.2', frameSize: 128 });
+  const template = buildUdpPacket({
+    dstMac: '00:00:00:00:00:02',
+    srcMac: '00:00:00:00:00:05',
+    srcIp: '10.0.0.5',
+    dstIp: '10.0.0.2',
+    frameSize: 128,
+  });
   let sent = 0;
   let received = 0;
   let intact = 0;
@@ -57,8 +80,13 @@ export async function virtioAgainstTestpmd(t: Test, noHuge: boolean): Promise<vo
       const sequence = Buffer.from(bytes).readUInt32BE(42);
       const expected = Uint8Array.from(template);
       new DataView(expected.buffer).setUint32(42, sequence);
-      if (eth.dst === '00:00:00:00:00:05' && eth.src === '00:00:00:00:00:02' &&
-        Buffer.compare(Buffer.from(bytes.subarray(12)), Buffer.from(expected.subarray(12))) === 0 && sequence === received) intact++;
+      if (
+        eth.dst === '00:00:00:00:00:05' &&
+        eth.src === '00:00:00:00:00:02' &&
+        Buffer.compare(Buffer.from(bytes.subarray(12)), Buffer.from(expected.subarray(12))) === 0 &&
+        sequence === received
+      )
+        intact++;
       received++;
     }
     batch.free();

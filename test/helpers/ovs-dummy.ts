@@ -34,7 +34,8 @@ export async function startOvsDummy(): Promise<OvsDummy> {
   const runDir = await mkdtemp('/tmp/of');
   const env = { ...process.env, OVS_RUNDIR: runDir, OVS_LOGDIR: runDir, OVS_DBDIR: runDir };
   const db = `unix:${runDir}/db.sock`;
-  const exec = async (command: string, args: string[]): Promise<string> => (await run(command, args, { env, timeout: 30_000 })).stdout;
+  const exec = async (command: string, args: string[]): Promise<string> =>
+    (await run(command, args, { env, timeout: 30_000 })).stdout;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) {
@@ -68,7 +69,13 @@ export async function startOvsDummy(): Promise<OvsDummy> {
       `${runDir}/conf.db`,
     ]);
     await exec('ovs-vsctl', [`--db=${db}`, '--no-wait', 'init']);
-    await exec('ovs-vswitchd', ['--enable-dummy', db, `--pidfile=${runDir}/ovs-vswitchd.pid`, '--detach', `--log-file=${runDir}/vswitchd.log`]);
+    await exec('ovs-vswitchd', [
+      '--enable-dummy',
+      db,
+      `--pidfile=${runDir}/ovs-vswitchd.pid`,
+      '--detach',
+      `--log-file=${runDir}/vswitchd.log`,
+    ]);
   } catch (error) {
     await stop();
     throw error;
@@ -78,14 +85,36 @@ export async function startOvsDummy(): Promise<OvsDummy> {
     runDir,
     mgmt: (bridge) => `unix:${runDir}/${bridge}.mgmt`,
     vsctl,
-    ofctl: (verb, bridge, ...args) => exec('ovs-ofctl', ['-O', 'OpenFlow13', verb, `unix:${runDir}/${bridge}.mgmt`, ...args]),
+    ofctl: (verb, bridge, ...args) =>
+      exec('ovs-ofctl', ['-O', 'OpenFlow13', verb, `unix:${runDir}/${bridge}.mgmt`, ...args]),
     async addBridge(bridge, options = {}) {
       const ports: string[] = [];
       const prefix = options.portPrefix ?? 'p';
       for (let i = 1; i <= (options.ports ?? 4); i++) {
-        ports.push('--', 'add-port', bridge, `${prefix}${i}`, '--', 'set', 'Interface', `${prefix}${i}`, 'type=dummy', `ofport_request=${i}`);
+        ports.push(
+          '--',
+          'add-port',
+          bridge,
+          `${prefix}${i}`,
+          '--',
+          'set',
+          'Interface',
+          `${prefix}${i}`,
+          'type=dummy',
+          `ofport_request=${i}`,
+        );
       }
-      await vsctl('add-br', bridge, '--', 'set', 'bridge', bridge, 'datapath_type=dummy', `protocols=${options.protocols ?? 'OpenFlow10,OpenFlow13'}`, ...ports);
+      await vsctl(
+        'add-br',
+        bridge,
+        '--',
+        'set',
+        'bridge',
+        bridge,
+        'datapath_type=dummy',
+        `protocols=${options.protocols ?? 'OpenFlow10,OpenFlow13'}`,
+        ...ports,
+      );
     },
     stop,
   };

@@ -18,12 +18,21 @@ export interface Testpmd {
  */
 export async function startTestpmd(eal: string[], app: string[], socket: string): Promise<Testpmd> {
   // stdbuf: testpmd's printf output would sit in a full buffer on a pipe.
-  const child = spawn('stdbuf', ['-oL', 'dpdk-testpmd', ...eal, '--', '--disable-link-check', ...app], { stdio: 'pipe' });
+  const child = spawn('stdbuf', ['-oL', 'dpdk-testpmd', ...eal, '--', '--disable-link-check', ...app], {
+    stdio: 'pipe',
+  });
   let text = '';
-  child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const started = await until(() => existsSync(socket) && /Press enter to exit/.test(text) || child.exitCode !== null, 20000);
+  const started = await until(
+    () => (existsSync(socket) && /Press enter to exit/.test(text)) || child.exitCode !== null,
+    20000,
+  );
   if (!started || child.exitCode !== null) {
     child.kill('SIGKILL');
     throw new Error(`dpdk-testpmd did not start:\n${text}`);
@@ -44,7 +53,9 @@ export async function startTestpmd(eal: string[], app: string[], socket: string)
 
 /** The `RX-packets` and `TX-packets` of testpmd's final per-port forward statistics. */
 export function testpmdPortTotals(output: string, port: number): { rx: number; tx: number } {
-  const section = new RegExp(`Forward statistics for port ${port}\\s+-+\\s+RX-packets: (\\d+)[^\\n]*\\n\\s+TX-packets: (\\d+)`).exec(output);
+  const section = new RegExp(
+    `Forward statistics for port ${port}\\s+-+\\s+RX-packets: (\\d+)[^\\n]*\\n\\s+TX-packets: (\\d+)`,
+  ).exec(output);
   if (section === null) throw new Error(`no forward statistics for port ${port} in:\n${output}`);
   return { rx: Number(section[1]), tx: Number(section[2]) };
 }

@@ -29,10 +29,22 @@ export async function vhostVirtioPair(t: Test, pool: Mempool): Promise<void> {
   const batch = new Batch(32);
   const sent: Uint8Array[] = [];
   for (let i = 0; i < 100; i++) {
-    sent.push(buildUdpPacket({ dstMac: '00:00:00:00:00:02', srcMac: '00:00:00:00:00:05', srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: i, frameSize: 64 + i * 10 }));
+    sent.push(
+      buildUdpPacket({
+        dstMac: '00:00:00:00:00:02',
+        srcMac: '00:00:00:00:00:05',
+        srcIp: '10.0.0.1',
+        dstIp: '10.0.0.2',
+        srcPort: i,
+        frameSize: 64 + i * 10,
+      }),
+    );
   }
   const received: Uint8Array[] = [];
-  for (const [from, to] of [[virtio, vhost], [vhost, virtio]] as const) {
+  for (const [from, to] of [
+    [virtio, vhost],
+    [vhost, virtio],
+  ] as const) {
     received.length = 0;
     let next = 0;
     const deadline = Date.now() + 5000;

@@ -48,7 +48,8 @@ interface BenchOptions {
   sweep: boolean;
 }
 
-const usage = 'usage: tools/bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 5)] ' +
+const usage =
+  'usage: tools/bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 5)] ' +
   '[--sweep-seconds N (default 2)] [--no-sweep]';
 
 function parseOptions(args: string[]): BenchOptions {
@@ -64,7 +65,10 @@ function parseOptions(args: string[]): BenchOptions {
       process.exit(0);
     }
     const keys: Record<string, keyof BenchOptions> = {
-      '--seconds': 'seconds', '--warmup': 'warmup', '--rounds': 'rounds', '--sweep-seconds': 'sweepSeconds',
+      '--seconds': 'seconds',
+      '--warmup': 'warmup',
+      '--rounds': 'rounds',
+      '--sweep-seconds': 'sweepSeconds',
     };
     const key = keys[name];
     if (key === undefined) throw new Error(`unknown option '${args[i]}'\n${usage}`);
@@ -73,7 +77,9 @@ function parseOptions(args: string[]): BenchOptions {
     const min = key === 'warmup' ? 0 : 1;
     const max = key === 'rounds' ? 20 : 600;
     if (text === undefined || !Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${text === undefined ? 'nothing' : `'${text}'`}`);
+      throw new Error(
+        `${name} must be a whole number from ${min} to ${max}, got ${text === undefined ? 'nothing' : `'${text}'`}`,
+      );
     }
     (options as unknown as Record<string, number>)[key] = value;
   }
@@ -126,11 +132,13 @@ class DpdkProcess {
     // Its own process group, so that everything it started can be signalled at once.
     this.child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(this);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
-      running.delete(this);
-      for (const wake of this.#waiters) wake();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code) => {
+        running.delete(this);
+        for (const wake of this.#waiters) wake();
+        resolve(code);
+      }),
+    );
     let port = -1;
     const onLine = (line: string): void => {
       this.#output.push(line);
@@ -168,9 +176,12 @@ class DpdkProcess {
       const found = this.snapshots.find((snapshot) => snapshot.atNs >= notBeforeNs);
       if (found !== undefined) return found;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${this.describe()} exited (${this.child.exitCode ?? this.child.signalCode}) before printing statistics:\n${this.tail()}`);
+        throw new Error(
+          `${this.describe()} exited (${this.child.exitCode ?? this.child.signalCode}) before printing statistics:\n${this.tail()}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`${this.describe()} printed no statistics in ${timeoutMs} ms:\n${this.tail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.describe()} printed no statistics in ${timeoutMs} ms:\n${this.tail()}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 250);
         this.#waiters.push(() => {
@@ -236,24 +247,52 @@ function uniquePrefix(): string {
 
 /** EAL arguments shared by every process: no files left behind, no telemetry socket. */
 function commonEal(lcores: string, prefix: string): string[] {
-  return ['--lcores', lcores, '--no-pci', '--in-memory', '--single-file-segments', '--no-telemetry', '--file-prefix', prefix];
+  return [
+    '--lcores',
+    lcores,
+    '--no-pci',
+    '--in-memory',
+    '--single-file-segments',
+    '--no-telemetry',
+    '--file-prefix',
+    prefix,
+  ];
 }
 
 /** The testpmd application arguments both testpmd and examples/testpmd.ts take. */
 function forwarderApp(mode: string, burst: number): string[] {
-  return [`--forward-mode=${mode}`, `--burst=${burst}`, '--nb-cores=1', '--stats-period', '1', '--total-num-mbufs=8192',
-    '--rxd=1024', '--txd=1024', '--disable-link-check'];
+  return [
+    `--forward-mode=${mode}`,
+    `--burst=${burst}`,
+    '--nb-cores=1',
+    '--stats-period',
+    '1',
+    '--total-num-mbufs=8192',
+    '--rxd=1024',
+    '--txd=1024',
+    '--disable-link-check',
+  ];
 }
 
 /** Starts a forwarder (or the traffic source) with the same EAL and testpmd arguments, whichever program it is. */
-function startTestpmdLike(kind: ForwarderKind, eal: string[], app: string[], prefix: string, portCount: number): DpdkProcess {
+function startTestpmdLike(
+  kind: ForwarderKind,
+  eal: string[],
+  app: string[],
+  prefix: string,
+  portCount: number,
+): DpdkProcess {
   if (kind === 'testpmd') {
     // stdbuf: testpmd's stdout is block-buffered into a pipe; its statistics must arrive when printed.
     return new DpdkProcess('stdbuf', ['-oL', testpmdBinary, ...eal, '--', ...app], prefix, portCount);
   }
   const engine = kind === 'dpdk-ts TS loop' ? 'ts' : 'native';
-  return new DpdkProcess(process.execPath, ['--import', 'tsx', join(repoRoot, 'examples', 'testpmd.ts'), ...eal, '--', ...app,
-    `--engine=${engine}`], prefix, portCount);
+  return new DpdkProcess(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'examples', 'testpmd.ts'), ...eal, '--', ...app, `--engine=${engine}`],
+    prefix,
+    portCount,
+  );
 }
 
 /**
@@ -263,8 +302,14 @@ function startTestpmdLike(kind: ForwarderKind, eal: string[], app: string[], pre
  */
 async function measure(forwarder: DpdkProcess, warmup: number, seconds: number): Promise<Sample> {
   const first = await forwarder.snapshotAfter(0n, 30000);
-  const start = await forwarder.snapshotAfter(first.atNs + BigInt(Math.round((warmup - 0.5) * 1e9)), (warmup + 5) * 1000);
-  const end = await forwarder.snapshotAfter(start.atNs + BigInt(Math.round((seconds - 0.5) * 1e9)), (seconds + 5) * 1000);
+  const start = await forwarder.snapshotAfter(
+    first.atNs + BigInt(Math.round((warmup - 0.5) * 1e9)),
+    (warmup + 5) * 1000,
+  );
+  const end = await forwarder.snapshotAfter(
+    start.atNs + BigInt(Math.round((seconds - 0.5) * 1e9)),
+    (seconds + 5) * 1000,
+  );
   const elapsed = Number(end.atNs - start.atNs) / 1e9;
   const sent = end.txPackets - start.txPackets;
   return {
@@ -275,7 +320,13 @@ async function measure(forwarder: DpdkProcess, warmup: number, seconds: number):
 }
 
 /** Topology 1: two net_null ports of 64-byte packets, forwarding on lcore 1 (CPU 1). */
-async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, seconds: number, mode = 'macswap'): Promise<Sample> {
+async function runNullPorts(
+  kind: ForwarderKind,
+  burst: number,
+  warmup: number,
+  seconds: number,
+  mode = 'macswap',
+): Promise<Sample> {
   const prefix = uniquePrefix();
   const eal = [...commonEal('0@0,1@1', prefix), '--vdev', 'net_null0,size=64', '--vdev', 'net_null1,size=64'];
   const forwarder = startTestpmdLike(kind, eal, forwarderApp(mode, burst), prefix, 2);
@@ -290,8 +341,10 @@ async function runNullPorts(kind: ForwarderKind, burst: number, warmup: number, 
 async function waitForFile(path: string, timeoutMs: number, process: DpdkProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(path)) {
-    if (process.child.exitCode !== null) throw new Error(`${process.describe()} exited before creating ${path}:\n${process.tail()}`);
-    if (Date.now() > deadline) throw new Error(`${process.describe()} did not create ${path} in ${timeoutMs} ms:\n${process.tail()}`);
+    if (process.child.exitCode !== null)
+      throw new Error(`${process.describe()} exited before creating ${path}:\n${process.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${process.describe()} did not create ${path} in ${timeoutMs} ms:\n${process.tail()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -306,15 +359,19 @@ async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): P
   socketDir ??= mkdtempSync(join(tmpdir(), 'dts-bench-'));
   const sockets = [join(socketDir, `${process.pid}-a.sock`), join(socketDir, `${process.pid}-b.sock`)];
   const forwarderPrefix = uniquePrefix();
-  const forwarderEal = [...commonEal('0@0,1@1', forwarderPrefix),
-    ...sockets.flatMap((path, i) => ['--vdev', `net_vhost${i},iface=${path},queues=1`])];
+  const forwarderEal = [
+    ...commonEal('0@0,1@1', forwarderPrefix),
+    ...sockets.flatMap((path, i) => ['--vdev', `net_vhost${i},iface=${path},queues=1`]),
+  ];
   const forwarder = startTestpmdLike(kind, forwarderEal, forwarderApp('macswap', mainBurst), forwarderPrefix, 2);
   let source: DpdkProcess | undefined;
   try {
     for (const path of sockets) await waitForFile(path, 30000, forwarder);
     const sourcePrefix = uniquePrefix();
-    const sourceEal = [...commonEal('0@0,1@0', sourcePrefix),
-      ...sockets.flatMap((path, i) => ['--vdev', `net_virtio_user${i},path=${path},queues=1`])];
+    const sourceEal = [
+      ...commonEal('0@0,1@0', sourcePrefix),
+      ...sockets.flatMap((path, i) => ['--vdev', `net_virtio_user${i},path=${path},queues=1`]),
+    ];
     source = startTestpmdLike('testpmd', sourceEal, forwarderApp('flowgen', mainBurst), sourcePrefix, 2);
     await source.snapshotAfter(0n, 30000);
     return await measure(forwarder, warmup, seconds);
@@ -362,7 +419,11 @@ function median(values: number[]): number {
 }
 
 /** Runs `rounds` rounds of every forwarder in turn; returns the medians and ratios to testpmd. */
-async function measureRounds(rounds: number, label: string, run: (kind: ForwarderKind) => Promise<Sample>): Promise<Measurement[]> {
+async function measureRounds(
+  rounds: number,
+  label: string,
+  run: (kind: ForwarderKind) => Promise<Sample>,
+): Promise<Measurement[]> {
   const samples = new Map<ForwarderKind, Sample[]>(forwarders.map((kind) => [kind, []]));
   for (let round = 1; round <= rounds; round++) {
     for (const kind of forwarders) {
@@ -374,7 +435,9 @@ async function measureRounds(rounds: number, label: string, run: (kind: Forwarde
     const taken = samples.get(kind)!;
     const received = taken.flatMap((sample) => (sample.receivedMpps === undefined ? [] : [sample.receivedMpps]));
     return {
-      forwarder: kind, mpps: median(taken.map((sample) => sample.mpps)), samples: taken.map((sample) => sample.mpps),
+      forwarder: kind,
+      mpps: median(taken.map((sample) => sample.mpps)),
+      samples: taken.map((sample) => sample.mpps),
       mppsPerCpu: median(taken.map((sample) => sample.mppsPerCpu)),
       receivedMpps: received.length > 0 ? median(received) : undefined,
     };
@@ -382,8 +445,11 @@ async function measureRounds(rounds: number, label: string, run: (kind: Forwarde
   const [reference] = medians;
   const referenceBest = Math.max(...reference.samples);
   return medians.map((result) => ({
-    ...result, ratio: result.mpps / reference.mpps, ratioPerCpu: result.mppsPerCpu / reference.mppsPerCpu,
-    best: Math.max(...result.samples), bestRatio: Math.max(...result.samples) / referenceBest,
+    ...result,
+    ratio: result.mpps / reference.mpps,
+    ratioPerCpu: result.mppsPerCpu / reference.mppsPerCpu,
+    best: Math.max(...result.samples),
+    bestRatio: Math.max(...result.samples) / referenceBest,
   }));
 }
 
@@ -395,32 +461,43 @@ function markdown(report: BenchReport): string {
     `# dpdk-ts forwarding benchmark (${report.date})`,
     '',
     `${report.machine.cpus} x ${report.machine.cpuModel}; load average ${report.machine.loadAverageBefore.join(', ')} before, ` +
-    `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap unless io is named, one forwarding core on CPU 1, ` +
-    `${report.options.seconds} s windows after ${report.options.warmup} s warmup, median of ${report.options.rounds} round(s) ` +
-    '(min-max in brackets), and the best round. Mpps: packets the forwarder transmitted per second; per CPU: per second ' +
-    'of CPU time the forwarder process got, which load from other processes does not skew when the forwarder is the ' +
-    'bottleneck. On a virtual machine the host\'s placement of the two CPUs can halve a round\'s rate (the vhost-user ' +
-    'topology, where both CPUs are busy, shows it most): the best round is what each forwarder can do.',
+      `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap unless io is named, one forwarding core on CPU 1, ` +
+      `${report.options.seconds} s windows after ${report.options.warmup} s warmup, median of ${report.options.rounds} round(s) ` +
+      '(min-max in brackets), and the best round. Mpps: packets the forwarder transmitted per second; per CPU: per second ' +
+      'of CPU time the forwarder process got, which load from other processes does not skew when the forwarder is the ' +
+      "bottleneck. On a virtual machine the host's placement of the two CPUs can halve a round's rate (the vhost-user " +
+      'topology, where both CPUs are busy, shows it most): the best round is what each forwarder can do.',
     '',
     '| Topology | Forwarder | Mpps, median | vs testpmd | Mpps, best | vs testpmd | Mpps per CPU | vs testpmd |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const topology of report.topologies) {
     for (const result of topology.results) {
-      const range = result.samples.length > 1 ? ` [${format(Math.min(...result.samples))}-${format(Math.max(...result.samples))}]` : '';
+      const range =
+        result.samples.length > 1
+          ? ` [${format(Math.min(...result.samples))}-${format(Math.max(...result.samples))}]`
+          : '';
       const received = result.receivedMpps === undefined ? '' : `, received ${format(result.receivedMpps)}`;
-      lines.push(`| ${topology.name} | ${result.forwarder} | ${format(result.mpps)}${range}${received} | ${percent(result.ratio)} | ` +
-        `${format(result.best)} | ${percent(result.bestRatio)} | ${format(result.mppsPerCpu)} | ${percent(result.ratioPerCpu)} |`);
+      lines.push(
+        `| ${topology.name} | ${result.forwarder} | ${format(result.mpps)}${range}${received} | ${percent(result.ratio)} | ` +
+          `${format(result.best)} | ${percent(result.bestRatio)} | ${format(result.mppsPerCpu)} | ${percent(result.ratioPerCpu)} |`,
+      );
     }
   }
   if (report.sweep.length > 0) {
-    lines.push('', `Burst-size sweep on topology 1 (one round, ${report.options.sweepSeconds} s windows):`, '',
+    lines.push(
+      '',
+      `Burst-size sweep on topology 1 (one round, ${report.options.sweepSeconds} s windows):`,
+      '',
       '| Burst | testpmd Mpps, per CPU | dpdk-ts TS loop Mpps, per CPU (vs testpmd) | dpdk-ts native Engine Mpps, per CPU (vs testpmd) |',
-      '| ---: | ---: | ---: | ---: |');
+      '| ---: | ---: | ---: | ---: |',
+    );
     const cell = (result: Measurement): string => `${format(result.mpps)}, ${format(result.mppsPerCpu)}`;
     for (const point of report.sweep) {
       const [reference, ts, native] = point.results;
-      lines.push(`| ${point.burst} | ${cell(reference)} | ${cell(ts)} (${percent(ts.ratioPerCpu)}) | ${cell(native)} (${percent(native.ratioPerCpu)}) |`);
+      lines.push(
+        `| ${point.burst} | ${cell(reference)} | ${cell(ts)} (${percent(ts.ratioPerCpu)}) | ${cell(native)} (${percent(native.ratioPerCpu)}) |`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -441,26 +518,39 @@ async function main(): Promise<void> {
   const rounded = (values: number[]): number[] => values.map((value) => Math.round(value * 100) / 100);
   const report: BenchReport = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAverageBefore: rounded(loadavg()), loadAverageAfter: [] },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      loadAverageBefore: rounded(loadavg()),
+      loadAverageAfter: [],
+    },
     options: { ...options, packetBytes: 64, burst: mainBurst },
     topologies: [],
     sweep: [],
   };
   report.topologies.push({
     name: '1: 2 x net_null, 1 core',
-    results: await measureRounds(options.rounds, 'net_null', (kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds)),
+    results: await measureRounds(options.rounds, 'net_null', (kind) =>
+      runNullPorts(kind, mainBurst, options.warmup, options.seconds),
+    ),
   });
   report.topologies.push({
     name: '1: 2 x net_null, 1 core, io',
-    results: await measureRounds(options.rounds, 'net_null io', (kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds, 'io')),
+    results: await measureRounds(options.rounds, 'net_null io', (kind) =>
+      runNullPorts(kind, mainBurst, options.warmup, options.seconds, 'io'),
+    ),
   });
   report.topologies.push({
     name: '2: 2 x vhost-user <- testpmd source on CPU 0',
-    results: await measureRounds(options.rounds, 'vhost-user', (kind) => runVhost(kind, options.warmup, options.seconds)),
+    results: await measureRounds(options.rounds, 'vhost-user', (kind) =>
+      runVhost(kind, options.warmup, options.seconds),
+    ),
   });
   if (options.sweep) {
     for (const burst of sweepBursts) {
-      const results = await measureRounds(1, `net_null, burst ${burst}`, (kind) => runNullPorts(kind, burst, options.warmup, options.sweepSeconds));
+      const results = await measureRounds(1, `net_null, burst ${burst}`, (kind) =>
+        runNullPorts(kind, burst, options.warmup, options.sweepSeconds),
+      );
       report.sweep.push({ burst, results });
     }
   }

@@ -56,8 +56,10 @@ export interface NetworkFunctionSettings {
 
 /** The reference setup's command lines (`../shared/REFERENCE-SETUP.md`), ports left out. */
 export const referenceCommandLines = {
-  pktgen: 'pktgen -c 0x19 --master-lcore 3 -n 1 --socket-mem 1024,1024 --file-prefix pktgen --no-pci -- -T -P -m "0.0,4.1"',
-  testpmd: 'testpmd -c 0xE0 -n 1 --socket-mem 1024,1024 --file-prefix testpmd --no-pci -- -i --burst=64 --disable-hw-vlan --txd=2048 --rxd=2048 -a --coremask=0xc0',
+  pktgen:
+    'pktgen -c 0x19 --master-lcore 3 -n 1 --socket-mem 1024,1024 --file-prefix pktgen --no-pci -- -T -P -m "0.0,4.1"',
+  testpmd:
+    'testpmd -c 0xE0 -n 1 --socket-mem 1024,1024 --file-prefix testpmd --no-pci -- -i --burst=64 --disable-hw-vlan --txd=2048 --rxd=2048 -a --coremask=0xc0',
   l2fwd: 'l2fwd -c 0xE0 -n 1 --socket-mem 1024,1024 --file-prefix testpmd --no-pci -- -p 0x3',
 } as const;
 
@@ -79,7 +81,9 @@ function appEalArgs(settings: AppEalSettings, workers: number, noHugeMb: number)
     memoryChannels: 1,
     ...(settings.noHuge ? { noHuge: true, memoryMb: noHugeMb } : {}),
     filePrefix: settings.filePrefix,
-    vdevs: settings.ports.map((port) => `net_virtio_user${port.index},mac=${port.mac},path=${join(settings.socketDir, port.socket)}${server}`),
+    vdevs: settings.ports.map(
+      (port) => `net_virtio_user${port.index},mac=${port.mac},path=${join(settings.socketDir, port.socket)}${server}`,
+    ),
   });
 }
 
@@ -90,9 +94,20 @@ function appEalArgs(settings: AppEalSettings, workers: number, noHugeMb: number)
  */
 export function generatorArgs(eal: AppEalSettings, run: GeneratorRunSettings): string[] {
   return [
-    ...appEalArgs(eal, 1, noHugeMemoryMb.generator), '--', '-T', '-P', '-m', '1.[0-1]', ...(run.sharedCpu ? ['--shared-cpu'] : []),
-    '--linger', String(run.lingerMs), '--commands', run.commands,
-    ...(run.timeoutS === undefined ? [] : ['--wait-done', '--timeout', String(run.timeoutS)]), '--json', '-',
+    ...appEalArgs(eal, 1, noHugeMemoryMb.generator),
+    '--',
+    '-T',
+    '-P',
+    '-m',
+    '1.[0-1]',
+    ...(run.sharedCpu ? ['--shared-cpu'] : []),
+    '--linger',
+    String(run.lingerMs),
+    '--commands',
+    run.commands,
+    ...(run.timeoutS === undefined ? [] : ['--wait-done', '--timeout', String(run.timeoutS)]),
+    '--json',
+    '-',
   ];
 }
 
@@ -102,13 +117,35 @@ export function generatorArgs(eal: AppEalSettings, run: GeneratorRunSettings): s
  * CPUs of their own, would share the one CPU here); counters as JSON at the end.
  */
 export function forwarderArgs(forwarder: 'testpmd' | 'l2fwd', eal: AppEalSettings): string[] {
-  const app = forwarder === 'testpmd' ?
-    ['--burst=64', '--disable-hw-vlan', '--txd=2048', '--rxd=2048', '-a', '--coremask=0x2', '--stats-period=0', '--json'] :
-    ['-p', '0x3', '-q', '2', '-T', '0', '--json'];
+  const app =
+    forwarder === 'testpmd'
+      ? [
+          '--burst=64',
+          '--disable-hw-vlan',
+          '--txd=2048',
+          '--rxd=2048',
+          '-a',
+          '--coremask=0x2',
+          '--stats-period=0',
+          '--json',
+        ]
+      : ['-p', '0x3', '-q', '2', '-T', '0', '--json'];
   return [...appEalArgs(eal, 1, noHugeMemoryMb.forwarder), '--', ...app];
 }
 
 /** A network function of the service chain (examples/ips.ts): its loop on the app's CPU, counters as JSON at the end. */
 export function networkFunctionArgs(eal: AppEalSettings, nf: NetworkFunctionSettings): string[] {
-  return [...appEalArgs(eal, 0, noHugeMemoryMb.networkFunction), '--', '--mode', nf.mode, '--rule', nf.rule, '--cpu', String(eal.cpu), '--stats-period', '0', '--json'];
+  return [
+    ...appEalArgs(eal, 0, noHugeMemoryMb.networkFunction),
+    '--',
+    '--mode',
+    nf.mode,
+    '--rule',
+    nf.rule,
+    '--cpu',
+    String(eal.cpu),
+    '--stats-period',
+    '0',
+    '--json',
+  ];
 }

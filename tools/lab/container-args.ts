@@ -73,7 +73,16 @@ export interface RunContainerOptions {
   interactive?: boolean;
 }
 
-const runContainerOptionKeys: readonly (keyof RunContainerOptions)[] = ['name', 'image', 'cpus', 'volumes', 'entrypoint', 'args', 'env', 'interactive'];
+const runContainerOptionKeys: readonly (keyof RunContainerOptions)[] = [
+  'name',
+  'image',
+  'cpus',
+  'volumes',
+  'entrypoint',
+  'args',
+  'env',
+  'interactive',
+];
 const volumeKeys: readonly (keyof VolumeMount)[] = ['host', 'container', 'readOnly'];
 
 /** A name Docker accepts for a container (and the lab for an app). */
@@ -98,11 +107,7 @@ export function checkCpuset(operation: string, name: string, value: unknown): st
  * default seccomp profile, an init process that forwards signals, CPU pinning, the lab
  * label, bind mounts and environment.
  */
-export function containerCreateArgs(
-  uniqueName: string,
-  sessionId: string,
-  options: RunContainerOptions,
-): string[] {
+export function containerCreateArgs(uniqueName: string, sessionId: string, options: RunContainerOptions): string[] {
   const operation = 'DockerEngine.runContainer';
   checkOptions(operation, options, runContainerOptionKeys);
   checkContainerName(operation, 'name', options.name);
@@ -110,13 +115,18 @@ export function containerCreateArgs(
   checkCpuset(operation, 'cpus', options.cpus);
   const args = [
     'create',
-    '--name', uniqueName,
-    '--label', `${labContainerLabel}=${sessionId}`,
-    '--network', 'none',
+    '--name',
+    uniqueName,
+    '--label',
+    `${labContainerLabel}=${sessionId}`,
+    '--network',
+    'none',
     '--init',
-    '--cap-drop', 'ALL',
+    '--cap-drop',
+    'ALL',
     ...dpdkContainerCapabilities.flatMap((capability) => ['--cap-add', capability]),
-    '--cpuset-cpus', options.cpus,
+    '--cpuset-cpus',
+    options.cpus,
   ];
   if (options.interactive === true) args.push('--interactive');
   for (const [index, volume] of (options.volumes ?? []).entries()) {
@@ -124,7 +134,8 @@ export function containerCreateArgs(
     checkAbsolutePath(operation, `volumes[${index}].host`, volume.host);
     checkAbsolutePath(operation, `volumes[${index}].container`, volume.container);
     for (const path of [volume.host, volume.container]) {
-      if (path.includes(':')) invalidArgument(operation, `volumes[${index}]: path ${describe(path)} must not contain ":"`);
+      if (path.includes(':'))
+        invalidArgument(operation, `volumes[${index}]: path ${describe(path)} must not contain ":"`);
     }
     args.push('--volume', `${volume.host}:${volume.container}${volume.readOnly === true ? ':ro' : ''}`);
   }
@@ -133,7 +144,8 @@ export function containerCreateArgs(
     if (typeof value !== 'string') invalidArgument(operation, `env ${key} must be a string, got ${describe(value)}`);
     args.push('--env', `${key}=${value}`);
   }
-  if (options.entrypoint !== undefined) args.push('--entrypoint', checkString(operation, 'entrypoint', options.entrypoint));
+  if (options.entrypoint !== undefined)
+    args.push('--entrypoint', checkString(operation, 'entrypoint', options.entrypoint));
   args.push(options.image, ...(options.args ?? []));
   return args;
 }

@@ -26,10 +26,7 @@ interface SourceEntry {
  * Reads the Debian mirrors of `release` from apt's sources (one-line `.list` and deb822
  * `.sources` files), so that images are built from the mirror this machine is set up for.
  */
-export function debianMirrors(
-  release = 'bookworm',
-  sourceFiles: readonly string[] = aptSourceFiles(),
-): DebianMirrors {
+export function debianMirrors(release = 'bookworm', sourceFiles: readonly string[] = aptSourceFiles()): DebianMirrors {
   const operation = 'debianMirrors';
   const bySuite = new Map<string, string>();
   for (const file of sourceFiles) {
@@ -79,7 +76,10 @@ function aptSourceFiles(): string[] {
 function oneLineEntries(text: string): SourceEntry[] {
   const entries: SourceEntry[] = [];
   for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/#.*/, '').replace(/\[[^\]]*\]/, ' ').trim();
+    const line = rawLine
+      .replace(/#.*/, '')
+      .replace(/\[[^\]]*\]/, ' ')
+      .trim();
     const [type, uri, suite] = line.split(/\s+/);
     if (type === 'deb' && uri !== undefined && suite !== undefined) entries.push({ uris: [uri], suites: [suite] });
   }

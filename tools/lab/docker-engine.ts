@@ -138,7 +138,10 @@ export class DockerEngine {
 
     const socket = join(runDir, 'docker.sock');
     if (Buffer.byteLength(socket) > 107) {
-      invalidArgument(operation, `runDir ${JSON.stringify(runDir)} is too long for a unix socket path (${socket}); use a shorter one`);
+      invalidArgument(
+        operation,
+        `runDir ${JSON.stringify(runDir)} is too long for a unix socket path (${socket}); use a shorter one`,
+      );
     }
     const host = `unix://${socket}`;
     if (await engineAnswers(host)) {
@@ -161,7 +164,8 @@ export class DockerEngine {
     const daemon = spawn(
       'setpriv',
       [
-        '--pdeathsig', 'SIGTERM',
+        '--pdeathsig',
+        'SIGTERM',
         dockerd,
         '--storage-driver=vfs',
         '--iptables=false',
@@ -183,7 +187,10 @@ export class DockerEngine {
     while (!(await engineAnswers(host))) {
       if (daemon.exitCode !== null || daemon.signalCode !== null || Date.now() > deadline) {
         await engine.stop();
-        const why = daemon.exitCode !== null || daemon.signalCode !== null ? 'exited' : `did not answer within ${dockerdStartTimeoutMs / 1000} s`;
+        const why =
+          daemon.exitCode !== null || daemon.signalCode !== null
+            ? 'exited'
+            : `did not answer within ${dockerdStartTimeoutMs / 1000} s`;
         throw new DpdkError(
           `dockerd ${why}; its log ${logFile} ends with:\n${outputTail(await readFile(logFile, 'utf8').catch(() => ''))}`,
           { code: 'ERR_DOCKER', operation, object: host },
@@ -224,17 +231,25 @@ export class DockerEngine {
    */
   async runContainer(options: RunContainerOptions): Promise<RunningContainer> {
     const operation = 'DockerEngine.runContainer';
-    if (this.#stopped) throw new DpdkError('the engine was stopped', { code: 'ERR_CLOSED', operation, object: this.host });
+    if (this.#stopped)
+      throw new DpdkError('the engine was stopped', { code: 'ERR_CLOSED', operation, object: this.host });
     const uniqueName = `dpdk-ts-${this.sessionId}-${options.name}`;
     const createArgs = containerCreateArgs(uniqueName, this.sessionId, options);
     if (this.#containers.has(uniqueName)) {
-      invalidArgument(operation, `a container named "${options.name}" is already running in this session; pick another name`);
+      invalidArgument(
+        operation,
+        `a container named "${options.name}" is already running in this session; pick another name`,
+      );
     }
     await this.docker(createArgs, operation);
-    const client = spawn('docker', ['start', '--attach', ...(options.interactive === true ? ['--interactive'] : []), uniqueName], {
-      env: this.env(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const client = spawn(
+      'docker',
+      ['start', '--attach', ...(options.interactive === true ? ['--interactive'] : []), uniqueName],
+      {
+        env: this.env(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     // A failure of the client shows as its 'close' and the container's state, read there.
     client.on('error', () => undefined);
     const exited = new Promise<AppExit>((resolveExit) => {
@@ -253,7 +268,9 @@ export class DockerEngine {
       stop: (signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) => {
         stopping ??= (async () => {
           await this.docker(['kill', '--signal', signal, uniqueName]).catch(() => undefined);
-          const timer = new Promise<'timeout'>((resolveTimer) => setTimeout(() => resolveTimer('timeout'), graceMs).unref());
+          const timer = new Promise<'timeout'>((resolveTimer) =>
+            setTimeout(() => resolveTimer('timeout'), graceMs).unref(),
+          );
           if ((await Promise.race([exited, timer])) === 'timeout') await this.#removeContainer(uniqueName);
           return exited;
         })();
@@ -266,7 +283,11 @@ export class DockerEngine {
 
   async #exitOf(name: string): Promise<AppExit> {
     try {
-      const [running, code] = (await this.docker(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name])).trim().split(' ');
+      const [running, code] = (
+        await this.docker(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}}', name])
+      )
+        .trim()
+        .split(' ');
       if (running === 'true') return { code: null, signal: 'SIGKILL' };
       const exitCode = Number(code);
       // Docker reports a signal death of the app as 128 + the signal number.
@@ -296,7 +317,14 @@ export class DockerEngine {
 
   /** Names of the containers of this session that exist in the engine (running or not). */
   async sessionContainers(): Promise<string[]> {
-    const out = await this.docker(['ps', '--all', '--filter', `label=${labContainerLabel}=${this.sessionId}`, '--format', '{{.Names}}']);
+    const out = await this.docker([
+      'ps',
+      '--all',
+      '--filter',
+      `label=${labContainerLabel}=${this.sessionId}`,
+      '--format',
+      '{{.Names}}',
+    ]);
     return out.split('\n').filter((line) => line !== '');
   }
 
@@ -317,7 +345,9 @@ export class DockerEngine {
     if (daemon !== undefined && this.#daemonExited !== undefined) {
       this.log('stopping the private dockerd');
       daemon.kill('SIGTERM');
-      const timer = new Promise<'timeout'>((resolveTimer) => setTimeout(() => resolveTimer('timeout'), dockerdStopTimeoutMs).unref());
+      const timer = new Promise<'timeout'>((resolveTimer) =>
+        setTimeout(() => resolveTimer('timeout'), dockerdStopTimeoutMs).unref(),
+      );
       if ((await Promise.race([this.#daemonExited, timer])) === 'timeout') daemon.kill('SIGKILL');
       await this.#daemonExited;
     }
@@ -333,19 +363,25 @@ export class DockerEngine {
     this.#stopped = true;
     this.#forgetBackstop();
     try {
-      const names = execFileSync('docker', ['ps', '--all', '--filter', `label=${labContainerLabel}=${this.sessionId}`, '--format', '{{.Names}}'], {
-        env: this.env(),
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-        timeout: 10_000,
-      })
+      const names = execFileSync(
+        'docker',
+        ['ps', '--all', '--filter', `label=${labContainerLabel}=${this.sessionId}`, '--format', '{{.Names}}'],
+        {
+          env: this.env(),
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 10_000,
+        },
+      )
         .split('\n')
         .filter((line) => line !== '');
-      if (names.length > 0) execFileSync('docker', ['rm', '--force', ...names], { env: this.env(), stdio: 'ignore', timeout: 20_000 });
+      if (names.length > 0)
+        execFileSync('docker', ['rm', '--force', ...names], { env: this.env(), stdio: 'ignore', timeout: 20_000 });
     } catch {
       // The engine may already be gone; killing dockerd below still ends its containers.
     }
-    if (this.#daemon !== undefined && this.#daemon.exitCode === null && this.#daemon.signalCode === null) this.#daemon.kill('SIGTERM');
+    if (this.#daemon !== undefined && this.#daemon.exitCode === null && this.#daemon.signalCode === null)
+      this.#daemon.kill('SIGTERM');
   }
 }
 

@@ -40,7 +40,12 @@ export interface BuildImageOptions {
 }
 
 const baseImageOptionKeys: readonly (keyof BaseImageOptions)[] = ['name', 'release', 'rebuild'];
-const buildImageOptionKeys: readonly (keyof BuildImageOptions)[] = ['name', 'dockerfile', 'baseImage', 'stagePackageFrom'];
+const buildImageOptionKeys: readonly (keyof BuildImageOptions)[] = [
+  'name',
+  'dockerfile',
+  'baseImage',
+  'stagePackageFrom',
+];
 
 /**
  * Builds a Debian base image in `engine` without any registry: `debootstrap
@@ -64,7 +69,9 @@ export async function buildBaseImage(engine: DockerEngine, options: BaseImageOpt
   const rootfs = join(workDir, 'rootfs');
   try {
     engine.log(`debootstrap --variant=minbase ${release} from ${mirrors.main}`);
-    await execProgram(operation, debootstrap, ['--variant=minbase', release, rootfs, mirrors.main], { code: 'ERR_DEBOOTSTRAP' });
+    await execProgram(operation, debootstrap, ['--variant=minbase', release, rootfs, mirrors.main], {
+      code: 'ERR_DEBOOTSTRAP',
+    });
     await writeFile(join(rootfs, 'etc/apt/sources.list'), imageSourcesList(release, mirrors));
     engine.log(`docker import ${name}`);
     await importRootfs(engine, operation, rootfs, name);
@@ -90,11 +97,14 @@ function importRootfs(engine: DockerEngine, operation: string, rootfs: string, n
       if (code === 0 && tarCode === 0) resolveImport();
       else
         reject(
-          new DpdkError(`\`tar -C ${rootfs} -c . | docker import - ${name}\` failed (tar ${tarCode}, docker ${code}):\n${outputTail(errors)}`, {
-            code: 'ERR_DOCKER',
-            operation,
-            object: name,
-          }),
+          new DpdkError(
+            `\`tar -C ${rootfs} -c . | docker import - ${name}\` failed (tar ${tarCode}, docker ${code}):\n${outputTail(errors)}`,
+            {
+              code: 'ERR_DOCKER',
+              operation,
+              object: name,
+            },
+          ),
         );
     });
   });
@@ -110,7 +120,12 @@ export async function buildImage(engine: DockerEngine, options: BuildImageOption
   checkOptions(operation, options, buildImageOptionKeys);
   const dockerfile = resolve(options.dockerfile);
   await access(dockerfile, fsConstants.R_OK).catch((cause: unknown) => {
-    throw new DpdkError(`Dockerfile ${dockerfile} cannot be read`, { code: 'ENOENT', operation, object: dockerfile, cause });
+    throw new DpdkError(`Dockerfile ${dockerfile} cannot be read`, {
+      code: 'ENOENT',
+      operation,
+      object: dockerfile,
+      cause,
+    });
   });
   await mkdir(engine.stateDir, { recursive: true });
   const context = await mkdtemp(join(engine.stateDir, 'context-'));
@@ -125,7 +140,18 @@ export async function buildImage(engine: DockerEngine, options: BuildImageOption
     await execProgram(
       operation,
       'docker',
-      ['build', '--network', 'host', '--build-arg', `BASE_IMAGE=${options.baseImage}`, '--tag', options.name, '--file', dockerfile, context],
+      [
+        'build',
+        '--network',
+        'host',
+        '--build-arg',
+        `BASE_IMAGE=${options.baseImage}`,
+        '--tag',
+        options.name,
+        '--file',
+        dockerfile,
+        context,
+      ],
       { env: engine.env() },
     );
   } finally {

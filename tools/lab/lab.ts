@@ -93,12 +93,17 @@ export class Lab {
   async setUp(): Promise<void> {
     const freeMb = freeHugepageMb();
     if (!this.options.noHuge && freeMb < neededHugepageMb) {
-      throw new DpdkError(`only ${freeMb} MiB of hugepages are free, the lab needs ${neededHugepageMb} MiB: reserve them with ` +
-        "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge", { code: 'ENOMEM', operation: 'lab' });
+      throw new DpdkError(
+        `only ${freeMb} MiB of hugepages are free, the lab needs ${neededHugepageMb} MiB: reserve them with ` +
+          "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge",
+        { code: 'ENOMEM', operation: 'lab' },
+      );
     }
     // OVS adds --in-memory unless --legacy-mem is given, and EAL refuses --in-memory with --no-huge.
     const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge --legacy-mem -m 1024' : ' --in-memory --single-file-segments'}`;
-    log(`lab: starting OVS-DPDK (private run dir; PMD on CPU ${this.cpus.ovs}; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`);
+    log(
+      `lab: starting OVS-DPDK (private run dir; PMD on CPU ${this.cpus.ovs}; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`,
+    );
     this.#sandbox = await OvsSandbox.start({
       vswitchd: 'dpdk',
       timeoutMs: 60000,
@@ -118,7 +123,10 @@ export class Lab {
       this.#docker = await DockerEngine.ensure({ log: (line: string) => log(`lab: ${line}`) });
       const base = await buildBaseImage(this.#docker);
       this.#image = await buildImage(this.#docker, {
-        name: 'dpdk-ts-app', dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'), baseImage: base, stagePackageFrom: packageRoot,
+        name: 'dpdk-ts-app',
+        dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
+        baseImage: base,
+        stagePackageFrom: packageRoot,
       });
     }
   }
@@ -139,11 +147,16 @@ export class Lab {
     const openflow = await this.#openflow();
     try {
       const portMap = new Map(ports.map((name, i) => [name, i + 1]));
-      await openflow.flowMods([parseFlowMod('', { command: 'delete' }), ...flows.map((flow) => parseFlowMod(flow, { command: 'add', portMap }))]);
+      await openflow.flowMods([
+        parseFlowMod('', { command: 'delete' }),
+        ...flows.map((flow) => parseFlowMod(flow, { command: 'add', portMap })),
+      ]);
     } finally {
       await openflow.close();
     }
-    log(`lab: ${bridge}: ${ports.map((name, i) => `${name}=${i + 1}`).join(' ')} (${type}); flows: ${flows.join(' ; ')}`);
+    log(
+      `lab: ${bridge}: ${ports.map((name, i) => `${name}=${i + 1}`).join(' ')} (${type}); flows: ${flows.join(' ; ')}`,
+    );
   }
 
   async #openflow(): Promise<OpenFlowClient> {
@@ -172,13 +185,19 @@ export class Lab {
     for (;;) {
       if (ended.length > 0) {
         const app = ended[0];
-        throw new DpdkError(`${app.runner.name} exited before OVS saw it connected:\n${app.lines.slice(-15).join('\n')}`, { code: 'ERR_LAB', operation: 'lab' });
+        throw new DpdkError(
+          `${app.runner.name} exited before OVS saw it connected:\n${app.lines.slice(-15).join('\n')}`,
+          { code: 'ERR_LAB', operation: 'lab' },
+        );
       }
       const states = await Promise.all(names.map((name) => vswitch.interface(name)));
       if (states.every((state) => state.connected === true)) return;
       if (Date.now() > deadline) {
         const waiting = names.filter((_, i) => states[i].connected !== true);
-        throw new DpdkError(`OVS did not see ${waiting.join(', ')} connected within ${timeoutMs / 1000} s`, { code: 'ETIMEDOUT', operation: 'lab' });
+        throw new DpdkError(`OVS did not see ${waiting.join(', ')} connected within ${timeoutMs / 1000} s`, {
+          code: 'ETIMEDOUT',
+          operation: 'lab',
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -186,15 +205,32 @@ export class Lab {
 
   /** The EAL settings of an app pinned to `cpu` with these ports, as it sees its paths. */
   appEal(paths: AppPaths, cpu: number, filePrefix: string, ports: VirtioPort[]): AppEalSettings {
-    return { cpu, filePrefix, noHuge: this.options.noHuge, ports, vhostMode: this.options.vhostMode, socketDir: paths.socketDir };
+    return {
+      cpu,
+      filePrefix,
+      noHuge: this.options.noHuge,
+      ports,
+      vhostMode: this.options.vhostMode,
+      socketDir: paths.socketDir,
+    };
   }
 
   /** Starts an app in a container or as a process, pinned to its CPU. */
   async start(app: LabApp): Promise<StartedApp> {
     let jsonSeen: (value: unknown) => void = () => undefined;
-    const started: StartedApp = { runner: undefined as unknown as AppRunner, lines: [], json: new Promise((resolve) => { jsonSeen = resolve; }) };
+    const started: StartedApp = {
+      runner: undefined as unknown as AppRunner,
+      lines: [],
+      json: new Promise((resolve) => {
+        jsonSeen = resolve;
+      }),
+    };
     const options: AppRunnerOptions = {
-      name: app.name, program: { example: app.example }, cpus: String(app.cpu), args: app.args, socketDir: this.socketDir,
+      name: app.name,
+      program: { example: app.example },
+      cpus: String(app.cpu),
+      args: app.args,
+      socketDir: this.socketDir,
       onLine: (line) => {
         started.lines.push(line);
         if (line.startsWith('{')) {
@@ -205,17 +241,21 @@ export class Lab {
         if (this.options.verbose || /^pktgen: [\d.]+s \|/.test(line)) log(`[${app.name}] ${line}`);
       },
     };
-    started.runner = this.options.containers ?
-      await ContainerAppRunner.start(this.#docker as DockerEngine, this.#image as string, options) :
-      await HostAppRunner.start(options, packageRoot);
+    started.runner = this.options.containers
+      ? await ContainerAppRunner.start(this.#docker as DockerEngine, this.#image as string, options)
+      : await HostAppRunner.start(options, packageRoot);
     this.#apps.add(started);
     if (app.reference !== undefined && !this.#noted.has(app.example)) {
       this.#noted.add(app.example);
       // The virtio-user devices are left out: they only repeat the topology.
-      const shown = app.args(started.runner.paths).filter((arg, i, argv) => arg !== '--vdev' && argv[i - 1] !== '--vdev')
+      const shown = app
+        .args(started.runner.paths)
+        .filter((arg, i, argv) => arg !== '--vdev' && argv[i - 1] !== '--vdev')
         .map((arg) => (/[\s;"'()[\]]/.test(arg) ? `'${arg}'` : arg));
       log(`lab: note: ${app.example} runs on CPU ${app.cpu} with ${shown.join(' ')}`);
-      log(`lab: note: (the reference setup's command line, for a machine with more CPUs and NUMA sockets: ${app.reference})`);
+      log(
+        `lab: note: (the reference setup's command line, for a machine with more CPUs and NUMA sockets: ${app.reference})`,
+      );
     }
     return started;
   }

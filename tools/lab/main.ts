@@ -44,7 +44,12 @@ async function main(): Promise<number> {
       try {
         result = experiment === 'chain' ? await chainExperiment(lab) : await forwardingExperiment(lab, experiment);
       } catch (error) {
-        result = { name: `experiment ${experiment}`, apps: {}, pass: false, error: error instanceof Error ? error.message : String(error) };
+        result = {
+          name: `experiment ${experiment}`,
+          apps: {},
+          pass: false,
+          error: error instanceof Error ? error.message : String(error),
+        };
       }
       results.push(result);
       log(summary(result));
@@ -60,9 +65,12 @@ async function main(): Promise<number> {
   return results.every((result) => result.pass) ? 0 : 1;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, (error: unknown) => {
-  console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

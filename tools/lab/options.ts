@@ -38,7 +38,13 @@ export interface LabOptions {
 /** Parses the lab's arguments; throws UsageError on a bad one, returns 'help' for -h. */
 export function parseLabOptions(argv: string[]): LabOptions | 'help' {
   const options: LabOptions = {
-    experiments: [], durationS: 5, jsonPath: 'lab-results.json', containers: true, noHuge: false, vhostMode: 'client', verbose: false,
+    experiments: [],
+    durationS: 5,
+    jsonPath: 'lab-results.json',
+    containers: true,
+    noHuge: false,
+    vhostMode: 'client',
+    verbose: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split(/=(.*)/s, 2);
@@ -59,22 +65,35 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
       case '--duration': {
         const text = value();
         const seconds = Number(text);
-        if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) throw new UsageError(`--duration must be 1 to 3600 seconds, got ${JSON.stringify(text)}`);
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+          throw new UsageError(`--duration must be 1 to 3600 seconds, got ${JSON.stringify(text)}`);
         options.durationS = seconds;
         break;
       }
-      case '--json': options.jsonPath = value(); break;
-      case '--no-containers': options.containers = false; break;
-      case '--no-huge': options.noHuge = true; break;
+      case '--json':
+        options.jsonPath = value();
+        break;
+      case '--no-containers':
+        options.containers = false;
+        break;
+      case '--no-huge':
+        options.noHuge = true;
+        break;
       case '--vhost-mode': {
         const mode = value();
-        if (mode !== 'client' && mode !== 'server') throw new UsageError(`--vhost-mode must be client or server, got ${JSON.stringify(mode)}`);
+        if (mode !== 'client' && mode !== 'server')
+          throw new UsageError(`--vhost-mode must be client or server, got ${JSON.stringify(mode)}`);
         options.vhostMode = mode;
         break;
       }
-      case '--verbose': options.verbose = true; break;
-      case '-h': case '--help': return 'help';
-      default: throw new UsageError(`unknown option ${JSON.stringify(argv[i])}`);
+      case '--verbose':
+        options.verbose = true;
+        break;
+      case '-h':
+      case '--help':
+        return 'help';
+      default:
+        throw new UsageError(`unknown option ${JSON.stringify(argv[i])}`);
     }
   }
   if (options.experiments.length === 0) options.experiments = ['1', '2', 'chain'];

@@ -31,7 +31,12 @@ export function outputTail(text: string, lines = 15): string {
 }
 
 /** Runs a program to completion; throws `ERR_DOCKER` (or `options.code`) with its stderr on failure. */
-export function execProgram(operation: string, file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export function execProgram(
+  operation: string,
+  file: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   return new Promise((resolvePromise, reject) => {
     execFile(
       file,
@@ -99,10 +104,15 @@ export async function ensureProgram(
     aptUpdated = true;
   }
   log(`apt-get install ${packages.join(' ')} (for ${program})`);
-  await execProgram(operation, 'apt-get', [...waitForLock, 'install', '-y', '-q', '--no-install-recommends', ...packages], {
-    env,
-    code: 'ERR_APT',
-  });
+  await execProgram(
+    operation,
+    'apt-get',
+    [...waitForLock, 'install', '-y', '-q', '--no-install-recommends', ...packages],
+    {
+      env,
+      code: 'ERR_APT',
+    },
+  );
   const installed = findProgram(program);
   if (installed === undefined) {
     throw new DpdkError(`installed ${packages.join(', ')} but "${program}" is still not in PATH`, {

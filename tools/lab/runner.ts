@@ -11,7 +11,13 @@ import { createInterface } from 'node:readline';
 import { DpdkError, invalidArgument } from '../../lib/errors.js';
 import { checkAbsolutePath, checkOptions, describe } from '../../lib/validate.js';
 import { onProcessEnd } from './cleanup.js';
-import { checkContainerName, checkCpuset, containerHugepageDir, containerNamePattern, containerSocketDir } from './container-args.js';
+import {
+  checkContainerName,
+  checkCpuset,
+  containerHugepageDir,
+  containerNamePattern,
+  containerSocketDir,
+} from './container-args.js';
 import type { AppExit, DockerEngine, RunningContainer } from './docker-engine.js';
 
 /** Directories as the app sees them, to build its argv from. */
@@ -71,7 +77,17 @@ export interface AppRunner {
   kill(signal?: NodeJS.Signals, graceMs?: number): Promise<AppExit>;
 }
 
-const runnerOptionKeys: readonly (keyof AppRunnerOptions)[] = ['name', 'program', 'args', 'cpus', 'env', 'interactive', 'onLine', 'socketDir', 'hugepageDir'];
+const runnerOptionKeys: readonly (keyof AppRunnerOptions)[] = [
+  'name',
+  'program',
+  'args',
+  'cpus',
+  'env',
+  'interactive',
+  'onLine',
+  'socketDir',
+  'hugepageDir',
+];
 
 function checkRunnerOptions(operation: string, options: AppRunnerOptions): void {
   checkOptions(operation, options, runnerOptionKeys);
@@ -79,11 +95,22 @@ function checkRunnerOptions(operation: string, options: AppRunnerOptions): void 
   checkCpuset(operation, 'cpus', options.cpus);
   const program = options.program as Record<string, unknown> | undefined;
   const programKeys = program === undefined || program === null ? [] : Object.keys(program);
-  if (programKeys.length !== 1 || !['example', 'executable'].includes(programKeys[0]) || typeof program?.[programKeys[0]] !== 'string' || program[programKeys[0]] === '') {
-    invalidArgument(operation, `program must be { example: "<name>" } or { executable: "<program>" }, got ${describe(options.program)}`);
+  if (
+    programKeys.length !== 1 ||
+    !['example', 'executable'].includes(programKeys[0]) ||
+    typeof program?.[programKeys[0]] !== 'string' ||
+    program[programKeys[0]] === ''
+  ) {
+    invalidArgument(
+      operation,
+      `program must be { example: "<name>" } or { executable: "<program>" }, got ${describe(options.program)}`,
+    );
   }
   if ('example' in options.program && !containerNamePattern.test(options.program.example)) {
-    invalidArgument(operation, `program.example must be the name of a file in dist/examples/ without .js, got ${describe(options.program.example)}`);
+    invalidArgument(
+      operation,
+      `program.example must be the name of a file in dist/examples/ without .js, got ${describe(options.program.example)}`,
+    );
   }
   checkAbsolutePath(operation, 'socketDir', options.socketDir);
   if (options.hugepageDir !== undefined) checkAbsolutePath(operation, 'hugepageDir', options.hugepageDir);
@@ -244,7 +271,14 @@ export class HostAppRunner implements AppRunner {
     await new Promise<void>((resolveSpawn, reject) => {
       child.once('spawn', resolveSpawn);
       child.once('error', (cause) =>
-        reject(new DpdkError(`cannot start taskset for "${options.name}": ${cause.message}; install util-linux`, { code: 'ENOENT', operation, object: options.name, cause })),
+        reject(
+          new DpdkError(`cannot start taskset for "${options.name}": ${cause.message}; install util-linux`, {
+            code: 'ENOENT',
+            operation,
+            object: options.name,
+            cause,
+          }),
+        ),
       );
     });
     streamLines(child, options.onLine);
@@ -271,7 +305,9 @@ export class HostAppRunner implements AppRunner {
     this.#stopping ??= (async () => {
       if (this.#child.exitCode !== null || this.#child.signalCode !== null) return this.#exited;
       this.#child.kill(signal);
-      const timer = new Promise<'timeout'>((resolveTimer) => setTimeout(() => resolveTimer('timeout'), graceMs).unref());
+      const timer = new Promise<'timeout'>((resolveTimer) =>
+        setTimeout(() => resolveTimer('timeout'), graceMs).unref(),
+      );
       if ((await Promise.race([this.#exited, timer])) === 'timeout') this.#child.kill('SIGKILL');
       return this.#exited;
     })();

@@ -84,7 +84,8 @@ export async function stageDpdkTs(packageRoot: string, contextDir: string): Prom
     result.staged.push(relative);
   };
   for (const relative of stagedPaths) await stageRelative(relative);
-  for (const name of await runtimeNpmClosure(packageRoot, runtimeNpmPackages)) await stageRelative(join('node_modules', name));
+  for (const name of await runtimeNpmClosure(packageRoot, runtimeNpmPackages))
+    await stageRelative(join('node_modules', name));
 
   const nodeBinary = await realpath(process.execPath);
   const nodeTarget = join(contextDir, 'usr/local/bin/node');
@@ -98,7 +99,9 @@ export async function stageDpdkTs(packageRoot: string, contextDir: string): Prom
   if (existsSync(addon)) binaries.push(addon);
   const libraries = new Set<string>();
   for (const binary of binaries) for (const library of await sharedLibraries(binary)) libraries.add(library);
-  const abi = [...libraries].map((library) => /librte_eal\.so\.(\d+)/.exec(library)?.[1]).find((found) => found !== undefined) ?? defaultDpdkAbi;
+  const abi =
+    [...libraries].map((library) => /librte_eal\.so\.(\d+)/.exec(library)?.[1]).find((found) => found !== undefined) ??
+    defaultDpdkAbi;
   const packages = new Set(dpdkPluginPackages.map((name) => name.replace('%ABI%', abi)));
   for (const library of libraries) packages.add(await debianPackageOf(library));
   result.debPackages = [...packages].sort();

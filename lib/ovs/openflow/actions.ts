@@ -76,7 +76,14 @@ export type Instruction =
   | { type: 'unknown'; instructionType: number; body: Buffer };
 
 const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25 } as const;
-const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6 } as const;
+const OFPIT = {
+  GOTO_TABLE: 1,
+  WRITE_METADATA: 2,
+  WRITE_ACTIONS: 3,
+  APPLY_ACTIONS: 4,
+  CLEAR_ACTIONS: 5,
+  METER: 6,
+} as const;
 
 function fixedAction(type: number, length: number): Buffer {
   const buffer = Buffer.alloc(length);
@@ -117,7 +124,10 @@ function encodeAction(action: Action): Buffer {
       const buffer = fixedAction(OFPAT.OUTPUT, 16);
       buffer.writeUInt32BE(checkInteger(operation, 'output.port', action.port, 0, 0xffffffff), 4);
       const defaultLength = action.port === OFPP.CONTROLLER ? OFPCML_NO_BUFFER : 0;
-      buffer.writeUInt16BE(checkInteger(operation, 'output.maxLength', action.maxLength ?? defaultLength, 0, 0xffff), 8);
+      buffer.writeUInt16BE(
+        checkInteger(operation, 'output.maxLength', action.maxLength ?? defaultLength, 0, 0xffff),
+        8,
+      );
       return buffer;
     }
     case 'group': {
@@ -150,7 +160,10 @@ function encodeAction(action: Action): Buffer {
       return buffer;
     }
     default:
-      return invalidArgument(operation, `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`);
+      return invalidArgument(
+        operation,
+        `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`,
+      );
   }
 }
 
@@ -184,7 +197,10 @@ function encodeInstruction(instruction: Instruction): Buffer {
     case 'apply_actions':
     case 'write_actions': {
       const actions = encodeActions(instruction.actions);
-      const buffer = fixedAction(instruction.type === 'apply_actions' ? OFPIT.APPLY_ACTIONS : OFPIT.WRITE_ACTIONS, 8 + actions.length);
+      const buffer = fixedAction(
+        instruction.type === 'apply_actions' ? OFPIT.APPLY_ACTIONS : OFPIT.WRITE_ACTIONS,
+        8 + actions.length,
+      );
       actions.copy(buffer, 8);
       return buffer;
     }
@@ -194,7 +210,10 @@ function encodeInstruction(instruction: Instruction): Buffer {
       return buffer;
     }
     default:
-      return invalidArgument(operation, `unknown instruction type ${JSON.stringify((instruction as { type: unknown }).type)}; expected apply_actions, write_actions, clear_actions, write_metadata, goto_table or meter`);
+      return invalidArgument(
+        operation,
+        `unknown instruction type ${JSON.stringify((instruction as { type: unknown }).type)}; expected apply_actions, write_actions, clear_actions, write_metadata, goto_table or meter`,
+      );
   }
 }
 
@@ -218,7 +237,10 @@ export function decodeActions(buffer: Buffer, start: number, end: number): Actio
     const type = buffer.readUInt16BE(position);
     const length = buffer.readUInt16BE(position + 2);
     if (length < 8 || length % 8 !== 0 || position + length > end) {
-      protocolError('decodeActions', `action type ${type} has bad length ${length} (${end - position} bytes left; must be a multiple of 8)`);
+      protocolError(
+        'decodeActions',
+        `action type ${type} has bad length ${length} (${end - position} bytes left; must be a multiple of 8)`,
+      );
     }
     const body = buffer.subarray(position + 4, position + length);
     actions.push(decodeAction(type, body));
@@ -269,7 +291,10 @@ export function decodeInstructions(buffer: Buffer, start: number, end: number): 
     const type = buffer.readUInt16BE(position);
     const length = buffer.readUInt16BE(position + 2);
     if (length < 8 || length % 8 !== 0 || position + length > end) {
-      protocolError('decodeInstructions', `instruction type ${type} has bad length ${length} (${end - position} bytes left; must be a multiple of 8)`);
+      protocolError(
+        'decodeInstructions',
+        `instruction type ${type} has bad length ${length} (${end - position} bytes left; must be a multiple of 8)`,
+      );
     }
     const body = buffer.subarray(position + 4, position + length);
     switch (type) {
@@ -286,7 +311,11 @@ export function decodeInstructions(buffer: Buffer, start: number, end: number): 
         if (length !== 24) {
           protocolError('decodeInstructions', `write_metadata instruction has length ${length}, expected 24`);
         }
-        instructions.push({ type: 'write_metadata', metadata: body.readBigUInt64BE(4), mask: body.readBigUInt64BE(12) });
+        instructions.push({
+          type: 'write_metadata',
+          metadata: body.readBigUInt64BE(4),
+          mask: body.readBigUInt64BE(12),
+        });
         break;
       case OFPIT.APPLY_ACTIONS:
       case OFPIT.WRITE_ACTIONS:

@@ -74,7 +74,12 @@ export interface OpenFlowClientOptions {
   keepaliveMs?: number;
 }
 
-const clientOptionKeys = ['timeoutMs', 'signal', 'maxReplyBytes', 'keepaliveMs'] as const satisfies readonly (keyof OpenFlowClientOptions)[];
+const clientOptionKeys = [
+  'timeoutMs',
+  'signal',
+  'maxReplyBytes',
+  'keepaliveMs',
+] as const satisfies readonly (keyof OpenFlowClientOptions)[];
 const callOptionKeys = ['timeoutMs', 'signal'] as const satisfies readonly (keyof CallOptions)[];
 const defaultTimeoutMs = 10_000;
 const defaultMaxReplyBytes = 64 * 1024 * 1024;
@@ -87,7 +92,12 @@ interface CheckedCall {
 
 /** The `ECANCELED` error of a call whose signal aborted it. */
 function abortedError(operation: string, target: string, signal: AbortSignal | undefined): DpdkError {
-  return new DpdkError(`${operation} on ${target} was aborted`, { code: 'ECANCELED', operation, object: target, cause: signal?.reason });
+  return new DpdkError(`${operation} on ${target} was aborted`, {
+    code: 'ECANCELED',
+    operation,
+    object: target,
+    cause: signal?.reason,
+  });
 }
 
 /** A request awaiting its reply. Multipart replies collect parts until the last one. */
@@ -136,10 +146,23 @@ export class OpenFlowClient {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNRESET';
-      this.#shutdown(new DpdkError(`connection to ${target} failed: ${error.message}`, { code, operation: 'OpenFlowClient', object: target, cause: error }));
+      this.#shutdown(
+        new DpdkError(`connection to ${target} failed: ${error.message}`, {
+          code,
+          operation: 'OpenFlowClient',
+          object: target,
+          cause: error,
+        }),
+      );
     });
     socket.on('close', () => {
-      this.#shutdown(new DpdkError(`connection to ${target} was closed by the switch`, { code: 'ECONNRESET', operation: 'OpenFlowClient', object: target }));
+      this.#shutdown(
+        new DpdkError(`connection to ${target} was closed by the switch`, {
+          code: 'ECONNRESET',
+          operation: 'OpenFlowClient',
+          object: target,
+        }),
+      );
     });
   }
 
@@ -152,16 +175,30 @@ export class OpenFlowClient {
     const operation = 'OpenFlowClient.connect';
     checkOptions<OpenFlowClientOptions>(operation, options, clientOptionKeys);
     const timeoutMs = checkTimeout(operation, options.timeoutMs) ?? defaultTimeoutMs;
-    const maxReplyBytes = checkInteger(operation, 'maxReplyBytes', options.maxReplyBytes ?? defaultMaxReplyBytes, 1, Number.MAX_SAFE_INTEGER);
+    const maxReplyBytes = checkInteger(
+      operation,
+      'maxReplyBytes',
+      options.maxReplyBytes ?? defaultMaxReplyBytes,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     const keepaliveMs = checkTimeout(operation, options.keepaliveMs, 'keepaliveMs');
     const parsed = parseTarget(target);
     if (options.signal?.aborted) {
       throw abortedError(operation, target, options.signal);
     }
-    const socket = parsed.kind === 'unix' ? createConnection({ path: parsed.path }) : createConnection({ host: parsed.host, port: parsed.port });
+    const socket =
+      parsed.kind === 'unix'
+        ? createConnection({ path: parsed.path })
+        : createConnection({ host: parsed.host, port: parsed.port });
     const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
     try {
-      await client.#withDeadline(operation, { timeoutMs, signal: options.signal }, () => client.#handshake(), () => socket.destroy());
+      await client.#withDeadline(
+        operation,
+        { timeoutMs, signal: options.signal },
+        () => client.#handshake(),
+        () => socket.destroy(),
+      );
     } catch (error) {
       client.#shutdown(error as DpdkError);
       socket.destroy();
@@ -181,7 +218,13 @@ export class OpenFlowClient {
       }
       this.echo().catch((error: DpdkError) => {
         if (error.code === 'ETIMEDOUT') {
-          this.#shutdown(new DpdkError(`${this.target} did not answer a keepalive echo within ${this.#timeoutMs} ms`, { code: 'ETIMEDOUT', operation: 'keepalive', object: this.target }));
+          this.#shutdown(
+            new DpdkError(`${this.target} did not answer a keepalive echo within ${this.#timeoutMs} ms`, {
+              code: 'ETIMEDOUT',
+              operation: 'keepalive',
+              object: this.target,
+            }),
+          );
           this.#socket.destroy();
         }
       });
@@ -211,7 +254,12 @@ export class OpenFlowClient {
       this.#socket.once('error', reject);
     }).catch((error: NodeJS.ErrnoException) => {
       const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNREFUSED';
-      throw new DpdkError(`cannot connect to ${this.target}: ${error.message}`, { code, operation: 'OpenFlowClient.connect', object: this.target, cause: error });
+      throw new DpdkError(`cannot connect to ${this.target}: ${error.message}`, {
+        code,
+        operation: 'OpenFlowClient.connect',
+        object: this.target,
+        cause: error,
+      });
     });
     this.#socket.write(encodeHello(this.#allocateXid()));
     const switchHello = await hello;
@@ -221,12 +269,20 @@ export class OpenFlowClient {
     }
     this.#checkOpen('features');
     const call = { timeoutMs: this.#timeoutMs, signal: undefined };
-    const [reply] = await this.#request('features', encodeMessage(OFPT.FEATURES_REQUEST, this.#reserveXid()), OFPT.FEATURES_REPLY, call);
+    const [reply] = await this.#request(
+      'features',
+      encodeMessage(OFPT.FEATURES_REQUEST, this.#reserveXid()),
+      OFPT.FEATURES_REPLY,
+      call,
+    );
     this.#switchFeatures = decodeFeaturesReply(reply!);
   }
 
   #versionError(versions: readonly number[]): DpdkError {
-    const offered = versions.length === 0 ? 'no OpenFlow version' : versions.map((v) => protocolNames[v] ?? `wire version ${v}`).join(', ');
+    const offered =
+      versions.length === 0
+        ? 'no OpenFlow version'
+        : versions.map((v) => protocolNames[v] ?? `wire version ${v}`).join(', ');
     return new DpdkError(
       `${this.target} does not offer OpenFlow 1.3 (it offers ${offered}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
       { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
@@ -265,7 +321,13 @@ export class OpenFlowClient {
   }
 
   #failProtocol(message: string): void {
-    this.#shutdown(new DpdkError(`protocol error from ${this.target}: ${message}`, { code: 'EPROTO', operation: 'OpenFlowClient', object: this.target }));
+    this.#shutdown(
+      new DpdkError(`protocol error from ${this.target}: ${message}`, {
+        code: 'EPROTO',
+        operation: 'OpenFlowClient',
+        object: this.target,
+      }),
+    );
     this.#socket.destroy();
   }
 
@@ -279,7 +341,13 @@ export class OpenFlowClient {
       } else if (message.type === OFPT.ERROR) {
         waiter.reject(this.#helloError(message));
       } else {
-        waiter.reject(new DpdkError(`${this.target} sent message type ${message.type} before HELLO`, { code: 'EPROTO', operation: 'OpenFlowClient.connect', object: this.target }));
+        waiter.reject(
+          new DpdkError(`${this.target} sent message type ${message.type} before HELLO`, {
+            code: 'EPROTO',
+            operation: 'OpenFlowClient.connect',
+            object: this.target,
+          }),
+        );
       }
       return;
     }
@@ -289,7 +357,9 @@ export class OpenFlowClient {
         this.#socket.destroy();
         return;
       }
-      this.#failProtocol(`message type ${message.type} has version ${message.version}, but OpenFlow 1.3 (4) was negotiated`);
+      this.#failProtocol(
+        `message type ${message.type} has version ${message.version}, but OpenFlow 1.3 (4) was negotiated`,
+      );
       return;
     }
     switch (message.type) {
@@ -312,17 +382,23 @@ export class OpenFlowClient {
       info = undefined;
     }
     if (info && info.type === OFPET_HELLO_FAILED) {
-      const text = info.data.toString('latin1').replace(/[^\x20-\x7e]/g, '').trim();
+      const text = info.data
+        .toString('latin1')
+        .replace(/[^\x20-\x7e]/g, '')
+        .trim();
       return new DpdkError(
         `${this.target} refused OpenFlow 1.3 (${info.codeName}${text ? `: ${text}` : ''}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
         { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
       );
     }
-    return new DpdkError(`${this.target} sent an error during the handshake: ${info ? `${info.typeName} ${info.codeName}` : 'undecodable'}`, {
-      code: 'ERR_OPENFLOW',
-      operation: 'OpenFlowClient.connect',
-      object: this.target,
-    });
+    return new DpdkError(
+      `${this.target} sent an error during the handshake: ${info ? `${info.typeName} ${info.codeName}` : 'undecodable'}`,
+      {
+        code: 'ERR_OPENFLOW',
+        operation: 'OpenFlowClient.connect',
+        object: this.target,
+      },
+    );
   }
 
   #onError(message: OpenFlowMessage): void {
@@ -361,7 +437,12 @@ export class OpenFlowClient {
     }
     if (message.type !== pending.replyType) {
       this.#pending.delete(message.xid);
-      pending.reject(new DpdkError(`${this.target} answered ${pending.operation} with message type ${message.type}, expected ${pending.replyType}`, { code: 'EPROTO', operation: pending.operation, object: this.target }));
+      pending.reject(
+        new DpdkError(
+          `${this.target} answered ${pending.operation} with message type ${message.type}, expected ${pending.replyType}`,
+          { code: 'EPROTO', operation: pending.operation, object: this.target },
+        ),
+      );
       return;
     }
     if (message.type !== OFPT.MULTIPART_REPLY) {
@@ -380,7 +461,13 @@ export class OpenFlowClient {
     pending.partBytes += part.body.length;
     if (pending.partBytes > this.#maxReplyBytes) {
       this.#pending.delete(message.xid);
-      pending.reject(new DpdkError(`${pending.operation} reply from ${this.target} exceeds maxReplyBytes (${this.#maxReplyBytes})`, { code: 'EMSGSIZE', operation: pending.operation, object: this.target }));
+      pending.reject(
+        new DpdkError(`${pending.operation} reply from ${this.target} exceeds maxReplyBytes (${this.#maxReplyBytes})`, {
+          code: 'EMSGSIZE',
+          operation: pending.operation,
+          object: this.target,
+        }),
+      );
       return;
     }
     pending.parts.push(part.body);
@@ -436,14 +523,25 @@ export class OpenFlowClient {
    * Runs `work` under a timeout and an abort signal; on either, runs `cleanup` and
    * fails with `ETIMEDOUT` / `ECANCELED`.
    */
-  async #withDeadline<T>(operation: string, call: CheckedCall, work: () => Promise<T>, cleanup: () => void): Promise<T> {
+  async #withDeadline<T>(
+    operation: string,
+    call: CheckedCall,
+    work: () => Promise<T>,
+    cleanup: () => void,
+  ): Promise<T> {
     const { timeoutMs, signal } = call;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         cleanup();
-        reject(new DpdkError(`${operation} on ${this.target} timed out after ${timeoutMs} ms`, { code: 'ETIMEDOUT', operation, object: this.target }));
+        reject(
+          new DpdkError(`${operation} on ${this.target} timed out after ${timeoutMs} ms`, {
+            code: 'ETIMEDOUT',
+            operation,
+            object: this.target,
+          }),
+        );
       }, timeoutMs);
       onAbort = () => {
         cleanup();
@@ -468,13 +566,23 @@ export class OpenFlowClient {
       this.#pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
     });
     this.#socket.write(message);
-    return this.#withDeadline(operation, call, () => reply, () => this.#pending.delete(xid));
+    return this.#withDeadline(
+      operation,
+      call,
+      () => reply,
+      () => this.#pending.delete(xid),
+    );
   }
 
   /** Sends an echo request and resolves with the echoed payload: a liveness check. */
   async echo(payload: Buffer = Buffer.alloc(0), options: CallOptions = {}): Promise<Buffer> {
     const call = this.#begin('echo', options);
-    const [body] = await this.#request('echo', encodeMessage(OFPT.ECHO_REQUEST, this.#reserveXid(), payload), OFPT.ECHO_REPLY, call);
+    const [body] = await this.#request(
+      'echo',
+      encodeMessage(OFPT.ECHO_REQUEST, this.#reserveXid(), payload),
+      OFPT.ECHO_REPLY,
+      call,
+    );
     return body!;
   }
 
@@ -511,7 +619,9 @@ export class OpenFlowClient {
     let firstError: DpdkError | undefined;
     xids.forEach((xid, index) => {
       this.#errorSinks.set(xid, (info) => {
-        firstError ??= Object.assign(this.#openflowError(`flow mod ${index + 1} of ${flowMods.length}`, info), { flowModIndex: index });
+        firstError ??= Object.assign(this.#openflowError(`flow mod ${index + 1} of ${flowMods.length}`, info), {
+          flowModIndex: index,
+        });
       });
     });
     try {
@@ -529,9 +639,19 @@ export class OpenFlowClient {
     }
   }
 
-  async #multipart(operation: string, multipartType: number, requestBody: Buffer, options: CallOptions): Promise<Buffer[]> {
+  async #multipart(
+    operation: string,
+    multipartType: number,
+    requestBody: Buffer,
+    options: CallOptions,
+  ): Promise<Buffer[]> {
     const call = this.#begin(operation, options);
-    return this.#request(operation, encodeMultipartRequest(this.#reserveXid(), multipartType, requestBody), OFPT.MULTIPART_REPLY, call);
+    return this.#request(
+      operation,
+      encodeMultipartRequest(this.#reserveXid(), multipartType, requestBody),
+      OFPT.MULTIPART_REPLY,
+      call,
+    );
   }
 
   /** Reads flows (OFPMP_FLOW), reassembling multi-part replies. */
@@ -554,7 +674,13 @@ export class OpenFlowClient {
 
   /** Closes the connection; outstanding and later calls fail with `ERR_CLOSED`. Idempotent. */
   async close(): Promise<void> {
-    this.#shutdown(new DpdkError(`the connection to ${this.target} was closed by the client`, { code: 'ERR_CLOSED', operation: 'close', object: this.target }));
+    this.#shutdown(
+      new DpdkError(`the connection to ${this.target} was closed by the client`, {
+        code: 'ERR_CLOSED',
+        operation: 'close',
+        object: this.target,
+      }),
+    );
     if (this.#socket.destroyed) {
       return;
     }

@@ -49,7 +49,12 @@ function protocolError(operation: string, message: string): never {
 }
 
 /** Builds a whole message: `ofp_header` (version, type, length, xid) followed by `body`. */
-export function encodeMessage(type: number, xid: number, body: Buffer = Buffer.alloc(0), version = OFP13_VERSION): Buffer {
+export function encodeMessage(
+  type: number,
+  xid: number,
+  body: Buffer = Buffer.alloc(0),
+  version = OFP13_VERSION,
+): Buffer {
   const length = OFP_HEADER_LENGTH + body.length;
   if (length > 0xffff) {
     invalidArgument('encodeMessage', `OpenFlow message of type ${type} would be ${length} bytes; the limit is 65535`);
@@ -98,7 +103,10 @@ export class FrameDecoder {
     while (data.length - offset >= OFP_HEADER_LENGTH) {
       const length = data.readUInt16BE(offset + 2);
       if (length < OFP_HEADER_LENGTH) {
-        protocolError('FrameDecoder.push', `OpenFlow header states length ${length}; the minimum is ${OFP_HEADER_LENGTH}`);
+        protocolError(
+          'FrameDecoder.push',
+          `OpenFlow header states length ${length}; the minimum is ${OFP_HEADER_LENGTH}`,
+        );
       }
       if (data.length - offset < length) {
         this.#neededBytes = length;
@@ -259,19 +267,135 @@ const errorDescriptions: Readonly<Record<string, string>> = {
 
 const errorTypes: readonly (readonly [string, string, readonly string[]])[] = [
   ['OFPET_HELLO_FAILED', 'OFPHFC', ['INCOMPATIBLE', 'EPERM']],
-  ['OFPET_BAD_REQUEST', 'OFPBRC', ['BAD_VERSION', 'BAD_TYPE', 'BAD_MULTIPART', 'BAD_EXPERIMENTER', 'BAD_EXP_TYPE', 'EPERM', 'BAD_LEN', 'BUFFER_EMPTY', 'BUFFER_UNKNOWN', 'BAD_TABLE_ID', 'IS_SLAVE', 'BAD_PORT', 'BAD_PACKET', 'MULTIPART_BUFFER_OVERFLOW']],
-  ['OFPET_BAD_ACTION', 'OFPBAC', ['BAD_TYPE', 'BAD_LEN', 'BAD_EXPERIMENTER', 'BAD_EXP_TYPE', 'BAD_OUT_PORT', 'BAD_ARGUMENT', 'EPERM', 'TOO_MANY', 'BAD_QUEUE', 'BAD_OUT_GROUP', 'MATCH_INCONSISTENT', 'UNSUPPORTED_ORDER', 'BAD_TAG', 'BAD_SET_TYPE', 'BAD_SET_LEN', 'BAD_SET_ARGUMENT']],
-  ['OFPET_BAD_INSTRUCTION', 'OFPBIC', ['UNKNOWN_INST', 'UNSUP_INST', 'BAD_TABLE_ID', 'UNSUP_METADATA', 'UNSUP_METADATA_MASK', 'BAD_EXPERIMENTER', 'BAD_EXP_TYPE', 'BAD_LEN', 'EPERM']],
-  ['OFPET_BAD_MATCH', 'OFPBMC', ['BAD_TYPE', 'BAD_LEN', 'BAD_TAG', 'BAD_DL_ADDR_MASK', 'BAD_NW_ADDR_MASK', 'BAD_WILDCARDS', 'BAD_FIELD', 'BAD_VALUE', 'BAD_MASK', 'BAD_PREREQ', 'DUP_FIELD', 'EPERM']],
-  ['OFPET_FLOW_MOD_FAILED', 'OFPFMFC', ['UNKNOWN', 'TABLE_FULL', 'BAD_TABLE_ID', 'OVERLAP', 'EPERM', 'BAD_TIMEOUT', 'BAD_COMMAND', 'BAD_FLAGS']],
-  ['OFPET_GROUP_MOD_FAILED', 'OFPGMFC', ['GROUP_EXISTS', 'INVALID_GROUP', 'WEIGHT_UNSUPPORTED', 'OUT_OF_GROUPS', 'OUT_OF_BUCKETS', 'CHAINING_UNSUPPORTED', 'WATCH_UNSUPPORTED', 'LOOP', 'UNKNOWN_GROUP', 'CHAINED_GROUP', 'BAD_TYPE', 'BAD_COMMAND', 'BAD_BUCKET', 'BAD_WATCH', 'EPERM']],
+  [
+    'OFPET_BAD_REQUEST',
+    'OFPBRC',
+    [
+      'BAD_VERSION',
+      'BAD_TYPE',
+      'BAD_MULTIPART',
+      'BAD_EXPERIMENTER',
+      'BAD_EXP_TYPE',
+      'EPERM',
+      'BAD_LEN',
+      'BUFFER_EMPTY',
+      'BUFFER_UNKNOWN',
+      'BAD_TABLE_ID',
+      'IS_SLAVE',
+      'BAD_PORT',
+      'BAD_PACKET',
+      'MULTIPART_BUFFER_OVERFLOW',
+    ],
+  ],
+  [
+    'OFPET_BAD_ACTION',
+    'OFPBAC',
+    [
+      'BAD_TYPE',
+      'BAD_LEN',
+      'BAD_EXPERIMENTER',
+      'BAD_EXP_TYPE',
+      'BAD_OUT_PORT',
+      'BAD_ARGUMENT',
+      'EPERM',
+      'TOO_MANY',
+      'BAD_QUEUE',
+      'BAD_OUT_GROUP',
+      'MATCH_INCONSISTENT',
+      'UNSUPPORTED_ORDER',
+      'BAD_TAG',
+      'BAD_SET_TYPE',
+      'BAD_SET_LEN',
+      'BAD_SET_ARGUMENT',
+    ],
+  ],
+  [
+    'OFPET_BAD_INSTRUCTION',
+    'OFPBIC',
+    [
+      'UNKNOWN_INST',
+      'UNSUP_INST',
+      'BAD_TABLE_ID',
+      'UNSUP_METADATA',
+      'UNSUP_METADATA_MASK',
+      'BAD_EXPERIMENTER',
+      'BAD_EXP_TYPE',
+      'BAD_LEN',
+      'EPERM',
+    ],
+  ],
+  [
+    'OFPET_BAD_MATCH',
+    'OFPBMC',
+    [
+      'BAD_TYPE',
+      'BAD_LEN',
+      'BAD_TAG',
+      'BAD_DL_ADDR_MASK',
+      'BAD_NW_ADDR_MASK',
+      'BAD_WILDCARDS',
+      'BAD_FIELD',
+      'BAD_VALUE',
+      'BAD_MASK',
+      'BAD_PREREQ',
+      'DUP_FIELD',
+      'EPERM',
+    ],
+  ],
+  [
+    'OFPET_FLOW_MOD_FAILED',
+    'OFPFMFC',
+    ['UNKNOWN', 'TABLE_FULL', 'BAD_TABLE_ID', 'OVERLAP', 'EPERM', 'BAD_TIMEOUT', 'BAD_COMMAND', 'BAD_FLAGS'],
+  ],
+  [
+    'OFPET_GROUP_MOD_FAILED',
+    'OFPGMFC',
+    [
+      'GROUP_EXISTS',
+      'INVALID_GROUP',
+      'WEIGHT_UNSUPPORTED',
+      'OUT_OF_GROUPS',
+      'OUT_OF_BUCKETS',
+      'CHAINING_UNSUPPORTED',
+      'WATCH_UNSUPPORTED',
+      'LOOP',
+      'UNKNOWN_GROUP',
+      'CHAINED_GROUP',
+      'BAD_TYPE',
+      'BAD_COMMAND',
+      'BAD_BUCKET',
+      'BAD_WATCH',
+      'EPERM',
+    ],
+  ],
   ['OFPET_PORT_MOD_FAILED', 'OFPPMFC', ['BAD_PORT', 'BAD_HW_ADDR', 'BAD_CONFIG', 'BAD_ADVERTISE', 'EPERM']],
   ['OFPET_TABLE_MOD_FAILED', 'OFPTMFC', ['BAD_TABLE', 'BAD_CONFIG', 'EPERM']],
   ['OFPET_QUEUE_OP_FAILED', 'OFPQOFC', ['BAD_PORT', 'BAD_QUEUE', 'EPERM']],
   ['OFPET_SWITCH_CONFIG_FAILED', 'OFPSCFC', ['BAD_FLAGS', 'BAD_LEN', 'EPERM']],
   ['OFPET_ROLE_REQUEST_FAILED', 'OFPRRFC', ['STALE', 'UNSUP', 'BAD_ROLE']],
-  ['OFPET_METER_MOD_FAILED', 'OFPMMFC', ['UNKNOWN', 'METER_EXISTS', 'INVALID_METER', 'UNKNOWN_METER', 'BAD_COMMAND', 'BAD_FLAGS', 'BAD_RATE', 'BAD_BURST', 'BAD_BAND', 'BAD_BAND_VALUE', 'OUT_OF_METERS', 'OUT_OF_BANDS']],
-  ['OFPET_TABLE_FEATURES_FAILED', 'OFPTFFC', ['BAD_TABLE', 'BAD_METADATA', 'BAD_TYPE', 'BAD_LEN', 'BAD_ARGUMENT', 'EPERM']],
+  [
+    'OFPET_METER_MOD_FAILED',
+    'OFPMMFC',
+    [
+      'UNKNOWN',
+      'METER_EXISTS',
+      'INVALID_METER',
+      'UNKNOWN_METER',
+      'BAD_COMMAND',
+      'BAD_FLAGS',
+      'BAD_RATE',
+      'BAD_BURST',
+      'BAD_BAND',
+      'BAD_BAND_VALUE',
+      'OUT_OF_METERS',
+      'OUT_OF_BANDS',
+    ],
+  ],
+  [
+    'OFPET_TABLE_FEATURES_FAILED',
+    'OFPTFFC',
+    ['BAD_TABLE', 'BAD_METADATA', 'BAD_TYPE', 'BAD_LEN', 'BAD_ARGUMENT', 'EPERM'],
+  ],
 ];
 
 /** `OFPET_HELLO_FAILED`: version negotiation failed. */

@@ -22,11 +22,35 @@ import { OFPVID_PRESENT, type Match } from './match.js';
 import { fieldMax } from './oxm-fields.js';
 
 const actionNames = [
-  'output:PORT', 'PORT', 'drop', 'normal', 'flood', 'all', 'local', 'in_port', 'controller[:MAX_LEN]', 'group:ID',
-  'mod_dl_dst:MAC', 'mod_dl_src:MAC', 'mod_nw_src:IP', 'mod_nw_dst:IP', 'mod_nw_tos:TOS', 'mod_tp_src:PORT',
-  'mod_tp_dst:PORT', 'mod_vlan_vid:VID', 'mod_vlan_pcp:PCP', 'strip_vlan', 'pop_vlan', 'push_vlan:ETHERTYPE',
-  'set_field:VALUE->FIELD', 'dec_ttl', 'write_actions(...)', 'clear_actions', 'write_metadata:VALUE[/MASK]',
-  'goto_table:TABLE', 'meter:ID',
+  'output:PORT',
+  'PORT',
+  'drop',
+  'normal',
+  'flood',
+  'all',
+  'local',
+  'in_port',
+  'controller[:MAX_LEN]',
+  'group:ID',
+  'mod_dl_dst:MAC',
+  'mod_dl_src:MAC',
+  'mod_nw_src:IP',
+  'mod_nw_dst:IP',
+  'mod_nw_tos:TOS',
+  'mod_tp_src:PORT',
+  'mod_tp_dst:PORT',
+  'mod_vlan_vid:VID',
+  'mod_vlan_pcp:PCP',
+  'strip_vlan',
+  'pop_vlan',
+  'push_vlan:ETHERTYPE',
+  'set_field:VALUE->FIELD',
+  'dec_ttl',
+  'write_actions(...)',
+  'clear_actions',
+  'write_metadata:VALUE[/MASK]',
+  'goto_table:TABLE',
+  'meter:ID',
 ];
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
@@ -96,7 +120,13 @@ interface InstructionParts {
 }
 
 /** Reads an instruction (`write_actions(...)`, `goto_table:N`, ...) into `parts`; false when `piece` is an action. */
-function readInstruction(flow: string, piece: string, parts: InstructionParts, match: Match, options: FlowSyntaxOptions): boolean {
+function readInstruction(
+  flow: string,
+  piece: string,
+  parts: InstructionParts,
+  match: Match,
+  options: FlowSyntaxOptions,
+): boolean {
   const nested = /^(\w+)\((.*)\)$/s.exec(piece);
   if (nested && nested[1] === 'write_actions') {
     parts.writeActions = splitTopLevel(nested[2]!).map((inner) => parseAction(flow, inner, match, options));
@@ -147,7 +177,12 @@ function orderInstructions(parts: InstructionParts): Instruction[] {
 }
 
 /** Parses the text after `actions=` into instructions in OpenFlow 1.3 canonical order. */
-export function parseActions(flow: string, actionsText: string, match: Match, options: FlowSyntaxOptions): Instruction[] {
+export function parseActions(
+  flow: string,
+  actionsText: string,
+  match: Match,
+  options: FlowSyntaxOptions,
+): Instruction[] {
   const pieces = splitTopLevel(actionsText);
   if (pieces.length === 1 && pieces[0]!.toLowerCase() === 'drop') {
     return [];
@@ -172,20 +207,38 @@ function parseController(flow: string, piece: string, token: Token): Action | un
   if (maxText !== undefined && maxLength === undefined) {
     syntaxError(flow, `controller max_len must be an integer from 0 to 65535, got ${maxText}`);
   }
-  return maxLength === undefined ? { type: 'output', port: OFPP.CONTROLLER } : { type: 'output', port: OFPP.CONTROLLER, maxLength };
+  return maxLength === undefined
+    ? { type: 'output', port: OFPP.CONTROLLER }
+    : { type: 'output', port: OFPP.CONTROLLER, maxLength };
 }
 
 /** The `mod_*` actions of OpenFlow 1.0, as the set-field actions they became; undefined for another action. */
 function parseModAction(flow: string, piece: string, token: Token, match: Match): Action | undefined {
   switch (token.key.toLowerCase()) {
     case 'mod_dl_dst':
-      return { type: 'set_field', field: 'ethDst', value: setFieldValue(flow, piece, 'ethDst', requireValue(flow, token)) };
+      return {
+        type: 'set_field',
+        field: 'ethDst',
+        value: setFieldValue(flow, piece, 'ethDst', requireValue(flow, token)),
+      };
     case 'mod_dl_src':
-      return { type: 'set_field', field: 'ethSrc', value: setFieldValue(flow, piece, 'ethSrc', requireValue(flow, token)) };
+      return {
+        type: 'set_field',
+        field: 'ethSrc',
+        value: setFieldValue(flow, piece, 'ethSrc', requireValue(flow, token)),
+      };
     case 'mod_nw_src':
-      return { type: 'set_field', field: 'ipv4Src', value: setFieldValue(flow, piece, 'ipv4Src', requireValue(flow, token)) };
+      return {
+        type: 'set_field',
+        field: 'ipv4Src',
+        value: setFieldValue(flow, piece, 'ipv4Src', requireValue(flow, token)),
+      };
     case 'mod_nw_dst':
-      return { type: 'set_field', field: 'ipv4Dst', value: setFieldValue(flow, piece, 'ipv4Dst', requireValue(flow, token)) };
+      return {
+        type: 'set_field',
+        field: 'ipv4Dst',
+        value: setFieldValue(flow, piece, 'ipv4Dst', requireValue(flow, token)),
+      };
     case 'mod_nw_tos': {
       const tos = parsePlainUint(flow, token, 255);
       if (tos % 4 !== 0) {
@@ -215,7 +268,10 @@ function parseSetField(flow: string, piece: string, token: Token): Action {
   const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
   const field = arrow && Object.hasOwn(setFieldNames, arrow[2]!) ? setFieldNames[arrow[2]!] : undefined;
   if (!arrow || !field) {
-    return syntaxError(flow, `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}`);
+    return syntaxError(
+      flow,
+      `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}`,
+    );
   }
   return { type: 'set_field', field, value: setFieldValue(flow, piece, field, arrow[1]!) };
 }
@@ -259,7 +315,10 @@ function parseAction(flow: string, piece: string, match: Match, options: FlowSyn
     case 'set_field':
       return parseSetField(flow, piece, token);
   }
-  if (token.value === undefined && (parseUint(token.key, 0xffffffff) !== undefined || options.portMap?.has(token.key))) {
+  if (
+    token.value === undefined &&
+    (parseUint(token.key, 0xffffffff) !== undefined || options.portMap?.has(token.key))
+  ) {
     return { type: 'output', port: parsePort(flow, piece, token.key, options) };
   }
   return syntaxError(flow, `unknown action "${piece}"; expected ${actionNames.join(', ')}`);

@@ -59,10 +59,42 @@ const protocolShorthands: Readonly<Record<string, { ethType: number; ipProto?: n
 const ignoredStatsKeys = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
 
 const matchKeys = [
-  'in_port', 'dl_type', 'eth_type', 'dl_src', 'eth_src', 'dl_dst', 'eth_dst', 'dl_vlan', 'vlan_vid', 'dl_vlan_pcp',
-  'vlan_pcp', 'vlan_tci', 'nw_src', 'ip_src', 'nw_dst', 'ip_dst', 'nw_proto', 'ip_proto', 'nw_tos', 'ip_dscp',
-  'ipv6_src', 'ipv6_dst', 'tp_src', 'tp_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'icmp_type', 'icmp_code',
-  'icmpv6_type', 'icmpv6_code', 'arp_op', 'arp_spa', 'arp_tpa', 'metadata',
+  'in_port',
+  'dl_type',
+  'eth_type',
+  'dl_src',
+  'eth_src',
+  'dl_dst',
+  'eth_dst',
+  'dl_vlan',
+  'vlan_vid',
+  'dl_vlan_pcp',
+  'vlan_pcp',
+  'vlan_tci',
+  'nw_src',
+  'ip_src',
+  'nw_dst',
+  'ip_dst',
+  'nw_proto',
+  'ip_proto',
+  'nw_tos',
+  'ip_dscp',
+  'ipv6_src',
+  'ipv6_dst',
+  'tp_src',
+  'tp_dst',
+  'tcp_src',
+  'tcp_dst',
+  'udp_src',
+  'udp_dst',
+  'icmp_type',
+  'icmp_code',
+  'icmpv6_type',
+  'icmpv6_code',
+  'arp_op',
+  'arp_spa',
+  'arp_tpa',
+  'metadata',
 ];
 const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'out_port', 'out_group'];
 
@@ -117,7 +149,10 @@ function isArp(match: Match): boolean {
 
 function parseMaskedMac(flow: string, token: Token): Masked<string> {
   const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const ok = tryParseMac(valueText) !== undefined && (maskText === undefined || tryParseMac(maskText) !== undefined) && extra === undefined;
+  const ok =
+    tryParseMac(valueText) !== undefined &&
+    (maskText === undefined || tryParseMac(maskText) !== undefined) &&
+    extra === undefined;
   if (!ok) {
     return syntaxError(flow, `${token.text}: expected a MAC address aa:bb:cc:dd:ee:ff, optionally /MASK`);
   }
@@ -159,7 +194,10 @@ function parseMaskedIpv6(flow: string, token: Token): Masked<string> {
     for (let bit = 0; bit < Number(maskText); bit++) {
       mask[bit >> 3] = mask[bit >> 3]! | (0x80 >> (bit & 7));
     }
-    return { value: valueText!, mask: Array.from({ length: 8 }, (_, word) => mask.readUInt16BE(word * 2).toString(16)).join(':') };
+    return {
+      value: valueText!,
+      mask: Array.from({ length: 8 }, (_, word) => mask.readUInt16BE(word * 2).toString(16)).join(':'),
+    };
   }
   if (tryParseIpv6(maskText) === undefined) {
     return syntaxError(flow, expected);
@@ -178,7 +216,9 @@ function parseDirectField(flow: string, token: Token, field: MatchFieldName): Ma
     case 'ipv6':
       return parseMaskedIpv6(flow, token);
     default:
-      return spec.maskable ? parseMaskedUint(flow, token, fieldMax(field)) : parsePlainUint(flow, token, fieldMax(field));
+      return spec.maskable
+        ? parseMaskedUint(flow, token, fieldMax(field))
+        : parsePlainUint(flow, token, fieldMax(field));
   }
 }
 
@@ -245,7 +285,10 @@ class MatchBuilder {
       case 'dl_vlan': {
         const vid = parseUint16(flow, token);
         if (vid > 0xfff && vid !== 0xffff) {
-          syntaxError(flow, `dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got ${token.value}`);
+          syntaxError(
+            flow,
+            `dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got ${token.value}`,
+          );
         }
         this.set(token, 'vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | vid);
         return true;
@@ -307,7 +350,13 @@ class MatchBuilder {
       return;
     }
     const vidMask = mask & 0x0fff;
-    this.set(token, 'vlanVid', vidMask === 0x0fff ? OFPVID_PRESENT | (value & 0x0fff) : { value: OFPVID_PRESENT | (value & vidMask), mask: OFPVID_PRESENT | vidMask });
+    this.set(
+      token,
+      'vlanVid',
+      vidMask === 0x0fff
+        ? OFPVID_PRESENT | (value & 0x0fff)
+        : { value: OFPVID_PRESENT | (value & vidMask), mask: OFPVID_PRESENT | vidMask },
+    );
     const pcpMask = (mask >> 13) & 7;
     if (pcpMask === 7) {
       this.set(token, 'vlanPcp', (value >> 13) & 7);
@@ -387,7 +436,10 @@ class MatchBuilder {
     const match = this.#match;
     for (const [field, shorthand, satisfied] of prerequisites) {
       if (match[field] !== undefined && !satisfied(match)) {
-        syntaxError(this.#flow, `${ovsFieldNames[field]} needs the ${shorthand} protocol: add ${shorthand} to the match`);
+        syntaxError(
+          this.#flow,
+          `${ovsFieldNames[field]} needs the ${shorthand} protocol: add ${shorthand} to the match`,
+        );
       }
     }
     if (match.vlanPcp !== undefined && match.vlanVid === undefined) {
@@ -410,7 +462,11 @@ function readFlowSetting(flow: string, parsed: ParsedFlow, token: Token, options
       parsed.priority = parseUint16(flow, token);
       return true;
     case 'cookie': {
-      const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit integer (decimal or 0x hex), optionally /MASK (-1 for all bits)');
+      const { value, mask } = parseMaskedUint64(
+        flow,
+        token,
+        'a 64-bit integer (decimal or 0x hex), optionally /MASK (-1 for all bits)',
+      );
       parsed.cookie = value;
       parsed.cookieMask = mask;
       return true;

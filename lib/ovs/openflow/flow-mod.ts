@@ -67,8 +67,19 @@ export interface FlowMod {
 }
 
 const flowModKeys = [
-  'command', 'match', 'cookie', 'cookieMask', 'tableId', 'idleTimeout', 'hardTimeout', 'priority',
-  'bufferId', 'outPort', 'outGroup', 'flags', 'instructions',
+  'command',
+  'match',
+  'cookie',
+  'cookieMask',
+  'tableId',
+  'idleTimeout',
+  'hardTimeout',
+  'priority',
+  'bufferId',
+  'outPort',
+  'outGroup',
+  'flags',
+  'instructions',
 ] as const satisfies readonly (keyof FlowMod)[];
 
 const uint64Max = 0xffffffffffffffffn;
@@ -79,7 +90,10 @@ export function encodeFlowModFlags(flags: readonly FlowModFlag[], operation: str
   for (const flag of flags) {
     const bit = Object.hasOwn(flowModFlagBits, flag) ? flowModFlagBits[flag] : undefined;
     if (bit === undefined) {
-      invalidArgument(operation, `unknown flow-mod flag "${String(flag)}"; expected ${Object.keys(flowModFlagBits).join(', ')}`);
+      invalidArgument(
+        operation,
+        `unknown flow-mod flag "${String(flag)}"; expected ${Object.keys(flowModFlagBits).join(', ')}`,
+      );
     }
     bits |= bit;
   }
@@ -99,7 +113,10 @@ export function encodeFlowMod(xid: number, flowMod: FlowMod): Buffer {
   checkOptions<FlowMod>(operation, flowMod, flowModKeys);
   const command = Object.hasOwn(flowModCommands, flowMod.command) ? flowModCommands[flowMod.command] : undefined;
   if (command === undefined) {
-    invalidArgument(operation, `unknown flow-mod command "${String(flowMod.command)}"; expected ${Object.keys(flowModCommands).join(', ')}`);
+    invalidArgument(
+      operation,
+      `unknown flow-mod command "${String(flowMod.command)}"; expected ${Object.keys(flowModCommands).join(', ')}`,
+    );
   }
   const isDelete = flowMod.command === 'delete' || flowMod.command === 'delete_strict';
   const fixed = Buffer.alloc(40);

@@ -47,7 +47,10 @@ export function parseFlowMod(flow: string, options: ParseFlowModOptions): FlowMo
       syntaxError(flow, 'adding a flow takes a plain cookie=VALUE; a /MASK only filters mod-flows and del-flows');
     }
     if ((options.command === 'modify' || options.command === 'modify_strict') && parsed.cookieMask === undefined) {
-      syntaxError(flow, 'OpenFlow 1.3 cannot change the cookie of existing flows; give cookie=VALUE/MASK to select the flows to modify');
+      syntaxError(
+        flow,
+        'OpenFlow 1.3 cannot change the cookie of existing flows; give cookie=VALUE/MASK to select the flows to modify',
+      );
     }
     flowMod.cookie = parsed.cookie;
     if (parsed.cookieMask !== undefined) {

@@ -117,7 +117,11 @@ export function parseMaskedUint(flow: string, token: Token, max: number): number
 }
 
 /** The value and optional mask of `key=N[/MASK]` with 64-bit integers; `expected` says what, for the refusal. */
-export function parseMaskedUint64(flow: string, token: Token, expected: string): { value: bigint; mask: bigint | undefined } {
+export function parseMaskedUint64(
+  flow: string,
+  token: Token,
+  expected: string,
+): { value: bigint; mask: bigint | undefined } {
   const [valueText, maskText, extra] = requireValue(flow, token).split('/');
   const value = parseUint64(valueText!);
   const mask = maskText === undefined ? undefined : parseUint64(maskText);
@@ -143,5 +147,8 @@ export function parsePort(flow: string, where: string, text: string, options: Fl
   }
   const known = options.portMap ? [...options.portMap.keys()].join(', ') : '(no port names known: none were looked up)';
   const reservedNames = [...reservedPortNames.values()].join(', ');
-  return syntaxError(flow, `unknown port "${text}" in ${where}; expected a port number, a reserved port (${reservedNames}) or a port of the bridge: ${known}`);
+  return syntaxError(
+    flow,
+    `unknown port "${text}" in ${where}; expected a port number, a reserved port (${reservedNames}) or a port of the bridge: ${known}`,
+  );
 }

@@ -84,7 +84,10 @@ function formatIpv6Masked(text: string, mask: string | undefined): string {
   return `${value}/${cidr ? prefix : formatIpv6(bits)}`;
 }
 
-function masked<T>(field: T | { value: T; mask: T } | undefined, show: (value: T, mask: T | undefined) => string): string | undefined {
+function masked<T>(
+  field: T | { value: T; mask: T } | undefined,
+  show: (value: T, mask: T | undefined) => string,
+): string | undefined {
   if (field === undefined) {
     return undefined;
   }
@@ -94,7 +97,12 @@ function masked<T>(field: T | { value: T; mask: T } | undefined, show: (value: T
 
 const ipv4Shorthands: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
 const ipv6Shorthands: Readonly<Record<number, string>> = { 58: 'icmp6', 6: 'tcp6', 17: 'udp6', 132: 'sctp6' };
-const ethShorthands: Readonly<Record<number, string>> = { 0x0806: 'arp', 0x8035: 'rarp', 0x8847: 'mpls', 0x8848: 'mplsm' };
+const ethShorthands: Readonly<Record<number, string>> = {
+  0x0806: 'arp',
+  0x8035: 'rarp',
+  0x8847: 'mpls',
+  0x8848: 'mplsm',
+};
 
 /** 802.1Q TCI value and mask equivalent to the OXM `vlan_vid`/`vlan_pcp` of a match. */
 function vlanTci(match: Match): { value: number; mask: number } | undefined {
@@ -119,7 +127,12 @@ function formatVlan(match: Match): string[] {
   const vidMask = tci.mask & 0x0fff;
   const pcpMask = tci.mask & 0xe000;
   const cfiMatched = (tci.mask & 0x1000) !== 0 && (tci.value & 0x1000) !== 0;
-  if (cfiMatched && (vidMask === 0 || vidMask === 0x0fff) && (pcpMask === 0 || pcpMask === 0xe000) && (vidMask !== 0 || pcpMask !== 0)) {
+  if (
+    cfiMatched &&
+    (vidMask === 0 || vidMask === 0x0fff) &&
+    (pcpMask === 0 || pcpMask === 0xe000) &&
+    (vidMask !== 0 || pcpMask !== 0)
+  ) {
     const parts: string[] = [];
     if (vidMask) {
       parts.push(`dl_vlan=${tci.value & 0x0fff}`);
@@ -130,18 +143,29 @@ function formatVlan(match: Match): string[] {
     return parts;
   }
   const value = `0x${tci.value.toString(16).padStart(4, '0')}`;
-  return tci.mask === 0xffff ? [`vlan_tci=${value}`] : [`vlan_tci=${value}/0x${tci.mask.toString(16).padStart(4, '0')}`];
+  return tci.mask === 0xffff
+    ? [`vlan_tci=${value}`]
+    : [`vlan_tci=${value}/0x${tci.mask.toString(16).padStart(4, '0')}`];
 }
 
-function formatPortMasked(name: string, field: number | { value: number; mask: number } | undefined): string | undefined {
-  return masked(field, (value, mask) => (mask === undefined ? `${name}=${value}` : `${name}=${hex(value)}/${hex(mask)}`));
+function formatPortMasked(
+  name: string,
+  field: number | { value: number; mask: number } | undefined,
+): string | undefined {
+  return masked(field, (value, mask) =>
+    mask === undefined ? `${name}=${value}` : `${name}=${hex(value)}/${hex(mask)}`,
+  );
 }
 
 /**
  * Formats a match (and priority, when not the default) as `ovs-ofctl` prints it, in the
  * same order and with the same shorthands: `priority=10,udp,in_port=1,nw_src=10.0.0.0/24,tp_dst=53`.
  */
-export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORITY, options: FormatOptions = {}): string {
+export function formatMatch(
+  match: Match,
+  priority: number = OFP_DEFAULT_PRIORITY,
+  options: FormatOptions = {},
+): string {
   const parts: string[] = [];
   const push = (part: string | undefined): void => {
     if (part !== undefined) {
@@ -164,7 +188,12 @@ export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORIT
     parts.push(ethShorthands[ethType]);
     typeShown = true;
   }
-  push(masked(match.metadata, (value, mask) => `metadata=${alternateHex(value)}${mask === undefined ? '' : `/${alternateHex(mask)}`}`));
+  push(
+    masked(
+      match.metadata,
+      (value, mask) => `metadata=${alternateHex(value)}${mask === undefined ? '' : `/${alternateHex(mask)}`}`,
+    ),
+  );
   if (match.inPort !== undefined) {
     parts.push(`in_port=${formatPort(match.inPort, options)}`);
   }
@@ -229,7 +258,9 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       if (action.port < OFPP.MAX) {
         return `output:${formatPort(action.port, options)}`;
       }
-      return action.port === OFPP.CONTROLLER ? `CONTROLLER:${action.maxLength ?? 0xffff}` : formatPort(action.port, options);
+      return action.port === OFPP.CONTROLLER
+        ? `CONTROLLER:${action.maxLength ?? 0xffff}`
+        : formatPort(action.port, options);
     case 'group':
       return `group:${action.groupId}`;
     case 'push_vlan':
@@ -263,7 +294,9 @@ export function formatInstructions(instructions: readonly Instruction[], options
         parts.push(`write_actions(${instruction.actions.map((action) => formatAction(action, options)).join(',')})`);
         break;
       case 'write_metadata':
-        parts.push(`write_metadata:${alternateHex(instruction.metadata)}${instruction.mask === uint64Max ? '' : `/${alternateHex(instruction.mask)}`}`);
+        parts.push(
+          `write_metadata:${alternateHex(instruction.metadata)}${instruction.mask === uint64Max ? '' : `/${alternateHex(instruction.mask)}`}`,
+        );
         break;
       case 'goto_table':
         parts.push(`goto_table:${instruction.tableId}`);
@@ -346,12 +379,32 @@ function bitNames(bits: number, names: Readonly<Record<number, string>>): string
   return parts.join(' ');
 }
 
-const portConfigNames: Readonly<Record<number, string>> = { 1: 'PORT_DOWN', 4: 'NO_RECV', 32: 'NO_FWD', 64: 'NO_PACKET_IN' };
+const portConfigNames: Readonly<Record<number, string>> = {
+  1: 'PORT_DOWN',
+  4: 'NO_RECV',
+  32: 'NO_FWD',
+  64: 'NO_PACKET_IN',
+};
 const portStateNames: Readonly<Record<number, string>> = { 1: 'LINK_DOWN', 2: 'BLOCKED', 4: 'LIVE' };
 const portFeatureNames: Readonly<Record<number, string>> = Object.fromEntries(
-  ['10MB-HD', '10MB-FD', '100MB-HD', '100MB-FD', '1GB-HD', '1GB-FD', '10GB-FD', '40GB-FD', '100GB-FD', '1TB-FD', 'OTHER', 'COPPER', 'FIBER', 'AUTO_NEG', 'AUTO_PAUSE', 'AUTO_PAUSE_ASYM'].map(
-    (name, bit) => [1 << bit, name],
-  ),
+  [
+    '10MB-HD',
+    '10MB-FD',
+    '100MB-HD',
+    '100MB-FD',
+    '1GB-HD',
+    '1GB-FD',
+    '10GB-FD',
+    '40GB-FD',
+    '100GB-FD',
+    '1TB-FD',
+    'OTHER',
+    'COPPER',
+    'FIBER',
+    'AUTO_NEG',
+    'AUTO_PAUSE',
+    'AUTO_PAUSE_ASYM',
+  ].map((name, bit) => [1 << bit, name]),
 );
 
 /** Formats one port description as the lines of `ovs-ofctl dump-ports-desc`. */

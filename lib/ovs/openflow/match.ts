@@ -5,7 +5,15 @@
 import { formatIpv4, formatIpv6, formatMac, tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkBigInt, checkInteger, checkOptions, describe } from '../../validate.js';
-import { fieldMax, fieldSpecs, kindWidth, OFPXMC_OPENFLOW_BASIC, specByName, specByOxmField, type FieldSpec } from './oxm-fields.js';
+import {
+  fieldMax,
+  fieldSpecs,
+  kindWidth,
+  OFPXMC_OPENFLOW_BASIC,
+  specByName,
+  specByOxmField,
+  type FieldSpec,
+} from './oxm-fields.js';
 
 /**
  * A field value with an optional mask: a plain value matches exactly; `{ value, mask }`
@@ -108,7 +116,9 @@ function valueBytes(spec: FieldSpec, value: unknown, name: string): Buffer {
   switch (spec.kind) {
     case 'mac': {
       const bytes = tryParseMac(value);
-      return bytes ? Buffer.from(bytes) : invalidArgument(operation, `${name} must be a MAC address like 00:00:00:00:00:01, got ${describe(value)}`);
+      return bytes
+        ? Buffer.from(bytes)
+        : invalidArgument(operation, `${name} must be a MAC address like 00:00:00:00:00:01, got ${describe(value)}`);
     }
     case 'ipv4': {
       const address = tryParseIpv4(value);
@@ -121,7 +131,9 @@ function valueBytes(spec: FieldSpec, value: unknown, name: string): Buffer {
     }
     case 'ipv6': {
       const bytes = tryParseIpv6(value);
-      return bytes ? Buffer.from(bytes) : invalidArgument(operation, `${name} must be an IPv6 address such as 2001:db8::1, got ${describe(value)}`);
+      return bytes
+        ? Buffer.from(bytes)
+        : invalidArgument(operation, `${name} must be an IPv6 address such as 2001:db8::1, got ${describe(value)}`);
     }
     case 'u64': {
       const bytes = Buffer.alloc(8);
@@ -269,7 +281,9 @@ export function decodeOxmFields(buffer: Buffer, start: number, end: number): Mat
     const field = fieldAndMask >> 1;
     const hasMask = (fieldAndMask & 1) === 1;
     if (position + 4 + payloadLength > end) {
-      decodeError(`OXM TLV (class 0x${oxmClass.toString(16)}, field ${field}) length ${payloadLength} overruns the match`);
+      decodeError(
+        `OXM TLV (class 0x${oxmClass.toString(16)}, field ${field}) length ${payloadLength} overruns the match`,
+      );
     }
     const payload = buffer.subarray(position + 4, position + 4 + payloadLength);
     position += 4 + payloadLength;
@@ -277,9 +291,7 @@ export function decodeOxmFields(buffer: Buffer, start: number, end: number): Mat
     const width = spec ? kindWidth[spec.kind] : 0;
     if (spec && payloadLength === (hasMask ? 2 * width : width)) {
       const value = fieldValueFromBytes(spec, payload.subarray(0, width));
-      writable[spec.name] = hasMask
-        ? { value, mask: fieldValueFromBytes(spec, payload.subarray(width)) }
-        : value;
+      writable[spec.name] = hasMask ? { value, mask: fieldValueFromBytes(spec, payload.subarray(width)) } : value;
     } else {
       const half = hasMask ? payloadLength / 2 : payloadLength;
       const other: RawOxmField = { oxmClass, field, value: Buffer.from(payload.subarray(0, half)) };

@@ -23,7 +23,11 @@ function protocolError(operation: string, message: string): never {
 }
 
 /** Encodes an OFPT_MULTIPART_REQUEST of `multipartType` with the given request body. */
-export function encodeMultipartRequest(xid: number, multipartType: number, requestBody: Buffer = Buffer.alloc(0)): Buffer {
+export function encodeMultipartRequest(
+  xid: number,
+  multipartType: number,
+  requestBody: Buffer = Buffer.alloc(0),
+): Buffer {
   const header = Buffer.alloc(8);
   header.writeUInt16BE(multipartType, 0);
   return encodeMessage(OFPT.MULTIPART_REQUEST, xid, Buffer.concat([header, requestBody]));
@@ -42,7 +46,10 @@ export interface MultipartReplyPart {
 /** Splits an OFPT_MULTIPART_REPLY body into its multipart header and payload. */
 export function decodeMultipartReply(body: Buffer): MultipartReplyPart {
   if (body.length < 8) {
-    protocolError('decodeMultipartReply', `MULTIPART_REPLY body has ${body.length} bytes; the multipart header needs 8`);
+    protocolError(
+      'decodeMultipartReply',
+      `MULTIPART_REPLY body has ${body.length} bytes; the multipart header needs 8`,
+    );
   }
   return { multipartType: body.readUInt16BE(0), flags: body.readUInt16BE(2), body: body.subarray(8) };
 }
@@ -63,7 +70,14 @@ export interface FlowStatsRequest {
   match?: Match;
 }
 
-const flowStatsRequestKeys = ['tableId', 'outPort', 'outGroup', 'cookie', 'cookieMask', 'match'] as const satisfies readonly (keyof FlowStatsRequest)[];
+const flowStatsRequestKeys = [
+  'tableId',
+  'outPort',
+  'outGroup',
+  'cookie',
+  'cookieMask',
+  'match',
+] as const satisfies readonly (keyof FlowStatsRequest)[];
 
 /** Encodes the body of an OFPMP_FLOW request (`ofp_flow_stats_request`). */
 export function encodeFlowStatsRequestBody(request: FlowStatsRequest): Buffer {
@@ -112,11 +126,17 @@ export function decodeFlowStatsEntries(body: Buffer): FlowStats[] {
   let position = 0;
   while (position < body.length) {
     if (body.length - position < 48) {
-      protocolError('decodeFlowStats', `flow stats entry truncated: ${body.length - position} bytes left, need at least 48`);
+      protocolError(
+        'decodeFlowStats',
+        `flow stats entry truncated: ${body.length - position} bytes left, need at least 48`,
+      );
     }
     const length = body.readUInt16BE(position);
     if (length < 56 || position + length > body.length) {
-      protocolError('decodeFlowStats', `flow stats entry length ${length} is invalid (${body.length - position} bytes left, minimum 56)`);
+      protocolError(
+        'decodeFlowStats',
+        `flow stats entry length ${length} is invalid (${body.length - position} bytes left, minimum 56)`,
+      );
     }
     const entry = body.subarray(position, position + length);
     const { match, paddedLength } = decodeMatch(entry, 48);
@@ -207,7 +227,13 @@ export function decodePortStatsEntries(body: Buffer): PortStats[] {
 }
 
 /** Decodes a reply body of `entryLength`-byte entries, one `decode(position)` each. */
-function decodeFixedEntries<T>(body: Buffer, entryLength: number, operation: string, what: string, decode: (position: number) => T): T[] {
+function decodeFixedEntries<T>(
+  body: Buffer,
+  entryLength: number,
+  operation: string,
+  what: string,
+  decode: (position: number) => T,
+): T[] {
   if (body.length % entryLength !== 0) {
     protocolError(operation, `${what} reply body of ${body.length} bytes is not a multiple of ${entryLength}`);
   }

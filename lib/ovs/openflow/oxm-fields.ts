@@ -60,7 +60,15 @@ export const specByOxmField: ReadonlyMap<number, FieldSpec> = new Map(fieldSpecs
 export const specByName: ReadonlyMap<MatchFieldName, FieldSpec> = new Map(fieldSpecs.map((spec) => [spec.name, spec]));
 
 /** Bytes of a value of each kind. */
-export const kindWidth: Readonly<Record<FieldKind, number>> = { u8: 1, u16: 2, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
+export const kindWidth: Readonly<Record<FieldKind, number>> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  mac: 6,
+  ipv4: 4,
+  ipv6: 16,
+};
 
 /** The largest value of an integer field of up to 32 bits (`vlanPcp`: 7, `tcpDst`: 65535). */
 export function fieldMax(name: MatchFieldName): number {

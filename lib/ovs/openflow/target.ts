@@ -14,7 +14,10 @@ export const OFP_TCP_PORT = 6653;
 export function parseTarget(target: string): OpenFlowTarget {
   const operation = 'parseTarget';
   if (typeof target !== 'string') {
-    invalidArgument(operation, `target must be a string such as unix:/var/run/openvswitch/br0.mgmt, got ${typeof target}`);
+    invalidArgument(
+      operation,
+      `target must be a string such as unix:/var/run/openvswitch/br0.mgmt, got ${typeof target}`,
+    );
   }
   if (target.startsWith('unix:')) {
     const path = target.slice(5);

@@ -75,7 +75,13 @@ export interface OvsdbClientEvents {
 type ClientState = 'ready' | 'reconnecting' | 'closed';
 
 const clientOptionKeys: readonly (keyof OvsdbClientOptions)[] = [
-  'tls', 'timeoutMs', 'connectTimeoutMs', 'reconnect', 'probeIntervalMs', 'maxMessageBytes', 'signal',
+  'tls',
+  'timeoutMs',
+  'connectTimeoutMs',
+  'reconnect',
+  'probeIntervalMs',
+  'maxMessageBytes',
+  'signal',
 ];
 const reconnectKeys = ['initialDelayMs', 'maxDelayMs'] as const;
 const callOptionKeys: readonly (keyof CallOptions)[] = ['timeoutMs', 'signal'];
@@ -209,9 +215,14 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       throw serverError('transact', db, result, { operationIndex: failed, results }, `${what} failed: `);
     }
     if (results.length < operations.length || results.some((result) => result === null)) {
-      throw this.#protocolFailure('transact', `${results.length} results for ${operations.length} operations, and no error`);
+      throw this.#protocolFailure(
+        'transact',
+        `${results.length} results for ${operations.length} operations, and no error`,
+      );
     }
-    return operations.map((operation, index) => decodeResult(schema, operation, results[index]!)) as TransactResults<Ops>;
+    return operations.map((operation, index) =>
+      decodeResult(schema, operation, results[index]!),
+    ) as TransactResults<Ops>;
   }
 
   /**
@@ -220,7 +231,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * @throws DpdkError `EINVAL` for unknown tables or columns or bad conditions, `ENOTSUP`
    * for conditions on a server with only `monitor`, and the errors of every call.
    */
-  async monitor(db: string, requests: { [table: string]: MonitorTableRequest }, options: MonitorOptions = {}): Promise<Monitor> {
+  async monitor(
+    db: string,
+    requests: { [table: string]: MonitorTableRequest },
+    options: MonitorOptions = {},
+  ): Promise<Monitor> {
     checkOptions('monitor', options, [...callOptionKeys, 'method']);
     if (options.method !== undefined && !monitorMethods.includes(options.method)) {
       invalidArgument('monitor', `unknown method ${describe(options.method)} (expected ${monitorMethods.join(', ')})`);
@@ -230,7 +245,14 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     checkMonitorRequests(schema, requests);
     const deadline = Date.now() + (options.timeoutMs ?? this.#defaultTimeoutMs);
     await this.#waitReady('monitor', deadline, options.signal);
-    const monitor = new Monitor(this, db, `monitor-${this.#nextMonitorId++}`, new Replica(schema), requests, options.method ?? 'monitor_cond_since');
+    const monitor = new Monitor(
+      this,
+      db,
+      `monitor-${this.#nextMonitorId++}`,
+      new Replica(schema),
+      requests,
+      options.method ?? 'monitor_cond_since',
+    );
     this.#monitors.set(monitor.id, monitor);
     try {
       await this.#startMonitor(
@@ -247,9 +269,17 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 
   /** @internal see {@link Monitor.changeConditions}. */
-  async changeMonitorConditions(monitor: Monitor, conditions: { [table: string]: readonly Condition[] }, options: CallOptions): Promise<void> {
+  async changeMonitorConditions(
+    monitor: Monitor,
+    conditions: { [table: string]: readonly Condition[] },
+    options: CallOptions,
+  ): Promise<void> {
     checkOptions('monitor_cond_change', options, callOptionKeys);
-    if (monitor.canceled) throw new DpdkError(`monitor ${monitor.id} is canceled`, { code: 'ERR_CLOSED', operation: 'monitor_cond_change' });
+    if (monitor.canceled)
+      throw new DpdkError(`monitor ${monitor.id} is canceled`, {
+        code: 'ERR_CLOSED',
+        operation: 'monitor_cond_change',
+      });
     if (monitor.method === 'monitor') {
       throw new DpdkError('the server accepted only a plain monitor, whose conditions cannot change', {
         code: 'ENOTSUP',
@@ -260,12 +290,18 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     const change: { [table: string]: JsonValue } = {};
     for (const [table, where] of Object.entries(conditions)) {
       if (monitor.requests[table] === undefined) {
-        invalidArgument('monitor_cond_change', `table "${table}" is not monitored by ${monitor.id} (monitored: ${Object.keys(monitor.requests).join(', ')})`);
+        invalidArgument(
+          'monitor_cond_change',
+          `table "${table}" is not monitored by ${monitor.id} (monitored: ${Object.keys(monitor.requests).join(', ')})`,
+        );
       }
-      change[table] = [{ where: encodeWhere(tableSchema(schema, table, 'monitor_cond_change'), where, 'monitor_cond_change') }];
+      change[table] = [
+        { where: encodeWhere(tableSchema(schema, table, 'monitor_cond_change'), where, 'monitor_cond_change') },
+      ];
     }
     await this.#call('monitor_cond_change', [monitor.id, monitor.id, change], options);
-    for (const [table, where] of Object.entries(conditions)) monitor.requests[table] = { ...monitor.requests[table], where: [...where] };
+    for (const [table, where] of Object.entries(conditions))
+      monitor.requests[table] = { ...monitor.requests[table], where: [...where] };
   }
 
   /** @internal see {@link Monitor.cancel}. */
@@ -346,7 +382,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   /** Drops the current connection as if it had failed, to exercise reconnection (tests, debugging). */
   dropConnection(): void {
     this.#connection.fail(
-      new DpdkError(`connection to ${this.target} dropped on request`, { code: 'ECONNRESET', operation: 'dropConnection', object: this.target }),
+      new DpdkError(`connection to ${this.target} dropped on request`, {
+        code: 'ECONNRESET',
+        operation: 'dropConnection',
+        object: this.target,
+      }),
     );
   }
 
@@ -360,7 +400,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 
   #protocolFailure(operation: string, message: string): DpdkError {
-    return new DpdkError(`bad reply from ${this.target}: ${message}`, { code: 'EPROTO', operation, object: this.target });
+    return new DpdkError(`bad reply from ${this.target}: ${message}`, {
+      code: 'EPROTO',
+      operation,
+      object: this.target,
+    });
   }
 
   /** Waits (within the call's deadline) for a ready connection, then sends the request. */
@@ -383,9 +427,18 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         signal?.removeEventListener('abort', finish);
         this.#readyWaiters.delete(finish);
         if (this.#state === 'ready') resolve();
-        else if (this.#state === 'closed') reject(new DpdkError('the client is closed', { code: 'ERR_CLOSED', operation: method, object: this.target }));
-        else if (signal?.aborted === true) reject(new DpdkError(`${method} was aborted`, { code: 'ECANCELED', operation: method, object: this.target }));
-        else reject(new DpdkError(`not reconnected to ${this.target} in time`, { code: 'ETIMEDOUT', operation: method, object: this.target }));
+        else if (this.#state === 'closed')
+          reject(new DpdkError('the client is closed', { code: 'ERR_CLOSED', operation: method, object: this.target }));
+        else if (signal?.aborted === true)
+          reject(new DpdkError(`${method} was aborted`, { code: 'ECANCELED', operation: method, object: this.target }));
+        else
+          reject(
+            new DpdkError(`not reconnected to ${this.target} in time`, {
+              code: 'ETIMEDOUT',
+              operation: method,
+              object: this.target,
+            }),
+          );
       };
       const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
       this.#readyWaiters.add(finish);
@@ -409,27 +462,36 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     const interval = this.#options.probeIntervalMs ?? 5000;
     if (interval === 0) return;
     let probing = false;
-    this.#probeTimer = setInterval(() => {
-      const connection = this.#connection;
-      if (this.#state !== 'ready' || probing || connection.isClosed || Date.now() - connection.lastReceiveMs < interval) return;
-      probing = true;
-      connection
-        .request('echo', ['probe'], { timeoutMs: interval })
-        .catch((error: DpdkError) => {
-          if (error.code === 'ETIMEDOUT') {
-            connection.fail(
-              new DpdkError(`no reply to the inactivity probe from ${this.target} within ${interval} ms`, {
-                code: 'ETIMEDOUT',
-                operation: 'echo',
-                object: this.target,
-              }),
-            );
-          }
-        })
-        .finally(() => {
-          probing = false;
-        });
-    }, Math.max(50, Math.floor(interval / 2)));
+    this.#probeTimer = setInterval(
+      () => {
+        const connection = this.#connection;
+        if (
+          this.#state !== 'ready' ||
+          probing ||
+          connection.isClosed ||
+          Date.now() - connection.lastReceiveMs < interval
+        )
+          return;
+        probing = true;
+        connection
+          .request('echo', ['probe'], { timeoutMs: interval })
+          .catch((error: DpdkError) => {
+            if (error.code === 'ETIMEDOUT') {
+              connection.fail(
+                new DpdkError(`no reply to the inactivity probe from ${this.target} within ${interval} ms`, {
+                  code: 'ETIMEDOUT',
+                  operation: 'echo',
+                  object: this.target,
+                }),
+              );
+            }
+          })
+          .finally(() => {
+            probing = false;
+          });
+      },
+      Math.max(50, Math.floor(interval / 2)),
+    );
     this.#probeTimer.unref();
   }
 
@@ -472,7 +534,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   /** Opens a new connection and restores what the old one had: change awareness, monitors, locks. */
   async #reconnect(): Promise<void> {
-    const connection = await JsonRpcConnection.open(this.target, OvsdbClient.#connectionOptions(this.#options, undefined));
+    const connection = await JsonRpcConnection.open(
+      this.target,
+      OvsdbClient.#connectionOptions(this.#options, undefined),
+    );
     if (this.#state === 'closed') {
       connection.close();
       return;
@@ -519,18 +584,26 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * initial contents: for a resync with `monitor_cond_since`, only the changes missed when
    * the server still knows `replica.lastTxnId`, else the whole contents replace the replica.
    */
-  async #startMonitor(monitor: Monitor, connection: JsonRpcConnection, options: CallOptions, first: boolean): Promise<void> {
+  async #startMonitor(
+    monitor: Monitor,
+    connection: JsonRpcConnection,
+    options: CallOptions,
+    first: boolean,
+  ): Promise<void> {
     const schema = monitor.replica.schema;
     const tables = Object.keys(monitor.requests);
     for (let index = monitorMethods.indexOf(monitor.method); index >= 0; index--) {
       const method = monitorMethods[index]!;
       const conditional = method !== 'monitor';
       if (!conditional && Object.values(monitor.requests).some((request) => request.where !== undefined)) {
-        throw new DpdkError('the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used', {
-          code: 'ENOTSUP',
-          operation: 'monitor',
-          object: monitor.db,
-        });
+        throw new DpdkError(
+          'the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used',
+          {
+            code: 'ENOTSUP',
+            operation: 'monitor',
+            object: monitor.db,
+          },
+        );
       }
       const encoded: { [table: string]: JsonValue } = {};
       for (const [table, request] of Object.entries(monitor.requests)) {
@@ -544,12 +617,23 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         result = await connection.request(method, params, options);
       } catch (error) {
         monitor.queued = undefined;
-        if (error instanceof DpdkError && error.code === 'ERR_OVSDB' && (error.cause as OvsdbErrorInfo).error === 'unknown method' && index > 0) continue;
+        if (
+          error instanceof DpdkError &&
+          error.code === 'ERR_OVSDB' &&
+          (error.cause as OvsdbErrorInfo).error === 'unknown method' &&
+          index > 0
+        )
+          continue;
         throw error;
       }
       monitor.method = method;
       if (method === 'monitor_cond_since') {
-        if (!Array.isArray(result) || result.length !== 3 || typeof result[0] !== 'boolean' || typeof result[1] !== 'string') {
+        if (
+          !Array.isArray(result) ||
+          result.length !== 3 ||
+          typeof result[0] !== 'boolean' ||
+          typeof result[1] !== 'string'
+        ) {
           throw this.#protocolFailure(method, 'the result is not [found, last-txn-id, updates]');
         }
         const [found, lastTxnId, updates] = result;
@@ -576,7 +660,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       case 'update3': {
         const monitor = typeof params[0] === 'string' ? this.#monitors.get(params[0]) : undefined;
         if (monitor === undefined) {
-          this.emit('protocolError', this.#protocolFailure(method, `an update for unknown monitor ${String(params[0])}`));
+          this.emit(
+            'protocolError',
+            this.#protocolFailure(method, `an update for unknown monitor ${String(params[0])}`),
+          );
           return;
         }
         if (monitor.queued !== undefined) monitor.queued.push([method, params]);
@@ -631,4 +718,3 @@ function outcomeUnknown(error: unknown, db: string): unknown {
     { code: 'ERR_OUTCOME_UNKNOWN', operation: 'transact', object: db, cause: error },
   );
 }
-

@@ -25,9 +25,7 @@ export interface TlsOptions {
 }
 
 /** A parsed connection target. */
-export type Target =
-  | { kind: 'unix'; path: string }
-  | { kind: 'tcp' | 'ssl'; host: string; port: number };
+export type Target = { kind: 'unix'; path: string } | { kind: 'tcp' | 'ssl'; host: string; port: number };
 
 /** Options of {@link JsonRpcConnection.open}. */
 export interface ConnectionOptions {
@@ -58,7 +56,11 @@ const tlsOptionKeys: readonly (keyof TlsOptions)[] = ['key', 'cert', 'ca', 'chec
  */
 export function parseTarget(target: string): Target {
   const bad = (why: string): never =>
-    invalidArgument('connect', `bad OVSDB target ${JSON.stringify(target)}: ${why} (expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT)`, String(target));
+    invalidArgument(
+      'connect',
+      `bad OVSDB target ${JSON.stringify(target)}: ${why} (expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT)`,
+      String(target),
+    );
   if (typeof target !== 'string') return bad('not a string');
   if (target.startsWith('unix:')) {
     const path = target.slice(5);
@@ -152,7 +154,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     checkTimeout('connect', options.timeoutMs);
     const parsed = parseTarget(target);
     if (parsed.kind === 'ssl') {
-      if (options.tls === undefined) invalidArgument('connect', `${target} needs the tls option (key, cert, ca)`, target);
+      if (options.tls === undefined)
+        invalidArgument('connect', `${target} needs the tls option (key, cert, ca)`, target);
       checkOptions<TlsOptions>('connect tls', options.tls, tlsOptionKeys);
     }
     return new Promise((resolve, reject) => {
@@ -194,7 +197,13 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
           }),
         );
       const onAbort = (): void =>
-        finish(new DpdkError(`connecting to ${target} was aborted`, { code: 'ECANCELED', operation: 'connect', object: target }));
+        finish(
+          new DpdkError(`connecting to ${target} was aborted`, {
+            code: 'ECANCELED',
+            operation: 'connect',
+            object: target,
+          }),
+        );
       const timeoutMs = options.timeoutMs ?? 10_000;
       const timer = setTimeout(
         () =>

@@ -56,7 +56,8 @@ export type Value = Atom | null | Atom[] | Map<Atom, Atom>;
  * A value given to the client: a {@link Value}, or for sets also a `Set`, for maps
  * with string keys also a plain object.
  */
-export type ValueInput = Value | ReadonlySet<Atom> | readonly Atom[] | ReadonlyMap<Atom, Atom> | { readonly [key: string]: Atom };
+export type ValueInput =
+  Value | ReadonlySet<Atom> | readonly Atom[] | ReadonlyMap<Atom, Atom> | { readonly [key: string]: Atom };
 
 /** A row as received: column name to value. `_uuid` and `_version` are strings. */
 export type Row = { [column: string]: Value };
@@ -337,7 +338,11 @@ export function encodeRow(table: TableSchema, row: RowInput, operation: string):
   for (const [name, value] of Object.entries(row)) {
     const column = columnSchema(table, name, operation);
     if (name.startsWith('_')) {
-      throw invalid(operation, `${table.name}.${name}`, 'this column is maintained by the server and cannot be written');
+      throw invalid(
+        operation,
+        `${table.name}.${name}`,
+        'this column is maintained by the server and cannot be written',
+      );
     }
     if (value === undefined) continue;
     json[name] = encodeValue(column.type, value, operation, `${table.name}.${name}`);
@@ -346,7 +351,12 @@ export function encodeRow(table: TableSchema, row: RowInput, operation: string):
 }
 
 /** The diff of one column in an `update2`/`update3` "modify", applied to the old value. */
-export function applyColumnDiff(column: ColumnSchema, old: Value | undefined, diffJson: JsonValue, where: string): Value {
+export function applyColumnDiff(
+  column: ColumnSchema,
+  old: Value | undefined,
+  diffJson: JsonValue,
+  where: string,
+): Value {
   const kind = columnKind(column.type);
   const diff = decodeValue(kind === 'optional' ? { ...column.type, max: Infinity } : column.type, diffJson, where);
   if (kind === 'scalar') return diff;
@@ -408,13 +418,25 @@ export function encodeWhere(table: TableSchema, where: readonly Condition[], ope
     const [name, fn, value] = condition;
     const column = columnSchema(table, name, operation);
     if (!conditionFunctions.includes(fn)) {
-      throw invalid(operation, `${table.name} where[${index}]`, `unknown function ${JSON.stringify(fn)} (expected one of ${conditionFunctions.join(' ')})`);
+      throw invalid(
+        operation,
+        `${table.name} where[${index}]`,
+        `unknown function ${JSON.stringify(fn)} (expected one of ${conditionFunctions.join(' ')})`,
+      );
     }
     const ordered = fn === '<' || fn === '<=' || fn === '>' || fn === '>=';
-    if (ordered && (columnKind(column.type) !== 'scalar' || (column.type.key.type !== 'integer' && column.type.key.type !== 'real'))) {
-      throw invalid(operation, `${table.name}.${name}`, `function "${fn}" applies only to integer and real scalar columns`);
+    if (
+      ordered &&
+      (columnKind(column.type) !== 'scalar' || (column.type.key.type !== 'integer' && column.type.key.type !== 'real'))
+    ) {
+      throw invalid(
+        operation,
+        `${table.name}.${name}`,
+        `function "${fn}" applies only to integer and real scalar columns`,
+      );
     }
-    const scalar = columnKind(column.type) === 'scalar' && (fn !== 'includes' && fn !== 'excludes' || !Array.isArray(value));
+    const scalar =
+      columnKind(column.type) === 'scalar' && ((fn !== 'includes' && fn !== 'excludes') || !Array.isArray(value));
     return [
       name,
       fn,
@@ -441,7 +463,11 @@ export function encodeMutations(table: TableSchema, mutations: readonly Mutation
     const column = columnSchema(table, name, operation);
     const where = `${table.name}.${name}`;
     if (!mutators.includes(mutator)) {
-      throw invalid(operation, `${table.name} mutations[${index}]`, `unknown mutator ${JSON.stringify(mutator)} (expected one of ${mutators.join(' ')})`);
+      throw invalid(
+        operation,
+        `${table.name} mutations[${index}]`,
+        `unknown mutator ${JSON.stringify(mutator)} (expected one of ${mutators.join(' ')})`,
+      );
     }
     if (mutator !== 'insert' && mutator !== 'delete') {
       return [name, mutator, encodeAtom(column.type.key, value, operation, where)];

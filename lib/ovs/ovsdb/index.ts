@@ -9,7 +9,13 @@ export * from './connection.js';
 export * from './data.js';
 export * from './json-stream.js';
 // The monitor and operation types; their request checks and codecs stay inside the client.
-export { Monitor, type MonitorEvents, type MonitorMethod, type MonitorOptions, type MonitorTableRequest } from './monitor.js';
+export {
+  Monitor,
+  type MonitorEvents,
+  type MonitorMethod,
+  type MonitorOptions,
+  type MonitorTableRequest,
+} from './monitor.js';
 export type {
   AbortOperation,
   AssertOperation,

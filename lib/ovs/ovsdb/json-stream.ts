@@ -10,14 +10,7 @@ import { checkInteger, checkOptions } from '../../validate.js';
  * A JSON value as exchanged with OVSDB. Integers outside the safe range of `number`
  * (beyond ±2^53 - 1) are `bigint`, so 64-bit integers lose no precision.
  */
-export type JsonValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** Whether `value` is a JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is { [key: string]: JsonValue } {
@@ -69,7 +62,13 @@ export class JsonStreamParser {
 
   constructor(options: JsonStreamParserOptions = {}) {
     checkOptions<JsonStreamParserOptions>('JsonStreamParser', options, parserOptionKeys);
-    this.#maxMessageBytes = checkInteger('JsonStreamParser', 'maxMessageBytes', options.maxMessageBytes ?? defaultMaxMessageBytes, 2, Number.MAX_SAFE_INTEGER);
+    this.#maxMessageBytes = checkInteger(
+      'JsonStreamParser',
+      'maxMessageBytes',
+      options.maxMessageBytes ?? defaultMaxMessageBytes,
+      2,
+      Number.MAX_SAFE_INTEGER,
+    );
     this.#object = options.object;
   }
 
@@ -164,7 +163,9 @@ export class JsonStreamParser {
 }
 
 function describeByte(byte: number): string {
-  return byte >= 0x20 && byte < 0x7f ? `"${String.fromCharCode(byte)}"` : `byte 0x${byte.toString(16).padStart(2, '0')}`;
+  return byte >= 0x20 && byte < 0x7f
+    ? `"${String.fromCharCode(byte)}"`
+    : `byte 0x${byte.toString(16).padStart(2, '0')}`;
 }
 
 /**
@@ -232,7 +233,12 @@ export function parseJson(text: string): JsonValue {
         skipSpace();
         if (text[pos] !== ':') fail('expected ":"');
         pos++;
-        Object.defineProperty(object, key, { value: parseValue(), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(object, key, {
+          value: parseValue(),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         skipSpace();
         if (text[pos] === ',') {
           pos++;

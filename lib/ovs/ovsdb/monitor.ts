@@ -69,7 +69,14 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   readonly #client: OvsdbClient;
 
   /** @internal use {@link OvsdbClient.monitor}. */
-  constructor(client: OvsdbClient, db: string, id: string, replica: Replica, requests: { [table: string]: MonitorTableRequest }, method: MonitorMethod) {
+  constructor(
+    client: OvsdbClient,
+    db: string,
+    id: string,
+    replica: Replica,
+    requests: { [table: string]: MonitorTableRequest },
+    method: MonitorMethod,
+  ) {
     super();
     this.#client = client;
     this.db = db;
@@ -85,7 +92,10 @@ export class Monitor extends EventEmitter<MonitorEvents> {
    * then gains and loses rows accordingly.
    * @throws DpdkError `ENOTSUP` when the monitor is a plain `monitor`, `EINVAL` for bad conditions.
    */
-  async changeConditions(conditions: { [table: string]: readonly Condition[] }, options: CallOptions = {}): Promise<void> {
+  async changeConditions(
+    conditions: { [table: string]: readonly Condition[] },
+    options: CallOptions = {},
+  ): Promise<void> {
     return this.#client.changeMonitorConditions(this, conditions, options);
   }
 
@@ -96,7 +106,12 @@ export class Monitor extends EventEmitter<MonitorEvents> {
 }
 
 const tableRequestKeys: readonly (keyof MonitorTableRequest)[] = ['columns', 'where', 'select'];
-const selectKeys: readonly (keyof NonNullable<MonitorTableRequest['select']>)[] = ['initial', 'insert', 'delete', 'modify'];
+const selectKeys: readonly (keyof NonNullable<MonitorTableRequest['select']>)[] = [
+  'initial',
+  'insert',
+  'delete',
+  'modify',
+];
 
 /**
  * @internal Checks monitor requests against the schema before anything is sent.
@@ -104,7 +119,11 @@ const selectKeys: readonly (keyof NonNullable<MonitorTableRequest['select']>)[] 
  */
 export function checkMonitorRequests(schema: DatabaseSchema, requests: { [table: string]: MonitorTableRequest }): void {
   if (!isJsonObject(requests) || Object.keys(requests).length === 0) {
-    invalidArgument('monitor', `requests must be an object naming at least one table, got ${describe(requests)}`, schema.name);
+    invalidArgument(
+      'monitor',
+      `requests must be an object naming at least one table, got ${describe(requests)}`,
+      schema.name,
+    );
   }
   for (const [table, request] of Object.entries(requests)) {
     const tableInfo = tableSchema(schema, table, 'monitor');
@@ -115,7 +134,12 @@ export function checkMonitorRequests(schema: DatabaseSchema, requests: { [table:
 }
 
 /** @internal The JSON `monitor-request` of one table; `where` only for the conditional methods. */
-export function encodeMonitorRequest(table: TableSchema, request: MonitorTableRequest, conditional: boolean, operation: string): JsonValue {
+export function encodeMonitorRequest(
+  table: TableSchema,
+  request: MonitorTableRequest,
+  conditional: boolean,
+  operation: string,
+): JsonValue {
   const json: { [key: string]: JsonValue } = {};
   if (request.columns !== undefined) {
     json['columns'] = request.columns.map((column) => {

@@ -165,7 +165,8 @@ const operationKeys: { readonly [Op in Operation['op']]: readonly string[] } = {
  * @throws DpdkError `EINVAL` naming the operation, what is wrong and what is expected.
  */
 export function encodeOperation(schema: DatabaseSchema, operation: Operation, index: number): JsonValue {
-  if (!isJsonObject(operation as unknown)) invalidArgument('transact', `operation ${index} must be an object, got ${describe(operation)}`);
+  if (!isJsonObject(operation as unknown))
+    invalidArgument('transact', `operation ${index} must be an object, got ${describe(operation)}`);
   if (!Object.hasOwn(operationKeys, operation.op)) {
     invalidArgument(
       'transact',
@@ -177,7 +178,11 @@ export function encodeOperation(schema: DatabaseSchema, operation: Operation, in
   const table = (): TableSchema => tableSchema(schema, (operation as { table: string }).table, name);
   switch (operation.op) {
     case 'insert': {
-      const json: { [key: string]: JsonValue } = { op: 'insert', table: operation.table, row: encodeRow(table(), operation.row ?? {}, name) };
+      const json: { [key: string]: JsonValue } = {
+        op: 'insert',
+        table: operation.table,
+        row: encodeRow(table(), operation.row ?? {}, name),
+      };
       if (operation.uuidName !== undefined) json['uuid-name'] = operation.uuidName;
       if (operation.uuid !== undefined) {
         if (!isUuid(operation.uuid)) invalidArgument(name, `uuid must be a UUID, got ${describe(operation.uuid)}`);
@@ -187,13 +192,23 @@ export function encodeOperation(schema: DatabaseSchema, operation: Operation, in
     }
     case 'select': {
       const t = table();
-      const json: { [key: string]: JsonValue } = { op: 'select', table: operation.table, where: encodeWhere(t, operation.where, name) };
-      if (operation.columns !== undefined) json['columns'] = operation.columns.map((c) => columnSchema(t, c, name).name);
+      const json: { [key: string]: JsonValue } = {
+        op: 'select',
+        table: operation.table,
+        where: encodeWhere(t, operation.where, name),
+      };
+      if (operation.columns !== undefined)
+        json['columns'] = operation.columns.map((c) => columnSchema(t, c, name).name);
       return json;
     }
     case 'update': {
       const t = table();
-      return { op: 'update', table: operation.table, where: encodeWhere(t, operation.where, name), row: encodeRow(t, operation.row, name) };
+      return {
+        op: 'update',
+        table: operation.table,
+        where: encodeWhere(t, operation.where, name),
+        row: encodeRow(t, operation.row, name),
+      };
     }
     case 'mutate': {
       const t = table();
@@ -211,7 +226,8 @@ export function encodeOperation(schema: DatabaseSchema, operation: Operation, in
       if (operation.until !== '==' && operation.until !== '!=') {
         invalidArgument(name, `until must be "==" or "!=", got ${describe(operation.until)}`);
       }
-      if (!Array.isArray(operation.rows)) invalidArgument(name, `rows must be an array of rows, got ${describe(operation.rows)}`);
+      if (!Array.isArray(operation.rows))
+        invalidArgument(name, `rows must be an array of rows, got ${describe(operation.rows)}`);
       const columns = operation.columns ?? [...new Set(operation.rows.flatMap((row) => Object.keys(row)))];
       const json: { [key: string]: JsonValue } = {
         op: 'wait',
@@ -221,7 +237,8 @@ export function encodeOperation(schema: DatabaseSchema, operation: Operation, in
         until: operation.until,
         rows: operation.rows.map((row) => encodeRow(t, row, name)),
       };
-      if (operation.timeout !== undefined) json['timeout'] = checkInteger(name, 'timeout', operation.timeout, 0, Number.MAX_SAFE_INTEGER);
+      if (operation.timeout !== undefined)
+        json['timeout'] = checkInteger(name, 'timeout', operation.timeout, 0, Number.MAX_SAFE_INTEGER);
       return json;
     }
     case 'commit':
@@ -230,7 +247,8 @@ export function encodeOperation(schema: DatabaseSchema, operation: Operation, in
       return { op: 'abort' };
     case 'comment':
       // An empty comment is still a comment: not checkString, which wants a non-empty one.
-      if (typeof operation.comment !== 'string') invalidArgument(name, `comment must be a string, got ${describe(operation.comment)}`);
+      if (typeof operation.comment !== 'string')
+        invalidArgument(name, `comment must be a string, got ${describe(operation.comment)}`);
       return { op: 'comment', comment: operation.comment };
     case 'assert':
       return { op: 'assert', lock: checkString(name, 'lock name', operation.lock) };
@@ -243,11 +261,13 @@ export function encodeOperation(schema: DatabaseSchema, operation: Operation, in
  */
 export function decodeResult(schema: DatabaseSchema, operation: Operation, json: JsonValue): unknown {
   const result = isJsonObject(json) ? json : {};
-  const badResult = (what: string): DpdkError => new DpdkError(`the server sent ${what}`, { code: 'EPROTO', operation: 'transact' });
+  const badResult = (what: string): DpdkError =>
+    new DpdkError(`the server sent ${what}`, { code: 'EPROTO', operation: 'transact' });
   switch (operation.op) {
     case 'insert': {
       const uuid = result['uuid'];
-      if (!Array.isArray(uuid) || uuid[0] !== 'uuid' || !isUuid(uuid[1])) throw badResult('an insert result without a uuid');
+      if (!Array.isArray(uuid) || uuid[0] !== 'uuid' || !isUuid(uuid[1]))
+        throw badResult('an insert result without a uuid');
       return { uuid: uuid[1] };
     }
     case 'select': {

@@ -213,7 +213,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       return remove(table, rows, uuid, old);
     }
     const diff = update['modify'];
-    if (!isJsonObject(diff)) throw protocolError(`update of row ${table.name} ${uuid} has no initial/insert/modify/delete`);
+    if (!isJsonObject(diff))
+      throw protocolError(`update of row ${table.name} ${uuid} has no initial/insert/modify/delete`);
     if (old === undefined) throw protocolError(`"modify" of row ${table.name} ${uuid}, which is not in the replica`);
     const row: Row = { ...old };
     for (const [name, value] of Object.entries(diff)) {
@@ -227,7 +228,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 /** Stores `row` in place of `old` (undefined when the row is new) and describes the change. */
 function store(table: TableSchema, rows: Map<string, Row>, uuid: string, old: Row | undefined, row: Row): RowChange {
   rows.set(uuid, row);
-  return old === undefined ? { table: table.name, uuid, kind: 'insert', new: row } : { table: table.name, uuid, kind: 'modify', old, new: row };
+  return old === undefined
+    ? { table: table.name, uuid, kind: 'insert', new: row }
+    : { table: table.name, uuid, kind: 'modify', old, new: row };
 }
 
 /** Removes row `uuid` and describes the change; undefined when the replica did not have it. */

@@ -176,7 +176,9 @@ export function parseSchema(json: JsonValue): DatabaseSchema {
       });
     }
     const indexes = Array.isArray(tableJson['indexes'])
-      ? tableJson['indexes'].filter(Array.isArray).map((index) => index.filter((c): c is string => typeof c === 'string'))
+      ? tableJson['indexes']
+          .filter(Array.isArray)
+          .map((index) => index.filter((c): c is string => typeof c === 'string'))
       : [];
     const maxRows = tableJson['maxRows'];
     tables.set(tableName, {

@@ -1,28 +1,25 @@
 /**
  * The OVSDB client: {@link OvsdbClient} connects, calls the RFC 7047 methods (transact,
- * monitor, locks, ...), and reconnects with monitors and locks restored.
+ * monitor, locks, ...), and restores monitors and locks on each new connection (the
+ * reconnection itself is in reconnector.ts, the monitor protocol in monitor.ts).
  */
 import { EventEmitter } from 'node:events';
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkBoolean, checkOptions, checkString, checkTimeout, describe } from '../../validate.js';
-import {
-  JsonRpcConnection,
-  serverError,
-  type CallOptions,
-  type OvsdbErrorInfo,
-  type TlsOptions,
-} from './connection.js';
-import { encodeWhere, isUuid, type Condition } from './data.js';
+import { JsonRpcConnection, serverError, type CallOptions, type TlsOptions } from './connection.js';
+import { encodeWhere, type Condition } from './data.js';
 import { isJsonObject, type JsonValue } from './json-stream.js';
 import {
   checkMonitorRequests,
-  encodeMonitorRequest,
+  deliverMonitorUpdate,
   Monitor,
   monitorMethods,
+  startMonitor,
   type MonitorOptions,
   type MonitorTableRequest,
 } from './monitor.js';
 import { decodeResult, encodeOperation, type Operation, type TransactResults } from './operations.js';
+import { Reconnector } from './reconnector.js';
 import { Replica } from './replica.js';
 import { parseSchema, tableSchema, type DatabaseSchema } from './schema.js';
 
@@ -72,8 +69,6 @@ export interface OvsdbClientEvents {
   notification: [method: string, params: JsonValue[]];
 }
 
-type ClientState = 'ready' | 'reconnecting' | 'closed';
-
 const clientOptionKeys: readonly (keyof OvsdbClientOptions)[] = [
   'tls',
   'timeoutMs',
@@ -85,8 +80,6 @@ const clientOptionKeys: readonly (keyof OvsdbClientOptions)[] = [
 ];
 const reconnectKeys = ['initialDelayMs', 'maxDelayMs'] as const;
 const callOptionKeys: readonly (keyof CallOptions)[] = ['timeoutMs', 'signal'];
-/** `last-txn-id` of a first `monitor_cond_since`: no transaction seen yet. */
-const zeroUuid = '00000000-0000-0000-0000-000000000000';
 
 /**
  * An OVSDB client (RFC 7047 with the Open vSwitch extensions of ovsdb-server(7)).
@@ -95,28 +88,27 @@ const zeroUuid = '00000000-0000-0000-0000-000000000000';
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   /** The target, e.g. `unix:/tmp/ovsab12/db.sock`. */
   readonly target: string;
-  readonly #options: OvsdbClientOptions;
   readonly #defaultTimeoutMs: number;
-  #connection: JsonRpcConnection;
-  #state: ClientState = 'ready';
+  readonly #link: Reconnector;
   readonly #schemas = new Map<string, DatabaseSchema>();
   readonly #monitors = new Map<string, Monitor>();
   /** Locks asked for, and whether each is held. */
   readonly #locks = new Map<string, boolean>();
   #dbChangeAware = false;
   #nextMonitorId = 1;
-  #probeTimer: NodeJS.Timeout | undefined;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  readonly #readyWaiters = new Set<() => void>();
+  /** Reports what the server sent wrong and could be skipped (e.g. an update that does not apply). */
+  readonly #onProtocolError = (error: DpdkError): void => {
+    this.emit('protocolError', error);
+  };
 
   private constructor(target: string, connection: JsonRpcConnection, options: OvsdbClientOptions) {
     super();
     this.target = target;
-    this.#options = options;
     this.#defaultTimeoutMs = options.timeoutMs ?? 30_000;
-    this.#connection = connection;
-    this.#attach(connection);
-    this.#startProbe();
+    this.#link = new Reconnector(this, connection, options, OvsdbClient.#connectionOptions(options, undefined), {
+      attach: (newConnection) => this.#attach(newConnection),
+      restore: (newConnection) => this.#restore(newConnection),
+    });
   }
 
   /**
@@ -151,7 +143,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   /** Whether the client is connected and resynchronized (false while reconnecting and once closed). */
   get isConnected(): boolean {
-    return this.#state === 'ready';
+    return this.#link.state === 'ready';
   }
 
   /** Lists the databases of the server (`list_dbs`). */
@@ -244,7 +236,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     const schema = await this.getSchema(db, callOptions);
     checkMonitorRequests(schema, requests);
     const deadline = Date.now() + (options.timeoutMs ?? this.#defaultTimeoutMs);
-    await this.#waitReady('monitor', deadline, options.signal);
+    await this.#link.waitReady('monitor', deadline, options.signal);
     const monitor = new Monitor(
       this,
       db,
@@ -255,11 +247,12 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     );
     this.#monitors.set(monitor.id, monitor);
     try {
-      await this.#startMonitor(
+      await startMonitor(
         monitor,
-        this.#connection,
+        this.#link.connection,
         { ...callOptions, timeoutMs: Math.max(1, deadline - Date.now()) },
         true,
+        this.#onProtocolError,
       );
     } catch (error) {
       this.#monitors.delete(monitor.id);
@@ -310,7 +303,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     if (monitor.canceled) return;
     monitor.canceled = true;
     this.#monitors.delete(monitor.id);
-    if (this.#state === 'closed') return;
+    if (this.#link.state === 'closed') return;
     await this.#call('monitor_cancel', [monitor.id], options);
   }
 
@@ -370,18 +363,14 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   /** Closes the client: pending calls fail with `ERR_CLOSED`, no reconnection. Safe to call twice. */
   close(): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    clearInterval(this.#probeTimer);
-    clearTimeout(this.#reconnectTimer);
-    this.#connection.close();
-    for (const wake of this.#readyWaiters) wake();
+    if (this.#link.state === 'closed') return;
+    this.#link.close();
     this.emit('closed');
   }
 
   /** Drops the current connection as if it had failed, to exercise reconnection (tests, debugging). */
   dropConnection(): void {
-    this.#connection.fail(
+    this.#link.connection.fail(
       new DpdkError(`connection to ${this.target} dropped on request`, {
         code: 'ECONNRESET',
         operation: 'dropConnection',
@@ -412,38 +401,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     checkOptions(method, options, callOptionKeys);
     checkTimeout(method, options.timeoutMs);
     const deadline = Date.now() + (options.timeoutMs ?? this.#defaultTimeoutMs);
-    await this.#waitReady(method, deadline, options.signal);
-    return this.#connection.request(method, params, {
+    await this.#link.waitReady(method, deadline, options.signal);
+    return this.#link.connection.request(method, params, {
       timeoutMs: Math.max(1, deadline - Date.now()),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-  }
-
-  #waitReady(method: string, deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.#state === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', finish);
-        this.#readyWaiters.delete(finish);
-        if (this.#state === 'ready') resolve();
-        else if (this.#state === 'closed')
-          reject(new DpdkError('the client is closed', { code: 'ERR_CLOSED', operation: method, object: this.target }));
-        else if (signal?.aborted === true)
-          reject(new DpdkError(`${method} was aborted`, { code: 'ECANCELED', operation: method, object: this.target }));
-        else
-          reject(
-            new DpdkError(`not reconnected to ${this.target} in time`, {
-              code: 'ETIMEDOUT',
-              operation: method,
-              object: this.target,
-            }),
-          );
-      };
-      const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
-      this.#readyWaiters.add(finish);
-      signal?.addEventListener('abort', finish, { once: true });
-      if (signal?.aborted === true || this.#state === 'closed') finish();
     });
   }
 
@@ -453,203 +414,37 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     connection.on('abandoned', (id, method) => {
       if (method === 'transact' && !connection.isClosed) connection.notify('cancel', [id]);
     });
-    connection.on('close', (error) => {
-      if (error !== undefined && connection === this.#connection) this.#onDrop(error);
-    });
   }
 
-  #startProbe(): void {
-    const interval = this.#options.probeIntervalMs ?? 5000;
-    if (interval === 0) return;
-    let probing = false;
-    this.#probeTimer = setInterval(
-      () => {
-        const connection = this.#connection;
-        if (
-          this.#state !== 'ready' ||
-          probing ||
-          connection.isClosed ||
-          Date.now() - connection.lastReceiveMs < interval
-        )
-          return;
-        probing = true;
-        connection
-          .request('echo', ['probe'], { timeoutMs: interval })
-          .catch((error: DpdkError) => {
-            if (error.code === 'ETIMEDOUT') {
-              connection.fail(
-                new DpdkError(`no reply to the inactivity probe from ${this.target} within ${interval} ms`, {
-                  code: 'ETIMEDOUT',
-                  operation: 'echo',
-                  object: this.target,
-                }),
-              );
-            }
-          })
-          .finally(() => {
-            probing = false;
-          });
-      },
-      Math.max(50, Math.floor(interval / 2)),
-    );
-    this.#probeTimer.unref();
-  }
-
-  #onDrop(error: DpdkError): void {
-    // While reconnecting, a failure of the new connection fails reconnect(), which retries.
-    if (this.#state !== 'ready') return;
-    this.emit('disconnected', error);
-    if (this.#options.reconnect === false) {
-      this.close();
-      return;
-    }
-    this.#state = 'reconnecting';
-    const backoff = typeof this.#options.reconnect === 'object' ? this.#options.reconnect : {};
-    this.#scheduleReconnect(backoff.initialDelayMs ?? 100, backoff.maxDelayMs ?? 8000);
-  }
-
-  #scheduleReconnect(delayMs: number, maxDelayMs: number): void {
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnect().then(
-        () => {
-          if (this.#state === 'closed') return;
-          if (this.#connection.isClosed) {
-            // Dropped again after the resync but before becoming ready: onDrop ignored it.
-            this.#scheduleReconnect(delayMs, maxDelayMs);
-            return;
-          }
-          this.#state = 'ready';
-          for (const wake of this.#readyWaiters) wake();
-          this.emit('reconnected');
-        },
-        (error: DpdkError) => {
-          if (this.#state === 'closed') return;
-          const next = Math.min(delayMs * 2, maxDelayMs);
-          this.emit('reconnectFailed', error, next);
-          this.#scheduleReconnect(next, maxDelayMs);
-        },
-      );
-    }, delayMs);
-  }
-
-  /** Opens a new connection and restores what the old one had: change awareness, monitors, locks. */
-  async #reconnect(): Promise<void> {
-    const connection = await JsonRpcConnection.open(
-      this.target,
-      OvsdbClient.#connectionOptions(this.#options, undefined),
-    );
-    if (this.#state === 'closed') {
-      connection.close();
-      return;
-    }
-    this.#connection = connection;
-    this.#attach(connection);
+  /** Restores on a new connection what the old one had: change awareness, monitors, locks. */
+  async #restore(connection: JsonRpcConnection): Promise<void> {
     const timeoutMs = this.#defaultTimeoutMs;
-    try {
-      if (this.#dbChangeAware) await connection.request('set_db_change_aware', [true], { timeoutMs });
-      const refreshed = new Map<string, DatabaseSchema>();
-      for (const monitor of this.#monitors.values()) {
-        let schema = refreshed.get(monitor.db);
-        if (schema === undefined) {
-          schema = parseSchema(await connection.request('get_schema', [monitor.db], { timeoutMs }));
-          refreshed.set(monitor.db, schema);
-          this.#schemas.set(monitor.db, schema);
-        }
-        monitor.replica.schema = schema;
-        try {
-          await this.#startMonitor(monitor, connection, { timeoutMs }, false);
-        } catch (error) {
-          if (connection.isClosed) throw error;
-          this.#monitors.delete(monitor.id);
-          monitor.canceled = true;
-          monitor.emit('lost', error as DpdkError);
-        }
+    if (this.#dbChangeAware) await connection.request('set_db_change_aware', [true], { timeoutMs });
+    const refreshed = new Map<string, DatabaseSchema>();
+    for (const monitor of this.#monitors.values()) {
+      let schema = refreshed.get(monitor.db);
+      if (schema === undefined) {
+        schema = parseSchema(await connection.request('get_schema', [monitor.db], { timeoutMs }));
+        refreshed.set(monitor.db, schema);
+        this.#schemas.set(monitor.db, schema);
       }
-      for (const name of this.#locks.keys()) {
-        this.#locks.set(name, false);
-        const result = await connection.request('lock', [name], { timeoutMs });
-        if (isJsonObject(result) && result['locked'] === true) {
-          this.#locks.set(name, true);
-          this.emit('locked', name);
-        }
-      }
-    } catch (error) {
-      connection.close();
-      throw error;
-    }
-  }
-
-  /**
-   * Sends the monitor request, with the newest method the server accepts, and applies the
-   * initial contents: for a resync with `monitor_cond_since`, only the changes missed when
-   * the server still knows `replica.lastTxnId`, else the whole contents replace the replica.
-   */
-  async #startMonitor(
-    monitor: Monitor,
-    connection: JsonRpcConnection,
-    options: CallOptions,
-    first: boolean,
-  ): Promise<void> {
-    const schema = monitor.replica.schema;
-    const tables = Object.keys(monitor.requests);
-    for (let index = monitorMethods.indexOf(monitor.method); index >= 0; index--) {
-      const method = monitorMethods[index]!;
-      const conditional = method !== 'monitor';
-      if (!conditional && Object.values(monitor.requests).some((request) => request.where !== undefined)) {
-        throw new DpdkError(
-          'the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used',
-          {
-            code: 'ENOTSUP',
-            operation: 'monitor',
-            object: monitor.db,
-          },
-        );
-      }
-      const encoded: { [table: string]: JsonValue } = {};
-      for (const [table, request] of Object.entries(monitor.requests)) {
-        encoded[table] = [encodeMonitorRequest(tableSchema(schema, table, method), request, conditional, method)];
-      }
-      const params: JsonValue[] = [monitor.db, monitor.id, encoded];
-      if (method === 'monitor_cond_since') params.push(monitor.replica.lastTxnId ?? zeroUuid);
-      monitor.queued = [];
-      let result: JsonValue;
+      monitor.replica.schema = schema;
       try {
-        result = await connection.request(method, params, options);
+        await startMonitor(monitor, connection, { timeoutMs }, false, this.#onProtocolError);
       } catch (error) {
-        monitor.queued = undefined;
-        if (
-          error instanceof DpdkError &&
-          error.code === 'ERR_OVSDB' &&
-          (error.cause as OvsdbErrorInfo).error === 'unknown method' &&
-          index > 0
-        )
-          continue;
-        throw error;
+        if (connection.isClosed) throw error;
+        this.#monitors.delete(monitor.id);
+        monitor.canceled = true;
+        monitor.emit('lost', error as DpdkError);
       }
-      monitor.method = method;
-      if (method === 'monitor_cond_since') {
-        if (
-          !Array.isArray(result) ||
-          result.length !== 3 ||
-          typeof result[0] !== 'boolean' ||
-          typeof result[1] !== 'string'
-        ) {
-          throw this.#protocolFailure(method, 'the result is not [found, last-txn-id, updates]');
-        }
-        const [found, lastTxnId, updates] = result;
-        if (found && !first) monitor.replica.applyUpdate2(updates!);
-        else monitor.replica.replace(updates!, 2, tables);
-        monitor.replica.lastTxnId = lastTxnId;
-        if (!first) monitor.emit('resynced', found ? 'changes' : 'full');
-      } else {
-        monitor.replica.lastTxnId = undefined;
-        monitor.replica.replace(result, conditional ? 2 : 1, tables);
-        if (!first) monitor.emit('resynced', 'full');
+    }
+    for (const name of this.#locks.keys()) {
+      this.#locks.set(name, false);
+      const result = await connection.request('lock', [name], { timeoutMs });
+      if (isJsonObject(result) && result['locked'] === true) {
+        this.#locks.set(name, true);
+        this.emit('locked', name);
       }
-      const queued = monitor.queued;
-      monitor.queued = undefined;
-      for (const [queuedMethod, queuedParams] of queued) this.#applyMonitorUpdate(monitor, queuedMethod, queuedParams);
-      return;
     }
   }
 
@@ -666,8 +461,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
           );
           return;
         }
-        if (monitor.queued !== undefined) monitor.queued.push([method, params]);
-        else this.#applyMonitorUpdate(monitor, method, params);
+        deliverMonitorUpdate(monitor, method, params, this.#onProtocolError);
         return;
       }
       case 'locked':
@@ -689,19 +483,6 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       }
       default:
         this.emit('notification', method, params);
-    }
-  }
-
-  #applyMonitorUpdate(monitor: Monitor, method: string, params: JsonValue[]): void {
-    try {
-      if (method === 'update') monitor.replica.applyUpdate(params[1] ?? null);
-      else if (method === 'update2') monitor.replica.applyUpdate2(params[1] ?? null);
-      else {
-        if (typeof params[1] === 'string' && isUuid(params[1])) monitor.replica.lastTxnId = params[1];
-        monitor.replica.applyUpdate2(params[2] ?? null);
-      }
-    } catch (error) {
-      this.emit('protocolError', error as DpdkError);
     }
   }
 }

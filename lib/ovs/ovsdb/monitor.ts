@@ -1,13 +1,14 @@
 /**
  * OVSDB monitors: what a monitor asks of each table, the {@link Monitor} handle that
- * {@link OvsdbClient.monitor} returns, and the checking and encoding of monitor requests.
+ * {@link OvsdbClient.monitor} returns, the checking and encoding of monitor requests, and
+ * the monitor side of the client: starting a monitor on a connection and applying updates.
  */
 import { EventEmitter } from 'node:events';
-import { invalidArgument, type DpdkError } from '../../errors.js';
+import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkOptions, describe } from '../../validate.js';
 import type { OvsdbClient } from './client.js';
-import type { CallOptions } from './connection.js';
-import { encodeWhere, type Condition } from './data.js';
+import type { CallOptions, JsonRpcConnection, OvsdbErrorInfo } from './connection.js';
+import { encodeWhere, isUuid, type Condition } from './data.js';
 import { isJsonObject, type JsonValue } from './json-stream.js';
 import type { Replica } from './replica.js';
 import { columnSchema, tableSchema, type DatabaseSchema, type TableSchema } from './schema.js';
@@ -150,4 +151,121 @@ export function encodeMonitorRequest(
   if (request.select !== undefined) json['select'] = { ...request.select };
   if (conditional && request.where !== undefined) json['where'] = encodeWhere(table, request.where, operation);
   return json;
+}
+
+/** `last-txn-id` of a first `monitor_cond_since`: no transaction seen yet. */
+const zeroUuid = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * @internal Sends the monitor request on `connection`, with the newest method the server
+ * accepts, and applies the initial contents: for a resync (`first` false) with
+ * `monitor_cond_since`, only the changes missed when the server still knows
+ * `replica.lastTxnId`, else the whole contents replace the replica. Updates that arrive
+ * meanwhile are queued, then applied; those that fail go to `onProtocolError`.
+ */
+export async function startMonitor(
+  monitor: Monitor,
+  connection: JsonRpcConnection,
+  options: CallOptions,
+  first: boolean,
+  onProtocolError: (error: DpdkError) => void,
+): Promise<void> {
+  const schema = monitor.replica.schema;
+  const tables = Object.keys(monitor.requests);
+  for (let index = monitorMethods.indexOf(monitor.method); index >= 0; index--) {
+    const method = monitorMethods[index]!;
+    const conditional = method !== 'monitor';
+    if (!conditional && Object.values(monitor.requests).some((request) => request.where !== undefined)) {
+      throw new DpdkError(
+        'the server supports neither monitor_cond nor monitor_cond_since, so "where" conditions cannot be used',
+        {
+          code: 'ENOTSUP',
+          operation: 'monitor',
+          object: monitor.db,
+        },
+      );
+    }
+    const encoded: { [table: string]: JsonValue } = {};
+    for (const [table, request] of Object.entries(monitor.requests)) {
+      encoded[table] = [encodeMonitorRequest(tableSchema(schema, table, method), request, conditional, method)];
+    }
+    const params: JsonValue[] = [monitor.db, monitor.id, encoded];
+    if (method === 'monitor_cond_since') params.push(monitor.replica.lastTxnId ?? zeroUuid);
+    monitor.queued = [];
+    let result: JsonValue;
+    try {
+      result = await connection.request(method, params, options);
+    } catch (error) {
+      monitor.queued = undefined;
+      if (
+        error instanceof DpdkError &&
+        error.code === 'ERR_OVSDB' &&
+        (error.cause as OvsdbErrorInfo).error === 'unknown method' &&
+        index > 0
+      )
+        continue;
+      throw error;
+    }
+    monitor.method = method;
+    if (method === 'monitor_cond_since') {
+      if (
+        !Array.isArray(result) ||
+        result.length !== 3 ||
+        typeof result[0] !== 'boolean' ||
+        typeof result[1] !== 'string'
+      ) {
+        throw new DpdkError(`bad reply from ${connection.target}: the result is not [found, last-txn-id, updates]`, {
+          code: 'EPROTO',
+          operation: method,
+          object: connection.target,
+        });
+      }
+      const [found, lastTxnId, updates] = result;
+      if (found && !first) monitor.replica.applyUpdate2(updates!);
+      else monitor.replica.replace(updates!, 2, tables);
+      monitor.replica.lastTxnId = lastTxnId;
+      if (!first) monitor.emit('resynced', found ? 'changes' : 'full');
+    } else {
+      monitor.replica.lastTxnId = undefined;
+      monitor.replica.replace(result, conditional ? 2 : 1, tables);
+      if (!first) monitor.emit('resynced', 'full');
+    }
+    const queued = monitor.queued;
+    monitor.queued = undefined;
+    for (const [queuedMethod, queuedParams] of queued)
+      applyMonitorUpdate(monitor, queuedMethod, queuedParams, onProtocolError);
+    return;
+  }
+}
+
+/**
+ * @internal Handles an `update`, `update2` or `update3` notification for `monitor`: queued
+ * while its initial contents are on the way, else applied to its replica.
+ */
+export function deliverMonitorUpdate(
+  monitor: Monitor,
+  method: string,
+  params: JsonValue[],
+  onProtocolError: (error: DpdkError) => void,
+): void {
+  if (monitor.queued !== undefined) monitor.queued.push([method, params]);
+  else applyMonitorUpdate(monitor, method, params, onProtocolError);
+}
+
+function applyMonitorUpdate(
+  monitor: Monitor,
+  method: string,
+  params: JsonValue[],
+  onProtocolError: (error: DpdkError) => void,
+): void {
+  try {
+    if (method === 'update') monitor.replica.applyUpdate(params[1] ?? null);
+    else if (method === 'update2') monitor.replica.applyUpdate2(params[1] ?? null);
+    else {
+      if (typeof params[1] === 'string' && isUuid(params[1])) monitor.replica.lastTxnId = params[1];
+      monitor.replica.applyUpdate2(params[2] ?? null);
+    }
+  } catch (error) {
+    onProtocolError(error as DpdkError);
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The OpenFlow 1.3 connection to a switch ({@link OpenFlowClient}): targets, the HELLO and
- * FEATURES handshake, requests matched to replies by xid, timeouts, aborts and keepalives.
+ * FEATURES handshake, keepalives and the request methods (the requests awaiting replies are
+ * kept in replies.ts).
  */
 import { createConnection, type Socket } from 'node:net';
 import { DpdkError, errnoOf } from '../../errors.js';
@@ -24,19 +25,18 @@ import {
 import { encodeFlowMod, type FlowMod } from './flow-mod.js';
 import {
   decodeFlowStatsEntries,
-  decodeMultipartReply,
   decodePortDescEntries,
   decodePortStatsEntries,
   encodeFlowStatsRequestBody,
   encodeMultipartRequest,
   encodePortStatsRequestBody,
   OFPMP,
-  OFPMPF_REPLY_MORE,
   type FlowStats,
   type FlowStatsRequest,
   type PortDescription,
   type PortStats,
 } from './multipart.js';
+import { abortedError, openflowError, PendingReplies, withDeadline, type CheckedCall } from './replies.js';
 import { parseTarget } from './target.js';
 
 /**
@@ -84,32 +84,6 @@ const callOptionKeys = ['timeoutMs', 'signal'] as const satisfies readonly (keyo
 const defaultTimeoutMs = 10_000;
 const defaultMaxReplyBytes = 64 * 1024 * 1024;
 
-/** Call options once checked: the effective timeout, and the signal if any. */
-interface CheckedCall {
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-}
-
-/** The `ECANCELED` error of a call whose signal aborted it. */
-function abortedError(operation: string, target: string, signal: AbortSignal | undefined): DpdkError {
-  return new DpdkError(`${operation} on ${target} was aborted`, {
-    code: 'ECANCELED',
-    operation,
-    object: target,
-    cause: signal?.reason,
-  });
-}
-
-/** A request awaiting its reply. Multipart replies collect parts until the last one. */
-interface PendingReply {
-  readonly operation: string;
-  readonly replyType: number;
-  readonly parts: Buffer[];
-  partBytes: number;
-  resolve(parts: Buffer[]): void;
-  reject(error: DpdkError): void;
-}
-
 /**
  * An OpenFlow 1.3 connection to a switch, e.g. OVS's `RUNDIR/BRIDGE.mgmt` socket.
  * Replies are matched to requests by xid; the switch's echo requests are answered.
@@ -124,12 +98,8 @@ export class OpenFlowClient {
   readonly target: string;
   readonly #socket: Socket;
   readonly #decoder = new FrameDecoder();
-  readonly #pending = new Map<number, PendingReply>();
-  /** Errors for requests that have no reply of their own (flow mods), by xid. */
-  readonly #errorSinks = new Map<number, (error: OpenFlowErrorInfo) => void>();
+  readonly #replies: PendingReplies;
   readonly #timeoutMs: number;
-  readonly #maxReplyBytes: number;
-  #nextXid = 1;
   #closedError: DpdkError | undefined;
   #switchFeatures: SwitchFeatures | undefined;
   #keepaliveTimer: NodeJS.Timeout | undefined;
@@ -142,7 +112,7 @@ export class OpenFlowClient {
     this.target = target;
     this.#socket = socket;
     this.#timeoutMs = timeoutMs;
-    this.#maxReplyBytes = maxReplyBytes;
+    this.#replies = new PendingReplies(target, maxReplyBytes);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNRESET';
@@ -193,8 +163,9 @@ export class OpenFlowClient {
         : createConnection({ host: parsed.host, port: parsed.port });
     const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
     try {
-      await client.#withDeadline(
+      await withDeadline(
         operation,
+        target,
         { timeoutMs, signal: options.signal },
         () => client.#handshake(),
         () => socket.destroy(),
@@ -261,7 +232,7 @@ export class OpenFlowClient {
         cause: error,
       });
     });
-    this.#socket.write(encodeHello(this.#allocateXid()));
+    this.#socket.write(encodeHello(this.#replies.allocateXid()));
     const switchHello = await hello;
     const versions = helloVersions(switchHello);
     if (!versions.includes(OFP13_VERSION)) {
@@ -271,7 +242,7 @@ export class OpenFlowClient {
     const call = { timeoutMs: this.#timeoutMs, signal: undefined };
     const [reply] = await this.#request(
       'features',
-      encodeMessage(OFPT.FEATURES_REQUEST, this.#reserveXid()),
+      encodeMessage(OFPT.FEATURES_REQUEST, this.#replies.reserveXid()),
       OFPT.FEATURES_REPLY,
       call,
     );
@@ -287,20 +258,6 @@ export class OpenFlowClient {
       `${this.target} does not offer OpenFlow 1.3 (it offers ${offered}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
       { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
     );
-  }
-
-  #allocateXid(): number {
-    const xid = this.#nextXid;
-    this.#nextXid = this.#nextXid >= 0xffffffff ? 1 : this.#nextXid + 1;
-    return xid;
-  }
-
-  #reserveXid(): number {
-    let xid = this.#allocateXid();
-    while (this.#pending.has(xid) || this.#errorSinks.has(xid)) {
-      xid = this.#allocateXid();
-    }
-    return xid;
   }
 
   #onData(chunk: Buffer): void {
@@ -370,7 +327,7 @@ export class OpenFlowClient {
         this.#onError(message);
         return;
       default:
-        this.#onReply(message);
+        this.#replies.onReply(message);
     }
   }
 
@@ -409,72 +366,7 @@ export class OpenFlowClient {
       this.#failProtocol((error as Error).message);
       return;
     }
-    const pending = this.#pending.get(message.xid);
-    const sink = this.#errorSinks.get(message.xid);
-    if (pending) {
-      this.#pending.delete(message.xid);
-      pending.reject(this.#openflowError(pending.operation, info));
-    } else if (sink) {
-      sink(info);
-    }
-  }
-
-  /** An `ERR_OPENFLOW` error for the switch's refusal of `what`, carrying the decoded error as `openflowError`. */
-  #openflowError(what: string, info: OpenFlowErrorInfo): DpdkError {
-    const explanation = info.description ? ` (${info.description})` : '';
-    const error = new DpdkError(`${this.target} rejected ${what}: ${info.typeName} ${info.codeName}${explanation}`, {
-      code: 'ERR_OPENFLOW',
-      operation: what,
-      object: this.target,
-    });
-    return Object.assign(error, { openflowError: info });
-  }
-
-  #onReply(message: OpenFlowMessage): void {
-    const pending = this.#pending.get(message.xid);
-    if (!pending) {
-      return;
-    }
-    if (message.type !== pending.replyType) {
-      this.#pending.delete(message.xid);
-      pending.reject(
-        new DpdkError(
-          `${this.target} answered ${pending.operation} with message type ${message.type}, expected ${pending.replyType}`,
-          { code: 'EPROTO', operation: pending.operation, object: this.target },
-        ),
-      );
-      return;
-    }
-    if (message.type !== OFPT.MULTIPART_REPLY) {
-      this.#pending.delete(message.xid);
-      pending.resolve([message.body]);
-      return;
-    }
-    let part;
-    try {
-      part = decodeMultipartReply(message.body);
-    } catch (error) {
-      this.#pending.delete(message.xid);
-      pending.reject(error as DpdkError);
-      return;
-    }
-    pending.partBytes += part.body.length;
-    if (pending.partBytes > this.#maxReplyBytes) {
-      this.#pending.delete(message.xid);
-      pending.reject(
-        new DpdkError(`${pending.operation} reply from ${this.target} exceeds maxReplyBytes (${this.#maxReplyBytes})`, {
-          code: 'EMSGSIZE',
-          operation: pending.operation,
-          object: this.target,
-        }),
-      );
-      return;
-    }
-    pending.parts.push(part.body);
-    if ((part.flags & OFPMPF_REPLY_MORE) === 0) {
-      this.#pending.delete(message.xid);
-      pending.resolve(pending.parts);
-    }
+    this.#replies.onError(message.xid, info);
   }
 
   /** Rejects everything outstanding with `error` and marks the client closed. */
@@ -486,11 +378,7 @@ export class OpenFlowClient {
     clearInterval(this.#keepaliveTimer);
     this.#helloWaiter?.reject(error);
     this.#helloWaiter = undefined;
-    for (const pending of this.#pending.values()) {
-      pending.reject(error);
-    }
-    this.#pending.clear();
-    this.#errorSinks.clear();
+    this.#replies.rejectAll(error);
   }
 
   #checkOpen(operation: string): void {
@@ -519,58 +407,17 @@ export class OpenFlowClient {
     return { timeoutMs, signal: options.signal };
   }
 
-  /**
-   * Runs `work` under a timeout and an abort signal; on either, runs `cleanup` and
-   * fails with `ETIMEDOUT` / `ECANCELED`.
-   */
-  async #withDeadline<T>(
-    operation: string,
-    call: CheckedCall,
-    work: () => Promise<T>,
-    cleanup: () => void,
-  ): Promise<T> {
-    const { timeoutMs, signal } = call;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new DpdkError(`${operation} on ${this.target} timed out after ${timeoutMs} ms`, {
-            code: 'ETIMEDOUT',
-            operation,
-            object: this.target,
-          }),
-        );
-      }, timeoutMs);
-      onAbort = () => {
-        cleanup();
-        reject(abortedError(operation, this.target, signal));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([work(), deadline]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    }
-  }
-
   /** Sends `message` and resolves with the body of the reply to its xid, or the bodies of every multipart part. */
   #request(operation: string, message: Buffer, replyType: number, call: CheckedCall): Promise<Buffer[]> {
     const xid = message.readUInt32BE(4);
-    const reply = new Promise<Buffer[]>((resolve, reject) => {
-      this.#pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
-    });
+    const reply = this.#replies.expect(xid, operation, replyType);
     this.#socket.write(message);
-    return this.#withDeadline(
+    return withDeadline(
       operation,
+      this.target,
       call,
       () => reply,
-      () => this.#pending.delete(xid),
+      () => this.#replies.forget(xid),
     );
   }
 
@@ -579,7 +426,7 @@ export class OpenFlowClient {
     const call = this.#begin('echo', options);
     const [body] = await this.#request(
       'echo',
-      encodeMessage(OFPT.ECHO_REQUEST, this.#reserveXid(), payload),
+      encodeMessage(OFPT.ECHO_REQUEST, this.#replies.reserveXid(), payload),
       OFPT.ECHO_REPLY,
       call,
     );
@@ -592,7 +439,12 @@ export class OpenFlowClient {
   }
 
   #barrier(call: CheckedCall): Promise<Buffer[]> {
-    return this.#request('barrier', encodeMessage(OFPT.BARRIER_REQUEST, this.#reserveXid()), OFPT.BARRIER_REPLY, call);
+    return this.#request(
+      'barrier',
+      encodeMessage(OFPT.BARRIER_REQUEST, this.#replies.reserveXid()),
+      OFPT.BARRIER_REPLY,
+      call,
+    );
   }
 
   /**
@@ -612,14 +464,14 @@ export class OpenFlowClient {
     const call = this.#begin('flowMods', options);
     const xids: number[] = [];
     const messages = flowMods.map((flowMod) => {
-      const xid = this.#reserveXid();
+      const xid = this.#replies.reserveXid();
       xids.push(xid);
       return encodeFlowMod(xid, flowMod);
     });
     let firstError: DpdkError | undefined;
     xids.forEach((xid, index) => {
-      this.#errorSinks.set(xid, (info) => {
-        firstError ??= Object.assign(this.#openflowError(`flow mod ${index + 1} of ${flowMods.length}`, info), {
+      this.#replies.setErrorSink(xid, (info) => {
+        firstError ??= Object.assign(openflowError(this.target, `flow mod ${index + 1} of ${flowMods.length}`, info), {
           flowModIndex: index,
         });
       });
@@ -631,7 +483,7 @@ export class OpenFlowClient {
       await this.#barrier(call);
     } finally {
       for (const xid of xids) {
-        this.#errorSinks.delete(xid);
+        this.#replies.deleteErrorSink(xid);
       }
     }
     if (firstError) {
@@ -648,7 +500,7 @@ export class OpenFlowClient {
     const call = this.#begin(operation, options);
     return this.#request(
       operation,
-      encodeMultipartRequest(this.#reserveXid(), multipartType, requestBody),
+      encodeMultipartRequest(this.#replies.reserveXid(), multipartType, requestBody),
       OFPT.MULTIPART_REPLY,
       call,
     );

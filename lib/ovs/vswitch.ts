@@ -1,17 +1,31 @@
 /**
  * {@link Vswitch}: typed `ovs-vsctl`-like configuration of Open vSwitch through its
- * database (bridges, ports, interfaces, `other_config`), with the checks of its arguments.
+ * database (bridges, ports, interfaces, `other_config`), with the checks of its arguments
+ * and the confirmation of each change (lookups in the replica are in vswitch-lookup.ts, the
+ * waits and interface checks of the confirmation in vswitch-confirm.ts).
  */
 import { DpdkError, invalidArgument } from '../errors.js';
 import { checkInteger, checkOptions, checkTimeout, describe } from '../validate.js';
 import { OvsdbClient, type OvsdbClientOptions } from './ovsdb/client.js';
 import type { CallOptions } from './ovsdb/connection.js';
-import { namedUuid, isUuid, type Atom, type Row, type RowInput } from './ovsdb/data.js';
+import { namedUuid, type Atom, type Row, type RowInput } from './ovsdb/data.js';
 import type { Monitor } from './ovsdb/monitor.js';
 import type { Operation } from './ovsdb/operations.js';
 import type { Replica } from './ovsdb/replica.js';
 import { columnKind, columnSchema, tableSchema } from './ovsdb/schema.js';
 import { formatShow } from './vsctl-format.js';
+import { checkInterfacesAdded, waitForReplica } from './vswitch-confirm.js';
+import {
+  bridgeOfPort,
+  findBridgeRow,
+  findRecord,
+  findRootRow,
+  interfaceInfo,
+  listBridges,
+  listInterfaces,
+  listPorts,
+  monitoredTables,
+} from './vswitch-lookup.js';
 import {
   checkName,
   checkOtherConfig,
@@ -41,7 +55,6 @@ export {
   type VswitchOptions,
 };
 
-const monitoredTables = ['Open_vSwitch', 'Bridge', 'Port', 'Interface', 'Controller', 'Manager'] as const;
 /**
  * Typed `ovs-vsctl`-like configuration of Open vSwitch through its database, without
  * running ovs-vsctl: bridges, ports, interfaces and `other_config`. Keeps a replica of
@@ -124,12 +137,18 @@ export class Vswitch {
       ],
       this.#callOptions(options),
     );
-    await this.#waitForReplica('init', options, () => this.replica.rows('Open_vSwitch').length > 0);
+    await waitForReplica(
+      this.replica,
+      'init',
+      options.timeoutMs ?? this.#timeoutMs,
+      options.signal,
+      () => this.replica.rows('Open_vSwitch').length > 0,
+    );
   }
 
   /** `other_config` of the Open_vSwitch row. */
   getOtherConfig(): OvsOtherConfig {
-    return mapToRecord<string>(this.#rootRow('getOtherConfig')['other_config']);
+    return mapToRecord<string>(findRootRow(this.replica, 'getOtherConfig')['other_config']);
   }
 
   /**
@@ -145,7 +164,7 @@ export class Vswitch {
     if (typeof values !== 'object' || values === null)
       invalidArgument('setOtherConfig', `values must be an object, got ${describe(values)}`);
     checkOtherConfig('setOtherConfig', values);
-    const root = this.#rootRow('setOtherConfig');
+    const root = findRootRow(this.replica, 'setOtherConfig');
     const set = Object.fromEntries(
       Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null),
     );
@@ -169,39 +188,22 @@ export class Vswitch {
 
   /** Names of the bridges, sorted. */
   listBridges(): string[] {
-    return this.replica
-      .rows('Bridge')
-      .map((row) => row['name'] as string)
-      .sort();
+    return listBridges(this.replica);
   }
 
   /** Names of the ports of `bridge`, sorted, without the bridge's own internal port. */
   listPorts(bridge: string): string[] {
-    const row = this.#bridgeRow('listPorts', bridge);
-    return this.#portsOf(row)
-      .map((port) => port['name'] as string)
-      .filter((name) => name !== bridge)
-      .sort();
+    return listPorts(this.replica, bridge);
   }
 
   /** Names of the interfaces of the ports of `bridge`, sorted, without the bridge's own. */
   listInterfaces(bridge: string): string[] {
-    const row = this.#bridgeRow('listInterfaces', bridge);
-    return this.#portsOf(row)
-      .flatMap((port) => this.#interfacesOf(port))
-      .map((iface) => iface['name'] as string)
-      .filter((name) => name !== bridge)
-      .sort();
+    return listInterfaces(this.replica, bridge);
   }
 
   /** The bridge that has port `port`, or undefined. */
   bridgeOfPort(port: string): string | undefined {
-    const portRow = this.replica.find('Port', (row) => row['name'] === port);
-    if (portRow === undefined) return undefined;
-    const bridge = this.replica.find('Bridge', (row) =>
-      (row['ports'] as string[]).includes(portRow['_uuid'] as string),
-    );
-    return bridge?.['name'] as string | undefined;
+    return bridgeOfPort(this.replica, port);
   }
 
   /**
@@ -231,7 +233,7 @@ export class Vswitch {
         { code: 'EEXIST', operation, object: name },
       );
     }
-    const root = this.#rootRow(operation);
+    const root = findRootRow(this.replica, operation);
     const bridgeRow: { [column: string]: RowInput[string] } = {
       name,
       ports: [namedUuid('port')],
@@ -270,8 +272,8 @@ export class Vswitch {
     this.#checkApplyOptions(operation, options, ['ifExists']);
     checkName(operation, 'bridge', name);
     if (options.ifExists === true && this.replica.find('Bridge', (row) => row['name'] === name) === undefined) return;
-    const bridge = this.#bridgeRow(operation, name);
-    const root = this.#rootRow(operation);
+    const bridge = findBridgeRow(this.replica, operation, name);
+    const root = findRootRow(this.replica, operation);
     await this.apply(
       operation,
       [
@@ -325,7 +327,7 @@ export class Vswitch {
     if (options.type === 'patch' && options.options?.['peer'] === undefined) {
       invalidArgument(operation, 'type patch needs options.peer (the name of the other patch interface)');
     }
-    const bridgeRow = this.#bridgeRow(operation, bridge);
+    const bridgeRow = findBridgeRow(this.replica, operation, bridge);
     const existingBridge = this.bridgeOfPort(port);
     if (existingBridge !== undefined) {
       if (options.mayExist === true && existingBridge === bridge) return;
@@ -380,7 +382,7 @@ export class Vswitch {
     }
     if (owner === port)
       invalidArgument(operation, `port ${port} is the bridge's own port; delete the bridge instead`, port);
-    const bridgeRow = this.#bridgeRow(operation, owner);
+    const bridgeRow = findBridgeRow(this.replica, operation, owner);
     const portRow = this.replica.find('Port', (row) => row['name'] === port)!;
     await this.apply(
       operation,
@@ -402,27 +404,7 @@ export class Vswitch {
    * @throws DpdkError `ENOENT` when there is no such interface.
    */
   interface(name: string): InterfaceInfo {
-    const row = this.replica.find('Interface', (r) => r['name'] === name);
-    if (row === undefined)
-      throw new DpdkError(`no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
-    const status = mapToRecord<string>(row['status']);
-    const type = row['type'] as string;
-    const vhost = type.startsWith('dpdkvhostuser');
-    return {
-      name,
-      uuid: row['_uuid'] as string,
-      type,
-      ofport: (row['ofport'] as number | null) ?? undefined,
-      error: (row['error'] as string | null) ?? undefined,
-      adminState: (row['admin_state'] as string | null) ?? undefined,
-      linkState: (row['link_state'] as string | null) ?? undefined,
-      options: mapToRecord<string>(row['options']),
-      statistics: mapToRecord<number | bigint>(row['statistics']),
-      status,
-      vhostMode: vhost ? status['mode'] : undefined,
-      connected: vhost ? status['status'] === 'connected' : undefined,
-      externalIds: mapToRecord<string>(row['external_ids']),
-    };
+    return interfaceInfo(this.replica, name);
   }
 
   /**
@@ -431,20 +413,7 @@ export class Vswitch {
    * @throws DpdkError `EINVAL` for a table not monitored here, `ENOENT` when no row matches.
    */
   record(table: string, record: string): Readonly<Row> {
-    const operation = 'record';
-    if (!(monitoredTables as readonly string[]).includes(table)) {
-      invalidArgument(operation, `table ${describe(table)} is not one of ${monitoredTables.join(', ')}`);
-    }
-    let row: Readonly<Row> | undefined;
-    if (table === 'Open_vSwitch' && record === '.') row = this.replica.rows(table)[0];
-    else if (isUuid(record)) row = this.replica.get(table, record.toLowerCase());
-    else {
-      const key = table === 'Controller' || table === 'Manager' ? 'target' : 'name';
-      row = this.replica.find(table, (r) => r[key] === record);
-    }
-    if (row === undefined)
-      throw new DpdkError(`no ${table} row ${JSON.stringify(record)}`, { code: 'ENOENT', operation, object: record });
-    return row;
+    return findRecord(this.replica, table, record);
   }
 
   /**
@@ -514,7 +483,7 @@ export class Vswitch {
       await this.client.transact(vswitchDb, operations, callOptions);
       return;
     }
-    const root = this.#rootRow(operation);
+    const root = findRootRow(this.replica, operation);
     const where = [['_uuid', '==', root['_uuid']]] as const;
     const results = await this.client.transact(
       vswitchDb,
@@ -527,24 +496,16 @@ export class Vswitch {
     );
     const selected = results[results.length - 1] as { rows: Row[] };
     const nextCfg = Number(selected.rows[0]?.['next_cfg']);
-    await this.#waitForReplica(
+    await waitForReplica(
+      this.replica,
       operation,
-      { ...options, timeoutMs: Math.max(1, deadline - Date.now()) },
+      Math.max(1, deadline - Date.now()),
+      options.signal,
       () => Number(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'] ?? 0) >= nextCfg,
       () =>
         `ovs-vswitchd did not apply the change (cur_cfg ${String(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'])} < next_cfg ${nextCfg}); is ovs-vswitchd running? (use noWait without one)`,
     );
-    for (const name of interfaces) {
-      const iface = this.replica.find('Interface', (row) => row['name'] === name);
-      if (iface === undefined) continue;
-      const error = iface['error'];
-      if (typeof error === 'string' || iface['ofport'] === -1) {
-        throw new DpdkError(
-          `ovs-vswitchd could not add interface ${name}: ${typeof error === 'string' ? error : 'ofport is -1'}`,
-          { code: 'ERR_OVS_INTERFACE', operation, object: name },
-        );
-      }
-    }
+    checkInterfacesAdded(this.replica, operation, interfaces);
   }
 
   #checkApplyOptions(operation: string, options: ApplyOptions, extra: readonly string[]): void {
@@ -562,77 +523,5 @@ export class Vswitch {
   /** A `wait` that fails the transaction when a row named `name` exists in `table`. */
   #absent(table: string, name: string): Operation {
     return { op: 'wait', table, where: [['name', '==', name]], columns: ['name'], until: '==', rows: [], timeout: 0 };
-  }
-
-  #rootRow(operation: string): Readonly<Row> {
-    const root = this.replica.rows('Open_vSwitch')[0];
-    if (root === undefined) {
-      throw new DpdkError(`the database has no Open_vSwitch row yet; call init() first`, {
-        code: 'ENOENT',
-        operation,
-        object: vswitchDb,
-      });
-    }
-    return root;
-  }
-
-  #bridgeRow(operation: string, bridge: string): Readonly<Row> {
-    const row = this.replica.find('Bridge', (r) => r['name'] === bridge);
-    if (row === undefined) {
-      throw new DpdkError(`no bridge named ${bridge} (bridges: ${this.listBridges().join(', ') || 'none'})`, {
-        code: 'ENOENT',
-        operation,
-        object: bridge,
-      });
-    }
-    return row;
-  }
-
-  #portsOf(bridge: Readonly<Row>): Readonly<Row>[] {
-    return (bridge['ports'] as string[])
-      .map((uuid) => this.replica.get('Port', uuid))
-      .filter((row): row is Readonly<Row> => row !== undefined);
-  }
-
-  #interfacesOf(port: Readonly<Row>): Readonly<Row>[] {
-    return (port['interfaces'] as string[])
-      .map((uuid) => this.replica.get('Interface', uuid))
-      .filter((row): row is Readonly<Row> => row !== undefined);
-  }
-
-  #waitForReplica(
-    operation: string,
-    options: ApplyOptions,
-    done: () => boolean,
-    describeTimeout?: () => string,
-  ): Promise<void> {
-    if (done()) return Promise.resolve();
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    return new Promise((resolve, reject) => {
-      const finish = (error: DpdkError | undefined): void => {
-        clearTimeout(timer);
-        this.replica.off('change', onChange);
-        options.signal?.removeEventListener('abort', onAbort);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onChange = (): void => {
-        if (done()) finish(undefined);
-      };
-      const onAbort = (): void => finish(new DpdkError(`${operation} was aborted`, { code: 'ECANCELED', operation }));
-      const timer = setTimeout(
-        () =>
-          finish(
-            new DpdkError(`${describeTimeout?.() ?? 'the change did not show'} within ${timeoutMs} ms`, {
-              code: 'ETIMEDOUT',
-              operation,
-            }),
-          ),
-        timeoutMs,
-      );
-      this.replica.on('change', onChange);
-      if (options.signal?.aborted === true) onAbort();
-      else options.signal?.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }

@@ -58,9 +58,10 @@ export interface EngineOptions {
   /** Where a 12-byte timestamp is written in sent packets and read in received ones, for latency. */
   timestampOffset?: number;
   /**
-   * Call sched_yield() after a loop that moved no packet, so that another poller sharing
-   * the CPU (an OVS PMD thread, another app) runs at once instead of after the time slice.
-   * For machines with fewer CPUs than busy pollers. Default false.
+   * Call sched_yield() after a loop that moved no packet, or (txonly, generator) that left
+   * packets a full tx queue refused, so that another poller sharing the CPU (an OVS PMD
+   * thread, the consumer of that queue, another app) runs at once instead of after the
+   * time slice. For machines with fewer CPUs than busy pollers. Default false.
    */
   yieldWhenIdle?: boolean;
 }
@@ -89,8 +90,20 @@ export interface EngineStreamStats {
   rx: number;
   /** Packets sent. */
   tx: number;
-  /** Packets the tx queue refused (freed, not sent). */
+  /**
+   * Packets the tx queue refused and the engine freed, not sent: a forwarder drops what it
+   * cannot send, as testpmd does. Always 0 for `txonly` and `generator`, which wait for
+   * room instead (see `txBlocked`).
+   */
   dropped: number;
+  /**
+   * For `txonly` and `generator`: packets a full tx queue refused at first, which the engine
+   * kept and sent later (backpressure, not loss; each packet counts once however many tries
+   * it took). `tx` counts only what the port accepted, so a stream with a `txLimit` sends
+   * exactly that many. A packet still refused when the engine stops is freed, not counted
+   * as sent, and built again if the engine starts again.
+   */
+  txBlocked?: number;
   /** Latency, when timestamps were found. */
   latency?: LatencyStats;
 }

@@ -45,7 +45,7 @@ export function statsTable(app: Pktgen): string {
     ['Src IP:port', (_, s) => `${s.srcIp}:${s.flows === 1 ? s.srcPort : `${s.srcPort}-${s.srcPort + s.flows - 1}`}`],
     ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPorts.join(',')}`],
     ['Sent', (r) => String(r.sent)],
-    ['Tx dropped', (r) => String(r.dropped)],
+    ['Tx blocked', (r) => String(r.txBlocked)],
     ['Tx pps', (r) => String(r.txPps)],
     ['Received', (r) => `${r.received} (from port ${r.peer})`],
     ['Missing', (r) => String(r.missing)],
@@ -83,7 +83,18 @@ export function liveRows(app: Pktgen): string[] {
   const format = (cells: string[]): string =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(5) : cell.padStart(11))).join(' ');
   return [
-    format(['Port', 'State', 'Sent', 'Tx pps', 'Received', 'Rx pps', 'Dropped', 'Missing', 'Lat avg us', 'Lat p99 us']),
+    format([
+      'Port',
+      'State',
+      'Sent',
+      'Tx pps',
+      'Received',
+      'Rx pps',
+      'Tx blocked',
+      'Missing',
+      'Lat avg us',
+      'Lat p99 us',
+    ]),
     ...app
       .reports()
       .map((r) =>
@@ -94,7 +105,7 @@ export function liveRows(app: Pktgen): string[] {
           String(r.txPps),
           String(r.received),
           String(r.rxPps),
-          String(r.dropped),
+          String(r.txBlocked),
           String(r.missing),
           r.latency === null ? '-' : microseconds(r.latency.avgNs),
           r.latency === null ? '-' : microseconds(r.latency.percentilesNs.p99),
@@ -111,7 +122,7 @@ export function progressLine(app: Pktgen, elapsedS: number): string {
       .reports()
       .map(
         (r) =>
-          `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) dropped ${r.dropped}`,
+          `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) tx blocked ${r.txBlocked}`,
       ),
   ].join(' | ');
 }

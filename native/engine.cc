@@ -42,6 +42,8 @@ uint64_t BucketLowerBound(int bucket) {
   return (1ULL << power) + (static_cast<uint64_t>(sub) << (power - 3));
 }
 
+uint64_t BucketWidth(int bucket) { return bucket < 8 ? 1 : 1ULL << (bucket / 8 - 1); }
+
 void Add(std::atomic<uint64_t>& counter, uint64_t n) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
@@ -308,13 +310,16 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
       if (magic != kTimestampMagic || sentAt > now) continue;
       uint64_t cycles = now - sentAt;
       StreamCounters& c = s.counters;
-      Add(c.latencySamples, 1);
+      uint64_t samples = c.latencySamples.load(std::memory_order_relaxed);
       Add(c.latencySumCycles, cycles);
       if (cycles < c.latencyMinCycles.load(std::memory_order_relaxed))
         c.latencyMinCycles.store(cycles, std::memory_order_relaxed);
       if (cycles > c.latencyMaxCycles.load(std::memory_order_relaxed))
         c.latencyMaxCycles.store(cycles, std::memory_order_relaxed);
       Add(c.latencyHistogram[HistogramBucket(cycles)], 1);
+      if (samples < StreamCounters::kKeptSamples)
+        c.latencyKept[samples].store(cycles, std::memory_order_relaxed);
+      c.latencySamples.store(samples + 1, std::memory_order_release);
     }
   }
   rte_pktmbuf_free_bulk(pkts, n);
@@ -468,24 +473,34 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     o.Set("dropped", static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
     if (mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator)
       o.Set("txBlocked", static_cast<double>(c.txBlocked.load(std::memory_order_relaxed)));
-    uint64_t samples = c.latencySamples.load(std::memory_order_relaxed);
+    uint64_t samples = c.latencySamples.load(std::memory_order_acquire);
     if (samples > 0) {
       Napi::Object lat = Napi::Object::New(env);
       lat.Set("samples", static_cast<double>(samples));
       lat.Set("minNs", c.latencyMinCycles.load() * nsPerCycle);
       lat.Set("maxNs", c.latencyMaxCycles.load() * nsPerCycle);
       lat.Set("avgNs", static_cast<double>(c.latencySumCycles.load()) / samples * nsPerCycle);
-      Napi::Array buckets = Napi::Array::New(env);
-      uint32_t n = 0;
-      for (int b = 0; b < StreamCounters::kBuckets; b++) {
-        uint64_t count = c.latencyHistogram[b].load(std::memory_order_relaxed);
-        if (count == 0) continue;
-        Napi::Array pair = Napi::Array::New(env, 2);
-        pair.Set(0u, BucketLowerBound(b) * nsPerCycle);
-        pair.Set(1u, static_cast<double>(count));
-        buckets.Set(n++, pair);
+      if (samples <= StreamCounters::kKeptSamples) {
+        // Every sample was kept: the facade computes exact percentiles from them.
+        Napi::Float64Array kept = Napi::Float64Array::New(env, samples);
+        for (uint64_t k = 0; k < samples; k++)
+          kept[k] = c.latencyKept[k].load(std::memory_order_relaxed) * nsPerCycle;
+        lat.Set("samplesNs", kept);
+      } else {
+        // [lower bound, upper bound, count] of each bucket that counted something.
+        Napi::Array buckets = Napi::Array::New(env);
+        uint32_t n = 0;
+        for (int b = 0; b < StreamCounters::kBuckets; b++) {
+          uint64_t count = c.latencyHistogram[b].load(std::memory_order_relaxed);
+          if (count == 0) continue;
+          Napi::Array bucket = Napi::Array::New(env, 3);
+          bucket.Set(0u, BucketLowerBound(b) * nsPerCycle);
+          bucket.Set(1u, (BucketLowerBound(b) + BucketWidth(b)) * nsPerCycle);
+          bucket.Set(2u, static_cast<double>(count));
+          buckets.Set(n++, bucket);
+        }
+        lat.Set("histogram", buckets);
       }
-      lat.Set("histogram", buckets);
       o.Set("latency", lat);
     }
     result.Set(i, o);

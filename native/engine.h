@@ -25,6 +25,8 @@ struct StreamCounters {
   // Generating modes: packets a full tx queue refused on their first try, kept and retried
   // (backpressure, not loss); each counts once however many tries it takes.
   std::atomic<uint64_t> txBlocked{0};
+  // Written after the sample's other counters and its raw value, with release: a reader
+  // that loads it with acquire sees at least that many samples everywhere.
   std::atomic<uint64_t> latencySamples{0};
   std::atomic<uint64_t> latencySumCycles{0};
   std::atomic<uint64_t> latencyMinCycles{UINT64_MAX};
@@ -32,6 +34,10 @@ struct StreamCounters {
   // Log-linear histogram of latency in cycles: 8 sub-buckets per power of two.
   static constexpr int kBuckets = 64 * 8;
   std::atomic<uint64_t> latencyHistogram[kBuckets] = {};
+  // The first samples as measured, for exact percentiles while there are few: a
+  // histogram's buckets are 1/8 of a power of two wide, too coarse for 100 samples.
+  static constexpr uint32_t kKeptSamples = 4096;
+  std::atomic<uint64_t> latencyKept[kKeptSamples] = {};
 };
 
 struct Stream {

@@ -1,5 +1,5 @@
-// Engine backpressure: a generating engine counts as sent what a port accepted and keeps
-// what a full tx queue refused (no leak, no loss).
+// Engine backpressure and latency: a generating engine counts as sent what a port accepted,
+// keeps what a full tx queue refused (no leak, no loss), and reports honest percentiles.
 import t from 'tap';
 import { Batch, Engine, Mempool, type Port } from '../lib/index.js';
 import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';
@@ -80,4 +80,40 @@ t.test('a counted stream through a slow consumer sends exactly its count', async
   t.equal(pool.stats().inUse, baseline, 'no mbuf leaked');
   engine.close();
   port.close();
+});
+
+t.test('latency percentiles are exact while few, estimated (and said so) when many', async (t) => {
+  const loop = ringPort(pool);
+  for (const [count, exact] of [
+    [100, true],
+    [6000, false],
+  ] as const) {
+    const engine = Engine.create({
+      lcore: 1,
+      mode: 'generator',
+      mempool: pool,
+      template: testPacket,
+      timestampOffset: 42,
+      streams: [{ rxPort: loop, txPort: loop, txLimit: count, ratePps: 200_000 }],
+    });
+    engine.start();
+    t.ok(await until(() => engine.stats()[0].rx === count), `${count}: everything sent came back`);
+    engine.stop();
+    const latency = engine.stats()[0].latency!;
+    const { p50, p90, p99, p999 } = latency.percentilesNs;
+    t.equal(latency.samples, count);
+    t.equal(latency.percentilesExact, exact, `${count} samples: percentilesExact ${exact}`);
+    t.ok(
+      latency.minNs <= p50 && p50 <= p90 && p90 <= p99 && p99 <= p999 && p999 <= latency.maxNs,
+      'ordered within min and max',
+    );
+    if (exact) {
+      t.equal(latency.resolutionNs, 0);
+      t.equal(p999, latency.maxNs, 'the nearest-rank p99.9 of 100 samples is the largest');
+    } else {
+      t.ok(latency.resolutionNs > 0, `estimates say their resolution (${latency.resolutionNs} ns)`);
+    }
+    engine.close();
+  }
+  loop.close();
 });

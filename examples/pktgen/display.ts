@@ -62,7 +62,8 @@ export function statsTable(app: Pktgen): string {
       (r) =>
         r.latency === null
           ? '-'
-          : `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}`,
+          : `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}` +
+            (r.latency.percentilesExact ? '' : ` (estimated, within ${microseconds(r.latency.resolutionNs)})`),
     ],
   ];
   const cells = rows.map(([label, cell]) => [label, ...reports.map((r) => cell(r, app.settings[r.port]))]);
@@ -95,22 +96,23 @@ export function liveRows(app: Pktgen): string[] {
       'Lat avg us',
       'Lat p99 us',
     ]),
-    ...app
-      .reports()
-      .map((r) =>
-        format([
-          String(r.port),
-          r.state,
-          String(r.sent),
-          String(r.txPps),
-          String(r.received),
-          String(r.rxPps),
-          String(r.txBlocked),
-          String(r.missing),
-          r.latency === null ? '-' : microseconds(r.latency.avgNs),
-          r.latency === null ? '-' : microseconds(r.latency.percentilesNs.p99),
-        ]),
-      ),
+    ...app.reports().map((r) =>
+      format([
+        String(r.port),
+        r.state,
+        String(r.sent),
+        String(r.txPps),
+        String(r.received),
+        String(r.rxPps),
+        String(r.txBlocked),
+        String(r.missing),
+        r.latency === null ? '-' : microseconds(r.latency.avgNs),
+        // "~": estimated from the histogram (more samples than the engine keeps).
+        r.latency === null
+          ? '-'
+          : `${r.latency.percentilesExact ? '' : '~'}${microseconds(r.latency.percentilesNs.p99)}`,
+      ]),
+    ),
   ];
 }
 

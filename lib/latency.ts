@@ -27,7 +27,7 @@ export interface LatencyStats {
   /**
    * Percentiles (50, 90, 99, 99.9), in nanoseconds: the nearest-rank value (the smallest
    * sample that at least that fraction of the samples do not exceed) when
-   * `percentilesExact`, else an estimate within `resolutionNs` of it. Never below `minNs`
+   * `percentilesExact`, else an estimate (see `resolutionNs`). Never below `minNs`
    * nor above `maxNs`, and ordered.
    */
   percentilesNs: Record<PercentileName, number>;
@@ -37,11 +37,11 @@ export interface LatencyStats {
    */
   percentilesExact: boolean;
   /**
-   * How far an estimated percentile may be from the true one, in nanoseconds: the width
-   * of the widest histogram bucket they came from (buckets are 1/8 of a power of two
-   * wide, so about 6-12% of the value). 0 when exact.
+   * How far below each estimated percentile the true one may be, in nanoseconds: the
+   * width of the histogram bucket it came from (the estimate is the bucket's upper bound;
+   * buckets are 1/8 of a power of two wide, so 6-12% of the value). All 0 when exact.
    */
-  resolutionNs: number;
+  resolutionNs: Record<PercentileName, number>;
 }
 
 /** What the native engine reports of a stream's latency, from which {@link latencyStats} computes. */
@@ -63,31 +63,29 @@ export interface RawLatency {
  */
 export function latencyStats(raw: RawLatency): LatencyStats {
   const { samples, minNs, avgNs, maxNs } = raw;
-  let resolutionNs = 0;
-  let valueAt: (rank: number) => number;
+  // The value at a 1-based rank, and how far below it the true one may be.
+  let valueAt: (rank: number) => [number, number];
   if (raw.samplesNs !== undefined) {
     const sorted = Float64Array.from(raw.samplesNs).sort();
-    valueAt = (rank) => sorted[rank - 1];
+    valueAt = (rank) => [sorted[rank - 1], 0];
   } else {
     const histogram = raw.histogram ?? [];
     valueAt = (rank) => {
       let seen = 0;
       for (const [lowerNs, upperNs, count] of histogram) {
         seen += count;
-        if (seen >= rank) {
-          resolutionNs = Math.max(resolutionNs, upperNs - lowerNs);
-          return upperNs;
-        }
+        if (seen >= rank) return [upperNs, upperNs - lowerNs];
       }
-      return maxNs;
+      return [maxNs, 0];
     };
   }
-  const percentilesNs = Object.fromEntries(
-    percentileRanks.map(([name, perMille]) => {
-      // The 1-based nearest rank: the smallest with at least perMille/1000 of the samples at or below it.
-      const rank = Math.max(1, Math.ceil((perMille * samples) / 1000));
-      return [name, Math.min(maxNs, Math.max(minNs, valueAt(rank)))];
-    }),
-  ) as Record<PercentileName, number>;
+  const percentilesNs = {} as Record<PercentileName, number>;
+  const resolutionNs = {} as Record<PercentileName, number>;
+  for (const [name, perMille] of percentileRanks) {
+    // The 1-based nearest rank: the smallest with at least perMille/1000 of the samples at or below it.
+    const [value, resolution] = valueAt(Math.max(1, Math.ceil((perMille * samples) / 1000)));
+    percentilesNs[name] = Math.min(maxNs, Math.max(minNs, value));
+    resolutionNs[name] = resolution;
+  }
   return { samples, minNs, avgNs, maxNs, percentilesNs, percentilesExact: raw.samplesNs !== undefined, resolutionNs };
 }

@@ -63,7 +63,9 @@ export function statsTable(app: Pktgen): string {
         r.latency === null
           ? '-'
           : `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}` +
-            (r.latency.percentilesExact ? '' : ` (estimated, within ${microseconds(r.latency.resolutionNs)})`),
+            (r.latency.percentilesExact
+              ? ''
+              : ` (estimated: true value up to ${microseconds(r.latency.resolutionNs.p50)}/${microseconds(r.latency.resolutionNs.p99)} lower)`),
     ],
   ];
   const cells = rows.map(([label, cell]) => [label, ...reports.map((r) => cell(r, app.settings[r.port]))]);

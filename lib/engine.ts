@@ -1,5 +1,6 @@
 /** The native forwarding engine: testpmd-style forward modes and a generator, run in C on an EAL worker lcore. */
 import { invalidArgument } from './errors.js';
+import { latencyStats, type LatencyStats, type RawLatency } from './latency.js';
 import { Mempool } from './mempool.js';
 import { native, type NativeEngine } from './native.js';
 import { Port } from './port.js';
@@ -58,26 +59,15 @@ export interface EngineOptions {
   /** Where a 12-byte timestamp is written in sent packets and read in received ones, for latency. */
   timestampOffset?: number;
   /**
-   * Call sched_yield() after a loop that moved no packet, so that another poller sharing
-   * the CPU (an OVS PMD thread, another app) runs at once instead of after the time slice.
-   * For machines with fewer CPUs than busy pollers. Default false.
+   * Call sched_yield() after a loop that moved no packet, or (txonly, generator) that left
+   * packets a full tx queue refused, so that another poller sharing the CPU (an OVS PMD
+   * thread, the consumer of that queue, another app) runs at once instead of after the
+   * time slice. For machines with fewer CPUs than busy pollers. Default false.
    */
   yieldWhenIdle?: boolean;
 }
 
-/** Latency measured from timestamps in the packets. */
-export interface LatencyStats {
-  /** Packets measured. */
-  samples: number;
-  /** Minimum, in nanoseconds. */
-  minNs: number;
-  /** Mean, in nanoseconds. */
-  avgNs: number;
-  /** Maximum, in nanoseconds. */
-  maxNs: number;
-  /** Percentiles (50, 90, 99, 99.9), in nanoseconds (histogram resolution: 1/8 of a power of two). */
-  percentilesNs: Record<'p50' | 'p90' | 'p99' | 'p999', number>;
-}
+export type { LatencyStats } from './latency.js';
 
 /** Counters of one stream. */
 export interface EngineStreamStats {
@@ -89,8 +79,20 @@ export interface EngineStreamStats {
   rx: number;
   /** Packets sent. */
   tx: number;
-  /** Packets the tx queue refused (freed, not sent). */
+  /**
+   * Packets the tx queue refused and the engine freed, not sent: a forwarder drops what it
+   * cannot send, as testpmd does. Always 0 for `txonly` and `generator`, which wait for
+   * room instead (see `txBlocked`).
+   */
   dropped: number;
+  /**
+   * For `txonly` and `generator`: packets a full tx queue refused at first, which the engine
+   * kept and sent later (backpressure, not loss; each packet counts once however many tries
+   * it took). `tx` counts only what the port accepted, so a stream with a `txLimit` sends
+   * exactly that many. A packet still refused when the engine stops is freed, not counted
+   * as sent, and built again if the engine starts again.
+   */
+  txBlocked?: number;
   /** Latency, when timestamps were found. */
   latency?: LatencyStats;
 }
@@ -116,21 +118,6 @@ const streamKeys = [
   'templates',
   'send',
 ] as const satisfies readonly (keyof EngineStream)[];
-
-// Histogram buckets are known by their lower bounds; the true min and max bound the answer.
-function percentile(histogram: [number, number][], samples: number, q: number, minNs: number, maxNs: number): number {
-  const target = samples * q;
-  let seen = 0;
-  let value = maxNs;
-  for (const [lowerNs, count] of histogram) {
-    seen += count;
-    if (seen >= target) {
-      value = lowerNs;
-      break;
-    }
-  }
-  return Math.min(maxNs, Math.max(minNs, value));
-}
 
 /**
  * A native forwarding loop on an EAL worker lcore: C speed, controlled from TypeScript.
@@ -246,28 +233,9 @@ export class Engine {
 
   /** Live counters per stream. */
   stats(): EngineStreamStats[] {
-    return (
-      this.#native.stats() as (Omit<EngineStreamStats, 'latency'> & {
-        latency?: Omit<LatencyStats, 'percentilesNs'> & { histogram: [number, number][] };
-      })[]
-    ).map((raw) => {
+    return (this.#native.stats() as (Omit<EngineStreamStats, 'latency'> & { latency?: RawLatency })[]).map((raw) => {
       const { latency, ...counters } = raw;
-      if (latency === undefined) return counters;
-      const { histogram, ...summary } = latency;
-      const at = (fraction: number): number =>
-        percentile(histogram, summary.samples, fraction, summary.minNs, summary.maxNs);
-      return {
-        ...counters,
-        latency: {
-          ...summary,
-          percentilesNs: {
-            p50: at(0.5),
-            p90: at(0.9),
-            p99: at(0.99),
-            p999: at(0.999),
-          },
-        },
-      };
+      return latency === undefined ? counters : { ...counters, latency: latencyStats(latency) };
     });
   }
 

@@ -27,7 +27,6 @@ std::mutex g_mutex;
 std::set<Engine*> g_running;
 
 constexpr uint32_t kTimestampMagic = 0x53544b50;  // "PKTS" little-endian
-constexpr uint16_t kMaxBurst = 512;
 
 int HistogramBucket(uint64_t cycles) {
   if (cycles < 8) return static_cast<int>(cycles);
@@ -42,6 +41,8 @@ uint64_t BucketLowerBound(int bucket) {
   int sub = bucket % 8;
   return (1ULL << power) + (static_cast<uint64_t>(sub) << (power - 3));
 }
+
+uint64_t BucketWidth(int bucket) { return bucket < 8 ? 1 : 1ULL << (bucket / 8 - 1); }
 
 void Add(std::atomic<uint64_t>& counter, uint64_t n) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -206,18 +207,6 @@ int Engine::Main(void* self) {
   return 0;
 }
 
-// Sends n packets on the stream's tx queue; what the queue refuses is freed and counted as
-// dropped. Returns how many were sent.
-uint16_t Engine::Transmit(Stream& s, rte_mbuf** pkts, uint16_t n) {
-  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
-  Add(s.counters.tx, sent);
-  if (sent < n) {
-    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-    Add(s.counters.dropped, n - sent);
-  }
-  return sent;
-}
-
 uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
   uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
   if (n == 0) return 0;
@@ -242,40 +231,66 @@ uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
     default:
       break;
   }
-  Transmit(s, pkts, n);
+  // A forwarder that cannot send drops, as testpmd does: holding the burst would stop it
+  // receiving, which moves the loss to its rx queue, where only the port's imissed shows it.
+  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, n);
+  Add(s.counters.tx, sent);
+  if (sent < n) {
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    Add(s.counters.dropped, n - sent);
+  }
   return n;
 }
 
-uint32_t Engine::Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start) {
-  uint64_t sentSoFar = s.counters.tx.load(std::memory_order_relaxed) +
-                       s.counters.dropped.load(std::memory_order_relaxed);
-  uint64_t want = burst_;
-  if (s.txLimit > 0) {
-    if (sentSoFar >= s.txLimit) return 0;
-    want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
-  }
-  if (s.ratePps > 0) {
-    // Packets allowed by now at the configured rate, minus those already sent.
-    long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
-    if (allowed <= sentSoFar) return 0;
-    want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentSoFar) + 1);
-  }
-  uint16_t n = static_cast<uint16_t>(want);
-  if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) return 0;
-  size_t kinds = s.templates.size();
-  for (uint16_t i = 0; i < n; i++) {
-    const std::vector<uint8_t>& packet = s.templates[kinds == 1 ? 0 : (sentSoFar + i) % kinds];
-    uint16_t length = static_cast<uint16_t>(packet.size());
-    char* data = rte_pktmbuf_mtod(pkts[i], char*);
-    std::memcpy(data, packet.data(), length);
-    if (timestampOffset_ >= 0) {
-      std::memcpy(data + timestampOffset_, &kTimestampMagic, 4);
-      std::memcpy(data + timestampOffset_ + 4, &now, 8);
+// Sends the packets a full tx queue refused last time, else builds the next burst the
+// stream's count and rate allow. What the queue refuses is backpressure, not loss: it is
+// kept (no free, no new allocation) and sent first next time, so that tx counts exactly
+// what the port accepted and a counted stream sends exactly its count.
+uint32_t Engine::Generate(Stream& s, uint64_t now, uint64_t start) {
+  bool fresh = s.heldCount == 0;
+  if (fresh) {
+    // Nothing is held, so tx counts every packet built so far.
+    uint64_t sentSoFar = s.counters.tx.load(std::memory_order_relaxed);
+    uint64_t want = burst_;
+    if (s.txLimit > 0) {
+      if (sentSoFar >= s.txLimit) return 0;
+      want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
     }
-    pkts[i]->data_len = length;
-    pkts[i]->pkt_len = length;
+    if (s.ratePps > 0) {
+      // Packets allowed by now at the configured rate, minus those already sent.
+      long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
+      if (allowed <= sentSoFar) return 0;
+      want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentSoFar) + 1);
+    }
+    uint16_t n = static_cast<uint16_t>(want);
+    if (rte_pktmbuf_alloc_bulk(pool_, s.held, n) != 0) return 0;
+    size_t kinds = s.templates.size();
+    for (uint16_t i = 0; i < n; i++) {
+      const std::vector<uint8_t>& packet = s.templates[kinds == 1 ? 0 : (sentSoFar + i) % kinds];
+      uint16_t length = static_cast<uint16_t>(packet.size());
+      char* data = rte_pktmbuf_mtod(s.held[i], char*);
+      std::memcpy(data, packet.data(), length);
+      if (timestampOffset_ >= 0) std::memcpy(data + timestampOffset_, &kTimestampMagic, 4);
+      s.held[i]->data_len = length;
+      s.held[i]->pkt_len = length;
+    }
+    s.heldStart = 0;
+    s.heldCount = n;
   }
-  return Transmit(s, pkts, n);
+  rte_mbuf** pkts = s.held + s.heldStart;
+  // Stamped at each try: latency counts from when the port took the packet, not the time
+  // it waited here for room.
+  if (timestampOffset_ >= 0) {
+    for (uint16_t i = 0; i < s.heldCount; i++) {
+      std::memcpy(rte_pktmbuf_mtod(pkts[i], char*) + timestampOffset_ + 4, &now, 8);
+    }
+  }
+  uint16_t sent = rte_eth_tx_burst(s.txPort, s.txQueue, pkts, s.heldCount);
+  Add(s.counters.tx, sent);
+  s.heldStart += sent;
+  s.heldCount -= sent;
+  if (fresh && s.heldCount > 0) Add(s.counters.txBlocked, s.heldCount);
+  return sent;
 }
 
 uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
@@ -295,13 +310,16 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
       if (magic != kTimestampMagic || sentAt > now) continue;
       uint64_t cycles = now - sentAt;
       StreamCounters& c = s.counters;
-      Add(c.latencySamples, 1);
+      uint64_t samples = c.latencySamples.load(std::memory_order_relaxed);
       Add(c.latencySumCycles, cycles);
       if (cycles < c.latencyMinCycles.load(std::memory_order_relaxed))
         c.latencyMinCycles.store(cycles, std::memory_order_relaxed);
       if (cycles > c.latencyMaxCycles.load(std::memory_order_relaxed))
         c.latencyMaxCycles.store(cycles, std::memory_order_relaxed);
       Add(c.latencyHistogram[HistogramBucket(cycles)], 1);
+      if (samples < StreamCounters::kKeptSamples)
+        c.latencyKept[samples].store(cycles, std::memory_order_relaxed);
+      c.latencySamples.store(samples + 1, std::memory_order_release);
     }
   }
   rte_pktmbuf_free_bulk(pkts, n);
@@ -316,30 +334,38 @@ void Engine::Run() {
     // Only txonly ends by itself, once every stream has sent its limit.
     pending = mode_ != EngineMode::kTxOnly;
     uint32_t progress = 0;
+    bool blocked = false;
     for (auto& s : streams_) {
       switch (mode_) {
         case EngineMode::kRxOnly:
           progress += Drain(*s, pkts);
           break;
-        case EngineMode::kTxOnly: {
-          progress += Generate(*s, pkts, rte_rdtsc(), start);
-          uint64_t done = s->counters.tx.load(std::memory_order_relaxed) +
-                          s->counters.dropped.load(std::memory_order_relaxed);
-          if (s->txLimit == 0 || done < s->txLimit) pending = true;
+        case EngineMode::kTxOnly:
+          progress += Generate(*s, rte_rdtsc(), start);
+          if (s->txLimit == 0 || s->counters.tx.load(std::memory_order_relaxed) < s->txLimit)
+            pending = true;
           break;
-        }
         case EngineMode::kGenerator:
-          if (s->send) progress += Generate(*s, pkts, rte_rdtsc(), start);
+          if (s->send) progress += Generate(*s, rte_rdtsc(), start);
           progress += Drain(*s, pkts);
           break;
         default:
           progress += Forward(*s, pkts);
           break;
       }
+      if (s->heldCount > 0) blocked = true;
     }
-    // On a CPU shared with another poller (e.g. an OVS PMD thread), a loop that moved
-    // nothing hands the CPU over instead of spinning out its time slice.
-    if (progress == 0 && yieldWhenIdle_) sched_yield();
+    // On a CPU shared with another poller (e.g. an OVS PMD thread, the consumer of a full
+    // tx queue), a loop that moved nothing or is waiting for room hands the CPU over
+    // instead of spinning out its time slice.
+    if ((progress == 0 || blocked) && yieldWhenIdle_) sched_yield();
+  }
+  // Packets built and never taken go back to the pool; they were not counted as sent, so a
+  // restarted stream builds them again.
+  for (auto& s : streams_) {
+    if (s->heldCount > 0) rte_pktmbuf_free_bulk(s->held + s->heldStart, s->heldCount);
+    s->heldStart = 0;
+    s->heldCount = 0;
   }
   finished_.store(true);
 }
@@ -445,24 +471,36 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     o.Set("rx", static_cast<double>(c.rx.load(std::memory_order_relaxed)));
     o.Set("tx", static_cast<double>(c.tx.load(std::memory_order_relaxed)));
     o.Set("dropped", static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
-    uint64_t samples = c.latencySamples.load(std::memory_order_relaxed);
+    if (mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator)
+      o.Set("txBlocked", static_cast<double>(c.txBlocked.load(std::memory_order_relaxed)));
+    uint64_t samples = c.latencySamples.load(std::memory_order_acquire);
     if (samples > 0) {
       Napi::Object lat = Napi::Object::New(env);
       lat.Set("samples", static_cast<double>(samples));
       lat.Set("minNs", c.latencyMinCycles.load() * nsPerCycle);
       lat.Set("maxNs", c.latencyMaxCycles.load() * nsPerCycle);
       lat.Set("avgNs", static_cast<double>(c.latencySumCycles.load()) / samples * nsPerCycle);
-      Napi::Array buckets = Napi::Array::New(env);
-      uint32_t n = 0;
-      for (int b = 0; b < StreamCounters::kBuckets; b++) {
-        uint64_t count = c.latencyHistogram[b].load(std::memory_order_relaxed);
-        if (count == 0) continue;
-        Napi::Array pair = Napi::Array::New(env, 2);
-        pair.Set(0u, BucketLowerBound(b) * nsPerCycle);
-        pair.Set(1u, static_cast<double>(count));
-        buckets.Set(n++, pair);
+      if (samples <= StreamCounters::kKeptSamples) {
+        // Every sample was kept: the facade computes exact percentiles from them.
+        Napi::Float64Array kept = Napi::Float64Array::New(env, samples);
+        for (uint64_t k = 0; k < samples; k++)
+          kept[k] = c.latencyKept[k].load(std::memory_order_relaxed) * nsPerCycle;
+        lat.Set("samplesNs", kept);
+      } else {
+        // [lower bound, upper bound, count] of each bucket that counted something.
+        Napi::Array buckets = Napi::Array::New(env);
+        uint32_t n = 0;
+        for (int b = 0; b < StreamCounters::kBuckets; b++) {
+          uint64_t count = c.latencyHistogram[b].load(std::memory_order_relaxed);
+          if (count == 0) continue;
+          Napi::Array bucket = Napi::Array::New(env, 3);
+          bucket.Set(0u, BucketLowerBound(b) * nsPerCycle);
+          bucket.Set(1u, (BucketLowerBound(b) + BucketWidth(b)) * nsPerCycle);
+          bucket.Set(2u, static_cast<double>(count));
+          buckets.Set(n++, bucket);
+        }
+        lat.Set("histogram", buckets);
       }
-      lat.Set("histogram", buckets);
       o.Set("latency", lat);
     }
     result.Set(i, o);
@@ -480,6 +518,7 @@ Napi::Value Engine::ResetStats(const Napi::CallbackInfo& info) {
     c.rx = 0;
     c.tx = 0;
     c.dropped = 0;
+    c.txBlocked = 0;
     c.latencySamples = 0;
     c.latencySumCycles = 0;
     c.latencyMinCycles = UINT64_MAX;

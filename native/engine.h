@@ -15,11 +15,18 @@ namespace dpdkts {
 
 enum class EngineMode { kIo, kMac, kMacSwap, kRxOnly, kTxOnly, kL2fwd, kGenerator };
 
+constexpr uint16_t kMaxBurst = 512;
+
 // Counters one lcore writes and any thread reads (relaxed; each has a single writer).
 struct StreamCounters {
   std::atomic<uint64_t> rx{0};
   std::atomic<uint64_t> tx{0};
   std::atomic<uint64_t> dropped{0};
+  // Generating modes: packets a full tx queue refused on their first try, kept and retried
+  // (backpressure, not loss); each counts once however many tries it takes.
+  std::atomic<uint64_t> txBlocked{0};
+  // Written after the sample's other counters and its raw value, with release: a reader
+  // that loads it with acquire sees at least that many samples everywhere.
   std::atomic<uint64_t> latencySamples{0};
   std::atomic<uint64_t> latencySumCycles{0};
   std::atomic<uint64_t> latencyMinCycles{UINT64_MAX};
@@ -27,6 +34,10 @@ struct StreamCounters {
   // Log-linear histogram of latency in cycles: 8 sub-buckets per power of two.
   static constexpr int kBuckets = 64 * 8;
   std::atomic<uint64_t> latencyHistogram[kBuckets] = {};
+  // The first samples as measured, for exact percentiles while there are few: a
+  // histogram's buckets are 1/8 of a power of two wide, too coarse for 100 samples.
+  static constexpr uint32_t kKeptSamples = 4096;
+  std::atomic<uint64_t> latencyKept[kKeptSamples] = {};
 };
 
 struct Stream {
@@ -39,6 +50,11 @@ struct Stream {
   // Packets this stream sends in turn (txonly, generator); the engine's template if empty.
   std::vector<std::vector<uint8_t>> templates;
   StreamCounters counters;
+  // Generating modes: built packets not yet sent, held[heldStart .. heldStart+heldCount),
+  // sent before any new one; only the lcore's loop touches them (and frees them when it ends).
+  rte_mbuf* held[kMaxBurst];
+  uint16_t heldStart = 0;
+  uint16_t heldCount = 0;
 };
 
 class Engine : public Napi::ObjectWrap<Engine> {
@@ -63,10 +79,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void ReleasePorts();
   void Run();
   void StopLoop();
-  uint16_t Transmit(Stream& s, rte_mbuf** pkts, uint16_t n);
   // Each returns how many packets it moved (sent or received).
   uint32_t Forward(Stream& s, rte_mbuf** pkts);
-  uint32_t Generate(Stream& s, rte_mbuf** pkts, uint64_t now, uint64_t start);
+  uint32_t Generate(Stream& s, uint64_t now, uint64_t start);
   uint32_t Drain(Stream& s, rte_mbuf** pkts);
 
   EngineMode mode_;

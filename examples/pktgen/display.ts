@@ -45,7 +45,7 @@ export function statsTable(app: Pktgen): string {
     ['Src IP:port', (_, s) => `${s.srcIp}:${s.flows === 1 ? s.srcPort : `${s.srcPort}-${s.srcPort + s.flows - 1}`}`],
     ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPorts.join(',')}`],
     ['Sent', (r) => String(r.sent)],
-    ['Tx dropped', (r) => String(r.dropped)],
+    ['Tx blocked', (r) => String(r.txBlocked)],
     ['Tx pps', (r) => String(r.txPps)],
     ['Received', (r) => `${r.received} (from port ${r.peer})`],
     ['Missing', (r) => String(r.missing)],
@@ -62,7 +62,10 @@ export function statsTable(app: Pktgen): string {
       (r) =>
         r.latency === null
           ? '-'
-          : `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}`,
+          : `${microseconds(r.latency.percentilesNs.p50)}/${microseconds(r.latency.percentilesNs.p99)}` +
+            (r.latency.percentilesExact
+              ? ''
+              : ` (estimated: true value up to ${microseconds(r.latency.resolutionNs.p50)}/${microseconds(r.latency.resolutionNs.p99)} lower)`),
     ],
   ];
   const cells = rows.map(([label, cell]) => [label, ...reports.map((r) => cell(r, app.settings[r.port]))]);
@@ -83,23 +86,35 @@ export function liveRows(app: Pktgen): string[] {
   const format = (cells: string[]): string =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(5) : cell.padStart(11))).join(' ');
   return [
-    format(['Port', 'State', 'Sent', 'Tx pps', 'Received', 'Rx pps', 'Dropped', 'Missing', 'Lat avg us', 'Lat p99 us']),
-    ...app
-      .reports()
-      .map((r) =>
-        format([
-          String(r.port),
-          r.state,
-          String(r.sent),
-          String(r.txPps),
-          String(r.received),
-          String(r.rxPps),
-          String(r.dropped),
-          String(r.missing),
-          r.latency === null ? '-' : microseconds(r.latency.avgNs),
-          r.latency === null ? '-' : microseconds(r.latency.percentilesNs.p99),
-        ]),
-      ),
+    format([
+      'Port',
+      'State',
+      'Sent',
+      'Tx pps',
+      'Received',
+      'Rx pps',
+      'Tx blocked',
+      'Missing',
+      'Lat avg us',
+      'Lat p99 us',
+    ]),
+    ...app.reports().map((r) =>
+      format([
+        String(r.port),
+        r.state,
+        String(r.sent),
+        String(r.txPps),
+        String(r.received),
+        String(r.rxPps),
+        String(r.txBlocked),
+        String(r.missing),
+        r.latency === null ? '-' : microseconds(r.latency.avgNs),
+        // "~": estimated from the histogram (more samples than the engine keeps).
+        r.latency === null
+          ? '-'
+          : `${r.latency.percentilesExact ? '' : '~'}${microseconds(r.latency.percentilesNs.p99)}`,
+      ]),
+    ),
   ];
 }
 
@@ -111,7 +126,7 @@ export function progressLine(app: Pktgen, elapsedS: number): string {
       .reports()
       .map(
         (r) =>
-          `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) dropped ${r.dropped}`,
+          `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) tx blocked ${r.txBlocked}`,
       ),
   ].join(' | ');
 }

@@ -15,6 +15,10 @@
  * port 0's packets to port 1, and port i's `received` counts what its peer sent. Every
  * packet carries a 12-byte timestamp at the start of its UDP payload (so the UDP checksum
  * is 0, "none", which IPv4 allows), from which the receiving port measures latency.
+ * A port counts as sent what its tx queue accepted: when the queue is full (what is behind
+ * it is slower), the engine keeps the packets and tries again (yielding the CPU with
+ * `--shared-cpu`), counting them as `txBlocked`, so a count is sent exactly and nothing is
+ * dropped at the generator.
  *
  * Limitations: a port sends at most 1024 packet templates (flows x destination ports), each
  * built before the run, so fields vary only through those lists. Engines on lcores that
@@ -416,12 +420,19 @@ export class Pktgen {
 
   /** Each port's settings and counters in the current run, as tables and JSON report them. */
   reports(): PortReport[] {
-    const counters = this.ports.map(() => ({ sent: 0, dropped: 0, received: 0, latency: null as LatencyStats | null }));
+    const counters = this.ports.map(() => ({
+      sent: 0,
+      dropped: 0,
+      txBlocked: 0,
+      received: 0,
+      latency: null as LatencyStats | null,
+    }));
     for (const group of this.#groups) {
       group.engine.stats().forEach((stream, k) => {
         counters[group.ports[k]] = {
           sent: stream.tx,
           dropped: stream.dropped,
+          txBlocked: stream.txBlocked ?? 0,
           received: stream.rx,
           latency: stream.latency ?? null,
         };
@@ -429,8 +440,8 @@ export class Pktgen {
     }
     return this.ports.map((port, i) => {
       const settings = this.settings[i];
-      const { sent, dropped, received, latency } = counters[i];
-      const limitReached = this.#runCounts[i] > 0 && sent + dropped >= this.#runCounts[i];
+      const { sent, dropped, txBlocked, received, latency } = counters[i];
+      const limitReached = this.#runCounts[i] > 0 && sent >= this.#runCounts[i];
       const peer = this.peerOf(i);
       return {
         port: i,
@@ -441,6 +452,7 @@ export class Pktgen {
         state: this.#groups.length === 0 ? 'idle' : !this.#running ? 'stopped' : limitReached ? 'done' : 'sending',
         sent,
         dropped,
+        txBlocked,
         received,
         peer,
         flows: settings.flows,
@@ -455,8 +467,7 @@ export class Pktgen {
   }
 
   /**
-   * Whether, in the current run, every port with a count has sent it (or had it refused)
-   * and every port whose peer has a count received all the peer sent. Null when no port
+   * Whether, in the current run, every port with a count has sent it and every port whose peer has a count received all the peer sent. Null when no port
    * has a count.
    */
   done(): boolean | null {
@@ -465,7 +476,7 @@ export class Pktgen {
     const reports = this.reports();
     return reports.every(
       (report, i) =>
-        (!limited[i] || report.sent + report.dropped >= this.#runCounts[i]) &&
+        (!limited[i] || report.sent >= this.#runCounts[i]) &&
         (!limited[report.peer] || report.received >= reports[report.peer].sent),
     );
   }

@@ -12,10 +12,18 @@ export interface PortReport {
   lcore: number;
   linkUp: boolean;
   state: 'idle' | 'sending' | 'done' | 'stopped';
-  /** Packets sent. */
+  /** Packets sent: what the port accepted. */
   sent: number;
-  /** Packets the tx queue refused (never sent). */
+  /**
+   * Packets the generator built and gave up on: 0, since a full tx queue is waited for
+   * (see `txBlocked`); kept so that reports read the same as before.
+   */
   dropped: number;
+  /**
+   * Packets a full tx queue refused at first and the generator sent later (backpressure
+   * from the port's peer, not loss; each packet counts once).
+   */
+  txBlocked: number;
   /** Packets received on this port. */
   received: number;
   /** The port whose packets this port receives. */

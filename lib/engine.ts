@@ -107,7 +107,8 @@ const optionKeys = [
   'timestampOffset',
   'yieldWhenIdle',
 ] as const satisfies readonly (keyof EngineOptions)[];
-const streamKeys = [
+/** @internal The keys an {@link EngineStream} may have (the Forwarder checks streams with them too). */
+export const engineStreamKeys = [
   'rxPort',
   'rxQueue',
   'txPort',
@@ -154,7 +155,7 @@ export class Engine {
     }
     const streams = options.streams.map((stream, i) => {
       const name = `streams[${i}]`;
-      checkOptions<EngineStream>(`${op} ${name}`, stream, streamKeys);
+      checkOptions<EngineStream>(`${op} ${name}`, stream, engineStreamKeys);
       if (!(stream.rxPort instanceof Port) || !(stream.txPort instanceof Port)) {
         invalidArgument(op, `${name}.rxPort and ${name}.txPort must be Ports`);
       }

@@ -5,7 +5,7 @@
  * their ports and counters (`ForwarderLoop`, worker thread).
  */
 import { DpdkError, invalidArgument } from './errors.js';
-import { Engine, type EngineStream, type EngineStreamStats, type ForwardMode } from './engine.js';
+import { Engine, engineStreamKeys, type EngineStream, type EngineStreamStats, type ForwardMode } from './engine.js';
 import { LcoreContext, LcoreWorker } from './lcore.js';
 import { Mempool } from './mempool.js';
 import { Port } from './port.js';
@@ -110,17 +110,6 @@ const loopKeys = [
   'counters',
   'preload',
 ] as const satisfies readonly (keyof LoopForwarderOptions)[];
-const streamKeys = [
-  'rxPort',
-  'rxQueue',
-  'txPort',
-  'txQueue',
-  'txDestination',
-  'txLimit',
-  'ratePps',
-  'templates',
-  'send',
-] as const satisfies readonly (keyof EngineStream)[];
 
 /** The names of stream `index`'s counters in a loop: received, sent, refused by the tx queue. */
 function streamCounterNames(index: number): [string, string, string] {
@@ -142,7 +131,7 @@ function loopStreams(op: string, streams: unknown): { ports: Port[]; init: LoopS
   };
   const init = (streams as EngineStream[]).map((stream, i) => {
     const name = `streams[${i}]`;
-    checkOptions<EngineStream>(`${op} ${name}`, stream, streamKeys);
+    checkOptions<EngineStream>(`${op} ${name}`, stream, engineStreamKeys);
     const { rxPort, txPort, ...rest } = stream;
     if (!(rxPort instanceof Port) || !(txPort instanceof Port))
       invalidArgument(op, `${name}.rxPort and ${name}.txPort must be Ports`);

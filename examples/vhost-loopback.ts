@@ -20,9 +20,10 @@
 // --max-pps N forwards at most N packets per second in each direction and drops the rest
 // (counted as `limited`): a forwarder with a known limit, for a throughput search (pktgen's
 // `search`) to find. It also forwards on the main thread (io mode only), with a token
-// bucket 10 ms deep, so that the main thread's pauses between polls cost nothing below N;
-// keep N well below what the main thread forwards (a few hundred thousand pps at most on a
-// busy machine).
+// bucket 20 ms deep (N / 50 packets, at least 32), so that the main thread's pauses between
+// polls cost nothing below N, while a trial of T seconds above N passes only up to about
+// N + N / 50 / T. Keep N well below what the main thread forwards (about 200 000 pps on a
+// busy 2-CPU machine) and low enough that the vhost ring (256 packets by default) holds 20 ms.
 import {
   Batch,
   Eal,
@@ -179,7 +180,7 @@ function udpDestinationPort(view: DataView, offset: number, length: number): num
 // The main thread's crossover: with countDports, counting each UDP destination port; with
 // maxPps > 0, forwarding at most maxPps packets per second per direction (a token bucket).
 function mainThreadCrossover(first: Port, second: Port, countDports: boolean, maxPps: number): Crossover {
-  const bucketDepth = Math.max(32, maxPps / 100);
+  const bucketDepth = Math.max(32, maxPps / 50);
   const directions = [
     [first, second],
     [second, first],

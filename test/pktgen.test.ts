@@ -415,13 +415,16 @@ t.test(
     // The rate found passed and the next failed within 5%; the token bucket (20 ms deep) lets
     // a 0.5 s trial pass up to 4% above the limit.
     const found = search.ratePps!;
-    t.comment(
-      pktgen.stderr
-        .split('\n')
-        .filter((line) => /^search: |str: /.test(line))
-        .join('\n'),
-    );
-    t.ok(found >= limitPps * 0.95 && found <= limitPps * 1.05, `${found} pps is within 5% of ${limitPps}`);
+    const within = found >= limitPps * 0.95 && found <= limitPps * 1.05;
+    t.ok(within, `${found} pps is within 5% of ${limitPps}`);
+    // When it is not, the trials say why (a short trial on a busy machine can lose packets below the limit).
+    if (!within)
+      t.comment(
+        pktgen.stderr
+          .split('\n')
+          .filter((line) => /^(search|pktgen: str): /.test(line))
+          .join('\n'),
+      );
     t.ok(search.failedPps! - found <= 0.05 * search.failedPps!, 'the bracket is within the resolution');
     for (const trial of search.trials) {
       t.equal(trial.offered, Math.round(trial.ratePps / 2), `${trial.ratePps} pps: 0.5 s of packets offered`);

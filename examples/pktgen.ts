@@ -45,7 +45,8 @@
 // The parts: pktgen/options.ts (the command line), pktgen/commands.ts (the command
 // language), pktgen/generator.ts (the generator on the SDK's engines: how it maps onto
 // them and its limitations), pktgen/display.ts (tables and the live view),
-// pktgen/session.ts (the commands, --wait-done or the prompt, the final report) and
+// pktgen/session.ts (the commands, --wait-done or the prompt, the final report),
+// pktgen/search.ts (the `search` verb: zero-loss throughput, then latency at it) and
 // pktgen/report.ts (the JSON report's types).
 import { DpdkError, Eal, splitCommandLine } from '../lib/index.js';
 import { UsageError } from './app.js';

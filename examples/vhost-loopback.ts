@@ -5,8 +5,8 @@
 // each port's traffic comes back on the other one.
 //
 //   node --import tsx examples/vhost-loopback.ts --iface /tmp/vhu0.sock --iface /tmp/vhu1.sock \
-//     [--lcores 0@0,1@1] [--mode io|mac|macswap|l2fwd] [--count-dports] [--memory-mb 128] [--no-huge]
-//     [--file-prefix NAME]
+//     [--lcores 0@0,1@1] [--mode io|mac|macswap|l2fwd] [--count-dports] [--max-pps N] [--memory-mb 128]
+//     [--no-huge] [--file-prefix NAME]
 //
 // It prints `vhost-loopback: ready ...` once both sockets accept connections, the counters
 // when they change (at most once a second), and the final counters on SIGINT or SIGTERM,
@@ -16,6 +16,14 @@
 // prints them with the final counters (`udp dports: port 0 -> 1: 53 x100, 80 x100; ...`),
 // to check the mix a generator sent. The native engine does not look into packets, so then
 // the main thread forwards (io mode only): slower, for tests rather than throughput.
+//
+// --max-pps N forwards at most N packets per second in each direction and drops the rest
+// (counted as `limited`): a forwarder with a known limit, for a throughput search (pktgen's
+// `search`) to find. It also forwards on the main thread (io mode only), with a token
+// bucket 20 ms deep (N / 50 packets, at least 32), so that the main thread's pauses between
+// polls cost nothing below N, while a trial of T seconds above N passes only up to about
+// N + N / 50 / T. Keep N well below what the main thread forwards (about 200 000 pps on a
+// busy 2-CPU machine) and low enough that the vhost ring (256 packets by default) holds 20 ms.
 import {
   Batch,
   Eal,
@@ -31,7 +39,7 @@ import {
 } from '../lib/index.js';
 
 const usage = `usage: vhost-loopback.ts --iface PATH --iface PATH [--lcores MAP] [--mode io|mac|macswap|l2fwd]
-                         [--count-dports] [--memory-mb N] [--no-huge] [--file-prefix NAME]`;
+                         [--count-dports] [--max-pps N] [--memory-mb N] [--no-huge] [--file-prefix NAME]`;
 
 const loopModes: readonly ForwardMode[] = ['io', 'mac', 'macswap', 'l2fwd'];
 
@@ -40,6 +48,8 @@ interface LoopbackOptions {
   lcores: string;
   mode: ForwardMode;
   countDports: boolean;
+  /** At most this many packets per second per direction; 0: no limit. */
+  maxPps: number;
   memoryMb: number;
   noHuge: boolean;
   filePrefix: string;
@@ -56,6 +66,7 @@ function parseOptions(argv: string[]): LoopbackOptions {
     lcores: '0@0,1@1',
     mode: 'io',
     countDports: false,
+    maxPps: 0,
     memoryMb: 128,
     noHuge: false,
     filePrefix: 'vhost-loopback',
@@ -89,6 +100,13 @@ function parseOptions(argv: string[]): LoopbackOptions {
         options.mode = mode as ForwardMode;
         break;
       }
+      case '--max-pps': {
+        const text = value();
+        if (!/^\d+$/.test(text) || Number(text) < 1)
+          exitWithUsage(`--max-pps must be a whole number of packets per second of at least 1, got "${text}"`);
+        options.maxPps = Number(text);
+        break;
+      }
       case '--memory-mb': {
         const text = value();
         if (!/^\d+$/.test(text) || Number(text) < 16)
@@ -108,6 +126,9 @@ function parseOptions(argv: string[]): LoopbackOptions {
   if (options.countDports && options.mode !== 'io') {
     exitWithUsage(`--count-dports forwards in io mode only (on the main thread), got --mode ${options.mode}`);
   }
+  if (options.maxPps > 0 && options.mode !== 'io') {
+    exitWithUsage(`--max-pps forwards in io mode only (on the main thread), got --mode ${options.mode}`);
+  }
   return options;
 }
 
@@ -118,6 +139,8 @@ interface DirectionCounters {
   rx: number;
   tx: number;
   dropped: number;
+  /** Packets --max-pps dropped (counted only with it). */
+  limited?: number;
 }
 
 /** The cross-connection: a native Forwarder, or the main thread's counting loop. */
@@ -154,29 +177,53 @@ function udpDestinationPort(view: DataView, offset: number, length: number): num
   return udp + 4 <= offset + length ? view.getUint16(udp + 2) : null;
 }
 
-function countingCrossover(first: Port, second: Port): Crossover {
+// The main thread's crossover: with countDports, counting each UDP destination port; with
+// maxPps > 0, forwarding at most maxPps packets per second per direction (a token bucket).
+function mainThreadCrossover(first: Port, second: Port, countDports: boolean, maxPps: number): Crossover {
+  const bucketDepth = Math.max(32, maxPps / 50);
   const directions = [
     [first, second],
     [second, first],
   ].map(([from, to]) => ({
     from,
     to,
-    counters: { rxPort: from.id, txPort: to.id, rx: 0, tx: 0, dropped: 0 },
+    counters: {
+      rxPort: from.id,
+      txPort: to.id,
+      rx: 0,
+      tx: 0,
+      dropped: 0,
+      ...(maxPps > 0 ? { limited: 0 } : {}),
+    } as DirectionCounters,
     dports: new Map<number, number>(),
+    tokens: bucketDepth,
+    refilledAt: performance.now(),
   }));
   const batch = new Batch(64);
   let stopped = false;
   const poll = (): void => {
     if (stopped) return;
     let received = 0;
-    for (const { from, to, counters, dports } of directions) {
+    for (const direction of directions) {
+      const { from, to, counters, dports } = direction;
       const count = from.rxBurst(0, batch);
       if (count === 0) continue;
       received += count;
       counters.rx += count;
-      for (let i = 0; i < count; i++) {
-        const dport = udpDestinationPort(batch.dataView(i), batch.offsets[i], batch.lengths[i]);
-        if (dport !== null) dports.set(dport, (dports.get(dport) ?? 0) + 1);
+      if (countDports) {
+        for (let i = 0; i < count; i++) {
+          const dport = udpDestinationPort(batch.dataView(i), batch.offsets[i], batch.lengths[i]);
+          if (dport !== null) dports.set(dport, (dports.get(dport) ?? 0) + 1);
+        }
+      }
+      if (maxPps > 0) {
+        const now = performance.now();
+        direction.tokens = Math.min(bucketDepth, direction.tokens + ((now - direction.refilledAt) * maxPps) / 1000);
+        direction.refilledAt = now;
+        const allowed = Math.min(count, Math.floor(direction.tokens));
+        direction.tokens -= allowed;
+        for (let i = allowed; i < count; i++) batch.drop(i);
+        counters.limited! += count - allowed;
       }
       counters.tx += to.txBurst(0, batch);
       counters.dropped += batch.count;
@@ -189,7 +236,7 @@ function countingCrossover(first: Port, second: Port): Crossover {
   poll();
   return {
     counters: () => directions.map((direction) => ({ ...direction.counters })),
-    dports: () => directions.map((direction) => new Map(direction.dports)),
+    dports: () => (countDports ? directions.map((direction) => new Map(direction.dports)) : null),
     stop: async () => {
       stopped = true;
       batch.close();
@@ -216,11 +263,16 @@ async function main(): Promise<void> {
     return port;
   });
   const [first, second] = ports;
-  const crossover = options.countDports
-    ? countingCrossover(first, second)
+  const onMainThread = options.countDports || options.maxPps > 0;
+  const crossover = onMainThread
+    ? mainThreadCrossover(first, second, options.countDports, options.maxPps)
     : await nativeCrossover(worker.id, options.mode, first, second);
-  const where = options.countDports
-    ? 'the main thread, counting UDP destination ports'
+  const where = onMainThread
+    ? [
+        'the main thread',
+        ...(options.countDports ? ['counting UDP destination ports'] : []),
+        ...(options.maxPps > 0 ? [`at most ${options.maxPps} pps per direction`] : []),
+      ].join(', ')
     : `lcore ${worker.id} on CPU ${worker.cpus.join(',')}`;
   process.stdout.write(
     `vhost-loopback: ready: ${options.ifaces[0]} <-> ${options.ifaces[1]} (mode ${options.mode}, ${where})\n`,
@@ -229,7 +281,11 @@ async function main(): Promise<void> {
   const describeCounters = (): string =>
     crossover
       .counters()
-      .map((s) => `port ${s.rxPort} -> ${s.txPort}: rx ${s.rx} tx ${s.tx} dropped ${s.dropped}`)
+      .map(
+        (s) =>
+          `port ${s.rxPort} -> ${s.txPort}: rx ${s.rx} tx ${s.tx} dropped ${s.dropped}` +
+          (s.limited === undefined ? '' : ` limited ${s.limited}`),
+      )
       .join('; ');
   const describeDports = (perDirection: Map<number, number>[]): string =>
     perDirection

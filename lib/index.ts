@@ -1,4 +1,4 @@
-/** The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, OVS. */
+/** The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, throughput search, OVS. */
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
 export {
   Eal,
@@ -66,3 +66,12 @@ export * from './packet.js';
 export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';
 export * from './ovs/index.js';
 export { PacketFilter, parseRule, type PacketRule } from './packet-filter.js';
+export {
+  searchThroughput,
+  type TrialCounts,
+  type TrialFunction,
+  type ThroughputSearchOptions,
+  type ThroughputTrial,
+  type ThroughputSearchStop,
+  type ThroughputSearchResult,
+} from './throughput-search.js';

@@ -147,3 +147,38 @@ export function checkAbsolutePath(operation: string, name: string, value: unknow
   }
   return value;
 }
+
+// --- added by h-search
+
+/** Bounds of {@link checkNumber}: `min`/`max` inclusive, `above`/`below` exclusive. */
+export interface NumberBounds {
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
+}
+
+/** A finite number within `bounds` (`lossTolerance must be a number >= 0 and < 1, got 1`). */
+export function checkNumber(operation: string, name: string, value: unknown, bounds: NumberBounds): number {
+  const { min, max, above, below } = bounds;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (min !== undefined && value < min) ||
+    (max !== undefined && value > max) ||
+    (above !== undefined && value <= above) ||
+    (below !== undefined && value >= below)
+  ) {
+    const expected = [
+      min === undefined ? '' : `>= ${min}`,
+      above === undefined ? '' : `> ${above}`,
+      max === undefined ? '' : `<= ${max}`,
+      below === undefined ? '' : `< ${below}`,
+    ].filter((text) => text !== '');
+    invalidArgument(
+      operation,
+      `${name} must be a ${expected.length === 0 ? 'finite number' : `number ${expected.join(' and ')}`}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}

@@ -300,7 +300,7 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
     ],
     [
       ['--', '--commands', 'begin'],
-      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, help or quit/,
+      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, search, help or quit/,
     ],
     [['--', '--commands', 'start'], /expected "start PORTS", e.g. "start 0"/],
     [
@@ -311,6 +311,29 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
       ['--', '--commands', 'set 0 dport 53,x'],
       /"set 0 dport 53,x": each dport must be an integer from 0 to 65535, got "x"/,
     ],
+    [['--', '--commands', 'search'], /"search": expected "search PORTS \[trial S\] ...", e.g. "search 0,1 trial 0.5"/],
+    [
+      ['--', '--commands', 'search 0 trial 0'],
+      /"search 0 trial 0": trial must be a number of seconds above 0 and at most 3600, got "0"/,
+    ],
+    [
+      ['--', '--commands', 'search 0 max -5'],
+      /"search 0 max -5": max must be a rate in packets per second above 0, or a percentage of the line rate such as 50%, got "-5"/,
+    ],
+    [
+      ['--', '--commands', 'search 0 tolerance 100'],
+      /tolerance must be the percentage of packets a trial may lose, from 0 to below 100, got "100"/,
+    ],
+    [
+      ['--', '--commands', 'search 0 resolution 0%'],
+      /resolution must be a percentage of the rate above 0 and below 100/,
+    ],
+    [
+      ['--', '--commands', 'search 0 speed 5'],
+      /unknown search option "speed": expected trial, resolution, tolerance, min or max/,
+    ],
+    [['--', '--commands', 'search 0 trial 1 trial 2'], /search option "trial" is given twice/],
+    [['--', '--commands', 'search 0 min 50% max 10%'], /min \(50%\) is above max/],
     [['--', '-m', '0:0'], /-m entry "0:0": expected LCORE.PORT such as 0.0, \[1:2\].0, \[1-2\].0 or 1.\[0-1\]/],
     [['--commands', 'str'], /--commands is a pktgen.ts option: put it after '--'/],
   ];
@@ -322,3 +345,100 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
     }),
   );
 });
+
+t.test(
+  'search finds the zero-loss throughput of a forwarder with a known limit, to within its resolution',
+  async (t) => {
+    // vhost-loopback forwards at most limitPps per direction and drops the rest; port 0 sends.
+    // Its main thread forwards, on CPU 0 (pktgen's engine polls CPU 1).
+    const limitPps = 10_000;
+    const dir = socketDir(t);
+    const sockets = [join(dir, 'vhu0.sock'), join(dir, 'vhu1.sock')];
+    const loopPrefix = uniquePrefix('pgsearchloop');
+    const pktgenPrefix = uniquePrefix('pgsearch');
+    const noHuge = freeHugepages() < 160;
+    const loopback = start(t, 'examples/vhost-loopback.ts', [
+      '--iface',
+      sockets[0],
+      '--iface',
+      sockets[1],
+      '--lcores',
+      '0@0,1@1',
+      '--file-prefix',
+      loopPrefix,
+      '--memory-mb',
+      '64',
+      '--max-pps',
+      String(limitPps),
+      ...(noHuge ? ['--no-huge'] : []),
+    ]);
+    t.ok(
+      await waitFor(loopback, /vhost-loopback: ready: .*at most 10000 pps per direction/, 15000),
+      'the loopback is up',
+    );
+    const pktgen = start(t, 'examples/pktgen.ts', [
+      '-l',
+      '0,1',
+      '--main-lcore',
+      '0',
+      '-n',
+      '1',
+      '--file-prefix',
+      pktgenPrefix,
+      '--no-pci',
+      '--vdev',
+      `net_virtio_user0,mac=00:00:00:00:00:05,path=${sockets[0]}`,
+      '--vdev',
+      `net_virtio_user1,mac=00:00:00:00:00:01,path=${sockets[1]}`,
+      ...(noHuge ? ['--no-huge', '-m', '128'] : []),
+      '--',
+      '-m',
+      '1.[0-1]',
+      '--shared-cpu',
+      '--commands',
+      'set 0 count 7; search 0 trial 0.5 resolution 5% max 100000; quit',
+      '--json',
+      '-',
+    ]);
+    t.equal(await exitWithin(pktgen, 90000), 0, 'pktgen exits 0');
+    loopback.process.kill('SIGTERM');
+    t.equal(await exitWithin(loopback, 10000), 0, 'the loopback exits cleanly on SIGTERM');
+    t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
+
+    const report = JSON.parse(pktgen.stdout.trim() || '{}') as Partial<PktgenReport>;
+    const search = report.search!;
+    t.match(search, { ports: [0], trialMs: 500, lossTolerance: 0, minRatePps: 0, maxRatePps: 100000 });
+    t.equal(search.relativeResolution, 0.05);
+    t.equal(search.stop, 'resolution', 'the search stops at its resolution');
+    t.equal(search.trials[0].ratePps, 100000, 'the first trial is at the maximum rate');
+    t.equal(search.trials[0].passed, false, 'ten times the limit loses packets');
+    // The rate found passed and the next failed within 5%; the token bucket (20 ms deep) lets
+    // a 0.5 s trial pass up to 4% above the limit.
+    const found = search.ratePps!;
+    const within = found >= limitPps * 0.95 && found <= limitPps * 1.05;
+    t.ok(within, `${found} pps is within 5% of ${limitPps}`);
+    // When it is not, the trials say why (a short trial on a busy machine can lose packets below the limit).
+    if (!within)
+      t.comment(
+        pktgen.stderr
+          .split('\n')
+          .filter((line) => /^(search|pktgen: str): /.test(line))
+          .join('\n'),
+      );
+    t.ok(search.failedPps! - found <= 0.05 * search.failedPps!, 'the bracket is within the resolution');
+    for (const trial of search.trials) {
+      t.equal(trial.offered, Math.round(trial.ratePps / 2), `${trial.ratePps} pps: 0.5 s of packets offered`);
+      if (trial.passed) t.equal(trial.received, trial.offered, `${trial.ratePps} pps passed: nothing lost`);
+    }
+    t.match(search.latency, { ratePps: found, passed: true, ports: [{ port: 1, latency: { samples: Number } }] });
+    t.match(pktgen.stderr, /search: trial 1: 100000 pps per port: offered 50000 .* fail/, 'each trial is printed');
+    t.match(pktgen.stderr, /Zero-loss search {2}ports 0, 0.5 s trials/, 'the summary follows the table');
+    t.match(pktgen.stderr, new RegExp(`Throughput      ${found} pps per port`));
+    t.match(pktgen.stderr, /Count\s+7\s+forever/, "the ports' counts are restored");
+    t.match(
+      loopback.stdout,
+      /final: port 0 -> 1: rx \d+ tx \d+ dropped \d+ limited [1-9]\d*;/,
+      'the loopback dropped the excess',
+    );
+  },
+);

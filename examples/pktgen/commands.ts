@@ -32,6 +32,15 @@ export const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, 
   page stats | show         print the stats table
   clear | clr               zero the counters (ports stopped)
   delay MS                  wait MS milliseconds (for scripts)
+  search PORTS [trial S] [resolution R] [tolerance P] [min RATE] [max RATE]
+                            zero-loss throughput (RFC 2544 26.1): binary search for the
+                            highest rate at which PORTS' peers receive every packet PORTS
+                            send, in trials of S seconds (default 1) until the rate is
+                            within R (P% of it, or N pps; default 1%), a trial passing
+                            when at most P percent is lost (default 0); RATE (per port)
+                            is N pps or P% of the line rate (default 0 to 100%). Then a
+                            trial at the rate found measures latency. Counts and rates
+                            set before are restored afterwards
   help                      this list
   quit                      stop, print the final table and exit`;
 
@@ -50,12 +59,32 @@ export type Setting =
   | { field: 'dstPorts'; udpPorts: number[] }
   | { field: 'flows'; flows: number };
 
+/** A rate given to `search`: packets per second, or a percentage of the line rate. */
+export interface SearchRate {
+  unit: 'pps' | 'percent';
+  value: number;
+}
+
+/** What `search PORTS ...` asks for (see {@link commandHelp}). */
+export interface SearchSettings {
+  /** Each trial's length, in milliseconds. */
+  trialMs: number;
+  /** Stop within this many pps (unit pps), or this percentage of the rate (unit percent). */
+  resolution: SearchRate;
+  /** The fraction of packets a passing trial may lose. */
+  lossTolerance: number;
+  /** The lowest and highest rate per port to try. */
+  min: SearchRate;
+  max: SearchRate;
+}
+
 /** One command of the language (`page stats` is `show`, `clr` is `clear`, `exit` is `quit`). */
 export type Command =
   | { verb: 'set'; ports: PortList; setting: Setting }
   | { verb: 'str' | 'stp' | 'show' | 'clear' | 'help' | 'quit' }
   | { verb: 'start'; ports: PortList }
-  | { verb: 'delay'; ms: number };
+  | { verb: 'delay'; ms: number }
+  | { verb: 'search'; ports: PortList; search: SearchSettings };
 
 function parsePortList(text: string, command: string): PortList {
   if (text === 'all') return 'all';
@@ -166,6 +195,78 @@ function parseSetting(words: string[], command: string): Setting {
   }
 }
 
+// A rate of `search`: N packets per second (N > 0), or P% of the line rate (0 < P <= 100).
+function parseSearchRate(name: string, text: string, command: string): SearchRate {
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (percent !== null && Number(percent[1]) > 0 && Number(percent[1]) <= 100)
+    return { unit: 'percent', value: Number(percent[1]) };
+  if (percent === null && /^\d+(\.\d+)?$/.test(text) && Number(text) > 0) return { unit: 'pps', value: Number(text) };
+  throw new UsageError(
+    `${command}: ${name} must be a rate in packets per second above 0, or a percentage of the line rate such as 50%, got "${text}"`,
+  );
+}
+
+function parseSearch(words: string[], command: string): SearchSettings {
+  const settings: SearchSettings = {
+    trialMs: 1000,
+    resolution: { unit: 'percent', value: 1 },
+    lossTolerance: 0,
+    min: { unit: 'pps', value: 0 },
+    max: { unit: 'percent', value: 100 },
+  };
+  const given = new Set<string>();
+  for (let i = 0; i < words.length; i += 2) {
+    const [option, text] = [words[i], words[i + 1]];
+    if (text === undefined) throw new UsageError(`${command}: search option "${option}" needs a value`);
+    if (given.has(option)) throw new UsageError(`${command}: search option "${option}" is given twice`);
+    given.add(option);
+    switch (option) {
+      case 'trial': {
+        if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0 || Number(text) > 3600) {
+          throw new UsageError(`${command}: trial must be a number of seconds above 0 and at most 3600, got "${text}"`);
+        }
+        settings.trialMs = Number(text) * 1000;
+        break;
+      }
+      case 'resolution': {
+        const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+        if (percent !== null && Number(percent[1]) > 0 && Number(percent[1]) < 100)
+          settings.resolution = { unit: 'percent', value: Number(percent[1]) };
+        else if (percent === null && /^\d+$/.test(text) && Number(text) > 0)
+          settings.resolution = { unit: 'pps', value: Number(text) };
+        else
+          throw new UsageError(
+            `${command}: resolution must be a percentage of the rate above 0 and below 100 such as 1%, ` +
+              `or a whole number of packets per second above 0, got "${text}"`,
+          );
+        break;
+      }
+      case 'tolerance': {
+        const value = Number(text.replace(/%$/, ''));
+        if (!/^\d+(\.\d+)?%?$/.test(text) || value >= 100) {
+          throw new UsageError(
+            `${command}: tolerance must be the percentage of packets a trial may lose, from 0 to below 100, got "${text}"`,
+          );
+        }
+        settings.lossTolerance = value / 100;
+        break;
+      }
+      case 'min':
+      case 'max':
+        settings[option] = parseSearchRate(option, text, command);
+        break;
+      default:
+        throw new UsageError(
+          `${command}: unknown search option "${option}": expected trial, resolution, tolerance, min or max`,
+        );
+    }
+  }
+  const { min, max } = settings;
+  if (min.unit === max.unit && min.value > max.value)
+    throw new UsageError(`${command}: min (${min.value}${min.unit === 'percent' ? '%' : ' pps'}) is above max`);
+  return settings;
+}
+
 /** Parses one command line; null for a blank line or a comment. Throws UsageError on a bad one. */
 export function parseCommand(line: string): Command | null {
   const text = line.replace(/#.*/, '').trim();
@@ -207,9 +308,17 @@ export function parseCommand(line: string): Command | null {
       return noArguments('quit');
     case 'delay':
       return { verb: 'delay', ms: parseInteger(words[1], 'delay (milliseconds)', 0, 3_600_000, `"${text}"`) };
+    case 'search':
+      if (words.length < 2)
+        throw new UsageError(`"${text}": expected "search PORTS [trial S] ...", e.g. "search 0,1 trial 0.5"`);
+      return {
+        verb: 'search',
+        ports: parsePortList(words[1], `"${text}"`),
+        search: parseSearch(words.slice(2), `"${text}"`),
+      };
     default:
       throw new UsageError(
-        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, help or quit`,
+        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, search, help or quit`,
       );
   }
 }

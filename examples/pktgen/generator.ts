@@ -195,6 +195,11 @@ export class Pktgen {
     return this.#groups.length > 0;
   }
 
+  /** Port `port`'s line rate in packets per second, at its frame size (`set PORTS size`). */
+  lineRatePps(port: number): number {
+    return this.#ppsOf({ ...this.settings[port], rate: { unit: 'percent', value: 100 } });
+  }
+
   #ppsOf(settings: PortSettings): number {
     if (settings.rate.unit === 'pps') return settings.rate.value;
     return ((settings.rate.value / 100) * this.#lineRateMbps * 1e6) / ((settings.size + wireOverheadBytes) * 8);

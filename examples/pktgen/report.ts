@@ -2,7 +2,7 @@
  * What pktgen.ts reports: per port in its tables, and as JSON (`--json PATH|-`) for
  * programs such as the lab and the tests, which read it through these types.
  */
-import type { LatencyStats } from '../../lib/index.js';
+import type { LatencyStats, ThroughputSearchStop } from '../../lib/index.js';
 
 /** What the JSON output and the tables report for a port. */
 export interface PortReport {
@@ -56,4 +56,52 @@ export interface PktgenReport {
   lineRateMbps: number;
   /** One entry per port, in port order. */
   ports: PortReport[];
+  /** The last `search`'s result, when the run searched. */
+  search?: SearchReport;
+}
+
+/** One trial of a `search`. */
+export interface SearchTrialReport {
+  /** The offered rate of each sending port, in packets per second. */
+  ratePps: number;
+  /** Packets offered: the count each sending port was given for the trial, summed. */
+  offered: number;
+  /** Packets the sending ports' tx queues accepted. */
+  sent: number;
+  /** Packets their tx queues refused. */
+  dropped: number;
+  /** Packets the sending ports' peers received. */
+  received: number;
+  /** (offered - received) / offered: refused and unsent packets are lost too. */
+  loss: number;
+  /** Whether the loss was within the tolerance. */
+  passed: boolean;
+  /** Milliseconds from the start until every count was sent (or the trial's deadline). */
+  sendMs: number;
+}
+
+/** What `search` found: the zero-loss throughput (RFC 2544 26.1 style) and latency at it. */
+export interface SearchReport {
+  /** The sending ports. */
+  ports: number[];
+  /** Each trial's length. */
+  trialMs: number;
+  /** The fraction of packets a passing trial could lose. */
+  lossTolerance: number;
+  /** The range searched, per port. */
+  minRatePps: number;
+  maxRatePps: number;
+  /** The resolution asked for: in pps, or as a fraction of the rate (the other null). */
+  resolutionPps: number | null;
+  relativeResolution: number | null;
+  /** The highest rate per port whose trial passed; null when none did. */
+  ratePps: number | null;
+  /** The lowest rate per port whose trial failed; null when none did. */
+  failedPps: number | null;
+  /** Why the search ended. */
+  stop: ThroughputSearchStop;
+  /** Every trial, in order. */
+  trials: SearchTrialReport[];
+  /** A trial at `ratePps`, for its latency; null when no rate passed. */
+  latency: (SearchTrialReport & { ports: { port: number; latency: LatencyStats | null }[] }) | null;
 }

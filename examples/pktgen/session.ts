@@ -11,7 +11,8 @@ import { commandHelp, parseCommand, type Command, type ScriptCommand } from './c
 import { LiveScreen, liveRows, notice, progressLine, statsTable } from './display.js';
 import type { Pktgen } from './generator.js';
 import type { AppOptions } from './options.js';
-import type { PktgenReport } from './report.js';
+import type { PktgenReport, SearchReport } from './report.js';
+import { runSearch, searchSummary } from './search.js';
 
 /** Exit status of --wait-done when --timeout passed before the counts were reached. */
 export const exitTimeout = 2;
@@ -29,6 +30,9 @@ export class Session {
   // The live view at the top of a terminal, for a person at the prompt.
   readonly #screen: LiveScreen | null;
   #ticker: NodeJS.Timeout | undefined;
+  // The last search's result, for the final report; the running search's abort.
+  #search: SearchReport | undefined;
+  #searchAbort: AbortController | undefined;
 
   /** A session of `app` with the options of the command line; nothing is shown yet. */
   constructor(app: Pktgen, options: AppOptions) {
@@ -110,6 +114,17 @@ export class Session {
       case 'delay':
         await new Promise((resolve) => setTimeout(resolve, command.ms));
         return false;
+      case 'search': {
+        this.#searchAbort = new AbortController();
+        try {
+          const say = (line: string): void => this.#say(line);
+          this.#search = await runSearch(this.#app, command.ports, command.search, text, say, this.#searchAbort.signal);
+        } finally {
+          this.#searchAbort = undefined;
+        }
+        this.#say(searchSummary(this.#search));
+        return false;
+      }
       default:
         await this.#app.execute(command, text);
         return false;
@@ -122,11 +137,13 @@ export class Session {
     const options = this.#options;
     app.stop();
     this.#say(statsTable(app));
+    if (this.#search !== undefined) this.#say(searchSummary(this.#search));
     const report: PktgenReport = {
       complete,
       elapsedMs: Date.now() - this.#startedAt,
       lineRateMbps: options.lineRateMbps,
       ports: app.reports(),
+      ...(this.#search === undefined ? {} : { search: this.#search }),
     };
     const json = JSON.stringify(report);
     if (!keepOpen) app.close();
@@ -212,7 +229,11 @@ export class Session {
         });
       });
       prompt.on('close', () => void queue.then(quit));
-      prompt.on('SIGINT', () => void queue.then(quit));
+      // Ctrl-C ends a running search (with what it found so far), then quits.
+      prompt.on('SIGINT', () => {
+        this.#searchAbort?.abort();
+        void queue.then(quit);
+      });
       showPrompt();
     });
   }

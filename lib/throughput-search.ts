@@ -51,6 +51,12 @@ export interface ThroughputSearchOptions<T extends TrialCounts = TrialCounts> {
   lossTolerance?: number;
   /** The most trials to run. Default 32. */
   maxTrials?: number;
+  /**
+   * How many times a failing trial is repeated before its rate counts as failed (it passes
+   * when any repeat passes). Default 0, as RFC 2544 does; 1 or 2 on a machine whose CPUs
+   * are shared, where a stall of the forwarder now and then loses frames below its limit.
+   */
+  retries?: number;
   /** Ends the search between trials (and is passed to the trial function). */
   signal?: AbortSignal;
   /** Called after each trial, e.g. to show progress. */
@@ -100,6 +106,7 @@ const optionKeys = [
   'relativeResolution',
   'lossTolerance',
   'maxTrials',
+  'retries',
   'signal',
   'onTrial',
 ] as const satisfies readonly (keyof ThroughputSearchOptions)[];
@@ -112,6 +119,7 @@ interface CheckedOptions<T extends TrialCounts> {
   relativeResolution: number;
   lossTolerance: number;
   maxTrials: number;
+  retries: number;
   signal: AbortSignal | undefined;
   onTrial: ((trial: ThroughputTrial<T>) => void) | undefined;
 }
@@ -139,6 +147,7 @@ function checkSearchOptions<T extends TrialCounts>(options: ThroughputSearchOpti
       : checkNumber(operation, 'lossTolerance', options.lossTolerance, { min: 0, below: 1 });
   const maxTrials =
     options.maxTrials === undefined ? 32 : checkInteger(operation, 'maxTrials', options.maxTrials, 1, 1000);
+  const retries = options.retries === undefined ? 0 : checkInteger(operation, 'retries', options.retries, 0, 10);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     invalidArgument(operation, `signal must be an AbortSignal, got ${describe(options.signal)}`);
   }
@@ -153,6 +162,7 @@ function checkSearchOptions<T extends TrialCounts>(options: ThroughputSearchOpti
     relativeResolution,
     lossTolerance,
     maxTrials,
+    retries,
     signal: options.signal,
     onTrial: options.onTrial,
   };
@@ -194,8 +204,22 @@ export async function searchThroughput<T extends TrialCounts>(
     trials,
   });
 
-  // Runs a trial at `ratePps`; null when the signal ended the search.
+  // Runs a trial at `ratePps`, repeated up to `retries` times while it fails; null when the
+  // signal ended the search. Only the last trial's outcome moves the bracket.
   const run = async (ratePps: number): Promise<ThroughputTrial<T> | null> => {
+    let record = await once(ratePps);
+    for (let retry = 0; record !== null && !record.passed && retry < checked.retries; retry++) {
+      if (trials.length >= checked.maxTrials) break;
+      record = await once(ratePps);
+    }
+    if (record === null) return null;
+    if (record.passed) bracket.passed = Math.max(bracket.passed ?? 0, ratePps);
+    else bracket.failed = Math.min(bracket.failed ?? ratePps, ratePps);
+    return record;
+  };
+
+  // One trial at `ratePps`, recorded; null when the signal ended the search.
+  const once = async (ratePps: number): Promise<ThroughputTrial<T> | null> => {
     if (signal?.aborted) return null;
     let result: T;
     try {
@@ -219,8 +243,6 @@ export async function searchThroughput<T extends TrialCounts>(
       result,
     };
     trials.push(record);
-    if (record.passed) bracket.passed = Math.max(bracket.passed ?? 0, ratePps);
-    else bracket.failed = Math.min(bracket.failed ?? ratePps, ratePps);
     checked.onTrial?.(record);
     return record;
   };

@@ -330,9 +330,10 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
     ],
     [
       ['--', '--commands', 'search 0 speed 5'],
-      /unknown search option "speed": expected trial, resolution, tolerance, min or max/,
+      /unknown search option "speed": expected trial, resolution, tolerance, min, max or retries/,
     ],
     [['--', '--commands', 'search 0 trial 1 trial 2'], /search option "trial" is given twice/],
+    [['--', '--commands', 'search 0 retries 11'], /retries must be a whole number from 0 to 10, got "11"/],
     [['--', '--commands', 'search 0 min 50% max 10%'], /min \(50%\) is above max/],
     [['--', '-m', '0:0'], /-m entry "0:0": expected LCORE.PORT such as 0.0, \[1:2\].0, \[1-2\].0 or 1.\[0-1\]/],
     [['--commands', 'str'], /--commands is a pktgen.ts option: put it after '--'/],
@@ -396,7 +397,7 @@ t.test(
       '1.[0-1]',
       '--shared-cpu',
       '--commands',
-      'set 0 count 7; search 0 trial 0.5 resolution 5% max 100000; quit',
+      'set 0 count 7; search 0 trial 0.5 resolution 5% max 100000 retries 2; quit',
       '--json',
       '-',
     ]);

@@ -199,3 +199,30 @@ t.test('bad options and bad trial results are EINVAL errors that say what is wro
   const error = await searchThroughput(trial, { maxRatePps: 0 }).catch((e: unknown) => e);
   t.ok(error instanceof DpdkError, 'a DpdkError');
 });
+
+t.test(
+  'retries: a trial that lost frames to a passing stall is repeated before its rate counts as failed',
+  async (t) => {
+    // A device limited to 100 000 pps whose first trial at each rate below the limit loses one frame.
+    const stalled = new Set<number>();
+    const stallingDevice: TrialFunction = async (ratePps, trialMs) => {
+      const sent = Math.round((ratePps * trialMs) / 1000);
+      const received = Math.min(sent, Math.round((100_000 * trialMs) / 1000));
+      if (ratePps <= 100_000 && !stalled.has(ratePps)) {
+        stalled.add(ratePps);
+        return { sent, received: received - 1 };
+      }
+      return { sent, received };
+    };
+    const options = { maxRatePps: 1_000_000, trialMs: 100, resolutionPps: 1_000 };
+    const withRetry = await searchThroughput(stallingDevice, { ...options, retries: 1 });
+    t.ok(withRetry.ratePps !== null && 100_000 - withRetry.ratePps < 1_000, `with a retry: ${withRetry.ratePps} pps`);
+    stalled.clear();
+    const without = await searchThroughput(stallingDevice, options);
+    t.equal(without.ratePps, null, 'without one, every rate below the limit failed its only trial');
+    await t.rejects(searchThroughput(stallingDevice, { ...options, retries: -1 }), {
+      code: 'EINVAL',
+      message: 'retries must be an integer from 0 to 10, got -1',
+    });
+  },
+);

@@ -32,15 +32,17 @@ export const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, 
   page stats | show         print the stats table
   clear | clr               zero the counters (ports stopped)
   delay MS                  wait MS milliseconds (for scripts)
-  search PORTS [trial S] [resolution R] [tolerance P] [min RATE] [max RATE]
+  search PORTS [trial S] [resolution R] [tolerance P] [min RATE] [max RATE] [retries N]
                             zero-loss throughput (RFC 2544 26.1): binary search for the
                             highest rate at which PORTS' peers receive every packet PORTS
                             send, in trials of S seconds (default 1) until the rate is
                             within R (P% of it, or N pps; default 1%), a trial passing
                             when at most P percent is lost (default 0); RATE (per port)
                             is N pps or P% of the line rate (default 0 to 100%). Then a
-                            trial at the rate found measures latency. Counts and rates
-                            set before are restored afterwards
+                            trial at the rate found measures latency. retries N repeats a
+                            failing trial up to N times (default 0; a stall of a shared CPU
+                            can lose packets below the limit). Counts and rates set before
+                            are restored afterwards
   help                      this list
   quit                      stop, print the final table and exit`;
 
@@ -76,6 +78,8 @@ export interface SearchSettings {
   /** The lowest and highest rate per port to try. */
   min: SearchRate;
   max: SearchRate;
+  /** How many times a failing trial is repeated before its rate counts as failed. */
+  retries: number;
 }
 
 /** One command of the language (`page stats` is `show`, `clr` is `clear`, `exit` is `quit`). */
@@ -213,6 +217,7 @@ function parseSearch(words: string[], command: string): SearchSettings {
     lossTolerance: 0,
     min: { unit: 'pps', value: 0 },
     max: { unit: 'percent', value: 100 },
+    retries: 0,
   };
   const given = new Set<string>();
   for (let i = 0; i < words.length; i += 2) {
@@ -255,9 +260,15 @@ function parseSearch(words: string[], command: string): SearchSettings {
       case 'max':
         settings[option] = parseSearchRate(option, text, command);
         break;
+      case 'retries':
+        if (!/^\d+$/.test(text) || Number(text) > 10) {
+          throw new UsageError(`${command}: retries must be a whole number from 0 to 10, got "${text}"`);
+        }
+        settings.retries = Number(text);
+        break;
       default:
         throw new UsageError(
-          `${command}: unknown search option "${option}": expected trial, resolution, tolerance, min or max`,
+          `${command}: unknown search option "${option}": expected trial, resolution, tolerance, min, max or retries`,
         );
     }
   }

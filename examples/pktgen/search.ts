@@ -182,6 +182,7 @@ export async function runSearch(
       minRatePps,
       trialMs: settings.trialMs,
       lossTolerance: settings.lossTolerance,
+      retries: settings.retries,
       ...(resolutionPps === null ? {} : { resolutionPps }),
       ...(relativeResolution === null ? {} : { relativeResolution }),
       signal,

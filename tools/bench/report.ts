@@ -130,7 +130,7 @@ export function markdown(report: BenchReport): string {
     `${machine.cpus} x ${machine.cpuModel}; load average ${machine.loadAverageBefore.join(', ')} before, ` +
       `${machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap unless io is named, burst ${options.burst}, ` +
       `one forwarding core on CPU 1, ${options.seconds} s windows after ${options.warmup} s warmup, ` +
-      `${options.rounds} round(s) per topology, the three forwarders taking turns in each round.`,
+      `${options.rounds} round(s) per topology, the three forwarders taking turns in each round, each round starting with the next one.`,
     '',
     'Mpps: packets the forwarder transmitted per second, the median of the rounds, their interquartile range ' +
       "(p25-p75, interpolated between rounds) and the best round. vs testpmd: the median over testpmd's median, " +

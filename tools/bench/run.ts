@@ -16,9 +16,9 @@
  * second between two statistics blocks `--seconds` apart, after `--warmup`.
  *
  * Topologies 1 and 2 run `--rounds` times (7 by default), the three forwarders taking
- * turns in each round, so that other load on the machine weighs on all three alike; each
- * forwarder's median, interquartile range and best round are reported, with the load
- * average when each window closed.
+ * turns in each round (each round starting with the next one), so that other load on the
+ * machine weighs on all three alike; each forwarder's median, interquartile range and best
+ * round are reported, with the load average and the pollers' CPU shares of every round.
  *
  *   node --import tsx tools/bench/run.ts [--seconds 3] [--warmup 1] [--rounds 7] [--sweep-seconds 2] [--no-sweep]
  *     [--topologies null,io,vhost]
@@ -253,7 +253,7 @@ async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): P
   }
 }
 
-/** Runs `rounds` rounds of every forwarder in turn; returns each one's rounds summed up against testpmd's. */
+/** Runs `rounds` rounds of every forwarder in turn (in rotating order); returns each one's rounds summed up against testpmd's. */
 async function measureRounds(
   rounds: number,
   label: string,
@@ -261,7 +261,9 @@ async function measureRounds(
 ): Promise<Measurement[]> {
   const samples = new Map<ForwarderKind, Sample[]>(forwarders.map((kind) => [kind, []]));
   for (let round = 1; round <= rounds; round++) {
-    for (const kind of forwarders) {
+    // Each round starts with the next forwarder, so that none always runs first (or last).
+    const order = forwarders.map((_, i) => forwarders[(i + round - 1) % forwarders.length]);
+    for (const kind of order) {
       console.error(`bench: ${label}, ${kind}, round ${round}/${rounds}...`);
       const sample = await run(kind);
       const source = sample.sourceCpuShare === undefined ? '' : `, source CPU ${sample.sourceCpuShare.toFixed(2)}`;

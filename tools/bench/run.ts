@@ -3,36 +3,50 @@
  * its TypeScript loop and with the native Engine) on the same topology, cores and
  * command line, in one run.
  *
- *   1. Two net_null ports, one forwarding core: EAL lcores 0@0,1@1, forwarding on lcore 1;
- *      also in io mode, which touches no packet: what the SDK's bursts cost on their own.
- *   2. virtio-user <-> vhost-user across two processes: a traffic source (dpdk-testpmd
- *      flowgen on two virtio-user ports, CPU 0) feeds the forwarder under test (two
- *      net_vhost ports, forwarding on CPU 1).
+ *   1. Two net_null ports, one forwarding core: EAL lcores 0@0,1@1, forwarding on lcore 1
+ *      (`null`); also in io mode (`io`), which touches no packet: what the SDK's bursts
+ *      cost on their own.
+ *   2. virtio-user <-> vhost-user across two processes (`vhost`): a traffic source
+ *      (dpdk-testpmd flowgen on two virtio-user ports, CPU 0) feeds the forwarder under
+ *      test (two net_vhost ports, forwarding on CPU 1).
  *   3. A burst-size sweep on topology 1.
  *
  * Every forwarder runs macswap (unless io is named) on 64-byte packets and prints testpmd's periodic port
  * statistics (`--stats-period 1`); the rate is the forwarder's transmitted packets per
  * second between two statistics blocks `--seconds` apart, after `--warmup`.
  *
- * Topologies 1 and 2 run `--rounds` times, the three forwarders taking turns, and report
- * the median, the range and the best round: other load on the machine then weighs on all
- * three alike.
+ * Topologies 1 and 2 run `--rounds` times (7 by default), the three forwarders taking
+ * turns in each round (each round starting with the next one), so that other load on the
+ * machine weighs on all three alike; each forwarder's median, interquartile range and best
+ * round are reported, with the load average and the pollers' CPU shares of every round.
  *
- *   node --import tsx tools/bench/run.ts [--seconds 3] [--warmup 1] [--rounds 5] [--sweep-seconds 2] [--no-sweep]
+ *   node --import tsx tools/bench/run.ts [--seconds 3] [--warmup 1] [--rounds 7] [--sweep-seconds 2] [--no-sweep]
+ *     [--topologies null,io,vhost]
  *
- * Writes tools/bench/results/latest.json and bench/results/latest.md.
+ * Writes tools/bench/results/latest.json and tools/bench/results/latest.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { DpdkProcess, killAll, repoRoot, shutdown, socketDirectory, uniquePrefix, waitForFile } from './processes.js';
+import {
+  forwarders,
+  markdown,
+  summarize,
+  type BenchReport,
+  type ForwarderKind,
+  type Measurement,
+  type Sample,
+} from './report.js';
 
 const testpmdBinary = '/usr/bin/dpdk-testpmd';
-const repoRoot = join(__dirname, '..', '..');
 const resultsDir = join(__dirname, 'results');
 const sweepBursts = [1, 4, 8, 16, 32, 64, 128, 256];
 const mainBurst = 32;
+
+/** The topologies `--topologies` can name, in the order they run. */
+const topologyNames = ['null', 'io', 'vhost'] as const;
+type TopologyName = (typeof topologyNames)[number];
 
 /** Benchmark settings from the command line. */
 interface BenchOptions {
@@ -46,14 +60,23 @@ interface BenchOptions {
   sweepSeconds: number;
   /** Whether to run the burst sweep. */
   sweep: boolean;
+  /** Which of topologies 1 and 2 to run. */
+  topologies: TopologyName[];
 }
 
 const usage =
-  'usage: tools/bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 5)] ' +
-  '[--sweep-seconds N (default 2)] [--no-sweep]';
+  'usage: tools/bench/run.ts [--seconds N (default 3)] [--warmup N (default 1)] [--rounds N (default 7)] ' +
+  `[--sweep-seconds N (default 2)] [--no-sweep] [--topologies ${topologyNames.join(',')} (default: all)]`;
 
 function parseOptions(args: string[]): BenchOptions {
-  const options: BenchOptions = { seconds: 3, warmup: 1, rounds: 5, sweepSeconds: 2, sweep: true };
+  const options: BenchOptions = {
+    seconds: 3,
+    warmup: 1,
+    rounds: 7,
+    sweepSeconds: 2,
+    sweep: true,
+    topologies: [...topologyNames],
+  };
   for (let i = 0; i < args.length; i++) {
     const [name, attached] = args[i].split('=', 2);
     if (name === '--no-sweep') {
@@ -64,7 +87,17 @@ function parseOptions(args: string[]): BenchOptions {
       console.log(usage);
       process.exit(0);
     }
-    const keys: Record<string, keyof BenchOptions> = {
+    if (name === '--topologies') {
+      const text = attached ?? args[++i] ?? '';
+      const names = text.split(',');
+      const unknown = names.filter((topology) => !(topologyNames as readonly string[]).includes(topology));
+      if (unknown.length > 0 || text === '') {
+        throw new Error(`--topologies takes a list of ${topologyNames.join(', ')}, got '${text}'`);
+      }
+      options.topologies = topologyNames.filter((topology) => names.includes(topology));
+      continue;
+    }
+    const keys: Record<string, 'seconds' | 'warmup' | 'rounds' | 'sweepSeconds'> = {
       '--seconds': 'seconds',
       '--warmup': 'warmup',
       '--rounds': 'rounds',
@@ -81,168 +114,9 @@ function parseOptions(args: string[]): BenchOptions {
         `${name} must be a whole number from ${min} to ${max}, got ${text === undefined ? 'nothing' : `'${text}'`}`,
       );
     }
-    (options as unknown as Record<string, number>)[key] = value;
+    options[key] = value;
   }
   return options;
-}
-
-/** Which program forwards. */
-type ForwarderKind = 'testpmd' | 'dpdk-ts TS loop' | 'dpdk-ts native Engine';
-const forwarders: ForwarderKind[] = ['testpmd', 'dpdk-ts TS loop', 'dpdk-ts native Engine'];
-
-/** Cumulative port counters at the end of one statistics block, and when it arrived. */
-interface Snapshot {
-  atNs: bigint;
-  txPackets: number;
-  rxPackets: number;
-  /** CPU time the process (all its threads) had used, in seconds. */
-  cpuSeconds: number;
-}
-
-/** Kernel clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
-const clockTicksPerSecond = 100;
-
-/** CPU time (user + system, all threads) process `pid` has used, in seconds. */
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
-  } catch {
-    return NaN;
-  }
-}
-
-/** A DPDK process the benchmark started, and the statistics blocks it printed. */
-class DpdkProcess {
-  readonly child: ChildProcess;
-  readonly prefix: string;
-  readonly snapshots: Snapshot[] = [];
-  readonly exited: Promise<number | null>;
-  #output: string[] = [];
-  #portCount: number;
-  #tx = new Map<number, number>();
-  #rx = new Map<number, number>();
-  #waiters: (() => void)[] = [];
-
-  constructor(command: string, args: string[], prefix: string, portCount: number) {
-    this.prefix = prefix;
-    this.#portCount = portCount;
-    // Its own process group, so that everything it started can be signalled at once.
-    this.child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(this);
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code) => {
-        running.delete(this);
-        for (const wake of this.#waiters) wake();
-        resolve(code);
-      }),
-    );
-    let port = -1;
-    const onLine = (line: string): void => {
-      this.#output.push(line);
-      if (this.#output.length > 200) this.#output.shift();
-      const header = /NIC statistics for port (\d+)/.exec(line);
-      if (header !== null) port = Number(header[1]);
-      const rx = /RX-packets:\s+(\d+)/.exec(line);
-      if (rx !== null && port >= 0) this.#rx.set(port, Number(rx[1]));
-      const tx = /TX-packets:\s+(\d+)/.exec(line);
-      if (tx !== null && port >= 0) this.#tx.set(port, Number(tx[1]));
-      if (/Tx-pps:/.test(line) && port === this.#portCount - 1 && this.#tx.size === this.#portCount) {
-        this.snapshots.push({
-          atNs: process.hrtime.bigint(),
-          txPackets: [...this.#tx.values()].reduce((a, b) => a + b, 0),
-          rxPackets: [...this.#rx.values()].reduce((a, b) => a + b, 0),
-          cpuSeconds: this.child.pid === undefined ? NaN : processCpuSeconds(this.child.pid),
-        });
-        port = -1;
-        for (const wake of this.#waiters.splice(0)) wake();
-      }
-    };
-    createInterface({ input: this.child.stdout! }).on('line', onLine);
-    createInterface({ input: this.child.stderr! }).on('line', (line) => this.#output.push(line));
-  }
-
-  /** The last lines it printed, for error messages. */
-  tail(lines = 25): string {
-    return this.#output.slice(-lines).join('\n');
-  }
-
-  /** Resolves with the first snapshot taken at or after `notBeforeNs`; rejects if the process exits first. */
-  async snapshotAfter(notBeforeNs: bigint, timeoutMs: number): Promise<Snapshot> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.snapshots.find((snapshot) => snapshot.atNs >= notBeforeNs);
-      if (found !== undefined) return found;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(
-          `${this.describe()} exited (${this.child.exitCode ?? this.child.signalCode}) before printing statistics:\n${this.tail()}`,
-        );
-      }
-      if (Date.now() > deadline)
-        throw new Error(`${this.describe()} printed no statistics in ${timeoutMs} ms:\n${this.tail()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  describe(): string {
-    return `${this.child.spawnfile} (--file-prefix ${this.prefix})`;
-  }
-
-  /** SIGINT (the programs stop, close their ports and clean up), then SIGKILL after `graceMs`. */
-  async stop(graceMs = 8000): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    signalGroup(this.child, 'SIGINT');
-    const timer = setTimeout(() => signalGroup(this.child, 'SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
-const running = new Set<DpdkProcess>();
-const prefixes: string[] = [];
-let socketDir: string | undefined;
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-/** Removes what a killed DPDK process may leave: its runtime directory and hugepage files. */
-function removeLeftovers(): void {
-  for (const prefix of prefixes) {
-    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
-    for (const file of hugepageFiles()) {
-      if (file.startsWith(`${prefix}map_`)) rmSync(join('/dev/hugepages', file), { force: true });
-    }
-  }
-  if (socketDir !== undefined) rmSync(socketDir, { recursive: true, force: true });
-}
-
-function hugepageFiles(): string[] {
-  try {
-    return readdirSync('/dev/hugepages');
-  } catch {
-    return [];
-  }
-}
-
-let nextPrefix = 0;
-function uniquePrefix(): string {
-  const prefix = `dts-bench-${process.pid}-${nextPrefix++}`;
-  prefixes.push(prefix);
-  return prefix;
 }
 
 /** EAL arguments shared by every process: no files left behind, no telemetry socket. */
@@ -298,24 +172,33 @@ function startTestpmdLike(
 /**
  * Forwarded packets per second of `forwarder` over `seconds`, after `warmup`: per second of
  * wall time, and per second of CPU time the forwarder got (which other load on the machine
- * does not skew, as long as the forwarder is the bottleneck).
+ * does not skew, as long as the forwarder is the bottleneck). The CPU shares say whether it
+ * (and the traffic `source`, whose starvation the forwarder's own figures cannot show) had
+ * a whole CPU during the window.
  */
-async function measure(forwarder: DpdkProcess, warmup: number, seconds: number): Promise<Sample> {
+async function measure(forwarder: DpdkProcess, warmup: number, seconds: number, source?: DpdkProcess): Promise<Sample> {
   const first = await forwarder.snapshotAfter(0n, 30000);
   const start = await forwarder.snapshotAfter(
     first.atNs + BigInt(Math.round((warmup - 0.5) * 1e9)),
     (warmup + 5) * 1000,
   );
+  const sourceStart = source?.cpuSeconds();
   const end = await forwarder.snapshotAfter(
     start.atNs + BigInt(Math.round((seconds - 0.5) * 1e9)),
     (seconds + 5) * 1000,
   );
+  const sourceEnd = source?.cpuSeconds();
   const elapsed = Number(end.atNs - start.atNs) / 1e9;
   const sent = end.txPackets - start.txPackets;
+  const cpu = end.cpuSeconds - start.cpuSeconds;
   return {
     mpps: sent / elapsed / 1e6,
-    mppsPerCpu: sent / (end.cpuSeconds - start.cpuSeconds) / 1e6,
+    mppsPerCpu: sent / cpu / 1e6,
     receivedMpps: (end.rxPackets - start.rxPackets) / elapsed / 1e6,
+    cpuShare: cpu / elapsed,
+    sourceCpuShare:
+      sourceStart === undefined || sourceEnd === undefined ? undefined : (sourceEnd - sourceStart) / elapsed,
+    loadAverage: loadavg()[0],
   };
 }
 
@@ -331,21 +214,11 @@ async function runNullPorts(
   const eal = [...commonEal('0@0,1@1', prefix), '--vdev', 'net_null0,size=64', '--vdev', 'net_null1,size=64'];
   const forwarder = startTestpmdLike(kind, eal, forwarderApp(mode, burst), prefix, 2);
   try {
-    const { mpps, mppsPerCpu } = await measure(forwarder, warmup, seconds);
-    return { mpps, mppsPerCpu };
+    // net_null makes packets out of nothing: what it "received" says nothing.
+    const { receivedMpps: _, ...sample } = await measure(forwarder, warmup, seconds);
+    return sample;
   } finally {
     await forwarder.stop();
-  }
-}
-
-async function waitForFile(path: string, timeoutMs: number, process: DpdkProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (process.child.exitCode !== null)
-      throw new Error(`${process.describe()} exited before creating ${path}:\n${process.tail()}`);
-    if (Date.now() > deadline)
-      throw new Error(`${process.describe()} did not create ${path} in ${timeoutMs} ms:\n${process.tail()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -356,8 +229,7 @@ async function waitForFile(path: string, timeoutMs: number, process: DpdkProcess
  * full virtio rx ring.
  */
 async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): Promise<Sample> {
-  socketDir ??= mkdtempSync(join(tmpdir(), 'dts-bench-'));
-  const sockets = [join(socketDir, `${process.pid}-a.sock`), join(socketDir, `${process.pid}-b.sock`)];
+  const sockets = ['a', 'b'].map((name) => join(socketDirectory(), `${process.pid}-${name}.sock`));
   const forwarderPrefix = uniquePrefix();
   const forwarderEal = [
     ...commonEal('0@0,1@1', forwarderPrefix),
@@ -374,51 +246,14 @@ async function runVhost(kind: ForwarderKind, warmup: number, seconds: number): P
     ];
     source = startTestpmdLike('testpmd', sourceEal, forwarderApp('flowgen', mainBurst), sourcePrefix, 2);
     await source.snapshotAfter(0n, 30000);
-    return await measure(forwarder, warmup, seconds);
+    return await measure(forwarder, warmup, seconds, source);
   } finally {
     await source?.stop();
     await forwarder.stop();
   }
 }
 
-/** One forwarder's rate on one topology. */
-interface Measurement {
-  forwarder: ForwarderKind;
-  /** Median over the rounds, in Mpps. */
-  mpps: number;
-  /** Every round's rate, in Mpps. */
-  samples: number[];
-  /** mpps / testpmd's mpps on the same topology. */
-  ratio: number;
-  /** The best round, in Mpps: what the forwarder can do when the machine lets it. */
-  best: number;
-  /** best / testpmd's best on the same topology. */
-  bestRatio: number;
-  /** Median packets per second of CPU time the forwarder process used, in Mpps. */
-  mppsPerCpu: number;
-  /** mppsPerCpu / testpmd's mppsPerCpu. */
-  ratioPerCpu: number;
-  /** Topology 2: median packets per second the forwarder received from the source, in Mpps. */
-  receivedMpps?: number;
-}
-
-/** One round's rates of one forwarder, in Mpps. */
-interface Sample {
-  /** Packets sent per second. */
-  mpps: number;
-  /** Packets sent per second of CPU time the forwarder used. */
-  mppsPerCpu: number;
-  /** Packets received per second, where the source is another process. */
-  receivedMpps?: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Runs `rounds` rounds of every forwarder in turn; returns the medians and ratios to testpmd. */
+/** Runs `rounds` rounds of every forwarder in turn (in rotating order); returns each one's rounds summed up against testpmd's. */
 async function measureRounds(
   rounds: number,
   label: string,
@@ -426,91 +261,39 @@ async function measureRounds(
 ): Promise<Measurement[]> {
   const samples = new Map<ForwarderKind, Sample[]>(forwarders.map((kind) => [kind, []]));
   for (let round = 1; round <= rounds; round++) {
-    for (const kind of forwarders) {
+    // Each round starts with the next forwarder, so that none always runs first (or last).
+    const order = forwarders.map((_, i) => forwarders[(i + round - 1) % forwarders.length]);
+    for (const kind of order) {
       console.error(`bench: ${label}, ${kind}, round ${round}/${rounds}...`);
-      samples.get(kind)!.push(await run(kind));
-    }
-  }
-  const medians = forwarders.map((kind) => {
-    const taken = samples.get(kind)!;
-    const received = taken.flatMap((sample) => (sample.receivedMpps === undefined ? [] : [sample.receivedMpps]));
-    return {
-      forwarder: kind,
-      mpps: median(taken.map((sample) => sample.mpps)),
-      samples: taken.map((sample) => sample.mpps),
-      mppsPerCpu: median(taken.map((sample) => sample.mppsPerCpu)),
-      receivedMpps: received.length > 0 ? median(received) : undefined,
-    };
-  });
-  const [reference] = medians;
-  const referenceBest = Math.max(...reference.samples);
-  return medians.map((result) => ({
-    ...result,
-    ratio: result.mpps / reference.mpps,
-    ratioPerCpu: result.mppsPerCpu / reference.mppsPerCpu,
-    best: Math.max(...result.samples),
-    bestRatio: Math.max(...result.samples) / referenceBest,
-  }));
-}
-
-const format = (mpps: number): string => mpps.toFixed(2);
-const percent = (ratio: number): string => `${(ratio * 100).toFixed(0)}%`;
-
-function markdown(report: BenchReport): string {
-  const lines = [
-    `# dpdk-ts forwarding benchmark (${report.date})`,
-    '',
-    `${report.machine.cpus} x ${report.machine.cpuModel}; load average ${report.machine.loadAverageBefore.join(', ')} before, ` +
-      `${report.machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap unless io is named, one forwarding core on CPU 1, ` +
-      `${report.options.seconds} s windows after ${report.options.warmup} s warmup, median of ${report.options.rounds} round(s) ` +
-      '(min-max in brackets), and the best round. Mpps: packets the forwarder transmitted per second; per CPU: per second ' +
-      'of CPU time the forwarder process got, which load from other processes does not skew when the forwarder is the ' +
-      "bottleneck. On a virtual machine the host's placement of the two CPUs can halve a round's rate (the vhost-user " +
-      'topology, where both CPUs are busy, shows it most): the best round is what each forwarder can do.',
-    '',
-    '| Topology | Forwarder | Mpps, median | vs testpmd | Mpps, best | vs testpmd | Mpps per CPU | vs testpmd |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const topology of report.topologies) {
-    for (const result of topology.results) {
-      const range =
-        result.samples.length > 1
-          ? ` [${format(Math.min(...result.samples))}-${format(Math.max(...result.samples))}]`
-          : '';
-      const received = result.receivedMpps === undefined ? '' : `, received ${format(result.receivedMpps)}`;
-      lines.push(
-        `| ${topology.name} | ${result.forwarder} | ${format(result.mpps)}${range}${received} | ${percent(result.ratio)} | ` +
-          `${format(result.best)} | ${percent(result.bestRatio)} | ${format(result.mppsPerCpu)} | ${percent(result.ratioPerCpu)} |`,
+      const sample = await run(kind);
+      const source = sample.sourceCpuShare === undefined ? '' : `, source CPU ${sample.sourceCpuShare.toFixed(2)}`;
+      console.error(
+        `bench:   ${sample.mpps.toFixed(2)} Mpps, CPU ${sample.cpuShare.toFixed(2)}${source}, load average ${sample.loadAverage.toFixed(2)}`,
       );
+      samples.get(kind)!.push(sample);
     }
   }
-  if (report.sweep.length > 0) {
-    lines.push(
-      '',
-      `Burst-size sweep on topology 1 (one round, ${report.options.sweepSeconds} s windows):`,
-      '',
-      '| Burst | testpmd Mpps, per CPU | dpdk-ts TS loop Mpps, per CPU (vs testpmd) | dpdk-ts native Engine Mpps, per CPU (vs testpmd) |',
-      '| ---: | ---: | ---: | ---: |',
-    );
-    const cell = (result: Measurement): string => `${format(result.mpps)}, ${format(result.mppsPerCpu)}`;
-    for (const point of report.sweep) {
-      const [reference, ts, native] = point.results;
-      lines.push(
-        `| ${point.burst} | ${cell(reference)} | ${cell(ts)} (${percent(ts.ratioPerCpu)}) | ${cell(native)} (${percent(native.ratioPerCpu)}) |`,
-      );
-    }
-  }
-  return `${lines.join('\n')}\n`;
+  return summarize(samples);
 }
 
-/** What bench/results/latest.json holds. */
-interface BenchReport {
-  date: string;
-  machine: { cpus: number; cpuModel: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
-  options: BenchOptions & { packetBytes: number; burst: number };
-  topologies: { name: string; results: Measurement[] }[];
-  sweep: { burst: number; results: Measurement[] }[];
-}
+/** Topologies 1 and 2 by their `--topologies` name. */
+const topologies: Record<
+  TopologyName,
+  { name: string; run: (options: BenchOptions, kind: ForwarderKind) => Promise<Sample> }
+> = {
+  null: {
+    name: '1: 2 x net_null, 1 core',
+    run: (options, kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds),
+  },
+  io: {
+    name: '1: 2 x net_null, 1 core, io',
+    run: (options, kind) => runNullPorts(kind, mainBurst, options.warmup, options.seconds, 'io'),
+  },
+  vhost: {
+    name: '2: 2 x vhost-user <- testpmd source on CPU 0',
+    run: (options, kind) => runVhost(kind, options.warmup, options.seconds),
+  },
+};
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -528,24 +311,13 @@ async function main(): Promise<void> {
     topologies: [],
     sweep: [],
   };
-  report.topologies.push({
-    name: '1: 2 x net_null, 1 core',
-    results: await measureRounds(options.rounds, 'net_null', (kind) =>
-      runNullPorts(kind, mainBurst, options.warmup, options.seconds),
-    ),
-  });
-  report.topologies.push({
-    name: '1: 2 x net_null, 1 core, io',
-    results: await measureRounds(options.rounds, 'net_null io', (kind) =>
-      runNullPorts(kind, mainBurst, options.warmup, options.seconds, 'io'),
-    ),
-  });
-  report.topologies.push({
-    name: '2: 2 x vhost-user <- testpmd source on CPU 0',
-    results: await measureRounds(options.rounds, 'vhost-user', (kind) =>
-      runVhost(kind, options.warmup, options.seconds),
-    ),
-  });
+  for (const name of options.topologies) {
+    const topology = topologies[name];
+    report.topologies.push({
+      name: topology.name,
+      results: await measureRounds(options.rounds, name, (kind) => topology.run(options, kind)),
+    });
+  }
   if (options.sweep) {
     for (const burst of sweepBursts) {
       const results = await measureRounds(1, `net_null, burst ${burst}`, (kind) =>
@@ -562,22 +334,13 @@ async function main(): Promise<void> {
   console.log(table);
 }
 
-/** Stops every process still running (SIGINT, then SIGKILL) and removes their files. */
-async function shutdown(): Promise<void> {
-  await Promise.all([...running].map((dpdk) => dpdk.stop(3000)));
-  removeLeftovers();
-}
-
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     console.error(`bench: ${signal}, stopping`);
     void shutdown().then(() => process.exit(130));
   });
 }
-process.on('exit', () => {
-  // Last resort when the benchmark dies: nothing it started may outlive it.
-  for (const dpdk of running) signalGroup(dpdk.child, 'SIGKILL');
-});
+process.on('exit', killAll);
 
 main().then(shutdown, async (error: unknown) => {
   console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);

@@ -69,6 +69,24 @@ export function cForwarderArgs(forwarder: 'testpmd' | 'l2fwd', eal: AppEalSettin
   return [...appEalArgs(eal, 1, noHugeMemoryMb.forwarder), '--', ...app];
 }
 
+/**
+ * DPDK's dpdk-testpmd in flowgen mode on two ports, the lab's measure of OVS alone on a
+ * CPU (ovs-limit.ts): it sends on both ports and frees what comes back, one busy poller.
+ */
+export function flowgenArgs(eal: AppEalSettings): string[] {
+  return [
+    ...appEalArgs(eal, 1, noHugeMemoryMb.forwarder),
+    '--',
+    '--forward-mode=flowgen',
+    '--burst=64',
+    '--txd=2048',
+    '--rxd=2048',
+    '--nb-cores=1',
+    '--stats-period=86400',
+    '--total-num-mbufs=16384',
+  ];
+}
+
 /** A network function of the service chain (examples/ips.ts). */
 export interface NetworkFunctionSettings {
   /** `inline` passes what no rule matches from port 0 to port 1; `detect` only counts. */

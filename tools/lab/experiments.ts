@@ -11,6 +11,7 @@ import { roundFigures, summarize, type ForwarderSummary, type RoundFigures } fro
 import { labForwarders, type LabForwarder } from './forwarders.js';
 import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
 import type { ForwarderKind } from './options.js';
+import type { OvsLimit } from './ovs-limit.js';
 import { countersSince, flowPackets, portsMatch, type OvsCounters } from './ovs-counters.js';
 
 /** A check of an experiment; `ok` is null when it could not be made (see `what`). */
@@ -42,6 +43,8 @@ export interface ExperimentResult {
   name: string;
   /** The counted run: the generator's report, what OVS counted, and the checks on them. */
   counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
+  /** The OVS limit experiment's measurement (ovs-limit.ts). */
+  ovsLimit?: OvsLimit;
   /** Experiments 1 and 2: every forwarder's counted run, full-rate rounds and their summary. */
   forwarders?: ForwarderResult[];
   /** The last JSON line of each app other than the generator, by name. */
@@ -214,10 +217,10 @@ async function fullRateRound(lab: Lab, round: number): Promise<RoundFigures> {
 /**
  * Experiments 1 (testpmd) and 2 (l2fwd): every forwarder in turn (DPDK's C app, the
  * dpdk-ts TypeScript loop, the dpdk-ts native engine; see forwarders.ts), on the same
- * cores, OVS and generator, for the lab's rounds, each round in a rotated order so that
- * none is always first. A forwarder's first turn has a counted run before its full-rate
- * run; `counted` is that of the dpdk-ts forwarder the lab ran before the comparison
- * (testpmd's native engine, l2fwd's TypeScript loop), or of the first forwarder without it.
+ * cores, OVS and generator: first a counted run of each, then the lab's rounds of
+ * full-rate runs, each round in a rotated order so that none is always first. `counted` is
+ * that of the dpdk-ts forwarder the lab ran before the comparison (testpmd's native
+ * engine, l2fwd's TypeScript loop), or of the first forwarder without it.
  */
 export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<ExperimentResult> {
   const result: ExperimentResult = {
@@ -236,9 +239,11 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
   }));
   result.forwarders = results;
   const cpu = lab.cpus.forwarder;
-  for (let round = 1; round <= lab.options.rounds; round++) {
+  // Round 0 is the counted runs, before any full-rate run: a full-rate run leaves OVS's
+  // drop counters of the generator's ports raised, across its reconnections.
+  for (let round = 0; round <= lab.options.rounds; round++) {
     for (let turn = 0; turn < forwarders.length; turn++) {
-      const index = (turn + round - 1) % forwarders.length;
+      const index = (turn + Math.max(0, round - 1)) % forwarders.length;
       const forwarder = forwarders[index];
       const entry = results[index];
       if (entry.error !== undefined) continue;
@@ -265,7 +270,7 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
   return result;
 }
 
-/** A forwarder's turn in a round: start it, the counted run on its first turn, a full-rate run, stop it. */
+/** A forwarder's turn in a round: start it, the counted run (round 0) or a full-rate run, stop it. */
 async function oneTurn(
   lab: Lab,
   forwarder: LabForwarder,
@@ -281,26 +286,28 @@ async function oneTurn(
     reference: forwarder.reference,
     args: (paths) => forwarder.args(lab.appEal(paths, cpu, 'testpmd', forwarderPorts)),
   });
-  let stopped = false;
+  let failed = true;
   try {
     await lab.waitConnected(['vhost-user2', 'vhost-user3'], [app]);
-    if (entry.counted === undefined) {
+    if (round === 0) {
       log(`lab: ${result.name}: ${forwarder.label}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
       entry.counted = await countedRun(lab);
+    } else {
+      log(`lab: ${result.name}: ${forwarder.label}: full-rate run for ${lab.options.durationS} s (round ${round})`);
+      const figures = await fullRateRound(lab, round);
+      entry.rounds.push(figures);
+      log(
+        `lab: ${result.name}: ${forwarder.label}: round ${round}: offered ${figures.offeredMpps.toFixed(3)} Mpps, ` +
+          `received ${figures.receivedMpps.toFixed(3)} Mpps`,
+      );
     }
-    log(`lab: ${result.name}: ${forwarder.label}: full-rate run for ${lab.options.durationS} s (round ${round})`);
-    const figures = await fullRateRound(lab, round);
-    entry.rounds.push(figures);
-    log(
-      `lab: ${result.name}: ${forwarder.label}: round ${round}: offered ${figures.offeredMpps.toFixed(3)} Mpps, ` +
-        `received ${figures.receivedMpps.toFixed(3)} Mpps`,
-    );
-    result.apps[forwarder.label] = await lab.stop(app);
-    stopped = true;
+    failed = false;
   } finally {
-    if (!stopped) result.apps[forwarder.label] = await lab.stop(app);
-    // The next forwarder serves the same sockets: OVS must have seen this one leave.
-    await lab.waitDisconnected(['vhost-user2', 'vhost-user3']);
+    result.apps[forwarder.label] = await lab.stop(app);
+    // The next forwarder serves the same sockets: OVS must have seen this one leave. After
+    // a failure, the failure is what is reported.
+    const disconnected = lab.waitDisconnected(['vhost-user2', 'vhost-user3']);
+    await (failed ? disconnected.catch(() => undefined) : disconnected);
   }
 }
 

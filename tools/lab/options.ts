@@ -10,7 +10,9 @@ export const defaultPmdMaxSleepUs = 50;
 
 /** Text of `--help`, also printed after a usage error. */
 export const usage = `usage: npm run lab -- [options]
-  --experiment 1|2|chain  run one experiment (repeatable; default: 1, 2 and chain)
+  --experiment 1|2|chain|ovs-limit
+                          run one experiment (repeatable; default: 1, 2 and chain;
+                          ovs-limit: what OVS forwards with a CPU to itself)
   --duration S            seconds of each full-rate run (default 5)
   --rounds N              full-rate rounds of every forwarder, interleaved (default 3)
   --forwarder c|ts|native run only these forwarders at full rate (repeatable; default
@@ -35,8 +37,11 @@ export const usage = `usage: npm run lab -- [options]
 /** The forwarders of a forwarding experiment: DPDK's C app, dpdk-ts's TypeScript loop, dpdk-ts's native engine. */
 export type ForwarderKind = 'c' | 'ts' | 'native';
 
-/** An experiment of the reference setup: 1 (testpmd forwards), 2 (l2fwd forwards), or the service chain. */
-export type ExperimentName = '1' | '2' | 'chain';
+/**
+ * An experiment of the reference setup: 1 (testpmd forwards), 2 (l2fwd forwards), the
+ * service chain, or the measure of OVS alone on a CPU.
+ */
+export type ExperimentName = '1' | '2' | 'chain' | 'ovs-limit';
 
 /** What the command line asks for. */
 export interface LabOptions {
@@ -100,8 +105,8 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     switch (name) {
       case '--experiment': {
         const experiment = value();
-        if (experiment !== '1' && experiment !== '2' && experiment !== 'chain') {
-          throw new UsageError(`--experiment must be 1, 2 or chain, got ${JSON.stringify(experiment)}`);
+        if (experiment !== '1' && experiment !== '2' && experiment !== 'chain' && experiment !== 'ovs-limit') {
+          throw new UsageError(`--experiment must be 1, 2, chain or ovs-limit, got ${JSON.stringify(experiment)}`);
         }
         options.experiments.push(experiment);
         break;

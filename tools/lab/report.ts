@@ -118,6 +118,15 @@ export function summary(result: ExperimentResult): string {
   for (const [name, app] of Object.entries(result.apps))
     lines.push(`${name}: ${app === undefined ? '(no summary)' : JSON.stringify(app)}`);
   if (result.forwarders !== undefined) lines.push(...forwarderTable(result.forwarders));
+  const limit = result.ovsLimit;
+  if (limit !== undefined) {
+    const mpps = (value: number): string => `${value.toFixed(3)} Mpps`;
+    lines.push(
+      `over ${limit.seconds.toFixed(1)} s, OVS (CPU ${limit.ovsCpu}) took in ${mpps(limit.ovsRxMpps)} from testpmd (CPU ${limit.testpmdCpu}), ` +
+        `delivered ${mpps(limit.ovsTxMpps)}, dropped ${mpps(limit.ovsTxDroppedMpps)} on full rings`,
+      `experiment 1 crosses OVS twice per packet: with OVS on one CPU it receives at most ${mpps(limit.experiment1BoundMpps)}`,
+    );
+  }
   return lines.join('\n');
 }
 

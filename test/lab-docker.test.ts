@@ -8,6 +8,7 @@ import t from 'tap';
 import { containerCreateArgs, dpdkContainerCapabilities } from '../tools/lab/container-args.js';
 import { debianMirrors, imageSourcesList } from '../tools/lab/debian-mirrors.js';
 import { DockerEngine } from '../tools/lab/docker-engine.js';
+import { cApps } from '../tools/lab/c-apps.js';
 import { buildBaseImage, buildImage } from '../tools/lab/images.js';
 import { stageDpdkTs } from '../tools/lab/staging.js';
 import { AppRunner, ContainerAppRunner, HostAppRunner, OutputStream } from '../tools/lab/runner.js';
@@ -124,6 +125,14 @@ t.test('staging copies what is built and the Node binary, and lists Debian packa
       true,
       `${path} is staged or reported missing`,
     );
+  }
+  for (const app of Object.values(cApps(packageRoot))) {
+    t.equal(
+      staged.staged.includes(app.host) || staged.missing.includes(app.host),
+      true,
+      `${app.host} is staged or reported missing`,
+    );
+    if (staged.staged.includes(app.host)) t.ok(existsSync(join(context, app.image)), `${app.image} is in the context`);
   }
   t.ok(staged.debPackages.includes('libc6'));
   t.ok(staged.debPackages.includes('librte-net-virtio23'));
@@ -365,6 +374,12 @@ t.test(
       for (const module of ['bindings', 'file-uri-to-path']) {
         await cp(join(packageRoot, 'node_modules', module), join(root, 'node_modules', module), { recursive: true });
       }
+      // DPDK's C apps come from the host (dpdk-testpmd) and the real root's build (l2fwd).
+      const l2fwd = cApps(packageRoot).l2fwd.host;
+      if (existsSync(l2fwd)) {
+        await mkdir(join(root, 'build/l2fwd-c/build'), { recursive: true });
+        await cp(l2fwd, cApps(root).l2fwd.host);
+      }
       await mkdir(join(root, 'dist/examples'), { recursive: true });
       await writeFile(
         join(root, 'dist/examples/hello.js'),
@@ -394,6 +409,25 @@ t.test(
       );
       t.same(await host.wait(), { code: 0, signal: null });
       t.same(onHost, [`${process.version} dpdk-ts --socket-dir ${socketDir}`]);
+
+      // The C apps the lab compares with are in the same image, with every library they link.
+      const images = Object.values(cApps(root))
+        .filter((app) => existsSync(app.host))
+        .map((app) => app.image);
+      t.ok(images.includes('/usr/local/bin/dpdk-testpmd'), 'dpdk-testpmd is staged');
+      const lddLines: string[] = [];
+      const ldd = await ContainerAppRunner.start(engine, appImage, {
+        ...options,
+        name: 'ldd',
+        program: { executable: 'sh' },
+        args: [
+          '-c',
+          `for app in ${images.join(' ')}; do ldd $app | grep 'not found' | sed "s|^|$app: |"; done; echo done`,
+        ],
+        onLine: (line) => lddLines.push(line),
+      });
+      t.same(await ldd.wait(), { code: 0, signal: null });
+      t.same(lddLines, ['done'], `${images.join(' and ')}: no library missing in the image`);
     });
 
     await t.test('an engine that answers is used, and left running on stop', async (t) => {

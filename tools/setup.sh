@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what dpdk-ts needs on Debian 12, idempotently: Debian packages, npm
-# dependencies, the native build and hugepages. Used by `npm test`, `npm run lab`, CI.
+# dependencies, the native build, DPDK's C l2fwd (the lab's reference for experiment 2)
+# and hugepages. Used by `npm test`, `npm run lab`, CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libdpdk-dev dpdk dpdk-dev pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format)
+packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -31,6 +32,13 @@ fi
 if [ ! -f dist/lib/index.js ] || [ -n "$(find lib bin examples -name '*.ts' -newer dist/lib/index.js 2>/dev/null | head -1)" ]; then
   npm run --silent build:ts
 fi
+
+# DPDK's own l2fwd, which Debian ships as sources only (dpdk-doc): built against
+# libdpdk-dev outside the shipped package; make rebuilds only when they changed.
+l2fwd_sources=/usr/share/dpdk/examples/l2fwd
+mkdir -p build/l2fwd-c
+cp -u "$l2fwd_sources/main.c" "$l2fwd_sources/Makefile" build/l2fwd-c/
+make -s -C build/l2fwd-c
 
 # 512 x 2 MiB hugepages; DPDK's --in-memory mode needs no hugetlbfs mount, but tools
 # started without it (dpdk-testpmd, ovs-vswitchd) do.

@@ -46,6 +46,47 @@ export interface GeneratorRunSettings {
   lingerMs: number;
 }
 
+/**
+ * The C forwarder of experiment 1 (DPDK's dpdk-testpmd, io forwarding from the start,
+ * statistics only at exit) or 2 (DPDK's l2fwd sample), with the same EAL arguments as the
+ * dpdk-ts forwarders; the application options are the dpdk-ts forwarders' where the C app
+ * has them. dpdk-testpmd without `-i` reads stdin once its statistics loop ends, so a long
+ * `--stats-period` keeps it forwarding until SIGTERM; its pool is sized to fit `--no-huge`.
+ */
+export function cForwarderArgs(forwarder: 'testpmd' | 'l2fwd', eal: AppEalSettings): string[] {
+  const app =
+    forwarder === 'testpmd'
+      ? [
+          '--burst=64',
+          '--txd=2048',
+          '--rxd=2048',
+          '--forward-mode=io',
+          '--nb-cores=1',
+          '--stats-period=86400',
+          '--total-num-mbufs=16384',
+        ]
+      : ['-p', '0x3', '-q', '2', '-T', '0'];
+  return [...appEalArgs(eal, 1, noHugeMemoryMb.forwarder), '--', ...app];
+}
+
+/**
+ * DPDK's dpdk-testpmd in flowgen mode on two ports, the lab's measure of OVS alone on a
+ * CPU (ovs-limit.ts): it sends on both ports and frees what comes back, one busy poller.
+ */
+export function flowgenArgs(eal: AppEalSettings): string[] {
+  return [
+    ...appEalArgs(eal, 1, noHugeMemoryMb.forwarder),
+    '--',
+    '--forward-mode=flowgen',
+    '--burst=64',
+    '--txd=2048',
+    '--rxd=2048',
+    '--nb-cores=1',
+    '--stats-period=86400',
+    '--total-num-mbufs=16384',
+  ];
+}
+
 /** A network function of the service chain (examples/ips.ts). */
 export interface NetworkFunctionSettings {
   /** `inline` passes what no rule matches from port 0 to port 1; `detect` only counts. */

@@ -18,16 +18,31 @@ export interface CpuPlan {
 }
 
 /**
- * Plans the CPUs: with three CPUs or more, one each; with two, the generator shares the
- * first with the OVS PMD thread and the forwarder has the second (two busy pollers on one
- * CPU slow each other down, and the generator is idle between runs); with one, all share.
+ * Which two busy pollers share a CPU when there are only two: the generator and OVS's PMD
+ * (the default: the generator is idle between runs and yields then), the generator and the
+ * forwarder, or the forwarder and OVS's PMD. The third poller has the other CPU.
  */
-export function planCpus(cpus: readonly number[] = Eal.threadAffinity()): CpuPlan {
+export type Placement = 'generator+ovs' | 'generator+forwarder' | 'forwarder+ovs';
+
+/** The placements {@link planCpus} knows, for the command line. */
+export const placements: readonly Placement[] = ['generator+ovs', 'generator+forwarder', 'forwarder+ovs'];
+
+/**
+ * Plans the CPUs: with three CPUs or more, one each; with two, the pair that `placement`
+ * names shares the first CPU and the third poller has the second; with one, all share.
+ */
+export function planCpus(
+  cpus: readonly number[] = Eal.threadAffinity(),
+  placement: Placement = 'generator+ovs',
+): CpuPlan {
   const sorted = [...cpus].sort((a, b) => a - b);
-  const ovs = sorted[0];
-  const generator = sorted.length >= 3 ? sorted[1] : ovs;
-  const forwarder = sorted.length >= 3 ? sorted[2] : sorted[sorted.length - 1];
-  return { ovs, generator, forwarder, generatorSharesOvsCpu: generator === ovs };
+  const [first, second] = [sorted[0], sorted[sorted.length - 1]];
+  let plan: Omit<CpuPlan, 'generatorSharesOvsCpu'>;
+  if (sorted.length >= 3) plan = { ovs: sorted[0], generator: sorted[1], forwarder: sorted[2] };
+  else if (placement === 'generator+ovs') plan = { ovs: first, generator: first, forwarder: second };
+  else if (placement === 'generator+forwarder') plan = { ovs: first, generator: second, forwarder: second };
+  else plan = { ovs: first, generator: second, forwarder: first };
+  return { ...plan, generatorSharesOvsCpu: plan.generator === plan.ovs };
 }
 
 /** The hexadecimal core mask of one CPU, as OVS's `dpdk-lcore-mask` and `pmd-cpu-mask` take it. */

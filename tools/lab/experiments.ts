@@ -6,14 +6,12 @@
  */
 import { DpdkError } from '../../lib/errors.js';
 import type { PktgenReport } from '../../examples/pktgen/report.js';
-import {
-  forwarderArgs,
-  generatorArgs,
-  networkFunctionArgs,
-  referenceCommandLines,
-  type VirtioPort,
-} from './app-args.js';
-import { log, type Lab, type StartedApp } from './lab.js';
+import { generatorArgs, networkFunctionArgs, referenceCommandLines, type VirtioPort } from './app-args.js';
+import { roundFigures, summarize, type ForwarderSummary, type RoundFigures } from './comparison.js';
+import { labForwarders, type LabForwarder } from './forwarders.js';
+import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
+import type { ForwarderKind } from './options.js';
+import type { OvsLimit } from './ovs-limit.js';
 import { countersSince, flowPackets, portsMatch, type OvsCounters } from './ovs-counters.js';
 
 /** A check of an experiment; `ok` is null when it could not be made (see `what`). */
@@ -23,14 +21,32 @@ export interface Check {
   ok: boolean | null;
 }
 
+/** A forwarder's part of a forwarding experiment. */
+export interface ForwarderResult {
+  /** Which forwarder. */
+  kind: ForwarderKind;
+  /** Its name in the tables. */
+  label: string;
+  /** Its counted run (on its first turn), with the checks on it. */
+  counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
+  /** Its full-rate runs, one per round. */
+  rounds: RoundFigures[];
+  /** Medians and spread over the rounds, and the ratio to the C forwarder; null without rounds. */
+  summary: ForwarderSummary | null;
+  /** Why it stopped taking its turns. */
+  error?: string;
+}
+
 /** One experiment's results. */
 export interface ExperimentResult {
   /** `experiment 1: ...`, `experiment 2: ...` or `service chain: ...`. */
   name: string;
   /** The counted run: the generator's report, what OVS counted, and the checks on them. */
   counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
-  /** The full-rate run of `seconds`, and the rate received. */
-  fullRate?: { generator: PktgenReport; ovs: OvsCounters; mpps: number; seconds: number };
+  /** The OVS limit experiment's measurement (ovs-limit.ts). */
+  ovsLimit?: OvsLimit;
+  /** Experiments 1 and 2: every forwarder's counted run, full-rate rounds and their summary. */
+  forwarders?: ForwarderResult[];
   /** The last JSON line of each app other than the generator, by name. */
   apps: Record<string, unknown>;
   /** True when no check failed. */
@@ -64,31 +80,50 @@ const forwarderPorts: VirtioPort[] = [
   { index: 3, socket: 'vhost-user3', mac: '00:00:00:00:00:03' },
 ];
 
+/** What a run of the generator gives: its report, and OVS's counters when they were read. */
+interface GeneratorRun {
+  report: PktgenReport;
+  ovs: OvsCounters;
+}
+
 /**
  * Runs the generator with `commands` and returns its JSON report and OVS's counters of
  * `ports` read while the generator still holds its ports open (OVS forgets a vhost port's
  * counters when its peer leaves): until every count is reached (`timeoutS` given), or
- * until the commands end with `quit`.
+ * until the commands end with `quit`. With `ports` null OVS is not read and the generator
+ * leaves at once.
  */
+async function generate(lab: Lab, name: string, ports: null, commands: string): Promise<{ report: PktgenReport }>;
 async function generate(
   lab: Lab,
   name: string,
   ports: string[],
   commands: string,
   timeoutS?: number,
-): Promise<{ report: PktgenReport; ovs: OvsCounters }> {
+): Promise<GeneratorRun>;
+async function generate(
+  lab: Lab,
+  name: string,
+  ports: string[] | null,
+  commands: string,
+  timeoutS?: number,
+): Promise<{ report: PktgenReport; ovs?: OvsCounters }> {
   const cpu = lab.cpus.generator;
+  const yieldMode = lab.options.generatorYield;
   const app = await lab.start({
     name,
-    example: 'pktgen',
+    program: { example: 'pktgen' },
     cpu,
     reference: referenceCommandLines.pktgen,
     args: (paths) =>
       generatorArgs(lab.appEal(paths, cpu, 'pktgen', generatorPorts), {
         commands,
         timeoutS,
-        sharedCpu: lab.cpus.generatorSharesOvsCpu,
-        lingerMs: 6000,
+        sharedCpu:
+          yieldMode === 'auto'
+            ? lab.cpus.generator === lab.cpus.ovs || lab.cpus.generator === lab.cpus.forwarder
+            : yieldMode === 'on',
+        lingerMs: ports === null ? 0 : 6000,
       }),
   });
   // pktgen's one JSON line is its final report (examples/pktgen/report.ts).
@@ -99,6 +134,10 @@ async function generate(
       `the generator ended (code ${exit.code}) without a report:\n${app.lines.slice(-20).join('\n')}`,
       { code: 'ERR_LAB', operation: 'lab' },
     );
+  }
+  if (ports === null) {
+    await app.runner.wait();
+    return { report };
   }
   // OVS folds its datapath's counters into the OpenFlow rules every half second or so:
   // give it a second, then read until two readings agree.
@@ -115,85 +154,161 @@ async function generate(
   return { report, ovs };
 }
 
-/** Experiments 1 (testpmd-style forwarder) and 2 (l2fwd): the counted run, then full rate. */
+/**
+ * The counted run of a forwarding experiment: port 0 sends 100 packets and port 1 sends
+ * 200 at 10% rate through OVS and the forwarder; every packet is checked, at the generator
+ * and in OVS's flows and ports.
+ */
+async function countedRun(lab: Lab): Promise<NonNullable<ExperimentResult['counted']>> {
+  const before = await lab.ovsCounters(referencePorts);
+  const counted = await generate(
+    lab,
+    'pktgen',
+    referencePorts,
+    `set all rate 10; set 0 count 100; set 1 count 200; ${settle} str`,
+    30,
+  );
+  const generator = counted.report;
+  const ovs = countersSince(counted.ovs, before);
+  const [p0, p1] = generator.ports;
+  const checks = [
+    { what: 'generator port 0 sent 100', ok: p0?.sent === 100 },
+    { what: 'generator port 1 sent 200', ok: p1?.sent === 200 },
+    { what: 'port 1 received exactly 100 (from port 0)', ok: p1?.received === 100 },
+    { what: 'port 0 received exactly 200 (from port 1)', ok: p0?.received === 200 },
+    // Port 0's 100 packets enter OVS on 1 and come back from the forwarder on 3; port 1's 200 on 2, then 4.
+    {
+      what: 'OVS flows in_port=1 and in_port=3 matched 100 each',
+      ok: flowPackets(ovs, 1) === 100 && flowPackets(ovs, 3) === 100,
+    },
+    {
+      what: 'OVS flows in_port=2 and in_port=4 matched 200 each',
+      ok: flowPackets(ovs, 2) === 200 && flowPackets(ovs, 4) === 200,
+    },
+    {
+      what: 'OVS ports: 1 and 3 took in 100 and sent 200, 2 and 4 took in 200 and sent 100, none dropped',
+      ok: portsMatch(ovs, [
+        [100, 200],
+        [200, 100],
+        [100, 200],
+        [200, 100],
+      ]),
+    },
+  ];
+  return { generator, ovs, checks };
+}
+
+/**
+ * One full-rate run of the forwarder that is running: both generator ports at line rate
+ * for the lab's duration. (The zero-loss search, pktgen's verb once merged, goes beside it
+ * here, behind the lab's `--zero-loss` option.)
+ */
+async function fullRateRound(lab: Lab, round: number): Promise<RoundFigures> {
+  const seconds = lab.options.durationS;
+  const { report } = await generate(
+    lab,
+    'pktgen-full',
+    null,
+    `set all rate 100; str; delay ${seconds * 1000}; stp; quit`,
+  );
+  return roundFigures(round, report, seconds);
+}
+
+/**
+ * Experiments 1 (testpmd) and 2 (l2fwd): every forwarder in turn (DPDK's C app, the
+ * dpdk-ts TypeScript loop, the dpdk-ts native engine; see forwarders.ts), on the same
+ * cores, OVS and generator: first a counted run of each, then the lab's rounds of
+ * full-rate runs, each round in a rotated order so that none is always first. `counted` is
+ * that of the dpdk-ts forwarder the lab ran before the comparison (testpmd's native
+ * engine, l2fwd's TypeScript loop), or of the first forwarder without it.
+ */
 export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<ExperimentResult> {
   const result: ExperimentResult = {
     name: name === '1' ? 'experiment 1: testpmd forwards' : 'experiment 2: l2fwd forwards',
     apps: {},
+    forwarders: [],
     pass: false,
   };
   await lab.topology(referencePorts, referenceFlows);
-  const example = name === '1' ? 'testpmd' : 'l2fwd';
+  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot);
+  const results: ForwarderResult[] = forwarders.map((forwarder) => ({
+    kind: forwarder.kind,
+    label: forwarder.label,
+    rounds: [],
+    summary: null,
+  }));
+  result.forwarders = results;
   const cpu = lab.cpus.forwarder;
-  const forwarder = await lab.start({
-    name: example,
-    example,
-    cpu,
-    reference: referenceCommandLines[example],
-    args: (paths) => forwarderArgs(example, lab.appEal(paths, cpu, 'testpmd', forwarderPorts)),
-  });
-  try {
-    await lab.waitConnected(['vhost-user2', 'vhost-user3'], [forwarder]);
-    log(`lab: ${result.name}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
-    const before = await lab.ovsCounters(referencePorts);
-    const counted = await generate(
-      lab,
-      'pktgen',
-      referencePorts,
-      `set all rate 10; set 0 count 100; set 1 count 200; ${settle} str`,
-      30,
-    );
-    const generator = counted.report;
-    const ovs = countersSince(counted.ovs, before);
-    const [p0, p1] = generator.ports;
-    const checks = [
-      { what: 'generator port 0 sent 100', ok: p0?.sent === 100 },
-      { what: 'generator port 1 sent 200', ok: p1?.sent === 200 },
-      { what: 'port 1 received exactly 100 (from port 0)', ok: p1?.received === 100 },
-      { what: 'port 0 received exactly 200 (from port 1)', ok: p0?.received === 200 },
-      // Port 0's 100 packets enter OVS on 1 and come back from the forwarder on 3; port 1's 200 on 2, then 4.
-      {
-        what: 'OVS flows in_port=1 and in_port=3 matched 100 each',
-        ok: flowPackets(ovs, 1) === 100 && flowPackets(ovs, 3) === 100,
-      },
-      {
-        what: 'OVS flows in_port=2 and in_port=4 matched 200 each',
-        ok: flowPackets(ovs, 2) === 200 && flowPackets(ovs, 4) === 200,
-      },
-      {
-        what: 'OVS ports: 1 and 3 took in 100 and sent 200, 2 and 4 took in 200 and sent 100, none dropped',
-        ok: portsMatch(ovs, [
-          [100, 200],
-          [200, 100],
-          [100, 200],
-          [200, 100],
-        ]),
-      },
-    ];
-    result.counted = { generator, ovs, checks };
-
-    log(`lab: ${result.name}: full-rate run for ${lab.options.durationS} s`);
-    const beforeFull = await lab.ovsCounters(referencePorts);
-    const fullRun = await generate(
-      lab,
-      'pktgen-full',
-      referencePorts,
-      `set all rate 100; str; delay ${lab.options.durationS * 1000}; stp; quit`,
-    );
-    const full = fullRun.report;
-    const ovsFull = countersSince(fullRun.ovs, beforeFull);
-    const received = full.ports.reduce((sum, port) => sum + port.received, 0);
-    result.fullRate = {
-      generator: full,
-      ovs: ovsFull,
-      seconds: lab.options.durationS,
-      mpps: received / lab.options.durationS / 1e6,
-    };
-    result.pass = checks.every((check) => check.ok !== false);
-  } finally {
-    result.apps[forwarder.runner.name] = await lab.stop(forwarder);
+  // Round 0 is the counted runs, before any full-rate run: a full-rate run leaves OVS's
+  // drop counters of the generator's ports raised, across its reconnections.
+  for (let round = 0; round <= lab.options.rounds; round++) {
+    for (let turn = 0; turn < forwarders.length; turn++) {
+      const index = (turn + Math.max(0, round - 1)) % forwarders.length;
+      const forwarder = forwarders[index];
+      const entry = results[index];
+      if (entry.error !== undefined) continue;
+      try {
+        await oneTurn(lab, forwarder, cpu, round, entry, result);
+      } catch (error) {
+        entry.error = error instanceof Error ? error.message : String(error);
+        log(`lab: ${result.name}: ${forwarder.label}: ${entry.error}`);
+      }
+    }
   }
+  for (const [index, summary] of summarize(results).entries()) results[index].summary = summary;
+  const defaultKind = name === '1' ? 'native' : 'ts';
+  result.counted = (results.find((entry) => entry.kind === defaultKind) ?? results[0])?.counted;
+  result.pass =
+    results.length > 0 &&
+    results.every(
+      (entry) =>
+        entry.error === undefined &&
+        entry.counted !== undefined &&
+        entry.counted.checks.every((check) => check.ok !== false) &&
+        entry.rounds.length === lab.options.rounds,
+    );
   return result;
+}
+
+/** A forwarder's turn in a round: start it, the counted run (round 0) or a full-rate run, stop it. */
+async function oneTurn(
+  lab: Lab,
+  forwarder: LabForwarder,
+  cpu: number,
+  round: number,
+  entry: ForwarderResult,
+  result: ExperimentResult,
+): Promise<void> {
+  const app = await lab.start({
+    name: `${forwarder.name}-r${round}`,
+    program: forwarder.program,
+    cpu,
+    reference: forwarder.reference,
+    args: (paths) => forwarder.args(lab.appEal(paths, cpu, 'testpmd', forwarderPorts)),
+  });
+  let failed = true;
+  try {
+    await lab.waitConnected(['vhost-user2', 'vhost-user3'], [app]);
+    if (round === 0) {
+      log(`lab: ${result.name}: ${forwarder.label}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
+      entry.counted = await countedRun(lab);
+    } else {
+      log(`lab: ${result.name}: ${forwarder.label}: full-rate run for ${lab.options.durationS} s (round ${round})`);
+      const figures = await fullRateRound(lab, round);
+      entry.rounds.push(figures);
+      log(
+        `lab: ${result.name}: ${forwarder.label}: round ${round}: offered ${figures.offeredMpps.toFixed(3)} Mpps, ` +
+          `received ${figures.receivedMpps.toFixed(3)} Mpps`,
+      );
+    }
+    failed = false;
+  } finally {
+    result.apps[forwarder.label] = await lab.stop(app);
+    // The next forwarder serves the same sockets: OVS must have seen this one leave. After
+    // a failure, the failure is what is reported.
+    const disconnected = lab.waitDisconnected(['vhost-user2', 'vhost-user3']);
+    await (failed ? disconnected.catch(() => undefined) : disconnected);
+  }
 }
 
 /** What examples/ips.ts reports as its last JSON line. */
@@ -219,7 +334,7 @@ export async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
   const nf = (name: string, mode: 'inline' | 'detect', sockets: string[]): Promise<StartedApp> =>
     lab.start({
       name,
-      example: 'ips',
+      program: { example: 'ips' },
       cpu,
       args: (paths) =>
         networkFunctionArgs(

@@ -4,7 +4,7 @@
  * container engine and images, and the apps, started in containers or as processes and
  * stopped again. {@link Lab.close} releases everything, on success, failure and Ctrl-C.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DpdkError } from '../../lib/errors.js';
@@ -14,6 +14,7 @@ import { parseFlowMod } from '../../lib/ovs/openflow/flow-syntax.js';
 import { OvsSandbox } from '../../lib/ovs/sandbox.js';
 import { Vswitch } from '../../lib/ovs/vswitch.js';
 import type { AppEalSettings, VirtioPort } from './app-args.js';
+import type { CApp } from './c-apps.js';
 import { cpuMask, planCpus, type CpuPlan } from './cpu-plan.js';
 import { DockerEngine } from './docker-engine.js';
 import { buildBaseImage, buildImage } from './images.js';
@@ -21,7 +22,8 @@ import type { LabOptions } from './options.js';
 import { readOvsCounters, type OvsCounters } from './ovs-counters.js';
 import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from './runner.js';
 
-const packageRoot = resolve(__dirname, '..', '..');
+/** The dpdk-ts checkout the lab runs from (its dist/, build/ and examples/docker/). */
+export const packageRoot = resolve(__dirname, '..', '..');
 /** The apps' --file-prefix values: the reference setup's, and the service chain's. */
 const appFilePrefixes = ['pktgen', 'testpmd', 'ips', 'ids'];
 const bridge = 'ovs-br0';
@@ -46,12 +48,15 @@ export interface StartedApp {
   json: Promise<unknown>;
 }
 
+/** A dpdk-ts example (`dist/examples/<example>.js`) or one of DPDK's C apps. */
+export type LabProgram = { example: string } | { c: CApp };
+
 /** What {@link Lab.start} starts. */
 export interface LabApp {
   /** Unique among the running apps; `[name]` prefixes its lines. */
   name: string;
-  /** The example to run (`dist/examples/<example>.js`). */
-  example: string;
+  /** What to run. */
+  program: LabProgram;
   /** The CPU to pin it to. */
   cpu: number;
   /** Its command line, from the paths it sees. */
@@ -78,7 +83,7 @@ export class Lab {
   /** Apps whose command line was shown beside the reference's. */
   #noted = new Set<string>();
 
-  constructor(options: LabOptions, cpus: CpuPlan = planCpus()) {
+  constructor(options: LabOptions, cpus: CpuPlan = planCpus(undefined, options.placement)) {
     this.options = options;
     this.cpus = cpus;
     this.#ownSocketDir = mkdtempSync(join(tmpdir(), 'lab-'));
@@ -102,7 +107,8 @@ export class Lab {
     // OVS adds --in-memory unless --legacy-mem is given, and EAL refuses --in-memory with --no-huge.
     const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge --legacy-mem -m 1024' : ' --in-memory --single-file-segments'}`;
     log(
-      `lab: starting OVS-DPDK (private run dir; PMD on CPU ${this.cpus.ovs}; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`,
+      `lab: starting OVS-DPDK (private run dir; PMD on CPU ${this.cpus.ovs}, pmd-maxsleep ${this.options.pmdMaxSleepUs} us; ` +
+        `generator on CPU ${this.cpus.generator}, forwarder on CPU ${this.cpus.forwarder}; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`,
     );
     this.#sandbox = await OvsSandbox.start({
       vswitchd: 'dpdk',
@@ -115,6 +121,13 @@ export class Lab {
         // gone; a limit leaves the apps theirs, and OVS retries with smaller mempools.
         ...(this.options.noHuge ? {} : { 'dpdk-socket-mem': '256', 'dpdk-socket-limit': '384' }),
         'dpdk-extra': dpdkExtra,
+        // An idle PMD thread sleeps up to this long (OVS 3.1), leaving the CPU it shares
+        // to the poller beside it: 0.11 Mpps through experiment 1 without, 0.9 with 50 us
+        // (README, "Sharing two CPUs").
+        'pmd-maxsleep': String(this.options.pmdMaxSleepUs),
+        // A mempool per port: with the shared ones, two vhost ports reconnecting at once
+        // (forwarders restarting between rounds) can fail one port's setup for good.
+        'per-port-memory': 'true',
       },
     });
     this.#vswitch = await Vswitch.connect(this.#sandbox.dbTarget, { timeoutMs: 60000 });
@@ -203,6 +216,29 @@ export class Lab {
     }
   }
 
+  /**
+   * Waits until OVS reports these vhost-user interfaces disconnected, after their app
+   * stopped: the next app on the same sockets is then not taken for connected early.
+   */
+  async waitDisconnected(names: string[], timeoutMs = 10000): Promise<void> {
+    const vswitch = this.#vswitch as Vswitch;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await Promise.all(names.map((name) => vswitch.interface(name)));
+      if (states.every((state) => state.connected !== true)) return;
+      if (Date.now() > deadline) {
+        throw new DpdkError(
+          `OVS still sees ${names.join(', ')} connected ${timeoutMs / 1000} s after their app stopped`,
+          {
+            code: 'ETIMEDOUT',
+            operation: 'lab',
+          },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** The EAL settings of an app pinned to `cpu` with these ports, as it sees its paths. */
   appEal(paths: AppPaths, cpu: number, filePrefix: string, ports: VirtioPort[]): AppEalSettings {
     return {
@@ -217,6 +253,13 @@ export class Lab {
 
   /** Starts an app in a container or as a process, pinned to its CPU. */
   async start(app: LabApp): Promise<StartedApp> {
+    const program = app.program;
+    if ('c' in program && !existsSync(program.c.host)) {
+      // The app image's copy is staged from the host's (staging.ts): it is missing there too.
+      throw new DpdkError(`${program.c.host} is missing: ${program.c.install}`, { code: 'ENOENT', operation: 'lab' });
+    }
+    // stdbuf: a C app's stdout is block-buffered into a pipe, and lost when a signal ends it.
+    const cPath = 'c' in program ? (this.options.containers ? program.c.image : program.c.host) : undefined;
     let jsonSeen: (value: unknown) => void = () => undefined;
     const started: StartedApp = {
       runner: undefined as unknown as AppRunner,
@@ -227,9 +270,9 @@ export class Lab {
     };
     const options: AppRunnerOptions = {
       name: app.name,
-      program: { example: app.example },
+      program: 'example' in program ? program : { executable: 'stdbuf' },
       cpus: String(app.cpu),
-      args: app.args,
+      args: cPath === undefined ? app.args : (paths) => ['-oL', cPath, ...app.args(paths)],
       socketDir: this.socketDir,
       onLine: (line) => {
         started.lines.push(line);
@@ -245,14 +288,15 @@ export class Lab {
       ? await ContainerAppRunner.start(this.#docker as DockerEngine, this.#image as string, options)
       : await HostAppRunner.start(options, packageRoot);
     this.#apps.add(started);
-    if (app.reference !== undefined && !this.#noted.has(app.example)) {
-      this.#noted.add(app.example);
+    const shownName = cPath ?? ('example' in program ? program.example : '');
+    if (app.reference !== undefined && !this.#noted.has(shownName)) {
+      this.#noted.add(shownName);
       // The virtio-user devices are left out: they only repeat the topology.
       const shown = app
         .args(started.runner.paths)
         .filter((arg, i, argv) => arg !== '--vdev' && argv[i - 1] !== '--vdev')
         .map((arg) => (/[\s;"'()[\]]/.test(arg) ? `'${arg}'` : arg));
-      log(`lab: note: ${app.example} runs on CPU ${app.cpu} with ${shown.join(' ')}`);
+      log(`lab: note: ${shownName} runs on CPU ${app.cpu} with ${shown.join(' ')}`);
       log(
         `lab: note: (the reference setup's command line, for a machine with more CPUs and NUMA sockets: ${app.reference})`,
       );

@@ -11,6 +11,7 @@ import { UsageError } from '../../examples/app.js';
 import { chainExperiment, forwardingExperiment, type ExperimentResult } from './experiments.js';
 import { Lab, log } from './lab.js';
 import { parseLabOptions, usage, type LabOptions } from './options.js';
+import { ovsLimitExperiment } from './ovs-limit.js';
 import { summary, writeReport } from './report.js';
 
 async function main(): Promise<number> {
@@ -42,7 +43,12 @@ async function main(): Promise<number> {
       if (interrupted) break;
       let result: ExperimentResult;
       try {
-        result = experiment === 'chain' ? await chainExperiment(lab) : await forwardingExperiment(lab, experiment);
+        result =
+          experiment === 'chain'
+            ? await chainExperiment(lab)
+            : experiment === 'ovs-limit'
+              ? await ovsLimitExperiment(lab)
+              : await forwardingExperiment(lab, experiment);
       } catch (error) {
         result = {
           name: `experiment ${experiment}`,

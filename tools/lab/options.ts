@@ -1,10 +1,30 @@
 /** The lab's command line (`npm run lab -- [options]`) and the options it gives. */
 import { UsageError } from '../../examples/app.js';
+import { placements, type Placement } from './cpu-plan.js';
+
+/**
+ * OVS's `pmd-maxsleep` the lab uses unless told: how long an idle PMD thread may sleep,
+ * chosen by measurement (README, "Sharing two CPUs").
+ */
+export const defaultPmdMaxSleepUs = 50;
 
 /** Text of `--help`, also printed after a usage error. */
 export const usage = `usage: npm run lab -- [options]
-  --experiment 1|2|chain  run one experiment (repeatable; default: 1, 2 and chain)
+  --experiment 1|2|chain|ovs-limit
+                          run one experiment (repeatable; default: 1, 2 and chain;
+                          ovs-limit: what OVS forwards with a CPU to itself)
   --duration S            seconds of each full-rate run (default 5)
+  --rounds N              full-rate rounds of every forwarder, interleaved (default 3)
+  --forwarder c|ts|native run only these forwarders at full rate (repeatable; default
+                          all three: DPDK's C app, the dpdk-ts TypeScript loop and the
+                          dpdk-ts native engine)
+  --pmd-maxsleep US       OVS other_config:pmd-maxsleep, microseconds (default ${defaultPmdMaxSleepUs};
+                          0 turns OVS's PMD sleep off)
+  --generator-yield auto|on|off
+                          the generator's engines yield their CPU when idle: on, off, or
+                          when the generator shares its CPU (default auto)
+  --placement ${placements.join('|')}
+                          which two pollers share a CPU on a 2-CPU machine (default ${placements[0]})
   --json PATH             where to write the results (default lab-results.json)
   --no-containers         run the apps as processes instead of containers
   --no-huge               no hugepages: DPDK memory from memfd (OVS and apps)
@@ -14,8 +34,14 @@ export const usage = `usage: npm run lab -- [options]
   --verbose               print every line the apps print
   -h, --help              this text`;
 
-/** An experiment of the reference setup: 1 (testpmd forwards), 2 (l2fwd forwards), or the service chain. */
-export type ExperimentName = '1' | '2' | 'chain';
+/** The forwarders of a forwarding experiment: DPDK's C app, dpdk-ts's TypeScript loop, dpdk-ts's native engine. */
+export type ForwarderKind = 'c' | 'ts' | 'native';
+
+/**
+ * An experiment of the reference setup: 1 (testpmd forwards), 2 (l2fwd forwards), the
+ * service chain, or the measure of OVS alone on a CPU.
+ */
+export type ExperimentName = '1' | '2' | 'chain' | 'ovs-limit';
 
 /** What the command line asks for. */
 export interface LabOptions {
@@ -23,6 +49,16 @@ export interface LabOptions {
   experiments: ExperimentName[];
   /** Seconds of each full-rate run. */
   durationS: number;
+  /** Full-rate rounds of every forwarder, interleaved. */
+  rounds: number;
+  /** The forwarders run at full rate, in this order. */
+  forwarders: ForwarderKind[];
+  /** OVS `other_config:pmd-maxsleep`, microseconds. */
+  pmdMaxSleepUs: number;
+  /** The generator's engines yield when idle: always, never, or when it shares its CPU. */
+  generatorYield: 'auto' | 'on' | 'off';
+  /** Which two busy pollers share a CPU on a 2-CPU machine. */
+  placement: Placement;
   /** Where the JSON results go. */
   jsonPath: string;
   /** Run the apps in containers (else as host processes). */
@@ -35,11 +71,24 @@ export interface LabOptions {
   verbose: boolean;
 }
 
+/** `text` as an integer from `min` to `max`; throws UsageError naming `option` and `unit` else. */
+function integer(option: string, text: string, min: number, max: number, unit: string): number {
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || number < min || number > max)
+    throw new UsageError(`${option} must be ${min} to ${max} ${unit}, got ${JSON.stringify(text)}`);
+  return number;
+}
+
 /** Parses the lab's arguments; throws UsageError on a bad one, returns 'help' for -h. */
 export function parseLabOptions(argv: string[]): LabOptions | 'help' {
   const options: LabOptions = {
     experiments: [],
     durationS: 5,
+    rounds: 3,
+    forwarders: [],
+    pmdMaxSleepUs: defaultPmdMaxSleepUs,
+    generatorYield: 'auto',
+    placement: placements[0],
     jsonPath: 'lab-results.json',
     containers: true,
     noHuge: false,
@@ -56,8 +105,8 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     switch (name) {
       case '--experiment': {
         const experiment = value();
-        if (experiment !== '1' && experiment !== '2' && experiment !== 'chain') {
-          throw new UsageError(`--experiment must be 1, 2 or chain, got ${JSON.stringify(experiment)}`);
+        if (experiment !== '1' && experiment !== '2' && experiment !== 'chain' && experiment !== 'ovs-limit') {
+          throw new UsageError(`--experiment must be 1, 2, chain or ovs-limit, got ${JSON.stringify(experiment)}`);
         }
         options.experiments.push(experiment);
         break;
@@ -70,6 +119,38 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
         options.durationS = seconds;
         break;
       }
+      case '--rounds':
+        options.rounds = integer('--rounds', value(), 1, 100, 'rounds');
+        break;
+      case '--forwarder': {
+        const forwarder = value();
+        if (forwarder !== 'c' && forwarder !== 'ts' && forwarder !== 'native')
+          throw new UsageError(`--forwarder must be c, ts or native, got ${JSON.stringify(forwarder)}`);
+        if (!options.forwarders.includes(forwarder)) options.forwarders.push(forwarder);
+        break;
+      }
+      case '--pmd-maxsleep':
+        // OVS 3.1 caps pmd-maxsleep at 10000 us.
+        options.pmdMaxSleepUs = integer('--pmd-maxsleep', value(), 0, 10000, 'microseconds');
+        break;
+      case '--generator-yield': {
+        const mode = value();
+        if (mode !== 'auto' && mode !== 'on' && mode !== 'off')
+          throw new UsageError(`--generator-yield must be auto, on or off, got ${JSON.stringify(mode)}`);
+        options.generatorYield = mode;
+        break;
+      }
+      case '--placement': {
+        const placement = value();
+        const known = placements.find((name) => name === placement);
+        if (known === undefined)
+          throw new UsageError(`--placement must be ${placements.join(', ')}, got ${JSON.stringify(placement)}`);
+        options.placement = known;
+        break;
+      }
+      // A --zero-loss option goes here once pktgen's zero-loss search verb is merged: the
+      // full-rate rounds then search each forwarder's zero-loss rate (experiments.ts,
+      // fullRateRound) instead of only offering line rate.
       case '--json':
         options.jsonPath = value();
         break;
@@ -97,5 +178,6 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     }
   }
   if (options.experiments.length === 0) options.experiments = ['1', '2', 'chain'];
+  if (options.forwarders.length === 0) options.forwarders = ['c', 'ts', 'native'];
   return options;
 }

@@ -4,7 +4,8 @@
  * full-rate figures) and the whole run as JSON.
  */
 import { writeFileSync } from 'node:fs';
-import type { ExperimentResult } from './experiments.js';
+import type { Spread } from './comparison.js';
+import type { ExperimentResult, ForwarderResult } from './experiments.js';
 import type { LabOptions } from './options.js';
 
 /** The JSON file the lab writes (`--json PATH`). */
@@ -17,8 +18,12 @@ export interface LabReport {
   experiments: ExperimentResult[];
 }
 
-function formatNs(ns: number | undefined): string {
-  return ns === undefined ? '-' : ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : `${(ns / 1e3).toFixed(1)} us`;
+function formatNs(ns: number | undefined | null): string {
+  return ns === undefined || ns === null
+    ? '-'
+    : ns >= 1e6
+      ? `${(ns / 1e6).toFixed(2)} ms`
+      : `${(ns / 1e3).toFixed(1)} us`;
 }
 
 function table(rows: string[][]): string {
@@ -31,6 +36,47 @@ function table(rows: string[][]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+function formatSpread(spread: Spread | null, format: (value: number) => string): string {
+  if (spread === null) return '-';
+  return spread.min === spread.max
+    ? format(spread.median)
+    : `${format(spread.median)} (${format(spread.min)}-${format(spread.max)})`;
+}
+
+/**
+ * The full-rate comparison: a row per forwarder, medians over the rounds with the
+ * smallest and largest round in brackets, and each forwarder's counted-run verdict.
+ */
+function forwarderTable(forwarders: readonly ForwarderResult[]): string[] {
+  const mpps = (value: number): string => value.toFixed(3);
+  const rows = [
+    ['forwarder', 'counted', 'rounds', 'offered Mpps', 'received Mpps', 'loss', 'lat avg', 'p99', 'max', 'vs C'],
+  ];
+  const errors: string[] = [];
+  for (const forwarder of forwarders) {
+    const summary = forwarder.summary;
+    const checks = forwarder.counted?.checks;
+    rows.push([
+      forwarder.label,
+      checks === undefined ? '-' : checks.every((check) => check.ok !== false) ? 'exact' : 'FAIL',
+      String(summary?.rounds ?? 0),
+      summary === null ? '-' : formatSpread(summary.offeredMpps, mpps),
+      summary === null ? '-' : formatSpread(summary.receivedMpps, mpps),
+      summary === null ? '-' : formatSpread(summary.loss, (value) => `${(value * 100).toFixed(1)}%`),
+      formatSpread(summary?.latencyAvgNs ?? null, formatNs),
+      formatSpread(summary?.latencyP99Ns ?? null, formatNs),
+      formatSpread(summary?.latencyMaxNs ?? null, formatNs),
+      formatSpread(summary?.ratioToC ?? null, (value) => `${value.toFixed(2)}x`),
+    ]);
+    if (forwarder.error !== undefined) errors.push(`  ${forwarder.label}: ${forwarder.error}`);
+  }
+  return [
+    "full rate, every forwarder in turn (median of the rounds, smallest-largest in brackets; vs C: received Mpps over the C forwarder's in the same round; p99: the larger port's histogram estimate):",
+    table(rows),
+    ...errors,
+  ];
 }
 
 /** An experiment's result as text: PASS or FAIL, then its tables and checks. */
@@ -71,13 +117,14 @@ export function summary(result: ExperimentResult): string {
   }
   for (const [name, app] of Object.entries(result.apps))
     lines.push(`${name}: ${app === undefined ? '(no summary)' : JSON.stringify(app)}`);
-  if (result.fullRate !== undefined) {
-    const rows = [['full rate', 'sent', 'received', 'dropped']];
-    for (const port of result.fullRate.generator.ports)
-      rows.push([`port ${port.port}`, String(port.sent), String(port.received), String(port.dropped)]);
+  if (result.forwarders !== undefined) lines.push(...forwarderTable(result.forwarders));
+  const limit = result.ovsLimit;
+  if (limit !== undefined) {
+    const mpps = (value: number): string => `${value.toFixed(3)} Mpps`;
     lines.push(
-      `full-rate run, ${result.fullRate.seconds} s: ${result.fullRate.mpps.toFixed(3)} Mpps received`,
-      table(rows),
+      `over ${limit.seconds.toFixed(1)} s, OVS (CPU ${limit.ovsCpu}) took in ${mpps(limit.ovsRxMpps)} from testpmd (CPU ${limit.testpmdCpu}), ` +
+        `delivered ${mpps(limit.ovsTxMpps)}, dropped ${mpps(limit.ovsTxDroppedMpps)} on full rings`,
+      `experiment 1 crosses OVS twice per packet: with OVS on one CPU it receives at most ${mpps(limit.experiment1BoundMpps)}`,
     );
   }
   return lines.join('\n');

@@ -1,13 +1,15 @@
 /**
  * Staging the host's built dpdk-ts into a Docker build context (see
  * `examples/docker/Dockerfile.app`): what the containers run and nothing else, the Node
- * binary running this process, and the Debian packages those binaries need at run time.
+ * binary running this process, DPDK's C apps the lab compares with, and the Debian packages
+ * those binaries need at run time.
  */
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, cp, mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DpdkError } from '../../lib/errors.js';
 import { checkAbsolutePath } from '../../lib/validate.js';
+import { cApps } from './c-apps.js';
 import { execProgram } from './programs.js';
 
 /** What {@link stageDpdkTs} put into a build context. */
@@ -50,9 +52,10 @@ const defaultDpdkAbi = '23';
  * yet: under `opt/dpdk-ts/` the compiled library and examples (`dist/lib`, `dist/examples`,
  * JavaScript only), `build/Release/dpdk_ts.node`, `package.json` and the run-time npm
  * packages (`bindings` and its dependencies); under `usr/local/bin/node` the Node binary
- * running this process (Debian 12's nodejs is too old). Writes `deb-packages.txt`: the
- * Debian packages that own the shared libraries the Node binary and the addon link (via
- * ldd and dpkg -S) plus the DPDK driver plugins.
+ * running this process (Debian 12's nodejs is too old); DPDK's C apps (see c-apps.ts)
+ * where the app image expects them, when the host has them. Writes `deb-packages.txt`: the
+ * Debian packages that own the shared libraries the Node binary, the addon and the C apps
+ * link (via ldd and dpkg -S) plus the DPDK driver plugins.
  */
 export async function stageDpdkTs(packageRoot: string, contextDir: string): Promise<StagedPackage> {
   const operation = 'stageDpdkTs';
@@ -97,6 +100,19 @@ export async function stageDpdkTs(packageRoot: string, contextDir: string): Prom
   const binaries = [nodeBinary];
   const addon = join(packageRoot, 'build/Release/dpdk_ts.node');
   if (existsSync(addon)) binaries.push(addon);
+  // The same C binaries as on the host: their libraries come from the same Debian release.
+  for (const app of Object.values(cApps(packageRoot))) {
+    if (!existsSync(app.host)) {
+      result.missing.push(app.host);
+      continue;
+    }
+    const target = join(contextDir, app.image.slice(1));
+    await mkdir(dirname(target), { recursive: true });
+    await copyFile(await realpath(app.host), target);
+    await chmod(target, 0o755);
+    result.staged.push(app.host);
+    binaries.push(app.host);
+  }
   const libraries = new Set<string>();
   for (const binary of binaries) for (const library of await sharedLibraries(binary)) libraries.add(library);
   const abi =

@@ -1,0 +1,114 @@
+/**
+ * The full-rate figures of one round (offered and received rates, loss, latency) from the
+ * generator's report, and the comparison of forwarders over interleaved rounds: medians,
+ * spread (smallest and largest round), and the ratio of each to the C forwarder measured
+ * in the same round.
+ */
+import type { PktgenReport } from '../../examples/pktgen/report.js';
+import type { ForwarderKind } from './options.js';
+
+/** One forwarder's full-rate run in one round. */
+export interface RoundFigures {
+  /** The round, from 1. */
+  round: number;
+  /** Packets per second the generator's ports accepted, in Mpps (both ports). */
+  offeredMpps: number;
+  /** Packets per second the generator received back, in Mpps (both ports). */
+  receivedMpps: number;
+  /** Of what was offered, the fraction not received (0 to 1). */
+  loss: number;
+  /** Packets the generator's tx queues refused (never offered), both ports. */
+  refused: number;
+  /** Latency of the packets received: the mean over both ports, in ns. */
+  latencyAvgNs: number | null;
+  /** The larger of the two ports' 99th percentiles (pktgen's histogram estimate), in ns. */
+  latencyP99Ns: number | null;
+  /** The largest latency seen, in ns. */
+  latencyMaxNs: number | null;
+}
+
+/** A median and the smallest and largest value it is the median of. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** A forwarder's figures over the rounds. */
+export interface ForwarderSummary {
+  /** Rounds that produced figures. */
+  rounds: number;
+  offeredMpps: Spread;
+  receivedMpps: Spread;
+  loss: Spread;
+  latencyAvgNs: Spread | null;
+  latencyP99Ns: Spread | null;
+  latencyMaxNs: Spread | null;
+  /**
+   * Received Mpps over the C forwarder's in the same round (rounds where both ran and C
+   * received something); null without a C forwarder in the run.
+   */
+  ratioToC: Spread | null;
+}
+
+/** The figures of a full-rate run of `seconds` from the generator's report. */
+export function roundFigures(round: number, report: PktgenReport, seconds: number): RoundFigures {
+  const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+  const sent = sum(report.ports.map((port) => port.sent));
+  const received = sum(report.ports.map((port) => port.received));
+  const latencies = report.ports.flatMap((port) =>
+    port.latency !== null && port.latency.samples > 0 ? [port.latency] : [],
+  );
+  const samples = sum(latencies.map((latency) => latency.samples));
+  return {
+    round,
+    offeredMpps: sent / seconds / 1e6,
+    receivedMpps: received / seconds / 1e6,
+    loss: sent === 0 ? 0 : Math.max(0, sent - received) / sent,
+    refused: sum(report.ports.map((port) => port.dropped)),
+    latencyAvgNs: samples === 0 ? null : sum(latencies.map((latency) => latency.avgNs * latency.samples)) / samples,
+    latencyP99Ns: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.percentilesNs.p99)),
+    latencyMaxNs: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.maxNs)),
+  };
+}
+
+/** The median, smallest and largest of `values`; null when there are none. */
+export function spread(values: readonly number[]): Spread | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/** Each forwarder's figures over its rounds, and its ratio to the C forwarder's in the same rounds. */
+export function summarize(
+  forwarders: readonly { kind: ForwarderKind; rounds: readonly RoundFigures[] }[],
+): (ForwarderSummary | null)[] {
+  const c = forwarders.find((forwarder) => forwarder.kind === 'c');
+  const zero: Spread = { median: 0, min: 0, max: 0 };
+  return forwarders.map(({ rounds }) => {
+    if (rounds.length === 0) return null;
+    const of = (pick: (figures: RoundFigures) => number | null): number[] =>
+      rounds.flatMap((figures) => {
+        const value = pick(figures);
+        return value === null ? [] : [value];
+      });
+    const ratios = rounds.flatMap((figures) => {
+      const reference = c?.rounds.find((other) => other.round === figures.round);
+      return reference === undefined || reference.receivedMpps === 0
+        ? []
+        : [figures.receivedMpps / reference.receivedMpps];
+    });
+    return {
+      rounds: rounds.length,
+      offeredMpps: spread(of((figures) => figures.offeredMpps)) ?? zero,
+      receivedMpps: spread(of((figures) => figures.receivedMpps)) ?? zero,
+      loss: spread(of((figures) => figures.loss)) ?? zero,
+      latencyAvgNs: spread(of((figures) => figures.latencyAvgNs)),
+      latencyP99Ns: spread(of((figures) => figures.latencyP99Ns)),
+      latencyMaxNs: spread(of((figures) => figures.latencyMaxNs)),
+      ratioToC: c === undefined ? null : spread(ratios),
+    };
+  });
+}

@@ -79,7 +79,7 @@ t.test('full-rate figures, medians and the ratio to C (no DPDK)', async (t) => {
     offeredMpps: 2,
     receivedMpps: 1,
     loss: 0.5,
-    refused: 7,
+    txBlocked: 7,
     latencyAvgNs: 3250,
     latencyP99Ns: 8000,
     latencyMaxNs: 40000,

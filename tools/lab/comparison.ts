@@ -17,8 +17,8 @@ export interface RoundFigures {
   receivedMpps: number;
   /** Of what was offered, the fraction not received (0 to 1). */
   loss: number;
-  /** Packets the generator's tx queues refused (never offered), both ports. */
-  refused: number;
+  /** Packets the generator's tx queues refused at first and sent later (backpressure, not loss), both ports. */
+  txBlocked: number;
   /** Latency of the packets received: the mean over both ports, in ns. */
   latencyAvgNs: number | null;
   /** The larger of the two ports' 99th percentiles (pktgen's histogram estimate), in ns. */
@@ -65,7 +65,7 @@ export function roundFigures(round: number, report: PktgenReport, seconds: numbe
     offeredMpps: sent / seconds / 1e6,
     receivedMpps: received / seconds / 1e6,
     loss: sent === 0 ? 0 : Math.max(0, sent - received) / sent,
-    refused: sum(report.ports.map((port) => port.dropped)),
+    txBlocked: sum(report.ports.map((port) => port.txBlocked)),
     latencyAvgNs: samples === 0 ? null : sum(latencies.map((latency) => latency.avgNs * latency.samples)) / samples,
     latencyP99Ns: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.percentilesNs.p99)),
     latencyMaxNs: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.maxNs)),

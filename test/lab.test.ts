@@ -41,7 +41,7 @@ interface LabReport {
 }
 
 /** A pktgen report of two ports with these counters and latencies. */
-function fakeReport(ports: { sent: number; received: number; dropped?: number; avgNs?: number; samples?: number }[]) {
+function fakeReport(ports: { sent: number; received: number; txBlocked?: number; avgNs?: number; samples?: number }[]) {
   return {
     complete: null,
     elapsedMs: 1000,
@@ -50,7 +50,8 @@ function fakeReport(ports: { sent: number; received: number; dropped?: number; a
       port: index,
       sent: port.sent,
       received: port.received,
-      dropped: port.dropped ?? 0,
+      dropped: 0,
+      txBlocked: port.txBlocked ?? 0,
       latency:
         port.samples === undefined
           ? null
@@ -69,7 +70,7 @@ t.test('full-rate figures, medians and the ratio to C (no DPDK)', async (t) => {
   const figures = roundFigures(
     1,
     fakeReport([
-      { sent: 3_000_000, received: 1_000_000, dropped: 7, avgNs: 1000, samples: 1 },
+      { sent: 3_000_000, received: 1_000_000, txBlocked: 7, avgNs: 1000, samples: 1 },
       { sent: 1_000_000, received: 1_000_000, avgNs: 4000, samples: 3 },
     ]),
     2,

@@ -42,3 +42,16 @@ export function startApp<Options extends object>(
   }
   return options;
 }
+
+/** Rows as aligned columns, two spaces apart, without trailing spaces (missing cells are empty). */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -138,8 +138,6 @@ export function checkSocketPath(operation: string, name: string, value: unknown)
   return path;
 }
 
-// --- added by h-lab
-
 /** An absolute path (this is Linux: one that starts with '/'). */
 export function checkAbsolutePath(operation: string, name: string, value: unknown): string {
   if (typeof value !== 'string' || !value.startsWith('/')) {
@@ -147,8 +145,6 @@ export function checkAbsolutePath(operation: string, name: string, value: unknow
   }
   return value;
 }
-
-// --- added by h-search
 
 /** Bounds of {@link checkNumber}: `min`/`max` inclusive, `above`/`below` exclusive. */
 export interface NumberBounds {

@@ -3,6 +3,7 @@
  * a terminal's top lines, the progress line printed once a second elsewhere, and the
  * live screen that keeps those rows above the prompt; notices on stderr.
  */
+import { formatTable } from '../app.js';
 import type { Pktgen, PortSettings } from './generator.js';
 import type { PortReport } from './report.js';
 
@@ -70,15 +71,7 @@ export function statsTable(app: Pktgen): string {
   ];
   const cells = rows.map(([label, cell]) => [label, ...reports.map((r) => cell(r, app.settings[r.port]))]);
   const header = ['', ...reports.map((r) => `Port ${r.port}`)];
-  const widths = header.map((_, column) => Math.max(...[header, ...cells].map((row) => row[column].length)));
-  return [header, ...cells]
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTable([header, ...cells]);
 }
 
 /** One line per port (under a header line), for the live view. */

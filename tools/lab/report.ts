@@ -4,6 +4,7 @@
  * full-rate figures) and the whole run as JSON.
  */
 import { writeFileSync } from 'node:fs';
+import { formatTable } from '../../examples/app.js';
 import type { Spread } from './comparison.js';
 import type { ExperimentResult, ForwarderResult } from './experiments.js';
 import type { LabOptions } from './options.js';
@@ -24,18 +25,6 @@ function formatNs(ns: number | undefined | null): string {
     : ns >= 1e6
       ? `${(ns / 1e6).toFixed(2)} ms`
       : `${(ns / 1e3).toFixed(1)} us`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 function formatSpread(spread: Spread | null, format: (value: number) => string): string {
@@ -74,7 +63,7 @@ function forwarderTable(forwarders: readonly ForwarderResult[]): string[] {
   }
   return [
     "full rate, every forwarder in turn (median of the rounds, smallest-largest in brackets; vs C: received Mpps over the C forwarder's in the same round; p99: the larger port's histogram estimate):",
-    table(rows),
+    formatTable(rows),
     ...errors,
   ];
 }
@@ -96,12 +85,15 @@ export function summary(result: ExperimentResult): string {
         formatNs(port.latency?.percentilesNs.p99),
       ]);
     }
-    lines.push('counted run:', table(rows));
+    lines.push('counted run:', formatTable(rows));
     lines.push(
-      table([['OVS flow', 'packets'], ...result.counted.ovs.flows.map((flow) => [flow.flow, String(flow.packets)])]),
+      formatTable([
+        ['OVS flow', 'packets'],
+        ...result.counted.ovs.flows.map((flow) => [flow.flow, String(flow.packets)]),
+      ]),
     );
     lines.push(
-      table([
+      formatTable([
         ['OVS port', 'rx', 'tx', 'rx dropped', 'tx dropped'],
         ...result.counted.ovs.ports.map((port) => [
           `${port.port} ${port.name}`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { UsageError } from '../examples/app.js';
-import type { PktgenReport } from '../examples/pktgen/report.js';
+import type { PktgenReport, SearchReport } from '../examples/pktgen/report.js';
 import { roundFigures, spread, summarize } from '../tools/lab/comparison.js';
 import { planCpus } from '../tools/lab/cpu-plan.js';
 import { parseLabOptions } from '../tools/lab/options.js';
@@ -29,8 +29,9 @@ interface LabReport {
       label: string;
       error?: string;
       counted?: { generator: { ports: { port: number; sent: number; received: number }[] } };
-      rounds: { receivedMpps: number; offeredMpps: number }[];
+      rounds: { receivedMpps: number; offeredMpps: number; zeroLoss: { trials: number } | null }[];
       summary: {
+        zeroLossMpps: { median: number } | null;
         receivedMpps: { median: number };
         offeredMpps: { median: number };
         loss: { median: number };
@@ -84,6 +85,7 @@ t.test('full-rate figures, medians and the ratio to C (no DPDK)', async (t) => {
     latencyAvgNs: 3250,
     latencyP99Ns: 8000,
     latencyMaxNs: 40000,
+    zeroLoss: null,
   });
   t.same(spread([3, 1, 2]), { median: 2, min: 1, max: 3 });
   t.same(spread([4, 1, 2, 3]), { median: 2.5, min: 1, max: 4 });
@@ -99,6 +101,57 @@ t.test('full-rate figures, medians and the ratio to C (no DPDK)', async (t) => {
   t.same(ts?.receivedMpps, { median: 1, min: 1, max: 2 });
   t.equal(failed, null, 'no rounds, no summary');
   t.equal(summarize([{ kind: 'ts', rounds: [round(1, 1)] }])[0]?.ratioToC, null, 'no C forwarder, no ratio');
+});
+
+t.test('zero-loss figures and their ratio to C (no DPDK)', async (t) => {
+  const latency = (avgNs: number, samples: number) => ({
+    samples,
+    minNs: 1,
+    avgNs,
+    maxNs: avgNs * 3,
+    percentilesNs: { p50: avgNs, p90: avgNs, p99: avgNs * 2, p999: avgNs * 2 },
+  });
+  const search = (ratePps: number | null) =>
+    ({
+      ports: [0, 1],
+      ratePps,
+      failedPps: 600_000,
+      trials: [{}, {}, {}],
+      latency:
+        ratePps === null
+          ? null
+          : {
+              ports: [
+                { port: 0, latency: latency(1000, 1) },
+                { port: 1, latency: latency(3000, 3) },
+              ],
+            },
+    }) as unknown as SearchReport;
+  const base = fakeReport([{ sent: 1, received: 1 }]);
+  t.same(roundFigures(1, base, 1, search(500_000)).zeroLoss, {
+    mpps: 1,
+    failedMpps: 1.2,
+    trials: 3,
+    latencyAvgNs: 2500,
+    latencyP99Ns: 6000,
+  });
+  t.same(
+    roundFigures(1, base, 1, search(null)).zeroLoss,
+    { mpps: 0, failedMpps: 1.2, trials: 3, latencyAvgNs: null, latencyP99Ns: null },
+    'no rate passed: 0 Mpps, no latency',
+  );
+  const round = (n: number, ratePps: number) => roundFigures(n, base, 1, search(ratePps));
+  const [c, native] = summarize([
+    { kind: 'c', rounds: [round(1, 500_000), round(2, 250_000)] },
+    { kind: 'native', rounds: [round(1, 500_000), round(2, 500_000)] },
+  ]);
+  t.same(c?.zeroLossMpps, { median: 0.75, min: 0.5, max: 1 });
+  t.same(native?.zeroLossRatioToC, { median: 1.5, min: 1, max: 2 }, 'per round, then the median');
+  t.equal(
+    summarize([{ kind: 'ts', rounds: [roundFigures(1, base, 1)] }])[0]?.zeroLossMpps,
+    null,
+    'no search, no figure',
+  );
 });
 
 t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (t) => {
@@ -182,7 +235,7 @@ async function lab(t: Test, args: string[]): Promise<LabReport> {
   return report;
 }
 
-function checkExact(t: Test, report: LabReport, names: string[]): void {
+function checkExact(t: Test, report: LabReport, names: string[], zeroLoss = false): void {
   t.ok(report.pass, 'the lab reports PASS');
   t.same(
     report.experiments.map((experiment) => experiment.name.split(':')[0]),
@@ -238,6 +291,12 @@ function checkExact(t: Test, report: LabReport, names: string[]): void {
         const loss = forwarder.summary?.loss.median ?? -1;
         t.ok(loss >= 0 && loss <= 1, `${what}: loss is a fraction`);
         t.ok((forwarder.summary?.ratioToC?.median ?? 0) > 0, `${what}: a ratio to the C forwarder`);
+        if (zeroLoss) {
+          // A rate, not a speed: the search ran its trials and reported what it found.
+          const search = forwarder.rounds[0]?.zeroLoss;
+          t.ok(search !== null && search !== undefined && search.trials > 0, `${what}: a zero-loss search ran`);
+          t.ok((forwarder.summary?.zeroLossMpps?.median ?? -1) >= 0, `${what}: a zero-loss rate`);
+        }
       }
     }
   }
@@ -253,8 +312,13 @@ t.test('the lab in containers: both experiments and the chain', async (t) => {
   t.equal(stdout.trim(), '0', 'no container left');
 });
 
-t.test('the lab with --no-containers', async (t) => {
-  checkExact(t, await lab(t, ['--no-containers']), ['experiment 1', 'experiment 2', 'service chain']);
+t.test('the lab with --no-containers and --zero-loss', async (t) => {
+  checkExact(
+    t,
+    await lab(t, ['--no-containers', '--zero-loss']),
+    ['experiment 1', 'experiment 2', 'service chain'],
+    true,
+  );
 });
 
 t.test('the lab with --no-huge, and OVS serving the sockets (--vhost-mode server)', async (t) => {

@@ -18,11 +18,12 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-function start(t: Test, script: string, args: string[]): Child {
+function start(t: Test, script: string, args: string[], stdin?: string): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   const result: Child = {
     process: child,
     stdout: '',
@@ -176,6 +177,38 @@ t.test('pktgen reference run: port 0 sends 100, port 1 sends 200, each comes bac
   t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
 });
 
+t.test('commands piped on stdin: wait holds until every count is reached, quit reports', async (t) => {
+  const dir = socketDir(t);
+  const sockets = [join(dir, 'vhu0.sock'), join(dir, 'vhu1.sock')];
+  const loopPrefix = uniquePrefix('pgwloop');
+  const pktgenPrefix = uniquePrefix('pgwait');
+  const noHuge = freeHugepages() < 160;
+  const loopback = start(t, 'examples/vhost-loopback.ts', [
+    ...['--iface', sockets[0], '--iface', sockets[1], '--lcores', '0@1,1@0'],
+    ...['--file-prefix', loopPrefix, '--memory-mb', '64', ...(noHuge ? ['--no-huge'] : [])],
+  ]);
+  t.ok(await waitFor(loopback, /vhost-loopback: ready/, 15000), 'the vhost-user sockets are served');
+  const pktgen = start(
+    t,
+    'examples/pktgen.ts',
+    [
+      ...['--lcores', '0@0,1@1', '-n', '1', '--file-prefix', pktgenPrefix, '--no-pci'],
+      ...['--vdev', `net_virtio_user0,path=${sockets[0]}`, '--vdev', `net_virtio_user1,path=${sockets[1]}`],
+      ...(noHuge ? ['--no-huge', '-m', '128'] : []),
+      ...['--', '-T', '-P', '--commands', 'set all rate 10; set 0 count 50; set 1 count 70', '--json', '-'],
+    ],
+    'str\nwait 20\nquit\n',
+  );
+  t.equal(await exitWithin(pktgen, 40000), 0, 'pktgen exits 0 at quit', { stderr: pktgen.stderr.slice(-1500) });
+  loopback.process.kill('SIGTERM');
+  t.equal(await exitWithin(loopback, 10000), 0, 'the loopback exits cleanly on SIGTERM');
+  const report = JSON.parse(pktgen.stdout.trim() || '{}') as Partial<PktgenReport>;
+  t.equal(report.complete, true, 'quit came after the counts were reached: wait waited');
+  t.match(report.ports?.[0], { sent: 50, received: 70 });
+  t.match(report.ports?.[1], { sent: 70, received: 50 });
+  t.same(leftovers([loopPrefix, pktgenPrefix]), [], 'nothing left in /dev/hugepages or /var/run/dpdk');
+});
+
 /**
  * Runs vhost-loopback (counting UDP destination ports) and a pktgen with `lcoreArgs` and
  * `appArgs` (after `--`) on its two sockets until pktgen's --wait-done ends; returns
@@ -300,9 +333,11 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
     ],
     [
       ['--', '--commands', 'begin'],
-      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, search, help or quit/,
+      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, wait, search, help or quit/,
     ],
     [['--', '--commands', 'start'], /expected "start PORTS", e.g. "start 0"/],
+    [['--', '--commands', 'wait 0'], /"wait 0": wait \(seconds\) must be an integer from 1 to 86400, got "0"/],
+    [['--', '--commands', 'wait 1 2'], /"wait 1 2": expected "wait \[SECONDS\]", e.g. "wait 30"/],
     [
       ['--', '--commands', 'set 0 flows 2000'],
       /"set 0 flows 2000": flows must be an integer from 1 to 1024 \(each flow is a packet template, and a port sends at most 1024\), got "2000"/,

@@ -32,6 +32,9 @@ export const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, 
   page stats | show         print the stats table
   clear | clr               zero the counters (ports stopped)
   delay MS                  wait MS milliseconds (for scripts)
+  wait [S]                  wait until every port with a count has sent it and its peer
+                            has received what it sent, at most S seconds (default: the
+                            --timeout); a script's way to do what --wait-done does
   search PORTS [trial S] [resolution R] [tolerance P] [min RATE] [max RATE] [retries N]
                             zero-loss throughput (RFC 2544 26.1): binary search for the
                             highest rate at which PORTS' peers receive every packet PORTS
@@ -88,6 +91,7 @@ export type Command =
   | { verb: 'str' | 'stp' | 'show' | 'clear' | 'help' | 'quit' }
   | { verb: 'start'; ports: PortList }
   | { verb: 'delay'; ms: number }
+  | { verb: 'wait'; timeoutS: number | undefined }
   | { verb: 'search'; ports: PortList; search: SearchSettings };
 
 function parsePortList(text: string, command: string): PortList {
@@ -319,6 +323,12 @@ export function parseCommand(line: string): Command | null {
       return noArguments('quit');
     case 'delay':
       return { verb: 'delay', ms: parseInteger(words[1], 'delay (milliseconds)', 0, 3_600_000, `"${text}"`) };
+    case 'wait':
+      if (words.length > 2) throw new UsageError(`"${text}": expected "wait [SECONDS]", e.g. "wait 30"`);
+      return {
+        verb: 'wait',
+        timeoutS: words.length === 1 ? undefined : parseInteger(words[1], 'wait (seconds)', 1, 86_400, `"${text}"`),
+      };
     case 'search':
       if (words.length < 2)
         throw new UsageError(`"${text}": expected "search PORTS [trial S] ...", e.g. "search 0,1 trial 0.5"`);
@@ -329,7 +339,7 @@ export function parseCommand(line: string): Command | null {
       };
     default:
       throw new UsageError(
-        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, search, help or quit`,
+        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, wait, search, help or quit`,
       );
   }
 }

@@ -114,6 +114,9 @@ export class Session {
       case 'delay':
         await new Promise((resolve) => setTimeout(resolve, command.ms));
         return false;
+      case 'wait':
+        await this.#waitCounts(command.timeoutS ?? this.#options.timeoutS, text);
+        return false;
       case 'search': {
         this.#searchAbort = new AbortController();
         try {
@@ -170,6 +173,16 @@ export class Session {
     }
   }
 
+  // Waits until the counts are reached (app.done()) or `timeoutS` passes; says which.
+  async #waitCounts(timeoutS: number, what: string): Promise<boolean> {
+    const app = this.#app;
+    const deadline = Date.now() + timeoutS * 1000;
+    while (app.done() !== true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const complete = app.done() === true;
+    if (!complete) notice(`${what}: the counts were not reached within ${timeoutS} s`);
+    return complete;
+  }
+
   async #waitDone(): Promise<number> {
     const app = this.#app;
     const options = this.#options;
@@ -183,12 +196,9 @@ export class Session {
       app.close();
       throw new UsageError(`--wait-done: ${problem}, e.g. --commands "set 0 count 100; str"`);
     }
-    const deadline = Date.now() + options.timeoutS * 1000;
-    while (app.done() !== true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const complete = await this.#waitCounts(options.timeoutS, `--timeout ${options.timeoutS}`);
     clearInterval(this.#ticker);
-    const complete = app.done() === true;
     await this.#finishAndLinger(complete);
-    if (!complete) notice(`--timeout ${options.timeoutS}: the counts were not reached`);
     return complete ? 0 : exitTimeout;
   }
 
@@ -203,7 +213,7 @@ export class Session {
     });
     // Prompts only for a person at a terminal, not for commands piped in.
     const showPrompt = process.stdin.isTTY ? (): void => prompt.prompt() : (): void => undefined;
-    return new Promise<number>((resolve) => {
+    return new Promise<number>((resolve, reject) => {
       let queue = Promise.resolve();
       let quitting = false;
       const quit = (): void => {
@@ -212,8 +222,7 @@ export class Session {
         clearInterval(this.#ticker);
         screen?.close();
         prompt.close();
-        this.#finish(app.done());
-        resolve(0);
+        this.#finishAndLinger(app.done()).then(() => resolve(0), reject);
       };
       prompt.on('line', (line) => {
         queue = queue.then(async () => {

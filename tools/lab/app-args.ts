@@ -36,10 +36,8 @@ export interface AppEalSettings {
 
 /** What one run of the generator does. */
 export interface GeneratorRunSettings {
-  /** pktgen commands, `;`-separated. */
+  /** pktgen commands run first, `;`-separated; the rest come on its stdin. */
   commands: string;
-  /** Wait until every count is reached, at most this long (`--wait-done --timeout`); else the commands end with `quit`. */
-  timeoutS?: number;
   /** The generator's CPU is shared with another busy poller: its engines yield when idle. */
   sharedCpu: boolean;
   /** Milliseconds the ports stay open after the report, so that OVS's counters of them can be read. */
@@ -146,7 +144,6 @@ export function generatorArgs(eal: AppEalSettings, run: GeneratorRunSettings): s
     String(run.lingerMs),
     '--commands',
     run.commands,
-    ...(run.timeoutS === undefined ? [] : ['--wait-done', '--timeout', String(run.timeoutS)]),
     '--json',
     '-',
   ];

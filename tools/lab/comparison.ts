@@ -4,7 +4,7 @@
  * spread (smallest and largest round), and the ratio of each to the C forwarder measured
  * in the same round.
  */
-import type { PktgenReport } from '../../examples/pktgen/report.js';
+import type { PktgenReport, SearchReport } from '../../examples/pktgen/report.js';
 import type { ForwarderKind } from './options.js';
 
 /** One forwarder's full-rate run in one round. */
@@ -25,6 +25,22 @@ export interface RoundFigures {
   latencyP99Ns: number | null;
   /** The largest latency seen, in ns. */
   latencyMaxNs: number | null;
+  /** The zero-loss search after the full-rate run (`--zero-loss`); null without one. */
+  zeroLoss: ZeroLossFigures | null;
+}
+
+/** What a zero-loss search found (RFC 2544 26.1 style), both generator ports together. */
+export interface ZeroLossFigures {
+  /** The highest offered rate that lost nothing, in Mpps (both ports); 0 when none passed. */
+  mpps: number;
+  /** The lowest rate that lost packets, in Mpps (both ports); null when every trial passed. */
+  failedMpps: number | null;
+  /** Trials the search ran. */
+  trials: number;
+  /** Mean latency in the trial at `mpps`, over both ports, in ns. */
+  latencyAvgNs: number | null;
+  /** The larger port's 99th percentile in that trial, in ns. */
+  latencyP99Ns: number | null;
 }
 
 /** A median and the smallest and largest value it is the median of. */
@@ -49,10 +65,41 @@ export interface ForwarderSummary {
    * received something); null without a C forwarder in the run.
    */
   ratioToC: Spread | null;
+  /** Zero-loss throughput over the rounds (`--zero-loss`), in Mpps; null without searches. */
+  zeroLossMpps: Spread | null;
+  /** Mean latency at the zero-loss rate, in ns. */
+  zeroLossLatencyAvgNs: Spread | null;
+  /** Zero-loss Mpps over the C forwarder's in the same round; null without both. */
+  zeroLossRatioToC: Spread | null;
 }
 
-/** The figures of a full-rate run of `seconds` from the generator's report. */
-export function roundFigures(round: number, report: PktgenReport, seconds: number): RoundFigures {
+/** A zero-loss search's figures, both sending ports together. */
+export function zeroLossFigures(search: SearchReport): ZeroLossFigures {
+  const ports = search.ports.length;
+  const latencies = (search.latency?.ports ?? []).flatMap((port) =>
+    port.latency !== null && port.latency.samples > 0 ? [port.latency] : [],
+  );
+  const samples = latencies.reduce((total, latency) => total + latency.samples, 0);
+  return {
+    mpps: ((search.ratePps ?? 0) * ports) / 1e6,
+    failedMpps: search.failedPps === null ? null : (search.failedPps * ports) / 1e6,
+    trials: search.trials.length,
+    latencyAvgNs:
+      samples === 0 ? null : latencies.reduce((total, latency) => total + latency.avgNs * latency.samples, 0) / samples,
+    latencyP99Ns: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.percentilesNs.p99)),
+  };
+}
+
+/**
+ * The figures of a full-rate run of `seconds` from the generator's report, with the
+ * zero-loss search that followed it, if any.
+ */
+export function roundFigures(
+  round: number,
+  report: PktgenReport,
+  seconds: number,
+  search?: SearchReport,
+): RoundFigures {
   const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
   const sent = sum(report.ports.map((port) => port.sent));
   const received = sum(report.ports.map((port) => port.received));
@@ -69,6 +116,7 @@ export function roundFigures(round: number, report: PktgenReport, seconds: numbe
     latencyAvgNs: samples === 0 ? null : sum(latencies.map((latency) => latency.avgNs * latency.samples)) / samples,
     latencyP99Ns: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.percentilesNs.p99)),
     latencyMaxNs: samples === 0 ? null : Math.max(...latencies.map((latency) => latency.maxNs)),
+    zeroLoss: search === undefined ? null : zeroLossFigures(search),
   };
 }
 
@@ -94,12 +142,16 @@ export function summarize(
         const value = pick(figures);
         return value === null ? [] : [value];
       });
-    const ratios = rounds.flatMap((figures) => {
-      const reference = c?.rounds.find((other) => other.round === figures.round);
-      return reference === undefined || reference.receivedMpps === 0
-        ? []
-        : [figures.receivedMpps / reference.receivedMpps];
-    });
+    // This forwarder's figure over C's in the same round, where both have one and C's is not 0.
+    const ratios = (pick: (figures: RoundFigures) => number | null | undefined): number[] =>
+      rounds.flatMap((figures) => {
+        const reference = c?.rounds.find((other) => other.round === figures.round);
+        const mine = pick(figures);
+        const theirs = reference === undefined ? undefined : pick(reference);
+        return mine === null || mine === undefined || theirs === null || theirs === undefined || theirs === 0
+          ? []
+          : [mine / theirs];
+      });
     return {
       rounds: rounds.length,
       offeredMpps: spread(of((figures) => figures.offeredMpps)) ?? zero,
@@ -108,7 +160,10 @@ export function summarize(
       latencyAvgNs: spread(of((figures) => figures.latencyAvgNs)),
       latencyP99Ns: spread(of((figures) => figures.latencyP99Ns)),
       latencyMaxNs: spread(of((figures) => figures.latencyMaxNs)),
-      ratioToC: c === undefined ? null : spread(ratios),
+      ratioToC: c === undefined ? null : spread(ratios((figures) => figures.receivedMpps)),
+      zeroLossMpps: spread(of((figures) => figures.zeroLoss?.mpps ?? null)),
+      zeroLossLatencyAvgNs: spread(of((figures) => figures.zeroLoss?.latencyAvgNs ?? null)),
+      zeroLossRatioToC: c === undefined ? null : spread(ratios((figures) => figures.zeroLoss?.mpps)),
     };
   });
 }

@@ -55,10 +55,16 @@ export interface ExperimentResult {
   error?: string;
 }
 
-// The generator's virtio-user ports exist once OVS has connected to them, but OVS enables
-// a vhost-user port's queues a moment later, and drops what it would send there before:
-// the counted runs give it a second before sending.
-const settle = 'delay 1000;';
+// OVS reports a vhost-user port connected once its peer has set its queues up, but enables
+// them for its PMD thread a moment later and drops what it would send there before: the
+// runs give it this long after that before sending. (Its link_state is no sign of that:
+// with OVS serving the sockets it stays "down" while packets flow.)
+const settle = 'delay 1000';
+
+// The zero-loss search's trials and resolution: 1 s trials (a shared CPU's stall of a few
+// ms is then a small part of a trial; `retries 1` repeats a failed trial once) and 2%.
+const zeroLossTrialS = 1;
+const zeroLossResolution = '2%';
 
 const referenceFlows = [
   'in_port=2,dl_type=0x800,idle_timeout=0,action=output:3',
@@ -86,27 +92,32 @@ interface GeneratorRun {
   ovs: OvsCounters;
 }
 
+/** What the generator does: `setup` at once, `run` once OVS has its ports connected and up. */
+interface GeneratorScript {
+  /** pktgen commands (`;`-separated) run as it starts: settings. */
+  setup: string;
+  /** pktgen commands run once OVS can send to both of its ports; they end with `quit`. */
+  run: string;
+}
+
 /**
- * Runs the generator with `commands` and returns its JSON report and OVS's counters of
+ * Runs the generator with `script` and returns its JSON report and OVS's counters of
  * `ports` read while the generator still holds its ports open (OVS forgets a vhost port's
- * counters when its peer leaves): until every count is reached (`timeoutS` given), or
- * until the commands end with `quit`. With `ports` null OVS is not read and the generator
+ * counters when its peer leaves). With `ports` null OVS is not read and the generator
  * leaves at once.
  */
-async function generate(lab: Lab, name: string, ports: null, commands: string): Promise<{ report: PktgenReport }>;
 async function generate(
   lab: Lab,
   name: string,
-  ports: string[],
-  commands: string,
-  timeoutS?: number,
-): Promise<GeneratorRun>;
+  ports: null,
+  script: GeneratorScript,
+): Promise<{ report: PktgenReport }>;
+async function generate(lab: Lab, name: string, ports: string[], script: GeneratorScript): Promise<GeneratorRun>;
 async function generate(
   lab: Lab,
   name: string,
   ports: string[] | null,
-  commands: string,
-  timeoutS?: number,
+  script: GeneratorScript,
 ): Promise<{ report: PktgenReport; ovs?: OvsCounters }> {
   const cpu = lab.cpus.generator;
   const yieldMode = lab.options.generatorYield;
@@ -115,10 +126,10 @@ async function generate(
     program: { example: 'pktgen' },
     cpu,
     reference: referenceCommandLines.pktgen,
+    interactive: true,
     args: (paths) =>
       generatorArgs(lab.appEal(paths, cpu, 'pktgen', generatorPorts), {
-        commands,
-        timeoutS,
+        commands: script.setup,
         sharedCpu:
           yieldMode === 'auto'
             ? lab.cpus.generator === lab.cpus.ovs || lab.cpus.generator === lab.cpus.forwarder
@@ -126,6 +137,14 @@ async function generate(
         lingerMs: ports === null ? 0 : 6000,
       }),
   });
+  // The run starts once OVS has the generator's ports connected: what it sends to a port
+  // whose queues it has not enabled yet is lost (a delay counted from pktgen's start lost
+  // packets on a loaded machine). pktgen reads these commands from its stdin.
+  await lab.waitConnected(
+    generatorPorts.map((port) => port.socket),
+    [app],
+  );
+  app.runner.write(`${script.run.split(';').join('\n')}\n`);
   // pktgen's one JSON line is its final report (examples/pktgen/report.ts).
   const report = (await Promise.race([app.json, app.runner.wait().then(() => undefined)])) as PktgenReport | undefined;
   if (report === undefined) {
@@ -161,13 +180,10 @@ async function generate(
  */
 async function countedRun(lab: Lab): Promise<NonNullable<ExperimentResult['counted']>> {
   const before = await lab.ovsCounters(referencePorts);
-  const counted = await generate(
-    lab,
-    'pktgen',
-    referencePorts,
-    `set all rate 10; set 0 count 100; set 1 count 200; ${settle} str`,
-    30,
-  );
+  const counted = await generate(lab, 'pktgen', referencePorts, {
+    setup: 'set all rate 10; set 0 count 100; set 1 count 200',
+    run: `${settle}; str; wait 30; quit`,
+  });
   const generator = counted.report;
   const ovs = countersSince(counted.ovs, before);
   const [p0, p1] = generator.ports;
@@ -200,18 +216,23 @@ async function countedRun(lab: Lab): Promise<NonNullable<ExperimentResult['count
 
 /**
  * One full-rate run of the forwarder that is running: both generator ports at line rate
- * for the lab's duration. (The zero-loss search, pktgen's verb once merged, goes beside it
- * here, behind the lab's `--zero-loss` option.)
+ * for the lab's duration; with `--zero-loss`, then a zero-loss throughput search (RFC 2544
+ * 26.1: pktgen's `search`) and a latency trial at the rate it finds.
  */
 async function fullRateRound(lab: Lab, round: number): Promise<RoundFigures> {
   const seconds = lab.options.durationS;
-  const { report } = await generate(
-    lab,
-    'pktgen-full',
-    null,
-    `set all rate 100; str; delay ${seconds * 1000}; stp; quit`,
-  );
-  return roundFigures(round, report, seconds);
+  const { report } = await generate(lab, 'pktgen-full', null, {
+    setup: 'set all rate 100',
+    run: `${settle}; str; delay ${seconds * 1000}; stp; quit`,
+  });
+  if (!lab.options.zeroLoss) return roundFigures(round, report, seconds);
+  const searched = await generate(lab, 'pktgen-search', null, {
+    setup: '',
+    run: `${settle}; search 0,1 trial ${zeroLossTrialS} resolution ${zeroLossResolution} retries 1; quit`,
+  });
+  if (searched.report.search === undefined)
+    throw new DpdkError('the generator reported no zero-loss search', { code: 'ERR_LAB', operation: 'lab' });
+  return roundFigures(round, report, seconds, searched.report.search);
 }
 
 /**
@@ -358,12 +379,10 @@ export async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
     // Port 0 alone sends, at 10 Kpps: a burst of 300 would overflow the 256-descriptor
     // virtio ring while the OVS PMD waits for its CPU. The run ends once the packets have
     // had time to cross the chain.
-    const run = await generate(
-      lab,
-      'pktgen',
-      ports,
-      `set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300; ${settle} start 0; delay 3000; stp; quit`,
-    );
+    const run = await generate(lab, 'pktgen', ports, {
+      setup: 'set 0 pps 10000; set 0 dport 53,6666,80; set 0 count 300',
+      run: `${settle}; start 0; delay 5000; stp; quit`,
+    });
     const generator = run.report;
     const ovs = countersSince(run.ovs, before);
     result.apps.ips = await lab.stop(ips);

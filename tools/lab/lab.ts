@@ -63,6 +63,8 @@ export interface LabApp {
   args: (paths: AppPaths) => string[];
   /** The reference setup's command line of this app, shown once beside the one it runs with. */
   reference?: string;
+  /** Pipe its stdin, for `started.runner.write()`. Default false. */
+  interactive?: boolean;
 }
 
 /** Runs the experiments; owns every resource it starts and releases them in `close()`. */
@@ -274,6 +276,7 @@ export class Lab {
       cpus: String(app.cpu),
       args: cPath === undefined ? app.args : (paths) => ['-oL', cPath, ...app.args(paths)],
       socketDir: this.socketDir,
+      interactive: app.interactive === true,
       onLine: (line) => {
         started.lines.push(line);
         if (line.startsWith('{')) {

@@ -18,6 +18,9 @@ export const usage = `usage: npm run lab -- [options]
   --forwarder c|ts|native run only these forwarders at full rate (repeatable; default
                           all three: DPDK's C app, the dpdk-ts TypeScript loop and the
                           dpdk-ts native engine)
+  --zero-loss             each full-rate run is followed by a zero-loss throughput search
+                          (RFC 2544 26.1: pktgen's search verb, 1 s trials, 2% resolution)
+                          and a latency trial at the rate found
   --pmd-maxsleep US       OVS other_config:pmd-maxsleep, microseconds (default ${defaultPmdMaxSleepUs};
                           0 turns OVS's PMD sleep off)
   --generator-yield auto|on|off
@@ -53,6 +56,8 @@ export interface LabOptions {
   rounds: number;
   /** The forwarders run at full rate, in this order. */
   forwarders: ForwarderKind[];
+  /** After each full-rate run, search the forwarder's zero-loss throughput. */
+  zeroLoss: boolean;
   /** OVS `other_config:pmd-maxsleep`, microseconds. */
   pmdMaxSleepUs: number;
   /** The generator's engines yield when idle: always, never, or when it shares its CPU. */
@@ -86,6 +91,7 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     durationS: 5,
     rounds: 3,
     forwarders: [],
+    zeroLoss: false,
     pmdMaxSleepUs: defaultPmdMaxSleepUs,
     generatorYield: 'auto',
     placement: placements[0],
@@ -148,9 +154,9 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
         options.placement = known;
         break;
       }
-      // A --zero-loss option goes here once pktgen's zero-loss search verb is merged: the
-      // full-rate rounds then search each forwarder's zero-loss rate (experiments.ts,
-      // fullRateRound) instead of only offering line rate.
+      case '--zero-loss':
+        options.zeroLoss = true;
+        break;
       case '--json':
         options.jsonPath = value();
         break;

@@ -40,8 +40,22 @@ function formatSpread(spread: Spread | null, format: (value: number) => string):
  */
 function forwarderTable(forwarders: readonly ForwarderResult[]): string[] {
   const mpps = (value: number): string => value.toFixed(3);
+  const ratio = (value: number): string => `${value.toFixed(2)}x`;
+  const zeroLoss = forwarders.some((forwarder) => forwarder.summary?.zeroLossMpps != null);
   const rows = [
-    ['forwarder', 'counted', 'rounds', 'offered Mpps', 'received Mpps', 'loss', 'lat avg', 'p99', 'max', 'vs C'],
+    [
+      'forwarder',
+      'counted',
+      'rounds',
+      'offered Mpps',
+      'received Mpps',
+      'loss',
+      'lat avg',
+      'p99',
+      'max',
+      'vs C',
+      ...(zeroLoss ? ['zero-loss Mpps', 'lat avg there', 'vs C'] : []),
+    ],
   ];
   const errors: string[] = [];
   for (const forwarder of forwarders) {
@@ -57,12 +71,23 @@ function forwarderTable(forwarders: readonly ForwarderResult[]): string[] {
       formatSpread(summary?.latencyAvgNs ?? null, formatNs),
       formatSpread(summary?.latencyP99Ns ?? null, formatNs),
       formatSpread(summary?.latencyMaxNs ?? null, formatNs),
-      formatSpread(summary?.ratioToC ?? null, (value) => `${value.toFixed(2)}x`),
+      formatSpread(summary?.ratioToC ?? null, ratio),
+      ...(zeroLoss
+        ? [
+            formatSpread(summary?.zeroLossMpps ?? null, mpps),
+            formatSpread(summary?.zeroLossLatencyAvgNs ?? null, formatNs),
+            formatSpread(summary?.zeroLossRatioToC ?? null, ratio),
+          ]
+        : []),
     ]);
     if (forwarder.error !== undefined) errors.push(`  ${forwarder.label}: ${forwarder.error}`);
   }
   return [
-    "full rate, every forwarder in turn (median of the rounds, smallest-largest in brackets; vs C: received Mpps over the C forwarder's in the same round; p99: the larger port's histogram estimate):",
+    "full rate, every forwarder in turn (median of the rounds, smallest-largest in brackets; vs C: received Mpps over the C forwarder's in the same round; p99: the larger port's histogram estimate" +
+      (zeroLoss
+        ? "; zero-loss: the highest rate both ports offered with nothing lost in a 1 s trial, 2% resolution, with the mean latency in a trial at that rate and its ratio to C's)"
+        : ')') +
+      ':',
     formatTable(rows),
     ...errors,
   ];

@@ -23,18 +23,23 @@ const streams = loop.streams.map((stream) => ({
 const batch = new Batch(loop.burst);
 
 while (loop.running) {
+  let moved = 0;
   for (let s = 0; s < streams.length; s++) {
     const stream = streams[s];
     const received = stream.rxPort.rxBurst(stream.rxQueue, batch);
     if (received === 0) continue;
+    moved += received;
     counters[stream.rxCounter] += received;
     if (macUpdating) setMacs(batch, received, stream.rewrite);
     counters[stream.txCounter] += stream.txPort.txBurst(stream.txQueue, batch);
     const unsent = batch.count;
     if (unsent > 0) {
       counters[stream.droppedCounter] += unsent;
+      moved -= unsent;
       batch.free();
     }
   }
+  // Nothing moved (or a full tx queue refused it): with --yield-when-idle, give the CPU away.
+  if (moved <= 0) loop.idle();
 }
 batch.close();

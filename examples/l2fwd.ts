@@ -36,10 +36,13 @@ interface L2fwdOptions {
   portmap: [number, number][] | undefined;
   engine: 'ts' | 'native';
   json: boolean;
+  /** `--yield-when-idle`: the forwarding loops yield their CPU after a pass that moved nothing. */
+  yieldWhenIdle: boolean;
 }
 
 const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating]
                  [--portmap="(0,1),(2,3)"] [--engine ts|native] [--json]
+                 [--yield-when-idle]
   -p PORTMASK                hexadecimal bitmask of the ports to use
   -P                         promiscuous mode
   -q NQ                      rx ports per lcore, 1..16 (default 1)
@@ -47,7 +50,9 @@ const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PER
   --[no-]mac-updating        rewrite source and destination MACs (default on)
   --portmap="(p,p)[,(p,p)]"  which port forwards to which (default: consecutive enabled ports, 0<->1, 2<->3)
   --engine ts|native         forward in a TypeScript loop on an LcoreWorker (default) or in the native Engine
-  --json                     print a JSON summary line at exit`;
+  --json                     print a JSON summary line at exit
+  --yield-when-idle          the forwarding loops give their CPU away (sched_yield) after a pass
+                             that moved no packet: for a CPU shared with another poller`;
 
 function parsePortmap(text: string): [number, number][] {
   const pairs: [number, number][] = [];
@@ -71,6 +76,7 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
     portmap: undefined,
     engine: 'ts',
     json: false,
+    yieldWhenIdle: false,
   };
   let portmaskGiven = false;
   for (let i = 0; i < args.length; i++) {
@@ -83,7 +89,10 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
       return args[++i];
     };
     const option = arg.startsWith('--') ? arg.split('=', 1)[0] : arg.slice(0, 2);
-    if (['-P', '--mac-updating', '--no-mac-updating', '--json', '-h', '--help'].includes(option) && arg !== option) {
+    if (
+      ['-P', '--mac-updating', '--no-mac-updating', '--json', '--yield-when-idle', '-h', '--help'].includes(option) &&
+      arg !== option
+    ) {
       throw new UsageError(`${option} takes no value, got '${arg}'`);
     }
     switch (option) {
@@ -131,6 +140,9 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
       }
       case '--json':
         options.json = true;
+        break;
+      case '--yield-when-idle':
+        options.yieldWhenIdle = true;
         break;
       case '-h':
       case '--help':
@@ -301,10 +313,11 @@ class L2fwd {
     for (const forwarding of this.#lcores) {
       const { lcore, streams } = forwarding;
       const data: L2fwdLoopData = { macUpdating: this.#options.macUpdating };
+      const { yieldWhenIdle } = this.#options;
       forwarding.forwarder = await Forwarder.start(
         this.#options.engine === 'native'
-          ? { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams }
-          : { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data },
+          ? { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams, yieldWhenIdle }
+          : { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data, yieldWhenIdle },
       );
       console.log(
         `entering main loop on lcore ${lcore.id} (${this.#options.engine === 'native' ? 'native Engine' : `TypeScript loop on CPU ${lcore.cpus[0]}`})`,

@@ -53,30 +53,39 @@ if (mode === 'txonly' && (pool === undefined || streams.some((stream) => stream.
   throw new Error('The txonly loop needs a mempool and a template per stream');
 }
 
-/** Sends the batch on the stream's tx port; what the queue refuses is freed and counted as dropped. */
-function send(stream: Stream): void {
-  counters[stream.txCounter] += stream.txPort.txBurst(stream.txQueue, batch);
+/**
+ * Sends the batch on the stream's tx port; what the queue refuses is freed and counted as
+ * dropped. Returns the packets sent.
+ */
+function send(stream: Stream): number {
+  const sent = stream.txPort.txBurst(stream.txQueue, batch);
+  counters[stream.txCounter] += sent;
   const unsent = batch.count;
   if (unsent > 0) {
     counters[stream.droppedCounter] += unsent;
     batch.free();
   }
+  return sent;
 }
 
 /**
  * One forwarding step: rewrites the packets the stream received last time, sends them and
- * receives the next burst, in one native call; what the tx queue refused is counted as dropped.
+ * receives the next burst, in one native call; what the tx queue refused is counted as
+ * dropped. Returns the packets received and sent.
  */
-function forward(stream: Stream, rewrite: ((stream: Stream, count: number) => void) | undefined): void {
+function forward(stream: Stream, rewrite: ((stream: Stream, count: number) => void) | undefined): number {
   const pending = stream.batch.count;
   if (pending > 0 && rewrite !== undefined) rewrite(stream, pending);
   const received = stream.txPort.txRxBurst(stream.txQueue, stream.batch, stream.rxPort, stream.rxQueue);
+  let sent = 0;
   if (pending > 0) {
     const unsent = stream.batch.unsent;
-    counters[stream.txCounter] += pending - unsent;
+    sent = pending - unsent;
+    counters[stream.txCounter] += sent;
     counters[stream.droppedCounter] += unsent;
   }
   counters[stream.rxCounter] += received;
+  return received + sent;
 }
 
 function setStreamMacs(stream: Stream, count: number): void {
@@ -87,16 +96,17 @@ function swapStreamMacs(stream: Stream, count: number): void {
   swapMacs(stream.batch, count);
 }
 
-function receiveOnly(stream: Stream): void {
+function receiveOnly(stream: Stream): number {
   const received = stream.rxPort.rxBurst(stream.rxQueue, batch);
-  if (received === 0) return;
+  if (received === 0) return 0;
   counters[stream.rxCounter] += received;
   batch.free();
+  return received;
 }
 
-function transmitOnly(stream: Stream): void {
-  if ((pool as Mempool).alloc(batch, loop.burst, stream.packet as Uint8Array) === 0) return;
-  send(stream);
+function transmitOnly(stream: Stream): number {
+  if ((pool as Mempool).alloc(batch, loop.burst, stream.packet as Uint8Array) === 0) return 0;
+  return send(stream);
 }
 
 const step = {
@@ -110,7 +120,10 @@ const step = {
 const roundsPerCheck = 16;
 while (loop.running) {
   for (let round = 0; round < roundsPerCheck; round++) {
-    for (let s = 0; s < streams.length; s++) step(streams[s]);
+    let moved = 0;
+    for (let s = 0; s < streams.length; s++) moved += step(streams[s]);
+    // Nothing received or sent: with --yield-when-idle, give the CPU away.
+    if (moved === 0) loop.idle();
   }
 }
 batch.close();

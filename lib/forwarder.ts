@@ -8,8 +8,9 @@ import { DpdkError, invalidArgument } from './errors.js';
 import { Engine, engineStreamKeys, type EngineStream, type EngineStreamStats, type ForwardMode } from './engine.js';
 import { LcoreContext, LcoreWorker } from './lcore.js';
 import { Mempool } from './mempool.js';
+import { native } from './native.js';
 import { Port } from './port.js';
-import { checkInteger, checkOptions, describe } from './validate.js';
+import { checkBoolean, checkInteger, checkOptions, describe } from './validate.js';
 
 /** Options both back ends take. */
 export interface ForwarderCommonOptions {
@@ -50,6 +51,12 @@ export interface LoopForwarderOptions extends ForwarderCommonOptions {
   counters?: string[];
   /** See `LcoreWorkerOptions.preload`. */
   preload?: string[];
+  /**
+   * {@link ForwarderLoop.idle} gives the CPU away (sched_yield) when the loop calls it after
+   * a pass that moved no packet or was refused by a full tx queue: for a loop that shares
+   * its CPU with another busy poller. Default false (idle() does nothing).
+   */
+  yieldWhenIdle?: boolean;
 }
 
 /** Options of {@link Forwarder.start}: with `loop`, a TypeScript loop; else the native engine. */
@@ -87,6 +94,7 @@ interface ForwarderLoopInit {
   mempool: string | undefined;
   template: Uint8Array | undefined;
   data: unknown;
+  yieldWhenIdle: boolean;
 }
 
 const commonKeys = [
@@ -109,6 +117,7 @@ const loopKeys = [
   'data',
   'counters',
   'preload',
+  'yieldWhenIdle',
 ] as const satisfies readonly (keyof LoopForwarderOptions)[];
 
 /** The names of stream `index`'s counters in a loop: received, sent, refused by the tx queue. */
@@ -200,6 +209,8 @@ export class Forwarder {
       mempool: options.mempool?.name,
       template: options.template,
       data: options.data,
+      yieldWhenIdle:
+        options.yieldWhenIdle === undefined ? false : checkBoolean(op, 'yieldWhenIdle', options.yieldWhenIdle),
     };
     const worker = await LcoreWorker.start(options.loop, {
       cpu: options.cpu,
@@ -358,6 +369,8 @@ export class ForwarderLoop {
   readonly counters: Float64Array;
   /** The lcore context of this thread (its lcore id, CPU and ports). */
   readonly context: LcoreContext;
+  /** Whether {@link idle} yields the CPU (`LoopForwarderOptions.yieldWhenIdle`). */
+  readonly yieldWhenIdle: boolean;
 
   private constructor(context: LcoreContext, init: ForwarderLoopInit) {
     this.context = context;
@@ -366,6 +379,7 @@ export class ForwarderLoop {
     this.mempool = init.mempool === undefined ? undefined : Mempool.lookup(init.mempool);
     this.template = init.template;
     this.data = init.data;
+    this.yieldWhenIdle = init.yieldWhenIdle;
     this.streams = init.streams.map(({ rx, tx, ...stream }, i) => {
       const [rxCounter, txCounter, droppedCounter] = streamCounterNames(i).map((name) => context.counterIndex(name));
       return {
@@ -397,6 +411,15 @@ export class ForwarderLoop {
   /** False once the forwarder is stopped: end the loop then. */
   get running(): boolean {
     return this.context.running;
+  }
+
+  /**
+   * Call after a pass over the streams that moved no packet, or whose sends a full tx queue
+   * refused: with `yieldWhenIdle`, gives the CPU to whatever else is ready to run on it (one
+   * native call, the `sched_yield()` of DPDK's own pollers); else does nothing.
+   */
+  idle(): void {
+    if (this.yieldWhenIdle) native.yieldCpu();
   }
 
   /** The index in {@link counters} of a counter given in `LoopForwarderOptions.counters`. */

@@ -102,6 +102,7 @@ export interface NativeAddon {
   unregisterThread(): void;
   setLogEcho(echo: boolean): void;
   threadAffinity(): number[];
+  yieldCpu(): void;
   Mempool: {
     new (name: string, size: number, cacheSize: number, dataRoomSize: number, socket: number): NativeMempool;
     new (name: string): NativeMempool;

@@ -126,6 +126,7 @@ void Eal::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unregisterThread", Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
   exports.Set("setLogEcho", Napi::Function::New(env, SetLogEcho, "setLogEcho"));
   exports.Set("threadAffinity", Napi::Function::New(env, ThreadAffinity, "threadAffinity"));
+  exports.Set("yieldCpu", Napi::Function::New(env, YieldCpu, "yieldCpu"));
 }
 
 Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
@@ -312,6 +313,13 @@ Napi::Value Eal::ThreadAffinity(const Napi::CallbackInfo& info) {
   cpu_set_t set;
   pthread_getaffinity_np(pthread_self(), sizeof(set), &set);
   return CpuList(info.Env(), set);
+}
+
+// A TypeScript loop's sched_yield() (ForwarderLoop.idle): one call when a pass moved nothing,
+// never one per packet.
+Napi::Value Eal::YieldCpu(const Napi::CallbackInfo& info) {
+  sched_yield();
+  return info.Env().Undefined();
 }
 
 }  // namespace dpdkts

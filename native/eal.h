@@ -36,6 +36,7 @@ class Eal {
   static Napi::Value UnregisterThreadJs(const Napi::CallbackInfo& info);
   static Napi::Value SetLogEcho(const Napi::CallbackInfo& info);
   static Napi::Value ThreadAffinity(const Napi::CallbackInfo& info);
+  static Napi::Value YieldCpu(const Napi::CallbackInfo& info);
 };
 
 }  // namespace dpdkts

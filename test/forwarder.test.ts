@@ -174,6 +174,19 @@ t.test('a loop whose thread exits with a non-zero code: stop rejects with ERR_LC
   closePorts(t, a, b);
 });
 
+t.test('a loop with yieldWhenIdle forwards every packet, also after idling', async (t) => {
+  const [a, b] = ringPorts(2);
+  feed(a, 300);
+  const forwarder = await Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a, txPort: b }], yieldWhenIdle: true });
+  t.ok(await until(() => forwarder.counters()['tx:0'] === 300), 'every packet forwarded');
+  // Idle passes now yield; packets fed later still go through.
+  feed(a, 100);
+  t.ok(await until(() => forwarder.counters()['tx:0'] === 400), 'packets fed while it idles are forwarded');
+  await forwarder.close();
+  t.equal(drain(b), 400);
+  closePorts(t, a, b);
+});
+
 t.test('bad options get precise errors', async (t) => {
   const [a, b] = ringPorts(2);
   await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a, txPort: b }], count: 1 } as never), {
@@ -183,6 +196,10 @@ t.test('bad options get precise errors', async (t) => {
   await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a.id, txPort: b }] } as never), {
     code: 'EINVAL',
     message: 'streams[0].rxPort and streams[0].txPort must be Ports',
+  });
+  await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [{ rxPort: a, txPort: b }], yieldWhenIdle: 1 } as never), {
+    code: 'EINVAL',
+    message: 'yieldWhenIdle must be true or false, got 1',
   });
   await t.rejects(Forwarder.start({ loop, cpu: 1, streams: [] }), {
     code: 'EINVAL',

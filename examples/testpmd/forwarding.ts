@@ -168,7 +168,7 @@ export class Testpmd {
     }
     this.#startStats = new Map(this.#ports.map((port) => [port.id, port.stats()]));
     const txonly = this.#mode === 'txonly';
-    const { burst } = this.#options;
+    const { burst, yieldWhenIdle } = this.#options;
     try {
       for (const lcore of this.#lcores) {
         const streams: EngineStream[] = lcore.streams.map((stream) => ({
@@ -180,7 +180,7 @@ export class Testpmd {
         const data: TestpmdLoopData = { mode: this.#mode };
         lcore.forwarder = await Forwarder.start(
           this.#options.engine === 'native'
-            ? { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams }
+            ? { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams, yieldWhenIdle }
             : {
                 loop: join(__dirname, '..', 'testpmd-loop'),
                 cpu: lcore.cpu,
@@ -188,6 +188,7 @@ export class Testpmd {
                 mempool: txonly ? this.#pool : undefined,
                 streams,
                 data,
+                yieldWhenIdle,
               },
         );
       }

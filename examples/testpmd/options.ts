@@ -25,6 +25,8 @@ export interface TestpmdOptions {
   engine: 'native' | 'ts';
   /** `--json`: print the last forward statistics as JSON at exit. */
   json: boolean;
+  /** `--yield-when-idle`: the forwarding loops yield their CPU after a pass that moved nothing. */
+  yieldWhenIdle: boolean;
 }
 
 /** The usage text, printed with `-h` and with a mistake in the options. */
@@ -40,6 +42,8 @@ export const usage = `usage: testpmd.ts [EAL options] -- [options]
   --total-num-mbufs=N        mbufs in the packet pool
   --engine=native|ts         forward in the native Engine (default) or a TypeScript loop
   --json                     at exit, print the last forward statistics as one JSON line
+  --yield-when-idle          the forwarding loops give their CPU away (sched_yield) after a
+                             pass that moved no packet: for a CPU shared with another poller
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
 
@@ -83,6 +87,7 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     totalMbufs: undefined,
     engine: 'native',
     json: false,
+    yieldWhenIdle: false,
   };
   const withValue = new Set([
     '--burst',
@@ -106,7 +111,8 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
       else throw new UsageError(`${name} needs a value`);
     } else if (equals > 0 && arg.startsWith('--')) {
       throw new UsageError(
-        ignoredOptions.has(name) || ['--interactive', '--auto-start', '--help', '--json'].includes(name)
+        ignoredOptions.has(name) ||
+          ['--interactive', '--auto-start', '--help', '--json', '--yield-when-idle'].includes(name)
           ? `${name} takes no value`
           : `unknown option '${name}' (see --help)`,
       );
@@ -122,6 +128,9 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
         break;
       case '--json':
         options.json = true;
+        break;
+      case '--yield-when-idle':
+        options.yieldWhenIdle = true;
         break;
       case '-h':
       case '--help':

@@ -161,6 +161,8 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
     forwarders: ['c', 'ts', 'native'],
     pmdMaxSleepUs: Number,
     generatorYield: 'auto',
+    forwarderYield: 'auto',
+    zeroLoss: false,
     placement: 'generator+ovs',
   });
   t.match(
@@ -175,8 +177,19 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
       'off',
       '--placement',
       'forwarder+ovs',
+      '--forwarder-yield',
+      'on',
+      '--zero-loss',
     ]),
-    { rounds: 5, forwarders: ['native', 'c'], pmdMaxSleepUs: 0, generatorYield: 'off', placement: 'forwarder+ovs' },
+    {
+      rounds: 5,
+      forwarders: ['native', 'c'],
+      pmdMaxSleepUs: 0,
+      generatorYield: 'off',
+      forwarderYield: 'on',
+      zeroLoss: true,
+      placement: 'forwarder+ovs',
+    },
   );
   for (const [args, message] of [
     [['--rounds', '0'], /--rounds must be 1 to 100 rounds, got "0"/],
@@ -184,6 +197,7 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
     [['--forwarder', 'go'], /--forwarder must be c, ts or native, got "go"/],
     [['--pmd-maxsleep', '-1'], /--pmd-maxsleep must be 0 to 10000 microseconds, got "-1"/],
     [['--generator-yield', 'sometimes'], /--generator-yield must be auto, on or off/],
+    [['--forwarder-yield', 'never'], /--forwarder-yield must be auto, on or off, got "never"/],
     [['--placement', 'ovs+ovs'], /--placement must be generator\+ovs, generator\+forwarder, forwarder\+ovs/],
   ] as const) {
     let caught: unknown;

@@ -251,7 +251,12 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
     pass: false,
   };
   await lab.topology(referencePorts, referenceFlows);
-  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot);
+  const yieldMode = lab.options.forwarderYield;
+  const forwarderYields =
+    yieldMode === 'auto'
+      ? lab.cpus.forwarder === lab.cpus.ovs || lab.cpus.forwarder === lab.cpus.generator
+      : yieldMode === 'on';
+  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot, forwarderYields);
   const results: ForwarderResult[] = forwarders.map((forwarder) => ({
     kind: forwarder.kind,
     label: forwarder.label,

@@ -33,8 +33,11 @@ export function labForwarders(
   experiment: '1' | '2',
   kinds: readonly ForwarderKind[],
   packageRoot: string,
+  yieldWhenIdle: boolean,
 ): LabForwarder[] {
   const app = experiment === '1' ? 'testpmd' : 'l2fwd';
+  // DPDK's C apps have no such option: they always poll.
+  const yieldArgs = yieldWhenIdle ? ['--yield-when-idle'] : [];
   const reference = referenceCommandLines[app];
   const all: Record<ForwarderKind, LabForwarder> = {
     c: {
@@ -50,7 +53,7 @@ export function labForwarders(
       label: `dpdk-ts ${app}, TypeScript loop`,
       name: `${app}-ts`,
       program: { example: app },
-      args: (eal) => [...forwarderArgs(app, eal), '--engine=ts'],
+      args: (eal) => [...forwarderArgs(app, eal), '--engine=ts', ...yieldArgs],
       reference,
     },
     native: {
@@ -58,7 +61,7 @@ export function labForwarders(
       label: `dpdk-ts ${app}, native engine`,
       name: `${app}-native`,
       program: { example: app },
-      args: (eal) => [...forwarderArgs(app, eal), '--engine=native'],
+      args: (eal) => [...forwarderArgs(app, eal), '--engine=native', ...yieldArgs],
       reference,
     },
   };

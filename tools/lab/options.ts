@@ -26,6 +26,10 @@ export const usage = `usage: npm run lab -- [options]
   --generator-yield auto|on|off
                           the generator's engines yield their CPU when idle: on, off, or
                           when the generator shares its CPU (default auto)
+  --forwarder-yield auto|on|off
+                          the dpdk-ts forwarders yield their CPU after a pass that moved
+                          nothing (--yield-when-idle): on, off, or when the forwarder
+                          shares its CPU (default auto; DPDK's C apps always poll)
   --placement ${placements.join('|')}
                           which two pollers share a CPU on a 2-CPU machine (default ${placements[0]})
   --json PATH             where to write the results (default lab-results.json)
@@ -62,6 +66,8 @@ export interface LabOptions {
   pmdMaxSleepUs: number;
   /** The generator's engines yield when idle: always, never, or when it shares its CPU. */
   generatorYield: 'auto' | 'on' | 'off';
+  /** The dpdk-ts forwarders yield when idle: always, never, or when the forwarder shares its CPU. */
+  forwarderYield: 'auto' | 'on' | 'off';
   /** Which two busy pollers share a CPU on a 2-CPU machine. */
   placement: Placement;
   /** Where the JSON results go. */
@@ -94,6 +100,7 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     zeroLoss: false,
     pmdMaxSleepUs: defaultPmdMaxSleepUs,
     generatorYield: 'auto',
+    forwarderYield: 'auto',
     placement: placements[0],
     jsonPath: 'lab-results.json',
     containers: true,
@@ -139,11 +146,13 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
         // OVS 3.1 caps pmd-maxsleep at 10000 us.
         options.pmdMaxSleepUs = integer('--pmd-maxsleep', value(), 0, 10000, 'microseconds');
         break;
-      case '--generator-yield': {
+      case '--generator-yield':
+      case '--forwarder-yield': {
         const mode = value();
         if (mode !== 'auto' && mode !== 'on' && mode !== 'off')
-          throw new UsageError(`--generator-yield must be auto, on or off, got ${JSON.stringify(mode)}`);
-        options.generatorYield = mode;
+          throw new UsageError(`${name} must be auto, on or off, got ${JSON.stringify(mode)}`);
+        if (name === '--generator-yield') options.generatorYield = mode;
+        else options.forwarderYield = mode;
         break;
       }
       case '--placement': {

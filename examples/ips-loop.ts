@@ -37,7 +37,10 @@ function run(): void {
   const batch = new Batch(loop.burst);
   while (loop.running) {
     const n = input.rxBurst(rxQueue, batch);
-    if (n === 0) continue;
+    if (n === 0) {
+      loop.idle();
+      continue;
+    }
     counters[rx] += n;
     for (let i = 0; i < n; i++) {
       const rule = filter.match(batch.dataView(i), batch.offsets[i], batch.lengths[i]);

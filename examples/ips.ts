@@ -16,6 +16,7 @@ import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
          [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
+         [--yield-when-idle]
   --mode inline   forward --in to --out, dropping packets a rule matches (default)
   --mode detect   count packets from --in that rules match, forward nothing
   --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
@@ -23,7 +24,10 @@ const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--r
   --in, --out     port ids (default 0 and 1)
   --cpu CPU       CPU of the forwarding thread (default: the last one this process may use)
   --stats-period  print counters every SECONDS (default 1, 0 disables)
-  --json          print a JSON summary line at exit`;
+  --json          print a JSON summary line at exit
+  --yield-when-idle
+                  give the CPU away (sched_yield) when nothing arrived: for a CPU
+                  shared with another poller`;
 
 interface IpsOptions {
   mode: 'inline' | 'detect';
@@ -33,6 +37,7 @@ interface IpsOptions {
   cpu?: number;
   statsPeriodSeconds: number;
   json: boolean;
+  yieldWhenIdle: boolean;
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number {
@@ -44,7 +49,15 @@ function integer(name: string, value: string | undefined, min: number, max: numb
 }
 
 function parseOptions(args: string[]): IpsOptions | 'help' {
-  const options: IpsOptions = { mode: 'inline', rules: [], input: 0, output: 1, statsPeriodSeconds: 1, json: false };
+  const options: IpsOptions = {
+    mode: 'inline',
+    rules: [],
+    input: 0,
+    output: 1,
+    statsPeriodSeconds: 1,
+    json: false,
+    yieldWhenIdle: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     switch (arg) {
@@ -80,6 +93,9 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
         break;
       case '--json':
         options.json = true;
+        break;
+      case '--yield-when-idle':
+        options.yieldWhenIdle = true;
         break;
       case '-h':
       case '--help':
@@ -144,6 +160,7 @@ async function main(): Promise<number> {
       streams: [{ rxPort: ports[0], txPort: ports[ports.length - 1] }],
       data,
       counters: ipsCounterNames(options.rules.length),
+      yieldWhenIdle: options.yieldWhenIdle,
     });
     console.log(
       `ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`,

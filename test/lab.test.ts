@@ -163,7 +163,7 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
     generatorYield: 'auto',
     forwarderYield: 'auto',
     zeroLoss: false,
-    placement: 'generator+ovs',
+    placement: 'generator+forwarder',
   });
   t.match(
     parseLabOptions([
@@ -198,7 +198,7 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
     [['--pmd-maxsleep', '-1'], /--pmd-maxsleep must be 0 to 10000 microseconds, got "-1"/],
     [['--generator-yield', 'sometimes'], /--generator-yield must be auto, on or off/],
     [['--forwarder-yield', 'never'], /--forwarder-yield must be auto, on or off, got "never"/],
-    [['--placement', 'ovs+ovs'], /--placement must be generator\+ovs, generator\+forwarder, forwarder\+ovs/],
+    [['--placement', 'ovs+ovs'], /--placement must be generator\+forwarder, generator\+ovs, forwarder\+ovs/],
   ] as const) {
     let caught: unknown;
     try {
@@ -209,7 +209,8 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
     t.ok(caught instanceof UsageError, `${args.join(' ')}: a UsageError (the lab prints its usage)`);
     t.match(caught, { message }, args.join(' '));
   }
-  t.same(planCpus([0, 1]), { ovs: 0, generator: 0, forwarder: 1, generatorSharesOvsCpu: true });
+  t.same(planCpus([0, 1]), { ovs: 0, generator: 1, forwarder: 1, generatorSharesOvsCpu: false }, 'the default');
+  t.same(planCpus([0, 1], 'generator+ovs'), { ovs: 0, generator: 0, forwarder: 1, generatorSharesOvsCpu: true });
   t.same(planCpus([0, 1], 'generator+forwarder'), { ovs: 0, generator: 1, forwarder: 1, generatorSharesOvsCpu: false });
   t.same(planCpus([1, 0], 'forwarder+ovs'), { ovs: 0, generator: 1, forwarder: 0, generatorSharesOvsCpu: false });
   t.same(planCpus([0, 1, 2], 'forwarder+ovs'), { ovs: 0, generator: 1, forwarder: 2, generatorSharesOvsCpu: false });

@@ -91,6 +91,8 @@ export interface NetworkFunctionSettings {
   mode: 'inline' | 'detect';
   /** The rule, in packet-filter syntax. */
   rule: string;
+  /** Yield the CPU when nothing arrived (`--yield-when-idle`). */
+  yieldWhenIdle: boolean;
 }
 
 /** The reference setup's command lines (`../shared/REFERENCE-SETUP.md`), ports left out. */
@@ -185,5 +187,6 @@ export function networkFunctionArgs(eal: AppEalSettings, nf: NetworkFunctionSett
     '--stats-period',
     '0',
     '--json',
+    ...(nf.yieldWhenIdle ? ['--yield-when-idle'] : []),
   ];
 }

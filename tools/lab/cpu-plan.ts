@@ -18,14 +18,16 @@ export interface CpuPlan {
 }
 
 /**
- * Which two busy pollers share a CPU when there are only two: the generator and OVS's PMD
- * (the default: the generator is idle between runs and yields then), the generator and the
- * forwarder, or the forwarder and OVS's PMD. The third poller has the other CPU.
+ * Which two busy pollers share a CPU when there are only two: the generator and the
+ * forwarder (the default: both are dpdk-ts's, and both yield when idle or blocked, so they
+ * hand the CPU to each other within microseconds; README, "Sharing two CPUs"), the
+ * generator and OVS's PMD, or the forwarder and OVS's PMD. The third poller has the other
+ * CPU.
  */
 export type Placement = 'generator+ovs' | 'generator+forwarder' | 'forwarder+ovs';
 
 /** The placements {@link planCpus} knows, for the command line. */
-export const placements: readonly Placement[] = ['generator+ovs', 'generator+forwarder', 'forwarder+ovs'];
+export const placements: readonly Placement[] = ['generator+forwarder', 'generator+ovs', 'forwarder+ovs'];
 
 /**
  * Plans the CPUs: with three CPUs or more, one each; with two, the pair that `placement`
@@ -33,7 +35,7 @@ export const placements: readonly Placement[] = ['generator+ovs', 'generator+for
  */
 export function planCpus(
   cpus: readonly number[] = Eal.threadAffinity(),
-  placement: Placement = 'generator+ovs',
+  placement: Placement = placements[0],
 ): CpuPlan {
   const sorted = [...cpus].sort((a, b) => a - b);
   const [first, second] = [sorted[0], sorted[sorted.length - 1]];

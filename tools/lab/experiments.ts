@@ -251,12 +251,7 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
     pass: false,
   };
   await lab.topology(referencePorts, referenceFlows);
-  const yieldMode = lab.options.forwarderYield;
-  const forwarderYields =
-    yieldMode === 'auto'
-      ? lab.cpus.forwarder === lab.cpus.ovs || lab.cpus.forwarder === lab.cpus.generator
-      : yieldMode === 'on';
-  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot, forwarderYields);
+  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot, forwarderYields(lab));
   const results: ForwarderResult[] = forwarders.map((forwarder) => ({
     kind: forwarder.kind,
     label: forwarder.label,
@@ -337,6 +332,14 @@ async function oneTurn(
   }
 }
 
+/** Whether the dpdk-ts forwarders and network functions yield when idle (`--forwarder-yield`). */
+function forwarderYields(lab: Lab): boolean {
+  const mode = lab.options.forwarderYield;
+  return mode === 'auto'
+    ? lab.cpus.forwarder === lab.cpus.ovs || lab.cpus.forwarder === lab.cpus.generator
+    : mode === 'on';
+}
+
 /** What examples/ips.ts reports as its last JSON line. */
 interface NetworkFunctionCounters {
   rx?: number;
@@ -370,7 +373,7 @@ export async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
             name,
             sockets.map((socket, index) => ({ index, socket, mac: `00:00:00:00:01:0${index}` })),
           ),
-          { mode, rule },
+          { mode, rule, yieldWhenIdle: forwarderYields(lab) },
         ),
     });
   const ips = await nf('ips', 'inline', ['nf-in', 'nf-out']);

@@ -35,7 +35,8 @@
 //                          stdout (all other output then goes to stderr)
 //   --line-rate-mbps N     the line rate that `rate` is a percentage of (default 10000)
 //   --shared-cpu           the generator shares its CPU with another poller (an OVS PMD
-//                          thread): its engines yield the CPU when they move nothing
+//                          thread, the forwarder it feeds): its engines yield the CPU
+//                          after every pass
 //   --linger MS            after the final report (--wait-done, or quit in the commands),
 //                          keep the ports open MS milliseconds, so that a switch's counters
 //                          of them can still be read

@@ -65,6 +65,13 @@ export interface EngineOptions {
    * time slice. For machines with fewer CPUs than busy pollers. Default false.
    */
   yieldWhenIdle?: boolean;
+  /**
+   * Call sched_yield() after every pass over the streams, busy or not: for a generator that
+   * shares its CPU with the forwarder it feeds through a switch that drops rather than
+   * refuses (it is then never idle nor blocked, and would keep the CPU for whole time
+   * slices while the forwarder's queues overflow). Default false.
+   */
+  yieldEachPass?: boolean;
 }
 
 export type { LatencyStats } from './latency.js';
@@ -106,6 +113,7 @@ const optionKeys = [
   'template',
   'timestampOffset',
   'yieldWhenIdle',
+  'yieldEachPass',
 ] as const satisfies readonly (keyof EngineOptions)[];
 /** @internal The keys an {@link EngineStream} may have (the Forwarder checks streams with them too). */
 export const engineStreamKeys = [
@@ -193,6 +201,8 @@ export class Engine {
         : checkInteger(op, 'timestampOffset', options.timestampOffset, 0, 65535 - 12);
     const yieldWhenIdle =
       options.yieldWhenIdle === undefined ? false : checkBoolean(op, 'yieldWhenIdle', options.yieldWhenIdle);
+    const yieldEachPass =
+      options.yieldEachPass === undefined ? false : checkBoolean(op, 'yieldEachPass', options.yieldEachPass);
     const handle = new native.Engine({
       lcore,
       mode: options.mode,
@@ -202,6 +212,7 @@ export class Engine {
       template: options.template,
       timestampOffset,
       yieldWhenIdle,
+      yieldEachPass,
     });
     return new Engine(handle, options.mode, lcore);
   }

@@ -120,6 +120,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     sharedTemplate.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
   }
   yieldWhenIdle_ = o.Get("yieldWhenIdle").ToBoolean().Value();
+  yieldEachPass_ = o.Get("yieldEachPass").ToBoolean().Value();
   Napi::Value ts = o.Get("timestampOffset");
   if (ts.IsNumber()) timestampOffset_ = ts.As<Napi::Number>().Int32Value();
   bool generates = mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator;
@@ -358,7 +359,9 @@ void Engine::Run() {
     // On a CPU shared with another poller (e.g. an OVS PMD thread, the consumer of a full
     // tx queue), a loop that moved nothing or is waiting for room hands the CPU over
     // instead of spinning out its time slice.
-    if ((progress == 0 || blocked) && yieldWhenIdle_) sched_yield();
+    // A generator whose consumer never refuses it (OVS drops at the far end instead) is never
+    // idle or blocked: yieldEachPass hands the CPU over after every pass regardless.
+    if (yieldEachPass_ || ((progress == 0 || blocked) && yieldWhenIdle_)) sched_yield();
   }
   // Packets built and never taken go back to the pool; they were not counted as sent, so a
   // restarted stream builds them again.

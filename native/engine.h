@@ -91,6 +91,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   rte_mempool* pool_ = nullptr;
   int32_t timestampOffset_ = -1;  // where txonly/generator write, and rx reads, timestamps
   bool yieldWhenIdle_ = false;
+  bool yieldEachPass_ = false;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)

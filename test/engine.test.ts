@@ -99,6 +99,25 @@ t.test('txonly sends exactly txLimit packets of the template, then stops', async
   b.close();
 });
 
+t.test('txonly with yieldEachPass still sends exactly txLimit packets', async (t) => {
+  const b = ringPort(pool);
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'txonly',
+    mempool: pool,
+    template: packet,
+    yieldEachPass: true,
+    streams: [{ rxPort: b, txPort: b, txLimit: 300 }],
+  });
+  engine.start();
+  t.ok(await until(() => !engine.running), 'stops by itself at the limit');
+  engine.stop();
+  t.match(engine.stats()[0], { tx: 300, dropped: 0 });
+  t.equal(drain(b).length, 300);
+  engine.close();
+  b.close();
+});
+
 t.test("txonly sends each stream's templates in turn", async (t) => {
   const b = ringPort(pool);
   const flows = [1, 2, 3].map((srcPort) =>
@@ -213,6 +232,10 @@ t.test('bad engine options', async (t) => {
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', streams: [] }), {
     code: 'EINVAL',
     message: /streams must be a non-empty list/,
+  });
+  t.throws(() => Engine.create({ lcore: 1, mode: 'io', yieldEachPass: 'yes' as never, streams: [stream] }), {
+    code: 'EINVAL',
+    message: 'yieldEachPass must be true or false, got "yes"',
   });
   t.throws(() => Engine.create({ lcore: 1, mode: 'io', burst: 0, streams: [stream] }), {
     code: 'EINVAL',

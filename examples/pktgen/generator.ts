@@ -331,6 +331,7 @@ export class Pktgen {
         mempool: this.#pool,
         timestampOffset,
         yieldWhenIdle: this.#sharedCpu,
+        yieldEachPass: this.#sharedCpu,
         streams: ports.map((port) => ({
           rxPort: this.ports[port],
           txPort: this.ports[port],

@@ -383,8 +383,8 @@ export class ForwarderLoop {
 
   /** Registers this worker thread with EAL, pins it and returns what the loop works with. */
   static attach(): ForwarderLoop {
-    const context = LcoreContext.attach();
-    const init = context.data as ForwarderLoopInit | undefined;
+    const context = LcoreContext.attach<ForwarderLoopInit | undefined>();
+    const init = context.data;
     if (init?.dpdkTsForwarder !== true) {
       throw new DpdkError('ForwarderLoop.attach() must run in a loop module started by Forwarder.start()', {
         code: 'ERR_LCORE_WORKER',

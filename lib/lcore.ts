@@ -268,17 +268,18 @@ export class LcoreWorker {
 
 /**
  * What a loop module running in an {@link LcoreWorker} gets: its ports (attached in this
- * thread), its data, the stop flag and its live counters.
+ * thread), its data, the stop flag and its live counters. `Data` is the type of
+ * {@link data}, as the loop module declares it with {@link LcoreContext.attach}.
  */
-export class LcoreContext {
+export class LcoreContext<Data = unknown> {
   /** The EAL lcore id of this thread. */
   readonly lcore: number;
   /** The CPU this thread is pinned to. */
   readonly cpu: number;
   /** The ports given to `LcoreWorker.start`, in order. */
   readonly ports: Port[];
-  /** The `data` given to `LcoreWorker.start`. */
-  readonly data: unknown;
+  /** The `data` given to `LcoreWorker.start` (a structured clone of it), typed as `Data`. */
+  readonly data: Data;
   /** Live counters, indexed as {@link counterIndex} says: add to them in the loop. */
   readonly counters: Float64Array;
   readonly #names: string[];
@@ -288,14 +289,21 @@ export class LcoreContext {
     this.lcore = lcore;
     this.cpu = init.cpu;
     this.ports = init.portIds.map((id) => Port.get(id));
-    this.data = init.data;
+    this.data = init.data as Data;
     this.counters = new Float64Array(init.counters);
     this.#names = init.counterNames;
     this.#control = new Int32Array(init.control);
   }
 
-  /** Registers this worker thread with EAL, pins it and returns its context. */
-  static attach(): LcoreContext {
+  /**
+   * Registers this worker thread with EAL, pins it and returns its context.
+   *
+   * @typeParam Data - The type of the `data` given to `LcoreWorker.start`, so that
+   * `context.data` needs no cast: `LcoreContext.attach<{ burst: number }>().data.burst`.
+   * It is not checked at run time: the loop module and its starter agree on it.
+   * @throws DpdkError `ERR_LCORE_WORKER` outside a thread started by `LcoreWorker.start`.
+   */
+  static attach<Data = unknown>(): LcoreContext<Data> {
     const init = workerData as LcoreWorkerData | undefined;
     if (isMainThread || init?.dpdkTsLcore !== true) {
       throw new DpdkError('LcoreContext.attach() must run in a thread started by LcoreWorker.start()', {
@@ -304,7 +312,7 @@ export class LcoreContext {
       });
     }
     const lcore = native.registerThread(init.cpu);
-    const context = new LcoreContext(init, lcore);
+    const context = new LcoreContext<Data>(init, lcore);
     parentPort?.postMessage({ attached: lcore });
     return context;
   }

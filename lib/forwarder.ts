@@ -40,7 +40,10 @@ export interface NativeForwarderOptions extends ForwarderCommonOptions {
  * {@link ForwarderLoop.attach} and forwards its streams until `running` turns false.
  */
 export interface LoopForwarderOptions extends ForwarderCommonOptions {
-  /** The loop module: a path relative to the current directory, or a file URL, with or without its extension (see {@link LcoreWorker.start}). */
+  /**
+   * The loop module: a path relative to the current directory, or a file URL, with or
+   * without its extension (see {@link LcoreWorker.start}).
+   */
   loop: string | URL;
   /** The CPU to pin the loop's thread to. */
   cpu: number;

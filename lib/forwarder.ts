@@ -41,7 +41,10 @@ export interface NativeForwarderOptions extends ForwarderCommonOptions {
  * {@link ForwarderLoop.attach} and forwards its streams until `running` turns false.
  */
 export interface LoopForwarderOptions extends ForwarderCommonOptions {
-  /** The loop module: a path, with or without its extension, or a file URL. */
+  /**
+   * The loop module: a path relative to the current directory, or a file URL, with or
+   * without its extension (see {@link LcoreWorker.start}).
+   */
   loop: string | URL;
   /** The CPU to pin the loop's thread to. */
   cpu: number;
@@ -397,8 +400,8 @@ export class ForwarderLoop {
 
   /** Registers this worker thread with EAL, pins it and returns what the loop works with. */
   static attach(): ForwarderLoop {
-    const context = LcoreContext.attach();
-    const init = context.data as ForwarderLoopInit | undefined;
+    const context = LcoreContext.attach<ForwarderLoopInit | undefined>();
+    const init = context.data;
     if (init?.dpdkTsForwarder !== true) {
       throw new DpdkError('ForwarderLoop.attach() must run in a loop module started by Forwarder.start()', {
         code: 'ERR_LCORE_WORKER',

@@ -1,4 +1,5 @@
 /** TypeScript loops on their own EAL-registered, pinned threads: LcoreWorker (main thread) and LcoreContext (the loop's thread). */
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
@@ -38,17 +39,42 @@ const bootstrap = `const { workerData } = require('node:worker_threads');
 for (const name of workerData.preload) require(name);
 require(workerData.path);`;
 
-// A loop module may be named without its extension, so that the same code finds
-// `loop.ts` when run from source and `loop.js` once compiled.
-function resolveModule(op: string, path: string): string {
+// Preload modules are package names (`tsx/cjs`) or paths, found from the current
+// directory or from dpdk-ts itself.
+function resolvePreload(op: string, name: string): string {
   try {
-    return require.resolve(path, { paths: [process.cwd(), __dirname] });
+    return require.resolve(name, { paths: [process.cwd(), __dirname] });
   } catch (error) {
-    throw new DpdkError(`Cannot find the loop module ${describe(path)}`, {
+    throw new DpdkError(`Cannot find the preload module ${describe(name)}`, {
       code: 'ENOENT',
       operation: op,
       cause: error,
     });
+  }
+}
+
+// The loop module is a path relative to the current directory (`src/loop.ts` as
+// `./src/loop.ts`: never a package name), an absolute path or a file: URL. It may be named
+// without its extension, so that the same code finds `loop.ts` when run from source and
+// `loop.js` once compiled.
+function resolveLoopModule(op: string, file: unknown): string {
+  let path: string | undefined;
+  try {
+    if (file instanceof URL) path = fileURLToPath(file);
+    else if (typeof file === 'string' && file.startsWith('file:')) path = fileURLToPath(new URL(file));
+    else if (typeof file === 'string' && file !== '') path = resolve(process.cwd(), file);
+  } catch {
+    // Another URL scheme, or a malformed file: URL: refused below.
+  }
+  if (path === undefined) invalidArgument(op, `the loop module must be a path or a file: URL, got ${describe(file)}`);
+  try {
+    return require.resolve(path);
+  } catch (error) {
+    throw new DpdkError(
+      `Cannot find the loop module ${describe(String(file))}: tried ${path} (with and without an extension); ` +
+        'a path is relative to the current directory, or may be a file: URL',
+      { code: 'ENOENT', operation: op, object: path, cause: error },
+    );
   }
 }
 
@@ -107,9 +133,15 @@ export class LcoreWorker {
   }
 
   /**
-   * Starts the loop module `file` (a path, with or without its extension, or a file URL)
-   * on a pinned worker thread; resolves once it has attached
+   * Starts the loop module `file` on a pinned worker thread; resolves once it has attached
    * (registered with EAL and pinned), rejects with its error if it fails before that.
+   *
+   * @param file - The loop module: a path relative to the current directory
+   * (`src/loop.ts` and `./src/loop.ts` are the same file; never a package name), an
+   * absolute path, or a file: URL (a `URL` or a `file:` string), with or without its
+   * extension.
+   * @throws DpdkError `ENOENT` naming the absolute path tried when there is no such module;
+   * `EINVAL` for bad options.
    */
   static async start(file: string | URL, options: LcoreWorkerOptions): Promise<LcoreWorker> {
     const op = 'LcoreWorker.start';
@@ -139,8 +171,8 @@ export class LcoreWorker {
       data: options.data,
     };
     // Everything that can fail before the thread starts comes before the ports are marked.
-    const path = resolveModule(op, file instanceof URL ? fileURLToPath(file) : file);
-    const preload = (options.preload ?? defaultPreload(path)).map((name) => resolveModule(op, name));
+    const path = resolveLoopModule(op, file);
+    const preload = (options.preload ?? defaultPreload(path)).map((name) => resolvePreload(op, name));
     const acquired: Port[] = [];
     try {
       for (const port of ports) {
@@ -236,17 +268,18 @@ export class LcoreWorker {
 
 /**
  * What a loop module running in an {@link LcoreWorker} gets: its ports (attached in this
- * thread), its data, the stop flag and its live counters.
+ * thread), its data, the stop flag and its live counters. `Data` is the type of
+ * {@link data}, as the loop module declares it with {@link LcoreContext.attach}.
  */
-export class LcoreContext {
+export class LcoreContext<Data = unknown> {
   /** The EAL lcore id of this thread. */
   readonly lcore: number;
   /** The CPU this thread is pinned to. */
   readonly cpu: number;
   /** The ports given to `LcoreWorker.start`, in order. */
   readonly ports: Port[];
-  /** The `data` given to `LcoreWorker.start`. */
-  readonly data: unknown;
+  /** The `data` given to `LcoreWorker.start` (a structured clone of it), typed as `Data`. */
+  readonly data: Data;
   /** Live counters, indexed as {@link counterIndex} says: add to them in the loop. */
   readonly counters: Float64Array;
   readonly #names: string[];
@@ -256,14 +289,21 @@ export class LcoreContext {
     this.lcore = lcore;
     this.cpu = init.cpu;
     this.ports = init.portIds.map((id) => Port.get(id));
-    this.data = init.data;
+    this.data = init.data as Data;
     this.counters = new Float64Array(init.counters);
     this.#names = init.counterNames;
     this.#control = new Int32Array(init.control);
   }
 
-  /** Registers this worker thread with EAL, pins it and returns its context. */
-  static attach(): LcoreContext {
+  /**
+   * Registers this worker thread with EAL, pins it and returns its context.
+   *
+   * @typeParam Data - The type of the `data` given to `LcoreWorker.start`, so that
+   * `context.data` needs no cast: `LcoreContext.attach<{ burst: number }>().data.burst`.
+   * It is not checked at run time: the loop module and its starter agree on it.
+   * @throws DpdkError `ERR_LCORE_WORKER` outside a thread started by `LcoreWorker.start`.
+   */
+  static attach<Data = unknown>(): LcoreContext<Data> {
     const init = workerData as LcoreWorkerData | undefined;
     if (isMainThread || init?.dpdkTsLcore !== true) {
       throw new DpdkError('LcoreContext.attach() must run in a thread started by LcoreWorker.start()', {
@@ -272,7 +312,7 @@ export class LcoreContext {
       });
     }
     const lcore = native.registerThread(init.cpu);
-    const context = new LcoreContext(init, lcore);
+    const context = new LcoreContext<Data>(init, lcore);
     parentPort?.postMessage({ attached: lcore });
     return context;
   }

@@ -1,6 +1,6 @@
 /**
- * Ethernet, IPv4 and UDP headers: constants, readers and writers with checksums, and a
- * builder of whole UDP test packets. The address parsers live in lib/address.ts and are
+ * Ethernet, IPv4, UDP and TCP headers: constants, readers and writers with checksums, and
+ * a builder of whole UDP test packets. The address parsers live in lib/address.ts and are
  * re-exported here, so `dpdk-ts` offers them beside the headers that use them.
  */
 import { formatIpv4, formatMac, parseIpv4, parseMac } from './address.js';
@@ -25,6 +25,24 @@ export const ETHER_HEADER_LENGTH = 14;
 export const IPV4_HEADER_LENGTH = 20;
 /** Bytes of a UDP header. */
 export const UDP_HEADER_LENGTH = 8;
+/** Bytes of a TCP header without options. */
+export const TCP_HEADER_LENGTH = 20;
+/** TCP flag FIN (RFC 9293): no more data from the sender. */
+export const TCP_FIN = 0x01;
+/** TCP flag SYN: synchronize sequence numbers. */
+export const TCP_SYN = 0x02;
+/** TCP flag RST: reset the connection. */
+export const TCP_RST = 0x04;
+/** TCP flag PSH: push function. */
+export const TCP_PSH = 0x08;
+/** TCP flag ACK: the acknowledgment field is significant. */
+export const TCP_ACK = 0x10;
+/** TCP flag URG: the urgent pointer field is significant. */
+export const TCP_URG = 0x20;
+/** TCP flag ECE: ECN-Echo (RFC 3168). */
+export const TCP_ECE = 0x40;
+/** TCP flag CWR: congestion window reduced (RFC 3168). */
+export const TCP_CWR = 0x80;
 
 /** The Internet checksum (RFC 1071) of `length` bytes at `offset`, folded, complemented. */
 export function internetChecksum(bytes: Uint8Array, offset: number, length: number, initial = 0): number {
@@ -149,12 +167,143 @@ export function writeUdp(bytes: Uint8Array, ipOffset: number, udpOffset: number,
 
 /** The UDP checksum of the datagram at `udpOffset` (0 is sent as 0xffff, as RFC 768 says). */
 export function udpChecksum(bytes: Uint8Array, ipOffset: number, udpOffset: number, length: number): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pseudo = 0;
-  for (let i = 12; i < 20; i += 2) pseudo += view.getUint16(ipOffset + i);
-  pseudo += IP_PROTO_UDP + length;
-  const checksum = internetChecksum(bytes, udpOffset, length, pseudo);
+  const checksum = internetChecksum(bytes, udpOffset, length, pseudoHeaderSum(bytes, ipOffset, IP_PROTO_UDP, length));
   return checksum === 0 ? 0xffff : checksum;
+}
+
+// The sum of the IPv4 pseudo-header of UDP and TCP checksums: addresses, protocol, length.
+function pseudoHeaderSum(bytes: Uint8Array, ipOffset: number, protocol: number, length: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let sum = protocol + length;
+  for (let i = 12; i < 20; i += 2) sum += view.getUint16(ipOffset + i);
+  return sum;
+}
+
+// Whether the checksum in place over the pseudo-header and `length` bytes verifies.
+function checksumVerifies(
+  bytes: Uint8Array,
+  ipOffset: number,
+  offset: number,
+  protocol: number,
+  length: number,
+): boolean {
+  if (offset + length > bytes.length) return false;
+  return internetChecksum(bytes, offset, length, pseudoHeaderSum(bytes, ipOffset, protocol, length)) === 0;
+}
+
+/**
+ * Reads the UDP header at `udpOffset`, with its checksum and whether the checksum is right
+ * over the IPv4 pseudo-header (whose header is at `ipOffset`) and the `length` bytes of the
+ * datagram; a checksum of 0 (none sent, as IPv4 allows) counts as right.
+ */
+export function readUdp(
+  bytes: Uint8Array,
+  ipOffset: number,
+  udpOffset: number,
+): UdpHeader & { checksum: number; checksumOk: boolean } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint16(udpOffset + 4);
+  const checksum = view.getUint16(udpOffset + 6);
+  return {
+    srcPort: view.getUint16(udpOffset),
+    dstPort: view.getUint16(udpOffset + 2),
+    length,
+    checksum,
+    checksumOk: checksum === 0 || checksumVerifies(bytes, ipOffset, udpOffset, IP_PROTO_UDP, length),
+  };
+}
+
+/** Fields of a TCP header (RFC 9293). */
+export interface TcpHeader {
+  /** Source port. */
+  srcPort: number;
+  /** Destination port. */
+  dstPort: number;
+  /** Sequence number, 0 to 2^32 - 1. */
+  seq: number;
+  /** Acknowledgment number, 0 to 2^32 - 1. */
+  ack: number;
+  /**
+   * The flags, OR-ed: {@link TCP_SYN}, {@link TCP_ACK}, ...; the 9 bits from FIN (0x001) to
+   * the nonce-sum bit NS (0x100).
+   */
+  flags: number;
+  /** Receive window. */
+  window: number;
+  /**
+   * Header length in 32-bit words, 5 to 15. Default 5 (no options); when larger, the
+   * writer leaves the options already in place after the fixed header.
+   */
+  dataOffset?: number;
+  /** Urgent pointer. Default 0. */
+  urgentPointer?: number;
+}
+
+/**
+ * Writes a TCP header at `tcpOffset`, with the checksum over the IPv4 pseudo-header (whose
+ * header, at `ipOffset`, gives the segment's length) and the options and payload already
+ * in place; returns the offset after the header, options included.
+ */
+export function writeTcp(bytes: Uint8Array, ipOffset: number, tcpOffset: number, header: TcpHeader): number {
+  const op = 'writeTcp';
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dataOffset = checkInteger(op, 'dataOffset', header.dataOffset ?? 5, 5, 15);
+  const flags = checkInteger(op, 'flags', header.flags, 0, 0x1ff);
+  view.setUint16(tcpOffset, checkInteger(op, 'srcPort', header.srcPort, 0, 0xffff));
+  view.setUint16(tcpOffset + 2, checkInteger(op, 'dstPort', header.dstPort, 0, 0xffff));
+  view.setUint32(tcpOffset + 4, checkInteger(op, 'seq', header.seq, 0, 0xffffffff));
+  view.setUint32(tcpOffset + 8, checkInteger(op, 'ack', header.ack, 0, 0xffffffff));
+  view.setUint8(tcpOffset + 12, (dataOffset << 4) | (flags >> 8));
+  view.setUint8(tcpOffset + 13, flags & 0xff);
+  view.setUint16(tcpOffset + 14, checkInteger(op, 'window', header.window, 0, 0xffff));
+  view.setUint16(tcpOffset + 16, 0);
+  view.setUint16(tcpOffset + 18, checkInteger(op, 'urgentPointer', header.urgentPointer ?? 0, 0, 0xffff));
+  const length = tcpSegmentLength(view, ipOffset, tcpOffset);
+  if (length < dataOffset * 4 || tcpOffset + length > bytes.length) {
+    invalidArgument(
+      op,
+      `the IPv4 header's total length leaves ${length} bytes for the TCP segment, expected from ${dataOffset * 4} to the ${bytes.length - tcpOffset} bytes after the IPv4 header`,
+    );
+  }
+  view.setUint16(
+    tcpOffset + 16,
+    internetChecksum(bytes, tcpOffset, length, pseudoHeaderSum(bytes, ipOffset, IP_PROTO_TCP, length)),
+  );
+  return tcpOffset + dataOffset * 4;
+}
+
+// The TCP segment's length: the IPv4 total length less the bytes before the segment.
+function tcpSegmentLength(view: DataView, ipOffset: number, tcpOffset: number): number {
+  return view.getUint16(ipOffset + 2) - (tcpOffset - ipOffset);
+}
+
+/**
+ * Reads the TCP header at `tcpOffset`, with its header length in bytes, its checksum and
+ * whether the checksum is right over the IPv4 pseudo-header (whose header, at `ipOffset`,
+ * gives the segment's length) and the segment.
+ */
+export function readTcp(
+  bytes: Uint8Array,
+  ipOffset: number,
+  tcpOffset: number,
+): Required<TcpHeader> & { headerLength: number; checksum: number; checksumOk: boolean } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsetAndNs = view.getUint8(tcpOffset + 12);
+  const dataOffset = offsetAndNs >> 4;
+  const length = tcpSegmentLength(view, ipOffset, tcpOffset);
+  return {
+    srcPort: view.getUint16(tcpOffset),
+    dstPort: view.getUint16(tcpOffset + 2),
+    seq: view.getUint32(tcpOffset + 4),
+    ack: view.getUint32(tcpOffset + 8),
+    dataOffset,
+    headerLength: dataOffset * 4,
+    flags: ((offsetAndNs & 1) << 8) | view.getUint8(tcpOffset + 13),
+    window: view.getUint16(tcpOffset + 14),
+    checksum: view.getUint16(tcpOffset + 16),
+    urgentPointer: view.getUint16(tcpOffset + 18),
+    checksumOk: length >= dataOffset * 4 && checksumVerifies(bytes, ipOffset, tcpOffset, IP_PROTO_TCP, length),
+  };
 }
 
 /** Options of {@link buildUdpPacket}. */

@@ -1,4 +1,5 @@
 // LcoreWorker: a TypeScript loop on a pinned, EAL-registered thread, and its errors.
+import { join, relative } from 'node:path';
 import t from 'tap';
 import { Batch, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
 import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';
@@ -36,6 +37,21 @@ t.test('a TypeScript macswap loop on a pinned lcore worker', async (t) => {
   t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
 });
 
+t.test('a bare relative path is relative to the current directory, like ./path', async (t) => {
+  const bare = relative(process.cwd(), join(__dirname, 'fixtures', 'macswap-loop.ts'));
+  t.notMatch(bare, /^[./]/, `${bare} is a bare relative path`);
+  const a = ringPort(pool);
+  const b = ringPort(pool);
+  const counters = ['rx', 'tx', 'dropped', 'affinity'];
+  for (const file of [bare, `./${bare}`]) {
+    const worker = await LcoreWorker.start(file, { cpu: 1, ports: [a, b], counters });
+    t.equal(await worker.stop(), 0, `${file} ran and stopped`);
+  }
+  a.stop();
+  a.close();
+  b.close();
+});
+
 t.test('worker errors', async (t) => {
   const a = ringPort(pool);
   const failing = await LcoreWorker.start(loop, { cpu: 1, ports: [a], counters: ['rx'] });
@@ -60,7 +76,20 @@ t.test('worker errors', async (t) => {
   });
   await t.rejects(LcoreWorker.start('/nonexistent/loop', { cpu: 1, ports: [a] }), {
     code: 'ENOENT',
-    message: 'Cannot find the loop module "/nonexistent/loop"',
+    message:
+      'Cannot find the loop module "/nonexistent/loop": tried /nonexistent/loop (with and without an extension); ' +
+      'a path is relative to the current directory, or may be a file: URL',
+  });
+  await t.rejects(LcoreWorker.start('src/missing-loop.ts', { cpu: 1, ports: [a] }), {
+    code: 'ENOENT',
+    object: join(process.cwd(), 'src/missing-loop.ts'),
+    message:
+      `Cannot find the loop module "src/missing-loop.ts": tried ${join(process.cwd(), 'src/missing-loop.ts')} ` +
+      '(with and without an extension); a path is relative to the current directory, or may be a file: URL',
+  });
+  await t.rejects(LcoreWorker.start(new URL('http://example.com/loop.js'), { cpu: 1, ports: [a] }), {
+    code: 'EINVAL',
+    message: 'the loop module must be a path or a file: URL, got "http://example.com/loop.js"',
   });
   a.stop();
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [a] }), { code: 'ERR_PORT_STOPPED' });

@@ -182,3 +182,23 @@ t.test('conditions and mutations', async (t) => {
     message: /unknown mutator "append"/,
   });
 });
+
+t.test('arithmetic mutations: the operand is checked for its type, the range applies to the result', async (t) => {
+  // Interface.ingress_policing_rate has minInteger 0, Port.tag 0 to 4095, Bridge.flood_vlans
+  // is a set of 0 to 4095: ovsdb-server checks the result against these, not the operand.
+  t.same(encodeMutations(iface, [['ingress_policing_rate', '+=', -5]], 'op'), [['ingress_policing_rate', '+=', -5]]);
+  t.same(encodeMutations(tableSchema(schema, 'Port', 'test'), [['tag', '-=', 5000n]], 'op'), [['tag', '-=', 5000n]]);
+  t.same(encodeMutations(bridge, [['flood_vlans', '*=', -1]], 'op'), [['flood_vlans', '*=', -1]]);
+  t.throws(() => encodeMutations(iface, [['ingress_policing_rate', '+=', 1.5]], 'op'), {
+    code: 'EINVAL',
+    message: 'Interface.ingress_policing_rate: expected an integer (number or bigint), got 1.5 (number)',
+  });
+  t.throws(() => encodeMutations(bridge, [['name', '+=', 'x']], 'op'), {
+    code: 'EINVAL',
+    message: 'Bridge.name: mutator "+=" applies only to integer and real columns and sets of them',
+  });
+  t.throws(() => encodeMutations(bridge, [['other_config', '-=', 1]], 'op'), {
+    code: 'EINVAL',
+    message: 'Bridge.other_config: mutator "-=" applies only to integer and real columns and sets of them',
+  });
+});

@@ -1,9 +1,11 @@
 /**
  * The OVS control plane of dpdk-ts, importable without the native addon
  * (`import { Vswitch } from 'dpdk-ts/ovs'`): the OVSDB client, the OpenFlow 1.3 client,
- * `ovs-vsctl`-like helpers, and a private OVS for tests and labs.
+ * `ovs-vsctl`-like helpers, and a private OVS for tests and labs. Their errors are
+ * {@link DpdkError}s, the same class as `dpdk-ts` exports.
  * @packageDocumentation
  */
+export { DpdkError, type DpdkErrorDetails } from '../errors.js';
 export * as ovsdb from './ovsdb/index.js';
 export * as openflow from './openflow/index.js';
 export { OvsdbClient, Monitor, Replica, namedUuid } from './ovsdb/index.js';

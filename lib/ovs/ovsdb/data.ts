@@ -393,8 +393,9 @@ export type Condition = readonly [column: string, fn: ConditionFunction, value: 
 export type Mutator = '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete';
 
 /**
- * A mutation `[column, mutator, value]`. For arithmetic mutators the value is one atom;
- * for `insert` a set (array) or a map; for `delete` a set, or for a map column a map or
+ * A mutation `[column, mutator, value]`. For arithmetic mutators the value is one integer
+ * or real, of any value: the column's range applies to the result (`+= -5` on a column
+ * with minimum 0 holding 10 gives 5); for `insert` a set (array) or a map; for `delete` a set, or for a map column a map or
  * an array of keys.
  */
 export type Mutation = readonly [column: string, mutator: Mutator, value: unknown];
@@ -448,8 +449,12 @@ export function encodeWhere(table: TableSchema, where: readonly Condition[], ope
 }
 
 /**
- * Encodes the mutations of a `mutate` operation against the table schema.
- * @throws DpdkError `EINVAL` for a malformed mutation, an unknown column, a bad mutator or value.
+ * Encodes the mutations of a `mutate` operation against the table schema. The operand of
+ * an arithmetic mutator (`+=`, `-=`, `*=`, `/=`, `%=`) is checked for its type only: the
+ * column's range applies to the result, which ovsdb-server checks (`ERR_OVSDB`,
+ * `constraint violation`), as it does division by zero (`domain error`).
+ * @throws DpdkError `EINVAL` for a malformed mutation, an unknown column, a bad mutator or value,
+ * or an arithmetic mutator on a column that is not integer or real.
  */
 export function encodeMutations(table: TableSchema, mutations: readonly Mutation[], operation: string): JsonValue[] {
   if (!Array.isArray(mutations)) {
@@ -470,7 +475,15 @@ export function encodeMutations(table: TableSchema, mutations: readonly Mutation
       );
     }
     if (mutator !== 'insert' && mutator !== 'delete') {
-      return [name, mutator, encodeAtom(column.type.key, value, operation, where)];
+      const key = column.type.key;
+      const numeric = mutator === '%=' ? key.type === 'integer' : key.type === 'integer' || key.type === 'real';
+      if (columnKind(column.type) === 'map' || !numeric) {
+        const types = mutator === '%=' ? 'integer' : 'integer and real';
+        throw invalid(operation, where, `mutator "${mutator}" applies only to ${types} columns and sets of them`);
+      }
+      // The column's range and enum apply to the result, which only the server knows (RFC
+      // 7047 section 5.1: "constraint violation"), so the operand is checked for its type only.
+      return [name, mutator, encodeAtom({ type: key.type }, value, operation, where)];
     }
     if (columnKind(column.type) === 'map' && mutator === 'delete' && toElements(value) !== undefined) {
       const keysType: ColumnType = { key: column.type.key, min: 0, max: Infinity };

@@ -19,8 +19,9 @@ export const usage = `usage: npm run lab -- [options]
                           all three: DPDK's C app, the dpdk-ts TypeScript loop and the
                           dpdk-ts native engine)
   --zero-loss             each full-rate run is followed by a zero-loss throughput search
-                          (RFC 2544 26.1: pktgen's search verb, 1 s trials, 2% resolution)
-                          and a latency trial at the rate found
+                          (RFC 2544 26.1: pktgen's search verb, 1 s trials, 2% resolution,
+                          up to twice the rate the full-rate run received, or the line
+                          rate when that passes) and a latency trial at the rate found
   --pmd-maxsleep US       OVS other_config:pmd-maxsleep, microseconds (default ${defaultPmdMaxSleepUs};
                           0 turns OVS's PMD sleep off)
   --generator-yield auto|on|off

@@ -229,9 +229,16 @@ export function ealArgs(options: EalOptions): string[] {
     }
     args.push('--file-prefix', prefix);
   }
+  const inMemory = options.inMemory === undefined ? undefined : checkBoolean(op, 'inMemory', options.inMemory);
+  if (noHuge && inMemory === true) {
+    invalidArgument(
+      op,
+      'inMemory cannot be used with noHuge: EAL refuses --in-memory with --no-huge ("--legacy-mem is not compatible with --in-memory"), and without hugepages no hugepage files are left behind anyway; leave inMemory out',
+    );
+  }
   const defaults = defaultEalFlags({
     noHuge,
-    inMemory: options.inMemory === undefined ? undefined : checkBoolean(op, 'inMemory', options.inMemory),
+    inMemory,
     singleFileSegments:
       options.singleFileSegments === undefined
         ? undefined

@@ -60,6 +60,7 @@ t.test('bad options get precise errors', async (t) => {
     [{ logLevel: 'loud' }, /logLevel must be one of emergency, .* got "loud"/],
     [{ filePrefix: 'a/b' }, /filePrefix must be 1 to 64 letters/],
     [{ noHuge: true, hugeDir: '/mnt' }, /hugeDir cannot be used with noHuge/],
+    [{ noHuge: true, inMemory: true }, /inMemory cannot be used with noHuge: EAL refuses --in-memory with --no-huge/],
   ];
   for (const [options, message] of cases) {
     t.throws(() => Eal.init(options as never), { name: 'DpdkError', code: 'EINVAL', message }, JSON.stringify(options));

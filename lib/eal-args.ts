@@ -4,7 +4,9 @@
  * resources the machine lacks folded onto what it has.
  */
 import { defaultEalFlags } from './eal.js';
-import { freeHugepageMb, numaNodes } from './host.js';
+import { freeHugepageMb, numaNodes, parseCorelist } from './host.js';
+
+export { parseCorelist };
 import { native } from './native.js';
 
 /** A command line split at `--`: EAL arguments before, the application's after. */
@@ -43,19 +45,6 @@ export interface MachineFacts {
   numaNodes?: number[];
   /** MiB of free hugepage memory. Default: `freeHugepageMb()`. */
   freeHugepageMb?: number;
-}
-
-/** Parses a CPU list such as `0-2,5` (EAL's `-l` syntax) into lcore ids; undefined when it is not one. */
-export function parseCorelist(list: string): number[] | undefined {
-  const cpus: number[] = [];
-  for (const part of list.split(',')) {
-    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (range === null) return undefined;
-    const first = Number(range[1]);
-    const last = range[2] === undefined ? first : Number(range[2]);
-    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
-  }
-  return cpus;
 }
 
 /** Parses a hexadecimal core mask such as `0xE0` into lcore ids; undefined when it is not one. */

@@ -1,9 +1,10 @@
 /**
  * Facts about the machine that DPDK's memory and core options depend on, read from the
- * kernel: hugepages and NUMA nodes. Read when asked, never cached (other processes take
+ * kernel: hugepages, NUMA nodes and online CPUs. Read when asked, never cached (other processes take
  * and give back hugepages).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 /** Hugepages of the default size, from `/proc/meminfo`. */
 export interface HugepageInfo {
@@ -45,4 +46,44 @@ export function numaNodes(): number[] {
   } catch {
     return [0];
   }
+}
+
+/** Ids of the CPUs the kernel has online (`/sys/devices/system/cpu/online`). */
+export function onlineCpus(): number[] {
+  try {
+    const list = parseCorelist(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
+    if (list !== undefined && list.length > 0) return list;
+  } catch {
+    // Not Linux: count them instead.
+  }
+  return cpus().map((_, i) => i);
+}
+
+/**
+ * Parses a CPU list such as `0-2,5` (the kernel's list format, and EAL's `-l` syntax) into
+ * CPU ids; undefined when it is not one.
+ */
+export function parseCorelist(list: string): number[] | undefined {
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (range === null) return undefined;
+    const first = Number(range[1]);
+    const last = range[2] === undefined ? first : Number(range[2]);
+    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** CPU ids as a list in the same format, ranges folded: `[0, 1, 2, 5]` is `0-2,5`. */
+export function formatCpuList(cpus: readonly number[]): string {
+  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j > i ? `${sorted[i]}-${sorted[j]}` : String(sorted[i]));
+    i = j;
+  }
+  return parts.join(',');
 }

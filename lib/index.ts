@@ -19,7 +19,7 @@ export {
   type PreparedEalArgs,
   type MachineFacts,
 } from './eal-args.js';
-export { hugepages, freeHugepageMb, numaNodes, type HugepageInfo } from './host.js';
+export { hugepages, freeHugepageMb, numaNodes, onlineCpus, type HugepageInfo } from './host.js';
 export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';
 export { Batch, PacketHandle } from './batch.js';
 export {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
+import { formatCpuList, onlineCpus } from './host.js';
 import { native } from './native.js';
 import { Port } from './port.js';
 import { checkInteger, checkOptions, describe } from './validate.js';
@@ -147,6 +148,13 @@ export class LcoreWorker {
     const op = 'LcoreWorker.start';
     checkOptions<LcoreWorkerOptions>(op, options, optionKeys);
     const cpu = checkInteger(op, 'cpu', options.cpu, 0, 1023);
+    const online = onlineCpus();
+    if (!online.includes(cpu)) {
+      invalidArgument(
+        op,
+        `cpu ${cpu} is not an online CPU of this machine: the online CPUs are ${formatCpuList(online)}`,
+      );
+    }
     const ports = options.ports ?? [];
     if (!Array.isArray(ports) || ports.some((port) => !(port instanceof Port))) {
       invalidArgument(op, `ports must be a list of Ports, got ${describe(options.ports)}`);

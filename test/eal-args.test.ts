@@ -1,7 +1,15 @@
 // Unit tests of EAL command-line handling (lib/eal-args.ts): no EAL init, the machine's
 // facts (CPUs, NUMA nodes, free hugepage memory) given to prepareEalArgs.
 import t from 'tap';
-import { parseCorelist, parseCoremask, prepareEalArgs, splitCommandLine, type MachineFacts } from '../lib/index.js';
+import { formatCpuList } from '../lib/host.js';
+import {
+  onlineCpus,
+  parseCorelist,
+  parseCoremask,
+  prepareEalArgs,
+  splitCommandLine,
+  type MachineFacts,
+} from '../lib/index.js';
 
 const defaults = ['--in-memory', '--single-file-segments', '--no-telemetry'];
 /** A 2-CPU VM with one NUMA node and 1 GiB of free hugepages. */
@@ -31,6 +39,15 @@ t.test('parseCoremask refuses what is not a mask', async (t) => {
 t.test('parseCorelist reads CPU lists and ranges', async (t) => {
   t.same(parseCorelist('0-2,5'), [0, 1, 2, 5]);
   t.same(parseCorelist('4'), [4]);
+});
+
+t.test("formatCpuList folds ranges; onlineCpus lists the machine's CPUs", async (t) => {
+  t.equal(formatCpuList([5, 0, 2, 1]), '0-2,5');
+  t.equal(formatCpuList([3]), '3');
+  t.equal(formatCpuList([]), '');
+  const online = onlineCpus();
+  t.ok(online.length > 0 && online.every((cpu) => Number.isInteger(cpu) && cpu >= 0), 'CPU ids');
+  t.same(parseCorelist(formatCpuList(online)), online, 'the two formats agree');
 });
 
 t.test('parseCorelist refuses what is not a list', async (t) => {

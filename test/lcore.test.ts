@@ -70,6 +70,10 @@ t.test('worker errors', async (t) => {
     code: 'EINVAL',
     message: /cpu must be an integer from 0 to 1023, got -1/,
   });
+  await t.rejects(LcoreWorker.start(loop, { cpu: 1023, ports: [a] }), {
+    code: 'EINVAL',
+    message: /^cpu 1023 is not an online CPU of this machine: the online CPUs are \d+(-\d+)?(,\d+(-\d+)?)*$/,
+  });
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, port: [a] } as never), {
     code: 'EINVAL',
     message: /did you mean "ports"/,

@@ -122,7 +122,6 @@ async function generate(
   script: GeneratorScript,
 ): Promise<{ report: PktgenReport; ovs?: OvsCounters }> {
   const cpu = lab.cpus.generator;
-  const yieldMode = lab.options.generatorYield;
   const app = await lab.start({
     name,
     program: { example: 'pktgen' },
@@ -132,10 +131,7 @@ async function generate(
     args: (paths) =>
       generatorArgs(lab.appEal(paths, cpu, 'pktgen', generatorPorts), {
         commands: script.setup,
-        sharedCpu:
-          yieldMode === 'auto'
-            ? lab.cpus.generator === lab.cpus.ovs || lab.cpus.generator === lab.cpus.forwarder
-            : yieldMode === 'on',
+        sharedCpu: yields(lab, 'generator'),
         lingerMs: ports === null ? 0 : 6000,
       }),
   });
@@ -267,7 +263,7 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
     pass: false,
   };
   await lab.topology(referencePorts, referenceFlows);
-  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot, forwarderYields(lab));
+  const forwarders = labForwarders(name, lab.options.forwarders, packageRoot, yields(lab, 'forwarder'));
   const results: ForwarderResult[] = forwarders.map((forwarder) => ({
     kind: forwarder.kind,
     label: forwarder.label,
@@ -348,12 +344,17 @@ async function oneTurn(
   }
 }
 
-/** Whether the dpdk-ts forwarders and network functions yield when idle (`--forwarder-yield`). */
-function forwarderYields(lab: Lab): boolean {
-  const mode = lab.options.forwarderYield;
-  return mode === 'auto'
-    ? lab.cpus.forwarder === lab.cpus.ovs || lab.cpus.forwarder === lab.cpus.generator
-    : mode === 'on';
+/**
+ * Whether a dpdk-ts poller yields its CPU (`--generator-yield`, `--forwarder-yield`): as
+ * told, or with `auto` when it shares its CPU with another busy poller.
+ */
+function yields(lab: Lab, poller: 'generator' | 'forwarder'): boolean {
+  const mode = poller === 'generator' ? lab.options.generatorYield : lab.options.forwarderYield;
+  if (mode !== 'auto') return mode === 'on';
+  const { ovs, generator, forwarder } = lab.cpus;
+  return poller === 'generator'
+    ? generator === ovs || generator === forwarder
+    : forwarder === ovs || forwarder === generator;
 }
 
 /** What examples/ips.ts reports as its last JSON line. */
@@ -389,7 +390,7 @@ export async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
             name,
             sockets.map((socket, index) => ({ index, socket, mac: `00:00:00:00:01:0${index}` })),
           ),
-          { mode, rule, yieldWhenIdle: forwarderYields(lab) },
+          { mode, rule, yieldWhenIdle: yields(lab, 'forwarder') },
         ),
     });
   const ips = await nf('ips', 'inline', ['nf-in', 'nf-out']);

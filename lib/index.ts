@@ -29,6 +29,7 @@ export {
   type PortStats,
   type QueueStats,
   type LinkStatus,
+  type WaitForLinkOptions,
   type PortEvents,
 } from './port.js';
 export {

@@ -4,7 +4,7 @@ import { Batch } from './batch.js';
 import { Mempool } from './mempool.js';
 import { native, type NativePort, type PortInfo } from './native.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
-import { invalidArgument } from './errors.js';
+import { DpdkError, invalidArgument } from './errors.js';
 
 export type { PortInfo } from './native.js';
 
@@ -33,6 +33,25 @@ export interface LinkStatus {
   /** Autonegotiated. */
   autoneg: boolean;
 }
+
+/** Options of {@link Port.waitForLink}. */
+export interface WaitForLinkOptions {
+  /** How long to wait, in milliseconds. Default 10000. */
+  timeoutMs?: number;
+  /** Wait for the link to be up (the default) or down. */
+  up?: boolean;
+  /** How often to read the link status, in milliseconds. Default 10. */
+  intervalMs?: number;
+  /** Stops waiting: the promise rejects with `ECANCELED`. */
+  signal?: AbortSignal;
+}
+
+const waitForLinkKeys = [
+  'timeoutMs',
+  'up',
+  'intervalMs',
+  'signal',
+] as const satisfies readonly (keyof WaitForLinkOptions)[];
 
 /** Per-queue counters. */
 export interface QueueStats {
@@ -68,6 +87,19 @@ export interface PortStats {
   rxNoMbuf: number;
   /** Per-queue counters, when the driver keeps them. */
   queues: QueueStats[];
+}
+
+// Resolves after `ms`, or as soon as `signal` aborts (the caller then sees `aborted`).
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Events of a {@link Port}. */
@@ -263,6 +295,52 @@ export class Port extends EventEmitter<PortEvents> {
   /** The link status now (does not wait). Listen to `'link'` for changes. */
   link(): LinkStatus {
     return this.native.link();
+  }
+
+  /**
+   * Waits until the link is up (or down, with `up: false`), reading its status on a timer
+   * so that the event loop keeps running meanwhile; resolves with the status then. A
+   * vhost-user or virtio-user link comes up once the peer on the other side of the socket
+   * has connected; a port must be started for its link to come up.
+   *
+   * @throws DpdkError `ETIMEDOUT` naming the port and the state waited for when `timeoutMs`
+   * passes first; `ECANCELED` when `signal` aborts (its reason is the `cause`);
+   * `ERR_CLOSED` when the port is closed meanwhile; `EINVAL` for bad options.
+   */
+  async waitForLink(options: WaitForLinkOptions = {}): Promise<LinkStatus> {
+    const op = 'Port.waitForLink';
+    checkOptions<WaitForLinkOptions>(op, options, waitForLinkKeys);
+    const timeoutMs = checkInteger(op, 'timeoutMs', options.timeoutMs ?? 10000, 0, 2 ** 31 - 1);
+    const intervalMs = checkInteger(op, 'intervalMs', options.intervalMs ?? 10, 1, 60000);
+    const up = checkBoolean(op, 'up', options.up ?? true);
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      invalidArgument(op, `signal must be an AbortSignal, got ${describe(signal)}`);
+    }
+    const object = `port ${this.id} (${this.name})`;
+    const state = up ? 'up' : 'down';
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (signal?.aborted) {
+        throw new DpdkError(`Waiting for the link of ${object} to be ${state} was aborted`, {
+          code: 'ECANCELED',
+          operation: op,
+          object,
+          cause: signal.reason,
+        });
+      }
+      const status = this.link();
+      if (status.up === up) return status;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new DpdkError(
+          `The link of ${object} is still ${up ? 'down' : 'up'} after ${timeoutMs} ms: waited for it to be ${state}` +
+            (up && !this.started ? ' (the port is not started)' : ''),
+          { code: 'ETIMEDOUT', operation: op, object },
+        );
+      }
+      await sleep(Math.min(intervalMs, left), signal);
+    }
   }
 
   /** Basic counters. */

@@ -63,6 +63,13 @@ export {
   type ForwarderFailure,
   type ForwarderLoopStream,
 } from './forwarder.js';
+export {
+  ForwardStep,
+  type ForwardStepOptions,
+  type ForwardStepCounterIndexes,
+  type NamedCounters,
+  type PacketVerdict,
+} from './forward-step.js';
 export * from './packet.js';
 export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';
 export * from './ovs/index.js';

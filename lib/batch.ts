@@ -136,7 +136,7 @@ export class Batch {
   /** A checked handle on packet `i`, for code off the hot path. */
   packet(i: number): PacketHandle {
     this.#checkIndex('Batch.packet', i);
-    return new PacketHandle(this, i, this.generation);
+    return PacketHandle.of(this, i, this.generation);
   }
 
   #checkIndex(operation: string, i: number): void {
@@ -169,11 +169,16 @@ export class PacketHandle {
   readonly #index: number;
   readonly #generation: number;
 
-  /** @internal */
-  constructor(batch: Batch, index: number, generation: number) {
+  // Private rather than internal: stripping the constructor would leave `new PacketHandle()` open in the .d.ts.
+  private constructor(batch: Batch, index: number, generation: number) {
     this.#batch = batch;
     this.#index = index;
     this.#generation = generation;
+  }
+
+  /** @internal The handle of packet `index` of `batch` in its current `generation`: use {@link Batch.packet}. */
+  static of(batch: Batch, index: number, generation: number): PacketHandle {
+    return new PacketHandle(batch, index, generation);
   }
 
   #check(operation: string): void {

@@ -1,3 +1,6 @@
+// The public types name Buffer, NodeJS.* and node: modules; TypeScript >= 6 no longer loads
+// @types/node by itself (`types` defaults to []), so the .d.ts asks for it (a dependency).
+/// <reference types="node" preserve="true" />
 /** The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, throughput search, OVS. */
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
 export {

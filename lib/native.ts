@@ -1,4 +1,5 @@
 /** The native addon (native/*.cc): the shapes of its exports and its loading, once per thread. */
+import { basename, dirname, resolve, sep } from 'node:path';
 import bindings from 'bindings';
 import { DpdkError } from './errors.js';
 
@@ -115,39 +116,64 @@ export interface NativeAddon {
   Engine: new (options: object) => NativeEngine;
 }
 
-/** Turns a failure to load the addon into what to do about it. */
-function explainLoadFailure(error: Error): string {
+/** The package's root: the loader runs from lib/ (sources) or dist/lib/ (compiled). */
+const packageRoot = resolve(__dirname, basename(dirname(__dirname)) === 'dist' ? '../..' : '..');
+
+const buildNeeds =
+  "DPDK's headers, pkg-config, cmake and g++ (Debian 12: `apt-get install libdpdk-dev pkg-config cmake g++`)";
+
+/**
+ * What to do when the addon was never built. Installed as a dependency, npm builds it with
+ * dpdk-ts's install script, which npm skips under `--ignore-scripts` or when its
+ * `allowScripts` policy does not allow dpdk-ts; in a checkout, the setup builds it.
+ */
+function notBuiltAdvice(): string {
+  if (!packageRoot.split(sep).includes('node_modules')) {
+    return `it is not built: run \`npm run build:native\` in ${packageRoot} (needs ${buildNeeds}), or \`npm run setup\``;
+  }
+  return (
+    "it was not built, because npm did not run dpdk-ts's install script (npm ran with --ignore-scripts, " +
+    'or its allowScripts policy did not allow dpdk-ts). Build it from your project: `npm approve-scripts dpdk-ts` ' +
+    '(npm >= 11.16; it allows the script for later installs too), then `npm rebuild dpdk-ts`; ' +
+    `or build it in place: \`cd ${packageRoot} && npm run build:native\`. The build needs ${buildNeeds}`
+  );
+}
+
+/** Turns a failure to load the addon into what to do about it, and its code. */
+function explainLoadFailure(error: Error): { advice: string; code: string } {
   const text = error.message;
   if (/Could not locate the bindings file/.test(text)) {
-    return 'the native addon is not built: run `npm run build:native` (needs libdpdk-dev, cmake and g++)';
+    return { advice: notBuiltAdvice(), code: 'ERR_NATIVE_NOT_BUILT' };
   }
   if (/librte_\S+: cannot open shared object file/.test(text)) {
-    return 'the DPDK runtime libraries are missing: install DPDK 22.11 (`apt-get install dpdk` on Debian 12)';
+    return {
+      advice: 'the DPDK runtime libraries are missing: install DPDK 22.11 (`apt-get install dpdk` on Debian 12)',
+      code: 'ERR_ADDON_LOAD',
+    };
   }
   if (/version `DPDK_\d+' not found|undefined symbol: rte_/.test(text)) {
-    return (
-      'the DPDK libraries found at run time do not match the ones the addon was built with: ' +
-      'rebuild with `npm run build:native`'
-    );
+    return {
+      advice:
+        'the DPDK libraries found at run time do not match the ones the addon was built with: ' +
+        'rebuild with `npm run build:native`',
+      code: 'ERR_ADDON_LOAD',
+    };
   }
-  return 'see the cause';
+  return { advice: 'see the cause', code: 'ERR_ADDON_LOAD' };
 }
 
 function load(): NativeAddon {
   let addon: NativeAddon;
   try {
-    addon = bindings({ bindings: 'dpdk_ts.node', module_root: `${__dirname}/..` }) as NativeAddon;
-  } catch (firstError) {
-    try {
-      // Compiled to dist/lib/, the package root is two levels up.
-      addon = bindings({ bindings: 'dpdk_ts.node', module_root: `${__dirname}/../..` }) as NativeAddon;
-    } catch {
-      const error = firstError as Error;
-      throw new DpdkError(
-        `Cannot load the dpdk-ts native addon: ${explainLoadFailure(error)} (${error.message.split('\n')[0]})`,
-        { code: 'ERR_ADDON_LOAD', operation: 'load', cause: error },
-      );
-    }
+    addon = bindings({ bindings: 'dpdk_ts.node', module_root: packageRoot }) as NativeAddon;
+  } catch (caught) {
+    const error = caught as Error;
+    const { advice, code } = explainLoadFailure(error);
+    throw new DpdkError(`Cannot load the dpdk-ts native addon: ${advice} (${error.message.split('\n')[0]})`, {
+      code,
+      operation: 'load',
+      cause: error,
+    });
   }
   addon.setErrorClass(DpdkError);
   const { build, runtime } = addon.versions();

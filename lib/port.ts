@@ -145,8 +145,8 @@ export class Port extends EventEmitter<PortEvents> {
   // port's id may be reused by a new device), its id and the queue.
   readonly #queueBase: number;
 
-  /** @internal */
-  constructor(handle: NativePort) {
+  // Private rather than internal: stripping the constructor would leave `new Port()` open in the .d.ts.
+  private constructor(handle: NativePort) {
     super();
     this.native = handle;
     this.id = handle.id;

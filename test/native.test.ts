@@ -20,8 +20,7 @@ t.test('a missing native build gets an actionable DpdkError', async (t) => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', '-e', probe], { cwd: dir });
   t.match(JSON.parse(stdout), {
     name: 'DpdkError',
-    code: 'ERR_ADDON_LOAD',
-    message:
-      /^Cannot load the dpdk-ts native addon: the native addon is not built: run `npm run build:native` \(needs libdpdk-dev, cmake and g\+\+\)/,
+    code: 'ERR_NATIVE_NOT_BUILT',
+    message: `Cannot load the dpdk-ts native addon: it is not built: run \`npm run build:native\` in ${dir} (needs DPDK's headers, pkg-config, cmake and g++ (Debian 12: \`apt-get install libdpdk-dev pkg-config cmake g++\`)), or \`npm run setup\` (Could not locate the bindings file. Tried:)`,
   });
 });

@@ -1,3 +1,5 @@
+// See lib/index.ts: the .d.ts asks for @types/node, which TypeScript >= 6 does not load by itself.
+/// <reference types="node" preserve="true" />
 /**
  * The OVS control plane of dpdk-ts, importable without the native addon
  * (`import { Vswitch } from 'dpdk-ts/ovs'`): the OVSDB client, the OpenFlow 1.3 client,

@@ -237,7 +237,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     checkMonitorRequests(schema, requests);
     const deadline = Date.now() + (options.timeoutMs ?? this.#defaultTimeoutMs);
     await this.#link.waitReady('monitor', deadline, options.signal);
-    const monitor = new Monitor(
+    const monitor = Monitor.create(
       this,
       db,
       `monitor-${this.#nextMonitorId++}`,

@@ -112,7 +112,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   readonly #abandonedIds = new Set<number>();
   #nextId = 1;
   #closed = false;
-  /** `Date.now()` of the last bytes received. */
+  /** @internal `Date.now()` of the last bytes received: for the client's inactivity probes. */
   lastReceiveMs = Date.now();
 
   private constructor(target: string, socket: net.Socket, maxMessageBytes: number | undefined) {
@@ -323,7 +323,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     );
   }
 
-  /** Drops the connection with `error`, as if the peer had failed: for inactivity probes. */
+  /** @internal Drops the connection with `error`, as if the peer had failed: for inactivity probes. */
   fail(error: DpdkError): void {
     this.#shutdown(error);
   }

@@ -69,8 +69,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   queued: [method: string, params: JsonValue[]][] | undefined;
   readonly #client: OvsdbClient;
 
-  /** @internal use {@link OvsdbClient.monitor}. */
-  constructor(
+  // Private rather than internal: stripping the constructor would leave `new Monitor()` open in the .d.ts.
+  private constructor(
     client: OvsdbClient,
     db: string,
     id: string,
@@ -86,6 +86,18 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     // A copy: changeConditions updates it, and the caller's object stays as it was.
     this.requests = Object.fromEntries(Object.entries(requests).map(([table, request]) => [table, { ...request }]));
     this.method = method;
+  }
+
+  /** @internal A monitor not yet started: use {@link OvsdbClient.monitor}. */
+  static create(
+    client: OvsdbClient,
+    db: string,
+    id: string,
+    replica: Replica,
+    requests: { [table: string]: MonitorTableRequest },
+    method: MonitorMethod,
+  ): Monitor {
+    return new Monitor(client, db, id, replica, requests, method);
   }
 
   /**

@@ -4,11 +4,12 @@
 // Each check writes files into the project and runs a command there (`userProject`), so
 // README walkthroughs can be checked the same way.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { checkFirstNfRun, firstNfCannotRun, walkthroughFiles } from './helpers/readme-walkthrough.js';
 
 const execFileAsync = promisify(execFile);
 const root = join(__dirname, '..');
@@ -270,4 +271,13 @@ Eal.cleanup();
   await user.run('npx tsc -p ring');
   const { stdout } = await user.run('node ring/main.js');
   t.same(JSON.parse(stdout), { sent: 32, received: 32, length: 60 });
+});
+
+t.test('the README walkthrough runs from the installed package', { skip: firstNfCannotRun() }, async (t) => {
+  const files = walkthroughFiles(readFileSync(join(root, 'README.md'), 'utf8'));
+  user.write(Object.fromEntries(files));
+  await user.run(`npm install ${npmFlags} tsx`, 300_000);
+  // As the README runs it (npx tsx nf.ts), from the user's shell, through the tsx that npx
+  // would find: npx itself dies of the SIGINT and reports no exit status of the program.
+  await checkFirstNfRun(t, user.dir, ['bash', '-c', `${cleanShell}\nexec node_modules/.bin/tsx nf.ts 300`], userEnv());
 });

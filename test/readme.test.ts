@@ -2,7 +2,8 @@
 // new directory where `dpdk-ts` is this checkout (as `npm install /path/to/dpdk-ts` makes
 // it), type-checked, then run with tsx feeding 300 packets, stopped with Ctrl-C (SIGINT to
 // its process group, as a terminal sends it); the totals it prints are exact.
-import { spawn, spawnSync } from 'node:child_process';
+// test/package.test.ts runs the same files from the packed package.
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -14,11 +15,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { freeHugepages, until } from './helpers/dpdk.js';
-import { walkthroughFiles } from './helpers/readme-walkthrough.js';
+import { checkFirstNfRun, firstNfCannotRun, walkthroughFiles } from './helpers/readme-walkthrough.js';
 
 const root = join(__dirname, '..');
 const files = walkthroughFiles(readFileSync(join(root, 'README.md'), 'utf8'));
@@ -78,41 +78,14 @@ t.test('the walkthrough type-checks against the built package', async (t) => {
   t.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
 });
 
-// What nf.ts needs of the machine (tools/setup.sh reserves the hugepages).
-const cannotRun =
-  availableParallelism() < 2
-    ? 'the loop runs on CPU 1: this machine has one CPU'
-    : freeHugepages() < 160
-      ? `nf.ts takes 256 MiB of hugepages: ${freeHugepages()} pages of 2 MiB are free`
-      : false;
-
-t.test('nf.ts forwards, drops UDP to 6666, counts live and stops cleanly on Ctrl-C', { skip: cannotRun }, async (t) => {
-  const dir = project(t);
-  // TMPDIR: the vhost-user sockets nf.ts makes in tmpdir() land in the project directory.
-  const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'nf.ts', '300'], {
-    cwd: dir,
-    env: { ...process.env, TMPDIR: dir },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid as number), 'SIGKILL');
-  });
-  t.ok(
-    await until(() => /^received 300, passed 200, dropped 100$/m.test(output), 60000, 100),
-    'the live counters reach the fed packets',
-  );
-  process.kill(-(child.pid as number), 'SIGINT');
-  t.equal(await exited, 0, `exits 0 on Ctrl-C; output:\n${output}`);
-  t.match(output, /^Total: received 300, passed 200, dropped 100, unsent 0; east got 200$/m, 'the totals');
-  t.same(
-    readdirSync(dir).filter((name) => name.endsWith('.sock')),
-    [],
-    'no vhost-user socket left',
-  );
-  t.notOk(existsSync('/var/run/dpdk/nf'), 'no EAL runtime directory left');
-});
+t.test(
+  'nf.ts forwards, drops UDP to 6666, counts live and stops cleanly on Ctrl-C',
+  { skip: firstNfCannotRun() },
+  (t) =>
+    checkFirstNfRun(
+      t,
+      project(t),
+      [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'nf.ts', '300'],
+      process.env,
+    ),
+);

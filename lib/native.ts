@@ -108,7 +108,7 @@ export interface NativeAddon {
     new (name: string): NativeMempool;
   };
   Batch: new (capacity: number) => NativeBatch;
-  Port: { new (id: number): NativePort; probe(devargs: string): number; list(): number[] };
+  Port: { new (id: number): NativePort; probe(devargs: string, operation?: string): number; list(): number[] };
   rxBurst(queueHandle: number, batchId: number): number;
   txBurst(queueHandle: number, batchId: number): number;
   txRxBurst(txQueueHandle: number, batchId: number, rxQueueHandle: number): number;

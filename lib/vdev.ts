@@ -37,8 +37,8 @@ function flag(value: boolean): string {
   return value ? '1' : '0';
 }
 
-function probe(devargs: string): Port {
-  return Port.adopt(native.Port.probe(devargs));
+function probe(devargs: string, operation: string): Port {
+  return Port.adopt(native.Port.probe(devargs, operation));
 }
 
 /** Options of {@link VirtioUser.create}: the devargs of DPDK's `net_virtio_user`. */
@@ -112,7 +112,7 @@ export class VirtioUser {
 
   /** Creates the port at runtime (hotplug); `port.close()` unplugs it. */
   static create(options: VirtioUserOptions): Port {
-    return probe(VirtioUser.devargs(options));
+    return probe(VirtioUser.devargs(options), 'VirtioUser.create');
   }
 }
 
@@ -179,7 +179,7 @@ export class Vhost {
    * the port is configured; the link comes up when a virtio-user side connects.
    */
   static create(options: VhostOptions): Port {
-    return probe(Vhost.devargs(options));
+    return probe(Vhost.devargs(options), 'Vhost.create');
   }
 }
 
@@ -196,7 +196,7 @@ export class RingPort {
   /** Creates the port at runtime. */
   static create(options: RingPortOptions = {}): Port {
     checkOptions<RingPortOptions>('RingPort.create', options, ['name']);
-    return probe(deviceName('RingPort.create', 'net_ring', options.name));
+    return probe(deviceName('RingPort.create', 'net_ring', options.name), 'RingPort.create');
   }
 }
 
@@ -227,6 +227,6 @@ export class NullPort {
       parts.push(`size=${checkInteger(op, 'packetSize', options.packetSize, 14, 9000)}`);
     if (options.copy !== undefined) parts.push(`copy=${flag(checkBoolean(op, 'copy', options.copy))}`);
     if (options.noRx !== undefined) parts.push(`no-rx=${flag(checkBoolean(op, 'noRx', options.noRx))}`);
-    return probe(parts.join(','));
+    return probe(parts.join(','), op);
   }
 }

@@ -50,6 +50,7 @@ export interface NativeBatch {
   readonly shared: ArrayBuffer | null;
   free(): void;
   close(): void;
+  dropUnset(index: number): void;
 }
 export interface NativePort {
   readonly id: number;

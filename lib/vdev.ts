@@ -110,7 +110,17 @@ export class VirtioUser {
     return parts.join(',');
   }
 
-  /** Creates the port at runtime (hotplug); `port.close()` unplugs it. */
+  /**
+   * Creates the port at runtime (hotplug); `port.close()` unplugs it. A client connects
+   * now: with no server at `path` it throws `ENOENT` (no such file) or `ECONNREFUSED` (the
+   * socket file is there, its server has ended), saying so. A server (`server: true`) waits
+   * here until the vhost-user side connects; a socket file nothing listens on at its path
+   * (left by a process that died) is removed first, a live one is never touched.
+   *
+   * @throws DpdkError `EADDRINUSE` when another port already uses `path` the same way (the
+   * message names it) or, for a server, another process serves it; `EEXIST` when a file
+   * that is not a socket is at a server's path.
+   */
   static create(options: VirtioUserOptions): Port {
     return probe(VirtioUser.devargs(options), 'VirtioUser.create');
   }
@@ -176,7 +186,13 @@ export class Vhost {
 
   /**
    * Creates the port at runtime. In server mode (the default) the socket appears once
-   * the port is configured; the link comes up when a virtio-user side connects.
+   * the port is configured; the link comes up when a virtio-user side connects. A socket
+   * file nothing listens on at `iface` (left by a process that died) is removed first; a
+   * live one is never touched.
+   *
+   * @throws DpdkError `EADDRINUSE` when another port already has `iface` (the message names
+   * it: one socket path per Vhost port) or, in server mode, another process serves it;
+   * `EEXIST` when a file that is not a socket is at `iface`.
    */
   static create(options: VhostOptions): Port {
     return probe(Vhost.devargs(options), 'Vhost.create');

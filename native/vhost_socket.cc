@@ -1,6 +1,8 @@
 // The checks of vhost-user socket paths (see vhost_socket.h). Whether a socket is live is
 // asked by connecting to it, not by reading /proc/net/unix: that file lists only this network
 // namespace's sockets, and a server in a container can share the path through a bind mount.
+// A live server sees that probe as a connection closed at once, which vhost-user servers
+// handle as a peer that left.
 #include "vhost_socket.h"
 
 #include <rte_dev.h>

@@ -12,7 +12,8 @@
         "native/log_capture.cc",
         "native/mempool.cc",
         "native/port.cc",
-        "native/port_table.cc"
+        "native/port_table.cc",
+        "native/vhost_socket.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

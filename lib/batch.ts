@@ -130,7 +130,10 @@ export class Batch {
   /** Marks packet `i` to be freed instead of sent at the next {@link Port.txBurst}. */
   drop(i: number): void {
     this.#checkIndex('Batch.drop', i);
-    this.lengths[i] = 0;
+    // Length 0 already: perhaps a packet allocated without a template and never given a
+    // length, which a send refuses unless it was dropped on purpose (the addon must hear of it).
+    if (this.lengths[i] === 0) this.native.dropUnset(i);
+    else this.lengths[i] = 0;
   }
 
   /** A checked handle on packet `i`, for code off the hot path. */

@@ -2,6 +2,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
 import { forgetAllChunks } from './batch.js';
+import { stopLcoreWorkersAtExit } from './lcore.js';
 import { native } from './native.js';
 import { checkBoolean, checkInteger, checkOptions, checkString, describe } from './validate.js';
 
@@ -44,7 +45,11 @@ export interface EalOptions {
   vdevs?: string[];
   /** `--log-level`: a global level, or levels per log type pattern (`{ 'pmd.net.vhost.*': 'debug' }`). */
   logLevel?: LogLevel | number | Record<string, LogLevel | number>;
-  /** Echo DPDK's log to stderr (it is always captured for error messages). Default true. */
+  /**
+   * Echo DPDK's log to stderr. Default false: DPDK logs a great deal (a vhost-user port
+   * alone logs some 150 `VHOST_CONFIG` lines). The log is captured either way, and a failure
+   * quotes what DPDK said about it (`DPDK said: ...` in the error's message).
+   */
   printLog?: boolean;
   /** Keep DPDK telemetry (`--no-telemetry` when false). Default false. */
   telemetry?: boolean;
@@ -83,6 +88,12 @@ const logLevels: readonly LogLevel[] = [
   'info',
   'debug',
 ];
+
+/** Options of {@link Eal.init} given EAL arguments rather than {@link EalOptions}. */
+export interface EalLogOptions {
+  /** Echo DPDK's log to stderr, as {@link EalOptions.printLog}. Default false. */
+  printLog?: boolean;
+}
 
 /** What EAL reports after init. */
 export interface EalInfo {
@@ -317,10 +328,17 @@ export class Eal {
   /**
    * Initializes EAL with typed options or raw EAL arguments (without the program name).
    * Throws `ERR_EAL_ALREADY_INITIALIZED` on a second call, `ERR_EAL_CLEANED_UP` after
-   * cleanup, and a `DpdkError` carrying what DPDK logged when EAL refuses.
-   * The calling thread keeps its CPU affinity.
+   * cleanup, and a `DpdkError` carrying what DPDK logged when EAL refuses (a refused init
+   * removes the runtime directory it created). The calling thread keeps its CPU affinity.
+   * DPDK's log is not printed unless `printLog` is true.
    */
-  static init(options: EalOptions | string[] = {}): EalInfo {
+  static init(options?: EalOptions): EalInfo;
+  /**
+   * Initializes EAL with EAL arguments as a DPDK program's command line has them (without
+   * the program name), e.g. `['-l', '0-1', '--vdev', 'net_null0']`.
+   */
+  static init(args: string[], logOptions?: EalLogOptions): EalInfo;
+  static init(options: EalOptions | string[] = {}, logOptions: EalLogOptions = {}): EalInfo {
     if (!isMainThread) {
       // EAL belongs to the process; the thread that initializes it cleans it up at its end.
       throw new DpdkError('Eal.init() must be called on the main thread', {
@@ -329,15 +347,21 @@ export class Eal {
       });
     }
     const args = Array.isArray(options) ? checkRawArgs(options) : ealArgs(options);
-    const printLog = Array.isArray(options) ? true : (options.printLog ?? true);
-    native.setLogEcho(printLog);
+    if (Array.isArray(options)) {
+      checkOptions<EalLogOptions>('Eal.init', logOptions, ['printLog']);
+      if (logOptions.printLog !== undefined) checkBoolean('Eal.init', 'printLog', logOptions.printLog);
+    }
+    native.setLogEcho((Array.isArray(options) ? logOptions.printLog : options.printLog) ?? false);
     let info;
     try {
       info = native.ealInit(args);
     } catch (error) {
       hint(error);
     }
-    process.once('exit', () => native.ealCleanup(true));
+    process.once('exit', () => {
+      stopLcoreWorkersAtExit();
+      native.ealCleanup(true);
+    });
     return { ...info, args };
   }
 

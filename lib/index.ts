@@ -9,6 +9,7 @@ export {
   defaultEalFlags,
   type DefaultEalFlags,
   type EalOptions,
+  type EalLogOptions,
   type EalInfo,
   type LcoreInfo,
   type LogLevel,

@@ -89,6 +89,23 @@ function defaultPreload(path: string): string[] {
   }
 }
 
+// The workers whose threads have not exited, so that the process's exit can stop them first:
+// EAL can close the ports (and unlink their vhost-user sockets) only once no thread polls them.
+const runningWorkers = new Set<{ control: Int32Array; worker: Worker }>();
+
+/**
+ * @internal Called at process exit, before EAL shuts down: asks every running loop to end and
+ * terminates its thread (the exit cannot wait for a graceful stop); EAL then waits for the
+ * threads to leave before it closes the ports.
+ */
+export function stopLcoreWorkersAtExit(): void {
+  for (const { control, worker } of runningWorkers) {
+    Atomics.store(control, 0, 1);
+    void worker.terminate();
+  }
+  runningWorkers.clear();
+}
+
 const optionKeys = [
   'cpu',
   'ports',
@@ -196,8 +213,11 @@ export class LcoreWorker {
     worker.on('error', (error) => {
       failure.error ??= error;
     });
+    const running = { control: new Int32Array(control), worker };
+    runningWorkers.add(running);
     const exited = new Promise<number>((resolve) =>
       worker.once('exit', (code) => {
+        runningWorkers.delete(running);
         for (const port of acquired) port.release();
         resolve(code);
       }),
@@ -217,16 +237,7 @@ export class LcoreWorker {
         ),
       );
     });
-    return new LcoreWorker(
-      worker,
-      new Int32Array(control),
-      new Float64Array(counters),
-      names,
-      ports,
-      exited,
-      lcore,
-      failure,
-    );
+    return new LcoreWorker(worker, running.control, new Float64Array(counters), names, ports, exited, lcore, failure);
   }
 
   /** The loop's counters now, by name (read while it runs). */

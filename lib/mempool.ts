@@ -87,7 +87,9 @@ export class Mempool {
 
   /**
    * Appends `count` new packets to `batch`, each a copy of `template` (or empty). All or
-   * nothing: returns `count`, or 0 when the pool has too few free mbufs.
+   * nothing: returns `count`, or 0 when the pool has too few free mbufs. An empty packet
+   * must be given a length (`batch.lengths[i]`, or `PacketHandle.write`) or dropped
+   * (`batch.drop(i)`) before it is sent: `txBurst` refuses it otherwise (`EINVAL`).
    */
   alloc(batch: Batch, count: number, template?: Uint8Array): number {
     return this.native.alloc(batch.native, count, template);

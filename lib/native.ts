@@ -51,6 +51,7 @@ export interface NativeBatch {
   readonly shared: ArrayBuffer | null;
   free(): void;
   close(): void;
+  dropUnset(index: number): void;
 }
 export interface NativePort {
   readonly id: number;
@@ -109,7 +110,7 @@ export interface NativeAddon {
     new (name: string): NativeMempool;
   };
   Batch: new (capacity: number) => NativeBatch;
-  Port: { new (id: number): NativePort; probe(devargs: string): number; list(): number[] };
+  Port: { new (id: number): NativePort; probe(devargs: string, operation?: string): number; list(): number[] };
   rxBurst(queueHandle: number, batchId: number): number;
   txBurst(queueHandle: number, batchId: number): number;
   txRxBurst(txQueueHandle: number, batchId: number, rxQueueHandle: number): number;

@@ -366,6 +366,9 @@ export class Port extends EventEmitter<PortEvents> {
   /**
    * Receives up to `batch.capacity` packets from rx queue `queue` into the empty `batch`;
    * returns how many. One native call, no allocation.
+   *
+   * @throws DpdkError `ERR_PORT_STOPPED` before {@link Port.start}, `ERR_CLOSED` after
+   * {@link Port.close}, `EBUSY` when the batch still holds packets.
    */
   rxBurst(queue: number, batch: Batch): number {
     if (!isBatch(batch)) invalidArgument('Port.rxBurst', 'Expected a Batch', this.name);
@@ -377,6 +380,10 @@ export class Port extends EventEmitter<PortEvents> {
    * Sends the batch's packets on tx queue `queue` (freeing those marked dropped); returns
    * how many were sent. Unsent packets stay in the batch, first: send them again or free
    * them, they are never sent twice nor leaked.
+   *
+   * @throws DpdkError `ERR_PORT_STOPPED` before {@link Port.start}; `EINVAL`, sending
+   * nothing, when a packet allocated without a template was never given a length (or
+   * a length exceeds its buffer).
    */
   txBurst(queue: number, batch: Batch): number {
     if (!isBatch(batch)) invalidArgument('Port.txBurst', 'Expected a Batch', this.name);

@@ -37,8 +37,8 @@ function flag(value: boolean): string {
   return value ? '1' : '0';
 }
 
-function probe(devargs: string): Port {
-  return Port.adopt(native.Port.probe(devargs));
+function probe(devargs: string, operation: string): Port {
+  return Port.adopt(native.Port.probe(devargs, operation));
 }
 
 /** Options of {@link VirtioUser.create}: the devargs of DPDK's `net_virtio_user`. */
@@ -110,9 +110,19 @@ export class VirtioUser {
     return parts.join(',');
   }
 
-  /** Creates the port at runtime (hotplug); `port.close()` unplugs it. */
+  /**
+   * Creates the port at runtime (hotplug); `port.close()` unplugs it. A client connects
+   * now: with no server at `path` it throws `ENOENT` (no such file) or `ECONNREFUSED` (the
+   * socket file is there, its server has ended), saying so. A server (`server: true`) waits
+   * here until the vhost-user side connects; a socket file nothing listens on at its path
+   * (left by a process that died) is removed first, a live one is never touched.
+   *
+   * @throws DpdkError `EADDRINUSE` when another port already uses `path` the same way (the
+   * message names it) or, for a server, another process serves it; `EEXIST` when a file
+   * that is not a socket is at a server's path.
+   */
   static create(options: VirtioUserOptions): Port {
-    return probe(VirtioUser.devargs(options));
+    return probe(VirtioUser.devargs(options), 'VirtioUser.create');
   }
 }
 
@@ -176,10 +186,16 @@ export class Vhost {
 
   /**
    * Creates the port at runtime. In server mode (the default) the socket appears once
-   * the port is configured; the link comes up when a virtio-user side connects.
+   * the port is configured; the link comes up when a virtio-user side connects. A socket
+   * file nothing listens on at `iface` (left by a process that died) is removed first; a
+   * live one is never touched.
+   *
+   * @throws DpdkError `EADDRINUSE` when another port already has `iface` (the message names
+   * it: one socket path per Vhost port) or, in server mode, another process serves it;
+   * `EEXIST` when a file that is not a socket is at `iface`.
    */
   static create(options: VhostOptions): Port {
-    return probe(Vhost.devargs(options));
+    return probe(Vhost.devargs(options), 'Vhost.create');
   }
 }
 
@@ -196,7 +212,7 @@ export class RingPort {
   /** Creates the port at runtime. */
   static create(options: RingPortOptions = {}): Port {
     checkOptions<RingPortOptions>('RingPort.create', options, ['name']);
-    return probe(deviceName('RingPort.create', 'net_ring', options.name));
+    return probe(deviceName('RingPort.create', 'net_ring', options.name), 'RingPort.create');
   }
 }
 
@@ -227,6 +243,6 @@ export class NullPort {
       parts.push(`size=${checkInteger(op, 'packetSize', options.packetSize, 14, 9000)}`);
     if (options.copy !== undefined) parts.push(`copy=${flag(checkBoolean(op, 'copy', options.copy))}`);
     if (options.noRx !== undefined) parts.push(`no-rx=${flag(checkBoolean(op, 'noRx', options.noRx))}`);
-    return probe(parts.join(','));
+    return probe(parts.join(','), op);
   }
 }

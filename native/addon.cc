@@ -30,7 +30,12 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);
 }
 
-Addon::~Addon() { ReleaseChunks(); }
+// The environment's last step, after the finalizers of its objects (batches free their
+// mbufs there): only now may the exit (Eal::Shutdown) count its thread as gone.
+Addon::~Addon() {
+  ReleaseChunks();
+  Eal::UnregisterThread(this);
+}
 
 void Addon::ReleaseChunks() {
   for (uint32_t id = 0; id < chunkBuffers.size(); id++) {
@@ -49,7 +54,6 @@ void Addon::Cleanup(void* data) {
   // The environment's views die with it (no JS runs anymore, and no handle can be made
   // here to detach them): they just stop holding the chunks.
   addon->ReleaseChunks();
-  Eal::UnregisterThread(addon);
   if (addon->ownsEal) Eal::Shutdown(true);
 }
 

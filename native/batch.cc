@@ -3,6 +3,7 @@
 // after a partial send). The loops are written for the common case: nothing changed.
 #include "batch.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -29,6 +30,7 @@ void Batch::Init(Napi::Env env, Napi::Object exports) {
                                     {
                                         InstanceMethod("free", &Batch::Free),
                                         InstanceMethod("close", &Batch::Close),
+                                        InstanceMethod("dropUnset", &Batch::DropUnset),
                                         InstanceAccessor("shared", &Batch::GetShared, nullptr),
                                         InstanceAccessor("id", &Batch::GetId, nullptr),
                                     });
@@ -41,6 +43,7 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   if (capacity == 0) Throw(env, "EINVAL", "capacity must be from 1 to 4096, got 0", "new Batch");
   mbufs_.assign(capacity, nullptr);
   published_.assign(capacity, 0);
+  unset_.assign(capacity, 0);
   size_t size = SharedSize(capacity);
   void* memory = std::calloc(1, size);
   if (memory == nullptr) Throw(env, "ENOMEM", "Cannot allocate a batch", "new Batch");
@@ -126,7 +129,11 @@ void Batch::Publish(uint32_t from, uint32_t to) {
 
 void Batch::SetCount(uint32_t count, bool expire) {
   count_ = count;
-  if (count == 0) mayHoldEmpty_ = false;
+  if (count == 0) {
+    mayHoldEmpty_ = false;
+    if (mayHoldUnset_) std::fill(unset_.begin(), unset_.end(), 0);
+    mayHoldUnset_ = false;
+  }
   if (header_ == nullptr) return;
   header_->count = count;
   if (expire) header_->generation++;
@@ -149,6 +156,15 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
     rte_mbuf* m = mbufs_[i];
     uint16_t length = lengths_[i];
     if (length == 0) {
+      if (mayHoldUnset_ && unset_[i] != 0) {
+        Throw(env, "EINVAL",
+              "packet " + std::to_string(i) +
+                  " has length 0: it was allocated without a template and its length never "
+                  "set. Write its bytes and set batch.lengths[" +
+                  std::to_string(i) + "] (PacketHandle.write does both), or call batch.drop(" +
+                  std::to_string(i) + ") to free it; nothing was sent",
+              operation);
+      }
       zeroLength++;
       continue;
     }
@@ -167,6 +183,8 @@ uint32_t Batch::PrepareTx(Napi::Env env, const char* operation, uint32_t* droppe
   }
   *dropped = zeroLength;
   mayHoldEmpty_ = false;
+  if (mayHoldUnset_) std::fill(unset_.begin(), unset_.end(), 0);
+  mayHoldUnset_ = false;
   if (zeroLength == 0) return count;
   // Free the dropped packets and close the gaps, keeping the order JS sees.
   uint32_t kept = 0;
@@ -221,6 +239,10 @@ uint32_t Batch::AllocFrom(Napi::Env env, rte_mempool* mp, uint32_t count, const 
     m->data_len = static_cast<uint16_t>(length);
     m->pkt_len = static_cast<uint32_t>(length);
   }
+  if (length == 0) {
+    std::fill(unset_.begin() + count_, unset_.begin() + count_ + count, 1);
+    mayHoldUnset_ = true;
+  }
   Received(count);
   return count;
 }
@@ -234,6 +256,15 @@ void Batch::FreeAll(uint32_t from) {
 Napi::Value Batch::Free(const Napi::CallbackInfo& info) {
   if (closed_) Throw(info.Env(), "ERR_CLOSED", "Batch is closed", "Batch.free");
   FreeAll();
+  return info.Env().Undefined();
+}
+
+// dropUnset(i): batch.drop(i) of a packet whose length is already 0, so that a packet
+// allocated without a template and never given a length can still be dropped. Called only in
+// that case: not once per packet.
+Napi::Value Batch::DropUnset(const Napi::CallbackInfo& info) {
+  uint32_t i = ArgUint32(info, 0, "packet index", "Batch.drop");
+  if (i < count_) unset_[i] = 0;
   return info.Env().Undefined();
 }
 

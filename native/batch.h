@@ -42,7 +42,8 @@ class Batch : public Napi::ObjectWrap<Batch> {
   // After rx: records packets [count, count + n) and publishes their views.
   void Received(uint32_t n);
   // Before tx: frees packets marked dropped (length 0), writes JS's lengths back into the
-  // mbufs; throws EINVAL (nothing changed) if a length exceeds its buffer.
+  // mbufs; throws EINVAL (nothing sent or freed) if a length exceeds its buffer, or if a
+  // packet allocated without a template still has no length.
   uint32_t PrepareTx(Napi::Env env, const char* operation, uint32_t* dropped);
   // After tx: the first `sent` packets left; the rest move to the front.
   void Sent(uint32_t sent);
@@ -57,6 +58,7 @@ class Batch : public Napi::ObjectWrap<Batch> {
 
  private:
   Napi::Value Free(const Napi::CallbackInfo& info);
+  Napi::Value DropUnset(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetShared(const Napi::CallbackInfo& info);
   Napi::Value GetId(const Napi::CallbackInfo& info);
@@ -79,6 +81,11 @@ class Batch : public Napi::ObjectWrap<Batch> {
   std::vector<uint16_t> published_;
   // Set when a packet with length 0 (which means "drop" to PrepareTx) may be in the batch.
   bool mayHoldEmpty_ = false;
+  // By index: 1 for a packet allocated without a template that JS has not given a length
+  // yet (dropping it silently at the send would hide the mistake); all 0 unless
+  // mayHoldUnset_. A send that goes ahead clears them: every such packet then has a length.
+  std::vector<uint8_t> unset_;
+  bool mayHoldUnset_ = false;
   Napi::Reference<Napi::ArrayBuffer> shared_;
   bool closed_ = false;
   Addon* addon_;

@@ -40,7 +40,8 @@ uint16_t CheckedQueue(Napi::Env env, napi_value handleValue, const char* op, boo
     Eal::Require(env, op);
     std::string port = PortTable::Describe(static_cast<uint16_t>(portId));
     if (record.epoch.load() != epoch) Throw(env, "ERR_CLOSED", "Port is closed", op, port);
-    if (!record.started) Throw(env, "ERR_PORT_STOPPED", "Port is not started", op, port);
+    if (!record.started)
+      Throw(env, "ERR_PORT_STOPPED", "Port is not started: call port.start() first", op, port);
     const char* kind = rx ? "rx" : "tx";
     Throw(env, "EINVAL",
           std::string(kind) + " queue " + std::to_string(queue) + " does not exist: the port has " +

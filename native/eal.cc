@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -34,6 +35,8 @@ std::atomic<int> g_state{kUninitialized};
 // Worker threads registered with rte_thread_register (LcoreWorker loops).
 std::atomic<int> g_registeredThreads{0};
 std::mutex g_shutdown_mutex;
+// How long, in milliseconds, the exit waits for worker threads to unregister.
+constexpr int kExitWaitMs = 2000;
 
 Napi::Array CpuList(Napi::Env env, const cpu_set_t& set) {
   Napi::Array cpus = Napi::Array::New(env);
@@ -101,6 +104,29 @@ std::string BeforeUsage(const std::string& text) {
 
 int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
 
+// The runtime directory EAL will create for these arguments, as eal_create_runtime_dir names
+// it: /var/run/dpdk/PREFIX for root, else under $XDG_RUNTIME_DIR or /tmp. Empty when the
+// prefix is given in a form not recognised here (then nothing is removed on failure).
+std::string ExpectedRuntimeDir(const std::vector<std::string>& args) {
+  std::string prefix = "rte";
+  for (size_t i = 1; i < args.size(); i++) {
+    if (args[i] == "--file-prefix" && i + 1 < args.size()) {
+      prefix = args[++i];
+    } else if (args[i].rfind("--file-prefix=", 0) == 0) {
+      prefix = args[i].substr(strlen("--file-prefix="));
+    } else if (args[i].rfind("--file-p", 0) == 0) {
+      return "";  // an abbreviation getopt would accept
+    }
+  }
+  const char* xdg = getenv("XDG_RUNTIME_DIR");
+  std::string base = getuid() == 0 ? "/var/run" : (xdg != nullptr ? xdg : "/tmp");
+  return base + "/dpdk/" + prefix;
+}
+
+void RemoveTree(const std::string& dir) {
+  if (!dir.empty()) nftw(dir.c_str(), RemoveEntry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 }  // namespace
 
 bool Eal::Running() { return g_state.load() == kRunning; }
@@ -165,6 +191,10 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
   // threads it starts later, which inherit its mask) must keep the affinity it had.
   cpu_set_t affinity;
   bool haveAffinity = pthread_getaffinity_np(pthread_self(), sizeof(affinity), &affinity) == 0;
+  // A failed init leaves the runtime directory it created behind; one that existed before
+  // (another process's, with the same prefix) is never touched.
+  std::string expectedDir = ExpectedRuntimeDir(args);
+  bool dirExisted = expectedDir.empty() || access(expectedDir.c_str(), F_OK) == 0;
   StdioCapture stdio;
   int ret = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
   int initErrno = rte_errno;
@@ -172,6 +202,7 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
   log.SetEcho(echo);
   if (haveAffinity) pthread_setaffinity_np(pthread_self(), sizeof(affinity), &affinity);
   if (ret < 0) {
+    if (!dirExisted && expectedDir == rte_eal_get_runtime_dir()) RemoveTree(expectedDir);
     std::string reason = log.Since(mark);
     std::string other = BeforeUsage(printed);
     if (!other.empty()) reason += (reason.empty() ? "" : " ") + other;
@@ -200,6 +231,12 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
 void Eal::Shutdown(bool atExit) {
   std::lock_guard<std::mutex> lock(g_shutdown_mutex);
   if (g_state.load() != kRunning) return;
+  // At exit, lib/lcore.ts has just terminated the worker threads: give them a moment to leave
+  // (each unregisters as its environment ends), so that the ports can be closed and their
+  // vhost-user sockets unlinked rather than left behind.
+  for (int waited = 0; atExit && g_registeredThreads.load() > 0 && waited < kExitWaitMs; waited++) {
+    usleep(1000);
+  }
   Engine::StopAll();
   // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind; nothing else uses it.
   std::string runtimeDir = rte_eal_get_runtime_dir();
@@ -211,7 +248,7 @@ void Eal::Shutdown(bool atExit) {
     Mempool::FreeAll();
     rte_eal_cleanup();
   }
-  if (!runtimeDir.empty()) nftw(runtimeDir.c_str(), RemoveEntry, 8, FTW_DEPTH | FTW_PHYS);
+  RemoveTree(runtimeDir);
 }
 
 // ealCleanup(atExit): atExit (the process 'exit' hook) never throws.

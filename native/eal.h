@@ -22,7 +22,8 @@ class Eal {
   static bool Running();
 
   // Stops engines, closes ports and pools, then rte_eal_cleanup. Safe to call twice.
-  // `atExit`: the process is ending; leave DPDK alone if worker threads still use it.
+  // `atExit`: the process is ending; worker threads (lib/lcore.ts has just terminated them)
+  // get a moment to leave, and DPDK is left alone if some still use it.
   static void Shutdown(bool atExit);
   static void UnregisterThread(Addon* addon);
 

@@ -33,7 +33,7 @@ class LogCapture {
   std::mutex mutex_;
   std::string tail_;
   size_t dropped_ = 0;  // bytes removed from the front of tail_ so far
-  bool echo_ = true;
+  bool echo_ = false;   // lib/eal.ts sets it from printLog before EAL starts
   FILE* stream_ = nullptr;
 };
 

@@ -7,6 +7,7 @@
 #include <rte_ether.h>
 
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "eal.h"
@@ -14,6 +15,7 @@
 #include "log_capture.h"
 #include "mempool.h"
 #include "port_table.h"
+#include "vhost_socket.h"
 
 namespace dpdkts {
 
@@ -106,15 +108,18 @@ uint16_t Port::Run(Napi::Env env, const char* operation, const std::string& what
   return id;
 }
 
-// probe(devargs): hotplugs a virtual device (e.g. "net_vhost0,iface=/tmp/s") and returns
-// the id of the port it created.
+// probe(devargs, operation?): hotplugs a virtual device (e.g. "net_vhost0,iface=/tmp/s") and
+// returns the id of the port it created. `operation` names the SDK call in errors
+// (VirtioUser.create), default Port.probe.
 Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* op = "Port.probe";
-  Eal::Require(env, op);
-  std::string devargs = ArgString(info, 0, "devargs", op);
-  std::string name = devargs.substr(0, devargs.find(','));
-  // Held from the name check to the record update, so two probes of one name cannot race.
+  std::string op = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "Port.probe";
+  Eal::Require(env, op.c_str());
+  std::string devargs = ArgString(info, 0, "devargs", op.c_str());
+  size_t comma = devargs.find(',');
+  std::string name = devargs.substr(0, comma);
+  // Held from the name check to the record update, so two probes of one name (or of one
+  // socket path) cannot race.
   std::lock_guard<std::mutex> lock(PortTable::Mutex());
   uint16_t existing;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0) {
@@ -122,9 +127,17 @@ Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
           "A device named \"" + name + "\" already exists (port " + std::to_string(existing) + ")",
           op, name);
   }
+  std::optional<SocketEnd> socket =
+      SocketEnd::Of(name, comma == std::string::npos ? "" : devargs.substr(comma + 1));
+  if (socket) PrepareSocket(env, *socket, op, name);
   size_t mark = LogCapture::Instance().Mark();
   int ret = rte_dev_probe(devargs.c_str());
-  if (ret < 0) ThrowDpdk(env, ret, "Cannot create device \"" + devargs + "\"", op, name, mark);
+  if (ret < 0) {
+    if (socket && !socket->server && !socket->vhost) {
+      ExplainConnectFailure(env, *socket, op, name, mark);
+    }
+    ThrowDpdk(env, ret, "Cannot create device \"" + devargs + "\"", op, name, mark);
+  }
   uint16_t id;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0) {
     rte_eal_hotplug_remove("vdev", name.c_str());
@@ -457,7 +470,8 @@ Napi::Value Port::AcquireJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t id = Checked(env, "Port.acquire");
   if (!PortTable::Acquire(id))
-    Throw(env, "ERR_PORT_STOPPED", "Port is not started", "Port.acquire", PortTable::Describe(id));
+    Throw(env, "ERR_PORT_STOPPED", "Port is not started: call port.start() before polling it",
+          "Port.acquire", PortTable::Describe(id));
   return env.Undefined();
 }
 

@@ -1,4 +1,7 @@
 // Eal: typed options to arguments, refused options and arguments, the init/cleanup lifecycle.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { Batch, DpdkError, Eal, Mempool, ealArgs } from '../lib/index.js';
@@ -152,4 +155,66 @@ t.test('lifecycle: use before init, failed init, init once, cleanup', async (t) 
   t.throws(() => handle.data, { code: 'ERR_CLOSED', message: /was freed/ }, 'and cannot be made again');
   t.throws(() => Mempool.create({ name: 'late', size: 63 }), { code: 'ERR_EAL_CLEANED_UP' });
   t.throws(() => Eal.init({}), { code: 'ERR_EAL_CLEANED_UP' });
+});
+
+const initFixture = join(__dirname, 'fixtures', 'eal-init.ts');
+
+/** Runs the EAL init fixture in a fresh process (EAL initializes once per process). */
+function initInChild(
+  mode: string,
+  prefix: string,
+): { outcome: { ok?: boolean; code?: string; message?: string }; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', initFixture, mode, prefix], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  return { outcome: JSON.parse(result.stdout || '{}') as { code?: string; message?: string }, stderr: result.stderr };
+}
+
+t.test('a refused Eal.init removes the runtime directory it created', async (t) => {
+  const prefix = uniquePrefix('eal-refused');
+  const { outcome } = initInChild('refused', prefix);
+  t.equal(outcome.code, 'ENODEV');
+  t.match(
+    outcome.message,
+    /^EAL initialization failed: No such device \(DPDK said: .*failed to parse device "net_bogus0"/,
+  );
+  t.notOk(existsSync(`/var/run/dpdk/${prefix}`), 'no runtime directory left');
+});
+
+t.test('a runtime directory that was there before a refused Eal.init is left alone', async (t) => {
+  const prefix = uniquePrefix('eal-refused-kept');
+  const dir = `/var/run/dpdk/${prefix}`;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'other'), '');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(initInChild('refused', prefix).outcome.code, 'ENODEV');
+  t.ok(existsSync(join(dir, 'other')), 'what was there is still there');
+});
+
+t.test("DPDK's log is not printed unless printLog is true", async (t) => {
+  for (const [mode, printed] of [
+    ['quiet', false],
+    ['printed', true],
+    ['raw-quiet', false],
+    ['raw-printed', true],
+  ] as const) {
+    const { outcome, stderr } = initInChild(mode, uniquePrefix(`eal-${mode}`));
+    t.same(outcome, { ok: true }, `${mode}: init and cleanup`);
+    if (printed) t.match(stderr, /EAL: Detected CPU lcores/, `${mode}: the log is on stderr`);
+    else t.equal(stderr, '', `${mode}: nothing on stderr`);
+  }
+});
+
+t.test('printLog with EAL arguments is checked', async (t) => {
+  t.throws(() => Eal.init(['--no-pci'], { printLog: 'yes' } as never), {
+    name: 'DpdkError',
+    code: 'EINVAL',
+    operation: 'Eal.init',
+    message: 'printLog must be true or false, got "yes"',
+  });
+  t.throws(() => Eal.init(['--no-pci'], { printlog: true } as never), {
+    code: 'EINVAL',
+    message: /Unknown option "printlog" for Eal.init \(did you mean "printLog"\?\)/,
+  });
 });

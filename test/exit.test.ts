@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -27,6 +27,42 @@ for (const [mode, expectedCode] of [
     t.equal(result.signal, null, 'no crash');
     t.notMatch(result.stderr, /terminate called|Segmentation|Aborted|core dumped/);
     if (mode === 'throw') t.match(result.stderr, /Error: boom/);
+    t.notOk(existsSync(join(dir, 'exit.sock')), 'the vhost port was closed (its socket removed)');
+    t.notOk(existsSync(`/var/run/dpdk/${prefix}`), 'no DPDK runtime files left');
+  });
+}
+
+const withWorker = join(__dirname, 'fixtures', 'exit-with-worker.ts');
+
+// The same with an LcoreWorker polling the vhost port: the exit stops its thread first, so
+// that the port can be closed and its socket unlinked (a socket left behind made the next
+// run's port fail to bind).
+for (const [mode, expectedCode] of [
+  ['process-exit', 3],
+  ['sigint', 130],
+  ['throw', 1],
+] as const) {
+  t.test(`exit with a running lcore worker: ${mode}`, async (t) => {
+    const dir = socketDir(t);
+    const prefix = uniquePrefix(`exit-worker-${mode}`);
+    const child = spawn(process.execPath, ['--import', 'tsx', withWorker, mode, dir, prefix], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => child.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (mode === 'sigint' && stdout === 'ready\n') child.kill('SIGINT');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    t.equal(stdout, 'ready\n');
+    t.equal(code, expectedCode, `exit code ${expectedCode}`);
+    t.equal(signal, null, 'no crash');
+    t.notMatch(stderr, /terminate called|Segmentation|Aborted|core dumped/);
     t.notOk(existsSync(join(dir, 'exit.sock')), 'the vhost port was closed (its socket removed)');
     t.notOk(existsSync(`/var/run/dpdk/${prefix}`), 'no DPDK runtime files left');
   });

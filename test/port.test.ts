@@ -66,7 +66,9 @@ t.test('burst errors', async (t) => {
   const batch = new Batch(8);
   t.throws(() => port.start(), { code: 'EINVAL', message: 'Port is not configured: call configure() before start()' });
   port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
-  t.throws(() => port.rxBurst(0, batch), { code: 'ERR_PORT_STOPPED', message: 'Port is not started' });
+  const notStarted = { code: 'ERR_PORT_STOPPED', message: 'Port is not started: call port.start() first' };
+  t.throws(() => port.rxBurst(0, batch), { ...notStarted, operation: 'Port.rxBurst' });
+  t.throws(() => port.txBurst(0, batch), { ...notStarted, operation: 'Port.txBurst' });
   port.start();
   t.throws(() => port.rxBurst(1, batch), {
     code: 'EINVAL',
@@ -184,7 +186,7 @@ t.test('bursts on a closed port throw, even when a new device took its id', asyn
   t.equal(pool.stats().inUse, 0);
 });
 
-t.test('lengths JS changes after a receive are sent; zero-length packets are dropped', async (t) => {
+t.test('lengths JS changes after a receive are sent', async (t) => {
   const port = RingPort.create();
   port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
   port.start();
@@ -197,16 +199,61 @@ t.test('lengths JS changes after a receive are sent; zero-length packets are dro
   t.same([...batch.lengths.subarray(0, 4)], [60, 60, 100, 60], 'the new length went out');
   t.equal(port.txRxBurst(0, batch, port, 0), 4, 'and unchanged lengths go out as they are');
   t.same([...batch.lengths.subarray(0, 4)], [60, 60, 100, 60]);
+  batch.close();
+  port.close();
+  t.equal(pool.stats().inUse, 0);
+});
+
+t.test('a packet allocated empty and never given a length is refused by a send, naming it', async (t) => {
+  const port = RingPort.create();
+  port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+  port.start();
+  const batch = new Batch(8);
+  t.equal(pool.alloc(batch, 2, packet), 2);
+  t.equal(pool.alloc(batch, 2), 2, 'two empty packets after two full ones');
+  batch.packet(2).write(0, packet);
+  const refused = {
+    name: 'DpdkError',
+    code: 'EINVAL',
+    message:
+      'packet 3 has length 0: it was allocated without a template and its length never set. Write its bytes and set batch.lengths[3] (PacketHandle.write does both), or call batch.drop(3) to free it; nothing was sent',
+  };
+  t.throws(() => port.txBurst(0, batch), { ...refused, operation: 'Port.txBurst' });
+  t.throws(() => port.txRxBurst(0, batch, port, 0), { ...refused, operation: 'Port.txRxBurst' });
+  t.equal(batch.count, 4, 'the batch is as it was');
+  t.same([...batch.lengths.subarray(0, 4)], [60, 60, 60, 0]);
+  t.equal(port.stats().txPackets, 0, 'nothing was sent');
+  batch.lengths[3] = 60;
+  t.equal(port.txBurst(0, batch), 4, 'once given a length, it is sent');
+  t.equal(port.rxBurst(0, batch), 4);
   batch.free();
 
-  t.equal(pool.alloc(batch, 3, new Uint8Array(0)), 3, 'three empty packets');
-  t.same([...batch.lengths.subarray(0, 3)], [0, 0, 0]);
-  t.equal(port.txBurst(0, batch), 0, 'length 0 means dropped, even when JS did not set it');
+  pool.alloc(batch, 3, new Uint8Array(0));
+  batch.drop(1);
+  t.throws(() => port.txBurst(0, batch), { code: 'EINVAL', message: /^packet 0 has length 0/ });
+  batch.drop(0);
+  batch.drop(2);
+  t.equal(port.txBurst(0, batch), 0, 'dropped on purpose, they are freed');
   t.equal(batch.count, 0);
   t.equal(port.rxBurst(0, batch), 0, 'nothing reached the ring');
   batch.close();
   port.close();
   t.equal(pool.stats().inUse, 0, 'the dropped packets were freed');
+});
+
+t.test('a received packet set to length 0 is dropped at the send', async (t) => {
+  const port = RingPort.create();
+  port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+  port.start();
+  const batch = new Batch(8);
+  pool.alloc(batch, 3, packet);
+  t.equal(port.txRxBurst(0, batch, port, 0), 3);
+  batch.lengths[1] = 0;
+  t.equal(port.txBurst(0, batch), 2);
+  t.equal(port.rxBurst(0, batch), 2, 'the other two went out');
+  batch.close();
+  port.close();
+  t.equal(pool.stats().inUse, 0);
 });
 
 t.test('txRxBurst sends, frees what was refused, and receives in one call', async (t) => {

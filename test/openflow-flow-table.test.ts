@@ -28,6 +28,7 @@ t.before(async () => {
   ovs = await startOvsDummy();
   await ovs.addBridge('br0');
   await ovs.addBridge('br1', { portPrefix: 'q' });
+  await ovs.addBridge('br2', { portPrefix: '9x', ports: 2 });
   client = await OpenFlowClient.connect(ovs.mgmt('br0'));
 });
 
@@ -76,6 +77,16 @@ t.test('dumpFlows prints what ovs-ofctl --names dump-flows prints, and --no-name
     /priority=7,udp,in_port=p4,tp_dst=53 actions=set_field:00:00:00:00:00:02->eth_dst,output:p1,LOCAL$/,
   );
   t.same(filtered.flows[0]?.match.inPort, 4, 'the structured flows keep port numbers');
+});
+
+t.test('port names ovs-ofctl quotes are printed quoted and read back quoted or bare', async (t) => {
+  const other = await OpenFlowClient.connect(ovs.mgmt('br2'));
+  t.teardown(() => other.close());
+  await other.deleteFlows();
+  await other.addFlows(['in_port="9x1",actions=output:9x2', 'in_port=9x2,actions=output:"9x1"']);
+  const lines = normalize((await other.dumpFlows()).lines);
+  t.same(lines, ofctlLines(await ovs.ofctl('dump-flows', 'br2', '--names')));
+  t.ok(lines.includes('cookie=0x0, duration=X, table=0, n_packets=0, n_bytes=0, in_port="9x1" actions=output:"9x2"'));
 });
 
 t.test('a flow the switch refuses fails the whole batch: nothing is installed, the error names it', async (t) => {

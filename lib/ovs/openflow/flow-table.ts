@@ -76,7 +76,7 @@ export async function portMapOf(client: OpenFlowClient, call: CallOptions): Prom
 
 /** Whether `ovs-ofctl` quotes this port name in output: names it could not read back bare. */
 function nameNeedsQuotes(name: string): boolean {
-  return /^[-+0-9]/.test(name) || /[^A-Za-z0-9_.-]/.test(name);
+  return /^[-+0-9]/.test(name) || /[^A-Za-z0-9_]/.test(name);
 }
 
 /**

@@ -14,6 +14,7 @@ options:
                     (default $OVS_RUNDIR or /var/run/openvswitch)
   --no-wait         do not wait for ovs-vswitchd to apply database changes
   --strict          mod-flows/del-flows: match priority and fields exactly
+  --names           dump-flows: print ports by name (as ovs-ofctl --names)
   --timeout MS      give up after MS milliseconds
   -h, --help        this text
 
@@ -31,6 +32,7 @@ interface Options {
   rundir: string;
   noWait: boolean;
   strict: boolean;
+  names: boolean;
   timeoutMs?: number;
 }
 
@@ -41,7 +43,12 @@ function fail(message: string): never {
 }
 
 function parse(argv: string[]): { options: Options; verb: string; args: string[] } {
-  const options: Options = { rundir: process.env.OVS_RUNDIR ?? '/var/run/openvswitch', noWait: false, strict: false };
+  const options: Options = {
+    rundir: process.env.OVS_RUNDIR ?? '/var/run/openvswitch',
+    noWait: false,
+    strict: false,
+    names: false,
+  };
   let i = 0;
   const value = (name: string): string => {
     const next = argv[++i];
@@ -63,6 +70,9 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
         break;
       case '--strict':
         options.strict = true;
+        break;
+      case '--names':
+        options.names = true;
         break;
       case '--timeout': {
         const ms = Number(take());
@@ -109,6 +119,7 @@ async function main(): Promise<void> {
       {
         target: switchTarget(bridge, options.rundir),
         strict: options.strict || undefined,
+        names: options.names || undefined,
         timeoutMs: options.timeoutMs,
       },
       out,

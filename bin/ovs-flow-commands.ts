@@ -6,14 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { DpdkError, invalidArgument } from '../lib/errors.js';
 import { OFPP } from '../lib/ovs/openflow/actions.js';
 import { OpenFlowClient, type CallOptions } from '../lib/ovs/openflow/client.js';
-import type { FlowMod, FlowModCommand } from '../lib/ovs/openflow/flow-mod.js';
-import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
-import {
-  formatFlowStats,
-  formatPortDescription,
-  formatPortStats,
-  sortPortDescriptions,
-} from '../lib/ovs/openflow/format.js';
+import { portMapOf } from '../lib/ovs/openflow/flow-table.js';
+import { formatPortDescription, formatPortStats, sortPortDescriptions } from '../lib/ovs/openflow/format.js';
 import { checkOptions } from '../lib/validate.js';
 
 /** Options of {@link runFlowCommand}. */
@@ -22,6 +16,8 @@ export interface FlowCommandOptions {
   target: string;
   /** `--strict`: `mod-flows`/`del-flows` affect only flows with exactly this match and priority. */
   strict?: boolean;
+  /** `dump-flows`: print ports by name (`--names`); default false, as `ovs-ofctl` into a pipe. */
+  names?: boolean;
   /** Timeout of the connection and of each request, in ms (default 10000). */
   timeoutMs?: number;
 }
@@ -37,7 +33,7 @@ export const flowCommandUsage: Readonly<Record<string, string>> = {
   'dump-ports-desc': 'dump-ports-desc',
 };
 
-const optionKeys = ['target', 'strict', 'timeoutMs'] as const satisfies readonly (keyof FlowCommandOptions)[];
+const optionKeys = ['target', 'strict', 'names', 'timeoutMs'] as const satisfies readonly (keyof FlowCommandOptions)[];
 const strictVerbs = new Set(['mod-flows', 'del-flows']);
 
 function usageError(verb: string, message: string): never {
@@ -53,16 +49,11 @@ function checkArgs(verb: string, args: readonly string[], min: number, max: numb
   }
 }
 
-async function portMapOf(client: OpenFlowClient, call: CallOptions): Promise<Map<string, number>> {
-  const ports = await client.portDescriptions(call);
-  return new Map(ports.map((port) => [port.name, port.portNo]));
-}
-
 /**
  * Reads an `add-flows` file: one flow per line; blank lines and `#` comments are
- * skipped. Errors name the file and line.
+ * skipped. Returns the flows and their line numbers.
  */
-async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<string, number>): Promise<FlowMod[]> {
+async function readFlowFile(verb: string, path: string): Promise<{ flows: string[]; lines: number[] }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -75,24 +66,16 @@ async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<str
       cause: error,
     });
   }
-  const flowMods: FlowMod[] = [];
+  const flows: string[] = [];
+  const lines: number[] = [];
   text.split('\n').forEach((line, index) => {
     const flow = line.trim();
-    if (flow === '' || flow.startsWith('#')) {
-      return;
-    }
-    try {
-      flowMods.push(parseFlowMod(flow, { command: 'add', portMap }));
-    } catch (error) {
-      throw new DpdkError(`${path}:${index + 1}: ${(error as Error).message}`, {
-        code: 'EINVAL',
-        operation: `ovs-flow ${verb}`,
-        object: path,
-        cause: error,
-      });
+    if (flow !== '' && !flow.startsWith('#')) {
+      flows.push(flow);
+      lines.push(index + 1);
     }
   });
-  return flowMods;
+  return { flows, lines };
 }
 
 /**
@@ -103,7 +86,7 @@ async function readFlowFile(verb: string, path: string, portMap: ReadonlyMap<str
  * Verbs and their `args` (the bridge is `options.target`): `add-flow FLOW`,
  * `add-flows FILE`, `mod-flows FLOW`, `del-flows [FLOW]`, `dump-flows [FLOW]`,
  * `dump-ports [PORT]`, `dump-ports-desc`. Port names in flows are resolved through
- * the bridge's port descriptions. Failures are `DpdkError`s (see {@link OpenFlowClient}).
+ * the bridge's port descriptions (`--names`: `dump-flows` prints them too). Failures are `DpdkError`s (see {@link OpenFlowClient}).
  */
 export async function runFlowCommand(
   verb: string,
@@ -121,6 +104,9 @@ export async function runFlowCommand(
   }
   if (options.strict && !strictVerbs.has(verb)) {
     usageError(verb, `--strict applies only to ${[...strictVerbs].join(' and ')}`);
+  }
+  if (options.names && verb !== 'dump-flows') {
+    usageError(verb, '--names applies only to dump-flows');
   }
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
     usageError(verb, 'args must be an array of strings');
@@ -145,35 +131,40 @@ export async function runFlowCommand(
   try {
     switch (verb) {
       case 'add-flow':
+        await client.addFlows(args[0]!, call);
+        break;
       case 'mod-flows':
-      case 'del-flows': {
-        const command: FlowModCommand =
-          verb === 'add-flow'
-            ? 'add'
-            : verb === 'mod-flows'
-              ? options.strict
-                ? 'modify_strict'
-                : 'modify'
-              : options.strict
-                ? 'delete_strict'
-                : 'delete';
-        const portMap = args.length > 0 ? await portMapOf(client, call) : new Map<string, number>();
-        const flowMod = args.length > 0 ? parseFlowMod(args[0]!, { command, portMap }) : { command };
-        await client.flowMod(flowMod, call);
+        await client.modifyFlows(args[0]!, { ...call, strict: options.strict ?? false });
         break;
-      }
+      case 'del-flows':
+        await client.deleteFlows(args[0], { ...call, strict: options.strict ?? false });
+        break;
       case 'add-flows': {
-        const flowMods = await readFlowFile(verb, args[0]!, await portMapOf(client, call));
-        await client.flowMods(flowMods, call);
+        const file = args[0]!;
+        const { flows, lines } = await readFlowFile(verb, file);
+        if (flows.length === 0) break;
+        await client.addFlows(flows, call).catch((error: unknown) => {
+          const flowIndex = (error as { flowIndex?: number }).flowIndex;
+          if (!(error instanceof DpdkError) || flowIndex === undefined) throw error;
+          // A parse error reads best as the file's line and the parser's own words.
+          const message = error.code === 'EINVAL' ? (error.cause as Error).message : error.message;
+          throw Object.assign(
+            new DpdkError(`${file}:${lines[flowIndex]}: ${message}`, {
+              code: error.code,
+              operation,
+              object: file,
+              cause: error,
+            }),
+            { flowIndex, flow: flows[flowIndex] },
+          );
+        });
         break;
       }
-      case 'dump-flows': {
-        const request = args.length > 0 ? parseFlowFilter(args[0]!, { portMap: await portMapOf(client, call) }) : {};
-        for (const flow of await client.flowStats(request, call)) {
-          out(` ${formatFlowStats(flow)}`);
+      case 'dump-flows':
+        for (const line of (await client.dumpFlows(args[0], { ...call, names: options.names ?? false })).lines) {
+          out(` ${line}`);
         }
         break;
-      }
       case 'dump-ports': {
         let portNo: number = OFPP.ANY;
         if (args.length > 0) {

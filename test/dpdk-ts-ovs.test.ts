@@ -49,6 +49,20 @@ t.test('the reference setup, replaced line by line', async (t) => {
       .sort();
   t.same(strip(await ovs('dump-flows', 'ovs-br0')), strip(ofctl), 'dump-flows reads like ovs-ofctl');
   t.match(ofctl, /ip,in_port=2 actions=output:3/);
+  const ofctlNames = (
+    await run(
+      'ovs-ofctl',
+      ['-O', 'OpenFlow13', '--names', 'dump-flows', `unix:${join(sandbox.runDir, 'ovs-br0.mgmt')}`],
+      {
+        env: sandbox.env,
+      },
+    )
+  ).stdout;
+  t.same(strip(await ovs('--names', 'dump-flows', 'ovs-br0')), strip(ofctlNames), 'dump-flows --names too');
+  t.match(
+    ofctlNames,
+    /ip,in_port="vhost-user1" actions=output:"vhost-user2"|ip,in_port=vhost-user1 actions=output:vhost-user2/,
+  );
   await ovs('--strict', 'del-flows', 'ovs-br0', 'in_port=2,dl_type=0x800');
   const left = strip(await ovs('dump-flows', 'ovs-br0'));
   t.equal(left.length, 4, "three reference flows and the bridge's default NORMAL flow remain");
@@ -73,6 +87,7 @@ t.test('bad command lines', async (t) => {
   await fails(['--bogus', 'show'], /unknown option "--bogus"/);
   await fails(['frobnicate'], /unknown verb "frobnicate"/);
   await fails(['add-flow'], /add-flow needs a SWITCH/);
+  await fails(['--names', 'add-flow', 'br0', 'actions=drop'], /--names applies only to dump-flows/);
   await fails(['--timeout', 'soon', 'show'], /--timeout must be a positive number of milliseconds/);
   const help = await run(process.execPath, ['--import', 'tsx', bin, '--help']);
   t.match(help.stdout, /add-port \[--may-exist\] BR PORT/);

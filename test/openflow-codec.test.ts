@@ -295,6 +295,11 @@ t.test('errors decode into spec names', async (t) => {
     typeName: 'OFPET_EXPERIMENTER',
     experimenter: 0x2320,
   });
+  t.match(
+    decodeErrorMessage(Buffer.concat([body(0xffff, 2313), Buffer.from([0x4f, 0x4e, 0x46, 0x00])])),
+    { typeName: 'OFPET_BUNDLE_FAILED', codeName: 'OFPBFC_MSG_FAILED', experimenter: 0x4f4e4600 },
+    "the ONF bundle extension's errors by name",
+  );
   t.throws(() => decodeErrorMessage(Buffer.alloc(2)), { code: 'EPROTO' });
 });
 

@@ -48,3 +48,23 @@ t.test('DPDK ovs-vswitchd: netdev bridge with vhost-user ports', { skip }, async
   t.ok(existsSync(sandbox.mgmtSocket('ovs-br0')), 'the OpenFlow management socket exists');
   t.equal(vswitch.show(), await vsctl(sandbox, 'show'));
 });
+
+t.test(
+  'DPDK ovs-vswitchd without dpdk-init: a vhost-user port is refused, saying DPDK must be initialized',
+  { skip: existsSync(dpdkVswitchd) ? false : `${dpdkVswitchd} is missing (apt-get install openvswitch-switch-dpdk)` },
+  async (t) => {
+    // No EAL starts without dpdk-init, so no hugepages are needed.
+    const sandbox = await OvsSandbox.start({ vswitchd: 'dpdk', otherConfig: { 'dpdk-init': 'false' } });
+    t.teardown(() => sandbox.stop());
+    const vswitch = await Vswitch.connect(sandbox.dbTarget, { timeoutMs: 30_000 });
+    t.teardown(() => vswitch.close());
+    await vswitch.addBridge('br0', { datapathType: 'netdev' });
+    await t.rejects(vswitch.addPort('br0', 'vhost-user0', { type: 'dpdkvhostuser' }), {
+      code: 'ERR_OVS_INTERFACE',
+      operation: 'addPort',
+      message:
+        /^ovs-vswitchd could not add interface vhost-user0: .*; type "dpdkvhostuser" needs OVS with DPDK initialized \(other_config:dpdk-init=true\); this switch has dpdk_initialized=false$/,
+    });
+    t.same(vswitch.listPorts('br0'), []);
+  },
+);

@@ -105,15 +105,52 @@ t.test('vswitch helpers with a dummy ovs-vswitchd', async (t) => {
     });
   });
 
-  t.test('a bad interface type is reported as an error', async (t) => {
+  t.test('a bad interface type is reported as an error, naming the types there are', async (t) => {
     await t.rejects(vswitch.addPort('br0', 'bad0', { type: 'nosuchtype' }), {
       code: 'ERR_OVS_INTERFACE',
-      message: /^ovs-vswitchd could not add interface bad0: could not open network device bad0/,
+      message:
+        /^ovs-vswitchd could not add interface bad0: could not open network device bad0 \(.*\); this ovs-vswitchd has no interface type "nosuchtype" \(it has: .*\bdummy\b.*\)$/,
       object: 'bad0',
     });
-    t.equal(vswitch.interface('bad0').ofport, -1);
-    await vswitch.deletePort('bad0');
+    t.same(vswitch.listPorts('br0'), ['p1', 'vhu0'], 'the refused port is removed again');
+    t.equal((await vsctl(sandbox, 'list-ports', 'br0')).trim(), 'p1\nvhu0');
+  });
+
+  t.test('a port with no kernel device on the dummy switch: the error says to use type dummy', async (t) => {
+    await t.rejects(vswitch.addPort('br0', 'nodev'), {
+      code: 'ERR_OVS_INTERFACE',
+      operation: 'addPort',
+      message:
+        'ovs-vswitchd could not add interface nodev: could not open network device nodev (No such device); ' +
+        'there is no kernel network device "nodev" for a system interface; ' +
+        "on a dummy or userspace switch without DPDK use type: 'dummy' (or 'internal')",
+    });
     t.same(vswitch.listPorts('br0'), ['p1', 'vhu0']);
+    await vswitch.addPort('br0', 'nodev', { type: 'dummy' });
+    t.equal(vswitch.interface('nodev').type, 'dummy', 'the same name, corrected, is accepted');
+    await vswitch.deletePort('nodev');
+  });
+
+  t.test('a vhost-user port on a switch without DPDK: the error says it needs DPDK', async (t) => {
+    await t.rejects(
+      vswitch.addPort('br0', 'vhc0', {
+        type: 'dpdkvhostuserclient',
+        options: { 'vhost-server-path': `${sandbox.runDir}/vhc0.sock` },
+      }),
+      {
+        code: 'ERR_OVS_INTERFACE',
+        message:
+          /^ovs-vswitchd could not add interface vhc0: could not open network device vhc0 \(.*\); type "dpdkvhostuserclient" needs OVS with DPDK initialized \(other_config:dpdk-init=true\); this switch has dpdk_initialized=false and its ovs-vswitchd has no DPDK \(dpdk_version "none"\): run OVS's DPDK build/,
+      },
+    );
+    t.same(vswitch.listPorts('br0'), ['p1', 'vhu0']);
+  });
+
+  t.test('interface() of an interface of the default (system) type', async (t) => {
+    await vswitch.addPort('br0', 'sys0', { noWait: true });
+    await waitFor('the replica', () => vswitch.listPorts('br0').includes('sys0'));
+    t.equal(vswitch.interface('sys0').type, '', 'update2 leaves the default type out; it reads as ""');
+    await vswitch.deletePort('sys0');
   });
 
   t.test('noWait and a missing ovs-vswitchd', async (t) => {

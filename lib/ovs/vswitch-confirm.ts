@@ -4,6 +4,7 @@
  * ovs-vswitchd could not add.
  */
 import { DpdkError } from '../errors.js';
+import type { Row } from './ovsdb/data.js';
 import type { Replica } from './ovsdb/replica.js';
 
 /**
@@ -48,10 +49,54 @@ export function waitForReplica(
   });
 }
 
+/** The bridge holding interface `uuid`, through its port. */
+function bridgeOfInterface(replica: Replica, uuid: string): Readonly<Row> | undefined {
+  const port = replica.find('Port', (row) => (row['interfaces'] as string[]).includes(uuid));
+  if (port === undefined) return undefined;
+  return replica.find('Bridge', (row) => (row['ports'] as string[]).includes(port['_uuid'] as string));
+}
+
+/**
+ * What to do about ovs-vswitchd's refusal of interface `name`, or undefined when there is
+ * nothing to add to its words. The replica omits columns at their default (update2 sends
+ * only the others): a missing `type` is "" and a missing `dpdk_initialized` false.
+ */
+function interfaceHint(replica: Replica, iface: Readonly<Row>, error: string): string | undefined {
+  const name = iface['name'] as string;
+  const type = (iface['type'] as string | undefined) ?? '';
+  const root = replica.rows('Open_vSwitch')[0];
+  const ifaceTypes = (root?.['iface_types'] as string[] | undefined) ?? [];
+  const bridge = bridgeOfInterface(replica, iface['_uuid'] as string);
+  const datapath = (bridge?.['datapath_type'] as string | undefined) || 'system';
+  if (type.startsWith('dpdk')) {
+    const version = (root?.['dpdk_version'] as string | null | undefined) ?? 'none';
+    if (root?.['dpdk_initialized'] !== true) {
+      const build = /dpdk/i.test(version)
+        ? ''
+        : ` and its ovs-vswitchd has no DPDK (dpdk_version "${version}"): run OVS's DPDK build (e.g. ovs-vswitchd-dpdk, or OvsSandbox with vswitchd: 'dpdk')`;
+      return `type "${type}" needs OVS with DPDK initialized (other_config:dpdk-init=true); this switch has dpdk_initialized=false${build}`;
+    }
+    if (datapath !== 'netdev') {
+      return `type "${type}" needs a bridge with datapath_type netdev; bridge ${String(bridge?.['name'])} has ${datapath}`;
+    }
+    return undefined;
+  }
+  if (type !== '' && type !== 'system' && ifaceTypes.length > 0 && !ifaceTypes.includes(type)) {
+    return `this ovs-vswitchd has no interface type "${type}" (it has: ${ifaceTypes.join(', ')})`;
+  }
+  if ((type === '' || type === 'system') && error.includes('(No such device)')) {
+    const instead = ifaceTypes.includes('dummy')
+      ? `on a dummy or userspace switch without DPDK use type: 'dummy' (or 'internal')`
+      : `create it first, or use type: 'internal' for a port that OVS creates itself`;
+    return `there is no kernel network device "${name}" for a ${type || 'system'} interface; ${instead}`;
+  }
+  return undefined;
+}
+
 /**
  * @internal Throws for the first of `interfaces` that ovs-vswitchd could not add
  * (`ofport` -1 or an `error`); interfaces not in the replica are skipped.
- * @throws DpdkError `ERR_OVS_INTERFACE` with ovs-vswitchd's error.
+ * @throws DpdkError `ERR_OVS_INTERFACE` with ovs-vswitchd's error and, where it helps, what to do.
  */
 export function checkInterfacesAdded(replica: Replica, operation: string, interfaces: readonly string[]): void {
   for (const name of interfaces) {
@@ -59,10 +104,13 @@ export function checkInterfacesAdded(replica: Replica, operation: string, interf
     if (iface === undefined) continue;
     const error = iface['error'];
     if (typeof error === 'string' || iface['ofport'] === -1) {
-      throw new DpdkError(
-        `ovs-vswitchd could not add interface ${name}: ${typeof error === 'string' ? error : 'ofport is -1'}`,
-        { code: 'ERR_OVS_INTERFACE', operation, object: name },
-      );
+      const reason = typeof error === 'string' ? error : 'ofport is -1';
+      const hint = interfaceHint(replica, iface, reason);
+      throw new DpdkError(`ovs-vswitchd could not add interface ${name}: ${reason}${hint ? `; ${hint}` : ''}`, {
+        code: 'ERR_OVS_INTERFACE',
+        operation,
+        object: name,
+      });
     }
   }
 }

@@ -55,7 +55,8 @@ export function interfaceInfo(replica: Replica, name: string): InterfaceInfo {
   if (row === undefined)
     throw new DpdkError(`no interface named ${name}`, { code: 'ENOENT', operation: 'interface', object: name });
   const status = mapToRecord<string>(row['status']);
-  const type = row['type'] as string;
+  // update2 leaves out columns at their default: no `type` is "" (a system interface).
+  const type = (row['type'] as string | undefined) ?? '';
   const vhost = type.startsWith('dpdkvhostuser');
   return {
     name,

@@ -291,8 +291,9 @@ export class Vswitch {
 
   /**
    * Adds port `port` with one interface of the same name to `bridge` (`ovs-vsctl add-port`),
-   * then (unless `noWait`) reports it as an error when ovs-vswitchd could not add it; the
-   * port then stays configured, as with ovs-vsctl.
+   * then (unless `noWait`) reports it as an error when ovs-vswitchd could not add it, saying
+   * what to do where it can (a missing kernel device on a dummy switch, a DPDK type on a
+   * switch without DPDK); the port is then removed again (ovs-vsctl would leave it).
    * @throws DpdkError `ENOENT` (no bridge), `EEXIST` (port exists, unless `mayExist` and on
    * this bridge), `EINVAL`, `ERR_OVS_INTERFACE` (ovs-vswitchd's error), and those of {@link apply}.
    */
@@ -345,23 +346,33 @@ export class Vswitch {
       other_config: options.otherConfig ?? {},
     };
     if (options.ofportRequest !== undefined) interfaceRow['ofport_request'] = options.ofportRequest;
-    await this.apply(
-      operation,
-      [
-        this.#absent('Port', port),
-        this.#absent('Interface', port),
-        { op: 'insert', table: 'Interface', uuidName: 'iface', row: interfaceRow },
-        { op: 'insert', table: 'Port', uuidName: 'port', row: { name: port, interfaces: [namedUuid('iface')] } },
-        {
-          op: 'mutate',
-          table: 'Bridge',
-          where: [['_uuid', '==', bridgeRow['_uuid']]],
-          mutations: [['ports', 'insert', [namedUuid('port')]]],
-        },
-      ],
-      options,
-      [port],
-    );
+    try {
+      await this.apply(
+        operation,
+        [
+          this.#absent('Port', port),
+          this.#absent('Interface', port),
+          { op: 'insert', table: 'Interface', uuidName: 'iface', row: interfaceRow },
+          { op: 'insert', table: 'Port', uuidName: 'port', row: { name: port, interfaces: [namedUuid('iface')] } },
+          {
+            op: 'mutate',
+            table: 'Bridge',
+            where: [['_uuid', '==', bridgeRow['_uuid']]],
+            mutations: [['ports', 'insert', [namedUuid('port')]]],
+          },
+        ],
+        options,
+        [port],
+      );
+    } catch (error) {
+      // ovs-vsctl leaves a port ovs-vswitchd refused configured; take it out again, so that a
+      // failed addPort changes nothing and can be retried, corrected. The refusal is what the
+      // caller needs to see: a failing clean-up would show in the next call.
+      if (error instanceof DpdkError && error.code === 'ERR_OVS_INTERFACE') {
+        await this.deletePort(port, { ifExists: true, ...this.#callOptions(options) }).catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { DpdkError, errnoOf } from '../../errors.js';
-import { checkInteger, checkOptions, checkTimeout } from '../../validate.js';
+import { checkBoolean, checkInteger, checkOptions, checkTimeout } from '../../validate.js';
 import { OFPP } from './actions.js';
 import {
   decodeErrorMessage,
@@ -15,14 +15,23 @@ import {
   FrameDecoder,
   helloVersions,
   OFP13_VERSION,
-  OFPET_HELLO_FAILED,
   OFPT,
-  protocolNames,
   type OpenFlowErrorInfo,
   type OpenFlowMessage,
   type SwitchFeatures,
 } from './codec.js';
+import { checkBundleReply, encodeBundleAdd, encodeBundleControl, OFPBCT, OFPT_EXPERIMENTER } from './bundle.js';
 import { encodeFlowMod, type FlowMod } from './flow-mod.js';
+import {
+  addFlows,
+  deleteFlows,
+  type AddFlowsOptions,
+  dumpFlows,
+  modifyFlows,
+  type DumpFlowsOptions,
+  type FlowDump,
+  type FlowEditOptions,
+} from './flow-table.js';
 import {
   decodeFlowStatsEntries,
   decodePortDescEntries,
@@ -36,6 +45,7 @@ import {
   type PortDescription,
   type PortStats,
 } from './multipart.js';
+import { helloError, versionError } from './handshake.js';
 import { abortedError, openflowError, PendingReplies, withDeadline, type CheckedCall } from './replies.js';
 import { parseTarget } from './target.js';
 
@@ -56,6 +66,12 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Aborting fails the call with `ECANCELED` (the request may still take effect on the switch). */
   signal?: AbortSignal;
+}
+
+/** Options of {@link OpenFlowClient.flowMods}. */
+export interface FlowModsOptions extends CallOptions {
+  /** Commit all flow mods or none, in an OpenFlow bundle (default false). */
+  atomic?: boolean;
 }
 
 /** Options of {@link OpenFlowClient.connect}. */
@@ -236,7 +252,7 @@ export class OpenFlowClient {
     const switchHello = await hello;
     const versions = helloVersions(switchHello);
     if (!versions.includes(OFP13_VERSION)) {
-      throw this.#versionError(versions);
+      throw versionError(this.target, versions);
     }
     this.#checkOpen('features');
     const call = { timeoutMs: this.#timeoutMs, signal: undefined };
@@ -247,17 +263,6 @@ export class OpenFlowClient {
       call,
     );
     this.#switchFeatures = decodeFeaturesReply(reply!);
-  }
-
-  #versionError(versions: readonly number[]): DpdkError {
-    const offered =
-      versions.length === 0
-        ? 'no OpenFlow version'
-        : versions.map((v) => protocolNames[v] ?? `wire version ${v}`).join(', ');
-    return new DpdkError(
-      `${this.target} does not offer OpenFlow 1.3 (it offers ${offered}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
-      { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
-    );
   }
 
   #onData(chunk: Buffer): void {
@@ -296,7 +301,7 @@ export class OpenFlowClient {
       if (message.type === OFPT.HELLO) {
         waiter.resolve(message);
       } else if (message.type === OFPT.ERROR) {
-        waiter.reject(this.#helloError(message));
+        waiter.reject(helloError(this.target, message));
       } else {
         waiter.reject(
           new DpdkError(`${this.target} sent message type ${message.type} before HELLO`, {
@@ -310,7 +315,7 @@ export class OpenFlowClient {
     }
     if (message.version !== OFP13_VERSION) {
       if (message.type === OFPT.ERROR) {
-        this.#shutdown(this.#helloError(message));
+        this.#shutdown(helloError(this.target, message));
         this.#socket.destroy();
         return;
       }
@@ -329,33 +334,6 @@ export class OpenFlowClient {
       default:
         this.#replies.onReply(message);
     }
-  }
-
-  #helloError(message: OpenFlowMessage): DpdkError {
-    let info: OpenFlowErrorInfo | undefined;
-    try {
-      info = decodeErrorMessage(message.body);
-    } catch {
-      info = undefined;
-    }
-    if (info && info.type === OFPET_HELLO_FAILED) {
-      const text = info.data
-        .toString('latin1')
-        .replace(/[^\x20-\x7e]/g, '')
-        .trim();
-      return new DpdkError(
-        `${this.target} refused OpenFlow 1.3 (${info.codeName}${text ? `: ${text}` : ''}); add OpenFlow13 to the bridge's protocols, e.g. ovs-vsctl set bridge BRIDGE protocols=OpenFlow10,OpenFlow13`,
-        { code: 'ERR_OPENFLOW_VERSION', operation: 'OpenFlowClient.connect', object: this.target },
-      );
-    }
-    return new DpdkError(
-      `${this.target} sent an error during the handshake: ${info ? `${info.typeName} ${info.codeName}` : 'undecodable'}`,
-      {
-        code: 'ERR_OPENFLOW',
-        operation: 'OpenFlowClient.connect',
-        object: this.target,
-      },
-    );
   }
 
   #onError(message: OpenFlowMessage): void {
@@ -456,18 +434,21 @@ export class OpenFlowClient {
   }
 
   /**
-   * Sends flow mods in order, then one barrier. Rejects with the first `ERR_OPENFLOW`
-   * the switch returned (its message names the flow mod's index); flow mods the
-   * switch accepted stay applied. Invalid input is rejected (`EINVAL`) before anything is sent.
+   * Sends flow mods in order and confirms them with a barrier. With `atomic`, they go in a
+   * bundle (ONF extension 230, as `ovs-ofctl --bundle`) committed all or nothing; else
+   * flow mods the switch accepted stay applied. Rejects with the first `ERR_OPENFLOW` the
+   * switch returned (its message names the flow mod's index), `ENOTSUP` when `atomic` and
+   * the switch has no bundles. Invalid input is rejected (`EINVAL`) before anything is sent.
    */
-  async flowMods(flowMods: readonly FlowMod[], options: CallOptions = {}): Promise<void> {
-    const call = this.#begin('flowMods', options);
-    const xids: number[] = [];
-    const messages = flowMods.map((flowMod) => {
-      const xid = this.#replies.reserveXid();
-      xids.push(xid);
-      return encodeFlowMod(xid, flowMod);
-    });
+  async flowMods(flowMods: readonly FlowMod[], options: FlowModsOptions = {}): Promise<void> {
+    const operation = 'flowMods';
+    checkOptions<FlowModsOptions>(operation, options, [...callOptionKeys, 'atomic']);
+    const { atomic, ...callOptions } = options;
+    const call = this.#begin(operation, callOptions);
+    const bundled = checkBoolean(operation, 'atomic', atomic ?? false);
+    const xids = flowMods.map(() => this.#replies.reserveXid());
+    const messages = flowMods.map((flowMod, index) => encodeFlowMod(xids[index]!, flowMod));
+    const bundleId = xids[0] ?? 0;
     let firstError: DpdkError | undefined;
     xids.forEach((xid, index) => {
       this.#replies.setErrorSink(xid, (info) => {
@@ -477,10 +458,20 @@ export class OpenFlowClient {
       });
     });
     try {
-      for (const message of messages) {
-        this.#socket.write(message);
-      }
+      if (bundled) await this.#bundleControl(bundleId, OFPBCT.OPEN_REQUEST, call);
+      // A bundled flow mod and its bundle add share the xid, so either's error names the flow.
+      messages.forEach((message, index) =>
+        this.#socket.write(bundled ? encodeBundleAdd(xids[index]!, bundleId, message) : message),
+      );
       await this.#barrier(call);
+      if (bundled) {
+        if (firstError) await this.#bundleControl(bundleId, OFPBCT.DISCARD_REQUEST, call);
+        else
+          await this.#bundleControl(bundleId, OFPBCT.COMMIT_REQUEST, call).catch((error: unknown) => {
+            // The switch reports the flow mod that failed the commit before the commit itself.
+            if (!firstError) throw error;
+          });
+      }
     } finally {
       for (const xid of xids) {
         this.#replies.deleteErrorSink(xid);
@@ -489,6 +480,20 @@ export class OpenFlowClient {
     if (firstError) {
       throw firstError;
     }
+  }
+
+  /** Sends a bundle control request and checks the switch's reply (`ENOTSUP` when it has no bundles). */
+  async #bundleControl(bundleId: number, type: number, call: CheckedCall): Promise<void> {
+    const message = encodeBundleControl(this.#replies.reserveXid(), bundleId, type);
+    const [body] = await this.#request('bundle', message, OFPT_EXPERIMENTER, call).catch((error: unknown) => {
+      const info = openflowErrorOf(error);
+      if (type !== OFPBCT.OPEN_REQUEST || info?.typeName !== 'OFPET_BAD_REQUEST') throw error;
+      throw new DpdkError(
+        `${this.target} does not support OpenFlow bundles on OpenFlow 1.3 (${info.codeName}); send the flow mods without atomic`,
+        { code: 'ENOTSUP', operation: 'flowMods', object: this.target, cause: error },
+      );
+    });
+    checkBundleReply(body!, bundleId, type + 1, this.target);
   }
 
   async #multipart(
@@ -522,6 +527,38 @@ export class OpenFlowClient {
   async portDescriptions(options: CallOptions = {}): Promise<PortDescription[]> {
     const parts = await this.#multipart('portDescriptions', OFPMP.PORT_DESC, Buffer.alloc(0), options);
     return parts.flatMap(decodePortDescEntries);
+  }
+
+  /**
+   * Adds flows written as `ovs-ofctl add-flow` takes them (`in_port=p1,ip,actions=output:p2`).
+   * Port names resolve through the switch's port descriptions (read once per call); every
+   * flow is parsed before any is sent; then they are installed all or none, in a bundle
+   * (unless `atomic: false`: in order, the accepted ones staying), confirmed by a barrier.
+   * @throws DpdkError `EINVAL` for a flow that does not parse (an unknown port lists the
+   * bridge's ports; nothing was sent), `ERR_OPENFLOW` for a flow the switch refused, with its
+   * reason; both name the flow and carry `flowIndex` and `flow` (`FlowErrorDetails`);
+   * `ENOTSUP` when the switch has no bundles.
+   */
+  addFlows(flows: string | readonly string[], options: AddFlowsOptions = {}): Promise<void> {
+    return addFlows(this, flows, options);
+  }
+
+  /** Modifies the actions of the flows `flow` matches (`ovs-ofctl mod-flows`); errors as {@link addFlows}. */
+  modifyFlows(flow: string, options: FlowEditOptions = {}): Promise<void> {
+    return modifyFlows(this, flow, options);
+  }
+
+  /** Deletes the flows `flow` matches, or every flow without one (`ovs-ofctl del-flows`); errors as {@link addFlows}. */
+  deleteFlows(flow?: string, options: FlowEditOptions = {}): Promise<void> {
+    return deleteFlows(this, flow, options);
+  }
+
+  /**
+   * Reads the flows (all, or those `filter` matches, in `dump-flows` syntax with port names)
+   * and formats them as `ovs-ofctl -O OpenFlow13 --names dump-flows` prints them.
+   */
+  dumpFlows(filter?: string, options: DumpFlowsOptions = {}): Promise<FlowDump> {
+    return dumpFlows(this, filter, options);
   }
 
   /** Closes the connection; outstanding and later calls fail with `ERR_CLOSED`. Idempotent. */

@@ -402,6 +402,32 @@ const errorTypes: readonly (readonly [string, string, readonly string[]])[] = [
 export const OFPET_HELLO_FAILED = 0;
 const OFPET_EXPERIMENTER = 0xffff;
 
+/** The ONF's experimenter id (`ONF_EXPERIMENTER_ID`, "ONF\0"): bundles on OpenFlow 1.3 (bundle.ts). */
+export const ONF_EXPERIMENTER_ID = 0x4f4e4600;
+
+/** The bundle errors of the ONF extension (experimenter codes 2300..2315), by code. */
+const bundleErrorNames: readonly string[] = [
+  'UNKNOWN',
+  'EPERM',
+  'BAD_ID',
+  'BUNDLE_EXIST',
+  'BUNDLE_CLOSED',
+  'OUT_OF_BUNDLES',
+  'BAD_TYPE',
+  'BAD_FLAGS',
+  'MSG_BAD_LEN',
+  'MSG_BAD_XID',
+  'MSG_UNSUP',
+  'MSG_CONFLICT',
+  'MSG_TOO_MANY',
+  'MSG_FAILED',
+  'TIMEOUT',
+  'BUNDLE_IN_PROGRESS',
+].map((name) => `OFPBFC_${name}`);
+
+/** The experimenter code of the first of {@link bundleErrorNames}. */
+const bundleErrorBase = 2300;
+
 /** Decodes an OFPT_ERROR body into type/code numbers and their spec names. */
 export function decodeErrorMessage(body: Buffer): OpenFlowErrorInfo {
   if (body.length < 4) {
@@ -411,11 +437,12 @@ export function decodeErrorMessage(body: Buffer): OpenFlowErrorInfo {
   const code = body.readUInt16BE(2);
   if (type === OFPET_EXPERIMENTER) {
     const experimenter = body.length >= 8 ? body.readUInt32BE(4) : 0;
+    const bundleError = experimenter === ONF_EXPERIMENTER_ID ? bundleErrorNames[code - bundleErrorBase] : undefined;
     return {
       type,
       code,
-      typeName: 'OFPET_EXPERIMENTER',
-      codeName: `experimenter 0x${experimenter.toString(16)} code ${code}`,
+      typeName: bundleError ? 'OFPET_BUNDLE_FAILED' : 'OFPET_EXPERIMENTER',
+      codeName: bundleError ?? `experimenter 0x${experimenter.toString(16)} code ${code}`,
       experimenter,
       data: Buffer.from(body.subarray(8)),
     };

@@ -131,7 +131,7 @@ export function parseMaskedUint64(
   return { value, mask };
 }
 
-/** Resolves a port: number, reserved name (any case) or bridge port name; `where` is the token, for the refusal. */
+/** Resolves a port: number, reserved name (any case) or bridge port name, bare or quoted; `where` is the token, for the refusal. */
 export function parsePort(flow: string, where: string, text: string, options: FlowSyntaxOptions): number {
   const number = parseUint(text, 0xffffffff);
   if (number !== undefined) {
@@ -141,7 +141,9 @@ export function parsePort(flow: string, where: string, text: string, options: Fl
   if (Object.hasOwn(OFPP, upper) && upper !== 'MAX') {
     return OFPP[upper as keyof typeof OFPP];
   }
-  const named = options.portMap?.get(text);
+  // ovs-ofctl --names quotes names it could not read back bare (`in_port="9p"`): accept them so.
+  const name = /^"[^"\\]*"$/.test(text) ? text.slice(1, -1) : text;
+  const named = options.portMap?.get(name);
   if (named !== undefined) {
     return named;
   }
@@ -149,6 +151,6 @@ export function parsePort(flow: string, where: string, text: string, options: Fl
   const reservedNames = [...reservedPortNames.values()].join(', ');
   return syntaxError(
     flow,
-    `unknown port "${text}" in ${where}; expected a port number, a reserved port (${reservedNames}) or a port of the bridge: ${known}`,
+    `unknown port "${name}" in ${where}; expected a port number, a reserved port (${reservedNames}) or a port of the bridge: ${known}`,
   );
 }

@@ -8,6 +8,14 @@ export * from './client.js';
 export * from './codec.js';
 export * from './flow-mod.js';
 export * from './flow-syntax.js';
+export {
+  portNamesOf,
+  type AddFlowsOptions,
+  type DumpFlowsOptions,
+  type FlowDump,
+  type FlowEditOptions,
+  type FlowErrorDetails,
+} from './flow-table.js';
 export * from './format.js';
 export * from './match.js';
 export * from './multipart.js';

@@ -15,6 +15,7 @@ options:
   --no-wait         do not wait for ovs-vswitchd to apply database changes
   --strict          mod-flows/del-flows: match priority and fields exactly
   --names           dump-flows: print ports by name (as ovs-ofctl --names)
+  --bundle          add-flow/add-flows: all flows or none, in one OpenFlow bundle
   --timeout MS      give up after MS milliseconds
   -h, --help        this text
 
@@ -33,6 +34,7 @@ interface Options {
   noWait: boolean;
   strict: boolean;
   names: boolean;
+  bundle: boolean;
   timeoutMs?: number;
 }
 
@@ -48,6 +50,7 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
     noWait: false,
     strict: false,
     names: false,
+    bundle: false,
   };
   let i = 0;
   const value = (name: string): string => {
@@ -73,6 +76,9 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
         break;
       case '--names':
         options.names = true;
+        break;
+      case '--bundle':
+        options.bundle = true;
         break;
       case '--timeout': {
         const ms = Number(take());
@@ -120,6 +126,7 @@ async function main(): Promise<void> {
         target: switchTarget(bridge, options.rundir),
         strict: options.strict || undefined,
         names: options.names || undefined,
+        bundle: options.bundle || undefined,
         timeoutMs: options.timeoutMs,
       },
       out,

@@ -18,6 +18,12 @@ export interface FlowCommandOptions {
   strict?: boolean;
   /** `dump-flows`: print ports by name (`--names`); default false, as `ovs-ofctl` into a pipe. */
   names?: boolean;
+  /**
+   * `--bundle`: `add-flow`/`add-flows` install all the flows or none, in one OpenFlow
+   * bundle. Without it, as `ovs-ofctl` without `--bundle`, the flows go in order and those
+   * the switch accepted stay when one is refused.
+   */
+  bundle?: boolean;
   /** Timeout of the connection and of each request, in ms (default 10000). */
   timeoutMs?: number;
 }
@@ -33,8 +39,15 @@ export const flowCommandUsage: Readonly<Record<string, string>> = {
   'dump-ports-desc': 'dump-ports-desc',
 };
 
-const optionKeys = ['target', 'strict', 'names', 'timeoutMs'] as const satisfies readonly (keyof FlowCommandOptions)[];
+const optionKeys = [
+  'target',
+  'strict',
+  'names',
+  'bundle',
+  'timeoutMs',
+] as const satisfies readonly (keyof FlowCommandOptions)[];
 const strictVerbs = new Set(['mod-flows', 'del-flows']);
+const bundleVerbs = new Set(['add-flow', 'add-flows']);
 
 function usageError(verb: string, message: string): never {
   return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${flowCommandUsage[verb]}`);
@@ -108,10 +121,14 @@ export async function runFlowCommand(
   if (options.names && verb !== 'dump-flows') {
     usageError(verb, '--names applies only to dump-flows');
   }
+  if (options.bundle && !bundleVerbs.has(verb)) {
+    usageError(verb, `--bundle applies only to ${[...bundleVerbs].join(' and ')}`);
+  }
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
     usageError(verb, 'args must be an array of strings');
   }
   const call: CallOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  const atomic = options.bundle ?? false;
   switch (verb) {
     case 'add-flow':
     case 'add-flows':
@@ -131,7 +148,7 @@ export async function runFlowCommand(
   try {
     switch (verb) {
       case 'add-flow':
-        await client.addFlows(args[0]!, call);
+        await client.addFlows(args[0]!, { ...call, atomic });
         break;
       case 'mod-flows':
         await client.modifyFlows(args[0]!, { ...call, strict: options.strict ?? false });
@@ -143,7 +160,7 @@ export async function runFlowCommand(
         const file = args[0]!;
         const { flows, lines } = await readFlowFile(verb, file);
         if (flows.length === 0) break;
-        await client.addFlows(flows, call).catch((error: unknown) => {
+        await client.addFlows(flows, { ...call, atomic }).catch((error: unknown) => {
           const flowIndex = (error as { flowIndex?: number }).flowIndex;
           if (!(error instanceof DpdkError) || flowIndex === undefined) throw error;
           // A parse error reads best as the file's line and the parser's own words.

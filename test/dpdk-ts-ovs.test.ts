@@ -1,6 +1,8 @@
 // dpdk-ts-ovs, the CLI: the reference setup's ovs-vsctl and ovs-ofctl lines run with it
 // against a sandbox, and bad command lines.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -75,6 +77,49 @@ t.test('the reference setup, replaced line by line', async (t) => {
   t.equal(await vsctl('list-br'), '');
 });
 
+// ovs-ofctl add-flows sends the flows in order and stops at the first the switch refuses
+// (here: a group that does not exist), keeping those before it; with --bundle, all or none.
+t.test('add-flows keeps the accepted flows as ovs-ofctl does; --bundle installs all or none', async (t) => {
+  const sandbox = await OvsSandbox.start({ vswitchd: 'dummy' });
+  t.teardown(() => sandbox.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'dts-flows-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'flows.txt');
+  writeFileSync(file, 'priority=10,actions=drop\npriority=20,actions=group:7\npriority=30,actions=drop\n');
+  const mgmt = (bridge: string): string => `unix:${join(sandbox.runDir, `${bridge}.mgmt`)}`;
+  const priorities = async (bridge: string): Promise<string[]> =>
+    (await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', mgmt(bridge)], { env: sandbox.env })).stdout
+      .split('\n')
+      .flatMap((line) => /priority=(\d+)/.exec(line)?.[1] ?? [])
+      .sort();
+  const outcome = (command: string, args: string[]): Promise<number> =>
+    run(command, args, { env: sandbox.env }).then(
+      () => 0,
+      (error: { code: number }) => error.code,
+    );
+  const ovs = ['--import', 'tsx', bin, '--rundir', sandbox.runDir];
+  for (const bridge of ['by-ofctl', 'by-dts', 'bundled']) {
+    await run(
+      'ovs-vsctl',
+      [`--db=unix:${sandbox.dbSocketPath}`, 'add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=dummy'],
+      {
+        env: sandbox.env,
+      },
+    );
+    await run('ovs-ofctl', ['-O', 'OpenFlow13', 'del-flows', mgmt(bridge)], { env: sandbox.env });
+  }
+  t.not(await outcome('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flows', mgmt('by-ofctl'), file]), 0, 'ovs-ofctl fails');
+  t.not(await outcome(process.execPath, [...ovs, 'add-flows', 'by-dts', file]), 0, 'dpdk-ts-ovs fails');
+  t.same(await priorities('by-dts'), await priorities('by-ofctl'), 'and leaves what ovs-ofctl leaves');
+  t.same(await priorities('by-dts'), ['10'], 'the flows before the refused one');
+  t.not(
+    await outcome(process.execPath, [...ovs, '--bundle', 'add-flows', 'bundled', file]),
+    0,
+    'with --bundle it fails',
+  );
+  t.same(await priorities('bundled'), [], 'and installs nothing');
+});
+
 t.test('bad command lines', async (t) => {
   const fails = async (args: string[], message: RegExp): Promise<void> => {
     const error = await run(process.execPath, ['--import', 'tsx', bin, ...args]).then(
@@ -88,6 +133,7 @@ t.test('bad command lines', async (t) => {
   await fails(['frobnicate'], /unknown verb "frobnicate"/);
   await fails(['add-flow'], /add-flow needs a SWITCH/);
   await fails(['--names', 'add-flow', 'br0', 'actions=drop'], /--names applies only to dump-flows/);
+  await fails(['--bundle', 'dump-flows', 'br0'], /--bundle applies only to add-flow and add-flows/);
   await fails(['--timeout', 'soon', 'show'], /--timeout must be a positive number of milliseconds/);
   const help = await run(process.execPath, ['--import', 'tsx', bin, '--help']);
   t.match(help.stdout, /add-port \[--may-exist\] BR PORT/);

@@ -436,7 +436,8 @@ export class OpenFlowClient {
   /**
    * Sends flow mods in order and confirms them with a barrier. With `atomic`, they go in a
    * bundle (ONF extension 230, as `ovs-ofctl --bundle`) committed all or nothing; else
-   * flow mods the switch accepted stay applied. Rejects with the first `ERR_OPENFLOW` the
+   * each is confirmed before the next is sent and they stop at the first refused (as
+   * `ovs-ofctl` sends them): those before it stay applied, none after it is sent. Rejects with the first `ERR_OPENFLOW` the
    * switch returned (its message names the flow mod's index), `ENOTSUP` when `atomic` and
    * the switch has no bundles. Invalid input is rejected (`EINVAL`) before anything is sent.
    */
@@ -458,12 +459,20 @@ export class OpenFlowClient {
       });
     });
     try {
-      if (bundled) await this.#bundleControl(bundleId, OFPBCT.OPEN_REQUEST, call);
-      // A bundled flow mod and its bundle add share the xid, so either's error names the flow.
-      messages.forEach((message, index) =>
-        this.#socket.write(bundled ? encodeBundleAdd(xids[index]!, bundleId, message) : message),
-      );
-      await this.#barrier(call);
+      if (bundled) {
+        await this.#bundleControl(bundleId, OFPBCT.OPEN_REQUEST, call);
+        // A bundled flow mod and its bundle add share the xid, so either's error names the flow.
+        messages.forEach((message, index) => this.#socket.write(encodeBundleAdd(xids[index]!, bundleId, message)));
+        await this.#barrier(call);
+      } else {
+        // Each flow mod confirmed before the next, stopping at the first refused, as
+        // ovs-ofctl sends them: what follows a refused flow mod is never applied.
+        for (const message of messages) {
+          this.#socket.write(message);
+          await this.#barrier(call);
+          if (firstError) break;
+        }
+      }
       if (bundled) {
         if (firstError) await this.#bundleControl(bundleId, OFPBCT.DISCARD_REQUEST, call);
         else

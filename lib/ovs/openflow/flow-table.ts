@@ -16,7 +16,8 @@ import type { FlowStats, PortDescription } from './multipart.js';
 export interface AddFlowsOptions extends CallOptions {
   /**
    * Install every flow or none, in an OpenFlow bundle as `ovs-ofctl --bundle` does (default
-   * true); false sends them one after the other, and the flows the switch accepted stay.
+   * true); false sends them one after the other as `ovs-ofctl` does, stopping at the first
+   * the switch refuses: the flows before it stay.
    */
   atomic?: boolean;
 }
@@ -156,7 +157,11 @@ async function sendFlows(
     const which = texts.length === 1 ? 'flow' : `flow ${flowIndex + 1} of ${texts.length}`;
     const reason = `${info.typeName} ${info.codeName}${info.description ? ` (${info.description})` : ''}`;
     const rest =
-      texts.length === 1 ? '' : atomic ? '; none of the flows was installed' : '; the flows it accepted stay installed';
+      texts.length === 1
+        ? ''
+        : atomic
+          ? '; none of the flows was installed'
+          : '; the flows before it stay installed, none after it was sent';
     throw flowError(
       error as DpdkError,
       `${client.target} rejected ${which} "${flow}": ${reason}${rest}`,

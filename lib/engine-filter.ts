@@ -6,6 +6,7 @@
  */
 import { invalidArgument } from './errors.js';
 import { PacketFilter, parseRule, type PacketRule } from './packet-filter.js';
+import { Port } from './port.js';
 import { checkInteger, checkOptions, describe } from './validate.js';
 
 /** What a filter does with a packet: forward it as the engine's mode does, or free it. */
@@ -29,6 +30,12 @@ export interface EngineFilter {
   rules: readonly (string | PacketRule | EngineFilterRule)[] | PacketFilter;
   /** What happens to packets no rule matches. Default `'pass'`. */
   defaultAction?: FilterAction;
+  /**
+   * A port (started, and kept busy while the engine runs) that gets a copy of every packet a
+   * rule matched, pass or drop, as received: an IDS's tap. Copies come from the packet's
+   * own mempool. Default: none.
+   */
+  mirror?: { port: Port; queue?: number };
 }
 
 /** Packets and bytes (of whole packets, as received) one rule, or no rule, matched. */
@@ -43,6 +50,8 @@ export interface FilterStats {
   rules: (FilterCounter & { rule: string; action: FilterAction })[];
   /** Packets no rule matched (they underwent the default action). */
   unmatched: FilterCounter;
+  /** With a mirror: copies sent, and copies lost (no mbuf for the copy, or a full tx queue). */
+  mirror?: { sent: number; dropped: number };
 }
 
 /** The most rules a native filter takes: it tries them one by one on every packet. */
@@ -57,6 +66,8 @@ export interface CompiledFilter {
    * source port low and high, destination port low and high (-1..65535: any), drop (0 or 1). */
   table: Int32Array;
   defaultDrop: boolean;
+  mirrorPort?: number;
+  mirrorQueue?: number;
   rules: { rule: string; action: FilterAction }[];
 }
 
@@ -93,8 +104,8 @@ function checkRule(op: string, name: string, rule: PacketRule): PacketRule {
 
 /** @internal Checks `filter` and compiles it for the native engine. */
 export function compileFilter(op: string, filter: unknown): CompiledFilter {
-  checkOptions<EngineFilter>(`${op} filter`, filter, ['rules', 'defaultAction']);
-  const { rules, defaultAction } = filter as EngineFilter;
+  checkOptions<EngineFilter>(`${op} filter`, filter, ['rules', 'defaultAction', 'mirror']);
+  const { rules, defaultAction, mirror } = filter as EngineFilter;
   const list = rules instanceof PacketFilter ? rules.rules : rules;
   if (!Array.isArray(list) || list.length > maxFilterRules) {
     invalidArgument(
@@ -139,13 +150,26 @@ export function compileFilter(op: string, filter: unknown): CompiledFilter {
     return { rule: typeof rule.text === 'string' ? rule.text : describe(rule), action };
   });
   const fallback = defaultAction === undefined ? 'pass' : checkAction(op, 'filter.defaultAction', defaultAction);
-  return { table, defaultDrop: fallback === 'drop', rules: compiled };
+  let mirrorPort: number | undefined;
+  let mirrorQueue: number | undefined;
+  if (mirror !== undefined) {
+    checkOptions<{ port: Port; queue?: number }>(`${op} filter.mirror`, mirror, ['port', 'queue']);
+    if (!(mirror.port instanceof Port)) {
+      invalidArgument(op, `filter.mirror.port must be a Port, got ${describe(mirror.port)}`);
+    }
+    mirrorPort = mirror.port.id;
+    mirrorQueue = checkInteger(op, 'filter.mirror.queue', mirror.queue ?? 0, 0, 1023);
+  }
+  return { table, defaultDrop: fallback === 'drop', mirrorPort, mirrorQueue, rules: compiled };
 }
 
-/** @internal FilterStats from the native counters: [packets, bytes] per rule, then unmatched. */
+/** @internal FilterStats from the native counters: [packets, bytes] per rule, then unmatched, then the mirror's [sent, dropped]. */
 export function filterStats(compiled: CompiledFilter, raw: Float64Array): FilterStats {
-  return {
+  const n = compiled.rules.length;
+  const stats: FilterStats = {
     rules: compiled.rules.map((rule, i) => ({ ...rule, packets: raw[2 * i], bytes: raw[2 * i + 1] })),
-    unmatched: { packets: raw[2 * compiled.rules.length], bytes: raw[2 * compiled.rules.length + 1] },
+    unmatched: { packets: raw[2 * n], bytes: raw[2 * n + 1] },
   };
+  if (compiled.mirrorPort !== undefined) stats.mirror = { sent: raw[2 * n + 2], dropped: raw[2 * n + 3] };
+  return stats;
 }

@@ -236,7 +236,15 @@ export class Engine {
       timestampOffset,
       yieldWhenIdle,
       yieldEachPass,
-      filter: filter === undefined ? undefined : { table: filter.table, defaultDrop: filter.defaultDrop },
+      filter:
+        filter === undefined
+          ? undefined
+          : {
+              table: filter.table,
+              defaultDrop: filter.defaultDrop,
+              mirrorPort: filter.mirrorPort,
+              mirrorQueue: filter.mirrorQueue,
+            },
     });
     return new Engine(handle, options.mode, lcore, filter);
   }

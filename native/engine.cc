@@ -226,6 +226,7 @@ uint16_t Engine::Filter(Stream& s, rte_mbuf** pkts, uint16_t n) {
       pkts[kept++] = pkts[i];
     }
   }
+  filter_->FlushMirror();
   if (drops > 0) {
     rte_pktmbuf_free_bulk(dropped, drops);
     Add(s.counters.filtered, drops);
@@ -330,6 +331,7 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
   if (filter_) {
     uint16_t drops = 0;
     for (uint16_t i = 0; i < n; i++) drops += filter_->Drops(pkts[i]) ? 1 : 0;
+    filter_->FlushMirror();
     Add(s.counters.filtered, drops);
   }
   if (timestampOffset_ >= 0) {
@@ -441,10 +443,20 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
             op);
     }
   }
+  if (filter_ && filter_->HasMirror() &&
+      (!PortTable::Started(filter_->MirrorPort()) ||
+       filter_->MirrorQueue() >= PortTable::TxQueues(filter_->MirrorPort()))) {
+    Throw(env, "ERR_PORT_STOPPED",
+          "Engine filter's mirror " + PortTable::Describe(filter_->MirrorPort()) +
+              " needs to be started, with that tx queue",
+          op);
+  }
   for (auto& s : streams_) {
     if (needsRx && PortTable::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
     if (needsTx && PortTable::Acquire(s->txPort)) acquired_.push_back(s->txPort);
   }
+  if (filter_ && filter_->HasMirror() && PortTable::Acquire(filter_->MirrorPort()))
+    acquired_.push_back(filter_->MirrorPort());
   stopRequested_ = false;
   finished_ = false;
   int ret = rte_eal_remote_launch(&Engine::Main, this, lcore_);

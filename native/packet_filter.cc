@@ -4,6 +4,7 @@
 #include "packet_filter.h"
 
 #include <rte_byteorder.h>
+#include <rte_ethdev.h>
 
 #include <cstring>
 #include <string>
@@ -24,6 +25,10 @@ uint16_t Be16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
   return rte_be_to_cpu_16(v);
+}
+
+void Add(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
 uint32_t Be32(const uint8_t* p) {
@@ -50,7 +55,18 @@ std::unique_ptr<PacketFilter> PacketFilter::FromValue(Napi::Env env, Napi::Value
                               w[7], w[8], w[9] != 0});
   }
   filter->counters_ = std::make_unique<FilterCounter[]>(filter->rules_.size() + 1);
-  filter->defaultDrop_ = value.As<Napi::Object>().Get("defaultDrop").ToBoolean().Value();
+  Napi::Object o = value.As<Napi::Object>();
+  filter->defaultDrop_ = o.Get("defaultDrop").ToBoolean().Value();
+  Napi::Value mirror = o.Get("mirrorPort");
+  if (mirror.IsNumber()) {
+    uint32_t port = mirror.As<Napi::Number>().Uint32Value();
+    if (!rte_eth_dev_is_valid_port(port)) {
+      Throw(env, "ENODEV", "the filter's mirror port " + std::to_string(port) + " does not exist",
+            op);
+    }
+    filter->mirrorPort_ = static_cast<int32_t>(port);
+    filter->mirrorQueue_ = static_cast<uint16_t>(o.Get("mirrorQueue").ToNumber().Uint32Value());
+  }
   return filter;
 }
 
@@ -86,13 +102,36 @@ int PacketFilter::Match(const uint8_t* data, uint32_t length) const {
   return -1;
 }
 
+void PacketFilter::Stage(const rte_mbuf* m) {
+  rte_mbuf* copy =
+      stagedCount_ < kMaxStaged ? rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX) : nullptr;
+  if (copy == nullptr) {
+    Add(mirrorDropped_, 1);
+    return;
+  }
+  staged_[stagedCount_++] = copy;
+}
+
+void PacketFilter::FlushMirror() {
+  if (stagedCount_ == 0) return;
+  uint16_t sent = rte_eth_tx_burst(MirrorPort(), mirrorQueue_, staged_, stagedCount_);
+  Add(mirrorSent_, sent);
+  if (sent < stagedCount_) {
+    rte_pktmbuf_free_bulk(staged_ + sent, stagedCount_ - sent);
+    Add(mirrorDropped_, stagedCount_ - sent);
+  }
+  stagedCount_ = 0;
+}
+
 Napi::Value PacketFilter::Stats(Napi::Env env) const {
   size_t n = rules_.size() + 1;
-  Napi::Float64Array result = Napi::Float64Array::New(env, 2 * n);
+  Napi::Float64Array result = Napi::Float64Array::New(env, 2 * n + 2);
   for (size_t i = 0; i < n; i++) {
     result[2 * i] = static_cast<double>(counters_[i].packets.load(std::memory_order_relaxed));
     result[2 * i + 1] = static_cast<double>(counters_[i].bytes.load(std::memory_order_relaxed));
   }
+  result[2 * n] = static_cast<double>(mirrorSent_.load(std::memory_order_relaxed));
+  result[2 * n + 1] = static_cast<double>(mirrorDropped_.load(std::memory_order_relaxed));
   return result;
 }
 
@@ -101,6 +140,8 @@ void PacketFilter::ResetStats() {
     counters_[i].packets = 0;
     counters_[i].bytes = 0;
   }
+  mirrorSent_ = 0;
+  mirrorDropped_ = 0;
 }
 
 }  // namespace dpdkts

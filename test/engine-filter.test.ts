@@ -222,6 +222,46 @@ t.test('defaultAction drops what no rule passes; rxonly only counts', async (t) 
   b.close();
 });
 
+t.test('the mirror gets a copy of what the rules matched, as received', async (t) => {
+  const [a, b, tap] = [ringPort(pool), ringPort(pool), ringPort(pool)];
+  const caught = buildUdpPacket({
+    dstMac: '02:00:00:00:00:02',
+    srcMac: '02:00:00:00:00:01',
+    srcIp: '10.0.0.1',
+    dstIp: '10.0.0.2',
+    dstPort: 6666,
+  });
+  const batch = new Batch(20);
+  for (let i = 0; i < 20; i++) pool.alloc(batch, 1, i % 2 === 0 ? testPacket : caught);
+  a.txBurst(0, batch);
+  batch.close();
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'macswap',
+    streams: [{ rxPort: a, txPort: b }],
+    filter: { rules: ['udp,tp_dst=6666', { match: 'udp,tp_dst=5678', action: 'pass' }], mirror: { port: tap } },
+  });
+  engine.start();
+  t.ok(await until(() => engine.stats()[0].rx === 20));
+  t.throws(() => tap.stop(), { code: 'EBUSY' }, 'the mirror port is busy while the engine runs');
+  engine.stop();
+  t.match(engine.stats()[0], { tx: 10, filtered: 10 });
+  t.match(engine.filterStats(), { mirror: { sent: 20, dropped: 0 } });
+  const mirrored: string[] = [];
+  drain(tap, mirrored);
+  t.same(
+    mirrored,
+    Array.from({ length: 20 }, (_, i) => hex(i % 2 === 0 ? testPacket : caught)),
+    'copies as received, in order, before macswap',
+  );
+  drain(b, []);
+  engine.close();
+  a.close();
+  b.close();
+  tap.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
 t.test('bad filters', async (t) => {
   const p = ringPort(pool);
   const stream = { rxPort: p, txPort: p };
@@ -266,6 +306,10 @@ t.test('bad filters', async (t) => {
   t.throws(() => create({ rules: Array.from({ length: maxFilterRules + 1 }, () => 'udp') }), {
     code: 'EINVAL',
     message: `filter.rules must be a PacketFilter or a list of at most ${maxFilterRules} rules, got ${maxFilterRules + 1} rules`,
+  });
+  t.throws(() => create({ rules: ['udp'], mirror: { port: 1 } }), {
+    code: 'EINVAL',
+    message: 'filter.mirror.port must be a Port, got 1',
   });
   t.throws(() => create({ rules: ['udp'] }, 'txonly'), {
     code: 'EINVAL',

@@ -11,6 +11,7 @@
         "native/errors.cc",
         "native/log_capture.cc",
         "native/mempool.cc",
+        "native/packet_filter.cc",
         "native/port.cc",
         "native/port_table.cc",
         "native/vhost_socket.cc"

@@ -2,7 +2,9 @@
  * An IPS-like network function for service chains: forwards packets from one port to
  * another, dropping those that match rules (`--mode inline`), or only counts matching
  * packets from a mirror port (`--mode detect`, an IDS/WAF-like tap). The loop runs in
- * TypeScript on a pinned lcore worker thread; see examples/ips-loop.ts.
+ * TypeScript on a pinned lcore worker thread (examples/ips-loop.ts), or with
+ * `--engine native` in the native Engine's filter on an EAL worker lcore (the same rules,
+ * parsed by the same PacketFilter parser, matched in C).
  *
  *   node dist/examples/ips.js --no-pci \
  *     --vdev 'net_virtio_user0,path=/var/run/openvswitch/nf-in,server=1' \
@@ -16,18 +18,22 @@ import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
          [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
-         [--yield-when-idle]
+         [--yield-when-idle] [--engine loop|native]
   --mode inline   forward --in to --out, dropping packets a rule matches (default)
   --mode detect   count packets from --in that rules match, forward nothing
   --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
                   tp_src=PORT[-PORT], tp_dst=PORT[-PORT], comma-separated
   --in, --out     port ids (default 0 and 1)
-  --cpu CPU       CPU of the forwarding thread (default: the last one this process may use)
+  --cpu CPU       CPU of the forwarding thread (default: the last one this process may use;
+                  native: the EAL worker lcore on CPU, default the first worker lcore)
   --stats-period  print counters every SECONDS (default 1, 0 disables)
   --json          print a JSON summary line at exit
   --yield-when-idle
                   give the CPU away (sched_yield) when nothing arrived: for a CPU
-                  shared with another poller`;
+                  shared with another poller
+  --engine loop   match in the TypeScript loop of examples/ips-loop.ts (default)
+  --engine native match in the native Engine's filter, on an EAL worker lcore (give EAL
+                  two lcores or more, e.g. --lcores 0@0,1@1)`;
 
 interface IpsOptions {
   mode: 'inline' | 'detect';
@@ -38,6 +44,7 @@ interface IpsOptions {
   statsPeriodSeconds: number;
   json: boolean;
   yieldWhenIdle: boolean;
+  engine: 'loop' | 'native';
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number {
@@ -57,6 +64,7 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
     statsPeriodSeconds: 1,
     json: false,
     yieldWhenIdle: false,
+    engine: 'loop',
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -97,6 +105,13 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
       case '--yield-when-idle':
         options.yieldWhenIdle = true;
         break;
+      case '--engine': {
+        const engine = args[++i];
+        if (engine !== 'loop' && engine !== 'native')
+          throw new UsageError(`--engine must be loop or native, got ${JSON.stringify(engine)}`);
+        options.engine = engine;
+        break;
+      }
       case '-h':
       case '--help':
         return 'help';
@@ -120,14 +135,56 @@ interface IpsCounters {
   rules: number[];
 }
 
+/**
+ * Starts the filter: the TypeScript loop of examples/ips-loop.ts on a worker thread, or the
+ * native Engine's filter (inline: io with the rules dropping what they match; detect:
+ * rxonly with the rules counting).
+ */
+async function startForwarder(options: IpsOptions, ports: Port[]): Promise<{ forwarder: Forwarder; where: string }> {
+  const streams = [{ rxPort: ports[0], txPort: ports[ports.length - 1] }];
+  const { yieldWhenIdle } = options;
+  if (options.engine === 'loop') {
+    const cpu = options.cpu ?? Math.max(...Eal.threadAffinity());
+    const data: IpsLoopData = { mode: options.mode, rules: options.rules };
+    const loop = join(__dirname, 'ips-loop');
+    const counters = ipsCounterNames(options.rules.length);
+    const forwarder = await Forwarder.start({ loop, cpu, streams, data, counters, yieldWhenIdle });
+    return { forwarder, where: `loop on CPU ${cpu}` };
+  }
+  const workers = Eal.lcores().filter((lcore) => lcore.role === 'worker');
+  const lcore =
+    options.cpu === undefined ? workers[0] : workers.find((worker) => worker.cpus.includes(options.cpu as number));
+  if (lcore === undefined) {
+    throw new UsageError(
+      options.cpu === undefined
+        ? '--engine native needs an EAL worker lcore: give EAL two lcores or more, e.g. --lcores 0@0,1@1'
+        : `--cpu ${options.cpu} has no EAL worker lcore (the workers are on CPUs ${workers.flatMap((w) => w.cpus).join(', ') || 'none'})`,
+    );
+  }
+  const forwarder = await Forwarder.start({
+    lcore: lcore.id,
+    mode: options.mode === 'inline' ? 'io' : 'rxonly',
+    streams,
+    filter: { rules: options.rules },
+    yieldWhenIdle,
+  });
+  return { forwarder, where: `native engine on lcore ${lcore.id} (CPU ${lcore.cpus.join(',')})` };
+}
+
+/** The counters, whichever runs the filter: its stream's, and the matches per rule. */
 function ipsCounters(forwarder: Forwarder, ruleCount: number): IpsCounters {
   const counters = forwarder.counters();
+  const filter = forwarder.filterStats();
+  const rules =
+    filter === undefined
+      ? Array.from({ length: ruleCount }, (_, i) => counters[`rule${i}`])
+      : filter.rules.map((rule) => rule.packets);
   return {
     rx: counters['rx:0'],
     passed: counters['tx:0'],
-    matched: counters.matched,
+    matched: filter === undefined ? counters.matched : rules.reduce((sum, packets) => sum + packets, 0),
     txDropped: counters['dropped:0'],
-    rules: Array.from({ length: ruleCount }, (_, i) => counters[`rule${i}`]),
+    rules,
   };
 }
 
@@ -151,19 +208,10 @@ async function main(): Promise<number> {
       port.start();
       ports.push(port);
     }
-    const cpu = options.cpu ?? Math.max(...Eal.threadAffinity());
-    const data: IpsLoopData = { mode: options.mode, rules: options.rules };
-    const loop = join(__dirname, 'ips-loop');
-    forwarder = await Forwarder.start({
-      loop,
-      cpu,
-      streams: [{ rxPort: ports[0], txPort: ports[ports.length - 1] }],
-      data,
-      counters: ipsCounterNames(options.rules.length),
-      yieldWhenIdle: options.yieldWhenIdle,
-    });
+    const started = await startForwarder(options, ports);
+    forwarder = started.forwarder;
     console.log(
-      `ips: ${options.mode} on ports ${ids.join(' -> ')}, loop on CPU ${cpu}, rules: ${options.rules.join(' | ')}`,
+      `ips: ${options.mode} on ports ${ids.join(' -> ')}, ${started.where}, rules: ${options.rules.join(' | ')}`,
     );
     const running = forwarder;
     await new Promise<void>((resolve) => {
@@ -183,7 +231,8 @@ async function main(): Promise<number> {
     });
     return 0;
   } catch (error) {
-    console.error(`ips: ${error instanceof DpdkError ? error.message : String(error)}`);
+    const known = error instanceof DpdkError || error instanceof UsageError;
+    console.error(`ips: ${known ? error.message : String(error)}`);
     return 1;
   } finally {
     if (forwarder !== undefined) {
@@ -197,6 +246,7 @@ async function main(): Promise<number> {
           JSON.stringify({
             app: 'ips',
             mode: options.mode,
+            engine: options.engine,
             rx: counters.rx,
             passed: counters.passed,
             matched: counters.matched,

@@ -1,4 +1,11 @@
 /** The native forwarding engine: testpmd-style forward modes and a generator, run in C on an EAL worker lcore. */
+import {
+  compileFilter,
+  filterStats,
+  type CompiledFilter,
+  type EngineFilter,
+  type FilterStats,
+} from './engine-filter.js';
 import { invalidArgument } from './errors.js';
 import { latencyStats, type LatencyStats, type RawLatency } from './latency.js';
 import { Mempool } from './mempool.js';
@@ -72,6 +79,13 @@ export interface EngineOptions {
    * slices while the forwarder's queues overflow). Default false.
    */
   yieldEachPass?: boolean;
+  /**
+   * PacketFilter rules applied in the loop to every received packet (forwarding modes and
+   * rxonly): each rule's action passes or drops what it matches first, with packets and
+   * bytes counted per rule (see {@link Engine.filterStats}). In rxonly, which frees
+   * everything, the filter only counts. Default: none, every packet passes.
+   */
+  filter?: EngineFilter;
 }
 
 export type { LatencyStats } from './latency.js';
@@ -100,6 +114,8 @@ export interface EngineStreamStats {
    * as sent, and built again if the engine starts again.
    */
   txBlocked?: number;
+  /** With a filter: packets it dropped (not counted in `dropped`, which the tx queue refused). */
+  filtered?: number;
   /** Latency, when timestamps were found. */
   latency?: LatencyStats;
 }
@@ -114,6 +130,7 @@ const optionKeys = [
   'timestampOffset',
   'yieldWhenIdle',
   'yieldEachPass',
+  'filter',
 ] as const satisfies readonly (keyof EngineOptions)[];
 /** @internal The keys an {@link EngineStream} may have (the Forwarder checks streams with them too). */
 export const engineStreamKeys = [
@@ -134,13 +151,15 @@ export const engineStreamKeys = [
  */
 export class Engine {
   readonly #native: NativeEngine;
+  readonly #filter: CompiledFilter | undefined;
   /** The options it was created with. */
   readonly mode: ForwardMode;
   /** The lcore it runs on. */
   readonly lcore: number;
 
-  private constructor(handle: NativeEngine, mode: ForwardMode, lcore: number) {
+  private constructor(handle: NativeEngine, mode: ForwardMode, lcore: number, filter: CompiledFilter | undefined) {
     this.#native = handle;
+    this.#filter = filter;
     this.mode = mode;
     this.lcore = lcore;
   }
@@ -203,6 +222,10 @@ export class Engine {
       options.yieldWhenIdle === undefined ? false : checkBoolean(op, 'yieldWhenIdle', options.yieldWhenIdle);
     const yieldEachPass =
       options.yieldEachPass === undefined ? false : checkBoolean(op, 'yieldEachPass', options.yieldEachPass);
+    if (options.filter !== undefined && generates) {
+      invalidArgument(op, `filter applies to received packets: mode ${options.mode} receives none to forward`);
+    }
+    const filter = options.filter === undefined ? undefined : compileFilter(op, options.filter);
     const handle = new native.Engine({
       lcore,
       mode: options.mode,
@@ -213,8 +236,17 @@ export class Engine {
       timestampOffset,
       yieldWhenIdle,
       yieldEachPass,
+      filter:
+        filter === undefined
+          ? undefined
+          : {
+              table: filter.table,
+              defaultDrop: filter.defaultDrop,
+              mirrorPort: filter.mirrorPort,
+              mirrorQueue: filter.mirrorQueue,
+            },
     });
-    return new Engine(handle, options.mode, lcore);
+    return new Engine(handle, options.mode, lcore, filter);
   }
 
   /** Launches the loop on its lcore. Ports must be started. */
@@ -251,7 +283,12 @@ export class Engine {
     });
   }
 
-  /** Zeroes the counters (the engine must be stopped). */
+  /** Live counters of the filter, per rule and for packets no rule matched; undefined without a filter. */
+  filterStats(): FilterStats | undefined {
+    return this.#filter === undefined ? undefined : filterStats(this.#filter, this.#native.filterStats());
+  }
+
+  /** Zeroes the counters, the filter's too (the engine must be stopped). */
   resetStats(): void {
     this.#native.resetStats();
   }

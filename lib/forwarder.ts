@@ -5,6 +5,7 @@
  * their ports and counters (`ForwarderLoop`, worker thread).
  */
 import { DpdkError, invalidArgument } from './errors.js';
+import type { EngineFilter, FilterStats } from './engine-filter.js';
 import { Engine, engineStreamKeys, type EngineStream, type EngineStreamStats, type ForwardMode } from './engine.js';
 import { LcoreContext, LcoreWorker } from './lcore.js';
 import { Mempool } from './mempool.js';
@@ -34,6 +35,8 @@ export interface NativeForwarderOptions extends ForwarderCommonOptions {
   timestampOffset?: number;
   /** See `EngineOptions.yieldWhenIdle`. */
   yieldWhenIdle?: boolean;
+  /** See `EngineOptions.filter`. */
+  filter?: EngineFilter;
 }
 
 /**
@@ -112,6 +115,7 @@ const nativeKeys = [
   'mode',
   'timestampOffset',
   'yieldWhenIdle',
+  'filter',
 ] as const satisfies readonly (keyof NativeForwarderOptions)[];
 const loopKeys = [
   ...commonKeys,
@@ -234,6 +238,12 @@ export class Forwarder {
       const [rx, tx, dropped] = streamCounterNames(i).map((name) => counters[name]);
       return { ...ports, rx, tx, dropped };
     });
+  }
+
+  /** A native forwarder's filter counters (see `Engine.filterStats`); undefined for a loop or without a filter. */
+  filterStats(): FilterStats | undefined {
+    if (this.#closed) throw closedError('Forwarder.filterStats');
+    return this.#engine?.filterStats();
   }
 
   /**

@@ -55,6 +55,14 @@ export {
   type EngineStreamStats,
   type LatencyStats,
 } from './engine.js';
+export {
+  maxFilterRules,
+  type EngineFilter,
+  type EngineFilterRule,
+  type FilterAction,
+  type FilterCounter,
+  type FilterStats,
+} from './engine-filter.js';
 export { LcoreWorker, LcoreContext, type LcoreWorkerOptions } from './lcore.js';
 export {
   Forwarder,

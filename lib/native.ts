@@ -90,6 +90,8 @@ export interface NativeEngine {
   stop(): void;
   close(): void;
   stats(): unknown[];
+  /** [packets, bytes] per filter rule, then of unmatched packets. */
+  filterStats(): Float64Array;
   resetStats(): void;
 }
 export interface NativeAddon {

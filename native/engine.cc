@@ -82,6 +82,7 @@ void Engine::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod("stop", &Engine::Stop),
                                         InstanceMethod("close", &Engine::Close),
                                         InstanceMethod("stats", &Engine::Stats),
+                                        InstanceMethod("filterStats", &Engine::FilterStats),
                                         InstanceMethod("resetStats", &Engine::ResetStats),
                                         InstanceAccessor("running", &Engine::IsRunning, nullptr),
                                     });
@@ -89,7 +90,8 @@ void Engine::Init(Napi::Env env, Napi::Object exports) {
 }
 
 // new Engine({ lcore, mode, burst, streams: [{ rxPort, rxQueue, txPort, txQueue,
-//   txDestination?, txLimit?, ratePps? }], mempool?, template?, timestampOffset? })
+//   txDestination?, txLimit?, ratePps? }], mempool?, template?, timestampOffset?,
+//   filter?: { table, defaultDrop } })
 // The TypeScript facade validates the options; this re-checks what could crash.
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
   Napi::Env env = info.Env();
@@ -180,6 +182,11 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     }
   }
   if (streams_.empty()) Throw(env, "EINVAL", "an engine needs at least one stream", op);
+  Napi::Value filter = o.Get("filter");
+  if (!filter.IsUndefined()) {
+    if (generates) Throw(env, "EINVAL", "txonly and generator modes take no filter", op);
+    filter_ = PacketFilter::FromValue(env, filter, op);
+  }
   // Last, once nothing can throw: a generating engine allocates from the pool whenever
   // it runs, so the pool must outlive it. Other modes never touch it.
   if (generates) {
@@ -208,10 +215,30 @@ int Engine::Main(void* self) {
   return 0;
 }
 
+uint16_t Engine::Filter(Stream& s, rte_mbuf** pkts, uint16_t n) {
+  rte_mbuf* dropped[kMaxBurst];
+  uint16_t kept = 0;
+  uint16_t drops = 0;
+  for (uint16_t i = 0; i < n; i++) {
+    if (filter_->Drops(pkts[i])) {
+      dropped[drops++] = pkts[i];
+    } else {
+      pkts[kept++] = pkts[i];
+    }
+  }
+  filter_->FlushMirror();
+  if (drops > 0) {
+    rte_pktmbuf_free_bulk(dropped, drops);
+    Add(s.counters.filtered, drops);
+  }
+  return kept;
+}
+
 uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
-  uint16_t n = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
-  if (n == 0) return 0;
-  Add(s.counters.rx, n);
+  uint16_t received = rte_eth_rx_burst(s.rxPort, s.rxQueue, pkts, burst_);
+  if (received == 0) return 0;
+  Add(s.counters.rx, received);
+  uint16_t n = filter_ ? Filter(s, pkts, received) : received;
   switch (mode_) {
     case EngineMode::kMacSwap:
       for (uint16_t i = 0; i < n; i++) {
@@ -240,7 +267,7 @@ uint32_t Engine::Forward(Stream& s, rte_mbuf** pkts) {
     rte_pktmbuf_free_bulk(pkts + sent, n - sent);
     Add(s.counters.dropped, n - sent);
   }
-  return n;
+  return received;
 }
 
 // Sends the packets a full tx queue refused last time, else builds the next burst the
@@ -300,6 +327,13 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
   // Read the clock after the burst: packets another lcore sent meanwhile are not from the future.
   uint64_t now = rte_rdtsc();
   Add(s.counters.rx, n);
+  // rxonly frees every packet: its filter counts, and what it "drops" is counted as filtered.
+  if (filter_) {
+    uint16_t drops = 0;
+    for (uint16_t i = 0; i < n; i++) drops += filter_->Drops(pkts[i]) ? 1 : 0;
+    filter_->FlushMirror();
+    Add(s.counters.filtered, drops);
+  }
   if (timestampOffset_ >= 0) {
     for (uint16_t i = 0; i < n; i++) {
       if (pkts[i]->data_len < timestampOffset_ + 12) continue;
@@ -409,10 +443,20 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
             op);
     }
   }
+  if (filter_ && filter_->HasMirror() &&
+      (!PortTable::Started(filter_->MirrorPort()) ||
+       filter_->MirrorQueue() >= PortTable::TxQueues(filter_->MirrorPort()))) {
+    Throw(env, "ERR_PORT_STOPPED",
+          "Engine filter's mirror " + PortTable::Describe(filter_->MirrorPort()) +
+              " needs to be started, with that tx queue",
+          op);
+  }
   for (auto& s : streams_) {
     if (needsRx && PortTable::Acquire(s->rxPort)) acquired_.push_back(s->rxPort);
     if (needsTx && PortTable::Acquire(s->txPort)) acquired_.push_back(s->txPort);
   }
+  if (filter_ && filter_->HasMirror() && PortTable::Acquire(filter_->MirrorPort()))
+    acquired_.push_back(filter_->MirrorPort());
   stopRequested_ = false;
   finished_ = false;
   int ret = rte_eal_remote_launch(&Engine::Main, this, lcore_);
@@ -476,6 +520,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     o.Set("dropped", static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
     if (mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator)
       o.Set("txBlocked", static_cast<double>(c.txBlocked.load(std::memory_order_relaxed)));
+    if (filter_) o.Set("filtered", static_cast<double>(c.filtered.load(std::memory_order_relaxed)));
     uint64_t samples = c.latencySamples.load(std::memory_order_acquire);
     if (samples > 0) {
       Napi::Object lat = Napi::Object::New(env);
@@ -511,6 +556,11 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value Engine::FilterStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return filter_ ? filter_->Stats(env) : Napi::Float64Array::New(env, 0);
+}
+
 Napi::Value Engine::ResetStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (running_ && !finished_) {
@@ -522,12 +572,14 @@ Napi::Value Engine::ResetStats(const Napi::CallbackInfo& info) {
     c.tx = 0;
     c.dropped = 0;
     c.txBlocked = 0;
+    c.filtered = 0;
     c.latencySamples = 0;
     c.latencySumCycles = 0;
     c.latencyMinCycles = UINT64_MAX;
     c.latencyMaxCycles = 0;
     for (auto& b : c.latencyHistogram) b = 0;
   }
+  if (filter_) filter_->ResetStats();
   return env.Undefined();
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "packet_filter.h"
+
 namespace dpdkts {
 
 enum class EngineMode { kIo, kMac, kMacSwap, kRxOnly, kTxOnly, kL2fwd, kGenerator };
@@ -25,6 +27,8 @@ struct StreamCounters {
   // Generating modes: packets a full tx queue refused on their first try, kept and retried
   // (backpressure, not loss); each counts once however many tries it takes.
   std::atomic<uint64_t> txBlocked{0};
+  // With a filter: packets it dropped.
+  std::atomic<uint64_t> filtered{0};
   // Written after the sample's other counters and its raw value, with release: a reader
   // that loads it with acquire sees at least that many samples everywhere.
   std::atomic<uint64_t> latencySamples{0};
@@ -71,6 +75,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   void Release();
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value FilterStats(const Napi::CallbackInfo& info);
   Napi::Value ResetStats(const Napi::CallbackInfo& info);
   Napi::Value IsRunning(const Napi::CallbackInfo& info);
 
@@ -83,6 +88,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   uint32_t Forward(Stream& s, rte_mbuf** pkts);
   uint32_t Generate(Stream& s, uint64_t now, uint64_t start);
   uint32_t Drain(Stream& s, rte_mbuf** pkts);
+  // Applies the filter to pkts[0..n): keeps the packets it passes at the front, frees the
+  // others, and returns how many it kept.
+  uint16_t Filter(Stream& s, rte_mbuf** pkts, uint16_t n);
 
   EngineMode mode_;
   unsigned int lcore_;
@@ -92,6 +100,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   int32_t timestampOffset_ = -1;  // where txonly/generator write, and rx reads, timestamps
   bool yieldWhenIdle_ = false;
   bool yieldEachPass_ = false;
+  std::unique_ptr<PacketFilter> filter_;  // none: every packet passes
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)

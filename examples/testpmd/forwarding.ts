@@ -168,7 +168,8 @@ export class Testpmd {
     }
     this.#startStats = new Map(this.#ports.map((port) => [port.id, port.stats()]));
     const txonly = this.#mode === 'txonly';
-    const { burst, yieldWhenIdle } = this.#options;
+    const { burst, yieldWhenIdle, filterRules } = this.#options;
+    const filter = filterRules.length > 0 ? { rules: filterRules } : undefined;
     try {
       for (const lcore of this.#lcores) {
         const streams: EngineStream[] = lcore.streams.map((stream) => ({
@@ -180,7 +181,7 @@ export class Testpmd {
         const data: TestpmdLoopData = { mode: this.#mode };
         lcore.forwarder = await Forwarder.start(
           this.#options.engine === 'native'
-            ? { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams, yieldWhenIdle }
+            ? { lcore: lcore.lcore, mode: this.#mode, burst, mempool: this.#pool, streams, yieldWhenIdle, filter }
             : {
                 loop: join(__dirname, '..', 'testpmd-loop'),
                 cpu: lcore.cpu,

@@ -2,7 +2,7 @@
  * testpmd.ts's command line after `--` (see ../testpmd.ts): the options, their defaults and
  * their checks, and the usage text. A mistake is a UsageError.
  */
-import { parseCoremask } from '../../lib/index.js';
+import { parseCoremask, parseRule, type EngineFilterRule } from '../../lib/index.js';
 import { UsageError } from '../app.js';
 import type { TsForwardMode } from '../testpmd-loop.js';
 
@@ -27,6 +27,8 @@ export interface TestpmdOptions {
   json: boolean;
   /** `--yield-when-idle`: the forwarding loops yield their CPU after a pass that moved nothing. */
   yieldWhenIdle: boolean;
+  /** `--filter-drop`, `--filter-pass`: the native engine's filter rules, in order (none: no filter). */
+  filterRules: EngineFilterRule[];
 }
 
 /** The usage text, printed with `-h` and with a mistake in the options. */
@@ -44,6 +46,10 @@ export const usage = `usage: testpmd.ts [EAL options] -- [options]
   --json                     at exit, print the last forward statistics as one JSON line
   --yield-when-idle          the forwarding loops give their CPU away (sched_yield) after a
                              pass that moved no packet: for a CPU shared with another poller
+  --filter-drop=RULE, --filter-pass=RULE
+                             (native engine) drop or forward what RULE matches, the first
+                             matching rule deciding, the rest forwarded; RULE as PacketFilter's:
+                             ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET, tp_src=P[-P], tp_dst=P[-P]
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
 
@@ -88,6 +94,7 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     engine: 'native',
     json: false,
     yieldWhenIdle: false,
+    filterRules: [],
   };
   const withValue = new Set([
     '--burst',
@@ -99,6 +106,8 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     '--stats-period',
     '--total-num-mbufs',
     '--engine',
+    '--filter-drop',
+    '--filter-pass',
   ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -163,10 +172,21 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
         if (value !== 'native' && value !== 'ts') throw new UsageError(`--engine must be native or ts, got '${value}'`);
         options.engine = value;
         break;
+      case '--filter-drop':
+      case '--filter-pass':
+        try {
+          parseRule(value);
+        } catch (error) {
+          throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        options.filterRules.push({ match: value, action: name === '--filter-drop' ? 'drop' : 'pass' });
+        break;
       default:
         if (ignoredOptions.has(name)) break;
         throw new UsageError(`unknown option '${arg}' (see --help)`);
     }
   }
+  if (options.filterRules.length > 0 && options.engine !== 'native')
+    throw new UsageError('--filter-drop and --filter-pass need --engine=native');
   return options;
 }

@@ -5,10 +5,18 @@
 import { median, spread } from './statistics.js';
 
 /** Which program forwards. */
-export type ForwarderKind = 'testpmd' | 'dpdk-ts TS loop' | 'dpdk-ts native Engine';
+export type ForwarderKind = 'testpmd' | 'dpdk-ts TS loop' | 'dpdk-ts native Engine' | 'dpdk-ts native filter';
 
-/** The forwarders, in the order they take turns in a round; the first is the reference. */
-export const forwarders: ForwarderKind[] = ['testpmd', 'dpdk-ts TS loop', 'dpdk-ts native Engine'];
+/**
+ * The forwarders, in the order they take turns in a round; the first is the reference. The
+ * native filter is the native Engine with an IPS's rules in front (see run.ts's filterRules).
+ */
+export const forwarders: ForwarderKind[] = [
+  'testpmd',
+  'dpdk-ts TS loop',
+  'dpdk-ts native Engine',
+  'dpdk-ts native filter',
+];
 
 /** One round's rates of one forwarder. */
 export interface Sample {
@@ -130,7 +138,7 @@ export function markdown(report: BenchReport): string {
     `${machine.cpus} x ${machine.cpuModel}; load average ${machine.loadAverageBefore.join(', ')} before, ` +
       `${machine.loadAverageAfter.join(', ')} after. 64-byte packets, macswap unless io is named, burst ${options.burst}, ` +
       `one forwarding core on CPU 1, ${options.seconds} s windows after ${options.warmup} s warmup, ` +
-      `${options.rounds} round(s) per topology, the three forwarders taking turns in each round, each round starting with the next one.`,
+      `${options.rounds} round(s) per topology, the ${forwarders.length} forwarders taking turns in each round, each round starting with the next one.`,
     '',
     'Mpps: packets the forwarder transmitted per second, the median of the rounds, their interquartile range ' +
       "(p25-p75, interpolated between rounds) and the best round. vs testpmd: the median over testpmd's median, " +
@@ -174,15 +182,17 @@ export function markdown(report: BenchReport): string {
       '',
       `Burst-size sweep on topology 1 (one round, ${options.sweepSeconds} s windows):`,
       '',
-      '| Burst | testpmd Mpps, per CPU | dpdk-ts TS loop Mpps, per CPU (vs testpmd) | dpdk-ts native Engine Mpps, per CPU (vs testpmd) |',
-      '| ---: | ---: | ---: | ---: |',
+      `| Burst | testpmd Mpps, per CPU | ${forwarders
+        .slice(1)
+        .map((kind) => `${kind} Mpps, per CPU (vs testpmd)`)
+        .join(' | ')} |`,
+      `| ---: |${' ---: |'.repeat(forwarders.length)}`,
     );
     const cell = (result: Measurement): string => `${format(result.mpps)}, ${format(result.mppsPerCpu)}`;
     for (const point of report.sweep) {
-      const [reference, ts, native] = point.results;
-      lines.push(
-        `| ${point.burst} | ${cell(reference)} | ${cell(ts)} (${percent(ts.ratioPerCpu)}) | ${cell(native)} (${percent(native.ratioPerCpu)}) |`,
-      );
+      const [reference, ...others] = point.results;
+      const cells = others.map((result) => `${cell(result)} (${percent(result.ratioPerCpu)})`);
+      lines.push(`| ${point.burst} | ${cell(reference)} | ${cells.join(' | ')} |`);
     }
   }
   return `${lines.join('\n')}\n`;

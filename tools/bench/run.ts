@@ -1,7 +1,7 @@
 /**
  * Forwarding benchmark: DPDK's own dpdk-testpmd against dpdk-ts (examples/testpmd.ts with
- * its TypeScript loop and with the native Engine) on the same topology, cores and
- * command line, in one run.
+ * its TypeScript loop, with the native Engine, and with the native Engine filtering through
+ * an IPS's rules) on the same topology, cores and command line, in one run.
  *
  *   1. Two net_null ports, one forwarding core: EAL lcores 0@0,1@1, forwarding on lcore 1
  *      (`null`); also in io mode (`io`), which touches no packet: what the SDK's bursts
@@ -15,7 +15,7 @@
  * statistics (`--stats-period 1`); the rate is the forwarder's transmitted packets per
  * second between two statistics blocks `--seconds` apart, after `--warmup`.
  *
- * Topologies 1 and 2 run `--rounds` times (7 by default), the three forwarders taking
+ * Topologies 1 and 2 run `--rounds` times (7 by default), the forwarders taking
  * turns in each round (each round starting with the next one), so that other load on the
  * machine weighs on all three alike; each forwarder's median, interquartile range and best
  * round are reported, with the load average and the pollers' CPU shares of every round.
@@ -43,6 +43,12 @@ const testpmdBinary = '/usr/bin/dpdk-testpmd';
 const resultsDir = join(__dirname, 'results');
 const sweepBursts = [1, 4, 8, 16, 32, 64, 128, 256];
 const mainBurst = 32;
+/**
+ * The native filter's rules: an IPS's drops that the generated traffic (UDP, ports other than
+ * 6666) does not match, so that every packet is tried against all of them, then a pass. On
+ * net_null, whose packets are not IPv4, the filter finds that and passes them by default.
+ */
+const filterRules = ['--filter-drop=tcp', '--filter-drop=udp,tp_dst=6666', '--filter-drop=icmp', '--filter-pass=udp'];
 
 /** The topologies `--topologies` can name, in the order they run. */
 const topologyNames = ['null', 'io', 'vhost'] as const;
@@ -161,9 +167,19 @@ function startTestpmdLike(
     return new DpdkProcess('stdbuf', ['-oL', testpmdBinary, ...eal, '--', ...app], prefix, portCount);
   }
   const engine = kind === 'dpdk-ts TS loop' ? 'ts' : 'native';
+  const filter = kind === 'dpdk-ts native filter' ? filterRules : [];
   return new DpdkProcess(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'examples', 'testpmd.ts'), ...eal, '--', ...app, `--engine=${engine}`],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'examples', 'testpmd.ts'),
+      ...eal,
+      '--',
+      ...app,
+      `--engine=${engine}`,
+      ...filter,
+    ],
     prefix,
     portCount,
   );

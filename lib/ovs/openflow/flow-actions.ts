@@ -119,37 +119,73 @@ interface InstructionParts {
   gotoTable?: number;
 }
 
-/** Reads an instruction (`write_actions(...)`, `goto_table:N`, ...) into `parts`; false when `piece` is an action. */
+/** The instructions in the order OpenFlow 1.1+ requires them, by the name `ovs-ofctl` gives them. */
+const instructionOrder = [
+  'meter',
+  'apply_actions',
+  'clear_actions',
+  'write_actions',
+  'write_metadata',
+  'goto_table',
+] as const;
+
+/** An instruction's kind, as {@link instructionOrder} names it. */
+type InstructionKind = (typeof instructionOrder)[number];
+
+/**
+ * Reads an instruction (`write_actions(...)`, `goto_table:N`, ...) into `parts` and
+ * returns its kind; undefined when `piece` is an action.
+ */
 function readInstruction(
   flow: string,
   piece: string,
   parts: InstructionParts,
   match: Match,
   options: FlowSyntaxOptions,
-): boolean {
+): InstructionKind | undefined {
   const nested = /^(\w+)\((.*)\)$/s.exec(piece);
   if (nested && nested[1] === 'write_actions') {
     parts.writeActions = splitTopLevel(nested[2]!).map((inner) => parseAction(flow, inner, match, options));
-    return true;
+    return 'write_actions';
   }
   const token = toToken(piece);
   switch (token.key) {
     case 'clear_actions':
       parts.clearActions = true;
-      return true;
+      return 'clear_actions';
     case 'goto_table':
       parts.gotoTable = parsePlainUint(flow, token, 254);
-      return true;
+      return 'goto_table';
     case 'meter':
       parts.meterId = parsePlainUint(flow, token, 0xffffffff);
-      return true;
+      return 'meter';
     case 'write_metadata': {
       const { value, mask } = parseMaskedUint64(flow, token, 'write_metadata:VALUE[/MASK] with 64-bit integers');
       parts.writeMetadata = { metadata: value, mask: mask ?? 0xffffffffffffffffn };
-      return true;
+      return 'write_metadata';
     }
   }
-  return false;
+  return undefined;
+}
+
+/**
+ * Refuses an instruction out of OpenFlow 1.1+ order, or given twice, after `previous`,
+ * as `ovs-ofctl` does (actions may follow actions).
+ */
+function checkInstructionOrder(flow: string, previous: InstructionKind | undefined, next: InstructionKind): void {
+  if (previous === undefined) {
+    return;
+  }
+  const before = instructionOrder.indexOf(previous);
+  const after = instructionOrder.indexOf(next);
+  if (previous === 'apply_actions' ? after < before : after <= before) {
+    syntaxError(
+      flow,
+      after === before
+        ? `duplicate ${next} instruction not allowed, for OpenFlow 1.1+ compatibility`
+        : `invalid instruction ordering: ${next} must appear before ${previous}, for OpenFlow 1.1+ compatibility`,
+    );
+  }
 }
 
 /** The instructions of `parts` in OpenFlow 1.3's canonical order. */
@@ -188,10 +224,15 @@ export function parseActions(
     return [];
   }
   const parts: InstructionParts = { applyActions: [], clearActions: false };
+  let previous: InstructionKind | undefined;
   for (const piece of pieces) {
-    if (!readInstruction(flow, piece, parts, match, options)) {
+    let kind = readInstruction(flow, piece, parts, match, options);
+    if (kind === undefined) {
       parts.applyActions.push(parseAction(flow, piece, match, options));
+      kind = 'apply_actions';
     }
+    checkInstructionOrder(flow, previous, kind);
+    previous = kind;
   }
   return orderInstructions(parts);
 }

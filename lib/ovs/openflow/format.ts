@@ -5,6 +5,13 @@
 import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { OFPP, reservedPortNames, type Action, type Instruction } from './actions.js';
 import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
+import {
+  formatLeadingExtensions,
+  formatMplsAndFragments,
+  formatPacketType,
+  formatRegisters,
+  formatTcpFlags,
+} from './format-nxm.js';
 import { ovsFieldNames, splitMasked, type Match } from './match.js';
 import type { FlowStats, PortDescription, PortStats } from './multipart.js';
 
@@ -175,6 +182,7 @@ export function formatMatch(
   if (priority !== OFP_DEFAULT_PRIORITY) {
     parts.push(`priority=${priority}`);
   }
+  parts.push(...formatLeadingExtensions(match), ...formatPacketType(match));
   const ethType = match.ethType;
   let typeShown = false;
   let protoShown = false;
@@ -188,6 +196,7 @@ export function formatMatch(
     parts.push(ethShorthands[ethType]);
     typeShown = true;
   }
+  parts.push(...formatRegisters(match));
   push(
     masked(
       match.metadata,
@@ -226,6 +235,7 @@ export function formatMatch(
   if (match.ipDscp !== undefined) {
     parts.push(`nw_tos=${match.ipDscp << 2}`);
   }
+  parts.push(...formatMplsAndFragments(match));
   if (match.icmpv4Type !== undefined) {
     parts.push(`icmp_type=${match.icmpv4Type}`);
   }
@@ -240,6 +250,7 @@ export function formatMatch(
   }
   push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
   push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));
+  parts.push(...formatTcpFlags(match));
   for (const other of match.otherFields ?? []) {
     const value = `0x${other.value.toString('hex')}${other.mask ? `/0x${other.mask.toString('hex')}` : ''}`;
     parts.push(`oxm(class=0x${other.oxmClass.toString(16)},field=${other.field})=${value}`);

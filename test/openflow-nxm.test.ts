@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import { encodeFlowMod } from '../lib/ovs/openflow/flow-mod.js';
 import { parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatInstructions, formatMatch } from '../lib/ovs/openflow/format.js';
+import { decodeInstructions } from '../lib/ovs/openflow/actions.js';
 import { decodeMatch } from '../lib/ovs/openflow/match.js';
 
 /** What `ovs-ofctl -O OpenFlow13 parse-flow` makes of a flow: the flow mod (xid 1) and its text. */
@@ -37,6 +38,9 @@ function sameAsOfctl(t: Test, flow: string): void {
   t.equal(formatMatch(flowMod.match ?? {}, flowMod.priority), expected.match, `${flow}: match text`);
   t.equal(formatMatch(decodeMatch(bytes, 48).match, flowMod.priority), expected.match, `${flow}: decoded match text`);
   t.equal(formatInstructions(flowMod.instructions ?? []), expected.actions, `${flow}: actions text`);
+  const { paddedLength } = decodeMatch(bytes, 48);
+  const decoded = decodeInstructions(bytes, 48 + paddedLength, bytes.length);
+  t.equal(formatInstructions(decoded), expected.actions, `${flow}: decoded actions text`);
 }
 
 t.test('registers: reg0..reg15 (NXM_NX_REGn), masked; xregN as the pair reg2N, reg2N+1', async (t) => {
@@ -108,6 +112,132 @@ t.test('extension match values ovs-ofctl refuses are refused with the reason', a
     ['ip,ip_frag=maybe,actions=drop', /ip_frag=maybe: expected one of no, yes, first, later, not_later/],
     ['tcp,tcp_flags=+bogus,actions=drop', /unknown tcp_flags flag "bogus"/],
     ['mpls,mpls_label=0x100000000,actions=drop', /mpls_label must be an integer from 0 to 4294967295/],
+  ];
+  for (const [flow, message] of bad) {
+    t.throws(() => ofctlParse(flow), `ovs-ofctl refuses ${flow}`);
+    t.throws(() => parseFlowMod(flow, { command: 'add' }), { code: 'EINVAL', message }, flow);
+  }
+});
+
+t.test('resubmit: resubmit:PORT, resubmit(PORT,TABLE), resubmit(,TABLE,ct) (NXAST_RESUBMIT_TABLE[_CT])', async (t) => {
+  for (const flow of [
+    'actions=resubmit:2',
+    'actions=resubmit(,1)',
+    'actions=resubmit(1,2)',
+    'actions=resubmit(in_port,3)',
+    'actions=resubmit:LOCAL',
+    'ct_state=+trk+est,ip,actions=resubmit(,2,ct)',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});
+
+t.test(
+  'ct: commit, force, table, zone (number or field), nat(...), exec(set_field/load of ct_mark, ct_label)',
+  async (t) => {
+    for (const flow of [
+      'ip,actions=ct(commit)',
+      'ip,actions=ct(zone=5,table=2)',
+      'ip,actions=ct(commit,force,zone=2)',
+      'ip,actions=ct(zone=NXM_NX_REG0[0..15],table=4)',
+      'ip,actions=ct(commit,exec(set_field:1->ct_mark))',
+      'ip,actions=ct(commit,exec(set_field:0x5/0xff->ct_mark))',
+      'ip,actions=ct(commit,exec(load:0x1->NXM_NX_CT_MARK[]))',
+      'ip,actions=ct(commit,exec(set_field:1->ct_label))',
+      'ip,actions=ct(commit,nat(src=10.0.0.1))',
+      'ip,actions=ct(commit,nat(src=10.0.0.1-10.0.0.10:1000-2000))',
+      'ip,actions=ct(commit,nat(dst=192.168.0.1:80))',
+      'ip,actions=ct(table=3,zone=1,nat)',
+      'ipv6,actions=ct(commit,nat(src=2001:db8::1))',
+      'tcp,actions=ct(commit,alg=ftp)',
+      'ip,actions=ct_clear,ct(table=1)',
+    ]) {
+      sameAsOfctl(t, flow);
+    }
+  },
+);
+
+t.test('load, move and masked set_field (NXAST_REG_LOAD, NXAST_REG_MOVE); set_field on extension fields', async (t) => {
+  for (const flow of [
+    'actions=load:1->NXM_NX_REG0[]',
+    'actions=load:0x5->NXM_NX_REG1[0..3]',
+    'actions=load:1->NXM_NX_REG3[5]',
+    'actions=load:0x123456789->OXM_OF_METADATA[]',
+    'actions=load:2->reg5[0..7]',
+    'actions=load:0->NXM_OF_ETH_DST[]',
+    'actions=move:NXM_NX_REG0[0..15]->NXM_NX_REG1[16..31]',
+    'actions=move:OXM_OF_METADATA[]->NXM_NX_XXREG0[0..63]',
+    'ip,actions=move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[]',
+    'actions=set_field:5->reg0',
+    'actions=set_field:0x5/0xf->reg1',
+    'actions=set_field:0x10/0xf0->pkt_mark',
+    'actions=set_field:0x1->tun_id',
+    'actions=set_field:0x5/0xff->metadata',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});
+
+t.test('note, exit, conjunction, output:FIELD, output(port=,max_len=), controller(...), dec_ttl(ids)', async (t) => {
+  for (const flow of [
+    'actions=note:01.02.03',
+    'actions=note:aa.bb.cc.dd.ee.ff.00.11,output:1',
+    'actions=resubmit(,2),exit',
+    'actions=conjunction(10,1/3),conjunction(11,2/2)',
+    'actions=output:NXM_NX_REG1[0..15]',
+    'actions=output:reg2',
+    'actions=output(port=2,max_len=100)',
+    'actions=controller(reason=no_match)',
+    'actions=controller(id=3)',
+    'actions=controller(max_len=128)',
+    'ip,actions=dec_ttl(1,2),output:1',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});
+
+t.test('NAME(ARGS) is NAME:ARGS; mod_vlan_vid/pcp push a tag onto an untagged packet, as ovs-ofctl does', async (t) => {
+  for (const flow of [
+    'actions=output(2)',
+    'actions=goto_table(1)',
+    'actions=mod_vlan_vid:10,output:1',
+    'dl_vlan=5,actions=mod_vlan_vid:10,output:1',
+    'actions=mod_vlan_pcp:3,output:1',
+    'actions=push_vlan:0x8100,mod_vlan_vid:20,output:1',
+    'dl_vlan=5,actions=strip_vlan,mod_vlan_vid:7,output:1',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});
+
+t.test('extension actions ovs-ofctl refuses are refused with the reason', async (t) => {
+  const bad: [string, RegExp][] = [
+    ['actions=resubmit(,1,bogus)', /bogus: unknown parameter/],
+    ['actions=resubmit(,255)', /at least one "in_port" or "table" must be specified on resubmit/],
+    ['actions=resubmit(foo,1)', /foo: resubmit to unknown port/],
+    ['actions=resubmit(,1,ct)', /resubmit with ct needs a match on a valid connection/],
+    ['ip,actions=ct(bogus)', /invalid argument to "ct" action: `bogus'/],
+    ['actions=ct(commit)', /ct needs an IP match: add ip or ipv6/],
+    ['ip,actions=ct(table=255)', /invalid table 255/],
+    ['ip,actions=ct(commit,exec(output:1))', /ct action doesn't support nested action output/],
+    ['ip,actions=ct(commit,nat(src=notanip))', /garbage \(notanip\) after nat range/],
+    ['ip,actions=ct(commit,alg=ftp)', /alg=ftp needs tcp in the match/],
+    ['actions=load:0x10->NXM_NX_REG0[0..3]', /value 0x10 does not fit into 4 bits/],
+    ['actions=load:1->NXM_NX_REG0[5..3]', /starting bit 5 is after ending bit 3/],
+    ['actions=load:1->NXM_NX_REG0[32]', /starting bit 32 is not valid because field is only 32 bits wide/],
+    ['actions=load:1->NXM_BOGUS[]', /unknown field `NXM_BOGUS'/],
+    ['actions=load:1->NXM_OF_IP_SRC[]', /NXM_OF_IP_SRC needs the ip protocol in the match/],
+    ['actions=move:NXM_NX_REG0[0..7]->NXM_NX_REG1[0..15]', /source field is 8 bits wide but destination is 16/],
+    ['actions=set_field:0x100000000->reg0', /value "0x100000000" is not an integer from 0 to 4294967295/],
+    ['actions=set_field:1->ct_state', /ct_state is read-only/],
+    ['actions=note:xyz', /bad hex digit in `note' argument/],
+    ['actions=strip_vlan', /strip_vlan needs a VLAN tag/],
+    ['actions=conjunction(1,3/2)', /clause index must be less than or equal to number of clauses/],
+    ['actions=conjunction(1,1/1)', /conjunction must have at least 2 clauses/],
+    ['actions=conjunction(1,1/2),output:1', /"conjunction" actions may be used along with "note" but not any other/],
+    ['actions=controller(reason=bogus)', /unknown reason "bogus"/],
+    ['actions=output(port=foo,max_len=10)', /port=foo: output to unknown port/],
+    ['actions=write_actions(output:1),clear_actions', /clear_actions must appear before write_actions/],
   ];
   for (const [flow, message] of bad) {
     t.throws(() => ofctlParse(flow), `ovs-ofctl refuses ${flow}`);

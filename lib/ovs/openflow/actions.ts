@@ -5,6 +5,7 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
+import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
 export const OFPP = {
@@ -55,6 +56,8 @@ export type Action =
   | { type: 'dec_nw_ttl' }
   /** `OFPAT_SET_FIELD`: the value is typed as in {@link Match} (MAC/IPv4 strings, numbers, bigint). */
   | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
+  /** An Open vSwitch extension (`resubmit`, `ct`, `load`, `move`, `note`, ...). */
+  | NiciraAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -75,6 +78,7 @@ export type Instruction =
   /** An instruction this SDK does not model, as decoded from the switch. */
   | { type: 'unknown'; instructionType: number; body: Buffer };
 
+const OFPAT_EXPERIMENTER = 0xffff;
 const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25 } as const;
 const OFPIT = {
   GOTO_TABLE: 1,
@@ -159,10 +163,24 @@ function encodeAction(action: Action): Buffer {
       action.body.copy(buffer, 4);
       return buffer;
     }
+    case 'resubmit':
+    case 'ct':
+    case 'nat':
+    case 'ct_clear':
+    case 'load':
+    case 'move':
+    case 'note':
+    case 'output_reg':
+    case 'output_trunc':
+    case 'exit':
+    case 'conjunction':
+    case 'controller':
+    case 'dec_ttl':
+      return encodeNiciraAction(action, encodeActions);
     default:
       return invalidArgument(
         operation,
-        `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`,
+        `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl, set_field or an Open vSwitch extension (resubmit, ct, load, move, ...)`,
       );
   }
 }
@@ -264,6 +282,13 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'pop_vlan' };
     case OFPAT.DEC_NW_TTL:
       return { type: 'dec_nw_ttl' };
+    case OFPAT_EXPERIMENTER: {
+      const nicira = decodeNiciraAction(body, decodeActions);
+      if (nicira) {
+        return nicira;
+      }
+      break;
+    }
     case OFPAT.SET_FIELD: {
       const oxmLength = 4 + body.readUInt8(3);
       if (oxmLength <= body.length) {

@@ -5,6 +5,7 @@
 import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { OFPP, reservedPortNames, type Action, type Instruction } from './actions.js';
 import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
+import { formatNiciraAction } from './format-nicira.js';
 import {
   formatLeadingExtensions,
   formatMplsAndFragments,
@@ -258,8 +259,13 @@ export function formatMatch(
   return parts.join(',');
 }
 
-function formatSetFieldValue(value: string | number | bigint): string {
-  return typeof value === 'bigint' ? hex(value) : String(value);
+/** Fields whose values `ovs-ofctl` prints in hex (`set_field:0x5->reg0`), as OVS's field table says. */
+const hexSetFields = new Set<string>(['pktMark', 'ctMark', ...Array.from({ length: 16 }, (_, index) => `reg${index}`)]);
+
+function formatSetFieldValue(field: string, value: string | number | bigint): string {
+  return typeof value === 'bigint' || (typeof value === 'number' && hexSetFields.has(field))
+    ? alternateHex(BigInt(value))
+    : String(value);
 }
 
 /** Formats one action as `ovs-ofctl -O OpenFlow13` prints it. */
@@ -281,9 +287,15 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
     case 'dec_nw_ttl':
       return 'dec_ttl';
     case 'set_field':
-      return `set_field:${formatSetFieldValue(action.value)}->${ovsFieldNames[action.field]}`;
+      return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
     case 'unknown':
       return `unknown_action(type=${action.actionType},body=0x${action.body.toString('hex')})`;
+    default:
+      return formatNiciraAction(
+        action,
+        (port) => formatPort(port, options),
+        (actions) => actions.map((inner) => formatAction(inner, options)).join(','),
+      );
   }
 }
 

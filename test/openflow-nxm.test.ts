@@ -244,3 +244,10 @@ t.test('extension actions ovs-ofctl refuses are refused with the reason', async 
     t.throws(() => parseFlowMod(flow, { command: 'add' }), { code: 'EINVAL', message }, flow);
   }
 });
+
+t.test('vlan_tci with VID bits but not the CFI bit is the masked vlan_vid OVS sends', async (t) => {
+  sameAsOfctl(
+    t,
+    'vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:01,actions=mod_vlan_vid:20,load:0x1->NXM_NX_REG0[0..15]',
+  );
+});

@@ -352,7 +352,12 @@ class MatchBuilder {
       return;
     }
     if ((mask & OFPVID_PRESENT) === 0) {
-      syntaxError(flow, `${token.text}: OpenFlow 1.3 cannot match VLAN bits without the CFI bit (0x1000) in the mask`);
+      // VID bits alone go as a masked OXM vlan_vid, as OVS sends them; PCP bits need the tag.
+      if ((mask & 0xe000) !== 0) {
+        syntaxError(flow, `${token.text}: OpenFlow 1.3 cannot match PCP bits without the CFI bit (0x1000) in the mask`);
+      }
+      this.set(token, 'vlanVid', { value: value & mask, mask });
+      return;
     }
     if ((value & OFPVID_PRESENT) === 0) {
       if ((value & mask) !== 0) {

@@ -178,23 +178,30 @@ t.test('load, move and masked set_field (NXAST_REG_LOAD, NXAST_REG_MOVE); set_fi
   }
 });
 
-t.test('note, exit, conjunction, output:FIELD, output(port=,max_len=), controller(...), dec_ttl(ids)', async (t) => {
-  for (const flow of [
-    'actions=note:01.02.03',
-    'actions=note:aa.bb.cc.dd.ee.ff.00.11,output:1',
-    'actions=resubmit(,2),exit',
-    'actions=conjunction(10,1/3),conjunction(11,2/2)',
-    'actions=output:NXM_NX_REG1[0..15]',
-    'actions=output:reg2',
-    'actions=output(port=2,max_len=100)',
-    'actions=controller(reason=no_match)',
-    'actions=controller(id=3)',
-    'actions=controller(max_len=128)',
-    'ip,actions=dec_ttl(1,2),output:1',
-  ]) {
-    sameAsOfctl(t, flow);
-  }
-});
+t.test(
+  'note, exit, conjunction, output:FIELD, output(port=,max_len=), controller(...), dec_ttl(ids), queues, mod_nw_ttl',
+  async (t) => {
+    for (const flow of [
+      'actions=note:01.02.03',
+      'actions=note:aa.bb.cc.dd.ee.ff.00.11,output:1',
+      'actions=resubmit(,2),exit',
+      'actions=conjunction(10,1/3),conjunction(11,2/2)',
+      'actions=output:NXM_NX_REG1[0..15]',
+      'actions=output:reg2',
+      'actions=output(port=2,max_len=100)',
+      'actions=controller(reason=no_match)',
+      'actions=controller(id=3)',
+      'actions=controller(max_len=128)',
+      'ip,actions=dec_ttl(1,2),output:1',
+      'ipv6,actions=mod_nw_ttl:9',
+      'actions=enqueue:1:2',
+      'actions=enqueue(LOCAL,3)',
+      'actions=set_queue:0x10,pop_queue,output:1',
+    ]) {
+      sameAsOfctl(t, flow);
+    }
+  },
+);
 
 t.test('NAME(ARGS) is NAME:ARGS; mod_vlan_vid/pcp push a tag onto an untagged packet, as ovs-ofctl does', async (t) => {
   for (const flow of [
@@ -231,6 +238,7 @@ t.test('extension actions ovs-ofctl refuses are refused with the reason', async 
     ['actions=set_field:0x100000000->reg0', /value "0x100000000" is not an integer from 0 to 4294967295/],
     ['actions=set_field:1->ct_state', /ct_state is read-only/],
     ['actions=note:xyz', /bad hex digit in `note' argument/],
+    ['ip,actions=mod_nw_ttl:256', /invalid TTL "256"/],
     ['actions=strip_vlan', /strip_vlan needs a VLAN tag/],
     ['actions=conjunction(1,3/2)', /clause index must be less than or equal to number of clauses/],
     ['actions=conjunction(1,1/1)', /conjunction must have at least 2 clauses/],

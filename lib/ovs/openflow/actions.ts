@@ -54,6 +54,10 @@ export type Action =
   | { type: 'pop_vlan' }
   /** `OFPAT_DEC_NW_TTL`. */
   | { type: 'dec_nw_ttl' }
+  /** `OFPAT_SET_NW_TTL` (`mod_nw_ttl:N`). */
+  | { type: 'set_nw_ttl'; ttl: number }
+  /** `OFPAT_SET_QUEUE` (`set_queue:N`). */
+  | { type: 'set_queue'; queueId: number }
   /** `OFPAT_SET_FIELD`: the value is typed as in {@link Match} (MAC/IPv4 strings, numbers, bigint). */
   | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
   /** An Open vSwitch extension (`resubmit`, `ct`, `load`, `move`, `note`, ...). */
@@ -79,7 +83,16 @@ export type Instruction =
   | { type: 'unknown'; instructionType: number; body: Buffer };
 
 const OFPAT_EXPERIMENTER = 0xffff;
-const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25 } as const;
+const OFPAT = {
+  OUTPUT: 0,
+  PUSH_VLAN: 17,
+  POP_VLAN: 18,
+  SET_QUEUE: 21,
+  GROUP: 22,
+  SET_NW_TTL: 23,
+  DEC_NW_TTL: 24,
+  SET_FIELD: 25,
+} as const;
 const OFPIT = {
   GOTO_TABLE: 1,
   WRITE_METADATA: 2,
@@ -103,6 +116,8 @@ const keysByType: Readonly<Record<string, readonly string[]>> = {
   push_vlan: ['type', 'ethertype'],
   pop_vlan: ['type'],
   dec_nw_ttl: ['type'],
+  set_nw_ttl: ['type', 'ttl'],
+  set_queue: ['type', 'queueId'],
   set_field: ['type', 'field', 'value'],
   meter: ['type', 'meterId'],
   apply_actions: ['type', 'actions'],
@@ -148,6 +163,16 @@ function encodeAction(action: Action): Buffer {
       return fixedAction(OFPAT.POP_VLAN, 8);
     case 'dec_nw_ttl':
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
+    case 'set_nw_ttl': {
+      const buffer = fixedAction(OFPAT.SET_NW_TTL, 8);
+      buffer.writeUInt8(checkInteger(operation, 'set_nw_ttl.ttl', action.ttl, 0, 255), 4);
+      return buffer;
+    }
+    case 'set_queue': {
+      const buffer = fixedAction(OFPAT.SET_QUEUE, 8);
+      buffer.writeUInt32BE(checkInteger(operation, 'set_queue.queueId', action.queueId, 0, 0xffffffff), 4);
+      return buffer;
+    }
     case 'set_field': {
       if (action.field === ('inPort' as string)) {
         invalidArgument(operation, 'set_field cannot write inPort: it is read-only');
@@ -163,6 +188,7 @@ function encodeAction(action: Action): Buffer {
       action.body.copy(buffer, 4);
       return buffer;
     }
+    case 'pop_queue':
     case 'resubmit':
     case 'ct':
     case 'nat':
@@ -282,6 +308,10 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'pop_vlan' };
     case OFPAT.DEC_NW_TTL:
       return { type: 'dec_nw_ttl' };
+    case OFPAT.SET_NW_TTL:
+      return { type: 'set_nw_ttl', ttl: body.readUInt8(0) };
+    case OFPAT.SET_QUEUE:
+      return { type: 'set_queue', queueId: body.readUInt32BE(0) };
     case OFPAT_EXPERIMENTER: {
       const nicira = decodeNiciraAction(body, decodeActions);
       if (nicira) {

@@ -344,8 +344,25 @@ export function parseNiciraAction(
     case 'ct':
       return parseCt(context, piece, args);
     case 'ct_clear':
+    case 'pop_queue':
     case 'exit':
       return { type: name };
+    case 'set_queue': {
+      const queueId = parseUint(colon ?? '', 0xffffffff);
+      return queueId === undefined
+        ? syntaxError(flow, `${piece}: expected set_queue:QUEUE with a queue number`)
+        : { type: 'set_queue', queueId };
+    }
+    case 'mod_nw_ttl': {
+      const ttl = parseUint(colon ?? '', 255);
+      if (ttl === undefined) {
+        syntaxError(flow, `invalid TTL "${colon ?? ''}" in ${piece}; expected 0 to 255`);
+      }
+      if (context.match.ethType !== 0x0800 && context.match.ethType !== 0x86dd) {
+        syntaxError(flow, `${piece} needs an IP match: add ip or ipv6`);
+      }
+      return { type: 'set_nw_ttl', ttl: ttl! };
+    }
     case 'load':
       return parseLoad(context, piece, colon ?? args ?? '');
     case 'move':

@@ -62,6 +62,10 @@ const actionNames = [
   'exit',
   'conjunction(ID,K/N)',
   'controller(reason=,max_len=,id=)',
+  'enqueue:PORT:QUEUE',
+  'set_queue:QUEUE',
+  'pop_queue',
+  'mod_nw_ttl:TTL',
   'NAME(ARGS) for NAME:ARGS',
 ];
 
@@ -470,6 +474,19 @@ function parseAction(piece: string, state: ParseState): Action[] {
   const call = /^(\w+)\((.*)\)$/s.exec(piece);
   const colon = call ? undefined : /^(\w+):(.*)$/s.exec(piece);
   const callName = (call?.[1] ?? colon?.[1] ?? piece).toLowerCase();
+  if (callName === 'enqueue') {
+    // ovs-ofctl's own expansion (its output keeps max_len 0xffff): the queue for this output only.
+    const [portText, queueText, extra] = (call?.[2] ?? colon?.[2] ?? '').split(/[:,]/);
+    const queueId = parseUint(queueText ?? '', 0xffffffff);
+    if (queueId === undefined || extra !== undefined) {
+      return syntaxError(flow, `${piece}: expected enqueue:PORT:QUEUE or enqueue(PORT,QUEUE)`);
+    }
+    return [
+      { type: 'set_queue', queueId },
+      { type: 'output', port: parsePort(flow, piece, portText ?? '', options), maxLength: 0xffff },
+      { type: 'pop_queue' },
+    ];
+  }
   const nicira = parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
   if (nicira) {
     return [nicira];

@@ -81,6 +81,7 @@ export function formatNiciraAction(
     case 'nat':
       return formatNat(action);
     case 'ct_clear':
+    case 'pop_queue':
     case 'exit':
       return action.type;
     case 'load':

@@ -286,6 +286,10 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       return 'pop_vlan';
     case 'dec_nw_ttl':
       return 'dec_ttl';
+    case 'set_nw_ttl':
+      return `mod_nw_ttl:${action.ttl}`;
+    case 'set_queue':
+      return `set_queue:${action.queueId}`;
     case 'set_field':
       return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
     case 'unknown':

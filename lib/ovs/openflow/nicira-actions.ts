@@ -56,6 +56,8 @@ export type NiciraAction =
   | NatAction
   /** `ct_clear`: forget the packet's connection-tracking state. */
   | { type: 'ct_clear' }
+  /** `pop_queue`: back to the queue the packet had before `set_queue`. */
+  | { type: 'pop_queue' }
   /** `load:VALUE->DST`: write bits of a field. */
   | { type: 'load'; dst: FieldRef; value: bigint }
   /** `move:SRC->DST`: copy bits between fields of equal width. */
@@ -200,6 +202,8 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return encodeNat(action);
     case 'ct_clear':
       return nxAction(NXAST.CT_CLEAR, 16);
+    case 'pop_queue':
+      return nxAction(NXAST.POP_QUEUE, 16);
     case 'load': {
       const buffer = nxAction(NXAST.REG_LOAD, 24);
       buffer.writeUInt16BE(ofsNbits(action.dst), 10);
@@ -361,6 +365,8 @@ export function decodeNiciraAction(
       return decodeNat(at);
     case NXAST.CT_CLEAR:
       return { type: 'ct_clear' };
+    case NXAST.POP_QUEUE:
+      return { type: 'pop_queue' };
     case NXAST.REG_LOAD: {
       const dst = ref(2, 0);
       return dst && { type: 'load', dst, value: at.readBigUInt64BE(6) };

@@ -147,7 +147,6 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
 
 /** Fields that set_field may not write, as ovs-ofctl says ("is read-only"). */
 const readOnlyFields = new Set([
-  'in_port',
   'ct_state',
   'ct_zone',
   'recirc_id',

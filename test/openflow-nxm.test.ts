@@ -192,6 +192,8 @@ t.test(
       'actions=controller(reason=no_match)',
       'actions=controller(id=3)',
       'actions=controller(max_len=128)',
+      'actions=controller(userdata=01.02.03.04.05)',
+      'actions=controller(reason=no_match,max_len=10,id=2,userdata=aa,pause)',
       'ip,actions=dec_ttl(1,2),output:1',
       'ipv6,actions=mod_nw_ttl:9',
       'actions=enqueue:1:2',

@@ -263,20 +263,22 @@ function parseMove(context: ActionContext, piece: string, text: string): Action 
   return { type: 'move', src, dst };
 }
 
-function parseNote(context: ActionContext, text: string): Action {
-  const bytes: number[] = [];
+/** Hex bytes, optionally separated by dots (`01.02.03`), as `note:` and `userdata=` take them. */
+function hexBytes(context: ActionContext, text: string, what: string): Buffer {
   const hex = text.replaceAll('.', '');
   if (!/^([0-9a-fA-F]{2})*$/.test(hex)) {
     return syntaxError(
       context.flow,
-      `bad hex digit in \`note' argument "${text}": expected hex bytes such as 01.02.03`,
+      `bad hex digit in \`${what}' argument "${text}": expected hex bytes such as 01.02.03`,
     );
   }
-  for (let index = 0; index < hex.length; index += 2) {
-    bytes.push(parseInt(hex.slice(index, index + 2), 16));
-  }
+  return Buffer.from(hex, 'hex');
+}
+
+function parseNote(context: ActionContext, text: string): Action {
+  const bytes = hexBytes(context, text, 'note');
   const padded = Buffer.alloc(Math.max(16, (10 + bytes.length + 7) & ~7) - 10);
-  Buffer.from(bytes).copy(padded);
+  bytes.copy(padded);
   return { type: 'note', data: padded };
 }
 
@@ -313,16 +315,20 @@ function parseController(context: ActionContext, piece: string, args: string): A
       syntaxError(context.flow, `${piece}: unknown reason "${value}"; expected ${packetInReasons.join(', ')}`);
     } else if ((key === 'max_len' || key === 'id') && value !== undefined && parseUint(value, 0xffff) !== undefined) {
       action[key === 'max_len' ? 'maxLength' : 'controllerId'] = parseUint(value, 0xffff)!;
-    } else if (key === 'userdata' || key === 'pause' || key === 'meter_id') {
+    } else if (key === 'userdata' && value !== undefined) {
+      action.userdata = hexBytes(context, value, 'userdata');
+    } else if (key === 'pause' && value === undefined) {
+      action.pause = true;
+    } else if (key === 'meter_id') {
+      syntaxError(context.flow, `${piece}: controller(meter_id=) is not supported by dpdk-ts yet`);
+    } else {
       syntaxError(
         context.flow,
-        `${piece}: controller(${key}) is not supported by dpdk-ts yet; use reason=, max_len= and id=`,
+        `${piece}: unknown controller argument "${part}"; expected reason=, max_len=, id=, userdata=, pause`,
       );
-    } else {
-      syntaxError(context.flow, `${piece}: unknown controller argument "${part}"; expected reason=, max_len=, id=`);
     }
   }
-  const plain = (action.reason ?? 'action') === 'action' && !action.controllerId;
+  const plain = (action.reason ?? 'action') === 'action' && !action.controllerId && !action.userdata && !action.pause;
   return plain ? { type: 'output', port: 0xfffffffd, maxLength: action.maxLength ?? 0xffff } : action;
 }
 

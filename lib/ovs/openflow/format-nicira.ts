@@ -11,6 +11,11 @@ function alternateHex(value: number | bigint): string {
   return value === 0 || value === 0n ? '0' : `0x${value.toString(16)}`;
 }
 
+/** Bytes as `ovs-ofctl` prints notes and user data: `01.02.03`. */
+function hexBytes(bytes: Buffer): string {
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('.');
+}
+
 const algNames: Readonly<Record<number, string>> = { 21: 'ftp', 69: 'tftp' };
 
 function formatNat(nat: NatAction): string {
@@ -89,7 +94,7 @@ export function formatNiciraAction(
     case 'move':
       return `move:${formatFieldRef(action.src)}->${formatFieldRef(action.dst)}`;
     case 'note':
-      return `note:${[...action.data].map((byte) => byte.toString(16).padStart(2, '0')).join('.')}`;
+      return `note:${hexBytes(action.data)}`;
     case 'output_reg':
       return `output:${formatFieldRef(action.src)}`;
     case 'output_trunc':
@@ -99,13 +104,15 @@ export function formatNiciraAction(
     case 'controller': {
       const reason = action.reason ?? 'action';
       const maxLength = action.maxLength ?? 0xffff;
-      if (reason === 'action' && !action.controllerId) {
+      if (reason === 'action' && !action.controllerId && !action.userdata && !action.pause) {
         return `CONTROLLER:${maxLength}`;
       }
       const parts: string[] = [];
       if (reason !== 'action') parts.push(`reason=${reason}`);
       if (maxLength !== 0xffff) parts.push(`max_len=${maxLength}`);
       if (action.controllerId) parts.push(`id=${action.controllerId}`);
+      if (action.userdata) parts.push(`userdata=${hexBytes(action.userdata)}`);
+      if (action.pause) parts.push('pause');
       return `controller(${parts.join(',')})`;
     }
     case 'dec_ttl':

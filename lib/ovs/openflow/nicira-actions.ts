@@ -72,8 +72,15 @@ export type NiciraAction =
   | { type: 'exit' }
   /** `conjunction(ID,CLAUSE/CLAUSES)`: this flow is clause `clause` (1-based) of conjunctive match `id`. */
   | { type: 'conjunction'; id: number; clause: number; nClauses: number }
-  /** `controller(...)`: to the controller, with a reason and a controller id. */
-  | { type: 'controller'; maxLength?: number; reason?: PacketInReason; controllerId?: number }
+  /** `controller(...)`: to the controller, with a reason, a controller id, opaque user data, or paused. */
+  | {
+      type: 'controller';
+      maxLength?: number;
+      reason?: PacketInReason;
+      controllerId?: number;
+      userdata?: Buffer;
+      pause?: boolean;
+    }
   /** `dec_ttl(ID,...)`: decrement the TTL, telling these controllers when it expires. */
   | { type: 'dec_ttl'; controllerIds: number[] };
 
@@ -89,6 +96,7 @@ const NXAST = {
   OUTPUT_REG: 15,
   EXIT: 17,
   CONTROLLER: 20,
+  CONTROLLER2: 37,
   DEC_TTL_CNT_IDS: 21,
   CONJUNCTION: 34,
   CT: 35,
@@ -248,6 +256,9 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return buffer;
     }
     case 'controller': {
+      if (action.userdata || action.pause) {
+        return encodeController2(action);
+      }
       const buffer = nxAction(NXAST.CONTROLLER, 16);
       buffer.writeUInt16BE(action.maxLength ?? 0xffff, 10);
       buffer.writeUInt16BE(action.controllerId ?? 0, 12);
@@ -261,6 +272,72 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return buffer;
     }
   }
+}
+
+/** `NXAC2PT_*`: the properties of NXAST_CONTROLLER2. */
+const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4 } as const;
+
+/** A property: type, length (without padding), value, padded to 8 bytes. */
+function property(type: number, value: Buffer): Buffer {
+  const buffer = Buffer.alloc((4 + value.length + 7) & ~7);
+  buffer.writeUInt16BE(type, 0);
+  buffer.writeUInt16BE(4 + value.length, 2);
+  value.copy(buffer, 4);
+  return buffer;
+}
+
+/** NXAST_CONTROLLER2, which OVS sends when a `controller(...)` has user data or pauses: only what differs from the defaults. */
+function encodeController2(action: Extract<NiciraAction, { type: 'controller' }>): Buffer {
+  const properties: Buffer[] = [];
+  // OVS's 16-bit properties carry two bytes of padding inside their length (ofpprop_put_u16).
+  const u16 = (value: number): Buffer => Buffer.from([value >> 8, value & 0xff, 0, 0]);
+  if (action.maxLength !== undefined && action.maxLength !== 0xffff) {
+    properties.push(property(NXAC2PT.MAX_LEN, u16(action.maxLength)));
+  }
+  if (action.controllerId) {
+    properties.push(property(NXAC2PT.CONTROLLER_ID, u16(action.controllerId)));
+  }
+  if ((action.reason ?? 'action') !== 'action') {
+    properties.push(property(NXAC2PT.REASON, Buffer.from([packetInReasons.indexOf(action.reason!)])));
+  }
+  if (action.userdata) {
+    properties.push(property(NXAC2PT.USERDATA, action.userdata));
+  }
+  if (action.pause) {
+    properties.push(property(NXAC2PT.PAUSE, Buffer.alloc(0)));
+  }
+  const body = Buffer.concat(properties);
+  const buffer = nxAction(NXAST.CONTROLLER2, 16 + body.length);
+  body.copy(buffer, 16);
+  return buffer;
+}
+
+function decodeController2(at: Buffer): NiciraAction | undefined {
+  const action: Extract<NiciraAction, { type: 'controller' }> = { type: 'controller' };
+  let position = 6;
+  while (position + 4 <= at.length) {
+    const type = at.readUInt16BE(position);
+    const length = at.readUInt16BE(position + 2);
+    if (length < 4 || position + length > at.length) {
+      return undefined;
+    }
+    const value = at.subarray(position + 4, position + length);
+    if (type === NXAC2PT.MAX_LEN && value.length >= 2) {
+      action.maxLength = value.readUInt16BE(0);
+    } else if (type === NXAC2PT.CONTROLLER_ID && value.length >= 2) {
+      action.controllerId = value.readUInt16BE(0);
+    } else if (type === NXAC2PT.REASON && value.length === 1 && packetInReasons[value[0]!]) {
+      action.reason = packetInReasons[value[0]!];
+    } else if (type === NXAC2PT.USERDATA) {
+      action.userdata = Buffer.from(value);
+    } else if (type === NXAC2PT.PAUSE) {
+      action.pause = true;
+    } else {
+      return undefined;
+    }
+    position += (length + 7) & ~7;
+  }
+  return action;
 }
 
 function decodeNat(body: Buffer): NatAction | undefined {
@@ -395,6 +472,8 @@ export function decodeNiciraAction(
         ? { type: 'controller', maxLength: at.readUInt16BE(0), controllerId: at.readUInt16BE(2), reason }
         : undefined;
     }
+    case NXAST.CONTROLLER2:
+      return decodeController2(at);
     case NXAST.DEC_TTL_CNT_IDS: {
       const count = at.readUInt16BE(0);
       return 6 + 2 * count <= at.length

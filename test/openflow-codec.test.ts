@@ -202,7 +202,7 @@ t.test('flow syntax: the reference flow and the forms used in practice', async (
 t.test('flow syntax errors name the token and what is accepted', async (t) => {
   const bad: [string, 'add' | 'modify' | 'delete', RegExp][] = [
     ['foo=1,actions=drop', 'add', /unknown field "foo" in "foo=1"; expected one of in_port, dl_type/],
-    ['in_port=1,actions=resubmit:2', 'add', /unknown action "resubmit:2"; expected output:PORT/],
+    ['in_port=1,actions=bogus:2', 'add', /unknown action "bogus:2"; expected output:PORT/],
     ['tp_dst=53,actions=drop', 'add', /tp_dst=53 needs a transport protocol: add tcp or udp/],
     ['nw_src=10.0.0.1,actions=drop', 'add', /nw_src=10\.0\.0\.1 needs an IPv4 or ARP match/],
     [

@@ -5,6 +5,7 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
+import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
 export const OFPP = {
@@ -53,8 +54,14 @@ export type Action =
   | { type: 'pop_vlan' }
   /** `OFPAT_DEC_NW_TTL`. */
   | { type: 'dec_nw_ttl' }
+  /** `OFPAT_SET_NW_TTL` (`mod_nw_ttl:N`). */
+  | { type: 'set_nw_ttl'; ttl: number }
+  /** `OFPAT_SET_QUEUE` (`set_queue:N`). */
+  | { type: 'set_queue'; queueId: number }
   /** `OFPAT_SET_FIELD`: the value is typed as in {@link Match} (MAC/IPv4 strings, numbers, bigint). */
   | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
+  /** An Open vSwitch extension (`resubmit`, `ct`, `load`, `move`, `note`, ...). */
+  | NiciraAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -75,7 +82,17 @@ export type Instruction =
   /** An instruction this SDK does not model, as decoded from the switch. */
   | { type: 'unknown'; instructionType: number; body: Buffer };
 
-const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25 } as const;
+const OFPAT_EXPERIMENTER = 0xffff;
+const OFPAT = {
+  OUTPUT: 0,
+  PUSH_VLAN: 17,
+  POP_VLAN: 18,
+  SET_QUEUE: 21,
+  GROUP: 22,
+  SET_NW_TTL: 23,
+  DEC_NW_TTL: 24,
+  SET_FIELD: 25,
+} as const;
 const OFPIT = {
   GOTO_TABLE: 1,
   WRITE_METADATA: 2,
@@ -99,6 +116,8 @@ const keysByType: Readonly<Record<string, readonly string[]>> = {
   push_vlan: ['type', 'ethertype'],
   pop_vlan: ['type'],
   dec_nw_ttl: ['type'],
+  set_nw_ttl: ['type', 'ttl'],
+  set_queue: ['type', 'queueId'],
   set_field: ['type', 'field', 'value'],
   meter: ['type', 'meterId'],
   apply_actions: ['type', 'actions'],
@@ -144,6 +163,16 @@ function encodeAction(action: Action): Buffer {
       return fixedAction(OFPAT.POP_VLAN, 8);
     case 'dec_nw_ttl':
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
+    case 'set_nw_ttl': {
+      const buffer = fixedAction(OFPAT.SET_NW_TTL, 8);
+      buffer.writeUInt8(checkInteger(operation, 'set_nw_ttl.ttl', action.ttl, 0, 255), 4);
+      return buffer;
+    }
+    case 'set_queue': {
+      const buffer = fixedAction(OFPAT.SET_QUEUE, 8);
+      buffer.writeUInt32BE(checkInteger(operation, 'set_queue.queueId', action.queueId, 0, 0xffffffff), 4);
+      return buffer;
+    }
     case 'set_field': {
       if (action.field === ('inPort' as string)) {
         invalidArgument(operation, 'set_field cannot write inPort: it is read-only');
@@ -159,10 +188,25 @@ function encodeAction(action: Action): Buffer {
       action.body.copy(buffer, 4);
       return buffer;
     }
+    case 'pop_queue':
+    case 'resubmit':
+    case 'ct':
+    case 'nat':
+    case 'ct_clear':
+    case 'load':
+    case 'move':
+    case 'note':
+    case 'output_reg':
+    case 'output_trunc':
+    case 'exit':
+    case 'conjunction':
+    case 'controller':
+    case 'dec_ttl':
+      return encodeNiciraAction(action, encodeActions);
     default:
       return invalidArgument(
         operation,
-        `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl or set_field`,
+        `unknown action type ${JSON.stringify((action as { type: unknown }).type)}; expected output, group, push_vlan, pop_vlan, dec_nw_ttl, set_field or an Open vSwitch extension (resubmit, ct, load, move, ...)`,
       );
   }
 }
@@ -264,6 +308,17 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'pop_vlan' };
     case OFPAT.DEC_NW_TTL:
       return { type: 'dec_nw_ttl' };
+    case OFPAT.SET_NW_TTL:
+      return { type: 'set_nw_ttl', ttl: body.readUInt8(0) };
+    case OFPAT.SET_QUEUE:
+      return { type: 'set_queue', queueId: body.readUInt32BE(0) };
+    case OFPAT_EXPERIMENTER: {
+      const nicira = decodeNiciraAction(body, decodeActions);
+      if (nicira) {
+        return nicira;
+      }
+      break;
+    }
     case OFPAT.SET_FIELD: {
       const oxmLength = 4 + body.readUInt8(3);
       if (oxmLength <= body.length) {

@@ -18,6 +18,7 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
+import { parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { OFPVID_PRESENT, type Match } from './match.js';
 import { fieldMax } from './oxm-fields.js';
 
@@ -51,7 +52,57 @@ const actionNames = [
   'write_metadata:VALUE[/MASK]',
   'goto_table:TABLE',
   'meter:ID',
+  'resubmit(PORT,TABLE[,ct])',
+  'ct(...)',
+  'ct_clear',
+  'load:VALUE->FIELD[a..b]',
+  'move:FIELD[a..b]->FIELD[c..d]',
+  'note:HEX',
+  'output:FIELD[a..b]',
+  'exit',
+  'conjunction(ID,K/N)',
+  'controller(reason=,max_len=,id=)',
+  'enqueue:PORT:QUEUE',
+  'set_queue:QUEUE',
+  'pop_queue',
+  'mod_nw_ttl:TTL',
+  'NAME(ARGS) for NAME:ARGS',
 ];
+
+/** Actions whose arguments are in parentheses; any other `NAME(ARGS)` means `NAME:ARGS`, as in ovs-ofctl. */
+const callActions = new Set([
+  'resubmit',
+  'ct',
+  'conjunction',
+  'controller',
+  'dec_ttl',
+  'write_actions',
+  'learn',
+  'multipath',
+  'bundle',
+  'bundle_load',
+  'clone',
+  'sample',
+  'enqueue',
+]);
+
+/** `output(2)` as `output:2`, `goto_table(1)` as `goto_table:1`; calls of {@link callActions} and `output(port=,max_len=)` kept. */
+function normalizeCall(piece: string): string {
+  const call = /^(\w+)\((.*)\)$/s.exec(piece);
+  if (
+    !call ||
+    callActions.has(call[1]!.toLowerCase()) ||
+    (call[1]!.toLowerCase() === 'output' && /port|max_len/.test(call[2]!))
+  ) {
+    return piece;
+  }
+  return `${call[1]}:${call[2]}`;
+}
+
+/** The state the actions of a flow carry from one to the next: the match, and how many VLAN tags the packet has. */
+interface ParseState extends ActionContext {
+  vlanDepth: number;
+}
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
 const setFieldNames: Readonly<Record<string, SetFieldName>> = {
@@ -83,6 +134,36 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   arp_spa: 'arpSpa',
   arp_tpa: 'arpTpa',
   metadata: 'metadata',
+  tun_id: 'tunnelId',
+  tunnel_id: 'tunnelId',
+  pkt_mark: 'pktMark',
+  ct_mark: 'ctMark',
+  ct_label: 'ctLabel',
+  ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
+    string,
+    SetFieldName
+  >),
+};
+
+/** Fields that set_field may not write, as ovs-ofctl says ("is read-only"). */
+const readOnlyFields = new Set([
+  'ct_state',
+  'ct_zone',
+  'recirc_id',
+  'conj_id',
+  'eth_type',
+  'dl_type',
+  'nw_proto',
+  'ip_proto',
+]);
+
+/** The NXM/OXM name of a field set_field writes with a mask (OVS sends that as a `load`). */
+const loadNames: Readonly<Record<string, string>> = {
+  tunnelId: 'NXM_NX_TUN_ID',
+  pktMark: 'NXM_NX_PKT_MARK',
+  ctMark: 'NXM_NX_CT_MARK',
+  metadata: 'OXM_OF_METADATA',
+  ...Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `NXM_NX_REG${index}`])),
 };
 
 /** The value `action` writes into `field`, typed as in {@link Match}; integers up to the field's largest value. */
@@ -101,7 +182,12 @@ function setFieldValue(flow: string, action: string, field: SetFieldName, text: 
     case 'ipv6Dst':
       return tryParseIpv6(text) ? text : fail('an IPv6 address');
     case 'metadata':
+    case 'tunnelId':
       return parseUint64(text) ?? fail('a 64-bit integer');
+    case 'ctLabel': {
+      const value = /^(0x[0-9a-fA-F]{1,32}|\d+)$/.test(text) ? BigInt(text) : undefined;
+      return value !== undefined && value < 1n << 128n ? value : fail('a 128-bit integer');
+    }
     default: {
       const max = fieldMax(field);
       return parseUint(text, max) ?? fail(`an integer from 0 to ${max}`);
@@ -119,37 +205,72 @@ interface InstructionParts {
   gotoTable?: number;
 }
 
-/** Reads an instruction (`write_actions(...)`, `goto_table:N`, ...) into `parts`; false when `piece` is an action. */
+/** The instructions in the order OpenFlow 1.1+ requires them, by the name `ovs-ofctl` gives them. */
+const instructionOrder = [
+  'meter',
+  'apply_actions',
+  'clear_actions',
+  'write_actions',
+  'write_metadata',
+  'goto_table',
+] as const;
+
+/** An instruction's kind, as {@link instructionOrder} names it. */
+type InstructionKind = (typeof instructionOrder)[number];
+
+/**
+ * Reads an instruction (`write_actions(...)`, `goto_table:N`, ...) into `parts` and
+ * returns its kind; undefined when `piece` is an action.
+ */
 function readInstruction(
   flow: string,
   piece: string,
   parts: InstructionParts,
-  match: Match,
-  options: FlowSyntaxOptions,
-): boolean {
+  state: ParseState,
+): InstructionKind | undefined {
   const nested = /^(\w+)\((.*)\)$/s.exec(piece);
   if (nested && nested[1] === 'write_actions') {
-    parts.writeActions = splitTopLevel(nested[2]!).map((inner) => parseAction(flow, inner, match, options));
-    return true;
+    parts.writeActions = splitTopLevel(nested[2]!).flatMap((inner) => parseAction(normalizeCall(inner), state));
+    return 'write_actions';
   }
   const token = toToken(piece);
   switch (token.key) {
     case 'clear_actions':
       parts.clearActions = true;
-      return true;
+      return 'clear_actions';
     case 'goto_table':
       parts.gotoTable = parsePlainUint(flow, token, 254);
-      return true;
+      return 'goto_table';
     case 'meter':
       parts.meterId = parsePlainUint(flow, token, 0xffffffff);
-      return true;
+      return 'meter';
     case 'write_metadata': {
       const { value, mask } = parseMaskedUint64(flow, token, 'write_metadata:VALUE[/MASK] with 64-bit integers');
       parts.writeMetadata = { metadata: value, mask: mask ?? 0xffffffffffffffffn };
-      return true;
+      return 'write_metadata';
     }
   }
-  return false;
+  return undefined;
+}
+
+/**
+ * Refuses an instruction out of OpenFlow 1.1+ order, or given twice, after `previous`,
+ * as `ovs-ofctl` does (actions may follow actions).
+ */
+function checkInstructionOrder(flow: string, previous: InstructionKind | undefined, next: InstructionKind): void {
+  if (previous === undefined) {
+    return;
+  }
+  const before = instructionOrder.indexOf(previous);
+  const after = instructionOrder.indexOf(next);
+  if (previous === 'apply_actions' ? after < before : after <= before) {
+    syntaxError(
+      flow,
+      after === before
+        ? `duplicate ${next} instruction not allowed, for OpenFlow 1.1+ compatibility`
+        : `invalid instruction ordering: ${next} must appear before ${previous}, for OpenFlow 1.1+ compatibility`,
+    );
+  }
 }
 
 /** The instructions of `parts` in OpenFlow 1.3's canonical order. */
@@ -188,10 +309,37 @@ export function parseActions(
     return [];
   }
   const parts: InstructionParts = { applyActions: [], clearActions: false };
-  for (const piece of pieces) {
-    if (!readInstruction(flow, piece, parts, match, options)) {
-      parts.applyActions.push(parseAction(flow, piece, match, options));
+  const vlanVid = match.vlanVid;
+  const state: ParseState = {
+    flow,
+    match,
+    options,
+    parseNested: (text) => splitTopLevel(text).flatMap((inner) => parseAction(normalizeCall(inner), state)),
+    vlanDepth: ((typeof vlanVid === 'object' ? vlanVid.value : (vlanVid ?? 0)) & OFPVID_PRESENT) !== 0 ? 1 : 0,
+  };
+  let previous: InstructionKind | undefined;
+  let otherAction: string | undefined;
+  for (const rawPiece of pieces) {
+    const piece = normalizeCall(rawPiece);
+    let kind = readInstruction(flow, piece, parts, state);
+    if (kind === undefined) {
+      const actions = parseAction(piece, state);
+      parts.applyActions.push(...actions);
+      kind = 'apply_actions';
+      if (actions.some((action) => action.type !== 'conjunction' && action.type !== 'note')) {
+        otherAction ??= /^\w+/.exec(piece)?.[0];
+      }
+    } else {
+      otherAction ??= kind;
     }
+    checkInstructionOrder(flow, previous, kind);
+    previous = kind;
+  }
+  if (otherAction !== undefined && parts.applyActions.some((action) => action.type === 'conjunction')) {
+    syntaxError(
+      flow,
+      `"conjunction" actions may be used along with "note" but not any other kind of action (such as the "${otherAction}" action used here)`,
+    );
   }
   return orderInstructions(parts);
 }
@@ -266,6 +414,9 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
 /** `set_field:VALUE->FIELD`. */
 function parseSetField(flow: string, piece: string, token: Token): Action {
   const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
+  if (arrow && readOnlyFields.has(arrow[2]!)) {
+    return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
+  }
   const field = arrow && Object.hasOwn(setFieldNames, arrow[2]!) ? setFieldNames[arrow[2]!] : undefined;
   if (!arrow || !field) {
     return syntaxError(
@@ -273,53 +424,128 @@ function parseSetField(flow: string, piece: string, token: Token): Action {
       `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}`,
     );
   }
-  return { type: 'set_field', field, value: setFieldValue(flow, piece, field, arrow[1]!) };
+  const [valueText, maskText, extra] = arrow[1]!.split('/');
+  if (maskText === undefined) {
+    return { type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) };
+  }
+  return maskedSetField(flow, piece, field, setFieldValue(flow, piece, field, valueText!), maskText, extra);
 }
 
-/** Parses one action. */
-function parseAction(flow: string, piece: string, match: Match, options: FlowSyntaxOptions): Action {
+/**
+ * `set_field:VALUE/MASK->FIELD`, which OVS sends as a `load` of the bits the mask covers
+ * (one contiguous run of bits; a mask of all ones is a plain set_field).
+ */
+function maskedSetField(
+  flow: string,
+  piece: string,
+  field: SetFieldName,
+  value: string | number | bigint,
+  maskText: string,
+  extra: string | undefined,
+): Action {
+  const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
+  const mask = parseUint64(maskText);
+  if (!name || mask === undefined || mask === 0n || extra !== undefined) {
+    return syntaxError(
+      flow,
+      `${piece}: a /MASK is supported for ${Object.keys(loadNames).join(', ')} with a non-zero 64-bit mask`,
+    );
+  }
+  const full = (1n << BigInt(field === 'tunnelId' || field === 'metadata' ? 64 : 32)) - 1n;
+  if (mask === full) {
+    return { type: 'set_field', field, value };
+  }
+  let offset = 0;
+  while (((mask >> BigInt(offset)) & 1n) === 0n) {
+    offset++;
+  }
+  const run = mask >> BigInt(offset);
+  if ((run & (run + 1n)) !== 0n || mask > full) {
+    return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
+  }
+  const bits = run.toString(2).length;
+  return { type: 'load', dst: { field: name, offset, bits }, value: (BigInt(value) & mask) >> BigInt(offset) };
+}
+
+/** Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds a `push_vlan`). */
+function parseAction(piece: string, state: ParseState): Action[] {
+  const { flow, match, options } = state;
+  const call = /^(\w+)\((.*)\)$/s.exec(piece);
+  const colon = call ? undefined : /^(\w+):(.*)$/s.exec(piece);
+  const callName = (call?.[1] ?? colon?.[1] ?? piece).toLowerCase();
+  if (callName === 'enqueue') {
+    // ovs-ofctl's own expansion (its output keeps max_len 0xffff): the queue for this output only.
+    const [portText, queueText, extra] = (call?.[2] ?? colon?.[2] ?? '').split(/[:,]/);
+    const queueId = parseUint(queueText ?? '', 0xffffffff);
+    if (queueId === undefined || extra !== undefined) {
+      return syntaxError(flow, `${piece}: expected enqueue:PORT:QUEUE or enqueue(PORT,QUEUE)`);
+    }
+    return [
+      { type: 'set_queue', queueId },
+      { type: 'output', port: parsePort(flow, piece, portText ?? '', options), maxLength: 0xffff },
+      { type: 'pop_queue' },
+    ];
+  }
+  const nicira = parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
+  if (nicira) {
+    return [nicira];
+  }
   const token = toToken(piece);
+  const name = token.key.toLowerCase();
+  if (name === 'mod_vlan_vid' || name === 'mod_vlan_pcp') {
+    // As ovs-ofctl does, a packet without a VLAN tag gets one before its VID or PCP is set.
+    const push: Action[] = state.vlanDepth === 0 ? [{ type: 'push_vlan', ethertype: 0x8100 }] : [];
+    state.vlanDepth = Math.max(state.vlanDepth, 1);
+    return [...push, parseModAction(flow, piece, token, match)!];
+  }
   const special = parseController(flow, piece, token) ?? parseModAction(flow, piece, token, match);
   if (special) {
-    return special;
+    return [special];
   }
-  const name = token.key.toLowerCase();
   switch (name) {
     case 'output':
-      return { type: 'output', port: parsePort(flow, piece, requireValue(flow, token), options) };
+      return [{ type: 'output', port: parsePort(flow, piece, requireValue(flow, token), options) }];
     case 'normal':
     case 'flood':
     case 'all':
     case 'local':
     case 'in_port':
       if (token.value === undefined) {
-        return { type: 'output', port: OFPP[name.toUpperCase() as 'NORMAL'] };
+        return [{ type: 'output', port: OFPP[name.toUpperCase() as 'NORMAL'] }];
       }
       break;
     case 'drop':
       return syntaxError(flow, '"drop" must be the only action');
     case 'group':
-      return { type: 'group', groupId: parsePlainUint(flow, token, 0xffffffff) };
+      return [{ type: 'group', groupId: parsePlainUint(flow, token, 0xffffffff) }];
     case 'strip_vlan':
     case 'pop_vlan':
-      return { type: 'pop_vlan' };
+      if (state.vlanDepth === 0) {
+        syntaxError(
+          flow,
+          `${piece} needs a VLAN tag: match one (dl_vlan=..., vlan_tci=0x1000/0x1000) or push_vlan first`,
+        );
+      }
+      state.vlanDepth--;
+      return [{ type: 'pop_vlan' }];
     case 'push_vlan': {
       const ethertype = parsePlainUint(flow, token, 0xffff);
       if (ethertype !== 0x8100 && ethertype !== 0x88a8) {
         syntaxError(flow, `${piece}: expected TPID 0x8100 or 0x88a8`);
       }
-      return { type: 'push_vlan', ethertype };
+      state.vlanDepth++;
+      return [{ type: 'push_vlan', ethertype }];
     }
     case 'dec_ttl':
-      return { type: 'dec_nw_ttl' };
+      return [{ type: 'dec_nw_ttl' }];
     case 'set_field':
-      return parseSetField(flow, piece, token);
+      return [parseSetField(flow, piece, token)];
   }
   if (
     token.value === undefined &&
     (parseUint(token.key, 0xffffffff) !== undefined || options.portMap?.has(token.key))
   ) {
-    return { type: 'output', port: parsePort(flow, piece, token.key, options) };
+    return [{ type: 'output', port: parsePort(flow, piece, token.key, options) }];
   }
   return syntaxError(flow, `unknown action "${piece}"; expected ${actionNames.join(', ')}`);
 }

@@ -20,6 +20,7 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
+import { extensionMatchKeys, extensionPrerequisites, readExtensionField } from './flow-match-nxm.js';
 import { OFPVID_PRESENT, ovsFieldNames, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 
@@ -53,6 +54,8 @@ const protocolShorthands: Readonly<Record<string, { ethType: number; ipProto?: n
   sctp6: { ethType: 0x86dd, ipProto: 132 },
   arp: { ethType: 0x0806 },
   rarp: { ethType: 0x8035 },
+  mpls: { ethType: 0x8847 },
+  mplsm: { ethType: 0x8848 },
 };
 
 /** Keys `ovs-ofctl` prints in dumps and ignores on input, so that a dump line can be fed back. */
@@ -95,6 +98,7 @@ const matchKeys = [
   'arp_spa',
   'arp_tpa',
   'metadata',
+  ...extensionMatchKeys,
 ];
 const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'out_port', 'out_group'];
 
@@ -128,6 +132,7 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
 
 /** Fields that need a protocol in the match, with the shorthand that provides it. */
 const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean][] = [
+  ...extensionPrerequisites,
   ['tcpSrc', 'tcp', (match) => match.ipProto === 6],
   ['tcpDst', 'tcp', (match) => match.ipProto === 6],
   ['udpSrc', 'udp', (match) => match.ipProto === 17],
@@ -249,7 +254,7 @@ class MatchBuilder {
 
   /** Sets `field`, refusing a different earlier value. */
   set(token: Token, field: MatchFieldName, value: Match[MatchFieldName]): void {
-    if (this.#seen.has(field) && this.#match[field] !== value) {
+    if (this.#seen.has(field) && JSON.stringify(this.#match[field], bigintJson) !== JSON.stringify(value, bigintJson)) {
       syntaxError(this.#flow, `${token.text} conflicts with an earlier setting of ${ovsFieldNames[field]}`);
     }
     this.#seen.add(field);
@@ -276,6 +281,13 @@ class MatchBuilder {
     if (Object.hasOwn(directFields, key)) {
       const field = directFields[key];
       this.set(token, field, parseDirectField(flow, token, field));
+      return true;
+    }
+    const extension = readExtensionField(flow, token);
+    if (extension) {
+      for (const [field, value] of extension) {
+        this.set(token, field, value);
+      }
       return true;
     }
     switch (key) {
@@ -340,7 +352,12 @@ class MatchBuilder {
       return;
     }
     if ((mask & OFPVID_PRESENT) === 0) {
-      syntaxError(flow, `${token.text}: OpenFlow 1.3 cannot match VLAN bits without the CFI bit (0x1000) in the mask`);
+      // VID bits alone go as a masked OXM vlan_vid, as OVS sends them; PCP bits need the tag.
+      if ((mask & 0xe000) !== 0) {
+        syntaxError(flow, `${token.text}: OpenFlow 1.3 cannot match PCP bits without the CFI bit (0x1000) in the mask`);
+      }
+      this.set(token, 'vlanVid', { value: value & mask, mask });
+      return;
     }
     if ((value & OFPVID_PRESENT) === 0) {
       if ((value & mask) !== 0) {
@@ -449,6 +466,11 @@ class MatchBuilder {
       syntaxError(this.#flow, 'nw_tos/ip_dscp needs an IP match: add ip or ipv6 (or dl_type=0x0800)');
     }
   }
+}
+
+/** Lets JSON.stringify compare values that hold bigints. */
+function bigintJson(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `${value}n` : value;
 }
 
 function parseUint16(flow: string, token: Token): number {

@@ -5,6 +5,14 @@
 import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { OFPP, reservedPortNames, type Action, type Instruction } from './actions.js';
 import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
+import { formatNiciraAction } from './format-nicira.js';
+import {
+  formatLeadingExtensions,
+  formatMplsAndFragments,
+  formatPacketType,
+  formatRegisters,
+  formatTcpFlags,
+} from './format-nxm.js';
 import { ovsFieldNames, splitMasked, type Match } from './match.js';
 import type { FlowStats, PortDescription, PortStats } from './multipart.js';
 
@@ -175,6 +183,7 @@ export function formatMatch(
   if (priority !== OFP_DEFAULT_PRIORITY) {
     parts.push(`priority=${priority}`);
   }
+  parts.push(...formatLeadingExtensions(match), ...formatPacketType(match));
   const ethType = match.ethType;
   let typeShown = false;
   let protoShown = false;
@@ -188,6 +197,7 @@ export function formatMatch(
     parts.push(ethShorthands[ethType]);
     typeShown = true;
   }
+  parts.push(...formatRegisters(match));
   push(
     masked(
       match.metadata,
@@ -226,6 +236,7 @@ export function formatMatch(
   if (match.ipDscp !== undefined) {
     parts.push(`nw_tos=${match.ipDscp << 2}`);
   }
+  parts.push(...formatMplsAndFragments(match));
   if (match.icmpv4Type !== undefined) {
     parts.push(`icmp_type=${match.icmpv4Type}`);
   }
@@ -240,6 +251,7 @@ export function formatMatch(
   }
   push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
   push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));
+  parts.push(...formatTcpFlags(match));
   for (const other of match.otherFields ?? []) {
     const value = `0x${other.value.toString('hex')}${other.mask ? `/0x${other.mask.toString('hex')}` : ''}`;
     parts.push(`oxm(class=0x${other.oxmClass.toString(16)},field=${other.field})=${value}`);
@@ -247,8 +259,13 @@ export function formatMatch(
   return parts.join(',');
 }
 
-function formatSetFieldValue(value: string | number | bigint): string {
-  return typeof value === 'bigint' ? hex(value) : String(value);
+/** Fields whose values `ovs-ofctl` prints in hex (`set_field:0x5->reg0`), as OVS's field table says. */
+const hexSetFields = new Set<string>(['pktMark', 'ctMark', ...Array.from({ length: 16 }, (_, index) => `reg${index}`)]);
+
+function formatSetFieldValue(field: string, value: string | number | bigint): string {
+  return typeof value === 'bigint' || (typeof value === 'number' && hexSetFields.has(field))
+    ? alternateHex(BigInt(value))
+    : String(value);
 }
 
 /** Formats one action as `ovs-ofctl -O OpenFlow13` prints it. */
@@ -269,10 +286,20 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       return 'pop_vlan';
     case 'dec_nw_ttl':
       return 'dec_ttl';
+    case 'set_nw_ttl':
+      return `mod_nw_ttl:${action.ttl}`;
+    case 'set_queue':
+      return `set_queue:${action.queueId}`;
     case 'set_field':
-      return `set_field:${formatSetFieldValue(action.value)}->${ovsFieldNames[action.field]}`;
+      return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
     case 'unknown':
       return `unknown_action(type=${action.actionType},body=0x${action.body.toString('hex')})`;
+    default:
+      return formatNiciraAction(
+        action,
+        (port) => formatPort(port, options),
+        (actions) => actions.map((inner) => formatAction(inner, options)).join(','),
+      );
   }
 }
 

@@ -19,5 +19,7 @@ export {
 export * from './format.js';
 export * from './match.js';
 export * from './multipart.js';
+export type { NatAction, NiciraAction, PacketInReason } from './nicira-actions.js';
+export type { FieldRef } from './nxm-fields.js';
 export * from './target.js';
 export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../address.js';

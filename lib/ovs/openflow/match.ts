@@ -9,7 +9,9 @@ import {
   fieldMax,
   fieldSpecs,
   kindWidth,
+  OFPXMC_EXPERIMENTER,
   OFPXMC_OPENFLOW_BASIC,
+  oxmKey,
   specByName,
   specByOxmField,
   type FieldSpec,
@@ -24,12 +26,23 @@ export type Masked<T> = T | { value: T; mask: T };
 /** The OpenFlow 1.3 `OFPVID_PRESENT` bit of an OXM `vlan_vid` value: "a VLAN tag is present". */
 export const OFPVID_PRESENT = 0x1000;
 
+/** The numbers of Open vSwitch's 32-bit registers `reg0`..`reg15`. */
+export type RegisterIndex = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
+
+/** `NXM_NX_REG0`..`NXM_NX_REG15`: Open vSwitch's 32-bit registers, `reg0`..`reg15`. */
+export type RegisterMatch = { [K in `reg${RegisterIndex}`]?: Masked<number> };
+
 /**
  * An OpenFlow 1.3 match (the OXM fields of `ofp_match`). Field names follow the OXM
- * names of the spec in camelCase. Prerequisites (e.g. `ipv4Src` needs `ethType` 0x0800)
- * are the caller's job, as on the wire; the flow-syntax parser checks them.
+ * names of the spec in camelCase; Open vSwitch's extensions (NXM fields) follow OVS's
+ * names. Prerequisites (e.g. `ipv4Src` needs `ethType` 0x0800) are the caller's job, as
+ * on the wire; the flow-syntax parser checks them.
  */
-export interface Match {
+export interface Match extends RegisterMatch {
+  /** `NXM_NX_RECIRC_ID`: the recirculation id (0 for packets not recirculated). */
+  recircId?: number;
+  /** `NXM_NX_CONJ_ID`: the id of the `conjunction` that matched. */
+  conjId?: number;
   /** `OXM_OF_IN_PORT`: ingress port number (reserved numbers such as `LOCAL` allowed). */
   inPort?: number;
   /** `OXM_OF_ETH_DST`: destination MAC, `aa:bb:cc:dd:ee:ff`. */
@@ -80,6 +93,31 @@ export interface Match {
   arpSpa?: Masked<string>;
   /** `OXM_OF_ARP_TPA`: target IPv4 address. */
   arpTpa?: Masked<string>;
+  /** `OXM_OF_MPLS_LABEL`: the 20-bit label of the outermost MPLS header (needs `ethType` 0x8847/0x8848). */
+  mplsLabel?: number;
+  /** `OXM_OF_MPLS_TC`: its 3-bit traffic class. */
+  mplsTc?: number;
+  /** `OXM_OF_MPLS_BOS`: its bottom-of-stack bit. */
+  mplsBos?: number;
+  /** `NXM_NX_IP_FRAG`: bit 0 "is a fragment", bit 1 "is a later fragment" (as `ip_frag=` sets them). */
+  ipFrag?: Masked<number>;
+  /** `ONFOXM_ET_TCP_FLAGS`: the 12 TCP flag bits (FIN 0x001, SYN 0x002, RST 0x004, ACK 0x010, ...). */
+  tcpFlags?: Masked<number>;
+  /** `OXM_OF_TUNNEL_ID`: the tunnel key (`tun_id`). */
+  tunnelId?: Masked<bigint>;
+  /** `NXM_NX_PKT_MARK`: the packet's mark (skb mark). */
+  pktMark?: Masked<number>;
+  /**
+   * `NXM_NX_CT_STATE`: connection-tracking state bits (new 0x01, est 0x02, rel 0x04,
+   * rpl 0x08, inv 0x10, trk 0x20, snat 0x40, dnat 0x80).
+   */
+  ctState?: Masked<number>;
+  /** `NXM_NX_CT_ZONE`: the conntrack zone. */
+  ctZone?: number;
+  /** `NXM_NX_CT_MARK`: the connection's 32-bit mark. */
+  ctMark?: Masked<number>;
+  /** `NXM_NX_CT_LABEL`: the connection's 128-bit label. */
+  ctLabel?: Masked<bigint>;
   /** `OXM_OF_METADATA`: the 64-bit pipeline metadata register. */
   metadata?: Masked<bigint>;
   /**
@@ -108,6 +146,7 @@ const OFPMT_OXM = 1;
 
 const knownKeys: readonly (keyof Match)[] = [...specByName.keys(), 'otherFields'];
 const uint64Max = 0xffffffffffffffffn;
+const uint128Max = (1n << 128n) - 1n;
 
 /** The wire bytes of one value or mask; `name` is how a refusal calls it (`vlanVid.mask`). */
 function valueBytes(spec: FieldSpec, value: unknown, name: string): Buffer {
@@ -138,6 +177,13 @@ function valueBytes(spec: FieldSpec, value: unknown, name: string): Buffer {
     case 'u64': {
       const bytes = Buffer.alloc(8);
       bytes.writeBigUInt64BE(checkBigInt(operation, name, value, 0n, uint64Max));
+      return bytes;
+    }
+    case 'u128': {
+      const wide = checkBigInt(operation, name, value, 0n, uint128Max);
+      const bytes = Buffer.alloc(16);
+      bytes.writeBigUInt64BE(wide >> 64n, 0);
+      bytes.writeBigUInt64BE(wide & uint64Max, 8);
       return bytes;
     }
     default: {
@@ -180,15 +226,19 @@ function encodeField(spec: FieldSpec, fieldValue: unknown): Buffer | undefined {
   } else {
     value = valueBytes(spec, fieldValue, spec.name);
   }
-  return rawOxm(OFPXMC_OPENFLOW_BASIC, spec.oxmField, value, mask);
+  return rawOxm(spec.oxmClass ?? OFPXMC_OPENFLOW_BASIC, spec.oxmField, value, mask, spec.experimenter);
 }
 
-function rawOxm(oxmClass: number, field: number, value: Buffer, mask?: Buffer): Buffer {
-  const payloadLength = value.length + (mask?.length ?? 0);
-  const header = Buffer.alloc(4);
+/** One OXM TLV; an experimenter field's value starts with its 32-bit experimenter id, counted in the length. */
+function rawOxm(oxmClass: number, field: number, value: Buffer, mask?: Buffer, experimenter?: number): Buffer {
+  const prefix = experimenter === undefined ? 4 : 8;
+  const header = Buffer.alloc(prefix);
   header.writeUInt16BE(oxmClass, 0);
   header.writeUInt8((field << 1) | (mask ? 1 : 0), 2);
-  header.writeUInt8(payloadLength, 3);
+  header.writeUInt8(prefix - 4 + value.length + (mask?.length ?? 0), 3);
+  if (experimenter !== undefined) {
+    header.writeUInt32BE(experimenter, 4);
+  }
   return Buffer.concat(mask ? [header, value, mask] : [header, value]);
 }
 
@@ -237,6 +287,8 @@ function fieldValueFromBytes(spec: FieldSpec, bytes: Buffer): string | number | 
       return formatIpv6(bytes);
     case 'u64':
       return bytes.readBigUInt64BE(0);
+    case 'u128':
+      return (bytes.readBigUInt64BE(0) << 64n) | bytes.readBigUInt64BE(8);
     default:
       return bytes.readUIntBE(0, bytes.length);
   }
@@ -285,18 +337,24 @@ export function decodeOxmFields(buffer: Buffer, start: number, end: number): Mat
         `OXM TLV (class 0x${oxmClass.toString(16)}, field ${field}) length ${payloadLength} overruns the match`,
       );
     }
-    const payload = buffer.subarray(position + 4, position + 4 + payloadLength);
+    let payload = buffer.subarray(position + 4, position + 4 + payloadLength);
     position += 4 + payloadLength;
-    const spec = oxmClass === OFPXMC_OPENFLOW_BASIC ? specByOxmField.get(field) : undefined;
+    let experimenter: number | undefined;
+    if (oxmClass === OFPXMC_EXPERIMENTER && payload.length >= 4) {
+      experimenter = payload.readUInt32BE(0);
+      payload = payload.subarray(4);
+    }
+    const spec = specByOxmField.get(oxmKey(oxmClass, field, experimenter));
     const width = spec ? kindWidth[spec.kind] : 0;
-    if (spec && payloadLength === (hasMask ? 2 * width : width)) {
+    if (spec && payload.length === (hasMask ? 2 * width : width)) {
       const value = fieldValueFromBytes(spec, payload.subarray(0, width));
       writable[spec.name] = hasMask ? { value, mask: fieldValueFromBytes(spec, payload.subarray(width)) } : value;
     } else {
+      const raw = buffer.subarray(position - payloadLength, position);
       const half = hasMask ? payloadLength / 2 : payloadLength;
-      const other: RawOxmField = { oxmClass, field, value: Buffer.from(payload.subarray(0, half)) };
+      const other: RawOxmField = { oxmClass, field, value: Buffer.from(raw.subarray(0, half)) };
       if (hasMask) {
-        other.mask = Buffer.from(payload.subarray(half));
+        other.mask = Buffer.from(raw.subarray(half));
       }
       (match.otherFields ??= []).push(other);
     }
@@ -311,6 +369,23 @@ export function splitMasked<T>(field: Masked<T>): { value: T; mask: T | undefine
 
 /** The OVS name (as in `ovs-fields(7)` and `set_field:...->NAME`) of each modelled field. */
 export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
+  ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
+    keyof RegisterMatch,
+    string
+  >),
+  recircId: 'recirc_id',
+  conjId: 'conj_id',
+  mplsLabel: 'mpls_label',
+  mplsTc: 'mpls_tc',
+  mplsBos: 'mpls_bos',
+  ipFrag: 'ip_frag',
+  tcpFlags: 'tcp_flags',
+  tunnelId: 'tun_id',
+  pktMark: 'pkt_mark',
+  ctState: 'ct_state',
+  ctZone: 'ct_zone',
+  ctMark: 'ct_mark',
+  ctLabel: 'ct_label',
   inPort: 'in_port',
   ethDst: 'eth_dst',
   ethSrc: 'eth_src',

@@ -8,12 +8,25 @@ import type { MatchFieldName } from './match.js';
 /** `OFPXMC_OPENFLOW_BASIC`: the OXM class of the OpenFlow 1.3 basic fields. */
 export const OFPXMC_OPENFLOW_BASIC = 0x8000;
 
+/** `NXM_1`: the class of Open vSwitch's Nicira extension fields (registers, conntrack, ...). */
+export const OFPXMC_NXM_1 = 0x0001;
+
+/** `OFPXMC_EXPERIMENTER`: an OXM whose value starts with a 32-bit experimenter id. */
+export const OFPXMC_EXPERIMENTER = 0xffff;
+
+/** The ONF experimenter id, under which OpenFlow 1.3 carries `tcp_flags` (`ONFOXM_ET_TCP_FLAGS`). */
+export const ONF_EXPERIMENTER_ID = 0x4f4e4600;
+
 /** How a field's value is written on the wire. */
-export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
+export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 'u128' | 'mac' | 'ipv4' | 'ipv6';
 
 /** One modelled OXM field. */
 export interface FieldSpec {
   readonly name: MatchFieldName;
+  /** The OXM class (default {@link OFPXMC_OPENFLOW_BASIC}). */
+  readonly oxmClass?: number;
+  /** The experimenter id of an {@link OFPXMC_EXPERIMENTER} field. */
+  readonly experimenter?: number;
   readonly oxmField: number;
   readonly kind: FieldKind;
   readonly maskable: boolean;
@@ -21,26 +34,49 @@ export interface FieldSpec {
   readonly max?: number;
 }
 
+const registerSpecs: FieldSpec[] = Array.from({ length: 16 }, (_, index) => ({
+  name: `reg${index}` as MatchFieldName,
+  oxmClass: OFPXMC_NXM_1,
+  oxmField: index,
+  kind: 'u32',
+  maskable: true,
+}));
+
 /**
- * The modelled OXM fields, in the order `ovs-ofctl` puts them on the wire (so that our
- * encodings are byte-for-byte comparable): metadata-like port first, then L2, VLAN,
- * L3 and L4, ARP, and `metadata` last.
+ * The modelled OXM fields, in the order `ovs-ofctl` puts them on the wire (OVS's
+ * `nx_put_raw`, so that our encodings are byte-for-byte comparable): recirculation and
+ * port first, then L2, VLAN, MPLS, L3 and L4, ARP, tunnel, registers, packet mark,
+ * conntrack, and `metadata` last.
  */
 export const fieldSpecs: readonly FieldSpec[] = [
+  { name: 'recircId', oxmClass: OFPXMC_NXM_1, oxmField: 36, kind: 'u32', maskable: false },
+  { name: 'conjId', oxmClass: OFPXMC_NXM_1, oxmField: 37, kind: 'u32', maskable: false },
   { name: 'inPort', oxmField: 0, kind: 'u32', maskable: false },
   { name: 'ethSrc', oxmField: 4, kind: 'mac', maskable: true },
   { name: 'ethDst', oxmField: 3, kind: 'mac', maskable: true },
   { name: 'ethType', oxmField: 5, kind: 'u16', maskable: false },
   { name: 'vlanVid', oxmField: 6, kind: 'u16', maskable: true, max: 0x1fff },
   { name: 'vlanPcp', oxmField: 7, kind: 'u8', maskable: false, max: 7 },
+  { name: 'mplsTc', oxmField: 35, kind: 'u8', maskable: false, max: 7 },
+  { name: 'mplsBos', oxmField: 36, kind: 'u8', maskable: false, max: 1 },
+  { name: 'mplsLabel', oxmField: 34, kind: 'u32', maskable: false, max: 0xfffff },
   { name: 'ipv4Src', oxmField: 11, kind: 'ipv4', maskable: true },
   { name: 'ipv4Dst', oxmField: 12, kind: 'ipv4', maskable: true },
   { name: 'ipv6Src', oxmField: 26, kind: 'ipv6', maskable: true },
   { name: 'ipv6Dst', oxmField: 27, kind: 'ipv6', maskable: true },
+  { name: 'ipFrag', oxmClass: OFPXMC_NXM_1, oxmField: 26, kind: 'u8', maskable: true },
   { name: 'ipDscp', oxmField: 8, kind: 'u8', maskable: false, max: 63 },
   { name: 'ipProto', oxmField: 10, kind: 'u8', maskable: false },
   { name: 'tcpSrc', oxmField: 13, kind: 'u16', maskable: true },
   { name: 'tcpDst', oxmField: 14, kind: 'u16', maskable: true },
+  {
+    name: 'tcpFlags',
+    oxmClass: OFPXMC_EXPERIMENTER,
+    experimenter: ONF_EXPERIMENTER_ID,
+    oxmField: 42,
+    kind: 'u16',
+    maskable: true,
+  },
   { name: 'udpSrc', oxmField: 15, kind: 'u16', maskable: true },
   { name: 'udpDst', oxmField: 16, kind: 'u16', maskable: true },
   { name: 'icmpv4Type', oxmField: 19, kind: 'u8', maskable: false },
@@ -50,11 +86,25 @@ export const fieldSpecs: readonly FieldSpec[] = [
   { name: 'arpOp', oxmField: 21, kind: 'u16', maskable: false },
   { name: 'arpSpa', oxmField: 22, kind: 'ipv4', maskable: true },
   { name: 'arpTpa', oxmField: 23, kind: 'ipv4', maskable: true },
+  { name: 'tunnelId', oxmField: 38, kind: 'u64', maskable: true },
+  ...registerSpecs,
+  { name: 'pktMark', oxmClass: OFPXMC_NXM_1, oxmField: 33, kind: 'u32', maskable: true },
+  { name: 'ctState', oxmClass: OFPXMC_NXM_1, oxmField: 105, kind: 'u32', maskable: true },
+  { name: 'ctZone', oxmClass: OFPXMC_NXM_1, oxmField: 106, kind: 'u16', maskable: false },
+  { name: 'ctMark', oxmClass: OFPXMC_NXM_1, oxmField: 107, kind: 'u32', maskable: true },
+  { name: 'ctLabel', oxmClass: OFPXMC_NXM_1, oxmField: 108, kind: 'u128', maskable: true },
   { name: 'metadata', oxmField: 2, kind: 'u64', maskable: true },
 ];
 
-/** The spec of each OpenFlow-basic field number. */
-export const specByOxmField: ReadonlyMap<number, FieldSpec> = new Map(fieldSpecs.map((spec) => [spec.oxmField, spec]));
+/** The key of a field in {@link specByOxmField}: class, field number and, for experimenter fields, the id. */
+export function oxmKey(oxmClass: number, oxmField: number, experimenter?: number): string {
+  return `${oxmClass}:${oxmField}:${experimenter ?? ''}`;
+}
+
+/** The spec of each field, by {@link oxmKey}. */
+export const specByOxmField: ReadonlyMap<string, FieldSpec> = new Map(
+  fieldSpecs.map((spec) => [oxmKey(spec.oxmClass ?? OFPXMC_OPENFLOW_BASIC, spec.oxmField, spec.experimenter), spec]),
+);
 
 /** The spec of each modelled field name. */
 export const specByName: ReadonlyMap<MatchFieldName, FieldSpec> = new Map(fieldSpecs.map((spec) => [spec.name, spec]));
@@ -65,6 +115,7 @@ export const kindWidth: Readonly<Record<FieldKind, number>> = {
   u16: 2,
   u32: 4,
   u64: 8,
+  u128: 16,
   mac: 6,
   ipv4: 4,
   ipv6: 16,
@@ -75,3 +126,31 @@ export function fieldMax(name: MatchFieldName): number {
   const spec = specByName.get(name)!;
   return spec.max ?? 2 ** (8 * kindWidth[spec.kind]) - 1;
 }
+
+/** The names of the `ct_state` bits, by bit (`ovs-fields(7)`). */
+export const ctStateFlagNames: Readonly<Record<number, string>> = {
+  0x01: 'new',
+  0x02: 'est',
+  0x04: 'rel',
+  0x08: 'rpl',
+  0x10: 'inv',
+  0x20: 'trk',
+  0x40: 'snat',
+  0x80: 'dnat',
+};
+
+/** The names of the `tcp_flags` bits, by bit; the three reserved bits print as `[200]`, `[400]`, `[800]`. */
+export const tcpFlagNames: Readonly<Record<number, string>> = {
+  0x001: 'fin',
+  0x002: 'syn',
+  0x004: 'rst',
+  0x008: 'psh',
+  0x010: 'ack',
+  0x020: 'urg',
+  0x040: 'ece',
+  0x080: 'cwr',
+  0x100: 'ns',
+  0x200: '[200]',
+  0x400: '[400]',
+  0x800: '[800]',
+};

@@ -1,0 +1,225 @@
+/**
+ * The match keys of Open vSwitch's extensions in the `ovs-ofctl` flow syntax: registers
+ * (`reg0`..`reg15`, `xreg0`..`xreg7`), conntrack (`ct_state` with its `+trk-new` flag
+ * syntax, `ct_zone`, `ct_mark`, `ct_label`), `tun_id`, `pkt_mark`, `ip_frag`,
+ * `tcp_flags`, MPLS, `recirc_id` and `conj_id`, read as `ovs-ofctl` reads them.
+ */
+import {
+  parseMaskedUint,
+  parseMaskedUint64,
+  parsePlainUint,
+  requireValue,
+  syntaxError,
+  type Token,
+} from './flow-tokens.js';
+import type { Match, MatchFieldName } from './match.js';
+import { ctStateFlagNames, fieldMax, tcpFlagNames } from './oxm-fields.js';
+
+/** The extension keys, as the refusal of an unknown key lists them. */
+export const extensionMatchKeys = [
+  'reg0..reg15',
+  'xreg0..xreg7',
+  'tun_id',
+  'pkt_mark',
+  'ct_state',
+  'ct_zone',
+  'ct_mark',
+  'ct_label',
+  'ip_frag',
+  'tcp_flags',
+  'mpls_label',
+  'mpls_tc',
+  'mpls_bos',
+  'recirc_id',
+  'conj_id',
+];
+
+/** One field setting a key makes (an `xreg` makes two). */
+export type FieldSetting = readonly [MatchFieldName, Match[MatchFieldName]];
+
+/**
+ * `ip_frag` names: the fragment bits (0x1 "fragment", 0x2 "later fragment") and the bits
+ * they match (0xff: both, which OVS sends unmasked).
+ */
+const fragNames: Readonly<Record<string, { value: number; mask: number }>> = {
+  no: { value: 0, mask: 0xff },
+  yes: { value: 1, mask: 1 },
+  first: { value: 1, mask: 0xff },
+  later: { value: 3, mask: 0xff },
+  not_later: { value: 0, mask: 2 },
+};
+
+const uint32Max = 0xffffffff;
+const uint128Max = (1n << 128n) - 1n;
+
+/**
+ * Reads the flags of `ct_state` or `tcp_flags` as OVS's `parse_flags` does: `VALUE/MASK`
+ * numbers, `+name-name` (the named bits set or clear, the others wildcarded), or
+ * `name|name|NUMBER` (exactly those bits set: masked with `exactMask` where OVS keeps
+ * the field narrower than its wire width, as `ct_state`'s 0xff).
+ */
+function parseFlags(
+  flow: string,
+  token: Token,
+  names: Readonly<Record<number, string>>,
+  allowed: number,
+  exactMask: number | undefined,
+): number | { value: number; mask: number } {
+  const text = requireValue(flow, token);
+  const what = `${token.key} flag`;
+  const known = Object.values(names)
+    .filter((name) => !name.startsWith('['))
+    .join(', ');
+  const unknown = (piece: string): never =>
+    syntaxError(
+      flow,
+      `${token.text}: unknown ${what} "${piece}"; expected ${known}, or a number within 0x${allowed.toString(16)}`,
+    );
+  const numeric = /^(0x[0-9a-f]+|\d+)\/(0x[0-9a-f]+|\d+)$/i.exec(text);
+  if (numeric) {
+    const value = Number(numeric[1]);
+    const mask = Number(numeric[2]);
+    if ((value & ~allowed) !== 0 || (mask & ~allowed) !== 0) {
+      unknown(text);
+    }
+    return { value, mask };
+  }
+  const bitOf = new Map(Object.entries(names).map(([bit, name]) => [name, Number(bit)]));
+  if (text.startsWith('+') || text.startsWith('-')) {
+    let value = 0;
+    let mask = 0;
+    for (const [, sign, name] of text.matchAll(/([+-])([^+-]*)/g)) {
+      const bit = bitOf.get(name!);
+      if (bit === undefined || (bit & allowed) === 0) {
+        return unknown(name!);
+      }
+      if ((mask & bit) !== 0) {
+        syntaxError(flow, `${token.text}: each ${what} can be given only once, "${name}" is repeated`);
+      }
+      mask |= bit;
+      value |= sign === '+' ? bit : 0;
+    }
+    return { value, mask };
+  }
+  let value = 0;
+  for (const piece of text.split('|')) {
+    const bit = /^(0x[0-9a-f]+|\d+)$/i.test(piece) ? Number(piece) : bitOf.get(piece);
+    if (bit === undefined || (bit & ~allowed) !== 0) {
+      return unknown(piece);
+    }
+    value |= bit;
+  }
+  return exactMask === undefined ? value : { value, mask: exactMask };
+}
+
+/** The 128-bit value of `ct_label=V[/M]` (decimal or 0x hex). */
+function parseLabel(flow: string, token: Token): bigint | { value: bigint; mask: bigint } {
+  const text = requireValue(flow, token);
+  const [valueText, maskText, extra] = text.split('/');
+  const read = (piece: string | undefined): bigint | undefined => {
+    if (piece === undefined || !/^(0x[0-9a-f]{1,32}|\d+)$/i.test(piece)) {
+      return undefined;
+    }
+    const value = BigInt(piece);
+    return value <= uint128Max ? value : undefined;
+  };
+  const value = read(valueText);
+  const mask = maskText === undefined ? undefined : read(maskText);
+  if (value === undefined || extra !== undefined || (maskText !== undefined && mask === undefined)) {
+    return syntaxError(flow, `${token.text}: expected a 128-bit integer (decimal or 0x hex), optionally /MASK`);
+  }
+  return mask === undefined ? value : { value, mask };
+}
+
+/** `xregN=V[/M]`: OpenFlow 1.3 has no 64-bit registers, so OVS writes the pair `reg2N` (high) and `reg2N+1` (low). */
+function readXreg(flow: string, token: Token, index: number): FieldSetting[] {
+  const { value, mask = 0xffffffffffffffffn } = parseMaskedUint64(flow, token, 'a 64-bit integer, optionally /MASK');
+  const halves: FieldSetting[] = [];
+  for (const [register, shift] of [
+    [2 * index, 32n],
+    [2 * index + 1, 0n],
+  ] as const) {
+    const halfValue = Number((value >> shift) & 0xffffffffn);
+    const halfMask = Number((mask >> shift) & 0xffffffffn);
+    if (halfMask !== 0) {
+      halves.push([
+        `reg${register}` as MatchFieldName,
+        halfMask === uint32Max ? halfValue : { value: halfValue, mask: halfMask },
+      ]);
+    }
+  }
+  return halves;
+}
+
+/**
+ * Reads an extension key into the settings it makes; undefined when `token` is not one.
+ * Prerequisites are checked once the match is complete ({@link extensionPrerequisites}).
+ */
+export function readExtensionField(flow: string, token: Token): FieldSetting[] | undefined {
+  const key = token.key;
+  const register = /^(x?)reg(\d+)$/.exec(key);
+  if (register) {
+    const index = Number(register[2]);
+    if (register[1] === 'x') {
+      return index <= 7 ? readXreg(flow, token, index) : undefined;
+    }
+    return index <= 15 ? [[`reg${index}` as MatchFieldName, parseMaskedUint(flow, token, uint32Max)]] : undefined;
+  }
+  switch (key) {
+    case 'tun_id':
+    case 'tunnel_id': {
+      const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit tunnel id, optionally /MASK');
+      return [['tunnelId', mask === undefined ? value : { value, mask }]];
+    }
+    case 'pkt_mark':
+      return [['pktMark', parseMaskedUint(flow, token, uint32Max)]];
+    case 'ct_mark':
+      return [['ctMark', parseMaskedUint(flow, token, uint32Max)]];
+    case 'ct_zone':
+      return [['ctZone', parsePlainUint(flow, token, 0xffff)]];
+    case 'ct_label':
+      return [['ctLabel', parseLabel(flow, token)]];
+    case 'ct_state':
+      return [['ctState', parseFlags(flow, token, ctStateFlagNames, 0xff, 0xff)]];
+    case 'tcp_flags':
+      return [['tcpFlags', parseFlags(flow, token, tcpFlagNames, 0xfff, undefined)]];
+    case 'ip_frag':
+    case 'nw_frag': {
+      const text = requireValue(flow, token);
+      const frag = Object.hasOwn(fragNames, text) ? fragNames[text] : undefined;
+      if (!frag) {
+        return syntaxError(flow, `${token.text}: expected one of ${Object.keys(fragNames).join(', ')}`);
+      }
+      return [['ipFrag', frag.mask === 0xff ? frag.value : frag]];
+    }
+    // OVS reads the MPLS fields at their byte width and keeps the low bits (mpls_tc=8 is 0).
+    case 'mpls_label':
+      return [['mplsLabel', parsePlainUint(flow, token, uint32Max) & fieldMax('mplsLabel')]];
+    case 'mpls_tc':
+      return [['mplsTc', parsePlainUint(flow, token, 0xff) & fieldMax('mplsTc')]];
+    case 'mpls_bos':
+      return [['mplsBos', parsePlainUint(flow, token, 0xff) & fieldMax('mplsBos')]];
+    case 'recirc_id':
+      return [['recircId', parsePlainUint(flow, token, uint32Max)]];
+    case 'conj_id':
+      return [['conjId', parsePlainUint(flow, token, uint32Max)]];
+  }
+  return undefined;
+}
+
+function isIp(match: Match): boolean {
+  return match.ethType === 0x0800 || match.ethType === 0x86dd;
+}
+
+function isMpls(match: Match): boolean {
+  return match.ethType === 0x8847 || match.ethType === 0x8848;
+}
+
+/** The extension fields that need a protocol in the match, with the shorthand that provides it. */
+export const extensionPrerequisites: readonly [MatchFieldName, string, (match: Match) => boolean][] = [
+  ['ipFrag', 'ip', isIp],
+  ['tcpFlags', 'tcp', (match) => isIp(match) && match.ipProto === 6],
+  ['mplsLabel', 'mpls', isMpls],
+  ['mplsTc', 'mpls', isMpls],
+  ['mplsBos', 'mpls', isMpls],
+];

@@ -1,0 +1,142 @@
+/**
+ * The dump text of Open vSwitch's extension match fields, as OVS's `match_format` prints
+ * them; format.ts places each group where `ovs-ofctl` puts it in the line.
+ */
+import { splitMasked, type Masked, type Match, type MatchFieldName } from './match.js';
+import { ctStateFlagNames, tcpFlagNames } from './oxm-fields.js';
+
+const uint32Max = 0xffffffff;
+
+/** `%#x` of C: `0` for zero, else `0x...`. */
+function alternateHex(value: number | bigint): string {
+  return value === 0 || value === 0n ? '0' : `0x${value.toString(16)}`;
+}
+
+/** `name=%#x[/%#x]`, as OVS's `format_uint32_masked` and `format_be64_masked`. */
+function hexMasked(name: string, field: Masked<number> | Masked<bigint> | undefined, full: number | bigint): string[] {
+  if (field === undefined) {
+    return [];
+  }
+  const { value, mask } = splitMasked<number | bigint>(field);
+  return [`${name}=${alternateHex(value)}${mask === undefined || mask === full ? '' : `/${alternateHex(mask)}`}`];
+}
+
+/** The set bits of `bits`, lowest first, by name (`0x...` for a bit without one), joined by `|`; `0` when none. */
+function flagList(bits: number, names: Readonly<Record<number, string>>): string {
+  const parts: string[] = [];
+  for (let bit = 1; bit <= bits && bit !== 0; bit <<= 1) {
+    if ((bits & bit) !== 0) {
+      parts.push(names[bit] ?? `0x${bit.toString(16)}`);
+    }
+  }
+  return parts.length === 0 ? '0' : parts.join('|');
+}
+
+/** OVS's `format_flags_masked`: `+set-clear` for each matched bit, lowest first; the `|` list when all are matched. */
+function flagsMasked(value: number, mask: number, all: number, names: Readonly<Record<number, string>>): string {
+  if ((mask & all) === all) {
+    return flagList(value, names);
+  }
+  let text = '';
+  for (let bit = 1; bit <= mask; bit <<= 1) {
+    if ((mask & bit) !== 0) {
+      text += `${(value & bit) !== 0 ? '+' : '-'}${names[bit] ?? '[unknown]'}`;
+    }
+  }
+  return text;
+}
+
+/** The fields OVS prints before the protocol shorthand: packet mark, recirculation, conjunction, conntrack. */
+export function formatLeadingExtensions(match: Match): string[] {
+  const parts = [
+    ...hexMasked('pkt_mark', match.pktMark, uint32Max),
+    ...hexMasked('recirc_id', match.recircId, uint32Max),
+  ];
+  if (match.conjId !== undefined) {
+    parts.push(`conj_id=${match.conjId}`);
+  }
+  if (match.ctState !== undefined) {
+    const { value, mask = uint32Max } = splitMasked(match.ctState);
+    parts.push(`ct_state=${flagsMasked(value, mask & 0xff, 0xff, ctStateFlagNames)}`);
+  }
+  if (match.ctZone !== undefined) {
+    parts.push(`ct_zone=${match.ctZone}`);
+  }
+  parts.push(...hexMasked('ct_mark', match.ctMark, uint32Max));
+  parts.push(...hexMasked('ct_label', match.ctLabel, (1n << 128n) - 1n));
+  return parts;
+}
+
+/** Fields that need no Ethernet header, which leave OVS's packet type unmatched. */
+const packetTypeFree = new Set<string>([
+  'inPort',
+  'metadata',
+  'tunnelId',
+  'pktMark',
+  'ctState',
+  'ctZone',
+  'ctMark',
+  'ctLabel',
+  'recircId',
+  'conjId',
+  'otherFields',
+]);
+
+/**
+ * `eth` when OVS prints the packet type: a match on an Ethernet-layer field implies
+ * "Ethernet packets", which OVS shows only in a recirculation (`recirc_id`) match.
+ */
+export function formatPacketType(match: Match): string[] {
+  const ethernet = Object.keys(match).some((key) => !packetTypeFree.has(key) && !/^reg\d+$/.test(key));
+  return match.recircId !== undefined && ethernet ? ['eth'] : [];
+}
+
+/** The registers and the tunnel id, which OVS prints after the protocol shorthand and before `metadata`. */
+export function formatRegisters(match: Match): string[] {
+  const parts: string[] = [];
+  for (let index = 0; index < 16; index++) {
+    parts.push(...hexMasked(`reg${index}`, match[`reg${index}` as MatchFieldName] as Masked<number>, uint32Max));
+  }
+  parts.push(...hexMasked('tun_id', match.tunnelId, 0xffffffffffffffffn));
+  return parts;
+}
+
+/** MPLS and fragment fields, which OVS prints after `nw_tos`. */
+export function formatMplsAndFragments(match: Match): string[] {
+  const parts: string[] = [];
+  if (match.mplsLabel !== undefined) {
+    parts.push(`mpls_label=${match.mplsLabel}`);
+  }
+  if (match.mplsTc !== undefined) {
+    parts.push(`mpls_tc=${match.mplsTc}`);
+  }
+  if (match.mplsBos !== undefined) {
+    parts.push(`mpls_bos=${match.mplsBos}`);
+  }
+  if (match.ipFrag !== undefined) {
+    const { value, mask = 0xff } = splitMasked(match.ipFrag);
+    const any = (value & 1) !== 0;
+    const later = (value & 2) !== 0;
+    switch (mask & 3) {
+      case 3:
+        parts.push(`nw_frag=${any ? (later ? 'later' : 'first') : later ? '<error>' : 'no'}`);
+        break;
+      case 1:
+        parts.push(`nw_frag=${any ? 'yes' : 'no'}`);
+        break;
+      case 2:
+        parts.push(`nw_frag=${later ? 'later' : 'not_later'}`);
+        break;
+    }
+  }
+  return parts;
+}
+
+/** `tcp_flags`, which OVS prints last. */
+export function formatTcpFlags(match: Match): string[] {
+  if (match.tcpFlags === undefined) {
+    return [];
+  }
+  const { value, mask = 0xffff } = splitMasked(match.tcpFlags);
+  return [`tcp_flags=${flagsMasked(value, mask & 0xfff, 0xfff, tcpFlagNames)}`];
+}

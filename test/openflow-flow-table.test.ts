@@ -90,22 +90,18 @@ t.test('port names ovs-ofctl quotes are printed quoted and read back quoted or b
 });
 
 t.test('a flow the switch refuses fails the whole batch: nothing is installed, the error names it', async (t) => {
-  const flows = [
-    'priority=1,in_port=p1,actions=output:p2',
-    'in_port=p1,actions=output:70000',
-    'in_port=p2,actions=drop',
-  ];
+  const flows = ['priority=1,in_port=p1,actions=output:p2', 'in_port=p1,actions=group:7', 'in_port=p2,actions=drop'];
   const error = await client.addFlows(flows).catch((caught: unknown) => caught);
   t.match(error, {
     code: 'ERR_OPENFLOW',
     operation: 'addFlows',
     flowIndex: 1,
-    flow: 'in_port=p1,actions=output:70000',
-    openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_PORT' },
+    flow: 'in_port=p1,actions=group:7',
+    openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_GROUP' },
   });
   t.equal(
     (error as Error).message,
-    `${ovs.mgmt('br0')} rejected flow 2 of 3 "in_port=p1,actions=output:70000": OFPET_BAD_ACTION OFPBAC_BAD_OUT_PORT (bad output port); none of the flows was installed`,
+    `${ovs.mgmt('br0')} rejected flow 2 of 3 "in_port=p1,actions=group:7": OFPET_BAD_ACTION OFPBAC_BAD_OUT_GROUP (no such group); none of the flows was installed`,
   );
   t.same(ofctlLines(await ovs.ofctl('dump-flows', 'br0')), [], 'nothing installed');
   await client.addFlows(flows.filter((_flow, index) => index !== 1));
@@ -127,16 +123,12 @@ t.test('a flow that fails only at commit also leaves nothing installed', async (
 });
 
 t.test('atomic: false sends the flows one by one, stops at the refused one and says which', async (t) => {
-  const flows = [
-    'priority=1,in_port=p1,actions=output:p2',
-    'in_port=p1,actions=output:70000',
-    'in_port=p2,actions=drop',
-  ];
+  const flows = ['priority=1,in_port=p1,actions=output:p2', 'in_port=p1,actions=group:7', 'in_port=p2,actions=drop'];
   await t.rejects(client.addFlows(flows, { atomic: false }), {
     code: 'ERR_OPENFLOW',
     flowIndex: 1,
     message:
-      /rejected flow 2 of 3 "in_port=p1,actions=output:70000": .*; the flows before it stay installed, none after it was sent$/,
+      /rejected flow 2 of 3 "in_port=p1,actions=group:7": .*; the flows before it stay installed, none after it was sent$/,
   });
   t.match(
     ofctlLines(await ovs.ofctl('dump-flows', 'br0')),

@@ -135,6 +135,13 @@ export function parseMaskedUint64(
 export function parsePort(flow: string, where: string, text: string, options: FlowSyntaxOptions): number {
   const number = parseUint(text, 0xffffffff);
   if (number !== undefined) {
+    // OVS's port numbers are 16 bits; OpenFlow 1.1+ adds only the reserved 0xffffff00 and up.
+    if (number > 0xffff && number < 0xffffff00) {
+      return syntaxError(
+        flow,
+        `port ${number} in ${where} is outside the supported range 0 through 0xffff or 0xffffff00 through 0xffffffff`,
+      );
+    }
     return number;
   }
   const upper = text.toUpperCase();

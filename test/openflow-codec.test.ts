@@ -2,7 +2,7 @@
 // validation, error names, IPv6 text, ovs-ofctl formatting, targets and the CLI's checks.
 import t from 'tap';
 import { runFlowCommand } from '../bin/ovs-flow-commands.js';
-import { OFPP } from '../lib/ovs/openflow/actions.js';
+import { decodeActions, OFPP } from '../lib/ovs/openflow/actions.js';
 import { parseTarget } from '../lib/ovs/openflow/target.js';
 import { formatIpv6, parseIpv6 } from '../lib/address.js';
 import {
@@ -418,4 +418,24 @@ t.test('runFlowCommand validates before connecting', async (t) => {
     runFlowCommand('dump-flows', [], options, () => undefined),
     { code: 'ENOENT' },
   );
+});
+
+// Found by test/fuzz-openflow-wire.test.ts (shrunk): a Nicira action whose length is a valid
+// multiple of 8 but shorter than its subtype's arguments (a 16-byte reg_load) threw a RangeError
+// reading past its end; it now decodes as an unknown action, as other unmodelled actions do.
+t.test('Nicira actions shorter than their subtype needs decode as unknown actions', async (t) => {
+  for (const [name, subtype] of [
+    ['reg_move', 6],
+    ['reg_load', 7],
+    ['output_reg', 15],
+    ['ct', 35],
+  ] as const) {
+    const action = Buffer.from(`ffff0010000023200000ffffffff0000`, 'hex');
+    action.writeUInt16BE(subtype, 8);
+    t.same(
+      decodeActions(action, 0, action.length),
+      [{ type: 'unknown', actionType: 0xffff, body: action.subarray(4) }],
+      `${name} in 16 bytes`,
+    );
+  }
 });

@@ -21,6 +21,7 @@ import {
   type Token,
 } from './flow-tokens.js';
 import { extensionMatchKeys, extensionPrerequisites, readExtensionField } from './flow-match-nxm.js';
+import { matchesEthernetField } from './format-nxm.js';
 import { OFPVID_PRESENT, ovsFieldNames, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 
@@ -246,6 +247,7 @@ class MatchBuilder {
   #nwSrc: Token | undefined;
   #nwDst: Token | undefined;
   #nwProto: number | undefined;
+  #ethToken: Token | undefined;
 
   constructor(flow: string, match: Match) {
     this.#flow = flow;
@@ -263,6 +265,12 @@ class MatchBuilder {
 
   /** Reads a protocol shorthand (`tcp`, `arp`, ...); false when `token` is none. */
   readShorthand(token: Token): boolean {
+    // `eth` (packet type Ethernet) is printed in recirc_id dumps (`recirc_id=0x5,eth,ip`);
+    // with an Ethernet-layer field OVS encodes nothing for it, which is checked at the end.
+    if (token.key === 'eth' && token.value === undefined) {
+      this.#ethToken = token;
+      return true;
+    }
     const shorthand = Object.hasOwn(protocolShorthands, token.key) ? protocolShorthands[token.key] : undefined;
     if (!shorthand || token.value !== undefined) {
       return false;
@@ -465,6 +473,12 @@ class MatchBuilder {
     if (match.ipDscp !== undefined && match.ethType !== 0x0800 && match.ethType !== 0x86dd) {
       syntaxError(this.#flow, 'nw_tos/ip_dscp needs an IP match: add ip or ipv6 (or dl_type=0x0800)');
     }
+    if (this.#ethToken !== undefined && !matchesEthernetField(match)) {
+      syntaxError(
+        this.#flow,
+        `${this.#ethToken.text} alone would match OVS's packet_type, which dpdk-ts does not encode: add an Ethernet-layer field (e.g. ip or dl_type=...) or remove eth`,
+      );
+    }
   }
 }
 
@@ -525,7 +539,7 @@ function unknownField(flow: string, token: Token): never {
   return syntaxError(
     flow,
     `unknown field "${token.key}" in "${token.text}"; expected one of ${matchKeys.join(', ')}, ${flowKeys.join(', ')}, ` +
-      `the shorthands ${Object.keys(protocolShorthands).join(', ')}, the flags ${Object.keys(flowModFlagBits).join(', ')}, then actions=...`,
+      `the shorthands eth, ${Object.keys(protocolShorthands).join(', ')}, the flags ${Object.keys(flowModFlagBits).join(', ')}, then actions=...`,
   );
 }
 

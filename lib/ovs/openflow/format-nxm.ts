@@ -87,8 +87,15 @@ const packetTypeFree = new Set<string>([
  * "Ethernet packets", which OVS shows only in a recirculation (`recirc_id`) match.
  */
 export function formatPacketType(match: Match): string[] {
-  const ethernet = Object.keys(match).some((key) => !packetTypeFree.has(key) && !/^reg\d+$/.test(key));
-  return match.recircId !== undefined && ethernet ? ['eth'] : [];
+  return match.recircId !== undefined && matchesEthernetField(match) ? ['eth'] : [];
+}
+
+/**
+ * Whether `match` has an Ethernet-layer field, which implies OVS's packet type "Ethernet"
+ * (the `eth` shorthand): OVS then leaves the packet type out of the encoded match.
+ */
+export function matchesEthernetField(match: Match): boolean {
+  return Object.keys(match).some((key) => !packetTypeFree.has(key) && !/^reg\d+$/.test(key));
 }
 
 /** The registers and the tunnel id, which OVS prints after the protocol shorthand and before `metadata`. */

@@ -106,6 +106,18 @@ const NXAST = {
   RESUBMIT_TABLE_CT: 44,
 } as const;
 
+/**
+ * Bytes after the subtype that the decoder of a subtype reads, where that is more than the
+ * 6 every Nicira action has: a shorter action (a hostile or corrupt peer) stays `unknown`
+ * instead of reading past its end.
+ */
+const minimumArgumentBytes: Readonly<Record<number, number>> = {
+  [NXAST.REG_MOVE]: 14,
+  [NXAST.REG_LOAD]: 14,
+  [NXAST.OUTPUT_REG]: 8,
+  [NXAST.CT]: 14,
+};
+
 const ctFlags = { commit: 1, force: 2 } as const;
 const natFlags = { src: 1, dst: 2, persistent: 4, hash: 8, random: 16 } as const;
 const natRange = { ipv4Min: 1, ipv4Max: 2, ipv6Min: 4, ipv6Max: 8, portMin: 16, portMax: 32 } as const;
@@ -402,6 +414,9 @@ export function decodeNiciraAction(
   }
   const subtype = body.readUInt16BE(4);
   const at = body.subarray(6);
+  if (at.length < (minimumArgumentBytes[subtype] ?? 0)) {
+    return undefined;
+  }
   const ref = (headerAt: number, ofsNbitsAt: number): FieldRef | undefined => {
     const value = at.readUInt16BE(ofsNbitsAt);
     return fieldRefFromWire(at.readUInt32BE(headerAt), value >> 6, (value & 0x3f) + 1);
@@ -418,7 +433,6 @@ export function decodeNiciraAction(
       return action;
     }
     case NXAST.CT: {
-      if (at.length < 14) return undefined;
       const flags = at.readUInt16BE(0);
       const zoneField = at.readUInt32BE(2);
       const action: NiciraAction = { type: 'ct' };

@@ -4,7 +4,7 @@
  * resources the machine lacks folded onto what it has.
  */
 import { defaultEalFlags } from './eal.js';
-import { freeHugepageMb, numaNodes, parseCorelist } from './host.js';
+import { freeHugepageMb, maxCpuId, numaNodes, parseCorelist } from './host.js';
 
 export { parseCorelist };
 import { native } from './native.js';
@@ -47,13 +47,19 @@ export interface MachineFacts {
   freeHugepageMb?: number;
 }
 
-/** Parses a hexadecimal core mask such as `0xE0` into lcore ids; undefined when it is not one. */
+/**
+ * Parses a hexadecimal core mask such as `0xE0` into lcore ids; undefined when it is not
+ * one, or sets a bit above {@link maxCpuId}.
+ */
 export function parseCoremask(mask: string): number[] | undefined {
   if (!/^(0x)?[0-9a-fA-F]+$/.test(mask)) return undefined;
-  const value = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
+  const digits = mask.replace(/^(0x)?0*/, '');
+  // Read digit by digit: a BigInt of a long mask would cost quadratic time in its length.
+  if (digits.length * 4 > maxCpuId + 1) return undefined;
   const ids: number[] = [];
-  for (let bit = 0; 1n << BigInt(bit) <= value; bit++) {
-    if (value & (1n << BigInt(bit))) ids.push(bit);
+  for (let i = digits.length - 1, base = 0; i >= 0; i--, base += 4) {
+    const nibble = parseInt(digits[i]!, 16);
+    for (let bit = 0; bit < 4; bit++) if (nibble & (1 << bit)) ids.push(base + bit);
   }
   return ids;
 }

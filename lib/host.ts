@@ -60,8 +60,14 @@ export function onlineCpus(): number[] {
 }
 
 /**
+ * The largest CPU id accepted in a CPU list or mask: Linux's largest `NR_CPUS` is 8192. It
+ * bounds what a list such as `0-4000000000` would otherwise allocate.
+ */
+export const maxCpuId = 8191;
+
+/**
  * Parses a CPU list such as `0-2,5` (the kernel's list format, and EAL's `-l` syntax) into
- * CPU ids; undefined when it is not one.
+ * CPU ids; undefined when it is not one, or names a CPU above {@link maxCpuId}.
  */
 export function parseCorelist(list: string): number[] | undefined {
   const cpus: number[] = [];
@@ -70,6 +76,7 @@ export function parseCorelist(list: string): number[] | undefined {
     if (range === null) return undefined;
     const first = Number(range[1]);
     const last = range[2] === undefined ? first : Number(range[2]);
+    if (first > maxCpuId || last > maxCpuId) return undefined;
     for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
   }
   return cpus;

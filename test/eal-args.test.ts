@@ -41,6 +41,21 @@ t.test('parseCorelist reads CPU lists and ranges', async (t) => {
   t.same(parseCorelist('4'), [4]);
 });
 
+// Found by test/fuzz-args.test.ts: '-l 0-169220804' made prepareEalArgs build a 169-million-entry
+// list (a fatal V8 "invalid size" crash), and a long -c mask took quadratic BigInt time.
+t.test('parseCorelist and parseCoremask refuse CPUs above 8191 instead of filling memory', async (t) => {
+  t.equal(parseCorelist('0-169220804'), undefined);
+  t.equal(parseCorelist('8192'), undefined);
+  t.equal(parseCorelist('8190-8191')?.length, 2);
+  t.equal(parseCoremask(`0x1${'0'.repeat(2048)}`), undefined);
+  t.same(parseCoremask(`0x8${'0'.repeat(2047)}`), [8191]);
+  t.same(parseCoremask(`0x${'0'.repeat(5000)}3`), [0, 1]);
+  t.same(prepareEalArgs(['-l', '0-169220804'], { cpus: [0], numaNodes: [0], freeHugepageMb: 0 }).args.slice(0, 2), [
+    '-l',
+    '0-169220804',
+  ]);
+});
+
 t.test("formatCpuList folds ranges; onlineCpus lists the machine's CPUs", async (t) => {
   t.equal(formatCpuList([5, 0, 2, 1]), '0-2,5');
   t.equal(formatCpuList([3]), '3');

@@ -150,6 +150,9 @@ function parseLcoreMap(text: string): LcoreMapping[] {
     const firstPort = Number(match[4] ?? match[3]);
     const lastPort = match[5] === undefined ? firstPort : Number(match[5]);
     if (lastPort < firstPort) throw new UsageError(`-m entry "${entry}": port range ${firstPort}-${lastPort} is empty`);
+    // DPDK port ids are 16-bit; a bound also keeps `0.[0-99999999999]` from filling memory.
+    if (lastPort > 65535)
+      throw new UsageError(`-m entry "${entry}": port ${lastPort} is above 65535, the largest port id`);
     for (let port = firstPort; port <= lastPort; port++) mappings.push({ port, lcore: lcores[0], entry });
   }
   return mappings;

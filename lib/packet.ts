@@ -75,8 +75,22 @@ export function writeEthernet(bytes: Uint8Array, offset: number, header: Etherne
   return offset + ETHER_HEADER_LENGTH;
 }
 
-/** Reads the Ethernet header at `offset`. */
+/**
+ * Refuses to read a `length`-byte header at `offset` that is not all inside `bytes` (a
+ * truncated or hostile packet): EINVAL, rather than a RangeError or fields read as zeros.
+ */
+function checkHeaderFits(operation: string, bytes: Uint8Array, offset: number, length: number, what: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > bytes.length) {
+    invalidArgument(
+      operation,
+      `${what} at offset ${offset} does not fit: it needs ${length} bytes, the packet has ${bytes.length}`,
+    );
+  }
+}
+
+/** Reads the Ethernet header at `offset`. Throws `EINVAL` when the packet is too short for it. */
 export function readEthernet(bytes: Uint8Array, offset = 0): EthernetHeader {
+  checkHeaderFits('readEthernet', bytes, offset, ETHER_HEADER_LENGTH, 'the Ethernet header');
   return {
     dst: formatMac(bytes, offset),
     src: formatMac(bytes, offset + 6),
@@ -120,11 +134,16 @@ export function writeIpv4(bytes: Uint8Array, offset: number, header: Ipv4Header)
   return offset + IPV4_HEADER_LENGTH;
 }
 
-/** Reads the IPv4 header at `offset` and whether its checksum is right. */
+/**
+ * Reads the IPv4 header at `offset` and whether its checksum is right (false when the
+ * header's stated length runs past the packet). Throws `EINVAL` when the packet is too
+ * short for the fixed header.
+ */
 export function readIpv4(
   bytes: Uint8Array,
   offset: number,
 ): Ipv4Header & { checksumOk: boolean; headerLength: number } {
+  checkHeaderFits('readIpv4', bytes, offset, IPV4_HEADER_LENGTH, 'the IPv4 header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = (view.getUint8(offset) & 15) * 4;
   return {
@@ -136,7 +155,7 @@ export function readIpv4(
     src: formatIpv4(view.getUint32(offset + 12)),
     dst: formatIpv4(view.getUint32(offset + 16)),
     headerLength,
-    checksumOk: internetChecksum(bytes, offset, headerLength) === 0,
+    checksumOk: offset + headerLength <= bytes.length && internetChecksum(bytes, offset, headerLength) === 0,
   };
 }
 
@@ -194,13 +213,16 @@ function checksumVerifies(
 /**
  * Reads the UDP header at `udpOffset`, with its checksum and whether the checksum is right
  * over the IPv4 pseudo-header (whose header is at `ipOffset`) and the `length` bytes of the
- * datagram; a checksum of 0 (none sent, as IPv4 allows) counts as right.
+ * datagram; a checksum of 0 (none sent, as IPv4 allows) counts as right. Throws `EINVAL`
+ * when the packet is too short for either header.
  */
 export function readUdp(
   bytes: Uint8Array,
   ipOffset: number,
   udpOffset: number,
 ): UdpHeader & { checksum: number; checksumOk: boolean } {
+  checkHeaderFits('readUdp', bytes, ipOffset, IPV4_HEADER_LENGTH, 'the IPv4 header');
+  checkHeaderFits('readUdp', bytes, udpOffset, UDP_HEADER_LENGTH, 'the UDP header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const length = view.getUint16(udpOffset + 4);
   const checksum = view.getUint16(udpOffset + 6);
@@ -280,13 +302,16 @@ function tcpSegmentLength(view: DataView, ipOffset: number, tcpOffset: number): 
 /**
  * Reads the TCP header at `tcpOffset`, with its header length in bytes, its checksum and
  * whether the checksum is right over the IPv4 pseudo-header (whose header, at `ipOffset`,
- * gives the segment's length) and the segment.
+ * gives the segment's length) and the segment. Throws `EINVAL` when the packet is too
+ * short for either header.
  */
 export function readTcp(
   bytes: Uint8Array,
   ipOffset: number,
   tcpOffset: number,
 ): Required<TcpHeader> & { headerLength: number; checksum: number; checksumOk: boolean } {
+  checkHeaderFits('readTcp', bytes, ipOffset, IPV4_HEADER_LENGTH, 'the IPv4 header');
+  checkHeaderFits('readTcp', bytes, tcpOffset, TCP_HEADER_LENGTH, 'the TCP header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const offsetAndNs = view.getUint8(tcpOffset + 12);
   const dataOffset = offsetAndNs >> 4;

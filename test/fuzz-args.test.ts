@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { ealArgs, type EalOptions } from '../lib/eal.js';
 import { parseCorelist, parseCoremask, prepareEalArgs } from '../lib/eal-args.js';
-import { buildUdpPacket, readEthernet, readIpv4, readUdp } from '../lib/packet.js';
+import { buildUdpPacket, readEthernet, readIpv4, readTcp, readUdp } from '../lib/packet.js';
 import { parseRule } from '../lib/packet-filter.js';
 import { Vhost, VirtioUser } from '../lib/vdev.js';
 import { UsageError } from '../examples/app.js';
@@ -176,6 +176,23 @@ t.test('buildUdpPacket: random options give a packet that reads back, or EINVAL'
         if (ethernet.etherType !== 0x0800 || !ip.checksumOk || !udp.checksumOk)
           throw new Error('built packet reads back wrong');
       }),
+    ),
+    fuzzParameters(1000),
+  );
+  t.pass('no other error');
+});
+
+t.test('packet readers: random bytes at random offsets give headers or EINVAL', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.integer({ min: -2, max: 90 }),
+      fc.nat(90),
+      (bytes, ipOffset, offset) =>
+        refusedCleanly(['EINVAL'], () => readEthernet(bytes, offset)) &&
+        refusedCleanly(['EINVAL'], () => readIpv4(bytes, offset)) &&
+        refusedCleanly(['EINVAL'], () => readUdp(bytes, ipOffset, offset)) &&
+        refusedCleanly(['EINVAL'], () => readTcp(bytes, ipOffset, offset)),
     ),
     fuzzParameters(1000),
   );

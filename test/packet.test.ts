@@ -208,3 +208,19 @@ t.test('bad TCP headers', async (t) => {
       "the IPv4 header's total length leaves 20 bytes for the TCP segment, expected from 24 to the 20 bytes after the IPv4 header",
   });
 });
+
+// Found by test/fuzz-args.test.ts (shrunk: an empty packet at offset 0): the readers threw a
+// RangeError from DataView, and readEthernet read missing bytes as an empty MAC.
+t.test('reading a header past the end of a packet is EINVAL', async (t) => {
+  const short = new Uint8Array(13);
+  t.throws(() => readEthernet(short), {
+    code: 'EINVAL',
+    message: 'the Ethernet header at offset 0 does not fit: it needs 14 bytes, the packet has 13',
+  });
+  t.throws(() => readIpv4(new Uint8Array(0), 0), { code: 'EINVAL', message: /IPv4 header at offset 0 does not fit/ });
+  t.throws(() => readUdp(new Uint8Array(30), 0, 24), { code: 'EINVAL', message: /UDP header at offset 24/ });
+  t.throws(() => readTcp(new Uint8Array(30), 0, 20), { code: 'EINVAL', message: /TCP header at offset 20/ });
+  const options = new Uint8Array(20);
+  options[0] = 0x4f; // IHL 15: a 60-byte header in a 20-byte packet
+  t.equal(readIpv4(options, 0).checksumOk, false);
+});

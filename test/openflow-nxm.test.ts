@@ -275,3 +275,11 @@ t.test('the eth shorthand, printed in recirc_id dumps, is read back as ovs-ofctl
   });
   t.throws(() => parseFlowMod('eth=1,actions=drop', { command: 'add' }), { code: 'EINVAL', message: /"eth=1"/ });
 });
+
+// Found by `npm run fuzz` (seed 366711158, shrunk): output:table prints as TABLE, as ovs-ofctl prints
+// it, but the bare TABLE action was refused, so the printed flow could not be read back.
+t.test('the bare TABLE action, as output:table prints, is read as ovs-ofctl reads it', async (t) => {
+  for (const flow of ['actions=TABLE', 'priority=5,dl_vlan=10,actions=set_field:4107->vlan_vid,TABLE']) {
+    sameAsOfctl(t, flow);
+  }
+});

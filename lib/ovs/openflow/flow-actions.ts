@@ -31,6 +31,7 @@ const actionNames = [
   'all',
   'local',
   'in_port',
+  'table',
   'controller[:MAX_LEN]',
   'group:ID',
   'mod_dl_dst:MAC',
@@ -510,6 +511,7 @@ function parseAction(piece: string, state: ParseState): Action[] {
     case 'all':
     case 'local':
     case 'in_port':
+    case 'table':
       if (token.value === undefined) {
         return [{ type: 'output', port: OFPP[name.toUpperCase() as 'NORMAL'] }];
       }

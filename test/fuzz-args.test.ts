@@ -118,7 +118,7 @@ t.test(
           }
         }),
       ),
-      fuzzParameters(1000),
+      fuzzParameters<[string[]]>(1000, [[['-l', '0-169220804']], [['-c', `0x${'f'.repeat(5000)}`]]]),
     );
     t.pass('no other error');
   },
@@ -194,7 +194,7 @@ t.test('packet readers: random bytes at random offsets give headers or EINVAL', 
         refusedCleanly(['EINVAL'], () => readUdp(bytes, ipOffset, offset)) &&
         refusedCleanly(['EINVAL'], () => readTcp(bytes, ipOffset, offset)),
     ),
-    fuzzParameters(1000),
+    fuzzParameters<[Uint8Array, number, number]>(1000, [[new Uint8Array(0), 0, 0]]),
   );
   t.pass('no other error');
 });
@@ -273,7 +273,7 @@ t.test('pktgen -m port maps: random maps parse or give a UsageError', async (t) 
   );
   fc.assert(
     fc.property(map, (text) => usageErrorOnly(() => parseAppArgs(['-m', text]))),
-    fuzzParameters(1000),
+    fuzzParameters<[string]>(1000, [['0.[0-99999999999]']]),
   );
   t.pass('no other error');
 });

@@ -10,9 +10,12 @@ const seed = process.env.FUZZ_SEED === undefined ? 0x5eed : Number(process.env.F
 /** The longest one run may take, in ms: far above any parser's cost, well below a hang. */
 export const perRunLimitMs = 2000;
 
-/** fast-check parameters for a property run `ciRuns` times in CI. */
-export function fuzzParameters(ciRuns: number): fc.Parameters<unknown> {
-  return { numRuns: runsOverride ?? ciRuns, seed };
+/**
+ * fast-check parameters for a property run `ciRuns` times in CI; `examples` are inputs run
+ * first every time: the shrunk counterexamples of bugs found, kept as regression cases.
+ */
+export function fuzzParameters<T>(ciRuns: number, examples: T[] = []): fc.Parameters<T> {
+  return { numRuns: runsOverride ?? ciRuns, seed, examples };
 }
 
 /**

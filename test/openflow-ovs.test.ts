@@ -198,11 +198,10 @@ t.test('port stats and port descriptions print as ovs-ofctl prints them', async 
 t.test('the switch errors decode into readable ERR_OPENFLOW errors', async (t) => {
   const target = ovs.mgmt('br0');
   await t.rejects(
-    runFlowCommand('add-flow', ['in_port=1,actions=output:70000'], { target }, () => undefined),
+    runFlowCommand('add-flow', ['in_port=1,actions=group:7'], { target }, () => undefined),
     {
       code: 'ERR_OPENFLOW',
-      message:
-        /rejected flow "in_port=1,actions=output:70000": OFPET_BAD_ACTION OFPBAC_BAD_OUT_PORT \(bad output port\)$/,
+      message: /rejected flow "in_port=1,actions=group:7": OFPET_BAD_ACTION OFPBAC_BAD_OUT_GROUP \(no such group\)$/,
     },
   );
   await t.rejects(
@@ -222,20 +221,20 @@ t.test('the switch errors decode into readable ERR_OPENFLOW errors', async (t) =
   const client = await OpenFlowClient.connect(target);
   t.teardown(() => client.close());
   const good = parseFlowMod('priority=3,in_port=1,actions=drop', { command: 'add' });
-  const bad = parseFlowMod('in_port=1,actions=output:70000', { command: 'add' });
+  const bad = parseFlowMod('in_port=1,actions=group:7', { command: 'add' });
   const error = await client.flowMods([good, bad, good]).catch((caught: unknown) => caught);
   t.type(error, DpdkError);
   t.match(error, {
     code: 'ERR_OPENFLOW',
     flowModIndex: 1,
-    openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_PORT' },
+    openflowError: { typeName: 'OFPET_BAD_ACTION', codeName: 'OFPBAC_BAD_OUT_GROUP' },
   });
   t.match((error as Error).message, /flow mod 2 of 3/);
   t.match(openflowErrorOf(error), {
     type: 2,
-    code: 4,
-    codeName: 'OFPBAC_BAD_OUT_PORT',
-    description: 'bad output port',
+    code: 9,
+    codeName: 'OFPBAC_BAD_OUT_GROUP',
+    description: 'no such group',
   });
   t.equal(openflowErrorOf(new Error('other')), undefined);
   await client.barrier();

@@ -81,11 +81,5 @@ t.test('the walkthrough type-checks against the built package', async (t) => {
 t.test(
   'nf.ts forwards, drops UDP to 6666, counts live and stops cleanly on Ctrl-C',
   { skip: firstNfCannotRun() },
-  (t) =>
-    checkFirstNfRun(
-      t,
-      project(t),
-      [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'nf.ts', '300'],
-      process.env,
-    ),
+  (t) => checkFirstNfRun(t, project(t), [process.execPath, '--import', 'tsx', 'nf.ts', '300'], process.env),
 );

@@ -57,7 +57,8 @@ export interface EalOptions {
   extraArgs?: string[];
 }
 
-const optionKeys = [
+/** @internal The keys of {@link EalOptions}, for checks and tests. */
+export const ealOptionKeys = [
   'lcores',
   'coremask',
   'mainLcore',
@@ -180,7 +181,7 @@ export function defaultEalFlags(settings: {
 /** Translates typed options into EAL arguments. Exported for tests and tools. */
 export function ealArgs(options: EalOptions): string[] {
   const op = 'Eal.init';
-  checkOptions<EalOptions>(op, options, optionKeys);
+  checkOptions<EalOptions>(op, options, ealOptionKeys);
   const args: string[] = [];
   if (options.lcores !== undefined && options.coremask !== undefined) {
     invalidArgument(op, 'Give either lcores or coremask, not both');

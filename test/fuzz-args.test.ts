@@ -4,7 +4,7 @@
 // EINVAL, UsageError for the examples' command lines) or a result, never another error or a hang.
 import fc from 'fast-check';
 import t from 'tap';
-import { ealArgs, type EalOptions } from '../lib/eal.js';
+import { ealArgs, ealOptionKeys, type EalOptions } from '../lib/eal.js';
 import { parseCorelist, parseCoremask, prepareEalArgs } from '../lib/eal-args.js';
 import { buildUdpPacket, readEthernet, readIpv4, readTcp, readUdp } from '../lib/packet.js';
 import { parseRule } from '../lib/packet-filter.js';
@@ -49,27 +49,7 @@ const argText = fc.oneof(
 );
 
 t.test('ealArgs: random options give arguments or EINVAL', async (t) => {
-  const keys = [
-    'lcores',
-    'coremask',
-    'mainLcore',
-    'memoryMb',
-    'socketMem',
-    'memoryChannels',
-    'noHuge',
-    'hugeDir',
-    'noPci',
-    'filePrefix',
-    'inMemory',
-    'singleFileSegments',
-    'iovaMode',
-    'vdevs',
-    'logLevel',
-    'printLog',
-    'telemetry',
-    'extraArgs',
-    'bogus',
-  ];
+  const keys = [...ealOptionKeys, 'bogus'];
   const options = fc.dictionary(fc.constantFrom(...keys), fc.oneof(anyValue, fc.array(anyValue, { maxLength: 3 })), {
     maxKeys: 4,
   });

@@ -10,10 +10,11 @@ import { promisify } from 'node:util';
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import t from 'tap';
 import type { BenchReport } from '../tools/bench/report.js';
-import { benchCharts } from '../tools/charts/bench.js';
+import { benchCharts, sweepMarkNames } from '../tools/charts/bench.js';
 import { chartPath, chartsOf, writeCharts } from '../tools/charts/index.js';
 import { labCharts } from '../tools/charts/lab.js';
 import type { Chart } from '../tools/charts/render.js';
+import { spreadMarkNames } from '../tools/charts/spread-chart.js';
 import type { LabReport } from '../tools/lab/report.js';
 
 const root = join(__dirname, '..');
@@ -76,10 +77,10 @@ t.test("the bench rate chart: a panel per topology, each forwarder's rounds, med
   t.ok(shown.includes('2: 2 x vhost-user <- testpmd source on CPU 0'), 'the vhost-user panel is titled');
   t.equal(shown.filter((text) => text === 'Mpps transmitted').length, 2, 'each panel has its axis title');
   // 2 topologies x 4 forwarders, 3 rounds each.
-  t.equal(markCount(document, 'rounds'), 24, 'a tick per round');
-  t.equal(markCount(document, 'median'), 8, 'a dot per forwarder and topology');
-  t.equal(markCount(document, 'spread'), 8, 'a p25-p75 line per forwarder and topology');
-  t.equal(markCount(document, 'label'), 8, 'a label per forwarder and topology');
+  t.equal(markCount(document, spreadMarkNames.rounds), 24, 'a tick per round');
+  t.equal(markCount(document, spreadMarkNames.median), 8, 'a dot per forwarder and topology');
+  t.equal(markCount(document, spreadMarkNames.spread), 8, 'a p25-p75 line per forwarder and topology');
+  t.equal(markCount(document, spreadMarkNames.label), 8, 'a label per forwarder and topology');
   t.ok(shown.includes('117.17 (100%)'), "testpmd's median on net_null, and its ratio");
   t.ok(shown.includes('7.55 (98%)'), "the TS loop's median on vhost-user, and its ratio to testpmd's");
 });
@@ -87,8 +88,8 @@ t.test("the bench rate chart: a panel per topology, each forwarder's rounds, med
 t.test('the bench sweep chart: a line per forwarder, a point per burst size and forwarder', async (t) => {
   const document = chart(await benchCharts(benchReport()), 'sweep');
   const shown = texts(document);
-  t.equal(markCount(document, 'sweep_lines'), 4, 'one line per forwarder');
-  t.equal(markCount(document, 'sweep_points'), 12, '3 burst sizes x 4 forwarders');
+  t.equal(markCount(document, sweepMarkNames.lines), 4, 'one line per forwarder');
+  t.equal(markCount(document, sweepMarkNames.points), 12, '3 burst sizes x 4 forwarders');
   t.ok(shown.includes('burst (packets per rx/tx call)'), 'the x axis is titled');
   t.ok(shown.includes('Mpps transmitted'), 'the y axis is titled');
   for (const burst of ['8', '32', '128']) t.ok(shown.includes(burst), `burst ${burst} is on the axis`);
@@ -126,9 +127,9 @@ t.test(
     t.ok(shown.includes('zero-loss rate'), 'the legend names the zero-loss series');
     t.equal(shown.filter((text) => text === 'Mpps (both generator ports)').length, 2, 'each panel has its axis title');
     // 2 experiments x 3 forwarders x 2 series, 2 rounds each.
-    t.equal(markCount(document, 'rounds'), 24, 'a tick per round and series');
-    t.equal(markCount(document, 'median'), 12, 'a dot per forwarder and series');
-    t.equal(markCount(document, 'spread'), 12, 'a smallest-largest line per forwarder and series');
+    t.equal(markCount(document, spreadMarkNames.rounds), 24, 'a tick per round and series');
+    t.equal(markCount(document, spreadMarkNames.median), 12, 'a dot per forwarder and series');
+    t.equal(markCount(document, spreadMarkNames.spread), 12, 'a smallest-largest line per forwarder and series');
     t.ok(
       shown.includes('2.707 (62.30x C)'),
       "the native engine's received median, and its ratio to C's in the same rounds",
@@ -144,8 +145,8 @@ t.test('the lab latency chart: mean and p99 at full rate and the mean at the zer
     t.ok(shown.includes(series), `the legend names ${series}`);
   t.equal(shown.filter((text) => text === 'latency (us)').length, 2, 'each panel has its axis title');
   // 2 experiments x 3 forwarders x 3 series.
-  t.equal(markCount(document, 'median'), 18, 'a dot per forwarder and series');
-  t.equal(markCount(document, 'rounds'), 36, 'a tick per round and series');
+  t.equal(markCount(document, spreadMarkNames.median), 18, 'a dot per forwarder and series');
+  t.equal(markCount(document, spreadMarkNames.rounds), 36, 'a tick per round and series');
   t.ok(shown.includes('7.75 ms'), "C's mean latency at full rate in experiment 1");
   t.ok(shown.includes('195.0 us'), "the native engine's mean latency at full rate in experiment 1");
 });

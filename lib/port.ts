@@ -270,6 +270,7 @@ export class Port extends EventEmitter<PortEvents> {
     return this.native.getPromiscuous();
   }
 
+  /** Turns promiscuous mode on or off. */
   set promiscuous(on: boolean) {
     this.native.setPromiscuous(checkBoolean('Port.promiscuous', 'promiscuous', on));
   }
@@ -279,6 +280,7 @@ export class Port extends EventEmitter<PortEvents> {
     return this.native.getMac();
   }
 
+  /** Sets the port's MAC address (`xx:xx:xx:xx:xx:xx`). */
   set mac(mac: string) {
     this.native.setMac(checkMac('Port.mac', 'mac', mac));
   }
@@ -288,6 +290,7 @@ export class Port extends EventEmitter<PortEvents> {
     return this.native.getMtu();
   }
 
+  /** Sets the MTU, an integer from 68 to 65535. */
   set mtu(mtu: number) {
     this.native.setMtu(checkInteger('Port.mtu', 'mtu', mtu, 68, 65535));
   }

@@ -41,11 +41,13 @@
 //                          keep the ports open MS milliseconds, so that a switch's counters
 //                          of them can still be read
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until
-// `quit` or EOF; on a terminal, the top lines show live per-port counters and rates.
+// `quit` or EOF; on a terminal, pktgen's screen: a page per port (rates in pps and Mbit/s,
+// totals, errors, latency) redrawn every second above the command line (pktgen/screen.ts).
 //
 // The parts: pktgen/options.ts (the command line), pktgen/commands.ts (the command
 // language), pktgen/generator.ts (the generator on the SDK's engines: how it maps onto
-// them and its limitations), pktgen/display.ts (tables and the live view),
+// them and its limitations), pktgen/display.ts (tables and progress lines), pktgen/screen.ts
+// (the terminal's screen),
 // pktgen/session.ts (the commands, --wait-done or the prompt, the final report),
 // pktgen/search.ts (the `search` verb: zero-loss throughput, then latency at it) and
 // pktgen/report.ts (the JSON report's types).

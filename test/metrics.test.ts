@@ -19,7 +19,7 @@ import {
   type Port,
 } from '../lib/index.js';
 import { histogramCounts } from '../lib/metrics/latency-histogram.js';
-import { initEal, ringPort, testPacket, until } from './helpers/dpdk.js';
+import { initEal, ringPort, testPacket, uniquePrefix, until } from './helpers/dpdk.js';
 
 // Lcore 1 (CPU 1) runs the engines, yielding when idle: the test thread feeds and scrapes.
 initEal('metrics');
@@ -305,4 +305,61 @@ t.test('Prometheus scrapes the forwarded packet count the forwarder reports', as
   }
   t.equal(scraped, forwarder.stats()[0].tx, `Prometheus has what the forwarder counted (log: ${log.slice(-500)})`);
   t.equal(scraped, 500);
+});
+
+/** examples/testpmd.ts on two net_null ports, forwarding on lcore 1, with `--metrics ADDRESS`. */
+function testpmd(
+  t: Test,
+  tag: string,
+  address: string,
+): { output: () => string; exited: Promise<number | null>; stop(): void } {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(__dirname, '..', 'examples', 'testpmd.ts'),
+      ...['--lcores', '0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', uniquePrefix(tag)],
+      ...['--vdev', 'net_null0', '--vdev', 'net_null1', '--', '--stats-period=0', '--metrics', address],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => void child.kill('SIGKILL'));
+  return { output: () => output, exited, stop: () => void child.kill('SIGTERM') };
+}
+
+t.test('testpmd.ts --metrics serves its ports, forwarders and pool', async (t) => {
+  const app = testpmd(t, 'metrics-testpmd', '127.0.0.1:0');
+  t.ok(await until(() => /Forwarding until SIGINT/.test(app.output()), 20000), 'forwarding');
+  const url = /serving Prometheus metrics at (\S+)/.exec(app.output())?.[1];
+  t.ok(url !== undefined, 'it says where');
+  const values = await scrape(url!);
+  const forwarded = [...values].filter(([series]) =>
+    series.startsWith('dpdk_forwarder_tx_packets_total{forwarder="lcore1"'),
+  );
+  t.equal(forwarded.length, 2, 'the two streams of the forwarder on lcore 1');
+  t.ok(
+    forwarded.every(([, value]) => value > 0),
+    'forwarding',
+  );
+  t.ok(values.has('dpdk_port_rx_packets_total{port="net_null0",port_id="0"}'), 'port 0');
+  t.ok(values.has('dpdk_mempool_in_use_mbufs{mempool="mb_pool_0"}'), 'the pool');
+  app.stop();
+  t.equal(await app.exited, 0, 'exits cleanly on SIGTERM, metrics server closed');
+});
+
+t.test('testpmd.ts --metrics on a port in use says so and does not forward', async (t) => {
+  const taken = await serveMetrics({ host: '127.0.0.1', port: 0, registry: new Registry() });
+  t.teardown(() => taken.close());
+  const app = testpmd(t, 'metrics-taken', `127.0.0.1:${taken.port}`);
+  t.equal(await app.exited, 1);
+  t.match(
+    app.output(),
+    `testpmd: Cannot serve metrics on 127.0.0.1:${taken.port}: the address is already in use (another exporter, or another instance of this application): choose another port, or stop the process listening there`,
+  );
+  t.notMatch(app.output(), /packet forwarding/, 'nothing forwarded');
 });

@@ -13,12 +13,20 @@
  */
 import { join } from 'node:path';
 import { DpdkError, Eal, Forwarder, Mempool, Port, parseRule } from '../lib/index.js';
-import { UsageError, startApp } from './app.js';
+import {
+  UsageError,
+  metricsUsage,
+  parseMetricsAddress,
+  serveAppMetrics,
+  startApp,
+  type AppMetrics,
+  type MetricsAddress,
+} from './app.js';
 import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
          [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
-         [--yield-when-idle] [--engine loop|native]
+         [--yield-when-idle] [--engine loop|native] [--metrics HOST:PORT]
   --mode inline   forward --in to --out, dropping packets a rule matches (default)
   --mode detect   count packets from --in that rules match, forward nothing
   --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
@@ -33,7 +41,8 @@ const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--r
                   shared with another poller
   --engine loop   match in the TypeScript loop of examples/ips-loop.ts (default)
   --engine native match in the native Engine's filter, on an EAL worker lcore (give EAL
-                  two lcores or more, e.g. --lcores 0@0,1@1)`;
+                  two lcores or more, e.g. --lcores 0@0,1@1)
+${metricsUsage}`;
 
 interface IpsOptions {
   mode: 'inline' | 'detect';
@@ -45,6 +54,7 @@ interface IpsOptions {
   json: boolean;
   yieldWhenIdle: boolean;
   engine: 'loop' | 'native';
+  metrics?: MetricsAddress;
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number {
@@ -112,6 +122,9 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
         options.engine = engine;
         break;
       }
+      case '--metrics':
+        options.metrics = parseMetricsAddress(args[++i]);
+        break;
       case '-h':
       case '--help':
         return 'help';
@@ -200,7 +213,10 @@ async function main(): Promise<number> {
   const pool = Mempool.create({ name: 'ips', size: 8191 });
   const ports: Port[] = [];
   let forwarder: Forwarder | undefined;
+  let metrics: AppMetrics | undefined;
   try {
+    if (options.metrics !== undefined) metrics = await serveAppMetrics('ips', options.metrics);
+    metrics?.metrics.add(pool);
     const ids = options.mode === 'inline' ? [options.input, options.output] : [options.input];
     for (const id of ids) {
       const port = Port.get(id);
@@ -210,6 +226,7 @@ async function main(): Promise<number> {
     }
     const started = await startForwarder(options, ports);
     forwarder = started.forwarder;
+    metrics?.metrics.add(forwarder, 'ips');
     console.log(
       `ips: ${options.mode} on ports ${ids.join(' -> ')}, ${started.where}, rules: ${options.rules.join(' | ')}`,
     );
@@ -235,6 +252,7 @@ async function main(): Promise<number> {
     console.error(`ips: ${known ? error.message : String(error)}`);
     return 1;
   } finally {
+    await metrics?.close();
     if (forwarder !== undefined) {
       await forwarder.stop();
       const counters = ipsCounters(forwarder, options.rules.length);

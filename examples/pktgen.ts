@@ -40,6 +40,8 @@
 //   --linger MS            after the final report (--wait-done, or quit in the commands),
 //                          keep the ports open MS milliseconds, so that a switch's counters
 //                          of them can still be read
+//   --metrics HOST:PORT    serve Prometheus metrics (ports, engines with their latency
+//                          histogram, the pool) at http://HOST:PORT/metrics
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until
 // `quit` or EOF; on a terminal, pktgen's screen: a page per port (rates in pps and Mbit/s,
 // totals, errors, latency) redrawn every second above the command line (pktgen/screen.ts).
@@ -52,7 +54,7 @@
 // pktgen/search.ts (the `search` verb: zero-loss throughput, then latency at it) and
 // pktgen/report.ts (the JSON report's types).
 import { DpdkError, Eal, splitCommandLine } from '../lib/index.js';
-import { UsageError } from './app.js';
+import { UsageError, serveAppMetrics } from './app.js';
 import { parseScript } from './pktgen/commands.js';
 import { notice } from './pktgen/display.js';
 import { Pktgen } from './pktgen/generator.js';
@@ -85,7 +87,14 @@ async function main(): Promise<number> {
 
   // Init: EAL, then the ports and their lcores.
   initEal(args);
-  const app = new Pktgen(options, notice);
+  // Before the ports start: a metrics port in use ends the run before it sends anything.
+  const metrics =
+    options.metrics === undefined
+      ? undefined
+      : await serveAppMetrics('pktgen', options.metrics).catch((error: unknown) => {
+          throw error instanceof DpdkError ? new UsageError(error.message) : error;
+        });
+  const app = new Pktgen(options, notice, metrics?.metrics);
   const session = new Session(app, options);
   app.ports.forEach((port, i) =>
     notice(`port ${i}: ${port.name} ${port.mac} on lcore ${app.lcoreOf[i]}, receives from port ${app.peerOf(i)}`),

@@ -2,7 +2,7 @@
 // @types/node by itself (`types` defaults to []), so the .d.ts asks for it (a dependency).
 /// <reference types="node" preserve="true" />
 /**
- * The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, throughput search, OVS.
+ * The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, throughput search, Prometheus metrics, OVS.
  * @module dpdk-ts
  */
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
@@ -86,6 +86,15 @@ export {
   type NamedCounters,
   type PacketVerdict,
 } from './forward-step.js';
+export {
+  DpdkMetrics,
+  latencyBucketsSeconds,
+  serveMetrics,
+  type DpdkMetricsOptions,
+  type MetricsSource,
+  type MetricsServer,
+  type MetricsServerOptions,
+} from './metrics/index.js';
 export * from './packet.js';
 export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';
 export * from './ovs/index.js';

@@ -6,12 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { prepareEalArgs, type PreparedEalArgs } from '../../lib/index.js';
-import { UsageError } from '../app.js';
+import { UsageError, parseMetricsAddress, type MetricsAddress } from '../app.js';
 import { commandHelp, type SourceLine } from './commands.js';
 
 /** The usage line, printed with `-h` and with a mistake in the options. */
 export const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
-                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]`;
+                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]
+                 [--metrics HOST:PORT]`;
 
 // EAL's own -h would print DPDK's help and end the process; this is pktgen.ts's.
 function printHelpAndExit(): never {
@@ -29,6 +30,7 @@ const pktgenOptions = new Set([
   '--line-rate-mbps',
   '--shared-cpu',
   '--linger',
+  '--metrics',
 ]);
 
 // EAL options that take a value as the next argument (the others are flags).
@@ -170,6 +172,8 @@ export interface AppOptions {
   lineRateMbps: number;
   sharedCpu: boolean;
   lingerMs: number;
+  /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
+  metrics?: MetricsAddress;
 }
 
 /** Parses the application's arguments (after `--`); `-h` prints the help and exits. */
@@ -234,6 +238,9 @@ export function parseAppArgs(argv: string[]): AppOptions {
       }
       case '--json':
         options.jsonPath = value();
+        break;
+      case '--metrics':
+        options.metrics = parseMetricsAddress(value());
         break;
       case '--linger': {
         const text = value();

@@ -10,6 +10,7 @@ import {
   Mempool,
   Port,
   buildUdpPacket,
+  type DpdkMetrics,
   type EngineStream,
   type ForwarderPortTotals,
   type PortStats,
@@ -89,8 +90,12 @@ export class Testpmd {
   /** Port counters and time of the last `show port stats`, for its throughput. */
   #lastShow = new Map<number, { stats: PortStats; at: bigint }>();
 
-  constructor(options: TestpmdOptions) {
+  readonly #metrics: DpdkMetrics | undefined;
+
+  /** Sets up the ports and the pool; with `metrics`, the pool and each forwarder started are exported. */
+  constructor(options: TestpmdOptions, metrics?: DpdkMetrics) {
     this.#options = options;
+    this.#metrics = metrics;
     this.#mode = options.forwardMode;
     this.#ports = Port.ids().map((id) => Port.get(id));
     if (this.#ports.length === 0)
@@ -104,6 +109,7 @@ export class Testpmd {
           (options.rxDescriptors + options.txDescriptors + options.burst + 256 * this.#lcores.length),
       );
     this.#pool = Mempool.create({ name: 'mb_pool_0', size: mbufs, cacheSize: 250 });
+    metrics?.add(this.#pool);
     for (const port of this.#ports) {
       console.log(`Configuring Port ${port.id} (${port.name}, socket ${port.info().socket})`);
       port.configure({
@@ -192,6 +198,8 @@ export class Testpmd {
                 yieldWhenIdle,
               },
         );
+        // Named lcore<N>: a later start's forwarder takes its place.
+        this.#metrics?.add(lcore.forwarder);
       }
     } catch (error) {
       await this.#stopForwarders();

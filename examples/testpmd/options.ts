@@ -3,7 +3,7 @@
  * their checks, and the usage text. A mistake is a UsageError.
  */
 import { parseCoremask, parseRule, type EngineFilterRule } from '../../lib/index.js';
-import { UsageError } from '../app.js';
+import { UsageError, metricsUsage, parseMetricsAddress, type MetricsAddress } from '../app.js';
 import type { TsForwardMode } from '../testpmd-loop.js';
 
 /** The forwarding modes, as `--forward-mode` and `set fwd` name them. */
@@ -29,6 +29,8 @@ export interface TestpmdOptions {
   yieldWhenIdle: boolean;
   /** `--filter-drop`, `--filter-pass`: the native engine's filter rules, in order (none: no filter). */
   filterRules: EngineFilterRule[];
+  /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
+  metrics: MetricsAddress | undefined;
 }
 
 /** The usage text, printed with `-h` and with a mistake in the options. */
@@ -50,6 +52,7 @@ export const usage = `usage: testpmd.ts [EAL options] -- [options]
                              (native engine) drop or forward what RULE matches, the first
                              matching rule deciding, the rest forwarded; RULE as PacketFilter's:
                              ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET, tp_src=P[-P], tp_dst=P[-P]
+${metricsUsage}
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
 
@@ -95,6 +98,7 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     json: false,
     yieldWhenIdle: false,
     filterRules: [],
+    metrics: undefined,
   };
   const withValue = new Set([
     '--burst',
@@ -108,6 +112,7 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     '--engine',
     '--filter-drop',
     '--filter-pass',
+    '--metrics',
   ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -180,6 +185,9 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
           throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
         }
         options.filterRules.push({ match: value, action: name === '--filter-drop' ? 'drop' : 'pass' });
+        break;
+      case '--metrics':
+        options.metrics = parseMetricsAddress(value);
         break;
       default:
         if (ignoredOptions.has(name)) break;

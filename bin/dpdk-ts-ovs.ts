@@ -3,7 +3,7 @@
 // OpenFlow, without either tool.
 import { DpdkError } from '../lib/errors.js';
 import { dbCommandUsage, dbVerbs, runDbCommand } from './ovs-db-commands.js';
-import { flowCommandUsage, runFlowCommand } from './ovs-flow-commands.js';
+import { flowCommandUsage, runFlowCommand, switchTarget } from './ovs-flow-commands.js';
 
 const usage = `usage: dpdk-ts-ovs [OPTIONS] VERB [ARGS...]
 
@@ -15,16 +15,20 @@ options:
   --no-wait         do not wait for ovs-vswitchd to apply database changes
   --strict          mod-flows/del-flows: match priority and fields exactly
   --names           dump-flows: print ports by name (as ovs-ofctl --names)
-  --bundle          add-flow/add-flows: all flows or none, in one OpenFlow bundle
+  --bundle          add-flow/add-flows/replace-flows: all flows or none, in one
+                    OpenFlow bundle
+  --readd           replace-flows: re-add flows the switch already has as given
   --timeout MS      give up after MS milliseconds
   -h, --help        this text
 
 database verbs (like ovs-vsctl):
 ${dbCommandUsage.map((line) => `  ${line}`).join('\n')}
 
-flow verbs (like ovs-ofctl; SWITCH is a bridge name, unix:PATH, a path or tcp:HOST:PORT):
-${Object.values(flowCommandUsage)
-  .map((line) => `  ${line.replace(/^(\S+)/, '$1 SWITCH')}`)
+flow verbs (like ovs-ofctl; SWITCH is a bridge name, unix:PATH, a path or tcp:HOST:PORT;
+FILE holds a flow per line, # comments, - reads standard input; a diff-flows SOURCE is
+a FILE or a SWITCH, and it exits with 2 when they differ):
+${Object.entries(flowCommandUsage)
+  .map(([verb, line]) => `  ${verb === 'diff-flows' ? line : line.replace(/^(\S+)/, '$1 SWITCH')}`)
   .join('\n')}
 `;
 
@@ -35,6 +39,7 @@ interface Options {
   strict: boolean;
   names: boolean;
   bundle: boolean;
+  readd: boolean;
   timeoutMs?: number;
 }
 
@@ -51,6 +56,7 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
     strict: false,
     names: false,
     bundle: false,
+    readd: false,
   };
   let i = 0;
   const value = (name: string): string => {
@@ -80,6 +86,9 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
       case '--bundle':
         options.bundle = true;
         break;
+      case '--readd':
+        options.readd = true;
+        break;
       case '--timeout': {
         const ms = Number(take());
         if (!Number.isInteger(ms) || ms <= 0)
@@ -100,10 +109,6 @@ function parse(argv: string[]): { options: Options; verb: string; args: string[]
   return { options, verb, args: argv.slice(i + 1) };
 }
 
-function switchTarget(name: string, rundir: string): string {
-  return name.includes(':') || name.includes('/') ? name : `unix:${rundir}/${name}.mgmt`;
-}
-
 async function main(): Promise<void> {
   const { options, verb, args } = parse(process.argv.slice(2));
   const out = (line: string): void => {
@@ -116,6 +121,16 @@ async function main(): Promise<void> {
       { db: options.db ?? `unix:${options.rundir}/db.sock`, noWait: options.noWait, timeoutMs: options.timeoutMs },
       out,
     );
+  } else if (verb === 'diff-flows') {
+    // As ovs-ofctl: 2 says the sources differ, so a failure is 1.
+    process.exitCode = await runFlowCommand(
+      verb,
+      args,
+      { rundir: options.rundir, timeoutMs: options.timeoutMs },
+      out,
+    ).catch((error: unknown) => {
+      throw Object.assign(error as object, { exitCode: 1 });
+    });
   } else if (verb in flowCommandUsage) {
     const [bridge, ...rest] = args;
     if (bridge === undefined) fail(`${verb} needs a SWITCH (a bridge name, unix:PATH or tcp:HOST:PORT)`);
@@ -127,6 +142,7 @@ async function main(): Promise<void> {
         strict: options.strict || undefined,
         names: options.names || undefined,
         bundle: options.bundle || undefined,
+        readd: options.readd || undefined,
         timeoutMs: options.timeoutMs,
       },
       out,
@@ -142,5 +158,6 @@ main().catch((error: unknown) => {
   // what failed (add-port, addPort, transact, connect, ...).
   const failed = error instanceof DpdkError && error.operation !== program ? `${error.operation}: ` : '';
   process.stderr.write(`${program}: ${failed}${message}\n`);
-  process.exitCode = error instanceof DpdkError && error.code === 'EINVAL' ? 2 : 1;
+  const exitCode = (error as { exitCode?: number }).exitCode;
+  process.exitCode = exitCode ?? (error instanceof DpdkError && error.code === 'EINVAL' ? 2 : 1);
 });

@@ -2,24 +2,39 @@
  * The `ovs-ofctl`-like verbs of the dpdk-ts-ovs CLI (`add-flow`, `dump-flows`,
  * `dump-ports`, ...), run against a bridge's OpenFlow socket with {@link OpenFlowClient}.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { DpdkError, invalidArgument } from '../lib/errors.js';
 import { OFPP } from '../lib/ovs/openflow/actions.js';
 import { OpenFlowClient, type CallOptions } from '../lib/ovs/openflow/client.js';
-import { portMapOf } from '../lib/ovs/openflow/flow-table.js';
+import {
+  diffFlowTables,
+  flowEntriesOfStats,
+  flowEntryOfFlowMod,
+  type FlowEntry,
+} from '../lib/ovs/openflow/flow-diff.js';
+import { splitFlowCommand, splitFlowFile, type FlowFileLine } from '../lib/ovs/openflow/flow-file.js';
+import { portMapOf, sendFlowCommands } from '../lib/ovs/openflow/flow-table.js';
+import { parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatPortDescription, formatPortStats, sortPortDescriptions } from '../lib/ovs/openflow/format.js';
 import { checkOptions } from '../lib/validate.js';
 
 /** Options of {@link runFlowCommand}. */
 export interface FlowCommandOptions {
-  /** The bridge's OpenFlow socket: `unix:/path/br0.mgmt`, a bare path, or `tcp:HOST:PORT`. */
-  target: string;
+  /**
+   * The bridge's OpenFlow socket: `unix:/path/br0.mgmt`, a bare path, or `tcp:HOST:PORT`
+   * (unused by `diff-flows`, whose arguments name both sides).
+   */
+  target?: string;
+  /** `diff-flows`: where a source that names a bridge has its `BRIDGE.mgmt` socket (default /var/run/openvswitch). */
+  rundir?: string;
+  /** `replace-flows`: re-add every flow, even those the switch has as given (`--readd`). */
+  readd?: boolean;
   /** `--strict`: `mod-flows`/`del-flows` affect only flows with exactly this match and priority. */
   strict?: boolean;
   /** `dump-flows`: print ports by name (`--names`); default false, as `ovs-ofctl` into a pipe. */
   names?: boolean;
   /**
-   * `--bundle`: `add-flow`/`add-flows` install all the flows or none, in one OpenFlow
+   * `--bundle`: `add-flow`/`add-flows`/`replace-flows` change all the flows or none, in one OpenFlow
    * bundle. Without it, as `ovs-ofctl` without `--bundle`, the flows go in order and those
    * the switch accepted stay when one is refused.
    */
@@ -32,6 +47,8 @@ export interface FlowCommandOptions {
 export const flowCommandUsage: Readonly<Record<string, string>> = {
   'add-flow': 'add-flow FLOW',
   'add-flows': 'add-flows FILE',
+  'replace-flows': 'replace-flows FILE',
+  'diff-flows': 'diff-flows SOURCE1 SOURCE2',
   'mod-flows': 'mod-flows FLOW',
   'del-flows': 'del-flows [FLOW]',
   'dump-flows': 'dump-flows [FLOW]',
@@ -41,13 +58,15 @@ export const flowCommandUsage: Readonly<Record<string, string>> = {
 
 const optionKeys = [
   'target',
+  'rundir',
+  'readd',
   'strict',
   'names',
   'bundle',
   'timeoutMs',
 ] as const satisfies readonly (keyof FlowCommandOptions)[];
 const strictVerbs = new Set(['mod-flows', 'del-flows']);
-const bundleVerbs = new Set(['add-flow', 'add-flows']);
+const bundleVerbs = new Set(['add-flow', 'add-flows', 'replace-flows']);
 
 function usageError(verb: string, message: string): never {
   return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${flowCommandUsage[verb]}`);
@@ -62,14 +81,10 @@ function checkArgs(verb: string, args: readonly string[], min: number, max: numb
   }
 }
 
-/**
- * Reads an `add-flows` file: one flow per line; blank lines and `#` comments are
- * skipped. Returns the flows and their line numbers.
- */
-async function readFlowFile(verb: string, path: string): Promise<{ flows: string[]; lines: number[] }> {
-  let text: string;
+/** Reads a flow file (`-`: standard input) into its flows, with their line numbers. */
+async function readFlowFile(verb: string, path: string): Promise<FlowFileLine[]> {
   try {
-    text = await readFile(path, 'utf8');
+    return splitFlowFile(path === '-' ? await readStdin() : await readFile(path, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
     throw new DpdkError(`cannot read flow file ${path}: ${(error as Error).message}`, {
@@ -79,40 +94,147 @@ async function readFlowFile(verb: string, path: string): Promise<{ flows: string
       cause: error,
     });
   }
-  const flows: string[] = [];
-  const lines: number[] = [];
-  text.split('\n').forEach((line, index) => {
-    const flow = line.trim();
-    if (flow !== '' && !flow.startsWith('#')) {
-      flows.push(flow);
-      lines.push(index + 1);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Restates a failure of the flow at `flowIndex` of a file as `FILE:LINE: message`, as
+ * `ovs-ofctl` points into its files; a parse error keeps only the parser's own words.
+ */
+function fileError(operation: string, file: string, lines: readonly FlowFileLine[], error: unknown): unknown {
+  const flowIndex = (error as { flowIndex?: number }).flowIndex;
+  if (!(error instanceof DpdkError) || flowIndex === undefined) return error;
+  const message =
+    error.code === 'EINVAL' ? ((error.cause as Error | undefined)?.message ?? error.message) : error.message;
+  return Object.assign(
+    new DpdkError(`${file}:${lines[flowIndex]!.line}: ${message}`, {
+      code: error.code,
+      operation,
+      object: file,
+      cause: error,
+    }),
+    { flowIndex, flow: lines[flowIndex]!.text },
+  );
+}
+
+/** The OpenFlow target of a switch named on the command line: a target as is, a bridge name as its `RUNDIR/BRIDGE.mgmt`. */
+export function switchTarget(name: string, rundir = '/var/run/openvswitch'): string {
+  return name.includes(':') || name.includes('/') ? name : `unix:${rundir}/${name}.mgmt`;
+}
+
+/**
+ * Whether a `diff-flows` source is a file, as `ovs-ofctl` decides: a path starting with `/`
+ * or `.`, or without a `:` and naming something that exists; else a bridge or target.
+ */
+async function isFileSource(source: string): Promise<boolean> {
+  if (source === '-' || source.startsWith('/') || source.startsWith('.')) return true;
+  if (source.includes(':')) return false;
+  return stat(source).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Reads one side of `diff-flows`: a flow file, or the flows of a switch (a bridge name,
+ * resolved in `rundir`, or a target); port names in a file resolve through `portMap`.
+ */
+async function readSource(
+  operation: string,
+  source: string,
+  options: FlowCommandOptions,
+  call: CallOptions,
+  portMap: () => Promise<ReadonlyMap<string, number>>,
+): Promise<FlowEntry[]> {
+  if (await isFileSource(source)) {
+    const lines = await readFlowFile('diff-flows', source);
+    const map = await portMap();
+    return lines.map((line, flowIndex) => {
+      try {
+        return flowEntryOfFlowMod(parseFlowMod(line.text, { command: 'add', portMap: map }));
+      } catch (error) {
+        throw fileError(operation, source, lines, Object.assign(error as DpdkError, { flowIndex }));
+      }
+    });
+  }
+  const target = switchTarget(source, options.rundir);
+  const client = await OpenFlowClient.connect(target, call);
+  try {
+    return flowEntriesOfStats(await client.flowStats({}, call));
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * `diff-flows SOURCE1 SOURCE2`: prints what differs and resolves with `ovs-ofctl`'s exit
+ * status, 2 when something does, else 0. Port names in files resolve through the ports of
+ * the switch sources.
+ */
+async function diffFlowsCommand(
+  args: readonly string[],
+  options: FlowCommandOptions,
+  call: CallOptions,
+  out: (line: string) => void,
+): Promise<number> {
+  const operation = 'ovs-flow diff-flows';
+  const switches: string[] = [];
+  for (const source of args) if (!(await isFileSource(source))) switches.push(source);
+  let ports: Map<string, number> | undefined;
+  const portMap = async (): Promise<ReadonlyMap<string, number>> => {
+    if (ports === undefined) {
+      ports = new Map();
+      for (const source of switches) {
+        const target = switchTarget(source, options.rundir);
+        const client = await OpenFlowClient.connect(target, call);
+        try {
+          for (const [name, number] of await portMapOf(client, call)) ports.set(name, number);
+        } finally {
+          await client.close();
+        }
+      }
     }
-  });
-  return { flows, lines };
+    return ports;
+  };
+  const a = await readSource(operation, args[0]!, options, call, portMap);
+  const b = await readSource(operation, args[1]!, options, call, portMap);
+  const lines = diffFlowTables(a, b);
+  lines.forEach((line) => out(line));
+  return lines.length > 0 ? 2 : 0;
 }
 
 /**
  * Runs one `ovs-ofctl`-like verb against a bridge's OpenFlow socket, speaking
  * OpenFlow 1.3, and writes its output lines (formatted like `ovs-ofctl -O OpenFlow13`,
- * without the `OFPST_* reply` header line) to `out`.
+ * without the `OFPST_* reply` header line) to `out`. Resolves with the exit status
+ * `ovs-ofctl` would have: 0, or 2 when `diff-flows` found differences.
  *
  * Verbs and their `args` (the bridge is `options.target`): `add-flow FLOW`,
- * `add-flows FILE`, `mod-flows FLOW`, `del-flows [FLOW]`, `dump-flows [FLOW]`,
- * `dump-ports [PORT]`, `dump-ports-desc`. Port names in flows are resolved through
- * the bridge's port descriptions (`--names`: `dump-flows` prints them too). Failures are `DpdkError`s (see {@link OpenFlowClient}).
+ * `add-flows FILE`, `replace-flows FILE`, `mod-flows FLOW`, `del-flows [FLOW]`,
+ * `dump-flows [FLOW]`, `dump-ports [PORT]`, `dump-ports-desc`, and `diff-flows SOURCE1
+ * SOURCE2` (each a flow file or a switch). Files hold a flow per line, `#` comments, and
+ * `-` reads standard input; `add-flows` lines may start with `add`, `delete`,
+ * `delete_strict`, `modify` or `modify_strict`. Port names in flows are resolved through
+ * the bridge's port descriptions (`--names`: `dump-flows` prints them too). Failures are
+ * `DpdkError`s (see {@link OpenFlowClient}); one in a file names its line (`FILE:LINE: ...`).
  */
 export async function runFlowCommand(
   verb: string,
   args: string[],
   options: FlowCommandOptions,
   out: (line: string) => void,
-): Promise<void> {
+): Promise<number> {
   const operation = `ovs-flow ${verb}`;
   if (!Object.hasOwn(flowCommandUsage, verb)) {
     invalidArgument(operation, `unknown verb "${verb}"; expected one of ${Object.keys(flowCommandUsage).join(', ')}`);
   }
   checkOptions<FlowCommandOptions>(operation, options, optionKeys);
-  if (typeof options.target !== 'string' || options.target === '') {
+  if (verb !== 'diff-flows' && (typeof options.target !== 'string' || options.target === '')) {
     invalidArgument(operation, 'options.target must name the bridge socket, e.g. unix:/var/run/openvswitch/br0.mgmt');
   }
   if (options.strict && !strictVerbs.has(verb)) {
@@ -122,7 +244,10 @@ export async function runFlowCommand(
     usageError(verb, '--names applies only to dump-flows');
   }
   if (options.bundle && !bundleVerbs.has(verb)) {
-    usageError(verb, `--bundle applies only to ${[...bundleVerbs].join(' and ')}`);
+    usageError(verb, '--bundle applies only to add-flow, add-flows and replace-flows');
+  }
+  if (options.readd && verb !== 'replace-flows') {
+    usageError(verb, '--readd applies only to replace-flows');
   }
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
     usageError(verb, 'args must be an array of strings');
@@ -132,9 +257,13 @@ export async function runFlowCommand(
   switch (verb) {
     case 'add-flow':
     case 'add-flows':
+    case 'replace-flows':
     case 'mod-flows':
       checkArgs(verb, args, 1, 1);
       break;
+    case 'diff-flows':
+      checkArgs(verb, args, 2, 2);
+      return diffFlowsCommand(args, options, call, out);
     case 'del-flows':
     case 'dump-flows':
     case 'dump-ports':
@@ -144,7 +273,7 @@ export async function runFlowCommand(
       checkArgs(verb, args, 0, 0);
       break;
   }
-  const client = await OpenFlowClient.connect(options.target, call);
+  const client = await OpenFlowClient.connect(options.target!, call);
   try {
     switch (verb) {
       case 'add-flow':
@@ -158,22 +287,20 @@ export async function runFlowCommand(
         break;
       case 'add-flows': {
         const file = args[0]!;
-        const { flows, lines } = await readFlowFile(verb, file);
-        if (flows.length === 0) break;
-        await client.addFlows(flows, { ...call, atomic }).catch((error: unknown) => {
-          const flowIndex = (error as { flowIndex?: number }).flowIndex;
-          if (!(error instanceof DpdkError) || flowIndex === undefined) throw error;
-          // A parse error reads best as the file's line and the parser's own words.
-          const message = error.code === 'EINVAL' ? (error.cause as Error).message : error.message;
-          throw Object.assign(
-            new DpdkError(`${file}:${lines[flowIndex]}: ${message}`, {
-              code: error.code,
-              operation,
-              object: file,
-              cause: error,
-            }),
-            { flowIndex, flow: flows[flowIndex] },
-          );
+        const lines = await readFlowFile(verb, file);
+        if (lines.length === 0) break;
+        const flows = lines.map((line) => splitFlowCommand(line.text));
+        await sendFlowCommands(client, flows, { ...call, atomic }).catch((error: unknown) => {
+          throw fileError(operation, file, lines, error);
+        });
+        break;
+      }
+      case 'replace-flows': {
+        const file = args[0]!;
+        const lines = await readFlowFile(verb, file);
+        const flows = lines.map((line) => line.text);
+        await client.replaceFlows(flows, { ...call, atomic, readd: options.readd ?? false }).catch((error: unknown) => {
+          throw fileError(operation, file, lines, error);
         });
         break;
       }
@@ -214,4 +341,5 @@ export async function runFlowCommand(
   } finally {
     await client.close();
   }
+  return 0;
 }

@@ -133,7 +133,7 @@ t.test('bad command lines', async (t) => {
   await fails(['frobnicate'], /unknown verb "frobnicate"/);
   await fails(['add-flow'], /add-flow needs a SWITCH/);
   await fails(['--names', 'add-flow', 'br0', 'actions=drop'], /--names applies only to dump-flows/);
-  await fails(['--bundle', 'dump-flows', 'br0'], /--bundle applies only to add-flow and add-flows/);
+  await fails(['--bundle', 'dump-flows', 'br0'], /--bundle applies only to add-flow, add-flows and replace-flows/);
   await fails(['--timeout', 'soon', 'show'], /--timeout must be a positive number of milliseconds/);
   const help = await run(process.execPath, ['--import', 'tsx', bin, '--help']);
   t.match(help.stdout, /add-port \[--may-exist\] BR PORT/);

@@ -9,6 +9,7 @@ import t from 'tap';
 import { decodeActions, decodeInstructions, encodeInstructions } from '../lib/ovs/openflow/actions.js';
 import { decodeErrorMessage, decodeFeaturesReply, FrameDecoder, helloVersions } from '../lib/ovs/openflow/codec.js';
 import type { FlowMod } from '../lib/ovs/openflow/flow-mod.js';
+import { splitFlowCommand, splitFlowFile } from '../lib/ovs/openflow/flow-file.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatInstructions, formatMatch } from '../lib/ovs/openflow/format.js';
 import { decodeMatch, decodeOxmFields, encodeMatch } from '../lib/ovs/openflow/match.js';
@@ -290,6 +291,29 @@ t.test('flow syntax: random and mutated flow strings are parsed or refused with 
       ['priority=5,dl_vlan=10,actions=mod_vlan_vid:11,output:table', 'add'],
       ['recirc_id=5,ip,actions=output:1', 'add'],
     ]),
+  );
+  t.pass('no other error');
+});
+
+t.test('flow files: any text splits into trimmed, commentless flows with their line numbers', async (t) => {
+  const lines = fc.array(fc.oneof(fc.string(), fc.constantFrom('', '# c', ' d ip # x', 'add,ip', 'm reg0=5')), {
+    maxLength: 8,
+  });
+  fc.assert(
+    fc.property(lines, (texts) => {
+      const flows = splitFlowFile(texts.join('\n'));
+      let previous = 0;
+      for (const { line, text } of flows) {
+        if (line <= previous || text === '' || text !== text.trim() || text.includes('#')) return false;
+        if (!texts[line - 1]!.includes(text)) return false;
+        previous = line;
+        const { command, flow } = splitFlowCommand(text);
+        if (!['add', 'delete', 'delete_strict', 'modify', 'modify_strict'].includes(command)) return false;
+        if (!text.endsWith(flow)) return false;
+      }
+      return true;
+    }),
+    fuzzParameters<[string[]]>(2000),
   );
   t.pass('no other error');
 });

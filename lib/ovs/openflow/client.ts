@@ -25,9 +25,13 @@ import { encodeFlowMod, type FlowMod } from './flow-mod.js';
 import {
   addFlows,
   deleteFlows,
+  diffFlows,
   type AddFlowsOptions,
   dumpFlows,
   modifyFlows,
+  replaceFlows,
+  type ReplaceFlowsOptions,
+  type ReplaceFlowsResult,
   type DumpFlowsOptions,
   type FlowDump,
   type FlowEditOptions,
@@ -568,6 +572,27 @@ export class OpenFlowClient {
    */
   dumpFlows(filter?: string, options: DumpFlowsOptions = {}): Promise<FlowDump> {
     return dumpFlows(this, filter, options);
+  }
+
+  /**
+   * Makes the switch's flows (all tables) the given ones, as `ovs-ofctl replace-flows` does:
+   * flows are the same when their table, match and priority are; a strict delete for each
+   * flow the switch has and `flows` lacks, then an add for each flow it lacks or has with
+   * other actions, cookie or timeouts (an add replaces it); flows it has as given are left
+   * alone, counters included. An empty array deletes every flow. Sent in a bundle, all or
+   * none, unless `atomic: false`. Errors as {@link addFlows}.
+   */
+  replaceFlows(flows: string | readonly string[], options: ReplaceFlowsOptions = {}): Promise<ReplaceFlowsResult> {
+    return replaceFlows(this, flows, options);
+  }
+
+  /**
+   * Compares the switch's flows (`-`) with the given ones (`+`) and returns the lines
+   * `ovs-ofctl diff-flows SWITCH FILE` prints (empty when they are the same); see
+   * `diffFlowTables` for the line format and order. Errors as {@link addFlows}.
+   */
+  diffFlows(flows: string | readonly string[], options: CallOptions = {}): Promise<string[]> {
+    return diffFlows(this, flows, options);
   }
 
   /** Closes the connection; outstanding and later calls fail with `ERR_CLOSED`. Idempotent. */

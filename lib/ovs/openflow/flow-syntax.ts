@@ -70,15 +70,39 @@ export function parseFlowMod(flow: string, options: ParseFlowModOptions): FlowMo
   return flowMod;
 }
 
+const filterRefusals = [
+  ['priority', 'priority'],
+  ['idleTimeout', 'idle_timeout'],
+  ['hardTimeout', 'hard_timeout'],
+] as const;
+const filterSelects = 'it selects flows by match, table, cookie=VALUE/MASK, out_port and out_group';
+
 /**
  * Parses the flow filter `dump-flows` takes (match fields, `table=`, `cookie=V/M`,
- * `out_port=`) into a {@link FlowStatsRequest}. Throws `EINVAL` on a bad token.
+ * `out_port=`, `out_group=`) into a {@link FlowStatsRequest}. Throws `EINVAL` on a bad
+ * token, and, as `ovs-ofctl` does, on what a filter cannot select by: priority, timeouts,
+ * flags, a cookie without a mask.
  */
 export function parseFlowFilter(flow: string, options: FlowSyntaxOptions = {}): FlowStatsRequest {
   checkOptions<FlowSyntaxOptions>('parseFlowFilter', options, flowSyntaxKeys);
   const parsed = parseFlowText(flow, options);
   if (parsed.actionsText !== undefined) {
     syntaxError(flow, 'a flow filter takes no actions; remove "actions=..."');
+  }
+  // As ovs-ofctl: a filter selects by match, table, cookie under a mask and output only.
+  for (const [key, name] of filterRefusals) {
+    if (parsed[key] !== undefined) {
+      syntaxError(flow, `a flow filter takes no ${name}; ${filterSelects}`);
+    }
+  }
+  if (parsed.flags.length > 0) {
+    syntaxError(flow, `a flow filter takes no flags such as ${parsed.flags[0]}; ${filterSelects}`);
+  }
+  if (parsed.cookie !== undefined && parsed.cookieMask === undefined) {
+    syntaxError(
+      flow,
+      `a flow filter matches a cookie under a mask: give cookie=0x${parsed.cookie.toString(16)}/-1 to match it exactly`,
+    );
   }
   const request: FlowStatsRequest = { match: parsed.match };
   if (parsed.tableId !== undefined) {
@@ -92,7 +116,7 @@ export function parseFlowFilter(flow: string, options: FlowSyntaxOptions = {}): 
   }
   if (parsed.cookie !== undefined) {
     request.cookie = parsed.cookie;
-    request.cookieMask = parsed.cookieMask ?? 0xffffffffffffffffn;
+    request.cookieMask = parsed.cookieMask!;
   }
   return request;
 }

@@ -1,14 +1,15 @@
 /**
  * The `ovs-ofctl`-like flow verbs of {@link OpenFlowClient} (`addFlows`, `modifyFlows`,
- * `deleteFlows`, `dumpFlows`): flow text in, with port names resolved through the switch's
+ * `deleteFlows`, `dumpFlows`, `replaceFlows`, `diffFlows`): flow text in, with port names resolved through the switch's
  * port descriptions, and `dump-flows` text out. The `dpdk-ts-ovs` command runs the same code.
  */
 import { DpdkError } from '../../errors.js';
 import { checkBoolean, checkOptions, describe } from '../../validate.js';
 import type { CallOptions, OpenFlowClient } from './client.js';
+import { diffFlowTables, flowEntriesOfStats, flowEntryOfFlowMod, planReplaceFlows } from './flow-diff.js';
 import type { FlowMod, FlowModCommand } from './flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from './flow-syntax.js';
-import { formatFlowStats } from './format.js';
+import { formatFlowStats, formatMatch } from './format.js';
 import type { OpenFlowErrorInfo } from './codec.js';
 import type { FlowStats, PortDescription } from './multipart.js';
 
@@ -48,6 +49,30 @@ export interface FlowDump {
   lines: string[];
 }
 
+/** Options of {@link OpenFlowClient.replaceFlows}. */
+export interface ReplaceFlowsOptions extends CallOptions {
+  /**
+   * Send the deletes and adds in one OpenFlow bundle, all or none, as `ovs-ofctl --bundle
+   * replace-flows` (default true); false sends them in order, as `ovs-ofctl` without
+   * `--bundle`, stopping at the first the switch refuses.
+   */
+  atomic?: boolean;
+  /** Re-add every flow, even those the switch already has as given (`ovs-ofctl --readd`); default false. */
+  readd?: boolean;
+}
+
+/** What {@link OpenFlowClient.replaceFlows} changed. */
+export interface ReplaceFlowsResult {
+  /** Flows the switch did not have, added. */
+  added: number;
+  /** Flows the switch had with other actions, cookie or timeouts, replaced by an add. */
+  modified: number;
+  /** Flows the switch had and the new flows lack, deleted. */
+  deleted: number;
+  /** Flows the switch already had as given, left alone (re-added with `readd`). */
+  unchanged: number;
+}
+
 /** A refusal of one flow of a batch: the `DpdkError` carries the flow's index and text. */
 export interface FlowErrorDetails {
   /** Index of the failing flow in the texts given. */
@@ -60,6 +85,7 @@ const callKeys = ['timeoutMs', 'signal'] as const satisfies readonly (keyof Call
 const addKeys = [...callKeys, 'atomic'] as const satisfies readonly (keyof AddFlowsOptions)[];
 const editKeys = [...callKeys, 'strict'] as const satisfies readonly (keyof FlowEditOptions)[];
 const dumpKeys = [...callKeys, 'names'] as const satisfies readonly (keyof DumpFlowsOptions)[];
+const replaceKeys = [...callKeys, 'atomic', 'readd'] as const satisfies readonly (keyof ReplaceFlowsOptions)[];
 
 /** The options the client's own calls take, without the verbs' own. */
 function callOptionsOf(options: CallOptions): CallOptions {
@@ -125,12 +151,12 @@ function checkTexts(operation: string, texts: unknown): string[] {
 function parseFlows(
   operation: string,
   texts: readonly string[],
-  command: FlowModCommand,
+  command: FlowModCommand | readonly FlowModCommand[],
   portMap: ReadonlyMap<string, number>,
 ): FlowMod[] {
   return texts.map((flow, flowIndex) => {
     try {
-      return parseFlowMod(flow, { command, portMap });
+      return parseFlowMod(flow, { command: typeof command === 'string' ? command : command[flowIndex]!, portMap });
     } catch (error) {
       const which = texts.length === 1 ? '' : `flow ${flowIndex + 1} of ${texts.length}: `;
       throw flowError(error as DpdkError, `${which}${(error as Error).message}`, operation, flow, { flowIndex, flow });
@@ -242,4 +268,83 @@ export async function dumpFlows(
   const flows = await client.flowStats(request, call);
   const format = names ? { portNames: portNamesOf(ports) } : {};
   return { flows, lines: flows.map((flow) => formatFlowStats(flow, format)) };
+}
+
+/**
+ * @internal Sends flows each with its own command, as an `add-flows` file whose lines start
+ * with `delete`, `modify`, ... (`dpdk-ts-ovs add-flows`); errors as {@link OpenFlowClient.addFlows}.
+ */
+export async function sendFlowCommands(
+  client: OpenFlowClient,
+  flows: readonly { command: FlowModCommand; flow: string }[],
+  options: AddFlowsOptions,
+): Promise<void> {
+  const operation = 'addFlows';
+  checkOptions<AddFlowsOptions>(operation, options, addKeys);
+  const atomic = checkBoolean(operation, 'atomic', options.atomic ?? true);
+  const texts = flows.map(({ flow }) => flow);
+  const call = callOptionsOf(options);
+  const commands = flows.map(({ command }) => command);
+  const flowMods = parseFlows(operation, texts, commands, await portMapOf(client, call));
+  await sendFlows(client, operation, texts, flowMods, call, atomic);
+}
+
+/** The flow texts of replaceFlows and diffFlows: a string or an array of strings, possibly empty (no flows). */
+function checkFlowList(operation: string, texts: unknown): string[] {
+  if (Array.isArray(texts) && texts.length === 0) return [];
+  return checkTexts(operation, texts);
+}
+
+/** @internal {@link OpenFlowClient.replaceFlows}. */
+export async function replaceFlows(
+  client: OpenFlowClient,
+  texts: string | readonly string[],
+  options: ReplaceFlowsOptions,
+): Promise<ReplaceFlowsResult> {
+  const operation = 'replaceFlows';
+  checkOptions<ReplaceFlowsOptions>(operation, options, replaceKeys);
+  const atomic = checkBoolean(operation, 'atomic', options.atomic ?? true);
+  const readd = checkBoolean(operation, 'readd', options.readd ?? false);
+  const list = checkFlowList(operation, texts);
+  const call = callOptionsOf(options);
+  const wanted = parseFlows(operation, list, 'add', await portMapOf(client, call)).map(flowEntryOfFlowMod);
+  const current = flowEntriesOfStats(await client.flowStats({}, call));
+  const plan = planReplaceFlows(current, wanted, readd);
+  if (plan.flowMods.length > 0) {
+    // A refused add is named by its text as given, a refused delete by the flow it deletes.
+    const labels = plan.flowMods.map((flowMod, index) => {
+      const flowIndex = plan.addIndexes[index];
+      if (flowIndex !== undefined) return list[flowIndex]!;
+      return `delete_strict table=${flowMod.tableId},${formatMatch(flowMod.match ?? {}, flowMod.priority)}`;
+    });
+    await sendFlows(client, operation, labels, plan.flowMods, call, atomic).catch((error: unknown) => {
+      const index = (error as { flowIndex?: number }).flowIndex;
+      const flowIndex = index === undefined ? undefined : plan.addIndexes[index];
+      // A delete's index is not one of the flows given: leave it out.
+      if (index !== undefined) {
+        Object.assign(error as object, { flowIndex, flow: flowIndex === undefined ? labels[index] : list[flowIndex] });
+      }
+      throw error;
+    });
+  }
+  return {
+    added: plan.flowMods.length - plan.deletes - plan.replaced,
+    modified: plan.replaced,
+    deleted: plan.deletes,
+    unchanged: plan.unchanged,
+  };
+}
+
+/** @internal {@link OpenFlowClient.diffFlows}. */
+export async function diffFlows(
+  client: OpenFlowClient,
+  texts: string | readonly string[],
+  options: CallOptions,
+): Promise<string[]> {
+  const operation = 'diffFlows';
+  checkOptions<CallOptions>(operation, options, callKeys);
+  const list = checkFlowList(operation, texts);
+  const call = callOptionsOf(options);
+  const flows = parseFlows(operation, list, 'add', await portMapOf(client, call)).map(flowEntryOfFlowMod);
+  return diffFlowTables(flowEntriesOfStats(await client.flowStats({}, call)), flows);
 }

@@ -9,6 +9,8 @@ export * from './client.js';
 export * from './codec.js';
 export * from './flow-mod.js';
 export * from './flow-syntax.js';
+export * from './flow-diff.js';
+export * from './flow-file.js';
 export {
   portNamesOf,
   type AddFlowsOptions,
@@ -16,6 +18,8 @@ export {
   type FlowDump,
   type FlowEditOptions,
   type FlowErrorDetails,
+  type ReplaceFlowsOptions,
+  type ReplaceFlowsResult,
 } from './flow-table.js';
 export * from './format.js';
 export * from './match.js';

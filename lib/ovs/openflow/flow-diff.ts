@@ -1,0 +1,208 @@
+/**
+ * Flow tables compared as `ovs-ofctl diff-flows` and `replace-flows` compare them: a flow
+ * is identified by its table, match and priority; two versions of it are the same when
+ * their cookie, timeouts, table and actions (as text) are. Flows given as text are encoded
+ * and decoded once, so that they compare in the form the switch reports them in.
+ */
+import { OFPP, decodeInstructions, type Instruction } from './actions.js';
+import { OFP_HEADER_LENGTH } from './codec.js';
+import { encodeFlowMod, type FlowMod, type FlowModFlag } from './flow-mod.js';
+import { formatInstructions, formatMatch } from './format.js';
+import { decodeMatch, type Match } from './match.js';
+import type { FlowStats } from './multipart.js';
+
+/** One flow of a table, as compared by {@link diffFlowTables} and {@link planReplaceFlows}. */
+export interface FlowEntry {
+  /** Table of the flow. */
+  tableId: number;
+  /** Priority of the flow. */
+  priority: number;
+  /** Match of the flow. */
+  match: Match;
+  /** Cookie of the flow. */
+  cookie: bigint;
+  /** Idle timeout in seconds, 0 for none. */
+  idleTimeout: number;
+  /** Hard timeout in seconds, 0 for none. */
+  hardTimeout: number;
+  /** The flags `ovs-ofctl` carries over when it re-adds a flow (`send_flow_rem`). */
+  flags: FlowModFlag[];
+  /** Instructions of the flow. */
+  instructions: Instruction[];
+}
+
+/** What {@link planReplaceFlows} decided: the flow mods to send, in order, and how many flows stay as they are. */
+export interface ReplacePlan {
+  /**
+   * `delete_strict` of each switch flow the new flows lack and `add` of each new flow that
+   * the switch lacks or has in another version (an add replaces it).
+   */
+  flowMods: FlowMod[];
+  /** For each flow mod, the index in the new flows of the flow it adds; undefined for a delete. */
+  addIndexes: (number | undefined)[];
+  /** How many flow mods are deletes. */
+  deletes: number;
+  /** Adds that replace a flow the switch has in another version (the rest are new flows). */
+  replaced: number;
+  /** Flows the switch already has in the same version. */
+  unchanged: number;
+}
+
+/** Only `send_flow_rem` survives a re-add, as in `ovs-ofctl` (the emergency flag has no OpenFlow 1.3 meaning). */
+function keptFlags(flags: readonly FlowModFlag[]): FlowModFlag[] {
+  return flags.filter((flag) => flag === 'send_flow_rem');
+}
+
+/** The entries of flows read from a switch. */
+export function flowEntriesOfStats(flows: readonly FlowStats[]): FlowEntry[] {
+  return flows.map((flow) => ({
+    tableId: flow.tableId,
+    priority: flow.priority,
+    match: flow.match,
+    cookie: flow.cookie,
+    idleTimeout: flow.idleTimeout,
+    hardTimeout: flow.hardTimeout,
+    flags: keptFlags(flow.flags),
+    instructions: flow.instructions,
+  }));
+}
+
+/**
+ * The entry of a parsed `add` flow mod, through the wire encoding and back so that its match
+ * and actions read as the switch would report them.
+ */
+export function flowEntryOfFlowMod(flowMod: FlowMod): FlowEntry {
+  const message = encodeFlowMod(0, flowMod);
+  const matchOffset = OFP_HEADER_LENGTH + 40;
+  const { match, paddedLength } = decodeMatch(message, matchOffset);
+  return {
+    tableId: flowMod.tableId ?? 0,
+    priority: message.readUInt16BE(OFP_HEADER_LENGTH + 22),
+    match,
+    cookie: flowMod.cookie ?? 0n,
+    idleTimeout: flowMod.idleTimeout ?? 0,
+    hardTimeout: flowMod.hardTimeout ?? 0,
+    flags: keptFlags(flowMod.flags ?? []),
+    instructions: decodeInstructions(message, matchOffset + paddedLength, message.length),
+  };
+}
+
+function keyOf(entry: FlowEntry): string {
+  return `${entry.tableId} ${formatMatch(entry.match, entry.priority)}`;
+}
+
+function actionsOf(entry: FlowEntry): string {
+  return formatInstructions(entry.instructions);
+}
+
+function sameVersion(a: FlowEntry, b: FlowEntry): boolean {
+  return (
+    a.cookie === b.cookie &&
+    a.idleTimeout === b.idleTimeout &&
+    a.hardTimeout === b.hardTimeout &&
+    a.tableId === b.tableId &&
+    actionsOf(a) === actionsOf(b)
+  );
+}
+
+/** A flow as a `diff-flows` line prints it (without the `-`/`+`): table, match, cookie, timeouts, actions. */
+export function formatFlowEntry(entry: FlowEntry): string {
+  let line = entry.tableId !== 0 ? `table=${entry.tableId} ` : '';
+  line += formatMatch(entry.match, entry.priority);
+  if (entry.cookie !== 0n) line += ` cookie=0x${entry.cookie.toString(16)}`;
+  if (entry.idleTimeout !== 0) line += ` idle_timeout=${entry.idleTimeout}`;
+  if (entry.hardTimeout !== 0) line += ` hard_timeout=${entry.hardTimeout}`;
+  return `${line} actions=${actionsOf(entry)}`;
+}
+
+/**
+ * Both sides' versions of each flow, by table then first appearance; a later flow with the
+ * same table, match and priority replaces an earlier one of its side, as in `ovs-ofctl`.
+ */
+function pairUp(
+  a: readonly FlowEntry[],
+  b: readonly FlowEntry[],
+): { a?: FlowEntry; aIndex?: number; b?: FlowEntry; bIndex?: number; tableId: number }[] {
+  const pairs = new Map<string, { a?: FlowEntry; aIndex?: number; b?: FlowEntry; bIndex?: number; tableId: number }>();
+  const put = (entry: FlowEntry, index: number, side: 'a' | 'b'): void => {
+    const key = keyOf(entry);
+    const pair = pairs.get(key) ?? { tableId: entry.tableId };
+    pairs.set(key, Object.assign(pair, side === 'a' ? { a: entry, aIndex: index } : { b: entry, bIndex: index }));
+  };
+  a.forEach((entry, index) => put(entry, index, 'a'));
+  b.forEach((entry, index) => put(entry, index, 'b'));
+  return [...pairs.values()].sort((x, y) => x.tableId - y.tableId);
+}
+
+/**
+ * The lines `ovs-ofctl diff-flows A B` prints (each ending without a newline): `-FLOW` for
+ * a flow only A has or has in another version, `+FLOW` for B's. None when the tables are the
+ * same. Lines come table by table; within a table `ovs-ofctl` prints in its classifier's hash
+ * order, these in order of first appearance.
+ */
+export function diffFlowTables(a: readonly FlowEntry[], b: readonly FlowEntry[]): string[] {
+  const lines: string[] = [];
+  for (const pair of pairUp(a, b)) {
+    if (pair.a && pair.b && sameVersion(pair.a, pair.b)) continue;
+    const aText = pair.a ? formatFlowEntry(pair.a) : '';
+    const bText = pair.b ? formatFlowEntry(pair.b) : '';
+    if (aText === bText) continue;
+    if (pair.a) lines.push(`-${aText}`);
+    if (pair.b) lines.push(`+${bText}`);
+  }
+  return lines;
+}
+
+/**
+ * What `ovs-ofctl replace-flows` sends to make the switch's flows `current` into `wanted`,
+ * table by table: a strict delete of each flow `wanted` lacks, then an add of each flow
+ * that is new or differs (all of them with `readd`). An add replaces the flow of the same
+ * match and priority, so a changed flow takes one add (its counters restart, as with
+ * `ovs-ofctl`). Sent one by one, a refusal stops it with the tables after it untouched.
+ */
+export function planReplaceFlows(
+  current: readonly FlowEntry[],
+  wanted: readonly FlowEntry[],
+  readd = false,
+): ReplacePlan {
+  const plan: ReplacePlan = { flowMods: [], addIndexes: [], deletes: 0, replaced: 0, unchanged: 0 };
+  const pairs = pairUp(current, wanted);
+  const tables = [...new Set(pairs.map((pair) => pair.tableId))];
+  for (const tableId of tables) {
+    const table = pairs.filter((pair) => pair.tableId === tableId);
+    for (const { a, b } of table) {
+      if (!a || b) continue;
+      plan.flowMods.push({
+        command: 'delete_strict',
+        tableId,
+        priority: a.priority,
+        match: a.match,
+        outPort: OFPP.ANY,
+      });
+      plan.addIndexes.push(undefined);
+      plan.deletes++;
+    }
+    for (const { a, b, bIndex } of table) {
+      if (!b) continue;
+      if (a && !readd && sameVersion(a, b)) {
+        plan.unchanged++;
+        continue;
+      }
+      const add: FlowMod = {
+        command: 'add',
+        tableId,
+        priority: b.priority,
+        match: b.match,
+        cookie: b.cookie,
+        idleTimeout: b.idleTimeout,
+        hardTimeout: b.hardTimeout,
+        instructions: b.instructions,
+      };
+      if (b.flags.length > 0) add.flags = b.flags;
+      if (a) plan.replaced++;
+      plan.flowMods.push(add);
+      plan.addIndexes.push(bIndex);
+    }
+  }
+  return plan;
+}

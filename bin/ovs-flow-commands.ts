@@ -5,7 +5,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { DpdkError, invalidArgument } from '../lib/errors.js';
 import { OFPP } from '../lib/ovs/openflow/actions.js';
-import { OpenFlowClient, type CallOptions } from '../lib/ovs/openflow/client.js';
+import { OpenFlowClient } from '../lib/ovs/openflow/client.js';
+import type { CallOptions } from '../lib/ovs/openflow/client-options.js';
 import {
   diffFlowTables,
   flowEntriesOfStats,

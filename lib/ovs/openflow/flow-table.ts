@@ -5,7 +5,8 @@
  */
 import { DpdkError } from '../../errors.js';
 import { checkBoolean, checkOptions, describe } from '../../validate.js';
-import type { CallOptions, OpenFlowClient } from './client.js';
+import type { OpenFlowClient } from './client.js';
+import type { CallOptions } from './client-options.js';
 import { diffFlowTables, flowEntriesOfStats, flowEntryOfFlowMod, planReplaceFlows } from './flow-diff.js';
 import type { FlowMod, FlowModCommand } from './flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from './flow-syntax.js';

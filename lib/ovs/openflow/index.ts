@@ -6,6 +6,7 @@
  */
 export * from './actions.js';
 export * from './client.js';
+export * from './client-options.js';
 export * from './codec.js';
 export * from './flow-mod.js';
 export * from './flow-syntax.js';

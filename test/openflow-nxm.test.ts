@@ -246,7 +246,12 @@ t.test('extension actions ovs-ofctl refuses are refused with the reason', async 
     ['actions=conjunction(1,1/1)', /conjunction must have at least 2 clauses/],
     ['actions=conjunction(1,1/2),output:1', /"conjunction" actions may be used along with "note" but not any other/],
     ['actions=controller(reason=bogus)', /unknown reason "bogus"/],
-    ['actions=output(port=foo,max_len=10)', /port=foo: output to unknown port/],
+    ['actions=output(port=foo,max_len=10)', /port=foo: output to unsupported truncate port/],
+    ['actions=output(port=1,max_len=10)', /max_len must be an integer from 14/],
+    ['actions=output:0xff00', /unknown port "0xff00"/],
+    ['actions=output:65280', /cannot output to port 4294967040 \(OFPBAC_BAD_OUT_PORT\)/],
+    ['actions=output:ANY', /cannot output to port ANY/],
+    ['actions=resubmit:IN_PORT', /at least one "in_port" or "table"/],
     ['actions=write_actions(output:1),clear_actions', /clear_actions must appear before write_actions/],
   ];
   for (const [flow, message] of bad) {

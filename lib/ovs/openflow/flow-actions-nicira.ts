@@ -45,12 +45,8 @@ function checkPrerequisite(context: ActionContext, piece: string, ref: FieldRef)
   }
 }
 
-/** A port of a Nicira action: 16 bits wide, so at most 0xff00 or a reserved port. */
+/** A port of a Nicira action (held in 16 bits); undefined when `text` names none. */
 function port16(context: ActionContext, where: string, text: string): number | undefined {
-  const number = parseUint(text, 0xffffffff);
-  if (number !== undefined) {
-    return number <= 0xff00 || number >= 0xfffffff8 ? number : undefined;
-  }
   try {
     return parsePort(context.flow, where, text, context.options);
   } catch {
@@ -67,6 +63,9 @@ function parseResubmit(
   const flow = context.flow;
   if (colon !== undefined) {
     const port = port16(context, piece, colon);
+    if (port === 0xfffffff8) {
+      syntaxError(flow, `${piece}: at least one "in_port" or "table" must be specified on resubmit`);
+    }
     return port === undefined ? syntaxError(flow, `${colon}: resubmit to unknown port`) : { type: 'resubmit', port };
   }
   const [portText = '', tableText = '', ctText, ...extra] = (args ?? '').split(',');
@@ -394,8 +393,15 @@ export function parseNiciraAction(
         const port = /port=([^,]+)/.exec(args)?.[1] ?? '';
         const maxLength = parseUint(/max_len=(\d+)/.exec(args)?.[1] ?? '', 0xffffffff);
         const number = port16(context, piece, port);
-        if (number === undefined || number >= 0xfffffff8 || maxLength === undefined) {
-          syntaxError(flow, `port=${port}: output to unknown port`);
+        // As OVS: a port below 0xff00, LOCAL or IN_PORT, and at least an Ethernet header.
+        if (number === undefined || (number >= 0xff00 && number !== 0xfffffffe && number !== 0xfffffff8)) {
+          syntaxError(
+            flow,
+            `port=${port}: output to unsupported truncate port; expected a port below 65280, LOCAL or IN_PORT`,
+          );
+        }
+        if (maxLength === undefined || maxLength < 14) {
+          syntaxError(flow, `${piece}: max_len must be an integer from 14 (an Ethernet header) to 4294967295`);
         }
         return { type: 'output_trunc', port: number!, maxLength: maxLength! };
       }

@@ -6,6 +6,7 @@
 import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import { OFPP, type Action, type Instruction, type SetFieldName } from './actions.js';
 import {
+  checkOutputPort,
   parseMaskedUint64,
   parsePlainUint,
   parsePort,
@@ -483,7 +484,11 @@ function parseAction(piece: string, state: ParseState): Action[] {
     }
     return [
       { type: 'set_queue', queueId },
-      { type: 'output', port: parsePort(flow, piece, portText ?? '', options), maxLength: 0xffff },
+      {
+        type: 'output',
+        port: checkOutputPort(flow, piece, parsePort(flow, piece, portText ?? '', options)),
+        maxLength: 0xffff,
+      },
       { type: 'pop_queue' },
     ];
   }
@@ -505,7 +510,12 @@ function parseAction(piece: string, state: ParseState): Action[] {
   }
   switch (name) {
     case 'output':
-      return [{ type: 'output', port: parsePort(flow, piece, requireValue(flow, token), options) }];
+      return [
+        {
+          type: 'output',
+          port: checkOutputPort(flow, piece, parsePort(flow, piece, requireValue(flow, token), options)),
+        },
+      ];
     case 'normal':
     case 'flood':
     case 'all':
@@ -543,11 +553,8 @@ function parseAction(piece: string, state: ParseState): Action[] {
     case 'set_field':
       return [parseSetField(flow, piece, token)];
   }
-  if (
-    token.value === undefined &&
-    (parseUint(token.key, 0xffffffff) !== undefined || options.portMap?.has(token.key))
-  ) {
-    return [{ type: 'output', port: parsePort(flow, piece, token.key, options) }];
+  if (token.value === undefined && (/^\d+$/.test(token.key) || options.portMap?.has(token.key))) {
+    return [{ type: 'output', port: checkOutputPort(flow, piece, parsePort(flow, piece, token.key, options)) }];
   }
   return syntaxError(flow, `unknown action "${piece}"; expected ${actionNames.join(', ')}`);
 }

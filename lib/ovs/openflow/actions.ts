@@ -5,7 +5,9 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
+import { decodeLearn, encodeLearn, type LearnAction } from './learn.js';
 import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
+import { decodeHashAction, decodeRegisterSetField, encodeHashAction, type HashAction } from './nicira-hash-actions.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
 export const OFPP = {
@@ -62,6 +64,10 @@ export type Action =
   | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
   /** An Open vSwitch extension (`resubmit`, `ct`, `load`, `move`, `note`, ...). */
   | NiciraAction
+  /** `learn(...)`. */
+  | LearnAction
+  /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
+  | HashAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -203,6 +209,12 @@ function encodeAction(action: Action): Buffer {
     case 'controller':
     case 'dec_ttl':
       return encodeNiciraAction(action, encodeActions);
+    case 'learn':
+      return encodeLearn(action);
+    case 'multipath':
+    case 'bundle':
+    case 'set_register':
+      return encodeHashAction(action);
     default:
       return invalidArgument(
         operation,
@@ -313,13 +325,17 @@ function decodeAction(type: number, body: Buffer): Action {
     case OFPAT.SET_QUEUE:
       return { type: 'set_queue', queueId: body.readUInt32BE(0) };
     case OFPAT_EXPERIMENTER: {
-      const nicira = decodeNiciraAction(body, decodeActions);
+      const nicira = decodeNiciraAction(body, decodeActions) ?? decodeLearn(body) ?? decodeHashAction(body);
       if (nicira) {
         return nicira;
       }
       break;
     }
     case OFPAT.SET_FIELD: {
+      const register = decodeRegisterSetField(body);
+      if (register) {
+        return register;
+      }
       const oxmLength = 4 + body.readUInt8(3);
       if (oxmLength <= body.length) {
         const fields = decodeOxmFields(body, 0, oxmLength);

@@ -14,7 +14,9 @@ import {
   syntaxError,
   type FlowSyntaxOptions,
 } from './flow-tokens.js';
+import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
+import { parseBundle, parseMultipath } from './nicira-hash-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
 
@@ -343,7 +345,15 @@ export function parseNiciraAction(
   colon: string | undefined,
 ): Action | undefined {
   const flow = context.flow;
+  const hashContext = { flow, match: context.match, port: (text: string) => port16(context, piece, text) };
   switch (name) {
+    case 'learn':
+      return parseLearn(hashContext, piece, args ?? colon ?? '');
+    case 'multipath':
+      return parseMultipath(hashContext, piece, args ?? colon ?? '');
+    case 'bundle':
+    case 'bundle_load':
+      return parseBundle(hashContext, piece, args ?? colon ?? '', name === 'bundle_load');
     case 'resubmit':
       return parseResubmit(context, piece, args, colon);
     case 'ct':

@@ -6,6 +6,8 @@ import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { OFPP, reservedPortNames, type Action, type Instruction } from './actions.js';
 import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
 import { formatNiciraAction } from './format-nicira.js';
+import { formatLearn } from './learn.js';
+import { formatHashAction } from './nicira-hash-actions.js';
 import {
   formatLeadingExtensions,
   formatMplsAndFragments,
@@ -292,6 +294,12 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       return `set_queue:${action.queueId}`;
     case 'set_field':
       return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
+    case 'learn':
+      return formatLearn(action, (port) => formatPort(port, options));
+    case 'multipath':
+    case 'bundle':
+    case 'set_register':
+      return formatHashAction(action, (port) => formatPort(port, options));
     case 'unknown':
       return `unknown_action(type=${action.actionType},body=0x${action.body.toString('hex')})`;
     default:

@@ -133,9 +133,10 @@ function parseNat(context: ActionContext, args: string | undefined): NatAction {
       continue;
     }
     const text = range![2];
-    const parsed = /^(\[[^\]]+\]|[^:\-[\]]+|[0-9a-fA-F:]+)(?:-(\[[^\]]+\]|[^:\-[\]]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(
-      text,
-    );
+    const parsed =
+      /^(\[[^\]]+\]|[^:\-[\]]+|[0-9a-fA-F:]+)(?:-(\[[^\]]+\]|[^:\-[\]]+|[0-9a-fA-F:.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(
+        text,
+      );
     const unbracket = (address: string | undefined): string | undefined => address?.replace(/^\[(.*)\]$/, '$1');
     const min = unbracket(parsed?.[1]);
     const max = unbracket(parsed?.[2]);
@@ -422,6 +423,7 @@ export function parseNiciraAction(
       }
       const ref = parseFieldRef(text);
       if (typeof ref !== 'string') {
+        checkPrerequisite(context, piece, ref);
         return { type: 'output_reg', src: ref };
       }
       return undefined;

@@ -4,6 +4,7 @@
  * `goto_table:N`, ...), put into OpenFlow 1.3 instructions in canonical order.
  */
 import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
+import { matchesIp, missingSetFieldPrerequisite } from './action-prerequisites.js';
 import { OFPP, type Action, type Instruction, type SetFieldName } from './actions.js';
 import {
   checkOutputPort,
@@ -511,8 +512,27 @@ function maskedRegisterSetField(
   return { type: 'load', dst: { field: dst.field, offset, bits }, value: (value & mask) >> BigInt(offset) };
 }
 
-/** Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds a `push_vlan`). */
+/**
+ * Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds
+ * a `push_vlan`), refusing those whose field the match's protocols do not provide, as OVS does.
+ */
 function parseAction(piece: string, state: ParseState): Action[] {
+  const actions = parseOneAction(piece, state);
+  for (const action of actions) {
+    const missing =
+      action.type === 'set_field'
+        ? missingSetFieldPrerequisite(action.field, state.match)
+        : (action.type === 'dec_nw_ttl' || action.type === 'dec_ttl') && !matchesIp(state.match)
+          ? 'ip'
+          : undefined;
+    if (missing) {
+      syntaxError(state.flow, `${piece} lacks correct prerequisites: add ${missing} to the match`);
+    }
+  }
+  return actions;
+}
+
+function parseOneAction(piece: string, state: ParseState): Action[] {
   const { flow, match, options } = state;
   const call = /^(\w+)\((.*)\)$/s.exec(piece);
   const colon = call ? undefined : /^(\w+):(.*)$/s.exec(piece);

@@ -78,19 +78,8 @@ const valueKinds: Readonly<Record<string, 'mac' | 'ipv4' | 'ipv6' | 'port' | 'de
   NXM_OF_ARP_OP: 'dec',
 };
 
-/** OVS's canonical names where they differ from the short names of nxm-fields, and the aliases it accepts. */
+/** OVS's canonical names where they differ from the short names of nxm-fields. */
 const canonicalNames: Readonly<Record<string, string>> = { NXM_OF_IP_PROTO: 'nw_proto' };
-const aliases: Readonly<Record<string, string>> = {
-  dl_dst: 'eth_dst',
-  dl_src: 'eth_src',
-  dl_type: 'eth_type',
-  ip_proto: 'nw_proto',
-  nw_src: 'ip_src',
-  nw_dst: 'ip_dst',
-  tp_src: 'tcp_src',
-  tp_dst: 'tcp_dst',
-  tun_id: 'tun_id',
-};
 
 interface Context {
   flow: string;
@@ -175,35 +164,22 @@ function readSpec(context: Context, piece: string, part: string, learned: Match)
   }
   const name = equals < 0 ? part : part.slice(0, equals);
   const value = equals < 0 ? undefined : part.slice(equals + 1);
-  const whole = nxmFieldByName(aliases[name] ?? name);
-  if (whole && !name.includes('[') && !/^(NXM|OXM)_/.test(name)) {
-    if (value === undefined) {
-      return syntaxError(context.flow, `${piece}: ${name}: missing value`);
-    }
-    const dst = { field: whole.name, offset: 0, bits: whole.width };
-    checkLearned(context, piece, dst, learned);
-    const src = immediate(context, piece, whole.name, value, whole.width);
-    noteLearned(learned, whole.name, src);
-    return { kind: 'match', dst, src };
+  const dst = parseFieldRef(name);
+  if (typeof dst === 'string') {
+    return syntaxError(context.flow, /[[\]]/.test(name) ? `${piece}: ${dst}` : `${piece}: unknown keyword ${name}`);
   }
-  if (!name.includes('[')) {
-    return syntaxError(context.flow, `${piece}: unknown keyword ${name}`);
-  }
-  const dst = ref(context, piece, name);
   checkLearned(context, piece, dst, learned);
-  if (value === undefined) {
-    checkSource(context, piece, dst);
-    return { kind: 'match', dst, src: dst };
-  }
-  if (/^[A-Za-z_]/.test(value)) {
-    const src = ref(context, piece, value);
-    if (src.bits !== dst.bits) {
-      syntaxError(context.flow, `${piece}: bit widths of ${name} (${dst.bits}) and ${value} (${src.bits}) differ`);
+  const srcRef = value === undefined ? dst : parseFieldRef(value);
+  if (typeof srcRef !== 'string') {
+    if (srcRef.bits !== dst.bits) {
+      syntaxError(context.flow, `${piece}: bit widths of ${name} (${dst.bits}) and ${value} (${srcRef.bits}) differ`);
     }
-    checkSource(context, piece, src);
-    return { kind: 'match', dst, src };
+    checkSource(context, piece, srcRef);
+    return { kind: 'match', dst, src: srcRef };
   }
-  const src = immediate(context, piece, '', value, dst.bits);
+  // A plain field name takes a value as the field writes it (a MAC, an address, a port).
+  const whole = !/[[\]]/.test(name) && !/^(NXM|OXM)_/.test(name);
+  const src = immediate(context, piece, whole ? dst.field : '', value!, dst.bits);
   if (dst.offset === 0 && dst.bits === nxmFieldByName(dst.field)?.width) {
     noteLearned(learned, dst.field, src);
   }

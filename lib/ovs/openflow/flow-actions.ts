@@ -23,7 +23,6 @@ import {
 import { parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { OFPVID_PRESENT, type Match } from './match.js';
 import { parseRegisterSetField } from './nicira-hash-actions.js';
-import { parseFieldRef } from './nxm-fields.js';
 import { fieldMax } from './oxm-fields.js';
 
 const actionNames = [
@@ -426,21 +425,15 @@ function parseSetField(flow: string, piece: string, token: Token): Action {
   if (arrow && readOnlyFields.has(arrow[2]!)) {
     return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
   }
-  if (arrow && /^x{1,2}reg\d$/.test(arrow[2]!)) {
-    const [valueText, maskText, extra] = arrow[1]!.split('/');
-    const register = parseRegisterSetField(flow, piece, arrow[2]!, valueText!);
-    if (register && maskText !== undefined) {
-      return maskedRegisterSetField(flow, piece, arrow[2]!, (register as { value: bigint }).value, maskText, extra);
-    }
-    if (register) {
-      return register;
-    }
+  const register = arrow ? parseRegisterSetField(flow, piece, arrow[2]!, arrow[1]!) : undefined;
+  if (register) {
+    return register;
   }
   const field = arrow && Object.hasOwn(setFieldNames, arrow[2]!) ? setFieldNames[arrow[2]!] : undefined;
   if (!arrow || !field) {
     return syntaxError(
       flow,
-      `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}`,
+      `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}, xreg0..xreg7, xxreg0..xxreg3`,
     );
   }
   const [valueText, maskText, extra] = arrow[1]!.split('/');
@@ -484,32 +477,6 @@ function maskedSetField(
   }
   const bits = run.toString(2).length;
   return { type: 'load', dst: { field: name, offset, bits }, value: (BigInt(value) & mask) >> BigInt(offset) };
-}
-
-/** `set_field:VALUE/MASK->xregN` (or `xxregN`), which OVS sends as a `load` of the masked bits. */
-function maskedRegisterSetField(
-  flow: string,
-  piece: string,
-  register: string,
-  value: bigint,
-  maskText: string,
-  extra: string | undefined,
-): Action {
-  const mask = parseUint64(maskText);
-  const dst = parseFieldRef(register);
-  if (mask === undefined || mask === 0n || extra !== undefined || typeof dst === 'string') {
-    return syntaxError(flow, `${piece}: expected a non-zero 64-bit /MASK`);
-  }
-  let offset = 0;
-  while (((mask >> BigInt(offset)) & 1n) === 0n) {
-    offset++;
-  }
-  const run = mask >> BigInt(offset);
-  if ((run & (run + 1n)) !== 0n) {
-    return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
-  }
-  const bits = run.toString(2).length;
-  return { type: 'load', dst: { field: dst.field, offset, bits }, value: (value & mask) >> BigInt(offset) };
 }
 
 /**

@@ -172,22 +172,49 @@ export function parseBundle(context: Context, piece: string, args: string, load:
   return action;
 }
 
-/** `set_field:VALUE->xregN` / `xxregN` (a /MASK is the caller's, as a load); undefined for another field. */
+/**
+ * `set_field:VALUE[/MASK]->xregN` / `xxregN`; undefined for another field. With a mask, OVS
+ * sends a `load` of the masked bits (one contiguous run).
+ */
 export function parseRegisterSetField(
   flow: string,
   piece: string,
   register: string,
   text: string,
-): HashAction | undefined {
+): HashAction | LoadAction | undefined {
   const field = /^x{1,2}reg\d$/.test(register) ? nxmFieldByName(register) : undefined;
   if (!field) {
     return undefined;
   }
-  const value = field.width === 128 ? parseUint128(text) : parseUint64(text);
+  const [valueText = '', maskText, extra] = text.split('/');
+  const value = field.width === 128 ? parseUint128(valueText) : parseUint64(valueText);
   if (value === undefined) {
-    return syntaxError(flow, `${piece}: ${text}: value too large for ${field.width / 8}-byte field ${register}`);
+    return syntaxError(flow, `${piece}: ${valueText}: value too large for ${field.width / 8}-byte field ${register}`);
   }
-  return { type: 'set_register', register, value };
+  if (maskText === undefined) {
+    return { type: 'set_register', register, value };
+  }
+  const mask = parseUint64(maskText);
+  if (mask === undefined || mask === 0n || extra !== undefined) {
+    return syntaxError(flow, `${piece}: expected a non-zero 64-bit /MASK`);
+  }
+  let offset = 0;
+  while (((mask >> BigInt(offset)) & 1n) === 0n) {
+    offset++;
+  }
+  const run = mask >> BigInt(offset);
+  if ((run & (run + 1n)) !== 0n) {
+    return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
+  }
+  const bits = run.toString(2).length;
+  return { type: 'load', dst: { field: field.name, offset, bits }, value: (value & mask) >> BigInt(offset) };
+}
+
+/** The `load` a masked set-field becomes. */
+interface LoadAction {
+  type: 'load';
+  dst: FieldRef;
+  value: bigint;
 }
 
 function parseUint128(text: string): bigint | undefined {

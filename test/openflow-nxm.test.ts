@@ -5,16 +5,21 @@ import t from 'tap';
 import { parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { ofctlParse, sameAsOfctl } from './helpers/ofctl-parse.js';
 
-t.test('registers: reg0..reg15 (NXM_NX_REGn), masked; xregN as the pair reg2N, reg2N+1', async (t) => {
-  for (const flow of [
-    'reg0=5,actions=drop',
-    'reg1=0x10/0xf0,reg15=0xffffffff,actions=drop',
-    'xreg0=0x100000002,actions=drop',
-    'xreg3=0x10/0xff,actions=drop',
-  ]) {
-    sameAsOfctl(t, flow);
-  }
-});
+t.test(
+  'registers: reg0..reg15 (NXM_NX_REGn), masked; xregN as the pair reg2N, reg2N+1; xxregN as reg4N..reg4N+3',
+  async (t) => {
+    for (const flow of [
+      'reg0=5,actions=drop',
+      'reg1=0x10/0xf0,reg15=0xffffffff,actions=drop',
+      'xreg0=0x100000002,actions=drop',
+      'xreg3=0x10/0xff,actions=drop',
+      'xxreg0=2,actions=drop',
+      'xxreg3=0x10/0xff00000000000000000000000000ffff,actions=drop',
+    ]) {
+      sameAsOfctl(t, flow);
+    }
+  },
+);
 
 t.test('conntrack: ct_state flags (+trk-new, names, numbers), ct_zone, ct_mark, ct_label', async (t) => {
   for (const flow of [
@@ -214,6 +219,11 @@ t.test('extension actions ovs-ofctl refuses are refused with the reason', async 
     ['actions=output:65280', /cannot output to port 4294967040 \(OFPBAC_BAD_OUT_PORT\)/],
     ['actions=output:ANY', /cannot output to port ANY/],
     ['actions=resubmit:IN_PORT', /at least one "in_port" or "table"/],
+    ['actions=set_field:1->tcp_src', /set_field:1->tcp_src lacks correct prerequisites: add tcp to the match/],
+    ['actions=mod_nw_tos:4', /mod_nw_tos:4 lacks correct prerequisites: add ip/],
+    ['actions=dec_ttl', /dec_ttl lacks correct prerequisites: add ip/],
+    ['udp,ip_frag=later,actions=load:1->NXM_OF_UDP_SRC[]', /NXM_OF_UDP_SRC needs the udp protocol/],
+    ['udp,ip_frag=later,actions=output:NXM_OF_UDP_SRC[]', /NXM_OF_UDP_SRC needs the udp protocol/],
     ['actions=write_actions(output:1),clear_actions', /clear_actions must appear before write_actions/],
   ];
   for (const [flow, message] of bad) {

@@ -1,4 +1,4 @@
-// learn, multipath, bundle, bundle_load and set_field of the wide registers against the installed
+// learn, multipath, bundle, bundle_load, clone, the register stack, MPLS push/pop and set_field of the wide registers against the installed
 // ovs-ofctl's own encoder: each flow must encode byte for byte as `ovs-ofctl parse-flow` encodes it
 // and print as it prints it, also after decoding; refusals carry the reason.
 import t from 'tap';
@@ -48,6 +48,25 @@ t.test('set_field, load and move on xregN and xxregN', async (t) => {
   ]) {
     sameAsOfctl(t, flow);
   }
+});
+
+t.test('clone, push/pop (the register stack), push_mpls/pop_mpls and set_field of MPLS fields', async (t) => {
+  for (const flow of [
+    'ip,actions=clone(set_field:192.168.3.3->ip_src,output:2),clone(clone(output:3)),output:4',
+    'actions=push:reg0[0..31],pop:NXM_NX_REG0[]',
+    'actions=push_mpls:0x8847,set_field:13->mpls_label,output:2',
+    'mpls,actions=pop_mpls:0x0800,set_field:1.2.3.4->ip_src',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+  t.throws(() => parseFlowMod('actions=pop_mpls:0x0800', { command: 'add' }), {
+    code: 'EINVAL',
+    message: /needs an MPLS match/,
+  });
+  t.throws(() => parseFlowMod('mpls,actions=set_field:1->mpls_bos', { command: 'add' }), {
+    code: 'EINVAL',
+    message: /mpls_bos is read-only/,
+  });
 });
 
 t.test('learn, multipath and bundle arguments ovs-ofctl refuses are refused with the reason', async (t) => {

@@ -34,6 +34,8 @@ const needs: Partial<Record<SetFieldName, [string, (match: Match) => boolean]>> 
   ipv6Dst: ['ipv6', (match) => match.ethType === 0x86dd],
   icmpv6Type: ['icmp6', (match) => transport(match, [0x86dd], 58)],
   icmpv6Code: ['icmp6', (match) => transport(match, [0x86dd], 58)],
+  mplsLabel: ['mpls', (match) => match.ethType === 0x8847 || match.ethType === 0x8848],
+  mplsTc: ['mpls', (match) => match.ethType === 0x8847 || match.ethType === 0x8848],
   arpOp: ['arp', (match) => match.ethType === 0x0806 || match.ethType === 0x8035],
   arpSpa: ['arp', (match) => match.ethType === 0x0806 || match.ethType === 0x8035],
   arpTpa: ['arp', (match) => match.ethType === 0x0806 || match.ethType === 0x8035],

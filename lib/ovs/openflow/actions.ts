@@ -5,6 +5,7 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
+import { decodeStackAction, encodeStackAction, type StackAction } from './nicira-stack-actions.js';
 import { decodeLearn, encodeLearn, type LearnAction } from './learn.js';
 import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
 import { decodeHashAction, decodeRegisterSetField, encodeHashAction, type HashAction } from './nicira-hash-actions.js';
@@ -64,8 +65,12 @@ export type Action =
   | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
   /** An Open vSwitch extension (`resubmit`, `ct`, `load`, `move`, `note`, ...). */
   | NiciraAction
+  /** `OFPAT_PUSH_MPLS`/`OFPAT_POP_MPLS` (`push_mpls:ETHERTYPE`, `pop_mpls:ETHERTYPE`). */
+  | { type: 'push_mpls' | 'pop_mpls'; ethertype: number }
   /** `learn(...)`. */
   | LearnAction
+  /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `debug_recirc`. */
+  | StackAction
   /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
   | HashAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
@@ -93,6 +98,8 @@ const OFPAT = {
   OUTPUT: 0,
   PUSH_VLAN: 17,
   POP_VLAN: 18,
+  PUSH_MPLS: 19,
+  POP_MPLS: 20,
   SET_QUEUE: 21,
   GROUP: 22,
   SET_NW_TTL: 23,
@@ -167,6 +174,17 @@ function encodeAction(action: Action): Buffer {
     }
     case 'pop_vlan':
       return fixedAction(OFPAT.POP_VLAN, 8);
+    case 'push_mpls':
+    case 'pop_mpls': {
+      const buffer = fixedAction(action.type === 'push_mpls' ? OFPAT.PUSH_MPLS : OFPAT.POP_MPLS, 8);
+      buffer.writeUInt16BE(checkInteger(operation, `${action.type}.ethertype`, action.ethertype, 0, 0xffff), 4);
+      return buffer;
+    }
+    case 'clone':
+    case 'stack_push':
+    case 'stack_pop':
+    case 'debug_recirc':
+      return encodeStackAction(action, encodeActions);
     case 'dec_nw_ttl':
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
     case 'set_nw_ttl': {
@@ -318,6 +336,10 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'push_vlan', ethertype: body.readUInt16BE(0) };
     case OFPAT.POP_VLAN:
       return { type: 'pop_vlan' };
+    case OFPAT.PUSH_MPLS:
+      return { type: 'push_mpls', ethertype: body.readUInt16BE(0) };
+    case OFPAT.POP_MPLS:
+      return { type: 'pop_mpls', ethertype: body.readUInt16BE(0) };
     case OFPAT.DEC_NW_TTL:
       return { type: 'dec_nw_ttl' };
     case OFPAT.SET_NW_TTL:
@@ -325,7 +347,11 @@ function decodeAction(type: number, body: Buffer): Action {
     case OFPAT.SET_QUEUE:
       return { type: 'set_queue', queueId: body.readUInt32BE(0) };
     case OFPAT_EXPERIMENTER: {
-      const nicira = decodeNiciraAction(body, decodeActions) ?? decodeLearn(body) ?? decodeHashAction(body);
+      const nicira =
+        decodeNiciraAction(body, decodeActions) ??
+        decodeLearn(body) ??
+        decodeHashAction(body) ??
+        decodeStackAction(body, decodeActions);
       if (nicira) {
         return nicira;
       }

@@ -17,6 +17,7 @@ import {
 import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
 import { parseBundle, parseMultipath } from './nicira-hash-actions.js';
+import { parseStackAction } from './nicira-stack-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
 
@@ -355,6 +356,28 @@ export function parseNiciraAction(
     case 'bundle':
     case 'bundle_load':
       return parseBundle(hashContext, piece, args ?? colon ?? '', name === 'bundle_load');
+    case 'clone':
+      return args === undefined ? undefined : { type: 'clone', actions: context.parseNested(args) };
+    case 'push':
+    case 'pop':
+      return colon === undefined ? undefined : parseStackAction(flow, piece, name === 'push', colon);
+    case 'debug_recirc':
+      return args === undefined && colon === undefined ? { type: 'debug_recirc' } : undefined;
+    case 'push_mpls':
+    case 'pop_mpls': {
+      const ethertype = parseUint(colon ?? '', 0xffff);
+      if (ethertype === undefined) {
+        return syntaxError(flow, `${piece}: expected ${name}:ETHERTYPE`);
+      }
+      // OVS decodes push_mpls only with an MPLS ethertype (OFPBAC_BAD_ARGUMENT otherwise).
+      if (name === 'push_mpls' && ethertype !== 0x8847 && ethertype !== 0x8848) {
+        syntaxError(flow, `${piece}: expected the MPLS ethertype 0x8847 or 0x8848`);
+      }
+      if (name === 'pop_mpls' && context.match.ethType !== 0x8847 && context.match.ethType !== 0x8848) {
+        syntaxError(flow, `${piece} needs an MPLS match: add mpls or mplsm`);
+      }
+      return { type: name, ethertype };
+    }
     case 'resubmit':
       return parseResubmit(context, piece, args, colon);
     case 'ct':

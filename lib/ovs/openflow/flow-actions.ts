@@ -74,6 +74,11 @@ const actionNames = [
   'multipath(...)',
   'bundle(...)',
   'bundle_load(...)',
+  'clone(...)',
+  'push:FIELD',
+  'pop:FIELD',
+  'push_mpls:ETHERTYPE',
+  'pop_mpls:ETHERTYPE',
   'NAME(ARGS) for NAME:ARGS',
 ];
 
@@ -147,6 +152,9 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   pkt_mark: 'pktMark',
   ct_mark: 'ctMark',
   ct_label: 'ctLabel',
+  mpls_label: 'mplsLabel',
+  mpls_tc: 'mplsTc',
+  mpls_bos: 'mplsBos',
   ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
     string,
     SetFieldName
@@ -163,6 +171,7 @@ const readOnlyFields = new Set([
   'dl_type',
   'nw_proto',
   'ip_proto',
+  'mpls_bos',
 ]);
 
 /** The NXM/OXM name of a field set_field writes with a mask (OVS sends that as a `load`). */
@@ -486,6 +495,10 @@ function maskedSetField(
 function parseAction(piece: string, state: ParseState): Action[] {
   const actions = parseOneAction(piece, state);
   for (const action of actions) {
+    if (action.type === 'push_mpls' || action.type === 'pop_mpls') {
+      // As OVS's check: the actions after it see the packet's new ethertype.
+      state.match = { ...state.match, ethType: action.ethertype };
+    }
     const missing =
       action.type === 'set_field'
         ? missingSetFieldPrerequisite(action.field, state.match)

@@ -7,6 +7,7 @@ import { OFPP, reservedPortNames, type Action, type Instruction } from './action
 import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
 import { formatNiciraAction } from './format-nicira.js';
 import { formatLearn } from './learn.js';
+import { formatStackAction } from './nicira-stack-actions.js';
 import { formatHashAction } from './nicira-hash-actions.js';
 import {
   formatLeadingExtensions,
@@ -294,6 +295,14 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       return `set_queue:${action.queueId}`;
     case 'set_field':
       return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
+    case 'push_mpls':
+    case 'pop_mpls':
+      return `${action.type}:0x${action.ethertype.toString(16).padStart(4, '0')}`;
+    case 'clone':
+    case 'stack_push':
+    case 'stack_pop':
+    case 'debug_recirc':
+      return formatStackAction(action, (actions) => actions.map((inner) => formatAction(inner, options)).join(','));
     case 'learn':
       return formatLearn(action, (port) => formatPort(port, options));
     case 'multipath':

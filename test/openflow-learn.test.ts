@@ -50,12 +50,16 @@ t.test('set_field, load and move on xregN and xxregN', async (t) => {
   }
 });
 
-t.test('clone, push/pop (the register stack), push_mpls/pop_mpls and set_field of MPLS fields', async (t) => {
+t.test('clone, push/pop (the register stack), sample (NXAST_SAMPLE/2/3), MPLS push/pop/label/tc/ttl', async (t) => {
   for (const flow of [
     'ip,actions=clone(set_field:192.168.3.3->ip_src,output:2),clone(clone(output:3)),output:4',
     'actions=push:reg0[0..31],pop:NXM_NX_REG0[]',
     'actions=push_mpls:0x8847,set_field:13->mpls_label,output:2',
     'mpls,actions=pop_mpls:0x0800,set_field:1.2.3.4->ip_src',
+    'ip,actions=push_mpls:0x8847,set_mpls_label:3,set_mpls_tc:2,set_mpls_ttl:10,dec_mpls_ttl',
+    'actions=sample(probability=100,collector_set_id=2,obs_domain_id=3,obs_point_id=4)',
+    'actions=sample(probability=65535,collector_set_id=1,sampling_port=1),output:1',
+    'actions=sample(probability=100,obs_point_id=4,sampling_port=LOCAL,egress)',
   ]) {
     sameAsOfctl(t, flow);
   }

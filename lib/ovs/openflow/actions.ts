@@ -67,9 +67,12 @@ export type Action =
   | NiciraAction
   /** `OFPAT_PUSH_MPLS`/`OFPAT_POP_MPLS` (`push_mpls:ETHERTYPE`, `pop_mpls:ETHERTYPE`). */
   | { type: 'push_mpls' | 'pop_mpls'; ethertype: number }
+  /** `OFPAT_SET_MPLS_TTL` (`set_mpls_ttl:N`) and `OFPAT_DEC_MPLS_TTL` (`dec_mpls_ttl`). */
+  | { type: 'set_mpls_ttl'; ttl: number }
+  | { type: 'dec_mpls_ttl' }
   /** `learn(...)`. */
   | LearnAction
-  /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `debug_recirc`. */
+  /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `sample(...)`, `debug_recirc`. */
   | StackAction
   /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
   | HashAction
@@ -96,6 +99,8 @@ export type Instruction =
 const OFPAT_EXPERIMENTER = 0xffff;
 const OFPAT = {
   OUTPUT: 0,
+  SET_MPLS_TTL: 15,
+  DEC_MPLS_TTL: 16,
   PUSH_VLAN: 17,
   POP_VLAN: 18,
   PUSH_MPLS: 19,
@@ -180,10 +185,18 @@ function encodeAction(action: Action): Buffer {
       buffer.writeUInt16BE(checkInteger(operation, `${action.type}.ethertype`, action.ethertype, 0, 0xffff), 4);
       return buffer;
     }
+    case 'set_mpls_ttl': {
+      const buffer = fixedAction(OFPAT.SET_MPLS_TTL, 8);
+      buffer.writeUInt8(checkInteger(operation, 'set_mpls_ttl.ttl', action.ttl, 0, 255), 4);
+      return buffer;
+    }
+    case 'dec_mpls_ttl':
+      return fixedAction(OFPAT.DEC_MPLS_TTL, 8);
     case 'clone':
     case 'stack_push':
     case 'stack_pop':
     case 'debug_recirc':
+    case 'sample':
       return encodeStackAction(action, encodeActions);
     case 'dec_nw_ttl':
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
@@ -336,6 +349,10 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'push_vlan', ethertype: body.readUInt16BE(0) };
     case OFPAT.POP_VLAN:
       return { type: 'pop_vlan' };
+    case OFPAT.SET_MPLS_TTL:
+      return { type: 'set_mpls_ttl', ttl: body.readUInt8(0) };
+    case OFPAT.DEC_MPLS_TTL:
+      return { type: 'dec_mpls_ttl' };
     case OFPAT.PUSH_MPLS:
       return { type: 'push_mpls', ethertype: body.readUInt16BE(0) };
     case OFPAT.POP_MPLS:

@@ -17,7 +17,7 @@ import {
 import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
 import { parseBundle, parseMultipath } from './nicira-hash-actions.js';
-import { parseStackAction } from './nicira-stack-actions.js';
+import { parseSample, parseStackAction } from './nicira-stack-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
 
@@ -361,6 +361,26 @@ export function parseNiciraAction(
     case 'push':
     case 'pop':
       return colon === undefined ? undefined : parseStackAction(flow, piece, name === 'push', colon);
+    case 'sample':
+      return args === undefined ? undefined : parseSample(flow, piece, args, hashContext.port);
+    case 'set_mpls_label':
+    case 'set_mpls_tc': {
+      const value = parseUint(colon ?? args ?? '', name === 'set_mpls_label' ? 0xfffff : 7);
+      return value === undefined
+        ? syntaxError(flow, `${piece}: invalid ${name === 'set_mpls_label' ? 'MPLS label' : 'MPLS TC'}`)
+        : { type: 'set_field', field: name === 'set_mpls_label' ? 'mplsLabel' : 'mplsTc', value };
+    }
+    case 'set_mpls_ttl':
+    case 'dec_mpls_ttl': {
+      const ttl = name === 'dec_mpls_ttl' ? 0 : parseUint(colon ?? args ?? '', 255);
+      if (ttl === undefined || (name === 'dec_mpls_ttl' && (colon ?? args) !== undefined)) {
+        return syntaxError(flow, `${piece}: expected set_mpls_ttl:TTL (0 to 255) or dec_mpls_ttl`);
+      }
+      if (context.match.ethType !== 0x8847 && context.match.ethType !== 0x8848) {
+        syntaxError(flow, `${piece} needs an MPLS match: add mpls or mplsm`);
+      }
+      return name === 'dec_mpls_ttl' ? { type: 'dec_mpls_ttl' } : { type: 'set_mpls_ttl', ttl };
+    }
     case 'debug_recirc':
       return args === undefined && colon === undefined ? { type: 'debug_recirc' } : undefined;
     case 'push_mpls':

@@ -302,7 +302,16 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
     case 'stack_push':
     case 'stack_pop':
     case 'debug_recirc':
-      return formatStackAction(action, (actions) => actions.map((inner) => formatAction(inner, options)).join(','));
+    case 'sample':
+      return formatStackAction(
+        action,
+        (actions) => actions.map((inner) => formatAction(inner, options)).join(','),
+        (port) => formatPort(port, options),
+      );
+    case 'set_mpls_ttl':
+      return `set_mpls_ttl(${action.ttl})`;
+    case 'dec_mpls_ttl':
+      return 'dec_mpls_ttl';
     case 'learn':
       return formatLearn(action, (port) => formatPort(port, options));
     case 'multipath':

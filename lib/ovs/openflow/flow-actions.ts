@@ -70,15 +70,8 @@ const actionNames = [
   'set_queue:QUEUE',
   'pop_queue',
   'mod_nw_ttl:TTL',
-  'learn(...)',
-  'multipath(...)',
-  'bundle(...)',
-  'bundle_load(...)',
-  'clone(...)',
-  'push:FIELD',
-  'pop:FIELD',
-  'push_mpls:ETHERTYPE',
-  'pop_mpls:ETHERTYPE',
+  'learn(...), multipath(...), bundle(...), bundle_load(...), clone(...), sample(...)',
+  'push:FIELD, pop:FIELD, push_mpls:ETHERTYPE, pop_mpls:ETHERTYPE, set_mpls_label/tc/ttl:N, dec_mpls_ttl',
   'NAME(ARGS) for NAME:ARGS',
 ];
 

@@ -38,13 +38,15 @@ t.test('multipath, bundle and bundle_load (NXAST_MULTIPATH, NXAST_BUNDLE[_LOAD])
   }
 });
 
-t.test('set_field, load and move on xregN and xxregN', async (t) => {
+t.test('set_field, load and move on xregN and xxregN; set_field of vlan_tci and nw_ecn', async (t) => {
   for (const flow of [
     'actions=set_field:7->xreg1',
     'actions=set_field:0x7/0xff->xreg1',
     'actions=set_field:0xffffffffffffffffffff->xxreg3',
     'actions=set_field:0x7/0xff00->xxreg1',
     'actions=load:5->xreg1,move:xxreg0[0..31]->reg1[]',
+    'vlan_tci=0x1103/0x1fff,actions=set_field:0x1203/0x1fff->vlan_tci,set_field:0x1000->vlan_tci',
+    'ip,actions=set_field:2->ip_ecn,mod_nw_ecn:1',
   ]) {
     sameAsOfctl(t, flow);
   }

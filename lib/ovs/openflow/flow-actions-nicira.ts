@@ -16,7 +16,7 @@ import {
 } from './flow-tokens.js';
 import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
-import { parseBundle, parseMultipath } from './nicira-hash-actions.js';
+import { parseBundle, parseMultipath, parseRegisterSetField } from './nicira-hash-actions.js';
 import { parseSample, parseStackAction } from './nicira-stack-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
@@ -361,6 +361,8 @@ export function parseNiciraAction(
     case 'push':
     case 'pop':
       return colon === undefined ? undefined : parseStackAction(flow, piece, name === 'push', colon);
+    case 'mod_nw_ecn':
+      return colon === undefined ? undefined : parseRegisterSetField(flow, piece, 'nw_ecn', colon);
     case 'sample':
       return args === undefined ? undefined : parseSample(flow, piece, args, hashContext.port);
     case 'set_mpls_label':

@@ -495,7 +495,10 @@ function parseAction(piece: string, state: ParseState): Action[] {
     const missing =
       action.type === 'set_field'
         ? missingSetFieldPrerequisite(action.field, state.match)
-        : (action.type === 'dec_nw_ttl' || action.type === 'dec_ttl') && !matchesIp(state.match)
+        : (action.type === 'dec_nw_ttl' ||
+              action.type === 'dec_ttl' ||
+              (action.type === 'set_register' && action.register === 'nw_ecn')) &&
+            !matchesIp(state.match)
           ? 'ip'
           : undefined;
     if (missing) {

@@ -56,8 +56,26 @@ export type HashAction =
       members: number[];
       dst?: FieldRef;
     }
-  /** `set_field:VALUE->xregN` or `->xxregN` (OXM_OF_PKT_REGn, NXM_NX_XXREGn). */
+  /** `set_field:VALUE->xregN`, `->xxregN` (OXM_OF_PKT_REGn, NXM_NX_XXREGn), `->vlan_tci`, `->nw_ecn`. */
   | { type: 'set_register'; register: string; value: bigint };
+
+/** The fields `set_register` writes besides the wide registers: their set-field header, width, and text. */
+const otherSetFields: Readonly<Record<string, { header: number; width: number; decimal?: boolean }>> = {
+  vlan_tci: { header: 0x00000802, width: 16 },
+  nw_ecn: { header: 0x80001201, width: 8, decimal: true },
+};
+
+/** The OVS name, header and width of a field `set_register` writes; undefined for another. */
+function setRegisterField(
+  name: string,
+): { name: string; header: number; width: number; decimal?: boolean } | undefined {
+  const canonical = name === 'ip_ecn' ? 'nw_ecn' : name;
+  if (Object.hasOwn(otherSetFields, canonical)) {
+    return { name: canonical, ...otherSetFields[canonical]! };
+  }
+  const field = /^x{1,2}reg\d$/.test(name) ? nxmFieldByName(name) : undefined;
+  return field && { name, header: field.header, width: field.width };
+}
 
 /** What the readers need from the flow around them. */
 interface Context {
@@ -182,17 +200,21 @@ export function parseRegisterSetField(
   register: string,
   text: string,
 ): HashAction | LoadAction | undefined {
-  const field = /^x{1,2}reg\d$/.test(register) ? nxmFieldByName(register) : undefined;
+  const field = setRegisterField(register);
   if (!field) {
     return undefined;
   }
   const [valueText = '', maskText, extra] = text.split('/');
-  const value = field.width === 128 ? parseUint128(valueText) : parseUint64(valueText);
-  if (value === undefined) {
+  const value = parseUint128(valueText);
+  if (value === undefined || value >> BigInt(field.width) !== 0n || (field.name === 'nw_ecn' && value > 3n)) {
     return syntaxError(flow, `${piece}: ${valueText}: value too large for ${field.width / 8}-byte field ${register}`);
   }
   if (maskText === undefined) {
-    return { type: 'set_register', register, value };
+    return { type: 'set_register', register: field.name, value };
+  }
+  const loadField = nxmFieldByName(field.name);
+  if (!loadField) {
+    return syntaxError(flow, `${piece}: a /MASK is not supported for ${register}`);
   }
   const mask = parseUint64(maskText);
   if (mask === undefined || mask === 0n || extra !== undefined) {
@@ -207,7 +229,7 @@ export function parseRegisterSetField(
     return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
   }
   const bits = run.toString(2).length;
-  return { type: 'load', dst: { field: field.name, offset, bits }, value: (value & mask) >> BigInt(offset) };
+  return { type: 'load', dst: { field: loadField.name, offset, bits }, value: (value & mask) >> BigInt(offset) };
 }
 
 /** The `load` a masked set-field becomes. */
@@ -269,7 +291,7 @@ export function encodeHashAction(action: HashAction): Buffer {
       return buffer;
     }
     case 'set_register': {
-      const field = nxmFieldByName(action.register)!;
+      const field = setRegisterField(action.register)!;
       const bytes = field.width / 8;
       const buffer = Buffer.alloc((8 + bytes + 7) & ~7);
       buffer.writeUInt16BE(25, 0);
@@ -333,16 +355,18 @@ export function decodeHashAction(body: Buffer): HashAction | undefined {
 
 /** Decodes an OFPAT_SET_FIELD body (the OXM onwards) if it sets a wide register. */
 export function decodeRegisterSetField(body: Buffer): HashAction | undefined {
-  const field = body.length >= 4 ? nxmFieldByHeader(body.readUInt32BE(0)) : undefined;
-  const register = field?.shortName;
-  if (!field || !register || !/^x{1,2}reg\d$/.test(register) || 4 + field.width / 8 > body.length) {
+  const header = body.length >= 4 ? body.readUInt32BE(0) : 0;
+  const other = Object.keys(otherSetFields).find((name) => otherSetFields[name]!.header === header);
+  const register = other ?? nxmFieldByHeader(header)?.shortName;
+  const field = register === undefined ? undefined : setRegisterField(register);
+  if (!field || header !== field.header || 4 + field.width / 8 > body.length) {
     return undefined;
   }
   let value = 0n;
   for (let index = 0; index < field.width / 8; index++) {
     value = (value << 8n) | BigInt(body[4 + index]!);
   }
-  return { type: 'set_register', register, value };
+  return { type: 'set_register', register: field.name, value };
 }
 
 /** The dump text of a hashing action, as `ovs-ofctl` prints it; `port` prints a port number. */
@@ -356,6 +380,10 @@ export function formatHashAction(action: HashAction, port: (port: number) => str
       return `${name}(${action.fields},${action.basis},${action.algorithm},ofport,${dst}members:${action.members.map((member) => (member === 0xffffffff ? 'NONE' : port(member))).join(',')})`;
     }
     case 'set_register':
-      return `set_field:${action.value === 0n ? '0' : `0x${action.value.toString(16)}`}->${action.register}`;
+      return `set_field:${
+        setRegisterField(action.register)?.decimal || action.value === 0n
+          ? action.value
+          : `0x${action.value.toString(16)}`
+      }->${action.register}`;
   }
 }

@@ -260,3 +260,13 @@ t.test('the bare TABLE action, as output:table prints, is read as ovs-ofctl read
     sameAsOfctl(t, flow);
   }
 });
+
+t.test('actset_output (ONF experimenter OXM), a port or UNSET, on the wire right after in_port', async (t) => {
+  for (const flow of [
+    'actset_output=2,actions=drop',
+    'actset_output=unset,actions=drop',
+    'in_port=1,actset_output=LOCAL,ip,ct_state=+trk,actions=drop',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});

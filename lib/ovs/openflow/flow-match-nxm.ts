@@ -8,6 +8,7 @@ import {
   parseMaskedUint,
   parseMaskedUint64,
   parsePlainUint,
+  parsePort,
   requireValue,
   syntaxError,
   type Token,
@@ -33,6 +34,7 @@ export const extensionMatchKeys = [
   'mpls_bos',
   'recirc_id',
   'conj_id',
+  'actset_output',
 ];
 
 /** One field setting a key makes (an `xreg` makes two). */
@@ -215,6 +217,10 @@ export function readExtensionField(flow: string, token: Token): FieldSetting[] |
       return [['recircId', parsePlainUint(flow, token, uint32Max)]];
     case 'conj_id':
       return [['conjId', parsePlainUint(flow, token, uint32Max)]];
+    case 'actset_output': {
+      const text = requireValue(flow, token);
+      return [['actsetOutput', text.toUpperCase() === 'UNSET' ? 0xfffffff7 : parsePort(flow, token.text, text, {})]];
+    }
   }
   return undefined;
 }

@@ -43,6 +43,8 @@ export interface Match extends RegisterMatch {
   recircId?: number;
   /** `NXM_NX_CONJ_ID`: the id of the `conjunction` that matched. */
   conjId?: number;
+  /** `ONFOXM_ET_ACTSET_OUTPUT`: the output port in the action set (0xfffffff7, `UNSET`: none yet). */
+  actsetOutput?: number;
   /** `OXM_OF_IN_PORT`: ingress port number (reserved numbers such as `LOCAL` allowed). */
   inPort?: number;
   /** `OXM_OF_ETH_DST`: destination MAC, `aa:bb:cc:dd:ee:ff`. */
@@ -375,6 +377,7 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   >),
   recircId: 'recirc_id',
   conjId: 'conj_id',
+  actsetOutput: 'actset_output',
   mplsLabel: 'mpls_label',
   mplsTc: 'mpls_tc',
   mplsBos: 'mpls_bos',

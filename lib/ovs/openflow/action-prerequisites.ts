@@ -20,6 +20,10 @@ function transport(match: Match, ethTypes: readonly number[], proto: number): bo
   return ethTypes.includes(match.ethType ?? -1) && match.ipProto === proto && !laterFragment(match);
 }
 
+function nd(match: Match, types: readonly number[]): boolean {
+  return transport(match, [0x86dd], 58) && types.includes(match.icmpv6Type ?? -1) && (match.icmpv6Code ?? 0) === 0;
+}
+
 const needs: Partial<Record<SetFieldName, [string, (match: Match) => boolean]>> = {
   ipv4Src: ['ip', (match) => match.ethType === 0x0800],
   ipv4Dst: ['ip', (match) => match.ethType === 0x0800],
@@ -36,6 +40,9 @@ const needs: Partial<Record<SetFieldName, [string, (match: Match) => boolean]>> 
   icmpv6Code: ['icmp6', (match) => transport(match, [0x86dd], 58)],
   mplsLabel: ['mpls', (match) => match.ethType === 0x8847 || match.ethType === 0x8848],
   mplsTc: ['mpls', (match) => match.ethType === 0x8847 || match.ethType === 0x8848],
+  ndTarget: ['icmp6', (match) => nd(match, [135, 136])],
+  ndSll: ['icmp6', (match) => nd(match, [135])],
+  ndTll: ['icmp6', (match) => nd(match, [136])],
   arpOp: ['arp', (match) => match.ethType === 0x0806 || match.ethType === 0x8035],
   arpSpa: ['arp', (match) => match.ethType === 0x0806 || match.ethType === 0x8035],
   arpTpa: ['arp', (match) => match.ethType === 0x0806 || match.ethType === 0x8035],

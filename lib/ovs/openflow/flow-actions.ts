@@ -134,6 +134,9 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   icmp_code: 'icmpv4Code',
   ipv6_src: 'ipv6Src',
   ipv6_dst: 'ipv6Dst',
+  nd_target: 'ndTarget',
+  nd_sll: 'ndSll',
+  nd_tll: 'ndTll',
   icmpv6_type: 'icmpv6Type',
   icmpv6_code: 'icmpv6Code',
   arp_op: 'arpOp',
@@ -182,6 +185,8 @@ function setFieldValue(flow: string, action: string, field: SetFieldName, text: 
   switch (field) {
     case 'ethDst':
     case 'ethSrc':
+    case 'ndSll':
+    case 'ndTll':
       return tryParseMac(text) ? text.toLowerCase() : fail('a MAC address aa:bb:cc:dd:ee:ff');
     case 'ipv4Src':
     case 'ipv4Dst':
@@ -190,6 +195,7 @@ function setFieldValue(flow: string, action: string, field: SetFieldName, text: 
       return tryParseIpv4(text) !== undefined ? text : fail('an IPv4 address');
     case 'ipv6Src':
     case 'ipv6Dst':
+    case 'ndTarget':
       return tryParseIpv6(text) ? text : fail('an IPv6 address');
     case 'metadata':
     case 'tunnelId':

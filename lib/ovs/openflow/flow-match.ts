@@ -95,6 +95,12 @@ const matchKeys = [
   'icmp_code',
   'icmpv6_type',
   'icmpv6_code',
+  'nd_target',
+  'nw_ecn',
+  'ip_ecn',
+  'nw_ttl',
+  'nd_sll',
+  'nd_tll',
   'arp_op',
   'arp_spa',
   'arp_tpa',
@@ -129,6 +135,12 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   udp_dst: 'udpDst',
   icmpv6_type: 'icmpv6Type',
   icmpv6_code: 'icmpv6Code',
+  nd_target: 'ndTarget',
+  nw_ecn: 'ipEcn',
+  ip_ecn: 'ipEcn',
+  nw_ttl: 'nwTtl',
+  nd_sll: 'ndSll',
+  nd_tll: 'ndTll',
 };
 
 /** Fields that need a protocol in the match (named by its shorthand): `ovs-ofctl` leaves them out without it. */
@@ -142,12 +154,27 @@ const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean
   ['icmpv4Code', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
   ['icmpv6Type', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
   ['icmpv6Code', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
+  ['ipEcn', 'ip', (match) => match.ethType === 0x0800 || match.ethType === 0x86dd],
+  ['nwTtl', 'ip', (match) => match.ethType === 0x0800 || match.ethType === 0x86dd],
+  ['ndTarget', 'icmp6', (match) => isNd(match, [135, 136])],
+  ['ndSll', 'icmp6', (match) => isNd(match, [135])],
+  ['ndTll', 'icmp6', (match) => isNd(match, [136])],
   ['ipv6Src', 'ipv6', (match) => match.ethType === 0x86dd],
   ['ipv6Dst', 'ipv6', (match) => match.ethType === 0x86dd],
   ['arpOp', 'arp', isArp],
   ['arpSpa', 'arp', isArp],
   ['arpTpa', 'arp', isArp],
 ];
+
+/** An ND message of one of `types` (OVS's prerequisite also wants ICMPv6 code 0). */
+function isNd(match: Match, types: readonly number[]): boolean {
+  return (
+    match.ipProto === 58 &&
+    match.ethType === 0x86dd &&
+    types.includes(match.icmpv6Type ?? -1) &&
+    (match.icmpv6Code ?? 0) === 0
+  );
+}
 
 function isArp(match: Match): boolean {
   return match.ethType === 0x0806 || match.ethType === 0x8035;
@@ -235,7 +262,7 @@ interface PendingTransport {
 }
 
 /**
- * Builds a match token by token: refuses a field set twice to different values, and
+ * Builds a match token by token: a field set twice takes its last value, and
  * keeps the protocol-dependent tokens (`nw_src`, `nw_proto`, `tp_dst`, ...) until
  * {@link MatchBuilder.finish}, since `ovs-ofctl` accepts them before the protocol.
  */

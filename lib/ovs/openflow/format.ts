@@ -239,6 +239,12 @@ export function formatMatch(
   if (match.ipDscp !== undefined) {
     parts.push(`nw_tos=${match.ipDscp << 2}`);
   }
+  if (match.ipEcn !== undefined) {
+    parts.push(`nw_ecn=${match.ipEcn}`);
+  }
+  if (match.nwTtl !== undefined) {
+    parts.push(`nw_ttl=${match.nwTtl}`);
+  }
   parts.push(...formatMplsAndFragments(match));
   if (match.icmpv4Type !== undefined) {
     parts.push(`icmp_type=${match.icmpv4Type}`);
@@ -252,6 +258,9 @@ export function formatMatch(
   if (match.icmpv6Code !== undefined) {
     parts.push(`icmp_code=${match.icmpv6Code}`);
   }
+  push(masked(match.ndTarget, (value, mask) => `nd_target=${formatIpv6Masked(value, mask)}`));
+  push(masked(match.ndSll, (value, mask) => `nd_sll=${value}${mask === undefined ? '' : `/${mask}`}`));
+  push(masked(match.ndTll, (value, mask) => `nd_tll=${value}${mask === undefined ? '' : `/${mask}`}`));
   push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
   push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));
   parts.push(...formatTcpFlags(match));

@@ -89,6 +89,12 @@ export interface Match extends RegisterMatch {
   icmpv6Type?: number;
   /** `OXM_OF_ICMPV6_CODE`. */
   icmpv6Code?: number;
+  /** `OXM_OF_IPV6_ND_TARGET`: the target of an ND solicitation or advertisement (ICMPv6 type 135/136, code 0). */
+  ndTarget?: Masked<string>;
+  /** `OXM_OF_IPV6_ND_SLL`: the source link-layer address option of a solicitation (type 135). */
+  ndSll?: Masked<string>;
+  /** `OXM_OF_IPV6_ND_TLL`: the target link-layer address option of an advertisement (type 136). */
+  ndTll?: Masked<string>;
   /** `OXM_OF_ARP_OP`. */
   arpOp?: number;
   /** `OXM_OF_ARP_SPA`: sender IPv4 address. */
@@ -103,6 +109,10 @@ export interface Match extends RegisterMatch {
   mplsBos?: number;
   /** `NXM_NX_IP_FRAG`: bit 0 "is a fragment", bit 1 "is a later fragment" (as `ip_frag=` sets them). */
   ipFrag?: Masked<number>;
+  /** `OXM_OF_IP_ECN`: the 2 ECN bits (`nw_ecn`). */
+  ipEcn?: number;
+  /** `NXM_NX_IP_TTL`: the IPv4 TTL or IPv6 hop limit (`nw_ttl`). */
+  nwTtl?: number;
   /** `ONFOXM_ET_TCP_FLAGS`: the 12 TCP flag bits (FIN 0x001, SYN 0x002, RST 0x004, ACK 0x010, ...). */
   tcpFlags?: Masked<number>;
   /** `OXM_OF_TUNNEL_ID`: the tunnel key (`tun_id`). */
@@ -382,6 +392,8 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   mplsTc: 'mpls_tc',
   mplsBos: 'mpls_bos',
   ipFrag: 'ip_frag',
+  ipEcn: 'nw_ecn',
+  nwTtl: 'nw_ttl',
   tcpFlags: 'tcp_flags',
   tunnelId: 'tun_id',
   pktMark: 'pkt_mark',
@@ -409,6 +421,9 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   icmpv4Code: 'icmp_code',
   icmpv6Type: 'icmpv6_type',
   icmpv6Code: 'icmpv6_code',
+  ndTarget: 'nd_target',
+  ndSll: 'nd_sll',
+  ndTll: 'nd_tll',
   arpOp: 'arp_op',
   arpSpa: 'arp_spa',
   arpTpa: 'arp_tpa',

@@ -273,8 +273,8 @@ t.test('actset_output (ONF experimenter OXM), a port or UNSET, on the wire right
 
 t.test('ND fields (nd_target, nd_sll, nd_tll), nw_ecn and nw_ttl: matched and set as ovs-ofctl does', async (t) => {
   for (const flow of [
-    'icmp6,icmp_type=135,nd_target=FEC0::1234:F045:8FFF:1111:FE4F:0571/112,nd_sll=00:0A:E4:25:6B:B1,actions=drop',
-    'icmp6,icmp_type=136,nd_tll=00:0a:e4:25:6b:b1/ff:ff:ff:00:00:00,actions=drop',
+    'icmp6,icmp_type=135,nd_target=fec0:0:1234:f045:8fff:1111:fe4f:0/112,nd_sll=00:0a:e4:25:6b:b1,actions=drop',
+    'icmp6,icmp_type=136,nd_tll=00:0a:e4:00:00:00/ff:ff:ff:00:00:00,actions=drop',
     'icmp6,icmp_type=136,actions=set_field:fe80::1->nd_target,set_field:00:01:02:03:04:05->nd_tll',
     'ip,nw_ecn=2,nw_ttl=5,nw_tos=4,actions=drop',
   ]) {

@@ -282,3 +282,12 @@ t.test('ND fields (nd_target, nd_sll, nd_tll), nw_ecn and nw_ttl: matched and se
   }
   t.same(parseFlowMod('icmp6,nd_target=::1,actions=drop', { command: 'add' }).match, { ethType: 0x86dd, ipProto: 58 });
 });
+
+t.test('tun_src and tun_dst (NXM_NX_TUN_IPV4_SRC/DST): matched after tun_id and set', async (t) => {
+  for (const flow of [
+    'tun_id=5,tun_src=1.1.1.1,tun_dst=2.2.2.0/24,reg0=1,actions=drop',
+    'in_port=3,actions=set_field:1.1.1.1->tun_src,set_field:4.4.4.4->tun_dst,output:3',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});

@@ -135,6 +135,8 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   ipv6_src: 'ipv6Src',
   ipv6_dst: 'ipv6Dst',
   nd_target: 'ndTarget',
+  tun_src: 'tunSrc',
+  tun_dst: 'tunDst',
   nd_sll: 'ndSll',
   nd_tll: 'ndTll',
   icmpv6_type: 'icmpv6Type',
@@ -192,6 +194,8 @@ function setFieldValue(flow: string, action: string, field: SetFieldName, text: 
     case 'ipv4Dst':
     case 'arpSpa':
     case 'arpTpa':
+    case 'tunSrc':
+    case 'tunDst':
       return tryParseIpv4(text) !== undefined ? text : fail('an IPv4 address');
     case 'ipv6Src':
     case 'ipv6Dst':

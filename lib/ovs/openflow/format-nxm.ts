@@ -77,6 +77,8 @@ const packetTypeFree = new Set<string>([
   'inPort',
   'metadata',
   'tunnelId',
+  'tunSrc',
+  'tunDst',
   'pktMark',
   'ctState',
   'ctZone',

@@ -201,6 +201,8 @@ export function formatMatch(
     typeShown = true;
   }
   parts.push(...formatRegisters(match));
+  push(masked(match.tunSrc, (value, mask) => `tun_src=${formatIpMasked(value, mask)}`));
+  push(masked(match.tunDst, (value, mask) => `tun_dst=${formatIpMasked(value, mask)}`));
   push(
     masked(
       match.metadata,

@@ -117,6 +117,10 @@ export interface Match extends RegisterMatch {
   tcpFlags?: Masked<number>;
   /** `OXM_OF_TUNNEL_ID`: the tunnel key (`tun_id`). */
   tunnelId?: Masked<bigint>;
+  /** `NXM_NX_TUN_IPV4_SRC`: the tunnel's outer IPv4 source (`tun_src`). */
+  tunSrc?: Masked<string>;
+  /** `NXM_NX_TUN_IPV4_DST`: the tunnel's outer IPv4 destination (`tun_dst`). */
+  tunDst?: Masked<string>;
   /** `NXM_NX_PKT_MARK`: the packet's mark (skb mark). */
   pktMark?: Masked<number>;
   /**
@@ -396,6 +400,8 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   nwTtl: 'nw_ttl',
   tcpFlags: 'tcp_flags',
   tunnelId: 'tun_id',
+  tunSrc: 'tun_src',
+  tunDst: 'tun_dst',
   pktMark: 'pkt_mark',
   ctState: 'ct_state',
   ctZone: 'ct_zone',

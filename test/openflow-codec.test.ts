@@ -17,6 +17,7 @@ import { encodeFlowMod } from '../lib/ovs/openflow/flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatDuration, formatFlowStats, formatMatch } from '../lib/ovs/openflow/format.js';
 import { decodeMatch, encodeMatch, type Match } from '../lib/ovs/openflow/match.js';
+import { sameAsOfctl } from './helpers/ofctl-parse.js';
 import { decodeFlowStatsEntries } from '../lib/ovs/openflow/multipart.js';
 
 t.test('FrameDecoder: messages split across reads and several per read', async (t) => {
@@ -451,3 +452,18 @@ t.test('Nicira actions shorter than their subtype needs decode as unknown action
     );
   }
 });
+
+t.test(
+  'ovs-ofctl spellings: ip6, importance (left out over OpenFlow 1.3), OXM_OF_* field names, tp_src in set_field, OF1.0 port numbers',
+  async (t) => {
+    for (const flow of [
+      'ip6,actions=drop',
+      'priority=22,importance=22,actions=normal',
+      'actions=move:OXM_OF_ETH_DST[]->OXM_OF_ETH_SRC[]',
+      'tcp,actions=set_field:91->tp_src,load:1->OXM_OF_TCP_DST[]',
+      'in_port=65280,actions=resubmit:65281',
+    ]) {
+      sameAsOfctl(t, flow);
+    }
+  },
+);

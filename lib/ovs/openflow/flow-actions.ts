@@ -128,6 +128,8 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   ip_dscp: 'ipDscp',
   tcp_src: 'tcpSrc',
   tcp_dst: 'tcpDst',
+  tp_src: 'tcpSrc',
+  tp_dst: 'tcpDst',
   udp_src: 'udpSrc',
   udp_dst: 'udpDst',
   icmp_type: 'icmpv4Type',

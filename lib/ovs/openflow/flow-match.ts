@@ -49,6 +49,7 @@ const protocolShorthands: Readonly<Record<string, { ethType: number; ipProto?: n
   udp: { ethType: 0x0800, ipProto: 17 },
   sctp: { ethType: 0x0800, ipProto: 132 },
   ipv6: { ethType: 0x86dd },
+  ip6: { ethType: 0x86dd },
   icmp6: { ethType: 0x86dd, ipProto: 58 },
   tcp6: { ethType: 0x86dd, ipProto: 6 },
   udp6: { ethType: 0x86dd, ipProto: 17 },
@@ -109,7 +110,7 @@ const matchKeys = [
   'metadata',
   ...extensionMatchKeys,
 ];
-const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'out_port', 'out_group'];
+const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'importance', 'out_port', 'out_group'];
 
 /**
  * Match keys that set one field directly, whatever the protocol: integers (masked where
@@ -535,6 +536,10 @@ function readFlowSetting(flow: string, parsed: ParsedFlow, token: Token, options
       return true;
     case 'hard_timeout':
       parsed.hardTimeout = parseUint16(flow, token);
+      return true;
+    case 'importance':
+      // OpenFlow 1.4's eviction importance: ovs-ofctl checks it and leaves it out over OpenFlow 1.3.
+      parseUint16(flow, token);
       return true;
     case 'out_port':
       parsed.outPort = parsePort(flow, token.text, requireValue(flow, token), options);

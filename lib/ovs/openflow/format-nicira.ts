@@ -55,14 +55,11 @@ export function formatNiciraAction(
 ): string {
   switch (action.type) {
     case 'resubmit': {
-      // OVS prints a 16-bit port: OpenFlow 1.0's reserved numbers below IN_PORT stay numbers.
-      const port16 = (number: number): string =>
-        number >= 0xffffff00 && number < 0xfffffff8 ? String(number - 0xffff0000) : port(number);
       const inPort = action.port === undefined || action.port === 0xfffffff8;
       if (!inPort && action.table === undefined && !action.ct) {
-        return `resubmit:${port16(action.port!)}`;
+        return `resubmit:${port(action.port!)}`;
       }
-      return `resubmit(${inPort ? '' : port16(action.port!)},${action.table ?? ''}${action.ct ? ',ct' : ''})`;
+      return `resubmit(${inPort ? '' : port(action.port!)},${action.table ?? ''}${action.ct ? ',ct' : ''})`;
     }
     case 'ct': {
       const parts: string[] = [];

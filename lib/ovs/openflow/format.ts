@@ -36,7 +36,9 @@ const uint32Max = 0xffffffff;
 
 /** Formats a port as `ovs-ofctl` does: reserved names (LOCAL, CONTROLLER, ...), else the name or number. */
 export function formatPort(port: number, options: FormatOptions = {}): string {
-  return reservedPortNames.get(port) ?? options.portNames?.get(port) ?? String(port);
+  // OVS holds ports in 16 bits: OpenFlow 1.1+'s 0xffffff00-0xfffffff7 print as OpenFlow 1.0's 65280-65527.
+  const number = port >= 0xffffff00 && port < 0xfffffff8 ? port - 0xffff0000 : port;
+  return reservedPortNames.get(port) ?? options.portNames?.get(port) ?? String(number);
 }
 
 /** Formats a duration as `ovs-ofctl`: `12s`, `1.234s`, or as many decimals as exact. */

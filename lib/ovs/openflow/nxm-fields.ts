@@ -111,6 +111,25 @@ for (const [alias, name] of [
   ['tp_src', 'tcp_src'],
   ['tp_dst', 'tcp_dst'],
   ['tunnel_id', 'tun_id'],
+  // OpenFlow 1.2+ names of the fields NXM named first (OVS prints and encodes the NXM ones).
+  ['OXM_OF_ETH_DST', 'eth_dst'],
+  ['OXM_OF_ETH_SRC', 'eth_src'],
+  ['OXM_OF_ETH_TYPE', 'eth_type'],
+  ['OXM_OF_IP_PROTO', 'nw_proto'],
+  ['OXM_OF_IPV4_SRC', 'ip_src'],
+  ['OXM_OF_IPV4_DST', 'ip_dst'],
+  ['OXM_OF_TCP_SRC', 'tcp_src'],
+  ['OXM_OF_TCP_DST', 'tcp_dst'],
+  ['OXM_OF_UDP_SRC', 'udp_src'],
+  ['OXM_OF_UDP_DST', 'udp_dst'],
+  ['OXM_OF_ARP_OP', 'arp_op'],
+  ['OXM_OF_ARP_SPA', 'arp_spa'],
+  ['OXM_OF_ARP_TPA', 'arp_tpa'],
+  ['OXM_OF_ARP_SHA', 'arp_sha'],
+  ['OXM_OF_ARP_THA', 'arp_tha'],
+  ['OXM_OF_IPV6_SRC', 'ipv6_src'],
+  ['OXM_OF_IPV6_DST', 'ipv6_dst'],
+  ['OXM_OF_TUNNEL_ID', 'tun_id'],
 ] as const) {
   byName.set(alias, byName.get(name)!);
 }

@@ -5,7 +5,10 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
+import { decodeStackAction, encodeStackAction, type StackAction } from './nicira-stack-actions.js';
+import { decodeLearn, encodeLearn, type LearnAction } from './learn.js';
 import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
+import { decodeHashAction, decodeRegisterSetField, encodeHashAction, type HashAction } from './nicira-hash-actions.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
 export const OFPP = {
@@ -62,6 +65,17 @@ export type Action =
   | { type: 'set_field'; field: SetFieldName; value: string | number | bigint }
   /** An Open vSwitch extension (`resubmit`, `ct`, `load`, `move`, `note`, ...). */
   | NiciraAction
+  /** `OFPAT_PUSH_MPLS`/`OFPAT_POP_MPLS` (`push_mpls:ETHERTYPE`, `pop_mpls:ETHERTYPE`). */
+  | { type: 'push_mpls' | 'pop_mpls'; ethertype: number }
+  /** `OFPAT_SET_MPLS_TTL` (`set_mpls_ttl:N`) and `OFPAT_DEC_MPLS_TTL` (`dec_mpls_ttl`). */
+  | { type: 'set_mpls_ttl'; ttl: number }
+  | { type: 'dec_mpls_ttl' }
+  /** `learn(...)`. */
+  | LearnAction
+  /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `sample(...)`, `debug_recirc`. */
+  | StackAction
+  /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
+  | HashAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -85,8 +99,12 @@ export type Instruction =
 const OFPAT_EXPERIMENTER = 0xffff;
 const OFPAT = {
   OUTPUT: 0,
+  SET_MPLS_TTL: 15,
+  DEC_MPLS_TTL: 16,
   PUSH_VLAN: 17,
   POP_VLAN: 18,
+  PUSH_MPLS: 19,
+  POP_MPLS: 20,
   SET_QUEUE: 21,
   GROUP: 22,
   SET_NW_TTL: 23,
@@ -161,6 +179,25 @@ function encodeAction(action: Action): Buffer {
     }
     case 'pop_vlan':
       return fixedAction(OFPAT.POP_VLAN, 8);
+    case 'push_mpls':
+    case 'pop_mpls': {
+      const buffer = fixedAction(action.type === 'push_mpls' ? OFPAT.PUSH_MPLS : OFPAT.POP_MPLS, 8);
+      buffer.writeUInt16BE(checkInteger(operation, `${action.type}.ethertype`, action.ethertype, 0, 0xffff), 4);
+      return buffer;
+    }
+    case 'set_mpls_ttl': {
+      const buffer = fixedAction(OFPAT.SET_MPLS_TTL, 8);
+      buffer.writeUInt8(checkInteger(operation, 'set_mpls_ttl.ttl', action.ttl, 0, 255), 4);
+      return buffer;
+    }
+    case 'dec_mpls_ttl':
+      return fixedAction(OFPAT.DEC_MPLS_TTL, 8);
+    case 'clone':
+    case 'stack_push':
+    case 'stack_pop':
+    case 'debug_recirc':
+    case 'sample':
+      return encodeStackAction(action, encodeActions);
     case 'dec_nw_ttl':
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
     case 'set_nw_ttl': {
@@ -203,6 +240,12 @@ function encodeAction(action: Action): Buffer {
     case 'controller':
     case 'dec_ttl':
       return encodeNiciraAction(action, encodeActions);
+    case 'learn':
+      return encodeLearn(action);
+    case 'multipath':
+    case 'bundle':
+    case 'set_register':
+      return encodeHashAction(action);
     default:
       return invalidArgument(
         operation,
@@ -306,6 +349,14 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'push_vlan', ethertype: body.readUInt16BE(0) };
     case OFPAT.POP_VLAN:
       return { type: 'pop_vlan' };
+    case OFPAT.SET_MPLS_TTL:
+      return { type: 'set_mpls_ttl', ttl: body.readUInt8(0) };
+    case OFPAT.DEC_MPLS_TTL:
+      return { type: 'dec_mpls_ttl' };
+    case OFPAT.PUSH_MPLS:
+      return { type: 'push_mpls', ethertype: body.readUInt16BE(0) };
+    case OFPAT.POP_MPLS:
+      return { type: 'pop_mpls', ethertype: body.readUInt16BE(0) };
     case OFPAT.DEC_NW_TTL:
       return { type: 'dec_nw_ttl' };
     case OFPAT.SET_NW_TTL:
@@ -313,13 +364,21 @@ function decodeAction(type: number, body: Buffer): Action {
     case OFPAT.SET_QUEUE:
       return { type: 'set_queue', queueId: body.readUInt32BE(0) };
     case OFPAT_EXPERIMENTER: {
-      const nicira = decodeNiciraAction(body, decodeActions);
+      const nicira =
+        decodeNiciraAction(body, decodeActions) ??
+        decodeLearn(body) ??
+        decodeHashAction(body) ??
+        decodeStackAction(body, decodeActions);
       if (nicira) {
         return nicira;
       }
       break;
     }
     case OFPAT.SET_FIELD: {
+      const register = decodeRegisterSetField(body);
+      if (register) {
+        return register;
+      }
       const oxmLength = 4 + body.readUInt8(3);
       if (oxmLength <= body.length) {
         const fields = decodeOxmFields(body, 0, oxmLength);

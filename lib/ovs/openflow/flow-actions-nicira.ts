@@ -14,7 +14,10 @@ import {
   syntaxError,
   type FlowSyntaxOptions,
 } from './flow-tokens.js';
+import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
+import { parseBundle, parseMultipath, parseRegisterSetField } from './nicira-hash-actions.js';
+import { parseSample, parseStackAction } from './nicira-stack-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
 
@@ -45,12 +48,8 @@ function checkPrerequisite(context: ActionContext, piece: string, ref: FieldRef)
   }
 }
 
-/** A port of a Nicira action: 16 bits wide, so at most 0xff00 or a reserved port. */
+/** A port of a Nicira action (held in 16 bits); undefined when `text` names none. */
 function port16(context: ActionContext, where: string, text: string): number | undefined {
-  const number = parseUint(text, 0xffffffff);
-  if (number !== undefined) {
-    return number <= 0xff00 || number >= 0xfffffff8 ? number : undefined;
-  }
   try {
     return parsePort(context.flow, where, text, context.options);
   } catch {
@@ -67,6 +66,9 @@ function parseResubmit(
   const flow = context.flow;
   if (colon !== undefined) {
     const port = port16(context, piece, colon);
+    if (port === 0xfffffff8) {
+      syntaxError(flow, `${piece}: at least one "in_port" or "table" must be specified on resubmit`);
+    }
     return port === undefined ? syntaxError(flow, `${colon}: resubmit to unknown port`) : { type: 'resubmit', port };
   }
   const [portText = '', tableText = '', ctText, ...extra] = (args ?? '').split(',');
@@ -132,9 +134,10 @@ function parseNat(context: ActionContext, args: string | undefined): NatAction {
       continue;
     }
     const text = range![2];
-    const parsed = /^(\[[^\]]+\]|[^:\-[\]]+|[0-9a-fA-F:]+)(?:-(\[[^\]]+\]|[^:\-[\]]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(
-      text,
-    );
+    const parsed =
+      /^(\[[^\]]+\]|[^:\-[\]]+|[0-9a-fA-F:]+)(?:-(\[[^\]]+\]|[^:\-[\]]+|[0-9a-fA-F:.]+))?(?::(\d+)(?:-(\d+))?)?$/.exec(
+        text,
+      );
     const unbracket = (address: string | undefined): string | undefined => address?.replace(/^\[(.*)\]$/, '$1');
     const min = unbracket(parsed?.[1]);
     const max = unbracket(parsed?.[2]);
@@ -344,7 +347,59 @@ export function parseNiciraAction(
   colon: string | undefined,
 ): Action | undefined {
   const flow = context.flow;
+  const hashContext = { flow, match: context.match, port: (text: string) => port16(context, piece, text) };
   switch (name) {
+    case 'learn':
+      return parseLearn(hashContext, piece, args ?? colon ?? '');
+    case 'multipath':
+      return parseMultipath(hashContext, piece, args ?? colon ?? '');
+    case 'bundle':
+    case 'bundle_load':
+      return parseBundle(hashContext, piece, args ?? colon ?? '', name === 'bundle_load');
+    case 'clone':
+      return args === undefined ? undefined : { type: 'clone', actions: context.parseNested(args) };
+    case 'push':
+    case 'pop':
+      return colon === undefined ? undefined : parseStackAction(flow, piece, name === 'push', colon);
+    case 'mod_nw_ecn':
+      return colon === undefined ? undefined : parseRegisterSetField(flow, piece, 'nw_ecn', colon);
+    case 'sample':
+      return args === undefined ? undefined : parseSample(flow, piece, args, hashContext.port);
+    case 'set_mpls_label':
+    case 'set_mpls_tc': {
+      const value = parseUint(colon ?? args ?? '', name === 'set_mpls_label' ? 0xfffff : 7);
+      return value === undefined
+        ? syntaxError(flow, `${piece}: invalid ${name === 'set_mpls_label' ? 'MPLS label' : 'MPLS TC'}`)
+        : { type: 'set_field', field: name === 'set_mpls_label' ? 'mplsLabel' : 'mplsTc', value };
+    }
+    case 'set_mpls_ttl':
+    case 'dec_mpls_ttl': {
+      const ttl = name === 'dec_mpls_ttl' ? 0 : parseUint(colon ?? args ?? '', 255);
+      if (ttl === undefined || (name === 'dec_mpls_ttl' && (colon ?? args) !== undefined)) {
+        return syntaxError(flow, `${piece}: expected set_mpls_ttl:TTL (0 to 255) or dec_mpls_ttl`);
+      }
+      if (context.match.ethType !== 0x8847 && context.match.ethType !== 0x8848) {
+        syntaxError(flow, `${piece} needs an MPLS match: add mpls or mplsm`);
+      }
+      return name === 'dec_mpls_ttl' ? { type: 'dec_mpls_ttl' } : { type: 'set_mpls_ttl', ttl };
+    }
+    case 'debug_recirc':
+      return args === undefined && colon === undefined ? { type: 'debug_recirc' } : undefined;
+    case 'push_mpls':
+    case 'pop_mpls': {
+      const ethertype = parseUint(colon ?? '', 0xffff);
+      if (ethertype === undefined) {
+        return syntaxError(flow, `${piece}: expected ${name}:ETHERTYPE`);
+      }
+      // OVS decodes push_mpls only with an MPLS ethertype (OFPBAC_BAD_ARGUMENT otherwise).
+      if (name === 'push_mpls' && ethertype !== 0x8847 && ethertype !== 0x8848) {
+        syntaxError(flow, `${piece}: expected the MPLS ethertype 0x8847 or 0x8848`);
+      }
+      if (name === 'pop_mpls' && context.match.ethType !== 0x8847 && context.match.ethType !== 0x8848) {
+        syntaxError(flow, `${piece} needs an MPLS match: add mpls or mplsm`);
+      }
+      return { type: name, ethertype };
+    }
     case 'resubmit':
       return parseResubmit(context, piece, args, colon);
     case 'ct':
@@ -394,8 +449,15 @@ export function parseNiciraAction(
         const port = /port=([^,]+)/.exec(args)?.[1] ?? '';
         const maxLength = parseUint(/max_len=(\d+)/.exec(args)?.[1] ?? '', 0xffffffff);
         const number = port16(context, piece, port);
-        if (number === undefined || number >= 0xfffffff8 || maxLength === undefined) {
-          syntaxError(flow, `port=${port}: output to unknown port`);
+        // As OVS: a port below 0xff00, LOCAL or IN_PORT, and at least an Ethernet header.
+        if (number === undefined || (number >= 0xff00 && number !== 0xfffffffe && number !== 0xfffffff8)) {
+          syntaxError(
+            flow,
+            `port=${port}: output to unsupported truncate port; expected a port below 65280, LOCAL or IN_PORT`,
+          );
+        }
+        if (maxLength === undefined || maxLength < 14) {
+          syntaxError(flow, `${piece}: max_len must be an integer from 14 (an Ethernet header) to 4294967295`);
         }
         return { type: 'output_trunc', port: number!, maxLength: maxLength! };
       }
@@ -406,6 +468,7 @@ export function parseNiciraAction(
       }
       const ref = parseFieldRef(text);
       if (typeof ref !== 'string') {
+        checkPrerequisite(context, piece, ref);
         return { type: 'output_reg', src: ref };
       }
       return undefined;

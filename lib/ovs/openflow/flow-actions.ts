@@ -3,14 +3,14 @@
  * `mod_dl_dst:MAC`, `set_field:V->F`, ...) and instructions (`write_actions(...)`,
  * `goto_table:N`, ...), put into OpenFlow 1.3 instructions in canonical order.
  */
-import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
-import { OFPP, type Action, type Instruction, type SetFieldName } from './actions.js';
+import { matchesIp, missingSetFieldPrerequisite } from './action-prerequisites.js';
+import { OFPP, type Action, type Instruction } from './actions.js';
 import {
+  checkOutputPort,
   parseMaskedUint64,
   parsePlainUint,
   parsePort,
   parseUint,
-  parseUint64,
   requireValue,
   splitTopLevel,
   syntaxError,
@@ -20,6 +20,7 @@ import {
 } from './flow-tokens.js';
 import { parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { OFPVID_PRESENT, type Match } from './match.js';
+import { parseSetField, setFieldValue } from './flow-set-field.js';
 import { fieldMax } from './oxm-fields.js';
 
 const actionNames = [
@@ -67,6 +68,8 @@ const actionNames = [
   'set_queue:QUEUE',
   'pop_queue',
   'mod_nw_ttl:TTL',
+  'learn(...), multipath(...), bundle(...), bundle_load(...), clone(...), sample(...)',
+  'push:FIELD, pop:FIELD, push_mpls:ETHERTYPE, pop_mpls:ETHERTYPE, set_mpls_label/tc/ttl:N, dec_mpls_ttl',
   'NAME(ARGS) for NAME:ARGS',
 ];
 
@@ -103,97 +106,6 @@ function normalizeCall(piece: string): string {
 /** The state the actions of a flow carry from one to the next: the match, and how many VLAN tags the packet has. */
 interface ParseState extends ActionContext {
   vlanDepth: number;
-}
-
-/** Names accepted after `set_field:VALUE->`, with the field each writes. */
-const setFieldNames: Readonly<Record<string, SetFieldName>> = {
-  eth_dst: 'ethDst',
-  dl_dst: 'ethDst',
-  eth_src: 'ethSrc',
-  dl_src: 'ethSrc',
-  vlan_vid: 'vlanVid',
-  vlan_pcp: 'vlanPcp',
-  dl_vlan_pcp: 'vlanPcp',
-  ip_src: 'ipv4Src',
-  nw_src: 'ipv4Src',
-  ipv4_src: 'ipv4Src',
-  ip_dst: 'ipv4Dst',
-  nw_dst: 'ipv4Dst',
-  ipv4_dst: 'ipv4Dst',
-  ip_dscp: 'ipDscp',
-  tcp_src: 'tcpSrc',
-  tcp_dst: 'tcpDst',
-  udp_src: 'udpSrc',
-  udp_dst: 'udpDst',
-  icmp_type: 'icmpv4Type',
-  icmp_code: 'icmpv4Code',
-  ipv6_src: 'ipv6Src',
-  ipv6_dst: 'ipv6Dst',
-  icmpv6_type: 'icmpv6Type',
-  icmpv6_code: 'icmpv6Code',
-  arp_op: 'arpOp',
-  arp_spa: 'arpSpa',
-  arp_tpa: 'arpTpa',
-  metadata: 'metadata',
-  tun_id: 'tunnelId',
-  tunnel_id: 'tunnelId',
-  pkt_mark: 'pktMark',
-  ct_mark: 'ctMark',
-  ct_label: 'ctLabel',
-  ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
-    string,
-    SetFieldName
-  >),
-};
-
-/** Fields that set_field may not write, as ovs-ofctl says ("is read-only"). */
-const readOnlyFields = new Set([
-  'ct_state',
-  'ct_zone',
-  'recirc_id',
-  'conj_id',
-  'eth_type',
-  'dl_type',
-  'nw_proto',
-  'ip_proto',
-]);
-
-/** The NXM/OXM name of a field set_field writes with a mask (OVS sends that as a `load`). */
-const loadNames: Readonly<Record<string, string>> = {
-  tunnelId: 'NXM_NX_TUN_ID',
-  pktMark: 'NXM_NX_PKT_MARK',
-  ctMark: 'NXM_NX_CT_MARK',
-  metadata: 'OXM_OF_METADATA',
-  ...Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `NXM_NX_REG${index}`])),
-};
-
-/** The value `action` writes into `field`, typed as in {@link Match}; integers up to the field's largest value. */
-function setFieldValue(flow: string, action: string, field: SetFieldName, text: string): string | number | bigint {
-  const fail = (expected: string): never => syntaxError(flow, `${action}: value "${text}" is not ${expected}`);
-  switch (field) {
-    case 'ethDst':
-    case 'ethSrc':
-      return tryParseMac(text) ? text.toLowerCase() : fail('a MAC address aa:bb:cc:dd:ee:ff');
-    case 'ipv4Src':
-    case 'ipv4Dst':
-    case 'arpSpa':
-    case 'arpTpa':
-      return tryParseIpv4(text) !== undefined ? text : fail('an IPv4 address');
-    case 'ipv6Src':
-    case 'ipv6Dst':
-      return tryParseIpv6(text) ? text : fail('an IPv6 address');
-    case 'metadata':
-    case 'tunnelId':
-      return parseUint64(text) ?? fail('a 64-bit integer');
-    case 'ctLabel': {
-      const value = /^(0x[0-9a-fA-F]{1,32}|\d+)$/.test(text) ? BigInt(text) : undefined;
-      return value !== undefined && value < 1n << 128n ? value : fail('a 128-bit integer');
-    }
-    default: {
-      const max = fieldMax(field);
-      return parseUint(text, max) ?? fail(`an integer from 0 to ${max}`);
-    }
-  }
 }
 
 /** The instructions a flow's actions text asks for, before they are put in order. */
@@ -412,64 +324,34 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
   return undefined;
 }
 
-/** `set_field:VALUE->FIELD`. */
-function parseSetField(flow: string, piece: string, token: Token): Action {
-  const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
-  if (arrow && readOnlyFields.has(arrow[2]!)) {
-    return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
-  }
-  const field = arrow && Object.hasOwn(setFieldNames, arrow[2]!) ? setFieldNames[arrow[2]!] : undefined;
-  if (!arrow || !field) {
-    return syntaxError(
-      flow,
-      `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}`,
-    );
-  }
-  const [valueText, maskText, extra] = arrow[1]!.split('/');
-  if (maskText === undefined) {
-    return { type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) };
-  }
-  return maskedSetField(flow, piece, field, setFieldValue(flow, piece, field, valueText!), maskText, extra);
-}
-
 /**
- * `set_field:VALUE/MASK->FIELD`, which OVS sends as a `load` of the bits the mask covers
- * (one contiguous run of bits; a mask of all ones is a plain set_field).
+ * Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds
+ * a `push_vlan`), refusing those whose field the match's protocols do not provide, as OVS does.
  */
-function maskedSetField(
-  flow: string,
-  piece: string,
-  field: SetFieldName,
-  value: string | number | bigint,
-  maskText: string,
-  extra: string | undefined,
-): Action {
-  const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
-  const mask = parseUint64(maskText);
-  if (!name || mask === undefined || mask === 0n || extra !== undefined) {
-    return syntaxError(
-      flow,
-      `${piece}: a /MASK is supported for ${Object.keys(loadNames).join(', ')} with a non-zero 64-bit mask`,
-    );
+function parseAction(piece: string, state: ParseState): Action[] {
+  const actions = parseOneAction(piece, state);
+  for (const action of actions) {
+    if (action.type === 'push_mpls' || action.type === 'pop_mpls') {
+      // As OVS's check: the actions after it see the packet's new ethertype.
+      state.match = { ...state.match, ethType: action.ethertype };
+    }
+    const missing =
+      action.type === 'set_field'
+        ? missingSetFieldPrerequisite(action.field, state.match)
+        : (action.type === 'dec_nw_ttl' ||
+              action.type === 'dec_ttl' ||
+              (action.type === 'set_register' && action.register === 'nw_ecn')) &&
+            !matchesIp(state.match)
+          ? 'ip'
+          : undefined;
+    if (missing) {
+      syntaxError(state.flow, `${piece} lacks correct prerequisites: add ${missing} to the match`);
+    }
   }
-  const full = (1n << BigInt(field === 'tunnelId' || field === 'metadata' ? 64 : 32)) - 1n;
-  if (mask === full) {
-    return { type: 'set_field', field, value };
-  }
-  let offset = 0;
-  while (((mask >> BigInt(offset)) & 1n) === 0n) {
-    offset++;
-  }
-  const run = mask >> BigInt(offset);
-  if ((run & (run + 1n)) !== 0n || mask > full) {
-    return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
-  }
-  const bits = run.toString(2).length;
-  return { type: 'load', dst: { field: name, offset, bits }, value: (BigInt(value) & mask) >> BigInt(offset) };
+  return actions;
 }
 
-/** Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds a `push_vlan`). */
-function parseAction(piece: string, state: ParseState): Action[] {
+function parseOneAction(piece: string, state: ParseState): Action[] {
   const { flow, match, options } = state;
   const call = /^(\w+)\((.*)\)$/s.exec(piece);
   const colon = call ? undefined : /^(\w+):(.*)$/s.exec(piece);
@@ -483,7 +365,11 @@ function parseAction(piece: string, state: ParseState): Action[] {
     }
     return [
       { type: 'set_queue', queueId },
-      { type: 'output', port: parsePort(flow, piece, portText ?? '', options), maxLength: 0xffff },
+      {
+        type: 'output',
+        port: checkOutputPort(flow, piece, parsePort(flow, piece, portText ?? '', options)),
+        maxLength: 0xffff,
+      },
       { type: 'pop_queue' },
     ];
   }
@@ -505,7 +391,12 @@ function parseAction(piece: string, state: ParseState): Action[] {
   }
   switch (name) {
     case 'output':
-      return [{ type: 'output', port: parsePort(flow, piece, requireValue(flow, token), options) }];
+      return [
+        {
+          type: 'output',
+          port: checkOutputPort(flow, piece, parsePort(flow, piece, requireValue(flow, token), options)),
+        },
+      ];
     case 'normal':
     case 'flood':
     case 'all':
@@ -543,11 +434,8 @@ function parseAction(piece: string, state: ParseState): Action[] {
     case 'set_field':
       return [parseSetField(flow, piece, token)];
   }
-  if (
-    token.value === undefined &&
-    (parseUint(token.key, 0xffffffff) !== undefined || options.portMap?.has(token.key))
-  ) {
-    return [{ type: 'output', port: parsePort(flow, piece, token.key, options) }];
+  if (token.value === undefined && (/^\d+$/.test(token.key) || options.portMap?.has(token.key))) {
+    return [{ type: 'output', port: checkOutputPort(flow, piece, parsePort(flow, piece, token.key, options)) }];
   }
   return syntaxError(flow, `unknown action "${piece}"; expected ${actionNames.join(', ')}`);
 }

@@ -8,6 +8,7 @@ import {
   parseMaskedUint,
   parseMaskedUint64,
   parsePlainUint,
+  parsePort,
   requireValue,
   syntaxError,
   type Token,
@@ -19,6 +20,7 @@ import { ctStateFlagNames, fieldMax, tcpFlagNames } from './oxm-fields.js';
 export const extensionMatchKeys = [
   'reg0..reg15',
   'xreg0..xreg7',
+  'xxreg0..xxreg3',
   'tun_id',
   'pkt_mark',
   'ct_state',
@@ -32,6 +34,7 @@ export const extensionMatchKeys = [
   'mpls_bos',
   'recirc_id',
   'conj_id',
+  'actset_output',
 ];
 
 /** One field setting a key makes (an `xreg` makes two). */
@@ -131,24 +134,34 @@ function parseLabel(flow: string, token: Token): bigint | { value: bigint; mask:
   return mask === undefined ? value : { value, mask };
 }
 
-/** `xregN=V[/M]`: OpenFlow 1.3 has no 64-bit registers, so OVS writes the pair `reg2N` (high) and `reg2N+1` (low). */
-function readXreg(flow: string, token: Token, index: number): FieldSetting[] {
-  const { value, mask = 0xffffffffffffffffn } = parseMaskedUint64(flow, token, 'a 64-bit integer, optionally /MASK');
-  const halves: FieldSetting[] = [];
-  for (const [register, shift] of [
-    [2 * index, 32n],
-    [2 * index + 1, 0n],
-  ] as const) {
-    const halfValue = Number((value >> shift) & 0xffffffffn);
-    const halfMask = Number((mask >> shift) & 0xffffffffn);
-    if (halfMask !== 0) {
-      halves.push([
-        `reg${register}` as MatchFieldName,
-        halfMask === uint32Max ? halfValue : { value: halfValue, mask: halfMask },
+/**
+ * `xregN=V[/M]` (64 bits) and `xxregN=V[/M]` (128 bits): OpenFlow 1.3 has no wide registers,
+ * so OVS writes the 32-bit registers they are made of, most significant first.
+ */
+function readWideRegister(flow: string, token: Token, index: number, words: number): FieldSetting[] {
+  const bits = 32 * words;
+  const all = (1n << BigInt(bits)) - 1n;
+  const [valueText = '', maskText, extra] = requireValue(flow, token).split('/');
+  const parse = (text: string): bigint | undefined =>
+    /^(0x[0-9a-fA-F]+|\d+)$/.test(text) && BigInt(text) <= all ? BigInt(text) : undefined;
+  const value = parse(valueText);
+  const mask = maskText === undefined ? all : parse(maskText);
+  if (value === undefined || mask === undefined || extra !== undefined) {
+    return syntaxError(flow, `${token.text}: expected a ${bits}-bit integer, optionally /MASK`);
+  }
+  const parts: FieldSetting[] = [];
+  for (let word = 0; word < words; word++) {
+    const shift = BigInt(32 * (words - 1 - word));
+    const partValue = Number((value >> shift) & 0xffffffffn);
+    const partMask = Number((mask >> shift) & 0xffffffffn);
+    if (partMask !== 0) {
+      parts.push([
+        `reg${words * index + word}` as MatchFieldName,
+        partMask === uint32Max ? partValue : { value: partValue, mask: partMask },
       ]);
     }
   }
-  return halves;
+  return parts;
 }
 
 /**
@@ -157,11 +170,12 @@ function readXreg(flow: string, token: Token, index: number): FieldSetting[] {
  */
 export function readExtensionField(flow: string, token: Token): FieldSetting[] | undefined {
   const key = token.key;
-  const register = /^(x?)reg(\d+)$/.exec(key);
+  const register = /^(x{0,2})reg(\d+)$/.exec(key);
   if (register) {
     const index = Number(register[2]);
-    if (register[1] === 'x') {
-      return index <= 7 ? readXreg(flow, token, index) : undefined;
+    if (register[1] !== '') {
+      const words = 2 * register[1].length;
+      return index < 16 / words ? readWideRegister(flow, token, index, words) : undefined;
     }
     return index <= 15 ? [[`reg${index}` as MatchFieldName, parseMaskedUint(flow, token, uint32Max)]] : undefined;
   }
@@ -203,6 +217,10 @@ export function readExtensionField(flow: string, token: Token): FieldSetting[] |
       return [['recircId', parsePlainUint(flow, token, uint32Max)]];
     case 'conj_id':
       return [['conjId', parsePlainUint(flow, token, uint32Max)]];
+    case 'actset_output': {
+      const text = requireValue(flow, token);
+      return [['actsetOutput', text.toUpperCase() === 'UNSET' ? 0xfffffff7 : parsePort(flow, token.text, text, {})]];
+    }
   }
   return undefined;
 }

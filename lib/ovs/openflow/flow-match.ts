@@ -22,7 +22,7 @@ import {
 } from './flow-tokens.js';
 import { extensionMatchKeys, extensionPrerequisites, readExtensionField } from './flow-match-nxm.js';
 import { matchesEthernetField } from './format-nxm.js';
-import { OFPVID_PRESENT, ovsFieldNames, type Masked, type Match, type MatchFieldName } from './match.js';
+import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 
 /** The match and flow-level settings of a flow string, before it becomes a flow mod or a filter. */
@@ -49,6 +49,7 @@ const protocolShorthands: Readonly<Record<string, { ethType: number; ipProto?: n
   udp: { ethType: 0x0800, ipProto: 17 },
   sctp: { ethType: 0x0800, ipProto: 132 },
   ipv6: { ethType: 0x86dd },
+  ip6: { ethType: 0x86dd },
   icmp6: { ethType: 0x86dd, ipProto: 58 },
   tcp6: { ethType: 0x86dd, ipProto: 6 },
   udp6: { ethType: 0x86dd, ipProto: 17 },
@@ -95,13 +96,21 @@ const matchKeys = [
   'icmp_code',
   'icmpv6_type',
   'icmpv6_code',
+  'nd_target',
+  'tun_src',
+  'tun_dst',
+  'nw_ecn',
+  'ip_ecn',
+  'nw_ttl',
+  'nd_sll',
+  'nd_tll',
   'arp_op',
   'arp_spa',
   'arp_tpa',
   'metadata',
   ...extensionMatchKeys,
 ];
-const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'out_port', 'out_group'];
+const flowKeys = ['priority', 'cookie', 'table', 'idle_timeout', 'hard_timeout', 'importance', 'out_port', 'out_group'];
 
 /**
  * Match keys that set one field directly, whatever the protocol: integers (masked where
@@ -129,9 +138,17 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   udp_dst: 'udpDst',
   icmpv6_type: 'icmpv6Type',
   icmpv6_code: 'icmpv6Code',
+  nd_target: 'ndTarget',
+  tun_src: 'tunSrc',
+  tun_dst: 'tunDst',
+  nw_ecn: 'ipEcn',
+  ip_ecn: 'ipEcn',
+  nw_ttl: 'nwTtl',
+  nd_sll: 'ndSll',
+  nd_tll: 'ndTll',
 };
 
-/** Fields that need a protocol in the match, with the shorthand that provides it. */
+/** Fields that need a protocol in the match (named by its shorthand): `ovs-ofctl` leaves them out without it. */
 const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean][] = [
   ...extensionPrerequisites,
   ['tcpSrc', 'tcp', (match) => match.ipProto === 6],
@@ -142,12 +159,27 @@ const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean
   ['icmpv4Code', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
   ['icmpv6Type', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
   ['icmpv6Code', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
+  ['ipEcn', 'ip', (match) => match.ethType === 0x0800 || match.ethType === 0x86dd],
+  ['nwTtl', 'ip', (match) => match.ethType === 0x0800 || match.ethType === 0x86dd],
+  ['ndTarget', 'icmp6', (match) => isNd(match, [135, 136])],
+  ['ndSll', 'icmp6', (match) => isNd(match, [135])],
+  ['ndTll', 'icmp6', (match) => isNd(match, [136])],
   ['ipv6Src', 'ipv6', (match) => match.ethType === 0x86dd],
   ['ipv6Dst', 'ipv6', (match) => match.ethType === 0x86dd],
   ['arpOp', 'arp', isArp],
   ['arpSpa', 'arp', isArp],
   ['arpTpa', 'arp', isArp],
 ];
+
+/** An ND message of one of `types` (OVS's prerequisite also wants ICMPv6 code 0). */
+function isNd(match: Match, types: readonly number[]): boolean {
+  return (
+    match.ipProto === 58 &&
+    match.ethType === 0x86dd &&
+    types.includes(match.icmpv6Type ?? -1) &&
+    (match.icmpv6Code ?? 0) === 0
+  );
+}
 
 function isArp(match: Match): boolean {
   return match.ethType === 0x0806 || match.ethType === 0x8035;
@@ -235,14 +267,13 @@ interface PendingTransport {
 }
 
 /**
- * Builds a match token by token: refuses a field set twice to different values, and
+ * Builds a match token by token: a field set twice takes its last value, and
  * keeps the protocol-dependent tokens (`nw_src`, `nw_proto`, `tp_dst`, ...) until
  * {@link MatchBuilder.finish}, since `ovs-ofctl` accepts them before the protocol.
  */
 class MatchBuilder {
   readonly #flow: string;
   readonly #match: Match;
-  readonly #seen = new Set<MatchFieldName>();
   readonly #transport: PendingTransport[] = [];
   #nwSrc: Token | undefined;
   #nwDst: Token | undefined;
@@ -254,12 +285,8 @@ class MatchBuilder {
     this.#match = match;
   }
 
-  /** Sets `field`, refusing a different earlier value. */
-  set(token: Token, field: MatchFieldName, value: Match[MatchFieldName]): void {
-    if (this.#seen.has(field) && JSON.stringify(this.#match[field], bigintJson) !== JSON.stringify(value, bigintJson)) {
-      syntaxError(this.#flow, `${token.text} conflicts with an earlier setting of ${ovsFieldNames[field]}`);
-    }
-    this.#seen.add(field);
+  /** Sets `field`; a later setting replaces an earlier one, as in `ovs-ofctl` (`reg0=1,reg0=2` is `reg0=2`). */
+  set(field: MatchFieldName, value: Match[MatchFieldName]): void {
     (this.#match as Record<string, unknown>)[field] = value;
   }
 
@@ -275,7 +302,7 @@ class MatchBuilder {
     if (!shorthand || token.value !== undefined) {
       return false;
     }
-    this.set(token, 'ethType', shorthand.ethType);
+    this.set('ethType', shorthand.ethType);
     if (shorthand.ipProto !== undefined) {
       this.#nwProto = shorthand.ipProto;
     }
@@ -288,19 +315,19 @@ class MatchBuilder {
     const key = token.key;
     if (Object.hasOwn(directFields, key)) {
       const field = directFields[key];
-      this.set(token, field, parseDirectField(flow, token, field));
+      this.set(field, parseDirectField(flow, token, field));
       return true;
     }
     const extension = readExtensionField(flow, token);
     if (extension) {
       for (const [field, value] of extension) {
-        this.set(token, field, value);
+        this.set(field, value);
       }
       return true;
     }
     switch (key) {
       case 'in_port':
-        this.set(token, 'inPort', parsePort(flow, token.text, requireValue(flow, token), options));
+        this.set('inPort', parsePort(flow, token.text, requireValue(flow, token), options));
         return true;
       case 'dl_vlan': {
         const vid = parseUint16(flow, token);
@@ -310,7 +337,7 @@ class MatchBuilder {
             `dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got ${token.value}`,
           );
         }
-        this.set(token, 'vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | vid);
+        this.set('vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | vid);
         return true;
       }
       case 'vlan_tci':
@@ -333,7 +360,7 @@ class MatchBuilder {
         if (tos % 4 !== 0) {
           syntaxError(flow, `${token.text}: the ECN bits must be 0; expected a multiple of 4 (DSCP << 2)`);
         }
-        this.set(token, 'ipDscp', tos >> 2);
+        this.set('ipDscp', tos >> 2);
         return true;
       }
       case 'tp_src':
@@ -344,7 +371,7 @@ class MatchBuilder {
         return true;
       case 'metadata': {
         const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit integer, optionally /MASK');
-        this.set(token, 'metadata', mask === undefined ? value : { value, mask });
+        this.set('metadata', mask === undefined ? value : { value, mask });
         return true;
       }
     }
@@ -364,19 +391,18 @@ class MatchBuilder {
       if ((mask & 0xe000) !== 0) {
         syntaxError(flow, `${token.text}: OpenFlow 1.3 cannot match PCP bits without the CFI bit (0x1000) in the mask`);
       }
-      this.set(token, 'vlanVid', { value: value & mask, mask });
+      this.set('vlanVid', { value: value & mask, mask });
       return;
     }
     if ((value & OFPVID_PRESENT) === 0) {
       if ((value & mask) !== 0) {
         syntaxError(flow, `${token.text}: a TCI without the CFI bit (no VLAN tag) cannot have other bits set`);
       }
-      this.set(token, 'vlanVid', 0);
+      this.set('vlanVid', 0);
       return;
     }
     const vidMask = mask & 0x0fff;
     this.set(
-      token,
       'vlanVid',
       vidMask === 0x0fff
         ? OFPVID_PRESENT | (value & 0x0fff)
@@ -384,13 +410,13 @@ class MatchBuilder {
     );
     const pcpMask = (mask >> 13) & 7;
     if (pcpMask === 7) {
-      this.set(token, 'vlanPcp', (value >> 13) & 7);
+      this.set('vlanPcp', (value >> 13) & 7);
     } else if (pcpMask !== 0) {
       syntaxError(flow, `${token.text}: OpenFlow 1.3 can match the VLAN PCP only as a whole (mask 0xe000 or 0)`);
     }
   }
 
-  /** Places the kept tokens on the fields their protocol implies and checks every prerequisite. */
+  /** Places the kept tokens on the fields their protocol implies and drops those whose protocol is missing. */
   finish(): void {
     this.#placeAddresses();
     this.#placeProtocol();
@@ -409,11 +435,13 @@ class MatchBuilder {
         continue;
       }
       if (isArp(match)) {
-        this.set(token, arpField, parseMaskedIpv4(this.#flow, token));
-      } else if (match.ethType === 0x0800) {
-        this.set(token, ipField, parseMaskedIpv4(this.#flow, token));
+        this.set(arpField, parseMaskedIpv4(this.#flow, token));
       } else {
-        syntaxError(this.#flow, `${token.text} needs an IPv4 or ARP match: add ip or arp (or dl_type=0x0800)`);
+        // Without ip or arp, ovs-ofctl checks the address and then leaves it out of the match.
+        const address = parseMaskedIpv4(this.#flow, token);
+        if (match.ethType === 0x0800) {
+          this.set(ipField, address);
+        }
       }
     }
   }
@@ -426,11 +454,9 @@ class MatchBuilder {
       return;
     }
     if (isArp(match)) {
-      this.set({ key: 'nw_proto', value: String(nwProto), text: `nw_proto=${nwProto}` }, 'arpOp', nwProto);
+      this.set('arpOp', nwProto);
     } else if (match.ethType === 0x0800 || match.ethType === 0x86dd) {
       match.ipProto = nwProto;
-    } else {
-      syntaxError(this.#flow, `nw_proto=${nwProto} needs an IP match: add ip (or dl_type=0x0800)`);
     }
   }
 
@@ -441,37 +467,37 @@ class MatchBuilder {
     for (const { token, which } of this.#transport) {
       const icmpOnly = token.key.startsWith('icmp');
       if (match.ipProto === 6 && !icmpOnly) {
-        this.set(token, which === 'src' ? 'tcpSrc' : 'tcpDst', parseMaskedUint(flow, token, 0xffff));
+        this.set(which === 'src' ? 'tcpSrc' : 'tcpDst', parseMaskedUint(flow, token, 0xffff));
       } else if (match.ipProto === 17 && !icmpOnly) {
-        this.set(token, which === 'src' ? 'udpSrc' : 'udpDst', parseMaskedUint(flow, token, 0xffff));
+        this.set(which === 'src' ? 'udpSrc' : 'udpDst', parseMaskedUint(flow, token, 0xffff));
       } else if (match.ipProto === 1 && match.ethType === 0x0800) {
-        this.set(token, which === 'src' ? 'icmpv4Type' : 'icmpv4Code', parsePlainUint(flow, token, 255));
+        this.set(which === 'src' ? 'icmpv4Type' : 'icmpv4Code', parsePlainUint(flow, token, 255));
       } else if (match.ipProto === 58 && match.ethType === 0x86dd) {
-        this.set(token, which === 'src' ? 'icmpv6Type' : 'icmpv6Code', parsePlainUint(flow, token, 255));
+        this.set(which === 'src' ? 'icmpv6Type' : 'icmpv6Code', parsePlainUint(flow, token, 255));
       } else if (icmpOnly) {
-        syntaxError(flow, `${token.text} needs the icmp (or icmp6) protocol: add icmp to the match`);
+        parsePlainUint(flow, token, 255);
       } else {
-        syntaxError(flow, `${token.text} needs a transport protocol: add tcp or udp (or nw_proto=6/17 with ip)`);
+        parseMaskedUint(flow, token, 0xffff);
       }
     }
   }
 
-  /** Refuses fields whose protocol the match lacks; a PCP alone implies "any VLAN tag". */
+  /**
+   * Drops fields whose protocol the match lacks, as `ovs-ofctl` does (OVS encodes no field
+   * without its prerequisites); a PCP alone implies "any VLAN tag".
+   */
   #checkPrerequisites(): void {
     const match = this.#match;
-    for (const [field, shorthand, satisfied] of prerequisites) {
+    for (const [field, , satisfied] of prerequisites) {
       if (match[field] !== undefined && !satisfied(match)) {
-        syntaxError(
-          this.#flow,
-          `${ovsFieldNames[field]} needs the ${shorthand} protocol: add ${shorthand} to the match`,
-        );
+        delete match[field];
       }
     }
     if (match.vlanPcp !== undefined && match.vlanVid === undefined) {
       match.vlanVid = { value: OFPVID_PRESENT, mask: OFPVID_PRESENT };
     }
     if (match.ipDscp !== undefined && match.ethType !== 0x0800 && match.ethType !== 0x86dd) {
-      syntaxError(this.#flow, 'nw_tos/ip_dscp needs an IP match: add ip or ipv6 (or dl_type=0x0800)');
+      delete match.ipDscp;
     }
     if (this.#ethToken !== undefined && !matchesEthernetField(match)) {
       syntaxError(
@@ -480,11 +506,6 @@ class MatchBuilder {
       );
     }
   }
-}
-
-/** Lets JSON.stringify compare values that hold bigints. */
-function bigintJson(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? `${value}n` : value;
 }
 
 function parseUint16(flow: string, token: Token): number {
@@ -516,6 +537,10 @@ function readFlowSetting(flow: string, parsed: ParsedFlow, token: Token, options
     case 'hard_timeout':
       parsed.hardTimeout = parseUint16(flow, token);
       return true;
+    case 'importance':
+      // OpenFlow 1.4's eviction importance: ovs-ofctl checks it and leaves it out over OpenFlow 1.3.
+      parseUint16(flow, token);
+      return true;
     case 'out_port':
       parsed.outPort = parsePort(flow, token.text, requireValue(flow, token), options);
       return true;
@@ -544,7 +569,7 @@ function unknownField(flow: string, token: Token): never {
 }
 
 /**
- * Parses a flow string up to `actions=`: its match (prerequisites checked), flow
+ * Parses a flow string up to `actions=`: its match (fields without their prerequisites dropped), flow
  * settings and flags, and the text of its actions, left for flow-actions.ts.
  */
 export function parseFlowText(flow: string, options: FlowSyntaxOptions): ParsedFlow {

@@ -131,15 +131,34 @@ export function parseMaskedUint64(
   return { value, mask };
 }
 
+/**
+ * Refuses a port `output` (or `enqueue`) cannot send to, as ovs-vswitchd's check does in
+ * `ovs-ofctl` (OFPBAC_BAD_OUT_PORT): any but a port below 0xff00 or a reserved port from
+ * IN_PORT to LOCAL.
+ */
+export function checkOutputPort(flow: string, where: string, port: number): number {
+  if (port >= 0xffffff00 && (port < OFPP.IN_PORT || port > OFPP.LOCAL)) {
+    syntaxError(
+      flow,
+      `${where}: cannot output to port ${reservedPortNames.get(port) ?? port} (OFPBAC_BAD_OUT_PORT); expected a port below 65280 or IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER, LOCAL`,
+    );
+  }
+  return port;
+}
+
 /** Resolves a port: number, reserved name (any case) or bridge port name, bare or quoted; `where` is the token, for the refusal. */
 export function parsePort(flow: string, where: string, text: string, options: FlowSyntaxOptions): number {
-  const number = parseUint(text, 0xffffffff);
-  if (number !== undefined) {
-    // OVS's port numbers are 16 bits; OpenFlow 1.1+ adds only the reserved 0xffffff00 and up.
-    if (number > 0xffff && number < 0xffffff00) {
+  // ovs-ofctl reads port numbers in decimal only (0x10 is no port) and holds them in 16 bits:
+  // OpenFlow 1.0's reserved numbers 0xff00 and up are the OpenFlow 1.1+ ones 0xffffff00 and up.
+  if (/^\d+$/.test(text)) {
+    const number = Number(text);
+    if (number <= 0xffff) {
+      return number < 0xff00 ? number : number + 0xffff0000;
+    }
+    if (number < 0xffffff00 || number > 0xffffffff) {
       return syntaxError(
         flow,
-        `port ${number} in ${where} is outside the supported range 0 through 0xffff or 0xffffff00 through 0xffffffff`,
+        `port ${text} in ${where} is outside the supported range 0 through 0xffff or 0xffffff00 through 0xffffffff`,
       );
     }
     return number;
@@ -147,6 +166,9 @@ export function parsePort(flow: string, where: string, text: string, options: Fl
   const upper = text.toUpperCase();
   if (Object.hasOwn(OFPP, upper) && upper !== 'MAX') {
     return OFPP[upper as keyof typeof OFPP];
+  }
+  if (upper === 'NONE') {
+    return OFPP.ANY;
   }
   // ovs-ofctl --names quotes names it could not read back bare (`in_port="9p"`): accept them so.
   const name = /^"[^"\\]*"$/.test(text) ? text.slice(1, -1) : text;

@@ -2,6 +2,7 @@
  * The dump text of Open vSwitch's extension match fields, as OVS's `match_format` prints
  * them; format.ts places each group where `ovs-ofctl` puts it in the line.
  */
+import { reservedPortNames } from './actions.js';
 import { splitMasked, type Masked, type Match, type MatchFieldName } from './match.js';
 import { ctStateFlagNames, tcpFlagNames } from './oxm-fields.js';
 
@@ -55,6 +56,10 @@ export function formatLeadingExtensions(match: Match): string[] {
   if (match.conjId !== undefined) {
     parts.push(`conj_id=${match.conjId}`);
   }
+  if (match.actsetOutput !== undefined) {
+    const port = match.actsetOutput;
+    parts.push(`actset_output=${port === 0xfffffff7 ? 'UNSET' : (reservedPortNames.get(port) ?? port)}`);
+  }
   if (match.ctState !== undefined) {
     const { value, mask = uint32Max } = splitMasked(match.ctState);
     parts.push(`ct_state=${flagsMasked(value, mask & 0xff, 0xff, ctStateFlagNames)}`);
@@ -72,6 +77,8 @@ const packetTypeFree = new Set<string>([
   'inPort',
   'metadata',
   'tunnelId',
+  'tunSrc',
+  'tunDst',
   'pktMark',
   'ctState',
   'ctZone',
@@ -79,6 +86,7 @@ const packetTypeFree = new Set<string>([
   'ctLabel',
   'recircId',
   'conjId',
+  'actsetOutput',
   'otherFields',
 ]);
 

@@ -6,6 +6,9 @@ import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { OFPP, reservedPortNames, type Action, type Instruction } from './actions.js';
 import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
 import { formatNiciraAction } from './format-nicira.js';
+import { formatLearn } from './learn.js';
+import { formatStackAction } from './nicira-stack-actions.js';
+import { formatHashAction } from './nicira-hash-actions.js';
 import {
   formatLeadingExtensions,
   formatMplsAndFragments,
@@ -33,7 +36,9 @@ const uint32Max = 0xffffffff;
 
 /** Formats a port as `ovs-ofctl` does: reserved names (LOCAL, CONTROLLER, ...), else the name or number. */
 export function formatPort(port: number, options: FormatOptions = {}): string {
-  return reservedPortNames.get(port) ?? options.portNames?.get(port) ?? String(port);
+  // OVS holds ports in 16 bits: OpenFlow 1.1+'s 0xffffff00-0xfffffff7 print as OpenFlow 1.0's 65280-65527.
+  const number = port >= 0xffffff00 && port < 0xfffffff8 ? port - 0xffff0000 : port;
+  return reservedPortNames.get(port) ?? options.portNames?.get(port) ?? String(number);
 }
 
 /** Formats a duration as `ovs-ofctl`: `12s`, `1.234s`, or as many decimals as exact. */
@@ -198,6 +203,8 @@ export function formatMatch(
     typeShown = true;
   }
   parts.push(...formatRegisters(match));
+  push(masked(match.tunSrc, (value, mask) => `tun_src=${formatIpMasked(value, mask)}`));
+  push(masked(match.tunDst, (value, mask) => `tun_dst=${formatIpMasked(value, mask)}`));
   push(
     masked(
       match.metadata,
@@ -236,6 +243,12 @@ export function formatMatch(
   if (match.ipDscp !== undefined) {
     parts.push(`nw_tos=${match.ipDscp << 2}`);
   }
+  if (match.ipEcn !== undefined) {
+    parts.push(`nw_ecn=${match.ipEcn}`);
+  }
+  if (match.nwTtl !== undefined) {
+    parts.push(`nw_ttl=${match.nwTtl}`);
+  }
   parts.push(...formatMplsAndFragments(match));
   if (match.icmpv4Type !== undefined) {
     parts.push(`icmp_type=${match.icmpv4Type}`);
@@ -249,6 +262,9 @@ export function formatMatch(
   if (match.icmpv6Code !== undefined) {
     parts.push(`icmp_code=${match.icmpv6Code}`);
   }
+  push(masked(match.ndTarget, (value, mask) => `nd_target=${formatIpv6Masked(value, mask)}`));
+  push(masked(match.ndSll, (value, mask) => `nd_sll=${value}${mask === undefined ? '' : `/${mask}`}`));
+  push(masked(match.ndTll, (value, mask) => `nd_tll=${value}${mask === undefined ? '' : `/${mask}`}`));
   push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
   push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));
   parts.push(...formatTcpFlags(match));
@@ -292,6 +308,29 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       return `set_queue:${action.queueId}`;
     case 'set_field':
       return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
+    case 'push_mpls':
+    case 'pop_mpls':
+      return `${action.type}:0x${action.ethertype.toString(16).padStart(4, '0')}`;
+    case 'clone':
+    case 'stack_push':
+    case 'stack_pop':
+    case 'debug_recirc':
+    case 'sample':
+      return formatStackAction(
+        action,
+        (actions) => actions.map((inner) => formatAction(inner, options)).join(','),
+        (port) => formatPort(port, options),
+      );
+    case 'set_mpls_ttl':
+      return `set_mpls_ttl(${action.ttl})`;
+    case 'dec_mpls_ttl':
+      return 'dec_mpls_ttl';
+    case 'learn':
+      return formatLearn(action, (port) => formatPort(port, options));
+    case 'multipath':
+    case 'bundle':
+    case 'set_register':
+      return formatHashAction(action, (port) => formatPort(port, options));
     case 'unknown':
       return `unknown_action(type=${action.actionType},body=0x${action.body.toString('hex')})`;
     default:

@@ -43,6 +43,8 @@ export interface Match extends RegisterMatch {
   recircId?: number;
   /** `NXM_NX_CONJ_ID`: the id of the `conjunction` that matched. */
   conjId?: number;
+  /** `ONFOXM_ET_ACTSET_OUTPUT`: the output port in the action set (0xfffffff7, `UNSET`: none yet). */
+  actsetOutput?: number;
   /** `OXM_OF_IN_PORT`: ingress port number (reserved numbers such as `LOCAL` allowed). */
   inPort?: number;
   /** `OXM_OF_ETH_DST`: destination MAC, `aa:bb:cc:dd:ee:ff`. */
@@ -87,6 +89,12 @@ export interface Match extends RegisterMatch {
   icmpv6Type?: number;
   /** `OXM_OF_ICMPV6_CODE`. */
   icmpv6Code?: number;
+  /** `OXM_OF_IPV6_ND_TARGET`: the target of an ND solicitation or advertisement (ICMPv6 type 135/136, code 0). */
+  ndTarget?: Masked<string>;
+  /** `OXM_OF_IPV6_ND_SLL`: the source link-layer address option of a solicitation (type 135). */
+  ndSll?: Masked<string>;
+  /** `OXM_OF_IPV6_ND_TLL`: the target link-layer address option of an advertisement (type 136). */
+  ndTll?: Masked<string>;
   /** `OXM_OF_ARP_OP`. */
   arpOp?: number;
   /** `OXM_OF_ARP_SPA`: sender IPv4 address. */
@@ -101,10 +109,18 @@ export interface Match extends RegisterMatch {
   mplsBos?: number;
   /** `NXM_NX_IP_FRAG`: bit 0 "is a fragment", bit 1 "is a later fragment" (as `ip_frag=` sets them). */
   ipFrag?: Masked<number>;
+  /** `OXM_OF_IP_ECN`: the 2 ECN bits (`nw_ecn`). */
+  ipEcn?: number;
+  /** `NXM_NX_IP_TTL`: the IPv4 TTL or IPv6 hop limit (`nw_ttl`). */
+  nwTtl?: number;
   /** `ONFOXM_ET_TCP_FLAGS`: the 12 TCP flag bits (FIN 0x001, SYN 0x002, RST 0x004, ACK 0x010, ...). */
   tcpFlags?: Masked<number>;
   /** `OXM_OF_TUNNEL_ID`: the tunnel key (`tun_id`). */
   tunnelId?: Masked<bigint>;
+  /** `NXM_NX_TUN_IPV4_SRC`: the tunnel's outer IPv4 source (`tun_src`). */
+  tunSrc?: Masked<string>;
+  /** `NXM_NX_TUN_IPV4_DST`: the tunnel's outer IPv4 destination (`tun_dst`). */
+  tunDst?: Masked<string>;
   /** `NXM_NX_PKT_MARK`: the packet's mark (skb mark). */
   pktMark?: Masked<number>;
   /**
@@ -375,12 +391,17 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   >),
   recircId: 'recirc_id',
   conjId: 'conj_id',
+  actsetOutput: 'actset_output',
   mplsLabel: 'mpls_label',
   mplsTc: 'mpls_tc',
   mplsBos: 'mpls_bos',
   ipFrag: 'ip_frag',
+  ipEcn: 'nw_ecn',
+  nwTtl: 'nw_ttl',
   tcpFlags: 'tcp_flags',
   tunnelId: 'tun_id',
+  tunSrc: 'tun_src',
+  tunDst: 'tun_dst',
   pktMark: 'pkt_mark',
   ctState: 'ct_state',
   ctZone: 'ct_zone',
@@ -406,6 +427,9 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   icmpv4Code: 'icmp_code',
   icmpv6Type: 'icmpv6_type',
   icmpv6Code: 'icmpv6_code',
+  ndTarget: 'nd_target',
+  ndSll: 'nd_sll',
+  ndTll: 'nd_tll',
   arpOp: 'arp_op',
   arpSpa: 'arp_spa',
   arpTpa: 'arp_tpa',

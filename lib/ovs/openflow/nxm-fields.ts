@@ -3,6 +3,7 @@
  * `move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]`, `output:NXM_NX_REG1[0..15]`, `ct(zone=...)`):
  * the 32-bit header of each field, its width, its names, and the `NAME[a..b]` syntax.
  */
+import { laterFragment } from './action-prerequisites.js';
 import type { Match } from './match.js';
 
 /** A bit range of a field: `NXM_NX_REG0[0..15]` is `{ field: 'NXM_NX_REG0', offset: 0, bits: 16 }`. */
@@ -35,8 +36,9 @@ const isIpv4 = { what: 'ip', ok: (match: Match) => match.ethType === 0x0800 };
 const isIpv6 = { what: 'ipv6', ok: (match: Match) => match.ethType === 0x86dd };
 const isIp = { what: 'ip', ok: (match: Match) => match.ethType === 0x0800 || match.ethType === 0x86dd };
 const isArp = { what: 'arp', ok: (match: Match) => match.ethType === 0x0806 || match.ethType === 0x8035 };
-const isTcp = { what: 'tcp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 6 };
-const isUdp = { what: 'udp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 17 };
+// Later fragments have no transport header: OVS refuses their ports as it would without tcp/udp.
+const isTcp = { what: 'tcp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 6 && !laterFragment(match) };
+const isUdp = { what: 'udp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 17 && !laterFragment(match) };
 
 function header(oxmClass: number, field: number, bytes: number): number {
   return ((oxmClass << 16) | (field << 9) | bytes) >>> 0;
@@ -97,6 +99,39 @@ for (const field of nxmFields) {
   if (field.shortName) {
     byName.set(field.shortName, field);
   }
+}
+// The other names ovs-fields(7) gives some fields, which ovs-ofctl accepts as well.
+for (const [alias, name] of [
+  ['dl_dst', 'eth_dst'],
+  ['dl_src', 'eth_src'],
+  ['dl_type', 'eth_type'],
+  ['nw_src', 'ip_src'],
+  ['nw_dst', 'ip_dst'],
+  ['ip_proto', 'nw_proto'],
+  ['tp_src', 'tcp_src'],
+  ['tp_dst', 'tcp_dst'],
+  ['tunnel_id', 'tun_id'],
+  // OpenFlow 1.2+ names of the fields NXM named first (OVS prints and encodes the NXM ones).
+  ['OXM_OF_ETH_DST', 'eth_dst'],
+  ['OXM_OF_ETH_SRC', 'eth_src'],
+  ['OXM_OF_ETH_TYPE', 'eth_type'],
+  ['OXM_OF_IP_PROTO', 'nw_proto'],
+  ['OXM_OF_IPV4_SRC', 'ip_src'],
+  ['OXM_OF_IPV4_DST', 'ip_dst'],
+  ['OXM_OF_TCP_SRC', 'tcp_src'],
+  ['OXM_OF_TCP_DST', 'tcp_dst'],
+  ['OXM_OF_UDP_SRC', 'udp_src'],
+  ['OXM_OF_UDP_DST', 'udp_dst'],
+  ['OXM_OF_ARP_OP', 'arp_op'],
+  ['OXM_OF_ARP_SPA', 'arp_spa'],
+  ['OXM_OF_ARP_TPA', 'arp_tpa'],
+  ['OXM_OF_ARP_SHA', 'arp_sha'],
+  ['OXM_OF_ARP_THA', 'arp_tha'],
+  ['OXM_OF_IPV6_SRC', 'ipv6_src'],
+  ['OXM_OF_IPV6_DST', 'ipv6_dst'],
+  ['OXM_OF_TUNNEL_ID', 'tun_id'],
+] as const) {
+  byName.set(alias, byName.get(name)!);
 }
 const byHeader = new Map(nxmFields.map((field) => [field.header, field]));
 

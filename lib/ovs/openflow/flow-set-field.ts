@@ -1,0 +1,181 @@
+/**
+ * `set_field:VALUE[/MASK]->FIELD` in the `ovs-ofctl` flow syntax: the field names it takes,
+ * the fields it may not write, and the value of each (a mask makes it a `load`).
+ */
+import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
+import type { Action, SetFieldName } from './actions.js';
+import { parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
+import { parseRegisterSetField } from './nicira-hash-actions.js';
+import { fieldMax } from './oxm-fields.js';
+
+/** Names accepted after `set_field:VALUE->`, with the field each writes. */
+const setFieldNames: Readonly<Record<string, SetFieldName>> = {
+  eth_dst: 'ethDst',
+  dl_dst: 'ethDst',
+  eth_src: 'ethSrc',
+  dl_src: 'ethSrc',
+  vlan_vid: 'vlanVid',
+  vlan_pcp: 'vlanPcp',
+  dl_vlan_pcp: 'vlanPcp',
+  ip_src: 'ipv4Src',
+  nw_src: 'ipv4Src',
+  ipv4_src: 'ipv4Src',
+  ip_dst: 'ipv4Dst',
+  nw_dst: 'ipv4Dst',
+  ipv4_dst: 'ipv4Dst',
+  ip_dscp: 'ipDscp',
+  tcp_src: 'tcpSrc',
+  tcp_dst: 'tcpDst',
+  tp_src: 'tcpSrc',
+  tp_dst: 'tcpDst',
+  udp_src: 'udpSrc',
+  udp_dst: 'udpDst',
+  icmp_type: 'icmpv4Type',
+  icmp_code: 'icmpv4Code',
+  ipv6_src: 'ipv6Src',
+  ipv6_dst: 'ipv6Dst',
+  nd_target: 'ndTarget',
+  tun_src: 'tunSrc',
+  tun_dst: 'tunDst',
+  nd_sll: 'ndSll',
+  nd_tll: 'ndTll',
+  icmpv6_type: 'icmpv6Type',
+  icmpv6_code: 'icmpv6Code',
+  arp_op: 'arpOp',
+  arp_spa: 'arpSpa',
+  arp_tpa: 'arpTpa',
+  metadata: 'metadata',
+  tun_id: 'tunnelId',
+  tunnel_id: 'tunnelId',
+  pkt_mark: 'pktMark',
+  ct_mark: 'ctMark',
+  ct_label: 'ctLabel',
+  mpls_label: 'mplsLabel',
+  mpls_tc: 'mplsTc',
+  mpls_bos: 'mplsBos',
+  ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
+    string,
+    SetFieldName
+  >),
+};
+
+/** Fields that set_field may not write, as ovs-ofctl says ("is read-only"). */
+const readOnlyFields = new Set([
+  'ct_state',
+  'ct_zone',
+  'recirc_id',
+  'conj_id',
+  'eth_type',
+  'dl_type',
+  'nw_proto',
+  'ip_proto',
+  'mpls_bos',
+]);
+
+/** The NXM/OXM name of a field set_field writes with a mask (OVS sends that as a `load`). */
+const loadNames: Readonly<Record<string, string>> = {
+  tunnelId: 'NXM_NX_TUN_ID',
+  pktMark: 'NXM_NX_PKT_MARK',
+  ctMark: 'NXM_NX_CT_MARK',
+  metadata: 'OXM_OF_METADATA',
+  ...Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `NXM_NX_REG${index}`])),
+};
+
+/** The value `action` writes into `field`, typed as in {@link Match}; integers up to the field's largest value. */
+export function setFieldValue(
+  flow: string,
+  action: string,
+  field: SetFieldName,
+  text: string,
+): string | number | bigint {
+  const fail = (expected: string): never => syntaxError(flow, `${action}: value "${text}" is not ${expected}`);
+  switch (field) {
+    case 'ethDst':
+    case 'ethSrc':
+    case 'ndSll':
+    case 'ndTll':
+      return tryParseMac(text) ? text.toLowerCase() : fail('a MAC address aa:bb:cc:dd:ee:ff');
+    case 'ipv4Src':
+    case 'ipv4Dst':
+    case 'arpSpa':
+    case 'arpTpa':
+    case 'tunSrc':
+    case 'tunDst':
+      return tryParseIpv4(text) !== undefined ? text : fail('an IPv4 address');
+    case 'ipv6Src':
+    case 'ipv6Dst':
+    case 'ndTarget':
+      return tryParseIpv6(text) ? text : fail('an IPv6 address');
+    case 'metadata':
+    case 'tunnelId':
+      return parseUint64(text) ?? fail('a 64-bit integer');
+    case 'ctLabel': {
+      const value = /^(0x[0-9a-fA-F]{1,32}|\d+)$/.test(text) ? BigInt(text) : undefined;
+      return value !== undefined && value < 1n << 128n ? value : fail('a 128-bit integer');
+    }
+    default: {
+      const max = fieldMax(field);
+      return parseUint(text, max) ?? fail(`an integer from 0 to ${max}`);
+    }
+  }
+}
+
+/** `set_field:VALUE->FIELD`. */
+export function parseSetField(flow: string, piece: string, token: Token): Action {
+  const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
+  if (arrow && readOnlyFields.has(arrow[2]!)) {
+    return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
+  }
+  const register = arrow ? parseRegisterSetField(flow, piece, arrow[2]!, arrow[1]!) : undefined;
+  if (register) {
+    return register;
+  }
+  const field = arrow && Object.hasOwn(setFieldNames, arrow[2]!) ? setFieldNames[arrow[2]!] : undefined;
+  if (!arrow || !field) {
+    return syntaxError(
+      flow,
+      `${piece}: expected set_field:VALUE->FIELD with FIELD one of ${Object.keys(setFieldNames).join(', ')}, xreg0..xreg7, xxreg0..xxreg3`,
+    );
+  }
+  const [valueText, maskText, extra] = arrow[1]!.split('/');
+  if (maskText === undefined) {
+    return { type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) };
+  }
+  return maskedSetField(flow, piece, field, setFieldValue(flow, piece, field, valueText!), maskText, extra);
+}
+
+/**
+ * `set_field:VALUE/MASK->FIELD`, which OVS sends as a `load` of the bits the mask covers
+ * (one contiguous run of bits; a mask of all ones is a plain set_field).
+ */
+function maskedSetField(
+  flow: string,
+  piece: string,
+  field: SetFieldName,
+  value: string | number | bigint,
+  maskText: string,
+  extra: string | undefined,
+): Action {
+  const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
+  const mask = parseUint64(maskText);
+  if (!name || mask === undefined || mask === 0n || extra !== undefined) {
+    return syntaxError(
+      flow,
+      `${piece}: a /MASK is supported for ${Object.keys(loadNames).join(', ')} with a non-zero 64-bit mask`,
+    );
+  }
+  const full = (1n << BigInt(field === 'tunnelId' || field === 'metadata' ? 64 : 32)) - 1n;
+  if (mask === full) {
+    return { type: 'set_field', field, value };
+  }
+  let offset = 0;
+  while (((mask >> BigInt(offset)) & 1n) === 0n) {
+    offset++;
+  }
+  const run = mask >> BigInt(offset);
+  if ((run & (run + 1n)) !== 0n || mask > full) {
+    return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
+  }
+  const bits = run.toString(2).length;
+  return { type: 'load', dst: { field: name, offset, bits }, value: (BigInt(value) & mask) >> BigInt(offset) };
+}

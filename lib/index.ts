@@ -42,6 +42,7 @@ export {
   RingPort,
   NullPort,
   type VirtioUserOptions,
+  type VirtioUserServerOptions,
   type VhostOptions,
   type RingPortOptions,
   type NullPortOptions,

@@ -45,6 +45,7 @@ export {
   RingPort,
   NullPort,
   type VirtioUserOptions,
+  type VirtioUserServerOptions,
   type VhostOptions,
   type RingPortOptions,
   type NullPortOptions,

@@ -113,6 +113,12 @@ export interface NativeAddon {
   };
   Batch: new (capacity: number) => NativeBatch;
   Port: { new (id: number): NativePort; probe(devargs: string, operation?: string): number; list(): number[] };
+  probeWaiting(
+    devargs: string,
+    operation: string,
+    done: (error: Error | null, portId?: number, cancelled?: boolean) => void,
+  ): number;
+  cancelProbe(ticket: number): boolean;
   rxBurst(queueHandle: number, batchId: number): number;
   txBurst(queueHandle: number, batchId: number): number;
   txRxBurst(txQueueHandle: number, batchId: number, rxQueueHandle: number): number;

@@ -1,5 +1,5 @@
 /** Virtual devices created at run time: virtio-user, vhost-user, ring and null ports. */
-import { invalidArgument } from './errors.js';
+import { DpdkError, invalidArgument } from './errors.js';
 import { native } from './native.js';
 import { Port, portIdsByName } from './port.js';
 import {
@@ -51,7 +51,11 @@ export interface VirtioUserOptions {
   queues?: number;
   /** Descriptors per virtqueue, a power of two from 64 to 32768. Default 256. */
   queueSize?: number;
-  /** Create the socket and wait for the vhost side to connect (vhost in client mode). */
+  /**
+   * Create the socket and wait for the vhost side to connect (vhost in client mode): only
+   * `false` here; a server is made by {@link VirtioUser.createServer}, which waits without
+   * blocking the event loop.
+   */
   server?: boolean;
   /** Use packed virtqueues. */
   packedRing?: boolean;
@@ -78,6 +82,20 @@ const virtioKeys = [
   'name',
 ] as const satisfies readonly (keyof VirtioUserOptions)[];
 
+/** Options of {@link VirtioUser.createServer}: a virtio-user server's devargs and how long to wait. */
+export interface VirtioUserServerOptions extends Omit<VirtioUserOptions, 'server'> {
+  /** How long to wait for the vhost-user client, in milliseconds. Default: until it connects. */
+  timeoutMs?: number;
+  /** Stops waiting: the promise rejects with `ECANCELED`. */
+  signal?: AbortSignal;
+}
+
+const virtioServerKeys = [
+  ...virtioKeys.filter((key) => key !== 'server'),
+  'timeoutMs',
+  'signal',
+] as const satisfies readonly (keyof VirtioUserServerOptions)[];
+
 /** A virtio-user port: how a container's DPDK app reaches a vhost-user switch port. */
 export class VirtioUser {
   private constructor() {}
@@ -86,44 +104,121 @@ export class VirtioUser {
   static devargs(options: VirtioUserOptions): string {
     const op = 'VirtioUser.create';
     checkOptions<VirtioUserOptions>(op, options, virtioKeys);
-    const parts = [
-      deviceName(op, 'net_virtio_user', options.name),
-      `path=${checkSocketPath(op, 'path', options.path)}`,
-    ];
-    if (options.mac !== undefined) parts.push(`mac=${checkMac(op, 'mac', options.mac)}`);
-    if (options.queues !== undefined) parts.push(`queues=${checkInteger(op, 'queues', options.queues, 1, 8)}`);
-    if (options.queueSize !== undefined) {
-      const size = checkInteger(op, 'queueSize', options.queueSize, 64, 32768);
-      if ((size & (size - 1)) !== 0)
-        invalidArgument(op, `queueSize must be a power of two from 64 to 32768, got ${size}`);
-      parts.push(`queue_size=${size}`);
-    }
-    if (options.server !== undefined) parts.push(`server=${flag(checkBoolean(op, 'server', options.server))}`);
-    if (options.packedRing !== undefined)
-      parts.push(`packed_vq=${flag(checkBoolean(op, 'packedRing', options.packedRing))}`);
-    if (options.mergeableRxBuffers !== undefined) {
-      parts.push(`mrg_rxbuf=${flag(checkBoolean(op, 'mergeableRxBuffers', options.mergeableRxBuffers))}`);
-    }
-    if (options.inOrder !== undefined) parts.push(`in_order=${flag(checkBoolean(op, 'inOrder', options.inOrder))}`);
-    if (options.speedMbps !== undefined)
-      parts.push(`speed=${checkInteger(op, 'speedMbps', options.speedMbps, 1, 400000)}`);
-    return parts.join(',');
+    return virtioDevargs(op, options);
   }
 
   /**
    * Creates the port at runtime (hotplug); `port.close()` unplugs it. A client connects
    * now: with no server at `path` it throws `ENOENT` (no such file) or `ECONNREFUSED` (the
-   * socket file is there, its server has ended), saying so. A server (`server: true`) waits
-   * here until the vhost-user side connects; a socket file nothing listens on at its path
-   * (left by a process that died) is removed first, a live one is never touched.
+   * socket file is there, its server has ended), saying so. A server waits for its peer:
+   * create it with {@link VirtioUser.createServer}.
    *
-   * @throws DpdkError `EADDRINUSE` when another port already uses `path` the same way (the
-   * message names it) or, for a server, another process serves it; `EEXIST` when a file
-   * that is not a socket is at a server's path.
+   * @throws DpdkError `EINVAL` for `server: true`, naming `createServer`; `EADDRINUSE` when
+   * another port already uses `path` the same way (the message names it).
    */
   static create(options: VirtioUserOptions): Port {
-    return probe(VirtioUser.devargs(options), 'VirtioUser.create');
+    const op = 'VirtioUser.create';
+    if (options?.server === true) {
+      invalidArgument(
+        op,
+        'server must be false or absent, got true: a server waits for its vhost-user client to connect, ' +
+          'which create() cannot do without blocking the event loop; use await VirtioUser.createServer(options)',
+      );
+    }
+    return probe(VirtioUser.devargs(options), op);
   }
+
+  /**
+   * Creates a virtio-user port that serves `path` (DPDK's `server=1`) and resolves once a
+   * vhost-user client (an OVS `dpdkvhostuserclient` port, a `Vhost` port with `client: true`)
+   * has connected. DPDK waits in an accept() inside the device's creation; that wait runs off
+   * the JS thread, so timers and I/O go on meanwhile, and other ports can be created and
+   * closed. A socket file nothing listens on at `path` (left by a process that died) is
+   * removed first; a live one is never touched. When the wait ends without a client, the
+   * port is not created and its socket file is removed. An unfinished wait does not keep the
+   * process from exiting through `process.exit()`.
+   *
+   * @throws DpdkError `ETIMEDOUT` naming the path when `timeoutMs` passes first; `ECANCELED`
+   * when `signal` aborts (its reason is the `cause`), at once if it already has;
+   * `EADDRINUSE` when another port or process already uses `path` (the message names it);
+   * `EEXIST` when a file that is not a socket is at `path`; `EINVAL` for bad options.
+   */
+  static async createServer(options: VirtioUserServerOptions): Promise<Port> {
+    const op = 'VirtioUser.createServer';
+    checkOptions<VirtioUserServerOptions>(op, options, virtioServerKeys);
+    const { timeoutMs, signal, ...device } = options;
+    if (timeoutMs !== undefined) checkInteger(op, 'timeoutMs', timeoutMs, 1, 2 ** 31 - 1);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      invalidArgument(op, `signal must be an AbortSignal, got ${describe(signal)}`);
+    }
+    const devargs = virtioDevargs(op, { ...device, server: true });
+    const name = devargs.slice(0, devargs.indexOf(','));
+    const path = device.path;
+    const aborted = (): DpdkError =>
+      new DpdkError(`Waiting for a vhost-user client to connect to ${path} was aborted: the port was not created`, {
+        code: 'ECANCELED',
+        operation: op,
+        object: name,
+        cause: signal?.reason,
+      });
+    if (signal?.aborted) throw aborted();
+    let timedOut = false;
+    let ticket = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    // Before the probe listens there is no accept() to end yet: try again shortly.
+    const cancel = (): void => {
+      if (!native.cancelProbe(ticket)) retry = setTimeout(cancel, 10);
+    };
+    const onTimeout = (): void => {
+      timedOut = true;
+      cancel();
+    };
+    const id = await new Promise<number>((resolve, reject) => {
+      ticket = native.probeWaiting(devargs, op, (error, portId, cancelled) => {
+        clearTimeout(timer);
+        clearTimeout(retry);
+        signal?.removeEventListener('abort', cancel);
+        if (error !== null) reject(error);
+        else if (cancelled !== true) resolve(portId!);
+        else if (timedOut) {
+          reject(
+            new DpdkError(
+              `No vhost-user client connected to ${path} within ${timeoutMs} ms: the port was not created ` +
+                '(start the vhost-user side: an OVS dpdkvhostuserclient port, a Vhost port with client: true)',
+              { code: 'ETIMEDOUT', operation: op, object: name },
+            ),
+          );
+        } else reject(aborted());
+      });
+      if (timeoutMs !== undefined) timer = setTimeout(onTimeout, timeoutMs);
+      signal?.addEventListener('abort', cancel, { once: true });
+    });
+    return Port.adopt(id);
+  }
+}
+
+// The devargs of a virtio-user port; `op` names the SDK call in errors.
+function virtioDevargs(op: string, options: VirtioUserOptions): string {
+  const parts = [deviceName(op, 'net_virtio_user', options.name), `path=${checkSocketPath(op, 'path', options.path)}`];
+  if (options.mac !== undefined) parts.push(`mac=${checkMac(op, 'mac', options.mac)}`);
+  if (options.queues !== undefined) parts.push(`queues=${checkInteger(op, 'queues', options.queues, 1, 8)}`);
+  if (options.queueSize !== undefined) {
+    const size = checkInteger(op, 'queueSize', options.queueSize, 64, 32768);
+    if ((size & (size - 1)) !== 0)
+      invalidArgument(op, `queueSize must be a power of two from 64 to 32768, got ${size}`);
+    parts.push(`queue_size=${size}`);
+  }
+  if (options.server !== undefined) parts.push(`server=${flag(checkBoolean(op, 'server', options.server))}`);
+  if (options.packedRing !== undefined)
+    parts.push(`packed_vq=${flag(checkBoolean(op, 'packedRing', options.packedRing))}`);
+  if (options.mergeableRxBuffers !== undefined) {
+    parts.push(`mrg_rxbuf=${flag(checkBoolean(op, 'mergeableRxBuffers', options.mergeableRxBuffers))}`);
+  }
+  if (options.inOrder !== undefined) parts.push(`in_order=${flag(checkBoolean(op, 'inOrder', options.inOrder))}`);
+  if (options.speedMbps !== undefined)
+    parts.push(`speed=${checkInteger(op, 'speedMbps', options.speedMbps, 1, 400000)}`);
+  return parts.join(',');
 }
 
 /** Options of {@link Vhost.create}: the devargs of DPDK's `net_vhost`. */

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "mempool.h"
 #include "port.h"
+#include "vdev_wait.h"
 
 namespace dpdkts {
 
@@ -22,6 +23,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   Eal::Init(env, exports);
   Mempool::Init(env, exports);
   Port::Init(env, exports);
+  VdevWait::Init(env, exports);
   InitBursts(env, exports, this);
   Batch::Init(env, exports);
   Engine::Init(env, exports);

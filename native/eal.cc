@@ -25,6 +25,7 @@
 #include "log_capture.h"
 #include "mempool.h"
 #include "port_table.h"
+#include "vdev_wait.h"
 
 namespace dpdkts {
 
@@ -238,6 +239,7 @@ void Eal::Shutdown(bool atExit) {
     usleep(1000);
   }
   Engine::StopAll();
+  VdevWait::CancelAll();
   // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind; nothing else uses it.
   std::string runtimeDir = rte_eal_get_runtime_dir();
   g_state.store(kCleanedUp);
@@ -259,6 +261,13 @@ Napi::Value Eal::Cleanup(const Napi::CallbackInfo& info) {
     Throw(env, "EBUSY",
           std::to_string(g_registeredThreads.load()) +
               " lcore worker thread(s) still run: stop them before Eal.cleanup()",
+          "Eal.cleanup");
+  }
+  if (!atExit && g_state.load() == kRunning && VdevWait::Count() > 0) {
+    Throw(env, "EBUSY",
+          std::to_string(VdevWait::Count()) +
+              " virtio-user server port creation(s) still wait for their vhost-user client: "
+              "await or abort them before Eal.cleanup()",
           "Eal.cleanup");
   }
   // JS views over pool memory must go before the memory is unmapped: a later access would be a

@@ -37,11 +37,15 @@ Napi::Error MakeError(Napi::Env env, const std::string& message, const std::stri
   return Napi::Error(env, error);
 }
 
-void ThrowDpdk(Napi::Env env, int ret, const std::string& what, const std::string& operation,
-               const std::string& object, size_t logMark) {
+int DpdkErrno(int ret) {
   // DPDK reports failures two ways: a negative errno, or -1 (or NULL) with rte_errno set. -1
   // is also -EPERM, so rte_errno wins when it is set; EIO when neither says anything.
-  int errnum = ret < -1 ? -ret : (rte_errno > 0 ? rte_errno : (ret < 0 ? -ret : EIO));
+  return ret < -1 ? -ret : (rte_errno > 0 ? rte_errno : (ret < 0 ? -ret : EIO));
+}
+
+void ThrowDpdk(Napi::Env env, int ret, const std::string& what, const std::string& operation,
+               const std::string& object, size_t logMark) {
+  int errnum = DpdkErrno(ret);
   std::string message = what + ": " + rte_strerror(errnum);
   std::string logged = LogCapture::Instance().Since(logMark);
   if (!logged.empty()) message += " (DPDK said: " + logged + ")";

@@ -15,6 +15,10 @@ namespace dpdkts {
 Napi::Error MakeError(Napi::Env env, const std::string& message, const std::string& code,
                       int errnum, const std::string& operation, const std::string& object);
 
+// The errno a failed DPDK call reports through its result `ret` or, on the calling thread,
+// rte_errno (see ThrowDpdk).
+int DpdkErrno(int ret);
+
 // Throws a DpdkError for a failed DPDK call returning a negative errno (or -1 with
 // rte_errno set). Appends what DPDK logged since `logMark` so the reason is never lost.
 [[noreturn]] void ThrowDpdk(Napi::Env env, int ret, const std::string& what,

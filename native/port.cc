@@ -15,6 +15,7 @@
 #include "log_capture.h"
 #include "mempool.h"
 #include "port_table.h"
+#include "vdev_wait.h"
 #include "vhost_socket.h"
 
 namespace dpdkts {
@@ -125,6 +126,11 @@ Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
   if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0) {
     Throw(env, "EEXIST",
           "A device named \"" + name + "\" already exists (port " + std::to_string(existing) + ")",
+          op, name);
+  }
+  if (VdevWait::Creating(name)) {
+    Throw(env, "EEXIST",
+          "A device named \"" + name + "\" is being created (it waits for its vhost-user client)",
           op, name);
   }
   std::optional<SocketEnd> socket =

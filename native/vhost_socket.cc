@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "log_capture.h"
 #include "port_table.h"
+#include "vdev_wait.h"
 
 namespace dpdkts {
 
@@ -38,8 +39,8 @@ std::string DevargValue(const std::string& args, const std::string& key) {
   return "";
 }
 
-// 0 when something accepts a connection on `path`, else connect's errno. A listener with a
-// full backlog (EAGAIN) counts as accepting. The connection is closed at once.
+}  // namespace
+
 int ConnectErrno(const std::string& path) {
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
@@ -50,8 +51,6 @@ int ConnectErrno(const std::string& path) {
   close(fd);
   return result == EAGAIN || result == EINPROGRESS ? 0 : result;
 }
-
-}  // namespace
 
 std::optional<SocketEnd> SocketEnd::Of(const std::string& name, const std::string& args) {
   SocketEnd end;
@@ -72,6 +71,16 @@ std::optional<SocketEnd> SocketEnd::Of(const std::string& name, const std::strin
 
 void PrepareSocket(Napi::Env env, const SocketEnd& end, const std::string& operation,
                    const std::string& object) {
+  // A creation waiting on the path is not a port yet, and connecting to its socket (as the
+  // stale socket check below does) would end its wait.
+  std::string waiting = VdevWait::ServerOf(end.path);
+  if (!waiting.empty() && !(end.vhost && !end.server)) {
+    Throw(env, "EADDRINUSE",
+          end.path + " is already the socket of " + waiting +
+              ", which waits for a vhost-user client to connect to it: give each port its own " +
+              "socket path, or abort that creation first",
+          operation, object);
+  }
   uint16_t id;
   RTE_ETH_FOREACH_DEV(id) {
     rte_eth_dev_info info;
@@ -117,7 +126,7 @@ void ExplainConnectFailure(Napi::Env env, const SocketEnd& end, const std::strin
                            const std::string& object, size_t logMark) {
   const std::string advice =
       ": start the vhost-user side first (an OVS dpdkvhostuser port, a Vhost port), or create "
-      "this port with server: true to wait for it";
+      "a server with VirtioUser.createServer to wait for it";
   std::string message;
   int err;
   struct stat st;

@@ -24,10 +24,15 @@ struct SocketEnd {
   static std::optional<SocketEnd> Of(const std::string& name, const std::string& args);
 };
 
-// Before a vhost-user device is created: throws EADDRINUSE when another port already uses the
-// path the same way (or is a second net_vhost on it), naming that port; for a server, throws
-// when a live socket or a file that is not a socket holds the path, and removes a stale socket
-// (one nothing listens on, left by a process that ended without closing its port).
+// 0 when something accepts a connection on `path`, else connect's errno. A listener with a
+// full backlog (EAGAIN) counts as accepting. The connection is closed at once.
+int ConnectErrno(const std::string& path);
+
+// Before a vhost-user device is created: throws EADDRINUSE when a virtio-user server waits on the
+// path (only its vhost client may join it) or another port already uses the path the same way (or
+// is a second net_vhost on it), naming that port; for a server, throws when a live socket or a file
+// that is not a socket holds the path, and removes a stale socket (one nothing listens on, left by
+// a process that ended without closing its port).
 void PrepareSocket(Napi::Env env, const SocketEnd& end, const std::string& operation,
                    const std::string& object);
 

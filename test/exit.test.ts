@@ -67,3 +67,40 @@ for (const [mode, expectedCode] of [
     t.notOk(existsSync(`/var/run/dpdk/${prefix}`), 'no DPDK runtime files left');
   });
 }
+
+const whileWaiting = join(__dirname, 'fixtures', 'exit-while-waiting.ts');
+
+// The same while a virtio-user server waits for its vhost-user client on another thread: the
+// exit ends the wait (it never comes) and removes the socket, rather than hang in DPDK's accept().
+for (const [mode, expectedCode] of [
+  ['process-exit', 3],
+  ['throw', 1],
+  ['sigint', 130],
+] as const) {
+  t.test(`exit while a virtio-user server waits: ${mode}`, async (t) => {
+    const dir = socketDir(t);
+    const prefix = uniquePrefix(`exit-wait-${mode}`);
+    const child = spawn(process.execPath, ['--import', 'tsx', whileWaiting, mode, dir, prefix], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => child.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (mode === 'sigint' && stdout === 'ready\n') child.kill('SIGINT');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    clearTimeout(timer);
+    t.equal(stdout, 'ready\n');
+    t.equal(code, expectedCode, `exit code ${expectedCode}`);
+    t.equal(signal, null, 'no hang, no crash');
+    t.notMatch(stderr, /terminate called|Segmentation|Aborted|core dumped/);
+    t.notOk(existsSync(join(dir, 'exit.sock')), 'the socket was removed');
+    t.notOk(existsSync(`/var/run/dpdk/${prefix}`), 'no DPDK runtime files left');
+  });
+}

@@ -18,7 +18,17 @@ import {
 } from './nxm-fields.js';
 import type { Match } from './match.js';
 
-/** The fields a hash covers (`NX_HASH_FIELDS_*`), by wire number. */
+/** What a `multipath` or `bundle` action hashes. */
+export type HashFields =
+  'eth_src' | 'symmetric_l4' | 'symmetric_l3l4' | 'symmetric_l3l4+udp' | 'nw_src' | 'nw_dst' | 'symmetric_l3';
+
+/** A `multipath` action's algorithm. */
+export type MultipathAlgorithm = 'modulo_n' | 'hash_threshold' | 'hrw' | 'iter_hash';
+
+/** A `bundle` or `bundle_load` action's algorithm. */
+export type BundleAlgorithm = 'active_backup' | 'hrw';
+
+// The fields a hash covers (`NX_HASH_FIELDS_*`), by wire number.
 const hashFields = [
   'eth_src',
   'symmetric_l4',
@@ -27,13 +37,15 @@ const hashFields = [
   'nw_src',
   'nw_dst',
   'symmetric_l3',
-] as const;
+] as const satisfies readonly HashFields[];
 
-/** What a `multipath` or `bundle` action hashes. */
-export type HashFields = (typeof hashFields)[number];
-
-const multipathAlgorithms = ['modulo_n', 'hash_threshold', 'hrw', 'iter_hash'] as const;
-const bundleAlgorithms = ['active_backup', 'hrw'] as const;
+const multipathAlgorithms = [
+  'modulo_n',
+  'hash_threshold',
+  'hrw',
+  'iter_hash',
+] as const satisfies readonly MultipathAlgorithm[];
+const bundleAlgorithms = ['active_backup', 'hrw'] as const satisfies readonly BundleAlgorithm[];
 
 /** The hashing actions and the wide-register set-field. */
 export type HashAction =
@@ -42,7 +54,7 @@ export type HashAction =
       type: 'multipath';
       fields: HashFields;
       basis: number;
-      algorithm: (typeof multipathAlgorithms)[number];
+      algorithm: MultipathAlgorithm;
       links: number;
       arg: number;
       dst: FieldRef;
@@ -52,7 +64,7 @@ export type HashAction =
       type: 'bundle';
       fields: HashFields;
       basis: number;
-      algorithm: (typeof bundleAlgorithms)[number];
+      algorithm: BundleAlgorithm;
       members: number[];
       dst?: FieldRef;
     }

@@ -3,6 +3,7 @@
 // stdout/stderr, hence the memfd capture below); the calling thread keeps its CPU affinity.
 #include "eal.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <rte_eal.h>
@@ -12,6 +13,8 @@
 #include <rte_version.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -137,6 +140,30 @@ int TelemetryErrno(const std::string& reason) {
     if (text != nullptr && reason.compare(at + bind.size(), strlen(text), text) == 0) return errnum;
   }
   return EIO;
+}
+
+// Ends DPDK's telemetry before its memory goes: 22.11 has no call for it, and a client that
+// stays connected would have DPDK's own commands (/mempool/list) read unmapped memory (a
+// crash, seen). Shutting the sockets down ends the listener thread (accept fails) and each
+// client's thread (read returns 0).
+void ShutdownTelemetry(const std::string& runtimeDir) {
+  std::string path = runtimeDir + "/dpdk_telemetry.v2";
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (dirent* entry = readdir(fds)) {
+    int fd = atoi(entry->d_name);
+    int type = 0;
+    socklen_t typeLen = sizeof(type);
+    sockaddr_un address{};
+    socklen_t addressLen = sizeof(address);
+    if (fd <= STDERR_FILENO || fd == dirfd(fds) ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) != 0 || type != SOCK_SEQPACKET ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &addressLen) != 0 ||
+        address.sun_family != AF_UNIX || strncmp(address.sun_path, path.c_str(), path.size()) != 0)
+      continue;
+    shutdown(fd, SHUT_RDWR);
+  }
+  closedir(fds);
 }
 
 void RemoveTree(const std::string& dir) {
@@ -270,6 +297,7 @@ void Eal::Shutdown(bool atExit) {
   // At exit, a worker thread may still be polling: its ports and memory stay as they are
   // (the process is ending; in-memory mode leaves no files), rather than vanish under it.
   if (!(atExit && g_registeredThreads.load() > 0)) {
+    ShutdownTelemetry(runtimeDir);
     PortTable::CloseAll();
     Mempool::FreeAll();
     rte_eal_cleanup();

@@ -2,7 +2,7 @@
 // Debian's own client (dpdk-telemetry.py): DPDK's commands and the SDK's /dpdk_ts/ ones, which
 // DPDK's telemetry thread answers while the JS thread is busy (spawnSync blocks it). The socket
 // goes with EAL; a socket EAL cannot create refuses init with what to do about it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -191,8 +191,28 @@ t.test('a read-only runtime directory refuses init, naming the fix', { skip: rea
   t.match(outcome.message, fix);
 });
 
-t.test('Eal.cleanup() removes the socket and the runtime directory', async (t) => {
+// A client that connected before cleanup and asks after it (a monitoring agent's one
+// connection): DPDK's /mempool/list then read unmapped memory and crashed the process.
+const lingeringClient = `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+print(s.recv(1024).decode(), flush=True)
+sys.stdin.readline()
+try:
+    s.send(b'/mempool/list')
+    print(s.recv(16384).decode() or 'closed', flush=True)
+except OSError:
+    print('closed', flush=True)`;
+
+t.test('Eal.cleanup() removes the socket and the runtime directory, and closes connected clients', async (t) => {
+  const child = spawn('python3', ['-c', lingeringClient, join(runtimeDir, 'dpdk_telemetry.v2')]);
+  t.teardown(() => child.kill());
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  t.ok(await until(() => output.includes('"pid"')), 'the client connected');
   pool.close();
   Eal.cleanup();
   t.notOk(existsSync(runtimeDir));
+  child.stdin.write('\n');
+  t.ok(await until(() => output.endsWith('closed\n')), 'its connection was closed');
 });

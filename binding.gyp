@@ -14,6 +14,7 @@
         "native/packet_filter.cc",
         "native/port.cc",
         "native/port_table.cc",
+        "native/telemetry.cc",
         "native/vdev_wait.cc",
         "native/vhost_socket.cc"
       ],

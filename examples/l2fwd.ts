@@ -8,8 +8,8 @@
  *     --vdev 'net_virtio_user3,mac=00:00:00:00:00:03,path=/var/run/openvswitch/vhost-user3' \
  *     -c 0x3 -n 1 --file-prefix l2fwd -- -p 0x3 -q 2 -T 1
  *
- * EAL arguments go to `Eal.init` as given, plus `--in-memory`, `--single-file-segments`
- * and `--no-telemetry` unless they say otherwise; a core mask naming CPUs this machine
+ * EAL arguments go to `Eal.init` as given, plus `--in-memory` and `--single-file-segments`
+ * unless they say otherwise (telemetry stays on, as in DPDK); a core mask naming CPUs this machine
  * lacks (the reference `-c 0xE0` on a 2-CPU machine) is run as an `--lcores` map on the
  * CPUs it has, and a `--socket-mem` that cannot be honoured is left out (both with a note).
  */

@@ -18,9 +18,10 @@
 // - then, as for the other examples (lib/eal-args.ts): lcores of `-c`/`-l` that name
 //   CPUs this machine lacks run on the CPUs it has (`-c 0x19 --master-lcore 3` on 2 CPUs
 //   becomes `--lcores 0@1,3@0,4@1`), a `--socket-mem` it cannot honour (`1024,1024` on one
-//   NUMA node) is left out, and `--in-memory`, `--single-file-segments` (unless
-//   `--no-huge`) and `--no-telemetry` are added: nothing is left in /dev/hugepages or
-//   /var/run/dpdk, even after a crash. Every change is printed.
+//   NUMA node) is left out, and `--in-memory` and `--single-file-segments` (unless
+//   `--no-huge`) are added: nothing is left in /dev/hugepages, even after a crash, nor in
+//   /var/run/dpdk once the process ends (a crash leaves the telemetry socket, which the
+//   next run with that prefix replaces). Every change is printed.
 //
 // Application arguments (after `--`): pktgen's `-T` (accepted; the display has no colour
 // theme), `-P` (promiscuous mode on every port), `-m MAP` (which lcore serves which port:

@@ -140,10 +140,10 @@ function fitSocketMem(args: string[], notes: string[], machine: MachineFacts): s
 
 /**
  * Prepares a sample application's EAL arguments for `Eal.init(string[])`: adds what the
- * SDK's typed options default to (see `defaultEalFlags`: `--in-memory`,
- * `--single-file-segments`, `--no-telemetry`, so that no runtime or hugepage file is left
- * behind and virtio-user can share memory with vhost) unless the arguments say otherwise
- * (`--no-huge`, `--proc-type`, `--telemetry`), and adapts core and memory options that name
+ * SDK's typed options default to (see `defaultEalFlags`: `--in-memory` and
+ * `--single-file-segments`, so that no hugepage file is left behind and virtio-user can
+ * share memory with vhost; telemetry stays on, or off with `--no-telemetry`) unless the
+ * arguments say otherwise (`--no-huge`, `--proc-type`), and adapts core and memory options that name
  * resources the machine lacks: lcores of `-c`/`-l` on CPUs it does not have run as an
  * `--lcores` map on the CPUs it has (the main lcore on the first), and a `--socket-mem`
  * naming missing NUMA sockets or more memory than is free is left out. `machine` gives the
@@ -160,8 +160,7 @@ export function prepareEalArgs(given: string[], machine: MachineFacts = {}): Pre
     noHuge: has('--no-huge'),
     inMemory: secondary ? false : undefined,
     singleFileSegments: secondary ? false : undefined,
-    telemetry: has('--telemetry') ? true : undefined,
   });
-  const added = [...defaults.memory, ...defaults.telemetry].filter((flag) => !has(flag));
+  const added = defaults.memory.filter((flag) => !has(flag));
   return { args: [...args, ...added], notes, added };
 }

@@ -11,8 +11,9 @@ export type LogLevel = 'emergency' | 'alert' | 'critical' | 'error' | 'warning' 
 
 /**
  * Typed EAL options: what DPDK users pass on the command line. Defaults differ from
- * DPDK's in two ways, both so that nothing is left behind: `inMemory` and
- * `singleFileSegments` are on, and telemetry is off.
+ * DPDK's so that nothing is left behind: `inMemory` and `singleFileSegments` are on.
+ * Telemetry is on, as in DPDK: its socket lives in the runtime directory, which the SDK
+ * removes when EAL is cleaned up or the process exits.
  */
 export interface EalOptions {
   /** `--lcores`: a map such as `'0@0,1@1'`, or CPU ids for `-l` (lcore i runs on CPU i). */
@@ -51,7 +52,14 @@ export interface EalOptions {
    * quotes what DPDK said about it (`DPDK said: ...` in the error's message).
    */
   printLog?: boolean;
-  /** Keep DPDK telemetry (`--no-telemetry` when false). Default false. */
+  /**
+   * DPDK telemetry (`--no-telemetry` when false). Default true: the process answers on
+   * `RUNTIME_DIR/dpdk_telemetry.v2` (`/var/run/dpdk/PREFIX/` for root), which DPDK's
+   * `dpdk-telemetry.py -f PREFIX` queries: DPDK's commands (`/ethdev/list`,
+   * `/ethdev/stats,0`, `/eal/params`, ...) and the SDK's (`/dpdk_ts/engines`,
+   * `/dpdk_ts/engine,ID`, `/dpdk_ts/workers`, `/dpdk_ts/worker,LCORE`). The socket and its
+   * directory are removed by `Eal.cleanup()` and at process exit.
+   */
   telemetry?: boolean;
   /** More EAL arguments, appended as given. */
   extraArgs?: string[];
@@ -153,7 +161,7 @@ function logLevelArg(operation: string, name: string, level: unknown): string {
 export interface DefaultEalFlags {
   /** `--in-memory` and `--single-file-segments`, where they apply. */
   memory: string[];
-  /** `--no-telemetry`, unless telemetry is wanted. */
+  /** `--no-telemetry` when telemetry is turned off, else nothing. */
   telemetry: string[];
 }
 
@@ -161,10 +169,10 @@ export interface DefaultEalFlags {
  * The one definition of where the SDK's EAL defaults differ from DPDK's, for typed options
  * (`ealArgs`) and command lines (`prepareEalArgs`) alike: `--in-memory` and
  * `--single-file-segments`, so that no runtime or hugepage file is left behind and
- * virtio-user can share hugepage memory with vhost, and `--no-telemetry`. An undefined
- * setting takes the default: `inMemory` on unless `noHuge` (EAL refuses it with
- * `--no-huge`, which leaves no hugepage files anyway), `singleFileSegments` on (never with
- * `noHuge`), telemetry off.
+ * virtio-user can share hugepage memory with vhost. An undefined setting takes the
+ * default: `inMemory` on unless `noHuge` (EAL refuses it with `--no-huge`, which leaves no
+ * hugepage files anyway), `singleFileSegments` on (never with `noHuge`), telemetry on as
+ * in DPDK (`--no-telemetry` only when it is false).
  */
 export function defaultEalFlags(settings: {
   noHuge: boolean;
@@ -175,7 +183,7 @@ export function defaultEalFlags(settings: {
   const memory: string[] = [];
   if (settings.inMemory ?? !settings.noHuge) memory.push('--in-memory');
   if ((settings.singleFileSegments ?? true) && !settings.noHuge) memory.push('--single-file-segments');
-  return { memory, telemetry: settings.telemetry === true ? [] : ['--no-telemetry'] };
+  return { memory, telemetry: settings.telemetry === false ? ['--no-telemetry'] : [] };
 }
 
 /** Translates typed options into EAL arguments. Exported for tests and tools. */

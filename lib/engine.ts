@@ -271,6 +271,14 @@ export class Engine {
   }
 
   /**
+   * The engine's id in DPDK telemetry (`/dpdk_ts/engine,ID` on the telemetry socket; the
+   * ids of the engines that exist are in `/dpdk_ts/engines`). Unique in the process.
+   */
+  get id(): number {
+    return this.#native.id;
+  }
+
+  /**
    * Whether the loop runs. A txonly engine ends by itself once every stream sent its
    * `txLimit`; a generator keeps receiving (and counting) until stopped.
    */

@@ -330,7 +330,8 @@ export class LcoreContext<Data = unknown> {
         operation: 'LcoreContext.attach',
       });
     }
-    const lcore = native.registerThread(init.cpu);
+    // The counters go along for DPDK telemetry (/dpdk_ts/worker,LCORE), which reads them natively.
+    const lcore = native.registerThread(init.cpu, new Float64Array(init.counters), init.counterNames);
     const context = new LcoreContext<Data>(init, lcore);
     parentPort?.postMessage({ attached: lcore });
     return context;

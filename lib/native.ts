@@ -86,6 +86,7 @@ export interface NativePort {
 }
 export interface NativeEngine {
   readonly running: boolean;
+  readonly id: number;
   start(): void;
   stop(): void;
   close(): void;
@@ -102,7 +103,8 @@ export interface NativeAddon {
   ealState(): 'uninitialized' | 'running' | 'cleaned-up';
   versions(): { build: string; buildNumber: number; runtime: string };
   lcores(): { id: number; role: 'main' | 'worker'; socket: number; cpus: number[]; busy: boolean }[];
-  registerThread(cpu: number): number;
+  /** `counters` and `names`: the loop's live counters, which telemetry's /dpdk_ts/worker reads. */
+  registerThread(cpu: number, counters?: Float64Array, names?: string[]): number;
   unregisterThread(): void;
   setLogEcho(echo: boolean): void;
   threadAffinity(): number[];

@@ -35,6 +35,9 @@ class Addon : public Napi::Addon<Addon> {
   bool ownsEal = false;
   // The lcore id this environment's thread registered with rte_thread_register, or -1.
   int registeredLcore = -1;
+  // That thread's live counters (a Float64Array over shared memory), held while telemetry
+  // reads them (/dpdk_ts/worker).
+  Napi::ObjectReference workerCounters;
 
  private:
   Napi::Value SetErrorClass(const Napi::CallbackInfo& info);

@@ -3,6 +3,7 @@
 // stdout/stderr, hence the memfd capture below); the calling thread keeps its CPU affinity.
 #include "eal.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <rte_eal.h>
@@ -12,6 +13,8 @@
 #include <rte_version.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +28,7 @@
 #include "log_capture.h"
 #include "mempool.h"
 #include "port_table.h"
+#include "telemetry.h"
 #include "vdev_wait.h"
 
 namespace dpdkts {
@@ -124,6 +128,45 @@ std::string ExpectedRuntimeDir(const std::vector<std::string>& args) {
   return base + "/dpdk/" + prefix;
 }
 
+// EAL refuses to start when its telemetry socket cannot be bound, leaving rte_errno as
+// whatever failed last before (EOPNOTSUPP or ENOENT, seen for one read-only directory): the
+// errno is the one DPDK's log names ("Error binding socket: Read-only file system").
+int TelemetryErrno(const std::string& reason) {
+  if (reason.find("TELEMETRY: Error with socket binding, path too long") != std::string::npos)
+    return ENAMETOOLONG;
+  const std::string bind = "TELEMETRY: Error binding socket: ";
+  size_t at = reason.rfind(bind);
+  for (int errnum = 1; at != std::string::npos && errnum < 134; errnum++) {
+    const char* text = strerrordesc_np(errnum);
+    if (text != nullptr && reason.compare(at + bind.size(), strlen(text), text) == 0) return errnum;
+  }
+  return EIO;
+}
+
+// Ends DPDK's telemetry before its memory goes: 22.11 has no call for it, and a client that
+// stays connected would have DPDK's own commands (/mempool/list) read unmapped memory (a
+// crash, seen). Shutting the sockets down ends the listener thread (accept fails) and each
+// client's thread (read returns 0).
+void ShutdownTelemetry(const std::string& runtimeDir) {
+  std::string path = runtimeDir + "/dpdk_telemetry.v2";
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (dirent* entry = readdir(fds)) {
+    int fd = atoi(entry->d_name);
+    int type = 0;
+    socklen_t typeLen = sizeof(type);
+    sockaddr_un address{};
+    socklen_t addressLen = sizeof(address);
+    if (fd <= STDERR_FILENO || fd == dirfd(fds) ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) != 0 || type != SOCK_SEQPACKET ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &addressLen) != 0 ||
+        address.sun_family != AF_UNIX || strncmp(address.sun_path, path.c_str(), path.size()) != 0)
+      continue;
+    shutdown(fd, SHUT_RDWR);
+  }
+  closedir(fds);
+}
+
 void RemoveTree(const std::string& dir) {
   if (!dir.empty()) nftw(dir.c_str(), RemoveEntry, 8, FTW_DEPTH | FTW_PHYS);
 }
@@ -208,9 +251,18 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
     std::string other = BeforeUsage(printed);
     if (!other.empty()) reason += (reason.empty() ? "" : " ") + other;
     int errnum = initErrno > 0 ? initErrno : EINVAL;
+    std::string fix;
+    if (reason.find("TELEMETRY:") != std::string::npos) {
+      errnum = TelemetryErrno(reason);
+      fix = ". DPDK's telemetry socket could not be created in " +
+            std::string(rte_eal_get_runtime_dir()) +
+            ": make that directory writable and its path short enough for a unix socket "
+            "(108 bytes with /dpdk_telemetry.v2), or turn telemetry off (telemetry: false, "
+            "or --no-telemetry)";
+    }
     throw MakeError(env,
                     std::string("EAL initialization failed: ") + rte_strerror(errnum) +
-                        (reason.empty() ? "" : " (DPDK said: " + reason + ")"),
+                        (reason.empty() ? "" : " (DPDK said: " + reason + ")") + fix,
                     ErrnoName(errnum), errnum, op, "");
   }
   if (echo) {
@@ -221,6 +273,7 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
   }
   g_state.store(kRunning);
   env.GetInstanceData<Addon>()->ownsEal = true;
+  Telemetry::RegisterCommands();
 
   Napi::Object result = Napi::Object::New(env);
   result.Set("mainLcore", rte_get_main_lcore());
@@ -246,6 +299,7 @@ void Eal::Shutdown(bool atExit) {
   // At exit, a worker thread may still be polling: its ports and memory stay as they are
   // (the process is ending; in-memory mode leaves no files), rather than vanish under it.
   if (!(atExit && g_registeredThreads.load() > 0)) {
+    ShutdownTelemetry(runtimeDir);
     PortTable::CloseAll();
     Mempool::FreeAll();
     rte_eal_cleanup();
@@ -335,11 +389,24 @@ Napi::Value Eal::RegisterThread(const Napi::CallbackInfo& info) {
   }
   addon->registeredLcore = static_cast<int>(rte_lcore_id());
   g_registeredThreads++;
+  // registerThread(cpu, counters, names): the loop's counters, for telemetry.
+  if (info[1].IsTypedArray() &&
+      info[1].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array && info[2].IsArray()) {
+    Napi::Float64Array counters = info[1].As<Napi::Float64Array>();
+    Napi::Array list = info[2].As<Napi::Array>();
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < list.Length() && i < counters.ElementLength(); i++)
+      names.push_back(list.Get(i).ToString().Utf8Value());
+    addon->workerCounters = Napi::Persistent(info[1].As<Napi::Object>());
+    Telemetry::AddWorker(rte_lcore_id(), cpu, std::move(names), counters.Data());
+  }
   return Napi::Number::New(env, addon->registeredLcore);
 }
 
 void Eal::UnregisterThread(Addon* addon) {
   if (addon->registeredLcore < 0) return;
+  Telemetry::RemoveWorker(static_cast<unsigned int>(addon->registeredLcore));
+  addon->workerCounters.Reset();
   if (Running()) rte_thread_unregister();
   addon->registeredLcore = -1;
   g_registeredThreads--;

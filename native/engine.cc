@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "mempool.h"
 #include "port_table.h"
+#include "telemetry.h"
 
 namespace dpdkts {
 
@@ -85,6 +86,7 @@ void Engine::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod("filterStats", &Engine::FilterStats),
                                         InstanceMethod("resetStats", &Engine::ResetStats),
                                         InstanceAccessor("running", &Engine::IsRunning, nullptr),
+                                        InstanceAccessor("id", &Engine::GetId, nullptr),
                                     });
   exports.Set("Engine", ctor);
 }
@@ -194,11 +196,13 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   } else {
     pool_ = nullptr;
   }
+  id_ = Telemetry::AddEngine(this);
 }
 
 Engine::~Engine() { Release(); }
 
 void Engine::Release() {
+  if (!closed_) Telemetry::RemoveEngine(id_);
   StopLoop();
   if (pool_ != nullptr) Mempool::RemoveUser(pool_);
   pool_ = nullptr;
@@ -504,6 +508,10 @@ Napi::Value Engine::Stop(const Napi::CallbackInfo& info) {
 
 Napi::Value Engine::IsRunning(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), running_ && !finished_);
+}
+
+Napi::Value Engine::GetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), id_);
 }
 
 Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {

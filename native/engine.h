@@ -70,6 +70,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   static void StopAll();
 
  private:
+  friend class Telemetry;
+
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -78,6 +80,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value FilterStats(const Napi::CallbackInfo& info);
   Napi::Value ResetStats(const Napi::CallbackInfo& info);
   Napi::Value IsRunning(const Napi::CallbackInfo& info);
+  Napi::Value GetId(const Napi::CallbackInfo& info);
 
   static int Main(void* self);
   static std::vector<Engine*> Running();
@@ -106,6 +109,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::atomic<bool> finished_{false};  // the loop ended by itself (every tx limit reached)
   std::vector<uint16_t> acquired_;     // ports this engine marked busy while it runs
   bool closed_ = false;
+  uint32_t id_ = 0;  // telemetry's name for it (/dpdk_ts/engine,ID), unique in the process
 };
 
 }  // namespace dpdkts

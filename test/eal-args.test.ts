@@ -11,7 +11,7 @@ import {
   type MachineFacts,
 } from '../lib/index.js';
 
-const defaults = ['--in-memory', '--single-file-segments', '--no-telemetry'];
+const defaults = ['--in-memory', '--single-file-segments'];
 /** A 2-CPU VM with one NUMA node and 1 GiB of free hugepages. */
 const smallVm: MachineFacts = { cpus: [0, 1], numaNodes: [0], freeHugepageMb: 1024 };
 
@@ -119,25 +119,22 @@ t.test('the SDK defaults are added and reported in added', async (t) => {
 });
 
 t.test('defaults already given are not added again', async (t) => {
-  const prepared = prepareEalArgs(['--in-memory', '--no-telemetry'], smallVm);
-  t.same(prepared.args, ['--in-memory', '--no-telemetry', '--single-file-segments']);
+  const prepared = prepareEalArgs(['--in-memory'], smallVm);
+  t.same(prepared.args, ['--in-memory', '--single-file-segments']);
   t.same(prepared.added, ['--single-file-segments']);
 });
 
 t.test('--no-huge gets neither --in-memory nor --single-file-segments', async (t) => {
-  t.same(prepareEalArgs(['--no-huge'], smallVm), {
-    args: ['--no-huge', '--no-telemetry'],
-    notes: [],
-    added: ['--no-telemetry'],
-  });
+  t.same(prepareEalArgs(['--no-huge'], smallVm), { args: ['--no-huge'], notes: [], added: [] });
 });
 
 t.test('--proc-type gets neither --in-memory nor --single-file-segments', async (t) => {
-  t.same(prepareEalArgs(['--proc-type=secondary'], smallVm).added, ['--no-telemetry']);
+  t.same(prepareEalArgs(['--proc-type=secondary'], smallVm).added, []);
 });
 
-t.test('--telemetry keeps telemetry on', async (t) => {
-  t.same(prepareEalArgs(['--telemetry'], smallVm).added, ['--in-memory', '--single-file-segments']);
+t.test('telemetry stays on, as in DPDK; --no-telemetry turns it off', async (t) => {
+  t.same(prepareEalArgs([], smallVm).args, ['--in-memory', '--single-file-segments']);
+  t.same(prepareEalArgs(['--no-telemetry'], smallVm).args, ['--no-telemetry', '--in-memory', '--single-file-segments']);
 });
 
 t.test('the arguments given are not modified', async (t) => {

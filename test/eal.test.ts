@@ -8,7 +8,8 @@ import { Batch, DpdkError, Eal, Mempool, ealArgs } from '../lib/index.js';
 import { uniquePrefix } from './helpers/dpdk.js';
 
 t.test('typed options become EAL arguments', async (t) => {
-  t.same(ealArgs({}), ['--no-pci', '--in-memory', '--single-file-segments', '--no-telemetry']);
+  t.same(ealArgs({}), ['--no-pci', '--in-memory', '--single-file-segments']);
+  t.same(ealArgs({ telemetry: false }), ['--no-pci', '--in-memory', '--single-file-segments', '--no-telemetry']);
   t.same(
     ealArgs({
       lcores: '0@0,1@1',
@@ -20,7 +21,6 @@ t.test('typed options become EAL arguments', async (t) => {
       inMemory: false,
       vdevs: ['net_null0'],
       logLevel: { 'pmd.net.*': 'debug' },
-      telemetry: true,
       extraArgs: ['--huge-worker-stack'],
     }),
     [
@@ -49,7 +49,6 @@ t.test('typed options become EAL arguments', async (t) => {
     '--no-huge',
     '--no-pci',
     '--log-level=error',
-    '--no-telemetry',
   ]);
 });
 

@@ -36,6 +36,7 @@ export {
   type WaitForLinkOptions,
   type PortEvents,
 } from './port.js';
+export { Capture, maxSnapLength, type CaptureDirection, type CaptureOptions, type CaptureStats } from './capture.js';
 export {
   VirtioUser,
   Vhost,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "capture.h"
 #include "engine.h"
 #include "errors.h"
 #include "log_capture.h"
@@ -238,6 +239,8 @@ void Eal::Shutdown(bool atExit) {
     usleep(1000);
   }
   Engine::StopAll();
+  // Captures end before their ports close: their files are complete at exit too.
+  Capture::StopAll();
   // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind; nothing else uses it.
   std::string runtimeDir = rte_eal_get_runtime_dir();
   g_state.store(kCleanedUp);

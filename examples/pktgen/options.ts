@@ -5,13 +5,15 @@
  * application's options after `--`. A mistake is a UsageError.
  */
 import { readFileSync } from 'node:fs';
-import { prepareEalArgs, type PreparedEalArgs } from '../../lib/index.js';
-import { UsageError } from '../app.js';
+import { prepareEalArgs, type CaptureDirection, type PreparedEalArgs } from '../../lib/index.js';
+import { UsageError, parsePcapDirection, pcapUsage, type PcapOption } from '../app.js';
 import { commandHelp, type SourceLine } from './commands.js';
 
 /** The usage line, printed with `-h` and with a mistake in the options. */
 export const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
-                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]`;
+                 [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]
+                 [--pcap FILE [--pcap-direction rx|tx|both]]
+${pcapUsage}`;
 
 // EAL's own -h would print DPDK's help and end the process; this is pktgen.ts's.
 function printHelpAndExit(): never {
@@ -29,6 +31,8 @@ const pktgenOptions = new Set([
   '--line-rate-mbps',
   '--shared-cpu',
   '--linger',
+  '--pcap',
+  '--pcap-direction',
 ]);
 
 // EAL options that take a value as the next argument (the others are flags).
@@ -170,6 +174,8 @@ export interface AppOptions {
   lineRateMbps: number;
   sharedCpu: boolean;
   lingerMs: number;
+  /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
+  pcap?: PcapOption;
 }
 
 /** Parses the application's arguments (after `--`); `-h` prints the help and exits. */
@@ -185,6 +191,7 @@ export function parseAppArgs(argv: string[]): AppOptions {
     lingerMs: 0,
   };
   let timeoutGiven = false;
+  let pcapDirection: CaptureDirection | undefined;
   const readScript = (path: string, option: string): void => {
     let text: string;
     try {
@@ -250,6 +257,12 @@ export function parseAppArgs(argv: string[]): AppOptions {
         }
         break;
       }
+      case '--pcap':
+        options.pcap = { path: value(), direction: 'both' };
+        break;
+      case '--pcap-direction':
+        pcapDirection = parsePcapDirection(value());
+        break;
       case '-h':
       case '--help':
         printHelpAndExit();
@@ -260,5 +273,9 @@ export function parseAppArgs(argv: string[]): AppOptions {
     }
   }
   if (timeoutGiven && !options.waitDone) throw new UsageError('--timeout only applies with --wait-done');
+  if (pcapDirection !== undefined) {
+    if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');
+    options.pcap.direction = pcapDirection;
+  }
   return options;
 }

@@ -2,8 +2,8 @@
  * testpmd.ts's command line after `--` (see ../testpmd.ts): the options, their defaults and
  * their checks, and the usage text. A mistake is a UsageError.
  */
-import { parseCoremask, parseRule, type EngineFilterRule } from '../../lib/index.js';
-import { UsageError } from '../app.js';
+import { parseCoremask, parseRule, type CaptureDirection, type EngineFilterRule } from '../../lib/index.js';
+import { UsageError, parsePcapDirection, pcapUsage, type PcapOption } from '../app.js';
 import type { TsForwardMode } from '../testpmd-loop.js';
 
 /** The forwarding modes, as `--forward-mode` and `set fwd` name them. */
@@ -29,6 +29,8 @@ export interface TestpmdOptions {
   yieldWhenIdle: boolean;
   /** `--filter-drop`, `--filter-pass`: the native engine's filter rules, in order (none: no filter). */
   filterRules: EngineFilterRule[];
+  /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
+  pcap: PcapOption | undefined;
 }
 
 /** The usage text, printed with `-h` and with a mistake in the options. */
@@ -50,6 +52,7 @@ export const usage = `usage: testpmd.ts [EAL options] -- [options]
                              (native engine) drop or forward what RULE matches, the first
                              matching rule deciding, the rest forwarded; RULE as PacketFilter's:
                              ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET, tp_src=P[-P], tp_dst=P[-P]
+${pcapUsage}
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
 
@@ -95,7 +98,9 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     json: false,
     yieldWhenIdle: false,
     filterRules: [],
+    pcap: undefined,
   };
+  let pcapDirection: CaptureDirection | undefined;
   const withValue = new Set([
     '--burst',
     '--rxd',
@@ -108,6 +113,8 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     '--engine',
     '--filter-drop',
     '--filter-pass',
+    '--pcap',
+    '--pcap-direction',
   ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -181,10 +188,20 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
         }
         options.filterRules.push({ match: value, action: name === '--filter-drop' ? 'drop' : 'pass' });
         break;
+      case '--pcap':
+        options.pcap = { path: value, direction: 'both' };
+        break;
+      case '--pcap-direction':
+        pcapDirection = parsePcapDirection(value);
+        break;
       default:
         if (ignoredOptions.has(name)) break;
         throw new UsageError(`unknown option '${arg}' (see --help)`);
     }
+  }
+  if (pcapDirection !== undefined) {
+    if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');
+    options.pcap.direction = pcapDirection;
   }
   if (options.filterRules.length > 0 && options.engine !== 'native')
     throw new UsageError('--filter-drop and --filter-pass need --engine=native');

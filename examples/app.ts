@@ -1,12 +1,16 @@
 /**
  * What the command-line programs share: the examples' start (command line split at `--`,
  * application options parsed, EAL initialized with the prepared arguments), UsageError,
- * the one error for a bad command-line argument, and `--pcap`'s packet capture.
+ * the one error for a bad command-line argument, `--metrics HOST:PORT` and `--pcap`'s packet
+ * capture.
  */
+import { Registry } from 'prom-client';
 import {
   DpdkError,
+  DpdkMetrics,
   Eal,
   prepareEalArgs,
+  serveMetrics,
   splitCommandLine,
   type Capture,
   type CaptureDirection,
@@ -114,4 +118,60 @@ export function startPcap(name: string, pcap: PcapOption | undefined, ports: rea
       }
     }
   };
+}
+
+/** Where `--metrics HOST:PORT` serves Prometheus metrics. */
+export interface MetricsAddress {
+  host: string;
+  port: number;
+}
+
+/** The usage line of `--metrics`, the same in every example. */
+export const metricsUsage = `  --metrics HOST:PORT        serve Prometheus metrics at http://HOST:PORT/metrics (ports, forwarding
+                             loops, mempool); :PORT listens on every interface, [::1]:PORT for IPv6`;
+
+/** Parses `--metrics`'s value: `127.0.0.1:9464`, `[::1]:9464`, `:9464` (every interface). Throws UsageError. */
+export function parseMetricsAddress(text: string | undefined): MetricsAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text ?? '');
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) {
+    throw new UsageError(
+      `--metrics must be HOST:PORT with a port from 0 to 65535 (127.0.0.1:9464, [::1]:9464, :9464), got ${JSON.stringify(text)}`,
+    );
+  }
+  return { host: match[1] ?? (match[2] === '' ? '0.0.0.0' : match[2]), port };
+}
+
+/** The SDK's metrics served for `--metrics`: add the loops and pools to `metrics`, close at exit. */
+export interface AppMetrics {
+  metrics: DpdkMetrics;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the SDK's metrics (every port; the loops and pools the program adds) at `address`,
+ * in a registry of the program's own. A failure to listen is the DpdkError that says why
+ * (the program ends, before forwarding); a later failure is printed and forwarding goes on.
+ */
+export async function serveAppMetrics(program: string, address: MetricsAddress): Promise<AppMetrics> {
+  const registry = new Registry();
+  const metrics = new DpdkMetrics({ registry });
+  try {
+    const server = await serveMetrics({
+      ...address,
+      registry,
+      onError: (error) => console.error(`${program}: warning: ${error.message}`),
+    });
+    console.error(`${program}: serving Prometheus metrics at ${server.url}`);
+    return {
+      metrics,
+      close: async () => {
+        await server.close();
+        metrics.close();
+      },
+    };
+  } catch (error) {
+    metrics.close();
+    throw error;
+  }
 }

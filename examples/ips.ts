@@ -13,12 +13,25 @@
  */
 import { join } from 'node:path';
 import { DpdkError, Eal, Forwarder, Mempool, Port, parseRule, type CaptureDirection } from '../lib/index.js';
-import { UsageError, parsePcapDirection, pcapUsage, startApp, startPcap, type PcapOption } from './app.js';
+import {
+  UsageError,
+  metricsUsage,
+  parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
+  serveAppMetrics,
+  startApp,
+  startPcap,
+  type AppMetrics,
+  type MetricsAddress,
+  type PcapOption,
+} from './app.js';
 import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
          [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
-         [--yield-when-idle] [--engine loop|native] [--pcap FILE [--pcap-direction rx|tx|both]]
+         [--yield-when-idle] [--engine loop|native] [--metrics HOST:PORT]
+         [--pcap FILE [--pcap-direction rx|tx|both]]
   --mode inline   forward --in to --out, dropping packets a rule matches (default)
   --mode detect   count packets from --in that rules match, forward nothing
   --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
@@ -34,6 +47,7 @@ const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--r
   --engine loop   match in the TypeScript loop of examples/ips-loop.ts (default)
   --engine native match in the native Engine's filter, on an EAL worker lcore (give EAL
                   two lcores or more, e.g. --lcores 0@0,1@1)
+${metricsUsage}
 ${pcapUsage}`;
 
 interface IpsOptions {
@@ -48,6 +62,7 @@ interface IpsOptions {
   engine: 'loop' | 'native';
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap?: PcapOption;
+  metrics?: MetricsAddress;
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number {
@@ -124,6 +139,9 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
       }
       case '--pcap-direction':
         pcapDirection = parsePcapDirection(args[++i] ?? '');
+        break;
+      case '--metrics':
+        options.metrics = parseMetricsAddress(args[++i]);
         break;
       case '-h':
       case '--help':
@@ -218,7 +236,10 @@ async function main(): Promise<number> {
   const ports: Port[] = [];
   let forwarder: Forwarder | undefined;
   let stopPcap = (): void => undefined;
+  let metrics: AppMetrics | undefined;
   try {
+    if (options.metrics !== undefined) metrics = await serveAppMetrics('ips', options.metrics);
+    metrics?.metrics.add(pool);
     const ids = options.mode === 'inline' ? [options.input, options.output] : [options.input];
     for (const id of ids) {
       const port = Port.get(id);
@@ -229,6 +250,7 @@ async function main(): Promise<number> {
     stopPcap = startPcap('ips', options.pcap, ports);
     const started = await startForwarder(options, ports);
     forwarder = started.forwarder;
+    metrics?.metrics.add(forwarder, 'ips');
     console.log(
       `ips: ${options.mode} on ports ${ids.join(' -> ')}, ${started.where}, rules: ${options.rules.join(' | ')}`,
     );
@@ -254,6 +276,7 @@ async function main(): Promise<number> {
     console.error(`ips: ${known ? error.message : String(error)}`);
     return 1;
   } finally {
+    await metrics?.close();
     if (forwarder !== undefined) {
       await forwarder.stop();
       const counters = ipsCounters(forwarder, options.rules.length);

@@ -14,8 +14,29 @@
  * CPUs it has, and a `--socket-mem` that cannot be honoured is left out (both with a note).
  */
 import { join } from 'node:path';
-import { DpdkError, Eal, Forwarder, Mempool, Port, type CaptureDirection, type LcoreInfo } from '../lib/index.js';
-import { UsageError, parsePcapDirection, pcapUsage, startApp, startPcap, type PcapOption } from './app.js';
+import {
+  DpdkError,
+  Eal,
+  Forwarder,
+  Mempool,
+  Port,
+  type CaptureDirection,
+  type DpdkMetrics,
+  type LcoreInfo,
+} from '../lib/index.js';
+import {
+  UsageError,
+  metricsUsage,
+  parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
+  serveAppMetrics,
+  startApp,
+  startPcap,
+  type AppMetrics,
+  type MetricsAddress,
+  type PcapOption,
+} from './app.js';
 import type { L2fwdLoopData } from './l2fwd-loop.js';
 
 /** l2fwd's constants. */
@@ -40,11 +61,13 @@ interface L2fwdOptions {
   yieldWhenIdle: boolean;
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap: PcapOption | undefined;
+  /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
+  metrics: MetricsAddress | undefined;
 }
 
 const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating]
                  [--portmap="(0,1),(2,3)"] [--engine ts|native] [--json]
-                 [--yield-when-idle] [--pcap FILE [--pcap-direction rx|tx|both]]
+                 [--yield-when-idle] [--metrics HOST:PORT] [--pcap FILE [--pcap-direction rx|tx|both]]
   -p PORTMASK                hexadecimal bitmask of the ports to use
   -P                         promiscuous mode
   -q NQ                      rx ports per lcore, 1..16 (default 1)
@@ -55,6 +78,7 @@ const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PER
   --json                     print a JSON summary line at exit
   --yield-when-idle          the forwarding loops give their CPU away (sched_yield) after a pass
                              that moved no packet: for a CPU shared with another poller
+${metricsUsage}
 ${pcapUsage}`;
 
 function parsePortmap(text: string): [number, number][] {
@@ -81,6 +105,7 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
     json: false,
     yieldWhenIdle: false,
     pcap: undefined,
+    metrics: undefined,
   };
   let portmaskGiven = false;
   let pcapDirection: CaptureDirection | undefined;
@@ -154,6 +179,9 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
         break;
       case '--pcap-direction':
         pcapDirection = parsePcapDirection(value('--pcap-direction'));
+        break;
+      case '--metrics':
+        options.metrics = parseMetricsAddress(value('--metrics'));
         break;
       case '-h':
       case '--help':
@@ -258,10 +286,13 @@ class L2fwd {
   readonly #pool: Mempool;
   readonly #lcores: ForwardingLcore[];
   readonly #stopPcap: () => void;
+  readonly #metrics: DpdkMetrics | undefined;
   #startedAt = 0n;
 
-  constructor(options: L2fwdOptions) {
+  /** Sets up the ports and the pool; with `metrics`, the pool and the forwarders are exported. */
+  constructor(options: L2fwdOptions, metrics?: DpdkMetrics) {
     this.#options = options;
+    this.#metrics = metrics;
     const available = Port.ids();
     if (available.length === 0)
       throw new UsageError('No Ethernet ports - bye (give EAL some, e.g. --vdev net_virtio_user0,path=...)');
@@ -286,6 +317,7 @@ class L2fwd {
       this.#ports.length * (rxDescriptors + txDescriptors + burst + this.#lcores.length * mempoolCacheSize),
     );
     this.#pool = Mempool.create({ name: 'mbuf_pool', size: mbufs, cacheSize: mempoolCacheSize });
+    metrics?.add(this.#pool);
     for (const port of this.#ports) {
       process.stdout.write(`Initializing port ${port.id}... `);
       port.configure({ mempool: this.#pool, rxDescriptors, txDescriptors });
@@ -336,6 +368,7 @@ class L2fwd {
           ? { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams, yieldWhenIdle }
           : { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data, yieldWhenIdle },
       );
+      this.#metrics?.add(forwarding.forwarder);
       console.log(
         `entering main loop on lcore ${lcore.id} (${this.#options.engine === 'native' ? 'native Engine' : `TypeScript loop on CPU ${lcore.cpus[0]}`})`,
       );
@@ -459,8 +492,10 @@ async function main(): Promise<number> {
   if (typeof options === 'number') return options;
   console.log(`MAC updating ${options.macUpdating ? 'enabled' : 'disabled'}`);
   let l2fwd: L2fwd | undefined;
+  let metrics: AppMetrics | undefined;
   try {
-    l2fwd = new L2fwd(options);
+    if (options.metrics !== undefined) metrics = await serveAppMetrics('l2fwd', options.metrics);
+    l2fwd = new L2fwd(options, metrics?.metrics);
     await l2fwd.checkLinks();
     await l2fwd.start();
     await runUntilSignal(l2fwd, options.statsPeriodSeconds);
@@ -471,6 +506,7 @@ async function main(): Promise<number> {
     );
     return 1;
   } finally {
+    await metrics?.close();
     if (l2fwd !== undefined) {
       await l2fwd.stop();
       l2fwd.printStats();

@@ -40,17 +40,21 @@
 //   --linger MS            after the final report (--wait-done, or quit in the commands),
 //                          keep the ports open MS milliseconds, so that a switch's counters
 //                          of them can still be read
+//   --metrics HOST:PORT    serve Prometheus metrics (ports, engines with their latency
+//                          histogram, the pool) at http://HOST:PORT/metrics
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until
-// `quit` or EOF; on a terminal, the top lines show live per-port counters and rates.
+// `quit` or EOF; on a terminal, pktgen's screen: a page per port (rates in pps and Mbit/s,
+// totals, errors, latency) redrawn every second above the command line (pktgen/screen.ts).
 //
 // The parts: pktgen/options.ts (the command line), pktgen/commands.ts (the command
 // language), pktgen/generator.ts (the generator on the SDK's engines: how it maps onto
-// them and its limitations), pktgen/display.ts (tables and the live view),
+// them and its limitations), pktgen/display.ts (tables and progress lines), pktgen/screen.ts
+// (the terminal's screen),
 // pktgen/session.ts (the commands, --wait-done or the prompt, the final report),
 // pktgen/search.ts (the `search` verb: zero-loss throughput, then latency at it) and
 // pktgen/report.ts (the JSON report's types).
 import { DpdkError, Eal, splitCommandLine } from '../lib/index.js';
-import { UsageError } from './app.js';
+import { UsageError, serveAppMetrics } from './app.js';
 import { parseScript } from './pktgen/commands.js';
 import { notice } from './pktgen/display.js';
 import { Pktgen } from './pktgen/generator.js';
@@ -83,7 +87,14 @@ async function main(): Promise<number> {
 
   // Init: EAL, then the ports and their lcores.
   initEal(args);
-  const app = new Pktgen(options, notice);
+  // Before the ports start: a metrics port in use ends the run before it sends anything.
+  const metrics =
+    options.metrics === undefined
+      ? undefined
+      : await serveAppMetrics('pktgen', options.metrics).catch((error: unknown) => {
+          throw error instanceof DpdkError ? new UsageError(error.message) : error;
+        });
+  const app = new Pktgen(options, notice, metrics?.metrics);
   const session = new Session(app, options);
   app.ports.forEach((port, i) =>
     notice(`port ${i}: ${port.name} ${port.mac} on lcore ${app.lcoreOf[i]}, receives from port ${app.peerOf(i)}`),

@@ -13,7 +13,7 @@
  * interactive prompt and its commands).
  */
 import { DpdkError, Eal } from '../lib/index.js';
-import { UsageError, startApp } from './app.js';
+import { UsageError, serveAppMetrics, startApp, type AppMetrics } from './app.js';
 import { Testpmd } from './testpmd/forwarding.js';
 import { parseOptions, usage, type TestpmdOptions } from './testpmd/options.js';
 import { prompt } from './testpmd/prompt.js';
@@ -43,8 +43,10 @@ async function main(): Promise<number> {
   const options = startApp<TestpmdOptions>('testpmd', usage, parseOptions);
   if (typeof options === 'number') return options;
   let testpmd: Testpmd | undefined;
+  let metrics: AppMetrics | undefined;
   try {
-    testpmd = new Testpmd(options);
+    if (options.metrics !== undefined) metrics = await serveAppMetrics('testpmd', options.metrics);
+    testpmd = new Testpmd(options, metrics?.metrics);
     if (!options.interactive || options.autoStart) await testpmd.start();
     if (options.interactive) await prompt(testpmd);
     else await runUntilSignal(testpmd, options.statsPeriodSeconds);
@@ -54,6 +56,7 @@ async function main(): Promise<number> {
     console.error(`testpmd: ${message}`);
     return 1;
   } finally {
+    await metrics?.close();
     await testpmd?.close();
     if (options.json && testpmd !== undefined) {
       const ports = testpmd.lastForwardStats;

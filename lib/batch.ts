@@ -199,6 +199,7 @@ export class PacketHandle {
     return this.#batch.lengths[this.#index];
   }
 
+  /** Sets the packet's length in bytes, an integer from 1 to 65535. */
   set length(value: number) {
     this.#check('PacketHandle.length');
     checkInteger('PacketHandle.length', 'length', value, 1, 0xffff);

@@ -120,6 +120,9 @@ export interface EngineStreamStats {
   latency?: LatencyStats;
 }
 
+/** @internal A stream's counters with the engine's raw latency report. */
+export type RawEngineStreamStats = Omit<EngineStreamStats, 'latency'> & { latency?: RawLatency };
+
 const optionKeys = [
   'lcore',
   'mode',
@@ -277,10 +280,18 @@ export class Engine {
 
   /** Live counters per stream. */
   stats(): EngineStreamStats[] {
-    return (this.#native.stats() as (Omit<EngineStreamStats, 'latency'> & { latency?: RawLatency })[]).map((raw) => {
+    return this.rawStats().map((raw) => {
       const { latency, ...counters } = raw;
       return latency === undefined ? counters : { ...counters, latency: latencyStats(latency) };
     });
+  }
+
+  /**
+   * @internal Live counters per stream with the latency as the engine reports it (every
+   * sample, or its histogram's buckets), for a Prometheus histogram (lib/metrics).
+   */
+  rawStats(): RawEngineStreamStats[] {
+    return this.#native.stats() as RawEngineStreamStats[];
   }
 
   /** Live counters of the filter, per rule and for packets no rule matched; undefined without a filter. */

@@ -240,6 +240,11 @@ export class Forwarder {
     });
   }
 
+  /** @internal The native engine, or undefined for a loop (lib/metrics reads its latency). */
+  get engine(): Engine | undefined {
+    return this.#engine;
+  }
+
   /** A native forwarder's filter counters (see `Engine.filterStats`); undefined for a loop or without a filter. */
   filterStats(): FilterStats | undefined {
     if (this.#closed) throw closedError('Forwarder.filterStats');

@@ -1,7 +1,10 @@
 // The public types name Buffer, NodeJS.* and node: modules; TypeScript >= 6 no longer loads
 // @types/node by itself (`types` defaults to []), so the .d.ts asks for it (a dependency).
 /// <reference types="node" preserve="true" />
-/** The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, throughput search, OVS. */
+/**
+ * The dpdk-ts SDK's public API: DPDK (EAL, mempools, ports, engines, lcore workers, forwarders), packets, throughput search, Prometheus metrics, OVS.
+ * @module dpdk-ts
+ */
 export { DpdkError, type DpdkErrorDetails } from './errors.js';
 export {
   Eal,
@@ -23,7 +26,7 @@ export {
   type PreparedEalArgs,
   type MachineFacts,
 } from './eal-args.js';
-export { hugepages, freeHugepageMb, numaNodes, onlineCpus, type HugepageInfo } from './host.js';
+export { hugepages, freeHugepageMb, numaNodes, onlineCpus, maxCpuId, type HugepageInfo } from './host.js';
 export { Mempool, type MempoolOptions, type MempoolStats } from './mempool.js';
 export { Batch, PacketHandle } from './batch.js';
 export {
@@ -56,6 +59,7 @@ export {
   type EngineStreamStats,
   type LatencyStats,
 } from './engine.js';
+export type { PercentileName } from './latency.js';
 export {
   maxFilterRules,
   type EngineFilter,
@@ -83,6 +87,15 @@ export {
   type NamedCounters,
   type PacketVerdict,
 } from './forward-step.js';
+export {
+  DpdkMetrics,
+  latencyBucketsSeconds,
+  serveMetrics,
+  type DpdkMetricsOptions,
+  type MetricsSource,
+  type MetricsServer,
+  type MetricsServerOptions,
+} from './metrics/index.js';
 export * from './packet.js';
 export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';
 export * from './ovs/index.js';

@@ -4,7 +4,8 @@
  * its histogram, with the estimate's resolution.
  */
 
-type PercentileName = 'p50' | 'p90' | 'p99' | 'p999';
+/** The percentiles {@link LatencyStats} reports: 50, 90, 99 and 99.9. */
+export type PercentileName = 'p50' | 'p90' | 'p99' | 'p999';
 
 // The percentiles reported, as per-mille ranks: integers, so that ranks are exact.
 const percentileRanks: [PercentileName, number][] = [

@@ -271,6 +271,7 @@ export class Port extends EventEmitter<PortEvents> {
     return this.native.getPromiscuous();
   }
 
+  /** Turns promiscuous mode on or off. */
   set promiscuous(on: boolean) {
     this.native.setPromiscuous(checkBoolean('Port.promiscuous', 'promiscuous', on));
   }
@@ -280,6 +281,7 @@ export class Port extends EventEmitter<PortEvents> {
     return this.native.getMac();
   }
 
+  /** Sets the port's MAC address (`xx:xx:xx:xx:xx:xx`). */
   set mac(mac: string) {
     this.native.setMac(checkMac('Port.mac', 'mac', mac));
   }
@@ -289,6 +291,7 @@ export class Port extends EventEmitter<PortEvents> {
     return this.native.getMtu();
   }
 
+  /** Sets the MTU, an integer from 68 to 65535. */
   set mtu(mtu: number) {
     this.native.setMtu(checkInteger('Port.mtu', 'mtu', mtu, 68, 65535));
   }

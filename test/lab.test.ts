@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { UsageError } from '../examples/app.js';
 import type { PktgenReport, SearchReport } from '../examples/pktgen/report.js';
+import { chartPath } from '../tools/charts/index.js';
 import { roundFigures, spread, summarize } from '../tools/lab/comparison.js';
 import { planCpus } from '../tools/lab/cpu-plan.js';
 import { parseLabOptions } from '../tools/lab/options.js';
@@ -227,7 +228,10 @@ function leftovers(): string[] {
 /** Runs `npm run lab`'s program with `args` and returns its JSON report. */
 async function lab(t: Test, args: string[]): Promise<LabReport> {
   const json = join(tmpdir(), `lab-${process.pid}-${Date.now()}.json`);
-  t.teardown(() => rmSync(json, { force: true }));
+  // The lab draws its charts beside the JSON.
+  t.teardown(() => {
+    for (const path of [json, chartPath(json, 'rate'), chartPath(json, 'latency')]) rmSync(path, { force: true });
+  });
   const before = new Set(leftovers());
   const result = await run(
     process.execPath,

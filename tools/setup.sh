@@ -4,8 +4,10 @@
 # and hugepages. Used by `npm test`, `npm run lab`, CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/progress.sh
+source tools/progress.sh
 
-packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format tcpdump tshark)
+packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format tmux prometheus tcpdump tshark)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -15,9 +17,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "dpdk-ts setup: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
-  echo "dpdk-ts setup: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  run_step "apt-get update" apt-get update
+  run_step "installing ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+  # The metrics test runs its own prometheus (test/metrics.test.ts): Debian's package
+  # enables and starts a system-wide one, which is not wanted (nor its port 9090 taken).
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now prometheus >/dev/null 2>&1 || true
+    else
+      # No systemd (a container): the init script, if policy-rc.d let it start at all.
+      service prometheus stop >/dev/null 2>&1 || true
+      update-rc.d prometheus disable >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

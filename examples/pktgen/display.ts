@@ -1,7 +1,7 @@
 /**
- * What pktgen.ts shows: the stats table (`page stats`, the final report), the live rows of
- * a terminal's top lines, the progress line printed once a second elsewhere, and the
- * live screen that keeps those rows above the prompt; notices on stderr.
+ * What pktgen.ts shows outside its terminal screen (./screen.ts): the stats table (`page
+ * stats`, the final report), the progress line printed once a second when stdout is not a
+ * terminal; notices on stderr.
  */
 import { formatTable } from '../app.js';
 import type { Pktgen, PortSettings } from './generator.js';
@@ -74,43 +74,6 @@ export function statsTable(app: Pktgen): string {
   return formatTable([header, ...cells]);
 }
 
-/** One line per port (under a header line), for the live view. */
-export function liveRows(app: Pktgen): string[] {
-  const format = (cells: string[]): string =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(5) : cell.padStart(11))).join(' ');
-  return [
-    format([
-      'Port',
-      'State',
-      'Sent',
-      'Tx pps',
-      'Received',
-      'Rx pps',
-      'Tx blocked',
-      'Missing',
-      'Lat avg us',
-      'Lat p99 us',
-    ]),
-    ...app.reports().map((r) =>
-      format([
-        String(r.port),
-        r.state,
-        String(r.sent),
-        String(r.txPps),
-        String(r.received),
-        String(r.rxPps),
-        String(r.txBlocked),
-        String(r.missing),
-        r.latency === null ? '-' : microseconds(r.latency.avgNs),
-        // "~": estimated from the histogram (more samples than the engine keeps).
-        r.latency === null
-          ? '-'
-          : `${r.latency.percentilesExact ? '' : '~'}${microseconds(r.latency.percentilesNs.p99)}`,
-      ]),
-    ),
-  ];
-}
-
 /** The live line printed once a second when stdout is not a terminal. */
 export function progressLine(app: Pktgen, elapsedS: number): string {
   return [
@@ -122,42 +85,4 @@ export function progressLine(app: Pktgen, elapsedS: number): string {
           `port ${r.port} ${r.state}: sent ${r.sent} (${r.txPps} pps) received ${r.received} (${r.rxPps} pps) tx blocked ${r.txBlocked}`,
       ),
   ].join(' | ');
-}
-
-/**
- * The top of a terminal, redrawn in place, above a scrolling region where the prompt and
- * command output live (what pktgen's screen does).
- */
-export class LiveScreen {
-  readonly #out: NodeJS.WriteStream;
-  readonly #lines: () => string[];
-  readonly #height: number;
-
-  /** A screen on terminal `out` whose top shows `lines()` (as many lines as it returns now). */
-  constructor(out: NodeJS.WriteStream, lines: () => string[]) {
-    this.#out = out;
-    this.#lines = lines;
-    this.#height = lines().length + 1;
-  }
-
-  /** Clears the terminal, sets the scrolling region below the top lines and draws them (again after a resize). */
-  open(): void {
-    const rows = this.#out.rows;
-    this.#out.write(`\x1b[2J\x1b[${this.#height + 1};${rows}r\x1b[${rows};1H`);
-    this.redraw();
-  }
-
-  /** Draws the top lines again, leaving the cursor where it was. */
-  redraw(): void {
-    const columns = this.#out.columns;
-    const lines = this.#lines().map((line) => line.slice(0, columns));
-    this.#out.write(
-      `\x1b7${lines.map((line, i) => `\x1b[${i + 1};1H${line}\x1b[K`).join('')}\x1b[${this.#height};1H${'-'.repeat(Math.min(columns, 80))}\x1b8`,
-    );
-  }
-
-  /** Gives the whole terminal back to scrolling, the cursor at its bottom. */
-  close(): void {
-    this.#out.write(`\x1b[r\x1b[${this.#out.rows};1H\n`);
-  }
 }

@@ -36,6 +36,7 @@ import {
   IPV4_HEADER_LENGTH,
   Mempool,
   Port,
+  type DpdkMetrics,
   UDP_HEADER_LENGTH,
   buildUdpPacket,
   type LatencyStats,
@@ -111,13 +112,16 @@ export class Pktgen {
   readonly #sharedCpu: boolean;
   /** Ends `--pcap`'s captures. */
   readonly #stopPcap: () => void;
+  /** `--metrics`: the pool and each run's engines are exported. */
+  readonly #metrics: DpdkMetrics | undefined;
 
   /**
    * Starts every EAL port (promiscuous with `-P`) and assigns it its lcore; `notice`
    * prints what the user should know (a port that stays non-promiscuous, ...).
    */
-  constructor(options: AppOptions, notice: (text: string) => void) {
+  constructor(options: AppOptions, notice: (text: string) => void, metrics?: DpdkMetrics) {
     this.#notice = notice;
+    this.#metrics = metrics;
     this.#lineRateMbps = options.lineRateMbps;
     this.#sharedCpu = options.sharedCpu;
     this.ports = Port.ids().map((id) => Port.get(id));
@@ -128,6 +132,7 @@ export class Pktgen {
     }
     this.lcoreOf = this.#assignLcores(options.lcoreMap);
     this.#pool = Mempool.create({ name: 'pktgen', size: 8191 });
+    metrics?.add(this.#pool);
     for (const port of this.ports) {
       port.configure({ mempool: this.#pool });
       port.start();
@@ -345,6 +350,8 @@ export class Pktgen {
         })),
       });
       groups.push({ lcore, ports, engine });
+      // Named lcore<N>: it takes the place of the last run's engine there.
+      this.#metrics?.add(engine);
     }
     this.#groups = groups;
     this.#runCounts = this.settings.map((settings, port) =>

@@ -6,13 +6,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { prepareEalArgs, type CaptureDirection, type PreparedEalArgs } from '../../lib/index.js';
-import { UsageError, parsePcapDirection, pcapUsage, type PcapOption } from '../app.js';
+import {
+  UsageError,
+  parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
+  type MetricsAddress,
+  type PcapOption,
+} from '../app.js';
 import { commandHelp, type SourceLine } from './commands.js';
 
 /** The usage line, printed with `-h` and with a mistake in the options. */
 export const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]
-                 [--pcap FILE [--pcap-direction rx|tx|both]]
+                 [--metrics HOST:PORT] [--pcap FILE [--pcap-direction rx|tx|both]]
 ${pcapUsage}`;
 
 // EAL's own -h would print DPDK's help and end the process; this is pktgen.ts's.
@@ -33,6 +40,7 @@ const pktgenOptions = new Set([
   '--linger',
   '--pcap',
   '--pcap-direction',
+  '--metrics',
 ]);
 
 // EAL options that take a value as the next argument (the others are flags).
@@ -176,6 +184,8 @@ export interface AppOptions {
   lingerMs: number;
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap?: PcapOption;
+  /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
+  metrics?: MetricsAddress;
 }
 
 /** Parses the application's arguments (after `--`); `-h` prints the help and exits. */
@@ -241,6 +251,9 @@ export function parseAppArgs(argv: string[]): AppOptions {
       }
       case '--json':
         options.jsonPath = value();
+        break;
+      case '--metrics':
+        options.metrics = parseMetricsAddress(value());
         break;
       case '--linger': {
         const text = value();

@@ -8,10 +8,11 @@ import { createInterface, type Interface } from 'node:readline';
 import { DpdkError } from '../../lib/index.js';
 import { UsageError } from '../app.js';
 import { commandHelp, parseCommand, type Command, type ScriptCommand } from './commands.js';
-import { LiveScreen, liveRows, notice, progressLine, statsTable } from './display.js';
+import { notice, progressLine, statsTable } from './display.js';
 import type { Pktgen } from './generator.js';
 import type { AppOptions } from './options.js';
 import type { PktgenReport, SearchReport } from './report.js';
+import { PktgenScreen, PortSampler, screenPage, type PortRates } from './screen.js';
 import { runSearch, searchSummary } from './search.js';
 
 /** Exit status of --wait-done when --timeout passed before the counts were reached. */
@@ -27,8 +28,12 @@ export class Session {
   // With --json -, stdout holds the JSON line alone: what people read goes to stderr.
   readonly #human: NodeJS.WriteStream;
   readonly #startedAt = Date.now();
-  // The live view at the top of a terminal, for a person at the prompt.
-  readonly #screen: LiveScreen | null;
+  // The screen of a terminal (the page above the command line), for a person at the prompt;
+  // the page shows the rates sampled at each tick.
+  readonly #screen: PktgenScreen | null;
+  readonly #rates: { sampler: PortSampler; last: PortRates } | null;
+  // The prompt, once it reads commands: a resize of the screen redraws its line.
+  #readline: Interface | undefined;
   #ticker: NodeJS.Timeout | undefined;
   // The last search's result, for the final report; the running search's abort.
   #search: SearchReport | undefined;
@@ -40,10 +45,17 @@ export class Session {
     this.#options = options;
     this.#human = options.jsonPath === '-' ? process.stderr : process.stdout;
     const interactive = !options.waitDone;
-    this.#screen =
-      interactive && process.stdout.isTTY && process.stdin.isTTY
-        ? new LiveScreen(process.stdout, () => liveRows(app))
-        : null;
+    if (interactive && process.stdout.isTTY && process.stdin.isTTY) {
+      const sampler = new PortSampler(app);
+      const rates = { sampler, last: sampler.sample() };
+      this.#rates = rates;
+      this.#screen = new PktgenScreen(process.stdout, (columns) =>
+        screenPage(app, rates.last, (Date.now() - this.#startedAt) / 1000, columns),
+      );
+    } else {
+      this.#rates = null;
+      this.#screen = null;
+    }
   }
 
   /**
@@ -82,7 +94,9 @@ export class Session {
     const screen = this.#screen;
     if (screen !== null) {
       screen.open();
-      process.stdout.on('resize', () => screen.open());
+      process.stdout.on('resize', () => {
+        if (screen.resize()) this.#readline?.prompt(true);
+      });
     }
     // A readline prompt on a terminal turns Ctrl-C into its own SIGINT event (handled below).
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -95,8 +109,10 @@ export class Session {
     }
     this.#ticker = setInterval(() => {
       app.sampleRates();
-      if (screen !== null) screen.redraw();
-      else if (app.running) this.#say(progressLine(app, (Date.now() - this.#startedAt) / 1000));
+      if (screen !== null && this.#rates !== null) {
+        this.#rates.last = this.#rates.sampler.sample();
+        screen.redraw();
+      } else if (app.running) this.#say(progressLine(app, (Date.now() - this.#startedAt) / 1000));
     }, 1000);
   }
 
@@ -211,6 +227,7 @@ export class Session {
       prompt: 'pktgen> ',
       terminal: screen !== null,
     });
+    this.#readline = prompt;
     // Prompts only for a person at a terminal, not for commands piped in.
     const showPrompt = process.stdin.isTTY ? (): void => prompt.prompt() : (): void => undefined;
     return new Promise<number>((resolve, reject) => {

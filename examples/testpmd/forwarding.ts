@@ -10,6 +10,7 @@ import {
   Mempool,
   Port,
   buildUdpPacket,
+  type DpdkMetrics,
   type EngineStream,
   type ForwarderPortTotals,
   type PortStats,
@@ -90,8 +91,12 @@ export class Testpmd {
   #lastShow = new Map<number, { stats: PortStats; at: bigint }>();
   readonly #stopPcap: () => void;
 
-  constructor(options: TestpmdOptions) {
+  readonly #metrics: DpdkMetrics | undefined;
+
+  /** Sets up the ports and the pool; with `metrics`, the pool and each forwarder started are exported. */
+  constructor(options: TestpmdOptions, metrics?: DpdkMetrics) {
     this.#options = options;
+    this.#metrics = metrics;
     this.#mode = options.forwardMode;
     this.#ports = Port.ids().map((id) => Port.get(id));
     if (this.#ports.length === 0)
@@ -105,6 +110,7 @@ export class Testpmd {
           (options.rxDescriptors + options.txDescriptors + options.burst + 256 * this.#lcores.length),
       );
     this.#pool = Mempool.create({ name: 'mb_pool_0', size: mbufs, cacheSize: 250 });
+    metrics?.add(this.#pool);
     for (const port of this.#ports) {
       console.log(`Configuring Port ${port.id} (${port.name}, socket ${port.info().socket})`);
       port.configure({
@@ -194,6 +200,8 @@ export class Testpmd {
                 yieldWhenIdle,
               },
         );
+        // Named lcore<N>: a later start's forwarder takes its place.
+        this.#metrics?.add(lcore.forwarder);
       }
     } catch (error) {
       await this.#stopForwarders();

@@ -3,7 +3,15 @@
  * their checks, and the usage text. A mistake is a UsageError.
  */
 import { parseCoremask, parseRule, type CaptureDirection, type EngineFilterRule } from '../../lib/index.js';
-import { UsageError, parsePcapDirection, pcapUsage, type PcapOption } from '../app.js';
+import {
+  UsageError,
+  metricsUsage,
+  parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
+  type MetricsAddress,
+  type PcapOption,
+} from '../app.js';
 import type { TsForwardMode } from '../testpmd-loop.js';
 
 /** The forwarding modes, as `--forward-mode` and `set fwd` name them. */
@@ -31,6 +39,8 @@ export interface TestpmdOptions {
   filterRules: EngineFilterRule[];
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap: PcapOption | undefined;
+  /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
+  metrics: MetricsAddress | undefined;
 }
 
 /** The usage text, printed with `-h` and with a mistake in the options. */
@@ -53,6 +63,7 @@ export const usage = `usage: testpmd.ts [EAL options] -- [options]
                              matching rule deciding, the rest forwarded; RULE as PacketFilter's:
                              ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET, tp_src=P[-P], tp_dst=P[-P]
 ${pcapUsage}
+${metricsUsage}
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
 
@@ -99,6 +110,7 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     yieldWhenIdle: false,
     filterRules: [],
     pcap: undefined,
+    metrics: undefined,
   };
   let pcapDirection: CaptureDirection | undefined;
   const withValue = new Set([
@@ -115,6 +127,7 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     '--filter-pass',
     '--pcap',
     '--pcap-direction',
+    '--metrics',
   ]);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -193,6 +206,9 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
         break;
       case '--pcap-direction':
         pcapDirection = parsePcapDirection(value);
+        break;
+      case '--metrics':
+        options.metrics = parseMetricsAddress(value);
         break;
       default:
         if (ignoredOptions.has(name)) break;

@@ -5,7 +5,7 @@
  * (`import { Vswitch } from 'dpdk-ts/ovs'`): the OVSDB client, the OpenFlow 1.3 client,
  * `ovs-vsctl`-like helpers, and a private OVS for tests and labs. Their errors are
  * {@link DpdkError}s, the same class as `dpdk-ts` exports.
- * @packageDocumentation
+ * @module dpdk-ts/ovs
  */
 export { DpdkError, type DpdkErrorDetails } from '../errors.js';
 export * as ovsdb from './ovsdb/index.js';

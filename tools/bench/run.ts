@@ -23,11 +23,13 @@
  *   node --import tsx tools/bench/run.ts [--seconds 3] [--warmup 1] [--rounds 7] [--sweep-seconds 2] [--no-sweep]
  *     [--topologies null,io,vhost]
  *
- * Writes tools/bench/results/latest.json and tools/bench/results/latest.md.
+ * Writes tools/bench/results/latest.json, tools/bench/results/latest.md and the charts beside them
+ * (latest-rate.svg, latest-sweep.svg; `npm run charts -- FILE.json` draws them again from a saved result).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { writeCharts } from '../charts/index.js';
 import { DpdkProcess, killAll, repoRoot, shutdown, socketDirectory, uniquePrefix, waitForFile } from './processes.js';
 import {
   forwarders,
@@ -344,10 +346,12 @@ async function main(): Promise<void> {
   }
   report.machine.loadAverageAfter = rounded(loadavg());
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const jsonPath = join(resultsDir, 'latest.json');
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   const table = markdown(report);
   writeFileSync(join(resultsDir, 'latest.md'), table);
   console.log(table);
+  for (const path of await writeCharts(jsonPath, report)) console.error(`bench: chart ${path}`);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

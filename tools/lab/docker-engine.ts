@@ -126,7 +126,7 @@ export class DockerEngine {
     const log = options.log ?? (() => {});
     const stateDir = checkAbsolutePath(operation, 'stateDir', options.stateDir ?? defaultStateDir);
     const runDir = checkAbsolutePath(operation, 'runDir', options.runDir ?? defaultRunDir);
-    await ensureProgram('docker', ['docker.io'], log);
+    await ensureProgram('docker', ['docker.io']);
 
     if (options.useRunningEngine !== false) {
       const host = process.env.DOCKER_HOST || `unix://${systemSocket}`;
@@ -152,7 +152,7 @@ export class DockerEngine {
         { code: 'EBUSY', operation, object: host },
       );
     }
-    const dockerd = await ensureProgram('dockerd', ['docker.io'], log);
+    const dockerd = await ensureProgram('dockerd', ['docker.io']);
     await mkdir(join(stateDir, 'data'), { recursive: true });
     await mkdir(join(runDir, 'exec'), { recursive: true });
     await rm(socket, { force: true });

@@ -11,7 +11,8 @@ import { DpdkError } from '../../lib/errors.js';
 import { checkOptions } from '../../lib/validate.js';
 import { debianMirrors, imageSourcesList } from './debian-mirrors.js';
 import type { DockerEngine } from './docker-engine.js';
-import { ensureProgram, execProgram, outputTail } from './programs.js';
+import { ensureProgram, execWithProgress, outputTail } from './programs.js';
+import { StepProgress } from './progress.js';
 import { stageDpdkTs } from './staging.js';
 
 /** Options of {@link buildBaseImage}. */
@@ -62,19 +63,28 @@ export async function buildBaseImage(engine: DockerEngine, options: BaseImageOpt
     engine.log(`base image ${name} exists`);
     return name;
   }
-  const debootstrap = await ensureProgram('debootstrap', ['debootstrap'], (line) => engine.log(line));
+  const debootstrap = await ensureProgram('debootstrap', ['debootstrap']);
   const mirrors = debianMirrors(release);
   await mkdir(engine.stateDir, { recursive: true });
   const workDir = await mkdtemp(join(engine.stateDir, 'rootfs-'));
   const rootfs = join(workDir, 'rootfs');
   try {
-    engine.log(`debootstrap --variant=minbase ${release} from ${mirrors.main}`);
-    await execProgram(operation, debootstrap, ['--variant=minbase', release, rootfs, mirrors.main], {
-      code: 'ERR_DEBOOTSTRAP',
-    });
+    await execWithProgress(
+      operation,
+      `debootstrap --variant=minbase ${release} from ${mirrors.main}`,
+      debootstrap,
+      ['--variant=minbase', release, rootfs, mirrors.main],
+      { code: 'ERR_DEBOOTSTRAP' },
+    );
     await writeFile(join(rootfs, 'etc/apt/sources.list'), imageSourcesList(release, mirrors));
-    engine.log(`docker import ${name}`);
-    await importRootfs(engine, operation, rootfs, name);
+    const progress = new StepProgress(`docker import ${name}`);
+    await importRootfs(engine, operation, rootfs, name).then(
+      () => progress.end(true),
+      (error: unknown) => {
+        progress.end(false);
+        throw error;
+      },
+    );
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
@@ -136,9 +146,9 @@ export async function buildImage(engine: DockerEngine, options: BuildImageOption
     } else {
       await writeFile(join(context, 'deb-packages.txt'), '');
     }
-    engine.log(`docker build ${options.name} from ${dockerfile}`);
-    await execProgram(
+    await execWithProgress(
       operation,
+      `docker build ${options.name} from ${dockerfile}`,
       'docker',
       [
         'build',

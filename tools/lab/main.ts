@@ -5,9 +5,11 @@
  * (examples/testpmd.ts, examples/l2fwd.ts) in two containers, or as processes with
  * `--no-containers`; a counted run then a full-rate run per experiment; and the service
  * chain (examples/ips.ts inline, a detect-only copy by mirroring). Ends with a table per
- * experiment and the same as JSON; PASS only when every packet is accounted for.
+ * experiment and the same as JSON, with SVG charts of the forwarders' rates and latency beside
+ * it; PASS only when every packet is accounted for.
  */
 import { UsageError } from '../../examples/app.js';
+import { writeCharts } from '../charts/index.js';
 import { chainExperiment, forwardingExperiment, type ExperimentResult } from './experiments.js';
 import { Lab, log } from './lab.js';
 import { parseLabOptions, usage, type LabOptions } from './options.js';
@@ -67,6 +69,11 @@ async function main(): Promise<number> {
     await lab.close();
     const report = writeReport(options.jsonPath, options, results);
     log(`\nlab: results in ${options.jsonPath}: ${report.pass ? 'PASS' : 'FAIL'}`);
+    // A chart that cannot be drawn loses no result: the JSON is written, and `npm run charts` retries.
+    await writeCharts(options.jsonPath, report).then(
+      (paths) => paths.forEach((path) => log(`lab: chart ${path}`)),
+      (error: unknown) => log(`lab: no charts: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
   return results.every((result) => result.pass) ? 0 : 1;
 }

@@ -1,11 +1,13 @@
 /**
  * The host programs the lab drives (docker, dockerd, debootstrap, ldd, dpkg, tar): running
- * one to completion with its error output in the failure, finding one in PATH, and
- * installing a missing one with apt-get.
+ * one to completion with its error output in the failure (a long one with its progress
+ * shown), finding one in PATH, and installing a missing one with apt-get.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { DpdkError } from '../../lib/errors.js';
+import { StepProgress, type StepProgressOptions } from './progress.js';
 
 /** What a program printed. */
 export interface ExecResult {
@@ -30,6 +32,25 @@ export function outputTail(text: string, lines = 15): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+// The error of a program that could not start (`ENOENT`) or failed (`options.code`), with the end of its output.
+function programFailure(
+  operation: string,
+  file: string,
+  args: readonly string[],
+  options: ExecOptions,
+  reason: string,
+  output: string,
+  cause: unknown,
+): DpdkError {
+  const missing = (cause as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+  return new DpdkError(
+    missing
+      ? `program "${file}" not found in PATH; install it (as root: apt-get install)`
+      : `\`${file} ${args.join(' ')}\` failed (${reason}):\n${outputTail(output)}`,
+    { code: missing ? 'ENOENT' : (options.code ?? 'ERR_DOCKER'), operation, object: file, cause },
+  );
+}
+
 /** Runs a program to completion; throws `ERR_DOCKER` (or `options.code`) with its stderr on failure. */
 export function execProgram(
   operation: string,
@@ -47,17 +68,65 @@ export function execProgram(
           resolvePromise({ stdout, stderr });
           return;
         }
-        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-        reject(
-          new DpdkError(
-            missing
-              ? `program "${file}" not found in PATH; install it (as root: apt-get install)`
-              : `\`${file} ${args.join(' ')}\` failed (${error.message.split('\n')[0]}):\n${outputTail(stderr || stdout)}`,
-            { code: missing ? 'ENOENT' : (options.code ?? 'ERR_DOCKER'), operation, object: file, cause: error },
-          ),
-        );
+        reject(programFailure(operation, file, args, options, error.message.split('\n')[0], stderr || stdout, error));
       },
     );
+  });
+}
+
+/**
+ * Runs a long program to completion as {@link execProgram} does, showing its progress as
+ * step `step` (see {@link StepProgress}): its output lines, stdout and stderr alike (apt
+ * and docker build write progress to either), feed the status line. The failure's output
+ * is both streams as they came.
+ */
+export function execWithProgress(
+  operation: string,
+  step: string,
+  file: string,
+  args: readonly string[],
+  options: ExecOptions & StepProgressOptions = {},
+): Promise<ExecResult> {
+  return new Promise((resolvePromise, reject) => {
+    const progress = new StepProgress(step, options);
+    const child = spawn(file, args, {
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 0,
+    });
+    const result: ExecResult = { stdout: '', stderr: '' };
+    let output = '';
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (chunk: string) => {
+        result[stream] += chunk;
+        output += chunk;
+      });
+      // Carriage returns end lines too: apt and docker redraw their progress with them.
+      createInterface({ input: child[stream], crlfDelay: Infinity }).on('line', (line) =>
+        line.split('\r').forEach((part) => progress.output(part)),
+      );
+    }
+    child.on('error', (error) => {
+      progress.end(false);
+      reject(programFailure(operation, file, args, options, error.message, output, error));
+    });
+    child.on('close', (code, signal) => {
+      progress.end(code === 0);
+      if (code === 0) resolvePromise(result);
+      else
+        reject(
+          programFailure(
+            operation,
+            file,
+            args,
+            options,
+            signal ? `killed by ${signal}` : `exit code ${code}`,
+            output,
+            null,
+          ),
+        );
+    });
   });
 }
 
@@ -81,11 +150,7 @@ function findProgram(program: string): string | undefined {
  * Installs Debian `packages` with apt-get when `program` is missing (running
  * `apt-get update` once per process first) and returns the program's path.
  */
-export async function ensureProgram(
-  program: string,
-  packages: readonly string[],
-  log: (line: string) => void = () => {},
-): Promise<string> {
+export async function ensureProgram(program: string, packages: readonly string[]): Promise<string> {
   const operation = 'ensureProgram';
   const found = findProgram(program);
   if (found !== undefined) return found;
@@ -99,13 +164,15 @@ export async function ensureProgram(
   // Wait for another apt or dpkg run to finish rather than fail at once on its lock.
   const waitForLock = ['-o', 'DPkg::Lock::Timeout=300'];
   if (!aptUpdated) {
-    log('apt-get update');
-    await execProgram(operation, 'apt-get', [...waitForLock, 'update', '-q'], { env, code: 'ERR_APT' });
+    await execWithProgress(operation, 'apt-get update', 'apt-get', [...waitForLock, 'update', '-q'], {
+      env,
+      code: 'ERR_APT',
+    });
     aptUpdated = true;
   }
-  log(`apt-get install ${packages.join(' ')} (for ${program})`);
-  await execProgram(
+  await execWithProgress(
     operation,
+    `apt-get install ${packages.join(' ')} (for ${program})`,
     'apt-get',
     [...waitForLock, 'install', '-y', '-q', '--no-install-recommends', ...packages],
     {

@@ -2,6 +2,7 @@
  * OpenFlow 1.3 client for Open vSwitch bridges (`RUNDIR/BRIDGE.mgmt`, `tcp:HOST:PORT`):
  * wire codec, OXM matches, actions and instructions, the `ovs-ofctl` flow syntax and
  * `ovs-ofctl`-style dump formatting.
+ * @packageDocumentation
  */
 export * from './actions.js';
 export * from './client.js';

@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/batch.cc",
         "native/burst.cc",
+        "native/capture.cc",
         "native/eal.cc",
         "native/engine.cc",
         "native/errors.cc",

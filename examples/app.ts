@@ -1,10 +1,21 @@
 /**
  * What the command-line programs share: the examples' start (command line split at `--`,
  * application options parsed, EAL initialized with the prepared arguments), UsageError,
- * the one error for a bad command-line argument, and `--metrics HOST:PORT`.
+ * the one error for a bad command-line argument, `--metrics HOST:PORT` and `--pcap`'s packet
+ * capture.
  */
 import { Registry } from 'prom-client';
-import { DpdkMetrics, Eal, prepareEalArgs, serveMetrics, splitCommandLine } from '../lib/index.js';
+import {
+  DpdkError,
+  DpdkMetrics,
+  Eal,
+  prepareEalArgs,
+  serveMetrics,
+  splitCommandLine,
+  type Capture,
+  type CaptureDirection,
+  type Port,
+} from '../lib/index.js';
 
 /** A bad command-line argument: the program prints it with its usage and exits with 2. */
 export class UsageError extends Error {}
@@ -55,6 +66,58 @@ export function formatTable(rows: readonly (readonly string[])[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** `--pcap FILE` with `--pcap-direction`: what every forwarding example captures. */
+export interface PcapOption {
+  /** The file, or with several ports the name each port's file is made from (see {@link startPcap}). */
+  path: string;
+  direction: CaptureDirection;
+}
+
+/** The usage lines of `--pcap` and `--pcap-direction`. */
+export const pcapUsage = `  --pcap FILE                capture the ports' packets to pcapng FILE (with several ports, one file
+                             per port: FILE-portN.pcapng); read it with tcpdump -r, tshark -r, Wireshark
+  --pcap-direction DIR       rx, tx or both (default both)`;
+
+/** The value of `--pcap-direction`. Throws UsageError for another. */
+export function parsePcapDirection(text: string): CaptureDirection {
+  if (text !== 'rx' && text !== 'tx' && text !== 'both') {
+    throw new UsageError(`--pcap-direction must be rx, tx or both, got '${text}'`);
+  }
+  return text;
+}
+
+/**
+ * Starts `--pcap`'s captures on `ports` (nothing without `--pcap`) and returns what stops them,
+ * printing what each captured. A capture that cannot start is reported and the program
+ * forwards without it: a capture is an aid, not the job.
+ */
+export function startPcap(name: string, pcap: PcapOption | undefined, ports: readonly Port[]): () => void {
+  if (pcap === undefined) return () => undefined;
+  const captures: Capture[] = [];
+  for (const port of ports) {
+    const path = ports.length === 1 ? pcap.path : pcap.path.replace(/(\.pcapng|\.pcap)?$/, `-port${port.id}$1`);
+    try {
+      captures.push(port.capture({ path, direction: pcap.direction }));
+      console.error(`${name}: capturing port ${port.id} (${pcap.direction}) to ${path}`);
+    } catch (error) {
+      if (!(error instanceof DpdkError)) throw error;
+      console.error(`${name}: ${error.message}; forwarding without capturing port ${port.id}`);
+    }
+  }
+  return () => {
+    for (const capture of captures.splice(0)) {
+      try {
+        const { captured, dropped, filteredOut } = capture.stop();
+        console.error(
+          `${name}: ${capture.path}: ${captured} packet(s) captured, ${dropped} dropped, ${filteredOut} filtered out`,
+        );
+      } catch (error) {
+        console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
 }
 
 /** Where `--metrics HOST:PORT` serves Prometheus metrics. */

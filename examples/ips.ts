@@ -12,21 +12,26 @@
  *     -- --mode inline --rule 'udp,tp_dst=6666' --json
  */
 import { join } from 'node:path';
-import { DpdkError, Eal, Forwarder, Mempool, Port, parseRule } from '../lib/index.js';
+import { DpdkError, Eal, Forwarder, Mempool, Port, parseRule, type CaptureDirection } from '../lib/index.js';
 import {
   UsageError,
   metricsUsage,
   parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
   serveAppMetrics,
   startApp,
+  startPcap,
   type AppMetrics,
   type MetricsAddress,
+  type PcapOption,
 } from './app.js';
 import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
          [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
          [--yield-when-idle] [--engine loop|native] [--metrics HOST:PORT]
+         [--pcap FILE [--pcap-direction rx|tx|both]]
   --mode inline   forward --in to --out, dropping packets a rule matches (default)
   --mode detect   count packets from --in that rules match, forward nothing
   --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
@@ -42,7 +47,8 @@ const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--r
   --engine loop   match in the TypeScript loop of examples/ips-loop.ts (default)
   --engine native match in the native Engine's filter, on an EAL worker lcore (give EAL
                   two lcores or more, e.g. --lcores 0@0,1@1)
-${metricsUsage}`;
+${metricsUsage}
+${pcapUsage}`;
 
 interface IpsOptions {
   mode: 'inline' | 'detect';
@@ -54,6 +60,8 @@ interface IpsOptions {
   json: boolean;
   yieldWhenIdle: boolean;
   engine: 'loop' | 'native';
+  /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
+  pcap?: PcapOption;
   metrics?: MetricsAddress;
 }
 
@@ -76,6 +84,7 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
     yieldWhenIdle: false,
     engine: 'loop',
   };
+  let pcapDirection: CaptureDirection | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     switch (arg) {
@@ -122,6 +131,15 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
         options.engine = engine;
         break;
       }
+      case '--pcap': {
+        const path = args[++i];
+        if (path === undefined) throw new UsageError('--pcap needs a FILE');
+        options.pcap = { path, direction: 'both' };
+        break;
+      }
+      case '--pcap-direction':
+        pcapDirection = parsePcapDirection(args[++i] ?? '');
+        break;
       case '--metrics':
         options.metrics = parseMetricsAddress(args[++i]);
         break;
@@ -131,6 +149,10 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
       default:
         throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
+  }
+  if (pcapDirection !== undefined) {
+    if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');
+    options.pcap.direction = pcapDirection;
   }
   if (options.rules.length === 0) throw new UsageError('give at least one --rule');
   if (options.mode === 'inline' && options.input === options.output)
@@ -213,6 +235,7 @@ async function main(): Promise<number> {
   const pool = Mempool.create({ name: 'ips', size: 8191 });
   const ports: Port[] = [];
   let forwarder: Forwarder | undefined;
+  let stopPcap = (): void => undefined;
   let metrics: AppMetrics | undefined;
   try {
     if (options.metrics !== undefined) metrics = await serveAppMetrics('ips', options.metrics);
@@ -224,6 +247,7 @@ async function main(): Promise<number> {
       port.start();
       ports.push(port);
     }
+    stopPcap = startPcap('ips', options.pcap, ports);
     const started = await startForwarder(options, ports);
     forwarder = started.forwarder;
     metrics?.metrics.add(forwarder, 'ips');
@@ -275,6 +299,7 @@ async function main(): Promise<number> {
         );
       }
     }
+    stopPcap();
     for (const port of ports) port.close();
     pool.close();
     Eal.cleanup();

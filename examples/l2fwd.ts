@@ -14,15 +14,28 @@
  * CPUs it has, and a `--socket-mem` that cannot be honoured is left out (both with a note).
  */
 import { join } from 'node:path';
-import { DpdkError, Eal, Forwarder, Mempool, Port, type DpdkMetrics, type LcoreInfo } from '../lib/index.js';
+import {
+  DpdkError,
+  Eal,
+  Forwarder,
+  Mempool,
+  Port,
+  type CaptureDirection,
+  type DpdkMetrics,
+  type LcoreInfo,
+} from '../lib/index.js';
 import {
   UsageError,
   metricsUsage,
   parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
   serveAppMetrics,
   startApp,
+  startPcap,
   type AppMetrics,
   type MetricsAddress,
+  type PcapOption,
 } from './app.js';
 import type { L2fwdLoopData } from './l2fwd-loop.js';
 
@@ -46,13 +59,15 @@ interface L2fwdOptions {
   json: boolean;
   /** `--yield-when-idle`: the forwarding loops yield their CPU after a pass that moved nothing. */
   yieldWhenIdle: boolean;
+  /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
+  pcap: PcapOption | undefined;
   /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
   metrics: MetricsAddress | undefined;
 }
 
 const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating]
                  [--portmap="(0,1),(2,3)"] [--engine ts|native] [--json]
-                 [--yield-when-idle] [--metrics HOST:PORT]
+                 [--yield-when-idle] [--metrics HOST:PORT] [--pcap FILE [--pcap-direction rx|tx|both]]
   -p PORTMASK                hexadecimal bitmask of the ports to use
   -P                         promiscuous mode
   -q NQ                      rx ports per lcore, 1..16 (default 1)
@@ -63,7 +78,8 @@ const usage = `usage: l2fwd.ts [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PER
   --json                     print a JSON summary line at exit
   --yield-when-idle          the forwarding loops give their CPU away (sched_yield) after a pass
                              that moved no packet: for a CPU shared with another poller
-${metricsUsage}`;
+${metricsUsage}
+${pcapUsage}`;
 
 function parsePortmap(text: string): [number, number][] {
   const pairs: [number, number][] = [];
@@ -88,9 +104,11 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
     engine: 'ts',
     json: false,
     yieldWhenIdle: false,
+    pcap: undefined,
     metrics: undefined,
   };
   let portmaskGiven = false;
+  let pcapDirection: CaptureDirection | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = (name: string): string => {
@@ -156,6 +174,12 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
       case '--yield-when-idle':
         options.yieldWhenIdle = true;
         break;
+      case '--pcap':
+        options.pcap = { path: value('--pcap'), direction: 'both' };
+        break;
+      case '--pcap-direction':
+        pcapDirection = parsePcapDirection(value('--pcap-direction'));
+        break;
       case '--metrics':
         options.metrics = parseMetricsAddress(value('--metrics'));
         break;
@@ -167,6 +191,10 @@ function parseOptions(args: string[]): L2fwdOptions | 'help' {
     }
   }
   if (!portmaskGiven) throw new UsageError('-p PORTMASK is required');
+  if (pcapDirection !== undefined) {
+    if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');
+    options.pcap.direction = pcapDirection;
+  }
   return options;
 }
 
@@ -257,6 +285,7 @@ class L2fwd {
   readonly #ports: Port[];
   readonly #pool: Mempool;
   readonly #lcores: ForwardingLcore[];
+  readonly #stopPcap: () => void;
   readonly #metrics: DpdkMetrics | undefined;
   #startedAt = 0n;
 
@@ -304,6 +333,7 @@ class L2fwd {
       }
       console.log(`done: \nPort ${port.id}, MAC address: ${port.mac.toUpperCase()}\n`);
     }
+    this.#stopPcap = startPcap('l2fwd', options.pcap, this.#ports);
   }
 
   /** Waits up to 9 s for every link to come up, printing each port's state, as l2fwd does. */
@@ -426,9 +456,10 @@ class L2fwd {
     };
   }
 
-  /** Closes the forwarders, stops and closes the ports and frees the pool. */
+  /** Closes the forwarders, ends the captures, stops and closes the ports and frees the pool. */
   async close(): Promise<void> {
     for (const forwarder of this.#forwarders()) await forwarder.close();
+    this.#stopPcap();
     for (const port of this.#ports) {
       process.stdout.write(`Closing port ${port.id}...`);
       port.stop();

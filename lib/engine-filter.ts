@@ -5,7 +5,8 @@
  * crosses to JavaScript.
  */
 import { invalidArgument } from './errors.js';
-import { PacketFilter, parseRule, type PacketRule } from './packet-filter.js';
+import { ruleWords, setRuleRow, toRule } from './filter-table.js';
+import { PacketFilter, type PacketRule } from './packet-filter.js';
 import { Port } from './port.js';
 import { checkInteger, checkOptions, describe } from './validate.js';
 
@@ -57,9 +58,6 @@ export interface FilterStats {
 /** The most rules a native filter takes: it tries them one by one on every packet. */
 export const maxFilterRules = 256;
 
-/** Numbers per rule in the table the native filter reads (see native/packet_filter.h). */
-const ruleWords = 10;
-
 /** @internal A filter ready for the native engine, and what its counters are reported as. */
 export interface CompiledFilter {
   /** Per rule: protocol (-1: any), source address and mask, destination address and mask,
@@ -75,31 +73,6 @@ function checkAction(op: string, name: string, value: unknown): FilterAction {
   if (value !== 'pass' && value !== 'drop')
     invalidArgument(op, `${name} must be "pass" or "drop", got ${describe(value)}`);
   return value;
-}
-
-/** A parsed rule given as an object: the native table takes numbers PacketFilter never checks. */
-function checkRule(op: string, name: string, rule: PacketRule): PacketRule {
-  const network = (field: 'source' | 'destination'): void => {
-    const value = rule[field];
-    if (value === undefined) return;
-    checkInteger(op, `${name}.${field}.address`, value.address, 0, 0xffffffff);
-    checkInteger(op, `${name}.${field}.mask`, value.mask, 0, 0xffffffff);
-  };
-  const ports = (field: 'sourcePorts' | 'destinationPorts'): void => {
-    const value = rule[field];
-    if (value === undefined) return;
-    if (!Array.isArray(value) || value.length !== 2) {
-      invalidArgument(op, `${name}.${field} must be [LOW, HIGH], got ${describe(value)}`);
-    }
-    checkInteger(op, `${name}.${field}[0]`, value[0], 0, 65535);
-    checkInteger(op, `${name}.${field}[1]`, value[1], 0, 65535);
-  };
-  if (rule.protocol !== undefined) checkInteger(op, `${name}.protocol`, rule.protocol, 0, 255);
-  network('source');
-  network('destination');
-  ports('sourcePorts');
-  ports('destinationPorts');
-  return rule;
 }
 
 /** @internal Checks `filter` and compiles it for the native engine. */
@@ -123,30 +96,8 @@ export function compileFilter(op: string, filter: unknown): CompiledFilter {
       match = (entry as EngineFilterRule).match;
       action = checkAction(op, `${name}.action`, (entry as EngineFilterRule).action);
     }
-    // Texts go through PacketFilter's own parser: the same syntax and the same errors.
-    const rule =
-      typeof match === 'string'
-        ? parseRule(match)
-        : typeof match === 'object' && match !== null
-          ? checkRule(op, name, match as PacketRule)
-          : invalidArgument(
-              op,
-              `${name} must be a rule text, a PacketRule or { match, action }, got ${describe(match)}`,
-            );
-    table.set(
-      [
-        rule.protocol ?? -1,
-        rule.source?.address ?? 0,
-        rule.source?.mask ?? 0,
-        rule.destination?.address ?? 0,
-        rule.destination?.mask ?? 0,
-        // A missing range takes in -1 too: the port of a packet without one (PacketFilter skips the test).
-        ...(rule.sourcePorts ?? [-1, 65535]),
-        ...(rule.destinationPorts ?? [-1, 65535]),
-        action === 'drop' ? 1 : 0,
-      ],
-      i * ruleWords,
-    );
+    const rule = toRule(op, name, match, 'a rule text, a PacketRule or { match, action }');
+    setRuleRow(table, i, rule, action === 'drop');
     return { rule: typeof rule.text === 'string' ? rule.text : describe(rule), action };
   });
   const fallback = defaultAction === undefined ? 'pass' : checkAction(op, 'filter.defaultAction', defaultAction);

@@ -39,6 +39,7 @@ export {
   type WaitForLinkOptions,
   type PortEvents,
 } from './port.js';
+export { Capture, maxSnapLength, type CaptureDirection, type CaptureOptions, type CaptureStats } from './capture.js';
 export {
   VirtioUser,
   Vhost,

@@ -95,6 +95,11 @@ export interface NativeEngine {
   filterStats(): Float64Array;
   resetStats(): void;
 }
+export interface NativeCapture {
+  stop(): void;
+  /** [captured, filteredOut, dropped, limitReached (0/1), capturing (0/1)]. */
+  stats(): Float64Array;
+}
 export interface NativeAddon {
   setErrorClass(ctor: typeof DpdkError): void;
   chunkBuffer(id: number): ArrayBuffer;
@@ -125,6 +130,11 @@ export interface NativeAddon {
   txBurst(queueHandle: number, batchId: number): number;
   txRxBurst(txQueueHandle: number, batchId: number, rxQueueHandle: number): number;
   Engine: new (options: object) => NativeEngine;
+  Capture: new (
+    portId: number,
+    path: string,
+    options: { rx: boolean; tx: boolean; snapLength: number; packetLimit: number; filter?: { table: Int32Array } },
+  ) => NativeCapture;
 }
 
 /** The package's root: the loader runs from lib/ (sources) or dist/lib/ (compiled). */

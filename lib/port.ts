@@ -1,6 +1,7 @@
 /** Ethernet ports (rte_ethdev): configure, start, bursts, link, statistics, stop, close. */
 import { EventEmitter } from 'node:events';
 import { Batch } from './batch.js';
+import { Capture, type CaptureOptions } from './capture.js';
 import { Mempool } from './mempool.js';
 import { native, type NativePort, type PortInfo } from './native.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
@@ -406,6 +407,21 @@ export class Port extends EventEmitter<PortEvents> {
     if ((txQueue & 0xffff) !== txQueue) this.#invalidQueue('Port.txRxBurst', txQueue);
     if ((rxQueue & 0xffff) !== rxQueue) rxPort.#invalidQueue('Port.txRxBurst', rxQueue);
     return txRxBurst(this.#queueBase + txQueue, batch.id, rxPort.#queueBase + rxQueue);
+  }
+
+  /**
+   * Starts capturing what the port receives and/or sends into a pcapng file (tcpdump,
+   * Wireshark and tshark read it), whoever bursts on it: TypeScript bursts, lcore workers and
+   * native engines alike. Ports not captured pay nothing. Returns the capture: `stop()` it to
+   * complete the file. The capture covers the queues the port has now (configure it first).
+   *
+   * @throws DpdkError `EACCES`, `ENOENT`, ... naming the path when the file cannot be
+   * created; `EBUSY` when this direction of the port is already captured; `EINVAL` for bad
+   * options or a port without queues in that direction; `ERR_CLOSED` after {@link Port.close}.
+   */
+  capture(options: CaptureOptions): Capture {
+    this.native.info(); // ERR_CLOSED with this port's own message
+    return Capture.start(this.id, options);
   }
 
   /** Whether `value` is a Port: a brand check, cheaper than `instanceof` on the hot path. */

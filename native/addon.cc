@@ -6,6 +6,7 @@
 
 #include "batch.h"
 #include "burst.h"
+#include "capture.h"
 #include "eal.h"
 #include "engine.h"
 #include "errors.h"
@@ -27,6 +28,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   InitBursts(env, exports, this);
   Batch::Init(env, exports);
   Engine::Init(env, exports);
+  Capture::Init(env, exports);
   // Runs when the environment ends (a worker thread exits, or the main thread at process
   // exit), before instance data is deleted.
   napi_add_env_cleanup_hook(env, &Addon::Cleanup, this);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "capture.h"
 #include "engine.h"
 #include "errors.h"
 #include "log_capture.h"
@@ -293,6 +294,8 @@ void Eal::Shutdown(bool atExit) {
   }
   Engine::StopAll();
   VdevWait::CancelAll();
+  // Captures end before their ports close: their files are complete at exit too.
+  Capture::StopAll();
   // EAL leaves its runtime directory (/var/run/dpdk/PREFIX) behind; nothing else uses it.
   std::string runtimeDir = rte_eal_get_runtime_dir();
   g_state.store(kCleanedUp);

@@ -4,6 +4,7 @@
 
 #include <rte_dev.h>
 
+#include "capture.h"
 #include "mempool.h"
 #include "port.h"
 
@@ -49,6 +50,8 @@ void PortTable::Teardown(uint16_t id) {
   // Whichever Port objects watch the link, the interrupt thread must not call them anymore.
   rte_eth_dev_callback_unregister(id, RTE_ETH_EVENT_INTR_LSC, &Port::OnLinkEvent,
                                   reinterpret_cast<void*>(-1));
+  // A capture's callbacks go before the port: a later port with this id is not captured.
+  Capture::DetachPort(id);
   rte_eth_dev_close(id);
   ReleasePools(record);
   if (record.hotplugged) {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tools/progress.sh
 source tools/progress.sh
 
-packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format tmux prometheus)
+packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format tmux prometheus tcpdump tshark)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -41,7 +41,7 @@ import {
   buildUdpPacket,
   type LatencyStats,
 } from '../../lib/index.js';
-import { UsageError } from '../app.js';
+import { UsageError, startPcap } from '../app.js';
 import { maxTemplatesPerPort, type Command, type PortList, type Setting } from './commands.js';
 import type { AppOptions, LcoreMapping } from './options.js';
 import type { PortReport } from './report.js';
@@ -110,6 +110,8 @@ export class Pktgen {
 
   /** `--shared-cpu`: engines yield the CPU when idle. */
   readonly #sharedCpu: boolean;
+  /** Ends `--pcap`'s captures. */
+  readonly #stopPcap: () => void;
   /** `--metrics`: the pool and each run's engines are exported. */
   readonly #metrics: DpdkMetrics | undefined;
 
@@ -142,6 +144,7 @@ export class Pktgen {
         }
       }
     }
+    this.#stopPcap = startPcap('pktgen', options.pcap, this.ports);
     this.settings = this.ports.map((port, i) => ({
       count: 0,
       size: 64,
@@ -494,9 +497,10 @@ export class Pktgen {
     );
   }
 
-  /** Closes the engines, the ports and the mempool. */
+  /** Closes the engines and the captures, the ports and the mempool. */
   close(): void {
     for (const group of this.#groups) group.engine.close();
+    this.#stopPcap();
     for (const port of this.ports) port.close();
     this.#pool.close();
   }

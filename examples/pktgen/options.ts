@@ -5,14 +5,22 @@
  * application's options after `--`. A mistake is a UsageError.
  */
 import { readFileSync } from 'node:fs';
-import { prepareEalArgs, type PreparedEalArgs } from '../../lib/index.js';
-import { UsageError, parseMetricsAddress, type MetricsAddress } from '../app.js';
+import { prepareEalArgs, type CaptureDirection, type PreparedEalArgs } from '../../lib/index.js';
+import {
+  UsageError,
+  parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
+  type MetricsAddress,
+  type PcapOption,
+} from '../app.js';
 import { commandHelp, type SourceLine } from './commands.js';
 
 /** The usage line, printed with `-h` and with a mistake in the options. */
 export const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]
-                 [--metrics HOST:PORT]`;
+                 [--metrics HOST:PORT] [--pcap FILE [--pcap-direction rx|tx|both]]
+${pcapUsage}`;
 
 // EAL's own -h would print DPDK's help and end the process; this is pktgen.ts's.
 function printHelpAndExit(): never {
@@ -30,6 +38,8 @@ const pktgenOptions = new Set([
   '--line-rate-mbps',
   '--shared-cpu',
   '--linger',
+  '--pcap',
+  '--pcap-direction',
   '--metrics',
 ]);
 
@@ -172,6 +182,8 @@ export interface AppOptions {
   lineRateMbps: number;
   sharedCpu: boolean;
   lingerMs: number;
+  /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
+  pcap?: PcapOption;
   /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
   metrics?: MetricsAddress;
 }
@@ -189,6 +201,7 @@ export function parseAppArgs(argv: string[]): AppOptions {
     lingerMs: 0,
   };
   let timeoutGiven = false;
+  let pcapDirection: CaptureDirection | undefined;
   const readScript = (path: string, option: string): void => {
     let text: string;
     try {
@@ -257,6 +270,12 @@ export function parseAppArgs(argv: string[]): AppOptions {
         }
         break;
       }
+      case '--pcap':
+        options.pcap = { path: value(), direction: 'both' };
+        break;
+      case '--pcap-direction':
+        pcapDirection = parsePcapDirection(value());
+        break;
       case '-h':
       case '--help':
         printHelpAndExit();
@@ -267,5 +286,9 @@ export function parseAppArgs(argv: string[]): AppOptions {
     }
   }
   if (timeoutGiven && !options.waitDone) throw new UsageError('--timeout only applies with --wait-done');
+  if (pcapDirection !== undefined) {
+    if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');
+    options.pcap.direction = pcapDirection;
+  }
   return options;
 }

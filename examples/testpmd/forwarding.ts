@@ -15,7 +15,7 @@ import {
   type ForwarderPortTotals,
   type PortStats,
 } from '../../lib/index.js';
-import { UsageError } from '../app.js';
+import { UsageError, startPcap } from '../app.js';
 import type { TestpmdLoopData, TsForwardMode } from '../testpmd-loop.js';
 import { parseForwardMode, type TestpmdOptions } from './options.js';
 
@@ -89,6 +89,7 @@ export class Testpmd {
   #startStats = new Map<number, PortStats>();
   /** Port counters and time of the last `show port stats`, for its throughput. */
   #lastShow = new Map<number, { stats: PortStats; at: bigint }>();
+  readonly #stopPcap: () => void;
 
   readonly #metrics: DpdkMetrics | undefined;
 
@@ -126,6 +127,7 @@ export class Testpmd {
       }
       console.log(`Port ${port.id}: ${port.mac.toUpperCase()}`);
     }
+    this.#stopPcap = startPcap('testpmd', options.pcap, this.#ports);
   }
 
   /** Picks the forwarding lcores (`--coremask`, `--nb-cores`) and spreads the streams over them. */
@@ -325,9 +327,10 @@ export class Testpmd {
     this.showPortStats('all');
   }
 
-  /** Stops forwarding if started, then stops and closes the ports and frees the pool. */
+  /** Stops forwarding if started, ends the captures, then stops and closes the ports and frees the pool. */
   async close(): Promise<void> {
     if (this.#forwarding) await this.stop();
+    this.#stopPcap();
     for (const port of this.#ports) {
       console.log(`Stopping port ${port.id}...`);
       port.stop();

@@ -2,8 +2,16 @@
  * testpmd.ts's command line after `--` (see ../testpmd.ts): the options, their defaults and
  * their checks, and the usage text. A mistake is a UsageError.
  */
-import { parseCoremask, parseRule, type EngineFilterRule } from '../../lib/index.js';
-import { UsageError, metricsUsage, parseMetricsAddress, type MetricsAddress } from '../app.js';
+import { parseCoremask, parseRule, type CaptureDirection, type EngineFilterRule } from '../../lib/index.js';
+import {
+  UsageError,
+  metricsUsage,
+  parseMetricsAddress,
+  parsePcapDirection,
+  pcapUsage,
+  type MetricsAddress,
+  type PcapOption,
+} from '../app.js';
 import type { TsForwardMode } from '../testpmd-loop.js';
 
 /** The forwarding modes, as `--forward-mode` and `set fwd` name them. */
@@ -29,6 +37,8 @@ export interface TestpmdOptions {
   yieldWhenIdle: boolean;
   /** `--filter-drop`, `--filter-pass`: the native engine's filter rules, in order (none: no filter). */
   filterRules: EngineFilterRule[];
+  /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
+  pcap: PcapOption | undefined;
   /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
   metrics: MetricsAddress | undefined;
 }
@@ -52,6 +62,7 @@ export const usage = `usage: testpmd.ts [EAL options] -- [options]
                              (native engine) drop or forward what RULE matches, the first
                              matching rule deciding, the rest forwarded; RULE as PacketFilter's:
                              ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET, tp_src=P[-P], tp_dst=P[-P]
+${pcapUsage}
 ${metricsUsage}
   --disable-hw-vlan, --disable-link-check
                              accepted for compatibility; nothing to do on dpdk-ts ports`;
@@ -98,8 +109,10 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     json: false,
     yieldWhenIdle: false,
     filterRules: [],
+    pcap: undefined,
     metrics: undefined,
   };
+  let pcapDirection: CaptureDirection | undefined;
   const withValue = new Set([
     '--burst',
     '--rxd',
@@ -112,6 +125,8 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
     '--engine',
     '--filter-drop',
     '--filter-pass',
+    '--pcap',
+    '--pcap-direction',
     '--metrics',
   ]);
   for (let i = 0; i < args.length; i++) {
@@ -186,6 +201,12 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
         }
         options.filterRules.push({ match: value, action: name === '--filter-drop' ? 'drop' : 'pass' });
         break;
+      case '--pcap':
+        options.pcap = { path: value, direction: 'both' };
+        break;
+      case '--pcap-direction':
+        pcapDirection = parsePcapDirection(value);
+        break;
       case '--metrics':
         options.metrics = parseMetricsAddress(value);
         break;
@@ -193,6 +214,10 @@ export function parseOptions(args: string[]): TestpmdOptions | 'help' {
         if (ignoredOptions.has(name)) break;
         throw new UsageError(`unknown option '${arg}' (see --help)`);
     }
+  }
+  if (pcapDirection !== undefined) {
+    if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');
+    options.pcap.direction = pcapDirection;
   }
   if (options.filterRules.length > 0 && options.engine !== 'native')
     throw new UsageError('--filter-drop and --filter-pass need --engine=native');

@@ -140,6 +140,17 @@ t.test('a bad flow is refused with its parse error and the previous state stays'
   t.match(await keeper.setFlows([...desired, 'priority=3,actions=drop']), { added: 1, deleted: 0, unchanged: 3 });
 });
 
+t.test('checkIntervalMs puts back flows deleted behind its back', async (t) => {
+  const keeper = new FlowKeeper(target, desired, { ...opts, checkIntervalMs: 100 });
+  t.teardown(() => keeper.close());
+  await keeper.waitInstalled();
+  const before = await dump();
+  const installed = keeper.waitInstalled();
+  await execFileAsync('ovs-ofctl', ['-O', 'OpenFlow13', 'del-flows', 'br0', 'table=1'], { env: sandbox.env });
+  t.match(await installed, { added: 1, deleted: 0, modified: 0, unchanged: 2 });
+  t.same(await dump(), before);
+});
+
 t.test('options and flows are validated', async (t) => {
   t.throws(() => new FlowKeeper(target, desired, { keepAliveMs: 5 } as never), {
     code: 'EINVAL',

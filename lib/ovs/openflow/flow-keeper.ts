@@ -89,7 +89,7 @@ function checkFlowList(operation: string, flows: unknown): string[] {
  * flows (all tables) the desired ones with an atomic `replaceFlows`, and does so again
  * after every reconnection (a restarted ovs-vswitchd recreates its `.mgmt` socket: each
  * attempt opens the path anew). Flows the switch already has as desired are left alone,
- * counters included. {@link close} stops it and leaves the flows installed.
+ * counters included. {@link FlowKeeper.close} stops it and leaves the flows installed.
  */
 export class FlowKeeper extends EventEmitter<FlowKeeperEvents> {
   /** The switch's OpenFlow target, as given. */
@@ -203,7 +203,7 @@ export class FlowKeeper extends EventEmitter<FlowKeeperEvents> {
    * by the switch (`ERR_OPENFLOW`) likewise keeps the previous state. While disconnected,
    * resolves with undefined: they are installed on reconnection.
    * @throws DpdkError `EINVAL` (the flow's index and text in `flowIndex`, `flow`),
-   * `ERR_OPENFLOW`, `ERR_CLOSED` after {@link close}, `ETIMEDOUT`, `ECANCELED` (then the
+   * `ERR_OPENFLOW`, `ERR_CLOSED` after {@link FlowKeeper.close}, `ETIMEDOUT`, `ECANCELED` (then the
    * desired state is unchanged, though the switch may have applied the flows).
    */
   setFlows(flows: readonly string[], options: CallOptions = {}): Promise<ReplaceFlowsResult | undefined> {

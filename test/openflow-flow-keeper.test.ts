@@ -114,6 +114,11 @@ t.test('setFlows while disconnected is applied on reconnect', async (t) => {
   const disconnected = new Promise((resolve) => keeper.once('disconnected', resolve));
   await sandbox.killDaemon('ovs-vswitchd', 'SIGKILL');
   await disconnected;
+  await t.rejects(keeper.setFlows(['in_port=nosuch,actions=drop']), {
+    code: 'EINVAL',
+    message: /unknown port "nosuch"/,
+  });
+  t.same(keeper.flows, desired, 'a port the bridge had not is refused while disconnected too');
   const next = ['priority=7,in_port=p1,actions=output:p2'];
   t.equal(await keeper.setFlows(next), undefined, 'accepted while disconnected');
   t.same(keeper.flows, next);

@@ -63,8 +63,8 @@ const reconnectKeys = ['initialDelayMs', 'maxDelayMs'] as const;
 const callKeys = ['timeoutMs', 'signal'] as const satisfies readonly (keyof CallOptions)[];
 
 /**
- * Resolves every port name to a placeholder: before the first connection the bridge's
- * ports are unknown, so flows are checked for syntax only; the switch checks names at install.
+ * Resolves every port name to a placeholder, to check a flow's syntax alone: port names are
+ * checked against the bridge's ports where they are known.
  */
 class AnyPortName extends Map<string, number> {
   override get(): number {
@@ -139,7 +139,7 @@ export class FlowKeeper extends EventEmitter<FlowKeeperEvents> {
       2 ** 31 - 1,
     );
     this.#checkIntervalMs = checkInteger(operation, 'checkIntervalMs', options.checkIntervalMs ?? 0, 0, 2 ** 31 - 1);
-    this.#flows = this.#validate(operation, flows);
+    this.#flows = this.#validate(operation, flows, new AnyPortName());
     this.#delayMs = this.#initialDelayMs;
     if (options.signal?.aborted) {
       this.#closed = true;
@@ -198,7 +198,7 @@ export class FlowKeeper extends EventEmitter<FlowKeeperEvents> {
 
   /**
    * Makes `flows` the desired state. Every flow is parsed first (port names against the
-   * bridge's ports as last seen); a bad one is refused and the previous state stays. While
+   * bridge's ports: read now while connected, as last seen while not); a bad one is refused and the previous state stays. While
    * connected they are installed at once, atomically, and the result returned; a refusal
    * by the switch (`ERR_OPENFLOW`) likewise keeps the previous state. While disconnected,
    * resolves with undefined: they are installed on reconnection.
@@ -214,10 +214,13 @@ export class FlowKeeper extends EventEmitter<FlowKeeperEvents> {
       if (this.#closed) {
         throw new DpdkError('the flow keeper is closed', { code: 'ERR_CLOSED', operation, object: this.target });
       }
-      const list = this.#validate(operation, flows);
+      // Syntax now; port names against the switch's current ports (replaceFlows reads them
+      // before sending), or, while disconnected, against its ports as last seen.
+      const list = this.#validate(operation, flows, new AnyPortName());
       return this.#enqueue(async () => {
         const client = this.#client;
         if (client === undefined || client.closed) {
+          if (this.#portMap !== undefined) this.#validate(operation, list, this.#portMap);
           this.#flows = list;
           return undefined;
         }
@@ -249,9 +252,8 @@ export class FlowKeeper extends EventEmitter<FlowKeeperEvents> {
     await client?.close();
   }
 
-  #validate(operation: string, flows: unknown): string[] {
+  #validate(operation: string, flows: unknown, portMap: ReadonlyMap<string, number>): string[] {
     const list = checkFlowList(operation, flows);
-    const portMap = this.#portMap ?? new AnyPortName();
     list.forEach((flow, flowIndex) => {
       try {
         parseFlowMod(flow, { command: 'add', portMap });

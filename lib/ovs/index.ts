@@ -11,7 +11,14 @@ export { DpdkError, type DpdkErrorDetails } from '../errors.js';
 export * as ovsdb from './ovsdb/index.js';
 export * as openflow from './openflow/index.js';
 export { OvsdbClient, Monitor, Replica, namedUuid } from './ovsdb/index.js';
-export { OpenFlowClient, parseFlowMod, parseFlowFilter, formatFlowStats, formatPortStats } from './openflow/index.js';
+export {
+  OpenFlowClient,
+  FlowKeeper,
+  parseFlowMod,
+  parseFlowFilter,
+  formatFlowStats,
+  formatPortStats,
+} from './openflow/index.js';
 export * from './vswitch.js';
 export { formatAtom, formatValue } from './vsctl-format.js';
 export * from './sandbox.js';

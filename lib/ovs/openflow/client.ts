@@ -81,6 +81,8 @@ export class OpenFlowClient {
   readonly #replies: PendingReplies;
   readonly #timeoutMs: number;
   #closedError: DpdkError | undefined;
+  #onClosed: ((error: DpdkError) => void) | undefined;
+  readonly #closedPromise = new Promise<DpdkError>((resolve) => (this.#onClosed = resolve));
   #switchFeatures: SwitchFeatures | undefined;
   #keepaliveTimer: NodeJS.Timeout | undefined;
   /** Whether anything arrived from the switch since the last keepalive tick. */
@@ -192,6 +194,15 @@ export class OpenFlowClient {
   /** True once the connection is closed, by {@link close} or by the switch. */
   get closed(): boolean {
     return this.#closedError !== undefined;
+  }
+
+  /**
+   * Resolves, once the connection is closed (by {@link close}, the switch, a failed
+   * keepalive or a protocol error), with the error that closed it: what a controller
+   * watches to reconnect.
+   */
+  whenClosed(): Promise<DpdkError> {
+    return this.#closedPromise;
   }
 
   async #handshake(): Promise<void> {
@@ -317,6 +328,7 @@ export class OpenFlowClient {
       return;
     }
     this.#closedError = error;
+    this.#onClosed!(error);
     clearInterval(this.#keepaliveTimer);
     this.#helloWaiter?.reject(error);
     this.#helloWaiter = undefined;

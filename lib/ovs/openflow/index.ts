@@ -12,6 +12,7 @@ export * from './flow-mod.js';
 export * from './flow-syntax.js';
 export * from './flow-diff.js';
 export * from './flow-file.js';
+export * from './flow-keeper.js';
 export {
   portNamesOf,
   type AddFlowsOptions,

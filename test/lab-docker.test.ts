@@ -118,6 +118,9 @@ t.test('staging copies what is built and the Node binary, and lists Debian packa
   t.ok(staged.staged.includes('package.json'));
   t.ok(staged.staged.includes('node_modules/bindings'));
   t.ok(staged.staged.includes('node_modules/file-uri-to-path'));
+  // lib/index.js loads the metrics, and they prom-client: without it no example starts in a container.
+  t.ok(staged.staged.includes('node_modules/prom-client'));
+  t.ok(staged.staged.includes('node_modules/tdigest'), "prom-client's own dependencies");
   t.ok(existsSync(join(context, 'usr/local/bin/node')));
   for (const path of ['dist/lib', 'dist/examples', 'build/Release/dpdk_ts.node']) {
     t.equal(

@@ -80,6 +80,14 @@ t.test('container arguments: minimal capabilities, no network, pinning, label, v
   rejects({ ...base, env: { 'A-B': 'x' } }, /env name "A-B"/);
 });
 
+t.test("container arguments: the host's network only when asked (the lab's --metrics)", async (t) => {
+  const base = { name: 'tx', image: 'i', cpus: '1' };
+  const network = (args: string[]): string => args[args.indexOf('--network') + 1];
+  t.equal(network(containerCreateArgs('n', 's', base)), 'none');
+  t.equal(network(containerCreateArgs('n', 's', { ...base, hostNetwork: false })), 'none');
+  t.equal(network(containerCreateArgs('n', 's', { ...base, hostNetwork: true })), 'host');
+});
+
 t.test('Debian mirrors are read from apt sources, one-line and deb822', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dpdk-ts-apt-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

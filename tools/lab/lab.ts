@@ -336,12 +336,13 @@ export class Lab {
   }
 
   /**
-   * Reads the app's port packet counts from its metrics (`--metrics`; nothing without),
-   * prints them and keeps them in `app.metrics`. A failure to read is printed, not thrown:
-   * the app's own report still counts.
+   * Reads the app's port packet counts from its metrics (`--metrics`; nothing without, or
+   * once the app has ended), prints them and keeps them in `app.metrics`. A failure to read
+   * is printed, not thrown: the app's own report still counts.
    */
   async readMetrics(app: StartedApp): Promise<PortPacketCounts | undefined> {
-    if (app.metricsUrl === undefined) return undefined;
+    // An app that has ended has given its port back: another program may answer there.
+    if (app.metricsUrl === undefined || !this.#metricsIndexes.has(app)) return undefined;
     try {
       app.metrics = await scrapePortPackets(app.metricsUrl);
       log(`lab: [${app.runner.name}] metrics: its ports received ${app.metrics.rx} and sent ${app.metrics.tx} packets`);

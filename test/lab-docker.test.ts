@@ -80,6 +80,14 @@ t.test('container arguments: minimal capabilities, no network, pinning, label, v
   rejects({ ...base, env: { 'A-B': 'x' } }, /env name "A-B"/);
 });
 
+t.test("container arguments: the host's network only when asked (the lab's --metrics)", async (t) => {
+  const base = { name: 'tx', image: 'i', cpus: '1' };
+  const network = (args: string[]): string => args[args.indexOf('--network') + 1];
+  t.equal(network(containerCreateArgs('n', 's', base)), 'none');
+  t.equal(network(containerCreateArgs('n', 's', { ...base, hostNetwork: false })), 'none');
+  t.equal(network(containerCreateArgs('n', 's', { ...base, hostNetwork: true })), 'host');
+});
+
 t.test('Debian mirrors are read from apt sources, one-line and deb822', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'dpdk-ts-apt-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -118,6 +126,9 @@ t.test('staging copies what is built and the Node binary, and lists Debian packa
   t.ok(staged.staged.includes('package.json'));
   t.ok(staged.staged.includes('node_modules/bindings'));
   t.ok(staged.staged.includes('node_modules/file-uri-to-path'));
+  // lib/index.js loads the metrics, and they prom-client: without it no example starts in a container.
+  t.ok(staged.staged.includes('node_modules/prom-client'));
+  t.ok(staged.staged.includes('node_modules/tdigest'), "prom-client's own dependencies");
   t.ok(existsSync(join(context, 'usr/local/bin/node')));
   for (const path of ['dist/lib', 'dist/examples', 'build/Release/dpdk_ts.node']) {
     t.equal(

@@ -1,7 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { UsageError } from '../examples/app.js';
@@ -9,6 +11,7 @@ import type { PktgenReport, SearchReport } from '../examples/pktgen/report.js';
 import { chartPath } from '../tools/charts/index.js';
 import { roundFigures, spread, summarize } from '../tools/lab/comparison.js';
 import { planCpus } from '../tools/lab/cpu-plan.js';
+import { portPacketCounts, type PortPacketCounts } from '../tools/lab/app-metrics.js';
 import { parseLabOptions } from '../tools/lab/options.js';
 
 const run = promisify(execFile);
@@ -217,6 +220,30 @@ t.test('the lab options of the comparison and of CPU sharing (no DPDK)', async (
   t.same(planCpus([0, 1, 2], 'forwarder+ovs'), { ovs: 0, generator: 1, forwarder: 2, generatorSharesOvsCpu: false });
 });
 
+t.test('the lab option --metrics (no DPDK)', async (t) => {
+  t.match(parseLabOptions([]), { metrics: undefined }, 'no metrics unless asked');
+  t.match(parseLabOptions(['--metrics', '127.0.0.1:9400']), { metrics: { host: '127.0.0.1', port: 9400 } });
+  t.match(parseLabOptions(['--metrics=[::1]:65533']), { metrics: { host: '::1', port: 65533 } });
+  for (const [args, message] of [
+    [['--metrics'], /^--metrics needs a value$/],
+    [['--metrics', '9400'], /^--metrics must be HOST:PORT with a port from 0 to 65535 .*, got "9400"$/],
+    [
+      ['--metrics', '127.0.0.1:0'],
+      /^--metrics port must be 1 to 65533 \(the apps serve on it and the next 2\), got 0$/,
+    ],
+    [['--metrics', '127.0.0.1:65534'], /^--metrics port must be 1 to 65533 .*, got 65534$/],
+  ] as const) {
+    let caught: unknown;
+    try {
+      parseLabOptions([...args]);
+    } catch (error) {
+      caught = error;
+    }
+    t.ok(caught instanceof UsageError, `${args.join(' ')}: a UsageError (the lab prints its usage)`);
+    t.match(caught, { message }, args.join(' '));
+  }
+});
+
 function leftovers(): string[] {
   const found: string[] = [];
   for (const dir of ['/dev/hugepages', '/var/run/dpdk']) {
@@ -225,19 +252,22 @@ function leftovers(): string[] {
   return found;
 }
 
-/** Runs `npm run lab`'s program with `args` and returns its JSON report. */
-async function lab(t: Test, args: string[]): Promise<LabReport> {
+/** Runs `npm run lab`'s program with `args` and returns its JSON report; `onLine` sees each line it prints as it comes. */
+async function lab(t: Test, args: string[], onLine?: (line: string) => void): Promise<LabReport> {
   const json = join(tmpdir(), `lab-${process.pid}-${Date.now()}.json`);
   // The lab draws its charts beside the JSON.
   t.teardown(() => {
     for (const path of [json, chartPath(json, 'rate'), chartPath(json, 'latency')]) rmSync(path, { force: true });
   });
   const before = new Set(leftovers());
-  const result = await run(
+  const running = run(
     process.execPath,
     ['--import', 'tsx', join(root, 'tools/lab/main.ts'), ...args, '--duration', '2', '--rounds', '1', '--json', json],
     { cwd: root, timeout: 900_000, maxBuffer: 64 << 20 },
-  ).catch((error: { stdout: string; stderr: string; code: number }) => error);
+  );
+  const stdout = running.child.stdout;
+  if (onLine !== undefined && stdout !== null) createInterface({ input: stdout }).on('line', onLine);
+  const result = await running.catch((error: { stdout: string; stderr: string; code: number }) => error);
   const report = JSON.parse(readFileSync(json, 'utf8')) as LabReport;
   if (!report.pass) t.comment(`${result.stdout}\n${result.stderr}`);
   t.same(
@@ -329,6 +359,99 @@ t.test('the lab in containers: both experiments and the chain', async (t) => {
     'docker -H unix:///run/dpdk-ts-lab/docker.sock ps -aq 2>/dev/null | wc -l',
   ]);
   t.equal(stdout.trim(), '0', 'no container left');
+});
+
+/** Listens on 127.0.0.1 at `count` ports in a row (from 20000 up); close them to free them. */
+async function holdPorts(count: number): Promise<{ base: number; servers: Server[] }> {
+  for (let base = 20000 + (process.pid % 1000) * 10; base < 65000; base += 10) {
+    const servers: Server[] = [];
+    for (let i = 0; i < count; i++) {
+      // It answers nothing: the lab's own read of the app's metrics would find it.
+      const server = createServer((socket) => socket.destroy());
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(base + i, '127.0.0.1', () => resolve(true));
+      });
+      if (!ok) break;
+      servers.push(server);
+    }
+    if (servers.length === count) return { base, servers };
+    await closeAll(servers);
+  }
+  throw new Error('no free ports');
+}
+
+async function closeAll(servers: Server[]): Promise<void> {
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+}
+
+/** Reads `url` every 200 ms from when it first answers until it stops (2 minutes at most): the highest counts seen. */
+async function watchMetrics(url: string): Promise<PortPacketCounts | undefined> {
+  let highest: PortPacketCounts | undefined;
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+    const text = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      (response) => response.text(),
+      () => undefined,
+    );
+    if (text === undefined && highest !== undefined) break;
+    if (text !== undefined) {
+      const counts = portPacketCounts(text);
+      highest = { rx: Math.max(counts.rx, highest?.rx ?? 0), tx: Math.max(counts.tx, highest?.tx ?? 0) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return highest;
+}
+
+t.test('the lab with --metrics: each app serves its own, read over HTTP during the chain', async (t) => {
+  const held = await holdPorts(3);
+  await closeAll(held.servers);
+  const served = new Map<string, { url: string; counts: Promise<PortPacketCounts | undefined> }>();
+  const lines: string[] = [];
+  const report = await lab(t, ['--experiment', 'chain', '--metrics', `127.0.0.1:${held.base}`], (line) => {
+    lines.push(line);
+    const match = /^lab: \[(\S+)\] serves its metrics at (\S+)$/.exec(line);
+    if (match !== null) served.set(match[1], { url: match[2], counts: watchMetrics(match[2]) });
+  });
+  checkExact(t, report, ['service chain']);
+  t.same([...served.keys()].sort(), ['ids', 'ips', 'pktgen'], 'the generator, the IPS and the detector serve metrics');
+  t.same(
+    [...served.values()].map((app) => app.url).sort(),
+    [0, 1, 2].map((i) => `http://127.0.0.1:${held.base + i}/metrics`),
+    'each on a port of its own from the base port',
+  );
+  const counts = Object.fromEntries(
+    await Promise.all([...served].map(async ([name, app]) => [name, await app.counts] as const)),
+  );
+  t.same(
+    counts,
+    { pktgen: { rx: 200, tx: 300 }, ips: { rx: 300, tx: 200 }, ids: { rx: 300, tx: 0 } },
+    "the apps' metrics, read from the host while they ran, count what the lab counted",
+  );
+  t.same(
+    report.experiments[0].counted?.checks.filter((check) => check.what.includes('metrics')),
+    [
+      { what: "the IPS's metrics: its ports received 300 and sent 200", ok: true },
+      { what: "the detector's metrics: its port received 300", ok: true },
+    ],
+    "the lab checked the apps' metrics against its own count",
+  );
+  t.ok(
+    lines.includes('lab: [ips] metrics: its ports received 300 and sent 200 packets'),
+    'the lab prints what it read',
+  );
+});
+
+t.test('the lab with --metrics at a port in use: the app says so', async (t) => {
+  const held = await holdPorts(1);
+  t.teardown(() => closeAll(held.servers));
+  const report = await lab(t, ['--experiment', 'chain', '--metrics', `127.0.0.1:${held.base}`]);
+  t.notOk(report.pass, 'the lab reports FAIL');
+  t.match(
+    report.experiments[0].error,
+    /^ips exited before OVS saw it connected:[\s\S]*ips: .*127\.0\.0\.1.*already in use/,
+    "the IPS's own message, in the lab's error",
+  );
 });
 
 t.test('the lab with --no-containers and --zero-loss', async (t) => {

@@ -20,6 +20,7 @@ import {
 } from '../lib/index.js';
 import { histogramCounts } from '../lib/metrics/latency-histogram.js';
 import { initEal, ringPort, testPacket, uniquePrefix, until } from './helpers/dpdk.js';
+import { missingProgram } from './helpers/programs.js';
 
 // Lcore 1 (CPU 1) runs the engines, yielding when idle: the test thread feeds and scrapes.
 initEal('metrics');
@@ -263,7 +264,21 @@ function freePort(): Promise<number> {
   });
 }
 
+t.test('a program the tests need and miss is named with its fix (no DPDK)', async (t) => {
+  t.equal(missingProgram('sh'), undefined, 'a program on PATH');
+  t.equal(
+    missingProgram('dpdk-ts-no-such-program', 'dpdk-ts-pkg'),
+    'dpdk-ts-no-such-program is not installed (not on PATH): apt-get install dpdk-ts-pkg, or npm run setup',
+  );
+});
+
 t.test('Prometheus scrapes the forwarded packet count the forwarder reports', async (t) => {
+  // Without it, spawn's ENOENT would end the whole file with no word of the fix.
+  const missing = missingProgram('prometheus');
+  if (missing !== undefined) {
+    t.fail(missing);
+    return;
+  }
   const { forwarder, url } = await forwarding(t);
   const target = new URL(url).host;
   const dir = mkdtempSync(join(tmpdir(), 'dts-prometheus-'));

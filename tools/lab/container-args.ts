@@ -71,6 +71,12 @@ export interface RunContainerOptions {
   env?: Readonly<Record<string, string>>;
   /** Keep stdin open and piped to the app (for interactive prompts). Default false. */
   interactive?: boolean;
+  /**
+   * Share the host's network (`--network host`) instead of none, so that a server of the
+   * app (its metrics) is reachable from the host: the lab's private dockerd has no bridge
+   * to publish a port through. Default false.
+   */
+  hostNetwork?: boolean;
 }
 
 const runContainerOptionKeys: readonly (keyof RunContainerOptions)[] = [
@@ -82,6 +88,7 @@ const runContainerOptionKeys: readonly (keyof RunContainerOptions)[] = [
   'args',
   'env',
   'interactive',
+  'hostNetwork',
 ];
 const volumeKeys: readonly (keyof VolumeMount)[] = ['host', 'container', 'readOnly'];
 
@@ -103,7 +110,7 @@ export function checkCpuset(operation: string, name: string, value: unknown): st
 
 /**
  * The `docker create` arguments of a DPDK app container (everything after `docker`):
- * no network, all capabilities dropped but {@link dpdkContainerCapabilities}, Docker's
+ * no network (or the host's, when asked), all capabilities dropped but {@link dpdkContainerCapabilities}, Docker's
  * default seccomp profile, an init process that forwards signals, CPU pinning, the lab
  * label, bind mounts and environment.
  */
@@ -120,7 +127,7 @@ export function containerCreateArgs(uniqueName: string, sessionId: string, optio
     '--label',
     `${labContainerLabel}=${sessionId}`,
     '--network',
-    'none',
+    options.hostNetwork === true ? 'host' : 'none',
     '--init',
     '--cap-drop',
     'ALL',

@@ -156,6 +156,7 @@ async function generate(
     await app.runner.wait();
     return { report };
   }
+  await lab.readMetrics(app);
   // OVS folds its datapath's counters into the OpenFlow rules every half second or so:
   // give it a second, then read until two readings agree.
   await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -441,6 +442,16 @@ export async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
         ]),
       },
     ];
+    // --metrics: what the apps' own metrics counted, against the lab's count.
+    if (lab.options.metrics !== undefined) {
+      checks.push(
+        {
+          what: "the IPS's metrics: its ports received 300 and sent 200",
+          ok: ips.metrics?.rx === 300 && ips.metrics.tx === 200,
+        },
+        { what: "the detector's metrics: its port received 300", ok: ids.metrics?.rx === 300 },
+      );
+    }
     result.counted = { generator, ovs, checks };
     result.pass = checks.every((check) => check.ok !== false);
   } finally {

@@ -14,11 +14,12 @@ import { parseFlowMod } from '../../lib/ovs/openflow/flow-syntax.js';
 import { OvsSandbox } from '../../lib/ovs/sandbox.js';
 import { Vswitch } from '../../lib/ovs/vswitch.js';
 import type { AppEalSettings, VirtioPort } from './app-args.js';
+import { appMetricsArg, appMetricsUrl, scrapePortPackets, type PortPacketCounts } from './app-metrics.js';
 import type { CApp } from './c-apps.js';
 import { cpuMask, planCpus, type CpuPlan } from './cpu-plan.js';
 import { DockerEngine } from './docker-engine.js';
 import { buildBaseImage, buildImage } from './images.js';
-import type { LabOptions } from './options.js';
+import { maxConcurrentApps, type LabOptions } from './options.js';
 import { readOvsCounters, type OvsCounters } from './ovs-counters.js';
 import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from './runner.js';
 
@@ -46,6 +47,10 @@ export interface StartedApp {
   lines: string[];
   /** Resolves with the first JSON line the app prints. */
   json: Promise<unknown>;
+  /** Where it serves its metrics (`--metrics`), if it does. */
+  metricsUrl?: string;
+  /** Its ports' packet counts as its metrics said, once {@link Lab.readMetrics} read them. */
+  metrics?: PortPacketCounts;
 }
 
 /** A dpdk-ts example (`dist/examples/<example>.js`) or one of DPDK's C apps. */
@@ -82,6 +87,8 @@ export class Lab {
   #docker: DockerEngine | undefined;
   #image: string | undefined;
   #apps = new Set<StartedApp>();
+  /** The `--metrics` port index of each running app that serves metrics. */
+  #metricsIndexes = new Map<StartedApp, number>();
   /** Apps whose command line was shown beside the reference's. */
   #noted = new Set<string>();
 
@@ -270,13 +277,28 @@ export class Lab {
         jsonSeen = resolve;
       }),
     };
+    // --metrics: a dpdk-ts app takes the first port no running app holds.
+    const address = 'example' in program ? this.options.metrics : undefined;
+    const used = new Set(this.#metricsIndexes.values());
+    const index = Array.from({ length: maxConcurrentApps }, (_, i) => i).find((i) => !used.has(i));
+    if (address !== undefined && index === undefined) {
+      throw new DpdkError(`--metrics: no port left for ${app.name}: ${maxConcurrentApps} apps already serve metrics`, {
+        code: 'ERR_LAB',
+        operation: 'lab',
+      });
+    }
+    const metricsArgs = address === undefined ? [] : ['--metrics', appMetricsArg(address, index as number)];
     const options: AppRunnerOptions = {
       name: app.name,
       program: 'example' in program ? program : { executable: 'stdbuf' },
       cpus: String(app.cpu),
-      args: cPath === undefined ? app.args : (paths) => ['-oL', cPath, ...app.args(paths)],
+      args:
+        cPath === undefined
+          ? (paths) => [...app.args(paths), ...metricsArgs]
+          : (paths) => ['-oL', cPath, ...app.args(paths)],
       socketDir: this.socketDir,
       interactive: app.interactive === true,
+      hostNetwork: address !== undefined,
       onLine: (line) => {
         started.lines.push(line);
         if (line.startsWith('{')) {
@@ -291,6 +313,12 @@ export class Lab {
       ? await ContainerAppRunner.start(this.#docker as DockerEngine, this.#image as string, options)
       : await HostAppRunner.start(options, packageRoot);
     this.#apps.add(started);
+    if (address !== undefined) {
+      this.#metricsIndexes.set(started, index as number);
+      void started.runner.wait().then(() => this.#metricsIndexes.delete(started));
+      started.metricsUrl = appMetricsUrl(address, index as number);
+      log(`lab: [${app.name}] serves its metrics at ${started.metricsUrl}`);
+    }
     const shownName = cPath ?? ('example' in program ? program.example : '');
     if (app.reference !== undefined && !this.#noted.has(shownName)) {
       this.#noted.add(shownName);
@@ -307,8 +335,29 @@ export class Lab {
     return started;
   }
 
-  /** Stops an app (SIGTERM, then SIGKILL after 10 s) and returns its last JSON line, if any. */
+  /**
+   * Reads the app's port packet counts from its metrics (`--metrics`; nothing without, or
+   * once the app has ended), prints them and keeps them in `app.metrics`. A failure to read
+   * is printed, not thrown: the app's own report still counts.
+   */
+  async readMetrics(app: StartedApp): Promise<PortPacketCounts | undefined> {
+    // An app that has ended has given its port back: another program may answer there.
+    if (app.metricsUrl === undefined || !this.#metricsIndexes.has(app)) return undefined;
+    try {
+      app.metrics = await scrapePortPackets(app.metricsUrl);
+      log(`lab: [${app.runner.name}] metrics: its ports received ${app.metrics.rx} and sent ${app.metrics.tx} packets`);
+    } catch (error) {
+      log(`lab: [${app.runner.name}] metrics: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return app.metrics;
+  }
+
+  /**
+   * Stops an app (SIGTERM, then SIGKILL after 10 s), having read its metrics first if it
+   * serves them, and returns its last JSON line, if any.
+   */
   async stop(app: StartedApp): Promise<unknown> {
+    if (app.metrics === undefined) await this.readMetrics(app);
     await app.runner.kill('SIGTERM', 10000);
     this.#apps.delete(app);
     return lastJson(app.lines);

@@ -1,5 +1,5 @@
 /** The lab's command line (`npm run lab -- [options]`) and the options it gives. */
-import { UsageError } from '../../examples/app.js';
+import { parseMetricsAddress, UsageError, type MetricsAddress } from '../../examples/app.js';
 import { placements, type Placement } from './cpu-plan.js';
 
 /**
@@ -7,6 +7,12 @@ import { placements, type Placement } from './cpu-plan.js';
  * chosen by measurement (README, "Sharing two CPUs").
  */
 export const defaultPmdMaxSleepUs = 50;
+
+/**
+ * The most dpdk-ts apps the lab runs at once (the service chain's generator, IPS and
+ * detector): `--metrics`' ports are its port and the next ones, up to this many.
+ */
+export const maxConcurrentApps = 3;
 
 /** Text of `--help`, also printed after a usage error. */
 export const usage = `usage: npm run lab -- [options]
@@ -39,6 +45,10 @@ export const usage = `usage: npm run lab -- [options]
   --vhost-mode client|server
                           OVS ports dpdkvhostuserclient (default: the apps serve the
                           sockets) or dpdkvhostuser (OVS serves them)
+  --metrics HOST:PORT     every dpdk-ts app serves Prometheus metrics at HOST, on PORT and
+                          the next ports (${maxConcurrentApps} apps at most at once; each app's
+                          address is printed), e.g. 127.0.0.1:9400; containers then share
+                          the host's network; the lab reads each app's counters as it ends
   --verbose               print every line the apps print
   -h, --help              this text`;
 
@@ -79,6 +89,8 @@ export interface LabOptions {
   noHuge: boolean;
   /** `client`: OVS connects to sockets the apps serve; `server`: OVS serves them. */
   vhostMode: 'client' | 'server';
+  /** Where the dpdk-ts apps serve metrics: `host`, from `port` up (`--metrics`); none when undefined. */
+  metrics?: MetricsAddress;
   /** Print every line the apps print. */
   verbose: boolean;
 }
@@ -181,6 +193,17 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
         if (mode !== 'client' && mode !== 'server')
           throw new UsageError(`--vhost-mode must be client or server, got ${JSON.stringify(mode)}`);
         options.vhostMode = mode;
+        break;
+      }
+      case '--metrics': {
+        const address = parseMetricsAddress(value());
+        const last = 65536 - maxConcurrentApps;
+        if (address.port < 1 || address.port > last) {
+          throw new UsageError(
+            `--metrics port must be 1 to ${last} (the apps serve on it and the next ${maxConcurrentApps - 1}), got ${address.port}`,
+          );
+        }
+        options.metrics = address;
         break;
       }
       case '--verbose':

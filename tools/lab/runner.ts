@@ -48,6 +48,11 @@ export interface AppRunnerOptions {
   env?: Readonly<Record<string, string>>;
   /** Pipe stdin to the app so {@link AppRunner.write} can answer prompts. Default false. */
   interactive?: boolean;
+  /**
+   * In a container, share the host's network instead of none, for a server of the app to
+   * be reachable from the host (a host process always is). Default false.
+   */
+  hostNetwork?: boolean;
   /** Called once per line of output, as it comes. */
   onLine?: (line: string, stream: OutputStream) => void;
   /** Host directory of the vhost-user sockets. */
@@ -84,6 +89,7 @@ const runnerOptionKeys: readonly (keyof AppRunnerOptions)[] = [
   'cpus',
   'env',
   'interactive',
+  'hostNetwork',
   'onLine',
   'socketDir',
   'hugepageDir',
@@ -184,6 +190,7 @@ export class ContainerAppRunner implements AppRunner {
       ...('executable' in program ? { entrypoint: program.executable, args } : { args: [program.example, ...args] }),
       env: options.env ?? {},
       interactive: options.interactive === true,
+      hostNetwork: options.hostNetwork === true,
     });
     streamLines(container.client, options.onLine);
     const argv = 'executable' in program ? [program.executable, ...args] : [program.example, ...args];

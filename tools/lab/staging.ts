@@ -30,8 +30,11 @@ const imagePackageDir = '/opt/dpdk-ts';
  * The CLI (dist/bin) and the tools are not run in containers.
  */
 const stagedPaths = ['package.json', 'dist/lib', 'dist/examples', 'build/Release/dpdk_ts.node'];
-/** npm packages the staged dpdk-ts loads at run time (the rest of its dependencies build it). */
-const runtimeNpmPackages = ['bindings'];
+/**
+ * npm packages the staged dpdk-ts loads at run time (the rest of its dependencies build it):
+ * the addon's loader, and prom-client, which lib/index.js loads for the metrics.
+ */
+const runtimeNpmPackages = ['bindings', 'prom-client'];
 /**
  * DPDK drivers are plugins EAL loads from its driver directory, not linked libraries, so
  * ldd cannot find them: the ones the lab uses are listed here (`%ABI%` is the DPDK ABI).

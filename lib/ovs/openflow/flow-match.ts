@@ -20,7 +20,12 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
-import { extensionMatchKeys, extensionPrerequisites, readExtensionField } from './flow-match-nxm.js';
+import {
+  extensionMatchKeys,
+  extensionPrerequisites,
+  readExtensionField,
+  rewriteSubfieldMatch,
+} from './flow-match-nxm.js';
 import { matchesEthernetField } from './format-nxm.js';
 import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
@@ -316,6 +321,10 @@ class MatchBuilder {
     if (Object.hasOwn(directFields, key)) {
       const field = directFields[key];
       this.set(field, parseDirectField(flow, token, field));
+      // A PCP after dl_vlan=0xffff sets the CFI bit again, as OVS's match_set_dl_vlan_pcp: VLAN 0.
+      if (field === 'vlanPcp' && this.#match.vlanVid === 0) {
+        this.set('vlanVid', OFPVID_PRESENT);
+      }
       return true;
     }
     const extension = readExtensionField(flow, token);
@@ -330,14 +339,13 @@ class MatchBuilder {
         this.set('inPort', parsePort(flow, token.text, requireValue(flow, token), options));
         return true;
       case 'dl_vlan': {
+        // As OVS's match_set_dl_vlan: 0xffff is "no VLAN tag" (dropping a PCP read before), any
+        // other value keeps its low 12 bits.
         const vid = parseUint16(flow, token);
-        if (vid > 0xfff && vid !== 0xffff) {
-          syntaxError(
-            flow,
-            `dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got ${token.value}`,
-          );
+        if (vid === 0xffff) {
+          delete this.#match.vlanPcp;
         }
-        this.set('vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | vid);
+        this.set('vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | (vid & 0xfff));
         return true;
       }
       case 'vlan_tci':
@@ -581,7 +589,7 @@ export function parseFlowText(flow: string, options: FlowSyntaxOptions): ParsedF
   const actionsText = actionsAt ? flow.slice(actionsAt.index + actionsAt[0].length).trim() : undefined;
   const parsed: ParsedFlow = { match: {}, flags: [], actionsText };
   const builder = new MatchBuilder(flow, parsed.match);
-  for (const token of splitTopLevel(matchText).map(toToken)) {
+  for (const token of splitTopLevel(matchText).map((piece) => rewriteSubfieldMatch(flow, toToken(piece)))) {
     const known =
       builder.readShorthand(token) ||
       readFlag(parsed, token) ||

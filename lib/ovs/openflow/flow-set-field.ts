@@ -4,12 +4,13 @@
  */
 import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import type { Action, SetFieldName } from './actions.js';
-import { parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
+import { parsePort, parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
 import { parseRegisterSetField } from './nicira-hash-actions.js';
 import { fieldMax } from './oxm-fields.js';
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
 const setFieldNames: Readonly<Record<string, SetFieldName>> = {
+  in_port: 'inPort',
   eth_dst: 'ethDst',
   dl_dst: 'ethDst',
   eth_src: 'ethSrc',
@@ -106,6 +107,8 @@ export function setFieldValue(
     case 'ipv6Dst':
     case 'ndTarget':
       return tryParseIpv6(text) ? text : fail('an IPv6 address');
+    case 'inPort':
+      return parsePort(flow, action, text, {});
     case 'metadata':
     case 'tunnelId':
       return parseUint64(text) ?? fail('a 64-bit integer');

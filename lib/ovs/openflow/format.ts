@@ -307,7 +307,7 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
     case 'set_queue':
       return `set_queue:${action.queueId}`;
     case 'set_field':
-      return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
+      return `set_field:${action.field === 'inPort' ? formatPort(Number(action.value), options) : formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
     case 'push_mpls':
     case 'pop_mpls':
       return `${action.type}:0x${action.ethertype.toString(16).padStart(4, '0')}`;

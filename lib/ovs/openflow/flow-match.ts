@@ -97,6 +97,8 @@ const matchKeys = [
   'tcp_dst',
   'udp_src',
   'udp_dst',
+  'sctp_src',
+  'sctp_dst',
   'icmp_type',
   'icmp_code',
   'icmpv6_type',
@@ -137,10 +139,6 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   ipv6_src: 'ipv6Src',
   ipv6_dst: 'ipv6Dst',
   ip_dscp: 'ipDscp',
-  tcp_src: 'tcpSrc',
-  tcp_dst: 'tcpDst',
-  udp_src: 'udpSrc',
-  udp_dst: 'udpDst',
   icmpv6_type: 'icmpv6Type',
   icmpv6_code: 'icmpv6Code',
   nd_target: 'ndTarget',
@@ -160,6 +158,8 @@ const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean
   ['tcpDst', 'tcp', (match) => match.ipProto === 6],
   ['udpSrc', 'udp', (match) => match.ipProto === 17],
   ['udpDst', 'udp', (match) => match.ipProto === 17],
+  ['sctpSrc', 'sctp', (match) => match.ipProto === 132],
+  ['sctpDst', 'sctp', (match) => match.ipProto === 132],
   ['icmpv4Type', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
   ['icmpv4Code', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
   ['icmpv6Type', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
@@ -371,11 +371,19 @@ class MatchBuilder {
         this.set('ipDscp', tos >> 2);
         return true;
       }
+      // OVS keeps one pair of transport ports: tcp_src, udp_src and sctp_src all set tp_src,
+      // which the protocol then names (`udp,tcp_src=5` is `udp,tp_src=5`).
       case 'tp_src':
       case 'tp_dst':
+      case 'tcp_src':
+      case 'tcp_dst':
+      case 'udp_src':
+      case 'udp_dst':
+      case 'sctp_src':
+      case 'sctp_dst':
       case 'icmp_type':
       case 'icmp_code':
-        this.#transport.push({ token, which: key === 'tp_src' || key === 'icmp_type' ? 'src' : 'dst' });
+        this.#transport.push({ token, which: key.endsWith('_src') || key === 'icmp_type' ? 'src' : 'dst' });
         return true;
       case 'metadata': {
         const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit integer, optionally /MASK');
@@ -478,6 +486,8 @@ class MatchBuilder {
         this.set(which === 'src' ? 'tcpSrc' : 'tcpDst', parseMaskedUint(flow, token, 0xffff));
       } else if (match.ipProto === 17 && !icmpOnly) {
         this.set(which === 'src' ? 'udpSrc' : 'udpDst', parseMaskedUint(flow, token, 0xffff));
+      } else if (match.ipProto === 132 && !icmpOnly) {
+        this.set(which === 'src' ? 'sctpSrc' : 'sctpDst', parseMaskedUint(flow, token, 0xffff));
       } else if (match.ipProto === 1 && match.ethType === 0x0800) {
         this.set(which === 'src' ? 'icmpv4Type' : 'icmpv4Code', parsePlainUint(flow, token, 255));
       } else if (match.ipProto === 58 && match.ethType === 0x86dd) {

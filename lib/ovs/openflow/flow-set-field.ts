@@ -29,6 +29,8 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   tcp_dst: 'tcpDst',
   tp_src: 'tcpSrc',
   tp_dst: 'tcpDst',
+  sctp_src: 'sctpSrc',
+  sctp_dst: 'sctpDst',
   udp_src: 'udpSrc',
   udp_dst: 'udpDst',
   icmp_type: 'icmpv4Type',

@@ -265,8 +265,8 @@ export function formatMatch(
   push(masked(match.ndTarget, (value, mask) => `nd_target=${formatIpv6Masked(value, mask)}`));
   push(masked(match.ndSll, (value, mask) => `nd_sll=${value}${mask === undefined ? '' : `/${mask}`}`));
   push(masked(match.ndTll, (value, mask) => `nd_tll=${value}${mask === undefined ? '' : `/${mask}`}`));
-  push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
-  push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));
+  push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc ?? match.sctpSrc));
+  push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst ?? match.sctpDst));
   parts.push(...formatTcpFlags(match));
   for (const other of match.otherFields ?? []) {
     const value = `0x${other.value.toString('hex')}${other.mask ? `/0x${other.mask.toString('hex')}` : ''}`;

@@ -81,6 +81,10 @@ export interface Match extends RegisterMatch {
   udpSrc?: Masked<number>;
   /** `OXM_OF_UDP_DST`. */
   udpDst?: Masked<number>;
+  /** `OXM_OF_SCTP_SRC`. */
+  sctpSrc?: Masked<number>;
+  /** `OXM_OF_SCTP_DST`. */
+  sctpDst?: Masked<number>;
   /** `OXM_OF_ICMPV4_TYPE`. */
   icmpv4Type?: number;
   /** `OXM_OF_ICMPV4_CODE`. */
@@ -422,6 +426,8 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   tcpSrc: 'tcp_src',
   tcpDst: 'tcp_dst',
   udpSrc: 'udp_src',
+  sctpSrc: 'sctp_src',
+  sctpDst: 'sctp_dst',
   udpDst: 'udp_dst',
   icmpv4Type: 'icmp_type',
   icmpv4Code: 'icmp_code',

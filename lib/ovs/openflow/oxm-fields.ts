@@ -89,6 +89,8 @@ export const fieldSpecs: readonly FieldSpec[] = [
   },
   { name: 'udpSrc', oxmField: 15, kind: 'u16', maskable: true },
   { name: 'udpDst', oxmField: 16, kind: 'u16', maskable: true },
+  { name: 'sctpSrc', oxmField: 17, kind: 'u16', maskable: true },
+  { name: 'sctpDst', oxmField: 18, kind: 'u16', maskable: true },
   { name: 'icmpv4Type', oxmField: 19, kind: 'u8', maskable: false },
   { name: 'icmpv4Code', oxmField: 20, kind: 'u8', maskable: false },
   { name: 'icmpv6Type', oxmField: 29, kind: 'u8', maskable: false },

@@ -40,6 +40,8 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   nd_target: 'ndTarget',
   tun_src: 'tunSrc',
   tun_dst: 'tunDst',
+  tun_ipv6_src: 'tunIpv6Src',
+  tun_ipv6_dst: 'tunIpv6Dst',
   nd_sll: 'ndSll',
   nd_tll: 'ndTll',
   icmpv6_type: 'icmpv6Type',
@@ -108,6 +110,8 @@ export function setFieldValue(
     case 'ipv6Src':
     case 'ipv6Dst':
     case 'ndTarget':
+    case 'tunIpv6Src':
+    case 'tunIpv6Dst':
       return tryParseIpv6(text) ? text : fail('an IPv6 address');
     case 'inPort':
       return parsePort(flow, action, text, {});

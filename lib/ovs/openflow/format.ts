@@ -205,6 +205,8 @@ export function formatMatch(
   parts.push(...formatRegisters(match));
   push(masked(match.tunSrc, (value, mask) => `tun_src=${formatIpMasked(value, mask)}`));
   push(masked(match.tunDst, (value, mask) => `tun_dst=${formatIpMasked(value, mask)}`));
+  push(masked(match.tunIpv6Src, (value, mask) => `tun_ipv6_src=${formatIpv6Masked(value, mask)}`));
+  push(masked(match.tunIpv6Dst, (value, mask) => `tun_ipv6_dst=${formatIpv6Masked(value, mask)}`));
   push(
     masked(
       match.metadata,

@@ -123,6 +123,10 @@ export interface Match extends RegisterMatch {
   tunnelId?: Masked<bigint>;
   /** `NXM_NX_TUN_IPV4_SRC`: the tunnel's outer IPv4 source (`tun_src`). */
   tunSrc?: Masked<string>;
+  /** `NXM_NX_TUN_IPV6_SRC`: the tunnel's outer IPv6 source (`tun_ipv6_src`). */
+  tunIpv6Src?: Masked<string>;
+  /** `NXM_NX_TUN_IPV6_DST`: the tunnel's outer IPv6 destination (`tun_ipv6_dst`). */
+  tunIpv6Dst?: Masked<string>;
   /** `NXM_NX_TUN_IPV4_DST`: the tunnel's outer IPv4 destination (`tun_dst`). */
   tunDst?: Masked<string>;
   /** `NXM_NX_PKT_MARK`: the packet's mark (skb mark). */
@@ -405,6 +409,8 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   tcpFlags: 'tcp_flags',
   tunnelId: 'tun_id',
   tunSrc: 'tun_src',
+  tunIpv6Src: 'tun_ipv6_src',
+  tunIpv6Dst: 'tun_ipv6_dst',
   tunDst: 'tun_dst',
   pktMark: 'pkt_mark',
   ctState: 'ct_state',

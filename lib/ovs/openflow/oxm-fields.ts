@@ -104,6 +104,8 @@ export const fieldSpecs: readonly FieldSpec[] = [
   { name: 'tunnelId', oxmField: 38, kind: 'u64', maskable: true },
   { name: 'tunSrc', oxmClass: OFPXMC_NXM_1, oxmField: 31, kind: 'ipv4', maskable: true },
   { name: 'tunDst', oxmClass: OFPXMC_NXM_1, oxmField: 32, kind: 'ipv4', maskable: true },
+  { name: 'tunIpv6Src', oxmClass: OFPXMC_NXM_1, oxmField: 109, kind: 'ipv6', maskable: true },
+  { name: 'tunIpv6Dst', oxmClass: OFPXMC_NXM_1, oxmField: 110, kind: 'ipv6', maskable: true },
   ...registerSpecs,
   { name: 'pktMark', oxmClass: OFPXMC_NXM_1, oxmField: 33, kind: 'u32', maskable: true },
   { name: 'ctState', oxmClass: OFPXMC_NXM_1, oxmField: 105, kind: 'u32', maskable: true },

@@ -278,7 +278,13 @@ export function formatMatch(
 }
 
 /** Fields whose values `ovs-ofctl` prints in hex (`set_field:0x5->reg0`), as OVS's field table says. */
-const hexSetFields = new Set<string>(['pktMark', 'ctMark', ...Array.from({ length: 16 }, (_, index) => `reg${index}`)]);
+const hexSetFields = new Set<string>([
+  'pktMark',
+  'ctMark',
+  'tunErspanIdx',
+  'tunErspanHwid',
+  ...Array.from({ length: 16 }, (_, index) => `reg${index}`),
+]);
 
 function formatSetFieldValue(field: string, value: string | number | bigint): string {
   return typeof value === 'bigint' || (typeof value === 'number' && hexSetFields.has(field))

@@ -291,3 +291,62 @@ t.test('tun_src and tun_dst (NXM_NX_TUN_IPV4_SRC/DST): matched after tun_id and 
     sameAsOfctl(t, flow);
   }
 });
+
+t.test('bit-range matches FIELD[BIT]=V and FIELD[FIRST..LAST]=V are the masked matches OVS makes', async (t) => {
+  for (const flow of [
+    'tcp,tp_src[5]=1,actions=drop',
+    'reg3[0..15]=0xbeef,actions=drop',
+    'metadata[0..31]=0x5,actions=drop',
+    'ip,nw_src[0..7]=3,actions=drop',
+    'dl_dst[40]=1,actions=drop',
+    'ipv6,ipv6_src[0..63]=0x1,actions=drop',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+  for (const [flow, message] of [
+    ['reg0[0..3]=16,actions=drop', /reg0\[0\.\.3\]=16: value 16 does not fit into 4 bits/],
+    ['reg0[32]=1,actions=drop', /reg0\[32\]=1: bits 32\.\.32 are not within the 32-bit field/],
+  ] as const) {
+    t.throws(() => ofctlParse(flow), `ovs-ofctl refuses ${flow}`);
+    t.throws(() => parseFlowMod(flow, { command: 'add' }), { code: 'EINVAL', message }, flow);
+  }
+});
+
+t.test('dl_vlan keeps 12 bits; a PCP after dl_vlan=0xffff matches VLAN 0, as OVS reads them', async (t) => {
+  for (const flow of [
+    'in_port=0,dl_vlan=65535,dl_vlan_pcp=1,actions=output:10',
+    'dl_vlan_pcp=1,dl_vlan=65535,actions=drop',
+    'dl_vlan=8191,actions=drop',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});
+
+t.test('SCTP ports, and tcp_/udp_/sctp_ port keys as tp_src/tp_dst of the protocol named', async (t) => {
+  for (const flow of [
+    'sctp6,ipv6_src=2001:db8:3c4d:1::5,tp_dst=309,actions=drop',
+    'sctp,sctp_src=5,sctp_dst=0x100/0xff00,actions=set_field:80->sctp_dst',
+    'sctp,actions=mod_tp_src:80',
+    'udp,tcp_src=5,actions=drop',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+});
+
+t.test('set_field to in_port (NXM_OF_IN_PORT), tun_ipv6_src/dst, set_tunnel, zero NAT bounds', async (t) => {
+  for (const flow of [
+    'in_port=7,actions=set_field:3->in_port,7',
+    'actions=set_field:LOCAL->in_port',
+    'tun_ipv6_dst=2001:db8::/32,actions=set_field:2001:cafe::92->tun_ipv6_src',
+    'actions=set_tunnel:11,set_tunnel64:0x123456789',
+    'ip,actions=ct(commit,nat(src=0.0.0.0))',
+    'tcp6,actions=learn(table=1,eth_type=0x86dd,NXM_NX_IPV6_SRC[]=NXM_NX_IPV6_DST[],load(0x1->NXM_NX_REG0[]))',
+  ]) {
+    sameAsOfctl(t, flow);
+  }
+  t.throws(() => ofctlParse('ip,actions=ct(commit,nat(src=10.0.0.1-0.0.0.0))'));
+  t.throws(() => parseFlowMod('ip,actions=ct(commit,nat(src=10.0.0.1-0.0.0.0))', { command: 'add' }), {
+    code: 'EINVAL',
+    message: /invalid nat range "10\.0\.0\.1-0\.0\.0\.0"/,
+  });
+});

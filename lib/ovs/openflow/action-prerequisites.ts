@@ -32,6 +32,8 @@ const needs: Partial<Record<SetFieldName, [string, (match: Match) => boolean]>> 
   tcpDst: ['tcp', (match) => transport(match, [0x0800, 0x86dd], 6)],
   udpSrc: ['udp', (match) => transport(match, [0x0800, 0x86dd], 17)],
   udpDst: ['udp', (match) => transport(match, [0x0800, 0x86dd], 17)],
+  sctpSrc: ['sctp', (match) => transport(match, [0x0800, 0x86dd], 132)],
+  sctpDst: ['sctp', (match) => transport(match, [0x0800, 0x86dd], 132)],
   icmpv4Type: ['icmp', (match) => transport(match, [0x0800], 1)],
   icmpv4Code: ['icmp', (match) => transport(match, [0x0800], 1)],
   ipv6Src: ['ipv6', (match) => match.ethType === 0x86dd],

@@ -42,8 +42,8 @@ export const reservedPortNames: ReadonlyMap<number, string> = new Map(
 /** `OFPCML_NO_BUFFER`: send the whole packet to the controller, unbuffered. */
 export const OFPCML_NO_BUFFER = 0xffff;
 
-/** Fields `set_field` may write: every modelled match field except the read-only `inPort`. */
-export type SetFieldName = Exclude<MatchFieldName, 'inPort'>;
+/** Fields `set_field` may write: every modelled match field (OVS lets actions rewrite `inPort` too). */
+export type SetFieldName = MatchFieldName;
 
 /** An OpenFlow 1.3 action. */
 export type Action =
@@ -146,6 +146,33 @@ const keysByType: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Rejects a misspelt key of a modelled action or instruction (unknown types are refused later). */
+/** `NXM_OF_IN_PORT`, a 16-bit field: OVS writes `set_field:PORT->in_port` with it over OpenFlow 1.3. */
+const NXM_OF_IN_PORT = 0x00000002;
+
+/**
+ * The field of `set_field:PORT->in_port` as OVS sends it: `NXM_OF_IN_PORT` holding the
+ * OpenFlow 1.0 port number (the reserved ports 0xffffff00 and up as 0xff00 and up).
+ */
+function encodeInPortSetField(operation: string, value: unknown): Buffer {
+  const port = checkInteger(operation, 'set_field.value (in_port)', value, 0, 0xffffffff);
+  if (port > 0xffff && port < 0xffffff00) {
+    invalidArgument(operation, `set_field.value (in_port) must be a port up to 0xffff or a reserved port, got ${port}`);
+  }
+  const field = Buffer.alloc(6);
+  field.writeUInt32BE(NXM_OF_IN_PORT, 0);
+  field.writeUInt16BE(port & 0xffff, 4);
+  return field;
+}
+
+/** The `set_field` of `NXM_OF_IN_PORT` in `body`, as {@link encodeInPortSetField} writes it; undefined for another field. */
+function decodeInPortSetField(body: Buffer): Action | undefined {
+  if (body.length < 6 || body.readUInt32BE(0) !== NXM_OF_IN_PORT) {
+    return undefined;
+  }
+  const port = body.readUInt16BE(4);
+  return { type: 'set_field', field: 'inPort', value: port < 0xff00 ? port : port + 0xffff0000 };
+}
+
 function checkKeys(operation: string, item: { type: string }): void {
   const allowed = Object.hasOwn(keysByType, item.type) ? keysByType[item.type] : undefined;
   if (allowed) {
@@ -211,10 +238,10 @@ function encodeAction(action: Action): Buffer {
       return buffer;
     }
     case 'set_field': {
-      if (action.field === ('inPort' as string)) {
-        invalidArgument(operation, 'set_field cannot write inPort: it is read-only');
-      }
-      const oxm = encodeOxmFields({ [action.field]: action.value } as Match);
+      const oxm =
+        action.field === 'inPort'
+          ? encodeInPortSetField(operation, action.value)
+          : encodeOxmFields({ [action.field]: action.value } as Match);
       const length = (4 + oxm.length + 7) & ~7;
       const buffer = fixedAction(OFPAT.SET_FIELD, length);
       oxm.copy(buffer, 4);
@@ -375,7 +402,7 @@ function decodeAction(type: number, body: Buffer): Action {
       break;
     }
     case OFPAT.SET_FIELD: {
-      const register = decodeRegisterSetField(body);
+      const register = decodeRegisterSetField(body) ?? decodeInPortSetField(body);
       if (register) {
         return register;
       }

@@ -112,6 +112,24 @@ function parseResubmit(
   return action;
 }
 
+/** Whether `address` is 0.0.0.0 or :: (which OVS leaves out of a NAT range). */
+function isZeroAddress(address: string | undefined): boolean {
+  return (
+    address !== undefined &&
+    (tryParseIpv4(address) === 0 || tryParseIpv6(address)?.every((byte) => byte === 0) === true)
+  );
+}
+
+/** The order of two addresses of one family (IPv4 as numbers, IPv6 byte by byte), as OVS checks a range. */
+function compareAddresses(a: string, b: string): number {
+  const a4 = tryParseIpv4(a);
+  const b4 = tryParseIpv4(b);
+  if (a4 !== undefined || b4 !== undefined) {
+    return (a4 ?? 0) - (b4 ?? 0);
+  }
+  return Buffer.compare(tryParseIpv6(a) ?? Buffer.alloc(16), tryParseIpv6(b) ?? Buffer.alloc(16));
+}
+
 /** `nat`, `nat(src=A[-B][:P[-Q]],persistent,hash,random)` or the same with `dst`. */
 function parseNat(context: ActionContext, args: string | undefined): NatAction {
   const nat: NatAction = { type: 'nat' };
@@ -146,15 +164,19 @@ function parseNat(context: ActionContext, args: string | undefined): NatAction {
     if (!parsed || !isAddress(min) || !isAddress(max)) {
       syntaxError(context.flow, `garbage (${text}) after nat range "${text}": expected ADDR[-ADDR][:PORT[-PORT]]`);
     }
-    nat.addressMin = min;
-    if (max !== undefined) nat.addressMax = max;
+    if (max !== undefined && compareAddresses(max, min!) < 0) {
+      syntaxError(context.flow, `invalid nat range "${text}": the last address is below the first`);
+    }
+    // OVS encodes only the non-zero bounds of a range (nat(src=0.0.0.0) is nat(src)).
+    if (!isZeroAddress(min)) nat.addressMin = min;
+    if (max !== undefined && !isZeroAddress(max)) nat.addressMax = max;
     for (const [key, portText] of [
       ['portMin', parsed![3]],
       ['portMax', parsed![4]],
     ] as const) {
       if (portText !== undefined) {
         const port = parseUint(portText, 0xffff) ?? bad();
-        nat[key] = port;
+        if (port !== 0) nat[key] = port;
       }
     }
   }
@@ -382,6 +404,15 @@ export function parseNiciraAction(
         syntaxError(flow, `${piece} needs an MPLS match: add mpls or mplsm`);
       }
       return name === 'dec_mpls_ttl' ? { type: 'dec_mpls_ttl' } : { type: 'set_mpls_ttl', ttl };
+    }
+    // OpenFlow 1.3 has no NXAST_SET_TUNNEL: OVS sends (and dumps) set_tunnel as a set_field of tun_id.
+    case 'set_tunnel':
+    case 'set_tunnel64': {
+      const id = parseUint64(colon ?? args ?? '');
+      if (id === undefined) {
+        return syntaxError(flow, `${piece}: expected ${name}:ID (a 64-bit tunnel id)`);
+      }
+      return { type: 'set_field', field: 'tunnelId', value: id };
     }
     case 'debug_recirc':
       return args === undefined && colon === undefined ? { type: 'debug_recirc' } : undefined;

@@ -311,10 +311,11 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
     case 'mod_tp_dst': {
       const port = parsePlainUint(flow, token, 0xffff);
       const which = token.key.toLowerCase() === 'mod_tp_src' ? 'Src' : 'Dst';
-      if (match.ipProto !== 6 && match.ipProto !== 17) {
-        syntaxError(flow, `${piece} needs the match to name the transport protocol: add tcp or udp`);
+      const protocol = match.ipProto === 6 ? 'tcp' : match.ipProto === 17 ? 'udp' : match.ipProto === 132 ? 'sctp' : '';
+      if (protocol === '') {
+        syntaxError(flow, `${piece} needs the match to name the transport protocol: add tcp, udp or sctp`);
       }
-      return { type: 'set_field', field: `${match.ipProto === 6 ? 'tcp' : 'udp'}${which}`, value: port };
+      return { type: 'set_field', field: `${protocol}${which}`, value: port };
     }
     case 'mod_vlan_vid':
       return { type: 'set_field', field: 'vlanVid', value: OFPVID_PRESENT | parsePlainUint(flow, token, 0xfff) };

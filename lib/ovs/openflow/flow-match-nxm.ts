@@ -14,6 +14,7 @@ import {
   type Token,
 } from './flow-tokens.js';
 import type { Match, MatchFieldName } from './match.js';
+import { nxmFieldByName } from './nxm-fields.js';
 import { ctStateFlagNames, fieldMax, tcpFlagNames } from './oxm-fields.js';
 
 /** The extension keys, as the refusal of an unknown key lists them. */
@@ -241,3 +242,58 @@ export const extensionPrerequisites: readonly [MatchFieldName, string, (match: M
   ['mplsTc', 'mpls', isMpls],
   ['mplsBos', 'mpls', isMpls],
 ];
+
+/** `value/mask` in the notation the field's key reads: MAC, IPv4 or IPv6 address, else hex. */
+function formatMasked(fieldName: string, width: number, value: bigint, mask: bigint): string {
+  const bytes = (number: bigint): number[] =>
+    Array.from({ length: width / 8 }, (_, index) => Number((number >> BigInt(width - 8 - 8 * index)) & 0xffn));
+  const as = (number: bigint): string => {
+    if (width === 48) {
+      return bytes(number)
+        .map((byte) => byte.toString(16).padStart(2, '0'))
+        .join(':');
+    }
+    if (width === 32 && /_(IP|ARP)_(SRC|DST|SPA|TPA)$/.test(fieldName)) {
+      return bytes(number).join('.');
+    }
+    if (width === 128 && fieldName.includes('IPV6')) {
+      return Array.from({ length: 8 }, (_, word) => ((number >> BigInt(112 - 16 * word)) & 0xffffn).toString(16)).join(
+        ':',
+      );
+    }
+    return `0x${number.toString(16)}`;
+  };
+  return `${as(value)}/${as(mask)}`;
+}
+
+/**
+ * Rewrites a bit-range match `FIELD[BIT]=V` or `FIELD[FIRST..LAST]=V` (OVS's `parse_subfield`)
+ * as the masked match `FIELD=V<<FIRST/MASK` it makes; other tokens come back unchanged.
+ */
+export function rewriteSubfieldMatch(flow: string, token: Token): Token {
+  const parts = /^(\w+)\[(\d+)(?:\.\.(\d+))?\]$/.exec(token.key);
+  if (!parts) {
+    return token;
+  }
+  const field = nxmFieldByName(parts[1]!);
+  if (!field) {
+    return syntaxError(flow, `${token.text}: unknown field "${parts[1]}"`);
+  }
+  const first = Number(parts[2]);
+  const last = parts[3] === undefined ? first : Number(parts[3]);
+  if (first > last || last >= field.width) {
+    return syntaxError(flow, `${token.text}: bits ${first}..${last} are not within the ${field.width}-bit field`);
+  }
+  const text = requireValue(flow, token);
+  const value = /^(0x[0-9a-f]+|\d+)$/i.test(text) ? BigInt(text) : undefined;
+  const bits = last - first + 1;
+  if (value === undefined) {
+    return syntaxError(flow, `${token.text}: cannot parse integer value: ${text}`);
+  }
+  if (value >> BigInt(bits) !== 0n) {
+    return syntaxError(flow, `${token.text}: value ${text} does not fit into ${bits} bits`);
+  }
+  const mask = ((1n << BigInt(bits)) - 1n) << BigInt(first);
+  const masked = formatMasked(field.name, field.width, value << BigInt(first), mask);
+  return { key: parts[1]!, value: masked, text: token.text };
+}

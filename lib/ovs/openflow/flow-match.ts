@@ -20,7 +20,12 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
-import { extensionMatchKeys, extensionPrerequisites, readExtensionField } from './flow-match-nxm.js';
+import {
+  extensionMatchKeys,
+  extensionPrerequisites,
+  readExtensionField,
+  rewriteSubfieldMatch,
+} from './flow-match-nxm.js';
 import { matchesEthernetField } from './format-nxm.js';
 import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
@@ -92,6 +97,8 @@ const matchKeys = [
   'tcp_dst',
   'udp_src',
   'udp_dst',
+  'sctp_src',
+  'sctp_dst',
   'icmp_type',
   'icmp_code',
   'icmpv6_type',
@@ -99,6 +106,8 @@ const matchKeys = [
   'nd_target',
   'tun_src',
   'tun_dst',
+  'tun_ipv6_src',
+  'tun_ipv6_dst',
   'nw_ecn',
   'ip_ecn',
   'nw_ttl',
@@ -132,15 +141,13 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   ipv6_src: 'ipv6Src',
   ipv6_dst: 'ipv6Dst',
   ip_dscp: 'ipDscp',
-  tcp_src: 'tcpSrc',
-  tcp_dst: 'tcpDst',
-  udp_src: 'udpSrc',
-  udp_dst: 'udpDst',
   icmpv6_type: 'icmpv6Type',
   icmpv6_code: 'icmpv6Code',
   nd_target: 'ndTarget',
   tun_src: 'tunSrc',
   tun_dst: 'tunDst',
+  tun_ipv6_src: 'tunIpv6Src',
+  tun_ipv6_dst: 'tunIpv6Dst',
   nw_ecn: 'ipEcn',
   ip_ecn: 'ipEcn',
   nw_ttl: 'nwTtl',
@@ -155,6 +162,8 @@ const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean
   ['tcpDst', 'tcp', (match) => match.ipProto === 6],
   ['udpSrc', 'udp', (match) => match.ipProto === 17],
   ['udpDst', 'udp', (match) => match.ipProto === 17],
+  ['sctpSrc', 'sctp', (match) => match.ipProto === 132],
+  ['sctpDst', 'sctp', (match) => match.ipProto === 132],
   ['icmpv4Type', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
   ['icmpv4Code', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
   ['icmpv6Type', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
@@ -316,6 +325,10 @@ class MatchBuilder {
     if (Object.hasOwn(directFields, key)) {
       const field = directFields[key];
       this.set(field, parseDirectField(flow, token, field));
+      // A PCP after dl_vlan=0xffff sets the CFI bit again, as OVS's match_set_dl_vlan_pcp: VLAN 0.
+      if (field === 'vlanPcp' && this.#match.vlanVid === 0) {
+        this.set('vlanVid', OFPVID_PRESENT);
+      }
       return true;
     }
     const extension = readExtensionField(flow, token);
@@ -330,14 +343,13 @@ class MatchBuilder {
         this.set('inPort', parsePort(flow, token.text, requireValue(flow, token), options));
         return true;
       case 'dl_vlan': {
+        // As OVS's match_set_dl_vlan: 0xffff is "no VLAN tag" (dropping a PCP read before), any
+        // other value keeps its low 12 bits.
         const vid = parseUint16(flow, token);
-        if (vid > 0xfff && vid !== 0xffff) {
-          syntaxError(
-            flow,
-            `dl_vlan must be a VLAN id from 0 to 4095, or 0xffff for "no VLAN tag", got ${token.value}`,
-          );
+        if (vid === 0xffff) {
+          delete this.#match.vlanPcp;
         }
-        this.set('vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | vid);
+        this.set('vlanVid', vid === 0xffff ? 0 : OFPVID_PRESENT | (vid & 0xfff));
         return true;
       }
       case 'vlan_tci':
@@ -363,11 +375,19 @@ class MatchBuilder {
         this.set('ipDscp', tos >> 2);
         return true;
       }
+      // OVS keeps one pair of transport ports: tcp_src, udp_src and sctp_src all set tp_src,
+      // which the protocol then names (`udp,tcp_src=5` is `udp,tp_src=5`).
       case 'tp_src':
       case 'tp_dst':
+      case 'tcp_src':
+      case 'tcp_dst':
+      case 'udp_src':
+      case 'udp_dst':
+      case 'sctp_src':
+      case 'sctp_dst':
       case 'icmp_type':
       case 'icmp_code':
-        this.#transport.push({ token, which: key === 'tp_src' || key === 'icmp_type' ? 'src' : 'dst' });
+        this.#transport.push({ token, which: key.endsWith('_src') || key === 'icmp_type' ? 'src' : 'dst' });
         return true;
       case 'metadata': {
         const { value, mask } = parseMaskedUint64(flow, token, 'a 64-bit integer, optionally /MASK');
@@ -470,6 +490,8 @@ class MatchBuilder {
         this.set(which === 'src' ? 'tcpSrc' : 'tcpDst', parseMaskedUint(flow, token, 0xffff));
       } else if (match.ipProto === 17 && !icmpOnly) {
         this.set(which === 'src' ? 'udpSrc' : 'udpDst', parseMaskedUint(flow, token, 0xffff));
+      } else if (match.ipProto === 132 && !icmpOnly) {
+        this.set(which === 'src' ? 'sctpSrc' : 'sctpDst', parseMaskedUint(flow, token, 0xffff));
       } else if (match.ipProto === 1 && match.ethType === 0x0800) {
         this.set(which === 'src' ? 'icmpv4Type' : 'icmpv4Code', parsePlainUint(flow, token, 255));
       } else if (match.ipProto === 58 && match.ethType === 0x86dd) {
@@ -581,7 +603,7 @@ export function parseFlowText(flow: string, options: FlowSyntaxOptions): ParsedF
   const actionsText = actionsAt ? flow.slice(actionsAt.index + actionsAt[0].length).trim() : undefined;
   const parsed: ParsedFlow = { match: {}, flags: [], actionsText };
   const builder = new MatchBuilder(flow, parsed.match);
-  for (const token of splitTopLevel(matchText).map(toToken)) {
+  for (const token of splitTopLevel(matchText).map((piece) => rewriteSubfieldMatch(flow, toToken(piece)))) {
     const known =
       builder.readShorthand(token) ||
       readFlag(parsed, token) ||

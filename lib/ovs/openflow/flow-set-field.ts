@@ -4,12 +4,13 @@
  */
 import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import type { Action, SetFieldName } from './actions.js';
-import { parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
+import { parsePort, parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
 import { parseRegisterSetField } from './nicira-hash-actions.js';
 import { fieldMax } from './oxm-fields.js';
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
 const setFieldNames: Readonly<Record<string, SetFieldName>> = {
+  in_port: 'inPort',
   eth_dst: 'ethDst',
   dl_dst: 'ethDst',
   eth_src: 'ethSrc',
@@ -28,6 +29,8 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   tcp_dst: 'tcpDst',
   tp_src: 'tcpSrc',
   tp_dst: 'tcpDst',
+  sctp_src: 'sctpSrc',
+  sctp_dst: 'sctpDst',
   udp_src: 'udpSrc',
   udp_dst: 'udpDst',
   icmp_type: 'icmpv4Type',
@@ -37,6 +40,12 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   nd_target: 'ndTarget',
   tun_src: 'tunSrc',
   tun_dst: 'tunDst',
+  tun_ipv6_src: 'tunIpv6Src',
+  tun_ipv6_dst: 'tunIpv6Dst',
+  tun_erspan_idx: 'tunErspanIdx',
+  tun_erspan_ver: 'tunErspanVer',
+  tun_erspan_dir: 'tunErspanDir',
+  tun_erspan_hwid: 'tunErspanHwid',
   nd_sll: 'ndSll',
   nd_tll: 'ndTll',
   icmpv6_type: 'icmpv6Type',
@@ -105,7 +114,11 @@ export function setFieldValue(
     case 'ipv6Src':
     case 'ipv6Dst':
     case 'ndTarget':
+    case 'tunIpv6Src':
+    case 'tunIpv6Dst':
       return tryParseIpv6(text) ? text : fail('an IPv6 address');
+    case 'inPort':
+      return parsePort(flow, action, text, {});
     case 'metadata':
     case 'tunnelId':
       return parseUint64(text) ?? fail('a 64-bit integer');

@@ -79,6 +79,8 @@ const packetTypeFree = new Set<string>([
   'tunnelId',
   'tunSrc',
   'tunDst',
+  'tunIpv6Src',
+  'tunIpv6Dst',
   'pktMark',
   'ctState',
   'ctZone',

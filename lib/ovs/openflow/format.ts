@@ -205,6 +205,8 @@ export function formatMatch(
   parts.push(...formatRegisters(match));
   push(masked(match.tunSrc, (value, mask) => `tun_src=${formatIpMasked(value, mask)}`));
   push(masked(match.tunDst, (value, mask) => `tun_dst=${formatIpMasked(value, mask)}`));
+  push(masked(match.tunIpv6Src, (value, mask) => `tun_ipv6_src=${formatIpv6Masked(value, mask)}`));
+  push(masked(match.tunIpv6Dst, (value, mask) => `tun_ipv6_dst=${formatIpv6Masked(value, mask)}`));
   push(
     masked(
       match.metadata,
@@ -265,8 +267,8 @@ export function formatMatch(
   push(masked(match.ndTarget, (value, mask) => `nd_target=${formatIpv6Masked(value, mask)}`));
   push(masked(match.ndSll, (value, mask) => `nd_sll=${value}${mask === undefined ? '' : `/${mask}`}`));
   push(masked(match.ndTll, (value, mask) => `nd_tll=${value}${mask === undefined ? '' : `/${mask}`}`));
-  push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc));
-  push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst));
+  push(formatPortMasked('tp_src', match.tcpSrc ?? match.udpSrc ?? match.sctpSrc));
+  push(formatPortMasked('tp_dst', match.tcpDst ?? match.udpDst ?? match.sctpDst));
   parts.push(...formatTcpFlags(match));
   for (const other of match.otherFields ?? []) {
     const value = `0x${other.value.toString('hex')}${other.mask ? `/0x${other.mask.toString('hex')}` : ''}`;
@@ -276,7 +278,13 @@ export function formatMatch(
 }
 
 /** Fields whose values `ovs-ofctl` prints in hex (`set_field:0x5->reg0`), as OVS's field table says. */
-const hexSetFields = new Set<string>(['pktMark', 'ctMark', ...Array.from({ length: 16 }, (_, index) => `reg${index}`)]);
+const hexSetFields = new Set<string>([
+  'pktMark',
+  'ctMark',
+  'tunErspanIdx',
+  'tunErspanHwid',
+  ...Array.from({ length: 16 }, (_, index) => `reg${index}`),
+]);
 
 function formatSetFieldValue(field: string, value: string | number | bigint): string {
   return typeof value === 'bigint' || (typeof value === 'number' && hexSetFields.has(field))
@@ -307,7 +315,7 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
     case 'set_queue':
       return `set_queue:${action.queueId}`;
     case 'set_field':
-      return `set_field:${formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
+      return `set_field:${action.field === 'inPort' ? formatPort(Number(action.value), options) : formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
     case 'push_mpls':
     case 'pop_mpls':
       return `${action.type}:0x${action.ethertype.toString(16).padStart(4, '0')}`;

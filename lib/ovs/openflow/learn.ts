@@ -125,7 +125,10 @@ function checkLearned(context: Context, piece: string, dst: FieldRef, learned: M
   }
 }
 
-function readSpec(context: Context, piece: string, part: string, learned: Match): LearnSpec {
+function readSpec(context: Context, piece: string, written: string, learned: Match): LearnSpec {
+  // OVS reads `KEY(VALUE)` as `KEY:VALUE` (`load(0x1->NXM_NX_REG0[])`).
+  const call = /^(load|output)\((.*)\)$/s.exec(written);
+  const part = call ? `${call[1]}:${call[2]}` : written;
   const equals = part.indexOf('=');
   const colon = part.indexOf(':');
   if (colon >= 0 && (equals < 0 || colon < equals)) {

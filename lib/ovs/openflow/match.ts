@@ -81,6 +81,10 @@ export interface Match extends RegisterMatch {
   udpSrc?: Masked<number>;
   /** `OXM_OF_UDP_DST`. */
   udpDst?: Masked<number>;
+  /** `OXM_OF_SCTP_SRC`. */
+  sctpSrc?: Masked<number>;
+  /** `OXM_OF_SCTP_DST`. */
+  sctpDst?: Masked<number>;
   /** `OXM_OF_ICMPV4_TYPE`. */
   icmpv4Type?: number;
   /** `OXM_OF_ICMPV4_CODE`. */
@@ -119,6 +123,18 @@ export interface Match extends RegisterMatch {
   tunnelId?: Masked<bigint>;
   /** `NXM_NX_TUN_IPV4_SRC`: the tunnel's outer IPv4 source (`tun_src`). */
   tunSrc?: Masked<string>;
+  /** `NXM_NX_TUN_IPV6_SRC`: the tunnel's outer IPv6 source (`tun_ipv6_src`). */
+  tunIpv6Src?: Masked<string>;
+  /** `NXM_NX_TUN_IPV6_DST`: the tunnel's outer IPv6 destination (`tun_ipv6_dst`). */
+  tunIpv6Dst?: Masked<string>;
+  /** `NXOXM_ET_ERSPAN_IDX`: the ERSPAN v1 index (`tun_erspan_idx`, 20 bits); set only. */
+  tunErspanIdx?: number;
+  /** `NXOXM_ET_ERSPAN_VER`: the ERSPAN version (`tun_erspan_ver`); set only. */
+  tunErspanVer?: number;
+  /** `NXOXM_ET_ERSPAN_DIR`: the ERSPAN v2 direction (`tun_erspan_dir`); set only. */
+  tunErspanDir?: number;
+  /** `NXOXM_ET_ERSPAN_HWID`: the ERSPAN v2 hardware id (`tun_erspan_hwid`); set only. */
+  tunErspanHwid?: number;
   /** `NXM_NX_TUN_IPV4_DST`: the tunnel's outer IPv4 destination (`tun_dst`). */
   tunDst?: Masked<string>;
   /** `NXM_NX_PKT_MARK`: the packet's mark (skb mark). */
@@ -401,6 +417,12 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   tcpFlags: 'tcp_flags',
   tunnelId: 'tun_id',
   tunSrc: 'tun_src',
+  tunIpv6Src: 'tun_ipv6_src',
+  tunIpv6Dst: 'tun_ipv6_dst',
+  tunErspanIdx: 'tun_erspan_idx',
+  tunErspanVer: 'tun_erspan_ver',
+  tunErspanDir: 'tun_erspan_dir',
+  tunErspanHwid: 'tun_erspan_hwid',
   tunDst: 'tun_dst',
   pktMark: 'pkt_mark',
   ctState: 'ct_state',
@@ -422,6 +444,8 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   tcpSrc: 'tcp_src',
   tcpDst: 'tcp_dst',
   udpSrc: 'udp_src',
+  sctpSrc: 'sctp_src',
+  sctpDst: 'sctp_dst',
   udpDst: 'udp_dst',
   icmpv4Type: 'icmp_type',
   icmpv4Code: 'icmp_code',

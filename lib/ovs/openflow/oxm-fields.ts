@@ -14,6 +14,9 @@ export const OFPXMC_NXM_1 = 0x0001;
 /** `OFPXMC_EXPERIMENTER`: an OXM whose value starts with a 32-bit experimenter id. */
 export const OFPXMC_EXPERIMENTER = 0xffff;
 
+/** The Nicira experimenter id, under which OVS carries its newer fields (`NXOXM_ET_*`, e.g. ERSPAN's). */
+export const NX_EXPERIMENTER_ID = 0x00002320;
+
 /** The ONF experimenter id, under which OpenFlow 1.3 carries `tcp_flags` (`ONFOXM_ET_TCP_FLAGS`). */
 export const ONF_EXPERIMENTER_ID = 0x4f4e4600;
 
@@ -89,6 +92,8 @@ export const fieldSpecs: readonly FieldSpec[] = [
   },
   { name: 'udpSrc', oxmField: 15, kind: 'u16', maskable: true },
   { name: 'udpDst', oxmField: 16, kind: 'u16', maskable: true },
+  { name: 'sctpSrc', oxmField: 17, kind: 'u16', maskable: true },
+  { name: 'sctpDst', oxmField: 18, kind: 'u16', maskable: true },
   { name: 'icmpv4Type', oxmField: 19, kind: 'u8', maskable: false },
   { name: 'icmpv4Code', oxmField: 20, kind: 'u8', maskable: false },
   { name: 'icmpv6Type', oxmField: 29, kind: 'u8', maskable: false },
@@ -102,6 +107,23 @@ export const fieldSpecs: readonly FieldSpec[] = [
   { name: 'tunnelId', oxmField: 38, kind: 'u64', maskable: true },
   { name: 'tunSrc', oxmClass: OFPXMC_NXM_1, oxmField: 31, kind: 'ipv4', maskable: true },
   { name: 'tunDst', oxmClass: OFPXMC_NXM_1, oxmField: 32, kind: 'ipv4', maskable: true },
+  { name: 'tunIpv6Src', oxmClass: OFPXMC_NXM_1, oxmField: 109, kind: 'ipv6', maskable: true },
+  { name: 'tunIpv6Dst', oxmClass: OFPXMC_NXM_1, oxmField: 110, kind: 'ipv6', maskable: true },
+  ...(
+    [
+      ['tunErspanIdx', 11, 'u32'],
+      ['tunErspanVer', 12, 'u8'],
+      ['tunErspanDir', 13, 'u8'],
+      ['tunErspanHwid', 14, 'u8'],
+    ] as const
+  ).map(([name, oxmField, kind]) => ({
+    name,
+    oxmClass: OFPXMC_EXPERIMENTER,
+    experimenter: NX_EXPERIMENTER_ID,
+    oxmField,
+    kind,
+    maskable: false,
+  })),
   ...registerSpecs,
   { name: 'pktMark', oxmClass: OFPXMC_NXM_1, oxmField: 33, kind: 'u32', maskable: true },
   { name: 'ctState', oxmClass: OFPXMC_NXM_1, oxmField: 105, kind: 'u32', maskable: true },

@@ -20,15 +20,11 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
-import {
-  extensionMatchKeys,
-  extensionPrerequisites,
-  readExtensionField,
-  rewriteSubfieldMatch,
-} from './flow-match-nxm.js';
+import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
 import { matchesEthernetField } from './format-nxm.js';
 import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
+import { isArp, matchPrerequisites } from './match-prerequisites.js';
 
 /** The match and flow-level settings of a flow string, before it becomes a flow mod or a filter. */
 export interface ParsedFlow {
@@ -154,45 +150,6 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   nd_sll: 'ndSll',
   nd_tll: 'ndTll',
 };
-
-/** Fields that need a protocol in the match (named by its shorthand): `ovs-ofctl` leaves them out without it. */
-const prerequisites: readonly [MatchFieldName, string, (match: Match) => boolean][] = [
-  ...extensionPrerequisites,
-  ['tcpSrc', 'tcp', (match) => match.ipProto === 6],
-  ['tcpDst', 'tcp', (match) => match.ipProto === 6],
-  ['udpSrc', 'udp', (match) => match.ipProto === 17],
-  ['udpDst', 'udp', (match) => match.ipProto === 17],
-  ['sctpSrc', 'sctp', (match) => match.ipProto === 132],
-  ['sctpDst', 'sctp', (match) => match.ipProto === 132],
-  ['icmpv4Type', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
-  ['icmpv4Code', 'icmp', (match) => match.ipProto === 1 && match.ethType === 0x0800],
-  ['icmpv6Type', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
-  ['icmpv6Code', 'icmp6', (match) => match.ipProto === 58 && match.ethType === 0x86dd],
-  ['ipEcn', 'ip', (match) => match.ethType === 0x0800 || match.ethType === 0x86dd],
-  ['nwTtl', 'ip', (match) => match.ethType === 0x0800 || match.ethType === 0x86dd],
-  ['ndTarget', 'icmp6', (match) => isNd(match, [135, 136])],
-  ['ndSll', 'icmp6', (match) => isNd(match, [135])],
-  ['ndTll', 'icmp6', (match) => isNd(match, [136])],
-  ['ipv6Src', 'ipv6', (match) => match.ethType === 0x86dd],
-  ['ipv6Dst', 'ipv6', (match) => match.ethType === 0x86dd],
-  ['arpOp', 'arp', isArp],
-  ['arpSpa', 'arp', isArp],
-  ['arpTpa', 'arp', isArp],
-];
-
-/** An ND message of one of `types` (OVS's prerequisite also wants ICMPv6 code 0). */
-function isNd(match: Match, types: readonly number[]): boolean {
-  return (
-    match.ipProto === 58 &&
-    match.ethType === 0x86dd &&
-    types.includes(match.icmpv6Type ?? -1) &&
-    (match.icmpv6Code ?? 0) === 0
-  );
-}
-
-function isArp(match: Match): boolean {
-  return match.ethType === 0x0806 || match.ethType === 0x8035;
-}
 
 function parseMaskedMac(flow: string, token: Token): Masked<string> {
   const [valueText, maskText, extra] = requireValue(flow, token).split('/');
@@ -510,7 +467,7 @@ class MatchBuilder {
    */
   #checkPrerequisites(): void {
     const match = this.#match;
-    for (const [field, , satisfied] of prerequisites) {
+    for (const [field, , satisfied] of matchPrerequisites) {
       if (match[field] !== undefined && !satisfied(match)) {
         delete match[field];
       }

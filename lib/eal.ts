@@ -57,7 +57,7 @@ export interface EalOptions {
    * `RUNTIME_DIR/dpdk_telemetry.v2` (`/var/run/dpdk/PREFIX/` for root), which DPDK's
    * `dpdk-telemetry.py -f PREFIX` queries: DPDK's commands (`/ethdev/list`,
    * `/ethdev/stats,0`, `/eal/params`, ...) and the SDK's (`/dpdk_ts/engines`,
-   * `/dpdk_ts/engine,ID`, `/dpdk_ts/workers`, `/dpdk_ts/worker,LCORE`). The socket and its
+   * `/dpdk_ts/engine,ID`, `/dpdk_ts/workers`, `/dpdk_ts/worker,LCORE`, `/dpdk_ts/batches`). The socket and its
    * directory are removed by `Eal.cleanup()` and at process exit.
    */
   telemetry?: boolean;

@@ -11,6 +11,7 @@
 #include "eal.h"
 #include "errors.h"
 #include "mempool.h"
+#include "telemetry.h"
 
 namespace dpdkts {
 
@@ -66,9 +67,11 @@ Batch::Batch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Batch>(info) {
   while (id_ < batches.size() && batches[id_] != nullptr) id_++;
   if (id_ == batches.size()) batches.push_back(nullptr);
   batches[id_] = this;
+  Telemetry::AddBatch(this);
 }
 
 void Batch::Unregister() {
+  Telemetry::RemoveBatch(this);
   if (addon_ != nullptr && id_ < addon_->batches.size() && addon_->batches[id_] == this) {
     addon_->batches[id_] = nullptr;
   }

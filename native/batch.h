@@ -90,6 +90,9 @@ class Batch : public Napi::ObjectWrap<Batch> {
   bool closed_ = false;
   Addon* addon_;
   uint32_t id_;
+
+  // /dpdk_ts/batches reads the capacity and count of every open batch.
+  friend class Telemetry;
 };
 
 }  // namespace dpdkts

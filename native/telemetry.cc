@@ -1,7 +1,8 @@
 // The /dpdk_ts/... telemetry commands and the registry they read (see telemetry.h). Engine
 // counters are atomics with a single writer; lcore workers' counters are doubles in shared
 // memory that a JS loop writes, read here with whole 8-byte loads (never torn, as JS's own
-// reads from the main thread).
+// reads from the main thread); a batch's packet count is a 4-byte word its JS thread writes,
+// read whole in the same way.
 #include "telemetry.h"
 
 #include <rte_telemetry.h>
@@ -11,7 +12,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
+#include "batch.h"
 #include "engine.h"
 
 namespace dpdkts {
@@ -30,6 +33,7 @@ std::mutex g_mutex;
 uint32_t g_nextEngineId = 0;
 std::map<uint32_t, const Engine*> g_engines;
 std::map<unsigned int, WorkerEntry> g_workers;
+std::set<const Batch*> g_batches;
 
 // The number in a command's parameter ("/dpdk_ts/engine,3"), or false when there is none.
 bool ParseId(const char* params, unsigned long* id) {
@@ -153,6 +157,20 @@ int Telemetry::DescribeEngine(const char*, const char* params, rte_tel_data* d) 
   return 0;
 }
 
+int Telemetry::DescribeBatches(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  uint64_t capacity = 0, held = 0;
+  for (const Batch* batch : g_batches) {
+    capacity += batch->mbufs_.size();
+    held += __atomic_load_n(&batch->count_, __ATOMIC_RELAXED);
+  }
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "open", g_batches.size());
+  rte_tel_data_add_dict_u64(d, "capacity", capacity);
+  rte_tel_data_add_dict_u64(d, "held", held);
+  return 0;
+}
+
 void Telemetry::RegisterCommands() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -166,6 +184,9 @@ void Telemetry::RegisterCommands() {
     rte_telemetry_register_cmd(
         "/dpdk_ts/worker", DescribeWorker,
         "A dpdk-ts lcore worker's cpu and live counters. Parameter: lcore id");
+    rte_telemetry_register_cmd("/dpdk_ts/batches", DescribeBatches,
+                               "The open dpdk-ts batches, their capacity and the packets they "
+                               "hold. Takes no parameters");
   });
 }
 
@@ -190,6 +211,16 @@ void Telemetry::AddWorker(unsigned int lcore, unsigned int cpu, std::vector<std:
 void Telemetry::RemoveWorker(unsigned int lcore) {
   std::lock_guard<std::mutex> lock(g_mutex);
   g_workers.erase(lcore);
+}
+
+void Telemetry::AddBatch(const Batch* batch) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_batches.insert(batch);
+}
+
+void Telemetry::RemoveBatch(const Batch* batch) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_batches.erase(batch);
 }
 
 }  // namespace dpdkts

@@ -117,6 +117,68 @@ t.test("/dpdk_ts/worker reports a TypeScript loop's live counters", async (t) =>
   b.close();
 });
 
+t.test('/dpdk_ts/batches counts the open batches, their capacity and the packets they hold', async (t) => {
+  const [before] = query('/dpdk_ts/batches') as { open: number; capacity: number; held: number }[];
+  const batch = new Batch(64);
+  pool.alloc(batch, 10, testPacket);
+  const [holding] = query('/dpdk_ts/batches');
+  t.same(holding, { open: before.open + 1, capacity: before.capacity + 64, held: before.held + 10 });
+  batch.close();
+  t.same(query('/dpdk_ts/batches'), [before], 'a closed batch is no longer counted');
+});
+
+t.test('a running example (testpmd.ts) answers dpdk-telemetry.py', async (t) => {
+  const examplePrefix = uniquePrefix('telemetry-testpmd');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(__dirname, '..', 'examples', 'testpmd.ts'),
+      '--lcores',
+      '0@0,1@1',
+      '--no-huge',
+      '-m',
+      '256',
+      '--no-pci',
+      '--file-prefix',
+      examplePrefix,
+      '--vdev',
+      'net_null0',
+      '--vdev',
+      'net_null1',
+      '--',
+      '--engine=native',
+      '--stats-period=0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  t.ok(await until(() => /Forwarding until SIGINT/.test(output), 20000), 'forwarding');
+  const ask = (...commands: string[]): unknown[] => {
+    const result = spawnSync(client, ['-f', examplePrefix], { input: `${commands.join('\n')}\n`, encoding: 'utf8' });
+    t.equal(result.status, 0, `${client} -f ${examplePrefix}`);
+    return result.stdout
+      .trim()
+      .split('\n')
+      .map((line, i) => (JSON.parse(line) as Record<string, unknown>)[commands[i].split(',')[0]]);
+  };
+  const [ports, stats, engines] = ask('/ethdev/list', '/ethdev/stats,0', '/dpdk_ts/engines');
+  t.same(ports, [0, 1], "the example's two ports");
+  t.ok((stats as { ipackets: number }).ipackets > 0, 'port 0 is receiving');
+  t.equal((engines as number[]).length, 1, "the example's forwarding engine");
+  const [engine] = ask(`/dpdk_ts/engine,${(engines as number[])[0]}`);
+  t.match(engine, { mode: 'io', running: 1, rx_ports: [0, 1], tx_ports: [1, 0] });
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exits cleanly on SIGTERM');
+  t.notOk(existsSync(`/var/run/dpdk/${examplePrefix}`), 'its runtime directory and telemetry socket went with it');
+});
+
 t.test('an SDK command without a valid id answers null', async (t) => {
   t.same(query('/dpdk_ts/engine', '/dpdk_ts/engine,x', '/dpdk_ts/engine,999', '/dpdk_ts/worker,-1'), [
     null,

@@ -482,3 +482,14 @@ t.test(
     );
   },
 );
+
+t.test('str on ports that never run dry (net_null) does not hold the main thread', async (t) => {
+  const prefix = uniquePrefix('pktgen-null');
+  const pktgen = start(t, 'examples/pktgen.ts', [
+    ...['--lcores', '0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix],
+    ...['--vdev', 'net_null0', '--vdev', 'net_null1', '--', '--commands', 'str; stp; str; stp; quit'],
+  ]);
+  t.equal(await exitWithin(pktgen, 30000), 0, 'pktgen runs its commands and exits 0');
+  t.match(pktgen.stderr + pktgen.stdout, /packets keep arriving while stopped/, 'says why the drain stopped');
+  t.same(leftovers([prefix]), []);
+});

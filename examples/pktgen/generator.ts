@@ -50,6 +50,8 @@ import type { PortReport } from './report.js';
 // previous run still in flight (in a switch, a forwarder) must not count in the new one.
 const settleMs = 20;
 const maxSettleMs = 1000;
+/** Bursts of 64 read from one port per drain: a full rx ring of 4096 descriptors. */
+const maxDrainBursts = 64;
 
 // Bytes on the wire beside the frame: preamble, start of frame delimiter, inter-frame gap.
 const wireOverheadBytes = 20;
@@ -300,9 +302,11 @@ export class Pktgen {
     const batch = new Batch(64);
     let drained = 0;
     for (const port of this.ports) {
-      for (let n = port.rxBurst(0, batch); n > 0; n = port.rxBurst(0, batch)) {
+      // Bounded: a port that never runs dry (net_null) would otherwise hold the main thread here.
+      for (let bursts = 0, n = port.rxBurst(0, batch); n > 0; n = port.rxBurst(0, batch)) {
         drained += n;
         batch.free();
+        if (++bursts === maxDrainBursts) break;
       }
     }
     batch.close();

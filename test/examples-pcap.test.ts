@@ -1,49 +1,18 @@
 // The examples' --pcap (examples/app.ts startPcap), through examples/testpmd.ts: one file per
 // port that tcpdump reads, and a path that cannot be written reported while forwarding goes on.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { socketDir, uniquePrefix, until } from './helpers/dpdk.js';
+import { socketDir, uniquePrefix } from './helpers/dpdk.js';
+import { startTestpmdExample } from './helpers/testpmd-example.js';
 
 /** Runs testpmd.ts on two net_null ports with `appArgs` for a moment; its exit code and output. */
 async function testpmd(t: Test, tag: string, appArgs: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(__dirname, '..', 'examples', 'testpmd.ts'),
-      '--lcores',
-      '0@0,1@1',
-      '--no-huge',
-      '-m',
-      '256',
-      '--no-pci',
-      '--file-prefix',
-      uniquePrefix(tag),
-      '--vdev',
-      'net_null0',
-      '--vdev',
-      'net_null1',
-      '--',
-      '--stats-period=0',
-      '--json',
-      ...appArgs,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  t.ok(await until(() => /Forwarding until SIGINT/.test(output), 20000), 'forwarding');
+  const testpmd = await startTestpmdExample(t, uniquePrefix(tag), ['--stats-period=0', '--json', ...appArgs]);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  child.kill('SIGTERM');
-  return { code: await exited, output };
+  testpmd.child.kill('SIGTERM');
+  return { code: await testpmd.exited, output: testpmd.output() };
 }
 
 t.test('--pcap FILE --pcap-direction rx: a file per port, as many packets as it says', async (t) => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Batch, Eal, Engine, LcoreWorker, Mempool, type Port } from '../lib/index.js';
 import { freeHugepages, initEal, ringPort, testPacket, uniquePrefix, until } from './helpers/dpdk.js';
+import { startTestpmdExample } from './helpers/testpmd-example.js';
 
 initEal('telemetry');
 const prefix = uniquePrefix('telemetry');
@@ -129,37 +130,7 @@ t.test('/dpdk_ts/batches counts the open batches, their capacity and the packets
 
 t.test('a running example (testpmd.ts) answers dpdk-telemetry.py', async (t) => {
   const examplePrefix = uniquePrefix('telemetry-testpmd');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(__dirname, '..', 'examples', 'testpmd.ts'),
-      '--lcores',
-      '0@0,1@1',
-      '--no-huge',
-      '-m',
-      '256',
-      '--no-pci',
-      '--file-prefix',
-      examplePrefix,
-      '--vdev',
-      'net_null0',
-      '--vdev',
-      'net_null1',
-      '--',
-      '--engine=native',
-      '--stats-period=0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  t.ok(await until(() => /Forwarding until SIGINT/.test(output), 20000), 'forwarding');
+  const testpmd = await startTestpmdExample(t, examplePrefix, ['--engine=native', '--stats-period=0']);
   const ask = (...commands: string[]): unknown[] => {
     const result = spawnSync(client, ['-f', examplePrefix], { input: `${commands.join('\n')}\n`, encoding: 'utf8' });
     t.equal(result.status, 0, `${client} -f ${examplePrefix}`);
@@ -174,8 +145,8 @@ t.test('a running example (testpmd.ts) answers dpdk-telemetry.py', async (t) => 
   t.equal((engines as number[]).length, 1, "the example's forwarding engine");
   const [engine] = ask(`/dpdk_ts/engine,${(engines as number[])[0]}`);
   t.match(engine, { mode: 'io', running: 1, rx_ports: [0, 1], tx_ports: [1, 0] });
-  child.kill('SIGTERM');
-  t.equal(await exited, 0, 'exits cleanly on SIGTERM');
+  testpmd.child.kill('SIGTERM');
+  t.equal(await testpmd.exited, 0, 'exits cleanly on SIGTERM');
   t.notOk(existsSync(`/var/run/dpdk/${examplePrefix}`), 'its runtime directory and telemetry socket went with it');
 });
 

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { socketDir, uniquePrefix } from './helpers/dpdk.js';
 
 const fixture = join(__dirname, 'fixtures', 'exit-without-close.ts');
@@ -32,6 +32,36 @@ for (const [mode, expectedCode] of [
   });
 }
 
+/**
+ * Runs `script MODE DIR PREFIX` as a child; in mode sigint, sends SIGINT once it printed
+ * "ready". Killed after 20 s, so that a hang reads as a signal rather than stall the test.
+ */
+async function runFixture(
+  t: Test,
+  script: string,
+  mode: string,
+  dir: string,
+  prefix: string,
+): Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, mode, dir, prefix], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (mode === 'sigint' && stdout === 'ready\n') child.kill('SIGINT');
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, signal) => resolve([code, signal])),
+  );
+  clearTimeout(timer);
+  return { stdout, stderr, code, signal };
+}
+
 const withWorker = join(__dirname, 'fixtures', 'exit-with-worker.ts');
 
 // The same with an LcoreWorker polling the vhost port: the exit stops its thread first, so
@@ -45,20 +75,7 @@ for (const [mode, expectedCode] of [
   t.test(`exit with a running lcore worker: ${mode}`, async (t) => {
     const dir = socketDir(t);
     const prefix = uniquePrefix(`exit-worker-${mode}`);
-    const child = spawn(process.execPath, ['--import', 'tsx', withWorker, mode, dir, prefix], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    t.teardown(() => child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (mode === 'sigint' && stdout === 'ready\n') child.kill('SIGINT');
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('exit', (code, signal) => resolve([code, signal])),
-    );
+    const { stdout, stderr, code, signal } = await runFixture(t, withWorker, mode, dir, prefix);
     t.equal(stdout, 'ready\n');
     t.equal(code, expectedCode, `exit code ${expectedCode}`);
     t.equal(signal, null, 'no crash');
@@ -80,22 +97,7 @@ for (const [mode, expectedCode] of [
   t.test(`exit while a virtio-user server waits: ${mode}`, async (t) => {
     const dir = socketDir(t);
     const prefix = uniquePrefix(`exit-wait-${mode}`);
-    const child = spawn(process.execPath, ['--import', 'tsx', whileWaiting, mode, dir, prefix], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    t.teardown(() => child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (mode === 'sigint' && stdout === 'ready\n') child.kill('SIGINT');
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.once('exit', (code, signal) => resolve([code, signal])),
-    );
-    clearTimeout(timer);
+    const { stdout, stderr, code, signal } = await runFixture(t, whileWaiting, mode, dir, prefix);
     t.equal(stdout, 'ready\n');
     t.equal(code, expectedCode, `exit code ${expectedCode}`);
     t.equal(signal, null, 'no hang, no crash');

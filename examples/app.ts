@@ -24,13 +24,14 @@ export class UsageError extends Error {}
  * How every example starts: splits the command line at `--`, parses the application's part
  * (a UsageError prints the message and usage: exit code 2; 'help' prints the usage: 0),
  * then initializes EAL with the prepared EAL arguments, printing what was adapted (a
- * refusal: 1). Returns the options, or the exit code to end with.
+ * refusal: 1); virtio-user servers among them (`server=1`) wait for their vhost-user clients
+ * without blocking the event loop. Returns the options, or the exit code to end with.
  */
-export function startApp<Options extends object>(
+export async function startApp<Options extends object>(
   name: string,
   usage: string,
   parse: (args: string[]) => Options | 'help',
-): Options | number {
+): Promise<Options | number> {
   const { eal, app } = splitCommandLine(process.argv.slice(2));
   let options: Options | 'help';
   try {
@@ -47,7 +48,7 @@ export function startApp<Options extends object>(
   const prepared = prepareEalArgs(eal);
   for (const note of prepared.notes) console.error(`${name}: note: ${note}`);
   try {
-    Eal.init(prepared.args);
+    await Eal.initAsync(prepared.args);
   } catch (error) {
     console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

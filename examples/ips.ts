@@ -230,7 +230,7 @@ function statsLine(mode: string, counters: IpsCounters): string {
 }
 
 async function main(): Promise<number> {
-  const options = startApp<IpsOptions>('ips', usage, parseOptions);
+  const options = await startApp<IpsOptions>('ips', usage, parseOptions);
   if (typeof options === 'number') return options;
   const pool = Mempool.create({ name: 'ips', size: 8191 });
   const ports: Port[] = [];

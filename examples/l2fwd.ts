@@ -488,7 +488,7 @@ function runUntilSignal(app: L2fwd, periodSeconds: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const options = startApp<L2fwdOptions>('l2fwd', usage, parseOptions);
+  const options = await startApp<L2fwdOptions>('l2fwd', usage, parseOptions);
   if (typeof options === 'number') return options;
   console.log(`MAC updating ${options.macUpdating ? 'enabled' : 'disabled'}`);
   let l2fwd: L2fwd | undefined;

@@ -62,11 +62,11 @@ import { Pktgen } from './pktgen/generator.js';
 import { parseAppArgs, pktgenEalArgs } from './pktgen/options.js';
 import { Session } from './pktgen/session.js';
 
-// Initializes EAL; a refusal is a UsageError saying what was passed, with a hint for the
+// Initializes EAL (virtio-user servers wait for their clients without blocking); a refusal is a UsageError saying what was passed, with a hint for the
 // common mistake of lcores that leave out the main one.
-function initEal(args: string[]): void {
+async function initEal(args: string[]): Promise<void> {
   try {
-    Eal.init(args);
+    await Eal.initAsync(args);
   } catch (error) {
     if (error instanceof DpdkError) {
       const hint = /Main lcore is not enabled/.test(error.message)
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   notes.forEach(notice);
 
   // Init: EAL, then the ports and their lcores.
-  initEal(args);
+  await initEal(args);
   // Before the ports start: a metrics port in use ends the run before it sends anything.
   const metrics =
     options.metrics === undefined

@@ -40,7 +40,7 @@ function runUntilSignal(app: Testpmd, statsPeriodSeconds: number): Promise<void>
 }
 
 async function main(): Promise<number> {
-  const options = startApp<TestpmdOptions>('testpmd', usage, parseOptions);
+  const options = await startApp<TestpmdOptions>('testpmd', usage, parseOptions);
   if (typeof options === 'number') return options;
   let testpmd: Testpmd | undefined;
   let metrics: AppMetrics | undefined;

@@ -4,6 +4,8 @@ import { DpdkError, invalidArgument } from './errors.js';
 import { forgetAllChunks } from './batch.js';
 import { stopLcoreWorkersAtExit } from './lcore.js';
 import { native } from './native.js';
+import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
+import { Port } from './port.js';
 import { checkBoolean, checkInteger, checkOptions, checkString, describe } from './validate.js';
 
 /** DPDK log levels, by name or as numbers 1 (emergency) to 8 (debug). */
@@ -305,8 +307,7 @@ export function ealArgs(options: EalOptions): string[] {
   return args;
 }
 
-function checkRawArgs(args: unknown[]): string[] {
-  const op = 'Eal.init';
+function checkRawArgs(op: string, args: unknown[]): string[] {
   return args.map((arg, i) => {
     if (typeof arg !== 'string') invalidArgument(op, `EAL argument ${i} must be a string, got ${describe(arg)}`);
     if (arg === '--') invalidArgument(op, `EAL argument ${i} is '--': pass only EAL arguments, not the application's`);
@@ -315,6 +316,68 @@ function checkRawArgs(args: unknown[]): string[] {
     }
     return arg;
   });
+}
+
+/** EAL arguments split where a virtio-user server's `--vdev` first appears. */
+interface DeferredVdevs {
+  /** What `rte_eal_init` gets: every argument but the deferred `--vdev`s. */
+  now: string[];
+  /** The devargs of that server and of every `--vdev` after it, in order. */
+  after: string[];
+}
+
+// A virtio-user server waits inside its probe for the vhost-user client; EAL probes vdevs in the
+// order given, so the vdevs after it are deferred too and keep the port ids EAL would give them.
+function deferPeerWaitingVdevs(args: string[]): DeferredVdevs {
+  const now: string[] = [];
+  const after: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    let devargs: string | undefined;
+    if (args[i] === '--vdev' && i + 1 < args.length) devargs = args[++i];
+    else if (args[i].startsWith('--vdev=')) devargs = args[i].slice('--vdev='.length);
+    if (devargs === undefined) now.push(args[i]);
+    else if (after.length > 0 || waitsForPeer(devargs)) after.push(devargs);
+    else now.push('--vdev', devargs);
+  }
+  return { now, after };
+}
+
+function waitsForPeer(devargs: string): boolean {
+  const [driver, ...params] = devargs.split(',');
+  return /^(net_)?virtio_user/.test(driver) && params.some((param) => /^server=0*[1-9]/.test(param));
+}
+
+// The EAL arguments and log echo of init's two forms (typed options, or raw arguments with
+// `more` carrying the rest), validated.
+function checkInit(
+  op: string,
+  options: EalOptions | string[],
+  more: EalLogOptions & PeerWaitOptions,
+  moreKeys: readonly (keyof (EalLogOptions & PeerWaitOptions))[],
+): { args: string[]; printLog: boolean } {
+  checkOptions<EalLogOptions & PeerWaitOptions>(op, more, moreKeys);
+  if (!Array.isArray(options)) return { args: ealArgs(options), printLog: options.printLog ?? false };
+  if (more.printLog !== undefined) checkBoolean(op, 'printLog', more.printLog);
+  return { args: checkRawArgs(op, options), printLog: more.printLog ?? false };
+}
+
+function initNow(op: string, args: string[], printLog: boolean): EalInfo {
+  if (!isMainThread) {
+    // EAL belongs to the process; the thread that initializes it cleans it up at its end.
+    throw new DpdkError(`${op}() must be called on the main thread`, { code: 'ERR_EAL_THREAD', operation: op });
+  }
+  native.setLogEcho(printLog);
+  let info;
+  try {
+    info = native.ealInit(args);
+  } catch (error) {
+    hint(error);
+  }
+  process.once('exit', () => {
+    stopLcoreWorkersAtExit();
+    native.ealCleanup(true);
+  });
+  return { ...info, args };
 }
 
 function hint(error: unknown): never {
@@ -348,29 +411,67 @@ export class Eal {
    */
   static init(args: string[], logOptions?: EalLogOptions): EalInfo;
   static init(options: EalOptions | string[] = {}, logOptions: EalLogOptions = {}): EalInfo {
-    if (!isMainThread) {
-      // EAL belongs to the process; the thread that initializes it cleans it up at its end.
-      throw new DpdkError('Eal.init() must be called on the main thread', {
-        code: 'ERR_EAL_THREAD',
-        operation: 'Eal.init',
+    const op = 'Eal.init';
+    const { args, printLog } = checkInit(op, options, logOptions, ['printLog']);
+    const server = deferPeerWaitingVdevs(args).after[0];
+    if (server !== undefined) {
+      invalidArgument(
+        op,
+        `vdev ${describe(server)} is a virtio-user server, which waits for its vhost-user client inside ` +
+          'rte_eal_init and would block the event loop: use await Eal.initAsync(...) with the same arguments, ' +
+          'or create it after init with await VirtioUser.createServer(...)',
+      );
+    }
+    return initNow(op, args, printLog);
+  }
+
+  /**
+   * {@link Eal.init} for arguments with virtio-user servers (`--vdev
+   * net_virtio_user0,path=...,server=1`), as DPDK applications attached to OVS
+   * `dpdkvhostuserclient` ports have them: EAL is initialized without them, then each waits
+   * for its vhost-user client off the JS thread (timers and I/O go on), in the order given,
+   * and the promise resolves once all have connected. The vdevs given after the first server
+   * are created after it, so every port gets the id EAL would have given it.
+   *
+   * @throws DpdkError what {@link Eal.init} throws; `ETIMEDOUT` when `timeoutMs` (counted from
+   * the end of EAL's own init) passes before every client connected, `ECANCELED` when `signal` aborts: EAL stays initialized, and the
+   * deferred vdevs are not created (those created already are closed).
+   */
+  static async initAsync(options?: EalOptions, wait?: PeerWaitOptions): Promise<EalInfo>;
+  /** {@link Eal.initAsync} with EAL arguments as a DPDK program's command line has them. */
+  static async initAsync(args: string[], options?: EalLogOptions & PeerWaitOptions): Promise<EalInfo>;
+  static async initAsync(
+    options: EalOptions | string[] = {},
+    more: EalLogOptions & PeerWaitOptions = {},
+  ): Promise<EalInfo> {
+    const op = 'Eal.initAsync';
+    const keys: (keyof (EalLogOptions & PeerWaitOptions))[] = ['timeoutMs', 'signal'];
+    const { args, printLog } = checkInit(op, options, more, Array.isArray(options) ? [...keys, 'printLog'] : keys);
+    checkPeerWait(op, more);
+    if (more.signal?.aborted) {
+      throw new DpdkError('EAL init was aborted before it started', {
+        code: 'ECANCELED',
+        operation: op,
+        cause: more.signal.reason,
       });
     }
-    const args = Array.isArray(options) ? checkRawArgs(options) : ealArgs(options);
-    if (Array.isArray(options)) {
-      checkOptions<EalLogOptions>('Eal.init', logOptions, ['printLog']);
-      if (logOptions.printLog !== undefined) checkBoolean('Eal.init', 'printLog', logOptions.printLog);
-    }
-    native.setLogEcho((Array.isArray(options) ? logOptions.printLog : options.printLog) ?? false);
-    let info;
+    const { now, after } = deferPeerWaitingVdevs(args);
+    const info = initNow(op, now, printLog);
+    // The clock starts once EAL is up: timeoutMs bounds the wait for the clients, not EAL's own init.
+    const deadline = more.timeoutMs === undefined ? undefined : Date.now() + more.timeoutMs;
+    const created: number[] = [];
     try {
-      info = native.ealInit(args);
+      for (const devargs of after) {
+        if (!waitsForPeer(devargs)) created.push(native.Port.probe(devargs, op));
+        else {
+          const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+          created.push(await probeWaitingForPeer(devargs, op, { timeoutMs, signal: more.signal }));
+        }
+      }
     } catch (error) {
-      hint(error);
+      for (const id of created) Port.adopt(id).close();
+      throw error;
     }
-    process.once('exit', () => {
-      stopLcoreWorkersAtExit();
-      native.ealCleanup(true);
-    });
     return { ...info, args };
   }
 

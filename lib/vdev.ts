@@ -1,6 +1,7 @@
 /** Virtual devices created at run time: virtio-user, vhost-user, ring and null ports. */
-import { DpdkError, invalidArgument } from './errors.js';
+import { invalidArgument } from './errors.js';
 import { native } from './native.js';
+import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
 import { Port, portIdsByName } from './port.js';
 import {
   checkBoolean,
@@ -83,12 +84,7 @@ const virtioKeys = [
 ] as const satisfies readonly (keyof VirtioUserOptions)[];
 
 /** Options of {@link VirtioUser.createServer}: a virtio-user server's devargs and how long to wait. */
-export interface VirtioUserServerOptions extends Omit<VirtioUserOptions, 'server'> {
-  /** How long to wait for the vhost-user client, in milliseconds. Default: until it connects. */
-  timeoutMs?: number;
-  /** Stops waiting: the promise rejects with `ECANCELED`. */
-  signal?: AbortSignal;
-}
+export interface VirtioUserServerOptions extends Omit<VirtioUserOptions, 'server'>, PeerWaitOptions {}
 
 const virtioServerKeys = [
   ...virtioKeys.filter((key) => key !== 'server'),
@@ -147,53 +143,9 @@ export class VirtioUser {
     const op = 'VirtioUser.createServer';
     checkOptions<VirtioUserServerOptions>(op, options, virtioServerKeys);
     const { timeoutMs, signal, ...device } = options;
-    if (timeoutMs !== undefined) checkInteger(op, 'timeoutMs', timeoutMs, 1, 2 ** 31 - 1);
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      invalidArgument(op, `signal must be an AbortSignal, got ${describe(signal)}`);
-    }
+    checkPeerWait(op, { timeoutMs, signal });
     const devargs = virtioDevargs(op, { ...device, server: true });
-    const name = devargs.slice(0, devargs.indexOf(','));
-    const path = device.path;
-    const aborted = (): DpdkError =>
-      new DpdkError(`Waiting for a vhost-user client to connect to ${path} was aborted: the port was not created`, {
-        code: 'ECANCELED',
-        operation: op,
-        object: name,
-        cause: signal?.reason,
-      });
-    if (signal?.aborted) throw aborted();
-    let timedOut = false;
-    let ticket = 0;
-    let timer: NodeJS.Timeout | undefined;
-    let retry: NodeJS.Timeout | undefined;
-    // Before the probe listens there is no accept() to end yet: try again shortly.
-    const cancel = (): void => {
-      if (!native.cancelProbe(ticket)) retry = setTimeout(cancel, 10);
-    };
-    const onTimeout = (): void => {
-      timedOut = true;
-      cancel();
-    };
-    const id = await new Promise<number>((resolve, reject) => {
-      ticket = native.probeWaiting(devargs, op, (error, portId, cancelled) => {
-        clearTimeout(timer);
-        clearTimeout(retry);
-        signal?.removeEventListener('abort', cancel);
-        if (error !== null) reject(error);
-        else if (cancelled !== true) resolve(portId!);
-        else if (timedOut) {
-          reject(
-            new DpdkError(
-              `No vhost-user client connected to ${path} within ${timeoutMs} ms: the port was not created ` +
-                '(start the vhost-user side: an OVS dpdkvhostuserclient port, a Vhost port with client: true)',
-              { code: 'ETIMEDOUT', operation: op, object: name },
-            ),
-          );
-        } else reject(aborted());
-      });
-      if (timeoutMs !== undefined) timer = setTimeout(onTimeout, timeoutMs);
-      signal?.addEventListener('abort', cancel, { once: true });
-    });
+    const id = await probeWaitingForPeer(devargs, op, { timeoutMs, signal });
     return Port.adopt(id);
   }
 }

@@ -1,0 +1,171 @@
+/**
+ * One measured run of one point (chassis, ports) on a fresh central: fake chassis, the
+ * NB writes, northd and the chassis catching up (`nb_cfg` -> `sb_cfg` -> `hv_cfg`), the
+ * ports claimed and reported up, then a replica of the whole southbound database in this
+ * process (its heap and RSS) and the daemons' RSS.
+ */
+import { readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { OvsdbClient, type Replica } from '../../lib/ovs/ovsdb/index.js';
+import { startCentral, type CentralDaemon } from './central.js';
+import { acknowledgeNbCfg, claimPorts, createFakeChassis, fakeChassisName } from './fake-chassis.js';
+import { switchCount, writePorts, writeTopology, type Workload } from './workload.js';
+
+/** What one run measured. */
+export interface RunResult {
+  /** Milliseconds to write all ports to the NB, and the rate. */
+  writeMs: number;
+  portsPerSecond: number;
+  /** Milliseconds from the nb_cfg bump after the writes until sb_cfg, then hv_cfg, matched it. */
+  sbCatchUpMs: number;
+  hvCatchUpMs: number;
+  /** Milliseconds from the first claim until northd reported every port up in the NB. */
+  bindMs: number;
+  /** Counts read back: ports in the NB, port bindings with a chassis in the SB, logical flows. */
+  nbPorts: number;
+  sbBoundPorts: number;
+  logicalFlows: number;
+  /** Rows of the whole southbound replica, and its cost in this process. */
+  sbRows: number;
+  replicaMs: number;
+  replicaHeapBytes: number;
+  replicaRssBytes: number;
+  /** Resident memory of each central daemon at the end of the run, in bytes. */
+  daemonRssBytes: Partial<Record<CentralDaemon, number>>;
+}
+
+/** Timeout of each wait for the central to catch up, in milliseconds. */
+const catchUpTimeoutMs = 300_000;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? NaN : Number(match[1]) * 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resolves when `predicate` holds on `replica` (checked on every change), or fails naming `what`. */
+async function until(replica: Replica, what: string, predicate: () => boolean): Promise<void> {
+  if (predicate()) return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      replica.off('change', check);
+      reject(new Error(`${what} did not happen within ${catchUpTimeoutMs / 1000} s`));
+    }, catchUpTimeoutMs);
+    function check(): void {
+      if (!predicate()) return;
+      clearTimeout(timer);
+      replica.off('change', check);
+      resolve();
+    }
+    replica.on('change', check);
+  });
+}
+
+/** Bumps NB_Global.nb_cfg and returns the new value (what `ovn-nbctl --wait` does). */
+async function bumpNbCfg(nb: OvsdbClient): Promise<number> {
+  const [, selected] = await nb.transact('OVN_Northbound', [
+    { op: 'mutate', table: 'NB_Global', where: [], mutations: [['nb_cfg', '+=', 1]] },
+    { op: 'select', table: 'NB_Global', where: [], columns: ['nb_cfg'] },
+  ]);
+  return Number(selected.rows[0]!['nb_cfg']);
+}
+
+/** Runs one point: `chassis` fake chassis, the workload's ports spread over them. */
+export async function runPoint(chassis: number, workload: Omit<Workload, 'chassis'>): Promise<RunResult> {
+  const central = await startCentral();
+  const clients: OvsdbClient[] = [];
+  const connect = async (target: string): Promise<OvsdbClient> => {
+    const client = await OvsdbClient.connect(target, { reconnect: false, probeIntervalMs: 0, timeoutMs: 120_000 });
+    clients.push(client);
+    return client;
+  };
+  try {
+    const nb = await connect(central.nbTarget);
+    const sb = await connect(central.sbTarget);
+    const [globals] = await nb.transact('OVN_Northbound', [{ op: 'select', table: 'NB_Global', where: [] }]);
+    if (globals.rows.length === 0) await nb.transact('OVN_Northbound', [{ op: 'insert', table: 'NB_Global' }]);
+    const nbView = await nb.monitor('OVN_Northbound', {
+      NB_Global: { columns: ['nb_cfg', 'sb_cfg', 'hv_cfg'] },
+      Logical_Switch_Port: { columns: ['name', 'up'] },
+    });
+    const global = () => nbView.replica.rows('NB_Global')[0] ?? {};
+    await createFakeChassis(sb, chassis);
+    const stopAcknowledging = await acknowledgeNbCfg(sb);
+
+    const full: Workload = { ...workload, chassis: Array.from({ length: chassis }, (_, i) => fakeChassisName(i)) };
+    const switches = await writeTopology(nb, full);
+    const writeMs = await writePorts(nb, full, switches);
+
+    const cfg = await bumpNbCfg(nb);
+    const bumped = performance.now();
+    await until(nbView.replica, `northd catching up (sb_cfg ${cfg})`, () => Number(global()['sb_cfg']) >= cfg);
+    const sbCatchUpMs = performance.now() - bumped;
+    await until(nbView.replica, `the chassis catching up (hv_cfg ${cfg})`, () => Number(global()['hv_cfg']) >= cfg);
+    const hvCatchUpMs = performance.now() - bumped;
+
+    const bindings = await sb.monitor('OVN_Southbound', {
+      Port_Binding: { columns: ['logical_port', 'requested_chassis', 'chassis'] },
+      Chassis: { columns: ['external_ids'] },
+    });
+    const claimed = performance.now();
+    await claimPorts(sb, bindings);
+    const isUp = (row: { [column: string]: unknown }): boolean =>
+      row['up'] === true || String(row['name']).endsWith('-lr');
+    await until(nbView.replica, `northd reporting ${workload.ports} ports up`, () =>
+      nbView.replica.rows('Logical_Switch_Port').every(isUp),
+    );
+    const bindMs = performance.now() - claimed;
+    await stopAcknowledging();
+
+    const nbPorts = nbView.replica.rows('Logical_Switch_Port').length - switchCount(full);
+    // Columns at their default (no chassis) are left out of rows the server sends.
+    const sbBoundPorts = bindings.replica
+      .rows('Port_Binding')
+      .filter((row) => typeof row['chassis'] === 'string').length;
+    await bindings.cancel();
+
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const rssBefore = process.memoryUsage().rss;
+    const replicaStarted = performance.now();
+    const schema = await sb.getSchema('OVN_Southbound');
+    const everything = await sb.monitor(
+      'OVN_Southbound',
+      Object.fromEntries([...schema.tables.keys()].map((t) => [t, {}])),
+    );
+    const replicaMs = performance.now() - replicaStarted;
+    gc();
+    const replicaHeapBytes = process.memoryUsage().heapUsed - heapBefore;
+    const replicaRssBytes = process.memoryUsage().rss - rssBefore;
+    const sbRows = [...schema.tables.keys()].reduce((sum, table) => sum + everything.replica.table(table).size, 0);
+    const logicalFlows = everything.replica.table('Logical_Flow').size;
+    await everything.cancel();
+
+    const daemonRssBytes = Object.fromEntries([...central.pids].map(([daemon, pid]) => [daemon, rssOf(pid)]));
+    return {
+      writeMs,
+      portsPerSecond: (workload.ports / writeMs) * 1000,
+      sbCatchUpMs,
+      hvCatchUpMs,
+      bindMs,
+      nbPorts,
+      sbBoundPorts,
+      logicalFlows,
+      sbRows,
+      replicaMs,
+      replicaHeapBytes,
+      replicaRssBytes,
+      daemonRssBytes,
+    };
+  } finally {
+    for (const client of clients) client.close();
+    await central.stop();
+  }
+}

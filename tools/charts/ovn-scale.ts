@@ -12,16 +12,18 @@ export const ovnScaleMarkNames = { lines: 'growth_lines', points: 'growth_points
 /** One panel per measure: its median against the ports, a line per chassis count, the runs' range as a bar. */
 export function ovnScaleGrowthSpec(report: OvnScaleReport): TopLevelSpec {
   const names = Object.keys(measures) as MeasureName[];
-  const values = report.points.flatMap((point) =>
-    names.map((name) => ({
-      measure: `${measures[name].title} (${measures[name].unit})`,
-      chassis: `${point.chassis} chassis`,
-      ports: point.ports,
-      median: point.summary[name].median,
-      low: point.summary[name].min,
-      high: point.summary[name].max,
-    })),
-  );
+  const values = report.points
+    .flatMap((point) =>
+      names.map((name) => ({
+        measure: `${measures[name].title} (${measures[name].unit})`,
+        chassis: `${point.chassis} chassis`,
+        ports: point.ports,
+        median: point.summary[name].median,
+        low: point.summary[name].min,
+        high: point.summary[name].max,
+      })),
+    )
+    .filter((value) => Number.isFinite(value.median)); // ovn-controller's RSS, with --controllers 0
   const x = {
     field: 'ports',
     type: 'quantitative' as const,

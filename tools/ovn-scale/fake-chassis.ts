@@ -100,7 +100,8 @@ export async function claimPorts(sb: OvsdbClient, monitor: Monitor, perTransacti
   const fake = new Set(
     monitor.replica
       .rows('Chassis')
-      .filter((row) => (row['external_ids'] as Map<string, string>).get('ovn-scale') === 'fake')
+      // A column at its default (empty) is left out of the rows the server sends.
+      .filter((row) => (row['external_ids'] as Map<string, string> | undefined)?.get('ovn-scale') === 'fake')
       .map((row) => row['_uuid'] as string),
   );
   const operations: Operation[] = [];

@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { OvsdbClient, type Replica } from '../../lib/ovs/ovsdb/index.js';
-import { startCentral, type CentralDaemon } from './central.js';
+import { startCentral } from './central.js';
+import { startController, type Controller } from './controllers.js';
 import { acknowledgeNbCfg, claimPorts, createFakeChassis, fakeChassisName } from './fake-chassis.js';
-import { switchCount, writePorts, writeTopology, type Workload } from './workload.js';
+import { portName, switchCount, writePorts, writeTopology, type Workload } from './workload.js';
 
 /** What one run measured. */
 export interface RunResult {
@@ -31,8 +32,8 @@ export interface RunResult {
   replicaMs: number;
   replicaHeapBytes: number;
   replicaRssBytes: number;
-  /** Resident memory of each central daemon at the end of the run, in bytes. */
-  daemonRssBytes: Partial<Record<CentralDaemon, number>>;
+  /** Resident memory of each central daemon (and the largest ovn-controller's) at the end of the run, in bytes. */
+  daemonRssBytes: Record<string, number>;
 }
 
 /** Timeout of each wait for the central to catch up, in milliseconds. */
@@ -77,10 +78,18 @@ async function bumpNbCfg(nb: OvsdbClient): Promise<number> {
   return Number(selected.rows[0]!['nb_cfg']);
 }
 
-/** Runs one point: `chassis` fake chassis, the workload's ports spread over them. */
-export async function runPoint(chassis: number, workload: Omit<Workload, 'chassis'>): Promise<RunResult> {
+/**
+ * Runs one point: `chassis` fake chassis and `controllers` real ones, the workload's ports
+ * spread over all of them.
+ */
+export async function runPoint(
+  chassis: number,
+  workload: Omit<Workload, 'chassis'>,
+  controllers = 0,
+): Promise<RunResult> {
   const central = await startCentral();
   const clients: OvsdbClient[] = [];
+  const running: Controller[] = [];
   const connect = async (target: string): Promise<OvsdbClient> => {
     const client = await OvsdbClient.connect(target, { reconnect: false, probeIntervalMs: 0, timeoutMs: 120_000 });
     clients.push(client);
@@ -98,10 +107,26 @@ export async function runPoint(chassis: number, workload: Omit<Workload, 'chassi
     const global = () => nbView.replica.rows('NB_Global')[0] ?? {};
     await createFakeChassis(sb, chassis);
     const stopAcknowledging = await acknowledgeNbCfg(sb);
+    const bindings = await sb.monitor('OVN_Southbound', {
+      Port_Binding: { columns: ['logical_port', 'requested_chassis', 'chassis'] },
+      Chassis: { columns: ['name', 'external_ids'] },
+    });
+    for (let index = 0; index < controllers; index++) running.push(await startController(index, central.sbTarget));
+    await until(bindings.replica, `${controllers} ovn-controller(s) registering their chassis`, () =>
+      running.every((controller) => bindings.replica.find('Chassis', (row) => row['name'] === controller.name)),
+    );
 
-    const full: Workload = { ...workload, chassis: Array.from({ length: chassis }, (_, i) => fakeChassisName(i)) };
+    const names = [...running.map((controller) => controller.name)];
+    for (let index = 0; index < chassis; index++) names.push(fakeChassisName(index));
+    const full: Workload = { ...workload, chassis: names };
     const switches = await writeTopology(nb, full);
     const writeMs = await writePorts(nb, full, switches);
+    for (const [index, controller] of running.entries()) {
+      const ports = Array.from({ length: workload.ports }, (_, port) => port).filter(
+        (port) => port % names.length === index,
+      );
+      await controller.addPorts(ports.map(portName));
+    }
 
     const cfg = await bumpNbCfg(nb);
     const bumped = performance.now();
@@ -110,10 +135,6 @@ export async function runPoint(chassis: number, workload: Omit<Workload, 'chassi
     await until(nbView.replica, `the chassis catching up (hv_cfg ${cfg})`, () => Number(global()['hv_cfg']) >= cfg);
     const hvCatchUpMs = performance.now() - bumped;
 
-    const bindings = await sb.monitor('OVN_Southbound', {
-      Port_Binding: { columns: ['logical_port', 'requested_chassis', 'chassis'] },
-      Chassis: { columns: ['external_ids'] },
-    });
     const claimed = performance.now();
     await claimPorts(sb, bindings);
     const isUp = (row: { [column: string]: unknown }): boolean =>
@@ -149,6 +170,7 @@ export async function runPoint(chassis: number, workload: Omit<Workload, 'chassi
     await everything.cancel();
 
     const daemonRssBytes = Object.fromEntries([...central.pids].map(([daemon, pid]) => [daemon, rssOf(pid)]));
+    if (running.length > 0) daemonRssBytes['ovn-controller'] = Math.max(...running.map((c) => rssOf(c.pid)));
     return {
       writeMs,
       portsPerSecond: (workload.ports / writeMs) * 1000,
@@ -166,6 +188,7 @@ export async function runPoint(chassis: number, workload: Omit<Workload, 'chassi
     };
   } finally {
     for (const client of clients) client.close();
+    for (const controller of running) await controller.stop();
     await central.stop();
   }
 }

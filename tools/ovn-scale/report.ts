@@ -28,6 +28,11 @@ export const measures = {
     unit: 'MiB',
     read: (run: RunResult) => (run.daemonRssBytes['ovn-northd'] ?? NaN) / 2 ** 20,
   },
+  controllerRssMiB: {
+    title: 'ovn-controller: RSS (largest)',
+    unit: 'MiB',
+    read: (run: RunResult) => (run.daemonRssBytes['ovn-controller'] ?? NaN) / 2 ** 20,
+  },
 } as const;
 
 /** The name of a summed-up measure. */
@@ -64,8 +69,9 @@ export interface OvnScaleReport {
     transactionSize: number;
     transactionSizes: number[];
     portsPerSwitch: number;
+    controllers: number;
   };
-  /** How hv_cfg advances: the benchmark acknowledges nb_cfg for its fake chassis. */
+  /** How hv_cfg advances: the benchmark acknowledges nb_cfg for its fake chassis, and real controllers if any. */
   hvCfg: string;
   points: PointResult[];
   transactionSizes: TransactionSizeResult[];
@@ -97,7 +103,7 @@ export function markdown(report: OvnScaleReport): string {
     '',
     'Each cell: median (smallest-largest run). A shared 2-CPU virtual machine is noisy: read the spread with the median.',
     '',
-    `| chassis | ports | ${names.map((name) => `${measures[name].title} (${measures[name].unit})`).join(' | ')} | NB ports = SB bound |`,
+    `| fake chassis | ports | ${names.map((name) => `${measures[name].title} (${measures[name].unit})`).join(' | ')} | NB ports = SB bound |`,
     `| ---: | ---: |${' ---: |'.repeat(names.length)} --- |`,
   ];
   for (const point of report.points) {

@@ -6,8 +6,8 @@
  * then the cost of a replica of the whole SB in this process and the daemons' RSS. Then the
  * NB write throughput at each `--txn-sizes`.
  *
- *   npm run bench:ovn -- [--chassis 10,100] [--ports 500,2000] [--repeats 3] [--txn 100]
- *     [--txn-sizes 1,10,100,1000] [--ports-per-switch 100] [--controllers 0] [--json FILE]
+ *   npm run bench:ovn -- [--chassis 10,200] [--ports 500,2000,5000] [--repeats 3] [--txn 100]
+ *     [--txn-sizes 1,10,100,1000] [--ports-per-switch 100] [--controllers 2] [--json FILE]
  *
  * Writes FILE (default tools/ovn-scale/results/latest.json), the Markdown beside it
  * (FILE.md) and the charts (FILE-growth.svg, FILE-transactions.svg).
@@ -36,8 +36,8 @@ export interface OvnScaleOptions {
 }
 
 const usage =
-  'usage: npm run bench:ovn -- [--chassis 10,100] [--ports 500,2000] [--repeats 3] [--txn 100] ' +
-  '[--txn-sizes 1,10,100,1000 (none: "")] [--ports-per-switch 100] [--controllers 0] [--json FILE]';
+  'usage: npm run bench:ovn -- [--chassis 10,200] [--ports 500,2000,5000] [--repeats 3] [--txn 100] ' +
+  '[--txn-sizes 1,10,100,1000 (none: "")] [--ports-per-switch 100] [--controllers 2] [--json FILE]';
 
 function integers(option: string, text: string | undefined, min: number, max: number, empty = false): number[] {
   if (text === undefined) throw new UsageError(`${option} needs a value`);
@@ -52,13 +52,13 @@ function integers(option: string, text: string | undefined, min: number, max: nu
 /** Parses the command line. */
 export function parseOptions(args: readonly string[]): OvnScaleOptions {
   const options: OvnScaleOptions = {
-    chassis: [10, 100],
-    ports: [500, 2000],
+    chassis: [10, 200],
+    ports: [500, 2000, 5000],
     repeats: 3,
     transactionSize: 100,
     transactionSizes: [1, 10, 100, 1000],
     portsPerSwitch: 100,
-    controllers: 0,
+    controllers: 2,
     json: join(__dirname, 'results', 'latest.json'),
   };
   for (let i = 0; i < args.length; i++) {

@@ -92,7 +92,10 @@ const cell = (s: Spread): string => `${figure(s.median)} (${figure(s.min)}-${fig
 /** The Markdown report: settings, then one table row per point and one per transaction size. */
 export function markdown(report: OvnScaleReport): string {
   const { options, machine } = report;
-  const names = Object.keys(measures) as MeasureName[];
+  // ovn-controller's RSS is absent without --controllers.
+  const names = (Object.keys(measures) as MeasureName[]).filter((name) =>
+    report.points.some((point) => Number.isFinite(point.summary[name].median)),
+  );
   const lines = [
     `# OVN control-plane scale (${report.date})`,
     '',

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { OvsdbClient, type Replica } from '../../lib/ovs/ovsdb/index.js';
-import { startCentral } from './central.js';
+import { OvnCentral } from '../../lib/ovn/central.js';
 import { startController, type Controller } from './controllers.js';
 import { acknowledgeNbCfg, claimPorts, createFakeChassis, fakeChassisName } from './fake-chassis.js';
 import { portName, switchCount, writePorts, writeTopology, type Workload } from './workload.js';
@@ -87,7 +87,7 @@ export async function runPoint(
   workload: Omit<Workload, 'chassis'>,
   controllers = 0,
 ): Promise<RunResult> {
-  const central = await startCentral();
+  const central = await OvnCentral.start({ dirPrefix: '/tmp/ovnsc' });
   const clients: OvsdbClient[] = [];
   const running: Controller[] = [];
   const connect = async (target: string): Promise<OvsdbClient> => {
@@ -98,8 +98,6 @@ export async function runPoint(
   try {
     const nb = await connect(central.nbTarget);
     const sb = await connect(central.sbTarget);
-    const [globals] = await nb.transact('OVN_Northbound', [{ op: 'select', table: 'NB_Global', where: [] }]);
-    if (globals.rows.length === 0) await nb.transact('OVN_Northbound', [{ op: 'insert', table: 'NB_Global' }]);
     const nbView = await nb.monitor('OVN_Northbound', {
       NB_Global: { columns: ['nb_cfg', 'sb_cfg', 'hv_cfg'] },
       Logical_Switch_Port: { columns: ['name', 'up'] },
@@ -169,7 +167,11 @@ export async function runPoint(
     const logicalFlows = everything.replica.table('Logical_Flow').size;
     await everything.cancel();
 
-    const daemonRssBytes = Object.fromEntries([...central.pids].map(([daemon, pid]) => [daemon, rssOf(pid)]));
+    const daemonRssBytes: Record<string, number> = {};
+    for (const daemon of ['nb-ovsdb', 'sb-ovsdb', 'ovn-northd'] as const) {
+      const pid = central.pid(daemon);
+      daemonRssBytes[daemon] = pid === undefined ? NaN : rssOf(pid);
+    }
     if (running.length > 0) daemonRssBytes['ovn-controller'] = Math.max(...running.map((c) => rssOf(c.pid)));
     return {
       writeMs,
@@ -189,6 +191,6 @@ export async function runPoint(
   } finally {
     for (const client of clients) client.close();
     for (const controller of running) await controller.stop();
-    await central.stop();
+    await central.close();
   }
 }

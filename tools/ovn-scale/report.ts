@@ -21,7 +21,7 @@ export const measures = {
   sbServerRssMiB: {
     title: 'ovsdb-server SB: RSS',
     unit: 'MiB',
-    read: (run: RunResult) => (run.daemonRssBytes['ovsdb-server SB'] ?? NaN) / 2 ** 20,
+    read: (run: RunResult) => (run.daemonRssBytes['sb-ovsdb'] ?? NaN) / 2 ** 20,
   },
   northdRssMiB: {
     title: 'ovn-northd: RSS',

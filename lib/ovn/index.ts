@@ -9,3 +9,6 @@
  */
 export { DpdkError, type DpdkErrorDetails } from '../errors.js';
 export * from './central.js';
+export * from './northbound.js';
+export * from './nb-objects.js';
+export { nbDb, type SyncOptions } from './nb-sync.js';

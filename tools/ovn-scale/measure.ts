@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { OvsdbClient, type Replica } from '../../lib/ovs/ovsdb/index.js';
 import { OvnCentral } from '../../lib/ovn/central.js';
+import { OvnNorthbound } from '../../lib/ovn/northbound.js';
 import { startController, type Controller } from './controllers.js';
 import { acknowledgeNbCfg, claimPorts, createFakeChassis, fakeChassisName } from './fake-chassis.js';
 import { portName, switchCount, writePorts, writeTopology, type Workload } from './workload.js';
@@ -69,15 +70,6 @@ async function until(replica: Replica, what: string, predicate: () => boolean): 
   });
 }
 
-/** Bumps NB_Global.nb_cfg and returns the new value (what `ovn-nbctl --wait` does). */
-async function bumpNbCfg(nb: OvsdbClient): Promise<number> {
-  const [, selected] = await nb.transact('OVN_Northbound', [
-    { op: 'mutate', table: 'NB_Global', where: [], mutations: [['nb_cfg', '+=', 1]] },
-    { op: 'select', table: 'NB_Global', where: [], columns: ['nb_cfg'] },
-  ]);
-  return Number(selected.rows[0]!['nb_cfg']);
-}
-
 /**
  * Runs one point: `chassis` fake chassis and `controllers` real ones, the workload's ports
  * spread over all of them.
@@ -98,11 +90,11 @@ export async function runPoint(
   try {
     const nb = await connect(central.nbTarget);
     const sb = await connect(central.sbTarget);
-    const nbView = await nb.monitor('OVN_Northbound', {
-      NB_Global: { columns: ['nb_cfg', 'sb_cfg', 'hv_cfg'] },
-      Logical_Switch_Port: { columns: ['name', 'up'] },
-    });
-    const global = () => nbView.replica.rows('NB_Global')[0] ?? {};
+    // The typed northbound client for the waits (its replica holds NB_Global and the ports);
+    // the ports themselves are written in bulk through the OVSDB client, per transaction size.
+    const nbApi = await OvnNorthbound.open(nb, { timeoutMs: catchUpTimeoutMs });
+    const nbView = nbApi.replica;
+    const global = () => nbView.rows('NB_Global')[0] ?? {};
     await createFakeChassis(sb, chassis);
     const stopAcknowledging = await acknowledgeNbCfg(sb);
     const bindings = await sb.monitor('OVN_Southbound', {
@@ -126,24 +118,23 @@ export async function runPoint(
       await controller.addPorts(ports.map(portName));
     }
 
-    const cfg = await bumpNbCfg(nb);
     const bumped = performance.now();
-    await until(nbView.replica, `northd catching up (sb_cfg ${cfg})`, () => Number(global()['sb_cfg']) >= cfg);
+    const cfg = await nbApi.sync({ wait: 'sb' });
     const sbCatchUpMs = performance.now() - bumped;
-    await until(nbView.replica, `the chassis catching up (hv_cfg ${cfg})`, () => Number(global()['hv_cfg']) >= cfg);
+    await until(nbView, `the chassis catching up (hv_cfg ${cfg})`, () => Number(global()['hv_cfg']) >= cfg);
     const hvCatchUpMs = performance.now() - bumped;
 
     const claimed = performance.now();
     await claimPorts(sb, bindings);
     const isUp = (row: { [column: string]: unknown }): boolean =>
       row['up'] === true || String(row['name']).endsWith('-lr');
-    await until(nbView.replica, `northd reporting ${workload.ports} ports up`, () =>
-      nbView.replica.rows('Logical_Switch_Port').every(isUp),
+    await until(nbView, `northd reporting ${workload.ports} ports up`, () =>
+      nbView.rows('Logical_Switch_Port').every(isUp),
     );
     const bindMs = performance.now() - claimed;
     await stopAcknowledging();
 
-    const nbPorts = nbView.replica.rows('Logical_Switch_Port').length - switchCount(full);
+    const nbPorts = nbView.rows('Logical_Switch_Port').length - switchCount(full);
     // Columns at their default (no chassis) are left out of rows the server sends.
     const sbBoundPorts = bindings.replica
       .rows('Port_Binding')

@@ -159,7 +159,7 @@ t.test('a lab result in which no experiment compared forwarders has no charts', 
 
 t.test('chartsOf refuses JSON that is neither a bench nor a lab result', async (t) => {
   await t.rejects(chartsOf({ date: '2026-12-01' }), {
-    message: 'not a bench result (topologies, sweep) nor a lab result (experiments)',
+    message: 'not a bench result (topologies, sweep), a lab result (experiments) nor an ovn-scale result',
   });
 });
 
@@ -193,7 +193,7 @@ t.test('writeCharts names the file that is no result', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'other.json');
   await t.rejects(writeCharts(path, { name: 'other' }), {
-    message: `${path}: not a bench result (topologies, sweep) nor a lab result (experiments)`,
+    message: `${path}: not a bench result (topologies, sweep), a lab result (experiments) nor an ovn-scale result`,
   });
   t.notOk(existsSync(chartPath(path, 'rate')), 'nothing written');
 });

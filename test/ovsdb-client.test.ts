@@ -305,6 +305,21 @@ t.test('OVSDB client against a real ovsdb-server', async (t) => {
     await vsctl(sandbox, '--no-wait', 'del-br', 'ca', '--', 'del-br', 'cb');
   });
 
+  t.test('monitor: an optional column changed from one value to another holds the new value', async (t) => {
+    await vsctl(sandbox, '--no-wait', 'add-br', 'cf', '--', 'set-fail-mode', 'cf', 'secure');
+    const monitor = await client.monitor(db, {
+      Bridge: { columns: ['name', 'fail_mode'], where: [['name', '==', 'cf']] },
+    });
+    const failMode = () => monitor.replica.rows('Bridge')[0]?.['fail_mode'];
+    t.equal(failMode(), 'secure');
+    await vsctl(sandbox, '--no-wait', 'set-fail-mode', 'cf', 'standalone');
+    await waitFor('fail_mode standalone in the replica', () => failMode() === 'standalone');
+    await vsctl(sandbox, '--no-wait', 'del-fail-mode', 'cf');
+    await waitFor('no fail_mode in the replica', () => failMode() === null);
+    await monitor.cancel();
+    await vsctl(sandbox, '--no-wait', 'del-br', 'cf');
+  });
+
   t.test('locks: lock, wait, unlock, steal', async (t) => {
     const other = await OvsdbClient.connect(sandbox.dbTarget);
     t.teardown(() => other.close());

@@ -147,7 +147,10 @@ t.test('update2 diffs', async (t) => {
       ['c', '4'],
     ]),
   );
-  t.equal(applyColumnDiff(column(bridge, 'fail_mode'), 'secure', ['set', ['secure', 'standalone']], 'w'), 'standalone');
+  // An optional value's "diff" is its new value, as ovsdb-server sends it (ovsdb_datum_diff).
+  t.equal(applyColumnDiff(column(bridge, 'fail_mode'), 'secure', 'standalone', 'w'), 'standalone');
+  t.equal(applyColumnDiff(column(bridge, 'fail_mode'), 'secure', ['set', []], 'w'), null);
+  t.equal(applyColumnDiff(column(bridge, 'fail_mode'), null, 'secure', 'w'), 'secure');
   t.equal(applyColumnDiff(column(bridge, 'name'), 'a', 'b', 'w'), 'b');
 });
 

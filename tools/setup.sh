@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tools/progress.sh
 source tools/progress.sh
 
-packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format tmux prometheus tcpdump tshark)
+packages=(libdpdk-dev dpdk dpdk-dev dpdk-doc pkg-config cmake g++ make python3 openvswitch-switch-dpdk openssl clang-format tmux prometheus tcpdump tshark ovn-central ovn-host)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -30,6 +30,18 @@ if [ ${#missing[@]} -gt 0 ]; then
       service prometheus stop >/dev/null 2>&1 || true
       update-rc.d prometheus disable >/dev/null 2>&1 || true
     fi
+  fi
+  # OVN's tests and the lab start private central services and chassis (OvnCentral):
+  # system-wide ones, which the packages enable, are not wanted.
+  if [[ " ${missing[*]} " == *" ovn-"* ]]; then
+    for service in ovn-central ovn-host; do
+      if [ -d /run/systemd/system ]; then
+        systemctl disable --now "$service" >/dev/null 2>&1 || true
+      else
+        service "$service" stop >/dev/null 2>&1 || true
+        update-rc.d "$service" disable >/dev/null 2>&1 || true
+      fi
+    done
   fi
 fi
 

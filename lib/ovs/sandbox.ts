@@ -2,16 +2,13 @@
  * {@link OvsSandbox}: a private Open vSwitch (ovsdb-server, and ovs-vswitchd with the dummy
  * or the DPDK datapath) in its own directory, for tests and labs.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { DpdkError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import { checkOptions, checkTimeout, describe } from '../validate.js';
+import { killAndWait, killAtExit, releaseAtExit, runDaemonCommand, runningPid } from './daemon.js';
 import { OvsdbClient } from './ovsdb/client.js';
-
-const execFileAsync = promisify(execFile);
 
 /** Where Debian's `openvswitch-switch-dpdk` puts the DPDK-enabled ovs-vswitchd. */
 export const dpdkVswitchd = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
@@ -56,47 +53,6 @@ const sandboxOptionKeys: readonly (keyof OvsSandboxOptions)[] = [
   'dirPrefix',
   'timeoutMs',
 ];
-
-const live = new Set<OvsSandbox>();
-let exitHookInstalled = false;
-
-function killAll(): void {
-  for (const sandbox of live) sandbox.killNow();
-}
-
-/**
- * Kills the daemons of live sandboxes when the process exits, also on SIGINT, SIGTERM and
- * SIGHUP (which skip `exit` handlers): then the signal is raised again, for its default
- * action, unless someone else handles it.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killAll();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
-}
-
-/**
- * Whether process `pid` runs. A killed daemon stays a zombie until init reaps it (it was
- * detached, so it is not our child), which can take seconds in a container: zombies count
- * as gone.
- */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.charAt(stat.lastIndexOf(')') + 2);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A sandbox: a private Open vSwitch, ovsdb-server (and optionally ovs-vswitchd) running in
@@ -149,8 +105,7 @@ export class OvsSandbox {
         invalidArgument(operation, `otherConfig["${key}"] must be a string, got ${describe(value)}`);
     }
     const sandbox = new OvsSandbox(options);
-    live.add(sandbox);
-    installExitHook();
+    killAtExit(sandbox);
     try {
       if (options.clustered === true) {
         await sandbox.#run('ovsdb-tool', [
@@ -200,12 +155,7 @@ export class OvsSandbox {
 
   /** The pid of a running daemon of this sandbox, from its pidfile, or undefined. */
   pid(daemon: 'ovsdb-server' | 'ovs-vswitchd'): number | undefined {
-    try {
-      const pid = Number(readFileSync(join(this.runDir, `${daemon}.pid`), 'utf8').trim());
-      return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
-    } catch {
-      return undefined;
-    }
+    return runningPid(join(this.runDir, `${daemon}.pid`));
   }
 
   /** Starts ovsdb-server on the sandbox database (again, after {@link killDaemon}). */
@@ -256,17 +206,7 @@ export class OvsSandbox {
    */
   async killDaemon(daemon: 'ovsdb-server' | 'ovs-vswitchd', signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const pid = this.pid(daemon);
-    if (pid === undefined) return;
-    process.kill(pid, signal);
-    const deadline = Date.now() + this.#timeoutMs;
-    while (isAlive(pid)) {
-      if (Date.now() > deadline) {
-        process.kill(pid, 'SIGKILL');
-        await sleep(50);
-        break;
-      }
-      await sleep(20);
-    }
+    if (pid !== undefined) await killAndWait(pid, signal, this.#timeoutMs);
   }
 
   /** Stops the daemons it started, waits for them to exit and removes the directory. Safe to call twice. */
@@ -276,7 +216,7 @@ export class OvsSandbox {
     await this.killDaemon('ovs-vswitchd');
     await this.killDaemon('ovsdb-server');
     this.#removeDirectories();
-    live.delete(this);
+    releaseAtExit(this);
   }
 
   /** Removes the sandbox directory and EAL's runtime directory, which ovs-vswitchd-dpdk leaves behind. */
@@ -326,20 +266,6 @@ export class OvsSandbox {
   }
 
   async #run(file: string, args: string[]): Promise<void> {
-    try {
-      await execFileAsync(file, args, { env: this.env, timeout: this.#timeoutMs, killSignal: 'SIGKILL' });
-    } catch (error) {
-      const failure = error as NodeJS.ErrnoException & { stderr?: string; killed?: boolean };
-      const stderr = failure.stderr?.trim() ?? '';
-      throw new DpdkError(
-        `${file} failed to start${failure.killed === true ? ` within ${this.#timeoutMs} ms` : ''}: ${stderr || failure.message}`,
-        {
-          code: failure.killed === true ? 'ETIMEDOUT' : failure.code === 'ENOENT' ? 'ENOENT' : 'ERR_OVS_DAEMON',
-          operation: 'OvsSandbox.start',
-          object: file,
-          cause: error,
-        },
-      );
-    }
+    await runDaemonCommand(file, args, { env: this.env, timeoutMs: this.#timeoutMs, operation: 'OvsSandbox.start' });
   }
 }

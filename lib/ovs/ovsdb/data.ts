@@ -358,8 +358,10 @@ export function applyColumnDiff(
   where: string,
 ): Value {
   const kind = columnKind(column.type);
-  const diff = decodeValue(kind === 'optional' ? { ...column.type, max: Infinity } : column.type, diffJson, where);
-  if (kind === 'scalar') return diff;
+  const diff = decodeValue(column.type, diffJson, where);
+  // ovsdb-server diffs only sets and maps that can hold several elements (ovsdb_datum_diff):
+  // for a scalar or an optional value (at most one element) it sends the new value.
+  if (kind === 'scalar' || kind === 'optional') return diff;
   if (kind === 'map') {
     const result = new Map(old instanceof Map ? old : []);
     for (const [key, value] of diff as Map<Atom, Atom>) {
@@ -375,7 +377,6 @@ export function applyColumnDiff(
     if (index >= 0) result.splice(index, 1);
     else result.push(element);
   }
-  if (kind === 'optional') return result[0] ?? null;
   return result;
 }
 

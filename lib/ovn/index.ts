@@ -1,0 +1,14 @@
+// See lib/index.ts: the .d.ts asks for @types/node, which TypeScript >= 6 does not load by itself.
+/// <reference types="node" preserve="true" />
+/**
+ * OVN on dpdk-ts's OVSDB client, importable without the native addon
+ * (`import { OvnCentral } from 'dpdk-ts/ovn'`): OVN's central services in a private
+ * directory for tests and labs. Errors are {@link DpdkError}s, the same class as
+ * `dpdk-ts` and `dpdk-ts/ovs` export.
+ * @module dpdk-ts/ovn
+ */
+export { DpdkError, type DpdkErrorDetails } from '../errors.js';
+export * from './central.js';
+export * from './northbound.js';
+export * from './nb-objects.js';
+export { nbDb, type SyncOptions } from './nb-sync.js';

@@ -230,7 +230,7 @@ t.test('deleting a switch deletes its ports and ACLs with it', async (t) => {
   });
   await nb.delete('switch', 'ls-d');
   t.equal(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'name=ls-d-p1'), '');
-  t.equal(await nbctl('--bare', '--columns=_uuid', 'find', 'ACL', `_uuid=${acl}`), '');
+  t.notMatch(await nbctl('--bare', '--columns=_uuid', 'list', 'ACL'), acl);
   await t.rejects(nb.delete('switch', 'ls-d'), { code: 'ENOENT', message: 'logical switch ls-d does not exist' });
   await nb.delete('switch', 'ls-d', { ifExists: true });
 });

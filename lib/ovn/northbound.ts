@@ -11,6 +11,7 @@ import type { Monitor } from '../ovs/ovsdb/monitor.js';
 import type { Operation } from '../ovs/ovsdb/operations.js';
 import type { Replica } from '../ovs/ovsdb/replica.js';
 import { waitForReplica } from '../ovs/vswitch-confirm.js';
+import { columnKind, type ColumnType } from '../ovs/ovsdb/schema.js';
 import { checkOptions, checkTimeout, describe } from '../validate.js';
 import {
   kinds,
@@ -43,6 +44,22 @@ export interface NbDeleteOptions extends NbWriteOptions {
 }
 
 const kindNames = Object.keys(kinds) as NbKind[];
+
+/** Whether a replica value (sets as arrays, maps as Maps) equals a value as written (maps as objects). */
+function sameValue(stored: Value, written: unknown): boolean {
+  const text = (value: unknown): string => {
+    if (value instanceof Map) return text(Object.fromEntries(value));
+    if (Array.isArray(value)) return JSON.stringify(value.map(String).sort());
+    if (typeof value === 'object' && value !== null)
+      return JSON.stringify(
+        Object.entries(value)
+          .map(([k, v]) => [k, String(v)])
+          .sort(),
+      );
+    return JSON.stringify(value === null ? [] : [String(value)]);
+  };
+  return text(stored) === text(Array.isArray(written) || typeof written === 'object' ? written : [written]);
+}
 const namePattern = /^[^\s]{1,253}$/;
 
 /** Switch ports and router ports share one namespace: the southbound Port_Binding's logical_port. */
@@ -146,7 +163,7 @@ export class OvnNorthbound {
     const callOptions = this.#callOptions(operation, write, []);
     const given = options as unknown as Record<string, unknown>;
     for (const key of spec.required) {
-      if (given[key] === undefined) invalidArgument(operation, `a ${spec.what} needs ${key}`);
+      if (given[key] === undefined) invalidArgument(operation, `${spec.what} needs ${key}`);
     }
     const name = spec.named ? this.#checkName(operation, spec, given['name']) : undefined;
     const label = name === undefined ? spec.what : `${spec.what} ${name}`;
@@ -154,7 +171,7 @@ export class OvnNorthbound {
     if (spec.parents.length > 0 && parents.length !== 1) {
       invalidArgument(
         operation,
-        `a ${spec.what} needs exactly one of ${spec.parents.map((parent) => parent.key).join(', ')}, got ${parents.length}`,
+        `${spec.what} needs exactly one of ${spec.parents.map((parent) => parent.key).join(' or ')}, got ${parents.length}`,
       );
     }
     const holder = parents[0];
@@ -208,8 +225,13 @@ export class OvnNorthbound {
       [{ op: 'update', table: spec.table, where: [['_uuid', '==', uuid]], row: values }],
       callOptions,
     );
+    // ovsdb-server sends no update for a write that changes nothing: wait only when something changes.
+    const changed = Object.entries(values).some(
+      ([column, value]) => !sameValue(this.#column(spec.table, row, column), value),
+    );
     const version = row['_version'];
-    await this.#showing(operation, write, () => this.replica.get(spec.table, uuid)?.['_version'] !== version);
+    if (changed)
+      await this.#showing(operation, write, () => this.replica.get(spec.table, uuid)?.['_version'] !== version);
   }
 
   /**
@@ -228,7 +250,7 @@ export class OvnNorthbound {
     for (const parent of spec.parents) {
       const table = kinds[parent.kind].table;
       for (const holder of this.replica.rows(table)) {
-        if ((holder[parent.column] as string[]).includes(uuid)) {
+        if ((this.#column(table, holder, parent.column) as string[]).includes(uuid)) {
           operations.push({
             op: 'mutate',
             table,
@@ -354,14 +376,15 @@ export class OvnNorthbound {
     const object: Record<string, unknown> = { uuid: row['_uuid'] };
     if (spec.named) object['name'] = row['name'];
     for (const parent of spec.parents) {
-      const holder = this.replica.find(kinds[parent.kind].table, (candidate) =>
-        (candidate[parent.column] as string[]).includes(row['_uuid'] as string),
+      const table = kinds[parent.kind].table;
+      const holder = this.replica.find(table, (candidate) =>
+        (this.#column(table, candidate, parent.column) as string[]).includes(row['_uuid'] as string),
       );
       if (holder !== undefined) object[parent.key] = kinds[parent.kind].named ? holder['name'] : holder['_uuid'];
     }
     for (const [key, column] of Object.entries(spec.columns)) {
-      let value: Value | undefined | unknown = row[column.column];
-      if (value === null || value === undefined) continue;
+      let value: unknown = this.#column(spec.table, row, column.column);
+      if (value === null) continue;
       if (value instanceof Map) value = Object.fromEntries([...value].map(([k, v]) => [String(k), v]));
       if (column.refs !== undefined && column.storesNames !== true) {
         const target = kinds[column.refs];
@@ -375,6 +398,21 @@ export class OvnNorthbound {
       object[key] = value;
     }
     return object;
+  }
+
+  /**
+   * A column of a replica row, or its default when the row lacks it: ovsdb-server leaves
+   * columns at their defaults out of `update2` rows.
+   */
+  #column(table: string, row: Readonly<Row>, column: string): Value {
+    const value = row[column];
+    if (value !== undefined) return value;
+    const type = this.replica.schema.tables.get(table)?.columns.get(column)?.type as ColumnType;
+    const kind = columnKind(type);
+    if (kind === 'set') return [];
+    if (kind === 'map') return new Map();
+    if (kind === 'optional') return null;
+    return { string: '', integer: 0, real: 0, boolean: false, uuid: null }[type.key.type] ?? null;
   }
 
   #callOptions(operation: string, options: NbWriteOptions, extra: readonly 'ifExists'[]): CallOptions {

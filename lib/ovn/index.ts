@@ -9,3 +9,14 @@
  */
 export { DpdkError, type DpdkErrorDetails } from '../errors.js';
 export * from './central.js';
+export * from './southbound.js';
+export * from './chassis.js';
+export {
+  moveNf,
+  type AttachOptions,
+  type AttachedPort,
+  type ChassisPortState,
+  type DetachOptions,
+  type MoveOptions,
+} from './attach.js';
+export * from './sandbox.js';

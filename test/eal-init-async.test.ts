@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { socketDir, uniquePrefix } from './helpers/dpdk.js';
 
 const execFileAsync = promisify(execFile);
@@ -21,7 +21,7 @@ interface Outcome {
   ticks?: number;
 }
 
-async function run(t: Parameters<Parameters<typeof t.test>[1]>[0], mode: string): Promise<Outcome> {
+async function run(t: Test, mode: string): Promise<Outcome> {
   const prefix = uniquePrefix(`init-async-${mode}`);
   const socket = join(socketDir(t), 'server.sock');
   const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', fixture, mode, prefix, socket], {

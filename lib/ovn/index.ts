@@ -2,8 +2,9 @@
 /// <reference types="node" preserve="true" />
 /**
  * OVN on dpdk-ts's OVSDB client, importable without the native addon
- * (`import { OvnCentral } from 'dpdk-ts/ovn'`): OVN's central services in a private
- * directory for tests and labs. Errors are {@link DpdkError}s, the same class as
+ * (`import { OvnCentral } from 'dpdk-ts/ovn'`): the typed northbound database, where a
+ * logical port is bound (southbound), attaching network functions on a chassis, and OVN's
+ * central services and simulated chassis in private directories and namespaces for tests and labs. Errors are {@link DpdkError}s, the same class as
  * `dpdk-ts` and `dpdk-ts/ovs` export.
  * @module dpdk-ts/ovn
  */
@@ -12,3 +13,14 @@ export * from './central.js';
 export * from './northbound.js';
 export * from './nb-objects.js';
 export { nbDb, type SyncOptions } from './nb-sync.js';
+export * from './southbound.js';
+export * from './chassis.js';
+export {
+  moveNf,
+  type AttachOptions,
+  type AttachedPort,
+  type ChassisPortState,
+  type DetachOptions,
+  type MoveOptions,
+} from './attach.js';
+export * from './sandbox.js';

@@ -415,7 +415,10 @@ export class Eal {
    * Initializes EAL with typed options or raw EAL arguments (without the program name).
    * Throws `ERR_EAL_ALREADY_INITIALIZED` on a second call, `ERR_EAL_CLEANED_UP` after
    * cleanup, and a `DpdkError` carrying what DPDK logged when EAL refuses (a refused init
-   * removes the runtime directory it created). The calling thread keeps its CPU affinity.
+   * removes the runtime directory it created). `ENOMEM`, before DPDK starts, when `memoryMb`
+   * (`-m`) or `socketMem` asks for more hugepage memory than is free, naming what to reserve;
+   * `ERR_EAL_INIT_FAILED` on a retry after EAL failed past its argument checks (DPDK 22.11 cannot
+   * be initialized again in that process). The calling thread keeps its CPU affinity.
    * DPDK's log is not printed unless `printLog` is true.
    */
   static init(options?: EalOptions): EalInfo;

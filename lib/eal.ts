@@ -3,6 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
 import { forgetAllChunks } from './batch.js';
 import { stopLcoreWorkersAtExit } from './lcore.js';
+import { checkHugepageMemory, withMemoryAdvice } from './eal-memory.js';
 import { native } from './native.js';
 import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
 import { Port } from './port.js';
@@ -354,40 +355,32 @@ function checkInit(
   options: EalOptions | string[],
   more: EalLogOptions & PeerWaitOptions,
   moreKeys: readonly (keyof (EalLogOptions & PeerWaitOptions))[],
-): { args: string[]; printLog: boolean } {
+): { args: string[]; printLog: boolean; typed: boolean } {
   checkOptions<EalLogOptions & PeerWaitOptions>(op, more, moreKeys);
-  if (!Array.isArray(options)) return { args: ealArgs(options), printLog: options.printLog ?? false };
+  if (!Array.isArray(options)) return { args: ealArgs(options), printLog: options.printLog ?? false, typed: true };
   if (more.printLog !== undefined) checkBoolean(op, 'printLog', more.printLog);
-  return { args: checkRawArgs(op, options), printLog: more.printLog ?? false };
+  return { args: checkRawArgs(op, options), printLog: more.printLog ?? false, typed: false };
 }
 
-function initNow(op: string, args: string[], printLog: boolean): EalInfo {
+// `typed`: whether the caller gave EalOptions, so that advice names memoryMb rather than -m.
+function initNow(op: string, args: string[], printLog: boolean, typed: boolean): EalInfo {
   if (!isMainThread) {
     // EAL belongs to the process; the thread that initializes it cleans it up at its end.
     throw new DpdkError(`${op}() must be called on the main thread`, { code: 'ERR_EAL_THREAD', operation: op });
   }
+  if (native.ealState() === 'uninitialized') checkHugepageMemory(op, args, typed);
   native.setLogEcho(printLog);
   let info;
   try {
     info = native.ealInit(args);
   } catch (error) {
-    hint(error);
+    withMemoryAdvice(error, typed);
   }
   process.once('exit', () => {
     stopLcoreWorkersAtExit();
     native.ealCleanup(true);
   });
   return { ...info, args };
-}
-
-function hint(error: unknown): never {
-  if (error instanceof DpdkError && /hugepage|huge page/i.test(error.message)) {
-    throw new DpdkError(
-      `${error.message}. Reserve hugepages (echo 512 > /proc/sys/vm/nr_hugepages) ` + 'or pass noHuge: true',
-      { code: error.code, errno: error.errno, operation: error.operation, cause: error },
-    );
-  }
-  throw error;
 }
 
 /**
@@ -401,7 +394,10 @@ export class Eal {
    * Initializes EAL with typed options or raw EAL arguments (without the program name).
    * Throws `ERR_EAL_ALREADY_INITIALIZED` on a second call, `ERR_EAL_CLEANED_UP` after
    * cleanup, and a `DpdkError` carrying what DPDK logged when EAL refuses (a refused init
-   * removes the runtime directory it created). The calling thread keeps its CPU affinity.
+   * removes the runtime directory it created). `ENOMEM`, before DPDK starts, when `memoryMb`
+   * (`-m`) or `socketMem` asks for more hugepage memory than is free, naming what to reserve;
+   * `ERR_EAL_INIT_FAILED` on a retry after EAL failed past its argument checks (DPDK 22.11 cannot
+   * be initialized again in that process). The calling thread keeps its CPU affinity.
    * DPDK's log is not printed unless `printLog` is true.
    */
   static init(options?: EalOptions): EalInfo;
@@ -412,7 +408,7 @@ export class Eal {
   static init(args: string[], logOptions?: EalLogOptions): EalInfo;
   static init(options: EalOptions | string[] = {}, logOptions: EalLogOptions = {}): EalInfo {
     const op = 'Eal.init';
-    const { args, printLog } = checkInit(op, options, logOptions, ['printLog']);
+    const { args, printLog, typed } = checkInit(op, options, logOptions, ['printLog']);
     const server = deferPeerWaitingVdevs(args).after[0];
     if (server !== undefined) {
       invalidArgument(
@@ -422,7 +418,7 @@ export class Eal {
           'or create it after init with await VirtioUser.createServer(...)',
       );
     }
-    return initNow(op, args, printLog);
+    return initNow(op, args, printLog, typed);
   }
 
   /**
@@ -446,7 +442,12 @@ export class Eal {
   ): Promise<EalInfo> {
     const op = 'Eal.initAsync';
     const keys: (keyof (EalLogOptions & PeerWaitOptions))[] = ['timeoutMs', 'signal'];
-    const { args, printLog } = checkInit(op, options, more, Array.isArray(options) ? [...keys, 'printLog'] : keys);
+    const { args, printLog, typed } = checkInit(
+      op,
+      options,
+      more,
+      Array.isArray(options) ? [...keys, 'printLog'] : keys,
+    );
     checkPeerWait(op, more);
     if (more.signal?.aborted) {
       throw new DpdkError('EAL init was aborted before it started', {
@@ -456,7 +457,7 @@ export class Eal {
       });
     }
     const { now, after } = deferPeerWaitingVdevs(args);
-    const info = initNow(op, now, printLog);
+    const info = initNow(op, now, printLog, typed);
     // The clock starts once EAL is up: timeoutMs bounds the wait for the clients, not EAL's own init.
     const deadline = more.timeoutMs === undefined ? undefined : Date.now() + more.timeoutMs;
     const created: number[] = [];

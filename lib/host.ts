@@ -29,6 +29,50 @@ export function hugepages(): HugepageInfo {
   return { total: field('HugePages_Total', 0), free: field('HugePages_Free', 0), pageKb: field('Hugepagesize', 2048) };
 }
 
+/** Hugepages of one size, from `/sys/kernel/mm/hugepages/hugepages-SIZEkB/`. */
+export interface HugepagePool {
+  /** The page size in KiB. */
+  pageKb: number;
+  /** Pages reserved (`nr_hugepages`). */
+  total: number;
+  /** Pages not in use by any process (`free_hugepages`). */
+  free: number;
+  /** The file that reserves pages of this size: `echo N > path` makes N pages reserved. */
+  path: string;
+}
+
+/** Hugepages of every size the kernel has, smallest first; none when the kernel reports none. */
+export function hugepagePools(): HugepagePool[] {
+  const base = '/sys/kernel/mm/hugepages';
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return [];
+  }
+  return names
+    .flatMap((name) => {
+      const size = /^hugepages-(\d+)kB$/.exec(name);
+      if (size === null) return [];
+      const read = (file: string): number => {
+        try {
+          return Number(readFileSync(`${base}/${name}/${file}`, 'utf8').trim());
+        } catch {
+          return 0;
+        }
+      };
+      return [
+        {
+          pageKb: Number(size[1]),
+          total: read('nr_hugepages'),
+          free: read('free_hugepages'),
+          path: `${base}/${name}/nr_hugepages`,
+        },
+      ];
+    })
+    .sort((a, b) => a.pageKb - b.pageKb);
+}
+
 /** MiB of free hugepage memory of the default size. */
 export function freeHugepageMb(): number {
   const { free, pageKb } = hugepages();

@@ -41,6 +41,10 @@ std::atomic<int> g_state{kUninitialized};
 // Worker threads registered with rte_thread_register (LcoreWorker loops).
 std::atomic<int> g_registeredThreads{0};
 std::mutex g_shutdown_mutex;
+// The message of the last refused init: EAL refuses every later init with "already called
+// initialization" once it failed past its argument and device checks (memory, for one), and
+// the reason worth telling is the first failure's.
+std::string g_lastFailure;
 // How long, in milliseconds, the exit waits for worker threads to unregister.
 constexpr int kExitWaitMs = 2000;
 
@@ -252,6 +256,14 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
     std::string other = BeforeUsage(printed);
     if (!other.empty()) reason += (reason.empty() ? "" : " ") + other;
     int errnum = initErrno > 0 ? initErrno : EINVAL;
+    if (errnum == EALREADY && !g_lastFailure.empty()) {
+      Throw(env, "ERR_EAL_INIT_FAILED",
+            "EAL cannot be initialized again in this process: an earlier Eal.init failed after "
+            "DPDK had begun to set up (" +
+                g_lastFailure +
+                "), and DPDK 22.11 does not undo that. Fix the cause and start a new process",
+            op);
+    }
     std::string fix;
     if (reason.find("TELEMETRY:") != std::string::npos) {
       errnum = TelemetryErrno(reason);
@@ -261,10 +273,10 @@ Napi::Value Eal::InitEal(const Napi::CallbackInfo& info) {
             "(108 bytes with /dpdk_telemetry.v2), or turn telemetry off (telemetry: false, "
             "or --no-telemetry)";
     }
-    throw MakeError(env,
-                    std::string("EAL initialization failed: ") + rte_strerror(errnum) +
-                        (reason.empty() ? "" : " (DPDK said: " + reason + ")") + fix,
-                    ErrnoName(errnum), errnum, op, "");
+    std::string message = std::string("EAL initialization failed: ") + rte_strerror(errnum) +
+                          (reason.empty() ? "" : " (DPDK said: " + reason + ")") + fix;
+    g_lastFailure = message;
+    throw MakeError(env, message, ErrnoName(errnum), errnum, op, "");
   }
   if (echo) {
     std::string logged = log.Text(mark);

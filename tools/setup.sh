@@ -45,7 +45,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ -L node_modules ]; then
+  # A node_modules shared from another checkout (a git worktree's symlink): npm ci would empty
+  # and reinstall that checkout's packages under it.
+  echo "setup: node_modules is a link to $(readlink -f node_modules): not reinstalling it" >&2
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 

@@ -265,6 +265,8 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
         ok: (modes.dir & 0o077) === 0 && Object.values(modes.sockets).every((mode) => (mode & 0o002) === 0),
       },
       { what: 'traffic resumed on every port', ok: figures.outageMs !== null },
+      // More received than sent: OVS forwarded some packets twice (NORMAL floods them).
+      { what: 'no packet received twice (received <= sent)', ok: figures.received <= figures.sent },
       {
         what: `nothing lost outside the fault's window (± ${figures.inFlightTolerance} in flight at its edges)`,
         ok: nothingLostOutside(figures),

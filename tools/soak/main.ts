@@ -9,6 +9,7 @@
  * lost within a restart's window), the samples as JSON and a chart of them.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError } from '../../examples/app.js';
 import type { PktgenReport } from '../../examples/pktgen/report.js';
 import { DpdkError } from '../../lib/errors.js';
@@ -45,6 +46,9 @@ interface SoakOptions {
   metricsPort: number;
   jsonPath: string;
 }
+
+/** The generator's report file, in the socket directory. */
+const reportFile = 'soak-pktgen.json';
 
 /** The generator's sampling interval (its `--timeline`): the outages' resolution. */
 const timelineMs = 50;
@@ -165,6 +169,10 @@ async function soak(
         }),
         '--timeline',
         String(timelineMs),
+        // The report (its timeline grows by a sample every 50 ms) goes to a file in the
+        // socket directory, the one the container may write that the host reads.
+        '--json',
+        join(paths.socketDir, reportFile),
       ],
     });
     const generator = apps.pktgen;
@@ -208,8 +216,15 @@ async function soak(
     await sleep(2000);
     const after = await takeSample(lab, Date.now() - start, apps);
     generator.runner.write('quit\n');
-    const report = (await Promise.race([generator.json, generator.runner.wait().then(() => undefined)])) as
-      PktgenReport | undefined;
+    await generator.runner.wait();
+    let report: PktgenReport | undefined;
+    try {
+      report = JSON.parse(readFileSync(join(lab.socketDir, reportFile), 'utf8')) as PktgenReport;
+    } catch (error) {
+      log(
+        `soak: the generator's report: ${(error as Error).message}; its last lines:\n${generator.lines.slice(-20).join('\n')}`,
+      );
+    }
     if (report?.timeline === undefined)
       throw new DpdkError('the generator ended without its report', { code: 'ERR_LAB', operation: 'soak' });
     await lab.stop(apps.forwarder);

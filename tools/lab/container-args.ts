@@ -38,6 +38,18 @@ export const dpdkContainerCapabilities: readonly string[] = Object.freeze(['SYS_
  *   "Cannot create lock on '/var/run/dpdk/...'") and, like Node, `/tmp`: both are a
  *   {@link containerTmpfs} of their own. Hugepage files go to the hugetlbfs bind mount and
  *   the vhost-user sockets to the socket directory's, which `--read-only` leaves writable.
+ *   Measured (dpdk-testpmd txonly in the app image, virtio-user server, to a host
+ *   dpdk-testpmd rxonly on net_vhost): read-only without the tmpfs fails with and without
+ *   `--in-memory` ("EAL: Error creating '/var/run/dpdk': Read-only file system", "Cannot
+ *   create runtime directory"); with it, both pass.
+ *
+ * Not adopted yet: `--user 1000:1000`. Measured the same way, a non-root app passes with
+ * `--in-memory` (hugepages through memfd, no file in the hugetlbfs mount) or `--no-huge`,
+ * when the socket directory belongs to that user (0700: OVS, as root, still connects);
+ * with the root-owned directory its virtio-user cannot bind ("vdev_probe(): failed to
+ * initialize net_virtio_user0 device"). The lab's apps keep root for now: with
+ * `--vhost-mode server` OVS (root) creates the sockets, 0755 in its own run directory,
+ * which a non-root app cannot connect to; a user or group per app's directory is the way.
  */
 export const containerSecurityArgs: readonly string[] = Object.freeze([
   '--security-opt',

@@ -101,7 +101,7 @@ t.test('the lab option --fault and --fault-pps (no DPDK)', async (t) => {
   const options = parseLabOptions(['--fault', 'ovs-restart', '--fault=container-restart']) as LabOptions;
   t.same(options.faults, ['ovs-restart', 'container-restart']);
   t.same(options.experiments, [], 'a fault run alone runs no other experiment');
-  t.equal(options.faultPps, 100_000);
+  t.equal(options.faultPps, 20_000);
   t.equal((parseLabOptions(['--fault-pps', '0']) as LabOptions).faultPps, 0);
   t.same((parseLabOptions([]) as LabOptions).faults, []);
   t.throws(() => parseLabOptions(['--fault', 'reboot']), {

@@ -17,9 +17,10 @@ export const maxConcurrentApps = 3;
 /**
  * Each generator port's rate in `--fault` runs unless told: well under what experiment 1
  * forwards on two shared CPUs (README, "Sharing two CPUs"), so that the steady state loses
- * nothing and every packet lost is the fault's.
+ * (almost) nothing and what is lost is the fault's: at 100000 pps per port the lab lost
+ * about 0.3% in steady state, at 20000 none after the first second.
  */
-export const defaultFaultPps = 100_000;
+export const defaultFaultPps = 20_000;
 
 /** The faults `--fault` injects (faults.ts). */
 export type FaultName = 'ovs-restart' | 'container-restart' | 'ovsdb-restart';

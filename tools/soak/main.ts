@@ -31,7 +31,7 @@ const usage = `usage: npm run soak -- [options]
   --restart-every S       kill ovs-vswitchd (SIGKILL) and start it again every S seconds
                           (default 120; none in the last 15 s)
   --sample-every S        sample memory, mbufs and counters every S seconds (default 5)
-  --pps N                 each generator port's rate, packets per second (default 100000)
+  --pps N                 each generator port's rate, packets per second (default 20000)
   --metrics-port P        the apps serve their metrics on 127.0.0.1:P and P+1 (default 9460)
   --json PATH             where the samples and the verdict go (default soak-results.json;
                           the chart beside it, PATH without .json + -samples.svg)
@@ -65,7 +65,7 @@ function parseSoakOptions(argv: string[]): SoakOptions | 'help' {
     minutes: 5,
     restartEveryS: 120,
     sampleEveryS: 5,
-    pps: 100_000,
+    pps: 20_000,
     metricsPort: 9460,
     jsonPath: 'soak-results.json',
   };

@@ -32,6 +32,9 @@ import type { FaultName } from './options.js';
 /** How often the generator samples its counters during a fault run: the outage's resolution. */
 export const timelineIntervalMs = 10;
 
+/** The generator's report file, in the socket directory. */
+const reportFile = 'fault-pktgen.json';
+
 /** Seconds of steady traffic before the fault, and after the lab saw everything back. */
 const steadyS = 3;
 /** How long a killed daemon stays down before the lab starts it again. */
@@ -178,6 +181,7 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
   // ovs-vswitchd's last log lines when its status did not show every port connected.
   let notConnected: string | undefined;
   const cpu = lab.cpus.generator;
+  rmSync(join(lab.socketDir, reportFile), { force: true });
   const generator = await lab.start({
     name: 'pktgen-fault',
     program: { example: 'pktgen' },
@@ -192,6 +196,11 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
       }),
       '--timeline',
       String(timelineIntervalMs),
+      // The report, with its timeline, goes to a file in the socket directory (the one the
+      // container may write that the host reads): as one line on stdout a long run's
+      // report did not reach the lab.
+      '--json',
+      join(paths.socketDir, reportFile),
     ],
   });
   try {
@@ -238,8 +247,13 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
     const modes = lab.socketModes();
     await new Promise((resolve) => setTimeout(resolve, steadyS * 1000));
     generator.runner.write('stp\nquit\n');
-    const report = (await Promise.race([generator.json, generator.runner.wait().then(() => undefined)])) as
-      PktgenReport | undefined;
+    await generator.runner.wait();
+    let report: PktgenReport | undefined;
+    try {
+      report = JSON.parse(readFileSync(join(lab.socketDir, reportFile), 'utf8')) as PktgenReport;
+    } catch {
+      report = undefined;
+    }
     if (report?.timeline === undefined) {
       throw new DpdkError(`the generator ended without a timeline:\n${generator.lines.slice(-20).join('\n')}`, {
         code: 'ERR_LAB',

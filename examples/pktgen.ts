@@ -41,6 +41,9 @@
 //   --linger MS            after the final report (--wait-done, or quit in the commands),
 //                          keep the ports open MS milliseconds, so that a switch's counters
 //                          of them can still be read
+//   --timeline MS          every MS milliseconds, record each port's sent and received
+//                          counts, and every link change of a port, in the JSON report's
+//                          `timeline` (how long traffic stopped during a fault, and when)
 //   --metrics HOST:PORT    serve Prometheus metrics (ports, engines with their latency
 //                          histogram, the pool) at http://HOST:PORT/metrics
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until

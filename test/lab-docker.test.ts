@@ -19,66 +19,76 @@ const packageRoot = resolve(__dirname, '..');
 // (about 5 minutes); later runs reuse the images and take about a minute and a half.
 t.setTimeout(15 * 60_000);
 
-t.test('container arguments: minimal capabilities, no network, pinning, label, volumes', async (t) => {
-  const args = containerCreateArgs('dpdk-ts-abcd-tx', 'abcd', {
-    name: 'tx',
-    image: 'dpdk-ts-lab/testpmd',
-    cpus: '1',
-    volumes: [
-      { host: '/dev/hugepages', container: '/dev/hugepages' },
-      { host: '/tmp/socks', container: '/var/run/dpdk-ts', readOnly: true },
-    ],
-    entrypoint: 'dpdk-testpmd',
-    args: ['--no-pci'],
-    env: { A: '1' },
-    interactive: true,
-  });
-  t.same(args, [
-    'create',
-    '--name',
-    'dpdk-ts-abcd-tx',
-    '--label',
-    'dpdk-ts.lab.session=abcd',
-    '--network',
-    'none',
-    '--init',
-    '--cap-drop',
-    'ALL',
-    '--cap-add',
-    'SYS_NICE',
-    '--cpuset-cpus',
-    '1',
-    '--interactive',
-    '--volume',
-    '/dev/hugepages:/dev/hugepages',
-    '--volume',
-    '/tmp/socks:/var/run/dpdk-ts:ro',
-    '--env',
-    'A=1',
-    '--entrypoint',
-    'dpdk-testpmd',
-    'dpdk-ts-lab/testpmd',
-    '--no-pci',
-  ]);
-  t.same(dpdkContainerCapabilities, ['SYS_NICE']);
-  t.notOk(args.includes('--privileged'));
-
-  const base = { name: 'tx', image: 'i', cpus: '1' };
-  const rejects = (options: object, pattern: RegExp): void => {
-    t.throws(() => containerCreateArgs('n', 's', options as never), {
-      name: 'DpdkError',
-      code: 'EINVAL',
-      message: pattern,
+t.test(
+  'container arguments: minimal capabilities, no new privileges, read-only root, no network, pinning, label, volumes',
+  async (t) => {
+    const args = containerCreateArgs('dpdk-ts-abcd-tx', 'abcd', {
+      name: 'tx',
+      image: 'dpdk-ts-lab/testpmd',
+      cpus: '1',
+      volumes: [
+        { host: '/dev/hugepages', container: '/dev/hugepages' },
+        { host: '/tmp/socks', container: '/var/run/dpdk-ts', readOnly: true },
+      ],
+      entrypoint: 'dpdk-testpmd',
+      args: ['--no-pci'],
+      env: { A: '1' },
+      interactive: true,
     });
-  };
-  rejects({ ...base, privileged: true }, /Unknown option "privileged"/);
-  rejects({ ...base, cpus: 'all' }, /cpus must be a cpuset/);
-  rejects({ ...base, name: '../x' }, /name must match/);
-  rejects({ ...base, volumes: [{ host: 'rel', container: '/x' }] }, /volumes\[0\]\.host must be an absolute path/);
-  rejects({ ...base, volumes: [{ host: '/a:b', container: '/x' }] }, /must not contain ":"/);
-  rejects({ ...base, volumes: [{ host: '/a', container: '/x', mode: 'rw' }] }, /Unknown option "mode"/);
-  rejects({ ...base, env: { 'A-B': 'x' } }, /env name "A-B"/);
-});
+    t.same(args, [
+      'create',
+      '--name',
+      'dpdk-ts-abcd-tx',
+      '--label',
+      'dpdk-ts.lab.session=abcd',
+      '--network',
+      'none',
+      '--init',
+      '--cap-drop',
+      'ALL',
+      '--cap-add',
+      'SYS_NICE',
+      '--security-opt',
+      'no-new-privileges',
+      '--read-only',
+      '--tmpfs',
+      '/var/run/dpdk',
+      '--tmpfs',
+      '/tmp',
+      '--cpuset-cpus',
+      '1',
+      '--interactive',
+      '--volume',
+      '/dev/hugepages:/dev/hugepages',
+      '--volume',
+      '/tmp/socks:/var/run/dpdk-ts:ro',
+      '--env',
+      'A=1',
+      '--entrypoint',
+      'dpdk-testpmd',
+      'dpdk-ts-lab/testpmd',
+      '--no-pci',
+    ]);
+    t.same(dpdkContainerCapabilities, ['SYS_NICE']);
+    t.notOk(args.includes('--privileged'));
+
+    const base = { name: 'tx', image: 'i', cpus: '1' };
+    const rejects = (options: object, pattern: RegExp): void => {
+      t.throws(() => containerCreateArgs('n', 's', options as never), {
+        name: 'DpdkError',
+        code: 'EINVAL',
+        message: pattern,
+      });
+    };
+    rejects({ ...base, privileged: true }, /Unknown option "privileged"/);
+    rejects({ ...base, cpus: 'all' }, /cpus must be a cpuset/);
+    rejects({ ...base, name: '../x' }, /name must match/);
+    rejects({ ...base, volumes: [{ host: 'rel', container: '/x' }] }, /volumes\[0\]\.host must be an absolute path/);
+    rejects({ ...base, volumes: [{ host: '/a:b', container: '/x' }] }, /must not contain ":"/);
+    rejects({ ...base, volumes: [{ host: '/a', container: '/x', mode: 'rw' }] }, /Unknown option "mode"/);
+    rejects({ ...base, env: { 'A-B': 'x' } }, /env name "A-B"/);
+  },
+);
 
 t.test("container arguments: the host's network only when asked (the lab's --metrics)", async (t) => {
   const base = { name: 'tx', image: 'i', cpus: '1' };

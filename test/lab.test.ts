@@ -11,6 +11,7 @@ import type { PktgenReport, SearchReport } from '../examples/pktgen/report.js';
 import { chartPath } from '../tools/charts/index.js';
 import { roundFigures, spread, summarize } from '../tools/lab/comparison.js';
 import { planCpus } from '../tools/lab/cpu-plan.js';
+import type { FaultResult } from '../tools/lab/faults.js';
 import { portPacketCounts, type PortPacketCounts } from '../tools/lab/app-metrics.js';
 import { parseLabOptions } from '../tools/lab/options.js';
 
@@ -42,6 +43,7 @@ interface LabReport {
         ratioToC: { median: number; min: number; max: number } | null;
       } | null;
     }[];
+    fault?: FaultResult;
   }[];
 }
 
@@ -523,5 +525,46 @@ t.test('Ctrl-C in the middle of a run stops everything the lab started', async (
     processes,
     /ovs-vswitchd-dpdk unix:\/tmp\/ovs|dist\/examples\/(pktgen|testpmd|l2fwd|ips)\.js|dpdk-testpmd|l2fwd-c\/build/,
     'no OVS daemon or app left running',
+  );
+});
+
+t.test('the lab with --fault ovs-restart: traffic stops, the flows come back, traffic resumes', async (t) => {
+  const report = await lab(t, ['--fault', 'ovs-restart', '--fault-pps', '20000']);
+  t.same(
+    report.experiments.map((experiment) => experiment.name),
+    ['fault ovs-restart: experiment 1 at 20000 pps per port'],
+  );
+  const fault = report.experiments[0].fault;
+  if (fault === undefined) {
+    t.fail(`no fault figures: ${report.experiments[0].error}`);
+    return;
+  }
+  const figures = fault.figures;
+  // Figures, not speeds: OVS down for a second stops traffic for about that long or more.
+  t.ok(
+    (figures.outageMs ?? 0) >= 500 && (figures.outageMs ?? Infinity) < 20_000,
+    `an outage of ${figures.outageMs} ms`,
+  );
+  t.ok(figures.lostDuring > 0, 'packets were lost in the outage');
+  t.equal(figures.lostBefore + figures.lostDuring + figures.lostAfter, figures.lost);
+  t.equal(figures.sent - figures.received, figures.lost);
+  const at = (what: RegExp): number => fault.events.find((event) => what.test(event.what))?.atMs ?? Number.NaN;
+  t.ok(at(/ovs-vswitchd started again/) > at(/^fault/), 'ovs-vswitchd was started again after the kill');
+  t.ok(
+    fault.events.some((event) => event.what === 'flows installed (FlowKeeper)' && event.atMs > at(/started again/)),
+    'the FlowKeeper reinstalled the flows',
+  );
+  t.ok(
+    figures.window !== null && figures.window.fromMs >= at(/^fault/) - figures.intervalMs,
+    'the window starts at the fault',
+  );
+  t.match(
+    fault.checks.filter((check) => !check.what.startsWith('nothing lost')),
+    [
+      { what: /^the socket directory is 0700 and no socket is world-writable/, ok: true },
+      { what: 'traffic resumed on every port', ok: true },
+      { what: 'no packet received twice (received <= sent)', ok: true },
+      { what: 'the generator and the forwarder stayed up', ok: true },
+    ],
   );
 });

@@ -22,3 +22,12 @@ t.test('-m refuses a port above 65535 instead of filling memory with a huge rang
   t.throws(() => parseAppArgs(['-m', '0.65536']), { message: /port 65536 is above 65535/ });
   t.equal(parseAppArgs(['-m', '0.65535']).lcoreMap[0]?.port, 65535);
 });
+
+t.test('--timeline takes an interval of 1 to 60000 ms; none by default', async (t) => {
+  t.equal(parseAppArgs([]).timelineMs, 0);
+  t.equal(parseAppArgs(['--timeline', '10']).timelineMs, 10);
+  for (const text of ['0', '60001', '1.5', 'x'])
+    t.throws(() => parseAppArgs(['--timeline', text]), {
+      message: `--timeline must be 1 to 60000 milliseconds, got "${text}"`,
+    });
+});

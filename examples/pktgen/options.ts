@@ -19,6 +19,7 @@ import { commandHelp, type SourceLine } from './commands.js';
 /** The usage line, printed with `-h` and with a mistake in the options. */
 export const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]
+                 [--timeline MS]
                  [--metrics HOST:PORT] [--pcap FILE [--pcap-direction rx|tx|both]]
 ${pcapUsage}`;
 
@@ -38,6 +39,7 @@ const pktgenOptions = new Set([
   '--line-rate-mbps',
   '--shared-cpu',
   '--linger',
+  '--timeline',
   '--pcap',
   '--pcap-direction',
   '--metrics',
@@ -182,6 +184,8 @@ export interface AppOptions {
   lineRateMbps: number;
   sharedCpu: boolean;
   lingerMs: number;
+  /** `--timeline MS`: sample every port's counters every MS ms into the report (0: no timeline). */
+  timelineMs: number;
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap?: PcapOption;
   /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
@@ -199,6 +203,7 @@ export function parseAppArgs(argv: string[]): AppOptions {
     lineRateMbps: 10000,
     sharedCpu: false,
     lingerMs: 0,
+    timelineMs: 0,
   };
   let timeoutGiven = false;
   let pcapDirection: CaptureDirection | undefined;
@@ -260,6 +265,13 @@ export function parseAppArgs(argv: string[]): AppOptions {
         options.lingerMs = Number(text);
         if (!/^\d+$/.test(text) || options.lingerMs > 600000)
           throw new UsageError(`--linger must be 0 to 600000 milliseconds, got "${text}"`);
+        break;
+      }
+      case '--timeline': {
+        const text = value();
+        options.timelineMs = Number(text);
+        if (!/^\d+$/.test(text) || options.timelineMs < 1 || options.timelineMs > 60000)
+          throw new UsageError(`--timeline must be 1 to 60000 milliseconds, got "${text}"`);
         break;
       }
       case '--line-rate-mbps': {

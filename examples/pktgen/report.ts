@@ -58,6 +58,35 @@ export interface PktgenReport {
   ports: PortReport[];
   /** The last `search`'s result, when the run searched. */
   search?: SearchReport;
+  /** `--timeline MS`: the ports' counters sampled every MS ms, and their link changes. */
+  timeline?: Timeline;
+}
+
+/** One sample of `--timeline`: each port's counters at a moment of the run. */
+export interface TimelineSample {
+  /** Milliseconds since pktgen started (as `elapsedMs`). */
+  atMs: number;
+  /** Each port's `sent`, in port order (0 before the first `str`; each `str` counts from zero). */
+  sent: number[];
+  /** Each port's `received`, in port order. */
+  received: number[];
+}
+
+/** A port's link going down or up, as the port's `'link'` event said. */
+export interface LinkChange {
+  atMs: number;
+  port: number;
+  up: boolean;
+}
+
+/** What `--timeline MS` records. */
+export interface Timeline {
+  /** The sampling interval asked for (the samples' own times say when they were taken). */
+  intervalMs: number;
+  /** When pktgen started, in ms since the epoch: the samples' times count from it. */
+  startedAtMs: number;
+  samples: TimelineSample[];
+  links: LinkChange[];
 }
 
 /** One trial of a `search`. */

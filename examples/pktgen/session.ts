@@ -11,7 +11,7 @@ import { commandHelp, parseCommand, type Command, type ScriptCommand } from './c
 import { notice, progressLine, statsTable } from './display.js';
 import type { Pktgen } from './generator.js';
 import type { AppOptions } from './options.js';
-import type { PktgenReport, SearchReport } from './report.js';
+import type { PktgenReport, SearchReport, Timeline } from './report.js';
 import { PktgenScreen, PortSampler, screenPage, type PortRates } from './screen.js';
 import { runSearch, searchSummary } from './search.js';
 
@@ -38,6 +38,9 @@ export class Session {
   // The last search's result, for the final report; the running search's abort.
   #search: SearchReport | undefined;
   #searchAbort: AbortController | undefined;
+  // --timeline: the samples and link changes so far, and the timer that samples.
+  #timeline: Timeline | undefined;
+  #timelineTimer: NodeJS.Timeout | undefined;
 
   /** A session of `app` with the options of the command line; nothing is shown yet. */
   constructor(app: Pktgen, options: AppOptions) {
@@ -107,6 +110,7 @@ export class Session {
         process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
       });
     }
+    if (this.#options.timelineMs > 0) this.#startTimeline(this.#options.timelineMs);
     this.#ticker = setInterval(() => {
       app.sampleRates();
       if (screen !== null && this.#rates !== null) {
@@ -114,6 +118,29 @@ export class Session {
         screen.redraw();
       } else if (app.running) this.#say(progressLine(app, (Date.now() - this.#startedAt) / 1000));
     }, 1000);
+  }
+
+  // --timeline: samples the ports' counters every `intervalMs` and records their link
+  // changes, with the time since the start; the final report carries them.
+  #startTimeline(intervalMs: number): void {
+    const app = this.#app;
+    const timeline: Timeline = { intervalMs, startedAtMs: this.#startedAt, samples: [], links: [] };
+    this.#timeline = timeline;
+    const sample = (): void => {
+      const reports = app.reports();
+      timeline.samples.push({
+        atMs: Date.now() - this.#startedAt,
+        sent: reports.map((report) => report.sent),
+        received: reports.map((report) => report.received),
+      });
+    };
+    app.ports.forEach((port, index) =>
+      port.on('link', (status) =>
+        timeline.links.push({ atMs: Date.now() - this.#startedAt, port: index, up: status.up }),
+      ),
+    );
+    sample();
+    this.#timelineTimer = setInterval(sample, intervalMs);
   }
 
   // Runs one command; returns true for quit.
@@ -154,6 +181,7 @@ export class Session {
   #finish(complete: boolean | null, keepOpen = false): void {
     const app = this.#app;
     const options = this.#options;
+    clearInterval(this.#timelineTimer);
     app.stop();
     this.#say(statsTable(app));
     if (this.#search !== undefined) this.#say(searchSummary(this.#search));
@@ -163,6 +191,7 @@ export class Session {
       lineRateMbps: options.lineRateMbps,
       ports: app.reports(),
       ...(this.#search === undefined ? {} : { search: this.#search }),
+      ...(this.#timeline === undefined ? {} : { timeline: this.#timeline }),
     };
     const json = JSON.stringify(report);
     if (!keepOpen) app.close();

@@ -38,8 +38,20 @@ export function portPacketCounts(text: string): PortPacketCounts {
   return counts;
 }
 
+/** The sum of `dpdk_mempool_in_use_mbufs` over the pools in Prometheus text `text`. */
+export function mbufsInUse(text: string): number {
+  let inUse = 0;
+  for (const match of text.matchAll(/^dpdk_mempool_in_use_mbufs(?:\{[^}]*\})? (\S+)$/gm)) inUse += Number(match[1]);
+  return inUse;
+}
+
 /** Reads the app's metrics at `url` (3 s at most) and returns its ports' packet counts. */
 export async function scrapePortPackets(url: string): Promise<PortPacketCounts> {
+  return portPacketCounts(await scrapeMetrics(url));
+}
+
+/** Reads the app's metrics at `url` (3 s at most) as Prometheus text. */
+export async function scrapeMetrics(url: string): Promise<string> {
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(3000) });
@@ -50,5 +62,5 @@ export async function scrapePortPackets(url: string): Promise<PortPacketCounts> 
   if (!response.ok) {
     throw new DpdkError(`${url} answered HTTP ${response.status}`, { code: 'ERR_LAB', operation: 'lab' });
   }
-  return portPacketCounts(await response.text());
+  return response.text();
 }

@@ -11,6 +11,7 @@ import { roundFigures, summarize, type ForwarderSummary, type RoundFigures } fro
 import { labForwarders, type LabForwarder } from './forwarders.js';
 import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
 import type { ForwarderKind } from './options.js';
+import type { FaultResult } from './faults.js';
 import type { OvsLimit } from './ovs-limit.js';
 import { countersSince, flowPackets, portsMatch, type OvsCounters } from './ovs-counters.js';
 
@@ -45,6 +46,8 @@ export interface ExperimentResult {
   counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
   /** The OVS limit experiment's measurement (ovs-limit.ts). */
   ovsLimit?: OvsLimit;
+  /** A fault run's figures, events and checks (faults.ts, `--fault`). */
+  fault?: FaultResult;
   /** Experiments 1 and 2: every forwarder's counted run, full-rate rounds and their summary. */
   forwarders?: ForwarderResult[];
   /** The last JSON line of each app other than the generator, by name. */
@@ -59,7 +62,8 @@ export interface ExperimentResult {
 // them for its PMD thread a moment later and drops what it would send there before: the
 // runs give it this long after that before sending. (Its link_state is no sign of that:
 // with OVS serving the sockets it stays "down" while packets flow.)
-const settle = 'delay 1000';
+/** The pktgen command that waits for OVS to enable the ports' queues before a run. */
+export const settle = 'delay 1000';
 
 // The zero-loss search's trials and resolution: 1 s trials (a shared CPU's stall of a few
 // ms is then a small part of a trial; `retries 1` repeats a failed trial once) and 2%.
@@ -68,22 +72,24 @@ const zeroLossResolution = '2%';
 // 64-byte frames at pktgen's default 10 Gbit/s line rate, per port.
 const lineRatePps = 14_880_952;
 
-const referenceFlows = [
+/** The reference setup's flows: generator port 0 (OpenFlow 1) to the forwarder (4), the forwarder (3) to generator port 1 (2), and back. */
+export const referenceFlows = [
   'in_port=2,dl_type=0x800,idle_timeout=0,action=output:3',
   'in_port=3,dl_type=0x800,idle_timeout=0,action=output:2',
   'in_port=1,dl_type=0x800,idle_timeout=0,action=output:4',
   'in_port=4,dl_type=0x800,idle_timeout=0,action=output:1',
 ];
-const referencePorts = ['vhost-user0', 'vhost-user1', 'vhost-user2', 'vhost-user3'];
+/** The bridge's ports, OpenFlow numbers 1 to 4. */
+export const referencePorts = ['vhost-user0', 'vhost-user1', 'vhost-user2', 'vhost-user3'];
 
 /** The generator's two ports, as in the reference setup. */
-const generatorPorts: VirtioPort[] = [
+export const generatorPorts: VirtioPort[] = [
   { index: 0, socket: 'vhost-user0', mac: '00:00:00:00:00:05' },
   { index: 1, socket: 'vhost-user1', mac: '00:00:00:00:00:01' },
 ];
 
 /** The forwarder's two ports, as in the reference setup. */
-const forwarderPorts: VirtioPort[] = [
+export const forwarderPorts: VirtioPort[] = [
   { index: 2, socket: 'vhost-user2', mac: '00:00:00:00:00:02' },
   { index: 3, socket: 'vhost-user3', mac: '00:00:00:00:00:03' },
 ];
@@ -349,7 +355,7 @@ async function oneTurn(
  * Whether a dpdk-ts poller yields its CPU (`--generator-yield`, `--forwarder-yield`): as
  * told, or with `auto` when it shares its CPU with another busy poller.
  */
-function yields(lab: Lab, poller: 'generator' | 'forwarder'): boolean {
+export function yields(lab: Lab, poller: 'generator' | 'forwarder'): boolean {
   const mode = poller === 'generator' ? lab.options.generatorYield : lab.options.forwarderYield;
   if (mode !== 'auto') return mode === 'on';
   const { ovs, generator, forwarder } = lab.cpus;

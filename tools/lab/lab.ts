@@ -4,7 +4,7 @@
  * container engine and images, and the apps, started in containers or as processes and
  * stopped again. {@link Lab.close} releases everything, on success, failure and Ctrl-C.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DpdkError } from '../../lib/errors.js';
@@ -17,7 +17,7 @@ import type { AppEalSettings, VirtioPort } from './app-args.js';
 import { appMetricsArg, appMetricsUrl, scrapePortPackets, type PortPacketCounts } from './app-metrics.js';
 import type { CApp } from './c-apps.js';
 import { cpuMask, planCpus, type CpuPlan } from './cpu-plan.js';
-import { DockerEngine } from './docker-engine.js';
+import { DockerEngine, type AppExit } from './docker-engine.js';
 import { buildBaseImage, buildImage } from './images.js';
 import { maxConcurrentApps, type LabOptions } from './options.js';
 import { readOvsCounters, type OvsCounters } from './ovs-counters.js';
@@ -95,7 +95,39 @@ export class Lab {
   constructor(options: LabOptions, cpus: CpuPlan = planCpus(undefined, options.placement)) {
     this.options = options;
     this.cpus = cpus;
+    // 0700 (mkdtemp's mode, made explicit): only root, which OVS and the apps run as,
+    // may reach the sockets; a vhost-user peer maps the app's packet memory.
     this.#ownSocketDir = mkdtempSync(join(tmpdir(), 'lab-'));
+    chmodSync(this.#ownSocketDir, 0o700);
+  }
+
+  /**
+   * The permission bits of the socket directory and of each socket in it: nobody but its
+   * owner may reach the sockets (a vhost-user peer reads and writes the app's memory).
+   */
+  socketModes(): { dir: number; sockets: Record<string, number> } {
+    const dir = this.socketDir;
+    const sockets: Record<string, number> = {};
+    for (const name of readdirSync(dir)) {
+      const stat = statSync(join(dir, name));
+      if (stat.isSocket()) sockets[name] = stat.mode & 0o777;
+    }
+    return { dir: statSync(dir).mode & 0o777, sockets };
+  }
+
+  /** The lab's private OVS (`--fault` kills and starts its daemons). */
+  get ovs(): OvsSandbox {
+    return this.#sandbox as OvsSandbox;
+  }
+
+  /** The lab's OVSDB helpers, whose replica says each interface's state. */
+  get vswitch(): Vswitch {
+    return this.#vswitch as Vswitch;
+  }
+
+  /** The OpenFlow target of the lab's bridge (`unix:<run dir>/<bridge>.mgmt`). */
+  get openflowTarget(): string {
+    return `unix:${(this.#sandbox as OvsSandbox).mgmtSocket(bridge)}`;
   }
 
   /** The host directory of the vhost-user sockets. */
@@ -134,8 +166,12 @@ export class Lab {
         // to the poller beside it: 0.11 Mpps through experiment 1 without, 0.9 with 50 us
         // (README, "Sharing two CPUs").
         'pmd-maxsleep': String(this.options.pmdMaxSleepUs),
-        // A mempool per port: with the shared ones, two vhost ports reconnecting at once
-        // (forwarders restarting between rounds) can fail one port's setup for good.
+        // A mempool per port. With OVS's shared mempools, two vhost ports reconnecting at
+        // once (an ovs-vswitchd restart, forwarders restarting between rounds) race while
+        // OVS sizes the shared pool: one port's VHOST_USER_SET_MEM_TABLE failed ("failed
+        // to allocate memory for dev->guest_pages") in 1 of 11 restarts, the app's
+        // virtio-user said "Failed to start device", and neither side retried, leaving the
+        // port down for good; 0 of 15 with per-port memory (LAB-NOTES, "OVS restarts").
         'per-port-memory': 'true',
       },
     });
@@ -157,7 +193,11 @@ export class Lab {
   async topology(ports: string[], flows: string[]): Promise<void> {
     const vswitch = this.#vswitch as Vswitch;
     await vswitch.deleteBridge(bridge, { ifExists: true });
-    await vswitch.addBridge(bridge, { datapathType: 'netdev' });
+    // fail_mode=secure: a bridge without flows drops. In standalone mode a restarted
+    // ovs-vswitchd forwards with NORMAL until the flows are back: the generator's packets
+    // then went straight to its other port as well as through the forwarder (it received
+    // 6028 more than it sent in 1.3 s), bypassing the network function.
+    await vswitch.addBridge(bridge, { datapathType: 'netdev', failMode: 'secure' });
     const type = this.options.vhostMode === 'client' ? 'dpdkvhostuserclient' : 'dpdkvhostuser';
     for (const [i, name] of ports.entries()) {
       await vswitch.addPort(bridge, name, {
@@ -182,7 +222,7 @@ export class Lab {
   }
 
   async #openflow(): Promise<OpenFlowClient> {
-    return OpenFlowClient.connect(`unix:${(this.#sandbox as OvsSandbox).mgmtSocket(bridge)}`, { timeoutMs: 10000 });
+    return OpenFlowClient.connect(this.openflowTarget, { timeoutMs: 10000 });
   }
 
   /** OVS's flow counters and the counters of ports `names` (OpenFlow numbers from 1) now. */
@@ -361,6 +401,13 @@ export class Lab {
     await app.runner.kill('SIGTERM', 10000);
     this.#apps.delete(app);
     return lastJson(app.lines);
+  }
+
+  /** Kills an app at once (SIGKILL: a crash, `docker kill`), without reading its metrics. */
+  async crash(app: StartedApp): Promise<AppExit> {
+    const exit = await app.runner.kill('SIGKILL', 5000);
+    this.#apps.delete(app);
+    return exit;
   }
 
   /** Stops every app, OVS and the container engine; removes the socket directory. */

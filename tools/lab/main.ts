@@ -11,6 +11,7 @@
 import { UsageError } from '../../examples/app.js';
 import { writeCharts } from '../charts/index.js';
 import { chainExperiment, forwardingExperiment, type ExperimentResult } from './experiments.js';
+import { faultExperiment } from './faults.js';
 import { Lab, log } from './lab.js';
 import { parseLabOptions, usage, type LabOptions } from './options.js';
 import { ovsLimitExperiment } from './ovs-limit.js';
@@ -41,19 +42,25 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     await lab.setUp();
-    for (const experiment of options.experiments) {
+    const runs = [
+      ...options.experiments.map((experiment) => ({ experiment, fault: undefined })),
+      ...options.faults.map((fault) => ({ experiment: undefined, fault })),
+    ];
+    for (const { experiment, fault } of runs) {
       if (interrupted) break;
       let result: ExperimentResult;
       try {
         result =
-          experiment === 'chain'
-            ? await chainExperiment(lab)
-            : experiment === 'ovs-limit'
-              ? await ovsLimitExperiment(lab)
-              : await forwardingExperiment(lab, experiment);
+          fault !== undefined
+            ? await faultExperiment(lab, fault, options.faultPps)
+            : experiment === 'chain'
+              ? await chainExperiment(lab)
+              : experiment === 'ovs-limit'
+                ? await ovsLimitExperiment(lab)
+                : await forwardingExperiment(lab, experiment);
       } catch (error) {
         result = {
-          name: `experiment ${experiment}`,
+          name: fault !== undefined ? `fault ${fault}` : `experiment ${experiment}`,
           apps: {},
           pass: false,
           error: error instanceof Error ? error.message : String(error),

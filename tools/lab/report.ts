@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { formatTable } from '../../examples/app.js';
 import type { Spread } from './comparison.js';
 import type { ExperimentResult, ForwarderResult } from './experiments.js';
+import type { FaultResult } from './faults.js';
 import type { LabOptions } from './options.js';
 
 /** The JSON file the lab writes (`--json PATH`). */
@@ -144,7 +145,33 @@ export function summary(result: ExperimentResult): string {
       `experiment 1 crosses OVS twice per packet: with OVS on one CPU it receives at most ${mpps(limit.experiment1BoundMpps)}`,
     );
   }
+  if (result.fault !== undefined) lines.push(...faultLines(result.fault));
   return lines.join('\n');
+}
+
+/** A fault run's figures, what happened when, and its checks. */
+function faultLines(fault: FaultResult): string[] {
+  const f = fault.figures;
+  const seconds = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
+  const lines = [
+    `${fault.forwarder} forwarding, each generator port at ${fault.ratePps === 0 ? 'the line rate' : `${fault.ratePps} pps`}; ` +
+      `the generator sampled its counters every ${f.intervalMs} ms`,
+    `outage: ${f.outageMs === null ? 'traffic never resumed on every port' : f.outageMs === 0 ? 'none (traffic never stopped)' : `${f.outageMs} ms (+${f.intervalMs} ms resolution)`}` +
+      (f.window === null ? '' : `, from ${seconds(f.window.fromMs)} to ${seconds(f.window.toMs)}`),
+    `packets: sent ${f.sent}, received ${f.received}, lost ${f.lost}: ${f.lostBefore} before the fault's window, ` +
+      `${f.lostDuring} in it, ${f.lostAfter} after (± ${f.inFlightTolerance} in flight at each edge)`,
+    formatTable([
+      ['at', 'what'],
+      ...[
+        ...fault.events,
+        ...fault.links.map((link) => ({ atMs: link.atMs, what: `link ${link.up ? 'up' : 'down'}: ${link.port}` })),
+      ]
+        .sort((a, b) => a.atMs - b.atMs)
+        .map((event) => [seconds(event.atMs), event.what]),
+    ]),
+  ];
+  for (const check of fault.checks) lines.push(`  ${check.ok === false ? 'FAIL' : 'ok  '} ${check.what}`);
+  return lines;
 }
 
 /** Writes the run's report as JSON to `path` and returns it. */

@@ -1,0 +1,321 @@
+/**
+ * `npm run soak -- --minutes N`: the lab's experiment 1 topology (generator -> OVS -> the
+ * dpdk-ts native forwarder -> OVS -> generator, in containers) under steady traffic for N
+ * minutes, with ovs-vswitchd killed and started again every few minutes (the lab's
+ * `--fault ovs-restart`, flows reinstalled by a FlowKeeper). Every few seconds it samples
+ * each process's resident memory (/proc), each app's mbufs in use and packet counters
+ * (their `--metrics`); the generator samples what it sent and received every 50 ms. It
+ * ends with a verdict (verdict.ts: memory flat, every mbuf back, every packet forwarded or
+ * lost within a restart's window), the samples as JSON and a chart of them.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../examples/app.js';
+import type { PktgenReport } from '../../examples/pktgen/report.js';
+import { DpdkError } from '../../lib/errors.js';
+import { FlowKeeper } from '../../lib/ovs/openflow/flow-keeper.js';
+import { chartPath } from '../charts/index.js';
+import { renderSvg } from '../charts/render.js';
+import { generatorArgs } from '../lab/app-args.js';
+import { mbufsInUse, portPacketCounts, scrapeMetrics } from '../lab/app-metrics.js';
+import { generatorPorts, referenceFlows, referencePorts, settle, yields } from '../lab/experiments.js';
+import { accountFaults } from '../lab/fault-figures.js';
+import { faultForwarder, restartDaemon, startForwarder } from '../lab/faults.js';
+import { Lab, log, type StartedApp } from '../lab/lab.js';
+import { parseLabOptions, type LabOptions } from '../lab/options.js';
+import { soakChartSpec } from './chart.js';
+import { mbufBalances, memoryTrends, soakVerdict, type SoakSample, type SoakVerdict } from './verdict.js';
+
+const usage = `usage: npm run soak -- [options]
+  --minutes N             how long traffic flows (default 5; fractions allowed, e.g. 0.5)
+  --restart-every S       kill ovs-vswitchd (SIGKILL) and start it again every S seconds
+                          (default 120; none in the last 15 s)
+  --sample-every S        sample memory, mbufs and counters every S seconds (default 5)
+  --pps N                 each generator port's rate, packets per second (default 20000)
+  --metrics-port P        the apps serve their metrics on 127.0.0.1:P and P+1 (default 9460)
+  --json PATH             where the samples and the verdict go (default soak-results.json;
+                          the chart beside it, PATH without .json + -samples.svg)
+  -h, --help              this text`;
+
+/** What the command line asks for. */
+interface SoakOptions {
+  minutes: number;
+  restartEveryS: number;
+  sampleEveryS: number;
+  pps: number;
+  metricsPort: number;
+  jsonPath: string;
+}
+
+/** The generator's report file, in the socket directory. */
+const reportFile = 'soak-pktgen.json';
+
+/** The generator's sampling interval (its `--timeline`): the outages' resolution. */
+const timelineMs = 50;
+
+function number(option: string, text: string | undefined, min: number, max: number): number {
+  const value = Number(text);
+  if (text === undefined || text === '' || !Number.isFinite(value) || value < min || value > max)
+    throw new UsageError(`${option} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function parseSoakOptions(argv: string[]): SoakOptions | 'help' {
+  const options: SoakOptions = {
+    minutes: 5,
+    restartEveryS: 120,
+    sampleEveryS: 5,
+    pps: 20_000,
+    metricsPort: 9460,
+    jsonPath: 'soak-results.json',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (name === '-h' || name === '--help') return 'help';
+    else if (name === '--minutes') options.minutes = number(name, value(), 0.25, 1440);
+    else if (name === '--restart-every') options.restartEveryS = number(name, value(), 10, 86400);
+    else if (name === '--sample-every') options.sampleEveryS = number(name, value(), 1, 600);
+    else if (name === '--pps') options.pps = Math.round(number(name, value(), 1, 14_880_952));
+    else if (name === '--metrics-port') options.metricsPort = Math.round(number(name, value(), 1, 65534));
+    else if (name === '--json') options.jsonPath = value() ?? '';
+    else throw new UsageError(`unknown option ${JSON.stringify(argv[i])}`);
+  }
+  if (options.jsonPath === '') throw new UsageError('--json needs a path');
+  return options;
+}
+
+/** Resident memory of `pid` in KiB (VmRSS), or undefined when it is gone. */
+function rssKiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The host pid of the dpdk-ts example `example` running with EAL `--file-prefix prefix`,
+ * in a container or not (a container's processes are the host's too).
+ */
+function examplePid(example: string, prefix: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const prefixAt = argv.indexOf('--file-prefix');
+    if (argv.some((arg) => arg.endsWith(`/dist/examples/${example}.js`)) && argv[prefixAt + 1] === prefix)
+      return Number(entry);
+  }
+  return undefined;
+}
+
+/** One sample: every process's RSS, and each app's mbufs in use and packet counters. */
+async function takeSample(lab: Lab, atMs: number, apps: Record<string, StartedApp>): Promise<SoakSample> {
+  const sample: SoakSample = { atMs, rssKiB: {}, mbufsInUse: {}, packets: {} };
+  const pids: Record<string, number | undefined> = {
+    'ovs-vswitchd': lab.ovs.pid('ovs-vswitchd'),
+    'ovsdb-server': lab.ovs.pid('ovsdb-server'),
+    pktgen: examplePid('pktgen', 'pktgen'),
+    forwarder: examplePid('testpmd', 'testpmd'),
+  };
+  for (const [name, pid] of Object.entries(pids)) {
+    const kiB = pid === undefined ? undefined : rssKiB(pid);
+    if (kiB !== undefined) sample.rssKiB[`${name} ${pid}`] = kiB;
+  }
+  for (const [name, app] of Object.entries(apps)) {
+    if (app.metricsUrl === undefined) continue;
+    try {
+      const text = await scrapeMetrics(app.metricsUrl);
+      sample.mbufsInUse[name] = mbufsInUse(text);
+      sample.packets[name] = portPacketCounts(text);
+    } catch (error) {
+      log(`soak: ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return sample;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** The soak run: set up, traffic with restarts and samples, the verdict. */
+async function soak(
+  lab: Lab,
+  options: SoakOptions,
+): Promise<{ verdict: SoakVerdict; samples: SoakSample[]; restartsMs: number[] }> {
+  await lab.setUp();
+  await lab.topology(referencePorts, referenceFlows);
+  const keeper = new FlowKeeper(lab.openflowTarget, referenceFlows, { keepaliveMs: 1000 });
+  try {
+    const forwarder = faultForwarder(lab);
+    const apps: Record<string, StartedApp> = {};
+    apps.forwarder = await startForwarder(lab, forwarder, `${forwarder.name}-soak`);
+    const cpu = lab.cpus.generator;
+    apps.pktgen = await lab.start({
+      name: 'pktgen-soak',
+      program: { example: 'pktgen' },
+      cpu,
+      interactive: true,
+      args: (paths) => [
+        ...generatorArgs(lab.appEal(paths, cpu, 'pktgen', generatorPorts), {
+          commands: `set all pps ${options.pps}`,
+          sharedCpu: yields(lab, 'generator'),
+          lingerMs: 0,
+        }),
+        '--timeline',
+        String(timelineMs),
+        // The report (its timeline grows by a sample every 50 ms) goes to a file in the
+        // socket directory, the one the container may write that the host reads.
+        '--json',
+        join(paths.socketDir, reportFile),
+      ],
+    });
+    const generator = apps.pktgen;
+    await lab.waitConnected(
+      generatorPorts.map((port) => port.socket),
+      [generator],
+    );
+    const before = await takeSample(lab, 0, apps);
+    generator.runner.write(`${settle}\nstr\n`);
+    const start = Date.now();
+    const durationMs = options.minutes * 60_000;
+    log(
+      `soak: ${options.minutes} min at ${options.pps} pps per port, ovs-vswitchd restarted every ${options.restartEveryS} s, ` +
+        `samples every ${options.sampleEveryS} s`,
+    );
+    const samples: SoakSample[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      for (let next = start; sampling; next += options.sampleEveryS * 1000) {
+        await sleep(next - Date.now());
+        if (!sampling) break;
+        const sample = await takeSample(lab, Date.now() - start, apps);
+        samples.push(sample);
+      }
+    })();
+    const restarts: number[] = [];
+    for (let at = options.restartEveryS * 1000; at < durationMs - 15_000; at += options.restartEveryS * 1000) {
+      await sleep(start + at - Date.now());
+      restarts.push(Date.now());
+      log(`soak: ${((Date.now() - start) / 1000).toFixed(1)} s: restarting ovs-vswitchd`);
+      await restartDaemon(lab, 'ovs-vswitchd', (what) => log(`soak: ${what}`));
+      await keeper.waitInstalled({ timeoutMs: 30_000 });
+      await lab.waitConnected(referencePorts, [generator, apps.forwarder]);
+      log(`soak: ${((Date.now() - start) / 1000).toFixed(1)} s: flows reinstalled, every port connected`);
+    }
+    await sleep(start + durationMs - Date.now());
+    sampling = false;
+    await sampler;
+    generator.runner.write('stp\n');
+    // What was in flight arrives or is dropped; the rings are refilled.
+    await sleep(2000);
+    const after = await takeSample(lab, Date.now() - start, apps);
+    generator.runner.write('quit\n');
+    await generator.runner.wait();
+    let report: PktgenReport | undefined;
+    try {
+      report = JSON.parse(readFileSync(join(lab.socketDir, reportFile), 'utf8')) as PktgenReport;
+    } catch (error) {
+      log(
+        `soak: the generator's report: ${(error as Error).message}; its last lines:\n${generator.lines.slice(-20).join('\n')}`,
+      );
+    }
+    if (report?.timeline === undefined)
+      throw new DpdkError('the generator ended without its report', { code: 'ERR_LAB', operation: 'soak' });
+    await lab.stop(apps.forwarder);
+    await lab.stop(generator);
+    const sent = report.ports.reduce((sum, port) => sum + port.sent, 0);
+    const received = report.ports.reduce((sum, port) => sum + port.received, 0);
+    const timeline = report.timeline;
+    const packets = accountFaults(
+      timeline,
+      restarts.map((at) => at - timeline.startedAtMs),
+      sent,
+      received,
+    );
+    const verdict = soakVerdict(memoryTrends(samples), mbufBalances(before, samples, after), packets);
+    return { verdict, samples, restartsMs: restarts.map((at) => at - start) };
+  } finally {
+    await keeper.close();
+  }
+}
+
+/** The verdict as lines of text. */
+function verdictLines(verdict: SoakVerdict): string[] {
+  const mib = (kiB: number | null): string => (kiB === null ? '-' : `${(kiB / 1024).toFixed(1)} MiB`);
+  const p = verdict.packets;
+  return [
+    `memory ${verdict.memoryFlat ? 'flat' : 'GROWS'} (a process may grow by max(4 MiB, 5%) from the median of its first quarter to that of its last, after 30 s of warm-up):`,
+    ...verdict.memory.map(
+      (trend) =>
+        `  ${trend.process}: ${mib(trend.startKiB)} -> ${mib(trend.endKiB)}` +
+        (trend.flat === null ? ' (too short to judge)' : trend.flat ? ' flat' : ' GROWS'),
+    ),
+    `mbufs ${verdict.everyMbufBack ? 'all back' : 'NOT all back'} (in use after the traffic stopped, against before it started):`,
+    ...verdict.mbufs.map(
+      (balance) => `  ${balance.app}: ${balance.before} before, ${balance.after} after, ${balance.peak} at most during`,
+    ),
+    `packets ${verdict.everyPacketAccounted ? 'all accounted for' : 'NOT all accounted for'}: sent ${p.sent}, received ${p.received}, ` +
+      `lost ${p.lost}: ${p.lostInWindows} within the restarts' windows, ${p.lostOutside} outside them (± ${p.tolerance} in flight at their edges)`,
+    ...p.windows.map(
+      (window, k) =>
+        `  restart ${k + 1} at ${(window.faultAtMs / 1000).toFixed(1)} s: ` +
+        (window.outageMs === null
+          ? 'traffic never resumed'
+          : `outage ${window.outageMs} ms, ${window.lostDuring} lost`),
+    ),
+    `soak: ${verdict.pass ? 'PASS' : 'FAIL'}`,
+  ];
+}
+
+async function main(): Promise<number> {
+  let options: SoakOptions | 'help';
+  try {
+    options = parseSoakOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`soak: ${error.message}\n${usage}`);
+    return 2;
+  }
+  if (options === 'help') {
+    log(usage);
+    return 0;
+  }
+  const labOptions = parseLabOptions(['--metrics', `127.0.0.1:${options.metricsPort}`]) as LabOptions;
+  const lab = new Lab({ ...labOptions, jsonPath: options.jsonPath });
+  const onSignal = (): void => {
+    log('\nsoak: interrupted: cleaning up');
+    void lab.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { verdict, samples, restartsMs } = await soak(lab, options);
+    writeFileSync(
+      options.jsonPath,
+      JSON.stringify({ date: new Date().toISOString(), options, verdict, restartsMs, samples }, null, 2),
+    );
+    log(verdictLines(verdict).join('\n'));
+    const svg = chartPath(options.jsonPath, 'samples');
+    writeFileSync(svg, await renderSvg(soakChartSpec(samples, restartsMs)));
+    log(`soak: results in ${options.jsonPath}, chart ${svg}`);
+    return verdict.pass ? 0 : 1;
+  } finally {
+    await lab.close();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`soak: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

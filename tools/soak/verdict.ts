@@ -1,0 +1,131 @@
+/**
+ * The soak's verdict from its samples: memory flat (each process's resident memory does
+ * not grow), every mbuf back (each app's pool in use after the traffic stopped is what it
+ * was before it started) and every packet accounted for (forwarded, or lost within an OVS
+ * restart's window). Pure functions of recorded samples, tested on them.
+ */
+import type { FaultAccounting } from '../lab/fault-figures.js';
+
+/** One sample of the soak, taken every few seconds. */
+export interface SoakSample {
+  /** Milliseconds since the soak's traffic started. */
+  atMs: number;
+  /** Resident memory of each process, KiB, by `name pid` (a restarted daemon is a new series). */
+  rssKiB: Record<string, number>;
+  /** Mbufs in use in each app's pools, by app (`dpdk_mempool_in_use_mbufs`). */
+  mbufsInUse: Record<string, number>;
+  /** Packets each app's ports received and sent, by app, from its metrics. */
+  packets: Record<string, { rx: number; tx: number }>;
+}
+
+/** The memory a series may gain and still be flat: the larger of these. */
+export const flatGrowthKiB = 4096;
+/** ... and this fraction of its size at the start. */
+export const flatGrowthFraction = 0.05;
+/** Samples of a series' first this many ms are warm-up (allocations that happen once), not growth. */
+export const warmUpMs = 30_000;
+/** A series shorter than this (after warm-up) is too short to judge. */
+export const minSeriesMs = 30_000;
+
+/** How one process's memory went. */
+export interface MemoryTrend {
+  /** `name pid`. */
+  process: string;
+  /** Median RSS of the first and last quarter of its samples after warm-up, KiB; null when too short. */
+  startKiB: number | null;
+  endKiB: number | null;
+  /** endKiB - startKiB. */
+  growthKiB: number | null;
+  /** The most it may grow: max({@link flatGrowthKiB}, {@link flatGrowthFraction} of startKiB). */
+  allowedKiB: number | null;
+  /** True when flat, null when the series was too short to say. */
+  flat: boolean | null;
+}
+
+/** Each app's mbufs in use before the traffic and after it stopped. */
+export interface MbufBalance {
+  app: string;
+  before: number;
+  after: number;
+  /** The most seen while traffic flowed. */
+  peak: number;
+  back: boolean;
+}
+
+/** The soak's verdict. */
+export interface SoakVerdict {
+  memory: MemoryTrend[];
+  mbufs: MbufBalance[];
+  packets: FaultAccounting;
+  memoryFlat: boolean;
+  everyMbufBack: boolean;
+  everyPacketAccounted: boolean;
+  pass: boolean;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The memory trend of each process from `samples`. */
+export function memoryTrends(samples: readonly SoakSample[]): MemoryTrend[] {
+  const series = new Map<string, { atMs: number; kiB: number }[]>();
+  for (const sample of samples) {
+    for (const [process, kiB] of Object.entries(sample.rssKiB)) {
+      const points = series.get(process) ?? [];
+      points.push({ atMs: sample.atMs, kiB });
+      series.set(process, points);
+    }
+  }
+  return [...series].map(([process, points]) => {
+    const settled = points.filter((point) => point.atMs >= points[0].atMs + warmUpMs);
+    if (settled.length < 4 || settled[settled.length - 1].atMs - settled[0].atMs < minSeriesMs) {
+      return { process, startKiB: null, endKiB: null, growthKiB: null, allowedKiB: null, flat: null };
+    }
+    const quarter = Math.max(1, Math.floor(settled.length / 4));
+    const startKiB = median(settled.slice(0, quarter).map((point) => point.kiB));
+    const endKiB = median(settled.slice(-quarter).map((point) => point.kiB));
+    const allowedKiB = Math.max(flatGrowthKiB, Math.round(startKiB * flatGrowthFraction));
+    return {
+      process,
+      startKiB,
+      endKiB,
+      growthKiB: endKiB - startKiB,
+      allowedKiB,
+      flat: endKiB - startKiB <= allowedKiB,
+    };
+  });
+}
+
+/**
+ * Each app's mbuf balance: in use in `before` (traffic not started, rings filled) against
+ * `after` (traffic stopped, the rings drained), with the peak of `during`. Back when
+ * `after` is no more than `before`: whatever was in flight when traffic stopped was freed.
+ */
+export function mbufBalances(before: SoakSample, during: readonly SoakSample[], after: SoakSample): MbufBalance[] {
+  return Object.keys(before.mbufsInUse).map((app) => {
+    const beforeCount = before.mbufsInUse[app];
+    const afterCount = after.mbufsInUse[app] ?? Number.NaN;
+    const peak = Math.max(beforeCount, ...during.map((sample) => sample.mbufsInUse[app] ?? 0));
+    return { app, before: beforeCount, after: afterCount, peak, back: afterCount <= beforeCount };
+  });
+}
+
+/** The verdict from the memory trends, mbuf balances and packet accounting. */
+export function soakVerdict(memory: MemoryTrend[], mbufs: MbufBalance[], packets: FaultAccounting): SoakVerdict {
+  const memoryFlat = memory.every((trend) => trend.flat !== false) && memory.some((trend) => trend.flat === true);
+  const everyMbufBack = mbufs.length > 0 && mbufs.every((balance) => balance.back);
+  const everyPacketAccounted =
+    packets.windows.every((window) => window.outageMs !== null) && Math.abs(packets.lostOutside) <= packets.tolerance;
+  return {
+    memory,
+    mbufs,
+    packets,
+    memoryFlat,
+    everyMbufBack,
+    everyPacketAccounted,
+    pass: memoryFlat && everyMbufBack && everyPacketAccounted,
+  };
+}

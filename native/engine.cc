@@ -289,10 +289,11 @@ uint32_t Engine::Generate(Stream& s, uint64_t now, uint64_t start) {
       want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
     }
     if (s.ratePps > 0) {
-      // Packets allowed by now at the configured rate, minus those already sent.
+      // Packets allowed by now at the configured rate, minus those this run already sent.
       long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
-      if (allowed <= sentSoFar) return 0;
-      want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentSoFar) + 1);
+      uint64_t sentThisRun = sentSoFar - s.txAtRunStart;
+      if (allowed <= sentThisRun) return 0;
+      want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentThisRun) + 1);
     }
     uint16_t n = static_cast<uint16_t>(want);
     if (rte_pktmbuf_alloc_bulk(pool_, s.held, n) != 0) return 0;
@@ -367,6 +368,7 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
 
 void Engine::Run() {
   rte_mbuf* pkts[kMaxBurst];
+  for (auto& s : streams_) s->txAtRunStart = s->counters.tx.load(std::memory_order_relaxed);
   uint64_t start = rte_rdtsc();
   bool pending = true;
   while (pending && !stopRequested_.load(std::memory_order_relaxed)) {

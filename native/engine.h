@@ -50,7 +50,10 @@ struct Stream {
   rte_ether_addr txDestination;  // peer MAC (mac, l2fwd)
   uint64_t txLimit = 0;          // packets to send (txonly, generator); 0: no limit
   double ratePps = 0;            // 0: as fast as possible
-  bool send = true;              // generator: false makes the stream receive only
+  // tx when the loop started: the rate allows packets for the time since the loop started,
+  // so a restarted stream's earlier packets must not count against it.
+  uint64_t txAtRunStart = 0;
+  bool send = true;  // generator: false makes the stream receive only
   // Packets this stream sends in turn (txonly, generator); the engine's template if empty.
   std::vector<std::vector<uint8_t>> templates;
   StreamCounters counters;

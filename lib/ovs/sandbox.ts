@@ -28,7 +28,7 @@ export interface OvsSandboxOptions {
   vswitchd?: VswitchdKind;
   /**
    * `other_config` of the Open_vSwitch row, written before ovs-vswitchd starts. For
-   * `dpdk`, `dpdk-init=true` and `dpdk-extra=--no-pci` are the defaults, and a unique
+   * `dpdk`, `dpdk-init=true`, `per-port-memory=true` and `dpdk-extra=--no-pci` are the defaults, and a unique
    * `--file-prefix` is always appended to `dpdk-extra` so sandboxes never share DPDK memory.
    */
   otherConfig?: Readonly<Record<string, string>>;
@@ -246,6 +246,10 @@ export class OvsSandbox {
       const otherConfig: Record<string, string> = { ...this.#options.otherConfig };
       if (this.#options.vswitchd === 'dpdk') {
         otherConfig['dpdk-init'] ??= 'true';
+        // A mempool per port: with OVS's shared ones, two vhost ports reconnecting at once
+        // (after an ovs-vswitchd restart) can fail one port's VHOST_USER_SET_MEM_TABLE while
+        // OVS sizes the shared pool, and neither side retries (LAB-NOTES, "OVS restarts").
+        otherConfig['per-port-memory'] ??= 'true';
         otherConfig['dpdk-extra'] = `${otherConfig['dpdk-extra'] ?? '--no-pci'} --file-prefix=${this.#filePrefix}`;
       }
       const [existing] = await client.transact('Open_vSwitch', [

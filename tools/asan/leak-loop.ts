@@ -5,7 +5,7 @@
 //
 //   node --import tsx tools/asan/leak-loop.ts ITERATIONS
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -144,16 +144,13 @@ async function once(i: number): Promise<void> {
 
   const serverSock = join(dir, `s${i}.sock`);
   const creating = VirtioUser.createServer({ path: serverSock, timeoutMs: 10000 });
-  await until('the server socket', () => {
-    try {
-      return execFileSync('ss', ['-xl'], { encoding: 'utf8' }).includes(serverSock);
-    } catch {
-      return false;
-    }
-  });
+  await until('the server socket', () => existsSync(serverSock));
   const client = Vhost.create({ iface: serverSock, client: true });
+  client.configure({ mempool: pool });
+  client.start();
   const server = await creating;
   server.close();
+  client.stop();
   client.close();
 
   const inUse = pool.stats().inUse;

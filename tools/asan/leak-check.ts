@@ -24,7 +24,7 @@ interface Run {
   /** LeakSanitizer's summary line. */
   summary: string;
   /** DPDK's holdings after the first and the last iteration. */
-  dpdk: { first: Record<string, number>; last: Record<string, number> };
+  dpdk: { first: Record<string, number>; last: Record<string, number>; newMemzones: string[] };
 }
 
 /** The function names of a report's stack frames ("#3 0x7f.. in dpdkts::Port::Close() (/x+0x1)"). */
@@ -73,6 +73,9 @@ for (const [stack, count] of large.leaks) {
 for (const [key, value] of Object.entries(large.dpdk.last)) {
   const first = large.dpdk.first[key];
   if (value !== first) problems.push(`DPDK ${key}: ${first} after 1 iteration, ${value} after ${many}`);
+}
+if (large.dpdk.last.memzones !== large.dpdk.first.memzones) {
+  problems.push(`the last memzones: ${large.dpdk.newMemzones.join(', ')}`);
 }
 console.log(`leak check: ${few} iterations: ${small.summary}`);
 console.log(`leak check: ${many} iterations: ${large.summary}`);

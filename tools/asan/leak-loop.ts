@@ -57,6 +57,18 @@ function dpdkHoldings(): Record<string, number> {
   };
 }
 
+/** The names of the last `count` memzones, for a report of growth to say what grew. */
+function memzoneNames(count: number): string[] {
+  const query = (commands: string[]): unknown[] =>
+    execFileSync('/usr/bin/dpdk-telemetry.py', ['-f', prefix], { input: `${commands.join('\n')}\n`, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line, i) => (JSON.parse(line) as Record<string, unknown>)[commands[i].split(',')[0]]);
+  const [ids] = query(['/eal/memzone_list']) as number[][];
+  const infos = query(ids.slice(-count).map((id) => `/eal/memzone_info,${id}`)) as { Name: string }[];
+  return infos.map((info) => info.Name);
+}
+
 /** Waits for `check` to hold, polling, for up to 5 s. */
 async function until(what: string, check: () => boolean): Promise<void> {
   const end = Date.now() + 5000;
@@ -167,7 +179,7 @@ async function main(): Promise<void> {
     for (let i = 1; i < iterations; i++) await once(i);
     global.gc?.();
     const last = dpdkHoldings();
-    console.log(JSON.stringify({ iterations, first, last }));
+    console.log(JSON.stringify({ iterations, first, last, newMemzones: memzoneNames(30) }));
   } finally {
     Eal.cleanup();
     rmSync(dir, { recursive: true, force: true });

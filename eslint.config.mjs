@@ -25,6 +25,22 @@ export default tseslint.config(
             ':matches(ImportDeclaration, ExportNamedDeclaration, ExportAllDeclaration, ImportExpression)[source.value=/^\\.\\.?\\/(?!.*\\.(js|json|mjs|cjs)$)/]',
           message: 'Relative imports end in .js (CONTRIBUTING.md).',
         },
+        {
+          selector: 'Property[key.name="shell"]:not([value.value=false])',
+          message:
+            'No command line through a shell: run the program with execFile/spawn and an argument list (CONTRIBUTING.md).',
+        },
+      ],
+      // exec/execSync run a command line through /bin/sh: a value in it can run anything.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['child_process', 'node:child_process'].map((name) => ({
+            name,
+            importNames: ['exec', 'execSync'],
+            message: 'Use execFile/execFileSync with an argument list: exec runs a command line through a shell.',
+          })),
+        },
       ],
       // tsc's noFallthroughCasesInSwitch checks this, and knows that process.exit() never returns.
       'no-fallthrough': 'off',

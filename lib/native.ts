@@ -183,13 +183,29 @@ function explainLoadFailure(error: Error): { advice: string; code: string } {
   return { advice: 'see the cause', code: 'ERR_ADDON_LOAD' };
 }
 
+/**
+ * Loads the build's addon, or the one `DPDK_TS_ADDON` names (a path to a `.node` file):
+ * `npm run test:asan` runs the tests on a sanitizer build in build-asan that way.
+ */
+function openAddon(override: string | undefined): NativeAddon {
+  if (override === undefined || override === '') {
+    return bindings({ bindings: 'dpdk_ts.node', module_root: packageRoot }) as NativeAddon;
+  }
+  const module = { exports: {} };
+  process.dlopen(module, resolve(override));
+  return module.exports as NativeAddon;
+}
+
 function load(): NativeAddon {
   let addon: NativeAddon;
+  const override = process.env.DPDK_TS_ADDON;
   try {
-    addon = bindings({ bindings: 'dpdk_ts.node', module_root: packageRoot }) as NativeAddon;
+    addon = openAddon(override);
   } catch (caught) {
     const error = caught as Error;
-    const { advice, code } = explainLoadFailure(error);
+    const { advice, code } = override
+      ? { advice: `DPDK_TS_ADDON names ${override}, which could not be loaded`, code: 'ERR_ADDON_LOAD' }
+      : explainLoadFailure(error);
     throw new DpdkError(`Cannot load the dpdk-ts native addon: ${advice} (${error.message.split('\n')[0]})`, {
       code,
       operation: 'load',

@@ -336,6 +336,10 @@ function parseAction(piece: string, state: ParseState): Action[] {
       // As OVS's check: the actions after it see the packet's new ethertype.
       state.match = { ...state.match, ethType: action.ethertype };
     }
+    if (state.vlanDepth === 0 && action.type === 'load' && action.dst.field === 'OXM_OF_VLAN_VID') {
+      // OVS checks a load as a set_field: the VLAN id of a packet without a VLAN header cannot be written.
+      syntaxError(state.flow, `${piece} lacks correct prerequisites: the packet has no VLAN header`);
+    }
     const missing =
       action.type === 'set_field'
         ? missingSetFieldPrerequisite(action.field, state.match)
@@ -385,6 +389,16 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
     const push: Action[] = state.vlanDepth === 0 ? [{ type: 'push_vlan', ethertype: 0x8100 }] : [];
     state.vlanDepth = Math.max(state.vlanDepth, 1);
     return [...push, parseModAction(flow, piece, token, match)!];
+  }
+  if (name === 'set_vlan_vid' || name === 'set_vlan_pcp') {
+    // The OpenFlow 1.1 names: unlike mod_vlan_*, OVS adds no tag and refuses a packet without one.
+    if (state.vlanDepth === 0) {
+      syntaxError(
+        flow,
+        `${piece} needs a VLAN tag: match one (dl_vlan=..., vlan_tci=0x1000/0x1000) or push_vlan first`,
+      );
+    }
+    return [parseModAction(flow, piece, { ...token, key: name.replace('set_', 'mod_') }, match)!];
   }
   const special = parseController(flow, piece, token) ?? parseModAction(flow, piece, token, match);
   if (special) {

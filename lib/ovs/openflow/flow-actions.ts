@@ -18,7 +18,7 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
-import { parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
+import { parseCheckPktLarger, parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { OFPVID_PRESENT, type Match } from './match.js';
 import { parseSetField, setFieldValue } from './flow-set-field.js';
 import { fieldMax } from './oxm-fields.js';
@@ -378,7 +378,7 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
       { type: 'pop_queue' },
     ];
   }
-  const nicira = parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
+  const nicira = parseCheckPktLarger(state, piece) ?? parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
   if (nicira) {
     return [nicira];
   }

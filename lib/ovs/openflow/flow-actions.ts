@@ -447,7 +447,7 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
     case 'dec_ttl':
       return [{ type: 'dec_nw_ttl' }];
     case 'set_field':
-      return [parseSetField(flow, piece, token)];
+      return parseSetField(flow, piece, token);
   }
   if (token.value === undefined && (/^\d+$/.test(token.key) || options.portMap?.has(token.key))) {
     return [{ type: 'output', port: checkOutputPort(flow, piece, parsePort(flow, piece, token.key, options)) }];

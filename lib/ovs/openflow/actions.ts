@@ -262,6 +262,7 @@ function encodeAction(action: Action): Buffer {
     case 'note':
     case 'output_reg':
     case 'output_trunc':
+    case 'check_pkt_larger':
     case 'exit':
     case 'conjunction':
     case 'controller':

@@ -200,7 +200,9 @@ function parseCt(context: ActionContext, piece: string, args: string | undefined
       for (const inner of context.parseNested(call[2])) {
         const ok =
           (inner.type === 'set_field' && (inner.field === 'ctMark' || inner.field === 'ctLabel')) ||
-          (inner.type === 'load' && (inner.dst.field === 'NXM_NX_CT_MARK' || inner.dst.field === 'NXM_NX_CT_LABEL'));
+          // OVS's ofpact_get_mf_dst: set_field, load and move into the connection's mark or label.
+          ((inner.type === 'load' || inner.type === 'move') &&
+            (inner.dst.field === 'NXM_NX_CT_MARK' || inner.dst.field === 'NXM_NX_CT_LABEL'));
         if (!ok) {
           syntaxError(
             flow,
@@ -265,6 +267,24 @@ function parseLoad(context: ActionContext, piece: string, text: string): Action 
   }
   checkPrerequisite(context, piece, dst);
   return { type: 'load', dst, value };
+}
+
+/** `check_pkt_larger(LEN)->DST[BIT]`, as OVS's parse_CHECK_PKT_LARGER reads it (a 1-bit destination). */
+export function parseCheckPktLarger(context: ActionContext, piece: string): Action | undefined {
+  const parts = /^check_pkt_larger\((.*)\)->(.+)$/i.exec(piece);
+  if (!parts) {
+    return undefined;
+  }
+  const dst = fieldRef(context, parts[2]!);
+  if (dst.bits !== 1) {
+    syntaxError(context.flow, `${piece}: Only 1-bit destination field is allowed`);
+  }
+  if (!isWritable(dst)) {
+    syntaxError(context.flow, `${piece}: ${dst.field} is read-only`);
+  }
+  checkPrerequisite(context, piece, dst);
+  const pktLen = parseUint(parts[1]!, 0xffff) ?? syntaxError(context.flow, `${piece}: ${parts[1]} is not 0 to 65535`);
+  return { type: 'check_pkt_larger', pktLen, dst };
 }
 
 function parseMove(context: ActionContext, piece: string, text: string): Action {

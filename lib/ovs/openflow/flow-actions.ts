@@ -18,7 +18,7 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
-import { parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
+import { parseCheckPktLarger, parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { OFPVID_PRESENT, type Match } from './match.js';
 import { parseSetField, setFieldValue } from './flow-set-field.js';
 import { fieldMax } from './oxm-fields.js';
@@ -336,6 +336,10 @@ function parseAction(piece: string, state: ParseState): Action[] {
       // As OVS's check: the actions after it see the packet's new ethertype.
       state.match = { ...state.match, ethType: action.ethertype };
     }
+    if (state.vlanDepth === 0 && action.type === 'load' && action.dst.field === 'OXM_OF_VLAN_VID') {
+      // OVS checks a load as a set_field: the VLAN id of a packet without a VLAN header cannot be written.
+      syntaxError(state.flow, `${piece} lacks correct prerequisites: the packet has no VLAN header`);
+    }
     const missing =
       action.type === 'set_field'
         ? missingSetFieldPrerequisite(action.field, state.match)
@@ -374,7 +378,7 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
       { type: 'pop_queue' },
     ];
   }
-  const nicira = parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
+  const nicira = parseCheckPktLarger(state, piece) ?? parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
   if (nicira) {
     return [nicira];
   }
@@ -385,6 +389,16 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
     const push: Action[] = state.vlanDepth === 0 ? [{ type: 'push_vlan', ethertype: 0x8100 }] : [];
     state.vlanDepth = Math.max(state.vlanDepth, 1);
     return [...push, parseModAction(flow, piece, token, match)!];
+  }
+  if (name === 'set_vlan_vid' || name === 'set_vlan_pcp') {
+    // The OpenFlow 1.1 names: unlike mod_vlan_*, OVS adds no tag and refuses a packet without one.
+    if (state.vlanDepth === 0) {
+      syntaxError(
+        flow,
+        `${piece} needs a VLAN tag: match one (dl_vlan=..., vlan_tci=0x1000/0x1000) or push_vlan first`,
+      );
+    }
+    return [parseModAction(flow, piece, { ...token, key: name.replace('set_', 'mod_') }, match)!];
   }
   const special = parseController(flow, piece, token) ?? parseModAction(flow, piece, token, match);
   if (special) {
@@ -433,7 +447,7 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
     case 'dec_ttl':
       return [{ type: 'dec_nw_ttl' }];
     case 'set_field':
-      return [parseSetField(flow, piece, token)];
+      return parseSetField(flow, piece, token);
   }
   if (token.value === undefined && (/^\d+$/.test(token.key) || options.portMap?.has(token.key))) {
     return [{ type: 'output', port: checkOutputPort(flow, piece, parsePort(flow, piece, token.key, options)) }];

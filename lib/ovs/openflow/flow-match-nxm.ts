@@ -28,6 +28,15 @@ export const extensionMatchKeys = [
   'ct_zone',
   'ct_mark',
   'ct_label',
+  'ct_nw_src',
+  'ct_nw_dst',
+  'ct_ipv6_src',
+  'ct_ipv6_dst',
+  'ct_nw_proto',
+  'ct_tp_src',
+  'ct_tp_dst',
+  'tun_gbp_id',
+  'tun_gbp_flags',
   'ip_frag',
   'tcp_flags',
   'mpls_label',
@@ -241,6 +250,10 @@ export const extensionPrerequisites: readonly [MatchFieldName, string, (match: M
   ['mplsLabel', 'mpls', isMpls],
   ['mplsTc', 'mpls', isMpls],
   ['mplsBos', 'mpls', isMpls],
+  // OVS encodes the conntrack ports only with a non-zero ct_nw_proto (nx_put_raw), so they vanish without one.
+  ['ctNwProto', 'ct_nw_proto', (match) => match.ctNwProto !== 0],
+  ['ctTpSrc', 'ct_nw_proto', (match) => !!match.ctNwProto],
+  ['ctTpDst', 'ct_nw_proto', (match) => !!match.ctNwProto],
 ];
 
 /** `value/mask` in the notation the field's key reads: MAC, IPv4 or IPv6 address, else hex. */

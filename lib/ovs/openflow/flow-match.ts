@@ -149,6 +149,15 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   nw_ttl: 'nwTtl',
   nd_sll: 'ndSll',
   nd_tll: 'ndTll',
+  ct_nw_src: 'ctNwSrc',
+  ct_nw_dst: 'ctNwDst',
+  ct_ipv6_src: 'ctIpv6Src',
+  ct_ipv6_dst: 'ctIpv6Dst',
+  ct_nw_proto: 'ctNwProto',
+  ct_tp_src: 'ctTpSrc',
+  ct_tp_dst: 'ctTpDst',
+  tun_gbp_id: 'tunGbpId',
+  tun_gbp_flags: 'tunGbpFlags',
 };
 
 function parseMaskedMac(flow: string, token: Token): Masked<string> {

@@ -86,6 +86,7 @@ const loadNames: Readonly<Record<string, string>> = {
   tunnelId: 'NXM_NX_TUN_ID',
   pktMark: 'NXM_NX_PKT_MARK',
   ctMark: 'NXM_NX_CT_MARK',
+  ctLabel: 'NXM_NX_CT_LABEL',
   metadata: 'OXM_OF_METADATA',
   ...Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `NXM_NX_REG${index}`])),
 };
@@ -134,14 +135,14 @@ export function setFieldValue(
 }
 
 /** `set_field:VALUE->FIELD`. */
-export function parseSetField(flow: string, piece: string, token: Token): Action {
+export function parseSetField(flow: string, piece: string, token: Token): Action[] {
   const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
   if (arrow && readOnlyFields.has(arrow[2]!)) {
     return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
   }
   const register = arrow ? parseRegisterSetField(flow, piece, arrow[2]!, arrow[1]!) : undefined;
   if (register) {
-    return register;
+    return [register];
   }
   const field = arrow && Object.hasOwn(setFieldNames, arrow[2]!) ? setFieldNames[arrow[2]!] : undefined;
   if (!arrow || !field) {
@@ -152,14 +153,15 @@ export function parseSetField(flow: string, piece: string, token: Token): Action
   }
   const [valueText, maskText, extra] = arrow[1]!.split('/');
   if (maskText === undefined) {
-    return { type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) };
+    return [{ type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) }];
   }
   return maskedSetField(flow, piece, field, setFieldValue(flow, piece, field, valueText!), maskText, extra);
 }
 
 /**
- * `set_field:VALUE/MASK->FIELD`, which OVS sends as a `load` of the bits the mask covers
- * (one contiguous run of bits; a mask of all ones is a plain set_field).
+ * `set_field:VALUE/MASK->FIELD`, which OVS sends over OpenFlow 1.3 as one `load` per run of
+ * contiguous mask bits (at most 64 bits each, as its set_field_to_nxast); a mask of all ones
+ * is a plain set_field.
  */
 function maskedSetField(
   flow: string,
@@ -168,27 +170,34 @@ function maskedSetField(
   value: string | number | bigint,
   maskText: string,
   extra: string | undefined,
-): Action {
+): Action[] {
   const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
-  const mask = parseUint64(maskText);
-  if (!name || mask === undefined || mask === 0n || extra !== undefined) {
+  const width = field === 'ctLabel' ? 128 : field === 'tunnelId' || field === 'metadata' ? 64 : 32;
+  const full = (1n << BigInt(width)) - 1n;
+  const mask = /^(0x[0-9a-fA-F]+|\d+)$/.test(maskText) ? BigInt(maskText) : undefined;
+  if (!name || mask === undefined || mask > full || extra !== undefined) {
     return syntaxError(
       flow,
-      `${piece}: a /MASK is supported for ${Object.keys(loadNames).join(', ')} with a non-zero 64-bit mask`,
+      `${piece}: a /MASK is supported for ${Object.keys(loadNames).join(', ')} with a mask within the field`,
     );
   }
-  const full = (1n << BigInt(field === 'tunnelId' || field === 'metadata' ? 64 : 32)) - 1n;
   if (mask === full) {
-    return { type: 'set_field', field, value };
+    return [{ type: 'set_field', field, value }];
   }
+  const loads: Action[] = [];
   let offset = 0;
-  while (((mask >> BigInt(offset)) & 1n) === 0n) {
-    offset++;
+  while (offset < width) {
+    if (((mask >> BigInt(offset)) & 1n) === 0n) {
+      offset++;
+      continue;
+    }
+    let bits = 0;
+    while (bits < 64 && offset + bits < width && ((mask >> BigInt(offset + bits)) & 1n) === 1n) {
+      bits++;
+    }
+    const segment = (BigInt(value) >> BigInt(offset)) & ((1n << BigInt(bits)) - 1n);
+    loads.push({ type: 'load', dst: { field: name, offset, bits }, value: segment });
+    offset += bits;
   }
-  const run = mask >> BigInt(offset);
-  if ((run & (run + 1n)) !== 0n || mask > full) {
-    return syntaxError(flow, `${piece}: the mask must be one run of contiguous bits within the field, got ${maskText}`);
-  }
-  const bits = run.toString(2).length;
-  return { type: 'load', dst: { field: name, offset, bits }, value: (BigInt(value) & mask) >> BigInt(offset) };
+  return loads;
 }

@@ -97,6 +97,8 @@ export function formatNiciraAction(
       return `note:${hexBytes(action.data)}`;
     case 'output_reg':
       return `output:${formatFieldRef(action.src)}`;
+    case 'check_pkt_larger':
+      return `check_pkt_larger(${action.pktLen})->${formatFieldRef(action.dst)}`;
     case 'output_trunc':
       return `output(port=${port(action.port)},max_len=${action.maxLength})`;
     case 'conjunction':

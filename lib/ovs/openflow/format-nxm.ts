@@ -86,6 +86,8 @@ const packetTypeFree = new Set<string>([
   'ctZone',
   'ctMark',
   'ctLabel',
+  'tunGbpId',
+  'tunGbpFlags',
   'recircId',
   'conjId',
   'actsetOutput',

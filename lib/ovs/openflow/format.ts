@@ -188,7 +188,18 @@ export function formatMatch(
   if (priority !== OFP_DEFAULT_PRIORITY) {
     parts.push(`priority=${priority}`);
   }
-  parts.push(...formatLeadingExtensions(match), ...formatPacketType(match));
+  parts.push(...formatLeadingExtensions(match));
+  push(masked(match.ctNwSrc, (value, mask) => `ct_nw_src=${formatIpMasked(value, mask)}`));
+  push(masked(match.ctIpv6Src, (value, mask) => `ct_ipv6_src=${formatIpv6Masked(value, mask)}`));
+  push(masked(match.ctNwDst, (value, mask) => `ct_nw_dst=${formatIpMasked(value, mask)}`));
+  push(masked(match.ctIpv6Dst, (value, mask) => `ct_ipv6_dst=${formatIpv6Masked(value, mask)}`));
+  if (match.ctNwProto !== undefined) {
+    // As OVS's match_format: the conntrack ports only with the protocol.
+    parts.push(`ct_nw_proto=${match.ctNwProto}`);
+    push(formatPortMasked('ct_tp_src', match.ctTpSrc));
+    push(formatPortMasked('ct_tp_dst', match.ctTpDst));
+  }
+  parts.push(...formatPacketType(match));
   const ethType = match.ethType;
   let typeShown = false;
   let protoShown = false;
@@ -207,6 +218,9 @@ export function formatMatch(
   push(masked(match.tunDst, (value, mask) => `tun_dst=${formatIpMasked(value, mask)}`));
   push(masked(match.tunIpv6Src, (value, mask) => `tun_ipv6_src=${formatIpv6Masked(value, mask)}`));
   push(masked(match.tunIpv6Dst, (value, mask) => `tun_ipv6_dst=${formatIpv6Masked(value, mask)}`));
+  push(formatPortMasked('tun_gbp_id', match.tunGbpId));
+  // OVS prints the flags' value only, whatever the mask.
+  push(masked(match.tunGbpFlags, (value) => `tun_gbp_flags=${alternateHex(BigInt(value))}`));
   push(
     masked(
       match.metadata,

@@ -150,6 +150,24 @@ export interface Match extends RegisterMatch {
   ctMark?: Masked<number>;
   /** `NXM_NX_CT_LABEL`: the connection's 128-bit label. */
   ctLabel?: Masked<bigint>;
+  /** `NXM_NX_CT_NW_SRC`: the IPv4 source of the connection's original direction (needs a valid `ctState`). */
+  ctNwSrc?: Masked<string>;
+  /** `NXM_NX_CT_IPV6_SRC`: the IPv6 source of the connection's original direction. */
+  ctIpv6Src?: Masked<string>;
+  /** `NXM_NX_CT_NW_DST`: the IPv4 destination of the connection's original direction. */
+  ctNwDst?: Masked<string>;
+  /** `NXM_NX_CT_IPV6_DST`: the IPv6 destination of the connection's original direction. */
+  ctIpv6Dst?: Masked<string>;
+  /** `NXM_NX_CT_NW_PROTO`: the IP protocol of the connection (OVS sends the ports only with a non-zero one). */
+  ctNwProto?: number;
+  /** `NXM_NX_CT_TP_SRC`: the transport source port of the original direction. */
+  ctTpSrc?: Masked<number>;
+  /** `NXM_NX_CT_TP_DST`: the transport destination port of the original direction. */
+  ctTpDst?: Masked<number>;
+  /** `NXM_NX_TUN_GBP_ID`: the VXLAN group policy id (`tun_gbp_id`). */
+  tunGbpId?: Masked<number>;
+  /** `NXM_NX_TUN_GBP_FLAGS`: the VXLAN group policy flags (`tun_gbp_flags`). */
+  tunGbpFlags?: Masked<number>;
   /** `OXM_OF_METADATA`: the 64-bit pipeline metadata register. */
   metadata?: Masked<bigint>;
   /**
@@ -429,6 +447,15 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   ctZone: 'ct_zone',
   ctMark: 'ct_mark',
   ctLabel: 'ct_label',
+  ctNwSrc: 'ct_nw_src',
+  ctIpv6Src: 'ct_ipv6_src',
+  ctNwDst: 'ct_nw_dst',
+  ctIpv6Dst: 'ct_ipv6_dst',
+  ctNwProto: 'ct_nw_proto',
+  ctTpSrc: 'ct_tp_src',
+  ctTpDst: 'ct_tp_dst',
+  tunGbpId: 'tun_gbp_id',
+  tunGbpFlags: 'tun_gbp_flags',
   inPort: 'in_port',
   ethDst: 'eth_dst',
   ethSrc: 'eth_src',

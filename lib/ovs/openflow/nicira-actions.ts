@@ -66,6 +66,8 @@ export type NiciraAction =
   | { type: 'note'; data: Buffer }
   /** `output:FIELD`: output to the port number held in bits of a field. */
   | { type: 'output_reg'; src: FieldRef; maxLength?: number }
+  /** `check_pkt_larger(LEN)->DST`: set the 1-bit `dst` when the packet is longer than `pktLen` bytes. */
+  | { type: 'check_pkt_larger'; pktLen: number; dst: FieldRef }
   /** `output(port=P,max_len=N)`: output at most N bytes of the packet. */
   | { type: 'output_trunc'; port: number; maxLength: number }
   /** `exit`: stop processing actions. */
@@ -104,6 +106,7 @@ const NXAST = {
   OUTPUT_TRUNC: 39,
   CT_CLEAR: 43,
   RESUBMIT_TABLE_CT: 44,
+  CHECK_PKT_LARGER: 49,
 } as const;
 
 /**
@@ -116,6 +119,7 @@ const minimumArgumentBytes: Readonly<Record<number, number>> = {
   [NXAST.REG_LOAD]: 14,
   [NXAST.OUTPUT_REG]: 8,
   [NXAST.CT]: 14,
+  [NXAST.CHECK_PKT_LARGER]: 8,
 };
 
 const ctFlags = { commit: 1, force: 2 } as const;
@@ -250,6 +254,14 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       buffer.writeUInt16BE(ofsNbits(action.src), 10);
       buffer.writeUInt32BE(fieldHeader(action.src), 12);
       buffer.writeUInt16BE(action.maxLength ?? 0xffff, 16);
+      return buffer;
+    }
+    case 'check_pkt_larger': {
+      // OVS's nx_action_check_pkt_larger: length, the bit's offset, the field's header.
+      const buffer = nxAction(NXAST.CHECK_PKT_LARGER, 24);
+      buffer.writeUInt16BE(action.pktLen, 10);
+      buffer.writeUInt16BE(action.dst.offset, 12);
+      buffer.writeUInt32BE(fieldHeader(action.dst), 14);
       return buffer;
     }
     case 'output_trunc': {
@@ -473,6 +485,10 @@ export function decodeNiciraAction(
     case NXAST.OUTPUT_REG: {
       const src = ref(2, 0);
       return src && { type: 'output_reg', src, maxLength: at.readUInt16BE(6) };
+    }
+    case NXAST.CHECK_PKT_LARGER: {
+      const dst = fieldRefFromWire(at.readUInt32BE(4), at.readUInt16BE(2), 1);
+      return dst && { type: 'check_pkt_larger', pktLen: at.readUInt16BE(0), dst };
     }
     case NXAST.OUTPUT_TRUNC:
       return { type: 'output_trunc', port: fromPort16(at.readUInt16BE(0)), maxLength: at.readUInt32BE(2) };

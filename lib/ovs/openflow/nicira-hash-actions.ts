@@ -178,7 +178,8 @@ export function parseBundle(context: Context, piece: string, args: string, load:
   }
   const members = args
     .slice(colon + 1)
-    .split(',')
+    // OVS's bundle parser splits the members at commas, spaces and brackets (`members:[1,2]`).
+    .split(/[,\s[\]]/)
     .map((text) => text.trim())
     .filter((text) => text !== '')
     .map((text) => {

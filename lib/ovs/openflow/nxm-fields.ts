@@ -38,6 +38,7 @@ const isIp = { what: 'ip', ok: (match: Match) => match.ethType === 0x0800 || mat
 const isArp = { what: 'arp', ok: (match: Match) => match.ethType === 0x0806 || match.ethType === 0x8035 };
 // Later fragments have no transport header: OVS refuses their ports as it would without tcp/udp.
 const isTcp = { what: 'tcp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 6 && !laterFragment(match) };
+const isMpls = { what: 'mpls', ok: (match: Match) => match.ethType === 0x8847 || match.ethType === 0x8848 };
 const isUdp = { what: 'udp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 17 && !laterFragment(match) };
 
 function header(oxmClass: number, field: number, bytes: number): number {
@@ -85,6 +86,18 @@ const nxmFields: NxmField[] = [
     shortName: `xxreg${index}`,
   })),
   { name: 'OXM_OF_METADATA', header: header(0x8000, 2, 8), width: 64, shortName: 'metadata' },
+  // OpenFlow 1.2+ fields NXM never named: OVS prints and encodes their OXM names.
+  { name: 'OXM_OF_VLAN_VID', header: header(0x8000, 6, 2), width: 12, shortName: 'vlan_vid' },
+  { name: 'OXM_OF_MPLS_LABEL', header: header(0x8000, 34, 4), width: 20, shortName: 'mpls_label', needs: isMpls },
+  { name: 'OXM_OF_MPLS_TC', header: header(0x8000, 35, 1), width: 3, shortName: 'mpls_tc', needs: isMpls },
+  {
+    name: 'OXM_OF_MPLS_BOS',
+    header: header(0x8000, 36, 1),
+    width: 1,
+    shortName: 'mpls_bos',
+    needs: isMpls,
+    readOnly: true,
+  },
   ...Array.from({ length: 8 }, (_, index) => ({
     name: `OXM_OF_PKT_REG${index}`,
     header: header(0x8001, index, 8),

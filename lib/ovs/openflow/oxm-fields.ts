@@ -109,6 +109,8 @@ export const fieldSpecs: readonly FieldSpec[] = [
   { name: 'tunDst', oxmClass: OFPXMC_NXM_1, oxmField: 32, kind: 'ipv4', maskable: true },
   { name: 'tunIpv6Src', oxmClass: OFPXMC_NXM_1, oxmField: 109, kind: 'ipv6', maskable: true },
   { name: 'tunIpv6Dst', oxmClass: OFPXMC_NXM_1, oxmField: 110, kind: 'ipv6', maskable: true },
+  { name: 'tunGbpId', oxmClass: OFPXMC_NXM_1, oxmField: 38, kind: 'u16', maskable: true },
+  { name: 'tunGbpFlags', oxmClass: OFPXMC_NXM_1, oxmField: 39, kind: 'u8', maskable: true },
   ...(
     [
       ['tunErspanIdx', 11, 'u32'],
@@ -130,6 +132,13 @@ export const fieldSpecs: readonly FieldSpec[] = [
   { name: 'ctZone', oxmClass: OFPXMC_NXM_1, oxmField: 106, kind: 'u16', maskable: false },
   { name: 'ctMark', oxmClass: OFPXMC_NXM_1, oxmField: 107, kind: 'u32', maskable: true },
   { name: 'ctLabel', oxmClass: OFPXMC_NXM_1, oxmField: 108, kind: 'u128', maskable: true },
+  { name: 'ctNwSrc', oxmClass: OFPXMC_NXM_1, oxmField: 120, kind: 'ipv4', maskable: true },
+  { name: 'ctIpv6Src', oxmClass: OFPXMC_NXM_1, oxmField: 122, kind: 'ipv6', maskable: true },
+  { name: 'ctNwDst', oxmClass: OFPXMC_NXM_1, oxmField: 121, kind: 'ipv4', maskable: true },
+  { name: 'ctIpv6Dst', oxmClass: OFPXMC_NXM_1, oxmField: 123, kind: 'ipv6', maskable: true },
+  { name: 'ctNwProto', oxmClass: OFPXMC_NXM_1, oxmField: 119, kind: 'u8', maskable: false },
+  { name: 'ctTpSrc', oxmClass: OFPXMC_NXM_1, oxmField: 124, kind: 'u16', maskable: true },
+  { name: 'ctTpDst', oxmClass: OFPXMC_NXM_1, oxmField: 125, kind: 'u16', maskable: true },
   { name: 'metadata', oxmField: 2, kind: 'u64', maskable: true },
 ];
 

@@ -56,6 +56,8 @@ class PortTable {
 
   // Gives back the port's hold on the pools of its rx queues.
   static void ReleasePools(PortRecord& record);
+  // Frees the rings a RingPort's net_ring device made that DPDK's close leaves.
+  static void FreeRingPortRings(const std::string& deviceName);
   // Stops, closes and (when created at runtime) unplugs a port, and bumps its epoch so that
   // every handle on it turns stale. Called with Mutex() held.
   static void Teardown(uint16_t id);

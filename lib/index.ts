@@ -51,6 +51,7 @@ export {
   type RingPortOptions,
   type NullPortOptions,
 } from './vdev.js';
+export type { PeerWaitOptions } from './peer-wait.js';
 export {
   Engine,
   forwardModes,

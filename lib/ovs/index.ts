@@ -22,4 +22,5 @@ export {
 export * from './vswitch.js';
 export { formatAtom, formatValue } from './vsctl-format.js';
 export * from './sandbox.js';
+export type { ExitKillable } from './daemon.js';
 export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../address.js';

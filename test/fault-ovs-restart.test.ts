@@ -1,5 +1,5 @@
 // Faults under traffic: ovs-vswitchd killed (SIGKILL) or told to exit, and started again,
-// while a native generator sends 100 kpps through two dpdkvhostuserclient ports of a real
+// while a native generator sends 20 kpps through two dpdkvhostuserclient ports of a real
 // OVS-DPDK to this process's server-mode virtio-user ports. The app must survive, see each
 // link go down and up, forward again by itself (the FlowKeeper reinstalls the flows of the
 // fail_mode=secure bridge) and lose packets only while OVS was away. The outage and loss

@@ -19,6 +19,10 @@ t.test('ovs-vswitchd restarts under traffic', { skip }, async (t) => {
   const baseline = rig.pool.stats().inUse;
 
   async function restart(t: Test, how: 'SIGKILL' | 'exit'): Promise<void> {
+    // Settles what the previous case's restart left (once in CI, 32 of 9997 packets were lost in
+    // the run right after it, with the run before that whole): printed, not asserted.
+    const settle = await rig.quietRun(300);
+    t.comment(`settling run: sent ${settle.sent}, received ${settle.received}`);
     const before = await rig.quietRun(500);
     t.ok(before.sent > 0, `before the fault, ${before.sent} packets sent`);
     t.equal(before.received, before.sent, 'before the fault, every packet sent arrived');

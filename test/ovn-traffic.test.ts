@@ -74,10 +74,27 @@ t.test(
         `chassis ${chassis.name} sees the app connected to ${lsp}`,
       );
     }
-    const before = { tx: await tunnelCounters(chassis1), rx: await tunnelCounters(chassis2) };
     const packet = buildUdpPacket({ dstMac: macs.nf2, srcMac: macs.nf1, srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
     const batch = new Batch(32);
     t.teardown(() => batch.close());
+    // OVN says installed before the apps connect, and OVS enables a vhost port's queues only
+    // after: one CI run had all 128 reach chassis-2's tunnel port and none the app. Probe,
+    // one frame at a time, until the path delivers, then count.
+    let probes = 0;
+    let through = false;
+    for (const deadline = Date.now() + 10_000; !through && Date.now() < deadline; probes++) {
+      pool.alloc(batch, 1, packet);
+      from.txBurst(0, batch);
+      batch.free();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      through = to.rxBurst(0, batch) > 0;
+      batch.free();
+    }
+    t.ok(through, `the path delivers (after ${probes} probe frames)`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    to.rxBurst(0, batch); // probes still in flight
+    batch.free();
+    const before = { tx: await tunnelCounters(chassis1), rx: await tunnelCounters(chassis2) };
     const total = 128;
     let sent = 0;
     while (sent < total) {

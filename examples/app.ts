@@ -20,18 +20,26 @@ import {
 /** A bad command-line argument: the program prints it with its usage and exits with 2. */
 export class UsageError extends Error {}
 
+/** What {@link startApp} gives back: the application's options and, with `--metrics`, its exporter. */
+export interface StartedApp<Options> {
+  options: Options;
+  metrics: AppMetrics | undefined;
+}
+
 /**
  * How every example starts: splits the command line at `--`, parses the application's part
  * (a UsageError prints the message and usage: exit code 2; 'help' prints the usage: 0),
- * then initializes EAL with the prepared EAL arguments, printing what was adapted (a
- * refusal: 1); virtio-user servers among them (`server=1`) wait for their vhost-user clients
- * without blocking the event loop. Returns the options, or the exit code to end with.
+ * serves `--metrics` (an address in use ends the run here, before DPDK starts or a vhost peer
+ * connects: 1), then initializes EAL with the prepared EAL arguments, printing what was
+ * adapted (a refusal: 1); virtio-user servers among them (`server=1`) wait for their
+ * vhost-user clients without blocking the event loop. Returns the options and the metrics
+ * exporter, or the exit code to end with.
  */
-export async function startApp<Options extends object>(
+export async function startApp<Options extends { metrics?: MetricsAddress }>(
   name: string,
   usage: string,
   parse: (args: string[]) => Options | 'help',
-): Promise<Options | number> {
+): Promise<StartedApp<Options> | number> {
   const { eal, app } = splitCommandLine(process.argv.slice(2));
   let options: Options | 'help';
   try {
@@ -47,13 +55,16 @@ export async function startApp<Options extends object>(
   }
   const prepared = prepareEalArgs(eal);
   for (const note of prepared.notes) console.error(`${name}: note: ${note}`);
+  let metrics: AppMetrics | undefined;
   try {
+    if (options.metrics !== undefined) metrics = await serveAppMetrics(name, options.metrics);
     await Eal.initAsync(prepared.args);
   } catch (error) {
+    await metrics?.close();
     console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  return options;
+  return { options, metrics };
 }
 
 /** Rows as aligned columns, two spaces apart, without trailing spaces (missing cells are empty). */

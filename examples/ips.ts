@@ -19,10 +19,8 @@ import {
   parseMetricsAddress,
   parsePcapDirection,
   pcapUsage,
-  serveAppMetrics,
   startApp,
   startPcap,
-  type AppMetrics,
   type MetricsAddress,
   type PcapOption,
 } from './app.js';
@@ -230,15 +228,14 @@ function statsLine(mode: string, counters: IpsCounters): string {
 }
 
 async function main(): Promise<number> {
-  const options = await startApp<IpsOptions>('ips', usage, parseOptions);
-  if (typeof options === 'number') return options;
+  const started = await startApp<IpsOptions>('ips', usage, parseOptions);
+  if (typeof started === 'number') return started;
+  const { options, metrics } = started;
   const pool = Mempool.create({ name: 'ips', size: 8191 });
   const ports: Port[] = [];
   let forwarder: Forwarder | undefined;
   let stopPcap = (): void => undefined;
-  let metrics: AppMetrics | undefined;
   try {
-    if (options.metrics !== undefined) metrics = await serveAppMetrics('ips', options.metrics);
     metrics?.metrics.add(pool);
     const ids = options.mode === 'inline' ? [options.input, options.output] : [options.input];
     for (const id of ids) {

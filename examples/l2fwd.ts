@@ -30,10 +30,8 @@ import {
   parseMetricsAddress,
   parsePcapDirection,
   pcapUsage,
-  serveAppMetrics,
   startApp,
   startPcap,
-  type AppMetrics,
   type MetricsAddress,
   type PcapOption,
 } from './app.js';
@@ -488,13 +486,12 @@ function runUntilSignal(app: L2fwd, periodSeconds: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const options = await startApp<L2fwdOptions>('l2fwd', usage, parseOptions);
-  if (typeof options === 'number') return options;
+  const started = await startApp<L2fwdOptions>('l2fwd', usage, parseOptions);
+  if (typeof started === 'number') return started;
+  const { options, metrics } = started;
   console.log(`MAC updating ${options.macUpdating ? 'enabled' : 'disabled'}`);
   let l2fwd: L2fwd | undefined;
-  let metrics: AppMetrics | undefined;
   try {
-    if (options.metrics !== undefined) metrics = await serveAppMetrics('l2fwd', options.metrics);
     l2fwd = new L2fwd(options, metrics?.metrics);
     await l2fwd.checkLinks();
     await l2fwd.start();

@@ -13,7 +13,7 @@
  * interactive prompt and its commands).
  */
 import { DpdkError, Eal } from '../lib/index.js';
-import { UsageError, serveAppMetrics, startApp, type AppMetrics } from './app.js';
+import { UsageError, startApp } from './app.js';
 import { Testpmd } from './testpmd/forwarding.js';
 import { parseOptions, usage, type TestpmdOptions } from './testpmd/options.js';
 import { prompt } from './testpmd/prompt.js';
@@ -40,12 +40,11 @@ function runUntilSignal(app: Testpmd, statsPeriodSeconds: number): Promise<void>
 }
 
 async function main(): Promise<number> {
-  const options = await startApp<TestpmdOptions>('testpmd', usage, parseOptions);
-  if (typeof options === 'number') return options;
+  const started = await startApp<TestpmdOptions>('testpmd', usage, parseOptions);
+  if (typeof started === 'number') return started;
+  const { options, metrics } = started;
   let testpmd: Testpmd | undefined;
-  let metrics: AppMetrics | undefined;
   try {
-    if (options.metrics !== undefined) metrics = await serveAppMetrics('testpmd', options.metrics);
     testpmd = new Testpmd(options, metrics?.metrics);
     if (!options.interactive || options.autoStart) await testpmd.start();
     if (options.interactive) await prompt(testpmd);

@@ -4,8 +4,8 @@
  * installed it, detaching, and moving an NF from one chassis to another.
  */
 import { DpdkError, invalidArgument } from '../errors.js';
+import { waitForReplica } from '../ovs/vswitch-confirm.js';
 import { mapToRecord } from '../ovs/vswitch-options.js';
-import type { Replica } from '../ovs/ovsdb/replica.js';
 import type { Vswitch } from '../ovs/vswitch.js';
 import { checkOptions, checkSocketPath, checkString, checkTimeout, describe } from '../validate.js';
 import type { OvnChassis } from './chassis.js';
@@ -90,41 +90,6 @@ export function portOfLsp(vswitch: Vswitch, lsp: string): ChassisPortState | und
   };
 }
 
-/**
- * @internal Resolves once `done()` holds, checked now and on each change of any of
- * `replicas`, within one deadline for all of them.
- */
-function waitUntil(
-  operation: string,
-  replicas: readonly Replica[],
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  done: () => boolean,
-  describeTimeout: () => string,
-): Promise<void> {
-  if (done()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const finish = (error: DpdkError | undefined): void => {
-      clearTimeout(timer);
-      for (const replica of replicas) replica.off('change', onChange);
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onChange = (): void => {
-      if (done()) finish(undefined);
-    };
-    const onAbort = (): void => finish(new DpdkError(`${operation} was aborted`, { code: 'ECANCELED', operation }));
-    const timer = setTimeout(
-      () => finish(new DpdkError(`${describeTimeout()} within ${timeoutMs} ms`, { code: 'ETIMEDOUT', operation })),
-      timeoutMs,
-    );
-    for (const replica of replicas) replica.on('change', onChange);
-    if (signal?.aborted === true) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** @internal see {@link OvnChassis.attach}. */
 export async function attachPort(context: ChassisContext, lsp: string, options: AttachOptions): Promise<AttachedPort> {
   const { operation, chassis, vswitch, southbound } = context;
@@ -158,9 +123,9 @@ export async function attachPort(context: ChassisContext, lsp: string, options: 
     ...(signal === undefined ? {} : { signal }),
   });
   try {
-    await waitUntil(
-      operation,
+    await waitForReplica(
       [southbound.replica, vswitch.replica],
+      operation,
       Math.max(1, deadline - Date.now()),
       signal,
       () => {
@@ -212,9 +177,9 @@ export async function detachPort(
   const deadline = Date.now() + timeoutMs;
   const signal = options.signal;
   await vswitch.deletePort(state.port, { timeoutMs, ...(signal === undefined ? {} : { signal }) });
-  await waitUntil(
-    operation,
+  await waitForReplica(
     [southbound.replica],
+    operation,
     Math.max(1, deadline - Date.now()),
     signal,
     () => southbound.whereIs(lsp)?.chassis !== chassis,

@@ -8,12 +8,13 @@ import type { Row } from './ovsdb/data.js';
 import type { Replica } from './ovsdb/replica.js';
 
 /**
- * @internal Resolves once `done()` holds, checked now and at each change of `replica`;
+ * @internal Resolves once `done()` holds, checked now and at each change of `replica` (or of
+ * any of several, within one deadline for all of them);
  * rejects with `ECANCELED` when `signal` aborts, `ETIMEDOUT` (described by
  * `describeTimeout`) after `timeoutMs`.
  */
 export function waitForReplica(
-  replica: Replica,
+  replica: Replica | readonly Replica[],
   operation: string,
   timeoutMs: number,
   signal: AbortSignal | undefined,
@@ -21,10 +22,11 @@ export function waitForReplica(
   describeTimeout?: () => string,
 ): Promise<void> {
   if (done()) return Promise.resolve();
+  const replicas = Array.isArray(replica) ? replica : [replica as Replica];
   return new Promise((resolve, reject) => {
     const finish = (error: DpdkError | undefined): void => {
       clearTimeout(timer);
-      replica.off('change', onChange);
+      for (const each of replicas) each.off('change', onChange);
       signal?.removeEventListener('abort', onAbort);
       if (error === undefined) resolve();
       else reject(error);
@@ -43,7 +45,7 @@ export function waitForReplica(
         ),
       timeoutMs,
     );
-    replica.on('change', onChange);
+    for (const each of replicas) each.on('change', onChange);
     if (signal?.aborted === true) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
   });

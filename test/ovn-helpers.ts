@@ -1,10 +1,9 @@
-// Helpers of the OVN tests: logical switches written straight into the northbound database
-// (the tests check chassis and bindings, not a northbound API), skip conditions.
+// Helpers of the OVN tests: logical switches made through the SDK's OvnNorthbound, skip
+// conditions.
 import { existsSync } from 'node:fs';
 import { hugepages } from '../lib/host.js';
-import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
-import { namedUuid } from '../lib/ovs/ovsdb/data.js';
 import { dpdkVswitchd } from '../lib/ovs/sandbox.js';
+import { OvnNorthbound } from '../lib/ovn/northbound.js';
 import type { OvnSandbox } from '../lib/ovn/sandbox.js';
 
 /** Why OVN tests cannot run here, or false. */
@@ -23,29 +22,32 @@ export function skipDpdkOvn(chassis: number): string | false {
   return free < needed ? `only ${free} free hugepages (needs ${needed})` : false;
 }
 
-/** Adds logical switch `name` with ports `lsp -> addresses` (e.g. `"00:00:00:00:00:01 10.0.0.1"`). */
+/** One logical switch port of {@link addLogicalSwitch}: its addresses, or addresses and `options`. */
+export type TestPort = string | { addresses: string; options?: Record<string, string> };
+
+/**
+ * Adds logical switch `name` with ports `lsp -> addresses` (e.g. `"00:00:00:00:00:01 10.0.0.1"`)
+ * through {@link OvnNorthbound}, and waits until ovn-northd has made their port bindings.
+ */
 export async function addLogicalSwitch(
   sandbox: OvnSandbox,
   name: string,
-  ports: Readonly<Record<string, string>>,
+  ports: Readonly<Record<string, TestPort>>,
 ): Promise<void> {
-  const client = await OvsdbClient.connect(sandbox.central.nbTarget, { timeoutMs: 10_000 });
+  const nb = await OvnNorthbound.connect(sandbox.central.nbTarget, { timeoutMs: 10_000 });
   try {
-    const entries = Object.entries(ports);
-    await client.transact('OVN_Northbound', [
-      ...entries.map(([lsp, addresses], index) => ({
-        op: 'insert' as const,
-        table: 'Logical_Switch_Port',
-        uuidName: `lsp${index}`,
-        row: { name: lsp, addresses: [addresses] },
-      })),
-      {
-        op: 'insert',
-        table: 'Logical_Switch',
-        row: { name, ports: entries.map((_, index) => namedUuid(`lsp${index}`)) },
-      },
-    ]);
+    await nb.create('switch', { name });
+    for (const [lsp, port] of Object.entries(ports)) {
+      const { addresses, options } = typeof port === 'string' ? { addresses: port, options: undefined } : port;
+      await nb.create('switch-port', {
+        switch: name,
+        name: lsp,
+        addresses: [addresses],
+        ...(options === undefined ? {} : { options }),
+      });
+    }
+    await nb.sync({ wait: 'sb' });
   } finally {
-    client.close();
+    nb.close();
   }
 }

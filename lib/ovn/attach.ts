@@ -192,8 +192,10 @@ export async function detachPort(
  * Moves network function `lsp` from chassis `from` to chassis `to`: detaches it from `from`
  * (so that two chassis never claim it at once), then attaches it on `to` with the same
  * socket unless `options.socketPath` names another (the app must serve it on the new host),
- * and waits until `to` has installed it.
- * @throws DpdkError those of {@link OvnChassis.detach} and {@link OvnChassis.attach}.
+ * and waits until `to` has installed it. When the attach on `to` fails (a timeout, an
+ * abort), nothing is left on `to` and the NF is attached on `from` again as it was.
+ * @throws DpdkError those of {@link OvnChassis.detach} and {@link OvnChassis.attach}; a
+ * timeout is `ETIMEDOUT` of `moveNf` naming `to` and `lsp`, with the move's `timeoutMs`.
  */
 export async function moveNf(
   from: OvnChassis,
@@ -220,10 +222,26 @@ export async function moveNf(
   const signal = options.signal;
   const common = signal === undefined ? {} : { signal };
   await from.detach(lsp, { timeoutMs, ...common });
-  return to.attach(lsp, {
-    socketPath,
-    port: options.port ?? state.port,
-    timeoutMs: Math.max(1, deadline - Date.now()),
-    ...common,
-  });
+  try {
+    return await to.attach(lsp, {
+      socketPath,
+      port: options.port ?? state.port,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      ...common,
+    });
+  } catch (error) {
+    // attach removed its port on `to`; put the NF back where it was, with its old socket, so
+    // that a failed move leaves it attached somewhere (best effort: the error is the move's).
+    if (state.socketPath !== undefined) {
+      await from.attach(lsp, { socketPath: state.socketPath, port: state.port }).catch(() => undefined);
+    }
+    if (error instanceof DpdkError && error.code === 'ETIMEDOUT') {
+      throw new DpdkError(error.message.replace(/within \d+ ms$/, `within ${timeoutMs} ms`), {
+        code: 'ETIMEDOUT',
+        operation,
+        object: lsp,
+      });
+    }
+    throw error;
+  }
 }

@@ -13,6 +13,7 @@ import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
 import type { ForwarderKind } from './options.js';
 import type { FaultResult } from './faults.js';
 import type { OvsLimit } from './ovs-limit.js';
+import type { MoveFigures } from './hosts-move.js';
 import { countersSince, flowPackets, portsMatch, type OvsCounters } from './ovs-counters.js';
 
 /** A check of an experiment; `ok` is null when it could not be made (see `what`). */
@@ -73,6 +74,8 @@ export interface ExperimentResult {
   counted?: CountedRun;
   /** The OVS limit experiment's measurement (ovs-limit.ts). */
   ovsLimit?: OvsLimit;
+  /** The live move's figures and checks (hosts-move.ts, `--hosts 3 --experiment move`). */
+  move?: { figures: MoveFigures; checks: Check[] };
   /** A fault run's figures, events and checks (faults.ts, `--fault`). */
   fault?: FaultResult;
   /** Experiments 1 and 2: every forwarder's counted run, full-rate rounds and their summary. */

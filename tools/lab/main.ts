@@ -60,7 +60,7 @@ async function main(): Promise<number> {
                 ? await chainExperiment(lab)
                 : experiment === 'ovs-limit'
                   ? await ovsLimitExperiment(lab)
-                  : await forwardingExperiment(lab, experiment);
+                  : await forwardingExperiment(lab, experiment as '1' | '2'); // move: only with --hosts (options.ts)
       } catch (error) {
         result = {
           name: fault !== undefined ? `fault ${fault}` : `experiment ${experiment}`,

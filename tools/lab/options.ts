@@ -33,9 +33,11 @@ export const maxHosts = 8;
 
 /** Text of `--help`, also printed after a usage error. */
 export const usage = `usage: npm run lab -- [options]
-  --experiment 1|2|chain|ovs-limit
+  --experiment 1|2|chain|ovs-limit|move
                           run one experiment (repeatable; default: 1, 2 and chain;
-                          ovs-limit: what OVS forwards with a CPU to itself)
+                          ovs-limit: what OVS forwards with a CPU to itself; move,
+                          with --hosts 3: a forwarder moved between chassis under
+                          traffic, the outage measured)
   --fault ${faultNames.join('|')}
                           run experiment 1's topology (the native engine forwards) with
                           this fault in the middle and print how long traffic stopped and
@@ -90,7 +92,7 @@ export const usage = `usage: npm run lab -- [options]
  * The experiments `--hosts` runs, with the fewest chassis each needs. Another experiment
  * across hosts adds its name here and its runner to `hostsExperiments` (hosts.ts).
  */
-export const hostsExperimentMinimum: Readonly<Partial<Record<ExperimentName, number>>> = { '1': 2, '2': 2 };
+export const hostsExperimentMinimum: Readonly<Partial<Record<ExperimentName, number>>> = { '1': 2, '2': 2, move: 3 };
 
 /** The forwarders of a forwarding experiment: DPDK's C app, dpdk-ts's TypeScript loop, dpdk-ts's native engine. */
 export type ForwarderKind = 'c' | 'ts' | 'native';
@@ -99,7 +101,7 @@ export type ForwarderKind = 'c' | 'ts' | 'native';
  * An experiment of the reference setup: 1 (testpmd forwards), 2 (l2fwd forwards), the
  * service chain, or the measure of OVS alone on a CPU.
  */
-export type ExperimentName = '1' | '2' | 'chain' | 'ovs-limit';
+export type ExperimentName = '1' | '2' | 'chain' | 'ovs-limit' | 'move';
 
 /** What the command line asks for. */
 export interface LabOptions {
@@ -180,8 +182,16 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     switch (name) {
       case '--experiment': {
         const experiment = value();
-        if (experiment !== '1' && experiment !== '2' && experiment !== 'chain' && experiment !== 'ovs-limit') {
-          throw new UsageError(`--experiment must be 1, 2, chain or ovs-limit, got ${JSON.stringify(experiment)}`);
+        if (
+          experiment !== '1' &&
+          experiment !== '2' &&
+          experiment !== 'chain' &&
+          experiment !== 'ovs-limit' &&
+          experiment !== 'move'
+        ) {
+          throw new UsageError(
+            `--experiment must be 1, 2, chain, ovs-limit or move, got ${JSON.stringify(experiment)}`,
+          );
         }
         options.experiments.push(experiment);
         break;
@@ -280,6 +290,8 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     }
   }
   if (options.hosts > 0) checkHosts(options);
+  else if (options.experiments.includes('move'))
+    throw new UsageError('--experiment move moves a forwarder between simulated hosts: give --hosts 3 or more');
   if (options.experiments.length === 0 && options.faults.length === 0) options.experiments = ['1', '2', 'chain'];
   if (options.forwarders.length === 0) options.forwarders = ['c', 'ts', 'native'];
   return options;

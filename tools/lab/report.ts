@@ -8,6 +8,7 @@ import { formatTable } from '../../examples/app.js';
 import type { Spread } from './comparison.js';
 import type { ExperimentResult, ForwarderResult } from './experiments.js';
 import type { FaultResult } from './faults.js';
+import { formatMove } from './hosts-move.js';
 import type { LabOptions } from './options.js';
 
 /** The JSON file the lab writes (`--json PATH`). */
@@ -146,6 +147,10 @@ export function summary(result: ExperimentResult): string {
     );
   }
   if (result.fault !== undefined) lines.push(...faultLines(result.fault));
+  if (result.move !== undefined) {
+    lines.push(formatMove(result.move.figures));
+    for (const check of result.move.checks) lines.push(`  ${check.ok === false ? 'FAIL' : 'ok  '} ${check.what}`);
+  }
   return lines.join('\n');
 }
 

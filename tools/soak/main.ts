@@ -281,7 +281,12 @@ async function soak(
     if (report?.timeline === undefined)
       throw new DpdkError('the generator ended without its report', { code: 'ERR_LAB', operation: 'soak' });
     try {
-      report.timeline = readTimelineFile(readFileSync(join(lab.socketDir, timelineFile), 'utf8'));
+      // The samples are in the file, unless the generator kept them in its report (seen in
+      // the container runs of 2 December: the report carried them and no file was written;
+      // not explained yet).
+      if (report.timeline.file !== undefined)
+        report.timeline = readTimelineFile(readFileSync(join(lab.socketDir, timelineFile), 'utf8'));
+      else log('soak: the generator kept its timeline in memory (no --timeline-file): its RSS then grows with it');
     } catch (error) {
       throw new DpdkError(
         `the generator's timeline (${JSON.stringify(report.timeline)}): ${(error as Error).message}; ` +

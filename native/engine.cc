@@ -289,21 +289,11 @@ uint32_t Engine::Generate(Stream& s, uint64_t now, uint64_t start) {
       want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
     }
     if (s.ratePps > 0) {
-      // Packets allowed by now at the configured rate, minus those this run already sent
-      // or gave up. A stream that fell behind (its lcore descheduled on a shared CPU) does
-      // not catch up in one burst at full speed, which overflowed its peers' rings (the
-      // soak lost thousands of packets after each stall): beyond one burst or 1 ms at the
-      // rate, what it is behind is given up and the schedule resumes from now.
+      // Packets allowed by now at the configured rate, minus those this run already sent.
       long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
-      uint64_t sentThisRun = sentSoFar - s.txAtRunStart + s.rateSkipped;
+      uint64_t sentThisRun = sentSoFar - s.txAtRunStart;
       if (allowed <= sentThisRun) return 0;
-      long double behind = allowed - sentThisRun;
-      long double maxBehind = std::max<long double>(burst_, s.ratePps / 1000);
-      if (behind > maxBehind) {
-        s.rateSkipped += static_cast<uint64_t>(behind - maxBehind);
-        behind = allowed - (sentSoFar - s.txAtRunStart + s.rateSkipped);
-      }
-      want = std::min<uint64_t>(want, static_cast<uint64_t>(behind) + 1);
+      want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentThisRun) + 1);
     }
     uint16_t n = static_cast<uint16_t>(want);
     if (rte_pktmbuf_alloc_bulk(pool_, s.held, n) != 0) return 0;
@@ -378,10 +368,7 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
 
 void Engine::Run() {
   rte_mbuf* pkts[kMaxBurst];
-  for (auto& s : streams_) {
-    s->txAtRunStart = s->counters.tx.load(std::memory_order_relaxed);
-    s->rateSkipped = 0;
-  }
+  for (auto& s : streams_) s->txAtRunStart = s->counters.tx.load(std::memory_order_relaxed);
   uint64_t start = rte_rdtsc();
   bool pending = true;
   while (pending && !stopRequested_.load(std::memory_order_relaxed)) {

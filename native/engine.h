@@ -53,9 +53,6 @@ struct Stream {
   // tx when the loop started: the rate allows packets for the time since the loop started,
   // so a restarted stream's earlier packets must not count against it.
   uint64_t txAtRunStart = 0;
-  // Packets the rate allowed that were given up because the stream fell behind (its lcore
-  // did not run): the schedule resumes from now instead of sending them in one burst.
-  uint64_t rateSkipped = 0;
   bool send = true;  // generator: false makes the stream receive only
   // Packets this stream sends in turn (txonly, generator); the engine's template if empty.
   std::vector<std::vector<uint8_t>> templates;

@@ -44,6 +44,9 @@
 //   --timeline MS          every MS milliseconds, record each port's sent and received
 //                          counts, and every link change of a port, in the JSON report's
 //                          `timeline` (how long traffic stopped during a fault, and when)
+//   --timeline-file PATH   write the timeline's samples to PATH as they are taken, one JSON
+//                          line each, instead of keeping them for the report (a long run's
+//                          memory stays flat); the report's `timeline` names the file
 //   --metrics HOST:PORT    serve Prometheus metrics (ports, engines with their latency
 //                          histogram, the pool) at http://HOST:PORT/metrics
 // Without --wait-done, a prompt reads commands (`help` lists them) after those, until

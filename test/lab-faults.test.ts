@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Timeline, TimelineSample } from '../examples/pktgen/report.js';
-import { accountFaults, faultFigures, firstStall, nothingLostOutside } from '../tools/lab/fault-figures.js';
+import { accountFaults, faultFigures, firstStall, lastRun, nothingLostOutside } from '../tools/lab/fault-figures.js';
 import { parseLabOptions, type LabOptions } from '../tools/lab/options.js';
 
 /**
@@ -131,4 +131,20 @@ t.test('several faults in one run: each window, and every lost packet inside one
   const leaked = accountFaults(leaky, [495, 1995], leakySent, leakyReceived);
   t.equal(leaked.lostOutside, 200);
   t.equal(leaked.windows[1].outageMs, 0);
+});
+
+t.test('a probe before the run: its samples (counters reset at str) are not the run (no DPDK)', async (t) => {
+  const run = timeline(1000, 10, () => false);
+  // Two probe rounds of 8 packets per port before the run's str reset the counters.
+  const probe: TimelineSample[] = [
+    { atMs: -40, sent: [8, 8], received: [0, 0] },
+    { atMs: -30, sent: [8, 8], received: [8, 8] },
+  ];
+  t.same(lastRun([...probe, ...run.samples]), run.samples);
+  t.same(lastRun(run.samples), run.samples);
+  const [sent, received] = totals(run);
+  const withProbe = faultFigures({ ...run, samples: [...probe, ...run.samples] }, 500, sent, received);
+  const without = faultFigures(run, 500, sent, received);
+  t.same(withProbe, without);
+  t.equal(withProbe.inFlightTolerance, 20);
 });

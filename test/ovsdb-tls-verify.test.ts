@@ -2,76 +2,21 @@
 // whatever name it carries (as Open vSwitch does), or with checkServerName the right name too.
 // The server here is a plain TLS server with openssl's certificates: the checks happen in the
 // client's handshake, before any OVSDB message (test/ovsdb-tls.test.ts runs ovsdb-server).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import t from 'tap';
 import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
+import { makeCertificates, readCert } from './helpers/tls-certs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dts-tlsv-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const openssl = (...args: string[]): void => {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-};
-const read = (name: string): Buffer => readFileSync(join(dir, name));
+const read = (name: string): Buffer => readCert(dir, name);
 
-/** A CA, and for each of `certs` a key and a certificate it signs, valid for `days` (-1: expired yesterday). */
-function makeCa(ca: string, certs: { name: string; days: number }[]): void {
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${ca}.key`,
-    '-out',
-    `${ca}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${ca}`,
-  );
-  for (const { name, days } of certs) {
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      String(days),
-    );
-  }
-}
-
-makeCa('ca', [
-  { name: 'server', days: 2 },
-  { name: 'expired', days: -1 },
-  { name: 'client', days: 2 },
-]);
-makeCa('otherca', [{ name: 'intruder', days: 2 }]);
+makeCertificates(dir, 'ca', ['server', { name: 'expired', days: -1 }, 'client']);
+makeCertificates(dir, 'otherca', ['intruder']);
 
 /** A TLS server on 127.0.0.1 presenting `cert`, asking for the client's certificate; its ssl: target. */
 async function serve(t: { teardown(fn: () => void): void }, cert: string): Promise<string> {

@@ -1,14 +1,11 @@
 // OvsdbClient over TLS (ssl: targets) against ovsdb-server with certificates made here.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
 import { OvsSandbox } from '../lib/ovs/sandbox.js';
 import { OvsdbClient } from '../lib/ovs/ovsdb/client.js';
-
-const execFileAsync = promisify(execFile);
+import { makeCertificates } from './helpers/tls-certs.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -18,60 +15,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Makes a CA and a certificate signed by it for `name`, with openssl. */
-async function makeCertificates(dir: string, ca: string, names: readonly string[]): Promise<void> {
-  const openssl = (...args: string[]) => execFileAsync('openssl', args, { cwd: dir });
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${ca}.key`,
-    '-out',
-    `${ca}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${ca}`,
-  );
-  for (const name of names) {
-    await openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
-    await openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.pem`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '2',
-    );
-  }
-}
-
 t.test('ssl: and tcp: targets', async (t) => {
   const dir = mkdtempSync('/tmp/ovscert');
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  await makeCertificates(dir, 'ca', ['server', 'client']);
-  await makeCertificates(dir, 'otherca', ['intruder']);
+  makeCertificates(dir, 'ca', ['server', 'client']);
+  makeCertificates(dir, 'otherca', ['intruder']);
   const sslPort = await freePort();
   const tcpPort = await freePort();
   const sandbox = await OvsSandbox.start({

@@ -333,7 +333,7 @@ t.test('bad arguments and commands fail before DPDK starts, saying what is wrong
     ],
     [
       ['--', '--commands', 'begin'],
-      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, wait, search, help or quit/,
+      /unknown command "begin": expected set, str, start, stp, page stats, show, clear, delay, probe, wait, search, help or quit/,
     ],
     [['--', '--commands', 'start'], /expected "start PORTS", e.g. "start 0"/],
     [['--', '--commands', 'wait 0'], /"wait 0": wait \(seconds\) must be an integer from 1 to 86400, got "0"/],

@@ -3,6 +3,14 @@ import { renderSvg } from '../tools/charts/render.js';
 import type { FaultAccounting } from '../tools/lab/fault-figures.js';
 import { soakChartSpec } from '../tools/soak/chart.js';
 import { mbufBalances, memoryTrends, soakVerdict, type SoakSample } from '../tools/soak/verdict.js';
+import {
+  accountDrops,
+  appDropCounters,
+  cpuWaitMs,
+  dropIncreases,
+  dropTotals,
+  ovsStatisticsDrops,
+} from '../tools/soak/drops.js';
 
 /** Samples every 5 s for `seconds`, each process's RSS given by `rss(atMs, process)`. */
 function samples(seconds: number, rss: (atMs: number) => Record<string, number>, inUse = 100): SoakSample[] {
@@ -82,4 +90,81 @@ t.test("the chart: memory, mbufs and each app's received rate, with the restarts
   const svg = await renderSvg(soakChartSpec(points, [5000]));
   for (const title of ['resident memory', 'mbufs in use', 'packets received by each app', 'ovs-vswitchd restarts'])
     t.match(svg, title);
+});
+
+t.test('drop counters: increases between samples, a counter that falls was reset (no DPDK)', async (t) => {
+  t.same(
+    appDropCounters(
+      'forwarder',
+      [
+        'dpdk_port_rx_missed_total{port="a",port_id="0"} 3',
+        'dpdk_port_rx_missed_total{port="b",port_id="1"} 4',
+        'dpdk_port_rx_nombuf_total{port="a",port_id="0"} 0',
+        'dpdk_forwarder_dropped_packets_total{forwarder="f",stream="0",rx_port="0",tx_port="1"} 5',
+        'dpdk_port_rx_packets_total{port="a",port_id="0"} 1000',
+      ].join('\n'),
+    ),
+    { 'forwarder rx_missed': 7, 'forwarder rx_nombuf': 0, 'forwarder dropped_packets': 5 },
+  );
+  t.same(
+    ovsStatisticsDrops('vhost-user2', { tx_dropped: 4n, ovs_tx_failure_drops: 4, rx_packets: 10, tx_retries: 1 }),
+    {
+      'OVSDB vhost-user2 tx_dropped': 4,
+      'OVSDB vhost-user2 ovs_tx_failure_drops': 4,
+    },
+  );
+  const increases = dropIncreases([
+    { atMs: 0, drops: { 'OVS p tx_dropped': 5, 'app rx_missed': 0 } },
+    { atMs: 5000, drops: { 'OVS p tx_dropped': 5, 'app rx_missed': 2 } },
+    { atMs: 10000, drops: { 'app rx_missed': 2 } }, // OVS down: not read
+    { atMs: 15000, drops: { 'OVS p tx_dropped': 3, 'app rx_missed': 2 } }, // restarted: 3 new
+    { atMs: 20000, drops: { 'OVS p tx_dropped': 10, 'app rx_missed': 2 } },
+  ]);
+  t.same(increases, [
+    { counter: 'app rx_missed', fromMs: 0, toMs: 5000, packets: 2 },
+    { counter: 'OVS p tx_dropped', fromMs: 5000, toMs: 15000, packets: 3 },
+    { counter: 'OVS p tx_dropped', fromMs: 15000, toMs: 20000, packets: 7 },
+  ]);
+  t.same(dropTotals(increases), { 'app rx_missed': 2, 'OVS p tx_dropped': 10 });
+});
+
+t.test('packets lost outside the windows pass only when counters on the path saw them dropped (no DPDK)', async (t) => {
+  const increases = [
+    { counter: 'OVS vhost-user3 tx_dropped (OpenFlow)', fromMs: 10_000, toMs: 15_000, packets: 3000 },
+    { counter: 'OVSDB vhost-user3 ovs_tx_failure_drops', fromMs: 10_000, toMs: 15_000, packets: 3000 },
+    { counter: 'OVS vhost-user3 tx_dropped (OpenFlow)', fromMs: 55_000, toMs: 65_000, packets: 500 },
+  ];
+  const drops = accountDrops(increases, [{ fromMs: 59_000, toMs: 62_000 }]);
+  t.equal(drops.outsideTotal, 3000, 'the OVSDB detail is not counted twice');
+  t.same(drops.inWindows, { 'OVS vhost-user3 tx_dropped (OpenFlow)': 500 });
+  t.equal(drops.outsideIncreases.length, 2);
+  const lossy = { ...accounted, lostOutside: 3100 };
+  const explained = soakVerdict([], [{ app: 'f', before: 1, after: 1, peak: 2, back: true }], lossy, drops);
+  t.equal(explained.unexplained, 100);
+  t.equal(explained.everyPacketAccounted, true);
+  const unseen = soakVerdict([], [], { ...accounted, lostOutside: 9000 }, drops);
+  t.equal(unseen.unexplained, 6000);
+  t.equal(unseen.everyPacketAccounted, false);
+  t.equal(soakVerdict([], [], lossy).everyPacketAccounted, false, 'without counters, no loss outside is accounted for');
+});
+
+t.test("a process's CPU wait: its threads' run-queue time summed, in ms (no DPDK)", async (t) => {
+  const files: Record<string, string> = {
+    '/proc/7/task/7/schedstat': '5000000 2500000 10\n',
+    '/proc/7/task/8/schedstat': '9000000 1500000 4\n',
+  };
+  const read = (path: string): string => {
+    if (!(path in files)) throw new Error('gone');
+    return files[path];
+  };
+  t.equal(
+    cpuWaitMs(7, read, () => ['7', '8', '9']),
+    4,
+  );
+  t.equal(
+    cpuWaitMs(8, read, () => {
+      throw new Error('no such process');
+    }),
+    undefined,
+  );
 });

@@ -32,6 +32,9 @@ export const commandHelp = `commands (PORTS: a port, a list such as 0,1 or 0-1, 
   page stats | show         print the stats table
   clear | clr               zero the counters (ports stopped)
   delay MS                  wait MS milliseconds (for scripts)
+  probe [S]                 wait until the path delivers: rounds of 8 packets from every
+                            port at 1000 pps until one arrives whole at every port, at
+                            most S seconds (default 10); they count in no later run
   wait [S]                  wait until every port with a count has sent it and its peer
                             has received what it sent, at most S seconds (default: the
                             --timeout); a script's way to do what --wait-done does
@@ -92,6 +95,7 @@ export type Command =
   | { verb: 'start'; ports: PortList }
   | { verb: 'delay'; ms: number }
   | { verb: 'wait'; timeoutS: number | undefined }
+  | { verb: 'probe'; timeoutS: number }
   | { verb: 'search'; ports: PortList; search: SearchSettings };
 
 function parsePortList(text: string, command: string): PortList {
@@ -329,6 +333,12 @@ export function parseCommand(line: string): Command | null {
         verb: 'wait',
         timeoutS: words.length === 1 ? undefined : parseInteger(words[1], 'wait (seconds)', 1, 86_400, `"${text}"`),
       };
+    case 'probe':
+      if (words.length > 2) throw new UsageError(`"${text}": expected "probe [SECONDS]", e.g. "probe 10"`);
+      return {
+        verb: 'probe',
+        timeoutS: words.length === 1 ? 10 : parseInteger(words[1], 'probe (seconds)', 1, 3600, `"${text}"`),
+      };
     case 'search':
       if (words.length < 2)
         throw new UsageError(`"${text}": expected "search PORTS [trial S] ...", e.g. "search 0,1 trial 0.5"`);
@@ -339,7 +349,7 @@ export function parseCommand(line: string): Command | null {
       };
     default:
       throw new UsageError(
-        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, wait, search, help or quit`,
+        `"${text}": unknown command "${words[0]}": expected set, str, start, stp, page stats, show, clear, delay, probe, wait, search, help or quit`,
       );
   }
 }

@@ -19,7 +19,7 @@ import { commandHelp, type SourceLine } from './commands.js';
 /** The usage line, printed with `-h` and with a mistake in the options. */
 export const usage = `usage: pktgen.ts [EAL arguments] -- [-T] [-P] [-m MAP] [-f FILE] [--script FILE] [--commands 'A; B']
                  [--wait-done] [--timeout S] [--json PATH|-] [--line-rate-mbps N] [--shared-cpu] [--linger MS]
-                 [--timeline MS]
+                 [--timeline MS [--timeline-file PATH]]
                  [--metrics HOST:PORT] [--pcap FILE [--pcap-direction rx|tx|both]]
 ${pcapUsage}`;
 
@@ -40,6 +40,7 @@ const pktgenOptions = new Set([
   '--shared-cpu',
   '--linger',
   '--timeline',
+  '--timeline-file',
   '--pcap',
   '--pcap-direction',
   '--metrics',
@@ -186,6 +187,11 @@ export interface AppOptions {
   lingerMs: number;
   /** `--timeline MS`: sample every port's counters every MS ms into the report (0: no timeline). */
   timelineMs: number;
+  /**
+   * `--timeline-file PATH`: the timeline's samples go to PATH as they are taken (one JSON
+   * line each), not into memory, so that a long run's generator does not grow.
+   */
+  timelineFile?: string;
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap?: PcapOption;
   /** `--metrics HOST:PORT`: where to serve Prometheus metrics, if anywhere. */
@@ -274,6 +280,10 @@ export function parseAppArgs(argv: string[]): AppOptions {
           throw new UsageError(`--timeline must be 1 to 60000 milliseconds, got "${text}"`);
         break;
       }
+      case '--timeline-file':
+        options.timelineFile = value();
+        if (options.timelineFile === '') throw new UsageError('--timeline-file needs a path');
+        break;
       case '--line-rate-mbps': {
         const text = value();
         options.lineRateMbps = Number(text);
@@ -297,6 +307,8 @@ export function parseAppArgs(argv: string[]): AppOptions {
         );
     }
   }
+  if (options.timelineFile !== undefined && options.timelineMs === 0)
+    throw new UsageError('--timeline-file only applies with --timeline MS');
   if (timeoutGiven && !options.waitDone) throw new UsageError('--timeout only applies with --wait-done');
   if (pcapDirection !== undefined) {
     if (options.pcap === undefined) throw new UsageError('--pcap-direction needs --pcap FILE');

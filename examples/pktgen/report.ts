@@ -58,8 +58,24 @@ export interface PktgenReport {
   ports: PortReport[];
   /** The last `search`'s result, when the run searched. */
   search?: SearchReport;
-  /** `--timeline MS`: the ports' counters sampled every MS ms, and their link changes. */
+  /**
+   * `--timeline MS`: the ports' counters sampled every MS ms, and their link changes
+   * (with `--timeline-file`, only `intervalMs`, `startedAtMs` and `file`: the samples are
+   * in the file; {@link readTimelineFile} reads them).
+   */
   timeline?: Timeline;
+  /** Each `probe` of the run, in order. */
+  probes?: ProbeReport[];
+}
+
+/** What a `probe` found: how long until the path delivered a whole round of probe packets. */
+export interface ProbeReport {
+  /** Milliseconds from the probe's start until a round arrived whole. */
+  ms: number;
+  /** Rounds sent, the last one whole. */
+  rounds: number;
+  /** Probe packets of the earlier rounds that did not arrive. */
+  lost: number;
 }
 
 /** One sample of `--timeline`: each port's counters at a moment of the run. */
@@ -87,6 +103,34 @@ export interface Timeline {
   startedAtMs: number;
   samples: TimelineSample[];
   links: LinkChange[];
+  /** `--timeline-file PATH`: where the samples and link changes went, as they were taken. */
+  file?: string;
+}
+
+/**
+ * The timeline `--timeline-file` wrote to `text` (the file's contents): its first line is
+ * `{"intervalMs":..,"startedAtMs":..}`, then one line per sample (`{"atMs":..,"sent":[..],
+ * "received":[..]}`) or link change (`{"atMs":..,"port":..,"up":..}`). A last line cut
+ * short (the generator killed while writing it) is left out.
+ */
+export function readTimelineFile(text: string): Timeline {
+  const lines = text.split('\n').filter((line) => line !== '');
+  const header = JSON.parse(lines[0] ?? '{}') as { intervalMs?: number; startedAtMs?: number };
+  if (typeof header.intervalMs !== 'number' || typeof header.startedAtMs !== 'number')
+    throw new Error(`not a --timeline-file: its first line is ${JSON.stringify(lines[0] ?? '')}`);
+  const timeline: Timeline = { intervalMs: header.intervalMs, startedAtMs: header.startedAtMs, samples: [], links: [] };
+  for (const [k, line] of lines.slice(1).entries()) {
+    let entry: TimelineSample | LinkChange;
+    try {
+      entry = JSON.parse(line) as TimelineSample | LinkChange;
+    } catch (error) {
+      if (k === lines.length - 2) break;
+      throw error;
+    }
+    if ('sent' in entry) timeline.samples.push(entry);
+    else timeline.links.push(entry);
+  }
+  return timeline;
 }
 
 /** One trial of a `search`. */

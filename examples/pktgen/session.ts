@@ -3,7 +3,7 @@
  * either `--wait-done` (wait for the counts, exit 0 or 2) or the prompt (until `quit` or
  * EOF), with the live view meanwhile, and at the end the final table and the JSON report.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { DpdkError } from '../../lib/index.js';
 import { UsageError } from '../app.js';
@@ -11,7 +11,8 @@ import { commandHelp, parseCommand, type Command, type ScriptCommand } from './c
 import { notice, progressLine, statsTable } from './display.js';
 import type { Pktgen } from './generator.js';
 import type { AppOptions } from './options.js';
-import type { PktgenReport, SearchReport, Timeline } from './report.js';
+import { runProbe } from './probe.js';
+import type { PktgenReport, ProbeReport, SearchReport, Timeline, TimelineSample, LinkChange } from './report.js';
 import { PktgenScreen, PortSampler, screenPage, type PortRates } from './screen.js';
 import { runSearch, searchSummary } from './search.js';
 
@@ -41,6 +42,10 @@ export class Session {
   // --timeline: the samples and link changes so far, and the timer that samples.
   #timeline: Timeline | undefined;
   #timelineTimer: NodeJS.Timeout | undefined;
+  // --timeline-file: the lines not written yet (written once a second, and at the end).
+  #timelinePending: string[] = [];
+  // Each probe's result, for the final report.
+  readonly #probes: ProbeReport[] = [];
 
   /** A session of `app` with the options of the command line; nothing is shown yet. */
   constructor(app: Pktgen, options: AppOptions) {
@@ -124,23 +129,59 @@ export class Session {
   // changes, with the time since the start; the final report carries them.
   #startTimeline(intervalMs: number): void {
     const app = this.#app;
-    const timeline: Timeline = { intervalMs, startedAtMs: this.#startedAt, samples: [], links: [] };
+    const file = this.#options.timelineFile;
+    const timeline: Timeline = {
+      intervalMs,
+      startedAtMs: this.#startedAt,
+      samples: [],
+      links: [],
+      ...(file === undefined ? {} : { file }),
+    };
     this.#timeline = timeline;
+    if (file !== undefined) {
+      try {
+        writeFileSync(file, `${JSON.stringify({ intervalMs, startedAtMs: this.#startedAt })}\n`);
+      } catch (error) {
+        throw new UsageError(`--timeline-file ${file}: cannot write it: ${(error as Error).message}`);
+      }
+    }
+    // With --timeline-file an entry is a line to write, never kept: memory stays flat
+    // however long the run.
+    const record = (entry: TimelineSample | LinkChange): void => {
+      if (file === undefined) {
+        if ('sent' in entry) timeline.samples.push(entry);
+        else timeline.links.push(entry);
+        return;
+      }
+      this.#timelinePending.push(JSON.stringify(entry));
+      if (this.#timelinePending.length * intervalMs >= 1000) this.#flushTimeline();
+    };
     const sample = (): void => {
       const reports = app.reports();
-      timeline.samples.push({
+      record({
         atMs: Date.now() - this.#startedAt,
         sent: reports.map((report) => report.sent),
         received: reports.map((report) => report.received),
       });
     };
     app.ports.forEach((port, index) =>
-      port.on('link', (status) =>
-        timeline.links.push({ atMs: Date.now() - this.#startedAt, port: index, up: status.up }),
-      ),
+      port.on('link', (status) => record({ atMs: Date.now() - this.#startedAt, port: index, up: status.up })),
     );
     sample();
     this.#timelineTimer = setInterval(sample, intervalMs);
+  }
+
+  // --timeline-file: appends the lines recorded since the last flush.
+  #flushTimeline(): void {
+    const file = this.#options.timelineFile;
+    if (file === undefined || this.#timelinePending.length === 0) return;
+    const text = `${this.#timelinePending.join('\n')}\n`;
+    this.#timelinePending = [];
+    try {
+      appendFileSync(file, text);
+    } catch (error) {
+      notice(`--timeline-file ${file}: ${(error as Error).message}`);
+    }
   }
 
   // Runs one command; returns true for quit.
@@ -157,6 +198,12 @@ export class Session {
       case 'delay':
         await new Promise((resolve) => setTimeout(resolve, command.ms));
         return false;
+      case 'probe': {
+        const probe = await runProbe(this.#app, command.timeoutS);
+        this.#probes.push(probe);
+        this.#say(`probe: the path delivered after ${probe.ms} ms (${probe.rounds} rounds, ${probe.lost} probes lost)`);
+        return false;
+      }
       case 'wait':
         await this.#waitCounts(command.timeoutS ?? this.#options.timeoutS, text);
         return false;
@@ -182,6 +229,7 @@ export class Session {
     const app = this.#app;
     const options = this.#options;
     clearInterval(this.#timelineTimer);
+    this.#flushTimeline();
     app.stop();
     this.#say(statsTable(app));
     if (this.#search !== undefined) this.#say(searchSummary(this.#search));
@@ -192,6 +240,7 @@ export class Session {
       ports: app.reports(),
       ...(this.#search === undefined ? {} : { search: this.#search }),
       ...(this.#timeline === undefined ? {} : { timeline: this.#timeline }),
+      ...(this.#probes.length === 0 ? {} : { probes: this.#probes }),
     };
     const json = JSON.stringify(report);
     if (!keepOpen) app.close();

@@ -52,6 +52,18 @@ export interface FaultFigures {
 const total = (values: number[]): number => values.reduce((sum, value) => sum + value, 0);
 
 /**
+ * The samples of the run that the final counts are of: those from the last `str`, whose
+ * counters start from zero (a `probe` before it made runs of its own). A run starts where
+ * a port's sent count falls.
+ */
+export function lastRun(samples: readonly TimelineSample[]): readonly TimelineSample[] {
+  for (let i = samples.length - 1; i > 0; i--) {
+    if (samples[i].sent.some((sent, port) => sent < (samples[i - 1].sent[port] ?? 0))) return samples.slice(i);
+  }
+  return samples;
+}
+
+/**
  * The first stall of `port` at or after `fromMs`: samples in which its received count did
  * not grow, between two that did, at least `minSamples` samples long. Samples before the
  * port first received anything are ignored (the run had not reached it yet).
@@ -93,7 +105,8 @@ export function firstStall(
  * effect), and last at least two samples (a shared CPU can delay one).
  */
 export function faultFigures(timeline: Timeline, faultAtMs: number, sent: number, received: number): FaultFigures {
-  const { samples, intervalMs } = timeline;
+  const { intervalMs } = timeline;
+  const samples = lastRun(timeline.samples);
   const ports = samples[0]?.received.length ?? 0;
   const stalls: Stall[] = [];
   for (let port = 0; port < ports; port++) {

@@ -19,7 +19,6 @@ import {
   generatorPorts,
   referenceFlows,
   referencePorts,
-  settle,
   yields,
   type Check,
   type ExperimentResult,
@@ -28,6 +27,7 @@ import { faultFigures, nothingLostOutside, type FaultFigures } from './fault-fig
 import { labForwarders, type LabForwarder } from './forwarders.js';
 import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
 import type { FaultName } from './options.js';
+import { probePath } from './probe-path.js';
 
 /** How often the generator samples its counters during a fault run: the outage's resolution. */
 export const timelineIntervalMs = 10;
@@ -208,7 +208,9 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
       generatorPorts.map((port) => port.socket),
       [generator],
     );
-    generator.runner.write(`${settle}\nstr\n`);
+    // The run starts once the path delivers, not a fixed time after OVS says connected.
+    event(await probePath(generator));
+    generator.runner.write('str\n');
     await new Promise((resolve) => setTimeout(resolve, 1000 + steadyS * 1000));
     const faultAt = Date.now();
     event(`fault: ${fault}`);

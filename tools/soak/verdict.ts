@@ -5,6 +5,7 @@
  * restart's window). Pure functions of recorded samples, tested on them.
  */
 import type { FaultAccounting } from '../lab/fault-figures.js';
+import type { DropAccounting } from './drops.js';
 
 /** One sample of the soak, taken every few seconds. */
 export interface SoakSample {
@@ -16,6 +17,10 @@ export interface SoakSample {
   mbufsInUse: Record<string, number>;
   /** Packets each app's ports received and sent, by app, from its metrics. */
   packets: Record<string, { rx: number; tx: number }>;
+  /** Every drop counter on the path, cumulative (drops.ts). */
+  drops?: Record<string, number>;
+  /** How long each process (`name pid`) waited for a CPU while runnable, ms, cumulative (drops.ts' cpuWaitMs). */
+  cpuWaitMs?: Record<string, number>;
 }
 
 /** The memory a series may gain and still be flat: the larger of these. */
@@ -57,6 +62,16 @@ export interface SoakVerdict {
   memory: MemoryTrend[];
   mbufs: MbufBalance[];
   packets: FaultAccounting;
+  /**
+   * Where the packets lost outside the restarts' windows were dropped: the path's drop
+   * counters (drops.ts) outside the windows. Absent when they were not read.
+   */
+  drops?: DropAccounting;
+  /**
+   * Packets lost outside the windows that no counter on the path saw dropped
+   * (`packets.lostOutside - drops.outsideTotal`): what is truly unaccounted for.
+   */
+  unexplained: number;
   memoryFlat: boolean;
   everyMbufBack: boolean;
   everyPacketAccounted: boolean;
@@ -113,16 +128,30 @@ export function mbufBalances(before: SoakSample, during: readonly SoakSample[], 
   });
 }
 
-/** The verdict from the memory trends, mbuf balances and packet accounting. */
-export function soakVerdict(memory: MemoryTrend[], mbufs: MbufBalance[], packets: FaultAccounting): SoakVerdict {
+/**
+ * The verdict from the memory trends, mbuf balances and packet accounting. A packet is
+ * accounted for when it was forwarded, lost within a restart's window, or counted as
+ * dropped by a counter on the path outside them (`drops`: on a shared CPU a poller that
+ * waits for the CPU longer than its ring lasts has packets dropped at that ring, and the
+ * verdict states how many, where and when); lost with no counter seeing it, it is not.
+ */
+export function soakVerdict(
+  memory: MemoryTrend[],
+  mbufs: MbufBalance[],
+  packets: FaultAccounting,
+  drops?: DropAccounting,
+): SoakVerdict {
   const memoryFlat = memory.every((trend) => trend.flat !== false) && memory.some((trend) => trend.flat === true);
   const everyMbufBack = mbufs.length > 0 && mbufs.every((balance) => balance.back);
+  const unexplained = packets.lostOutside - (drops?.outsideTotal ?? 0);
   const everyPacketAccounted =
-    packets.windows.every((window) => window.outageMs !== null) && Math.abs(packets.lostOutside) <= packets.tolerance;
+    packets.windows.every((window) => window.outageMs !== null) && Math.abs(unexplained) <= packets.tolerance;
   return {
     memory,
     mbufs,
     packets,
+    ...(drops === undefined ? {} : { drops }),
+    unexplained,
     memoryFlat,
     everyMbufBack,
     everyPacketAccounted,

@@ -4,6 +4,7 @@
  */
 import { DpdkError } from '../../errors.js';
 import type { OpenFlowClient } from './client.js';
+import type { TlsOptions } from '../ovsdb/connection.js';
 import type { OpenFlowErrorInfo } from './codec.js';
 
 /**
@@ -45,6 +46,12 @@ export interface OpenFlowClientOptions {
    * Default: no keepalive (a request's own timeout already detects a dead switch).
    */
   keepaliveMs?: number;
+  /**
+   * TLS material, required for `ssl:` targets (OVS: `ovs-vsctl set-ssl` and a `pssl:`
+   * controller on the bridge). The switch's certificate must be signed by `ca` and in
+   * date; as in Open vSwitch its name is not checked unless `checkServerName`.
+   */
+  tls?: TlsOptions;
 }
 
 /** @internal */
@@ -53,6 +60,7 @@ export const clientOptionKeys = [
   'signal',
   'maxReplyBytes',
   'keepaliveMs',
+  'tls',
 ] as const satisfies readonly (keyof OpenFlowClientOptions)[];
 /** @internal */
 export const callOptionKeys = ['timeoutMs', 'signal'] as const satisfies readonly (keyof CallOptions)[];

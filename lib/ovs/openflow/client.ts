@@ -4,7 +4,9 @@
  * kept in replies.ts).
  */
 import { createConnection, type Socket } from 'node:net';
-import { DpdkError, errnoOf } from '../../errors.js';
+import { connect as tlsConnect } from 'node:tls';
+import { DpdkError, errnoOf, invalidArgument } from '../../errors.js';
+import { tlsOptionKeys, type TlsOptions } from '../ovsdb/connection.js';
 import { checkBoolean, checkInteger, checkOptions, checkTimeout } from '../../validate.js';
 import { OFPP } from './actions.js';
 import {
@@ -80,6 +82,8 @@ export class OpenFlowClient {
   readonly #decoder = new FrameDecoder();
   readonly #replies: PendingReplies;
   readonly #timeoutMs: number;
+  // The socket's event once it can carry OpenFlow: `secureConnect` over TLS.
+  readonly #readyEvent: 'connect' | 'secureConnect';
   #closedError: DpdkError | undefined;
   #onClosed: ((error: DpdkError) => void) | undefined;
   readonly #closedPromise = new Promise<DpdkError>((resolve) => (this.#onClosed = resolve));
@@ -90,9 +94,16 @@ export class OpenFlowClient {
   #helloWaiter: { resolve(message: OpenFlowMessage): void; reject(error: DpdkError): void } | undefined;
 
   // TypeScript's `private` here (a constructor cannot be #private): use connect().
-  private constructor(target: string, socket: Socket, timeoutMs: number, maxReplyBytes: number) {
+  private constructor(
+    target: string,
+    socket: Socket,
+    timeoutMs: number,
+    maxReplyBytes: number,
+    readyEvent: 'connect' | 'secureConnect',
+  ) {
     this.target = target;
     this.#socket = socket;
+    this.#readyEvent = readyEvent;
     this.#timeoutMs = timeoutMs;
     this.#replies = new PendingReplies(target, maxReplyBytes);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -139,11 +150,32 @@ export class OpenFlowClient {
     if (options.signal?.aborted) {
       throw abortedError(operation, target, options.signal);
     }
+    const material = options.tls;
+    if (parsed.kind === 'ssl') {
+      if (material === undefined) invalidArgument(operation, `${target} needs the tls option (key, cert, ca)`, target);
+      checkOptions<TlsOptions>(`${operation} tls`, material, tlsOptionKeys);
+    }
     const socket =
       parsed.kind === 'unix'
         ? createConnection({ path: parsed.path })
-        : createConnection({ host: parsed.host, port: parsed.port });
-    const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes);
+        : parsed.kind === 'tcp'
+          ? createConnection({ host: parsed.host, port: parsed.port })
+          : tlsConnect({
+              host: parsed.host,
+              port: parsed.port,
+              key: material!.key,
+              cert: material!.cert,
+              ca: material!.ca,
+              // As Open vSwitch: a certificate signed by the CA is the switch's, whatever its name.
+              ...(material!.checkServerName === true ? {} : { checkServerIdentity: () => undefined }),
+            });
+    const client = new OpenFlowClient(
+      target,
+      socket,
+      timeoutMs,
+      maxReplyBytes,
+      parsed.kind === 'ssl' ? 'secureConnect' : 'connect',
+    );
     try {
       await withDeadline(
         operation,
@@ -212,10 +244,13 @@ export class OpenFlowClient {
     // Awaited only after the connect: keep an early rejection from counting as unhandled.
     hello.catch(() => undefined);
     await new Promise<void>((resolve, reject) => {
-      this.#socket.once('connect', resolve);
+      this.#socket.once(this.#readyEvent, resolve);
       this.#socket.once('error', reject);
     }).catch((error: NodeJS.ErrnoException) => {
-      const code = error.code && errnoOf(error.code) !== undefined ? error.code : 'ECONNREFUSED';
+      // A refused TLS handshake keeps its own code (CERT_HAS_EXPIRED, ...): it says why.
+      const tlsRefusal =
+        this.#readyEvent === 'secureConnect' && error.code !== undefined && errnoOf(error.code) === undefined;
+      const code = error.code && (errnoOf(error.code) !== undefined || tlsRefusal) ? error.code : 'ECONNREFUSED';
       throw new DpdkError(`cannot connect to ${this.target}: ${error.message}`, {
         code,
         operation: 'OpenFlowClient.connect',

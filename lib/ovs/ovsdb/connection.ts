@@ -48,7 +48,8 @@ export interface CallOptions {
 }
 
 const connectionOptionKeys: readonly (keyof ConnectionOptions)[] = ['tls', 'timeoutMs', 'signal', 'maxMessageBytes'];
-const tlsOptionKeys: readonly (keyof TlsOptions)[] = ['key', 'cert', 'ca', 'checkServerName'];
+/** @internal The keys of {@link TlsOptions}, for option checks. */
+export const tlsOptionKeys: readonly (keyof TlsOptions)[] = ['key', 'cert', 'ca', 'checkServerName'];
 
 /**
  * Parses `unix:PATH`, `tcp:HOST:PORT` or `ssl:HOST:PORT` (IPv6 hosts in brackets).

@@ -22,7 +22,7 @@ import {
 } from './flow-tokens.js';
 import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
 import { matchesEthernetField } from './format-nxm.js';
-import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
+import { impliedEthType, OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 import { isArp, matchPrerequisites } from './match-prerequisites.js';
 
@@ -253,7 +253,6 @@ class MatchBuilder {
   #nwSrc: Token | undefined;
   #nwDst: Token | undefined;
   #nwProto: number | undefined;
-  #ethToken: Token | undefined;
 
   constructor(flow: string, match: Match) {
     this.#flow = flow;
@@ -267,10 +266,10 @@ class MatchBuilder {
 
   /** Reads a protocol shorthand (`tcp`, `arp`, ...); false when `token` is none. */
   readShorthand(token: Token): boolean {
-    // `eth` (packet type Ethernet) is printed in recirc_id dumps (`recirc_id=0x5,eth,ip`);
-    // with an Ethernet-layer field OVS encodes nothing for it, which is checked at the end.
+    // `eth` is packet_type=(0,0) (printed in recirc_id dumps: `recirc_id=0x5,eth,ip`); with an
+    // Ethernet-layer field OVS encodes nothing for it, which is settled at the end.
     if (token.key === 'eth' && token.value === undefined) {
-      this.#ethToken = token;
+      this.set('packetType', 0);
       return true;
     }
     const shorthand = Object.hasOwn(protocolShorthands, token.key) ? protocolShorthands[token.key] : undefined;
@@ -404,10 +403,23 @@ class MatchBuilder {
 
   /** Places the kept tokens on the fields their protocol implies and drops those whose protocol is missing. */
   finish(): void {
+    // A packet type in the EtherType namespace implies its EtherType for the fields that
+    // need one (`packet_type=(1,0x800),nw_dst=...`), which OVS does not encode.
+    const match = this.#match;
+    const implied = match.ethType === undefined ? impliedEthType(match) : undefined;
+    if (implied !== undefined) {
+      match.ethType = implied;
+    }
     this.#placeAddresses();
     this.#placeProtocol();
     this.#placeTransport();
     this.#checkPrerequisites();
+    if (implied !== undefined) {
+      delete match.ethType;
+    }
+    if (match.packetType === 0 && matchesEthernetField(match)) {
+      delete match.packetType;
+    }
   }
 
   /** `nw_src`/`nw_dst`: IPv4 addresses, or ARP's sender and target addresses. */
@@ -486,12 +498,6 @@ class MatchBuilder {
     }
     if (match.ipDscp !== undefined && match.ethType !== 0x0800 && match.ethType !== 0x86dd) {
       delete match.ipDscp;
-    }
-    if (this.#ethToken !== undefined && !matchesEthernetField(match)) {
-      syntaxError(
-        this.#flow,
-        `${this.#ethToken.text} alone would match OVS's packet_type, which dpdk-ts does not encode: add an Ethernet-layer field (e.g. ip or dl_type=...) or remove eth`,
-      );
     }
   }
 }

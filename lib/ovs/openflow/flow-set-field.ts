@@ -62,6 +62,14 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   mpls_label: 'mplsLabel',
   mpls_tc: 'mplsTc',
   mpls_bos: 'mplsBos',
+  nsh_flags: 'nshFlags',
+  nsh_ttl: 'nshTtl',
+  nsh_spi: 'nshSpi',
+  nsh_si: 'nshSi',
+  nsh_c1: 'nshC1',
+  nsh_c2: 'nshC2',
+  nsh_c3: 'nshC3',
+  nsh_c4: 'nshC4',
   ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
     string,
     SetFieldName
@@ -79,6 +87,8 @@ const readOnlyFields = new Set([
   'nw_proto',
   'ip_proto',
   'mpls_bos',
+  'nsh_mdtype',
+  'nsh_np',
 ]);
 
 /** The NXM/OXM name of a field set_field writes with a mask (OVS sends that as a `load`). */

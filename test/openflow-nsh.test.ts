@@ -68,6 +68,7 @@ t.test('encap(...) and decap(...): NXAST_RAW_ENCAP with NSH properties, NXAST_RA
     'ip,actions=encap(nsh(md_type=2,tlv(0x1000,10,0x12345678)))',
     'ip,actions=encap(nsh(md_type=2,tlv(0x1000,10,0x12345678),tlv(0x2000,20,0xfedcba9876543210)))',
     'ip,actions=encap(nsh(md_type=2,tlv(0x1000,10,0x123)))',
+    'ip,actions=encap(nsh(md_type=2,tlv(0x1000,10,0x0012)))',
     'ip,actions=encap(nsh)',
     'ip,actions=encap(nsh())',
     'ip,actions=encap(ethernet)',
@@ -113,3 +114,22 @@ t.test('set_field on the NSH fields: writable ones as OXM set-fields, nsh_mdtype
   refused(t, 'dl_type=0x894f,actions=set_field:1->nsh_np', /nsh_np is read-only/);
   refused(t, 'dl_type=0x894f,actions=set_field:1->nsh_mdtype', /nsh_mdtype is read-only/);
 });
+
+t.test(
+  'load, move, push and pop on the NSH fields: 64-bit experimenter headers, loads as NXAST_REG_LOAD2',
+  async (t) => {
+    for (const flow of [
+      'table=0,in_port=1,dl_type=0x894f,nsh_ttl=63,nsh_mdtype=1,nsh_np=3,nsh_spi=0x123456,nsh_si=255,nsh_c1=0x11223344,actions=set_field:0x2->nsh_flags,set_field:254->nsh_si,set_field:0x44332211->nsh_c1,load:0x77->nsh_c3[8..15],2',
+      'dl_type=0x894f,actions=load:1->nsh_flags[0..1],load:3->nsh_si[0..3],load:1->nsh_ttl[0],load:5->NXOXM_NSH_SPI[]',
+      'dl_type=0x894f,actions=set_field:1/3->nsh_flags,set_field:0x10/0xf0->nsh_c3,set_field:0/0xff->nsh_c1',
+      'dl_type=0x894f,actions=move:nsh_c1[]->nsh_c2[],move:nsh_spi[]->reg0[0..23],move:reg1[0..7]->nsh_si[]',
+      'dl_type=0x894f,actions=move:nsh_mdtype[]->reg0[0..7]',
+      'dl_type=0x894f,actions=push:nsh_c1[],pop:nsh_c2[]',
+    ]) {
+      sameAsOfctl(t, flow);
+    }
+    refused(t, 'ip,actions=move:nsh_c1[]->reg0[]', /needs the dl_type=0x894f protocol/);
+    refused(t, 'dl_type=0x894f,actions=set_field:0xffffff/0xffffff->nsh_spi', /invalid mask for field nsh_spi/);
+    refused(t, 'dl_type=0x894f,actions=load:1->nsh_np[]', /is read-only/);
+  },
+);

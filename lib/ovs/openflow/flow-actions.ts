@@ -349,10 +349,8 @@ function parseAction(piece: string, state: ParseState): Action[] {
       // OVS checks a load as a set_field: the VLAN id of a packet without a VLAN header cannot be written.
       syntaxError(state.flow, `${piece} lacks correct prerequisites: the packet has no VLAN header`);
     }
-    // OVS checks no packet type for mod_dl_src/mod_dl_dst (OFPACT_SET_ETH_*), as it does for set_field.
-    const unchecked = action.type === 'set_field' && /^mod_dl_/i.test(piece);
     const missing =
-      action.type === 'set_field' && !unchecked
+      action.type === 'set_field'
         ? missingSetFieldPrerequisite(action.field, state.match)
         : (action.type === 'dec_nw_ttl' ||
               action.type === 'dec_ttl' ||

@@ -201,7 +201,9 @@ export function formatEncapAction(action: EncapAction): string {
   const props = [
     ...(action.nshMdType === undefined ? [] : [`md_type=${action.nshMdType}`]),
     ...(action.nshTlvs ?? []).map(
-      (tlv) => `tlv(0x${tlv.tlvClass.toString(16)},${tlv.tlvType},0x${tlv.value.toString('hex')})`,
+      // OVS prints the value as one number: leading zero bytes do not show.
+      (tlv) =>
+        `tlv(0x${tlv.tlvClass.toString(16)},${tlv.tlvType},0x${BigInt(`0x0${tlv.value.toString('hex')}`).toString(16)})`,
     ),
   ];
   return props.length === 0 ? `encap(${name})` : `encap(${name}(${props.join(',')}))`;

@@ -4,7 +4,7 @@
  * `goto_table:N`, ...), put into OpenFlow 1.3 instructions in canonical order.
  */
 import { matchesIp, missingSetFieldPrerequisite } from './action-prerequisites.js';
-import { OFPP, type Action, type Instruction } from './actions.js';
+import { encodeActions, OFPP, type Action, type Instruction } from './actions.js';
 import {
   checkOutputPort,
   parseMaskedUint64,
@@ -331,6 +331,16 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
   return undefined;
 }
 
+/** The actions whose fields are written with 32-bit NXM headers only. */
+const namesFieldsIn32Bits = new Set<Action['type']>([
+  'output_reg',
+  'learn',
+  'multipath',
+  'bundle',
+  'ct',
+  'check_pkt_larger',
+]);
+
 /**
  * Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds
  * a `push_vlan`), refusing those whose field the match's protocols do not provide, as OVS does.
@@ -344,6 +354,14 @@ function parseAction(piece: string, state: ParseState): Action[] {
     }
     if (action.type === 'encap' || action.type === 'decap') {
       state.match = matchAfterEncap(action, state.match);
+    }
+    if (namesFieldsIn32Bits.has(action.type)) {
+      // These actions hold a 32-bit field header: an NSH field (64-bit experimenter header) cannot be named.
+      try {
+        encodeActions([action]);
+      } catch (error) {
+        syntaxError(state.flow, `${piece}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     if (state.vlanDepth === 0 && action.type === 'load' && action.dst.field === 'OXM_OF_VLAN_VID') {
       // OVS checks a load as a set_field: the VLAN id of a packet without a VLAN header cannot be written.

@@ -21,7 +21,7 @@ import {
   type Token,
 } from './flow-tokens.js';
 import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
-import { matchesEthernetField } from './format-nxm.js';
+import { impliesEthernet, matchesEthernetField } from './format-nxm.js';
 import { impliedEthType, OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 import { isArp, matchPrerequisites } from './match-prerequisites.js';
@@ -253,6 +253,11 @@ class MatchBuilder {
   #nwSrc: Token | undefined;
   #nwDst: Token | undefined;
   #nwProto: number | undefined;
+  /**
+   * Whether a field with prerequisites was read: OVS's parser then sets the packet type to
+   * Ethernet, which its encoder sends when no such field is left (dropped, or masked out).
+   */
+  #ethernet = false;
 
   constructor(flow: string, match: Match) {
     this.#flow = flow;
@@ -262,6 +267,7 @@ class MatchBuilder {
   /** Sets `field`; a later setting replaces an earlier one, as in `ovs-ofctl` (`reg0=1,reg0=2` is `reg0=2`). */
   set(field: MatchFieldName, value: Match[MatchFieldName]): void {
     (this.#match as Record<string, unknown>)[field] = value;
+    this.#ethernet ||= impliesEthernet(field);
   }
 
   /** Reads a protocol shorthand (`tcp`, `arp`, ...); false when `token` is none. */
@@ -296,6 +302,8 @@ class MatchBuilder {
       }
       return true;
     }
+    // Fields read now and placed once the protocol is known (they may precede it).
+    this.#ethernet ||= /^(nw_|ip_|tp_|tcp_|udp_|sctp_|icmp_|vlan_tci)/.test(key);
     const extension = readExtensionField(flow, token);
     if (extension) {
       for (const [field, value] of extension) {
@@ -416,6 +424,9 @@ class MatchBuilder {
     this.#checkPrerequisites();
     if (implied !== undefined) {
       delete match.ethType;
+    }
+    if (this.#ethernet && match.packetType === undefined) {
+      match.packetType = 0;
     }
     if (match.packetType === 0 && matchesEthernetField(match)) {
       delete match.packetType;

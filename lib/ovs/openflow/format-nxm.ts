@@ -154,7 +154,12 @@ export function formatNsh(match: Match): string[] {
  * (the `eth` shorthand): OVS then leaves the packet type out of the encoded match.
  */
 export function matchesEthernetField(match: Match): boolean {
-  return Object.keys(match).some((key) => !packetTypeFree.has(key) && !/^reg\d+$/.test(key));
+  return Object.keys(match).some(impliesEthernet);
+}
+
+/** Whether a field has prerequisites (an Ethernet packet, at least): OVS's parser then sets the packet type to Ethernet. */
+export function impliesEthernet(field: string): boolean {
+  return !packetTypeFree.has(field) && !/^reg\d+$/.test(field);
 }
 
 /** The registers and the tunnel id, which OVS prints after the protocol shorthand and before `metadata`. */

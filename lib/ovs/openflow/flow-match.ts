@@ -3,7 +3,6 @@
  * protocol shorthands and OVS's prerequisites), flow settings (`priority`, `cookie`,
  * `table`, timeouts, `out_port`, `out_group`) and flow-mod flags.
  */
-import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import { invalidArgument } from '../../errors.js';
 import { OFPTT_ALL } from './codec.js';
 import { flowModFlagBits, type FlowModFlag } from './flow-mod.js';
@@ -20,6 +19,7 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
+import { parseMaskedIpv4, parseMaskedIpv6, parseMaskedMac } from './flow-match-addresses.js';
 import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
 import { impliesEthernet, matchesEthernetField } from './format-nxm.js';
 import { impliedEthType, OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
@@ -159,64 +159,6 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   tun_gbp_id: 'tunGbpId',
   tun_gbp_flags: 'tunGbpFlags',
 };
-
-function parseMaskedMac(flow: string, token: Token): Masked<string> {
-  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const ok =
-    tryParseMac(valueText) !== undefined &&
-    (maskText === undefined || tryParseMac(maskText) !== undefined) &&
-    extra === undefined;
-  if (!ok) {
-    return syntaxError(flow, `${token.text}: expected a MAC address aa:bb:cc:dd:ee:ff, optionally /MASK`);
-  }
-  const value = valueText!.toLowerCase();
-  return maskText === undefined ? value : { value, mask: maskText.toLowerCase() };
-}
-
-function parseMaskedIpv4(flow: string, token: Token): Masked<string> {
-  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const expected = `${token.text}: expected an IPv4 address, optionally /PREFIX (0..32) or /MASK`;
-  if (tryParseIpv4(valueText) === undefined || extra !== undefined) {
-    return syntaxError(flow, expected);
-  }
-  if (maskText === undefined) {
-    return valueText!;
-  }
-  if (/^\d{1,2}$/.test(maskText) && Number(maskText) <= 32) {
-    const bits = Number(maskText);
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return { value: valueText!, mask: [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.') };
-  }
-  if (tryParseIpv4(maskText) === undefined) {
-    return syntaxError(flow, expected);
-  }
-  return { value: valueText!, mask: maskText };
-}
-
-function parseMaskedIpv6(flow: string, token: Token): Masked<string> {
-  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const expected = `${token.text}: expected an IPv6 address, optionally /PREFIX (0..128) or /MASK`;
-  if (tryParseIpv6(valueText) === undefined || extra !== undefined) {
-    return syntaxError(flow, expected);
-  }
-  if (maskText === undefined) {
-    return valueText!;
-  }
-  if (/^\d{1,3}$/.test(maskText) && Number(maskText) <= 128) {
-    const mask = Buffer.alloc(16);
-    for (let bit = 0; bit < Number(maskText); bit++) {
-      mask[bit >> 3] = mask[bit >> 3]! | (0x80 >> (bit & 7));
-    }
-    return {
-      value: valueText!,
-      mask: Array.from({ length: 8 }, (_, word) => mask.readUInt16BE(word * 2).toString(16)).join(':'),
-    };
-  }
-  if (tryParseIpv6(maskText) === undefined) {
-    return syntaxError(flow, expected);
-  }
-  return { value: valueText!, mask: maskText };
-}
 
 /** The value of a {@link directFields} key, read as its field's kind says. */
 function parseDirectField(flow: string, token: Token, field: MatchFieldName): Match[MatchFieldName] {
@@ -425,6 +367,12 @@ class MatchBuilder {
     if (implied !== undefined) {
       delete match.ethType;
     }
+    // A field masked to nothing matches nothing, and OVS encodes nothing for it.
+    for (const [key, value] of Object.entries(match)) {
+      if (typeof value === 'object' && value !== null && 'mask' in value && isZero(value.mask)) {
+        delete (match as Record<string, unknown>)[key];
+      }
+    }
     if (this.#ethernet && match.packetType === undefined) {
       match.packetType = 0;
     }
@@ -511,6 +459,11 @@ class MatchBuilder {
       delete match.ipDscp;
     }
   }
+}
+
+/** Whether a mask (number, bigint, or MAC/IPv4/IPv6 text) has no bit set. */
+function isZero(mask: unknown): boolean {
+  return mask === 0 || mask === 0n || (typeof mask === 'string' && /^[0:.]*$/.test(mask));
 }
 
 function parseUint16(flow: string, token: Token): number {

@@ -12,7 +12,7 @@ import type { FlowMod } from '../lib/ovs/openflow/flow-mod.js';
 import { splitFlowCommand, splitFlowFile } from '../lib/ovs/openflow/flow-file.js';
 import { parseFlowFilter, parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatInstructions, formatMatch } from '../lib/ovs/openflow/format.js';
-import { decodeMatch, decodeOxmFields, encodeMatch } from '../lib/ovs/openflow/match.js';
+import { decodeMatch, decodeOxmFields, encodeMatch, type Match } from '../lib/ovs/openflow/match.js';
 import {
   decodeFlowStatsEntries,
   decodeMultipartReply,
@@ -35,6 +35,23 @@ const valid: FlowMod[] = corpus.flatMap((flow) => {
     return [];
   }
 });
+
+/** Whether ovs-ofctl's text (and so dpdk-ts's) leaves out part of the match: packet_type=(0,0), nsh_cN without nsh_mdtype=1. */
+function printedLossily(match: Match): boolean {
+  const context = [match.nshC1, match.nshC2, match.nshC3, match.nshC4].some((field) => field !== undefined);
+  return match.packetType === 0 || (context && match.nshMdtype !== 1);
+}
+
+/** Whether an encap TLV value starts with a zero byte, which ovs-ofctl (and so dpdk-ts) prints without it. */
+function zeroLedTlv(flowMod: FlowMod): boolean {
+  return (flowMod.instructions ?? []).some(
+    (instruction) =>
+      'actions' in instruction &&
+      instruction.actions.some(
+        (action) => action.type === 'encap' && action.nshTlvs?.some((tlv) => tlv.value[0] === 0),
+      ),
+  );
+}
 
 /** One `ofp_flow_stats` entry holding the flow's match and instructions. */
 function flowStatsEntry(flowMod: FlowMod): Buffer {
@@ -143,10 +160,16 @@ t.test('encode/decode round trip: every valid corpus flow decodes to the same by
 t.test('flow syntax: parse -> format -> parse is stable on the valid corpus flows', async (t) => {
   for (const flowMod of valid) {
     const text = formatFlow(flowMod);
+    // ovs-ofctl prints a load into nsh_si, nsh_ttl or nsh_spi as a masked set_field, which it (and so dpdk-ts) refuses to read.
+    if (/set_field:[^,]*\/[^,]*->nsh_(si|ttl|spi)\b/.test(text)) {
+      t.throws(() => parseFlowMod(text, { command: 'add' }), /invalid mask for field nsh_/, text);
+      continue;
+    }
     const again = parseFlowMod(text, { command: 'add' });
     t.equal(formatFlow(again), text, text);
-    // enqueue prints as set_queue,output,pop_queue and reads back with output's max_len 0, as in ovs-ofctl.
-    if (!text.includes('pop_queue')) {
+    // enqueue prints as set_queue,output,pop_queue and reads back with output's max_len 0, as in ovs-ofctl;
+    // ovs-ofctl's text leaves out an Ethernet packet type and NSH context headers without MD type 1.
+    if (!text.includes('pop_queue') && !printedLossily(flowMod.match ?? {}) && !zeroLedTlv(flowMod)) {
       t.equal(flowStatsEntry(again).toString('hex'), flowStatsEntry(flowMod).toString('hex'), `${text}: bytes`);
     }
   }

@@ -326,8 +326,9 @@ t.test(
     const cases: [string, object][] = [
       ['ip,ipv6_src=::1,actions=drop', { ethType: 0x0800 }],
       ['tcp,icmp_type=8,actions=drop', { ethType: 0x0800, ipProto: 6 }],
-      ['tp_dst=53,actions=drop', {}],
-      ['nw_src=10.0.0.1,nw_proto=6,actions=drop', {}],
+      // What remains is the Ethernet packet type OVS's parser sets for a field with prerequisites.
+      ['tp_dst=53,actions=drop', { packetType: 0 }],
+      ['nw_src=10.0.0.1,nw_proto=6,actions=drop', { packetType: 0 }],
       ['udp,tcp_flags=+syn,actions=drop', { ethType: 0x0800, ipProto: 17 }],
       ['in_port=1,in_port=2,actions=drop', { inPort: 2 }],
       ['reg0=1,reg0=2,actions=drop', { reg0: 2 }],

@@ -24,7 +24,26 @@ function nd(match: Match, types: readonly number[]): boolean {
   return transport(match, [0x86dd], 58) && types.includes(match.icmpv6Type ?? -1) && (match.icmpv6Code ?? 0) === 0;
 }
 
+/** Whether the packet is Ethernet: OVS's packet type (0,0), named or left to the default. */
+function isEthernet(match: Match): boolean {
+  return match.packetType === undefined || match.packetType === 0;
+}
+
+function isNsh(match: Match): boolean {
+  return match.ethType === 0x894f;
+}
+
 const needs: Partial<Record<SetFieldName, [string, (match: Match) => boolean]>> = {
+  ethSrc: ['eth', isEthernet],
+  ethDst: ['eth', isEthernet],
+  nshFlags: ['dl_type=0x894f', isNsh],
+  nshTtl: ['dl_type=0x894f', isNsh],
+  nshSpi: ['dl_type=0x894f', isNsh],
+  nshSi: ['dl_type=0x894f', isNsh],
+  nshC1: ['dl_type=0x894f', isNsh],
+  nshC2: ['dl_type=0x894f', isNsh],
+  nshC3: ['dl_type=0x894f', isNsh],
+  nshC4: ['dl_type=0x894f', isNsh],
   ipv4Src: ['ip', (match) => match.ethType === 0x0800],
   ipv4Dst: ['ip', (match) => match.ethType === 0x0800],
   ipDscp: ['ip', isIp],

@@ -6,6 +6,7 @@ import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions } from '../../validate.js';
 import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } from './match.js';
 import { decodeStackAction, encodeStackAction, type StackAction } from './nicira-stack-actions.js';
+import { decodeEncapAction, encodeEncapAction, type EncapAction } from './nicira-encap-actions.js';
 import { decodeLearn, encodeLearn, type LearnAction } from './learn.js';
 import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
 import { decodeHashAction, decodeRegisterSetField, encodeHashAction, type HashAction } from './nicira-hash-actions.js';
@@ -74,6 +75,8 @@ export type Action =
   | LearnAction
   /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `sample(...)`, `debug_recirc`. */
   | StackAction
+  /** `encap(...)`, `decap(...)`. */
+  | EncapAction
   /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
   | HashAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
@@ -225,6 +228,9 @@ function encodeAction(action: Action): Buffer {
     case 'debug_recirc':
     case 'sample':
       return encodeStackAction(action, encodeActions);
+    case 'encap':
+    case 'decap':
+      return encodeEncapAction(action);
     case 'dec_nw_ttl':
       return fixedAction(OFPAT.DEC_NW_TTL, 8);
     case 'set_nw_ttl': {
@@ -396,7 +402,8 @@ function decodeAction(type: number, body: Buffer): Action {
         decodeNiciraAction(body, decodeActions) ??
         decodeLearn(body) ??
         decodeHashAction(body) ??
-        decodeStackAction(body, decodeActions);
+        decodeStackAction(body, decodeActions) ??
+        decodeEncapAction(body);
       if (nicira) {
         return nicira;
       }

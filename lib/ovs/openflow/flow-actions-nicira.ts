@@ -18,6 +18,7 @@ import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
 import { parseBundle, parseMultipath, parseRegisterSetField } from './nicira-hash-actions.js';
 import { parseSample, parseStackAction } from './nicira-stack-actions.js';
+import { parseDecap, parseEncap } from './nicira-encap-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
 
@@ -400,6 +401,10 @@ export function parseNiciraAction(
       return parseBundle(hashContext, piece, args ?? colon ?? '', name === 'bundle_load');
     case 'clone':
       return args === undefined ? undefined : { type: 'clone', actions: context.parseNested(args) };
+    case 'encap':
+      return args === undefined ? undefined : parseEncap(flow, piece, args);
+    case 'decap':
+      return colon === undefined ? parseDecap(flow, piece, args) : undefined;
     case 'push':
     case 'pop':
       return colon === undefined ? undefined : parseStackAction(flow, piece, name === 'push', colon);

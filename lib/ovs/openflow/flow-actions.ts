@@ -4,7 +4,7 @@
  * `goto_table:N`, ...), put into OpenFlow 1.3 instructions in canonical order.
  */
 import { matchesIp, missingSetFieldPrerequisite } from './action-prerequisites.js';
-import { OFPP, type Action, type Instruction } from './actions.js';
+import { encodeActions, OFPP, type Action, type Instruction } from './actions.js';
 import {
   checkOutputPort,
   parseMaskedUint64,
@@ -19,7 +19,8 @@ import {
   type Token,
 } from './flow-tokens.js';
 import { parseCheckPktLarger, parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
-import { OFPVID_PRESENT, type Match } from './match.js';
+import { impliedEthType, OFPVID_PRESENT, type Match } from './match.js';
+import { matchAfterEncap } from './nicira-encap-actions.js';
 import { parseSetField, setFieldValue } from './flow-set-field.js';
 import { fieldMax } from './oxm-fields.js';
 
@@ -70,6 +71,7 @@ const actionNames = [
   'mod_nw_ttl:TTL',
   'learn(...), multipath(...), bundle(...), bundle_load(...), clone(...), sample(...)',
   'push:FIELD, pop:FIELD, push_mpls:ETHERTYPE, pop_mpls:ETHERTYPE, set_mpls_label/tc/ttl:N, dec_mpls_ttl',
+  'encap(ethernet|nsh(...)|mpls|mpls_mc), decap([packet_type(ns=N,type=T)])',
   'NAME(ARGS) for NAME:ARGS',
 ];
 
@@ -88,6 +90,8 @@ const callActions = new Set([
   'clone',
   'sample',
   'enqueue',
+  'encap',
+  'decap',
 ]);
 
 /** `output(2)` as `output:2`, `goto_table(1)` as `goto_table:1`; calls of {@link callActions} and `output(port=,max_len=)` kept. */
@@ -223,9 +227,11 @@ export function parseActions(
   }
   const parts: InstructionParts = { applyActions: [], clearActions: false };
   const vlanVid = match.vlanVid;
+  // A packet type `(1,TYPE)` gives the actions its EtherType, as a match on it would.
+  const implied = match.ethType === undefined ? impliedEthType(match) : undefined;
   const state: ParseState = {
     flow,
-    match,
+    match: implied === undefined ? match : { ...match, ethType: implied },
     options,
     parseNested: (text) => splitTopLevel(text).flatMap((inner) => parseAction(normalizeCall(inner), state)),
     vlanDepth: ((typeof vlanVid === 'object' ? vlanVid.value : (vlanVid ?? 0)) & OFPVID_PRESENT) !== 0 ? 1 : 0,
@@ -325,6 +331,16 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
   return undefined;
 }
 
+/** The actions whose fields are written with 32-bit NXM headers only. */
+const namesFieldsIn32Bits = new Set<Action['type']>([
+  'output_reg',
+  'learn',
+  'multipath',
+  'bundle',
+  'ct',
+  'check_pkt_larger',
+]);
+
 /**
  * Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds
  * a `push_vlan`), refusing those whose field the match's protocols do not provide, as OVS does.
@@ -335,6 +351,17 @@ function parseAction(piece: string, state: ParseState): Action[] {
     if (action.type === 'push_mpls' || action.type === 'pop_mpls') {
       // As OVS's check: the actions after it see the packet's new ethertype.
       state.match = { ...state.match, ethType: action.ethertype };
+    }
+    if (action.type === 'encap' || action.type === 'decap') {
+      state.match = matchAfterEncap(action, state.match);
+    }
+    if (namesFieldsIn32Bits.has(action.type)) {
+      // These actions hold a 32-bit field header: an NSH field (64-bit experimenter header) cannot be named.
+      try {
+        encodeActions([action]);
+      } catch (error) {
+        syntaxError(state.flow, `${piece}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     if (state.vlanDepth === 0 && action.type === 'load' && action.dst.field === 'OXM_OF_VLAN_VID') {
       // OVS checks a load as a set_field: the VLAN id of a packet without a VLAN header cannot be written.

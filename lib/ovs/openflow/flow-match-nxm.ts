@@ -45,6 +45,14 @@ export const extensionMatchKeys = [
   'recirc_id',
   'conj_id',
   'actset_output',
+  'packet_type',
+  'nsh_flags',
+  'nsh_ttl',
+  'nsh_mdtype',
+  'nsh_np',
+  'nsh_spi',
+  'nsh_si',
+  'nsh_c1..nsh_c4',
 ];
 
 /** One field setting a key makes (an `xreg` makes two). */
@@ -174,6 +182,28 @@ function readWideRegister(flow: string, token: Token, index: number, words: numb
   return parts;
 }
 
+/** An integer of a field OVS does not let be masked, refused with a mask as `ovs-ofctl` refuses it. */
+function parseUnmasked(flow: string, token: Token, max: number): number {
+  if (token.value?.includes('/')) {
+    syntaxError(flow, `${token.text}: invalid mask for field ${token.key}; expected ${token.key}=VALUE with no mask`);
+  }
+  return parsePlainUint(flow, token, max);
+}
+
+/** `packet_type=(NS,TYPE)`, two 16-bit integers (decimal or 0x hex), as `ovs-ofctl` reads it. */
+function parsePacketType(flow: string, token: Token): number {
+  const parts = /^\((0x[0-9a-f]+|\d+),(0x[0-9a-f]+|\d+)\)$/i.exec(requireValue(flow, token));
+  const ns = parts ? Number(parts[1]) : NaN;
+  const type = parts ? Number(parts[2]) : NaN;
+  if (!(ns <= 0xffff && type <= 0xffff)) {
+    return syntaxError(
+      flow,
+      `${token.text}: expected packet_type=(NS,TYPE) with 16-bit integers, e.g. (0,0) for Ethernet or (1,0x800) for IPv4`,
+    );
+  }
+  return ns * 0x10000 + type;
+}
+
 /**
  * Reads an extension key into the settings it makes; undefined when `token` is not one.
  * Prerequisites are checked once the match is complete ({@link extensionPrerequisites}).
@@ -227,6 +257,26 @@ export function readExtensionField(flow: string, token: Token): FieldSetting[] |
       return [['recircId', parsePlainUint(flow, token, uint32Max)]];
     case 'conj_id':
       return [['conjId', parsePlainUint(flow, token, uint32Max)]];
+    case 'packet_type':
+      return [['packetType', parsePacketType(flow, token)]];
+    case 'nsh_flags':
+      return [['nshFlags', parseMaskedUint(flow, token, 0xff)]];
+    case 'nsh_ttl':
+      return [['nshTtl', parseUnmasked(flow, token, 0xff)]];
+    case 'nsh_mdtype':
+      return [['nshMdtype', parseUnmasked(flow, token, 0xff)]];
+    case 'nsh_np':
+      return [['nshNp', parseUnmasked(flow, token, 0xff)]];
+    case 'nsh_si':
+      return [['nshSi', parseUnmasked(flow, token, 0xff)]];
+    // As OVS: read at 32 bits, the 24-bit SPI keeps the low bits.
+    case 'nsh_spi':
+      return [['nshSpi', parseUnmasked(flow, token, uint32Max) & fieldMax('nshSpi')]];
+    case 'nsh_c1':
+    case 'nsh_c2':
+    case 'nsh_c3':
+    case 'nsh_c4':
+      return [[`nshC${key.slice(5)}` as MatchFieldName, parseMaskedUint(flow, token, uint32Max)]];
     case 'actset_output': {
       const text = requireValue(flow, token);
       return [['actsetOutput', text.toUpperCase() === 'UNSET' ? 0xfffffff7 : parsePort(flow, token.text, text, {})]];

@@ -3,7 +3,6 @@
  * protocol shorthands and OVS's prerequisites), flow settings (`priority`, `cookie`,
  * `table`, timeouts, `out_port`, `out_group`) and flow-mod flags.
  */
-import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import { invalidArgument } from '../../errors.js';
 import { OFPTT_ALL } from './codec.js';
 import { flowModFlagBits, type FlowModFlag } from './flow-mod.js';
@@ -20,9 +19,10 @@ import {
   type FlowSyntaxOptions,
   type Token,
 } from './flow-tokens.js';
+import { parseMaskedIpv4, parseMaskedIpv6, parseMaskedMac } from './flow-match-addresses.js';
 import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
-import { matchesEthernetField } from './format-nxm.js';
-import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
+import { impliesEthernet, matchesEthernetField } from './format-nxm.js';
+import { impliedEthType, OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 import { isArp, matchPrerequisites } from './match-prerequisites.js';
 
@@ -160,64 +160,6 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   tun_gbp_flags: 'tunGbpFlags',
 };
 
-function parseMaskedMac(flow: string, token: Token): Masked<string> {
-  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const ok =
-    tryParseMac(valueText) !== undefined &&
-    (maskText === undefined || tryParseMac(maskText) !== undefined) &&
-    extra === undefined;
-  if (!ok) {
-    return syntaxError(flow, `${token.text}: expected a MAC address aa:bb:cc:dd:ee:ff, optionally /MASK`);
-  }
-  const value = valueText!.toLowerCase();
-  return maskText === undefined ? value : { value, mask: maskText.toLowerCase() };
-}
-
-function parseMaskedIpv4(flow: string, token: Token): Masked<string> {
-  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const expected = `${token.text}: expected an IPv4 address, optionally /PREFIX (0..32) or /MASK`;
-  if (tryParseIpv4(valueText) === undefined || extra !== undefined) {
-    return syntaxError(flow, expected);
-  }
-  if (maskText === undefined) {
-    return valueText!;
-  }
-  if (/^\d{1,2}$/.test(maskText) && Number(maskText) <= 32) {
-    const bits = Number(maskText);
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return { value: valueText!, mask: [24, 16, 8, 0].map((shift) => (mask >>> shift) & 0xff).join('.') };
-  }
-  if (tryParseIpv4(maskText) === undefined) {
-    return syntaxError(flow, expected);
-  }
-  return { value: valueText!, mask: maskText };
-}
-
-function parseMaskedIpv6(flow: string, token: Token): Masked<string> {
-  const [valueText, maskText, extra] = requireValue(flow, token).split('/');
-  const expected = `${token.text}: expected an IPv6 address, optionally /PREFIX (0..128) or /MASK`;
-  if (tryParseIpv6(valueText) === undefined || extra !== undefined) {
-    return syntaxError(flow, expected);
-  }
-  if (maskText === undefined) {
-    return valueText!;
-  }
-  if (/^\d{1,3}$/.test(maskText) && Number(maskText) <= 128) {
-    const mask = Buffer.alloc(16);
-    for (let bit = 0; bit < Number(maskText); bit++) {
-      mask[bit >> 3] = mask[bit >> 3]! | (0x80 >> (bit & 7));
-    }
-    return {
-      value: valueText!,
-      mask: Array.from({ length: 8 }, (_, word) => mask.readUInt16BE(word * 2).toString(16)).join(':'),
-    };
-  }
-  if (tryParseIpv6(maskText) === undefined) {
-    return syntaxError(flow, expected);
-  }
-  return { value: valueText!, mask: maskText };
-}
-
 /** The value of a {@link directFields} key, read as its field's kind says. */
 function parseDirectField(flow: string, token: Token, field: MatchFieldName): Match[MatchFieldName] {
   const spec = specByName.get(field)!;
@@ -253,7 +195,11 @@ class MatchBuilder {
   #nwSrc: Token | undefined;
   #nwDst: Token | undefined;
   #nwProto: number | undefined;
-  #ethToken: Token | undefined;
+  /**
+   * Whether a field with prerequisites was read: OVS's parser then sets the packet type to
+   * Ethernet, which its encoder sends when no such field is left (dropped, or masked out).
+   */
+  #ethernet = false;
 
   constructor(flow: string, match: Match) {
     this.#flow = flow;
@@ -263,14 +209,15 @@ class MatchBuilder {
   /** Sets `field`; a later setting replaces an earlier one, as in `ovs-ofctl` (`reg0=1,reg0=2` is `reg0=2`). */
   set(field: MatchFieldName, value: Match[MatchFieldName]): void {
     (this.#match as Record<string, unknown>)[field] = value;
+    this.#ethernet ||= impliesEthernet(field);
   }
 
   /** Reads a protocol shorthand (`tcp`, `arp`, ...); false when `token` is none. */
   readShorthand(token: Token): boolean {
-    // `eth` (packet type Ethernet) is printed in recirc_id dumps (`recirc_id=0x5,eth,ip`);
-    // with an Ethernet-layer field OVS encodes nothing for it, which is checked at the end.
+    // `eth` is packet_type=(0,0) (printed in recirc_id dumps: `recirc_id=0x5,eth,ip`); with an
+    // Ethernet-layer field OVS encodes nothing for it, which is settled at the end.
     if (token.key === 'eth' && token.value === undefined) {
-      this.#ethToken = token;
+      this.set('packetType', 0);
       return true;
     }
     const shorthand = Object.hasOwn(protocolShorthands, token.key) ? protocolShorthands[token.key] : undefined;
@@ -297,6 +244,8 @@ class MatchBuilder {
       }
       return true;
     }
+    // Fields read now and placed once the protocol is known (they may precede it).
+    this.#ethernet ||= /^(nw_|ip_|tp_|tcp_|udp_|sctp_|icmp_|vlan_tci)/.test(key);
     const extension = readExtensionField(flow, token);
     if (extension) {
       for (const [field, value] of extension) {
@@ -404,10 +353,32 @@ class MatchBuilder {
 
   /** Places the kept tokens on the fields their protocol implies and drops those whose protocol is missing. */
   finish(): void {
+    // A packet type in the EtherType namespace implies its EtherType for the fields that
+    // need one (`packet_type=(1,0x800),nw_dst=...`), which OVS does not encode.
+    const match = this.#match;
+    const implied = match.ethType === undefined ? impliedEthType(match) : undefined;
+    if (implied !== undefined) {
+      match.ethType = implied;
+    }
     this.#placeAddresses();
     this.#placeProtocol();
     this.#placeTransport();
     this.#checkPrerequisites();
+    if (implied !== undefined) {
+      delete match.ethType;
+    }
+    // A field masked to nothing matches nothing, and OVS encodes nothing for it.
+    for (const [key, value] of Object.entries(match)) {
+      if (typeof value === 'object' && value !== null && 'mask' in value && isZero(value.mask)) {
+        delete (match as Record<string, unknown>)[key];
+      }
+    }
+    if (this.#ethernet && match.packetType === undefined) {
+      match.packetType = 0;
+    }
+    if (match.packetType === 0 && matchesEthernetField(match)) {
+      delete match.packetType;
+    }
   }
 
   /** `nw_src`/`nw_dst`: IPv4 addresses, or ARP's sender and target addresses. */
@@ -487,13 +458,12 @@ class MatchBuilder {
     if (match.ipDscp !== undefined && match.ethType !== 0x0800 && match.ethType !== 0x86dd) {
       delete match.ipDscp;
     }
-    if (this.#ethToken !== undefined && !matchesEthernetField(match)) {
-      syntaxError(
-        this.#flow,
-        `${this.#ethToken.text} alone would match OVS's packet_type, which dpdk-ts does not encode: add an Ethernet-layer field (e.g. ip or dl_type=...) or remove eth`,
-      );
-    }
   }
+}
+
+/** Whether a mask (number, bigint, or MAC/IPv4/IPv6 text) has no bit set. */
+function isZero(mask: unknown): boolean {
+  return mask === 0 || mask === 0n || (typeof mask === 'string' && /^[0:.]*$/.test(mask));
 }
 
 function parseUint16(flow: string, token: Token): number {

@@ -6,6 +6,7 @@ import { tryParseIpv4, tryParseIpv6, tryParseMac } from '../../address.js';
 import type { Action, SetFieldName } from './actions.js';
 import { parsePort, parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
 import { parseRegisterSetField } from './nicira-hash-actions.js';
+import { ovsFieldNames } from './match.js';
 import { fieldMax } from './oxm-fields.js';
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
@@ -62,6 +63,14 @@ const setFieldNames: Readonly<Record<string, SetFieldName>> = {
   mpls_label: 'mplsLabel',
   mpls_tc: 'mplsTc',
   mpls_bos: 'mplsBos',
+  nsh_flags: 'nshFlags',
+  nsh_ttl: 'nshTtl',
+  nsh_spi: 'nshSpi',
+  nsh_si: 'nshSi',
+  nsh_c1: 'nshC1',
+  nsh_c2: 'nshC2',
+  nsh_c3: 'nshC3',
+  nsh_c4: 'nshC4',
   ...(Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `reg${index}`])) as Record<
     string,
     SetFieldName
@@ -79,6 +88,8 @@ const readOnlyFields = new Set([
   'nw_proto',
   'ip_proto',
   'mpls_bos',
+  'nsh_mdtype',
+  'nsh_np',
 ]);
 
 /** The NXM/OXM name of a field set_field writes with a mask (OVS sends that as a `load`). */
@@ -88,6 +99,11 @@ const loadNames: Readonly<Record<string, string>> = {
   ctMark: 'NXM_NX_CT_MARK',
   ctLabel: 'NXM_NX_CT_LABEL',
   metadata: 'OXM_OF_METADATA',
+  nshFlags: 'NXOXM_NSH_FLAGS',
+  nshC1: 'NXOXM_NSH_C1',
+  nshC2: 'NXOXM_NSH_C2',
+  nshC3: 'NXOXM_NSH_C3',
+  nshC4: 'NXOXM_NSH_C4',
   ...Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`reg${index}`, `NXM_NX_REG${index}`])),
 };
 
@@ -172,7 +188,11 @@ function maskedSetField(
   extra: string | undefined,
 ): Action[] {
   const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
-  const width = field === 'ctLabel' ? 128 : field === 'tunnelId' || field === 'metadata' ? 64 : 32;
+  if (!name && /^nsh/.test(field)) {
+    return syntaxError(flow, `${piece}: invalid mask for field ${ovsFieldNames[field]}; it takes no /MASK`);
+  }
+  const width =
+    field === 'ctLabel' ? 128 : field === 'tunnelId' || field === 'metadata' ? 64 : field === 'nshFlags' ? 8 : 32;
   const full = (1n << BigInt(width)) - 1n;
   const mask = /^(0x[0-9a-fA-F]+|\d+)$/.test(maskText) ? BigInt(maskText) : undefined;
   if (!name || mask === undefined || mask > full || extra !== undefined) {
@@ -183,6 +203,14 @@ function maskedSetField(
   }
   if (mask === full) {
     return [{ type: 'set_field', field, value }];
+  }
+  // OVS writes an NSH field's bits with one NXAST_REG_LOAD2, which a `load` models for one run of bits.
+  const run = mask >> BigInt(mask.toString(2).length - mask.toString(2).replace(/0+$/, '').length);
+  if (/^nsh/.test(field) && (run & (run + 1n)) !== 0n) {
+    return syntaxError(
+      flow,
+      `${piece}: dpdk-ts writes NSH fields with one contiguous run of mask bits, got ${maskText}`,
+    );
   }
   const loads: Action[] = [];
   let offset = 0;

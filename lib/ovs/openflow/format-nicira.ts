@@ -4,7 +4,8 @@
  */
 import type { Action } from './actions.js';
 import type { NatAction, NiciraAction } from './nicira-actions.js';
-import { formatFieldRef } from './nxm-fields.js';
+import { formatNshLoad } from './nsh-load.js';
+import { formatFieldRef, isExperimenterRef } from './nxm-fields.js';
 
 /** `%#x` of C: `0` for zero, else `0x...`. */
 function alternateHex(value: number | bigint): string {
@@ -90,7 +91,9 @@ export function formatNiciraAction(
     case 'exit':
       return action.type;
     case 'load':
-      return `load:${alternateHex(action.value)}->${formatFieldRef(action.dst)}`;
+      return isExperimenterRef(action.dst)
+        ? formatNshLoad(action.dst, action.value)
+        : `load:${alternateHex(action.value)}->${formatFieldRef(action.dst)}`;
     case 'move':
       return `move:${formatFieldRef(action.src)}->${formatFieldRef(action.dst)}`;
     case 'note':

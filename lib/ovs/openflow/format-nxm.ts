@@ -74,6 +74,7 @@ export function formatLeadingExtensions(match: Match): string[] {
 
 /** Fields that need no Ethernet header, which leave OVS's packet type unmatched. */
 const packetTypeFree = new Set<string>([
+  'packetType',
   'inPort',
   'metadata',
   'tunnelId',
@@ -95,11 +96,57 @@ const packetTypeFree = new Set<string>([
 ]);
 
 /**
- * `eth` when OVS prints the packet type: a match on an Ethernet-layer field implies
- * "Ethernet packets", which OVS shows only in a recirculation (`recirc_id`) match.
+ * The packet type as OVS prints it: `packet_type=(NS,TYPE)` for one other than Ethernet; `eth`
+ * for Ethernet (named, or implied by an Ethernet-layer field) only in a recirculation
+ * (`recirc_id`) match.
  */
 export function formatPacketType(match: Match): string[] {
-  return match.recircId !== undefined && matchesEthernetField(match) ? ['eth'] : [];
+  const packetType = match.packetType;
+  if (packetType !== undefined && packetType !== 0) {
+    const type = packetType & 0xffff;
+    return [`packet_type=(${packetType >>> 16},${type < 10 ? type : `0x${type.toString(16)}`})`];
+  }
+  return match.recircId !== undefined && (packetType === 0 || matchesEthernetField(match)) ? ['eth'] : [];
+}
+
+/** `%u`, or `0x%02x/0x%02x` when masked, as OVS's `format_uint8_masked`. */
+function uint8Masked(name: string, field: Masked<number> | undefined): string[] {
+  if (field === undefined) {
+    return [];
+  }
+  const { value, mask } = splitMasked(field);
+  const hex = (byte: number): string => `0x${byte.toString(16).padStart(2, '0')}`;
+  return [`${name}=${mask === undefined || mask === 0xff ? value : `${hex(value)}/${hex(mask)}`}`];
+}
+
+/** `0x%x[/0x%x]`, as OVS's `format_be32_masked_hex` (zero too is `0x0`). */
+function hex32Masked(name: string, field: Masked<number> | undefined, full: number): string[] {
+  if (field === undefined) {
+    return [];
+  }
+  const { value, mask } = splitMasked(field);
+  return [`${name}=0x${value.toString(16)}${mask === undefined || mask === full ? '' : `/0x${mask.toString(16)}`}`];
+}
+
+/**
+ * The NSH fields, which OVS prints after `dl_type`: the context headers only with MD type 1
+ * matched (they are encoded all the same).
+ */
+export function formatNsh(match: Match): string[] {
+  const parts = [
+    ...uint8Masked('nsh_flags', match.nshFlags),
+    ...uint8Masked('nsh_ttl', match.nshTtl),
+    ...uint8Masked('nsh_mdtype', match.nshMdtype),
+    ...uint8Masked('nsh_np', match.nshNp),
+    ...hex32Masked('nsh_spi', match.nshSpi, 0xffffff),
+    ...uint8Masked('nsh_si', match.nshSi),
+  ];
+  if (match.nshMdtype === 1) {
+    for (const name of ['nshC1', 'nshC2', 'nshC3', 'nshC4'] as const) {
+      parts.push(...hex32Masked(`nsh_c${name.slice(4)}`, match[name], uint32Max));
+    }
+  }
+  return parts;
 }
 
 /**
@@ -107,7 +154,12 @@ export function formatPacketType(match: Match): string[] {
  * (the `eth` shorthand): OVS then leaves the packet type out of the encoded match.
  */
 export function matchesEthernetField(match: Match): boolean {
-  return Object.keys(match).some((key) => !packetTypeFree.has(key) && !/^reg\d+$/.test(key));
+  return Object.keys(match).some(impliesEthernet);
+}
+
+/** Whether a field has prerequisites (an Ethernet packet, at least): OVS's parser then sets the packet type to Ethernet. */
+export function impliesEthernet(field: string): boolean {
+  return !packetTypeFree.has(field) && !/^reg\d+$/.test(field);
 }
 
 /** The registers and the tunnel id, which OVS prints after the protocol shorthand and before `metadata`. */

@@ -8,15 +8,17 @@ import { OFP_DEFAULT_PRIORITY } from './flow-mod.js';
 import { formatNiciraAction } from './format-nicira.js';
 import { formatLearn } from './learn.js';
 import { formatStackAction } from './nicira-stack-actions.js';
+import { formatEncapAction } from './nicira-encap-actions.js';
 import { formatHashAction } from './nicira-hash-actions.js';
 import {
   formatLeadingExtensions,
   formatMplsAndFragments,
+  formatNsh,
   formatPacketType,
   formatRegisters,
   formatTcpFlags,
 } from './format-nxm.js';
-import { ovsFieldNames, splitMasked, type Match } from './match.js';
+import { impliedEthType, ovsFieldNames, splitMasked, type Match } from './match.js';
 import type { FlowStats, PortDescription, PortStats } from './multipart.js';
 
 /** Options of the `ovs-ofctl`-style formatters. */
@@ -200,10 +202,13 @@ export function formatMatch(
     push(formatPortMasked('ct_tp_dst', match.ctTpDst));
   }
   parts.push(...formatPacketType(match));
-  const ethType = match.ethType;
+  // A packet type `(1,TYPE)` stands for its EtherType, which OVS then prints neither as `dl_type` nor as a shorthand.
+  const ethType = match.ethType ?? impliedEthType(match);
   let typeShown = false;
   let protoShown = false;
-  if (ethType === 0x0800 || ethType === 0x86dd) {
+  if (match.ethType === undefined) {
+    typeShown = true;
+  } else if (ethType === 0x0800 || ethType === 0x86dd) {
     const shorthands = ethType === 0x0800 ? ipv4Shorthands : ipv6Shorthands;
     const protocol = match.ipProto === undefined ? undefined : shorthands[match.ipProto];
     parts.push(protocol ?? (ethType === 0x0800 ? 'ip' : 'ipv6'));
@@ -236,6 +241,7 @@ export function formatMatch(
   if (ethType !== undefined && !typeShown) {
     parts.push(`dl_type=0x${ethType.toString(16).padStart(4, '0')}`);
   }
+  parts.push(...formatNsh(match));
   const isArp = ethType === 0x0806 || ethType === 0x8035;
   if (isArp) {
     push(masked(match.arpSpa, (value, mask) => `arp_spa=${formatIpMasked(value, mask)}`));
@@ -293,6 +299,11 @@ export function formatMatch(
 
 /** Fields whose values `ovs-ofctl` prints in hex (`set_field:0x5->reg0`), as OVS's field table says. */
 const hexSetFields = new Set<string>([
+  'nshSpi',
+  'nshC1',
+  'nshC2',
+  'nshC3',
+  'nshC4',
   'pktMark',
   'ctMark',
   'tunErspanIdx',
@@ -343,6 +354,9 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
         (actions) => actions.map((inner) => formatAction(inner, options)).join(','),
         (port) => formatPort(port, options),
       );
+    case 'encap':
+    case 'decap':
+      return formatEncapAction(action);
     case 'set_mpls_ttl':
       return `set_mpls_ttl(${action.ttl})`;
     case 'dec_mpls_ttl':

@@ -30,6 +30,7 @@ export type { NatAction, NiciraAction, PacketInReason } from './nicira-actions.j
 export type { LearnAction, LearnSpec } from './learn.js';
 export type { BundleAlgorithm, HashAction, HashFields, MultipathAlgorithm } from './nicira-hash-actions.js';
 export type { StackAction } from './nicira-stack-actions.js';
+export type { EncapAction, NshTlv } from './nicira-encap-actions.js';
 export type { FieldRef } from './nxm-fields.js';
 export * from './target.js';
 export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../address.js';

@@ -39,6 +39,13 @@ export type RegisterMatch = { [K in `reg${RegisterIndex}`]?: Masked<number> };
  * on the wire; the flow-syntax parser checks them.
  */
 export interface Match extends RegisterMatch {
+  /**
+   * `OXM_OF_PACKET_TYPE`: OVS's packet type, `namespace << 16 | type`: 0 is Ethernet (OVS
+   * leaves it out of a match with an Ethernet-layer field), `0x10000 | ethertype` a packet
+   * that starts with that protocol's header (`packet_type=(1,0x800)`), which implies the
+   * EtherType for the fields that need one.
+   */
+  packetType?: number;
   /** `NXM_NX_RECIRC_ID`: the recirculation id (0 for packets not recirculated). */
   recircId?: number;
   /** `NXM_NX_CONJ_ID`: the id of the `conjunction` that matched. */
@@ -168,6 +175,26 @@ export interface Match extends RegisterMatch {
   tunGbpId?: Masked<number>;
   /** `NXM_NX_TUN_GBP_FLAGS`: the VXLAN group policy flags (`tun_gbp_flags`). */
   tunGbpFlags?: Masked<number>;
+  /** `NXOXM_NSH_FLAGS`: the NSH base header's flags (needs `ethType` 0x894f, as all NSH fields). */
+  nshFlags?: Masked<number>;
+  /** `NXOXM_NSH_TTL`: the NSH header's 6-bit TTL. */
+  nshTtl?: number;
+  /** `NXOXM_NSH_MDTYPE`: the NSH metadata type (1: fixed-length context, 2: TLVs). */
+  nshMdtype?: number;
+  /** `NXOXM_NSH_NP`: the NSH next protocol. */
+  nshNp?: number;
+  /** `NXOXM_NSH_SPI`: the 24-bit service path identifier. */
+  nshSpi?: number;
+  /** `NXOXM_NSH_SI`: the service index. */
+  nshSi?: number;
+  /** `NXOXM_NSH_C1`: MD type 1 context header 1. */
+  nshC1?: Masked<number>;
+  /** `NXOXM_NSH_C2`: MD type 1 context header 2. */
+  nshC2?: Masked<number>;
+  /** `NXOXM_NSH_C3`: MD type 1 context header 3. */
+  nshC3?: Masked<number>;
+  /** `NXOXM_NSH_C4`: MD type 1 context header 4. */
+  nshC4?: Masked<number>;
   /** `OXM_OF_METADATA`: the 64-bit pipeline metadata register. */
   metadata?: Masked<bigint>;
   /**
@@ -175,6 +202,12 @@ export interface Match extends RegisterMatch {
    * that they can be shown and sent back. Encoded after the modelled fields.
    */
   otherFields?: RawOxmField[];
+}
+
+/** The EtherType a packet type of the EtherType namespace (`packet_type=(1,TYPE)`) stands for; undefined for others. */
+export function impliedEthType(match: Match): number | undefined {
+  const packetType = match.packetType;
+  return packetType !== undefined && packetType >>> 16 === 1 ? packetType & 0xffff : undefined;
 }
 
 /** An OXM TLV this SDK does not model, as found on the wire. */
@@ -485,4 +518,15 @@ export const ovsFieldNames: Readonly<Record<MatchFieldName, string>> = {
   arpSpa: 'arp_spa',
   arpTpa: 'arp_tpa',
   metadata: 'metadata',
+  packetType: 'packet_type',
+  nshFlags: 'nsh_flags',
+  nshTtl: 'nsh_ttl',
+  nshMdtype: 'nsh_mdtype',
+  nshNp: 'nsh_np',
+  nshSpi: 'nsh_spi',
+  nshSi: 'nsh_si',
+  nshC1: 'nsh_c1',
+  nshC2: 'nsh_c2',
+  nshC3: 'nsh_c3',
+  nshC4: 'nsh_c4',
 };

@@ -5,7 +5,15 @@
 import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { invalidArgument } from '../../errors.js';
 import type { Action } from './actions.js';
-import { fieldHeader, fieldRefFromWire, type FieldRef } from './nxm-fields.js';
+import { decodeLoad2, encodeLoad2 } from './nsh-load.js';
+import {
+  fieldHeader,
+  fieldHeaderBytes,
+  fieldRefFromWire,
+  isExperimenterRef,
+  readFieldHeader,
+  type FieldRef,
+} from './nxm-fields.js';
 
 /** Why a packet went to the controller (`ofp_packet_in_reason`), as `controller(reason=...)` names it. */
 export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out';
@@ -93,6 +101,7 @@ const NXAST = {
   POP_QUEUE: 5,
   REG_MOVE: 6,
   REG_LOAD: 7,
+  REG_LOAD2: 33,
   NOTE: 8,
   RESUBMIT_TABLE: 14,
   OUTPUT_REG: 15,
@@ -229,6 +238,9 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
     case 'pop_queue':
       return nxAction(NXAST.POP_QUEUE, 16);
     case 'load': {
+      if (isExperimenterRef(action.dst)) {
+        return encodeLoad2(action.dst, action.value);
+      }
       const buffer = nxAction(NXAST.REG_LOAD, 24);
       buffer.writeUInt16BE(ofsNbits(action.dst), 10);
       buffer.writeUInt32BE(fieldHeader(action.dst), 12);
@@ -236,12 +248,15 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return buffer;
     }
     case 'move': {
-      const buffer = nxAction(NXAST.REG_MOVE, 24);
+      // A field's header is 32 bits, or 64 for an experimenter (NSH) field.
+      const src = fieldHeaderBytes(action.src);
+      const dst = fieldHeaderBytes(action.dst);
+      const buffer = nxAction(NXAST.REG_MOVE, (16 + src.length + dst.length + 7) & ~7);
       buffer.writeUInt16BE(action.src.bits, 10);
       buffer.writeUInt16BE(action.src.offset, 12);
       buffer.writeUInt16BE(action.dst.offset, 14);
-      buffer.writeUInt32BE(fieldHeader(action.src), 16);
-      buffer.writeUInt32BE(fieldHeader(action.dst), 20);
+      src.copy(buffer, 16);
+      dst.copy(buffer, 16 + src.length);
       return buffer;
     }
     case 'note': {
@@ -476,10 +491,18 @@ export function decodeNiciraAction(
     }
     case NXAST.REG_MOVE: {
       const bits = at.readUInt16BE(0);
-      const src = fieldRefFromWire(at.readUInt32BE(6), at.readUInt16BE(2), bits);
-      const dst = fieldRefFromWire(at.readUInt32BE(10), at.readUInt16BE(4), bits);
-      return src && dst && { type: 'move', src, dst };
+      const src = readFieldHeader(at, 6);
+      const dst = src && readFieldHeader(at, 6 + src.length);
+      return (
+        dst && {
+          type: 'move',
+          src: { field: src.name, offset: at.readUInt16BE(2), bits },
+          dst: { field: dst.name, offset: at.readUInt16BE(4), bits },
+        }
+      );
     }
+    case NXAST.REG_LOAD2:
+      return decodeLoad2(at);
     case NXAST.NOTE:
       return { type: 'note', data: Buffer.from(at) };
     case NXAST.OUTPUT_REG: {

@@ -7,9 +7,9 @@
 import type { Action } from './actions.js';
 import { parseUint, syntaxError } from './flow-tokens.js';
 import {
-  fieldHeader,
-  fieldRefFromWire,
+  fieldHeaderBytes,
   formatFieldRef,
+  readFieldHeader,
   isWritable,
   parseFieldRef,
   type FieldRef,
@@ -117,10 +117,12 @@ export function encodeStackAction(action: StackAction, encodeNested: (actions: A
     }
     case 'stack_push':
     case 'stack_pop': {
+      // The field's header is 32 bits, or 64 for an experimenter (NSH) field.
+      const header = fieldHeaderBytes(action.field);
       const buffer = nxHeader(action.type === 'stack_push' ? NXAST_STACK_PUSH : NXAST_STACK_POP, 24);
       buffer.writeUInt16BE(action.field.offset, 10);
-      buffer.writeUInt32BE(fieldHeader(action.field), 12);
-      buffer.writeUInt16BE(action.field.bits, 16);
+      header.copy(buffer, 12);
+      buffer.writeUInt16BE(action.field.bits, 12 + header.length);
       return buffer;
     }
     case 'debug_recirc':
@@ -156,11 +158,12 @@ export function decodeStackAction(
       return { type: 'clone', actions: decodeNested(body, 12, body.length) };
     case NXAST_STACK_PUSH:
     case NXAST_STACK_POP: {
-      if (body.length < 14) {
+      const header = readFieldHeader(body, 8);
+      if (!header || body.length < 10 + header.length) {
         return undefined;
       }
-      const field = fieldRefFromWire(body.readUInt32BE(8), body.readUInt16BE(6), body.readUInt16BE(12));
-      return field && { type: body.readUInt16BE(4) === NXAST_STACK_PUSH ? 'stack_push' : 'stack_pop', field };
+      const field = { field: header.name, offset: body.readUInt16BE(6), bits: body.readUInt16BE(8 + header.length) };
+      return { type: body.readUInt16BE(4) === NXAST_STACK_PUSH ? 'stack_push' : 'stack_pop', field };
     }
     case NXAST_DEBUG_RECIRC:
       return { type: 'debug_recirc' };

@@ -3,8 +3,10 @@
  * `move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]`, `output:NXM_NX_REG1[0..15]`, `ct(zone=...)`):
  * the 32-bit header of each field, its width, its names, and the `NAME[a..b]` syntax.
  */
+import { invalidArgument } from '../../errors.js';
 import { laterFragment } from './action-prerequisites.js';
 import type { Match } from './match.js';
+import { NXOXM_NSH_EXPERIMENTER_ID } from './oxm-fields.js';
 
 /** A bit range of a field: `NXM_NX_REG0[0..15]` is `{ field: 'NXM_NX_REG0', offset: 0, bits: 16 }`. */
 export interface FieldRef {
@@ -30,6 +32,8 @@ interface NxmField {
   needs?: { what: string; ok: (match: Match) => boolean };
   /** Refused as a destination (`ovs-ofctl`: "is read-only"). */
   readOnly?: boolean;
+  /** The experimenter id of an experimenter OXM field, whose 64-bit header is `header` then this id. */
+  experimenter?: number;
 }
 
 const isIpv4 = { what: 'ip', ok: (match: Match) => match.ethType === 0x0800 };
@@ -39,6 +43,7 @@ const isArp = { what: 'arp', ok: (match: Match) => match.ethType === 0x0806 || m
 // Later fragments have no transport header: OVS refuses their ports as it would without tcp/udp.
 const isTcp = { what: 'tcp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 6 && !laterFragment(match) };
 const isMpls = { what: 'mpls', ok: (match: Match) => match.ethType === 0x8847 || match.ethType === 0x8848 };
+const isNsh = { what: 'dl_type=0x894f', ok: (match: Match) => match.ethType === 0x894f };
 const isUdp = { what: 'udp', ok: (match: Match) => isIp.ok(match) && match.ipProto === 17 && !laterFragment(match) };
 
 function header(oxmClass: number, field: number, bytes: number): number {
@@ -98,6 +103,29 @@ const nxmFields: NxmField[] = [
     needs: isMpls,
     readOnly: true,
   },
+  // NSH: experimenter OXM fields (64-bit headers), written with NXAST_REG_LOAD2 as OVS writes them.
+  ...(
+    [
+      ['FLAGS', 1, 1, 8],
+      ['MDTYPE', 2, 1, 8],
+      ['NP', 3, 1, 8],
+      ['SPI', 4, 4, 24],
+      ['SI', 5, 1, 8],
+      ['C1', 6, 4, 32],
+      ['C2', 7, 4, 32],
+      ['C3', 8, 4, 32],
+      ['C4', 9, 4, 32],
+      ['TTL', 10, 1, 6],
+    ] as const
+  ).map(([name, field, bytes, width]) => ({
+    name: `NXOXM_NSH_${name}`,
+    header: header(0xffff, field, 4 + bytes),
+    width,
+    shortName: `nsh_${name.toLowerCase()}`,
+    needs: isNsh,
+    readOnly: name === 'MDTYPE' || name === 'NP',
+    experimenter: NXOXM_NSH_EXPERIMENTER_ID,
+  })),
   ...Array.from({ length: 8 }, (_, index) => ({
     name: `OXM_OF_PKT_REG${index}`,
     header: header(0x8001, index, 8),
@@ -146,7 +174,12 @@ for (const [alias, name] of [
 ] as const) {
   byName.set(alias, byName.get(name)!);
 }
-const byHeader = new Map(nxmFields.map((field) => [field.header, field]));
+const byHeader = new Map(
+  nxmFields.map((field) => [
+    field.experimenter === undefined ? `${field.header}` : `${field.header}:${field.experimenter}`,
+    field,
+  ]),
+);
 
 /** The field an action names (NXM/OXM or `ovs-fields(7)` name); undefined when unknown. */
 export function nxmFieldByName(name: string): NxmField | undefined {
@@ -155,7 +188,42 @@ export function nxmFieldByName(name: string): NxmField | undefined {
 
 /** The field of a 32-bit header from the wire (the mask bit ignored); undefined when unknown. */
 export function nxmFieldByHeader(value: number): NxmField | undefined {
-  return byHeader.get((value & ~0x100) >>> 0);
+  return byHeader.get(`${(value & ~0x100) >>> 0}`);
+}
+
+/** Whether a ref's field is an experimenter OXM field (NSH), whose header is 64 bits. */
+export function isExperimenterRef(ref: FieldRef): boolean {
+  return byName.get(ref.field)?.experimenter !== undefined;
+}
+
+/** The header of a ref's field as OVS writes it in a move or a stack action: 32 bits, or 64 for an experimenter field. */
+export function fieldHeaderBytes(ref: FieldRef): Buffer {
+  const field = byName.get(ref.field)!;
+  const bytes = Buffer.alloc(field.experimenter === undefined ? 4 : 8);
+  bytes.writeUInt32BE(field.header, 0);
+  if (field.experimenter !== undefined) {
+    bytes.writeUInt32BE(field.experimenter, 4);
+  }
+  return bytes;
+}
+
+/** Reads a 32- or 64-bit field header at `at`: the field's name and the header's length; undefined when unknown or cut. */
+export function readFieldHeader(buffer: Buffer, at: number): { name: string; length: number } | undefined {
+  if (at + 4 > buffer.length) {
+    return undefined;
+  }
+  const value = buffer.readUInt32BE(at);
+  if (value >>> 16 !== 0xffff) {
+    const field = nxmFieldByHeader(value);
+    return field && { name: field.name, length: 4 };
+  }
+  if (at + 8 > buffer.length) {
+    return undefined;
+  }
+  // A masked header (NXAST_REG_LOAD2's) counts the mask in its length too.
+  const length = value & 0x100 ? ((value & 0xff) - 4) / 2 + 4 : value & 0xff;
+  const field = byHeader.get(`${((value & ~0x1ff) | length) >>> 0}:${buffer.readUInt32BE(at + 4)}`);
+  return field && { name: field.name, length: 8 };
 }
 
 /** Whether a field ref's field can be written (`load`, `move`'s destination). */
@@ -208,9 +276,19 @@ export function formatFieldRef(ref: FieldRef): string {
   return ref.bits === 1 ? `${ref.field}[${ref.offset}]` : `${ref.field}[${ref.offset}..${ref.offset + ref.bits - 1}]`;
 }
 
-/** The wire header of a ref's field. */
+/**
+ * The 32-bit wire header of a ref's field; an experimenter field (NSH) has none, and is
+ * refused where an action holds only 32 bits for it.
+ */
 export function fieldHeader(ref: FieldRef): number {
-  return byName.get(ref.field)!.header;
+  const field = byName.get(ref.field)!;
+  if (field.experimenter !== undefined) {
+    invalidArgument(
+      'encodeActions',
+      `${ref.field} is an experimenter field, which this action cannot name; expected an NXM field such as NXM_NX_REG0`,
+    );
+  }
+  return field.header;
 }
 
 /** The ref a header and bit range from the wire name; undefined when the header is unknown. */

@@ -17,6 +17,9 @@ export const OFPXMC_EXPERIMENTER = 0xffff;
 /** The Nicira experimenter id, under which OVS carries its newer fields (`NXOXM_ET_*`, e.g. ERSPAN's). */
 export const NX_EXPERIMENTER_ID = 0x00002320;
 
+/** The experimenter id under which Open vSwitch carries the NSH fields (`NXOXM_NSH_*`). */
+export const NXOXM_NSH_EXPERIMENTER_ID = 0x005ad650;
+
 /** The ONF experimenter id, under which OpenFlow 1.3 carries `tcp_flags` (`ONFOXM_ET_TCP_FLAGS`). */
 export const ONF_EXPERIMENTER_ID = 0x4f4e4600;
 
@@ -48,10 +51,11 @@ const registerSpecs: FieldSpec[] = Array.from({ length: 16 }, (_, index) => ({
 /**
  * The modelled OXM fields, in the order `ovs-ofctl` puts them on the wire (OVS's
  * `nx_put_raw`, so that our encodings are byte-for-byte comparable): recirculation and
- * port first, then L2, VLAN, MPLS, L3 and L4, ARP, tunnel, registers, packet mark,
- * conntrack, and `metadata` last.
+ * port first (after the packet type, which OVS puts before everything), then L2, VLAN, MPLS,
+ * L3 and L4, ARP, tunnel, NSH, registers, packet mark, conntrack, and `metadata` last.
  */
 export const fieldSpecs: readonly FieldSpec[] = [
+  { name: 'packetType', oxmField: 44, kind: 'u32', maskable: false },
   { name: 'recircId', oxmClass: OFPXMC_NXM_1, oxmField: 36, kind: 'u32', maskable: false },
   { name: 'conjId', oxmClass: OFPXMC_NXM_1, oxmField: 37, kind: 'u32', maskable: false },
   { name: 'inPort', oxmField: 0, kind: 'u32', maskable: false },
@@ -125,6 +129,28 @@ export const fieldSpecs: readonly FieldSpec[] = [
     oxmField,
     kind,
     maskable: false,
+  })),
+  ...(
+    [
+      ['nshFlags', 1, 'u8', true, undefined],
+      ['nshTtl', 10, 'u8', false, undefined],
+      ['nshMdtype', 2, 'u8', false, undefined],
+      ['nshNp', 3, 'u8', false, undefined],
+      ['nshSpi', 4, 'u32', false, 0xffffff],
+      ['nshSi', 5, 'u8', false, undefined],
+      ['nshC1', 6, 'u32', true, undefined],
+      ['nshC2', 7, 'u32', true, undefined],
+      ['nshC3', 8, 'u32', true, undefined],
+      ['nshC4', 9, 'u32', true, undefined],
+    ] as const
+  ).map(([name, oxmField, kind, maskable, max]) => ({
+    name,
+    oxmClass: OFPXMC_EXPERIMENTER,
+    experimenter: NXOXM_NSH_EXPERIMENTER_ID,
+    oxmField,
+    kind,
+    maskable,
+    ...(max === undefined ? {} : { max }),
   })),
   ...registerSpecs,
   { name: 'pktMark', oxmClass: OFPXMC_NXM_1, oxmField: 33, kind: 'u32', maskable: true },

@@ -215,6 +215,26 @@ size_t VdevWait::Count() {
   return g_pending.size();
 }
 
+void VdevWait::CheckRoom(Napi::Env env, const std::string& name, const std::string& op) {
+  size_t ports = rte_eth_dev_count_total();
+  size_t waiting = 0;
+  {
+    // Once probed, a creation's port is counted by DPDK, or its slot is free again.
+    std::lock_guard<std::mutex> lock(g_mutex);
+    for (const auto& [ticket, pending] : g_pending) waiting += pending->probed ? 0 : 1;
+  }
+  if (ports + waiting < RTE_MAX_ETHPORTS) return;
+  std::string waits = waiting == 0
+                          ? ""
+                          : " and " + std::to_string(waiting) + (waiting == 1 ? " is" : " are") +
+                                " being created (waiting for a vhost-user client)";
+  Throw(env, "ENOSPC",
+        "Cannot create device \"" + name + "\": " + std::to_string(ports) +
+            " ethernet ports exist" + waits + ", the most DPDK was built for (RTE_MAX_ETHPORTS " +
+            std::to_string(RTE_MAX_ETHPORTS) + "): close a port first",
+        op, name);
+}
+
 // probeWaiting(devargs, operation, callback): starts creating a virtio-user server port and
 // returns a ticket for cancelProbe. `callback(error, portId, cancelled)` runs once it ends.
 Napi::Value VdevWait::Probe(const Napi::CallbackInfo& info) {
@@ -237,6 +257,7 @@ Napi::Value VdevWait::Probe(const Napi::CallbackInfo& info) {
   if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0 || Creating(name)) {
     Throw(env, "EEXIST", "A device named \"" + name + "\" already exists", op, name);
   }
+  CheckRoom(env, name, op);
   PrepareSocket(env, *socket, op, name);
   auto pending = std::make_unique<Pending>();
   Pending* raw = pending.get();

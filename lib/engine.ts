@@ -148,6 +148,20 @@ export const engineStreamKeys = [
   'send',
 ] as const satisfies readonly (keyof EngineStream)[];
 
+// Engines started and not stopped or closed since: what LcoreWorker.start names when it
+// refuses a CPU one of them runs on (a txonly engine that ended by itself is `running: false`).
+const startedEngines = new Set<Engine>();
+
+/**
+ * @internal The engine started last on EAL lcore `lcore` and not stopped since, if any: it
+ * runs there unless it ended by itself (`running` says).
+ */
+export function engineStartedOn(lcore: number): Engine | undefined {
+  let found: Engine | undefined;
+  for (const engine of startedEngines) if (engine.lcore === lcore) found = engine;
+  return found;
+}
+
 /**
  * A native forwarding loop on an EAL worker lcore: C speed, controlled from TypeScript.
  * Counters are readable while it runs.
@@ -255,11 +269,15 @@ export class Engine {
   /** Launches the loop on its lcore. Ports must be started. */
   start(): void {
     this.#native.start();
+    // Last in the set: the one started last on its lcore.
+    startedEngines.delete(this);
+    startedEngines.add(this);
   }
 
   /** Stops the loop and waits for its lcore. Safe to call twice; `start()` runs it again. */
   stop(): void {
     this.#native.stop();
+    startedEngines.delete(this);
   }
 
   /**
@@ -268,6 +286,7 @@ export class Engine {
    */
   close(): void {
     this.#native.close();
+    startedEngines.delete(this);
   }
 
   /**

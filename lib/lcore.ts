@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { engineStartedOn } from './engine.js';
 import { DpdkError, invalidArgument } from './errors.js';
 import { formatCpuList, onlineCpus } from './host.js';
 import { native } from './native.js';
@@ -91,7 +92,38 @@ function defaultPreload(path: string): string[] {
 
 // The workers whose threads have not exited, so that the process's exit can stop them first:
 // EAL can close the ports (and unlink their vhost-user sockets) only once no thread polls them.
-const runningWorkers = new Set<{ control: Int32Array; worker: Worker }>();
+// Each with its CPU and, once attached, its lcore: what start() checks a new worker's CPU against.
+const runningWorkers = new Set<{ control: Int32Array; worker: Worker; cpu: number; lcore?: number }>();
+
+/**
+ * Refuses a CPU that already runs a loop of this process: another lcore worker, or an Engine
+ * (or any function launched) on an EAL worker lcore pinned to it. Two busy pollers on one CPU
+ * each get a fraction of it, and neither says so.
+ */
+function checkCpuFree(op: string, cpu: number): void {
+  const busy = (what: string): never => {
+    throw new DpdkError(`cpu ${cpu} already runs ${what}: stop it first, or give another cpu`, {
+      code: 'EBUSY',
+      operation: op,
+      object: `cpu ${cpu}`,
+    });
+  };
+  for (const running of runningWorkers) {
+    if (running.cpu === cpu)
+      busy(running.lcore === undefined ? 'an LcoreWorker (starting)' : `an LcoreWorker (lcore ${running.lcore})`);
+  }
+  for (const lcore of native.lcores()) {
+    if (lcore.role !== 'worker' || !lcore.busy || !lcore.cpus.includes(cpu)) continue;
+    const engine = engineStartedOn(lcore.id);
+    // A txonly engine that sent its txLimit ended: its lcore waits to be collected, nothing runs.
+    if (engine !== undefined && !engine.running) continue;
+    busy(
+      engine === undefined
+        ? `a function launched on EAL lcore ${lcore.id}`
+        : `Engine ${engine.id} (mode ${engine.mode}) on EAL lcore ${lcore.id}`,
+    );
+  }
+}
 
 /**
  * @internal Called at process exit, before EAL shuts down: asks every running loop to end and
@@ -159,6 +191,8 @@ export class LcoreWorker {
    * absolute path, or a file: URL (a `URL` or a `file:` string), with or without its
    * extension.
    * @throws DpdkError `ENOENT` naming the absolute path tried when there is no such module;
+   * `EBUSY` naming what runs there when `cpu` already runs another lcore worker of this
+   * process or an engine (any busy EAL worker lcore pinned to it), with nothing changed;
    * `EINVAL` for bad options.
    */
   static async start(file: string | URL, options: LcoreWorkerOptions): Promise<LcoreWorker> {
@@ -198,6 +232,8 @@ export class LcoreWorker {
     // Everything that can fail before the thread starts comes before the ports are marked.
     const path = resolveLoopModule(op, file);
     const preload = (options.preload ?? defaultPreload(path)).map((name) => resolvePreload(op, name));
+    // Checked and claimed (runningWorkers, below) with no await between: two starts cannot both pass.
+    checkCpuFree(op, cpu);
     const acquired: Port[] = [];
     try {
       for (const port of ports) {
@@ -213,7 +249,11 @@ export class LcoreWorker {
     worker.on('error', (error) => {
       failure.error ??= error;
     });
-    const running = { control: new Int32Array(control), worker };
+    const running: { control: Int32Array; worker: Worker; cpu: number; lcore?: number } = {
+      control: new Int32Array(control),
+      worker,
+      cpu,
+    };
     runningWorkers.add(running);
     const exited = new Promise<number>((resolve) =>
       worker.once('exit', (code) => {
@@ -237,6 +277,7 @@ export class LcoreWorker {
         ),
       );
     });
+    running.lcore = lcore;
     return new LcoreWorker(worker, running.control, new Float64Array(counters), names, ports, exited, lcore, failure);
   }
 

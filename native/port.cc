@@ -133,14 +133,7 @@ Napi::Value Port::Probe(const Napi::CallbackInfo& info) {
           "A device named \"" + name + "\" is being created (it waits for its vhost-user client)",
           op, name);
   }
-  // Refused here, naming the limit, rather than inside the driver's probe.
-  if (rte_eth_dev_count_total() >= RTE_MAX_ETHPORTS) {
-    Throw(env, "ENOSPC",
-          "Cannot create device \"" + name + "\": " + std::to_string(rte_eth_dev_count_total()) +
-              " ethernet ports exist, the most DPDK was built for (RTE_MAX_ETHPORTS " +
-              std::to_string(RTE_MAX_ETHPORTS) + "): close a port first",
-          op, name);
-  }
+  VdevWait::CheckRoom(env, name, op);
   std::optional<SocketEnd> socket =
       SocketEnd::Of(name, comma == std::string::npos ? "" : devargs.substr(comma + 1));
   if (socket) PrepareSocket(env, *socket, op, name);

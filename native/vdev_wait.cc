@@ -192,6 +192,7 @@ void Run(Pending* pending) {
 void VdevWait::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeWaiting", Napi::Function::New(env, Probe, "probeWaiting"));
   exports.Set("cancelProbe", Napi::Function::New(env, Cancel, "cancelProbe"));
+  exports.Set("dropVhostPeer", Napi::Function::New(env, DropPeer, "dropVhostPeer"));
 }
 
 std::string VdevWait::ServerOf(const std::string& path) {
@@ -213,6 +214,26 @@ bool VdevWait::Creating(const std::string& name) {
 size_t VdevWait::Count() {
   std::lock_guard<std::mutex> lock(g_mutex);
   return g_pending.size();
+}
+
+void VdevWait::CheckRoom(Napi::Env env, const std::string& name, const std::string& op) {
+  size_t ports = rte_eth_dev_count_total();
+  size_t waiting = 0;
+  {
+    // Once probed, a creation's port is counted by DPDK, or its slot is free again.
+    std::lock_guard<std::mutex> lock(g_mutex);
+    for (const auto& [ticket, pending] : g_pending) waiting += pending->probed ? 0 : 1;
+  }
+  if (ports + waiting < RTE_MAX_ETHPORTS) return;
+  std::string waits = waiting == 0
+                          ? ""
+                          : " and " + std::to_string(waiting) + (waiting == 1 ? " is" : " are") +
+                                " being created (waiting for a vhost-user client)";
+  Throw(env, "ENOSPC",
+        "Cannot create device \"" + name + "\": " + std::to_string(ports) +
+            " ethernet ports exist" + waits + ", the most DPDK was built for (RTE_MAX_ETHPORTS " +
+            std::to_string(RTE_MAX_ETHPORTS) + "): close a port first",
+        op, name);
 }
 
 // probeWaiting(devargs, operation, callback): starts creating a virtio-user server port and
@@ -237,6 +258,7 @@ Napi::Value VdevWait::Probe(const Napi::CallbackInfo& info) {
   if (rte_eth_dev_get_port_by_name(name.c_str(), &existing) == 0 || Creating(name)) {
     Throw(env, "EEXIST", "A device named \"" + name + "\" already exists", op, name);
   }
+  CheckRoom(env, name, op);
   PrepareSocket(env, *socket, op, name);
   auto pending = std::make_unique<Pending>();
   Pending* raw = pending.get();
@@ -257,6 +279,23 @@ Napi::Value VdevWait::Probe(const Napi::CallbackInfo& info) {
     usleep(1000);
   }
   return Napi::Number::New(env, static_cast<double>(raw->ticket));
+}
+
+// dropVhostPeer(path): ends the connection a virtio-user server on `path` accepted, so that its
+// vhost-user client (an OVS dpdkvhostuserclient port) reconnects and sets the device up again.
+// shutdown() rather than close(): the fd stays DPDK's, which sees the peer gone at its next link
+// read, closes it and listens again. Returns how many connections it ended (0: none was up).
+Napi::Value VdevWait::DropPeer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgString(info, 0, "path", "VirtioUser.dropPeer");
+  uint32_t dropped = 0;
+  for (int fd : SocketsOn(path)) {
+    int listening = 0;
+    socklen_t length = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || listening) continue;
+    if (shutdown(fd, SHUT_RDWR) == 0) dropped++;
+  }
+  return Napi::Number::New(env, dropped);
 }
 
 // cancelProbe(ticket): makes a waiting creation fail; its callback then reports it cancelled.

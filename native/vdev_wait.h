@@ -27,12 +27,18 @@ class VdevWait {
   static bool Creating(const std::string& name);
   // How many creations wait (Eal.cleanup refuses to run under them).
   static size_t Count();
+  // Throws ENOSPC, naming the limit, when no ethdev slot is left for the device `name`: the ports
+  // that exist and the creations that wait (each holds a slot, which rte_eth_dev_count_total does
+  // not count until its peer connects) against RTE_MAX_ETHPORTS. Refused here rather than inside
+  // the driver's probe, whose failure says only "No space left on device".
+  static void CheckRoom(Napi::Env env, const std::string& name, const std::string& op);
   // At exit: cancels every waiting creation and waits (boundedly) for their threads to end.
   static void CancelAll();
 
  private:
   static Napi::Value Probe(const Napi::CallbackInfo& info);
   static Napi::Value Cancel(const Napi::CallbackInfo& info);
+  static Napi::Value DropPeer(const Napi::CallbackInfo& info);
 };
 
 }  // namespace dpdkts

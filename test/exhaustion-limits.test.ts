@@ -1,8 +1,10 @@
 // Limits of DPDK's tables and devices: a request past one is refused with the value and
 // the limit, and what exists keeps working.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { Batch, Mempool, NullPort, type Port } from '../lib/index.js';
-import { initEal, ringPort, testPacket } from './helpers/dpdk.js';
+import { Batch, Mempool, NullPort, Port, VirtioUser } from '../lib/index.js';
+import { initEal, ringPort, socketDir, testPacket } from './helpers/dpdk.js';
 
 initEal('exhaust-limits');
 const pool = Mempool.create({ name: 'ex-limits', size: 2047, cacheSize: 0 });
@@ -43,4 +45,57 @@ t.test('a port past RTE_MAX_ETHPORTS is refused with the limit; the others keep 
   again.close();
   for (const port of ports) port.close();
   first.close();
+});
+
+/** NullPorts until the process has `count` ports. */
+function fillTo(count: number): Port[] {
+  const ports: Port[] = [];
+  while (Port.ids().length < count) ports.push(NullPort.create());
+  return ports;
+}
+
+t.test('a virtio-user server past RTE_MAX_ETHPORTS is refused before it listens', async (t) => {
+  const first = ringPort(pool);
+  const ports = fillTo(32);
+  const path = join(socketDir(t), 'full.sock');
+  await t.rejects(VirtioUser.createServer({ path, name: 'net_virtio_user_full', timeoutMs: 5000 }), {
+    name: 'DpdkError',
+    code: 'ENOSPC',
+    operation: 'VirtioUser.createServer',
+    object: 'net_virtio_user_full',
+    message:
+      'Cannot create device "net_virtio_user_full": 32 ethernet ports exist, the most DPDK was built for ' +
+      '(RTE_MAX_ETHPORTS 32): close a port first',
+  });
+  t.notOk(existsSync(path), 'no socket file was made');
+  t.equal(Port.ids().length, 32, 'the ports are as they were');
+  t.ok(echoes(first), 'the ports that exist keep working');
+  for (const port of ports) port.close();
+  first.close();
+});
+
+t.test('a virtio-user server waiting for its client holds a slot: the next port is refused, naming it', async (t) => {
+  const ports = fillTo(31);
+  const path = join(socketDir(t), 'waiting.sock');
+  const controller = new AbortController();
+  const waiting = VirtioUser.createServer({ path, signal: controller.signal });
+  t.throws(() => NullPort.create({ name: 'net_null_past' }), {
+    name: 'DpdkError',
+    code: 'ENOSPC',
+    operation: 'NullPort.create',
+    message:
+      'Cannot create device "net_null_past": 31 ethernet ports exist and 1 is being created (waiting for a ' +
+      'vhost-user client), the most DPDK was built for (RTE_MAX_ETHPORTS 32): close a port first',
+  });
+  await t.rejects(
+    VirtioUser.createServer({ path: join(socketDir(t), 'second.sock'), timeoutMs: 5000 }),
+    { code: 'ENOSPC', message: /31 ethernet ports exist and 1 is being created/ },
+    'a second server is refused too',
+  );
+  controller.abort();
+  await t.rejects(waiting, { code: 'ECANCELED' });
+  const last = NullPort.create({ name: 'net_null_past' });
+  t.equal(Port.ids().length, 32, 'once the wait ended, its slot is free again');
+  last.close();
+  for (const port of ports) port.close();
 });

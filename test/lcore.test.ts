@@ -1,7 +1,7 @@
 // LcoreWorker: a TypeScript loop on a pinned, EAL-registered thread, and its errors.
 import { join, relative } from 'node:path';
 import t from 'tap';
-import { Batch, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
+import { Batch, Engine, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
 import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';
 
 initEal('lcore');
@@ -98,4 +98,95 @@ t.test('worker errors', async (t) => {
   a.stop();
   await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [a] }), { code: 'ERR_PORT_STOPPED' });
   a.close();
+});
+
+t.test('a CPU that already runs a worker is refused, naming it; nothing changes', async (t) => {
+  const [a, b, c] = [ringPort(pool), ringPort(pool), ringPort(pool)];
+  const counters = ['rx', 'tx', 'dropped', 'affinity'];
+  const first = await LcoreWorker.start(loop, { cpu: 1, ports: [a, b], counters });
+  await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [c], counters }), {
+    name: 'DpdkError',
+    code: 'EBUSY',
+    operation: 'LcoreWorker.start',
+    object: 'cpu 1',
+    message: `cpu 1 already runs an LcoreWorker (lcore ${first.lcore}): stop it first, or give another cpu`,
+  });
+  c.stop(); // not marked as polled: the refused start took nothing
+  const batch = new Batch(8);
+  pool.alloc(batch, 8, packet);
+  t.equal(a.txBurst(0, batch), 8);
+  t.ok(await until(() => first.counters().tx === 8), 'the running worker goes on');
+  t.equal(await first.stop(), 0);
+  c.start();
+  const second = await LcoreWorker.start(loop, { cpu: 1, ports: [c], counters });
+  t.pass(`once it stopped, cpu 1 takes another worker (lcore ${second.lcore})`);
+  t.equal(await second.stop(), 0);
+  t.equal(b.rxBurst(0, batch), 8);
+  batch.close();
+  for (const port of [a, b, c]) port.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
+t.test('of two starts on one CPU at once, one runs and the other is refused', async (t) => {
+  const [a, b] = [ringPort(pool), ringPort(pool)];
+  const counters = ['rx', 'tx', 'dropped', 'affinity'];
+  const results = await Promise.allSettled([
+    LcoreWorker.start(loop, { cpu: 1, ports: [a], counters }),
+    LcoreWorker.start(loop, { cpu: 1, ports: [b], counters }),
+  ]);
+  t.equal(results[0].status, 'fulfilled');
+  t.match(results[1], {
+    status: 'rejected',
+    reason: { code: 'EBUSY', message: /^cpu 1 already runs an LcoreWorker \((starting|lcore \d+)\)/ },
+  });
+  if (results[0].status === 'fulfilled') t.equal(await results[0].value.stop(), 0);
+  b.stop();
+  a.close();
+  b.close();
+});
+
+t.test('a CPU whose EAL lcore runs an engine is refused, naming the engine', async (t) => {
+  const [a, b, c] = [ringPort(pool), ringPort(pool), ringPort(pool)];
+  const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ rxPort: a, txPort: b }] });
+  engine.start();
+  await t.rejects(LcoreWorker.start(loop, { cpu: 1, ports: [c] }), {
+    code: 'EBUSY',
+    operation: 'LcoreWorker.start',
+    message: `cpu 1 already runs Engine ${engine.id} (mode io) on EAL lcore 1: stop it first, or give another cpu`,
+  });
+  c.stop(); // not marked as polled
+  t.ok(engine.running, 'the engine goes on');
+  engine.stop();
+  c.start();
+  const worker = await LcoreWorker.start(loop, { cpu: 1, ports: [c], counters: ['rx', 'tx', 'dropped', 'affinity'] });
+  t.equal(await worker.stop(), 0, 'once the engine stopped, cpu 1 takes a worker');
+  engine.close();
+  for (const port of [a, b, c]) port.close();
+});
+
+t.test('a txonly engine that ended by itself does not hold its CPU', async (t) => {
+  const [a, b] = [ringPort(pool), ringPort(pool)];
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'txonly',
+    mempool: pool,
+    template: packet,
+    streams: [{ rxPort: a, txPort: a, txLimit: 16 }],
+  });
+  engine.start();
+  t.ok(await until(() => !engine.running), 'the engine ends after its txLimit');
+  const worker = await LcoreWorker.start(loop, {
+    cpu: 1,
+    ports: [a, b],
+    counters: ['rx', 'tx', 'dropped', 'affinity'],
+  });
+  t.equal(await worker.stop(), 0);
+  // The 16 packets went round the two ring ports: take them back before closing.
+  const batch = new Batch(32);
+  for (const port of [a, b]) while (port.rxBurst(0, batch) > 0) batch.free();
+  batch.close();
+  engine.close();
+  a.close();
+  b.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
 });

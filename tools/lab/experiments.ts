@@ -22,6 +22,33 @@ export interface Check {
   ok: boolean | null;
 }
 
+/** A counted run: the generator's report, what OVS counted, and the checks on them. */
+export interface CountedRun {
+  /** The generator's report. */
+  generator: PktgenReport;
+  /** What OVS counted during the run (with `--hosts`, every chassis's ports named `CHASSIS PORT`). */
+  ovs: OvsCounters;
+  /** The checks on the run. */
+  checks: Check[];
+}
+
+/**
+ * How a forwarding experiment meets its fabric: the one OVS's bridge and flows (default),
+ * or the OVN chassis of `--hosts` (hosts.ts).
+ */
+export interface ForwardingFabric {
+  /** Makes the topology of experiments 1 and 2 (the four vhost-user ports and their paths). */
+  topology: (lab: Lab) => Promise<void>;
+  /** The counted run, with the forwarder connected: port 0 sends 100, port 1 sends 200. */
+  countedRun: (lab: Lab) => Promise<CountedRun>;
+}
+
+/** The one OVS: the reference setup's bridge and flows. */
+const singleOvs: ForwardingFabric = {
+  topology: (lab) => lab.topology(referencePorts, referenceFlows),
+  countedRun: (lab) => countedRun(lab),
+};
+
 /** A forwarder's part of a forwarding experiment. */
 export interface ForwarderResult {
   /** Which forwarder. */
@@ -29,7 +56,7 @@ export interface ForwarderResult {
   /** Its name in the tables. */
   label: string;
   /** Its counted run (on its first turn), with the checks on it. */
-  counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
+  counted?: CountedRun;
   /** Its full-rate runs, one per round. */
   rounds: RoundFigures[];
   /** Medians and spread over the rounds, and the ratio to the C forwarder; null without rounds. */
@@ -43,7 +70,7 @@ export interface ExperimentResult {
   /** `experiment 1: ...`, `experiment 2: ...` or `service chain: ...`. */
   name: string;
   /** The counted run: the generator's report, what OVS counted, and the checks on them. */
-  counted?: { generator: PktgenReport; ovs: OvsCounters; checks: Check[] };
+  counted?: CountedRun;
   /** The OVS limit experiment's measurement (ovs-limit.ts). */
   ovsLimit?: OvsLimit;
   /** A fault run's figures, events and checks (faults.ts, `--fault`). */
@@ -95,13 +122,13 @@ export const forwarderPorts: VirtioPort[] = [
 ];
 
 /** What a run of the generator gives: its report, and OVS's counters when they were read. */
-interface GeneratorRun {
+export interface GeneratorRun {
   report: PktgenReport;
   ovs: OvsCounters;
 }
 
 /** What the generator does: `setup` at once, `run` once OVS has its ports connected and up. */
-interface GeneratorScript {
+export interface GeneratorScript {
   /** pktgen commands (`;`-separated) run as it starts: settings. */
   setup: string;
   /** pktgen commands run once OVS can send to both of its ports; they end with `quit`. */
@@ -114,14 +141,14 @@ interface GeneratorScript {
  * counters when its peer leaves). With `ports` null OVS is not read and the generator
  * leaves at once.
  */
-async function generate(
+export async function generate(
   lab: Lab,
   name: string,
   ports: null,
   script: GeneratorScript,
 ): Promise<{ report: PktgenReport }>;
-async function generate(lab: Lab, name: string, ports: string[], script: GeneratorScript): Promise<GeneratorRun>;
-async function generate(
+export async function generate(lab: Lab, name: string, ports: string[], script: GeneratorScript): Promise<GeneratorRun>;
+export async function generate(
   lab: Lab,
   name: string,
   ports: string[] | null,
@@ -183,7 +210,7 @@ async function generate(
  * 200 at 10% rate through OVS and the forwarder; every packet is checked, at the generator
  * and in OVS's flows and ports.
  */
-async function countedRun(lab: Lab): Promise<NonNullable<ExperimentResult['counted']>> {
+async function countedRun(lab: Lab): Promise<CountedRun> {
   const before = await lab.ovsCounters(referencePorts);
   const counted = await generate(lab, 'pktgen', referencePorts, {
     setup: 'set all rate 10; set 0 count 100; set 1 count 200',
@@ -262,14 +289,18 @@ async function zeroLossSearch(lab: Lab, max: string): Promise<SearchReport> {
  * that of the dpdk-ts forwarder the lab ran before the comparison (testpmd's native
  * engine, l2fwd's TypeScript loop), or of the first forwarder without it.
  */
-export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<ExperimentResult> {
+export async function forwardingExperiment(
+  lab: Lab,
+  name: '1' | '2',
+  fabric: ForwardingFabric = singleOvs,
+): Promise<ExperimentResult> {
   const result: ExperimentResult = {
     name: name === '1' ? 'experiment 1: testpmd forwards' : 'experiment 2: l2fwd forwards',
     apps: {},
     forwarders: [],
     pass: false,
   };
-  await lab.topology(referencePorts, referenceFlows);
+  await fabric.topology(lab);
   const forwarders = labForwarders(name, lab.options.forwarders, packageRoot, yields(lab, 'forwarder'));
   const results: ForwarderResult[] = forwarders.map((forwarder) => ({
     kind: forwarder.kind,
@@ -288,7 +319,7 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
       const entry = results[index];
       if (entry.error !== undefined) continue;
       try {
-        await oneTurn(lab, forwarder, cpu, round, entry, result);
+        await oneTurn(lab, fabric, forwarder, cpu, round, entry, result);
       } catch (error) {
         entry.error = error instanceof Error ? error.message : String(error);
         log(`lab: ${result.name}: ${forwarder.label}: ${entry.error}`);
@@ -313,6 +344,7 @@ export async function forwardingExperiment(lab: Lab, name: '1' | '2'): Promise<E
 /** A forwarder's turn in a round: start it, the counted run (round 0) or a full-rate run, stop it. */
 async function oneTurn(
   lab: Lab,
+  fabric: ForwardingFabric,
   forwarder: LabForwarder,
   cpu: number,
   round: number,
@@ -331,7 +363,7 @@ async function oneTurn(
     await lab.waitConnected(['vhost-user2', 'vhost-user3'], [app]);
     if (round === 0) {
       log(`lab: ${result.name}: ${forwarder.label}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
-      entry.counted = await countedRun(lab);
+      entry.counted = await fabric.countedRun(lab);
     } else {
       log(`lab: ${result.name}: ${forwarder.label}: full-rate run for ${lab.options.durationS} s (round ${round})`);
       const figures = await fullRateRound(lab, round);

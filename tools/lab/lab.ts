@@ -20,6 +20,7 @@ import { cpuMask, planCpus, type CpuPlan } from './cpu-plan.js';
 import { DockerEngine, type AppExit } from './docker-engine.js';
 import { buildBaseImage, buildImage } from './images.js';
 import { maxConcurrentApps, type LabOptions } from './options.js';
+import { OvnFabric } from './ovn-fabric.js';
 import { readOvsCounters, type OvsCounters } from './ovs-counters.js';
 import { ContainerAppRunner, HostAppRunner, type AppPaths, type AppRunner, type AppRunnerOptions } from './runner.js';
 
@@ -33,6 +34,8 @@ const bridge = 'ovs-br0';
  * `dpdk-socket-limit`), the two apps of an experiment the rest as they need it.
  */
 const neededHugepageMb = 768;
+/** With `--hosts N`: each chassis's OVS takes 128 to 256 MiB, the apps the rest. */
+const hostsHugepageMb = (hosts: number): number => 128 * hosts + 512;
 
 /** Prints a line of the lab's progress. */
 export function log(line: string): void {
@@ -84,6 +87,7 @@ export class Lab {
   readonly #ownSocketDir: string;
   #sandbox: OvsSandbox | undefined;
   #vswitch: Vswitch | undefined;
+  #ovn: OvnFabric | undefined;
   #docker: DockerEngine | undefined;
   #image: string | undefined;
   #apps = new Set<StartedApp>();
@@ -120,6 +124,16 @@ export class Lab {
     return this.#sandbox as OvsSandbox;
   }
 
+  /**
+   * The OVN fabric of `--hosts N` (chassis, northbound database, attached ports, counters).
+   * @throws DpdkError `ERR_LAB` when the lab runs the one OVS.
+   */
+  get ovn(): OvnFabric {
+    if (this.#ovn === undefined)
+      throw new DpdkError('the lab runs one OVS, not OVN chassis (--hosts)', { code: 'ERR_LAB', operation: 'lab' });
+    return this.#ovn;
+  }
+
   /** The lab's OVSDB helpers, whose replica says each interface's state. */
   get vswitch(): Vswitch {
     return this.#vswitch as Vswitch;
@@ -138,13 +152,32 @@ export class Lab {
   /** Checks prerequisites, starts OVS-DPDK, and builds the images. */
   async setUp(): Promise<void> {
     const freeMb = freeHugepageMb();
-    if (!this.options.noHuge && freeMb < neededHugepageMb) {
+    const hosts = this.options.hosts;
+    const neededMb = hosts > 0 ? hostsHugepageMb(hosts) : neededHugepageMb;
+    if (!this.options.noHuge && freeMb < neededMb) {
       throw new DpdkError(
-        `only ${freeMb} MiB of hugepages are free, the lab needs ${neededHugepageMb} MiB: reserve them with ` +
+        `only ${freeMb} MiB of hugepages are free, the lab needs ${neededMb} MiB: reserve them with ` +
           "'echo 512 > /proc/sys/vm/nr_hugepages' as root, or run with --no-huge",
         { code: 'ENOMEM', operation: 'lab' },
       );
     }
+    if (hosts > 0) await this.#startOvn(hosts);
+    else await this.#startOvs();
+    if (this.options.containers) {
+      log('lab: preparing the container engine and images (no registry: debootstrap, then docker build)');
+      this.#docker = await DockerEngine.ensure({ log: (line: string) => log(`lab: ${line}`) });
+      const base = await buildBaseImage(this.#docker);
+      this.#image = await buildImage(this.#docker, {
+        name: 'dpdk-ts-app',
+        dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
+        baseImage: base,
+        stagePackageFrom: packageRoot,
+      });
+    }
+  }
+
+  /** The one OVS-DPDK, configured through the SDK's OVSDB client. */
+  async #startOvs(): Promise<void> {
     // OVS adds --in-memory unless --legacy-mem is given, and EAL refuses --in-memory with --no-huge.
     const dpdkExtra = `--no-pci${this.options.noHuge ? ' --no-huge --legacy-mem -m 1024' : ' --in-memory --single-file-segments'}`;
     log(
@@ -176,17 +209,22 @@ export class Lab {
       },
     });
     this.#vswitch = await Vswitch.connect(this.#sandbox.dbTarget, { timeoutMs: 60000 });
-    if (this.options.containers) {
-      log('lab: preparing the container engine and images (no registry: debootstrap, then docker build)');
-      this.#docker = await DockerEngine.ensure({ log: (line: string) => log(`lab: ${line}`) });
-      const base = await buildBaseImage(this.#docker);
-      this.#image = await buildImage(this.#docker, {
-        name: 'dpdk-ts-app',
-        dockerfile: join(packageRoot, 'examples/docker/Dockerfile.app'),
-        baseImage: base,
-        stagePackageFrom: packageRoot,
-      });
-    }
+  }
+
+  /** `--hosts N`: OVN's central and N DPDK chassis, every PMD on the OVS CPU. */
+  async #startOvn(hosts: number): Promise<void> {
+    log(
+      `lab: starting OVN with ${hosts} DPDK chassis (network namespaces, Geneve in OVS userspace; every chassis's PMD ` +
+        `on CPU ${this.cpus.ovs}, pmd-maxsleep ${this.options.pmdMaxSleepUs} us; generator on CPU ${this.cpus.generator}, ` +
+        `forwarder on CPU ${this.cpus.forwarder}; ${this.options.noHuge ? 'no hugepages' : 'hugepages'})`,
+    );
+    this.#ovn = await OvnFabric.start({
+      hosts,
+      cpus: this.cpus,
+      noHuge: this.options.noHuge,
+      pmdMaxSleepUs: this.options.pmdMaxSleepUs,
+      socketDir: this.#ownSocketDir,
+    });
   }
 
   /** The bridge with `ports` (names, OpenFlow numbers from 1) and `flows`, made anew. */
@@ -225,8 +263,13 @@ export class Lab {
     return OpenFlowClient.connect(this.openflowTarget, { timeoutMs: 10000 });
   }
 
-  /** OVS's flow counters and the counters of ports `names` (OpenFlow numbers from 1) now. */
+  /**
+   * OVS's flow counters and the counters of ports `names` (OpenFlow numbers from 1) now;
+   * with `--hosts`, those of `names` on their chassis and of every tunnel port (see
+   * {@link OvnFabric.counters}).
+   */
   async ovsCounters(names: string[]): Promise<OvsCounters> {
+    if (this.#ovn !== undefined) return this.#ovn.counters(names);
     const openflow = await this.#openflow();
     try {
       return await readOvsCounters(openflow, names);
@@ -240,7 +283,6 @@ export class Lab {
    * fails at once, with its last lines, if one of `apps` exits meanwhile.
    */
   async waitConnected(names: string[], apps: StartedApp[], timeoutMs = 30000): Promise<void> {
-    const vswitch = this.#vswitch as Vswitch;
     const deadline = Date.now() + timeoutMs;
     const ended: StartedApp[] = [];
     for (const app of apps) void app.runner.wait().then(() => ended.push(app));
@@ -252,10 +294,10 @@ export class Lab {
           { code: 'ERR_LAB', operation: 'lab' },
         );
       }
-      const states = await Promise.all(names.map((name) => vswitch.interface(name)));
-      if (states.every((state) => state.connected === true)) return;
+      const states = names.map((name) => this.#connected(name));
+      if (states.every((connected) => connected)) return;
       if (Date.now() > deadline) {
-        const waiting = names.filter((_, i) => states[i].connected !== true);
+        const waiting = names.filter((_, i) => !states[i]);
         throw new DpdkError(`OVS did not see ${waiting.join(', ')} connected within ${timeoutMs / 1000} s`, {
           code: 'ETIMEDOUT',
           operation: 'lab',
@@ -270,11 +312,9 @@ export class Lab {
    * stopped: the next app on the same sockets is then not taken for connected early.
    */
   async waitDisconnected(names: string[], timeoutMs = 10000): Promise<void> {
-    const vswitch = this.#vswitch as Vswitch;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const states = await Promise.all(names.map((name) => vswitch.interface(name)));
-      if (states.every((state) => state.connected !== true)) return;
+      if (names.every((name) => !this.#connected(name))) return;
       if (Date.now() > deadline) {
         throw new DpdkError(
           `OVS still sees ${names.join(', ')} connected ${timeoutMs / 1000} s after their app stopped`,
@@ -286,6 +326,12 @@ export class Lab {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** Whether OVS (or the chassis that has it) sees vhost-user port `name` connected to its virtio peer. */
+  #connected(name: string): boolean {
+    if (this.#ovn !== undefined) return this.#ovn.connected(name);
+    return (this.#vswitch as Vswitch).interface(name).connected === true;
   }
 
   /** The EAL settings of an app pinned to `cpu` with these ports, as it sees its paths. */
@@ -421,6 +467,7 @@ export class Lab {
     }
     this.#vswitch?.close();
     await this.#sandbox?.stop().catch(() => undefined);
+    await this.#ovn?.close().catch(() => undefined);
     await this.#docker?.stop().catch(() => undefined);
     rmSync(this.#ownSocketDir, { recursive: true, force: true });
   }

@@ -11,9 +11,10 @@
 import { UsageError } from '../../examples/app.js';
 import { writeCharts } from '../charts/index.js';
 import { chainExperiment, forwardingExperiment, type ExperimentResult } from './experiments.js';
+import { hostsExperiment } from './hosts.js';
 import { faultExperiment } from './faults.js';
 import { Lab, log } from './lab.js';
-import { parseLabOptions, usage, type LabOptions } from './options.js';
+import { parseLabOptions, usage, type ExperimentName, type LabOptions } from './options.js';
 import { ovsLimitExperiment } from './ovs-limit.js';
 import { summary, writeReport } from './report.js';
 
@@ -53,11 +54,13 @@ async function main(): Promise<number> {
         result =
           fault !== undefined
             ? await faultExperiment(lab, fault, options.faultPps)
-            : experiment === 'chain'
-              ? await chainExperiment(lab)
-              : experiment === 'ovs-limit'
-                ? await ovsLimitExperiment(lab)
-                : await forwardingExperiment(lab, experiment);
+            : options.hosts > 0
+              ? await hostsExperiment(lab, experiment as ExperimentName)
+              : experiment === 'chain'
+                ? await chainExperiment(lab)
+                : experiment === 'ovs-limit'
+                  ? await ovsLimitExperiment(lab)
+                  : await forwardingExperiment(lab, experiment);
       } catch (error) {
         result = {
           name: fault !== undefined ? `fault ${fault}` : `experiment ${experiment}`,

@@ -28,6 +28,9 @@ export type FaultName = 'ovs-restart' | 'container-restart' | 'ovsdb-restart';
 /** The faults, for the command line. */
 export const faultNames: readonly FaultName[] = ['ovs-restart', 'container-restart', 'ovsdb-restart'];
 
+/** The most simulated hosts `--hosts` takes: each is a DPDK ovs-vswitchd with its own memory. */
+export const maxHosts = 8;
+
 /** Text of `--help`, also printed after a usage error. */
 export const usage = `usage: npm run lab -- [options]
   --experiment 1|2|chain|ovs-limit
@@ -64,6 +67,12 @@ export const usage = `usage: npm run lab -- [options]
                           shares its CPU (default auto; DPDK's C apps always poll)
   --placement ${placements.join('|')}
                           which two pollers share a CPU on a 2-CPU machine (default ${placements[0]})
+  --hosts N               N simulated hosts (2 to ${maxHosts}): an OVN deployment of N DPDK
+                          chassis (each its own network namespace, OVS-DPDK and
+                          ovn-controller, Geneve in OVS userspace) instead of the one OVS;
+                          experiments 1 and 2 run with the generator's ports on chassis 1
+                          and the forwarder's on chassis 2 (default: experiments 1 and 2;
+                          not with --fault or --vhost-mode server)
   --json PATH             where to write the results (default lab-results.json)
   --no-containers         run the apps as processes instead of containers
   --no-huge               no hugepages: DPDK memory from memfd (OVS and apps)
@@ -76,6 +85,12 @@ export const usage = `usage: npm run lab -- [options]
                           the host's network; the lab reads each app's counters as it ends
   --verbose               print every line the apps print
   -h, --help              this text`;
+
+/**
+ * The experiments `--hosts` runs, with the fewest chassis each needs. Another experiment
+ * across hosts adds its name here and its runner to `hostsExperiments` (hosts.ts).
+ */
+export const hostsExperimentMinimum: Readonly<Partial<Record<ExperimentName, number>>> = { '1': 2, '2': 2 };
 
 /** The forwarders of a forwarding experiment: DPDK's C app, dpdk-ts's TypeScript loop, dpdk-ts's native engine. */
 export type ForwarderKind = 'c' | 'ts' | 'native';
@@ -122,6 +137,8 @@ export interface LabOptions {
   metrics?: MetricsAddress;
   /** Print every line the apps print. */
   verbose: boolean;
+  /** Simulated hosts (OVN chassis) of the fabric (`--hosts`); 0: the one OVS. */
+  hosts: number;
 }
 
 /** `text` as an integer from `min` to `max`; throws UsageError naming `option` and `unit` else. */
@@ -151,6 +168,7 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
     noHuge: false,
     vhostMode: 'client',
     verbose: false,
+    hosts: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split(/=(.*)/s, 2);
@@ -251,6 +269,9 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
       case '--verbose':
         options.verbose = true;
         break;
+      case '--hosts':
+        options.hosts = integer('--hosts', value(), 2, maxHosts, 'hosts');
+        break;
       case '-h':
       case '--help':
         return 'help';
@@ -258,7 +279,27 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
         throw new UsageError(`unknown option ${JSON.stringify(argv[i])}`);
     }
   }
+  if (options.hosts > 0) checkHosts(options);
   if (options.experiments.length === 0 && options.faults.length === 0) options.experiments = ['1', '2', 'chain'];
   if (options.forwarders.length === 0) options.forwarders = ['c', 'ts', 'native'];
   return options;
+}
+
+/** What `--hosts` runs with: its experiments, OVN's port type; the experiments default to 1 and 2. */
+function checkHosts(options: LabOptions): void {
+  if (options.faults.length > 0) throw new UsageError('--fault runs on the one OVS: leave out --hosts');
+  // OVN attaches apps with dpdkvhostuserclient ports: the apps serve the sockets.
+  if (options.vhostMode === 'server')
+    throw new UsageError('--hosts attaches the apps as OVS clients of their sockets: leave out --vhost-mode server');
+  for (const experiment of options.experiments) {
+    const minimum = hostsExperimentMinimum[experiment];
+    if (minimum === undefined) {
+      throw new UsageError(
+        `--experiment with --hosts must be ${Object.keys(hostsExperimentMinimum).join(', ')}, got ${JSON.stringify(experiment)}`,
+      );
+    }
+    if (options.hosts < minimum)
+      throw new UsageError(`--experiment ${experiment} needs --hosts ${minimum} or more, got ${options.hosts}`);
+  }
+  if (options.experiments.length === 0) options.experiments = ['1', '2'];
 }

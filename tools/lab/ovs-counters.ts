@@ -60,7 +60,7 @@ export function countersSince(after: OvsCounters, before: OvsCounters): OvsCount
       packets: flow.packets - (before.flows.find((f) => f.flow === flow.flow)?.packets ?? 0),
     })),
     ports: after.ports.map((port) => {
-      const old = before.ports.find((p) => p.port === port.port);
+      const old = before.ports.find((p) => p.port === port.port && p.name === port.name);
       const delta = (now: number | null, then: number | null | undefined): number | null =>
         now === null ? null : now - (then ?? 0);
       return {

@@ -20,6 +20,7 @@ t.test('the lab option --hosts (no DPDK)', async (t) => {
   t.match(parseLabOptions([]), { hosts: 0 }, 'one OVS unless asked');
   t.match(parseLabOptions(['--hosts', '2']), { hosts: 2, experiments: ['1', '2'] }, 'experiments 1 and 2 by default');
   t.match(parseLabOptions(['--hosts=3', '--experiment', '2']), { hosts: 3, experiments: ['2'] });
+  t.match(parseLabOptions(['--hosts', '3', '--experiment', 'chain']), { hosts: 3, experiments: ['chain'] });
   for (const [args, message] of [
     [['--hosts'], /^--hosts needs a value$/],
     [['--hosts', '1'], /^--hosts must be 2 to 8 hosts, got "1"$/],
@@ -27,7 +28,8 @@ t.test('the lab option --hosts (no DPDK)', async (t) => {
     [['--hosts', '2.5'], /^--hosts must be 2 to 8 hosts, got "2.5"$/],
     [['--hosts', 'two'], /^--hosts must be 2 to 8 hosts, got "two"$/],
     [['--hosts', '9'], /^--hosts must be 2 to 8 hosts, got "9"$/],
-    [['--hosts', '2', '--experiment', 'ovs-limit'], /^--experiment with --hosts must be 1, 2, got "ovs-limit"$/],
+    [['--hosts', '2', '--experiment', 'ovs-limit'], /^--experiment with --hosts must be 1, 2, chain, got "ovs-limit"$/],
+    [['--hosts', '2', '--experiment', 'chain'], /^--experiment chain needs --hosts 3 or more, got 2$/],
     [['--hosts', '2', '--fault', 'ovs-restart'], /^--fault runs on the one OVS: leave out --hosts$/],
     [['--vhost-mode', 'server', '--hosts', '2'], /--hosts attaches the apps as OVS clients .*--vhost-mode server$/],
   ] as const) {

@@ -19,6 +19,7 @@ import {
   readUdp,
   type Port,
 } from '../lib/index.js';
+import type { OvnChassis } from '../lib/ovn/chassis.js';
 import { OvnSandbox } from '../lib/ovn/sandbox.js';
 import { ipsCounterNames, type IpsLoopData } from '../examples/ips-loop.js';
 import {
@@ -44,11 +45,7 @@ t.test(
   async (t) => {
     const sandbox = await OvnSandbox.start({ chassis: chainChassisOptions() });
     t.teardown(() => sandbox.close());
-    const [chassis1, chassis2, chassis3] = sandbox.chassis as [
-      (typeof sandbox.chassis)[0],
-      (typeof sandbox.chassis)[0],
-      (typeof sandbox.chassis)[0],
-    ];
+    const [chassis1, chassis2, chassis3] = sandbox.chassis as [OvnChassis, OvnChassis, OvnChassis];
     const sockets: ChainSockets = {
       gen0: `${sandbox.runDir}/gen0.sock`,
       gen1: `${sandbox.runDir}/gen1.sock`,

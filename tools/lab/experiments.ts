@@ -362,7 +362,7 @@ async function oneTurn(
   try {
     await lab.waitConnected(['vhost-user2', 'vhost-user3'], [app]);
     if (round === 0) {
-      log(`lab: ${result.name}: ${forwarder.label}: counted run (port 0 sends 100, port 1 sends 200, at 10% rate)`);
+      log(`lab: ${result.name}: ${forwarder.label}: counted run (port 0 sends 100, port 1 sends 200)`);
       entry.counted = await fabric.countedRun(lab);
     } else {
       log(`lab: ${result.name}: ${forwarder.label}: full-rate run for ${lab.options.durationS} s (round ${round})`);

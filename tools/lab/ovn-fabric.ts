@@ -69,8 +69,11 @@ export class OvnFabric {
       'pmd-maxsleep': String(options.pmdMaxSleepUs),
       // As the single OVS's: a mempool per port (forwarders reconnect between rounds).
       'per-port-memory': 'true',
+      // Without hugepages: 512 MiB from memfd (-m, OVS's dpdk-alloc-mem). EAL refuses
+      // --socket-mem beside -m, and the chassis's default of dpdk-socket-mem=128 is set
+      // unless given: OVS passes no option it finds empty.
       ...(options.noHuge
-        ? { 'dpdk-extra': '--no-pci --no-huge -m 512' }
+        ? { 'dpdk-socket-mem': '', 'dpdk-alloc-mem': '512', 'dpdk-extra': '--no-pci --no-huge' }
         : { 'dpdk-socket-mem': '128', 'dpdk-socket-limit': '256', 'dpdk-extra': '--no-pci --single-file-segments' }),
     };
     const sandbox = await OvnSandbox.start({

@@ -64,8 +64,10 @@ const addressing = [
  * The chain across chassis: builds it on `lab.ovn`, starts the IPS and the detector (their
  * stats every second, so that what the probes left in their counters can be taken off),
  * probes until a frame crosses the chain and its copy reaches the detector, then pktgen
- * port 0 sends 300 (UDP 53, 6666, 80 in turn) at 3 Kpps (the mirror doubles what chassis 1 puts on the kernel veth underlay, whose socket buffer dropped Geneve at 10% of the line rate). Checked as chainExperiment
- * checks, and at OVS's ports on each chassis (tools/lab/ovn-chain.ts's counters).
+ * port 0 sends 300 (UDP 53, 6666, 80 in turn) at 3 Kpps: the mirror doubles what chassis 1
+ * puts on the kernel veth underlay, whose socket buffer dropped Geneve at 10% of the line
+ * rate. Checked as chainExperiment checks, and at OVS's ports on each chassis
+ * (tools/lab/ovn-chain.ts's counters).
  */
 export async function hostsChainExperiment(lab: Lab): Promise<ExperimentResult> {
   const result: ExperimentResult = {

@@ -2,10 +2,12 @@
  * The forwarding loop of examples/ips.ts, started by a Forwarder on a pinned worker thread: receive on the
  * input port, match each packet against the rules in place, then either forward the
  * packets no rule matched and free the others (inline), or count and free them all
- * (detect-only).
+ * (detect-only). Inline, it can rewrite the Ethernet addresses of what it forwards (an L3
+ * hop returning packets to a router); detect-only, it can match the frame inside GRE (a
+ * mirror's copies sent as GRE).
  */
 import { isMainThread } from 'node:worker_threads';
-import { Batch, ForwarderLoop, PacketFilter } from '../lib/index.js';
+import { Batch, ForwarderLoop, PacketFilter, greInnerOffset, macRewrite, setMacs } from '../lib/index.js';
 
 /** What examples/ips.ts hands the loop. */
 export interface IpsLoopData {
@@ -13,6 +15,10 @@ export interface IpsLoopData {
   mode: 'inline' | 'detect';
   /** The rules, as texts for PacketFilter. */
   rules: string[];
+  /** Inline: the destination and source MACs written into every packet forwarded. */
+  macs?: { destination: string; source: string };
+  /** Detect: match the Ethernet frame inside GRE; packets that are not GRE match no rule. */
+  decap?: 'gre';
 }
 
 /**
@@ -25,7 +31,8 @@ export function ipsCounterNames(ruleCount: number): string[] {
 
 function run(): void {
   const loop = ForwarderLoop.attach();
-  const { mode, rules } = loop.data as IpsLoopData;
+  const { mode, rules, macs, decap } = loop.data as IpsLoopData;
+  const rewrite = macs === undefined ? undefined : macRewrite(macs.destination, macs.source);
   // One stream: the input, and the output (the input itself in detect mode, which sends nothing).
   const [
     { rxPort: input, rxQueue, txPort: output, txQueue, rxCounter: rx, txCounter: passed, droppedCounter: txDropped },
@@ -42,8 +49,17 @@ function run(): void {
       continue;
     }
     counters[rx] += n;
+    if (rewrite !== undefined) setMacs(batch, n, rewrite);
     for (let i = 0; i < n; i++) {
-      const rule = filter.match(batch.dataView(i), batch.offsets[i], batch.lengths[i]);
+      const view = batch.dataView(i);
+      const offset = batch.offsets[i];
+      const length = batch.lengths[i];
+      let rule: number;
+      if (decap === undefined) rule = filter.match(view, offset, length);
+      else {
+        const inner = greInnerOffset(view, offset, length);
+        rule = inner < 0 ? -1 : filter.match(view, inner, length - (inner - offset));
+      }
       if (rule < 0) continue;
       counters[firstRule + rule] += 1;
       counters[matched] += 1;

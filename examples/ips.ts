@@ -27,7 +27,8 @@ import {
 import { ipsCounterNames, type IpsLoopData } from './ips-loop.js';
 
 const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--rule RULE]...
-         [--in PORT] [--out PORT] [--cpu CPU] [--stats-period SECONDS] [--json]
+         [--in PORT] [--out PORT] [--eth-dst MAC --eth-src MAC] [--decap gre]
+         [--cpu CPU] [--stats-period SECONDS] [--json]
          [--yield-when-idle] [--engine loop|native] [--metrics HOST:PORT]
          [--pcap FILE [--pcap-direction rx|tx|both]]
   --mode inline   forward --in to --out, dropping packets a rule matches (default)
@@ -35,6 +36,12 @@ const usage = `usage: ips.js [EAL args] -- --mode inline|detect --rule RULE [--r
   --rule RULE     ovs-ofctl-style match: ip|udp|tcp|icmp, nw_src=NET, nw_dst=NET,
                   tp_src=PORT[-PORT], tp_dst=PORT[-PORT], comma-separated
   --in, --out     port ids (default 0 and 1)
+  --eth-dst MAC, --eth-src MAC
+                  inline: write these Ethernet addresses into every packet forwarded
+                  (an L3 hop that returns packets to a router: its port's MAC, and ours);
+                  give both, loop engine only
+  --decap gre     detect: match the Ethernet frame inside GRE (mirrored copies sent as
+                  GRE, e.g. by an OVN Mirror of type gre); loop engine only
   --cpu CPU       CPU of the forwarding thread (default: the last one this process may use;
                   native: the EAL worker lcore on CPU, default the first worker lcore)
   --stats-period  print counters every SECONDS (default 1, 0 disables)
@@ -58,6 +65,11 @@ interface IpsOptions {
   json: boolean;
   yieldWhenIdle: boolean;
   engine: 'loop' | 'native';
+  /** `--eth-dst`, `--eth-src`: the addresses written into forwarded packets (inline). */
+  ethDst?: string;
+  ethSrc?: string;
+  /** `--decap gre`: match inside GRE (detect). */
+  decap?: 'gre';
   /** `--pcap`, `--pcap-direction`: capture the ports' packets. */
   pcap?: PcapOption;
   metrics?: MetricsAddress;
@@ -69,6 +81,12 @@ function integer(name: string, value: string | undefined, min: number, max: numb
     throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return number;
+}
+
+function mac(name: string, value: string | undefined): string {
+  if (value === undefined || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value))
+    throw new UsageError(`${name} must be a MAC address like 00:00:00:00:00:01, got ${JSON.stringify(value)}`);
+  return value.toLowerCase();
 }
 
 function parseOptions(args: string[]): IpsOptions | 'help' {
@@ -110,6 +128,18 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
       case '--out':
         options.output = integer('--out', args[++i], 0, 31);
         break;
+      case '--eth-dst':
+        options.ethDst = mac('--eth-dst', args[++i]);
+        break;
+      case '--eth-src':
+        options.ethSrc = mac('--eth-src', args[++i]);
+        break;
+      case '--decap': {
+        const decap = args[++i];
+        if (decap !== 'gre') throw new UsageError(`--decap must be gre, got ${JSON.stringify(decap)}`);
+        options.decap = decap;
+        break;
+      }
       case '--cpu':
         options.cpu = integer('--cpu', args[++i], 0, 1023);
         break;
@@ -155,6 +185,14 @@ function parseOptions(args: string[]): IpsOptions | 'help' {
   if (options.rules.length === 0) throw new UsageError('give at least one --rule');
   if (options.mode === 'inline' && options.input === options.output)
     throw new UsageError('--in and --out must differ in inline mode');
+  if ((options.ethDst === undefined) !== (options.ethSrc === undefined))
+    throw new UsageError('--eth-dst and --eth-src go together: give both or neither');
+  if (options.ethDst !== undefined && options.mode !== 'inline')
+    throw new UsageError('--eth-dst and --eth-src apply only to --mode inline');
+  if (options.decap !== undefined && options.mode !== 'detect')
+    throw new UsageError('--decap applies only to --mode detect');
+  if (options.engine === 'native' && (options.ethDst !== undefined || options.decap !== undefined))
+    throw new UsageError('--eth-dst, --eth-src and --decap need --engine loop (the native filter has neither)');
   return options;
 }
 
@@ -179,6 +217,9 @@ async function startForwarder(options: IpsOptions, ports: Port[]): Promise<{ for
   if (options.engine === 'loop') {
     const cpu = options.cpu ?? Math.max(...Eal.threadAffinity());
     const data: IpsLoopData = { mode: options.mode, rules: options.rules };
+    if (options.ethDst !== undefined && options.ethSrc !== undefined)
+      data.macs = { destination: options.ethDst, source: options.ethSrc };
+    if (options.decap !== undefined) data.decap = options.decap;
     const loop = join(__dirname, 'ips-loop');
     const counters = ipsCounterNames(options.rules.length);
     const forwarder = await Forwarder.start({ loop, cpu, streams, data, counters, yieldWhenIdle });

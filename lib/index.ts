@@ -100,6 +100,7 @@ export {
 } from './metrics/index.js';
 export * from './packet.js';
 export { macRewrite, setMacs, swapMacs, type MacRewrite } from './mac-rewrite.js';
+export { GRE_PROTO_TEB, IP_PROTO_GRE, greInnerOffset } from './gre.js';
 export * from './ovs/index.js';
 export { PacketFilter, parseRule, type PacketRule } from './packet-filter.js';
 export {

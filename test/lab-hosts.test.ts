@@ -25,6 +25,7 @@ t.test('the lab option --hosts (no DPDK)', async (t) => {
     { hosts: 3, experiments: ['move'] },
     'the live move',
   );
+  t.match(parseLabOptions(['--hosts', '3', '--experiment', 'chain']), { hosts: 3, experiments: ['chain'] });
   for (const [args, message] of [
     [['--hosts'], /^--hosts needs a value$/],
     [['--hosts', '1'], /^--hosts must be 2 to 8 hosts, got "1"$/],
@@ -32,7 +33,11 @@ t.test('the lab option --hosts (no DPDK)', async (t) => {
     [['--hosts', '2.5'], /^--hosts must be 2 to 8 hosts, got "2.5"$/],
     [['--hosts', 'two'], /^--hosts must be 2 to 8 hosts, got "two"$/],
     [['--hosts', '9'], /^--hosts must be 2 to 8 hosts, got "9"$/],
-    [['--hosts', '2', '--experiment', 'ovs-limit'], /^--experiment with --hosts must be 1, 2, move, got "ovs-limit"$/],
+    [
+      ['--hosts', '2', '--experiment', 'ovs-limit'],
+      /^--experiment with --hosts must be 1, 2, chain, move, got "ovs-limit"$/,
+    ],
+    [['--hosts', '2', '--experiment', 'chain'], /^--experiment chain needs --hosts 3 or more, got 2$/],
     [['--hosts', '2', '--experiment', 'move'], /^--experiment move needs --hosts 3 or more, got 2$/],
     [['--experiment', 'move'], /^--experiment move moves a forwarder between simulated hosts: give --hosts 3 or more$/],
     [['--hosts', '2', '--fault', 'ovs-restart'], /^--fault runs on the one OVS: leave out --hosts$/],

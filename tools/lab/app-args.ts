@@ -93,6 +93,10 @@ export interface NetworkFunctionSettings {
   rule: string;
   /** Yield the CPU when nothing arrived (`--yield-when-idle`). */
   yieldWhenIdle: boolean;
+  /** Print the counters every N seconds (`--stats-period`); default 0, none. */
+  statsPeriodSeconds?: number;
+  /** More of examples/ips.ts's options (`--eth-dst MAC --eth-src MAC`, `--decap gre`). */
+  extra?: readonly string[];
 }
 
 /** The reference setup's command lines (`../shared/REFERENCE-SETUP.md`), ports left out. */
@@ -185,8 +189,9 @@ export function networkFunctionArgs(eal: AppEalSettings, nf: NetworkFunctionSett
     '--cpu',
     String(eal.cpu),
     '--stats-period',
-    '0',
+    String(nf.statsPeriodSeconds ?? 0),
     '--json',
     ...(nf.yieldWhenIdle ? ['--yield-when-idle'] : []),
+    ...(nf.extra ?? []),
   ];
 }

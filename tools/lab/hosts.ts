@@ -18,6 +18,7 @@ import {
   type ExperimentResult,
   type ForwardingFabric,
 } from './experiments.js';
+import { hostsChainExperiment } from './hosts-chain.js';
 import { hostsMoveExperiment } from './hosts-move.js';
 import { log, type Lab } from './lab.js';
 import type { FabricPort } from './ovn-fabric.js';
@@ -38,6 +39,7 @@ export type HostsExperiment = (lab: Lab) => Promise<ExperimentResult>;
 export const hostsExperiments: Partial<Record<ExperimentName, HostsExperiment>> = {
   '1': (lab) => forwardingExperiment(lab, '1', acrossHosts),
   '2': (lab) => forwardingExperiment(lab, '2', acrossHosts),
+  chain: hostsChainExperiment,
   move: (lab) => hostsMoveExperiment(lab),
 };
 

@@ -92,7 +92,12 @@ export const usage = `usage: npm run lab -- [options]
  * The experiments `--hosts` runs, with the fewest chassis each needs. Another experiment
  * across hosts adds its name here and its runner to `hostsExperiments` (hosts.ts).
  */
-export const hostsExperimentMinimum: Readonly<Partial<Record<ExperimentName, number>>> = { '1': 2, '2': 2, move: 3 };
+export const hostsExperimentMinimum: Readonly<Partial<Record<ExperimentName, number>>> = {
+  '1': 2,
+  '2': 2,
+  chain: 3,
+  move: 3,
+};
 
 /** The forwarders of a forwarding experiment: DPDK's C app, dpdk-ts's TypeScript loop, dpdk-ts's native engine. */
 export type ForwarderKind = 'c' | 'ts' | 'native';

@@ -103,15 +103,21 @@ export class OvnFabric {
 
   /**
    * Makes the logical switch ports `ports` (and their switches) and attaches each on its
-   * chassis, a `dpdkvhostuserclient` port to `<socketDir>/<name>`; ports already attached
-   * where asked are left as they are. Then waits until every chassis has installed the
+   * chassis, a `dpdkvhostuserclient` port to `<socketDir>/<name>`. A port already attached
+   * where asked is left as it is, or with `anew` detached and attached again (a new OVS
+   * port: its counters from zero, as the single OVS's bridge made anew for each
+   * experiment; OVS keeps a vhost port's drop counters across its peer's reconnections,
+   * so a full-rate run's drops would show in the next experiment's counted run). Then waits until every chassis has installed the
    * result (`ovn-nbctl --wait=hv sync`): a chassis sends to a port on another only once it
    * knows where that port is bound.
    */
-  async attach(ports: readonly FabricPort[]): Promise<void> {
+  async attach(ports: readonly FabricPort[], options: { anew?: boolean } = {}): Promise<void> {
     for (const port of ports) {
       const chassis = this.chassis(port.chassis);
-      if (chassis.portState(port.name) !== undefined) continue;
+      if (chassis.portState(port.name) !== undefined) {
+        if (options.anew !== true) continue;
+        await chassis.detach(port.name);
+      }
       if (this.northbound.list('switch').every((ls) => ls.name !== port.switch))
         await this.northbound.create('switch', { name: port.switch });
       if (this.northbound.list('switch-port').every((lsp) => lsp.name !== port.name))

@@ -4,7 +4,7 @@
  */
 import { DpdkError } from '../../errors.js';
 import type { OpenFlowClient } from './client.js';
-import type { TlsOptions } from '../ovsdb/connection.js';
+import type { TlsOptions } from '../stream.js';
 import type { OpenFlowErrorInfo } from './codec.js';
 
 /**

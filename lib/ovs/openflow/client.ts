@@ -3,10 +3,9 @@
  * FEATURES handshake, keepalives and the request methods (the requests awaiting replies are
  * kept in replies.ts).
  */
-import { createConnection, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { DpdkError, errnoOf, invalidArgument } from '../../errors.js';
-import { tlsOptionKeys, type TlsOptions } from '../ovsdb/connection.js';
+import type { Socket } from 'node:net';
+import { DpdkError, errnoOf } from '../../errors.js';
+import { openStream } from '../stream.js';
 import { checkBoolean, checkInteger, checkOptions, checkTimeout } from '../../validate.js';
 import { OFPP } from './actions.js';
 import {
@@ -150,32 +149,8 @@ export class OpenFlowClient {
     if (options.signal?.aborted) {
       throw abortedError(operation, target, options.signal);
     }
-    const material = options.tls;
-    if (parsed.kind === 'ssl') {
-      if (material === undefined) invalidArgument(operation, `${target} needs the tls option (key, cert, ca)`, target);
-      checkOptions<TlsOptions>(`${operation} tls`, material, tlsOptionKeys);
-    }
-    const socket =
-      parsed.kind === 'unix'
-        ? createConnection({ path: parsed.path })
-        : parsed.kind === 'tcp'
-          ? createConnection({ host: parsed.host, port: parsed.port })
-          : tlsConnect({
-              host: parsed.host,
-              port: parsed.port,
-              key: material!.key,
-              cert: material!.cert,
-              ca: material!.ca,
-              // As Open vSwitch: a certificate signed by the CA is the switch's, whatever its name.
-              ...(material!.checkServerName === true ? {} : { checkServerIdentity: () => undefined }),
-            });
-    const client = new OpenFlowClient(
-      target,
-      socket,
-      timeoutMs,
-      maxReplyBytes,
-      parsed.kind === 'ssl' ? 'secureConnect' : 'connect',
-    );
+    const { socket, readyEvent } = openStream(operation, target, parsed, options.tls);
+    const client = new OpenFlowClient(target, socket, timeoutMs, maxReplyBytes, readyEvent);
     try {
       await withDeadline(
         operation,

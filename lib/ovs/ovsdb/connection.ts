@@ -3,29 +3,14 @@
  * options, requests matched to replies, and the errors an OVSDB server returns.
  */
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as net from 'node:net';
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkOptions, checkTimeout } from '../../validate.js';
+import { openStream, type StreamTarget, type TlsOptions } from '../stream.js';
 import { isJsonObject, JsonStreamParser, stringifyJson, type JsonValue } from './json-stream.js';
 
-/** TLS material for `ssl:` targets, as PEM contents (not file names). */
-export interface TlsOptions {
-  /** Our private key (PEM). */
-  key: string | Buffer;
-  /** Our certificate (PEM). */
-  cert: string | Buffer;
-  /** The CA certificate(s) the server's certificate must be signed by (PEM). */
-  ca: string | Buffer;
-  /**
-   * Also check that the server certificate names the host connected to. Default false:
-   * like Open vSwitch, trust any certificate signed by `ca`.
-   */
-  checkServerName?: boolean;
-}
-
 /** A parsed connection target. */
-export type Target = { kind: 'unix'; path: string } | { kind: 'tcp' | 'ssl'; host: string; port: number };
+export type Target = StreamTarget;
 
 /** Options of {@link JsonRpcConnection.open}. */
 export interface ConnectionOptions {
@@ -39,6 +24,8 @@ export interface ConnectionOptions {
   maxMessageBytes?: number;
 }
 
+export type { TlsOptions };
+
 /** Options of one call: how long to wait for the reply. */
 export interface CallOptions {
   /** Fail with `ETIMEDOUT` after this many milliseconds. Default: the client's `timeoutMs`. */
@@ -48,8 +35,6 @@ export interface CallOptions {
 }
 
 const connectionOptionKeys: readonly (keyof ConnectionOptions)[] = ['tls', 'timeoutMs', 'signal', 'maxMessageBytes'];
-/** @internal The keys of {@link TlsOptions}, for option checks. */
-export const tlsOptionKeys: readonly (keyof TlsOptions)[] = ['key', 'cert', 'ca', 'checkServerName'];
 
 /**
  * Parses `unix:PATH`, `tcp:HOST:PORT` or `ssl:HOST:PORT` (IPv6 hosts in brackets).
@@ -154,27 +139,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     checkOptions<ConnectionOptions>('connect', options, connectionOptionKeys);
     checkTimeout('connect', options.timeoutMs);
     const parsed = parseTarget(target);
-    if (parsed.kind === 'ssl') {
-      if (options.tls === undefined)
-        invalidArgument('connect', `${target} needs the tls option (key, cert, ca)`, target);
-      checkOptions<TlsOptions>('connect tls', options.tls, tlsOptionKeys);
-    }
+    const { socket, readyEvent: connectEvent } = openStream('connect', target, parsed, options.tls);
     return new Promise((resolve, reject) => {
-      let socket: net.Socket;
-      const connectEvent = parsed.kind === 'ssl' ? 'secureConnect' : 'connect';
-      if (parsed.kind === 'unix') socket = net.connect({ path: parsed.path });
-      else if (parsed.kind === 'tcp') socket = net.connect({ host: parsed.host, port: parsed.port });
-      else {
-        const material = options.tls!;
-        socket = tls.connect({
-          host: parsed.host,
-          port: parsed.port,
-          key: material.key,
-          cert: material.cert,
-          ca: material.ca,
-          ...(material.checkServerName === true ? {} : { checkServerIdentity: () => undefined }),
-        });
-      }
       const finish = (error: DpdkError | undefined): void => {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);

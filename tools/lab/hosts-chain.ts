@@ -65,7 +65,7 @@ const addressing = [
  * The chain across chassis: builds it on `lab.ovn`, starts the IPS and the detector (their
  * stats every second, so that what the probes left in their counters can be taken off),
  * probes until a frame crosses the chain and its copy reaches the detector, then pktgen
- * port 0 sends 300 (UDP 53, 6666, 80 in turn) at 3 Kpps: the mirror doubles what chassis 1
+ * port 0 sends 300 (UDP 53, 6666, 80 in turn) at 1 Kpps: the mirror doubles what chassis 1
  * puts on the kernel veth underlay, whose socket buffer dropped Geneve at 10% of the line
  * rate. Checked as chainExperiment checks, and at OVS's ports on each chassis
  * (tools/lab/ovn-chain.ts's counters).
@@ -160,9 +160,9 @@ export async function hostsChainExperiment(lab: Lab): Promise<ExperimentResult> 
     const before: ChainOvsCounters = await chainOvsCounters(fabric.sandbox);
     const appPorts = [chain.gen0.lsp, chain.gen1.lsp, chain.nfIn.lsp, chain.nfOut.lsp];
     const beforeApps = await lab.ovsCounters(appPorts);
-    log(`lab: ${result.name}: port 0 sends 300 packets at 3 Kpps, UDP to ports 53, 6666 and 80 in turn`);
+    log(`lab: ${result.name}: port 0 sends 300 packets at 1 Kpps, UDP to ports 53, 6666 and 80 in turn`);
     const run = await generate(lab, 'pktgen', appPorts, {
-      setup: `${addressing}; set 0 pps 3000; set 0 dport 53,6666,80; set 0 count 300`,
+      setup: `${addressing}; set 0 pps 1000; set 0 dport 53,6666,80; set 0 count 300`,
       run: `${settle}; start 0; delay 5000; stp; quit`,
     });
     // pktgen's ports are read while it lingers (in generate): once it exits, OVS's counters

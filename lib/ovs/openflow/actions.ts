@@ -8,6 +8,12 @@ import { decodeOxmFields, encodeOxmFields, type Match, type MatchFieldName } fro
 import { decodeStackAction, encodeStackAction, type StackAction } from './nicira-stack-actions.js';
 import { decodeLearn, encodeLearn, type LearnAction } from './learn.js';
 import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
+import {
+  decodeTunMetadataLoad,
+  decodeTunMetadataSetField,
+  encodeTunMetadataAction,
+  type TunMetadataAction,
+} from './tun-metadata.js';
 import { decodeHashAction, decodeRegisterSetField, encodeHashAction, type HashAction } from './nicira-hash-actions.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
@@ -76,6 +82,8 @@ export type Action =
   | StackAction
   /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
   | HashAction
+  /** `set_field:VALUE[/MASK]->tun_metadataN`, `load:VALUE->tun_metadataN[a..b]`. */
+  | TunMetadataAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -274,6 +282,8 @@ function encodeAction(action: Action): Buffer {
     case 'bundle':
     case 'set_register':
       return encodeHashAction(action);
+    case 'set_tun_metadata':
+      return encodeTunMetadataAction(action);
     default:
       return invalidArgument(
         operation,
@@ -393,6 +403,7 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'set_queue', queueId: body.readUInt32BE(0) };
     case OFPAT_EXPERIMENTER: {
       const nicira =
+        decodeTunMetadataLoad(body) ??
         decodeNiciraAction(body, decodeActions) ??
         decodeLearn(body) ??
         decodeHashAction(body) ??
@@ -403,7 +414,7 @@ function decodeAction(type: number, body: Buffer): Action {
       break;
     }
     case OFPAT.SET_FIELD: {
-      const register = decodeRegisterSetField(body) ?? decodeInPortSetField(body);
+      const register = decodeTunMetadataSetField(body) ?? decodeRegisterSetField(body) ?? decodeInPortSetField(body);
       if (register) {
         return register;
       }

@@ -17,6 +17,7 @@ import {
 import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
 import { parseBundle, parseMultipath, parseRegisterSetField } from './nicira-hash-actions.js';
+import { tunMetadataIndex, tunMetadataLoad } from './tun-metadata.js';
 import { parseSample, parseStackAction } from './nicira-stack-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
 import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
@@ -266,6 +267,10 @@ function parseLoad(context: ActionContext, piece: string, text: string): Action 
     syntaxError(context.flow, `${piece}: ${dst.field} is read-only`);
   }
   checkPrerequisite(context, piece, dst);
+  const tunIndex = tunMetadataIndex(dst.field.replace('NXM_NX_TUN_METADATA', 'tun_metadata'));
+  if (tunIndex !== undefined) {
+    return tunMetadataLoad(tunIndex, dst.offset, dst.bits, value);
+  }
   return { type: 'load', dst, value };
 }
 

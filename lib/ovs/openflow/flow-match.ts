@@ -21,6 +21,7 @@ import {
   type Token,
 } from './flow-tokens.js';
 import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
+import { addTunMetadataField, readTunMetadataMatch, tunMetadataIndex } from './tun-metadata.js';
 import { matchesEthernetField } from './format-nxm.js';
 import { OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
 import { fieldMax, specByName } from './oxm-fields.js';
@@ -295,6 +296,12 @@ class MatchBuilder {
       if (field === 'vlanPcp' && this.#match.vlanVid === 0) {
         this.set('vlanVid', OFPVID_PRESENT);
       }
+      return true;
+    }
+    const tunIndex = tunMetadataIndex(key);
+    if (tunIndex !== undefined) {
+      const field = readTunMetadataMatch(flow, token, tunIndex);
+      this.#match.tunMetadata = addTunMetadataField(flow, this.#match.tunMetadata, field);
       return true;
     }
     const extension = readExtensionField(flow, token);

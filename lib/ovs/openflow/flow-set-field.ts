@@ -7,6 +7,7 @@ import type { Action, SetFieldName } from './actions.js';
 import { parsePort, parseUint, parseUint64, requireValue, syntaxError, type Token } from './flow-tokens.js';
 import { parseRegisterSetField } from './nicira-hash-actions.js';
 import { fieldMax } from './oxm-fields.js';
+import { parseTunMetadataSetField, tunMetadataIndex } from './tun-metadata.js';
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
 const setFieldNames: Readonly<Record<string, SetFieldName>> = {
@@ -139,6 +140,10 @@ export function parseSetField(flow: string, piece: string, token: Token): Action
   const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
   if (arrow && readOnlyFields.has(arrow[2]!)) {
     return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
+  }
+  const tunIndex = arrow ? tunMetadataIndex(arrow[2]!) : undefined;
+  if (tunIndex !== undefined) {
+    return [parseTunMetadataSetField(flow, piece, tunIndex, arrow![1]!)];
   }
   const register = arrow ? parseRegisterSetField(flow, piece, arrow[2]!, arrow[1]!) : undefined;
   if (register) {

@@ -92,6 +92,7 @@ const packetTypeFree = new Set<string>([
   'conjId',
   'actsetOutput',
   'otherFields',
+  'tunMetadata',
 ]);
 
 /**

@@ -161,12 +161,10 @@ t.test('tun_metadata flows install and dump as with ovs-ofctl, sized by the mapp
   const lines = await flowLines('br1');
   t.equal(lines.length, 4);
   t.same([...lines].sort(), (await flowLines('br0')).sort(), 'the switch holds the same flows');
-  const own = (await client.flowStats()).map((flow) => ` ${formatFlowStats(flow)}`).sort();
-  t.same(
-    own.map((line) => line.replace(/duration=[\d.]+s, /, '').replace(/n_packets=\d+, n_bytes=\d+, /, '')),
-    [...lines].sort(),
-    "dpdk-ts's own dump reads as ovs-ofctl's",
+  const own = (await client.flowStats()).map((flow) =>
+    ` ${formatFlowStats(flow)}`.replace(/duration=[\d.]+s, /, '').replace(/n_packets=\d+, n_bytes=\d+, /, ''),
   );
+  t.same(own.sort(), [...lines].sort(), "dpdk-ts's own dump reads as ovs-ofctl's");
 });
 
 t.test('a flow on an unmapped tun_metadata is refused as OVS refuses it', async (t) => {

@@ -17,6 +17,7 @@ import { splitFlowCommand, splitFlowFile, type FlowFileLine } from '../lib/ovs/o
 import { portMapOf, sendFlowCommands } from '../lib/ovs/openflow/flow-table.js';
 import { parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { formatPortDescription, formatPortStats, sortPortDescriptions } from '../lib/ovs/openflow/format.js';
+import { formatTlvTable, parseTlvMappings } from '../lib/ovs/openflow/tlv-table.js';
 import { checkOptions } from '../lib/validate.js';
 
 /** Options of {@link runFlowCommand}. */
@@ -55,6 +56,9 @@ export const flowCommandUsage: Readonly<Record<string, string>> = {
   'dump-flows': 'dump-flows [FLOW]',
   'dump-ports': 'dump-ports [PORT]',
   'dump-ports-desc': 'dump-ports-desc',
+  'add-tlv-map': 'add-tlv-map MAP',
+  'del-tlv-map': 'del-tlv-map [MAP]',
+  'dump-tlv-map': 'dump-tlv-map',
 };
 
 const optionKeys = [
@@ -218,7 +222,8 @@ async function diffFlowsCommand(
  * Verbs and their `args` (the bridge is `options.target`): `add-flow FLOW`,
  * `add-flows FILE`, `replace-flows FILE`, `mod-flows FLOW`, `del-flows [FLOW]`,
  * `dump-flows [FLOW]`, `dump-ports [PORT]`, `dump-ports-desc`, and `diff-flows SOURCE1
- * SOURCE2` (each a flow file or a switch). Files hold a flow per line, `#` comments, and
+ * SOURCE2` (each a flow file or a switch), and the TLV table's `add-tlv-map MAP`,
+ * `del-tlv-map [MAP]` (none: every mapping) and `dump-tlv-map`. Files hold a flow per line, `#` comments, and
  * `-` reads standard input; `add-flows` lines may start with `add`, `delete`,
  * `delete_strict`, `modify` or `modify_strict`. Port names in flows are resolved through
  * the bridge's port descriptions (`--names`: `dump-flows` prints them too). Failures are
@@ -271,9 +276,18 @@ export async function runFlowCommand(
       checkArgs(verb, args, 0, 1);
       break;
     case 'dump-ports-desc':
+    case 'dump-tlv-map':
       checkArgs(verb, args, 0, 0);
       break;
+    case 'add-tlv-map':
+      checkArgs(verb, args, 1, 1);
+      break;
+    case 'del-tlv-map':
+      checkArgs(verb, args, 0, 1);
+      break;
   }
+  // As ovs-ofctl: the mappings are read before the switch is contacted.
+  const mappings = verb.endsWith('-tlv-map') && args.length > 0 ? parseTlvMappings(args[0]!) : [];
   const client = await OpenFlowClient.connect(options.target!, call);
   try {
     switch (verb) {
@@ -337,6 +351,15 @@ export async function runFlowCommand(
         for (const port of sortPortDescriptions(await client.portDescriptions(call))) {
           formatPortDescription(port).forEach((line) => out(line));
         }
+        break;
+      case 'add-tlv-map':
+        await client.tlvTableMod('add', mappings, call);
+        break;
+      case 'del-tlv-map':
+        await client.tlvTableMod(args.length > 0 ? 'delete' : 'clear', mappings, call);
+        break;
+      case 'dump-tlv-map':
+        formatTlvTable(await client.tlvTable(call)).forEach((line) => out(line));
         break;
     }
   } finally {

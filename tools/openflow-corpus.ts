@@ -31,6 +31,11 @@ export interface CorpusFlow {
   file: string;
   line: number;
   flow: string;
+  /**
+   * The switch's TLV table for this flow, in `ovs-ofctl add-tlv-map` syntax: set by a
+   * `#! tlv-map MAP` line of its file (for the flows after it), for `tun_metadataN` flows.
+   */
+  tlvMap?: string;
 }
 
 /** How dpdk-ts did on one flow, judged by ovs-ofctl. */
@@ -66,10 +71,14 @@ export async function loadCorpus(files?: readonly string[]): Promise<CorpusFlow[
   const flows: CorpusFlow[] = [];
   for (const path of [...paths].sort()) {
     const lines = (await readFile(path, 'utf8')).split('\n');
+    let tlvMap: string | undefined;
     lines.forEach((text, index) => {
       const flow = text.trim();
-      if (flow !== '' && !flow.startsWith('#')) {
-        flows.push({ file: basename(path), line: index + 1, flow });
+      const directive = /^#!\s*tlv-map\s+(\S+)$/.exec(flow);
+      if (directive) {
+        tlvMap = directive[1];
+      } else if (flow !== '' && !flow.startsWith('#')) {
+        flows.push({ file: basename(path), line: index + 1, flow, ...(tlvMap === undefined ? {} : { tlvMap }) });
       }
     });
   }
@@ -123,9 +132,17 @@ export async function judgeCorpus(
   const client = await OpenFlowClient.connect(ovs.mgmt(bridge));
   const clear = (): Promise<void> => client.flowMod({ command: 'delete', tableId: OFPTT_ALL });
   const results: CorpusResult[] = [];
+  let tlvMap: string | undefined;
   try {
     for (const entry of flows) {
       await clear();
+      if (entry.tlvMap !== tlvMap) {
+        await ovs.ofctl('del-tlv-map', bridge);
+        if (entry.tlvMap !== undefined) {
+          await ovs.ofctl('add-tlv-map', bridge, entry.tlvMap);
+        }
+        tlvMap = entry.tlvMap;
+      }
       let theirs: string;
       let theyAccepted = true;
       try {
@@ -161,6 +178,10 @@ export async function judgeCorpus(
       results.push({ ...entry, verdict, theirs, ours, ...(sameBytes === undefined ? {} : { sameBytes }) });
     }
   } finally {
+    if (tlvMap !== undefined) {
+      await clear();
+      await ovs.ofctl('del-tlv-map', bridge);
+    }
     await client.close();
   }
   return results;

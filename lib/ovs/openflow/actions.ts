@@ -9,6 +9,12 @@ import { decodeStackAction, encodeStackAction, type StackAction } from './nicira
 import { decodeEncapAction, encodeEncapAction, type EncapAction } from './nicira-encap-actions.js';
 import { decodeLearn, encodeLearn, type LearnAction } from './learn.js';
 import { decodeNiciraAction, encodeNiciraAction, type NiciraAction } from './nicira-actions.js';
+import {
+  decodeTunMetadataLoad,
+  decodeTunMetadataSetField,
+  encodeTunMetadataAction,
+  type TunMetadataAction,
+} from './tun-metadata.js';
 import { decodeHashAction, decodeRegisterSetField, encodeHashAction, type HashAction } from './nicira-hash-actions.js';
 
 /** OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`). */
@@ -79,6 +85,8 @@ export type Action =
   | EncapAction
   /** `multipath(...)`, `bundle(...)`, `bundle_load(...)`, `set_field` of `xregN`/`xxregN`. */
   | HashAction
+  /** `set_field:VALUE[/MASK]->tun_metadataN`, `load:VALUE->tun_metadataN[a..b]`. */
+  | TunMetadataAction
   /** An action this SDK does not model, as decoded from the switch; sent back verbatim. */
   | { type: 'unknown'; actionType: number; body: Buffer };
 
@@ -280,6 +288,8 @@ function encodeAction(action: Action): Buffer {
     case 'bundle':
     case 'set_register':
       return encodeHashAction(action);
+    case 'set_tun_metadata':
+      return encodeTunMetadataAction(action);
     default:
       return invalidArgument(
         operation,
@@ -399,6 +409,7 @@ function decodeAction(type: number, body: Buffer): Action {
       return { type: 'set_queue', queueId: body.readUInt32BE(0) };
     case OFPAT_EXPERIMENTER: {
       const nicira =
+        decodeTunMetadataLoad(body) ??
         decodeNiciraAction(body, decodeActions) ??
         decodeLearn(body) ??
         decodeHashAction(body) ??
@@ -410,7 +421,7 @@ function decodeAction(type: number, body: Buffer): Action {
       break;
     }
     case OFPAT.SET_FIELD: {
-      const register = decodeRegisterSetField(body) ?? decodeInPortSetField(body);
+      const register = decodeTunMetadataSetField(body) ?? decodeRegisterSetField(body) ?? decodeInPortSetField(body);
       if (register) {
         return register;
       }

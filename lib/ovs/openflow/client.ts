@@ -54,6 +54,14 @@ import { helloError, versionError } from './handshake.js';
 import { abortedError, openflowError, PendingReplies, withDeadline, type CheckedCall } from './replies.js';
 import { parseTarget } from './target.js';
 import {
+  decodeTlvTableReply,
+  encodeTlvTableMod,
+  encodeTlvTableRequest,
+  type TlvMapping,
+  type TlvTable,
+  type TlvTableCommand,
+} from './tlv-table.js';
+import {
   callOptionKeys,
   clientOptionKeys,
   type CallOptions,
@@ -504,6 +512,46 @@ export class OpenFlowClient {
       OFPT.MULTIPART_REPLY,
       call,
     );
+  }
+
+  /**
+   * Changes the switch's TLV table (`ovs-ofctl add-tlv-map` / `del-tlv-map`): `add` maps
+   * tunnel options to `tun_metadataN` fields, `delete` removes the mappings of the given
+   * fields, `clear` removes all; confirmed by a barrier. Rejects with `ERR_OPENFLOW` when the
+   * switch refuses (`NXTTMFC_ALREADY_MAPPED`, `NXTTMFC_DUP_ENTRY`, `NXTTMFC_BAD_OPT_LEN`, ...).
+   */
+  async tlvTableMod(
+    command: TlvTableCommand,
+    mappings: readonly TlvMapping[] = [],
+    options: CallOptions = {},
+  ): Promise<void> {
+    const call = this.#begin('tlvTableMod', options);
+    const xid = this.#replies.reserveXid();
+    let refused: DpdkError | undefined;
+    this.#replies.setErrorSink(xid, (info) => {
+      refused ??= openflowError(this.target, 'tlvTableMod', info);
+    });
+    try {
+      this.#socket.write(encodeTlvTableMod(xid, command, mappings));
+      await this.#barrier(call);
+    } finally {
+      this.#replies.deleteErrorSink(xid);
+    }
+    if (refused) {
+      throw refused;
+    }
+  }
+
+  /** Reads the switch's TLV table (`ovs-ofctl dump-tlv-map`): its limits and mappings. */
+  async tlvTable(options: CallOptions = {}): Promise<TlvTable> {
+    const call = this.#begin('tlvTable', options);
+    const [body] = await this.#request(
+      'tlvTable',
+      encodeTlvTableRequest(this.#replies.reserveXid()),
+      OFPT_EXPERIMENTER,
+      call,
+    );
+    return decodeTlvTableReply(body!, this.target);
   }
 
   /** Reads flows (OFPMP_FLOW), reassembling multi-part replies. */

@@ -405,6 +405,9 @@ const OFPET_EXPERIMENTER = 0xffff;
 /** The ONF's experimenter id (`ONF_EXPERIMENTER_ID`, "ONF\0"): bundles on OpenFlow 1.3 (bundle.ts). */
 export const ONF_EXPERIMENTER_ID = 0x4f4e4600;
 
+/** The Nicira experimenter id (`NX_EXPERIMENTER_ID`), under which OVS sends its own errors. */
+const NX_EXPERIMENTER_ID = 0x00002320;
+
 /** The bundle errors of the ONF extension (experimenter codes 2300..2315), by code. */
 const bundleErrorNames: readonly string[] = [
   'UNKNOWN',
@@ -428,6 +431,45 @@ const bundleErrorNames: readonly string[] = [
 /** The experimenter code of the first of {@link bundleErrorNames}. */
 const bundleErrorBase = 2300;
 
+/** Open vSwitch's Nicira errors over OpenFlow 1.2+ (experimenter 0x2320), by code, as OVS names them. */
+const niciraErrorNames: Readonly<Record<number, string>> = {
+  2: 'NXBRC_NXM_INVALID',
+  3: 'NXBRC_NXM_BAD_TYPE',
+  4: 'NXBRC_MUST_BE_ZERO',
+  5: 'NXBRC_BAD_REASON',
+  9: 'NXBRC_FM_BAD_EVENT',
+  10: 'NXBRC_UNENCODABLE_ERROR',
+  11: 'NXBAC_MUST_BE_ZERO',
+  12: 'NXFMFC_HARDWARE',
+  13: 'NXFMFC_BAD_TABLE_ID',
+  15: 'NXBAC_BAD_CONJUNCTION',
+  16: 'NXTTMFC_BAD_COMMAND',
+  17: 'NXTTMFC_BAD_OPT_LEN',
+  18: 'NXTTMFC_BAD_FIELD_IDX',
+  19: 'NXTTMFC_TABLE_FULL',
+  20: 'NXTTMFC_ALREADY_MAPPED',
+  21: 'NXTTMFC_DUP_ENTRY',
+  34: 'NXR_NOT_SUPPORTED',
+  35: 'NXR_STALE',
+  36: 'NXST_NOT_CONFIGURED',
+  37: 'NXFMFC_INVALID_TLV_FIELD',
+  38: 'NXTTMFC_INVALID_TLV_DEL',
+  42: 'NXBAC_CT_DATAPATH_SUPPORT',
+  43: 'NXBMC_CT_DATAPATH_SUPPORT',
+};
+
+/** What the Nicira errors a flow or TLV table programmer meets say, as OVS's ofp-errors.h explains them. */
+const niciraErrorDescriptions: Readonly<Record<string, string>> = {
+  NXFMFC_INVALID_TLV_FIELD: 'a tun_metadata field the TLV table does not map (see add-tlv-map)',
+  NXTTMFC_BAD_COMMAND: 'unknown TLV table mod command',
+  NXTTMFC_BAD_OPT_LEN: 'the option length is not a valid option size (a multiple of 4, up to 124)',
+  NXTTMFC_BAD_FIELD_IDX: 'the field index is out of range for tun_metadata<n>',
+  NXTTMFC_TABLE_FULL: 'the options exceed the space the switch has',
+  NXTTMFC_ALREADY_MAPPED: 'the field is already mapped',
+  NXTTMFC_DUP_ENTRY: 'the option is already mapped to another field',
+  NXTTMFC_INVALID_TLV_DEL: 'a flow uses the mapping',
+};
+
 /** Decodes an OFPT_ERROR body into type/code numbers and their spec names. */
 export function decodeErrorMessage(body: Buffer): OpenFlowErrorInfo {
   if (body.length < 4) {
@@ -438,14 +480,24 @@ export function decodeErrorMessage(body: Buffer): OpenFlowErrorInfo {
   if (type === OFPET_EXPERIMENTER) {
     const experimenter = body.length >= 8 ? body.readUInt32BE(4) : 0;
     const bundleError = experimenter === ONF_EXPERIMENTER_ID ? bundleErrorNames[code - bundleErrorBase] : undefined;
-    return {
+    const niciraError =
+      experimenter === NX_EXPERIMENTER_ID && Object.hasOwn(niciraErrorNames, code) ? niciraErrorNames[code] : undefined;
+    const info: OpenFlowErrorInfo = {
       type,
       code,
       typeName: bundleError ? 'OFPET_BUNDLE_FAILED' : 'OFPET_EXPERIMENTER',
-      codeName: bundleError ?? `experimenter 0x${experimenter.toString(16)} code ${code}`,
+      codeName: bundleError ?? niciraError ?? `experimenter 0x${experimenter.toString(16)} code ${code}`,
       experimenter,
       data: Buffer.from(body.subarray(8)),
     };
+    const description =
+      niciraError && Object.hasOwn(niciraErrorDescriptions, niciraError)
+        ? niciraErrorDescriptions[niciraError]
+        : undefined;
+    if (description) {
+      info.description = description;
+    }
+    return info;
   }
   const known = errorTypes[type];
   const codeSuffix = known?.[2][code];

@@ -17,6 +17,7 @@ import {
 import { parseLearn } from './learn.js';
 import type { Match } from './match.js';
 import { parseBundle, parseMultipath, parseRegisterSetField } from './nicira-hash-actions.js';
+import { tunMetadataIndex, tunMetadataLoad } from './tun-metadata.js';
 import { parseSample, parseStackAction } from './nicira-stack-actions.js';
 import { parseDecap, parseEncap } from './nicira-encap-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
@@ -267,6 +268,10 @@ function parseLoad(context: ActionContext, piece: string, text: string): Action 
     syntaxError(context.flow, `${piece}: ${dst.field} is read-only`);
   }
   checkPrerequisite(context, piece, dst);
+  const tunIndex = tunMetadataIndex(dst.field.replace('NXM_NX_TUN_METADATA', 'tun_metadata'));
+  if (tunIndex !== undefined) {
+    return tunMetadataLoad(tunIndex, dst.offset, dst.bits, value);
+  }
   return { type: 'load', dst, value };
 }
 
@@ -365,16 +370,29 @@ function parseController(context: ActionContext, piece: string, args: string): A
       action.userdata = hexBytes(context, value, 'userdata');
     } else if (key === 'pause' && value === undefined) {
       action.pause = true;
-    } else if (key === 'meter_id') {
-      syntaxError(context.flow, `${piece}: controller(meter_id=) is not supported by dpdk-ts yet`);
+    } else if (key === 'meter_id' && value !== undefined && /^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(value)) {
+      // As OVS's str_to_u32: strtoul (decimal, hex, octal; up to 64 bits) kept to 32 bits; 0 is no meter.
+      const digits = /^0[0-7]+$/.test(value) ? `0o${value.slice(1)}` : value;
+      const wide = BigInt(digits);
+      if (wide >= 1n << 64n) {
+        syntaxError(context.flow, `${piece}: invalid numeric format ${value}`);
+      }
+      const meterId = Number(BigInt.asUintN(32, wide));
+      if (meterId !== 0) action.meterId = meterId;
+      else delete action.meterId;
     } else {
       syntaxError(
         context.flow,
-        `${piece}: unknown controller argument "${part}"; expected reason=, max_len=, id=, userdata=, pause`,
+        `${piece}: unknown controller argument "${part}"; expected reason=, max_len=, id=, userdata=, pause, meter_id=`,
       );
     }
   }
-  const plain = (action.reason ?? 'action') === 'action' && !action.controllerId && !action.userdata && !action.pause;
+  const plain =
+    (action.reason ?? 'action') === 'action' &&
+    !action.controllerId &&
+    !action.userdata &&
+    !action.pause &&
+    action.meterId === undefined;
   return plain ? { type: 'output', port: 0xfffffffd, maxLength: action.maxLength ?? 0xffff } : action;
 }
 

@@ -23,6 +23,7 @@ import { parseMaskedIpv4, parseMaskedIpv6, parseMaskedMac } from './flow-match-a
 import { extensionMatchKeys, readExtensionField, rewriteSubfieldMatch } from './flow-match-nxm.js';
 import { impliesEthernet, matchesEthernetField } from './format-nxm.js';
 import { impliedEthType, OFPVID_PRESENT, type Masked, type Match, type MatchFieldName } from './match.js';
+import { addTunMetadataField, readTunMetadataMatch, tunMetadataIndex } from './tun-metadata.js';
 import { fieldMax, specByName } from './oxm-fields.js';
 import { isArp, matchPrerequisites } from './match-prerequisites.js';
 
@@ -246,6 +247,12 @@ class MatchBuilder {
     }
     // Fields read now and placed once the protocol is known (they may precede it).
     this.#ethernet ||= /^(nw_|ip_|tp_|tcp_|udp_|sctp_|icmp_|vlan_tci)/.test(key);
+    const tunIndex = tunMetadataIndex(key);
+    if (tunIndex !== undefined) {
+      const field = readTunMetadataMatch(flow, token, tunIndex);
+      this.#match.tunMetadata = addTunMetadataField(flow, this.#match.tunMetadata, field);
+      return true;
+    }
     const extension = readExtensionField(flow, token);
     if (extension) {
       for (const [field, value] of extension) {

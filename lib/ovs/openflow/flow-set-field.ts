@@ -8,6 +8,7 @@ import { parsePort, parseUint, parseUint64, requireValue, syntaxError, type Toke
 import { parseRegisterSetField } from './nicira-hash-actions.js';
 import { ovsFieldNames } from './match.js';
 import { fieldMax } from './oxm-fields.js';
+import { parseTunMetadataSetField, tunMetadataIndex } from './tun-metadata.js';
 
 /** Names accepted after `set_field:VALUE->`, with the field each writes. */
 const setFieldNames: Readonly<Record<string, SetFieldName>> = {
@@ -155,6 +156,10 @@ export function parseSetField(flow: string, piece: string, token: Token): Action
   const arrow = /^(.+)->(\w+)$/.exec(requireValue(flow, token));
   if (arrow && readOnlyFields.has(arrow[2]!)) {
     return syntaxError(flow, `${piece}: ${arrow[2]} is read-only`);
+  }
+  const tunIndex = arrow ? tunMetadataIndex(arrow[2]!) : undefined;
+  if (tunIndex !== undefined) {
+    return [parseTunMetadataSetField(flow, piece, tunIndex, arrow![1]!)];
   }
   const register = arrow ? parseRegisterSetField(flow, piece, arrow[2]!, arrow[1]!) : undefined;
   if (register) {

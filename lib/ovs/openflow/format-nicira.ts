@@ -109,7 +109,13 @@ export function formatNiciraAction(
     case 'controller': {
       const reason = action.reason ?? 'action';
       const maxLength = action.maxLength ?? 0xffff;
-      if (reason === 'action' && !action.controllerId && !action.userdata && !action.pause) {
+      if (
+        reason === 'action' &&
+        !action.controllerId &&
+        !action.userdata &&
+        !action.pause &&
+        action.meterId === undefined
+      ) {
         return `CONTROLLER:${maxLength}`;
       }
       const parts: string[] = [];
@@ -118,6 +124,7 @@ export function formatNiciraAction(
       if (action.controllerId) parts.push(`id=${action.controllerId}`);
       if (action.userdata) parts.push(`userdata=${hexBytes(action.userdata)}`);
       if (action.pause) parts.push('pause');
+      if (action.meterId !== undefined) parts.push(`meter_id=${action.meterId}`);
       return `controller(${parts.join(',')})`;
     }
     case 'dec_ttl':

@@ -93,6 +93,7 @@ const packetTypeFree = new Set<string>([
   'conjId',
   'actsetOutput',
   'otherFields',
+  'tunMetadata',
 ]);
 
 /**

@@ -19,6 +19,7 @@ import {
   formatTcpFlags,
 } from './format-nxm.js';
 import { impliedEthType, ovsFieldNames, splitMasked, type Match } from './match.js';
+import { formatTunMetadataAction, formatTunMetadataMatch } from './tun-metadata.js';
 import type { FlowStats, PortDescription, PortStats } from './multipart.js';
 
 /** Options of the `ovs-ofctl`-style formatters. */
@@ -226,6 +227,7 @@ export function formatMatch(
   push(formatPortMasked('tun_gbp_id', match.tunGbpId));
   // OVS prints the flags' value only, whatever the mask.
   push(masked(match.tunGbpFlags, (value) => `tun_gbp_flags=${alternateHex(BigInt(value))}`));
+  parts.push(...formatTunMetadataMatch(match.tunMetadata));
   push(
     masked(
       match.metadata,
@@ -339,6 +341,8 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
       return `mod_nw_ttl:${action.ttl}`;
     case 'set_queue':
       return `set_queue:${action.queueId}`;
+    case 'set_tun_metadata':
+      return formatTunMetadataAction(action);
     case 'set_field':
       return `set_field:${action.field === 'inPort' ? formatPort(Number(action.value), options) : formatSetFieldValue(action.field, action.value)}->${ovsFieldNames[action.field]}`;
     case 'push_mpls':

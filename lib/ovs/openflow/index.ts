@@ -32,5 +32,7 @@ export type { BundleAlgorithm, HashAction, HashFields, MultipathAlgorithm } from
 export type { StackAction } from './nicira-stack-actions.js';
 export type { EncapAction, NshTlv } from './nicira-encap-actions.js';
 export type { FieldRef } from './nxm-fields.js';
+export type { TlvMapping, TlvTable, TlvTableCommand } from './tlv-table.js';
+export type { TunMetadataAction, TunMetadataField } from './tun-metadata.js';
 export * from './target.js';
 export { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../address.js';

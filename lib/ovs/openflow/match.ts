@@ -16,6 +16,7 @@ import {
   specByOxmField,
   type FieldSpec,
 } from './oxm-fields.js';
+import { decodeTunMetadataField, encodeTunMetadataFields, type TunMetadataField } from './tun-metadata.js';
 
 /**
  * A field value with an optional mask: a plain value matches exactly; `{ value, mask }`
@@ -198,6 +199,11 @@ export interface Match extends RegisterMatch {
   /** `OXM_OF_METADATA`: the 64-bit pipeline metadata register. */
   metadata?: Masked<bigint>;
   /**
+   * `NXM_NX_TUN_METADATA<n>` (`tun_metadataN`): tunnel option bytes the switch's TLV table
+   * maps (`tlvTableMod`), in index order; each as long as it is on the wire.
+   */
+  tunMetadata?: TunMetadataField[];
+  /**
    * OXM fields this SDK does not model, kept verbatim when decoding a switch's reply so
    * that they can be shown and sent back. Encoded after the modelled fields.
    */
@@ -223,11 +229,11 @@ export interface RawOxmField {
 }
 
 /** The names of the modelled {@link Match} fields, in OVS's canonical encoding order. */
-export type MatchFieldName = Exclude<keyof Match, 'otherFields'>;
+export type MatchFieldName = Exclude<keyof Match, 'otherFields' | 'tunMetadata'>;
 
 const OFPMT_OXM = 1;
 
-const knownKeys: readonly (keyof Match)[] = [...specByName.keys(), 'otherFields'];
+const knownKeys: readonly (keyof Match)[] = [...specByName.keys(), 'otherFields', 'tunMetadata'];
 const uint64Max = 0xffffffffffffffffn;
 const uint128Max = (1n << 128n) - 1n;
 
@@ -330,6 +336,10 @@ export function encodeOxmFields(match: Match): Buffer {
   checkOptions<Match>('encodeMatch', match, knownKeys);
   const tlvs: Buffer[] = [];
   for (const spec of fieldSpecs) {
+    if (spec.name === 'tunErspanIdx') {
+      // OVS puts the tunnel metadata after the other tunnel fields, before ERSPAN's.
+      tlvs.push(...encodeTunMetadataFields(match.tunMetadata));
+    }
     const fieldValue = match[spec.name];
     if (fieldValue === undefined) {
       continue;
@@ -426,6 +436,11 @@ export function decodeOxmFields(buffer: Buffer, start: number, end: number): Mat
     if (oxmClass === OFPXMC_EXPERIMENTER && payload.length >= 4) {
       experimenter = payload.readUInt32BE(0);
       payload = payload.subarray(4);
+    }
+    const tunMetadata = decodeTunMetadataField(oxmClass, field, hasMask, payload);
+    if (tunMetadata) {
+      (match.tunMetadata ??= []).push(tunMetadata);
+      continue;
     }
     const spec = specByOxmField.get(oxmKey(oxmClass, field, experimenter));
     const width = spec ? kindWidth[spec.kind] : 0;

@@ -90,6 +90,8 @@ export type NiciraAction =
       controllerId?: number;
       userdata?: Buffer;
       pause?: boolean;
+      /** `meter_id=`: the meter the packet-ins pass (NXAC2PT_METER_ID). */
+      meterId?: number;
     }
   /** `dec_ttl(ID,...)`: decrement the TTL, telling these controllers when it expires. */
   | { type: 'dec_ttl'; controllerIds: number[] };
@@ -295,7 +297,7 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return buffer;
     }
     case 'controller': {
-      if (action.userdata || action.pause) {
+      if (action.userdata || action.pause || action.meterId !== undefined) {
         return encodeController2(action);
       }
       const buffer = nxAction(NXAST.CONTROLLER, 16);
@@ -314,7 +316,7 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
 }
 
 /** `NXAC2PT_*`: the properties of NXAST_CONTROLLER2. */
-const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4 } as const;
+const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4, METER_ID: 5 } as const;
 
 /** A property: type, length (without padding), value, padded to 8 bytes. */
 function property(type: number, value: Buffer): Buffer {
@@ -345,6 +347,11 @@ function encodeController2(action: Extract<NiciraAction, { type: 'controller' }>
   if (action.pause) {
     properties.push(property(NXAC2PT.PAUSE, Buffer.alloc(0)));
   }
+  if (action.meterId !== undefined) {
+    const meter = Buffer.alloc(4);
+    meter.writeUInt32BE(action.meterId);
+    properties.push(property(NXAC2PT.METER_ID, meter));
+  }
   const body = Buffer.concat(properties);
   const buffer = nxAction(NXAST.CONTROLLER2, 16 + body.length);
   body.copy(buffer, 16);
@@ -371,6 +378,9 @@ function decodeController2(at: Buffer): NiciraAction | undefined {
       action.userdata = Buffer.from(value);
     } else if (type === NXAC2PT.PAUSE) {
       action.pause = true;
+    } else if (type === NXAC2PT.METER_ID && value.length === 4) {
+      // NX_CTLR_NO_METER (0) is the default: no meter.
+      if (value.readUInt32BE(0) !== 0) action.meterId = value.readUInt32BE(0);
     } else {
       return undefined;
     }

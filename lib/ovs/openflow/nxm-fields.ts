@@ -90,6 +90,13 @@ const nxmFields: NxmField[] = [
     width: 128,
     shortName: `xxreg${index}`,
   })),
+  // Up to 124 bytes, variable-length: the header names the whole width (OVS's NXM_NX_TUN_METADATA<n>).
+  ...Array.from({ length: 64 }, (_, index) => ({
+    name: `NXM_NX_TUN_METADATA${index}`,
+    header: header(1, 40 + index, 124),
+    width: 992,
+    shortName: `tun_metadata${index}`,
+  })),
   { name: 'OXM_OF_METADATA', header: header(0x8000, 2, 8), width: 64, shortName: 'metadata' },
   // OpenFlow 1.2+ fields NXM never named: OVS prints and encodes their OXM names.
   { name: 'OXM_OF_VLAN_VID', header: header(0x8000, 6, 2), width: 12, shortName: 'vlan_vid' },
@@ -188,7 +195,9 @@ export function nxmFieldByName(name: string): NxmField | undefined {
 
 /** The field of a 32-bit header from the wire (the mask bit ignored); undefined when unknown. */
 export function nxmFieldByHeader(value: number): NxmField | undefined {
-  return byHeader.get(`${(value & ~0x100) >>> 0}`);
+  // A switch names tun_metadata with the length its TLV table maps: the field is the same.
+  const tunMetadata = value >>> 16 === 1 && ((value >>> 9) & 0x7f) >= 40 && ((value >>> 9) & 0x7f) < 104;
+  return byHeader.get(`${(tunMetadata ? (value & ~0x1ff) | 124 : value & ~0x100) >>> 0}`);
 }
 
 /** Whether a ref's field is an experimenter OXM field (NSH), whose header is 64 bits. */

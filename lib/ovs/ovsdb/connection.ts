@@ -6,11 +6,11 @@ import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkOptions, checkTimeout } from '../../validate.js';
-import { openStream, type StreamTarget, type TlsOptions } from '../stream.js';
+import { openStream, type TlsOptions } from '../stream.js';
 import { isJsonObject, JsonStreamParser, stringifyJson, type JsonValue } from './json-stream.js';
 
 /** A parsed connection target. */
-export type Target = StreamTarget;
+export type Target = { kind: 'unix'; path: string } | { kind: 'tcp' | 'ssl'; host: string; port: number };
 
 /** Options of {@link JsonRpcConnection.open}. */
 export interface ConnectionOptions {

@@ -130,10 +130,11 @@ export function mbufBalances(before: SoakSample, during: readonly SoakSample[], 
 
 /**
  * The verdict from the memory trends, mbuf balances and packet accounting. A packet is
- * accounted for when it was forwarded, lost within a restart's window, or counted as
- * dropped by a counter on the path outside them (`drops`: on a shared CPU a poller that
- * waits for the CPU longer than its ring lasts has packets dropped at that ring, and the
- * verdict states how many, where and when); lost with no counter seeing it, it is not.
+ * accounted for when it was forwarded or lost within a restart's window (give or take what
+ * is in flight at a window's edges); a loss outside the windows fails the verdict even where
+ * a counter on the path saw it dropped (`drops`: on a shared CPU, a poller that waits for
+ * the CPU longer than its ring lasts has packets dropped at that ring). `drops` says where
+ * and when such losses happened, and `unexplained` how many no counter saw.
  */
 export function soakVerdict(
   memory: MemoryTrend[],
@@ -145,7 +146,7 @@ export function soakVerdict(
   const everyMbufBack = mbufs.length > 0 && mbufs.every((balance) => balance.back);
   const unexplained = packets.lostOutside - (drops?.outsideTotal ?? 0);
   const everyPacketAccounted =
-    packets.windows.every((window) => window.outageMs !== null) && Math.abs(unexplained) <= packets.tolerance;
+    packets.windows.every((window) => window.outageMs !== null) && Math.abs(packets.lostOutside) <= packets.tolerance;
   return {
     memory,
     mbufs,

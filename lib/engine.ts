@@ -6,7 +6,9 @@ import {
   type EngineFilter,
   type FilterStats,
 } from './engine-filter.js';
+import { checkCpuFree, engineStarted, engineStopped } from './busy-cpus.js';
 import { invalidArgument } from './errors.js';
+import { formatCpuList } from './host.js';
 import { latencyStats, type LatencyStats, type RawLatency } from './latency.js';
 import { Mempool } from './mempool.js';
 import { native, type NativeEngine } from './native.js';
@@ -148,20 +150,6 @@ export const engineStreamKeys = [
   'send',
 ] as const satisfies readonly (keyof EngineStream)[];
 
-// Engines started and not stopped or closed since: what LcoreWorker.start names when it
-// refuses a CPU one of them runs on (a txonly engine that ended by itself is `running: false`).
-const startedEngines = new Set<Engine>();
-
-/**
- * @internal The engine started last on EAL lcore `lcore` and not stopped since, if any: it
- * runs there unless it ended by itself (`running` says).
- */
-export function engineStartedOn(lcore: number): Engine | undefined {
-  let found: Engine | undefined;
-  for (const engine of startedEngines) if (engine.lcore === lcore) found = engine;
-  return found;
-}
-
 /**
  * A native forwarding loop on an EAL worker lcore: C speed, controlled from TypeScript.
  * Counters are readable while it runs.
@@ -266,18 +254,28 @@ export class Engine {
     return new Engine(handle, options.mode, lcore, filter);
   }
 
-  /** Launches the loop on its lcore. Ports must be started. */
+  /**
+   * Launches the loop on its lcore. Ports must be started. Does nothing if it runs already.
+   * @throws DpdkError `EBUSY` naming what runs there when a CPU of its lcore already runs an
+   * `LcoreWorker` of this process, or its lcore runs another engine, with nothing changed;
+   * `ERR_PORT_STOPPED` when a port it uses is not started.
+   */
   start(): void {
+    if (!this.running) {
+      const op = 'Engine.start';
+      const cpus = native.lcores().find((lcore) => lcore.id === this.lcore)?.cpus ?? [];
+      // Checked and claimed (engineStarted) with no await between, like LcoreWorker.start.
+      const subject = `lcore ${this.lcore} runs on cpu ${formatCpuList(cpus)}, and`;
+      for (const cpu of cpus) checkCpuFree(op, cpu, { subject, instead: 'another lcore', lcore: this.lcore });
+    }
     this.#native.start();
-    // Last in the set: the one started last on its lcore.
-    startedEngines.delete(this);
-    startedEngines.add(this);
+    engineStarted(this);
   }
 
   /** Stops the loop and waits for its lcore. Safe to call twice; `start()` runs it again. */
   stop(): void {
     this.#native.stop();
-    startedEngines.delete(this);
+    engineStopped(this);
   }
 
   /**
@@ -286,7 +284,7 @@ export class Engine {
    */
   close(): void {
     this.#native.close();
-    startedEngines.delete(this);
+    engineStopped(this);
   }
 
   /**

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { engineStartedOn } from './engine.js';
+import { checkCpuFree, claimWorkerCpu, releaseWorkerCpu } from './busy-cpus.js';
 import { DpdkError, invalidArgument } from './errors.js';
 import { formatCpuList, onlineCpus } from './host.js';
 import { native } from './native.js';
@@ -92,38 +92,8 @@ function defaultPreload(path: string): string[] {
 
 // The workers whose threads have not exited, so that the process's exit can stop them first:
 // EAL can close the ports (and unlink their vhost-user sockets) only once no thread polls them.
-// Each with its CPU and, once attached, its lcore: what start() checks a new worker's CPU against.
+// Each with its CPU and, once attached, its lcore (claimed in busy-cpus.ts, which start() checks).
 const runningWorkers = new Set<{ control: Int32Array; worker: Worker; cpu: number; lcore?: number }>();
-
-/**
- * Refuses a CPU that already runs a loop of this process: another lcore worker, or an Engine
- * (or any function launched) on an EAL worker lcore pinned to it. Two busy pollers on one CPU
- * each get a fraction of it, and neither says so.
- */
-function checkCpuFree(op: string, cpu: number): void {
-  const busy = (what: string): never => {
-    throw new DpdkError(`cpu ${cpu} already runs ${what}: stop it first, or give another cpu`, {
-      code: 'EBUSY',
-      operation: op,
-      object: `cpu ${cpu}`,
-    });
-  };
-  for (const running of runningWorkers) {
-    if (running.cpu === cpu)
-      busy(running.lcore === undefined ? 'an LcoreWorker (starting)' : `an LcoreWorker (lcore ${running.lcore})`);
-  }
-  for (const lcore of native.lcores()) {
-    if (lcore.role !== 'worker' || !lcore.busy || !lcore.cpus.includes(cpu)) continue;
-    const engine = engineStartedOn(lcore.id);
-    // A txonly engine that sent its txLimit ended: its lcore waits to be collected, nothing runs.
-    if (engine !== undefined && !engine.running) continue;
-    busy(
-      engine === undefined
-        ? `a function launched on EAL lcore ${lcore.id}`
-        : `Engine ${engine.id} (mode ${engine.mode}) on EAL lcore ${lcore.id}`,
-    );
-  }
-}
 
 /**
  * @internal Called at process exit, before EAL shuts down: asks every running loop to end and
@@ -232,8 +202,8 @@ export class LcoreWorker {
     // Everything that can fail before the thread starts comes before the ports are marked.
     const path = resolveLoopModule(op, file);
     const preload = (options.preload ?? defaultPreload(path)).map((name) => resolvePreload(op, name));
-    // Checked and claimed (runningWorkers, below) with no await between: two starts cannot both pass.
-    checkCpuFree(op, cpu);
+    // Checked and claimed (claimWorkerCpu, below) with no await between: two starts cannot both pass.
+    checkCpuFree(op, cpu, { instead: 'another cpu' });
     const acquired: Port[] = [];
     try {
       for (const port of ports) {
@@ -255,9 +225,11 @@ export class LcoreWorker {
       cpu,
     };
     runningWorkers.add(running);
+    claimWorkerCpu(running);
     const exited = new Promise<number>((resolve) =>
       worker.once('exit', (code) => {
         runningWorkers.delete(running);
+        releaseWorkerCpu(running);
         for (const port of acquired) port.release();
         resolve(code);
       }),

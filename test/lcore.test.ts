@@ -1,7 +1,7 @@
 // LcoreWorker: a TypeScript loop on a pinned, EAL-registered thread, and its errors.
 import { join, relative } from 'node:path';
 import t from 'tap';
-import { Batch, Engine, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
+import { Batch, Eal, Engine, LcoreWorker, Mempool, readEthernet } from '../lib/index.js';
 import { initEal, until, ringPort, testPacket } from './helpers/dpdk.js';
 
 initEal('lcore');
@@ -188,5 +188,90 @@ t.test('a txonly engine that ended by itself does not hold its CPU', async (t) =
   engine.close();
   a.close();
   b.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
+t.test('an engine on an lcore whose CPU runs a worker is refused, naming it; nothing changes', async (t) => {
+  const [a, b, c, d] = [ringPort(pool), ringPort(pool), ringPort(pool), ringPort(pool)];
+  const counters = ['rx', 'tx', 'dropped', 'affinity'];
+  const worker = await LcoreWorker.start(loop, { cpu: 1, ports: [a, b], counters });
+  const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ rxPort: c, txPort: d }] });
+  t.throws(() => engine.start(), {
+    name: 'DpdkError',
+    code: 'EBUSY',
+    operation: 'Engine.start',
+    object: 'cpu 1',
+    message:
+      `lcore 1 runs on cpu 1, and cpu 1 already runs an LcoreWorker (lcore ${worker.lcore}): ` +
+      'stop it first, or give another lcore',
+  });
+  t.notOk(engine.running, 'the engine did not start');
+  t.match(
+    Eal.lcores().find((lcore) => lcore.id === 1),
+    { cpus: [1], busy: false },
+    'EAL lcore 1 is idle',
+  );
+  c.stop(); // not marked as polled: the refused start took nothing
+  d.stop();
+  const batch = new Batch(8);
+  pool.alloc(batch, 8, packet);
+  t.equal(a.txBurst(0, batch), 8);
+  t.ok(await until(() => worker.counters().tx === 8), 'the running worker goes on');
+  t.equal(await worker.stop(), 0);
+  t.equal(b.rxBurst(0, batch), 8);
+  c.start();
+  d.start();
+  engine.start();
+  t.ok(engine.running, 'once the worker stopped, the engine starts on lcore 1');
+  engine.close();
+  batch.close();
+  for (const port of [a, b, c, d]) port.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
+t.test('an engine is refused while a worker on its CPU is still starting', async (t) => {
+  const [a, b] = [ringPort(pool), ringPort(pool)];
+  const starting = LcoreWorker.start(loop, { cpu: 1, ports: [a], counters: ['rx', 'tx', 'dropped', 'affinity'] });
+  const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ rxPort: b, txPort: b }] });
+  t.throws(() => engine.start(), {
+    code: 'EBUSY',
+    message:
+      'lcore 1 runs on cpu 1, and cpu 1 already runs an LcoreWorker (starting): stop it first, or give another lcore',
+  });
+  t.equal(await (await starting).stop(), 0);
+  engine.close();
+  b.stop();
+  a.close();
+  b.close();
+});
+
+t.test('an engine on an lcore that runs another engine is refused, naming it; the first goes on', async (t) => {
+  const [a, b, c, d] = [ringPort(pool), ringPort(pool), ringPort(pool), ringPort(pool)];
+  const first = Engine.create({ lcore: 1, mode: 'io', streams: [{ rxPort: a, txPort: b }] });
+  first.start();
+  const second = Engine.create({ lcore: 1, mode: 'macswap', streams: [{ rxPort: c, txPort: d }] });
+  t.throws(() => second.start(), {
+    code: 'EBUSY',
+    operation: 'Engine.start',
+    object: 'cpu 1',
+    message: `lcore 1 runs on cpu 1, and cpu 1 already runs Engine ${first.id} (mode io) on EAL lcore 1: stop it first, or give another lcore`,
+  });
+  t.notOk(second.running, 'the second did not start');
+  c.stop(); // not marked as polled
+  d.stop();
+  const batch = new Batch(8);
+  pool.alloc(batch, 8, packet);
+  t.equal(a.txBurst(0, batch), 8);
+  t.ok(await until(() => first.stats()[0].tx === 8), 'the first engine goes on');
+  first.stop();
+  t.equal(b.rxBurst(0, batch), 8);
+  c.start();
+  d.start();
+  second.start();
+  t.ok(second.running, 'once the first stopped, the second starts');
+  second.close();
+  first.close();
+  batch.close();
+  for (const port of [a, b, c, d]) port.close();
   t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
 });

@@ -156,6 +156,7 @@ export const engineStreamKeys = [
  */
 export class Engine {
   readonly #native: NativeEngine;
+  #closed = false;
   readonly #filter: CompiledFilter | undefined;
   /** The options it was created with. */
   readonly mode: ForwardMode;
@@ -261,7 +262,8 @@ export class Engine {
    * `ERR_PORT_STOPPED` when a port it uses is not started.
    */
   start(): void {
-    if (!this.running) {
+    // A closed engine's start throws ERR_CLOSED (native) whatever runs on its CPU.
+    if (!this.running && !this.#closed) {
       const op = 'Engine.start';
       const cpus = native.lcores().find((lcore) => lcore.id === this.lcore)?.cpus ?? [];
       // Checked and claimed (engineStarted) with no await between, like LcoreWorker.start.
@@ -284,6 +286,7 @@ export class Engine {
    */
   close(): void {
     this.#native.close();
+    this.#closed = true;
     engineStopped(this);
   }
 

@@ -341,3 +341,49 @@ t.test('diff-flows: a bad line fails with its line number and exit status 1', as
   t.equal(ours.code, 1);
   t.match(ours.stderr, /^dpdk-ts-ovs: ovs-flow diff-flows: bad-diff\.txt:2: unknown field "foo"/);
 });
+
+t.test('diff-flows: the lines come in ovs-ofctl order (tables, subtables by priority, first appearance)', async (t) => {
+  const a = file(
+    'order-a.txt',
+    [
+      'priority=5,ip,nw_dst=10.0.0.1,actions=drop',
+      'table=2,priority=7,tcp,tp_dst=80,actions=output:2',
+      'priority=100,in_port=1,actions=output:2',
+      'priority=5,ip,nw_dst=10.0.0.2,actions=drop',
+      'cookie=0x5,priority=50,ip,nw_src=10.1.0.0/16,actions=output:3',
+      'priority=20,in_port=3,actions=output:1',
+      'table=1,priority=10,arp,actions=NORMAL',
+      'table=1,priority=30,ip,nw_dst=10.0.0.9,actions=drop',
+      'priority=300,ip,nw_dst=10.0.0.3,actions=drop',
+      'priority=5,actions=drop',
+      'priority=9,reg0=5/0xff,actions=drop',
+    ].join('\n'),
+  );
+  const b = file(
+    'order-b.txt',
+    [
+      'priority=1,actions=drop',
+      'priority=200,ip,nw_dst=10.0.0.4,actions=drop',
+      'priority=5,ip,nw_dst=10.0.0.1,actions=output:1',
+      'cookie=0x7,priority=50,ip,nw_src=10.1.0.0/16,actions=output:3',
+      'priority=100,in_port=1,actions=output:3',
+      'table=2,priority=7,tcp,tp_dst=80,actions=output:3',
+      'table=2,priority=70,udp,tp_dst=53,actions=output:3',
+      'table=1,priority=10,arp,actions=drop',
+      'priority=9,reg0=5/0xff,actions=drop',
+      'priority=8,reg0=6/0xff,actions=drop',
+      'priority=400,in_port=4,actions=drop',
+    ].join('\n'),
+  );
+  for (const [first, second] of [
+    [a, b],
+    [b, a],
+  ]) {
+    const theirs = await ofctl('diff-flows', first, second);
+    const ours = await dts('diff-flows', first, second);
+    t.equal(theirs.code, 2);
+    t.equal(ours.code, 2, `diff-flows ${first} ${second}: exit 2`);
+    t.equal(ours.stdout.split('\n').length, 21, '20 lines');
+    t.equal(ours.stdout, theirs.stdout, `diff-flows ${first} ${second}: the same lines in the same order`);
+  }
+});

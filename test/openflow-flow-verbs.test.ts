@@ -341,3 +341,111 @@ t.test('diff-flows: a bad line fails with its line number and exit status 1', as
   t.equal(ours.code, 1);
   t.match(ours.stderr, /^dpdk-ts-ovs: ovs-flow diff-flows: bad-diff\.txt:2: unknown field "foo"/);
 });
+
+t.test('diff-flows: the lines come in ovs-ofctl order (tables, subtables by priority, first appearance)', async (t) => {
+  const a = file(
+    'order-a.txt',
+    [
+      'priority=5,ip,nw_dst=10.0.0.1,actions=drop',
+      'table=2,priority=7,tcp,tp_dst=80,actions=output:2',
+      'priority=100,in_port=1,actions=output:2',
+      'priority=5,ip,nw_dst=10.0.0.2,actions=drop',
+      'cookie=0x5,priority=50,ip,nw_src=10.1.0.0/16,actions=output:3',
+      'priority=20,in_port=3,actions=output:1',
+      'table=1,priority=10,arp,actions=NORMAL',
+      'table=1,priority=30,ip,nw_dst=10.0.0.9,actions=drop',
+      'priority=300,ip,nw_dst=10.0.0.3,actions=drop',
+      'priority=5,actions=drop',
+      'priority=9,reg0=5/0xff,actions=drop',
+    ].join('\n'),
+  );
+  const b = file(
+    'order-b.txt',
+    [
+      'priority=1,actions=drop',
+      'priority=200,ip,nw_dst=10.0.0.4,actions=drop',
+      'priority=5,ip,nw_dst=10.0.0.1,actions=output:1',
+      'cookie=0x7,priority=50,ip,nw_src=10.1.0.0/16,actions=output:3',
+      'priority=100,in_port=1,actions=output:3',
+      'table=2,priority=7,tcp,tp_dst=80,actions=output:3',
+      'table=2,priority=70,udp,tp_dst=53,actions=output:3',
+      'table=1,priority=10,arp,actions=drop',
+      'priority=9,reg0=5/0xff,actions=drop',
+      'priority=8,reg0=6/0xff,actions=drop',
+      'priority=400,in_port=4,actions=drop',
+    ].join('\n'),
+  );
+  for (const [first, second] of [
+    [a, b],
+    [b, a],
+  ]) {
+    const theirs = await ofctl('diff-flows', first, second);
+    const ours = await dts('diff-flows', first, second);
+    t.equal(theirs.code, 2);
+    t.equal(ours.code, 2, `diff-flows ${first} ${second}: exit 2`);
+    t.equal(ours.stdout.split('\n').length, 21, '20 lines');
+    t.equal(ours.stdout, theirs.stdout, `diff-flows ${first} ${second}: the same lines in the same order`);
+  }
+});
+
+/** OpenFlow 1.0 spellings that `ovs-ofctl -O OpenFlow13` takes in a flow file. */
+const of10Flows = [
+  'priority=10,ip,actions=mod_nw_src:1.2.3.4,mod_nw_dst:5.6.7.8,output:1',
+  'priority=11,actions=mod_dl_src:00:11:22:33:44:55,mod_dl_dst:00:11:22:33:44:66,output:2',
+  'priority=12,ip,nw_tos=32,actions=mod_nw_tos:64,mod_nw_ecn:2,mod_nw_ttl:9,output:1',
+  'priority=13,tcp,tp_src=80,actions=mod_tp_src:99,mod_tp_dst:100,output:1',
+  'priority=14,udp,actions=mod_tp_dst:53,output:1',
+  'priority=15,dl_vlan=5,dl_vlan_pcp=3,actions=strip_vlan,output:1',
+  'priority=16,dl_vlan=6,actions=mod_vlan_vid:7,mod_vlan_pcp:2,output:1',
+  'priority=17,actions=mod_vlan_vid:8,output:1',
+  'priority=18,in_port=LOCAL,actions=set_tunnel:5,enqueue:1:2',
+  'priority=19,in_port=local,actions=output:in_port',
+  'priority=20,in_port=4294967294,dl_vlan=0xffff,actions=LOCAL',
+  // Values wider than the field: ovs-ofctl keeps the field's bits.
+  'priority=21,ip,nw_tos=33,actions=drop',
+  'priority=22,ip,ip_dscp=64,nw_ecn=7,actions=drop',
+  'priority=23,vlan_pcp=9,actions=drop',
+  'priority=24,vlan_vid=0x3005/0x1fff,actions=drop',
+  'priority=25,vlan_vid=65535,actions=drop',
+];
+
+t.test('add-flows and replace-flows take the OpenFlow 1.0 names ovs-ofctl takes, installed alike', async (t) => {
+  const name = file('of10.txt', of10Flows.join('\n'));
+  t.equal((await ofctl('add-flows', 'br0', name)).code, 0);
+  const added = await dts('add-flows', 'br1', name);
+  t.equal(added.code, 0, `add-flows: ${added.stderr}`);
+  t.equal((await dump('br1')).length, of10Flows.length);
+  t.same((await dump('br1')).sort(), (await dump('br0')).sort(), 'dump-flows prints the same flows');
+  await sameFlows(t);
+  const replacement = file(
+    'of10-replace.txt',
+    [...of10Flows.slice(3), 'priority=30,ip,actions=mod_nw_dst:9.9.9.9'].join('\n'),
+  );
+  t.equal((await ofctl('replace-flows', 'br0', replacement)).code, 0);
+  const replaced = await dts('replace-flows', 'br1', replacement);
+  t.equal(replaced.code, 0, `replace-flows: ${replaced.stderr}`);
+  t.same((await dump('br1')).sort(), (await dump('br0')).sort(), 'after replace-flows too');
+  await sameFlows(t);
+});
+
+t.test('add-flows refuses the OpenFlow 1.0 actions ovs-ofctl cannot send in OpenFlow 1.3', async (t) => {
+  const refused = [
+    'actions=mod_nw_src:1.2.3.4',
+    'actions=mod_tp_src:99',
+    'actions=strip_vlan',
+    'actions=mod_vlan_vid:4096',
+    'actions=mod_vlan_pcp:8',
+    'ip,actions=mod_nw_tos:33',
+    'ip,nw_tos=256,actions=drop',
+    'vlan_vid=65536,actions=drop',
+    'in_port=0xfffe,actions=drop',
+  ];
+  for (const flow of refused) {
+    const name = file('refused.txt', `${flow}\n`);
+    t.not((await ofctl('add-flows', 'br0', name)).code, 0, `ovs-ofctl refuses ${flow}`);
+    // dpdk-ts-ovs exits 2 for a refused value (EINVAL) where ovs-ofctl exits 1.
+    t.not((await dts('add-flows', 'br1', name)).code, 0, `dpdk-ts-ovs refuses ${flow}`);
+  }
+  t.same(await dump('br1'), [], 'nothing installed');
+  t.same(await dump('br0'), []);
+});

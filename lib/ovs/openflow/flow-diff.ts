@@ -115,15 +115,74 @@ export function formatFlowEntry(entry: FlowEntry): string {
   return `${line} actions=${actionsOf(entry)}`;
 }
 
+/** The mask of one match field as text: its mask, or `exact` for a field without one. */
+function fieldMask(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(fieldMask).join(',')}]`;
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    const field = value as { index?: number; oxmClass?: number; field?: number; value?: unknown; mask?: unknown };
+    const name = field.index ?? (field.oxmClass !== undefined ? `${field.oxmClass}:${field.field}` : '');
+    const mask =
+      field.mask === undefined
+        ? 'exact'
+        : Buffer.isBuffer(field.mask)
+          ? field.mask.toString('hex')
+          : String(field.mask);
+    return `${name}/${mask}`;
+  }
+  return 'exact';
+}
+
 /**
- * Both sides' versions of each flow, by table then first appearance; a later flow with the
- * same table, match and priority replaces an earlier one of its side, as in `ovs-ofctl`.
+ * Fields that OVS keeps in one place of its flow (`tp_src`, `nw_src`, ...) under one name,
+ * so that `tcp,tp_dst=80`, `udp,tp_dst=53` and `icmp,icmp_code=0` (an exact `tp_dst`)
+ * share a subtable as in `ovs-ofctl`.
  */
-function pairUp(
-  a: readonly FlowEntry[],
-  b: readonly FlowEntry[],
-): { a?: FlowEntry; aIndex?: number; b?: FlowEntry; bIndex?: number; tableId: number }[] {
-  const pairs = new Map<string, { a?: FlowEntry; aIndex?: number; b?: FlowEntry; bIndex?: number; tableId: number }>();
+const SAME_OVS_FIELD: Record<string, string> = {
+  udpSrc: 'tcpSrc',
+  sctpSrc: 'tcpSrc',
+  udpDst: 'tcpDst',
+  sctpDst: 'tcpDst',
+  icmpv4Type: 'tcpSrc',
+  icmpv6Type: 'tcpSrc',
+  icmpv4Code: 'tcpDst',
+  icmpv6Code: 'tcpDst',
+  arpSpa: 'ipv4Src',
+  arpTpa: 'ipv4Dst',
+  arpOp: 'ipProto',
+  ndSll: 'arpSha',
+  ndTll: 'arpTha',
+};
+
+/**
+ * Which fields a match sets and with which masks: the classifier subtable `ovs-ofctl` files
+ * the flow under (flows with the same masks share one).
+ */
+function maskKeyOf(entry: FlowEntry): string {
+  const match = entry.match as Record<string, unknown>;
+  return Object.keys(match)
+    .filter((name) => match[name] !== undefined)
+    .map((name) => `${SAME_OVS_FIELD[name] ?? name}=${fieldMask(match[name])}`)
+    .sort()
+    .join(' ');
+}
+
+interface FlowPair {
+  a?: FlowEntry;
+  aIndex?: number;
+  b?: FlowEntry;
+  bIndex?: number;
+  tableId: number;
+}
+
+/**
+ * Both sides' versions of each flow, in the order `ovs-ofctl`'s classifier visits them: by
+ * table; within a table by subtable (flows of the same field masks), subtables by their
+ * highest priority, highest first (ties in order of creation); within a subtable by first
+ * appearance, A's flows before B's. A later flow with the same table, match and priority
+ * replaces an earlier one of its side and keeps its place, as in `ovs-ofctl`.
+ */
+function pairUp(a: readonly FlowEntry[], b: readonly FlowEntry[]): FlowPair[] {
+  const pairs = new Map<string, FlowPair>();
   const put = (entry: FlowEntry, index: number, side: 'a' | 'b'): void => {
     const key = keyOf(entry);
     const pair = pairs.get(key) ?? { tableId: entry.tableId };
@@ -131,14 +190,25 @@ function pairUp(
   };
   a.forEach((entry, index) => put(entry, index, 'a'));
   b.forEach((entry, index) => put(entry, index, 'b'));
-  return [...pairs.values()].sort((x, y) => x.tableId - y.tableId);
+  const subtables = new Map<string, { tableId: number; maxPriority: number; pairs: FlowPair[] }>();
+  for (const pair of pairs.values()) {
+    const entry = (pair.a ?? pair.b) as FlowEntry;
+    const key = `${entry.tableId} ${maskKeyOf(entry)}`;
+    const subtable = subtables.get(key) ?? { tableId: entry.tableId, maxPriority: entry.priority, pairs: [] };
+    subtable.maxPriority = Math.max(subtable.maxPriority, entry.priority);
+    subtable.pairs.push(pair);
+    subtables.set(key, subtable);
+  }
+  // Array.prototype.sort is stable, as glibc's qsort (a merge sort) is for OVS's subtable vector.
+  return [...subtables.values()]
+    .sort((x, y) => x.tableId - y.tableId || y.maxPriority - x.maxPriority)
+    .flatMap((subtable) => subtable.pairs);
 }
 
 /**
  * The lines `ovs-ofctl diff-flows A B` prints (each ending without a newline): `-FLOW` for
  * a flow only A has or has in another version, `+FLOW` for B's. None when the tables are the
- * same. Lines come table by table; within a table `ovs-ofctl` prints in its classifier's hash
- * order, these in order of first appearance.
+ * same. Lines come in the order of `ovs-ofctl`'s classifier (see {@link pairUp}).
  */
 export function diffFlowTables(a: readonly FlowEntry[], b: readonly FlowEntry[]): string[] {
   const lines: string[] = [];

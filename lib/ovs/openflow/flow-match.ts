@@ -161,9 +161,27 @@ const directFields: Readonly<Record<string, MatchFieldName>> = {
   tun_gbp_flags: 'tunGbpFlags',
 };
 
+/**
+ * Fields narrower than the byte OVS reads them in: `ovs-ofctl` takes any value that fits the
+ * byte and keeps the field's low bits (`vlan_pcp=8` is 0, `ip_dscp=64` is 0, `nw_ecn=4` is 0).
+ */
+const byteWideFields: ReadonlySet<MatchFieldName> = new Set(['vlanPcp', 'ipDscp', 'ipEcn']);
+
 /** The value of a {@link directFields} key, read as its field's kind says. */
 function parseDirectField(flow: string, token: Token, field: MatchFieldName): Match[MatchFieldName] {
   const spec = specByName.get(field)!;
+  if (byteWideFields.has(field)) {
+    return parsePlainUint(flow, token, 0xff) & fieldMax(field);
+  }
+  if (field === 'vlanVid') {
+    // Read as the 16-bit OXM field, then the 13 bits of VID and present bit kept, as OVS does.
+    const vid = parseMaskedUint(flow, token, 0xffff);
+    if (typeof vid === 'number') {
+      return vid & 0x1fff;
+    }
+    const mask = vid.mask & 0x1fff;
+    return mask === 0x1fff ? vid.value & mask : { value: vid.value & mask, mask };
+  }
   switch (spec.kind) {
     case 'mac':
       return parseMaskedMac(flow, token);
@@ -290,10 +308,8 @@ class MatchBuilder {
         this.#nwProto = parsePlainUint(flow, token, fieldMax('ipProto'));
         return true;
       case 'nw_tos': {
+        // As OVS's match_set_nw_dscp: the ECN bits of the byte are dropped (nw_tos=33 is 32).
         const tos = parsePlainUint(flow, token, 255);
-        if (tos % 4 !== 0) {
-          syntaxError(flow, `${token.text}: the ECN bits must be 0; expected a multiple of 4 (DSCP << 2)`);
-        }
         this.set('ipDscp', tos >> 2);
         return true;
       }

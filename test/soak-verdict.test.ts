@@ -128,26 +128,29 @@ t.test('drop counters: increases between samples, a counter that falls was reset
   t.same(dropTotals(increases), { 'app rx_missed': 2, 'OVS p tx_dropped': 10 });
 });
 
-t.test('packets lost outside the windows fail the verdict; the counters on the path say where they were dropped (no DPDK)', async (t) => {
-  const increases = [
-    { counter: 'OVS vhost-user3 tx_dropped (OpenFlow)', fromMs: 10_000, toMs: 15_000, packets: 3000 },
-    { counter: 'OVSDB vhost-user3 ovs_tx_failure_drops', fromMs: 10_000, toMs: 15_000, packets: 3000 },
-    { counter: 'OVS vhost-user3 tx_dropped (OpenFlow)', fromMs: 55_000, toMs: 65_000, packets: 500 },
-  ];
-  const drops = accountDrops(increases, [{ fromMs: 59_000, toMs: 62_000 }]);
-  t.equal(drops.outsideTotal, 3000, 'the OVSDB detail is not counted twice');
-  t.same(drops.inWindows, { 'OVS vhost-user3 tx_dropped (OpenFlow)': 500 });
-  t.equal(drops.outsideIncreases.length, 2);
-  const lossy = { ...accounted, lostOutside: 3100 };
-  const explained = soakVerdict([], [{ app: 'f', before: 1, after: 1, peak: 2, back: true }], lossy, drops);
-  t.equal(explained.unexplained, 100, 'what no counter saw');
-  t.equal(explained.everyPacketAccounted, false, 'counted drops outside a restart are still losses');
-  const unseen = soakVerdict([], [], { ...accounted, lostOutside: 9000 }, drops);
-  t.equal(unseen.unexplained, 6000);
-  t.equal(unseen.everyPacketAccounted, false);
-  t.equal(soakVerdict([], [], lossy).everyPacketAccounted, false, 'without counters too');
-  t.equal(soakVerdict([], [], accounted, drops).everyPacketAccounted, true, 'no loss outside the windows');
-});
+t.test(
+  'packets lost outside the windows fail the verdict; the counters on the path say where they were dropped (no DPDK)',
+  async (t) => {
+    const increases = [
+      { counter: 'OVS vhost-user3 tx_dropped (OpenFlow)', fromMs: 10_000, toMs: 15_000, packets: 3000 },
+      { counter: 'OVSDB vhost-user3 ovs_tx_failure_drops', fromMs: 10_000, toMs: 15_000, packets: 3000 },
+      { counter: 'OVS vhost-user3 tx_dropped (OpenFlow)', fromMs: 55_000, toMs: 65_000, packets: 500 },
+    ];
+    const drops = accountDrops(increases, [{ fromMs: 59_000, toMs: 62_000 }]);
+    t.equal(drops.outsideTotal, 3000, 'the OVSDB detail is not counted twice');
+    t.same(drops.inWindows, { 'OVS vhost-user3 tx_dropped (OpenFlow)': 500 });
+    t.equal(drops.outsideIncreases.length, 2);
+    const lossy = { ...accounted, lostOutside: 3100 };
+    const explained = soakVerdict([], [{ app: 'f', before: 1, after: 1, peak: 2, back: true }], lossy, drops);
+    t.equal(explained.unexplained, 100, 'what no counter saw');
+    t.equal(explained.everyPacketAccounted, false, 'counted drops outside a restart are still losses');
+    const unseen = soakVerdict([], [], { ...accounted, lostOutside: 9000 }, drops);
+    t.equal(unseen.unexplained, 6000);
+    t.equal(unseen.everyPacketAccounted, false);
+    t.equal(soakVerdict([], [], lossy).everyPacketAccounted, false, 'without counters too');
+    t.equal(soakVerdict([], [], accounted, drops).everyPacketAccounted, true, 'no loss outside the windows');
+  },
+);
 
 t.test("a process's CPU wait: its threads' run-queue time summed, in ms (no DPDK)", async (t) => {
   const files: Record<string, string> = {

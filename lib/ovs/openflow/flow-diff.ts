@@ -208,7 +208,7 @@ function pairUp(a: readonly FlowEntry[], b: readonly FlowEntry[]): FlowPair[] {
 /**
  * The lines `ovs-ofctl diff-flows A B` prints (each ending without a newline): `-FLOW` for
  * a flow only A has or has in another version, `+FLOW` for B's. None when the tables are the
- * same. Lines come in the order of `ovs-ofctl`'s classifier (see {@link pairUp}).
+ * same. Lines come in the order of `ovs-ofctl`'s classifier (see `pairUp`).
  */
 export function diffFlowTables(a: readonly FlowEntry[], b: readonly FlowEntry[]): string[] {
   const lines: string[] = [];

@@ -321,6 +321,16 @@ export async function chainTrace(sandbox: OvnSandbox): Promise<string> {
       .map((row) => `${String(row['name'])} ${String(row['type'])} ofport ${String(row['ofport'])}`)
       .join('\n'),
   );
+  await step(`${chassis3.name} interfaces`, async () =>
+    chassis3.vswitch.replica
+      .rows('Interface')
+      .map(
+        (row) =>
+          `${String(row['name'])} ${String(row['type'])} ofport ${String(row['ofport'])} link ${String(row['link_state'])}` +
+          (row['error'] === undefined ? '' : ` error ${String(row['error'])}`),
+      )
+      .join('\n'),
+  );
   await step(`${chassis3.name} br-phy`, async () => {
     const client = await OpenFlowClient.connect(`unix:${chassis3.mgmtSocket('br-phy')}`, { timeoutMs: 10_000 });
     try {

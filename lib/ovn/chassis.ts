@@ -387,6 +387,10 @@ export class OvnChassis implements ExitKillable {
     otherConfig['dpdk-init'] ??= 'true';
     otherConfig['dpdk-socket-mem'] ??= '128';
     otherConfig['pmd-maxsleep'] ??= '10000';
+    // OVS's shared mempool asks first for 262144 mbufs and halves only on ENOMEM; on
+    // fragmented hugepages DPDK fails that with ENAMETOOLONG (a memzone per chunk, past ten
+    // chunks the name is too long) and OVS drops the port. A mempool per port is sized small.
+    otherConfig['per-port-memory'] ??= 'true';
     let extra = otherConfig['dpdk-extra'] ?? '--no-pci';
     // OVS adds --in-memory, which DPDK refuses with --no-huge unless memory is legacy.
     if (/(^|\s)--no-huge(\s|$)/.test(extra) && !/--legacy-mem/.test(extra)) extra += ' --legacy-mem';

@@ -29,7 +29,7 @@ export interface OvnSandboxChassisOptions {
   /**
    * `other_config` of the chassis's Open_vSwitch row. For DPDK chassis the defaults are
    * `dpdk-init=true`, `dpdk-socket-mem=128`, `pmd-maxsleep=10000` (idle PMDs sleep up to
-   * 10 ms) and `dpdk-extra=--no-pci`; a unique `--file-prefix` is always appended (and
+   * 10 ms), `per-port-memory=true` and `dpdk-extra=--no-pci`; a unique `--file-prefix` is always appended (and
    * `--legacy-mem` when `dpdk-extra` has `--no-huge`). Pin PMDs with `pmd-cpu-mask`.
    */
   otherConfig?: Readonly<Record<string, string>>;

@@ -16,6 +16,7 @@ import {
   parseFieldRef,
   type FieldRef,
 } from './nxm-fields.js';
+import { NX_VENDOR_ID } from './nx-action.js';
 
 /** One flow-mod spec of a learn action: where a bit range of the learned flow comes from and goes. */
 export type LearnSpec =
@@ -47,7 +48,6 @@ export interface LearnAction {
   specs: LearnSpec[];
 }
 
-const NX_VENDOR_ID = 0x00002320;
 const NXAST_LEARN = 16;
 const NXAST_LEARN2 = 45;
 const flagBits = { sendFlowRem: 1, deleteLearned: 2, writeResult: 4 } as const;

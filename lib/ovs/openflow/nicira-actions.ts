@@ -14,6 +14,9 @@ import {
   readFieldHeader,
   type FieldRef,
 } from './nxm-fields.js';
+import { NX_VENDOR_ID, nxAction } from './nx-action.js';
+
+export { NX_VENDOR_ID } from './nx-action.js';
 
 /** Why a packet went to the controller (`ofp_packet_in_reason`), as `controller(reason=...)` names it. */
 export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out';
@@ -96,9 +99,6 @@ export type NiciraAction =
   /** `dec_ttl(ID,...)`: decrement the TTL, telling these controllers when it expires. */
   | { type: 'dec_ttl'; controllerIds: number[] };
 
-/** The Nicira experimenter id. */
-export const NX_VENDOR_ID = 0x00002320;
-
 const NXAST = {
   POP_QUEUE: 5,
   REG_MOVE: 6,
@@ -144,16 +144,6 @@ export function toPort16(port: number): number {
 
 function fromPort16(port: number): number {
   return port >= 0xff00 ? port + 0xffff0000 : port;
-}
-
-/** An experimenter action of `length` bytes (a multiple of 8) with its header written. */
-function nxAction(subtype: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  buffer.writeUInt16BE(0xffff, 0);
-  buffer.writeUInt16BE(length, 2);
-  buffer.writeUInt32BE(NX_VENDOR_ID, 4);
-  buffer.writeUInt16BE(subtype, 8);
-  return buffer;
 }
 
 function ofsNbits(ref: FieldRef): number {

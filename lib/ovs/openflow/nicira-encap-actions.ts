@@ -5,6 +5,7 @@
  */
 import type { Match } from './match.js';
 import { parseUint, syntaxError } from './flow-tokens.js';
+import { NX_VENDOR_ID, nxAction } from './nx-action.js';
 
 /** One MD type 2 TLV of `encap(nsh(...,tlv(CLASS,TYPE,VALUE)))`. */
 export interface NshTlv {
@@ -25,7 +26,6 @@ export type EncapAction =
   /** `decap(...)`: pop the outer header; `packetType` 0xfffe (`decap()`) takes the next protocol's. */
   | { type: 'decap'; packetType: number };
 
-const NX_VENDOR_ID = 0x00002320;
 const NXAST_RAW_ENCAP = 46;
 const NXAST_RAW_DECAP = 47;
 /** `OFPPPC_NSH`: the property class of NSH's encap properties. */
@@ -102,19 +102,10 @@ export function parseDecap(flow: string, piece: string, args: string | undefined
   return { type: 'decap', packetType: ns * 0x10000 + type };
 }
 
-function nxHeader(subtype: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  buffer.writeUInt16BE(0xffff, 0);
-  buffer.writeUInt16BE(length, 2);
-  buffer.writeUInt32BE(NX_VENDOR_ID, 4);
-  buffer.writeUInt16BE(subtype, 8);
-  return buffer;
-}
-
 /** The bytes of an encap or decap action: its header, and for NSH the MD type and TLV properties. */
 export function encodeEncapAction(action: EncapAction): Buffer {
   if (action.type === 'decap') {
-    const buffer = nxHeader(NXAST_RAW_DECAP, 16);
+    const buffer = nxAction(NXAST_RAW_DECAP, 16);
     buffer.writeUInt32BE(action.packetType, 12);
     return buffer;
   }
@@ -141,7 +132,7 @@ export function encodeEncapAction(action: EncapAction): Buffer {
     props.push(prop);
   }
   const body = Buffer.concat(props);
-  const buffer = nxHeader(NXAST_RAW_ENCAP, 16 + body.length);
+  const buffer = nxAction(NXAST_RAW_ENCAP, 16 + body.length);
   buffer.writeUInt32BE(action.packetType, 12);
   body.copy(buffer, 16);
   return buffer;

@@ -17,6 +17,7 @@ import {
   type FieldRef,
 } from './nxm-fields.js';
 import type { Match } from './match.js';
+import { NX_VENDOR_ID, nxAction } from './nx-action.js';
 
 /** What a `multipath` or `bundle` action hashes. */
 export type HashFields =
@@ -97,7 +98,6 @@ interface Context {
   port: (text: string) => number | undefined;
 }
 
-const NX_VENDOR_ID = 0x00002320;
 const NXAST_MULTIPATH = 10;
 const NXAST_BUNDLE = 12;
 const NXAST_BUNDLE_LOAD = 13;
@@ -260,15 +260,6 @@ function parseUint128(text: string): bigint | undefined {
   return value < 1n << 128n ? value : undefined;
 }
 
-function nxHeader(subtype: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  buffer.writeUInt16BE(0xffff, 0);
-  buffer.writeUInt16BE(length, 2);
-  buffer.writeUInt32BE(NX_VENDOR_ID, 4);
-  buffer.writeUInt16BE(subtype, 8);
-  return buffer;
-}
-
 function ofsNbits(ref: FieldRef): number {
   return (ref.offset << 6) | (ref.bits - 1);
 }
@@ -277,7 +268,7 @@ function ofsNbits(ref: FieldRef): number {
 export function encodeHashAction(action: HashAction): Buffer {
   switch (action.type) {
     case 'multipath': {
-      const buffer = nxHeader(NXAST_MULTIPATH, 32);
+      const buffer = nxAction(NXAST_MULTIPATH, 32);
       buffer.writeUInt16BE(hashFields.indexOf(action.fields), 10);
       buffer.writeUInt16BE(action.basis, 12);
       buffer.writeUInt16BE(multipathAlgorithms.indexOf(action.algorithm), 16);
@@ -288,7 +279,7 @@ export function encodeHashAction(action: HashAction): Buffer {
       return buffer;
     }
     case 'bundle': {
-      const buffer = nxHeader(action.dst ? NXAST_BUNDLE_LOAD : NXAST_BUNDLE, (32 + 2 * action.members.length + 7) & ~7);
+      const buffer = nxAction(action.dst ? NXAST_BUNDLE_LOAD : NXAST_BUNDLE, (32 + 2 * action.members.length + 7) & ~7);
       buffer.writeUInt16BE(bundleAlgorithms.indexOf(action.algorithm), 10);
       buffer.writeUInt16BE(hashFields.indexOf(action.fields), 12);
       buffer.writeUInt16BE(action.basis, 14);

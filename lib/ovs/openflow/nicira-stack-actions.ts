@@ -14,6 +14,7 @@ import {
   parseFieldRef,
   type FieldRef,
 } from './nxm-fields.js';
+import { NX_VENDOR_ID, nxAction } from './nx-action.js';
 
 /** The stack, clone and sample actions. */
 export type StackAction =
@@ -37,7 +38,6 @@ export type StackAction =
       direction?: 'ingress' | 'egress';
     };
 
-const NX_VENDOR_ID = 0x00002320;
 const NXAST_STACK_PUSH = 27;
 const NXAST_STACK_POP = 28;
 const NXAST_CLONE = 42;
@@ -97,21 +97,12 @@ export function parseStackAction(flow: string, piece: string, push: boolean, tex
   return { type: push ? 'stack_push' : 'stack_pop', field };
 }
 
-function nxHeader(subtype: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  buffer.writeUInt16BE(0xffff, 0);
-  buffer.writeUInt16BE(length, 2);
-  buffer.writeUInt32BE(NX_VENDOR_ID, 4);
-  buffer.writeUInt16BE(subtype, 8);
-  return buffer;
-}
-
 /** The bytes of a stack or clone action; `encodeNested` encodes the actions of `clone`. */
 export function encodeStackAction(action: StackAction, encodeNested: (actions: Action[]) => Buffer): Buffer {
   switch (action.type) {
     case 'clone': {
       const nested = encodeNested(action.actions);
-      const buffer = nxHeader(NXAST_CLONE, 16 + nested.length);
+      const buffer = nxAction(NXAST_CLONE, 16 + nested.length);
       nested.copy(buffer, 16);
       return buffer;
     }
@@ -119,18 +110,18 @@ export function encodeStackAction(action: StackAction, encodeNested: (actions: A
     case 'stack_pop': {
       // The field's header is 32 bits, or 64 for an experimenter (NSH) field.
       const header = fieldHeaderBytes(action.field);
-      const buffer = nxHeader(action.type === 'stack_push' ? NXAST_STACK_PUSH : NXAST_STACK_POP, 24);
+      const buffer = nxAction(action.type === 'stack_push' ? NXAST_STACK_PUSH : NXAST_STACK_POP, 24);
       buffer.writeUInt16BE(action.field.offset, 10);
       header.copy(buffer, 12);
       buffer.writeUInt16BE(action.field.bits, 12 + header.length);
       return buffer;
     }
     case 'debug_recirc':
-      return nxHeader(NXAST_DEBUG_RECIRC, 16);
+      return nxAction(NXAST_DEBUG_RECIRC, 16);
     case 'sample': {
       const plain = action.samplingPort === undefined && action.direction === undefined;
       const subtype = plain ? NXAST_SAMPLE : action.direction ? NXAST_SAMPLE3 : NXAST_SAMPLE2;
-      const buffer = nxHeader(subtype, plain ? 24 : 32);
+      const buffer = nxAction(subtype, plain ? 24 : 32);
       buffer.writeUInt16BE(action.probability, 10);
       buffer.writeUInt32BE(action.collectorSetId, 12);
       buffer.writeUInt32BE(action.obsDomainId, 16);

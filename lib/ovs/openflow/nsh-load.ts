@@ -4,8 +4,8 @@
  * masked set_field. Only one contiguous run of bits is modelled, as a `load` holds.
  */
 import { fieldHeaderBytes, readFieldHeader, type FieldRef } from './nxm-fields.js';
+import { nxAction } from './nx-action.js';
 
-const NX_VENDOR_ID = 0x00002320;
 const NXAST_REG_LOAD2 = 33;
 
 /** The NSH fields OVS prints in hex (the others in decimal). */
@@ -26,11 +26,7 @@ export function encodeLoad2(dst: FieldRef, value: bigint): Buffer {
   const header = fieldHeaderBytes(dst);
   const width = valueBytes(header);
   const length = (10 + 8 + 2 * width + 7) & ~7;
-  const buffer = Buffer.alloc(length);
-  buffer.writeUInt16BE(0xffff, 0);
-  buffer.writeUInt16BE(length, 2);
-  buffer.writeUInt32BE(NX_VENDOR_ID, 4);
-  buffer.writeUInt16BE(NXAST_REG_LOAD2, 8);
+  const buffer = nxAction(NXAST_REG_LOAD2, length);
   header.copy(buffer, 10);
   // The masked header: the hasmask bit, and a length counting value and mask.
   buffer.writeUInt8(buffer.readUInt8(12) | 1, 12);

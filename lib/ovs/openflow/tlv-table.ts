@@ -9,10 +9,10 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, checkOptions, describe } from '../../validate.js';
 import { encodeMessage } from './codec.js';
+import { NX_VENDOR_ID } from './nx-action.js';
 
 /** `OFPT_EXPERIMENTER`, which carries Nicira messages over OpenFlow 1.3. */
 const OFPT_EXPERIMENTER = 4;
-const NX_VENDOR_ID = 0x00002320;
 const NXT_TLV_TABLE_MOD = 24;
 const NXT_TLV_TABLE_REQUEST = 25;
 const NXT_TLV_TABLE_REPLY = 26;

@@ -8,6 +8,7 @@
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, describe } from '../../validate.js';
 import { syntaxError, type Token } from './flow-tokens.js';
+import { NX_VENDOR_ID } from './nx-action.js';
 
 /** The number of `tun_metadata` fields. */
 export const tunMetadataFields = 64;
@@ -267,7 +268,6 @@ export function parseTunMetadataSetField(flow: string, piece: string, index: num
 
 const OFPAT_SET_FIELD = 25;
 const NXAST_REG_LOAD2 = 33;
-const NX_VENDOR_ID = 0x00002320;
 
 /** The bytes of a {@link TunMetadataAction}: OFPAT_SET_FIELD, or NXAST_REG_LOAD2 when masked or `nicira`. */
 export function encodeTunMetadataAction(action: TunMetadataAction): Buffer {

@@ -132,13 +132,15 @@ export async function attachPort(context: ChassisContext, lsp: string, options: 
         const where = southbound.whereIs(lsp);
         return where?.chassis === chassis && portOfLsp(vswitch, lsp)?.ovnInstalled === true;
       },
-      () => {
-        const where = southbound.whereIs(lsp);
-        if (where === undefined)
-          return `chassis ${chassis} did not bind ${lsp} (the southbound database has no Port_Binding for it: is it a port of a logical switch, and does ovn-northd run?)`;
-        if (where.chassis !== chassis)
-          return `chassis ${chassis} did not bind ${lsp} (bound to ${where.chassis ?? 'no chassis'})`;
-        return `chassis ${chassis} bound ${lsp} but did not install it (Interface ${port} external_ids:ovn-installed is not true)`;
+      {
+        timeout: () => {
+          const where = southbound.whereIs(lsp);
+          if (where === undefined)
+            return `chassis ${chassis} did not bind ${lsp} (the southbound database has no Port_Binding for it: is it a port of a logical switch, and does ovn-northd run?)`;
+          if (where.chassis !== chassis)
+            return `chassis ${chassis} did not bind ${lsp} (bound to ${where.chassis ?? 'no chassis'})`;
+          return `chassis ${chassis} bound ${lsp} but did not install it (Interface ${port} external_ids:ovn-installed is not true)`;
+        },
       },
     );
   } catch (error) {
@@ -183,7 +185,7 @@ export async function detachPort(
     Math.max(1, deadline - Date.now()),
     signal,
     () => southbound.whereIs(lsp)?.chassis !== chassis,
-    () => `chassis ${chassis} did not release ${lsp}`,
+    { timeout: () => `chassis ${chassis} did not release ${lsp}` },
   );
   return state;
 }

@@ -7,6 +7,7 @@ import { DpdkError, invalidArgument } from '../errors.js';
 import type { OvsdbClient } from '../ovs/ovsdb/client.js';
 import type { Row } from '../ovs/ovsdb/data.js';
 import type { Replica } from '../ovs/ovsdb/replica.js';
+import { waitForReplica } from '../ovs/vswitch-confirm.js';
 import { checkOptions, checkTimeout, describe } from '../validate.js';
 
 /** The OVN_Northbound database name. */
@@ -51,13 +52,9 @@ export async function sync(
     invalidArgument(operation, `signal must be an AbortSignal, got ${describe(options.signal)}`);
   }
   const { signal } = options;
-  const aborted = (): DpdkError =>
-    new DpdkError(`sync was aborted before ${waits[wait].column} reached nb_cfg`, {
-      code: 'ECANCELED',
-      operation,
-      cause: signal?.reason,
-    });
-  if (signal?.aborted === true) throw aborted();
+  const abortedMessage = `sync was aborted before ${waits[wait].column} reached nb_cfg`;
+  if (signal?.aborted === true)
+    throw new DpdkError(abortedMessage, { code: 'ECANCELED', operation, cause: signal.reason });
   const global = replica.rows('NB_Global')[0];
   if (global === undefined) {
     throw new DpdkError('the northbound database has no NB_Global row (run ovn-nbctl init)', {
@@ -80,31 +77,11 @@ export async function sync(
   const { column, who, hint } = waits[wait];
   const reached = (): boolean => Number(replica.rows('NB_Global')[0]?.[column] ?? 0) >= target;
   if (reached()) return target;
-  const left = Math.max(1, timeoutMs - (Date.now() - started));
-  await new Promise<void>((resolve, reject) => {
-    const finish = (error?: DpdkError): void => {
-      clearTimeout(timer);
-      replica.off('change', onChange);
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onChange = (): void => {
-      if (reached()) finish();
-    };
-    const onAbort = (): void => finish(aborted());
-    const timer = setTimeout(() => {
-      const now = String(replica.rows('NB_Global')[0]?.[column] ?? 0);
-      finish(
-        new DpdkError(`${who} did not update ${column} to ${target} within ${timeoutMs} ms (it is ${now}; ${hint})`, {
-          code: 'ETIMEDOUT',
-          operation,
-          object: `NB_Global.${column}`,
-        }),
-      );
-    }, left);
-    replica.on('change', onChange);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  await waitForReplica(replica, operation, Math.max(1, timeoutMs - (Date.now() - started)), signal, reached, {
+    timeout: () =>
+      `${who} did not update ${column} to ${target} (it is ${String(replica.rows('NB_Global')[0]?.[column] ?? 0)}; ${hint})`,
+    aborted: abortedMessage,
+    object: `NB_Global.${column}`,
   });
   return target;
 }

@@ -307,7 +307,7 @@ export class OvnSandbox {
         this.#timeoutMs,
         undefined,
         () => replica.rows('Interface').filter((row) => row['type'] === 'geneve').length >= others,
-        () => `chassis ${chassis.name} did not make its ${others} Geneve tunnel port(s)`,
+        { timeout: () => `chassis ${chassis.name} did not make its ${others} Geneve tunnel port(s)` },
       );
       for (const peer of this.chassis) if (peer !== chassis) await chassis.setTunnelNeighbour(peer);
     }

@@ -149,7 +149,7 @@ export class Southbound {
     checkOptions<SouthboundWaitOptions>(operation, options, ['timeoutMs', 'signal']);
     const timeoutMs = checkTimeout(operation, options.timeoutMs) ?? 30_000;
     this.#checkOpen(operation);
-    await waitForReplica(this.replica, operation, timeoutMs, options.signal, done, describe);
+    await waitForReplica(this.replica, operation, timeoutMs, options.signal, done, { timeout: describe });
   }
 
   /**

@@ -7,11 +7,21 @@ import { DpdkError } from '../errors.js';
 import type { Row } from './ovsdb/data.js';
 import type { Replica } from './ovsdb/replica.js';
 
+/** @internal How {@link waitForReplica} words its errors. */
+export interface ReplicaWaitWords {
+  /** What did not happen, for the `ETIMEDOUT` message ("... within N ms"). */
+  timeout?: () => string;
+  /** The `ECANCELED` message. Default: "OPERATION was aborted". */
+  aborted?: string;
+  /** The errors' `object`. */
+  object?: string;
+}
+
 /**
  * @internal Resolves once `done()` holds, checked now and at each change of `replica` (or of
  * any of several, within one deadline for all of them);
- * rejects with `ECANCELED` when `signal` aborts, `ETIMEDOUT` (described by
- * `describeTimeout`) after `timeoutMs`.
+ * rejects with `ECANCELED` when `signal` aborts (with its reason as cause), `ETIMEDOUT`
+ * after `timeoutMs`, worded by `words`.
  */
 export function waitForReplica(
   replica: Replica | readonly Replica[],
@@ -19,10 +29,11 @@ export function waitForReplica(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   done: () => boolean,
-  describeTimeout?: () => string,
+  words: ReplicaWaitWords = {},
 ): Promise<void> {
   if (done()) return Promise.resolve();
   const replicas = Array.isArray(replica) ? replica : [replica as Replica];
+  const object = words.object === undefined ? {} : { object: words.object };
   return new Promise((resolve, reject) => {
     const finish = (error: DpdkError | undefined): void => {
       clearTimeout(timer);
@@ -34,13 +45,22 @@ export function waitForReplica(
     const onChange = (): void => {
       if (done()) finish(undefined);
     };
-    const onAbort = (): void => finish(new DpdkError(`${operation} was aborted`, { code: 'ECANCELED', operation }));
+    const onAbort = (): void =>
+      finish(
+        new DpdkError(words.aborted ?? `${operation} was aborted`, {
+          code: 'ECANCELED',
+          operation,
+          ...object,
+          cause: signal?.reason,
+        }),
+      );
     const timer = setTimeout(
       () =>
         finish(
-          new DpdkError(`${describeTimeout?.() ?? 'the change did not show'} within ${timeoutMs} ms`, {
+          new DpdkError(`${words.timeout?.() ?? 'the change did not show'} within ${timeoutMs} ms`, {
             code: 'ETIMEDOUT',
             operation,
+            ...object,
           }),
         ),
       timeoutMs,

@@ -513,8 +513,10 @@ export class Vswitch {
       Math.max(1, deadline - Date.now()),
       options.signal,
       () => Number(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'] ?? 0) >= nextCfg,
-      () =>
-        `ovs-vswitchd did not apply the change (cur_cfg ${String(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'])} < next_cfg ${nextCfg}); is ovs-vswitchd running? (use noWait without one)`,
+      {
+        timeout: () =>
+          `ovs-vswitchd did not apply the change (cur_cfg ${String(this.replica.rows('Open_vSwitch')[0]?.['cur_cfg'])} < next_cfg ${nextCfg}); is ovs-vswitchd running? (use noWait without one)`,
+      },
     );
     checkInterfacesAdded(this.replica, operation, interfaces);
   }

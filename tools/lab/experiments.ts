@@ -6,7 +6,13 @@
  */
 import { DpdkError } from '../../lib/errors.js';
 import type { PktgenReport, SearchReport } from '../../examples/pktgen/report.js';
-import { generatorArgs, networkFunctionArgs, referenceCommandLines, type VirtioPort } from './app-args.js';
+import {
+  generatorArgs,
+  networkFunctionArgs,
+  referenceCommandLines,
+  type NetworkFunctionSettings,
+  type VirtioPort,
+} from './app-args.js';
 import { roundFigures, summarize, type ForwarderSummary, type RoundFigures } from './comparison.js';
 import { labForwarders, type LabForwarder } from './forwarders.js';
 import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
@@ -407,6 +413,29 @@ interface NetworkFunctionCounters {
 }
 
 /**
+ * Starts examples/ips.ts as network function `name` on the forwarder's CPU, on `ports`,
+ * yielding when idle as the CPU plan asks.
+ */
+export function startNetworkFunction(
+  lab: Lab,
+  name: string,
+  ports: VirtioPort[],
+  settings: Omit<NetworkFunctionSettings, 'yieldWhenIdle'>,
+): Promise<StartedApp> {
+  const cpu = lab.cpus.forwarder;
+  return lab.start({
+    name,
+    program: { example: 'ips' },
+    cpu,
+    args: (paths) =>
+      networkFunctionArgs(lab.appEal(paths, cpu, name, ports), {
+        ...settings,
+        yieldWhenIdle: yields(lab, 'forwarder'),
+      }),
+  });
+}
+
+/**
  * The service chain: generator port 0 -> OVS -> the inline IPS (drops UDP to port 6666)
  * -> OVS -> generator port 1; OVS mirrors port 0's traffic to a detect-only IPS.
  */
@@ -418,23 +447,13 @@ export async function chainExperiment(lab: Lab): Promise<ExperimentResult> {
     'in_port=4,dl_type=0x800,actions=output:2',
   ]);
   const rule = 'udp,tp_dst=6666';
-  const cpu = lab.cpus.forwarder;
   const nf = (name: string, mode: 'inline' | 'detect', sockets: string[]): Promise<StartedApp> =>
-    lab.start({
+    startNetworkFunction(
+      lab,
       name,
-      program: { example: 'ips' },
-      cpu,
-      args: (paths) =>
-        networkFunctionArgs(
-          lab.appEal(
-            paths,
-            cpu,
-            name,
-            sockets.map((socket, index) => ({ index, socket, mac: `00:00:00:00:01:0${index}` })),
-          ),
-          { mode, rule, yieldWhenIdle: yields(lab, 'forwarder') },
-        ),
-    });
+      sockets.map((socket, index) => ({ index, socket, mac: `00:00:00:00:01:0${index}` })),
+      { mode, rule },
+    );
   const ips = await nf('ips', 'inline', ['nf-in', 'nf-out']);
   const ids = await nf('ids', 'detect', ['ids']);
   try {

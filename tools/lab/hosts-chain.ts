@@ -8,8 +8,7 @@
  */
 import { DpdkError } from '../../lib/errors.js';
 import { join } from 'node:path';
-import { networkFunctionArgs } from './app-args.js';
-import { generate, settle, yields, type Check, type ExperimentResult } from './experiments.js';
+import { generate, settle, startNetworkFunction, type Check, type ExperimentResult } from './experiments.js';
 import { log, type Lab, type StartedApp } from './lab.js';
 import { countersSince } from './ovs-counters.js';
 import {
@@ -90,32 +89,17 @@ export async function hostsChainExperiment(lab: Lab): Promise<ExperimentResult> 
   log(
     `lab: ${result.name}: ${chain.gen0.lsp} and ${chain.gen1.lsp} on ${fabric.chassis(1).name}, the IPS on ${fabric.chassis(2).name}, the detector on ${fabric.chassis(3).name}'s br-phy`,
   );
-  const cpu = lab.cpus.forwarder;
   const nf = (name: string, mode: 'inline' | 'detect', ports: string[], extra: string[]): Promise<StartedApp> =>
-    lab.start({
+    startNetworkFunction(
+      lab,
       name,
-      program: { example: 'ips' },
-      cpu,
-      args: (paths) =>
-        networkFunctionArgs(
-          lab.appEal(
-            paths,
-            cpu,
-            name,
-            ports.map((port, index) => ({
-              index,
-              socket: port,
-              mac:
-                index === 0 && mode === 'inline'
-                  ? chain.nfIn.mac
-                  : mode === 'inline'
-                    ? chain.nfOut.mac
-                    : ovnChain.detector.mac,
-            })),
-          ),
-          { mode, rule, yieldWhenIdle: yields(lab, 'forwarder'), statsPeriodSeconds: 1, extra },
-        ),
-    });
+      ports.map((port, index) => ({
+        index,
+        socket: port,
+        mac: mode === 'detect' ? ovnChain.detector.mac : index === 0 ? chain.nfIn.mac : chain.nfOut.mac,
+      })),
+      { mode, rule, statsPeriodSeconds: 1, extra },
+    );
   const ips = await nf(
     'ips',
     'inline',

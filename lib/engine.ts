@@ -6,9 +6,8 @@ import {
   type EngineFilter,
   type FilterStats,
 } from './engine-filter.js';
-import { checkCpuFree, engineStarted, engineStopped } from './busy-cpus.js';
+import { checkEngineCpusFree, engineStarted, engineStopped } from './busy-cpus.js';
 import { invalidArgument } from './errors.js';
-import { formatCpuList } from './host.js';
 import { latencyStats, type LatencyStats, type RawLatency } from './latency.js';
 import { Mempool } from './mempool.js';
 import { native, type NativeEngine } from './native.js';
@@ -82,6 +81,14 @@ export interface EngineOptions {
    */
   yieldEachPass?: boolean;
   /**
+   * Let `start()` run the engine on a CPU that already runs another engine or an
+   * `LcoreWorker` of this process: their lcores' cpusets (as EAL maps them, e.g.
+   * `--lcores (1,2)@1`) overlap, and the loops take turns, each getting a share of the CPU
+   * (with `yieldWhenIdle`/`yieldEachPass`, sooner). Without it such a start is refused with
+   * `EBUSY`. Its own lcore must still be idle. Default false.
+   */
+  shareCpu?: boolean;
+  /**
    * PacketFilter rules applied in the loop to every received packet (forwarding modes and
    * rxonly): each rule's action passes or drops what it matches first, with packets and
    * bytes counted per rule (see {@link Engine.filterStats}). In rxonly, which frees
@@ -135,6 +142,7 @@ const optionKeys = [
   'timestampOffset',
   'yieldWhenIdle',
   'yieldEachPass',
+  'shareCpu',
   'filter',
 ] as const satisfies readonly (keyof EngineOptions)[];
 /** @internal The keys an {@link EngineStream} may have (the Forwarder checks streams with them too). */
@@ -158,13 +166,21 @@ export class Engine {
   readonly #native: NativeEngine;
   #closed = false;
   readonly #filter: CompiledFilter | undefined;
+  readonly #shareCpu: boolean;
   /** The options it was created with. */
   readonly mode: ForwardMode;
   /** The lcore it runs on. */
   readonly lcore: number;
 
-  private constructor(handle: NativeEngine, mode: ForwardMode, lcore: number, filter: CompiledFilter | undefined) {
+  private constructor(
+    handle: NativeEngine,
+    mode: ForwardMode,
+    lcore: number,
+    filter: CompiledFilter | undefined,
+    shareCpu: boolean,
+  ) {
     this.#native = handle;
+    this.#shareCpu = shareCpu;
     this.#filter = filter;
     this.mode = mode;
     this.lcore = lcore;
@@ -231,6 +247,7 @@ export class Engine {
     if (options.filter !== undefined && generates) {
       invalidArgument(op, `filter applies to received packets: mode ${options.mode} receives none to forward`);
     }
+    const shareCpu = options.shareCpu === undefined ? false : checkBoolean(op, 'shareCpu', options.shareCpu);
     const filter = options.filter === undefined ? undefined : compileFilter(op, options.filter);
     const handle = new native.Engine({
       lcore,
@@ -252,13 +269,15 @@ export class Engine {
               mirrorQueue: filter.mirrorQueue,
             },
     });
-    return new Engine(handle, options.mode, lcore, filter);
+    return new Engine(handle, options.mode, lcore, filter, shareCpu);
   }
 
   /**
    * Launches the loop on its lcore. Ports must be started. Does nothing if it runs already.
-   * @throws DpdkError `EBUSY` naming what runs there when a CPU of its lcore already runs an
-   * `LcoreWorker` of this process, or its lcore runs another engine, with nothing changed;
+   * @throws DpdkError `EBUSY` naming what runs there, with nothing changed, when its lcore
+   * runs another engine, or (unless `shareCpu`) a CPU of its lcore's cpuset already runs an
+   * `LcoreWorker` of this process or another busy EAL lcore's cpuset holds it too (several
+   * lcores mapped to one CPU): the message names both lcores and the shared CPUs;
    * `ERR_PORT_STOPPED` when a port it uses is not started.
    */
   start(): void {
@@ -267,8 +286,7 @@ export class Engine {
       const op = 'Engine.start';
       const cpus = native.lcores().find((lcore) => lcore.id === this.lcore)?.cpus ?? [];
       // Checked and claimed (engineStarted) with no await between, like LcoreWorker.start.
-      const subject = `lcore ${this.lcore} runs on cpu ${formatCpuList(cpus)}, and`;
-      for (const cpu of cpus) checkCpuFree(op, cpu, { subject, instead: 'another lcore', lcore: this.lcore });
+      checkEngineCpusFree(op, { lcore: this.lcore, cpus, shareCpu: this.#shareCpu });
     }
     this.#native.start();
     engineStarted(this);

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { checkCpuFree, claimWorkerCpu, releaseWorkerCpu } from './busy-cpus.js';
+import { checkWorkerCpuFree, claimWorkerCpu, releaseWorkerCpu } from './busy-cpus.js';
 import { DpdkError, invalidArgument } from './errors.js';
 import { formatCpuList, onlineCpus } from './host.js';
 import { native } from './native.js';
@@ -203,7 +203,7 @@ export class LcoreWorker {
     const path = resolveLoopModule(op, file);
     const preload = (options.preload ?? defaultPreload(path)).map((name) => resolvePreload(op, name));
     // Checked and claimed (claimWorkerCpu, below) with no await between: two starts cannot both pass.
-    checkCpuFree(op, cpu, { instead: 'another cpu' });
+    checkWorkerCpuFree(op, cpu);
     const acquired: Port[] = [];
     try {
       for (const port of ports) {

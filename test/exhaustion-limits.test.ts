@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Batch, Mempool, NullPort, Port, VirtioUser } from '../lib/index.js';
+import { Batch, Mempool, NullPort, Port, RingPort, VirtioUser } from '../lib/index.js';
 import { initEal, ringPort, socketDir, testPacket } from './helpers/dpdk.js';
 
 initEal('exhaust-limits');
@@ -98,4 +98,26 @@ t.test('a virtio-user server waiting for its client holds a slot: the next port 
   t.equal(Port.ids().length, 32, 'once the wait ended, its slot is free again');
   last.close();
   for (const port of ports) port.close();
+});
+
+t.test('queue counts past the device are refused naming its limits; the port configures again after', async (t) => {
+  const port = RingPort.create();
+  const { maxRxQueues, maxTxQueues } = port.info();
+  t.throws(() => port.configure({ mempool: pool, rxQueues: maxRxQueues + 1 }), {
+    name: 'DpdkError',
+    code: 'EINVAL',
+    operation: 'Port.configure',
+    message: new RegExp(
+      `^Cannot configure ${maxRxQueues + 1} rx and 1 tx queues \\(device allows ${maxRxQueues} and ${maxTxQueues}\\)`,
+    ),
+  });
+  t.throws(() => port.configure({ mempool: pool, txQueues: maxTxQueues + 1 }), {
+    code: 'EINVAL',
+    message: new RegExp(`^Cannot configure 1 rx and ${maxTxQueues + 1} tx queues`),
+  });
+  port.configure({ mempool: pool, rxDescriptors: 64, txDescriptors: 64 });
+  port.start();
+  t.ok(echoes(port), 'configured within the limits, it works');
+  port.close();
+  t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
 });

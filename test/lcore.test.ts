@@ -203,7 +203,7 @@ t.test('an engine on an lcore whose CPU runs a worker is refused, naming it; not
     object: 'cpu 1',
     message:
       `lcore 1 runs on cpu 1, and cpu 1 already runs an LcoreWorker (lcore ${worker.lcore}): ` +
-      'stop it first, or give another lcore',
+      'stop it first, give an lcore on another cpu, or set shareCpu to take turns',
   });
   t.notOk(engine.running, 'the engine did not start');
   t.match(
@@ -236,7 +236,8 @@ t.test('an engine is refused while a worker on its CPU is still starting', async
   t.throws(() => engine.start(), {
     code: 'EBUSY',
     message:
-      'lcore 1 runs on cpu 1, and cpu 1 already runs an LcoreWorker (starting): stop it first, or give another lcore',
+      'lcore 1 runs on cpu 1, and cpu 1 already runs an LcoreWorker (starting): ' +
+      'stop it first, give an lcore on another cpu, or set shareCpu to take turns',
   });
   t.equal(await (await starting).stop(), 0);
   engine.close();
@@ -254,7 +255,7 @@ t.test('an engine on an lcore that runs another engine is refused, naming it; th
     code: 'EBUSY',
     operation: 'Engine.start',
     object: 'cpu 1',
-    message: `lcore 1 runs on cpu 1, and cpu 1 already runs Engine ${first.id} (mode io) on EAL lcore 1: stop it first, or give another lcore`,
+    message: `lcore 1 runs on cpu 1, and cpu 1 already runs Engine ${first.id} (mode io) on EAL lcore 1: stop it first, or give an lcore on another cpu`,
   });
   t.notOk(second.running, 'the second did not start');
   c.stop(); // not marked as polled

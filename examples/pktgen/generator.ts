@@ -344,6 +344,8 @@ export class Pktgen {
         timestampOffset,
         yieldWhenIdle: this.#sharedCpu,
         yieldEachPass: this.#sharedCpu,
+        // Lcores folded onto one CPU (the reference's 0 and 4 on a 2-CPU machine) take turns, as said above.
+        shareCpu: true,
         streams: ports.map((port) => ({
           rxPort: this.ports[port],
           txPort: this.ports[port],

@@ -207,6 +207,8 @@ interface ForwardingLcore {
   lcore: LcoreInfo;
   streams: Stream[];
   forwarder: Forwarder | undefined;
+  /** Another forwarding lcore polls on the same CPU (EAL's --lcores folded them). */
+  sharesCpu: boolean;
 }
 
 /** Packets counted per port, as l2fwd's statistics show them. */
@@ -245,8 +247,17 @@ function destinations(enabled: number[], portmap: [number, number][] | undefined
   return destination;
 }
 
-/** Gives each enabled rx port to a worker lcore, at most `portsPerLcore` each, as l2fwd does. */
-function assignLcores(ports: Port[], destination: Map<number, number>, portsPerLcore: number): ForwardingLcore[] {
+/**
+ * Gives each enabled rx port to a worker lcore, at most `portsPerLcore` each, as l2fwd does.
+ * Native engines on lcores that share a CPU take turns on it (as C l2fwd's would); TypeScript
+ * loops run one per CPU, so such an assignment is refused.
+ */
+function assignLcores(
+  ports: Port[],
+  destination: Map<number, number>,
+  portsPerLcore: number,
+  engine: L2fwdOptions['engine'],
+): ForwardingLcore[] {
   const workers = Eal.lcores().filter((lcore) => lcore.role === 'worker');
   const assigned: ForwardingLcore[] = [];
   for (const rxPort of ports) {
@@ -259,7 +270,7 @@ function assignLcores(ports: Port[], destination: Map<number, number>, portsPerL
             `${Math.ceil(ports.length / portsPerLcore)} worker lcore(s), EAL has ${workers.length} (raise -q or give EAL more lcores)`,
         );
       }
-      current = { lcore, streams: [], forwarder: undefined };
+      current = { lcore, streams: [], forwarder: undefined, sharesCpu: false };
       assigned.push(current);
     }
     current.streams.push({ rxPort, txPort: Port.get(destination.get(rxPort.id) as number) });
@@ -268,6 +279,13 @@ function assignLcores(ports: Port[], destination: Map<number, number>, portsPerL
   for (const { lcore } of assigned) byCpu.set(lcore.cpus[0], [...(byCpu.get(lcore.cpus[0]) ?? []), lcore.id]);
   for (const [cpu, lcores] of byCpu) {
     if (lcores.length > 1) {
+      if (engine === 'ts') {
+        throw new UsageError(
+          `lcores ${lcores.join(', ')} all poll on CPU ${cpu}, and a TypeScript loop needs a CPU of its own; ` +
+            `raise -q to poll more ports from one lcore, or use --engine native (its engines take turns)`,
+        );
+      }
+      for (const each of assigned) if (lcores.includes(each.lcore.id)) each.sharesCpu = true;
       console.error(
         `l2fwd: warning: lcores ${lcores.join(', ')} all poll on CPU ${cpu} and will share it; ` +
           `raise -q to poll more ports from one lcore`,
@@ -305,7 +323,7 @@ class L2fwd {
       this.#ports.map((port) => port.id),
       options.portmap,
     );
-    this.#lcores = assignLcores(this.#ports, destination, options.portsPerLcore);
+    this.#lcores = assignLcores(this.#ports, destination, options.portsPerLcore, options.engine);
     for (const { lcore, streams } of this.#lcores) {
       for (const stream of streams)
         console.log(`Lcore ${lcore.id}: RX port ${stream.rxPort.id} TX port ${stream.txPort.id}`);
@@ -358,12 +376,19 @@ class L2fwd {
   async start(): Promise<void> {
     this.#startedAt = process.hrtime.bigint();
     for (const forwarding of this.#lcores) {
-      const { lcore, streams } = forwarding;
+      const { lcore, streams, sharesCpu } = forwarding;
       const data: L2fwdLoopData = { macUpdating: this.#options.macUpdating };
       const { yieldWhenIdle } = this.#options;
       forwarding.forwarder = await Forwarder.start(
         this.#options.engine === 'native'
-          ? { lcore: lcore.id, mode: this.#options.macUpdating ? 'l2fwd' : 'io', burst, streams, yieldWhenIdle }
+          ? {
+              lcore: lcore.id,
+              mode: this.#options.macUpdating ? 'l2fwd' : 'io',
+              burst,
+              streams,
+              yieldWhenIdle,
+              shareCpu: sharesCpu,
+            }
           : { loop: join(__dirname, 'l2fwd-loop'), cpu: lcore.cpus[0], burst, streams, data, yieldWhenIdle },
       );
       this.#metrics?.add(forwarding.forwarder);

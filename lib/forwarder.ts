@@ -35,6 +35,8 @@ export interface NativeForwarderOptions extends ForwarderCommonOptions {
   timestampOffset?: number;
   /** See `EngineOptions.yieldWhenIdle`. */
   yieldWhenIdle?: boolean;
+  /** See `EngineOptions.shareCpu`. */
+  shareCpu?: boolean;
   /** See `EngineOptions.filter`. */
   filter?: EngineFilter;
 }
@@ -115,6 +117,7 @@ const nativeKeys = [
   'mode',
   'timestampOffset',
   'yieldWhenIdle',
+  'shareCpu',
   'filter',
 ] as const satisfies readonly (keyof NativeForwarderOptions)[];
 const loopKeys = [

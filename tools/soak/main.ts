@@ -207,8 +207,11 @@ async function soak(
         }),
         '--timeline',
         String(timelineMs),
-        // The report (its timeline grows by a sample every 50 ms) goes to a file in the
-        // socket directory, the one the container may write that the host reads.
+        // The timeline's samples (one every 50 ms) go to a file as they are taken, not into
+        // the generator's memory, and its report to another; both in the socket directory,
+        // the one the container may write that the host reads.
+        '--timeline-file',
+        join(paths.socketDir, timelineFile),
         '--json',
         join(paths.socketDir, reportFile),
       ],
@@ -281,12 +284,9 @@ async function soak(
     if (report?.timeline === undefined)
       throw new DpdkError('the generator ended without its report', { code: 'ERR_LAB', operation: 'soak' });
     try {
-      // The samples are in the file, unless the generator kept them in its report (seen in
-      // the container runs of 2 December: the report carried them and no file was written;
-      // not explained yet).
-      if (report.timeline.file !== undefined)
-        report.timeline = readTimelineFile(readFileSync(join(lab.socketDir, timelineFile), 'utf8'));
-      else log('soak: the generator kept its timeline in memory (no --timeline-file): its RSS then grows with it');
+      if (report.timeline.file === undefined)
+        throw new Error('the report carries the samples: the generator was not given --timeline-file');
+      report.timeline = readTimelineFile(readFileSync(join(lab.socketDir, timelineFile), 'utf8'));
     } catch (error) {
       throw new DpdkError(
         `the generator's timeline (${JSON.stringify(report.timeline)}): ${(error as Error).message}; ` +

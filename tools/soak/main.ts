@@ -102,6 +102,14 @@ function parseSoakOptions(argv: string[]): SoakOptions | 'help' {
   return options;
 }
 
+/**
+ * The machine's load averages over 1, 5 and 15 minutes (/proc/loadavg): on a machine shared
+ * with other work, how busy its CPUs were says how long the pollers may have waited.
+ */
+function loadAverages(): number[] {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
 /** Resident memory of `pid` in KiB (VmRSS), or undefined when it is gone. */
 function rssKiB(pid: number): number | undefined {
   try {
@@ -414,11 +422,14 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const load = { start: loadAverages(), end: [] as number[] };
     const { verdict, samples, restartsMs } = await soak(lab, options);
+    load.end = loadAverages();
     writeFileSync(
       options.jsonPath,
-      JSON.stringify({ date: new Date().toISOString(), options, verdict, restartsMs, samples }, null, 2),
+      JSON.stringify({ date: new Date().toISOString(), options, load, verdict, restartsMs, samples }, null, 2),
     );
+    log(`soak: load averages (1, 5, 15 min): ${load.start.join(', ')} at the start, ${load.end.join(', ')} at the end`);
     log(verdictLines(verdict, samples).join('\n'));
     const svg = chartPath(options.jsonPath, 'samples');
     writeFileSync(svg, await renderSvg(soakChartSpec(samples, restartsMs)));

@@ -63,14 +63,32 @@ t.test('mbufs: back when no more are in use after the traffic than before it (no
   const before = { atMs: 0, rssKiB: {}, mbufsInUse: { forwarder: 4096, pktgen: 2048 }, packets: {} };
   const after = { atMs: 70_000, rssKiB: {}, mbufsInUse: { forwarder: 4096, pktgen: 2050 }, packets: {} };
   t.same(mbufBalances(before, during, after), [
-    { app: 'forwarder', before: 4096, after: 4096, peak: 5000, back: true },
-    { app: 'pktgen', before: 2048, after: 2050, peak: 2048, back: false },
+    { app: 'forwarder', before: 4096, after: 4096, peak: 5000, txHeld: 0, back: true },
+    { app: 'pktgen', before: 2048, after: 2050, peak: 2048, txHeld: 0, back: false },
   ]);
 });
 
+t.test(
+  "mbufs: what the apps' tx queues may hold until their next send is not missing, more is (no DPDK)",
+  async (t) => {
+    // Two virtio ports of 256 descriptors each: up to 512 sent mbufs wait for a later send to free them.
+    const before = { atMs: 0, rssKiB: {}, mbufsInUse: { forwarder: 528, pktgen: 528 }, packets: {} };
+    const after = { atMs: 70_000, rssKiB: {}, mbufsInUse: { forwarder: 1040, pktgen: 1041 }, packets: {} };
+    const balances = mbufBalances(before, [], after, { forwarder: 512, pktgen: 512 });
+    t.same(
+      balances.map(({ app, back }) => ({ app, back })),
+      [
+        { app: 'forwarder', back: true },
+        { app: 'pktgen', back: false },
+      ],
+    );
+    t.equal(balances[1].txHeld, 512);
+  },
+);
+
 t.test('the verdict: every part must pass (no DPDK)', async (t) => {
   const memory = memoryTrends(samples(120, () => ({ 'pktgen 1': 80_000 })));
-  const back = [{ app: 'forwarder', before: 1, after: 1, peak: 2, back: true }];
+  const back = [{ app: 'forwarder', before: 1, after: 1, peak: 2, txHeld: 0, back: true }];
   t.ok(soakVerdict(memory, back, accounted).pass);
   t.notOk(soakVerdict(memory, [{ ...back[0], after: 2, back: false }], accounted).everyMbufBack);
   const leaked = { ...accounted, lostInWindows: 200_000, lostOutside: 39_900 };
@@ -141,7 +159,12 @@ t.test(
     t.same(drops.inWindows, { 'OVS vhost-user3 tx_dropped (OpenFlow)': 500 });
     t.equal(drops.outsideIncreases.length, 2);
     const lossy = { ...accounted, lostOutside: 3100 };
-    const explained = soakVerdict([], [{ app: 'f', before: 1, after: 1, peak: 2, back: true }], lossy, drops);
+    const explained = soakVerdict(
+      [],
+      [{ app: 'f', before: 1, after: 1, peak: 2, txHeld: 0, back: true }],
+      lossy,
+      drops,
+    );
     t.equal(explained.unexplained, 100, 'what no counter saw');
     t.equal(explained.everyPacketAccounted, false, 'counted drops outside a restart are still losses');
     const unseen = soakVerdict([], [], { ...accounted, lostOutside: 9000 }, drops);

@@ -54,6 +54,12 @@ export interface MbufBalance {
   after: number;
   /** The most seen while traffic flowed. */
   peak: number;
+  /**
+   * The most the app's tx queues may still hold after the traffic stopped: a virtio tx queue
+   * frees the mbufs of sent packets only in a later send, once few descriptors are left, so
+   * up to its size stay in use until the app sends again (0 when not given).
+   */
+  txHeld: number;
   back: boolean;
 }
 
@@ -117,14 +123,23 @@ export function memoryTrends(samples: readonly SoakSample[]): MemoryTrend[] {
 /**
  * Each app's mbuf balance: in use in `before` (traffic not started, rings filled) against
  * `after` (traffic stopped, the rings drained), with the peak of `during`. Back when
- * `after` is no more than `before`: whatever was in flight when traffic stopped was freed.
+ * `after` is no more than `before` plus what the app's tx queues may hold until their next
+ * send (`txHeld`, by app: the sum of their sizes): whatever was in flight when traffic
+ * stopped was freed, and no more is missing than the queues' descriptors can account for
+ * (a leak grows with the packets; the queues' share does not).
  */
-export function mbufBalances(before: SoakSample, during: readonly SoakSample[], after: SoakSample): MbufBalance[] {
+export function mbufBalances(
+  before: SoakSample,
+  during: readonly SoakSample[],
+  after: SoakSample,
+  txHeld: Readonly<Record<string, number>> = {},
+): MbufBalance[] {
   return Object.keys(before.mbufsInUse).map((app) => {
     const beforeCount = before.mbufsInUse[app];
     const afterCount = after.mbufsInUse[app] ?? Number.NaN;
     const peak = Math.max(beforeCount, ...during.map((sample) => sample.mbufsInUse[app] ?? 0));
-    return { app, before: beforeCount, after: afterCount, peak, back: afterCount <= beforeCount };
+    const held = txHeld[app] ?? 0;
+    return { app, before: beforeCount, after: afterCount, peak, txHeld: held, back: afterCount <= beforeCount + held };
   });
 }
 

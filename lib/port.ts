@@ -114,6 +114,8 @@ export interface PortEvents {
   'setup-retry': [retry: SetupRetry];
   /** The device was set up after a retry. */
   'setup-recovered': [retry: SetupRetry];
+  /** The port was closed (once). */
+  closed: [];
 }
 
 const configKeys = [
@@ -269,8 +271,10 @@ export class Port extends EventEmitter<PortEvents> {
   close(): void {
     this.removeAllListeners('link');
     this.native.close();
+    const wasOpen = !this.#closed;
     this.#closed = true;
     if (openPorts.get(this.id) === this) openPorts.delete(this.id);
+    if (wasOpen) this.emit('closed');
   }
 
   /** Promiscuous mode. */

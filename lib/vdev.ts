@@ -88,9 +88,12 @@ const virtioKeys = [
 export interface VirtioUserServerOptions extends Omit<VirtioUserOptions, 'server'>, PeerWaitOptions {
   /**
    * Retries of a device setup the vhost-user peer refuses (OVS failing `SET_MEM_TABLE` for want
-   * of memory, at the first start or at a reconnection): the port emits `setup-failed`, ends the
-   * connection so that the peer reconnects (`setup-retry`), and `setup-recovered` once the setup
-   * works. `false`: no watching. Default `{ attempts: 5, delayMs: 500, intervalMs: 100 }`.
+   * of memory, at the first start or at a reconnection; DPDK logs "Failed to start device" and
+   * the link stays down): the port emits `setup-failed`, ends the connection so that the peer
+   * reconnects (`setup-retry`, at most `attempts` in a row, the delay doubling from `delayMs`),
+   * and `setup-recovered` once the link is up again. Watching stops at `close()` or when
+   * `setupRetry.signal` aborts. `false`: no watching. Default `{ attempts: 5, delayMs: 500,
+   * intervalMs: 100 }`.
    */
   setupRetry?: SetupRetryOptions | false;
 }

@@ -439,8 +439,9 @@ Napi::Value Eal::SetLogEcho(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// logMark(): a position in DPDK's captured log; logText(mark): what was logged after it (what
-// is still in the capture's tail), newlines kept. For watchers of what DPDK logs on its own
+// logMark(): a position in DPDK's captured log; logText(mark, end): what was logged between two
+// marks (what is still in the capture's tail), newlines kept, so that a reader that moves its
+// mark to `end` misses no line logged meanwhile. For watchers of what DPDK logs on its own
 // threads, such as a virtio-user server's failed device start on reconnection.
 Napi::Value Eal::LogMark(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LogCapture::Instance().Mark()));
@@ -448,7 +449,8 @@ Napi::Value Eal::LogMark(const Napi::CallbackInfo& info) {
 
 Napi::Value Eal::LogText(const Napi::CallbackInfo& info) {
   size_t mark = static_cast<size_t>(info[0].ToNumber().DoubleValue());
-  return Napi::String::New(info.Env(), LogCapture::Instance().Text(mark));
+  size_t end = static_cast<size_t>(info[1].ToNumber().DoubleValue());
+  return Napi::String::New(info.Env(), LogCapture::Instance().Text(mark, end));
 }
 
 Napi::Value Eal::ThreadAffinity(const Napi::CallbackInfo& info) {

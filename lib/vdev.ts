@@ -159,9 +159,11 @@ export class VirtioUser {
     checkPeerWait(op, { timeoutMs, signal });
     const retry = checkSetupRetry(op, setupRetry);
     const devargs = virtioDevargs(op, { ...device, server: true });
+    // From before the probe: DPDK starts the device (SET_MEM_TABLE) as soon as the client connects.
+    const logMark = native.logMark();
     const id = await probeWaitingForPeer(devargs, op, { timeoutMs, signal });
     const port = Port.adopt(id);
-    if (retry !== undefined) watchSetup(port, device.path, retry);
+    if (retry !== undefined) watchSetup(port, device.path, retry, logMark);
     return port;
   }
 }

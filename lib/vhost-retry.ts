@@ -78,7 +78,7 @@ export function checkSetupRetry(op: string, value: unknown): CheckedSetupRetry |
     invalidArgument(op, `setupRetry must be an object or false, got ${describe(value)}`);
   }
   const options = value as SetupRetryOptions;
-  checkOptions<SetupRetryOptions>(op, options, retryKeys);
+  checkOptions<SetupRetryOptions>(`${op} setupRetry`, options, retryKeys);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     invalidArgument(op, `setupRetry.signal must be an AbortSignal, got ${describe(options.signal)}`);
   }
@@ -91,17 +91,18 @@ export function checkSetupRetry(op: string, value: unknown): CheckedSetupRetry |
 }
 
 /**
- * @internal Watches a virtio-user server port on `path` from now on until it is closed or
+ * @internal Watches a virtio-user server port on `path` from `logMark` (taken before its
+ * creation: the device is first started as its client connects) until it is closed or
  * `signal` aborts: each failed device start is emitted as `setup-failed`; up to `attempts` times
  * in a row the connection is then ended after a delay (`setup-retry`), and a setup that works
  * after a retry (the link read down, then up two reads in a row with no failure) is emitted as
  * `setup-recovered`. Its timers do not keep Node running.
  */
-export function watchSetup(port: Port, path: string, options: CheckedSetupRetry): void {
+export function watchSetup(port: Port, path: string, options: CheckedSetupRetry, logMark: number): void {
   const { signal } = options;
   if (signal?.aborted) return;
   const failedLine = `(${path}) Failed to start device`;
-  let mark = native.logMark();
+  let mark = logMark;
   let failures = 0;
   let retries = 0;
   let firstFailure = 0;

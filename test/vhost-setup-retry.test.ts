@@ -41,8 +41,11 @@ function watch(port: Port): Seen {
   return seen;
 }
 
-/** Sends `count` broadcasts from `from` and counts what reaches `to` (until 1 s passes with nothing new). */
-async function cross(pool: Mempool, from: Port, to: Port, count: number): Promise<number> {
+/**
+ * Sends `count` broadcasts from `from` (as many as its tx queue takes within 5 s) and counts
+ * what reaches `to` until 1 s passes with nothing new.
+ */
+async function cross(pool: Mempool, from: Port, to: Port, count: number): Promise<{ sent: number; received: number }> {
   const packet = buildUdpPacket({
     dstMac: 'ff:ff:ff:ff:ff:ff',
     srcMac: '02:00:00:00:00:01',
@@ -50,17 +53,14 @@ async function cross(pool: Mempool, from: Port, to: Port, count: number): Promis
     dstIp: '10.0.0.2',
   });
   const batch = new Batch(32);
+  let sent = 0;
   try {
-    for (let sent = 0; sent < count;) {
-      const n = Math.min(32, count - sent);
-      pool.alloc(batch, n, packet);
-      while (batch.count > 0) {
-        const before = batch.count;
-        from.txBurst(0, batch);
-        sent += before - batch.count;
-        if (batch.count > 0) await sleep(1);
-      }
+    for (const deadline = Date.now() + 5000; sent < count && Date.now() < deadline;) {
+      if (batch.count === 0) pool.alloc(batch, Math.min(32, count - sent), packet);
+      sent += from.txBurst(0, batch);
+      if (batch.count > 0) await sleep(1);
     }
+    batch.free();
     let received = 0;
     for (let quietSince = Date.now(); Date.now() - quietSince < 1000;) {
       to.rxBurst(0, batch);
@@ -69,7 +69,7 @@ async function cross(pool: Mempool, from: Port, to: Port, count: number): Promis
       batch.free();
       await sleep(5);
     }
-    return received;
+    return { sent, received };
   } finally {
     batch.close();
   }
@@ -77,18 +77,24 @@ async function cross(pool: Mempool, from: Port, to: Port, count: number): Promis
 
 t.test('setupRetry options are checked', async (t) => {
   const path = '/tmp/dts-never.sock';
-  const cases: [unknown, RegExp][] = [
-    [5, /^setupRetry must be an object or false, got 5/],
-    [{ attempts: -1 }, /^setupRetry\.attempts must be an integer from 0 to 100, got -1/],
-    [{ delayMs: 0 }, /^setupRetry\.delayMs must be an integer from 1 to 600000, got 0/],
-    [{ intervalMs: 5 }, /^setupRetry\.intervalMs must be an integer from 10 to 60000, got 5/],
-    [{ signal: 'stop' }, /^setupRetry\.signal must be an AbortSignal, got/],
-    [{ attempt: 3 }, /attempt/],
+  const op = 'VirtioUser.createServer';
+  const cases: [unknown, string, RegExp][] = [
+    [5, op, /^setupRetry must be an object or false, got 5$/],
+    [[1], op, /^setupRetry must be an object or false, got \[1\]$/],
+    [{ attempts: -1 }, op, /^setupRetry\.attempts must be an integer from 0 to 100, got -1$/],
+    [{ delayMs: 0 }, op, /^setupRetry\.delayMs must be an integer from 1 to 600000, got 0$/],
+    [{ intervalMs: 5 }, op, /^setupRetry\.intervalMs must be an integer from 10 to 60000, got 5$/],
+    [{ signal: 'stop' }, op, /^setupRetry\.signal must be an AbortSignal, got "stop"$/],
+    [
+      { attempt: 3 },
+      `${op} setupRetry`,
+      /^Unknown option "attempt" for VirtioUser\.createServer setupRetry \(did you mean "attempts"\?\)$/,
+    ],
   ];
-  for (const [setupRetry, message] of cases) {
+  for (const [setupRetry, operation, message] of cases) {
     await t.rejects(
       VirtioUser.createServer({ path, setupRetry: setupRetry as SetupRetryOptions }),
-      { code: 'EINVAL', operation: 'VirtioUser.createServer', message },
+      { code: 'EINVAL', operation, message },
       `setupRetry ${JSON.stringify(setupRetry)}`,
     );
   }
@@ -136,8 +142,8 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
   await peer.port.waitForLink({ timeoutMs: 15_000 });
 
   t.test('without a retry the port stays down', async (t) => {
-    const { port, path, seen } = await serverPort(t, 'noretry', { attempts: 0 });
     shim.fail(1);
+    const { port, path, seen } = await serverPort(t, 'noretry', { attempts: 0 });
     start(port);
     t.ok(await until(() => seen.failures.length > 0, 15_000), 'the refused setup is reported');
     t.equal(shim.left(), 0, 'the one fault was injected');
@@ -150,18 +156,18 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
       error: { code: 'ERR_VHOST_SETUP', object: port.name },
     });
     await sleep(5000);
-    t.equal(port.link().up, false, 'the link is still down 5 s later');
-    t.equal(vswitch.interface('noretry').linkState, 'down', 'OVS reads the interface down');
+    t.comment(`the app reads its link ${port.link().up ? 'up' : 'down'} (connected, nothing set up)`);
+    t.not(vswitch.interface('noretry').linkState, 'up', 'OVS does not read the interface up 5 s later');
+    const { sent, received } = await cross(pool, port, peer.port, 100);
+    t.equal(received, 0, `none of the ${sent} packets sent reaches the peer`);
     t.same([seen.retries.length, seen.recovered.length], [0, 0], 'no retry was made');
   });
 
   t.test('with retries the port comes up and forwards', async (t) => {
-    const { port, path, seen } = await serverPort(t, 'retry', { attempts: 5, delayMs: 200 });
     shim.fail(3);
-    const started = Date.now();
+    const { port, path, seen } = await serverPort(t, 'retry', { attempts: 5, delayMs: 200 });
     start(port);
     t.ok(await until(() => seen.recovered.length > 0, 60_000), 'the setup recovers');
-    const elapsed = Date.now() - started;
     t.equal(shim.left(), 0, 'three faults were injected');
     t.same(
       seen.failures.map((f) => [f.failures, f.retrying]),
@@ -178,28 +184,35 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
       'three numbered retries',
     );
     t.match(seen.recovered, [{ path, attempt: 3 }], 'recovered after the third retry');
-    t.comment(`recovered ${seen.recovered[0]?.elapsedMs} ms after the first failure, ${elapsed} ms after start`);
+    t.comment(`recovered ${seen.recovered[0]?.elapsedMs} ms after the first failure`);
     t.equal(
       ovsLog().split(`(${path}) failed to allocate memory for dev->guest_pages`).length - 1,
       3,
       'OVS refused three times',
     );
-    t.equal(port.link().up, true, 'the link is up');
-    t.equal(await cross(pool, port, peer.port, 500), 500, 'all 500 packets from the recovered port arrive');
-    t.equal(await cross(pool, peer.port, port, 500), 500, 'all 500 packets to the recovered port arrive');
+    t.ok(await until(() => vswitch.interface('retry').linkState === 'up', 10_000), 'OVS reads the interface up');
+    t.same(
+      await cross(pool, port, peer.port, 500),
+      { sent: 500, received: 500 },
+      'all 500 packets from the recovered port arrive',
+    );
+    t.same(
+      await cross(pool, peer.port, port, 500),
+      { sent: 500, received: 500 },
+      'all 500 packets to the recovered port arrive',
+    );
   });
 
   t.test('closing the port during a retry ends it', async (t) => {
-    const { port, path, seen } = await serverPort(t, 'closing', { attempts: 5, delayMs: 1500 });
     shim.fail(1);
-    start(port);
+    const { port, path, seen } = await serverPort(t, 'closing', { attempts: 5, delayMs: 1500 });
     t.ok(await until(() => seen.failures.length > 0, 15_000), 'the refused setup is reported');
     port.close();
     await sleep(3000);
     t.equal(seen.retries.length, 0, 'no retry after close');
-    const fds = readFileSync('/proc/net/unix', 'utf8')
+    const sockets = readFileSync('/proc/net/unix', 'utf8')
       .split('\n')
       .filter((line) => line.endsWith(` ${path}`));
-    t.same(fds, [], 'no socket of the port is left');
+    t.same(sockets, [], 'no socket of the port is left');
   });
 });

@@ -42,8 +42,9 @@ function watch(port: Port): Seen {
 }
 
 /**
- * Sends `count` broadcasts from `from` (as many as its tx queue takes within 5 s) and counts
- * what reaches `to` until 1 s passes with nothing new.
+ * Sends `count` broadcasts from `from`, 32 at a time, draining `to` after each burst (its rx
+ * ring holds 256), and counts what reaches `to` until 1 s passes with nothing new. Sending
+ * stops after 5 s when `from`'s tx queue takes no more (nothing on the other side).
  */
 async function cross(pool: Mempool, from: Port, to: Port, count: number): Promise<{ sent: number; received: number }> {
   const packet = buildUdpPacket({
@@ -52,26 +53,33 @@ async function cross(pool: Mempool, from: Port, to: Port, count: number): Promis
     srcIp: '10.0.0.1',
     dstIp: '10.0.0.2',
   });
-  const batch = new Batch(32);
+  const out = new Batch(32);
+  const got = new Batch(64);
   let sent = 0;
+  let received = 0;
+  const drain = (): number => {
+    to.rxBurst(0, got);
+    const n = got.count;
+    received += n;
+    got.free();
+    return n;
+  };
   try {
     for (const deadline = Date.now() + 5000; sent < count && Date.now() < deadline;) {
-      if (batch.count === 0) pool.alloc(batch, Math.min(32, count - sent), packet);
-      sent += from.txBurst(0, batch);
-      if (batch.count > 0) await sleep(1);
+      if (out.count === 0) pool.alloc(out, Math.min(32, count - sent), packet);
+      sent += from.txBurst(0, out);
+      await sleep(1);
+      while (drain() > 0);
     }
-    batch.free();
-    let received = 0;
+    out.free();
     for (let quietSince = Date.now(); Date.now() - quietSince < 1000;) {
-      to.rxBurst(0, batch);
-      if (batch.count > 0) quietSince = Date.now();
-      received += batch.count;
-      batch.free();
+      if (drain() > 0) quietSince = Date.now();
       await sleep(5);
     }
     return { sent, received };
   } finally {
-    batch.close();
+    out.close();
+    got.close();
   }
 }
 

@@ -31,14 +31,25 @@ interface Seen {
   failures: SetupFailure[];
   retries: SetupRetry[];
   recovered: SetupRetry[];
+  /** Each event and link change with its time, for the test's comments. */
+  timeline: [at: number, what: string][];
 }
 
 function watch(port: Port): Seen {
-  const seen: Seen = { failures: [], retries: [], recovered: [] };
-  port.on('setup-failed', (failure) => seen.failures.push(failure));
-  port.on('setup-retry', (retry) => seen.retries.push(retry));
-  port.on('setup-recovered', (retry) => seen.recovered.push(retry));
+  const seen: Seen = { failures: [], retries: [], recovered: [], timeline: [] };
+  const note = (what: string): number => seen.timeline.push([Date.now(), what]);
+  port.on('setup-failed', (failure) => seen.failures.push(failure) && note(`failed ${failure.failures}`));
+  port.on('setup-retry', (retry) => seen.retries.push(retry) && note(`retry ${retry.attempt}`));
+  port.on('setup-recovered', (retry) => seen.recovered.push(retry) && note(`recovered ${retry.attempt}`));
+  port.on('link', (link) => note(`link ${link.up ? 'up' : 'down'}`));
   return seen;
+}
+
+function timeline(seen: Seen, from: number): string {
+  return seen.timeline
+    .filter(([at]) => at >= from)
+    .map(([at, what]) => `${at - from} ms ${what}`)
+    .join(', ');
 }
 
 /**
@@ -145,7 +156,7 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
     port.start();
   }
 
-  const peer = await serverPort(t, 'peer', false);
+  const peer = await serverPort(t, 'peer', { attempts: 5, delayMs: 200 });
   start(peer.port);
   await peer.port.waitForLink({ timeoutMs: 15_000 });
 
@@ -222,5 +233,42 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
       .split('\n')
       .filter((line) => line.endsWith(` ${path}`));
     t.same(sockets, [], 'no socket of the port is left');
+  });
+
+  t.test('after an ovs-vswitchd restart, ports refused as they reconnect recover', async (t) => {
+    const { port, seen } = await serverPort(t, 'restart', { attempts: 5, delayMs: 200 });
+    start(port);
+    t.ok(await until(() => vswitch.interface('restart').linkState === 'up', 15_000), 'the port is up before');
+    const peerFailures = peer.seen.failures.length;
+    const peerRecovered = peer.seen.recovered.length;
+    shim.fail(2);
+    const restartedAt = Date.now();
+    await sandbox.killDaemon('ovs-vswitchd', 'SIGKILL');
+    await sandbox.startVswitchd();
+    // Each reconnection's first SET_MEM_TABLE takes one fault: both ports', or one port's twice.
+    t.ok(await until(() => shim.left() === 0, 30_000), 'both faults were injected');
+    const refused = (): number => seen.failures.length + peer.seen.failures.length - peerFailures;
+    const recovered = (): boolean =>
+      (seen.failures.length === 0 || seen.recovered.length > 0) &&
+      (peer.seen.failures.length === peerFailures || peer.seen.recovered.length > peerRecovered);
+    t.ok(
+      await until(() => refused() === 2 && recovered(), 60_000),
+      'both refusals reported, each refused port recovered',
+    );
+    t.comment(`all recovered ${Date.now() - restartedAt} ms after the kill`);
+    t.comment(`restart: ${timeline(seen, restartedAt)}`);
+    t.comment(`peer: ${timeline(peer.seen, restartedAt)}`);
+    t.ok(
+      await until(
+        () => vswitch.interface('restart').linkState === 'up' && vswitch.interface('peer').linkState === 'up',
+        15_000,
+      ),
+      'OVS reads both interfaces up',
+    );
+    t.same(
+      await cross(pool, port, peer.port, 500),
+      { sent: 500, received: 500 },
+      'all 500 packets cross after the restart',
+    );
   });
 });

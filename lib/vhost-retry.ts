@@ -43,7 +43,7 @@ export interface SetupFailure {
 export interface SetupRetry {
   /** The vhost-user socket path. */
   path: string;
-  /** The retry's number (`setup-retry`), or how many it took (`setup-recovered`). */
+  /** The retry's number (`setup-retry`), or how many were made (`setup-recovered`; 0: the peer reconnected by itself). */
   attempt: number;
   /** `setup-recovered`: milliseconds from the first failure to the link up. */
   elapsedMs?: number;
@@ -94,9 +94,9 @@ export function checkSetupRetry(op: string, value: unknown): CheckedSetupRetry |
  * @internal Watches a virtio-user server port on `path` from `logMark` (taken before its
  * creation: the device is first started as its client connects) until it is closed or
  * `signal` aborts: each failed device start is emitted as `setup-failed`; up to `attempts` times
- * in a row the connection is then ended after a delay (`setup-retry`), and a setup that works
- * after a retry (the link read down, then up two reads in a row with no failure) is emitted as
- * `setup-recovered`. Its timers do not keep Node running.
+ * in a row the connection is then ended after a delay (`setup-retry`), unless the peer
+ * reconnected meanwhile; a setup that works after a failure (the link read down, then up two
+ * reads in a row with no failure) is emitted as `setup-recovered`. Its timers do not keep Node running.
  */
 export function watchSetup(port: Port, path: string, options: CheckedSetupRetry, logMark: number): void {
   const { signal } = options;
@@ -107,9 +107,10 @@ export function watchSetup(port: Port, path: string, options: CheckedSetupRetry,
   let retries = 0;
   let firstFailure = 0;
   let retryTimer: NodeJS.Timeout | undefined;
-  // After a retry: whether the link was read down (the old connection gone) since, and the
-  // reads in a row since then that found it up with no failure logged.
-  let awaitingRecovery = false;
+  // Since the last failure: whether the link was read down (that connection gone: dropped by a
+  // retry, or by either side on its own), and the reads in a row since then that found it up
+  // with no failure logged. Down, then up twice, is a recovery, whoever reconnected.
+  let failing = false;
   let sawDown = false;
   let upReads = 0;
   let stopped = false;
@@ -122,13 +123,10 @@ export function watchSetup(port: Port, path: string, options: CheckedSetupRetry,
   };
   const retry = (attempt: number): void => {
     retryTimer = undefined;
-    if (stopped) return;
-    if (native.dropVhostPeer(path) > 0) {
-      awaitingRecovery = true;
-      sawDown = false;
-      upReads = 0;
-      port.emit('setup-retry', { path, attempt });
-    }
+    if (stopped || !failing) return;
+    // Already reconnected by itself (the link down, then up): ending that connection would undo it.
+    if (sawDown && upReads > 0) return;
+    if (native.dropVhostPeer(path) > 0) port.emit('setup-retry', { path, attempt });
   };
   const tick = (): void => {
     let up: boolean;
@@ -146,6 +144,8 @@ export function watchSetup(port: Port, path: string, options: CheckedSetupRetry,
     if (lines.length > 0) {
       failures++;
       if (failures === 1) firstFailure = Date.now();
+      failing = true;
+      sawDown = false;
       upReads = 0;
       const retrying = retries < options.attempts && retryTimer === undefined;
       const logged = lines.join('\n');
@@ -165,9 +165,11 @@ export function watchSetup(port: Port, path: string, options: CheckedSetupRetry,
     }
     if (!up) sawDown = true;
     upReads = up ? upReads + 1 : 0;
-    if (awaitingRecovery && sawDown && upReads >= 2) {
+    if (failing && sawDown && upReads >= 2) {
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
       port.emit('setup-recovered', { path, attempt: retries, elapsedMs: Date.now() - firstFailure });
-      awaitingRecovery = false;
+      failing = false;
       failures = 0;
       retries = 0;
     }

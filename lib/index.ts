@@ -52,6 +52,7 @@ export {
   type NullPortOptions,
 } from './vdev.js';
 export type { PeerWaitOptions } from './peer-wait.js';
+export type { SetupFailure, SetupRetry, SetupRetryOptions } from './vhost-retry.js';
 export {
   Engine,
   forwardModes,

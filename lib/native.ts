@@ -112,6 +112,12 @@ export interface NativeAddon {
   registerThread(cpu: number, counters?: Float64Array, names?: string[]): number;
   unregisterThread(): void;
   setLogEcho(echo: boolean): void;
+  /** A position in DPDK's captured log. */
+  logMark(): number;
+  /** What DPDK logged from `mark` up to `end`, another mark (as far as the capture's tail still holds). */
+  logText(mark: number, end: number): string;
+  /** Ends the vhost-user connection a virtio-user server on `path` accepted; how many it ended. */
+  dropVhostPeer(path: string): number;
   threadAffinity(): number[];
   yieldCpu(): void;
   Mempool: {

@@ -6,6 +6,7 @@ import { Mempool } from './mempool.js';
 import { native, type NativePort, type PortInfo } from './native.js';
 import { checkBoolean, checkInteger, checkMac, checkOptions, describe } from './validate.js';
 import { DpdkError, invalidArgument } from './errors.js';
+import type { SetupFailure, SetupRetry } from './vhost-retry.js';
 
 export type { PortInfo } from './native.js';
 
@@ -107,6 +108,14 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 export interface PortEvents {
   /** The link went up or down. */
   link: [status: LinkStatus];
+  /** A virtio-user server's vhost-user peer refused to set the device up (see `setupRetry`). */
+  'setup-failed': [failure: SetupFailure];
+  /** The connection was ended so that the vhost-user peer reconnects and sets the device up again. */
+  'setup-retry': [retry: SetupRetry];
+  /** The device was set up after a retry. */
+  'setup-recovered': [retry: SetupRetry];
+  /** The port was closed (once). */
+  closed: [];
 }
 
 const configKeys = [
@@ -262,8 +271,10 @@ export class Port extends EventEmitter<PortEvents> {
   close(): void {
     this.removeAllListeners('link');
     this.native.close();
+    const wasOpen = !this.#closed;
     this.#closed = true;
     if (openPorts.get(this.id) === this) openPorts.delete(this.id);
+    if (wasOpen) this.emit('closed');
   }
 
   /** Promiscuous mode. */

@@ -3,6 +3,7 @@ import { invalidArgument } from './errors.js';
 import { native } from './native.js';
 import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
 import { Port, portIdsByName } from './port.js';
+import { checkSetupRetry, watchSetup, type SetupRetryOptions } from './vhost-retry.js';
 import {
   checkBoolean,
   checkInteger,
@@ -84,12 +85,24 @@ const virtioKeys = [
 ] as const satisfies readonly (keyof VirtioUserOptions)[];
 
 /** Options of {@link VirtioUser.createServer}: a virtio-user server's devargs and how long to wait. */
-export interface VirtioUserServerOptions extends Omit<VirtioUserOptions, 'server'>, PeerWaitOptions {}
+export interface VirtioUserServerOptions extends Omit<VirtioUserOptions, 'server'>, PeerWaitOptions {
+  /**
+   * Retries of a device setup the vhost-user peer refuses (OVS failing `SET_MEM_TABLE` for want
+   * of memory, at the first start or at a reconnection; DPDK logs "Failed to start device" and
+   * the link stays down): the port emits `setup-failed`, ends the connection so that the peer
+   * reconnects (`setup-retry`, at most `attempts` in a row, the delay doubling from `delayMs`),
+   * and `setup-recovered` once the link is up again. Watching stops at `close()` or when
+   * `setupRetry.signal` aborts. `false`: no watching. Default `{ attempts: 5, delayMs: 500,
+   * intervalMs: 100 }`.
+   */
+  setupRetry?: SetupRetryOptions | false;
+}
 
 const virtioServerKeys = [
   ...virtioKeys.filter((key) => key !== 'server'),
   'timeoutMs',
   'signal',
+  'setupRetry',
 ] as const satisfies readonly (keyof VirtioUserServerOptions)[];
 
 /** A virtio-user port: how a container's DPDK app reaches a vhost-user switch port. */
@@ -142,11 +155,16 @@ export class VirtioUser {
   static async createServer(options: VirtioUserServerOptions): Promise<Port> {
     const op = 'VirtioUser.createServer';
     checkOptions<VirtioUserServerOptions>(op, options, virtioServerKeys);
-    const { timeoutMs, signal, ...device } = options;
+    const { timeoutMs, signal, setupRetry, ...device } = options;
     checkPeerWait(op, { timeoutMs, signal });
+    const retry = checkSetupRetry(op, setupRetry);
     const devargs = virtioDevargs(op, { ...device, server: true });
+    // From before the probe: DPDK starts the device (SET_MEM_TABLE) as soon as the client connects.
+    const logMark = native.logMark();
     const id = await probeWaitingForPeer(devargs, op, { timeoutMs, signal });
-    return Port.adopt(id);
+    const port = Port.adopt(id);
+    if (retry !== undefined) watchSetup(port, device.path, retry, logMark);
+    return port;
   }
 }
 

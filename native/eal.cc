@@ -200,6 +200,8 @@ void Eal::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("registerThread", Napi::Function::New(env, RegisterThread, "registerThread"));
   exports.Set("unregisterThread", Napi::Function::New(env, UnregisterThreadJs, "unregisterThread"));
   exports.Set("setLogEcho", Napi::Function::New(env, SetLogEcho, "setLogEcho"));
+  exports.Set("logMark", Napi::Function::New(env, LogMark, "logMark"));
+  exports.Set("logText", Napi::Function::New(env, LogText, "logText"));
   exports.Set("threadAffinity", Napi::Function::New(env, ThreadAffinity, "threadAffinity"));
   exports.Set("yieldCpu", Napi::Function::New(env, YieldCpu, "yieldCpu"));
 }
@@ -435,6 +437,20 @@ Napi::Value Eal::UnregisterThreadJs(const Napi::CallbackInfo& info) {
 Napi::Value Eal::SetLogEcho(const Napi::CallbackInfo& info) {
   LogCapture::Instance().SetEcho(info[0].ToBoolean().Value());
   return info.Env().Undefined();
+}
+
+// logMark(): a position in DPDK's captured log; logText(mark, end): what was logged between two
+// marks (what is still in the capture's tail), newlines kept, so that a reader that moves its
+// mark to `end` misses no line logged meanwhile. For watchers of what DPDK logs on its own
+// threads, such as a virtio-user server's failed device start on reconnection.
+Napi::Value Eal::LogMark(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(LogCapture::Instance().Mark()));
+}
+
+Napi::Value Eal::LogText(const Napi::CallbackInfo& info) {
+  size_t mark = static_cast<size_t>(info[0].ToNumber().DoubleValue());
+  size_t end = static_cast<size_t>(info[1].ToNumber().DoubleValue());
+  return Napi::String::New(info.Env(), LogCapture::Instance().Text(mark, end));
 }
 
 Napi::Value Eal::ThreadAffinity(const Napi::CallbackInfo& info) {

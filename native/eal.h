@@ -36,6 +36,8 @@ class Eal {
   static Napi::Value RegisterThread(const Napi::CallbackInfo& info);
   static Napi::Value UnregisterThreadJs(const Napi::CallbackInfo& info);
   static Napi::Value SetLogEcho(const Napi::CallbackInfo& info);
+  static Napi::Value LogMark(const Napi::CallbackInfo& info);
+  static Napi::Value LogText(const Napi::CallbackInfo& info);
   static Napi::Value ThreadAffinity(const Napi::CallbackInfo& info);
   static Napi::Value YieldCpu(const Napi::CallbackInfo& info);
 };

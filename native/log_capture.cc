@@ -51,11 +51,13 @@ bool LogCapture::Echo() {
   return echo_;
 }
 
-std::string LogCapture::Text(size_t mark) {
+// What was logged from `mark` up to `end` (both Mark()s; `end` SIZE_MAX: up to now).
+std::string LogCapture::Text(size_t mark, size_t end) {
   if (stream_ != nullptr) fflush(stream_);
   std::lock_guard<std::mutex> lock(mutex_);
   size_t start = mark > dropped_ ? mark - dropped_ : 0;
-  return start >= tail_.size() ? "" : tail_.substr(start);
+  size_t stop = end == SIZE_MAX ? tail_.size() : (end > dropped_ ? end - dropped_ : 0);
+  return start >= tail_.size() || stop <= start ? "" : tail_.substr(start, stop - start);
 }
 
 size_t LogCapture::Mark() {

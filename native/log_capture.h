@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -23,8 +24,8 @@ class LogCapture {
   // A position in the log; Since(mark) returns the text logged after it, trimmed.
   size_t Mark();
   std::string Since(size_t mark);
-  // The raw text logged after `mark`, newlines kept.
-  std::string Text(size_t mark);
+  // The raw text logged from `mark` up to `end` (another mark; default: now), newlines kept.
+  std::string Text(size_t mark, size_t end = SIZE_MAX);
 
  private:
   static constexpr size_t kCapacity = 64 * 1024;

@@ -192,6 +192,7 @@ void Run(Pending* pending) {
 void VdevWait::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeWaiting", Napi::Function::New(env, Probe, "probeWaiting"));
   exports.Set("cancelProbe", Napi::Function::New(env, Cancel, "cancelProbe"));
+  exports.Set("dropVhostPeer", Napi::Function::New(env, DropPeer, "dropVhostPeer"));
 }
 
 std::string VdevWait::ServerOf(const std::string& path) {
@@ -278,6 +279,23 @@ Napi::Value VdevWait::Probe(const Napi::CallbackInfo& info) {
     usleep(1000);
   }
   return Napi::Number::New(env, static_cast<double>(raw->ticket));
+}
+
+// dropVhostPeer(path): ends the connection a virtio-user server on `path` accepted, so that its
+// vhost-user client (an OVS dpdkvhostuserclient port) reconnects and sets the device up again.
+// shutdown() rather than close(): the fd stays DPDK's, which sees the peer gone at its next link
+// read, closes it and listens again. Returns how many connections it ended (0: none was up).
+Napi::Value VdevWait::DropPeer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgString(info, 0, "path", "VirtioUser.dropPeer");
+  uint32_t dropped = 0;
+  for (int fd : SocketsOn(path)) {
+    int listening = 0;
+    socklen_t length = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || listening) continue;
+    if (shutdown(fd, SHUT_RDWR) == 0) dropped++;
+  }
+  return Napi::Number::New(env, dropped);
 }
 
 // cancelProbe(ticket): makes a waiting creation fail; its callback then reports it cancelled.

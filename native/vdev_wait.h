@@ -38,6 +38,7 @@ class VdevWait {
  private:
   static Napi::Value Probe(const Napi::CallbackInfo& info);
   static Napi::Value Cancel(const Napi::CallbackInfo& info);
+  static Napi::Value DropPeer(const Napi::CallbackInfo& info);
 };
 
 }  // namespace dpdkts

@@ -42,6 +42,8 @@ export interface OvsSandboxOptions {
   dirPrefix?: string;
   /** Timeout of each daemon start and of the database setup, in milliseconds. Default 20000. */
   timeoutMs?: number;
+  /** More environment for ovs-vswitchd (tests preload a fault-injection library with `LD_PRELOAD`). */
+  vswitchdEnv?: Readonly<Record<string, string>>;
 }
 
 const sandboxOptionKeys: readonly (keyof OvsSandboxOptions)[] = [
@@ -52,6 +54,7 @@ const sandboxOptionKeys: readonly (keyof OvsSandboxOptions)[] = [
   'tls',
   'dirPrefix',
   'timeoutMs',
+  'vswitchdEnv',
 ];
 
 /**
@@ -100,9 +103,11 @@ export class OvsSandbox {
     }
     if (options.tls !== undefined)
       checkOptions(`${operation} tls`, options.tls, ['privateKeyFile', 'certificateFile', 'caCertFile']);
-    for (const [key, value] of Object.entries(options.otherConfig ?? {})) {
-      if (typeof value !== 'string')
-        invalidArgument(operation, `otherConfig["${key}"] must be a string, got ${describe(value)}`);
+    for (const field of ['otherConfig', 'vswitchdEnv'] as const) {
+      for (const [key, value] of Object.entries(options[field] ?? {})) {
+        if (typeof value !== 'string')
+          invalidArgument(operation, `${field}["${key}"] must be a string, got ${describe(value)}`);
+      }
     }
     const sandbox = new OvsSandbox(options);
     killAtExit(sandbox);
@@ -196,8 +201,9 @@ export class OvsSandbox {
       `--log-file=${this.logFile('ovs-vswitchd')}`,
       '-vconsole:off',
     ];
-    if (kind === 'dummy') await this.#run('ovs-vswitchd', ['--enable-dummy', '--disable-system', ...common]);
-    else await this.#run(dpdkVswitchd, common);
+    const env = { ...this.env, ...this.#options.vswitchdEnv };
+    if (kind === 'dummy') await this.#run('ovs-vswitchd', ['--enable-dummy', '--disable-system', ...common], env);
+    else await this.#run(dpdkVswitchd, common, env);
   }
 
   /**
@@ -269,7 +275,7 @@ export class OvsSandbox {
     }
   }
 
-  async #run(file: string, args: string[]): Promise<void> {
-    await runDaemonCommand(file, args, { env: this.env, timeoutMs: this.#timeoutMs, operation: 'OvsSandbox.start' });
+  async #run(file: string, args: string[], env = this.env): Promise<void> {
+    await runDaemonCommand(file, args, { env, timeoutMs: this.#timeoutMs, operation: 'OvsSandbox.start' });
   }
 }

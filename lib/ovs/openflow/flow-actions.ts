@@ -214,6 +214,19 @@ function orderInstructions(parts: InstructionParts): Instruction[] {
   return instructions;
 }
 
+/**
+ * The text with the parentheses left open at its end closed: `ovs-ofctl` reads a value
+ * in parentheses up to its `)` or the end of the text, so `ct(commit,exec(move:A->B` is
+ * `ct(commit,exec(move:A->B))` to it.
+ */
+function closeParentheses(text: string): string {
+  let depth = 0;
+  for (const char of text) {
+    depth += char === '(' ? 1 : char === ')' ? -1 : 0;
+  }
+  return depth > 0 ? text + ')'.repeat(depth) : text;
+}
+
 /** Parses the text after `actions=` into instructions in OpenFlow 1.3 canonical order. */
 export function parseActions(
   flow: string,
@@ -221,7 +234,7 @@ export function parseActions(
   match: Match,
   options: FlowSyntaxOptions,
 ): Instruction[] {
-  const pieces = splitTopLevel(actionsText);
+  const pieces = splitTopLevel(closeParentheses(actionsText));
   if (pieces.length === 1 && pieces[0]!.toLowerCase() === 'drop') {
     return [];
   }

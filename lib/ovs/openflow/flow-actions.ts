@@ -21,6 +21,7 @@ import {
 import { parseCheckPktLarger, parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { impliedEthType, OFPVID_PRESENT, type Match } from './match.js';
 import { matchAfterEncap } from './nicira-encap-actions.js';
+import { rememberSpelling } from './of10-spelling.js';
 import { parseSetField, setFieldValue } from './flow-set-field.js';
 import { fieldMax } from './oxm-fields.js';
 
@@ -360,6 +361,7 @@ const namesFieldsIn32Bits = new Set<Action['type']>([
  */
 function parseAction(piece: string, state: ParseState): Action[] {
   const actions = parseOneAction(piece, state);
+  rememberSpelling(piece, actions);
   for (const action of actions) {
     if (action.type === 'push_mpls' || action.type === 'pop_mpls') {
       // As OVS's check: the actions after it see the packet's new ethertype.

@@ -451,7 +451,9 @@ t.test('add-flows refuses the OpenFlow 1.0 actions ovs-ofctl cannot send in Open
 });
 
 t.test('diff-flows: a file in OpenFlow 1.0 spellings differs from the switch as ovs-ofctl reports it', async (t) => {
-  const of10 = file('of10-diff.txt', of10Flows.slice(0, 19).join('\n'));
+  // Left out: dl_vlan=0xffff, which ovs-ofctl reads from a file as vlan_tci=0x0000 (a full mask)
+  // and so as a match other than the switch's vlan_tci=0x0000/0x1fff; dpdk-ts does not yet.
+  const of10 = file('of10-diff.txt', of10Flows.filter((flow) => !flow.includes('dl_vlan=0xffff')).join('\n'));
   t.equal((await ofctl('add-flows', 'br0', of10)).code, 0);
   for (const args of [
     [of10, 'br0'],

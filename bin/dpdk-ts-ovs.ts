@@ -45,8 +45,9 @@ interface Options {
 
 const program = 'dpdk-ts-ovs';
 
+/** A bad command line: exit status 2, where a refused flow or a failed call is 1. */
 function fail(message: string): never {
-  throw new DpdkError(message, { code: 'EINVAL', operation: program });
+  throw Object.assign(new DpdkError(message, { code: 'EINVAL', operation: program }), { exitCode: 2 });
 }
 
 function parse(argv: string[]): { options: Options; verb: string; args: string[] } {
@@ -159,5 +160,7 @@ main().catch((error: unknown) => {
   const failed = error instanceof DpdkError && error.operation !== program ? `${error.operation}: ` : '';
   process.stderr.write(`${program}: ${failed}${message}\n`);
   const exitCode = (error as { exitCode?: number }).exitCode;
-  process.exitCode = exitCode ?? (error instanceof DpdkError && error.code === 'EINVAL' ? 2 : 1);
+  // A bad command line is 2 (exitCode set where it is found); anything else, a flow refused
+  // by the parser or by the switch included, is 1 as with ovs-ofctl and ovs-vsctl.
+  process.exitCode = exitCode ?? 1;
 });

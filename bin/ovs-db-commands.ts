@@ -53,12 +53,14 @@ export const dbVerbs: readonly string[] = [
   'list-ports',
 ];
 
+/** A bad command line of `verb`: `dpdk-ts-ovs` exits 2 for it (`exitCode`), 1 for a failed transaction. */
 function usageError(verb: string, message: string): DpdkError {
   const usage = dbCommandUsage.filter((line) => line.startsWith(`${verb} `)).join('; ');
-  return new DpdkError(`${message}${usage === '' ? '' : ` (usage: ${usage.replace(/\s{2,}.*$/, '')})`}`, {
+  const error = new DpdkError(`${message}${usage === '' ? '' : ` (usage: ${usage.replace(/\s{2,}.*$/, '')})`}`, {
     code: 'EINVAL',
     operation: verb,
   });
+  return Object.assign(error, { exitCode: 2 });
 }
 
 /** One `COLUMN=VALUE` or `COLUMN:KEY=VALUE` argument, split. */

@@ -73,8 +73,13 @@ const optionKeys = [
 const strictVerbs = new Set(['mod-flows', 'del-flows']);
 const bundleVerbs = new Set(['add-flow', 'add-flows', 'replace-flows']);
 
+/** A bad command line of `verb`: `dpdk-ts-ovs` exits 2 for it (`exitCode`), 1 for a refused flow. */
 function usageError(verb: string, message: string): never {
-  return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${flowCommandUsage[verb]}`);
+  try {
+    return invalidArgument(`ovs-flow ${verb}`, `${message}; usage: ${flowCommandUsage[verb]}`);
+  } catch (error) {
+    throw Object.assign(error as object, { exitCode: 2 });
+  }
 }
 
 function checkArgs(verb: string, args: readonly string[], min: number, max: number): void {

@@ -79,7 +79,7 @@ export type Action =
   | { type: 'dec_mpls_ttl' }
   /** `learn(...)`. */
   | LearnAction
-  /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `sample(...)`, `debug_recirc`. */
+  /** `clone(...)`, `push:FIELD`, `pop:FIELD`, `sample(...)`, `debug_recirc`, `debug_slow`. */
   | StackAction
   /** `encap(...)`, `decap(...)`. */
   | EncapAction
@@ -234,6 +234,7 @@ function encodeAction(action: Action): Buffer {
     case 'stack_push':
     case 'stack_pop':
     case 'debug_recirc':
+    case 'debug_slow':
     case 'sample':
       return encodeStackAction(action, encodeActions);
     case 'encap':

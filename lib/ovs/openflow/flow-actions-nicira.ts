@@ -458,7 +458,8 @@ export function parseNiciraAction(
       return { type: 'set_field', field: 'tunnelId', value: id };
     }
     case 'debug_recirc':
-      return args === undefined && colon === undefined ? { type: 'debug_recirc' } : undefined;
+    case 'debug_slow':
+      return args === undefined && colon === undefined ? { type: name } : undefined;
     case 'push_mpls':
     case 'pop_mpls': {
       const ethertype = parseUint(colon ?? '', 0xffff);

@@ -21,6 +21,7 @@ import {
 import { parseCheckPktLarger, parseNiciraAction, type ActionContext } from './flow-actions-nicira.js';
 import { impliedEthType, OFPVID_PRESENT, type Match } from './match.js';
 import { matchAfterEncap } from './nicira-encap-actions.js';
+import { rememberSpelling } from './of10-spelling.js';
 import { parseSetField, setFieldValue } from './flow-set-field.js';
 import { fieldMax } from './oxm-fields.js';
 
@@ -214,6 +215,19 @@ function orderInstructions(parts: InstructionParts): Instruction[] {
   return instructions;
 }
 
+/**
+ * The text with the parentheses left open at its end closed: `ovs-ofctl` reads a value
+ * in parentheses up to its `)` or the end of the text, so `ct(commit,exec(move:A->B` is
+ * `ct(commit,exec(move:A->B))` to it.
+ */
+function closeParentheses(text: string): string {
+  let depth = 0;
+  for (const char of text) {
+    depth += char === '(' ? 1 : char === ')' ? -1 : 0;
+  }
+  return depth > 0 ? text + ')'.repeat(depth) : text;
+}
+
 /** Parses the text after `actions=` into instructions in OpenFlow 1.3 canonical order. */
 export function parseActions(
   flow: string,
@@ -221,7 +235,7 @@ export function parseActions(
   match: Match,
   options: FlowSyntaxOptions,
 ): Instruction[] {
-  const pieces = splitTopLevel(actionsText);
+  const pieces = splitTopLevel(closeParentheses(actionsText));
   if (pieces.length === 1 && pieces[0]!.toLowerCase() === 'drop') {
     return [];
   }
@@ -347,6 +361,7 @@ const namesFieldsIn32Bits = new Set<Action['type']>([
  */
 function parseAction(piece: string, state: ParseState): Action[] {
   const actions = parseOneAction(piece, state);
+  rememberSpelling(piece, actions);
   for (const action of actions) {
     if (action.type === 'push_mpls' || action.type === 'pop_mpls') {
       // As OVS's check: the actions after it see the packet's new ethertype.

@@ -9,6 +9,7 @@ import { OFP_HEADER_LENGTH } from './codec.js';
 import { encodeFlowMod, type FlowMod, type FlowModFlag } from './flow-mod.js';
 import { formatInstructions, formatMatch } from './format.js';
 import { decodeMatch, type Match } from './match.js';
+import { spelledInstructions } from './of10-spelling.js';
 import type { FlowStats } from './multipart.js';
 
 /** One flow of a table, as compared by {@link diffFlowTables} and {@link planReplaceFlows}. */
@@ -29,6 +30,12 @@ export interface FlowEntry {
   flags: FlowModFlag[];
   /** Instructions of the flow. */
   instructions: Instruction[];
+  /**
+   * The actions as `ovs-ofctl` prints them for a flow it read from text, where that keeps
+   * OpenFlow 1.0 spellings (`mod_nw_src:IP`, `strip_vlan`, ...) that the switch reports
+   * otherwise; undefined: as `instructions` print.
+   */
+  actionsText?: string;
 }
 
 /** What {@link planReplaceFlows} decided: the flow mods to send, in order, and how many flows stay as they are. */
@@ -75,6 +82,8 @@ export function flowEntryOfFlowMod(flowMod: FlowMod): FlowEntry {
   const message = encodeFlowMod(0, flowMod);
   const matchOffset = OFP_HEADER_LENGTH + 40;
   const { match, paddedLength } = decodeMatch(message, matchOffset);
+  const instructions = decodeInstructions(message, matchOffset + paddedLength, message.length);
+  const actionsText = spelledInstructions(flowMod.instructions ?? [], instructions, (list) => formatInstructions(list));
   return {
     tableId: flowMod.tableId ?? 0,
     priority: message.readUInt16BE(OFP_HEADER_LENGTH + 22),
@@ -83,7 +92,8 @@ export function flowEntryOfFlowMod(flowMod: FlowMod): FlowEntry {
     idleTimeout: flowMod.idleTimeout ?? 0,
     hardTimeout: flowMod.hardTimeout ?? 0,
     flags: keptFlags(flowMod.flags ?? []),
-    instructions: decodeInstructions(message, matchOffset + paddedLength, message.length),
+    instructions,
+    ...(actionsText === undefined ? {} : { actionsText }),
   };
 }
 
@@ -92,7 +102,7 @@ function keyOf(entry: FlowEntry): string {
 }
 
 function actionsOf(entry: FlowEntry): string {
-  return formatInstructions(entry.instructions);
+  return entry.actionsText ?? formatInstructions(entry.instructions);
 }
 
 function sameVersion(a: FlowEntry, b: FlowEntry): boolean {

@@ -352,6 +352,7 @@ export function formatAction(action: Action, options: FormatOptions = {}): strin
     case 'stack_push':
     case 'stack_pop':
     case 'debug_recirc':
+    case 'debug_slow':
     case 'sample':
       return formatStackAction(
         action,

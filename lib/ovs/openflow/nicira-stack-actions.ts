@@ -1,8 +1,8 @@
 /**
  * Open vSwitch's `clone(...)`, `push:FIELD`/`pop:FIELD` (the register stack), `sample(...)`
- * and `debug_recirc`: read as `ovs-ofctl` 3.1 reads them, laid out as OVS sends them over
+ * `debug_recirc` and `debug_slow`: read as `ovs-ofctl` 3.1 reads them, laid out as OVS sends them over
  * OpenFlow 1.3 (NXAST_CLONE, NXAST_STACK_PUSH/POP, NXAST_SAMPLE/SAMPLE2/SAMPLE3,
- * NXAST_DEBUG_RECIRC), printed as it prints them.
+ * NXAST_DEBUG_RECIRC/SLOW), printed as it prints them.
  */
 import type { Action } from './actions.js';
 import { parseUint, syntaxError } from './flow-tokens.js';
@@ -26,6 +26,8 @@ export type StackAction =
   | { type: 'stack_pop'; field: FieldRef }
   /** `debug_recirc`: recirculate (for OVS's own tests). */
   | { type: 'debug_recirc' }
+  /** `debug_slow`: keep the flow in the slow path (for OVS's own tests). */
+  | { type: 'debug_slow' }
   /** `sample(...)`: sample 1 packet in 65535/`probability` to an IPFIX collector set. */
   | {
       type: 'sample';
@@ -42,6 +44,7 @@ const NXAST_STACK_PUSH = 27;
 const NXAST_STACK_POP = 28;
 const NXAST_CLONE = 42;
 const NXAST_DEBUG_RECIRC = 0xff;
+const NXAST_DEBUG_SLOW = 0xfe;
 const NXAST_SAMPLE = 29;
 const NXAST_SAMPLE2 = 38;
 const NXAST_SAMPLE3 = 41;
@@ -118,6 +121,8 @@ export function encodeStackAction(action: StackAction, encodeNested: (actions: A
     }
     case 'debug_recirc':
       return nxAction(NXAST_DEBUG_RECIRC, 16);
+    case 'debug_slow':
+      return nxAction(NXAST_DEBUG_SLOW, 16);
     case 'sample': {
       const plain = action.samplingPort === undefined && action.direction === undefined;
       const subtype = plain ? NXAST_SAMPLE : action.direction ? NXAST_SAMPLE3 : NXAST_SAMPLE2;
@@ -158,6 +163,8 @@ export function decodeStackAction(
     }
     case NXAST_DEBUG_RECIRC:
       return { type: 'debug_recirc' };
+    case NXAST_DEBUG_SLOW:
+      return { type: 'debug_slow' };
     case NXAST_SAMPLE:
     case NXAST_SAMPLE2:
     case NXAST_SAMPLE3: {
@@ -201,7 +208,8 @@ export function formatStackAction(
     case 'stack_pop':
       return `pop:${formatFieldRef(action.field)}`;
     case 'debug_recirc':
-      return 'debug_recirc';
+    case 'debug_slow':
+      return action.type;
     case 'sample': {
       let text = `sample(probability=${action.probability},collector_set_id=${action.collectorSetId},obs_domain_id=${action.obsDomainId},obs_point_id=${action.obsPointId}`;
       if (action.samplingPort !== undefined) text += `,sampling_port=${port(action.samplingPort)}`;

@@ -275,7 +275,10 @@ function parseLoad(context: ActionContext, piece: string, text: string): Action 
   return { type: 'load', dst, value };
 }
 
-/** `check_pkt_larger(LEN)->DST[BIT]`, as OVS's parse_CHECK_PKT_LARGER reads it (a 1-bit destination). */
+/**
+ * `check_pkt_larger(LEN)->DST[BIT]`, as OVS's parse_CHECK_PKT_LARGER reads it (a 1-bit writable
+ * destination; OVS checks no protocol of the match for it).
+ */
 export function parseCheckPktLarger(context: ActionContext, piece: string): Action | undefined {
   const parts = /^check_pkt_larger\((.*)\)->(.+)$/i.exec(piece);
   if (!parts) {
@@ -288,7 +291,6 @@ export function parseCheckPktLarger(context: ActionContext, piece: string): Acti
   if (!isWritable(dst)) {
     syntaxError(context.flow, `${piece}: ${dst.field} is read-only`);
   }
-  checkPrerequisite(context, piece, dst);
   const pktLen = parseUint(parts[1]!, 0xffff) ?? syntaxError(context.flow, `${piece}: ${parts[1]} is not 0 to 65535`);
   return { type: 'check_pkt_larger', pktLen, dst };
 }

@@ -332,14 +332,7 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
 }
 
 /** The actions whose fields are written with 32-bit NXM headers only. */
-const namesFieldsIn32Bits = new Set<Action['type']>([
-  'output_reg',
-  'learn',
-  'multipath',
-  'bundle',
-  'ct',
-  'check_pkt_larger',
-]);
+const namesFieldsIn32Bits = new Set<Action['type']>(['learn', 'multipath', 'bundle', 'ct']);
 
 /**
  * Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds

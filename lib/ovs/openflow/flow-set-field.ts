@@ -144,6 +144,9 @@ export function setFieldValue(
       const value = /^(0x[0-9a-fA-F]{1,32}|\d+)$/.test(text) ? BigInt(text) : undefined;
       return value !== undefined && value < 1n << 128n ? value : fail('a 128-bit integer');
     }
+    case 'nshTtl':
+      // NSH's TTL is 6 bits in an 8-bit field: OVS refuses a larger value ("not a valid value").
+      return parseUint(text, 63) ?? fail('a valid nsh_ttl, an integer from 0 to 63');
     default: {
       const max = fieldMax(field);
       return parseUint(text, max) ?? fail(`an integer from 0 to ${max}`);
@@ -209,13 +212,16 @@ function maskedSetField(
   if (mask === full) {
     return [{ type: 'set_field', field, value }];
   }
-  // OVS writes an NSH field's bits with one NXAST_REG_LOAD2, which a `load` models for one run of bits.
-  const run = mask >> BigInt(mask.toString(2).length - mask.toString(2).replace(/0+$/, '').length);
-  if (/^nsh/.test(field) && (run & (run + 1n)) !== 0n) {
-    return syntaxError(
-      flow,
-      `${piece}: dpdk-ts writes NSH fields with one contiguous run of mask bits, got ${maskText}`,
-    );
+  if (/^nsh/.test(field)) {
+    // OVS writes an NSH field's bits with one NXAST_REG_LOAD2 (a `load` for one run of bits), which
+    // the switch refuses with value bits outside the mask (OFPBMC_BAD_WILDCARDS).
+    if ((BigInt(value) & ~mask) !== 0n) {
+      return syntaxError(flow, `${piece}: value 0x${BigInt(value).toString(16)} has bits outside mask ${maskText}`);
+    }
+    const run = mask === 0n ? 0n : mask >> BigInt(mask.toString(2).length - mask.toString(2).replace(/0+$/, '').length);
+    if (mask === 0n || (run & (run + 1n)) !== 0n) {
+      return [{ type: 'set_nsh_field', field: name, value: BigInt(value), mask }];
+    }
   }
   const loads: Action[] = [];
   let offset = 0;

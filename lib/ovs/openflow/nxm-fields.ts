@@ -122,7 +122,7 @@ const nxmFields: NxmField[] = [
       ['C2', 7, 4, 32],
       ['C3', 8, 4, 32],
       ['C4', 9, 4, 32],
-      ['TTL', 10, 1, 6],
+      ['TTL', 10, 1, 8],
     ] as const
   ).map(([name, field, bytes, width]) => ({
     name: `NXOXM_NSH_${name}`,

@@ -400,7 +400,7 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
   }
   const nicira = parseCheckPktLarger(state, piece) ?? parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
   if (nicira) {
-    return [nicira];
+    return Array.isArray(nicira) ? nicira : [nicira];
   }
   const token = toToken(piece);
   const name = token.key.toLowerCase();

@@ -237,6 +237,13 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       if (isExperimenterRef(action.dst)) {
         return encodeLoad2(action.dst, action.value);
       }
+      if (action.dst.bits > 64) {
+        // NXAST_REG_LOAD holds 64 bits: ovs-ofctl sends a wider load as one load per 64 bits.
+        invalidArgument(
+          'encodeActions',
+          `load.dst must name at most 64 bits, got ${action.dst.bits} (${action.dst.field}); expected one load per 64 bits`,
+        );
+      }
       const buffer = nxAction(NXAST.REG_LOAD, 24);
       buffer.writeUInt16BE(ofsNbits(action.dst), 10);
       buffer.writeUInt32BE(fieldHeader(action.dst), 12);

@@ -294,7 +294,7 @@ export function fieldHeader(ref: FieldRef): number {
   if (field.experimenter !== undefined) {
     invalidArgument(
       'encodeActions',
-      `${ref.field} is an experimenter field, which this action cannot name; expected an NXM field such as NXM_NX_REG0`,
+      `experimenter OXM field ${ref.field} not supported: this action holds a 32-bit NXM header; expected an NXM field such as NXM_NX_REG0`,
     );
   }
   return field.header;

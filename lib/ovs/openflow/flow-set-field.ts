@@ -179,6 +179,10 @@ export function parseSetField(flow: string, piece: string, token: Token): Action
   if (maskText === undefined) {
     return [{ type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) }];
   }
+  if (!Object.hasOwn(loadNames, field) && /^nsh/.test(field)) {
+    // As OVS: the mask is refused before the value is looked at.
+    return syntaxError(flow, `${piece}: invalid mask for field ${ovsFieldNames[field]}; it takes no /MASK`);
+  }
   return maskedSetField(flow, piece, field, setFieldValue(flow, piece, field, valueText!), maskText, extra);
 }
 
@@ -196,9 +200,6 @@ function maskedSetField(
   extra: string | undefined,
 ): Action[] {
   const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
-  if (!name && /^nsh/.test(field)) {
-    return syntaxError(flow, `${piece}: invalid mask for field ${ovsFieldNames[field]}; it takes no /MASK`);
-  }
   const width =
     field === 'ctLabel' ? 128 : field === 'tunnelId' || field === 'metadata' ? 64 : field === 'nshFlags' ? 8 : 32;
   const full = (1n << BigInt(width)) - 1n;

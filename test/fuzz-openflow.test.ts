@@ -53,6 +53,22 @@ function zeroLedTlv(flowMod: FlowMod): boolean {
   );
 }
 
+/** Whether a load writes a whole NSH field: an unmasked REG_LOAD2 that prints, and reads back, as a plain set_field. */
+function wholeNshLoad(flowMod: FlowMod): boolean {
+  const widths: Record<string, number> = { NXOXM_NSH_FLAGS: 8, NXOXM_NSH_TTL: 8, NXOXM_NSH_SI: 8 };
+  return (flowMod.instructions ?? []).some(
+    (instruction) =>
+      'actions' in instruction &&
+      instruction.actions.some(
+        (action) =>
+          action.type === 'load' &&
+          /^NXOXM_NSH_/.test(action.dst.field) &&
+          action.dst.offset === 0 &&
+          action.dst.bits === (widths[action.dst.field] ?? 32),
+      ),
+  );
+}
+
 /** One `ofp_flow_stats` entry holding the flow's match and instructions. */
 function flowStatsEntry(flowMod: FlowMod): Buffer {
   const match = encodeMatch(flowMod.match ?? {});
@@ -165,17 +181,24 @@ t.test('flow syntax: parse -> format -> parse is stable on the valid corpus flow
       t.throws(() => parseFlowMod(text, { command: 'add' }), /invalid mask for field nsh_/, text);
       continue;
     }
+    // It prints a write of no bits of an NSH field as set_field:ANY, which it refuses to read too.
+    if (/set_field:ANY->nsh_/.test(text)) {
+      t.throws(() => parseFlowMod(text, { command: 'add' }), /value "ANY" is not an integer/, text);
+      continue;
+    }
     const again = parseFlowMod(text, { command: 'add' });
     t.equal(formatFlow(again), text, text);
     // enqueue prints as set_queue,output,pop_queue and reads back with output's max_len 0, as in ovs-ofctl;
     // ovs-ofctl's text leaves out an Ethernet packet type and NSH context headers without MD type 1;
     // a tun_metadata match prints without a mask that covers its significant bytes (tun_metadata0=0x78
-    // for 0x12345678/0xff) and reads back shorter and unmasked, as in ovs-ofctl.
+    // for 0x12345678/0xff) and reads back shorter and unmasked, as in ovs-ofctl; a load of a whole NSH
+    // field prints as the set_field it reads back as.
     if (
       !text.includes('pop_queue') &&
       !text.includes('tun_metadata') &&
       !printedLossily(flowMod.match ?? {}) &&
-      !zeroLedTlv(flowMod)
+      !zeroLedTlv(flowMod) &&
+      !wholeNshLoad(flowMod)
     ) {
       t.equal(flowStatsEntry(again).toString('hex'), flowStatsEntry(flowMod).toString('hex'), `${text}: bytes`);
     }

@@ -133,3 +133,26 @@ t.test(
     refused(t, 'dl_type=0x894f,actions=load:1->nsh_np[]', /is read-only/);
   },
 );
+
+t.test(
+  'NSH fields in output:FIELD (NXAST_OUTPUT_REG2), check_pkt_larger, and masked set_field with any mask',
+  async (t) => {
+    for (const flow of [
+      'dl_type=0x894f,actions=output:nsh_c1[0..15],output:nsh_spi[],output:nsh_ttl[],output:NXOXM_NSH_C4[16..31]',
+      'dl_type=0x894f,actions=check_pkt_larger(1500)->nsh_spi[23],check_pkt_larger(0)->nsh_flags[7]',
+      'actions=check_pkt_larger(100)->nsh_c1[0]',
+      'dl_type=0x894f,actions=set_field:0x10/0xf0f0->nsh_c1,set_field:0x80000001/0x80000001->nsh_c3,set_field:0/0->nsh_c2',
+      'dl_type=0x894f,actions=set_field:0x5/0x5->nsh_flags,load:5->nsh_c1[],load:63->nsh_ttl[],load:1->nsh_ttl[7]',
+    ]) {
+      sameAsOfctl(t, flow);
+    }
+    refused(t, 'dl_type=0x894f,actions=set_field:0x1100/0xff->nsh_c2', /value 0x1100 has bits outside mask 0xff/);
+    refused(t, 'dl_type=0x894f,actions=set_field:128/0x80->nsh_ttl', /invalid mask for field nsh_ttl/);
+    refused(t, 'dl_type=0x894f,actions=set_field:64->nsh_ttl', /not a valid nsh_ttl, an integer from 0 to 63/);
+    refused(
+      t,
+      'dl_type=0x894f,actions=multipath(eth_src,50,modulo_n,1,0,nsh_c1[0..15])',
+      /experimenter OXM field NXOXM_NSH_C1 not supported/,
+    );
+  },
+);

@@ -273,6 +273,7 @@ function encodeAction(action: Action): Buffer {
     case 'nat':
     case 'ct_clear':
     case 'load':
+    case 'set_nsh_field':
     case 'move':
     case 'note':
     case 'output_reg':

@@ -8,6 +8,7 @@ import { tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import type { Action } from './actions.js';
 import {
   parsePort,
+  parseIntString,
   parseUint,
   parseUint64,
   splitTopLevel,
@@ -21,7 +22,14 @@ import { tunMetadataIndex, tunMetadataLoad } from './tun-metadata.js';
 import { parseSample, parseStackAction } from './nicira-stack-actions.js';
 import { parseDecap, parseEncap } from './nicira-encap-actions.js';
 import { packetInReasons, type NatAction, type PacketInReason } from './nicira-actions.js';
-import { isWritable, missingPrerequisite, parseFieldRef, type FieldRef } from './nxm-fields.js';
+import {
+  isExperimenterRef,
+  isWritable,
+  missingPrerequisite,
+  nxmFieldByName,
+  parseFieldRef,
+  type FieldRef,
+} from './nxm-fields.js';
 
 /** What the extension readers need from the flow around them. */
 export interface ActionContext {
@@ -251,15 +259,25 @@ function parseCt(context: ActionContext, piece: string, args: string | undefined
   return action;
 }
 
-function parseLoad(context: ActionContext, piece: string, text: string): Action {
+/**
+ * `load:VALUE->DST[a..b]`, the value read as OVS reads it into the field's bytes (so wider than
+ * 64 bits for `tun_metadataN`, `xxregN`, IPv6 addresses). As OVS sends it over OpenFlow 1.3: a
+ * tun_metadata or NSH field in one NXAST_REG_LOAD2, any other in NXAST_REG_LOADs of at most 64
+ * bits each, from the lowest.
+ */
+function parseLoad(context: ActionContext, piece: string, text: string): Action | Action[] {
   const arrow = /^(.+)->(.+)$/.exec(text);
   if (!arrow) {
     return syntaxError(context.flow, `${piece}: expected load:VALUE->FIELD[a..b]`);
   }
   const dst = fieldRef(context, arrow[2]!);
-  const value = parseUint64(arrow[1]!);
-  if (value === undefined) {
-    return syntaxError(context.flow, `${piece}: ${arrow[1]} is not a 64-bit integer`);
+  const bytes = Math.ceil(nxmFieldByName(dst.field)!.width / 8);
+  const value = parseIntString(arrow[1]!, bytes);
+  if (typeof value !== 'bigint') {
+    return syntaxError(
+      context.flow,
+      `${text}: cannot parse integer value ${arrow[1]}; expected 0x hex of up to ${bytes} bytes or a 64-bit integer`,
+    );
   }
   if (value >> BigInt(dst.bits) !== 0n) {
     syntaxError(context.flow, `${text}: value ${arrow[1]} does not fit into ${dst.bits} bits`);
@@ -272,10 +290,22 @@ function parseLoad(context: ActionContext, piece: string, text: string): Action 
   if (tunIndex !== undefined) {
     return tunMetadataLoad(tunIndex, dst.offset, dst.bits, value);
   }
-  return { type: 'load', dst, value };
+  if (dst.bits <= 64 || isExperimenterRef(dst)) {
+    return { type: 'load', dst, value };
+  }
+  const loads: Action[] = [];
+  for (let done = 0; done < dst.bits; done += 64) {
+    const bits = Math.min(64, dst.bits - done);
+    const segment = (value >> BigInt(done)) & ((1n << BigInt(bits)) - 1n);
+    loads.push({ type: 'load', dst: { field: dst.field, offset: dst.offset + done, bits }, value: segment });
+  }
+  return loads;
 }
 
-/** `check_pkt_larger(LEN)->DST[BIT]`, as OVS's parse_CHECK_PKT_LARGER reads it (a 1-bit destination). */
+/**
+ * `check_pkt_larger(LEN)->DST[BIT]`, as OVS's parse_CHECK_PKT_LARGER reads it (a 1-bit writable
+ * destination; OVS checks no protocol of the match for it).
+ */
 export function parseCheckPktLarger(context: ActionContext, piece: string): Action | undefined {
   const parts = /^check_pkt_larger\((.*)\)->(.+)$/i.exec(piece);
   if (!parts) {
@@ -288,7 +318,6 @@ export function parseCheckPktLarger(context: ActionContext, piece: string): Acti
   if (!isWritable(dst)) {
     syntaxError(context.flow, `${piece}: ${dst.field} is read-only`);
   }
-  checkPrerequisite(context, piece, dst);
   const pktLen = parseUint(parts[1]!, 0xffff) ?? syntaxError(context.flow, `${piece}: ${parts[1]} is not 0 to 65535`);
   return { type: 'check_pkt_larger', pktLen, dst };
 }
@@ -398,7 +427,8 @@ function parseController(context: ActionContext, piece: string, args: string): A
 
 /**
  * Reads an extension action, `name` being its lower-case name, `args` the text inside
- * its parentheses and `colon` the text after `name:`; undefined when it is none.
+ * its parentheses and `colon` the text after `name:`; undefined when it is none, several
+ * actions where OVS sends several (a `load` of more than 64 bits).
  */
 export function parseNiciraAction(
   context: ActionContext,
@@ -406,7 +436,7 @@ export function parseNiciraAction(
   name: string,
   args: string | undefined,
   colon: string | undefined,
-): Action | undefined {
+): Action | Action[] | undefined {
   const flow = context.flow;
   const hashContext = { flow, match: context.match, port: (text: string) => port16(context, piece, text) };
   switch (name) {

@@ -346,14 +346,7 @@ function parseModAction(flow: string, piece: string, token: Token, match: Match)
 }
 
 /** The actions whose fields are written with 32-bit NXM headers only. */
-const namesFieldsIn32Bits = new Set<Action['type']>([
-  'output_reg',
-  'learn',
-  'multipath',
-  'bundle',
-  'ct',
-  'check_pkt_larger',
-]);
+const namesFieldsIn32Bits = new Set<Action['type']>(['learn', 'multipath', 'bundle', 'ct']);
 
 /**
  * Parses one action into the actions it stands for (`mod_vlan_vid` on an untagged packet adds
@@ -422,7 +415,7 @@ function parseOneAction(piece: string, state: ParseState): Action[] {
   }
   const nicira = parseCheckPktLarger(state, piece) ?? parseNiciraAction(state, piece, callName, call?.[2], colon?.[2]);
   if (nicira) {
-    return [nicira];
+    return Array.isArray(nicira) ? nicira : [nicira];
   }
   const token = toToken(piece);
   const name = token.key.toLowerCase();

@@ -144,6 +144,9 @@ export function setFieldValue(
       const value = /^(0x[0-9a-fA-F]{1,32}|\d+)$/.test(text) ? BigInt(text) : undefined;
       return value !== undefined && value < 1n << 128n ? value : fail('a 128-bit integer');
     }
+    case 'nshTtl':
+      // NSH's TTL is 6 bits in an 8-bit field: OVS refuses a larger value ("not a valid value").
+      return parseUint(text, 63) ?? fail('a valid nsh_ttl, an integer from 0 to 63');
     default: {
       const max = fieldMax(field);
       return parseUint(text, max) ?? fail(`an integer from 0 to ${max}`);
@@ -176,6 +179,10 @@ export function parseSetField(flow: string, piece: string, token: Token): Action
   if (maskText === undefined) {
     return [{ type: 'set_field', field, value: setFieldValue(flow, piece, field, valueText!) }];
   }
+  if (!Object.hasOwn(loadNames, field) && /^nsh/.test(field)) {
+    // As OVS: the mask is refused before the value is looked at.
+    return syntaxError(flow, `${piece}: invalid mask for field ${ovsFieldNames[field]}; it takes no /MASK`);
+  }
   return maskedSetField(flow, piece, field, setFieldValue(flow, piece, field, valueText!), maskText, extra);
 }
 
@@ -193,9 +200,6 @@ function maskedSetField(
   extra: string | undefined,
 ): Action[] {
   const name = Object.hasOwn(loadNames, field) ? loadNames[field] : undefined;
-  if (!name && /^nsh/.test(field)) {
-    return syntaxError(flow, `${piece}: invalid mask for field ${ovsFieldNames[field]}; it takes no /MASK`);
-  }
   const width =
     field === 'ctLabel' ? 128 : field === 'tunnelId' || field === 'metadata' ? 64 : field === 'nshFlags' ? 8 : 32;
   const full = (1n << BigInt(width)) - 1n;
@@ -209,13 +213,16 @@ function maskedSetField(
   if (mask === full) {
     return [{ type: 'set_field', field, value }];
   }
-  // OVS writes an NSH field's bits with one NXAST_REG_LOAD2, which a `load` models for one run of bits.
-  const run = mask >> BigInt(mask.toString(2).length - mask.toString(2).replace(/0+$/, '').length);
-  if (/^nsh/.test(field) && (run & (run + 1n)) !== 0n) {
-    return syntaxError(
-      flow,
-      `${piece}: dpdk-ts writes NSH fields with one contiguous run of mask bits, got ${maskText}`,
-    );
+  if (/^nsh/.test(field)) {
+    // OVS writes an NSH field's bits with one NXAST_REG_LOAD2 (a `load` for one run of bits), which
+    // the switch refuses with value bits outside the mask (OFPBMC_BAD_WILDCARDS).
+    if ((BigInt(value) & ~mask) !== 0n) {
+      return syntaxError(flow, `${piece}: value 0x${BigInt(value).toString(16)} has bits outside mask ${maskText}`);
+    }
+    const run = mask === 0n ? 0n : mask >> BigInt(mask.toString(2).length - mask.toString(2).replace(/0+$/, '').length);
+    if (mask === 0n || (run & (run + 1n)) !== 0n) {
+      return [{ type: 'set_nsh_field', field: name, value: BigInt(value), mask }];
+    }
   }
   const loads: Action[] = [];
   let offset = 0;

@@ -94,6 +94,31 @@ export function parseUint64(text: string): bigint | undefined {
   return value <= 0xffffffffffffffffn ? value : undefined;
 }
 
+/**
+ * One integer as OVS's `parse_int_string` reads it into a field of `bytes` bytes: `0x` hex of
+ * any length whose significant digits fit, else a C integer (`strtoull`: decimal, octal, an
+ * optional sign, 64 bits, `-N` wrapping to 2^64 - N); undefined when it is not one, `'range'`
+ * when it does not fit.
+ */
+export function parseIntString(text: string, bytes: number): bigint | 'range' | undefined {
+  const hex = /^0x([\s0-9a-f]*)$/i.exec(text);
+  if (hex) {
+    const digits = hex[1]!.replace(/\s/g, '').replace(/^0+/, '');
+    return digits.length > 2 * bytes ? 'range' : digits === '' ? 0n : BigInt(`0x${digits}`);
+  }
+  const plain = /^\s*([+-]?)(0[0-7]*|[1-9]\d*)$/.exec(text);
+  if (!plain) {
+    return undefined;
+  }
+  const digits = plain[2]!;
+  const magnitude = digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  if (magnitude >= 1n << 64n) {
+    return 'range';
+  }
+  const value = plain[1] === '-' ? BigInt.asUintN(64, -magnitude) : magnitude;
+  return value >> BigInt(8 * bytes) !== 0n ? 'range' : value;
+}
+
 /** The value of `key=N` (decimal or 0x hex), at most `max`. */
 export function parsePlainUint(flow: string, token: Token, max: number): number {
   const text = requireValue(flow, token);

@@ -4,7 +4,7 @@
  */
 import type { Action } from './actions.js';
 import type { NatAction, NiciraAction } from './nicira-actions.js';
-import { formatNshLoad } from './nsh-load.js';
+import { formatNshLoad, formatNshMaskedWrite } from './nsh-load.js';
 import { formatFieldRef, isExperimenterRef } from './nxm-fields.js';
 
 /** `%#x` of C: `0` for zero, else `0x...`. */
@@ -94,6 +94,8 @@ export function formatNiciraAction(
       return isExperimenterRef(action.dst)
         ? formatNshLoad(action.dst, action.value)
         : `load:${alternateHex(action.value)}->${formatFieldRef(action.dst)}`;
+    case 'set_nsh_field':
+      return formatNshMaskedWrite(action);
     case 'move':
       return `move:${formatFieldRef(action.src)}->${formatFieldRef(action.dst)}`;
     case 'note':

@@ -32,6 +32,7 @@ export type { BundleAlgorithm, HashAction, HashFields, MultipathAlgorithm } from
 export type { StackAction } from './nicira-stack-actions.js';
 export type { EncapAction, NshTlv } from './nicira-encap-actions.js';
 export type { FieldRef } from './nxm-fields.js';
+export type { NshMaskedWrite } from './nsh-load.js';
 export type { TlvMapping, TlvTable, TlvTableCommand } from './tlv-table.js';
 export type { TunMetadataAction, TunMetadataField } from './tun-metadata.js';
 export * from './target.js';

@@ -5,7 +5,7 @@
 import { formatIpv6, tryParseIpv4, tryParseIpv6 } from '../../address.js';
 import { invalidArgument } from '../../errors.js';
 import type { Action } from './actions.js';
-import { decodeLoad2, encodeLoad2 } from './nsh-load.js';
+import { decodeLoad2, encodeLoad2, encodeNshMaskedWrite, type NshMaskedWrite } from './nsh-load.js';
 import {
   fieldHeader,
   fieldHeaderBytes,
@@ -71,6 +71,8 @@ export type NiciraAction =
   | { type: 'pop_queue' }
   /** `load:VALUE->DST`: write bits of a field. */
   | { type: 'load'; dst: FieldRef; value: bigint }
+  /** `set_field:VALUE/MASK->nsh_*` with a mask of several runs of bits, or none. */
+  | NshMaskedWrite
   /** `move:SRC->DST`: copy bits between fields of equal width. */
   | { type: 'move'; src: FieldRef; dst: FieldRef }
   /** `note:HEX`: opaque bytes kept with the flow (padded with zeros as on the wire). */
@@ -107,6 +109,7 @@ const NXAST = {
   NOTE: 8,
   RESUBMIT_TABLE: 14,
   OUTPUT_REG: 15,
+  OUTPUT_REG2: 32,
   EXIT: 17,
   CONTROLLER: 20,
   CONTROLLER2: 37,
@@ -129,6 +132,7 @@ const minimumArgumentBytes: Readonly<Record<number, number>> = {
   [NXAST.REG_MOVE]: 14,
   [NXAST.REG_LOAD]: 14,
   [NXAST.OUTPUT_REG]: 8,
+  [NXAST.OUTPUT_REG2]: 8,
   [NXAST.CT]: 14,
   [NXAST.CHECK_PKT_LARGER]: 8,
 };
@@ -233,12 +237,21 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       if (isExperimenterRef(action.dst)) {
         return encodeLoad2(action.dst, action.value);
       }
+      if (action.dst.bits > 64) {
+        // NXAST_REG_LOAD holds 64 bits: ovs-ofctl sends a wider load as one load per 64 bits.
+        invalidArgument(
+          'encodeActions',
+          `load.dst must name at most 64 bits, got ${action.dst.bits} (${action.dst.field}); expected one load per 64 bits`,
+        );
+      }
       const buffer = nxAction(NXAST.REG_LOAD, 24);
       buffer.writeUInt16BE(ofsNbits(action.dst), 10);
       buffer.writeUInt32BE(fieldHeader(action.dst), 12);
       buffer.writeBigUInt64BE(action.value, 16);
       return buffer;
     }
+    case 'set_nsh_field':
+      return encodeNshMaskedWrite(action);
     case 'move': {
       // A field's header is 32 bits, or 64 for an experimenter (NSH) field.
       const src = fieldHeaderBytes(action.src);
@@ -257,6 +270,14 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return buffer;
     }
     case 'output_reg': {
+      if (isExperimenterRef(action.src)) {
+        // As OVS: a field without a 32-bit NXM header (NSH's) goes in NXAST_OUTPUT_REG2, header last.
+        const buffer = nxAction(NXAST.OUTPUT_REG2, 24);
+        buffer.writeUInt16BE(ofsNbits(action.src), 10);
+        buffer.writeUInt16BE(action.maxLength ?? 0xffff, 12);
+        fieldHeaderBytes(action.src).copy(buffer, 14);
+        return buffer;
+      }
       const buffer = nxAction(NXAST.OUTPUT_REG, 24);
       buffer.writeUInt16BE(ofsNbits(action.src), 10);
       buffer.writeUInt32BE(fieldHeader(action.src), 12);
@@ -264,11 +285,11 @@ export function encodeNiciraAction(action: NiciraAction, encodeNested: (actions:
       return buffer;
     }
     case 'check_pkt_larger': {
-      // OVS's nx_action_check_pkt_larger: length, the bit's offset, the field's header.
+      // OVS's nx_action_check_pkt_larger: length, the bit's offset, the field's 32- or 64-bit header.
       const buffer = nxAction(NXAST.CHECK_PKT_LARGER, 24);
       buffer.writeUInt16BE(action.pktLen, 10);
       buffer.writeUInt16BE(action.dst.offset, 12);
-      buffer.writeUInt32BE(fieldHeader(action.dst), 14);
+      fieldHeaderBytes(action.dst).copy(buffer, 14);
       return buffer;
     }
     case 'output_trunc': {
@@ -509,9 +530,26 @@ export function decodeNiciraAction(
       const src = ref(2, 0);
       return src && { type: 'output_reg', src, maxLength: at.readUInt16BE(6) };
     }
+    case NXAST.OUTPUT_REG2: {
+      const value = at.readUInt16BE(0);
+      const src = readFieldHeader(at, 4);
+      return (
+        src && {
+          type: 'output_reg',
+          src: { field: src.name, offset: value >> 6, bits: (value & 0x3f) + 1 },
+          maxLength: at.readUInt16BE(2),
+        }
+      );
+    }
     case NXAST.CHECK_PKT_LARGER: {
-      const dst = fieldRefFromWire(at.readUInt32BE(4), at.readUInt16BE(2), 1);
-      return dst && { type: 'check_pkt_larger', pktLen: at.readUInt16BE(0), dst };
+      const dst = readFieldHeader(at, 4);
+      return (
+        dst && {
+          type: 'check_pkt_larger',
+          pktLen: at.readUInt16BE(0),
+          dst: { field: dst.name, offset: at.readUInt16BE(2), bits: 1 },
+        }
+      );
     }
     case NXAST.OUTPUT_TRUNC:
       return { type: 'output_trunc', port: fromPort16(at.readUInt16BE(0)), maxLength: at.readUInt32BE(2) };

@@ -122,7 +122,7 @@ const nxmFields: NxmField[] = [
       ['C2', 7, 4, 32],
       ['C3', 8, 4, 32],
       ['C4', 9, 4, 32],
-      ['TTL', 10, 1, 6],
+      ['TTL', 10, 1, 8],
     ] as const
   ).map(([name, field, bytes, width]) => ({
     name: `NXOXM_NSH_${name}`,
@@ -294,7 +294,7 @@ export function fieldHeader(ref: FieldRef): number {
   if (field.experimenter !== undefined) {
     invalidArgument(
       'encodeActions',
-      `${ref.field} is an experimenter field, which this action cannot name; expected an NXM field such as NXM_NX_REG0`,
+      `experimenter OXM field ${ref.field} not supported: this action holds a 32-bit NXM header; expected an NXM field such as NXM_NX_REG0`,
     );
   }
   return field.header;

@@ -7,7 +7,7 @@
  */
 import { DpdkError, invalidArgument } from '../../errors.js';
 import { checkInteger, describe } from '../../validate.js';
-import { syntaxError, type Token } from './flow-tokens.js';
+import { parseIntString, syntaxError, type Token } from './flow-tokens.js';
 import { NX_VENDOR_ID } from './nx-action.js';
 
 /** The number of `tun_metadata` fields. */
@@ -35,26 +35,6 @@ export function tunMetadataIndex(name: string): number | undefined {
   const parts = /^tun_metadata(\d+)$/.exec(name);
   const index = parts ? Number(parts[1]) : undefined;
   return index !== undefined && index < tunMetadataFields ? index : undefined;
-}
-
-/**
- * One integer as OVS's `parse_int_string` reads it into a 124-byte field: `0x` hex of up
- * to 248 digits, else a C integer (`strtoull`: decimal, octal, 64 bits); undefined when it
- * is not one, `'range'` when it does not fit.
- */
-function parseWideInteger(text: string): bigint | 'range' | undefined {
-  const hex = /^0x([\s0-9a-f]*)$/i.exec(text);
-  if (hex) {
-    const digits = hex[1]!.replace(/\s/g, '').replace(/^0+/, '');
-    return digits.length > 2 * tunMetadataBytes ? 'range' : digits === '' ? 0n : BigInt(`0x${digits}`);
-  }
-  const plain = /^\s*\+?(0[0-7]*|[1-9]\d*)$/.exec(text);
-  if (!plain) {
-    return undefined;
-  }
-  const digits = plain[1]!;
-  const value = digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
-  return value >= 1n << 64n ? 'range' : value;
 }
 
 /** The significant bytes of `value` (0 for zero), as OVS's `mf_field_len` counts them. */
@@ -87,7 +67,7 @@ export function readTunMetadataMatch(flow: string, token: Token, index: number):
   const valueText = slash < 0 ? text : text.slice(0, slash);
   const maskText = slash < 0 ? undefined : text.slice(slash + 1);
   const read = (piece: string, what: string): bigint => {
-    const value = parseWideInteger(piece);
+    const value = parseIntString(piece, tunMetadataBytes);
     if (value === 'range') {
       return syntaxError(flow, `${text}: ${what} too large for ${tunMetadataBytes}-byte field tun_metadata${index}`);
     }
@@ -248,7 +228,7 @@ export function tunMetadataLoad(index: number, offset: number, bits: number, val
 export function parseTunMetadataSetField(flow: string, piece: string, index: number, text: string): TunMetadataAction {
   const slash = text.indexOf('/');
   const read = (part: string, what: string): bigint => {
-    const value = parseWideInteger(part);
+    const value = parseIntString(part, tunMetadataBytes);
     if (value === 'range') {
       return syntaxError(flow, `${piece}: ${what} too large for ${tunMetadataBytes}-byte field tun_metadata${index}`);
     }

@@ -80,10 +80,13 @@ export function savingParameters<T>(
     ...fuzzParameters(ciRuns, [...savedCounterexamples<T>(name, dir), ...examples]),
     reporter: (details) => {
       if (!details.failed) return;
-      const saved =
-        details.counterexample === null
-          ? ''
-          : `\nsaved as ${saveCounterexample(name, details.seed, details.counterexample, dir)}`;
+      let saved = '';
+      try {
+        if (details.counterexample !== null)
+          saved = `\nsaved as ${saveCounterexample(name, details.seed, details.counterexample, dir)}`;
+      } catch (error) {
+        saved = `\nnot saved: ${String(error)}`;
+      }
       throw new Error(`${fc.defaultReportMessage(details)}${saved}`);
     },
   };

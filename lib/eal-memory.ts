@@ -91,3 +91,38 @@ export function withMemoryAdvice(error: unknown, typed: boolean): never {
   }
   throw error;
 }
+
+/** What EAL was given for memory, kept by {@link rememberEalMemory} for {@link withPoolMemoryAdvice}. */
+let ealMemory: { noHuge: boolean; mb: number | undefined; option: string } | undefined;
+
+/** Keeps what the EAL arguments `args` (that EAL accepted) say about memory. */
+export function rememberEalMemory(args: readonly string[], typed: boolean): void {
+  let mb: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const memory = /^-m(\d+)?$/.exec(args[i]);
+    if (memory !== null) mb = Number(memory[1] ?? args[++i]);
+  }
+  ealMemory = { noHuge: args.includes('--no-huge'), mb, option: typed ? 'memoryMb' : '-m' };
+}
+
+/**
+ * Adds what to reserve to a mempool creation refused for want of memory: `size` mbufs of
+ * `dataRoomSize` bytes need about that many MB (each mbuf also carries its 128-byte header and
+ * DPDK's per-object header). Without hugepages, the `-m` EAL was given is all it has.
+ */
+export function withPoolMemoryAdvice(error: unknown, size: number, dataRoomSize: number): never {
+  if (!(error instanceof DpdkError) || error.code !== 'ENOMEM' || ealMemory === undefined) throw error;
+  const neededMb = Math.ceil((size * (dataRoomSize + 128 + 64)) / 2 ** 20);
+  const { noHuge, mb, option } = ealMemory;
+  const advice = noHuge
+    ? `EAL runs without hugepages on the ${mb ?? 64} MB ${option} gave it: raise ${option} ` +
+      `(to at least ${neededMb + (mb ?? 64)} MB to be safe), or create a smaller pool`
+    : `${reserveAdvice(neededMb)}, or create a smaller pool`;
+  throw new DpdkError(`${error.message}. The pool needs about ${neededMb} MB; ${advice}`, {
+    code: error.code,
+    errno: error.errno,
+    operation: error.operation,
+    object: error.object,
+    cause: error,
+  });
+}

@@ -3,7 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import { DpdkError, invalidArgument } from './errors.js';
 import { forgetAllChunks } from './batch.js';
 import { stopLcoreWorkersAtExit } from './lcore.js';
-import { checkHugepageMemory, withMemoryAdvice } from './eal-memory.js';
+import { checkHugepageMemory, rememberEalMemory, withMemoryAdvice } from './eal-memory.js';
 import { native } from './native.js';
 import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
 import { Port } from './port.js';
@@ -376,6 +376,7 @@ function initNow(op: string, args: string[], printLog: boolean, typed: boolean):
   } catch (error) {
     withMemoryAdvice(error, typed);
   }
+  rememberEalMemory(args, typed);
   process.once('exit', () => {
     stopLcoreWorkersAtExit();
     native.ealCleanup(true);

@@ -1,5 +1,6 @@
 /** Mempools: the packet buffer pools ports receive into and loops allocate from. */
 import { Batch, forgetChunks } from './batch.js';
+import { withPoolMemoryAdvice } from './eal-memory.js';
 import { invalidArgument } from './errors.js';
 import { native, type NativeMempool } from './native.js';
 import { checkInteger, checkOptions, checkString, describe } from './validate.js';
@@ -45,7 +46,12 @@ export class Mempool {
     this.native = handle;
   }
 
-  /** Creates a packet mempool (rte_pktmbuf_pool_create). */
+  /**
+   * Creates a packet mempool (rte_pktmbuf_pool_create).
+   *
+   * @throws DpdkError `ENOMEM` when DPDK has not the memory for it, with about how much it needs
+   * and what to raise or reserve; `ENOSPC` past the 64 mempools one process can hold.
+   */
   static create(options: MempoolOptions): Mempool {
     const op = 'Mempool.create';
     checkOptions<MempoolOptions>(op, options, optionKeys);
@@ -62,7 +68,11 @@ export class Mempool {
     }
     const dataRoomSize = checkInteger(op, 'dataRoomSize', options.dataRoomSize ?? 2176, 128, 65535);
     const socket = checkInteger(op, 'socket', options.socket ?? -1, -1, 63);
-    return new Mempool(new native.Mempool(name, size, cacheSize, dataRoomSize, socket));
+    try {
+      return new Mempool(new native.Mempool(name, size, cacheSize, dataRoomSize, socket));
+    } catch (error) {
+      withPoolMemoryAdvice(error, size, dataRoomSize);
+    }
   }
 
   /** Attaches to an existing mempool by name, e.g. in an lcore worker thread. */

@@ -85,7 +85,21 @@ int Register(Napi::Env env, rte_mempool* mp, const char* op) {
   while (index < count && g_pools[index].mp.load() != nullptr) index++;
   uint32_t first = g_chunkCount.load();
   if (index >= kMaxPools || first + chunks.size() > kMaxChunks) {
-    Throw(env, "ENOSPC", "Too many mempools at once in this process (at most 64)", op);
+    const char* name = mp->name;
+    std::string what = std::string(op) == "Mempool.lookup" ? "Cannot attach mempool \""
+                                                           : "Cannot create mempool \"";
+    if (index >= kMaxPools) {
+      Throw(env, "ENOSPC",
+            what + name + "\": " + std::to_string(count) +
+                " mempools are open, the most one process can hold (" + std::to_string(kMaxPools) +
+                "): close a mempool first",
+            op, std::string("mempool \"") + name + "\"");
+    }
+    Throw(env, "ENOSPC",
+          what + name + "\": its " + std::to_string(chunks.size()) + " memory chunks and the " +
+              std::to_string(first) + " of earlier mempools pass the most one process can hold (" +
+              std::to_string(kMaxChunks) + "): close a mempool first",
+          op, std::string("mempool \"") + name + "\"");
   }
   for (size_t i = 0; i < chunks.size(); i++) g_chunks[first + i] = chunks[i];
   g_chunkCount.store(first + static_cast<uint32_t>(chunks.size()), std::memory_order_release);

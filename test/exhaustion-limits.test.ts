@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Batch, Mempool, NullPort, Port, RingPort, VirtioUser } from '../lib/index.js';
-import { initEal, ringPort, socketDir, testPacket } from './helpers/dpdk.js';
+import { Batch, Mempool, NullPort, Port, RingPort, Vhost, VirtioUser } from '../lib/index.js';
+import { initEal, ringPort, socketDir, testPacket, until } from './helpers/dpdk.js';
 
 initEal('exhaust-limits');
 const pool = Mempool.create({ name: 'ex-limits', size: 2047, cacheSize: 0 });
@@ -120,4 +120,42 @@ t.test('queue counts past the device are refused naming its limits; the port con
   t.ok(echoes(port), 'configured within the limits, it works');
   port.close();
   t.equal(pool.stats().inUse, 0, 'no mbuf leaked');
+});
+
+t.test('descriptor counts past the device are clamped to its limits, reported, and it still forwards', async (t) => {
+  const sock = join(socketDir(t), 'desc.sock');
+  const vhost = Vhost.create({ iface: sock });
+  vhost.configure({ mempool: pool, rxDescriptors: 256, txDescriptors: 256 });
+  vhost.start();
+  const virtio = VirtioUser.create({ path: sock });
+  const { rxDescriptorsMax, txDescriptorsMax } = virtio.info();
+  t.ok(rxDescriptorsMax < 65535, `virtio-user has a limit below the most asked (${rxDescriptorsMax})`);
+  const adjusted = virtio.configure({ mempool: pool, rxDescriptors: 65535, txDescriptors: 65535 });
+  t.same(adjusted, { rxDescriptors: rxDescriptorsMax, txDescriptors: txDescriptorsMax }, 'configure reports the clamp');
+  t.throws(() => virtio.configure({ mempool: pool, rxDescriptors: 0 }), {
+    name: 'DpdkError',
+    code: 'EINVAL',
+    operation: 'Port.configure',
+    message: 'rxDescriptors must be an integer from 1 to 65535, got 0',
+  });
+  t.throws(() => virtio.configure({ mempool: pool, txDescriptors: 65536 }), {
+    code: 'EINVAL',
+    message: 'txDescriptors must be an integer from 1 to 65535, got 65536',
+  });
+  virtio.start();
+  t.ok(await until(() => vhost.link().up), 'the refused counts left the clamped configuration: the link comes up');
+  const batch = new Batch(4);
+  let received = 0;
+  await until(() => {
+    pool.alloc(batch, 1, testPacket);
+    virtio.txBurst(0, batch);
+    batch.free();
+    received += vhost.rxBurst(0, batch);
+    batch.free();
+    return received > 0;
+  });
+  t.ok(received > 0, `packets sent on the clamped queues arrive (${received})`);
+  batch.close();
+  virtio.close();
+  vhost.close();
 });

@@ -12,7 +12,7 @@ import { Vhost, VirtioUser } from '../lib/vdev.js';
 import { UsageError } from '../examples/app.js';
 import { parseAppArgs, pktgenEalArgs } from '../examples/pktgen/options.js';
 import { parseOptions } from '../examples/testpmd/options.js';
-import { fuzzParameters, perRunLimitMs, refusedCleanly } from './helpers/fuzz.js';
+import { savingParameters, perRunLimitMs, refusedCleanly } from './helpers/fuzz.js';
 
 /** Like {@link refusedCleanly} for command lines, whose mistakes are UsageErrors. */
 function usageErrorOnly(parse: () => unknown): boolean {
@@ -55,7 +55,7 @@ t.test('ealArgs: random options give arguments or EINVAL', async (t) => {
   });
   fc.assert(
     fc.property(options, (given) => refusedCleanly(['EINVAL'], () => ealArgs(given as EalOptions))),
-    fuzzParameters(1000),
+    savingParameters('args-ealargs-random-options-give', 1000),
   );
   t.pass('no other error');
 });
@@ -98,7 +98,10 @@ t.test(
           }
         }),
       ),
-      fuzzParameters<[string[]]>(1000, [[['-l', '0-169220804']], [['-c', `0x${'f'.repeat(5000)}`]]]),
+      savingParameters<[string[]]>('args-prepareealargs-parsecorelist-parsecoremask-random', 1000, [
+        [['-l', '0-169220804']],
+        [['-c', `0x${'f'.repeat(5000)}`]],
+      ]),
     );
     t.pass('no other error');
   },
@@ -134,7 +137,7 @@ t.test('vdev devargs: random options give devargs or EINVAL', async (t) => {
           VirtioUser.devargs({ ...given, name: given.name ?? 'net_virtio_user0' } as never),
         ) && refusedCleanly(['EINVAL'], () => Vhost.devargs({ ...given, name: given.name ?? 'net_vhost0' } as never)),
     ),
-    fuzzParameters(1000),
+    savingParameters('args-vdev-devargs-random-options', 1000),
   );
   t.pass('no other error');
 });
@@ -157,7 +160,7 @@ t.test('buildUdpPacket: random options give a packet that reads back, or EINVAL'
           throw new Error('built packet reads back wrong');
       }),
     ),
-    fuzzParameters(1000),
+    savingParameters('args-buildudppacket-random-options-give', 1000),
   );
   t.pass('no other error');
 });
@@ -174,7 +177,9 @@ t.test('packet readers: random bytes at random offsets give headers or EINVAL', 
         refusedCleanly(['EINVAL'], () => readUdp(bytes, ipOffset, offset)) &&
         refusedCleanly(['EINVAL'], () => readTcp(bytes, ipOffset, offset)),
     ),
-    fuzzParameters<[Uint8Array, number, number]>(1000, [[new Uint8Array(0), 0, 0]]),
+    savingParameters<[Uint8Array, number, number]>('args-packet-readers-random-bytes', 1000, [
+      [new Uint8Array(0), 0, 0],
+    ]),
   );
   t.pass('no other error');
 });
@@ -192,7 +197,7 @@ t.test('PacketFilter parseRule: random rules parse or give EINVAL', async (t) =>
       ),
       (rule) => refusedCleanly(['EINVAL'], () => parseRule(rule)),
     ),
-    fuzzParameters(1000),
+    savingParameters('args-packetfilter-parserule-random-rules', 1000),
   );
   t.pass('no other error');
 });
@@ -241,7 +246,7 @@ t.test('pktgen command lines: random arguments parse or give a UsageError', asyn
       eal,
       (appArgs, ealArgs) => usageErrorOnly(() => parseAppArgs(appArgs)) && usageErrorOnly(() => pktgenEalArgs(ealArgs)),
     ),
-    fuzzParameters(1000),
+    savingParameters('args-pktgen-command-lines-random', 1000),
   );
   t.pass('no other error');
 });
@@ -253,7 +258,7 @@ t.test('pktgen -m port maps: random maps parse or give a UsageError', async (t) 
   );
   fc.assert(
     fc.property(map, (text) => usageErrorOnly(() => parseAppArgs(['-m', text]))),
-    fuzzParameters<[string]>(1000, [['0.[0-99999999999]']]),
+    savingParameters<[string]>('args-pktgen-m-port-maps', 1000, [['0.[0-99999999999]']]),
   );
   t.pass('no other error');
 });
@@ -279,7 +284,7 @@ t.test('testpmd command lines: random arguments parse or give a UsageError', asy
   ]);
   fc.assert(
     fc.property(args, (given) => usageErrorOnly(() => parseOptions(given))),
-    fuzzParameters(1000),
+    savingParameters('args-testpmd-command-lines-random', 1000),
   );
   t.pass('no other error');
 });

@@ -19,7 +19,7 @@ import {
   decodePortDescEntries,
   decodePortStatsEntries,
 } from '../lib/ovs/openflow/multipart.js';
-import { fuzzParameters, refusedCleanly } from './helpers/fuzz.js';
+import { savingParameters, refusedCleanly } from './helpers/fuzz.js';
 
 const corpusDir = join(__dirname, 'fixtures', 'openflow-corpus');
 const corpus = readdirSync(corpusDir).flatMap((file) =>
@@ -105,7 +105,7 @@ t.test('wire decoders: random bytes are decoded or refused with EPROTO', async (
   for (const [name, decode] of Object.entries(decoders)) {
     fc.assert(
       fc.property(bytes, (input) => refusedCleanly(['EPROTO'], () => decode(input))),
-      fuzzParameters(300),
+      savingParameters('openflow-wire-decoders-random-bytes', 300),
     );
     t.pass(name);
   }
@@ -129,7 +129,7 @@ t.test(
           );
         },
       ),
-      fuzzParameters(2000),
+      savingParameters('openflow-wire-decoders-mutated-and', 2000),
     );
     t.pass(`${entries.length} corpus flows mutated`);
   },
@@ -156,7 +156,7 @@ t.test('FrameDecoder: messages split anywhere come out whole and in order', asyn
         return out.length === messages.length && out.every((m, index) => m.body.equals(messages[index]!.subarray(8)));
       },
     ),
-    fuzzParameters(300),
+    savingParameters('openflow-framedecoder-messages-split-anywhere', 300),
   );
   t.pass('reassembled');
 });
@@ -288,7 +288,7 @@ t.test('flow syntax: generated valid flows are stable through parse -> format ->
       const again = parseFlowMod(text, { command: 'add' });
       return formatFlow(again) === text && flowStatsEntry(again).equals(flowStatsEntry(flowMod));
     }),
-    fuzzParameters(1000),
+    savingParameters('openflow-flow-syntax-generated-valid', 1000),
   );
   // The generator must mostly produce accepted flows, or the round trip tests little.
   t.ok(accepted >= runs / 2, `${accepted} of ${runs} generated flows accepted`);
@@ -340,7 +340,7 @@ t.test('flow syntax: random and mutated flow strings are parsed or refused with 
         return true;
       },
     ),
-    fuzzParameters<[string, string]>(3000, [
+    savingParameters<[string, string]>('openflow-flow-syntax-random-and', 3000, [
       ['priority=5,dl_vlan=10,actions=mod_vlan_vid:11,output:table', 'add'],
       ['recirc_id=5,ip,actions=output:1', 'add'],
     ]),
@@ -366,7 +366,7 @@ t.test('flow files: any text splits into trimmed, commentless flows with their l
       }
       return true;
     }),
-    fuzzParameters<[string[]]>(2000),
+    savingParameters<[string[]]>('openflow-flow-files-any-text', 2000),
   );
   t.pass('no other error');
 });

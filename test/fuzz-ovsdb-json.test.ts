@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { JsonStreamParser, stringifyJson, type JsonValue } from '../lib/ovs/ovsdb/json-stream.js';
-import { fuzzParameters, refusedCleanly } from './helpers/fuzz.js';
+import { refusedCleanly, savingParameters } from './helpers/fuzz.js';
 
 const maxMessageBytes = 4096;
 
@@ -50,7 +50,7 @@ t.test('valid messages split anywhere parse as sent', async (t) => {
         return parser.bufferedBytes === 0;
       },
     ),
-    fuzzParameters(300),
+    savingParameters('ovsdb-json-split', 300),
   );
 });
 
@@ -69,7 +69,7 @@ t.test('random bytes are parsed or refused with EPROTO or EMSGSIZE, buffering at
         }
       });
     }),
-    fuzzParameters(500),
+    savingParameters('ovsdb-json-bytes', 500),
   );
   t.pass('no other error, no buffer past maxMessageBytes');
 });
@@ -87,7 +87,7 @@ t.test('deep nesting, huge numbers and long strings are parsed or refused cleanl
       const parser = new JsonStreamParser(limited ? { maxMessageBytes } : {});
       return refusedCleanly(['EPROTO', 'EMSGSIZE'], () => parser.push(Buffer.from(text)));
     }),
-    fuzzParameters(100),
+    savingParameters('ovsdb-json-deep', 100),
   );
   t.pass('no other error');
 });
@@ -104,6 +104,6 @@ t.test('a value past maxMessageBytes is refused with EMSGSIZE however it is chun
         return parser.bufferedBytes === 0;
       },
     ),
-    fuzzParameters(100),
+    savingParameters('ovsdb-json-limit', 100),
   );
 });

@@ -1,6 +1,8 @@
 // `npm run fuzz`: the property-based fuzz tests (test/fuzz-*.test.ts) with many more runs per
 // property than CI and a fresh seed, printed so that a failure can be replayed with
-// FUZZ_RUNS=... FUZZ_SEED=... npx tap test/fuzz-....test.ts.
+// FUZZ_RUNS=... FUZZ_SEED=... npx tap test/fuzz-....test.ts. A property run with savingParameters
+// (test/helpers/fuzz.ts) saves its shrunk counterexample to test/fixtures/fuzz-regressions/, which
+// the CI-sized runs replay first: commit the file with the fix.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 

@@ -495,48 +495,46 @@ t.test('str on ports that never run dry (net_null) does not hold the main thread
   t.same(leftovers([prefix]), []);
 });
 
-t.test(
-  "--timeline-file: each line is a sample of what the ports sent and received, the last one the report's",
-  async (t) => {
-    const prefix = uniquePrefix('pktgen-timeline');
-    const dir = mkdtempSync(join(tmpdir(), 'pktgen-timeline-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'timeline.ndjson');
-    const pktgen = start(t, 'examples/pktgen.ts', [
-      ...['--lcores', '0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix],
-      ...['--vdev', `net_ring_${prefix}0`, '--vdev', `net_ring_${prefix}1`, '--', '-T', '--shared-cpu'],
-      ...['--timeline', '20', '--timeline-file', file, '--json', join(dir, 'report.json')],
-      ...['--commands', 'set all count 600; set all pps 1000; str; wait 20; quit'],
-    ]);
-    t.equal(await exitWithin(pktgen, 60000), 0, 'pktgen runs its commands and exits 0');
-    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as PktgenReport;
-    const timeline = readTimelineFile(readFileSync(file, 'utf8'));
-    t.equal(timeline.intervalMs, 20);
-    t.ok(timeline.samples.length >= 10, `a sample every 20 ms over the run's 0.6 s (${timeline.samples.length})`);
-    const sentOf = (port: number): number[] => timeline.samples.map((sample) => sample.sent[port]);
-    for (const port of [0, 1]) {
-      t.same(
-        sentOf(port),
-        [...sentOf(port)].sort((a, b) => a - b),
-        `port ${port}: what it sent only grows from sample to sample`,
-      );
-    }
-    const last = timeline.samples[timeline.samples.length - 1];
+t.test("--timeline-file: each line samples what the ports sent and received, the last the report's", async (t) => {
+  const prefix = uniquePrefix('pktgen-timeline');
+  const dir = mkdtempSync(join(tmpdir(), 'pktgen-timeline-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'timeline.ndjson');
+  const pktgen = start(t, 'examples/pktgen.ts', [
+    ...['--lcores', '0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix],
+    // Short vdev names: the ring driver names its rings after them, in at most 29 characters.
+    ...['--vdev', `net_ring_t${process.pid}0`, '--vdev', `net_ring_t${process.pid}1`, '--', '-T', '--shared-cpu'],
+    ...['--timeline', '20', '--timeline-file', file, '--json', join(dir, 'report.json')],
+    ...['--commands', 'set all count 600; set all pps 1000; str; wait 20; quit'],
+  ]);
+  t.equal(await exitWithin(pktgen, 60000), 0, 'pktgen runs its commands and exits 0', { stderr: pktgen.stderr });
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as PktgenReport;
+  const timeline = readTimelineFile(readFileSync(file, 'utf8'));
+  t.equal(timeline.intervalMs, 20);
+  t.ok(timeline.samples.length >= 10, `a sample every 20 ms over the run's 0.6 s (${timeline.samples.length})`);
+  const sentOf = (port: number): number[] => timeline.samples.map((sample) => sample.sent[port]);
+  for (const port of [0, 1]) {
     t.same(
-      last.sent,
-      report.ports.map((port) => port.sent),
-      'the last sample sent what the report says',
+      sentOf(port),
+      [...sentOf(port)].sort((a, b) => a - b),
+      `port ${port}: what it sent only grows from sample to sample`,
     );
-    t.same(
-      last.received,
-      report.ports.map((port) => port.received),
-      'and received what the report says',
-    );
-    t.same(
-      report.ports.map((port) => port.sent),
-      [600, 600],
-      'each port sent its count',
-    );
-    t.same(leftovers([prefix]), []);
-  },
-);
+  }
+  const last = timeline.samples[timeline.samples.length - 1];
+  t.same(
+    last.sent,
+    report.ports.map((port) => port.sent),
+    'the last sample sent what the report says',
+  );
+  t.same(
+    last.received,
+    report.ports.map((port) => port.received),
+    'and received what the report says',
+  );
+  t.same(
+    report.ports.map((port) => port.sent),
+    [600, 600],
+    'each port sent its count',
+  );
+  t.same(leftovers([prefix]), []);
+});

@@ -424,13 +424,10 @@ export class Pktgen {
 
   /** Measures tx and rx rates since the last call (called once a second). */
   sampleRates(): void {
-    const reports = this.reports();
+    // The counters alone (counts()), not reports(): no latency statistics a second.
     const now = Date.now();
-    const sample: RateSample = {
-      atMs: now,
-      sent: reports.map((r) => r.sent),
-      received: reports.map((r) => r.received),
-    };
+    const sample: RateSample = { atMs: now, sent: this.ports.map(() => 0), received: this.ports.map(() => 0) };
+    this.counts(sample.sent, sample.received);
     const previous = this.#sample;
     if (previous !== null && this.#running && now > previous.atMs) {
       const seconds = (now - previous.atMs) / 1000;

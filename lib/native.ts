@@ -91,6 +91,8 @@ export interface NativeEngine {
   stop(): void;
   close(): void;
   stats(): unknown[];
+  /** Writes [rx, tx, dropped] of each stream into `into`. */
+  counts(into: Float64Array): void;
   /** [packets, bytes] per filter rule, then of unmatched packets. */
   filterStats(): Float64Array;
   resetStats(): void;

@@ -178,3 +178,14 @@ export function checkNumber(operation: string, name: string, value: unknown, bou
   }
   return value;
 }
+
+/** A Float64Array of at least `minLength` numbers (one a counts reader fills). */
+export function checkCountsArray(operation: string, value: unknown, minLength: number): Float64Array {
+  if (!(value instanceof Float64Array) || value.length < minLength) {
+    invalidArgument(
+      operation,
+      `into must be a Float64Array of at least ${minLength} numbers (3 a stream), got ${value instanceof Float64Array ? `one of ${value.length}` : describe(value)}`,
+    );
+  }
+  return value;
+}

@@ -83,6 +83,7 @@ void Engine::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod("stop", &Engine::Stop),
                                         InstanceMethod("close", &Engine::Close),
                                         InstanceMethod("stats", &Engine::Stats),
+                                        InstanceMethod("counts", &Engine::Counts),
                                         InstanceMethod("filterStats", &Engine::FilterStats),
                                         InstanceMethod("resetStats", &Engine::ResetStats),
                                         InstanceAccessor("running", &Engine::IsRunning, nullptr),
@@ -564,6 +565,27 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     result.Set(i, o);
   }
   return result;
+}
+
+// counts(into: Float64Array): writes [rx, tx, dropped] of each stream into `into` (at least
+// 3 * streams long); allocates nothing, for readers that sample often.
+Napi::Value Engine::Counts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t needed = streams_.size() * 3;
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::Float64Array>().ElementLength() < needed) {
+    Throw(env, "EINVAL", "into must be a Float64Array of at least 3 numbers a stream",
+          "Engine.counts");
+  }
+  Napi::Float64Array into = info[0].As<Napi::Float64Array>();
+  for (size_t i = 0; i < streams_.size(); i++) {
+    const StreamCounters& c = streams_[i]->counters;
+    into[i * 3] = static_cast<double>(c.rx.load(std::memory_order_relaxed));
+    into[i * 3 + 1] = static_cast<double>(c.tx.load(std::memory_order_relaxed));
+    into[i * 3 + 2] = static_cast<double>(c.dropped.load(std::memory_order_relaxed));
+  }
+  return env.Undefined();
 }
 
 Napi::Value Engine::FilterStats(const Napi::CallbackInfo& info) {

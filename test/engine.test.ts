@@ -195,6 +195,18 @@ t.test('generator measures latency from timestamps', async (t) => {
   engine.stop();
   const stats = engine.stats()[0];
   t.match(stats, { tx: 200, rx: 200, latency: { samples: 200 } });
+  // counts(): the same counters, written into the array it is given (reused, not a new one).
+  const into = new Float64Array(3).fill(-1);
+  t.equal(engine.counts(into), into, 'counts() fills and returns the array it is given');
+  t.same([...into], [stats.rx, stats.tx, stats.dropped], 'counts() reads [rx, tx, dropped] as stats() does');
+  t.throws(() => engine.counts(new Float64Array(2)), {
+    code: 'EINVAL',
+    message: /into must be a Float64Array of at least 3 numbers \(3 a stream\), got one of 2/,
+  });
+  t.throws(() => engine.counts([0, 0, 0] as unknown as Float64Array), {
+    code: 'EINVAL',
+    message: /into must be a Float64Array of at least 3 numbers/,
+  });
   const latency = stats.latency!;
   t.ok(latency.minNs > 0 && latency.minNs <= latency.avgNs && latency.avgNs <= latency.maxNs, 'min <= avg <= max');
   t.ok(latency.percentilesNs.p50 <= latency.percentilesNs.p99, 'percentiles are ordered');

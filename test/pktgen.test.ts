@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import type { PktgenReport, PortReport } from '../examples/pktgen/report.js';
+import { readTimelineFile, type PktgenReport, type PortReport } from '../examples/pktgen/report.js';
 import { freeHugepages, socketDir, uniquePrefix } from './helpers/dpdk.js';
 
 // examples/pktgen.ts against examples/vhost-loopback.ts, two processes as in the lab
@@ -491,5 +492,50 @@ t.test('str on ports that never run dry (net_null) does not hold the main thread
   ]);
   t.equal(await exitWithin(pktgen, 30000), 0, 'pktgen runs its commands and exits 0');
   t.match(pktgen.stderr + pktgen.stdout, /packets keep arriving while stopped/, 'says why the drain stopped');
+  t.same(leftovers([prefix]), []);
+});
+
+t.test('--timeline-file: each line samples what the ports sent and received so far', async (t) => {
+  const prefix = uniquePrefix('pktgen-timeline');
+  const dir = mkdtempSync(join(tmpdir(), 'pktgen-timeline-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'timeline.ndjson');
+  const pktgen = start(t, 'examples/pktgen.ts', [
+    ...['--lcores', '0@0,1@1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix],
+    // Short vdev names: the ring driver names its rings after them, in at most 29 characters.
+    ...['--vdev', `net_ring_t${process.pid}0`, '--vdev', `net_ring_t${process.pid}1`, '--', '-T', '--shared-cpu'],
+    ...['--timeline', '20', '--timeline-file', file, '--json', join(dir, 'report.json')],
+    ...['--commands', 'set all count 600; set all pps 1000; str; wait 20; quit'],
+  ]);
+  t.equal(await exitWithin(pktgen, 60000), 0, 'pktgen runs its commands and exits 0', { stderr: pktgen.stderr });
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as PktgenReport;
+  const timeline = readTimelineFile(readFileSync(file, 'utf8'));
+  t.equal(timeline.intervalMs, 20);
+  t.ok(timeline.samples.length >= 10, `a sample every 20 ms over the run's 0.6 s (${timeline.samples.length})`);
+  const sentOf = (port: number): number[] => timeline.samples.map((sample) => sample.sent[port]);
+  for (const port of [0, 1]) {
+    t.same(
+      sentOf(port),
+      [...sentOf(port)].sort((a, b) => a - b),
+      `port ${port}: what it sent only grows from sample to sample`,
+    );
+  }
+  // The samples stop when the run ends, up to an interval before the report's counts.
+  const last = timeline.samples[timeline.samples.length - 1];
+  for (const port of [0, 1]) {
+    t.ok(last.sent[port] > 0 && last.received[port] > 0, `port ${port}: the samples saw it send and receive`);
+    t.ok(
+      timeline.samples.every(
+        (sample) =>
+          sample.sent[port] <= report.ports[port].sent && sample.received[port] <= report.ports[port].received,
+      ),
+      `port ${port}: no sample counts more than the report`,
+    );
+  }
+  t.same(
+    report.ports.map((port) => port.sent),
+    [600, 600],
+    'each port sent its count',
+  );
   t.same(leftovers([prefix]), []);
 });

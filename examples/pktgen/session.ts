@@ -153,22 +153,30 @@ export class Session {
         else timeline.links.push(entry);
         return;
       }
-      this.#timelinePending.push(JSON.stringify(entry));
-      if (this.#timelinePending.length * intervalMs >= 1000) this.#flushTimeline();
+      this.#recordLine(JSON.stringify(entry), intervalMs);
     };
+    // Read into the same two arrays every time (app.counts allocates nothing): with
+    // --timeline-file a sample leaves only its line behind, not a report per port.
+    const sent = app.ports.map(() => 0);
+    const received = app.ports.map(() => 0);
     const sample = (): void => {
-      const reports = app.reports();
-      record({
-        atMs: Date.now() - this.#startedAt,
-        sent: reports.map((report) => report.sent),
-        received: reports.map((report) => report.received),
-      });
+      app.counts(sent, received);
+      const atMs = Date.now() - this.#startedAt;
+      if (file === undefined) record({ atMs, sent: [...sent], received: [...received] });
+      else
+        this.#recordLine(`{"atMs":${atMs},"sent":[${sent.join(',')}],"received":[${received.join(',')}]}`, intervalMs);
     };
     app.ports.forEach((port, index) =>
       port.on('link', (status) => record({ atMs: Date.now() - this.#startedAt, port: index, up: status.up })),
     );
     sample();
     this.#timelineTimer = setInterval(sample, intervalMs);
+  }
+
+  // --timeline-file: keeps `line` to append with the others at the next flush (once a second).
+  #recordLine(line: string, intervalMs: number): void {
+    this.#timelinePending.push(line);
+    if (this.#timelinePending.length * intervalMs >= 1000) this.#flushTimeline();
   }
 
   // --timeline-file: appends the lines recorded since the last flush.

@@ -325,9 +325,9 @@ export async function runFlowCommand(
         break;
       }
       case 'dump-flows':
-        for (const line of (await client.dumpFlows(args[0], { ...call, names: options.names ?? false })).lines) {
-          out(` ${line}`);
-        }
+        (await client.dumpFlows(args[0], { ...call, names: options.names ?? false })).ofctlLines.forEach((line) =>
+          out(line),
+        );
         break;
       case 'dump-ports': {
         let portNo: number = OFPP.ANY;

@@ -36,7 +36,7 @@ import {
   type PortDescription,
   type PortStats,
 } from './multipart.js';
-import { openflowError, type CheckedCall } from './replies.js';
+import { openflowError, type CheckedCall, type ExpectOptions } from './replies.js';
 import {
   decodeTlvTableReply,
   encodeTlvTableMod,
@@ -198,6 +198,7 @@ export class OpenFlowClient {
     multipartType: number,
     requestBody: Buffer,
     options: CallOptions,
+    expect: ExpectOptions = {},
   ): Promise<Buffer[]> {
     const call = this.#connection.begin(operation, options);
     return this.#connection.request(
@@ -205,6 +206,7 @@ export class OpenFlowClient {
       encodeMultipartRequest(this.#connection.replies.reserveXid(), multipartType, requestBody),
       OFPT.MULTIPART_REPLY,
       call,
+      expect,
     );
   }
 
@@ -252,6 +254,15 @@ export class OpenFlowClient {
   async flowStats(request: FlowStatsRequest = {}, options: CallOptions = {}): Promise<FlowStats[]> {
     const parts = await this.#multipart('flowStats', OFPMP.FLOW, encodeFlowStatsRequestBody(request), options);
     return parts.flatMap(decodeFlowStatsEntries);
+  }
+
+  /**
+   * Reads flows (OFPMP_FLOW) as {@link flowStats} does, but resolves with the reply messages
+   * as the switch sent them (header included), one per part: for what must show their bytes,
+   * as `ovs-ofctl dump-flows` does for a flow it cannot decode.
+   */
+  flowStatsReplies(request: FlowStatsRequest = {}, options: CallOptions = {}): Promise<Buffer[]> {
+    return this.#multipart('flowStats', OFPMP.FLOW, encodeFlowStatsRequestBody(request), options, { whole: true });
   }
 
   /** Reads port counters (OFPMP_PORT_STATS) of one port, or of all (default `OFPP.ANY`). */

@@ -108,18 +108,22 @@ function maskHexDumpLine(line: string): string {
 
 /** Dump lines without header, durations and counters: comparable across tools and runs. */
 function normalizeDump(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('OFPST_'))
-    .map(maskHexDumpLine)
-    .map((line) =>
-      line
-        .trim()
-        .replace(/duration=[\d.]+s, /, '')
-        .replace(/n_packets=\d+, n_bytes=\d+, /, ''),
-    )
-    .sort()
-    .join('\n');
+  return (
+    text
+      .split('\n')
+      // A decode error may follow a reply's header on its line (when its first flow is the one).
+      .map((line) => line.replace(/^OFPST_FLOW reply \(OF1\.3\) \(xid=0x[0-9a-f]+\):( flags=\[more\])? ?/, ''))
+      .filter((line) => line.trim() !== '' && !line.startsWith('OFPST_'))
+      .map(maskHexDumpLine)
+      .map((line) =>
+        line
+          .trim()
+          .replace(/duration=[\d.]+s, /, '')
+          .replace(/n_packets=\d+, n_bytes=\d+, /, ''),
+      )
+      .sort()
+      .join('\n')
+  );
 }
 
 function firstLine(error: unknown): string {

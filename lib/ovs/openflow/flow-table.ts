@@ -53,8 +53,9 @@ export interface FlowDump {
    * What `ovs-ofctl -O OpenFlow13 dump-flows` prints, without its `OFPST_FLOW reply` header
    * lines: a line per flow with its leading space, except in a reply message holding a flow
    * ovs-ofctl 3.1 cannot decode (`debug_recirc`, `debug_slow`): there, after the flows
-   * before it, `***decode error: OFPBAC_BAD_VENDOR_TYPE***` and a hex dump of the message
-   * (its request's xid is dpdk-ts's own, not ovs-ofctl's).
+   * before it, `***decode error: OFPBAC_BAD_VENDOR_TYPE***` (ovs-ofctl prints it on the
+   * header line when that flow is the message's first) and a hex dump of the message (its
+   * request's xid is dpdk-ts's own, not ovs-ofctl's).
    */
   ofctlLines: string[];
 }

@@ -61,7 +61,9 @@ export function flowsOfReplies(messages: readonly Buffer[]): FlowStats[] {
  * header included), without its `OFPST_FLOW reply` header lines: a line per flow, with its
  * leading space; for a message holding a flow ovs-ofctl cannot decode, the flows before it,
  * then `***decode error: OFPBAC_BAD_VENDOR_TYPE***` and the hex dump of the whole message
- * (the flows after it in that message are not printed; those of other messages are).
+ * (the flows after it in that message are not printed; those of other messages are). When
+ * that flow is the message's first, ovs-ofctl prints the decode error on the header line
+ * (`OFPST_FLOW reply (OF1.3) (xid=0x2): ***decode error: ...***`); here it stands alone.
  */
 export function formatFlowStatsReplies(messages: readonly Buffer[], options: FormatFlowOptions = {}): string[] {
   const lines: string[] = [];

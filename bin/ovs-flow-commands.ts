@@ -221,7 +221,8 @@ async function diffFlowsCommand(
 /**
  * Runs one `ovs-ofctl`-like verb against a bridge's OpenFlow socket, speaking
  * OpenFlow 1.3, and writes its output lines (formatted like `ovs-ofctl -O OpenFlow13`,
- * without the `OFPST_* reply` header line) to `out`. Resolves with the exit status
+ * without the `OFPST_* reply` header line; `dump-flows` prints ovs-ofctl's decode error and hex
+ * dump for a reply message it cannot decode, see `FlowDump.ofctlLines`) to `out`. Resolves with the exit status
  * `ovs-ofctl` would have: 0, or 2 when `diff-flows` found differences.
  *
  * Verbs and their `args` (the bridge is `options.target`): `add-flow FLOW`,
@@ -325,9 +326,9 @@ export async function runFlowCommand(
         break;
       }
       case 'dump-flows':
-        for (const line of (await client.dumpFlows(args[0], { ...call, names: options.names ?? false })).lines) {
-          out(` ${line}`);
-        }
+        (await client.dumpFlows(args[0], { ...call, names: options.names ?? false })).ofctlLines.forEach((line) =>
+          out(line),
+        );
         break;
       case 'dump-ports': {
         let portNo: number = OFPP.ANY;

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { OpenFlowClient } from '../lib/ovs/openflow/client.js';
 import { OvsSandbox } from '../lib/ovs/sandbox.js';
+import { startOvsDummy } from './helpers/ovs-dummy.js';
 
 const run = promisify(execFile);
 const bin = join(__dirname, '..', 'bin', 'dpdk-ts-ovs.ts');
@@ -118,6 +120,93 @@ t.test('add-flows keeps the accepted flows as ovs-ofctl does; --bundle installs 
     'with --bundle it fails',
   );
   t.same(await priorities('bundled'), [], 'and installs nothing');
+});
+
+/** ovs-ofctl's header of a reply message, which a decode error may follow on the same line. */
+const ofctlReplyHeader = /^OFPST_FLOW reply \(OF1\.3\) \(xid=0x[0-9a-f]+\):( flags=\[more\])? ?/;
+
+/**
+ * dump-flows output without the `OFPST_FLOW reply` headers (dpdk-ts-ovs prints none), with
+ * what changes from one dump to the next masked: `duration=`, and in a hex dump the xid
+ * (bytes 4-7: the request's, ovs-ofctl's or dpdk-ts-ovs's) and each flow's duration (bytes
+ * 4-11 of each entry), hex digits and ASCII column alike.
+ */
+function comparableDump(text: string): string[] {
+  const lines = text
+    .split('\n')
+    .map((line) => line.replace(ofctlReplyHeader, ''))
+    .filter((line) => line !== '');
+  const isHex = (line: string | undefined): boolean => line !== undefined && /^[0-9a-f]{8} {2}/.test(line);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length;) {
+    if (!isHex(lines[i])) {
+      out.push(lines[i++]!.replace(/duration=[\d.]+s, /, ''));
+      continue;
+    }
+    const block: string[] = [];
+    while (isHex(lines[i])) block.push(lines[i++]!);
+    const bytes = Buffer.from(block.map((line) => line.slice(10, 58).replace(/[ -]/g, '')).join(''), 'hex');
+    const masked = new Set([4, 5, 6, 7]);
+    for (
+      let entry = 16;
+      entry + 2 <= bytes.length && bytes.readUInt16BE(entry) > 0;
+      entry += bytes.readUInt16BE(entry)
+    ) {
+      for (let k = 4; k < 12; k++) masked.add(entry + k);
+    }
+    block.forEach((line, row) => {
+      const chars = [...line];
+      for (let k = 0; k < 16; k++) {
+        if (masked.has(row * 16 + k) && row * 16 + k < bytes.length) {
+          chars[10 + 3 * k] = chars[11 + 3 * k] = chars[59 + k] = '.';
+        }
+      }
+      out.push(chars.join(''));
+    });
+  }
+  return out;
+}
+
+// ovs-ofctl 3.1 cannot decode debug_recirc and debug_slow (ovs-vswitchd takes them with
+// --enable-dummy): it prints the flows before one, a decode error and the whole reply
+// message in hex, then the other reply messages as usual; dpdk-ts-ovs prints the same.
+t.test('dump-flows prints what ovs-ofctl prints for flows it cannot decode', async (t) => {
+  const ovs = await startOvsDummy();
+  t.teardown(() => ovs.stop());
+  await ovs.addBridge('br0');
+  const dts = async (...args: string[]): Promise<string> =>
+    (await run(process.execPath, ['--import', 'tsx', bin, '--rundir', ovs.runDir, ...args])).stdout;
+  const dir = mkdtempSync(join(tmpdir(), 'dts-debug-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+  await ovs.ofctl('del-flows', 'br0');
+  await ovs.ofctl('add-flow', 'br0', 'in_port=1,actions=debug_recirc');
+  await ovs.ofctl('add-flow', 'br0', 'in_port=2,actions=output:3');
+  const theirs = await ovs.ofctl('dump-flows', 'br0');
+  t.match(theirs, /\*\*\*decode error: OFPBAC_BAD_VENDOR_TYPE\*\*\*$/m, 'ovs-ofctl cannot decode debug_recirc');
+  t.same(comparableDump(await dts('dump-flows', 'br0')), comparableDump(theirs), 'one reply message: the same text');
+  const client = await OpenFlowClient.connect(ovs.mgmt('br0'));
+  const dump = await client.dumpFlows(undefined, { names: false });
+  await client.close();
+  t.ok(
+    dump.flows.some((flow) => JSON.stringify(flow.instructions).includes('debug_recirc')),
+    'the library still decodes the flow',
+  );
+  t.ok(
+    dump.lines.some((line) => line.endsWith('in_port=1 actions=debug_recirc')),
+    'and formats it',
+  );
+
+  // Enough flows for several reply messages, one holding a debug_slow flow.
+  const file = join(dir, 'flows.txt');
+  const flows = Array.from({ length: 1500 }, (_, i) => `priority=${100 + i},tcp,tp_dst=${i},actions=output:2`);
+  writeFileSync(file, [...flows, 'priority=5,in_port=3,actions=debug_slow'].join('\n') + '\n');
+  await ovs.ofctl('add-flows', 'br0', file);
+  const many = await ovs.ofctl('dump-flows', 'br0');
+  t.ok(many.split('\n').filter((line) => line.startsWith('OFPST_FLOW reply')).length > 1, 'several reply messages');
+  const ours = comparableDump(await dts('dump-flows', 'br0'));
+  t.same(ours, comparableDump(many), 'several reply messages: the same text');
+  t.ok(ours.filter((line) => line.startsWith(' cookie=')).length > 100, 'the flows of the other messages printed');
 });
 
 t.test('bad command lines', async (t) => {

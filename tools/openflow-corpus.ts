@@ -19,7 +19,7 @@ import { OFPTT_ALL } from '../lib/ovs/openflow/codec.js';
 import { encodeFlowMod } from '../lib/ovs/openflow/flow-mod.js';
 import { parseFlowMod } from '../lib/ovs/openflow/flow-syntax.js';
 import { portMapOf } from '../lib/ovs/openflow/flow-table.js';
-import { formatFlowStats } from '../lib/ovs/openflow/format.js';
+import { formatFlowStatsReplies } from '../lib/ovs/openflow/format-replies.js';
 import { startOvsDummy, type OvsDummy } from '../test/helpers/ovs-dummy.js';
 
 const run = promisify(execFile);
@@ -89,7 +89,8 @@ export async function loadCorpus(files?: readonly string[]): Promise<CorpusFlow[
 /**
  * A line of the hex dump `ovs-ofctl` prints of a flow stats reply it cannot decode, with the
  * first entry's duration and counters (reply bytes 20-27 and 48-63) masked as `..`: they
- * change from one dump to the next, as `duration=` does in a decoded one.
+ * change from one dump to the next, as `duration=` does in a decoded one; so does the xid
+ * (bytes 4-7), that of the request of whoever dumps (ovs-ofctl or dpdk-ts).
  */
 function maskHexDumpLine(line: string): string {
   const hex = /^([0-9a-f]{8}) {2}(.{47})/.exec(line);
@@ -100,25 +101,29 @@ function maskHexDumpLine(line: string): string {
   const bytes = hex[2]!.split(/[ -]/);
   const masked = bytes.map((byte, index) => {
     const at = offset + index;
-    return byte !== '' && ((at >= 20 && at < 28) || (at >= 48 && at < 64)) ? '..' : byte;
+    return byte !== '' && ((at >= 4 && at < 8) || (at >= 20 && at < 28) || (at >= 48 && at < 64)) ? '..' : byte;
   });
   return `${hex[1]}  ${masked.slice(0, 8).join(' ')}-${masked.slice(8).join(' ')}`.trimEnd();
 }
 
 /** Dump lines without header, durations and counters: comparable across tools and runs. */
 function normalizeDump(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.startsWith('OFPST_'))
-    .map(maskHexDumpLine)
-    .map((line) =>
-      line
-        .trim()
-        .replace(/duration=[\d.]+s, /, '')
-        .replace(/n_packets=\d+, n_bytes=\d+, /, ''),
-    )
-    .sort()
-    .join('\n');
+  return (
+    text
+      .split('\n')
+      // A decode error may follow a reply's header on its line (when its first flow is the one).
+      .map((line) => line.replace(/^OFPST_FLOW reply \(OF1\.3\) \(xid=0x[0-9a-f]+\):( flags=\[more\])? ?/, ''))
+      .filter((line) => line.trim() !== '' && !line.startsWith('OFPST_'))
+      .map(maskHexDumpLine)
+      .map((line) =>
+        line
+          .trim()
+          .replace(/duration=[\d.]+s, /, '')
+          .replace(/n_packets=\d+, n_bytes=\d+, /, ''),
+      )
+      .sort()
+      .join('\n')
+  );
 }
 
 function firstLine(error: unknown): string {
@@ -187,7 +192,7 @@ export async function judgeCorpus(
         }
         await client.flowMod(flowMod);
         const switchView = normalizeDump(await ovs.ofctl('dump-flows', bridge));
-        const ownView = normalizeDump((await client.flowStats()).map((flow) => formatFlowStats(flow)).join('\n'));
+        const ownView = normalizeDump(formatFlowStatsReplies(await client.flowStatsReplies()).join('\n'));
         ours = switchView === ownView ? switchView : `${switchView}\n(dpdk-ts dump: ${ownView})`;
         verdict = !theyAccepted
           ? 'wrongly-accepted'

@@ -11,6 +11,7 @@ import { diffFlowTables, flowEntriesOfStats, flowEntryOfFlowMod, planReplaceFlow
 import type { FlowMod, FlowModCommand } from './flow-mod.js';
 import { parseFlowFilter, parseFlowMod } from './flow-syntax.js';
 import { formatFlowStats, formatMatch } from './format.js';
+import { flowsOfReplies, formatFlowStatsReplies } from './format-replies.js';
 import type { OpenFlowErrorInfo } from './codec.js';
 import type { FlowStats, PortDescription } from './multipart.js';
 
@@ -48,6 +49,15 @@ export interface FlowDump {
    * without the `OFPST_FLOW reply` header and the leading space.
    */
   lines: string[];
+  /**
+   * What `ovs-ofctl -O OpenFlow13 dump-flows` prints, without its `OFPST_FLOW reply` header
+   * lines: a line per flow with its leading space, except in a reply message holding a flow
+   * ovs-ofctl 3.1 cannot decode (`debug_recirc`, `debug_slow`): there, after the flows
+   * before it, `***decode error: OFPBAC_BAD_VENDOR_TYPE***` (ovs-ofctl prints it on the
+   * header line when that flow is the message's first) and a hex dump of the message (its
+   * request's xid is dpdk-ts's own, not ovs-ofctl's).
+   */
+  ofctlLines: string[];
 }
 
 /** Options of {@link OpenFlowClient.replaceFlows}. */
@@ -266,9 +276,14 @@ export async function dumpFlows(
     filter === undefined || filter === ''
       ? {}
       : parseFlowFilter(filter, { portMap: new Map(ports.map((port) => [port.name, port.portNo])) });
-  const flows = await client.flowStats(request, call);
+  const replies = await client.flowStatsReplies(request, call);
+  const flows = flowsOfReplies(replies);
   const format = names ? { portNames: portNamesOf(ports) } : {};
-  return { flows, lines: flows.map((flow) => formatFlowStats(flow, format)) };
+  return {
+    flows,
+    lines: flows.map((flow) => formatFlowStats(flow, format)),
+    ofctlLines: formatFlowStatsReplies(replies, format),
+  };
 }
 
 /**

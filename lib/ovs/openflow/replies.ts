@@ -5,7 +5,7 @@
  */
 import { DpdkError } from '../../errors.js';
 import type { OpenFlowClient } from './client.js';
-import { OFPT, type OpenFlowErrorInfo, type OpenFlowMessage } from './codec.js';
+import { encodeMessage, OFPT, type OpenFlowErrorInfo, type OpenFlowMessage } from './codec.js';
 import { decodeMultipartReply, OFPMPF_REPLY_MORE } from './multipart.js';
 
 /** @internal Call options once checked: the effective timeout, and the signal if any. */
@@ -76,10 +76,25 @@ export async function withDeadline<T>(
   }
 }
 
+/** @internal Options of {@link PendingReplies.expect}. */
+export interface ExpectOptions {
+  /**
+   * Resolve with each reply message whole, as the switch sent it (header included), not
+   * with the bodies: for what must show the switch's bytes (`ovs-ofctl`'s hex dumps).
+   */
+  whole?: boolean;
+}
+
+/** The bytes of `message` as the switch sent them: its header (the length follows from the body) and body. */
+function wholeMessage(message: OpenFlowMessage): Buffer {
+  return encodeMessage(message.type, message.xid, message.body, message.version);
+}
+
 /** A request awaiting its reply. Multipart replies collect parts until the last one. */
 interface PendingReply {
   readonly operation: string;
   readonly replyType: number;
+  readonly whole: boolean;
   readonly parts: Buffer[];
   partBytes: number;
   resolve(parts: Buffer[]): void;
@@ -119,10 +134,14 @@ export class PendingReplies {
     return xid;
   }
 
-  /** Resolves with the body of the reply of type `replyType` to `xid`, or the bodies of every multipart part. */
-  expect(xid: number, operation: string, replyType: number): Promise<Buffer[]> {
+  /**
+   * Resolves with the body of the reply of type `replyType` to `xid`, or the bodies of every
+   * multipart part; with `whole`, with the reply messages themselves.
+   */
+  expect(xid: number, operation: string, replyType: number, options: ExpectOptions = {}): Promise<Buffer[]> {
+    const whole = options.whole ?? false;
     return new Promise<Buffer[]>((resolve, reject) => {
-      this.#pending.set(xid, { operation, replyType, parts: [], partBytes: 0, resolve, reject });
+      this.#pending.set(xid, { operation, replyType, whole, parts: [], partBytes: 0, resolve, reject });
     });
   }
 
@@ -171,7 +190,7 @@ export class PendingReplies {
     }
     if (message.type !== OFPT.MULTIPART_REPLY) {
       this.#pending.delete(message.xid);
-      pending.resolve([message.body]);
+      pending.resolve([pending.whole ? wholeMessage(message) : message.body]);
       return;
     }
     let part;
@@ -197,7 +216,7 @@ export class PendingReplies {
       );
       return;
     }
-    pending.parts.push(part.body);
+    pending.parts.push(pending.whole ? wholeMessage(message) : part.body);
     if ((part.flags & OFPMPF_REPLY_MORE) === 0) {
       this.#pending.delete(message.xid);
       pending.resolve(pending.parts);

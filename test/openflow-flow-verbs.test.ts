@@ -35,6 +35,8 @@ function exec(command: string, args: string[], input?: string): Promise<Outcome>
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A command that reads no input may exit before it is written (EPIPE): its outcome says enough.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

@@ -121,7 +121,7 @@ t.test('the reference setup: four flows by port number and by port name', async 
   await writeFile(file, `# the reference setup, by port name\n${referenceByName.join('\n')}\n\n`);
   await runFlowCommand('add-flows', [file], { target }, () => undefined);
   t.same(normalize(await dumpWithClient(target)), byNumber, 'names resolve to the same ports');
-  const filtered = await dumpWithClient(target, 'dump-flows', ['in_port=p3']);
+  const filtered = normalize(await dumpWithClient(target, 'dump-flows', ['in_port=p3']));
   t.equal(filtered.length, 1);
   t.match(filtered[0], /ip,in_port=3 actions=output:2$/);
 });
@@ -167,9 +167,9 @@ t.test('mod-flows and del-flows, strict and not', async (t) => {
   t.same(flows, ['priority=10,in_port=3 actions=drop'], 'non-strict delete removes every flow the match covers');
   await runFlowCommand('add-flow', ['cookie=0x5,in_port=1,actions=drop'], { target }, () => undefined);
   await runFlowCommand('del-flows', ['cookie=0x5/-1'], { target }, () => undefined);
-  t.equal((await dumpWithClient(target)).length, 1, 'delete by cookie and mask');
+  t.equal(normalize(await dumpWithClient(target)).length, 1, 'delete by cookie and mask');
   await runFlowCommand('del-flows', [], { target }, () => undefined);
-  t.same(await dumpWithClient(target), []);
+  t.same(normalize(await dumpWithClient(target)), []);
 });
 
 t.test('port stats and port descriptions print as ovs-ofctl prints them', async (t) => {

@@ -186,7 +186,10 @@ export class OpenFlowConnection {
         cause: error,
       });
     });
-    this.#socket.write(encodeHello(this.replies.allocateXid()));
+    // HELLO and FEATURES_REQUEST share an xid (nothing answers HELLO by it), so that the first
+    // request after them gets 2, as ovs-ofctl's first request does (dump-flows prints it).
+    const handshakeXid = this.replies.reserveXid();
+    this.#socket.write(encodeHello(handshakeXid));
     const switchHello = await hello;
     const versions = helloVersions(switchHello);
     if (!versions.includes(OFP13_VERSION)) {
@@ -196,7 +199,7 @@ export class OpenFlowConnection {
     const call = { timeoutMs: this.#timeoutMs, signal: undefined };
     const [reply] = await this.request(
       'features',
-      encodeMessage(OFPT.FEATURES_REQUEST, this.replies.reserveXid()),
+      encodeMessage(OFPT.FEATURES_REQUEST, handshakeXid),
       OFPT.FEATURES_REPLY,
       call,
     );

@@ -50,12 +50,11 @@ export interface FlowDump {
    */
   lines: string[];
   /**
-   * What `ovs-ofctl -O OpenFlow13 dump-flows` prints, without its `OFPST_FLOW reply` header
-   * lines: a line per flow with its leading space, except in a reply message holding a flow
-   * ovs-ofctl 3.1 cannot decode (`debug_recirc`, `debug_slow`): there, after the flows
-   * before it, `***decode error: OFPBAC_BAD_VENDOR_TYPE***` (ovs-ofctl prints it on the
-   * header line when that flow is the message's first) and a hex dump of the message (its
-   * request's xid is dpdk-ts's own, not ovs-ofctl's).
+   * What `ovs-ofctl -O OpenFlow13 dump-flows` prints: without `names`, as into a pipe, each
+   * reply message's `OFPST_FLOW reply (OF1.3) (xid=0x2):` line, then a line per flow with its
+   * leading space (with `names`, as on a terminal, the flow lines only); in a reply message
+   * holding a flow ovs-ofctl 3.1 cannot decode (`debug_recirc`, `debug_slow`), after the flows
+   * before it, `***decode error: OFPBAC_BAD_VENDOR_TYPE***` and a hex dump of the message.
    */
   ofctlLines: string[];
 }
@@ -282,7 +281,7 @@ export async function dumpFlows(
   return {
     flows,
     lines: flows.map((flow) => formatFlowStats(flow, format)),
-    ofctlLines: formatFlowStatsReplies(replies, format),
+    ofctlLines: formatFlowStatsReplies(replies, { ...format, headers: !names }),
   };
 }
 

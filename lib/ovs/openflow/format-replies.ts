@@ -7,7 +7,7 @@
 import type { Action, Instruction } from './actions.js';
 import { OFP_HEADER_LENGTH } from './codec.js';
 import { formatFlowStats, type FormatFlowOptions } from './format.js';
-import { decodeFlowStatsEntries, decodeMultipartReply, type FlowStats } from './multipart.js';
+import { decodeFlowStatsEntries, decodeMultipartReply, OFPMPF_REPLY_MORE, type FlowStats } from './multipart.js';
 
 /** The error `ovs-ofctl` 3.1 names for an action it does not know (an unknown Nicira action subtype). */
 const unknownVendorAction = 'OFPBAC_BAD_VENDOR_TYPE';
@@ -56,24 +56,55 @@ export function flowsOfReplies(messages: readonly Buffer[]): FlowStats[] {
   );
 }
 
+/** What {@link formatFlowStatsReplies} prints besides the flows. */
+export interface ReplyFormatOptions extends FormatFlowOptions {
+  /**
+   * Each message's `OFPST_FLOW reply (OF1.3) (xid=0x2):` line, as `ovs-ofctl dump-flows` prints
+   * it without `--names` and `--sort` (its output into a pipe); default true.
+   */
+  headers?: boolean;
+}
+
+/** The `OFPST_FLOW reply` header ovs-ofctl prints for `message`, with its multipart flags. */
+function replyHeader(message: Buffer): string {
+  const xid = message.readUInt32BE(4);
+  let flags = message.readUInt16BE(OFP_HEADER_LENGTH + 2);
+  let text = `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):`;
+  if (flags !== 0) {
+    text += ' flags=';
+    if ((flags & OFPMPF_REPLY_MORE) !== 0) text += '[more]';
+    flags &= ~OFPMPF_REPLY_MORE;
+    if (flags !== 0) text += `[***unknown flags 0x${flags.toString(16).padStart(4, '0')}***]`;
+  }
+  return text;
+}
+
 /**
  * The lines `ovs-ofctl -O OpenFlow13 dump-flows` prints for flow stats reply messages (whole,
- * header included), without its `OFPST_FLOW reply` header lines: a line per flow, with its
- * leading space; for a message holding a flow ovs-ofctl cannot decode, the flows before it,
- * then `***decode error: OFPBAC_BAD_VENDOR_TYPE***` and the hex dump of the whole message
- * (the flows after it in that message are not printed; those of other messages are). When
- * that flow is the message's first, ovs-ofctl prints the decode error on the header line
- * (`OFPST_FLOW reply (OF1.3) (xid=0x2): ***decode error: ...***`); here it stands alone.
+ * header included): per message its `OFPST_FLOW reply` line (with `headers`), then a line per
+ * flow, with its leading space; for a message holding a flow ovs-ofctl cannot decode, the flows
+ * before it, then `***decode error: OFPBAC_BAD_VENDOR_TYPE***` (on the header line when nothing
+ * was printed after it) and the hex dump of the whole message (the flows after it in that
+ * message are not printed; those of other messages are).
  */
-export function formatFlowStatsReplies(messages: readonly Buffer[], options: FormatFlowOptions = {}): string[] {
+export function formatFlowStatsReplies(messages: readonly Buffer[], options: ReplyFormatOptions = {}): string[] {
+  const { headers = true, ...format } = options;
   const lines: string[] = [];
   for (const message of messages) {
+    const header = headers ? replyHeader(message) : undefined;
+    const before = lines.length;
+    if (header !== undefined) lines.push(header);
     for (const flow of flowsOfReplies([message])) {
       if (ofctlCannotDecode(flow)) {
-        lines.push(`***decode error: ${unknownVendorAction}***`, ...formatHexDump(message));
+        const error = `***decode error: ${unknownVendorAction}***`;
+        // ovs-ofctl puts the error after the header when the header is all it printed of the message.
+        if (header !== undefined && lines.length === before + 1 && !header.includes(' flags=')) {
+          lines[before] = `${header} ${error}`;
+        } else lines.push(error);
+        lines.push(...formatHexDump(message));
         break;
       }
-      lines.push(` ${formatFlowStats(flow, options)}`);
+      lines.push(` ${formatFlowStats(flow, format)}`);
     }
   }
   return lines;

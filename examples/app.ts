@@ -9,12 +9,12 @@ import {
   DpdkError,
   DpdkMetrics,
   Eal,
+  Port,
   prepareEalArgs,
   serveMetrics,
   splitCommandLine,
   type Capture,
   type CaptureDirection,
-  type Port,
 } from '../lib/index.js';
 
 /** A bad command-line argument: the program prints it with its usage and exits with 2. */
@@ -59,12 +59,29 @@ export async function startApp<Options extends { metrics?: MetricsAddress }>(
   try {
     if (options.metrics !== undefined) metrics = await serveAppMetrics(name, options.metrics);
     await Eal.initAsync(prepared.args);
+    reportVhostSetup(name);
   } catch (error) {
     await metrics?.close();
     console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
   return { options, metrics };
+}
+
+/**
+ * Prints the setup refusals and recoveries of the virtio-user servers EAL was given
+ * (`Eal.initAsync` retries a setup the vhost-user peer refuses; see `setupRetry`).
+ */
+export function reportVhostSetup(name: string): void {
+  for (const id of Port.ids()) {
+    const port = Port.get(id);
+    port.on('setup-failed', (failure) => console.error(`${name}: ${failure.error.message}`));
+    port.on('setup-recovered', ({ path, attempt, elapsedMs }) =>
+      console.error(
+        `${name}: ${path}: the device is set up, ${elapsedMs} ms after it was refused (${attempt} retries)`,
+      ),
+    );
+  }
 }
 
 /** Rows as aligned columns, two spaces apart, without trailing spaces (missing cells are empty). */

@@ -61,7 +61,7 @@
 // pktgen/search.ts (the `search` verb: zero-loss throughput, then latency at it) and
 // pktgen/report.ts (the JSON report's types).
 import { DpdkError, Eal, splitCommandLine } from '../lib/index.js';
-import { UsageError, serveAppMetrics } from './app.js';
+import { UsageError, reportVhostSetup, serveAppMetrics } from './app.js';
 import { parseScript } from './pktgen/commands.js';
 import { notice } from './pktgen/display.js';
 import { Pktgen } from './pktgen/generator.js';
@@ -73,6 +73,7 @@ import { Session } from './pktgen/session.js';
 async function initEal(args: string[]): Promise<void> {
   try {
     await Eal.initAsync(args);
+    reportVhostSetup('pktgen');
   } catch (error) {
     if (error instanceof DpdkError) {
       const hint = /Main lcore is not enabled/.test(error.message)

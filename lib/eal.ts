@@ -5,7 +5,8 @@ import { forgetAllChunks } from './batch.js';
 import { stopLcoreWorkersAtExit } from './lcore.js';
 import { checkHugepageMemory, rememberEalMemory, withMemoryAdvice } from './eal-memory.js';
 import { native } from './native.js';
-import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
+import { checkPeerWait, type PeerWaitOptions } from './peer-wait.js';
+import { checkSetupRetry, createWatchedServer, type SetupRetryOptions } from './vhost-retry.js';
 import { Port } from './port.js';
 import { checkBoolean, checkInteger, checkOptions, checkString, describe } from './validate.js';
 
@@ -319,6 +320,15 @@ function checkRawArgs(op: string, args: unknown[]): string[] {
   });
 }
 
+/** How {@link Eal.initAsync} waits for its virtio-user servers' clients and watches their setup. */
+export interface EalServerWaitOptions extends PeerWaitOptions {
+  /**
+   * The servers' setup retries, as `VirtioUserServerOptions.setupRetry` (the same default:
+   * on); their ports (`Port.get`) emit `setup-failed`, `setup-retry` and `setup-recovered`.
+   */
+  setupRetry?: SetupRetryOptions | false;
+}
+
 /** EAL arguments split where a virtio-user server's `--vdev` first appears. */
 interface DeferredVdevs {
   /** What `rte_eal_init` gets: every argument but the deferred `--vdev`s. */
@@ -353,10 +363,10 @@ function waitsForPeer(devargs: string): boolean {
 function checkInit(
   op: string,
   options: EalOptions | string[],
-  more: EalLogOptions & PeerWaitOptions,
-  moreKeys: readonly (keyof (EalLogOptions & PeerWaitOptions))[],
+  more: EalLogOptions & EalServerWaitOptions,
+  moreKeys: readonly (keyof (EalLogOptions & EalServerWaitOptions))[],
 ): { args: string[]; printLog: boolean; typed: boolean } {
-  checkOptions<EalLogOptions & PeerWaitOptions>(op, more, moreKeys);
+  checkOptions<EalLogOptions & EalServerWaitOptions>(op, more, moreKeys);
   if (!Array.isArray(options)) return { args: ealArgs(options), printLog: options.printLog ?? false, typed: true };
   if (more.printLog !== undefined) checkBoolean(op, 'printLog', more.printLog);
   return { args: checkRawArgs(op, options), printLog: more.printLog ?? false, typed: false };
@@ -434,15 +444,15 @@ export class Eal {
    * the end of EAL's own init) passes before every client connected, `ECANCELED` when `signal` aborts: EAL stays initialized, and the
    * deferred vdevs are not created (those created already are closed).
    */
-  static async initAsync(options?: EalOptions, wait?: PeerWaitOptions): Promise<EalInfo>;
+  static async initAsync(options?: EalOptions, wait?: EalServerWaitOptions): Promise<EalInfo>;
   /** {@link Eal.initAsync} with EAL arguments as a DPDK program's command line has them. */
-  static async initAsync(args: string[], options?: EalLogOptions & PeerWaitOptions): Promise<EalInfo>;
+  static async initAsync(args: string[], options?: EalLogOptions & EalServerWaitOptions): Promise<EalInfo>;
   static async initAsync(
     options: EalOptions | string[] = {},
-    more: EalLogOptions & PeerWaitOptions = {},
+    more: EalLogOptions & EalServerWaitOptions = {},
   ): Promise<EalInfo> {
     const op = 'Eal.initAsync';
-    const keys: (keyof (EalLogOptions & PeerWaitOptions))[] = ['timeoutMs', 'signal'];
+    const keys: (keyof (EalLogOptions & EalServerWaitOptions))[] = ['timeoutMs', 'signal', 'setupRetry'];
     const { args, printLog, typed } = checkInit(
       op,
       options,
@@ -450,6 +460,7 @@ export class Eal {
       Array.isArray(options) ? [...keys, 'printLog'] : keys,
     );
     checkPeerWait(op, more);
+    const retry = checkSetupRetry(op, more.setupRetry);
     if (more.signal?.aborted) {
       throw new DpdkError('EAL init was aborted before it started', {
         code: 'ECANCELED',
@@ -461,17 +472,17 @@ export class Eal {
     const info = initNow(op, now, printLog, typed);
     // The clock starts once EAL is up: timeoutMs bounds the wait for the clients, not EAL's own init.
     const deadline = more.timeoutMs === undefined ? undefined : Date.now() + more.timeoutMs;
-    const created: number[] = [];
+    const created: Port[] = [];
     try {
       for (const devargs of after) {
-        if (!waitsForPeer(devargs)) created.push(native.Port.probe(devargs, op));
+        if (!waitsForPeer(devargs)) created.push(Port.adopt(native.Port.probe(devargs, op)));
         else {
           const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
-          created.push(await probeWaitingForPeer(devargs, op, { timeoutMs, signal: more.signal }));
+          created.push(await createWatchedServer(devargs, op, { timeoutMs, signal: more.signal }, retry));
         }
       }
     } catch (error) {
-      for (const id of created) Port.adopt(id).close();
+      for (const port of created) port.close();
       throw error;
     }
     return { ...info, args };

@@ -13,6 +13,7 @@ export {
   type DefaultEalFlags,
   type EalOptions,
   type EalLogOptions,
+  type EalServerWaitOptions,
   type EalInfo,
   type LcoreInfo,
   type LogLevel,

@@ -1,9 +1,9 @@
 /** Virtual devices created at run time: virtio-user, vhost-user, ring and null ports. */
 import { invalidArgument } from './errors.js';
 import { native } from './native.js';
-import { checkPeerWait, probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
+import { checkPeerWait, type PeerWaitOptions } from './peer-wait.js';
 import { Port, portIdsByName } from './port.js';
-import { checkSetupRetry, watchSetup, type SetupRetryOptions } from './vhost-retry.js';
+import { checkSetupRetry, createWatchedServer, type SetupRetryOptions } from './vhost-retry.js';
 import {
   checkBoolean,
   checkInteger,
@@ -159,12 +159,7 @@ export class VirtioUser {
     checkPeerWait(op, { timeoutMs, signal });
     const retry = checkSetupRetry(op, setupRetry);
     const devargs = virtioDevargs(op, { ...device, server: true });
-    // From before the probe: DPDK starts the device (SET_MEM_TABLE) as soon as the client connects.
-    const logMark = native.logMark();
-    const id = await probeWaitingForPeer(devargs, op, { timeoutMs, signal });
-    const port = Port.adopt(id);
-    if (retry !== undefined) watchSetup(port, device.path, retry, logMark);
-    return port;
+    return createWatchedServer(devargs, op, { timeoutMs, signal }, retry);
   }
 }
 

@@ -10,7 +10,8 @@
  */
 import { DpdkError, invalidArgument } from './errors.js';
 import { native } from './native.js';
-import type { Port } from './port.js';
+import { probeWaitingForPeer, type PeerWaitOptions } from './peer-wait.js';
+import { Port } from './port.js';
 import { checkInteger, checkOptions, describe } from './validate.js';
 
 /** Options of a virtio-user server's setup retries (`VirtioUserServerOptions.setupRetry`). */
@@ -178,4 +179,23 @@ export function watchSetup(port: Port, path: string, options: CheckedSetupRetry,
   timer.unref();
   port.on('closed', stop);
   signal?.addEventListener('abort', stop, { once: true });
+}
+
+/**
+ * @internal Creates a virtio-user server from `devargs`, waiting for its client (see
+ * `probeWaitingForPeer`), and watches its device setup as `retry` says (not at all when
+ * undefined): what {@link VirtioUser.createServer} and {@link Eal.initAsync} share.
+ */
+export async function createWatchedServer(
+  devargs: string,
+  op: string,
+  wait: PeerWaitOptions,
+  retry: CheckedSetupRetry | undefined,
+): Promise<Port> {
+  // From before the probe: DPDK starts the device (SET_MEM_TABLE) as soon as the client connects.
+  const logMark = native.logMark();
+  const port = Port.adopt(await probeWaitingForPeer(devargs, op, wait));
+  const path = /(?:^|,)path=([^,]*)/.exec(devargs)?.[1] ?? '';
+  if (retry !== undefined) watchSetup(port, path, retry, logMark);
+  return port;
 }

@@ -278,9 +278,9 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
     t.ok(await until(() => /Forwarding until SIGINT/.test(output), 30_000), 'the app forwards');
     t.ok(await until(() => /the device is set up, \d+ ms after it was refused/.test(output), 30_000), 'it recovers');
     t.equal(shim.left(), 0, 'the one fault was injected');
-    t.match(
-      output,
-      `testpmd: the vhost-user peer on ${path} refused to set the device up (DPDK said: (${path}) Failed to start device): retrying (1 of 5)`,
+    t.ok(
+      output.includes(`testpmd: the vhost-user peer on ${path} refused to set the device up (DPDK said: `) &&
+        output.includes(`(${path}) Failed to start device): retrying (1 of 5)`),
       'the app printed the refusal and its retry',
     );
     t.match(output, /testpmd: .* the device is set up, \d+ ms after it was refused \(1 retries\)/, 'and the recovery');

@@ -1,53 +1,35 @@
 // examples/l2fwd.ts with two forwarding lcores that EAL folds onto one CPU
 // (`--lcores 0@0,(1,2)@1`, one port per lcore): native engines take turns on that CPU, as
 // C l2fwd's lcores would; TypeScript loops, one per CPU, are refused before anything starts.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { uniquePrefix, until } from './helpers/dpdk.js';
+import { startExample, type ExampleProcess } from './helpers/example-process.js';
 
-interface L2fwdRun {
-  output(): string;
-  exited: Promise<number | null>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-function startL2fwd(t: Test, engine: 'native' | 'ts'): L2fwdRun {
-  const script = join(__dirname, '..', 'examples', 'l2fwd.ts');
-  const eal = ['--lcores', '0@0,(1,2)@1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix'];
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      script,
-      ...eal,
-      uniquePrefix(`l2fwd-fold-${engine}`),
-      '--vdev',
-      'net_null0',
-      '--vdev',
-      'net_null1',
-      '--',
-      '-p',
-      '0x3',
-      '-q',
-      '1',
-      '-T',
-      '0',
-      '--engine',
-      engine,
-      '--json',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    child.kill('SIGKILL');
-  });
-  return { output: () => output, exited, kill: (signal) => child.kill(signal) };
+function startL2fwd(t: Test, engine: 'native' | 'ts'): ExampleProcess {
+  return startExample(t, 'l2fwd', [
+    '--lcores',
+    '0@0,(1,2)@1',
+    '--no-huge',
+    '-m',
+    '256',
+    '--no-pci',
+    '--file-prefix',
+    uniquePrefix(`l2fwd-fold-${engine}`),
+    '--vdev',
+    'net_null0',
+    '--vdev',
+    'net_null1',
+    '--',
+    '-p',
+    '0x3',
+    '-q',
+    '1',
+    '-T',
+    '0',
+    '--engine',
+    engine,
+    '--json',
+  ]);
 }
 
 t.test('native engines on lcores folded onto one CPU take turns and both forward', async (t) => {
@@ -58,7 +40,7 @@ t.test('native engines on lcores folded onto one CPU take turns and both forward
   );
   t.match(l2fwd.output(), /lcores 1, 2 all poll on CPU 1 and will share it/, 'warns that they share CPU 1');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  l2fwd.kill('SIGTERM');
+  l2fwd.child.kill('SIGTERM');
   t.equal(await l2fwd.exited, 0, 'exits cleanly on SIGTERM');
   const line = l2fwd
     .output()

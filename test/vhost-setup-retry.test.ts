@@ -5,7 +5,6 @@
 // logged in the field ("failed to allocate memory for dev->guest_pages"). OVS nacks the message
 // and keeps the connection, DPDK's virtio-user logs "Failed to start device", and the port stays
 // down unless the app retries (ends the connection so that OVS reconnects).
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -22,6 +21,7 @@ import {
 import { OvsSandbox } from '../lib/ovs/sandbox.js';
 import { Vswitch } from '../lib/ovs/vswitch.js';
 import { initEal, uniquePrefix, until } from './helpers/dpdk.js';
+import { startExample } from './helpers/example-process.js';
 import { FaultShim, faultShimSkip } from './helpers/fault-shim.js';
 import { ovsDpdkSkip, sleep } from './helpers/ovs-traffic.js';
 
@@ -239,51 +239,44 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
   t.test('a server given to EAL as --vdev (Eal.initAsync, examples/testpmd.ts) is retried too', async (t) => {
     shim.fail(1);
     const path = join(sandbox.runDir, 'appsrv.sock');
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(__dirname, '..', 'examples', 'testpmd.ts'),
-        '--lcores',
-        '0@0,1@0',
-        '-m',
-        '128',
-        '--no-pci',
-        '--file-prefix',
-        uniquePrefix('vhost-retry-app'),
-        '--vdev',
-        `net_virtio_user0,path=${path},server=1,queue_size=256`,
-        '--',
-        '--forward-mode=rxonly',
-        '--total-num-mbufs=2048',
-        '--stats-period=0',
-        '--yield-when-idle',
-        '--json',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      child.kill('SIGKILL');
-    });
+    const app = startExample(t, 'testpmd', [
+      '--lcores',
+      '0@0,1@0',
+      '-m',
+      '128',
+      '--no-pci',
+      '--file-prefix',
+      uniquePrefix('vhost-retry-app'),
+      '--vdev',
+      `net_virtio_user0,path=${path},server=1,queue_size=256`,
+      '--',
+      '--forward-mode=rxonly',
+      '--total-num-mbufs=2048',
+      '--stats-period=0',
+      '--yield-when-idle',
+      '--json',
+    ]);
     t.ok(await until(() => existsSync(path), 30_000), 'the app listens on its socket');
     await vswitch.addPort('br-app', 'appsrv', {
       type: 'dpdkvhostuserclient',
       options: { 'vhost-server-path': path },
     });
-    t.ok(await until(() => /Forwarding until SIGINT/.test(output), 30_000), 'the app forwards');
-    t.ok(await until(() => /the device is set up, \d+ ms after it was refused/.test(output), 30_000), 'it recovers');
+    t.ok(await until(() => /Forwarding until SIGINT/.test(app.output()), 30_000), 'the app forwards');
+    t.ok(
+      await until(() => /the device is set up, \d+ ms after it was refused/.test(app.output()), 30_000),
+      'it recovers',
+    );
     t.equal(shim.left(), 0, 'the one fault was injected');
     t.ok(
-      output.includes(`testpmd: the vhost-user peer on ${path} refused to set the device up (DPDK said: `) &&
-        output.includes(`(${path}) Failed to start device): retrying (1 of 5)`),
+      app.output().includes(`testpmd: the vhost-user peer on ${path} refused to set the device up (DPDK said: `) &&
+        app.output().includes(`(${path}) Failed to start device): retrying (1 of 5)`),
       'the app printed the refusal and its retry',
     );
-    t.match(output, /testpmd: .* the device is set up, \d+ ms after it was refused \(1 retries\)/, 'and the recovery');
+    t.match(
+      app.output(),
+      /testpmd: .* the device is set up, \d+ ms after it was refused \(1 retries\)/,
+      'and the recovery',
+    );
     t.ok(await until(() => vswitch.interface('appsrv').linkState === 'up', 15_000), 'OVS reads the interface up');
     const packet = buildUdpPacket({
       dstMac: 'ff:ff:ff:ff:ff:ff',
@@ -299,9 +292,14 @@ t.test('a vhost-user setup OVS refuses', { skip }, async (t) => {
     }
     out.close();
     await sleep(500);
-    child.kill('SIGTERM');
-    t.equal(await exited, 0, 'the app exits cleanly');
-    const summary = JSON.parse(output.split('\n').find((line) => line.startsWith('{"app":"testpmd"')) ?? 'null') as {
+    app.child.kill('SIGTERM');
+    t.equal(await app.exited, 0, 'the app exits cleanly');
+    const summary = JSON.parse(
+      app
+        .output()
+        .split('\n')
+        .find((line) => line.startsWith('{"app":"testpmd"')) ?? 'null',
+    ) as {
       ports: { rx: number }[];
     } | null;
     t.equal(summary?.ports[0]?.rx, 100, 'the app received all 100 packets');

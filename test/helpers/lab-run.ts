@@ -72,6 +72,15 @@ export async function lab(t: Test, args: string[], onLine?: (line: string) => vo
   const result = await running.catch((error: { stdout: string; stderr: string; code: number }) => error);
   const report = JSON.parse(readFileSync(json, 'utf8')) as LabReport;
   if (!report.pass) t.comment(`${result.stdout}\n${result.stderr}`);
+  await checkNothingLeft(t, before);
+  return report;
+}
+
+/**
+ * Checks that a lab run left no hugepage file or DPDK runtime directory beyond those in
+ * `before` (from {@link leftovers}), and no OVS daemon or app running.
+ */
+export async function checkNothingLeft(t: Test, before: ReadonlySet<string>): Promise<void> {
   t.same(
     leftovers().filter((path) => !before.has(path)),
     [],
@@ -83,7 +92,6 @@ export async function lab(t: Test, args: string[], onLine?: (line: string) => vo
     /ovs-vswitchd-dpdk unix:\/tmp\/ovs|dist\/examples\/(pktgen|testpmd|l2fwd|ips)\.js|dpdk-testpmd|l2fwd-c\/build/,
     'no OVS daemon or app left running',
   );
-  return report;
 }
 
 /** Checks that every experiment of `report` passed with its exact counts (and, with `zeroLoss`, ran its search). */

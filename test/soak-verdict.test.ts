@@ -58,6 +58,35 @@ t.test(
   },
 );
 
+t.test(
+  'memory: a Node app is judged by its RSS after a full garbage collection, not by its RSS as it is (no DPDK)',
+  async (t) => {
+    const series = samples(300, (atMs) => ({ 'pktgen 10': 80_000 + atMs / 20, 'ovsdb-server 12': 7000 + atMs / 20 }));
+    for (const sample of series) {
+      // Its RSS grows 50 KiB/s (garbage V8 has not collected yet); after a full collection it is flat.
+      sample.collected = {
+        'pktgen 10': { rssKiB: 75_000 + (sample.atMs % 10_000 === 0 ? 300 : -300), heapUsedKiB: 5000 },
+      };
+    }
+    t.same(
+      memoryTrends(series).map(({ process, measure, flat }) => ({ process, measure, flat })),
+      [
+        { process: 'ovsdb-server 12', measure: 'rss', flat: false },
+        { process: 'pktgen 10', measure: 'rss after a full GC', flat: true },
+      ],
+      'the Node app flat after its collections; a process with no collections judged by its RSS',
+    );
+  },
+);
+
+t.test('memory: a Node app whose RSS after a full garbage collection grows is not flat (no DPDK)', async (t) => {
+  const series = samples(300, () => ({ 'pktgen 10': 80_000 }));
+  for (const sample of series) {
+    sample.collected = { 'pktgen 10': { rssKiB: 75_000 + sample.atMs / 20, heapUsedKiB: 5000 + sample.atMs / 20 } };
+  }
+  t.match(memoryTrends(series), [{ process: 'pktgen 10', measure: 'rss after a full GC', flat: false }]);
+});
+
 t.test('mbufs: back when no more are in use after the traffic than before it (no DPDK)', async (t) => {
   const during = samples(60, () => ({}), 5000);
   const before = { atMs: 0, rssKiB: {}, mbufsInUse: { forwarder: 4096, pktgen: 2048 }, packets: {} };
@@ -102,11 +131,18 @@ t.test("the chart: memory, mbufs and each app's received rate, with the restarts
   const points = [0, 5000, 10_000].map((atMs) => ({
     atMs,
     rssKiB: { 'pktgen 1': 80_000 + atMs / 100 },
+    collected: { 'pktgen 1': { rssKiB: 75_000, heapUsedKiB: 5000 } },
     mbufsInUse: { pktgen: 100 },
     packets: { pktgen: { rx: atMs * 10, tx: atMs * 10 } },
   }));
   const svg = await renderSvg(soakChartSpec(points, [5000]));
-  for (const title of ['resident memory', 'mbufs in use', 'packets received by each app', 'ovs-vswitchd restarts'])
+  for (const title of [
+    'resident memory',
+    'pktgen after a full GC',
+    'mbufs in use',
+    'packets received by each app',
+    'ovs-vswitchd restarts',
+  ])
     t.match(svg, title);
 });
 

@@ -25,7 +25,7 @@ import {
 } from './experiments.js';
 import { faultFigures, nothingLostOutside, type FaultFigures } from './fault-figures.js';
 import { labForwarders, type LabForwarder } from './forwarders.js';
-import { log, packageRoot, type Lab, type StartedApp } from './lab.js';
+import { log, packageRoot, type Lab, type LabApp, type StartedApp } from './lab.js';
 import type { FaultName } from './options.js';
 import { probePath } from './probe-path.js';
 
@@ -75,14 +75,20 @@ export function faultForwarder(lab: Lab): LabForwarder {
   return labForwarders('1', ['native'], packageRoot, yields(lab, 'forwarder'))[0];
 }
 
-/** Starts the forwarder as app `name`; resolves once OVS sees its ports connected. */
-export async function startForwarder(lab: Lab, forwarder: LabForwarder, name: string): Promise<StartedApp> {
+/** Starts the forwarder as app `name` (with `env` added to its environment); resolves once OVS sees its ports connected. */
+export async function startForwarder(
+  lab: Lab,
+  forwarder: LabForwarder,
+  name: string,
+  env?: LabApp['env'],
+): Promise<StartedApp> {
   const cpu = lab.cpus.forwarder;
   const app = await lab.start({
     name,
     program: forwarder.program,
     cpu,
     args: (paths) => forwarder.args(lab.appEal(paths, cpu, 'testpmd', forwarderPorts)),
+    ...(env === undefined ? {} : { env }),
   });
   await lab.waitConnected(
     forwarderPorts.map((port) => port.socket),

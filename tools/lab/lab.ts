@@ -73,6 +73,8 @@ export interface LabApp {
   reference?: string;
   /** Pipe its stdin, for `started.runner.write()`. Default false. */
   interactive?: boolean;
+  /** Extra environment variables, from the paths it sees. */
+  env?: (paths: AppPaths) => Record<string, string>;
 }
 
 /** Runs the experiments; owns every resource it starts and releases them in `close()`. */
@@ -384,6 +386,7 @@ export class Lab {
           : (paths) => ['-oL', cPath, ...app.args(paths)],
       socketDir: this.socketDir,
       interactive: app.interactive === true,
+      ...(app.env === undefined ? {} : { env: app.env }),
       hostNetwork: address !== undefined,
       onLine: (line) => {
         started.lines.push(line);

@@ -44,8 +44,8 @@ export interface AppRunnerOptions {
   args?: readonly string[] | ((paths: AppPaths) => readonly string[]);
   /** CPUs to pin the app to, as a cpuset (`1`, `0-1`, `0,2`). */
   cpus: string;
-  /** Extra environment variables. */
-  env?: Readonly<Record<string, string>>;
+  /** Extra environment variables, or a function building them from the paths the app sees. */
+  env?: Readonly<Record<string, string>> | ((paths: AppPaths) => Readonly<Record<string, string>>);
   /** Pipe stdin to the app so {@link AppRunner.write} can answer prompts. Default false. */
   interactive?: boolean;
   /**
@@ -130,6 +130,10 @@ function appArgs(options: AppRunnerOptions, paths: AppPaths): string[] {
   return [...args];
 }
 
+function appEnv(options: AppRunnerOptions, paths: AppPaths): Readonly<Record<string, string>> {
+  return typeof options.env === 'function' ? options.env(paths) : (options.env ?? {});
+}
+
 /** Streams a process's stdout and stderr to `onLine`, one line at a time. */
 function streamLines(child: ChildProcess, onLine: AppRunnerOptions['onLine']): void {
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -188,7 +192,7 @@ export class ContainerAppRunner implements AppRunner {
         { host: options.socketDir, container: containerSocketDir },
       ],
       ...('executable' in program ? { entrypoint: program.executable, args } : { args: [program.example, ...args] }),
-      env: options.env ?? {},
+      env: appEnv(options, paths),
       interactive: options.interactive === true,
       hostNetwork: options.hostNetwork === true,
     });
@@ -272,7 +276,7 @@ export class HostAppRunner implements AppRunner {
       argv = [process.execPath, script, ...args];
     }
     const child = spawn('taskset', ['--cpu-list', options.cpus, ...argv], {
-      env: { ...process.env, ...(options.env ?? {}) },
+      env: { ...process.env, ...appEnv(options, paths) },
       stdio: [options.interactive === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     await new Promise<void>((resolveSpawn, reject) => {

@@ -1,7 +1,7 @@
 /**
- * The soak's chart: three panels over the soak's time, each process's resident memory,
- * each app's mbufs in use and each app's received packets per second, with a rule at each
- * ovs-vswitchd restart.
+ * The soak's chart: three panels over the soak's time, each process's resident memory (a
+ * Node app's also right after a full garbage collection), each app's mbufs in use and each
+ * app's received packets per second, with a rule at each ovs-vswitchd restart.
  */
 import type { TopLevelSpec } from '../charts/render.js';
 import type { SoakSample } from './verdict.js';
@@ -9,13 +9,18 @@ import type { SoakSample } from './verdict.js';
 /** The Vega-Lite spec of the soak's samples, with `restartsMs` (the soak's clock) marked. */
 export function soakChartSpec(samples: readonly SoakSample[], restartsMs: readonly number[]): TopLevelSpec {
   const seconds = (atMs: number): number => Math.round(atMs / 100) / 10;
-  const rss = samples.flatMap((sample) =>
-    Object.entries(sample.rssKiB).map(([process, kiB]) => ({
+  const rss = samples.flatMap((sample) => [
+    ...Object.entries(sample.rssKiB).map(([process, kiB]) => ({
       s: seconds(sample.atMs),
       series: process.split(' ')[0],
       value: kiB / 1024,
     })),
-  );
+    ...Object.entries(sample.collected ?? {}).map(([process, memory]) => ({
+      s: seconds(sample.atMs),
+      series: `${process.split(' ')[0]} after a full GC`,
+      value: memory.rssKiB / 1024,
+    })),
+  ]);
   const mbufs = samples.flatMap((sample) =>
     Object.entries(sample.mbufsInUse).map(([app, inUse]) => ({ s: seconds(sample.atMs), series: app, value: inUse })),
   );

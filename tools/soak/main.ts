@@ -3,7 +3,8 @@
  * dpdk-ts native forwarder -> OVS -> generator, in containers) under steady traffic for N
  * minutes, with ovs-vswitchd killed and started again every few minutes (the lab's
  * `--fault ovs-restart`, flows reinstalled by a FlowKeeper). Every few seconds it samples
- * each process's resident memory (/proc), each app's mbufs in use and packet counters
+ * each process's resident memory (/proc; the Node apps' also right after a full garbage
+ * collection, collected-memory.ts), each app's mbufs in use and packet counters
  * (their `--metrics`); the generator samples what it sent and received every 50 ms. It
  * ends with a verdict (verdict.ts: memory flat, every mbuf back, every packet forwarded or
  * lost within a restart's window), the samples as JSON and a chart of them.
@@ -25,6 +26,7 @@ import { Lab, log, type StartedApp } from '../lab/lab.js';
 import { probePath } from '../lab/probe-path.js';
 import { parseLabOptions, type LabOptions } from '../lab/options.js';
 import { soakChartSpec } from './chart.js';
+import { collectedMemory, installMemoryProbe, memoryFile, memoryProbeEnv } from './collected-memory.js';
 import {
   accountDrops,
   appDropCounters,
@@ -156,15 +158,23 @@ function examplePid(example: string, prefix: string): number | undefined {
 async function takeSample(lab: Lab, atMs: number, apps: Record<string, StartedApp>): Promise<SoakSample> {
   const sample: SoakSample = { atMs, rssKiB: {}, mbufsInUse: {}, packets: {}, drops: {}, cpuWaitMs: {} };
   const drops: DropCounters = sample.drops!;
+  const nodeApps: Record<string, number | undefined> = {
+    pktgen: examplePid('pktgen', 'pktgen'),
+    forwarder: examplePid('testpmd', 'testpmd'),
+  };
   const pids: Record<string, number | undefined> = {
     'ovs-vswitchd': lab.ovs.pid('ovs-vswitchd'),
     'ovsdb-server': lab.ovs.pid('ovsdb-server'),
-    pktgen: examplePid('pktgen', 'pktgen'),
-    forwarder: examplePid('testpmd', 'testpmd'),
+    ...nodeApps,
   };
   for (const [name, pid] of Object.entries(pids)) {
     const kiB = pid === undefined ? undefined : rssKiB(pid);
     if (kiB !== undefined) sample.rssKiB[`${name} ${pid}`] = kiB;
+    const collected =
+      pid === undefined || !(name in nodeApps)
+        ? undefined
+        : await collectedMemory(pid, memoryFile(lab.socketDir, name));
+    if (collected !== undefined) (sample.collected ??= {})[`${name} ${pid}`] = collected;
     const waitMs =
       pid === undefined
         ? undefined
@@ -214,18 +224,22 @@ async function soak(
   options: SoakOptions,
 ): Promise<{ verdict: SoakVerdict; samples: SoakSample[]; restartsMs: number[] }> {
   await lab.setUp();
+  installMemoryProbe(lab.socketDir);
   await lab.topology(referencePorts, referenceFlows);
   const keeper = new FlowKeeper(lab.openflowTarget, referenceFlows, { keepaliveMs: 1000 });
   try {
     const forwarder = faultForwarder(lab);
     const apps: Record<string, StartedApp> = {};
-    apps.forwarder = await startForwarder(lab, forwarder, `${forwarder.name}-soak`);
+    apps.forwarder = await startForwarder(lab, forwarder, `${forwarder.name}-soak`, (paths) =>
+      memoryProbeEnv(paths, 'forwarder'),
+    );
     const cpu = lab.cpus.generator;
     apps.pktgen = await lab.start({
       name: 'pktgen-soak',
       program: { example: 'pktgen' },
       cpu,
       interactive: true,
+      env: (paths) => memoryProbeEnv(paths, 'pktgen'),
       args: (paths) => [
         ...generatorArgs(lab.appEal(paths, cpu, 'pktgen', generatorPorts), {
           commands: `set all pps ${options.pps}`,
@@ -373,13 +387,30 @@ function verdictLines(verdict: SoakVerdict, samples: readonly SoakSample[]): str
       : ` (waiting for a CPU from ${(from.atMs / 1000).toFixed(1)} to ${(to.atMs / 1000).toFixed(1)} s: ${waits.join(', ')})`;
   };
   const mib = (kiB: number | null): string => (kiB === null ? '-' : `${(kiB / 1024).toFixed(1)} MiB`);
+  // A Node app's RSS as it is and its live JavaScript heap, first sample to last: what its
+  // garbage collections leave for later, and what they keep.
+  const firstAndLast = (read: (sample: SoakSample) => number | undefined): string => {
+    const values = samples.map(read).filter((value): value is number => value !== undefined);
+    return values.length === 0 ? '' : `${mib(values[0])} -> ${mib(values[values.length - 1])}`;
+  };
+  const rawRssText = (process: string): string =>
+    samples.some((sample) => sample.collected?.[process] !== undefined)
+      ? `; RSS as it is ${firstAndLast((sample) => sample.rssKiB[process])}`
+      : '';
+  const liveHeapText = (process: string): string => {
+    const span = firstAndLast((sample) => sample.collected?.[process]?.heapUsedKiB);
+    return span === '' ? '' : `; live heap ${span}`;
+  };
   const p = verdict.packets;
   return [
-    `memory ${verdict.memoryFlat ? 'flat' : 'GROWS'} (a process may grow by max(4 MiB, 5%) from the median of its first quarter to that of its last, after 30 s of warm-up):`,
+    `memory ${verdict.memoryFlat ? 'flat' : 'GROWS'} (a process may grow by max(4 MiB, 5%) from the median of its first quarter to that of its last, after 30 s of warm-up; ` +
+      `a Node app's RSS is read right after a full garbage collection):`,
     ...verdict.memory.map(
       (trend) =>
-        `  ${trend.process}: ${mib(trend.startKiB)} -> ${mib(trend.endKiB)}` +
-        (trend.flat === null ? ' (too short to judge)' : trend.flat ? ' flat' : ' GROWS'),
+        `  ${trend.process}: ${trend.measure === 'rss' ? 'RSS' : 'RSS after a full GC'} ${mib(trend.startKiB)} -> ${mib(trend.endKiB)}` +
+        (trend.flat === null ? ' (too short to judge)' : trend.flat ? ' flat' : ' GROWS') +
+        rawRssText(trend.process) +
+        liveHeapText(trend.process),
     ),
     `mbufs ${verdict.everyMbufBack ? 'all back' : 'NOT all back'} (in use after the traffic stopped, against before it started ` +
       `and what its tx queues may hold until their next send):`,

@@ -13,6 +13,11 @@ export interface SoakSample {
   atMs: number;
   /** Resident memory of each process, KiB, by `name pid` (a restarted daemon is a new series). */
   rssKiB: Record<string, number>;
+  /**
+   * Each Node app's memory right after a full garbage collection (collected-memory.ts), KiB,
+   * by `name pid`: its RSS then, and its live JavaScript heap.
+   */
+  collected?: Record<string, { rssKiB: number; heapUsedKiB: number }>;
   /** Mbufs in use in each app's pools, by app (`dpdk_mempool_in_use_mbufs`). */
   mbufsInUse: Record<string, number>;
   /** Packets each app's ports received and sent, by app, from its metrics. */
@@ -36,6 +41,12 @@ export const minSeriesMs = 30_000;
 export interface MemoryTrend {
   /** `name pid`. */
   process: string;
+  /**
+   * What was judged: its RSS, or, for a Node app, its RSS right after a full garbage
+   * collection (V8 leaves garbage in its old space for many minutes, so a Node app's RSS
+   * as it is grows with no leak).
+   */
+  measure: 'rss' | 'rss after a full GC';
   /** Median RSS of the first and last quarter of its samples after warm-up, KiB; null when too short. */
   startKiB: number | null;
   endKiB: number | null;
@@ -90,20 +101,29 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** The memory trend of each process from `samples`. */
+/**
+ * The memory trend of each process from `samples`: a Node app's RSS after a full garbage
+ * collection where the samples have it, any other process's RSS.
+ */
 export function memoryTrends(samples: readonly SoakSample[]): MemoryTrend[] {
+  const collected = new Set(samples.flatMap((sample) => Object.keys(sample.collected ?? {})));
   const series = new Map<string, { atMs: number; kiB: number }[]>();
   for (const sample of samples) {
-    for (const [process, kiB] of Object.entries(sample.rssKiB)) {
+    const rss = Object.entries(sample.rssKiB).filter(([process]) => !collected.has(process));
+    const afterGc = Object.entries(sample.collected ?? {}).map(
+      ([process, memory]) => [process, memory.rssKiB] as const,
+    );
+    for (const [process, kiB] of [...rss, ...afterGc]) {
       const points = series.get(process) ?? [];
       points.push({ atMs: sample.atMs, kiB });
       series.set(process, points);
     }
   }
   return [...series].map(([process, points]) => {
+    const measure = collected.has(process) ? 'rss after a full GC' : 'rss';
     const settled = points.filter((point) => point.atMs >= points[0].atMs + warmUpMs);
     if (settled.length < 4 || settled[settled.length - 1].atMs - settled[0].atMs < minSeriesMs) {
-      return { process, startKiB: null, endKiB: null, growthKiB: null, allowedKiB: null, flat: null };
+      return { process, measure, startKiB: null, endKiB: null, growthKiB: null, allowedKiB: null, flat: null };
     }
     const quarter = Math.max(1, Math.floor(settled.length / 4));
     const startKiB = median(settled.slice(0, quarter).map((point) => point.kiB));
@@ -111,6 +131,7 @@ export function memoryTrends(samples: readonly SoakSample[]): MemoryTrend[] {
     const allowedKiB = Math.max(flatGrowthKiB, Math.round(startKiB * flatGrowthFraction));
     return {
       process,
+      measure,
       startKiB,
       endKiB,
       growthKiB: endKiB - startKiB,

@@ -49,6 +49,21 @@ t.test('an outage of both ports: its length, its window, and the loss all inside
   t.ok(nothingLostOutside(figures));
 });
 
+t.test('packets in flight when the stall began are lost in the window, not before it (no DPDK)', async (t) => {
+  // The window's first sample (490) sees only half its interval's packets arrive, and the
+  // rest never do: they were in flight when the stall began.
+  const line = timeline(1500, 100, (atMs) => atMs >= 500 && atMs < 800);
+  for (const sample of line.samples) {
+    if (sample.atMs >= 490) sample.received = sample.received.map((count) => count - 50);
+  }
+  const [sent, received] = totals(line);
+  const figures = faultFigures(line, 495, sent, received);
+  t.same(figures.window, { fromMs: 490, toMs: 800 });
+  t.equal(figures.lost, 30 * 2 * 100 + 2 * 50);
+  t.equal(figures.lostBefore, 0);
+  t.equal(figures.lostDuring, figures.lost);
+});
+
 t.test('one port stops longer than the other: the outage runs to the last recovery (no DPDK)', async (t) => {
   const line = timeline(1500, 100, (atMs, port) => atMs >= 500 && atMs < (port === 0 ? 600 : 900));
   const [sent, received] = totals(line);

@@ -1,7 +1,12 @@
-import t from 'tap';
+// The lab's fault runs: fault-figures.ts on recorded samples (no DPDK), then `npm run lab --
+// --fault container-restart` and `--fault ovsdb-restart` in containers (ovs-restart is in
+// lab-local.test.ts). Figures, not speeds: the runs' outages are bounded only to catch a hang.
+import t, { type Test } from 'tap';
 import type { Timeline, TimelineSample } from '../examples/pktgen/report.js';
 import { accountFaults, faultFigures, firstStall, lastRun, nothingLostOutside } from '../tools/lab/fault-figures.js';
+import type { FaultResult } from '../tools/lab/faults.js';
 import { parseLabOptions, type LabOptions } from '../tools/lab/options.js';
+import { lab, type LabReport } from './helpers/lab-run.js';
 
 /**
  * A timeline of two ports sampled every 10 ms for `ms`, each sending `perSample` per
@@ -47,6 +52,21 @@ t.test('an outage of both ports: its length, its window, and the loss all inside
   t.equal(figures.lostAfter, 0);
   t.equal(figures.inFlightTolerance, 200, "one interval's packets of both ports");
   t.ok(nothingLostOutside(figures));
+});
+
+t.test('packets in flight when the stall began are lost in the window, not before it (no DPDK)', async (t) => {
+  // The window's first sample (490) sees only half its interval's packets arrive, and the
+  // rest never do: they were in flight when the stall began.
+  const line = timeline(1500, 100, (atMs) => atMs >= 500 && atMs < 800);
+  for (const sample of line.samples) {
+    if (sample.atMs >= 490) sample.received = sample.received.map((count) => count - 50);
+  }
+  const [sent, received] = totals(line);
+  const figures = faultFigures(line, 495, sent, received);
+  t.same(figures.window, { fromMs: 490, toMs: 800 });
+  t.equal(figures.lost, 30 * 2 * 100 + 2 * 50);
+  t.equal(figures.lostBefore, 0);
+  t.equal(figures.lostDuring, figures.lost);
 });
 
 t.test('one port stops longer than the other: the outage runs to the last recovery (no DPDK)', async (t) => {
@@ -147,4 +167,99 @@ t.test('a probe before the run: its samples (counters reset at str) are not the 
   const without = faultFigures(run, 500, sent, received);
   t.same(withProbe, without);
   t.equal(withProbe.inFlightTolerance, 20);
+});
+
+/** The fault run of `report`, failing `t` when the run measured none. */
+function faultOf(t: Test, report: LabReport, fault: string): FaultResult | undefined {
+  t.same(
+    report.experiments.map((experiment) => experiment.name),
+    [`fault ${fault}: experiment 1 at 20000 pps per port`],
+  );
+  const result = report.experiments[0]?.fault;
+  if (result === undefined) t.fail(`no fault figures: ${report.experiments[0]?.error}`);
+  return result;
+}
+
+/** When the first event of `fault` matching `what` happened (ms, pktgen's clock); NaN if none did. */
+const at = (fault: FaultResult, what: RegExp): number =>
+  fault.events.find((event) => what.test(event.what))?.atMs ?? Number.NaN;
+
+/** Checks what every fault run must say: the loss adds up, and its checks passed but the loss outside. */
+function checkAccounting(t: Test, fault: FaultResult): void {
+  const figures = fault.figures;
+  t.equal(figures.sent - figures.received, figures.lost, 'lost = sent - received');
+  t.equal(figures.lostBefore + figures.lostDuring + figures.lostAfter, figures.lost, 'before + during + after = lost');
+  // Loss outside the window is the lab's figure to report (a loaded machine's CPU waits
+  // can cause it), not this test's to fail on.
+  t.match(
+    fault.checks.filter((check) => !check.what.startsWith('nothing lost')),
+    [
+      { what: /^the socket directory is 0700 and no socket is world-writable/, ok: true },
+      { what: 'traffic resumed on every port', ok: true },
+      { what: 'no packet received twice (received <= sent)', ok: true },
+      { what: /^the generator (stayed up, the forwarder came back|and the forwarder stayed up)$/, ok: true },
+    ],
+  );
+}
+
+t.test('the lab with --fault container-restart: the forwarder killed, a new one forwards again', async (t) => {
+  const report = await lab(t, ['--fault', 'container-restart']);
+  const fault = faultOf(t, report, 'container-restart');
+  if (fault === undefined) return;
+  const figures = fault.figures;
+  const faultAt = at(fault, /^fault: container-restart$/);
+  const killed = at(fault, /^forwarder container killed/);
+  const started = at(fault, /^forwarder started again$/);
+  t.ok(killed >= faultAt && started > killed, 'the container killed after the fault, a new one started after that');
+  // OVS's ports of the forwarder went down and came back; the generator's never went down
+  // while the forwarder was away (they do when the generator quits at the end).
+  for (const port of ['OVS vhost-user2', 'OVS vhost-user3']) {
+    const down = fault.links.find((link) => link.port === port && !link.up && link.atMs >= faultAt);
+    const up = fault.links.find((link) => link.port === port && link.up && link.atMs > (down?.atMs ?? Infinity));
+    t.ok(down !== undefined && up !== undefined, `${port} went down after the fault and came back up`);
+  }
+  t.same(
+    fault.links.filter((link) => !link.up && link.atMs <= started && !/vhost-user[23]$/.test(link.port)),
+    [],
+    "no other port went down while the forwarder's container was away",
+  );
+  // Sanity bounds only: the kill and a new container on the lab's vfs storage take seconds.
+  t.ok(
+    figures.outageMs !== null && figures.outageMs > 0 && figures.outageMs < 60_000,
+    `an outage of ${figures.outageMs} ms`,
+  );
+  t.ok(
+    figures.window !== null && figures.window.fromMs >= faultAt - figures.intervalMs && figures.window.toMs > killed,
+    'the window starts at the fault and ends after the kill',
+  );
+  t.ok(figures.lostDuring > 0, 'packets were lost in the outage');
+  checkAccounting(t, fault);
+  const forwarder = report.experiments[0].apps[fault.forwarder];
+  t.ok((forwarder?.forwarded ?? 0) > 0, `the new forwarder forwarded ${forwarder?.forwarded} packets`);
+});
+
+t.test('the lab with --fault ovsdb-restart: ovsdb-server restarted, traffic never stops', async (t) => {
+  const report = await lab(t, ['--fault', 'ovsdb-restart']);
+  const fault = faultOf(t, report, 'ovsdb-restart');
+  if (fault === undefined) return;
+  const figures = fault.figures;
+  const faultAt = at(fault, /^fault: ovsdb-restart$/);
+  const killed = at(fault, /^ovsdb-server killed/);
+  const started = at(fault, /^ovsdb-server started again$/);
+  const resynced = at(fault, /^OVSDB reconnected, monitors restored$/);
+  t.ok(killed >= faultAt && started > killed, 'ovsdb-server killed after the fault and started again');
+  // The client may see the connection go before killDaemon() returns.
+  t.ok(at(fault, /^OVSDB connection lost$/) >= faultAt, "the lab's OVSDB client saw the connection lost");
+  t.ok(resynced > started, 'and reconnected to the new server');
+  t.ok(at(fault, /^OVS sees every port connected$/) >= resynced, 'OVS then saw every port connected');
+  // ovs-vswitchd keeps forwarding without its database: neither OVS nor the generator saw
+  // a port go down, and traffic went on but for what the shared CPUs may stall (one run:
+  // 20 ms, 2.5 s after the fault).
+  t.same(
+    fault.links.filter((link) => !link.up && link.atMs >= faultAt && link.atMs <= at(fault, /^OVS sees every/)),
+    [],
+    'no port went down',
+  );
+  t.ok(figures.outageMs !== null && figures.outageMs < 2000, `no outage, or a short stall: ${figures.outageMs} ms`);
+  checkAccounting(t, fault);
 });

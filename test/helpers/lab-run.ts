@@ -26,7 +26,7 @@ export interface LabReport {
       generator: { ports: { port: number; sent: number; received: number }[] };
       checks: { what: string; ok: boolean }[];
     };
-    apps: Record<string, { rx?: number; matched?: number; passed?: number } | undefined>;
+    apps: Record<string, { rx?: number; matched?: number; passed?: number; forwarded?: number } | undefined>;
     forwarders?: {
       kind: string;
       label: string;

@@ -41,7 +41,10 @@ export interface FaultFigures {
   received: number;
   /** sent - received. */
   lost: number;
-  /** Of `lost`: counted at the window's start, within it, and after it (each ± what was in flight at its edges). */
+  /**
+   * Of `lost`: counted at the sample before the window's start, within the window, and after
+   * it (each ± what was in flight at its edges).
+   */
   lostBefore: number;
   lostDuring: number;
   lostAfter: number;
@@ -142,7 +145,12 @@ export function faultFigures(timeline: Timeline, faultAtMs: number, sent: number
   const fromMs = Math.min(...stalls.map((stall) => stall.fromMs));
   const recovered = stalls.every((stall) => stall.toMs !== null);
   const toMs = recovered ? Math.max(...stalls.map((stall) => stall.toMs as number)) : samples[samples.length - 1].atMs;
-  const lostBefore = lostAt(fromMs);
+  // What the sample before the window's start had not received: the packets sent since then
+  // and not received by the window's start (its last sample to see any arrive) were in flight
+  // when the stall began, and are the fault's (seen: 622 after a catch-up burst of the
+  // generator's, against one interval's 395 at the steady rate, when a container was killed).
+  const edge = samples.findIndex((sample) => sample.atMs >= fromMs);
+  const lostBefore = lostAt(samples[Math.max(0, edge - 1)].atMs);
   const lostDuring = recovered ? lostAt(toMs) - lostBefore : lost - lostBefore;
   // The outage: from the first port's last arrival to the last port's first arrival again,
   // less the one sample of each edge that did see packets.

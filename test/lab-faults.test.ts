@@ -1,12 +1,11 @@
 // The lab's fault runs: fault-figures.ts on recorded samples (no DPDK), then `npm run lab --
 // --fault container-restart` and `--fault ovsdb-restart` in containers (ovs-restart is in
 // lab-local.test.ts). Figures, not speeds: the runs' outages are bounded only to catch a hang.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Timeline, TimelineSample } from '../examples/pktgen/report.js';
 import { accountFaults, faultFigures, firstStall, lastRun, nothingLostOutside } from '../tools/lab/fault-figures.js';
-import type { FaultResult } from '../tools/lab/faults.js';
 import { parseLabOptions, type LabOptions } from '../tools/lab/options.js';
-import { lab, type LabReport } from './helpers/lab-run.js';
+import { at, checkAccounting, faultOf, lab } from './helpers/lab-run.js';
 
 /**
  * A timeline of two ports sampled every 10 ms for `ms`, each sending `perSample` per
@@ -122,6 +121,13 @@ t.test('the lab option --fault and --fault-pps (no DPDK)', async (t) => {
   t.same(options.faults, ['ovs-restart', 'container-restart']);
   t.same(options.experiments, [], 'a fault run alone runs no other experiment');
   t.equal(options.faultPps, 20_000);
+  t.same(options.metrics, { host: '127.0.0.1', port: 9460 }, 'the apps serve metrics (the lab reads their mbufs)');
+  t.same(
+    (parseLabOptions(['--fault', 'ovs-restart', '--metrics', '127.0.0.1:9500']) as LabOptions).metrics,
+    { host: '127.0.0.1', port: 9500 },
+    'where --metrics says',
+  );
+  t.equal((parseLabOptions([]) as LabOptions).metrics, undefined, 'no metrics without --fault or --metrics');
   t.equal((parseLabOptions(['--fault-pps', '0']) as LabOptions).faultPps, 0);
   t.same((parseLabOptions([]) as LabOptions).faults, []);
   t.throws(() => parseLabOptions(['--fault', 'reboot']), {
@@ -168,39 +174,6 @@ t.test('a probe before the run: its samples (counters reset at str) are not the 
   t.same(withProbe, without);
   t.equal(withProbe.inFlightTolerance, 20);
 });
-
-/** The fault run of `report`, failing `t` when the run measured none. */
-function faultOf(t: Test, report: LabReport, fault: string): FaultResult | undefined {
-  t.same(
-    report.experiments.map((experiment) => experiment.name),
-    [`fault ${fault}: experiment 1 at 20000 pps per port`],
-  );
-  const result = report.experiments[0]?.fault;
-  if (result === undefined) t.fail(`no fault figures: ${report.experiments[0]?.error}`);
-  return result;
-}
-
-/** When the first event of `fault` matching `what` happened (ms, pktgen's clock); NaN if none did. */
-const at = (fault: FaultResult, what: RegExp): number =>
-  fault.events.find((event) => what.test(event.what))?.atMs ?? Number.NaN;
-
-/** Checks what every fault run must say: the loss adds up, and its checks passed but the loss outside. */
-function checkAccounting(t: Test, fault: FaultResult): void {
-  const figures = fault.figures;
-  t.equal(figures.sent - figures.received, figures.lost, 'lost = sent - received');
-  t.equal(figures.lostBefore + figures.lostDuring + figures.lostAfter, figures.lost, 'before + during + after = lost');
-  // Loss outside the window is the lab's figure to report (a loaded machine's CPU waits
-  // can cause it), not this test's to fail on.
-  t.match(
-    fault.checks.filter((check) => !check.what.startsWith('nothing lost')),
-    [
-      { what: /^the socket directory is 0700 and no socket is world-writable/, ok: true },
-      { what: 'traffic resumed on every port', ok: true },
-      { what: 'no packet received twice (received <= sent)', ok: true },
-      { what: /^the generator (stayed up, the forwarder came back|and the forwarder stayed up)$/, ok: true },
-    ],
-  );
-}
 
 t.test('the lab with --fault container-restart: the forwarder killed, a new one forwards again', async (t) => {
   const report = await lab(t, ['--fault', 'container-restart']);

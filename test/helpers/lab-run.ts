@@ -161,3 +161,45 @@ export function checkExact(t: Test, report: LabReport, names: string[], zeroLoss
     }
   }
 }
+
+/** The fault run of `report`, failing `t` when the run measured none. */
+export function faultOf(t: Test, report: LabReport, fault: string): FaultResult | undefined {
+  t.same(
+    report.experiments.map((experiment) => experiment.name),
+    [`fault ${fault}: experiment 1 at 20000 pps per port`],
+  );
+  const result = report.experiments[0]?.fault;
+  if (result === undefined) t.fail(`no fault figures: ${report.experiments[0]?.error}`);
+  return result;
+}
+
+/** When the first event of `fault` matching `what` happened (ms, pktgen's clock); NaN if none did. */
+export const at = (fault: FaultResult, what: RegExp): number =>
+  fault.events.find((event) => what.test(event.what))?.atMs ?? Number.NaN;
+
+/** Checks what every fault run must say: the loss adds up, and its checks passed but the loss outside. */
+export function checkAccounting(t: Test, fault: FaultResult): void {
+  const figures = fault.figures;
+  t.equal(figures.sent - figures.received, figures.lost, 'lost = sent - received');
+  t.equal(figures.lostBefore + figures.lostDuring + figures.lostAfter, figures.lost, 'before + during + after = lost');
+  // Loss outside the window is the lab's figure to report (a loaded machine's CPU waits
+  // can cause it), not this test's to fail on.
+  t.match(
+    fault.checks.filter((check) => !check.what.startsWith('nothing lost')),
+    [
+      { what: /^the socket directory is 0700 and no socket is world-writable/, ok: true },
+      { what: 'traffic resumed on every port', ok: true },
+      { what: 'no packet received twice (received <= sent)', ok: true },
+      { what: /^the generator (stayed up, the forwarder came back|and the forwarder stayed up)$/, ok: true },
+      {
+        what: /^mbufs back after the traffic stopped \(in use: generator \d+ before, \d+ after, at most \d+; forwarder \d+ before, \d+ after, at most \d+/,
+        ok: true,
+      },
+    ],
+  );
+  t.same(
+    fault.mbufs.map((each) => each.app),
+    ['generator', 'forwarder'],
+    "both apps' mbufs read from their metrics",
+  );
+}

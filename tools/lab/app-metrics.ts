@@ -38,6 +38,13 @@ export function portPacketCounts(text: string): PortPacketCounts {
   return counts;
 }
 
+/**
+ * Descriptors of each virtio-user queue (DPDK's default `queue_size`; the lab sets none).
+ * A tx queue frees the mbufs of what it sent only in a later send, so after the traffic
+ * stops up to this many per port stay in use: an mbuf balance allows for them.
+ */
+export const virtioQueueSize = 256;
+
 /** The sum of `dpdk_mempool_in_use_mbufs` over the pools in Prometheus text `text`. */
 export function mbufsInUse(text: string): number {
   let inUse = 0;

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DpdkError } from '../../lib/errors.js';
 import { FlowKeeper } from '../../lib/ovs/openflow/flow-keeper.js';
 import type { PktgenReport, Timeline } from '../../examples/pktgen/report.js';
+import { mbufsInUse, scrapeMetrics, virtioQueueSize } from './app-metrics.js';
 import { generatorArgs, referenceCommandLines } from './app-args.js';
 import {
   forwarderPorts,
@@ -67,7 +68,31 @@ export interface FaultResult {
   timeline: Timeline;
   events: FaultEvent[];
   links: LinkEvent[];
+  /** Each app's mbufs in use before the traffic and after it stopped (from its metrics). */
+  mbufs: FaultMbufs[];
   checks: Check[];
+}
+
+/**
+ * An app's mbufs in use before the traffic started (its rings filled) and after it stopped,
+ * and the most `after` may be: `before` plus what its tx queues may hold until their next
+ * send. Null where its metrics could not be read.
+ */
+export interface FaultMbufs {
+  app: 'generator' | 'forwarder';
+  before: number | null;
+  after: number | null;
+  allowed: number | null;
+}
+
+/** The app's mbufs in use, from its metrics; null when they cannot be read. */
+async function appMbufs(app: StartedApp): Promise<number | null> {
+  if (app.metricsUrl === undefined) return null;
+  try {
+    return mbufsInUse(await scrapeMetrics(app.metricsUrl));
+  } catch {
+    return null;
+  }
 }
 
 /** The forwarder of fault runs: experiment 1's dpdk-ts native engine. */
@@ -230,6 +255,9 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
     );
     // The run starts once the path delivers, not a fixed time after OVS says connected.
     event(await probePath(generator));
+    // After a container-restart the new forwarder (same image and arguments) is held to the
+    // first one's baseline.
+    const mbufsBefore = { generator: await appMbufs(generator), forwarder: await appMbufs(app) };
     generator.runner.write('str\n');
     await new Promise((resolve) => setTimeout(resolve, 1000 + steadyS * 1000));
     const faultAt = Date.now();
@@ -270,7 +298,17 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
     const modes = lab.socketModes();
     await new Promise((resolve) => setTimeout(resolve, steadyS * 1000));
     const stayedUp = !generatorEnded && !forwarderEnded;
-    generator.runner.write('stp\nquit\n');
+    generator.runner.write('stp\n');
+    // What was in flight arrives or is dropped, and the rx rings are refilled.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const mbufsAfter = { generator: await appMbufs(generator), forwarder: await appMbufs(app) };
+    const mbufs: FaultMbufs[] = (['generator', 'forwarder'] as const).map((name) => {
+      const before = mbufsBefore[name];
+      const ports = name === 'generator' ? generatorPorts : forwarderPorts;
+      const allowed = before === null ? null : before + ports.length * virtioQueueSize;
+      return { app: name, before, after: mbufsAfter[name], allowed };
+    });
+    generator.runner.write('quit\n');
     await generator.runner.wait();
     let report: PktgenReport | undefined;
     try {
@@ -316,6 +354,20 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
             : 'the generator and the forwarder stayed up',
         ok: stayedUp,
       },
+      {
+        what:
+          'mbufs back after the traffic stopped (in use: ' +
+          mbufs
+            .map((each) =>
+              each.before === null || each.after === null
+                ? `${each.app} unread`
+                : `${each.app} ${each.before} before, ${each.after} after, at most ${each.allowed}`,
+            )
+            .join('; ') +
+          (fault === 'container-restart' ? "; the new forwarder against the first one's before" : '') +
+          ')',
+        ok: mbufs.every((each) => each.after !== null && each.allowed !== null && each.after <= each.allowed),
+      },
     ];
     if (notConnected !== undefined) log(`lab: ${fault}: ovs-vswitchd's log ends with:\n${notConnected}`);
     result.fault = {
@@ -326,6 +378,7 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
       timeline: report.timeline,
       events,
       links,
+      mbufs,
       checks,
     };
     result.pass = checks.every((check) => check.ok !== false);

@@ -22,6 +22,9 @@ export const maxConcurrentApps = 3;
  */
 export const defaultFaultPps = 20_000;
 
+/** Where the apps of `--fault` runs serve their metrics unless `--metrics` says. */
+export const defaultFaultMetrics: MetricsAddress = { host: '127.0.0.1', port: 9460 };
+
 /** The faults `--fault` injects (faults.ts). */
 export type FaultName = 'ovs-restart' | 'container-restart' | 'ovsdb-restart';
 
@@ -46,6 +49,8 @@ export const usage = `usage: npm run lab -- [options]
                           flows reinstalled; container-restart: the forwarder's container
                           killed and started again; ovsdb-restart: ovsdb-server killed and
                           started again
+                          (the apps serve metrics, from ${defaultFaultMetrics.host}:${defaultFaultMetrics.port} unless --metrics
+                          says: the lab reads their mbufs in use before and after)
   --fault-pps N           each generator port's rate during --fault runs, packets per second
                           (default ${defaultFaultPps}: a rate the lab forwards without loss, so
                           that every packet lost is the fault's; 0: the line rate)
@@ -298,6 +303,8 @@ export function parseLabOptions(argv: string[]): LabOptions | 'help' {
   else if (options.experiments.includes('move'))
     throw new UsageError('--experiment move moves a forwarder between simulated hosts: give --hosts 3 or more');
   if (options.experiments.length === 0 && options.faults.length === 0) options.experiments = ['1', '2', 'chain'];
+  // A fault run reads the apps' mbufs in use from their metrics.
+  if (options.faults.length > 0 && options.metrics === undefined) options.metrics = defaultFaultMetrics;
   if (options.forwarders.length === 0) options.forwarders = ['c', 'ts', 'native'];
   return options;
 }

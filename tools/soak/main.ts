@@ -18,7 +18,7 @@ import { FlowKeeper } from '../../lib/ovs/openflow/flow-keeper.js';
 import { chartPath } from '../charts/index.js';
 import { renderSvg } from '../charts/render.js';
 import { generatorArgs } from '../lab/app-args.js';
-import { mbufsInUse, portPacketCounts, scrapeMetrics } from '../lab/app-metrics.js';
+import { mbufsInUse, portPacketCounts, scrapeMetrics, virtioQueueSize } from '../lab/app-metrics.js';
 import { forwarderPorts, generatorPorts, referenceFlows, referencePorts, yields } from '../lab/experiments.js';
 import { accountFaults } from '../lab/fault-figures.js';
 import { faultForwarder, restartDaemon, startForwarder } from '../lab/faults.js';
@@ -73,13 +73,6 @@ interface SoakOptions {
 /** The generator's report file, and its timeline's, in the socket directory. */
 const reportFile = 'soak-pktgen.json';
 const timelineFile = 'soak-timeline.ndjson';
-
-/**
- * Descriptors of each virtio-user queue (DPDK's default `queue_size`; the lab sets none).
- * A tx queue frees the mbufs of what it sent only in a later send, so after the traffic
- * stops up to this many per port stay in use: the mbuf balance allows for them.
- */
-const virtioQueueSize = 256;
 
 /** The generator's sampling interval (its `--timeline`): the outages' resolution. */
 const timelineMs = 50;

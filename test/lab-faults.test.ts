@@ -5,7 +5,7 @@ import t from 'tap';
 import type { Timeline, TimelineSample } from '../examples/pktgen/report.js';
 import { accountFaults, faultFigures, firstStall, lastRun, nothingLostOutside } from '../tools/lab/fault-figures.js';
 import { parseLabOptions, type LabOptions } from '../tools/lab/options.js';
-import { at, checkAccounting, faultOf, lab } from './helpers/lab-run.js';
+import { at, checkAccounting, runFault } from './helpers/lab-run.js';
 
 /**
  * A timeline of two ports sampled every 10 ms for `ms`, each sending `perSample` per
@@ -176,8 +176,7 @@ t.test('a probe before the run: its samples (counters reset at str) are not the 
 });
 
 t.test('the lab with --fault container-restart: the forwarder killed, a new one forwards again', async (t) => {
-  const report = await lab(t, ['--fault', 'container-restart']);
-  const fault = faultOf(t, report, 'container-restart');
+  const { report, fault } = await runFault(t, 'container-restart');
   if (fault === undefined) return;
   const figures = fault.figures;
   const faultAt = at(fault, /^fault: container-restart$/);
@@ -212,8 +211,7 @@ t.test('the lab with --fault container-restart: the forwarder killed, a new one 
 });
 
 t.test('the lab with --fault ovsdb-restart: ovsdb-server restarted, traffic never stops', async (t) => {
-  const report = await lab(t, ['--fault', 'ovsdb-restart']);
-  const fault = faultOf(t, report, 'ovsdb-restart');
+  const { fault } = await runFault(t, 'ovsdb-restart');
   if (fault === undefined) return;
   const figures = fault.figures;
   const faultAt = at(fault, /^fault: ovsdb-restart$/);

@@ -5,7 +5,16 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { at, checkAccounting, checkExact, checkNothingLeft, faultOf, lab, leftovers, root } from './helpers/lab-run.js';
+import {
+  at,
+  checkAccounting,
+  checkExact,
+  checkNothingLeft,
+  lab,
+  leftovers,
+  root,
+  runFault,
+} from './helpers/lab-run.js';
 
 t.test('the lab with --no-containers and --zero-loss', async (t) => {
   checkExact(
@@ -70,8 +79,7 @@ t.test('Ctrl-C in the middle of a run stops everything the lab started', async (
 });
 
 t.test('the lab with --fault ovs-restart: traffic stops, the flows come back, traffic resumes', async (t) => {
-  const report = await lab(t, ['--fault', 'ovs-restart', '--fault-pps', '20000']);
-  const fault = faultOf(t, report, 'ovs-restart');
+  const { fault } = await runFault(t, 'ovs-restart');
   if (fault === undefined) return;
   const figures = fault.figures;
   // Figures, not speeds: OVS down for a second stops traffic for about that long or more.

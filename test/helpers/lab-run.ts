@@ -162,8 +162,17 @@ export function checkExact(t: Test, report: LabReport, names: string[], zeroLoss
   }
 }
 
+/**
+ * Runs `npm run lab -- --fault <fault>` and returns its report and fault run, failing `t`
+ * when the run measured none.
+ */
+export async function runFault(t: Test, fault: string): Promise<{ report: LabReport; fault: FaultResult | undefined }> {
+  const report = await lab(t, ['--fault', fault]);
+  return { report, fault: faultOf(t, report, fault) };
+}
+
 /** The fault run of `report`, failing `t` when the run measured none. */
-export function faultOf(t: Test, report: LabReport, fault: string): FaultResult | undefined {
+function faultOf(t: Test, report: LabReport, fault: string): FaultResult | undefined {
   t.same(
     report.experiments.map((experiment) => experiment.name),
     [`fault ${fault}: experiment 1 at 20000 pps per port`],

@@ -12,7 +12,7 @@ if (file !== undefined && typeof globalThis.gc === 'function') {
   process.on('SIGUSR2', () => {
     collect();
     // Written whole, then renamed: the soak never reads half a line.
-    writeFileSync(`${file}.tmp`, JSON.stringify({ atMs: Date.now(), ...process.memoryUsage() }));
+    writeFileSync(`${file}.tmp`, JSON.stringify(process.memoryUsage()));
     renameSync(`${file}.tmp`, file);
   });
 }

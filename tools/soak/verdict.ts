@@ -5,6 +5,7 @@
  * restart's window). Pure functions of recorded samples, tested on them.
  */
 import type { FaultAccounting } from '../lab/fault-figures.js';
+import type { CollectedMemory } from './collected-memory.js';
 import type { DropAccounting } from './drops.js';
 
 /** One sample of the soak, taken every few seconds. */
@@ -17,7 +18,7 @@ export interface SoakSample {
    * Each Node app's memory right after a full garbage collection (collected-memory.ts), KiB,
    * by `name pid`: its RSS then, and its live JavaScript heap.
    */
-  collected?: Record<string, { rssKiB: number; heapUsedKiB: number }>;
+  collected?: Record<string, CollectedMemory>;
   /** Mbufs in use in each app's pools, by app (`dpdk_mempool_in_use_mbufs`). */
   mbufsInUse: Record<string, number>;
   /** Packets each app's ports received and sent, by app, from its metrics. */

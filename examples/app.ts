@@ -69,13 +69,16 @@ export async function startApp<Options extends { metrics?: MetricsAddress }>(
 }
 
 /**
- * Prints the setup refusals and recoveries of the virtio-user servers EAL was given
+ * Prints the setup refusals, retries and recoveries of the virtio-user servers EAL was given
  * (`Eal.initAsync` retries a setup the vhost-user peer refuses; see `setupRetry`).
  */
 export function reportVhostSetup(name: string): void {
   for (const id of Port.ids()) {
     const port = Port.get(id);
     port.on('setup-failed', (failure) => console.error(`${name}: ${failure.error.message}`));
+    port.on('setup-retry', ({ path, attempt }) =>
+      console.error(`${name}: ${path}: retry ${attempt}: ended the connection so that the peer connects again`),
+    );
     port.on('setup-recovered', ({ path, attempt, elapsedMs }) =>
       console.error(
         `${name}: ${path}: the device is set up, ${elapsedMs} ms after it was refused (${attempt} retries)`,

@@ -127,7 +127,13 @@ export function watchSetup(port: Port, path: string, options: CheckedSetupRetry,
     if (stopped || !failing) return;
     // Already reconnected by itself (the link down, then up): ending that connection would undo it.
     if (sawDown && upReads > 0) return;
-    if (native.dropVhostPeer(path) > 0) port.emit('setup-retry', { path, attempt });
+    if (native.dropVhostPeer(path) > 0) {
+      // That connection is gone, which counts as the link down: the peer may connect again and
+      // DPDK set the device up before the next read (OVS does it within milliseconds).
+      sawDown = true;
+      upReads = 0;
+      port.emit('setup-retry', { path, attempt });
+    }
   };
   const tick = (): void => {
     let up: boolean;

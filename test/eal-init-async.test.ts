@@ -47,7 +47,8 @@ t.test('Eal.initAsync waits for the client without blocking; ports keep the orde
     ['net_null0', 'net_virtio_user0', 'net_null1'],
   );
   t.ok(outcome.ports!.includes('net_vhost0'));
-  t.ok(outcome.ticks! >= 4, `a 50 ms interval fired ${outcome.ticks} times while waiting ~300 ms`);
+  // A loop blocked for the wait would fire it at most once, after it; a starved machine fewer than 6.
+  t.ok(outcome.ticks! >= 2, `a 50 ms interval fired ${outcome.ticks} times while waiting ~300 ms`);
 });
 
 t.test('Eal.initAsync timeoutMs: ETIMEDOUT naming the socket; EAL up, no deferred port, no socket', async (t) => {

@@ -26,7 +26,9 @@ t.test('the event loop runs while a server waits; a vhost client connecting late
   t.teardown(() => clearInterval(interval));
   const creating = VirtioUser.createServer({ path, mac: '00:00:00:00:00:07', timeoutMs: 20_000 });
   await new Promise((resolve) => setTimeout(resolve, 500));
-  t.ok(ticks >= 5, `a 50 ms interval fired ${ticks} times in 500 ms of waiting`);
+  // At least twice: a loop blocked for the 500 ms would fire it once, after them. More is
+  // usual; fewer than 10 means the machine is starved, not that the wait blocks.
+  t.ok(ticks >= 2, `a 50 ms interval fired ${ticks} times in 500 ms of waiting`);
   t.ok(existsSync(path), 'the server socket is there meanwhile');
   const vhost = Vhost.create({ iface: path, client: true });
   t.teardown(() => vhost.close());

@@ -87,6 +87,17 @@ export function reportVhostSetup(name: string): void {
   }
 }
 
+/**
+ * Prints each link change of `ports` as `NAME: port ID (DEVICE) link up|down`: what an
+ * operator (or a test) waits for before sending, since a vhost port refuses packets until
+ * its peer has set it up.
+ */
+export function reportLinks(name: string, ports: readonly Port[]): void {
+  for (const port of ports) {
+    port.on('link', ({ up }) => console.log(`${name}: port ${port.id} (${port.name}) link ${up ? 'up' : 'down'}`));
+  }
+}
+
 /** Rows as aligned columns, two spaces apart, without trailing spaces (missing cells are empty). */
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));

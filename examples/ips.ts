@@ -19,6 +19,7 @@ import {
   parseMetricsAddress,
   parsePcapDirection,
   pcapUsage,
+  reportLinks,
   startApp,
   startPcap,
   type MetricsAddress,
@@ -285,6 +286,7 @@ async function main(): Promise<number> {
       port.start();
       ports.push(port);
     }
+    reportLinks('ips', ports);
     stopPcap = startPcap('ips', options.pcap, ports);
     const started = await startForwarder(options, ports);
     forwarder = started.forwarder;

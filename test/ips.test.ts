@@ -96,6 +96,12 @@ for (const [engine, macs] of [
         port.start();
       }
       t.ok(await until(() => source.link().up && sink.link().up), 'links up');
+      // The IPS's vhost ports take packets only once it has seen them set up, which can come
+      // after the virtio-user side reads its link up: forwarded before, they are dropped.
+      t.ok(
+        await until(() => /port 0 \(net_vhost0\) link up/.test(output) && /port 1 \(net_vhost1\) link up/.test(output)),
+        'the IPS reads both links up',
+      );
       const flows = [53, 6666, 80].map((dstPort) =>
         buildUdpPacket({
           dstMac: '00:00:00:00:00:02',

@@ -39,7 +39,10 @@ export interface EngineStream {
   txDestination?: string;
   /** Packets to send, for `txonly` and `generator`; 0 or absent: no limit. */
   txLimit?: number;
-  /** Packets per second to send, for `txonly` and `generator`; 0 or absent: full speed. */
+  /**
+   * Packets per second to send, for `txonly` and `generator`; 0 or absent: full speed. A
+   * stream that falls behind gives up the backlog rather than bursting it (see `txSkipped`).
+   */
   ratePps?: number;
   /** For `generator`: false makes the stream receive only. Default true. */
   send?: boolean;
@@ -123,6 +126,14 @@ export interface EngineStreamStats {
    * as sent, and built again if the engine starts again.
    */
   txBlocked?: number;
+  /**
+   * For a stream with a `ratePps`: packets given up rather than sent late. A stream that falls
+   * behind its schedule (its lcore descheduled on a shared CPU, its tx queue full) by more
+   * than one burst or 1 ms at its rate resumes the schedule from there instead of catching up
+   * at full speed, which would overflow the rings of the ports downstream. A stream with a
+   * `txLimit` still sends exactly that many, later.
+   */
+  txSkipped?: number;
   /** With a filter: packets it dropped (not counted in `dropped`, which the tx queue refused). */
   filtered?: number;
   /** Latency, when timestamps were found. */

@@ -290,11 +290,22 @@ uint32_t Engine::Generate(Stream& s, uint64_t now, uint64_t start) {
       want = std::min<uint64_t>(want, s.txLimit - sentSoFar);
     }
     if (s.ratePps > 0) {
-      // Packets allowed by now at the configured rate, minus those this run already sent.
+      // Packets allowed by now at the configured rate, minus those this run sent or gave up.
       long double allowed = static_cast<long double>(now - start) * s.ratePps / rte_get_tsc_hz();
-      uint64_t sentThisRun = sentSoFar - s.txAtRunStart;
-      if (allowed <= sentThisRun) return 0;
-      want = std::min<uint64_t>(want, static_cast<uint64_t>(allowed - sentThisRun) + 1);
+      uint64_t counted = sentSoFar - s.txAtRunStart + s.skippedThisRun;
+      if (allowed <= counted) return 0;
+      long double behind = allowed - counted;
+      // A stream that fell behind (its lcore descheduled on a shared CPU, its queue full) resumes
+      // its schedule instead of catching up at full speed, which overflows its peers' rings: what
+      // it is behind beyond one burst or 1 ms at its rate is given up, and counted.
+      long double most = std::max<long double>(burst_, s.ratePps / 1000);
+      if (behind > most) {
+        uint64_t skipped = static_cast<uint64_t>(behind - most);
+        s.skippedThisRun += skipped;
+        Add(s.counters.txSkipped, skipped);
+        behind -= static_cast<long double>(skipped);
+      }
+      want = std::min<uint64_t>(want, static_cast<uint64_t>(behind) + 1);
     }
     uint16_t n = static_cast<uint16_t>(want);
     if (rte_pktmbuf_alloc_bulk(pool_, s.held, n) != 0) return 0;
@@ -369,7 +380,10 @@ uint32_t Engine::Drain(Stream& s, rte_mbuf** pkts) {
 
 void Engine::Run() {
   rte_mbuf* pkts[kMaxBurst];
-  for (auto& s : streams_) s->txAtRunStart = s->counters.tx.load(std::memory_order_relaxed);
+  for (auto& s : streams_) {
+    s->txAtRunStart = s->counters.tx.load(std::memory_order_relaxed);
+    s->skippedThisRun = 0;
+  }
   uint64_t start = rte_rdtsc();
   bool pending = true;
   while (pending && !stopRequested_.load(std::memory_order_relaxed)) {
@@ -529,8 +543,11 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     o.Set("rx", static_cast<double>(c.rx.load(std::memory_order_relaxed)));
     o.Set("tx", static_cast<double>(c.tx.load(std::memory_order_relaxed)));
     o.Set("dropped", static_cast<double>(c.dropped.load(std::memory_order_relaxed)));
-    if (mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator)
+    if (mode_ == EngineMode::kTxOnly || mode_ == EngineMode::kGenerator) {
       o.Set("txBlocked", static_cast<double>(c.txBlocked.load(std::memory_order_relaxed)));
+      if (streams_[i]->ratePps > 0)
+        o.Set("txSkipped", static_cast<double>(c.txSkipped.load(std::memory_order_relaxed)));
+    }
     if (filter_) o.Set("filtered", static_cast<double>(c.filtered.load(std::memory_order_relaxed)));
     uint64_t samples = c.latencySamples.load(std::memory_order_acquire);
     if (samples > 0) {
@@ -604,6 +621,7 @@ Napi::Value Engine::ResetStats(const Napi::CallbackInfo& info) {
     c.tx = 0;
     c.dropped = 0;
     c.txBlocked = 0;
+    c.txSkipped = 0;
     c.filtered = 0;
     c.latencySamples = 0;
     c.latencySumCycles = 0;

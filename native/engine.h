@@ -27,6 +27,9 @@ struct StreamCounters {
   // Generating modes: packets a full tx queue refused on their first try, kept and retried
   // (backpressure, not loss); each counts once however many tries it takes.
   std::atomic<uint64_t> txBlocked{0};
+  // Rate-limited generating streams: packets given up rather than sent late, after the stream
+  // fell behind its schedule by more than one burst or 1 ms (see Engine::Generate).
+  std::atomic<uint64_t> txSkipped{0};
   // With a filter: packets it dropped.
   std::atomic<uint64_t> filtered{0};
   // Written after the sample's other counters and its raw value, with release: a reader
@@ -53,6 +56,8 @@ struct Stream {
   // tx when the loop started: the rate allows packets for the time since the loop started,
   // so a restarted stream's earlier packets must not count against it.
   uint64_t txAtRunStart = 0;
+  // Packets this run gave up (see txSkipped): they count against the rate as if sent.
+  uint64_t skippedThisRun = 0;
   bool send = true;  // generator: false makes the stream receive only
   // Packets this stream sends in turn (txonly, generator); the engine's template if empty.
   std::vector<std::vector<uint8_t>> templates;

@@ -129,7 +129,8 @@ int Telemetry::DescribeEngine(const char*, const char* params, rte_tel_data* d) 
   }
   rte_tel_data_start_array(rxPorts, RTE_TEL_INT_VAL);
   rte_tel_data_start_array(txPorts, RTE_TEL_INT_VAL);
-  uint64_t rx = 0, tx = 0, dropped = 0, filtered = 0, txBlocked = 0;
+  uint64_t rx = 0, tx = 0, dropped = 0, filtered = 0, txBlocked = 0, txSkipped = 0;
+  bool paced = false;
   for (const auto& stream : engine.streams_) {
     const StreamCounters& c = stream->counters;
     rx += c.rx.load(std::memory_order_relaxed);
@@ -137,6 +138,8 @@ int Telemetry::DescribeEngine(const char*, const char* params, rte_tel_data* d) 
     dropped += c.dropped.load(std::memory_order_relaxed);
     filtered += c.filtered.load(std::memory_order_relaxed);
     txBlocked += c.txBlocked.load(std::memory_order_relaxed);
+    txSkipped += c.txSkipped.load(std::memory_order_relaxed);
+    paced = paced || stream->ratePps > 0;
     rte_tel_data_add_array_int(rxPorts, stream->rxPort);
     rte_tel_data_add_array_int(txPorts, stream->txPort);
   }
@@ -152,8 +155,10 @@ int Telemetry::DescribeEngine(const char*, const char* params, rte_tel_data* d) 
   rte_tel_data_add_dict_u64(d, "tx", tx);
   rte_tel_data_add_dict_u64(d, "dropped", dropped);
   if (engine.filter_) rte_tel_data_add_dict_u64(d, "filtered", filtered);
-  if (engine.mode_ == EngineMode::kTxOnly || engine.mode_ == EngineMode::kGenerator)
+  if (engine.mode_ == EngineMode::kTxOnly || engine.mode_ == EngineMode::kGenerator) {
     rte_tel_data_add_dict_u64(d, "tx_blocked", txBlocked);
+    if (paced) rte_tel_data_add_dict_u64(d, "tx_skipped", txSkipped);
+  }
   return 0;
 }
 

@@ -44,6 +44,7 @@ t.test('a generator facing a stalled peer neither leaks mbufs nor counts refused
   engine.stop();
   const stats = engine.stats()[0];
   t.equal(stats.dropped, 0, 'nothing is counted as dropped');
+  t.equal(stats.txSkipped, undefined, 'a stream with no rate gives nothing up');
   t.equal(pool.stats().inUse - baseline, stats.tx, 'the packets held at stop went back to the pool');
   t.equal(take(stalled), stats.tx, 'sent is exactly what the peer can read');
   t.equal(pool.stats().inUse, baseline, 'and once read, every mbuf is back');
@@ -116,4 +117,54 @@ t.test('latency percentiles are exact while few, estimated (and said so) when ma
     engine.close();
   }
   loop.close();
+});
+
+t.test('a rate-limited generator that fell behind gives up the backlog instead of bursting it', async (t) => {
+  // At 2000 pps, 1.5 s held back by a full ring leaves it 3000 packets behind: sent at once
+  // they would fill the ring again (the lab lost hundreds at its peers' rings after each
+  // stall of a shared CPU). It may be one burst ahead of the schedule (32), no more.
+  const quiet = ringPort(pool);
+  const stalled = ringPort(pool);
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'generator',
+    mempool: pool,
+    template: testPacket,
+    yieldWhenIdle: true,
+    streams: [{ rxPort: quiet, txPort: stalled, ratePps: 2000 }],
+  });
+  engine.start();
+  // The ring is full once nothing more is sent for 100 ms: it then holds `capacity`.
+  let capacity = -1;
+  for (const end = Date.now() + 20_000; Date.now() < end;) {
+    const before = engine.stats()[0].tx;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (engine.stats()[0].tx === before && (engine.stats()[0].txBlocked ?? 0) > 0) {
+      capacity = before;
+      break;
+    }
+  }
+  t.ok(capacity > 0, `the ring filled up (${capacity} packets): the generator is held back`);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const drainedAt = Date.now();
+  // Frees most of the ring at once (not all: a reader that kept going would take a
+  // catch-up burst as it came), leaving at most two rx bursts (128) in it.
+  const left = capacity - take(stalled, capacity - 64);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const inRing = take(stalled);
+  const elapsedS = (Date.now() - drainedAt) / 1000;
+  engine.stop();
+  // What was left, what the schedule allows since the drain, the held burst and one more.
+  const allowed = left + Math.ceil(elapsedS * 2000) + 2 * 32;
+  t.ok(
+    inRing <= allowed,
+    `${inRing} packets in the ring ${Math.round(elapsedS * 1000)} ms after the drain (at most ${allowed}; it holds ${capacity})`,
+  );
+  t.ok(inRing > left, 'and it went on sending');
+  const skipped = engine.stats()[0].txSkipped ?? 0;
+  t.ok(skipped >= 3000 - 2 * 32, `it gave up ${skipped} packets: the 1.5 s it was held back, less one burst`);
+  engine.close();
+  take(stalled);
+  quiet.close();
+  stalled.close();
 });

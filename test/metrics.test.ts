@@ -168,6 +168,7 @@ t.test("an engine's latency is a Prometheus histogram", async (t) => {
   const p50Bucket = latencyBucketsSeconds.findIndex((le) => le * 1e9 >= latency.percentilesNs.p50);
   t.ok(buckets[p50Bucket] >= 100, 'half the samples are at or below the bucket of the median');
   t.equal(values.get(`dpdk_forwarder_tx_blocked_packets_total{${labels}}`), engine.stats()[0].txBlocked);
+  t.equal(values.get(`dpdk_forwarder_tx_skipped_packets_total{${labels}}`), engine.stats()[0].txSkipped);
 });
 
 t.test("an engine's own histogram counts each of its buckets under the first bound at or above its top", (t) => {

@@ -84,6 +84,31 @@ t.test("/dpdk_ts/engine reports a running engine's counters", async (t) => {
   port.close();
 });
 
+t.test('/dpdk_ts/engine reports what a paced generator held back and gave up', async (t) => {
+  const port = ringPort(pool);
+  const engine = Engine.create({
+    lcore: 1,
+    mode: 'txonly',
+    mempool: pool,
+    template: testPacket,
+    yieldWhenIdle: true,
+    streams: [{ rxPort: port, txPort: port, txLimit: 500, ratePps: 50_000 }],
+  });
+  engine.start();
+  t.ok(await until(() => engine.stats()[0].tx === 500), 'the engine sent 500');
+  engine.stop();
+  const [info] = query(`/dpdk_ts/engine,${engine.id}`);
+  const { txBlocked, txSkipped } = engine.stats()[0];
+  t.match(info, { mode: 'txonly', tx: 500, tx_blocked: txBlocked, tx_skipped: txSkipped });
+  t.type(txSkipped, 'number');
+  engine.close();
+  const batch = new Batch(512);
+  t.equal(port.rxBurst(0, batch), 500, 'the ring held what was sent');
+  batch.close();
+  port.stop();
+  port.close();
+});
+
 t.test('a closed engine is no longer listed', async (t) => {
   const port = ringPort(pool);
   const engine = Engine.create({ lcore: 1, mode: 'io', streams: [{ rxPort: port, txPort: port }] });

@@ -47,6 +47,7 @@ export function statsTable(app: Pktgen): string {
     ['Dst IP:port', (_, s) => `${s.dstIp}:${s.dstPorts.join(',')}`],
     ['Sent', (r) => String(r.sent)],
     ['Tx blocked', (r) => String(r.txBlocked)],
+    ['Tx skipped', (r) => String(r.txSkipped)],
     ['Tx pps', (r) => String(r.txPps)],
     ['Received', (r) => `${r.received} (from port ${r.peer})`],
     ['Missing', (r) => String(r.missing)],

@@ -462,6 +462,7 @@ export class Pktgen {
       sent: 0,
       dropped: 0,
       txBlocked: 0,
+      txSkipped: 0,
       received: 0,
       latency: null as LatencyStats | null,
     }));
@@ -471,6 +472,7 @@ export class Pktgen {
           sent: stream.tx,
           dropped: stream.dropped,
           txBlocked: stream.txBlocked ?? 0,
+          txSkipped: stream.txSkipped ?? 0,
           received: stream.rx,
           latency: stream.latency ?? null,
         };
@@ -478,7 +480,7 @@ export class Pktgen {
     }
     return this.ports.map((port, i) => {
       const settings = this.settings[i];
-      const { sent, dropped, txBlocked, received, latency } = counters[i];
+      const { sent, dropped, txBlocked, txSkipped, received, latency } = counters[i];
       const limitReached = this.#runCounts[i] > 0 && sent >= this.#runCounts[i];
       const peer = this.peerOf(i);
       return {
@@ -491,6 +493,7 @@ export class Pktgen {
         sent,
         dropped,
         txBlocked,
+        txSkipped,
         received,
         peer,
         flows: settings.flows,

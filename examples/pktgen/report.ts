@@ -24,6 +24,12 @@ export interface PortReport {
    * from the port's peer, not loss; each packet counts once).
    */
   txBlocked: number;
+  /**
+   * Packets a paced port gave up rather than sent late, having fallen behind its rate by more
+   * than a burst or 1 ms (its lcore descheduled, its queue full): a catch-up at full speed would
+   * overflow the rings downstream. 0 without a rate.
+   */
+  txSkipped: number;
   /** Packets received on this port. */
   received: number;
   /** The port whose packets this port receives. */

@@ -265,7 +265,11 @@ export class DpdkMetrics {
         ),
       );
     const streamLabels = ['forwarder', 'stream', 'rx_port', 'tx_port'];
-    const stream = (name: string, help: string, field: 'rx' | 'tx' | 'dropped' | 'filtered' | 'txBlocked'): Counter =>
+    const stream = (
+      name: string,
+      help: string,
+      field: 'rx' | 'tx' | 'dropped' | 'filtered' | 'txBlocked' | 'txSkipped',
+    ): Counter =>
       counter(`dpdk_forwarder_${name}_packets_total`, help, streamLabels, (s) =>
         s.streams.flatMap(({ labels, stats }): Series => (stats[field] === undefined ? [] : [[labels, stats[field]]])),
       );
@@ -319,6 +323,11 @@ export class DpdkMetrics {
       stream('dropped', 'Packets the tx queue refused and the loop freed', 'dropped'),
       stream('filtered', "Packets the engine's filter dropped", 'filtered'),
       stream('tx_blocked', 'Packets a full tx queue refused at first and the generator sent later', 'txBlocked'),
+      stream(
+        'tx_skipped',
+        'Packets a rate-limited generator gave up rather than sent late, having fallen behind',
+        'txSkipped',
+      ),
       counter(
         'dpdk_forwarder_counter_total',
         "A TypeScript loop's own counters",

@@ -101,13 +101,14 @@ export function summary(result: ExperimentResult): string {
     `\n=== ${result.name}: ${result.pass ? 'PASS' : 'FAIL'}${result.error === undefined ? '' : ` (${result.error})`}`,
   ];
   if (result.counted !== undefined) {
-    const rows = [['generator port', 'sent', 'received', 'tx blocked', 'latency avg', 'p99']];
+    const rows = [['generator port', 'sent', 'received', 'tx blocked', 'tx skipped', 'latency avg', 'p99']];
     for (const port of result.counted.generator.ports) {
       rows.push([
         String(port.port),
         String(port.sent),
         String(port.received),
         String(port.txBlocked),
+        String(port.txSkipped ?? 0),
         formatNs(port.latency?.avgNs),
         formatNs(port.latency?.percentilesNs.p99),
       ]);

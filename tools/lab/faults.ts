@@ -64,6 +64,11 @@ export interface FaultResult {
   /** Each generator port's rate, packets per second; 0 for the line rate (full rate). */
   ratePps: number;
   figures: FaultFigures;
+  /**
+   * Packets the generator gave up rather than sent late, having fallen behind its rate (its
+   * tx queues full while OVS was gone, its lcore descheduled): not sent, so not lost either.
+   */
+  skipped: number;
   /** The generator's samples and link changes, as it recorded them. */
   timeline: Timeline;
   events: FaultEvent[];
@@ -375,6 +380,7 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
       forwarder: forwarder.label,
       ratePps,
       figures,
+      skipped: report.ports.reduce((sum, port) => sum + port.txSkipped, 0),
       timeline: report.timeline,
       events,
       links,

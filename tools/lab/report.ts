@@ -108,7 +108,7 @@ export function summary(result: ExperimentResult): string {
         String(port.sent),
         String(port.received),
         String(port.txBlocked),
-        String(port.txSkipped ?? 0),
+        String(port.txSkipped),
         formatNs(port.latency?.avgNs),
         formatNs(port.latency?.percentilesNs.p99),
       ]);
@@ -165,7 +165,8 @@ function faultLines(fault: FaultResult): string[] {
     `outage: ${f.outageMs === null ? 'traffic never resumed on every port' : f.outageMs === 0 ? 'none (traffic never stopped)' : `${f.outageMs} ms (+${f.intervalMs} ms resolution)`}` +
       (f.window === null ? '' : `, from ${seconds(f.window.fromMs)} to ${seconds(f.window.toMs)}`),
     `packets: sent ${f.sent}, received ${f.received}, lost ${f.lost}: ${f.lostBefore} before the fault's window, ` +
-      `${f.lostDuring} in it, ${f.lostAfter} after (± ${f.inFlightTolerance} in flight at each edge)`,
+      `${f.lostDuring} in it, ${f.lostAfter} after (± ${f.inFlightTolerance} in flight at each edge); ` +
+      `the generator gave up ${fault.skipped} it fell behind on, rather than send them late`,
     formatTable([
       ['at', 'what'],
       ...[

@@ -23,9 +23,11 @@ function take(port: Port, max = Infinity): number {
   return taken;
 }
 
-t.test('a generator facing a stalled peer neither leaks mbufs nor counts refused packets as sent', async (t) => {
-  const baseline = pool.stats().inUse;
-  // The engine listens on `quiet` and sends on `stalled`, whose ring nobody reads.
+/**
+ * A generator engine on lcore 1 that listens on `quiet` and sends on `stalled`, whose ring
+ * nobody reads but the test; `ratePps` paces it. Started.
+ */
+function stalledGenerator(ratePps?: number): { quiet: Port; stalled: Port; engine: Engine } {
   const quiet = ringPort(pool);
   const stalled = ringPort(pool);
   const engine = Engine.create({
@@ -34,9 +36,15 @@ t.test('a generator facing a stalled peer neither leaks mbufs nor counts refused
     mempool: pool,
     template: testPacket,
     yieldWhenIdle: true,
-    streams: [{ rxPort: quiet, txPort: stalled }],
+    streams: [{ rxPort: quiet, txPort: stalled, ratePps }],
   });
   engine.start();
+  return { quiet, stalled, engine };
+}
+
+t.test('a generator facing a stalled peer neither leaks mbufs nor counts refused packets as sent', async (t) => {
+  const baseline = pool.stats().inUse;
+  const { quiet, stalled, engine } = stalledGenerator();
   t.ok(await until(() => (engine.stats()[0].txBlocked ?? 0) > 0), 'the ring filled up and refused packets');
   const sentWhenFull = engine.stats()[0].tx;
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -123,17 +131,7 @@ t.test('a rate-limited generator that fell behind gives up the backlog instead o
   // At 2000 pps, 1.5 s held back by a full ring leaves it 3000 packets behind: sent at once
   // they would fill the ring again (the lab lost hundreds at its peers' rings after each
   // stall of a shared CPU). It may be one burst ahead of the schedule (32), no more.
-  const quiet = ringPort(pool);
-  const stalled = ringPort(pool);
-  const engine = Engine.create({
-    lcore: 1,
-    mode: 'generator',
-    mempool: pool,
-    template: testPacket,
-    yieldWhenIdle: true,
-    streams: [{ rxPort: quiet, txPort: stalled, ratePps: 2000 }],
-  });
-  engine.start();
+  const { quiet, stalled, engine } = stalledGenerator(2000);
   // The ring is full once nothing more is sent for 100 ms: it then holds `capacity`.
   let capacity = -1;
   for (const end = Date.now() + 20_000; Date.now() < end;) {

@@ -331,6 +331,7 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
     for (const each of [...events, ...links]) each.atMs -= start;
     const sent = report.ports.reduce((sum, port) => sum + port.sent, 0);
     const received = report.ports.reduce((sum, port) => sum + port.received, 0);
+    const skipped = report.ports.reduce((sum, port) => sum + port.txSkipped, 0);
     const figures = faultFigures(report.timeline, faultAt - start, sent, received);
     for (const change of report.timeline.links)
       links.push({ atMs: change.atMs, port: `generator port ${change.port}`, up: change.up });
@@ -380,7 +381,7 @@ export async function faultExperiment(lab: Lab, fault: FaultName, ratePps: numbe
       forwarder: forwarder.label,
       ratePps,
       figures,
-      skipped: report.ports.reduce((sum, port) => sum + port.txSkipped, 0),
+      skipped,
       timeline: report.timeline,
       events,
       links,
